@@ -1,0 +1,22 @@
+//! The domain of latchkey: accounts, credentials, sessions, policies and the
+//! store contract that every storage backend implements.
+//!
+//! Design decisions:
+//! - This crate knows nothing of HTTP or SQL. It takes its effects as inputs:
+//!   a [`Clock`](clock::Clock) for time and a [`Store`](store::Store) for
+//!   persistence, so every rule here can be tested with a fixed clock and an
+//!   in-memory or real store alike.
+//! - The store traits live here, not in the backends, so the domain owns the
+//!   contract and backends (`latchkey-store-sqlite`, `latchkey-store-postgres`)
+//!   depend on it, never the other way round.
+//! - Errors are typed: [`StoreError`](store::StoreError) for persistence, and
+//!   the domain maps them into its own errors. Only the `http` crate decides
+//!   what a client sees.
+
+pub mod clock;
+pub mod id;
+pub mod store;
+pub mod user;
+
+pub use clock::{Clock, SystemClock};
+pub use store::{Store, StoreError, UserStore};

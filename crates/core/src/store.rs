@@ -1,0 +1,143 @@
+//! The store contract: what latchkey needs from persistence.
+//!
+//! Every backend crate implements these traits, and the conformance suite in
+//! `latchkey-store-tests` runs the same cases against each of them. Business
+//! code only ever sees `dyn Store`; there is no `if postgres` anywhere above
+//! this line.
+//!
+//! Contract details every backend honours:
+//! - timestamps are stored with millisecond precision (truncated on write);
+//! - unique-constraint violations come back as [`StoreError::Conflict`] naming
+//!   the field (`"email"`, `"username"`, `"id"`), never as a backend error;
+//! - a dropped connection or an unreachable server is
+//!   [`StoreError::Unavailable`], which the HTTP layer turns into 503 with
+//!   `Retry-After`;
+//! - migrations are forward-only, recorded with a checksum, and safe to run
+//!   from several nodes at once (the backend takes a lock).
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::user::User;
+
+/// What can go wrong in a store, in terms the domain can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist (for updates and deletes; lookups return `None`).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was violated; the value names the field.
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// The backend cannot be reached right now; retrying later may work.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug, corrupt data, a failed migration. Logged, never shown.
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+/// The outcome of applying migrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Names of the migrations applied by this call, in order.
+    pub applied: Vec<String>,
+    /// How many migrations were already in place before this call.
+    pub already_applied: usize,
+}
+
+/// The whole store: every repository trait plus lifecycle operations.
+#[async_trait]
+pub trait Store: UserStore + Send + Sync + 'static {
+    /// Short backend name for logs and metrics (`"sqlite"`, `"postgres"`).
+    fn backend(&self) -> &'static str;
+
+    /// A cheap round trip proving the database answers (used by `/health/ready`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Applies every pending migration under a lock; returns what it did.
+    async fn migrate(&self) -> Result<MigrationReport, StoreError>;
+
+    /// Names of migrations known to this binary but not yet applied.
+    async fn pending_migrations(&self) -> Result<Vec<String>, StoreError>;
+}
+
+/// Persistence of user accounts.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a new user. Fails with `Conflict("email")` or
+    /// `Conflict("username")` when a normalized value is taken.
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+
+    /// Looks a user up by id.
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
+
+    /// Looks a user up by normalized email.
+    async fn user_by_email(&self, email_normalized: &str) -> Result<Option<User>, StoreError>;
+
+    /// Looks a user up by normalized username.
+    async fn user_by_username(&self, username_normalized: &str)
+    -> Result<Option<User>, StoreError>;
+
+    /// Users in id order after `after_id` (exclusive), at most `limit`.
+    async fn list_users(&self, after_id: Option<&str>, limit: u32)
+    -> Result<Vec<User>, StoreError>;
+}
+
+/// Truncates a timestamp to the millisecond precision every backend stores.
+pub fn truncate_to_millis(t: OffsetDateTime) -> OffsetDateTime {
+    let nanos = t.nanosecond();
+    t.replace_nanosecond(nanos - nanos % 1_000_000)
+        .expect("a smaller nanosecond value is always valid")
+}
+
+/// Milliseconds since the Unix epoch, the on-disk form used by SQLite.
+pub fn to_unix_millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The inverse of [`to_unix_millis`]. Out-of-range values become a backend error.
+pub fn from_unix_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| StoreError::Backend(format!("timestamp {ms} out of range: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn millis_round_trip() {
+        let t = datetime!(2026-11-22 10:11:12.345678901 UTC);
+        let ms = to_unix_millis(t);
+        assert_eq!(from_unix_millis(ms).unwrap(), truncate_to_millis(t));
+        assert_eq!(
+            truncate_to_millis(t),
+            datetime!(2026-11-22 10:11:12.345 UTC)
+        );
+    }
+}
+
+/// One forward-only schema migration, embedded in a backend crate.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// The file stem, e.g. `0001_users`; identical across backends.
+    pub name: &'static str,
+    /// The SQL to run, in one transaction.
+    pub sql: &'static str,
+}
+
+impl Migration {
+    /// A stable checksum of the SQL, recorded when applied so that an edited
+    /// migration is detected instead of silently diverging (FNV-1a, 64 bits:
+    /// this guards against accidents, not attackers).
+    pub fn checksum(&self) -> i64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.sql.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h as i64
+    }
+}

@@ -1,0 +1,66 @@
+//! User accounts as the domain sees them.
+
+use time::OffsetDateTime;
+
+/// A user account as stored.
+///
+/// `email` keeps what the user typed (trimmed) for display and mail;
+/// `email_normalized` is the lookup key and is unique. The same holds for
+/// `username` and `username_normalized`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable identifier (UUIDv7).
+    pub id: String,
+    /// The address as entered, trimmed.
+    pub email: String,
+    /// The unique lookup form of the address, see [`normalize_email`].
+    pub email_normalized: String,
+    /// Whether the address has been confirmed by a link or code.
+    pub email_verified: bool,
+    /// Optional handle, as entered.
+    pub username: Option<String>,
+    /// The unique lookup form of the handle, see [`normalize_username`].
+    pub username_normalized: Option<String>,
+    /// Optional display name.
+    pub name: Option<String>,
+    /// A PHC-format password hash, or `None` for accounts without a password.
+    pub password_hash: Option<String>,
+    /// When the account was created (millisecond precision).
+    pub created_at: OffsetDateTime,
+    /// When the account last changed (millisecond precision).
+    pub updated_at: OffsetDateTime,
+}
+
+/// The unique lookup form of an email address: trimmed and lower-cased as a
+/// whole. Sub-addressing (`+tag`) and dots are kept: they are distinct
+/// mailboxes at many providers.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// The unique lookup form of a username: trimmed and lower-cased.
+pub fn normalize_username(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_normalization_folds_case_and_trims() {
+        for (input, expected) in [
+            ("Alice@Example.COM", "alice@example.com"),
+            ("  bob@example.com\t", "bob@example.com"),
+            ("a.b+tag@example.com", "a.b+tag@example.com"),
+            ("ÉLODIE@exemple.fr", "élodie@exemple.fr"),
+        ] {
+            assert_eq!(normalize_email(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn username_normalization_folds_case() {
+        assert_eq!(normalize_username(" Alice_01 "), "alice_01");
+    }
+}

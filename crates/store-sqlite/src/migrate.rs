@@ -1,0 +1,123 @@
+//! Forward-only migrations for SQLite.
+//!
+//! The whole run happens in one `BEGIN EXCLUSIVE` transaction, so a second
+//! process migrating the same file waits (busy timeout) and then finds the
+//! work done. Each applied migration is recorded with its checksum; an
+//! applied migration whose SQL has changed since is an error, not a silent
+//! divergence.
+
+use latchkey_core::store::{Migration, MigrationReport, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::map_err;
+
+/// Every migration of this backend, in order. The file names must match the
+/// PostgreSQL backend's; a test in `latchkey-store-tests` compares them and a
+/// test below checks this list against the directory.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_users",
+    sql: include_str!("../migrations/0001_users.sql"),
+}];
+
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    name       TEXT    NOT NULL PRIMARY KEY,
+    checksum   INTEGER NOT NULL,
+    applied_at INTEGER NOT NULL
+) STRICT";
+
+pub(crate) fn apply(conn: &mut Connection) -> Result<MigrationReport, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Exclusive)
+        .map_err(map_err)?;
+    tx.execute(CREATE_LEDGER, []).map_err(map_err)?;
+    let applied = applied(&tx)?;
+    check_known(&applied)?;
+    let mut report = MigrationReport {
+        applied: Vec::new(),
+        already_applied: applied.len(),
+    };
+    for m in MIGRATIONS {
+        if applied.iter().any(|(name, _)| name == m.name) {
+            continue;
+        }
+        tx.execute_batch(m.sql).map_err(|e| {
+            StoreError::Backend(format!("migration {} failed: {e}", m.name))
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (name, checksum, applied_at)
+             VALUES (?1, ?2, CAST(unixepoch('subsec') * 1000 AS INTEGER))",
+            rusqlite::params![m.name, m.checksum()],
+        )
+        .map_err(map_err)?;
+        report.applied.push(m.name.to_owned());
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(report)
+}
+
+pub(crate) fn pending(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let exists: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(map_err)?;
+    let applied = if exists { applied(conn)? } else { Vec::new() };
+    check_known(&applied)?;
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|m| !applied.iter().any(|(name, _)| name == m.name))
+        .map(|m| m.name.to_owned())
+        .collect())
+}
+
+fn applied(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT name, checksum FROM schema_migrations ORDER BY name")
+        .map_err(map_err)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(map_err)?;
+    rows.collect::<Result<_, _>>().map_err(map_err)
+}
+
+/// Refuses a database touched by a newer binary or by an edited migration.
+fn check_known(applied: &[(String, i64)]) -> Result<(), StoreError> {
+    for (name, checksum) in applied {
+        match MIGRATIONS.iter().find(|m| m.name == name) {
+            None => {
+                return Err(StoreError::Backend(format!(
+                    "the database has migration {name}, which this binary does not know: \
+                     it was migrated by a newer latchkey; run that version or newer"
+                )));
+            }
+            Some(m) if m.checksum() != *checksum => {
+                return Err(StoreError::Backend(format!(
+                    "migration {name} was changed after it was applied (checksum mismatch); \
+                     migrations are forward-only: add a new one instead"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_list_matches_the_directory() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter_map(|n| n.strip_suffix(".sql").map(str::to_owned))
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = MIGRATIONS.iter().map(|m| m.name.to_owned()).collect();
+        assert_eq!(embedded, on_disk, "every file in migrations/ must be listed in MIGRATIONS, in order");
+    }
+}

@@ -1,0 +1,122 @@
+//! [`UserStore`] on SQLite.
+
+use async_trait::async_trait;
+use latchkey_core::store::{StoreError, UserStore, from_unix_millis, to_unix_millis};
+use latchkey_core::user::User;
+use rusqlite::{OptionalExtension, Row, params};
+
+use crate::{SqliteStore, map_err};
+
+const COLUMNS: &str = "id, email, email_normalized, email_verified, username, username_normalized, \
+                       name, password_hash, created_at, updated_at";
+
+/// The raw row; timestamps are converted after the rusqlite callback so that
+/// an out-of-range value becomes a `StoreError` rather than a panic.
+struct RawUser(User, i64, i64);
+
+fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
+    Ok(RawUser(
+        User {
+            id: r.get(0)?,
+            email: r.get(1)?,
+            email_normalized: r.get(2)?,
+            email_verified: r.get(3)?,
+            username: r.get(4)?,
+            username_normalized: r.get(5)?,
+            name: r.get(6)?,
+            password_hash: r.get(7)?,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+        },
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+fn finish(raw: RawUser) -> Result<User, StoreError> {
+    let RawUser(mut user, created, updated) = raw;
+    user.created_at = from_unix_millis(created)?;
+    user.updated_at = from_unix_millis(updated)?;
+    Ok(user)
+}
+
+impl SqliteStore {
+    async fn user_where(&self, column: &'static str, value: &str) -> Result<Option<User>, StoreError> {
+        let value = value.to_owned();
+        self.read(move |c| {
+            let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1");
+            let raw = c
+                .prepare_cached(&sql)
+                .map_err(map_err)?
+                .query_row(params![value], raw_user)
+                .optional()
+                .map_err(map_err)?;
+            raw.map(finish).transpose()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.write(move |c| {
+            c.prepare_cached(&format!(
+                "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ))
+            .map_err(map_err)?
+            .execute(params![
+                u.id,
+                u.email,
+                u.email_normalized,
+                u.email_verified,
+                u.username,
+                u.username_normalized,
+                u.name,
+                u.password_hash,
+                to_unix_millis(u.created_at),
+                to_unix_millis(u.updated_at),
+            ])
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.user_where("id", id).await
+    }
+
+    async fn user_by_email(&self, email_normalized: &str) -> Result<Option<User>, StoreError> {
+        self.user_where("email_normalized", email_normalized).await
+    }
+
+    async fn user_by_username(
+        &self,
+        username_normalized: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.user_where("username_normalized", username_normalized)
+            .await
+    }
+
+    async fn list_users(
+        &self,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let after = after_id.unwrap_or("").to_owned();
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+                ))
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map(params![after, limit], raw_user)
+                .map_err(map_err)?;
+            rows.map(|r| r.map_err(map_err).and_then(finish)).collect()
+        })
+        .await
+    }
+}
