@@ -1,5 +1,7 @@
 CREATE TABLE users (
-    id                  TEXT        NOT NULL PRIMARY KEY,
+    -- COLLATE "C": ids compare and sort byte-wise, as in SQLite, whatever the
+    -- database's locale; cursor pagination (id > $1 ORDER BY id) relies on it.
+    id                  TEXT        COLLATE "C" NOT NULL PRIMARY KEY,
     email               TEXT        NOT NULL,
     email_normalized    TEXT        NOT NULL,
     email_verified      BOOLEAN     NOT NULL DEFAULT FALSE,

@@ -61,7 +61,11 @@ impl SqliteStore {
         let readers = readers.max(1);
         let writer_conn = open_connection(path, true)?;
         let (writer, writer_rx) = mpsc::channel::<Job>();
-        spawn_worker("latchkey-sqlite-w".into(), writer_conn, Arc::new(Mutex::new(writer_rx)))?;
+        spawn_worker(
+            "latchkey-sqlite-w".into(),
+            writer_conn,
+            Arc::new(Mutex::new(writer_rx)),
+        )?;
 
         let (reader_tx, reader_rx) = mpsc::channel::<Job>();
         let reader_rx = Arc::new(Mutex::new(reader_rx));
@@ -243,7 +247,10 @@ mod tests {
     fn conflict_fields_are_named() {
         for (msg, field) in [
             ("UNIQUE constraint failed: users.email_normalized", "email"),
-            ("UNIQUE constraint failed: users.username_normalized", "username"),
+            (
+                "UNIQUE constraint failed: users.username_normalized",
+                "username",
+            ),
             ("UNIQUE constraint failed: users.id", "id"),
             ("UNIQUE constraint failed: other.thing", "unique"),
         ] {

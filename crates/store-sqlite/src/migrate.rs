@@ -40,9 +40,8 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<MigrationReport, StoreError
         if applied.iter().any(|(name, _)| name == m.name) {
             continue;
         }
-        tx.execute_batch(m.sql).map_err(|e| {
-            StoreError::Backend(format!("migration {} failed: {e}", m.name))
-        })?;
+        tx.execute_batch(m.sql)
+            .map_err(|e| StoreError::Backend(format!("migration {} failed: {e}", m.name)))?;
         tx.execute(
             "INSERT INTO schema_migrations (name, checksum, applied_at)
              VALUES (?1, ?2, CAST(unixepoch('subsec') * 1000 AS INTEGER))",
@@ -118,6 +117,9 @@ mod tests {
             .collect();
         on_disk.sort();
         let embedded: Vec<String> = MIGRATIONS.iter().map(|m| m.name.to_owned()).collect();
-        assert_eq!(embedded, on_disk, "every file in migrations/ must be listed in MIGRATIONS, in order");
+        assert_eq!(
+            embedded, on_disk,
+            "every file in migrations/ must be listed in MIGRATIONS, in order"
+        );
     }
 }

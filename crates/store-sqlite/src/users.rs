@@ -41,7 +41,11 @@ fn finish(raw: RawUser) -> Result<User, StoreError> {
 }
 
 impl SqliteStore {
-    async fn user_where(&self, column: &'static str, value: &str) -> Result<Option<User>, StoreError> {
+    async fn user_where(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<User>, StoreError> {
         let value = value.to_owned();
         self.read(move |c| {
             let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1");

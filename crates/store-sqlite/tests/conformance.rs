@@ -24,4 +24,4 @@ async fn fresh() -> SqliteDb {
     }
 }
 
-latchkey_store_tests::conformance_suite!(fresh());
+latchkey_store_tests::conformance_suite!(sqlite, fresh());

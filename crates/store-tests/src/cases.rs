@@ -11,7 +11,10 @@ use crate::TestDb;
 
 async fn migrated(db: &dyn TestDb) -> Arc<dyn Store> {
     let store = db.open().await;
-    store.migrate().await.expect("migrations apply on an empty database");
+    store
+        .migrate()
+        .await
+        .expect("migrations apply on an empty database");
     store
 }
 
@@ -36,12 +39,21 @@ pub fn sample_user(email: &str, username: Option<&str>) -> User {
 pub async fn migrate_applies_all_then_nothing(db: &dyn TestDb) {
     let store = db.open().await;
     let pending = store.pending_migrations().await.unwrap();
-    assert!(!pending.is_empty(), "an empty database has pending migrations");
+    assert!(
+        !pending.is_empty(),
+        "an empty database has pending migrations"
+    );
     let first = store.migrate().await.unwrap();
-    assert_eq!(first.applied, pending, "applies exactly what was pending, in order");
+    assert_eq!(
+        first.applied, pending,
+        "applies exactly what was pending, in order"
+    );
     assert_eq!(first.already_applied, 0);
     let second = store.migrate().await.unwrap();
-    assert!(second.applied.is_empty(), "nothing left to apply: {second:?}");
+    assert!(
+        second.applied.is_empty(),
+        "nothing left to apply: {second:?}"
+    );
     assert_eq!(second.already_applied, pending.len());
     assert!(store.pending_migrations().await.unwrap().is_empty());
 }
@@ -49,7 +61,8 @@ pub async fn migrate_applies_all_then_nothing(db: &dyn TestDb) {
 /// Two nodes starting at once on one database: both succeed, and every
 /// migration is applied exactly once between them.
 pub async fn concurrent_migrations_are_safe(db: &dyn TestDb) {
-    let handles: Vec<Arc<dyn Store>> = futures_util::future::join_all((0..4).map(|_| db.open())).await;
+    let handles: Vec<Arc<dyn Store>> =
+        futures_util::future::join_all((0..4).map(|_| db.open())).await;
     let expected = handles[0].pending_migrations().await.unwrap();
     let reports = futures_util::future::join_all(handles.iter().map(|s| s.migrate())).await;
     let mut seen = Vec::new();
@@ -57,7 +70,11 @@ pub async fn concurrent_migrations_are_safe(db: &dyn TestDb) {
         seen.extend(r.expect("a concurrent migration run must not fail").applied);
     }
     let unique: BTreeSet<_> = seen.iter().cloned().collect();
-    assert_eq!(seen.len(), unique.len(), "a migration was applied twice: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        unique.len(),
+        "a migration was applied twice: {seen:?}"
+    );
     assert_eq!(unique, expected.into_iter().collect::<BTreeSet<_>>());
     // and the schema works for every handle
     for s in &handles {
@@ -69,7 +86,11 @@ pub async fn concurrent_migrations_are_safe(db: &dyn TestDb) {
 
 /// `ping` answers on a reachable database.
 pub async fn ping_answers(db: &dyn TestDb) {
-    migrated(db).await.ping().await.expect("ping on a live database");
+    migrated(db)
+        .await
+        .ping()
+        .await
+        .expect("ping on a live database");
 }
 
 /// What is written is read back identically by every lookup.
@@ -78,12 +99,22 @@ pub async fn user_round_trips(db: &dyn TestDb) {
     let mut user = sample_user("Ada.Lovelace@Example.org", Some("Ada"));
     user.email_verified = true;
     store.insert_user(&user).await.unwrap();
-    assert_eq!(store.user_by_id(&user.id).await.unwrap().as_ref(), Some(&user));
     assert_eq!(
-        store.user_by_email("ada.lovelace@example.org").await.unwrap().as_ref(),
+        store.user_by_id(&user.id).await.unwrap().as_ref(),
         Some(&user)
     );
-    assert_eq!(store.user_by_username("ada").await.unwrap().as_ref(), Some(&user));
+    assert_eq!(
+        store
+            .user_by_email("ada.lovelace@example.org")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&user)
+    );
+    assert_eq!(
+        store.user_by_username("ada").await.unwrap().as_ref(),
+        Some(&user)
+    );
     // optional fields absent
     let bare = User {
         name: None,
@@ -97,7 +128,10 @@ pub async fn user_round_trips(db: &dyn TestDb) {
 /// Two addresses that normalize alike cannot both register.
 pub async fn email_is_unique_after_normalization(db: &dyn TestDb) {
     let store = migrated(db).await;
-    store.insert_user(&sample_user("grace@example.com", None)).await.unwrap();
+    store
+        .insert_user(&sample_user("grace@example.com", None))
+        .await
+        .unwrap();
     let err = store
         .insert_user(&sample_user("  GRACE@Example.COM ", None))
         .await
@@ -108,14 +142,26 @@ pub async fn email_is_unique_after_normalization(db: &dyn TestDb) {
 /// Usernames are unique when present; any number of users may have none.
 pub async fn username_is_unique_but_optional(db: &dyn TestDb) {
     let store = migrated(db).await;
-    store.insert_user(&sample_user("a@example.com", Some("Neo"))).await.unwrap();
+    store
+        .insert_user(&sample_user("a@example.com", Some("Neo")))
+        .await
+        .unwrap();
     let err = store
         .insert_user(&sample_user("b@example.com", Some("neo")))
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict("username")), "got {err:?}");
-    store.insert_user(&sample_user("c@example.com", None)).await.unwrap();
-    store.insert_user(&sample_user("d@example.com", None)).await.unwrap();
+    assert!(
+        matches!(err, StoreError::Conflict("username")),
+        "got {err:?}"
+    );
+    store
+        .insert_user(&sample_user("c@example.com", None))
+        .await
+        .unwrap();
+    store
+        .insert_user(&sample_user("d@example.com", None))
+        .await
+        .unwrap();
 }
 
 /// Cursor pagination by id returns every user once, in order.
@@ -146,6 +192,9 @@ pub async fn list_users_pages_in_id_order(db: &dyn TestDb) {
 pub async fn missing_users_are_none(db: &dyn TestDb) {
     let store = migrated(db).await;
     assert_eq!(store.user_by_id("nope").await.unwrap(), None);
-    assert_eq!(store.user_by_email("nobody@example.com").await.unwrap(), None);
+    assert_eq!(
+        store.user_by_email("nobody@example.com").await.unwrap(),
+        None
+    );
     assert_eq!(store.user_by_username("nobody").await.unwrap(), None);
 }

@@ -3,13 +3,14 @@
 //! Every backend crate runs these cases from its own `tests/conformance.rs`:
 //!
 //! ```ignore
-//! latchkey_store_tests::conformance_suite!(my_backend_test_db());
+//! latchkey_store_tests::conformance_suite!(my_backend, my_backend_test_db());
 //! ```
 //!
 //! where the expression is a future giving a fresh, empty, isolated
-//! [`TestDb`]. The macro expands into one `#[tokio::test]` per case, so the
-//! test output names every case for every backend, and a backend that skips
-//! a case does not compile. A case that fails on one backend and passes on
+//! [`TestDb`]. The macro expands into a module named after the backend with
+//! one `#[tokio::test]` per case, so the test output names every case for
+//! every backend (`sqlite::user_round_trips`, `postgres::user_round_trips`),
+//! and a backend cannot skip a case. A case that fails on one backend and passes on
 //! the other is a bug in the first backend, never in the suite.
 
 pub mod cases;
@@ -30,8 +31,11 @@ pub trait TestDb: Send + Sync {
 /// Expands into one test per conformance case for the given backend.
 #[macro_export]
 macro_rules! conformance_suite {
-    ($fresh:expr) => {
-        $crate::conformance_suite!(@cases $fresh;
+    ($backend:ident, $fresh:expr) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_suite!(@cases $fresh;
             migrate_applies_all_then_nothing,
             concurrent_migrations_are_safe,
             ping_answers,
@@ -40,7 +44,8 @@ macro_rules! conformance_suite {
             username_is_unique_but_optional,
             list_users_pages_in_id_order,
             missing_users_are_none
-        );
+            );
+        }
     };
     (@cases $fresh:expr; $($case:ident),* $(,)?) => {
         $(

@@ -1,0 +1,175 @@
+//! Errors as clients see them: RFC 9457 problem+json with a stable `code`.
+//!
+//! Handlers return `Result<_, ApiError>`. Internal details (a store message,
+//! a panic) go into `internal`, which is logged once, inside the request's
+//! span with its request id, and never serialized.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_core::StoreError;
+use latchkey_proto::problem::{FieldError, PROBLEM_JSON, Problem};
+
+use crate::middleware::current_request_id;
+
+/// An error response. Boxed, so `Result<T, ApiError>` stays one pointer wide
+/// on the happy path.
+#[derive(Debug)]
+pub struct ApiError(Box<Problemish>);
+
+#[derive(Debug)]
+struct Problemish {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    retry_after_secs: Option<u32>,
+    internal: Option<String>,
+    extra: Option<(&'static str, serde_json::Value)>,
+}
+
+impl ApiError {
+    /// A problem with the given status, stable code, title and detail.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        ApiError(Box::new(Problemish {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after_secs: None,
+            internal: None,
+            extra: None,
+        }))
+    }
+
+    /// 422 with per-field errors.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Validation failed",
+            "Some fields are invalid; see `errors` for each field and what is expected.",
+        );
+        e.0.errors = errors;
+        e
+    }
+
+    /// 500: something broke on our side. `internal` is logged, never sent.
+    pub fn internal(internal: impl Into<String>) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error",
+            "Something went wrong on the server. Try again; if it persists, give the request id to an operator.",
+        );
+        e.0.internal = Some(internal.into());
+        e
+    }
+
+    /// 503 with `Retry-After`: a dependency is down. `internal` is logged.
+    pub fn unavailable(what: &str, internal: impl Into<String>) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Service unavailable",
+            format!(
+                "The {what} is unavailable right now; retry after the number of seconds in Retry-After."
+            ),
+        );
+        e.0.retry_after_secs = Some(5);
+        e.0.internal = Some(internal.into());
+        e
+    }
+
+    /// 404 for an unknown path or object.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found", detail)
+    }
+
+    /// Adds `Retry-After`.
+    pub fn with_retry_after(mut self, secs: u32) -> Self {
+        self.0.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Adds an RFC 9457 extension member.
+    pub fn with_extension(mut self, name: &'static str, value: serde_json::Value) -> Self {
+        self.0.extra = Some((name, value));
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.0.code
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(msg) => ApiError::unavailable("database", msg),
+            StoreError::NotFound => ApiError::not_found("The requested object does not exist."),
+            StoreError::Conflict(field) => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                format!("The {field} is already in use."),
+            ),
+            StoreError::Backend(msg) => ApiError::internal(msg),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let this = *self.0;
+        if let Some(internal) = &this.internal {
+            if this.status.is_server_error() {
+                tracing::error!(code = this.code, status = this.status.as_u16(), error = %internal, "request failed");
+            } else {
+                tracing::warn!(code = this.code, status = this.status.as_u16(), error = %internal, "request refused");
+            }
+        }
+        let problem = Problem {
+            type_uri: format!(
+                "{}{}",
+                latchkey_proto::problem::PROBLEM_TYPE_BASE,
+                this.code
+            ),
+            title: this.title.to_owned(),
+            status: this.status.as_u16(),
+            detail: this.detail,
+            code: this.code.to_owned(),
+            errors: this.errors,
+            request_id: current_request_id(),
+        };
+        let body = match this.extra {
+            None => serde_json::to_vec(&problem),
+            Some((name, value)) => serde_json::to_value(&problem).and_then(|mut v| {
+                if let Some(obj) = v.as_object_mut() {
+                    obj.insert(name.to_owned(), value);
+                }
+                serde_json::to_vec(&v)
+            }),
+        }
+        .unwrap_or_else(|_| b"{\"code\":\"internal_error\"}".to_vec());
+        let mut response = (this.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = this.retry_after_secs {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

@@ -1,0 +1,171 @@
+//! The request pipeline around every route: request id, span and access log,
+//! metrics, header-size and time limits, panic containment, and the security
+//! headers every response carries.
+
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The header carrying the request id, in and out.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: String;
+}
+
+/// The id of the request being handled on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// A client-supplied id is echoed only if it is short and plain, so that it
+/// cannot inject into logs or headers.
+fn sane_request_id(value: &HeaderValue) -> Option<String> {
+    let s = value.to_str().ok()?;
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then(|| s.to_owned())
+}
+
+/// The outermost middleware: see the module docs.
+pub async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(sane_request_id)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().clone();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        peer = tracing::field::Empty,
+    );
+    if let Some(ip) = peer {
+        span.record("peer", tracing::field::display(ip));
+    }
+
+    let limits = state.limits().clone();
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+
+    let handled = CURRENT_REQUEST_ID.scope(request_id.clone(), async move {
+        if header_bytes > limits.max_header_bytes {
+            return ApiError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                "Request headers too large",
+                "The request headers are larger than this server accepts (http.max_header_bytes).",
+            )
+            .into_response();
+        }
+        let run = AssertUnwindSafe(next.run(req)).catch_unwind();
+        match tokio::time::timeout(limits.request_timeout, run).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(panic)) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic".into());
+                ApiError::internal(format!("handler panicked: {what}")).into_response()
+            }
+            Err(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                "Request timed out",
+                "The server did not finish this request in time; retry later.",
+            )
+            .with_retry_after(1)
+            .into_response(),
+        }
+    });
+    let mut response = handled.instrument(span.clone()).await;
+
+    let status = response.status();
+    let elapsed = started.elapsed();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID.clone(), v);
+    }
+    security_headers(headers);
+    crate::metrics::record_request(method.as_str(), &route, status.as_u16(), elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    response
+}
+
+/// Headers every response carries. Pages that need a looser policy (the API
+/// reference at `/docs`) set their own `content-security-policy`, which is kept.
+fn security_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_clients_are_checked() {
+        for (input, ok) in [
+            ("abc-123", true),
+            ("01HZX3K9Q2.retry:1", true),
+            ("", false),
+            ("has space", false),
+            ("new\nline", false),
+            (&"x".repeat(65), false),
+            ("<script>", false),
+        ] {
+            let v = HeaderValue::from_str(input);
+            let got = v.ok().and_then(|v| sane_request_id(&v));
+            assert_eq!(got.is_some(), ok, "{input:?}");
+        }
+    }
+}

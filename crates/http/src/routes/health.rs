@@ -1,0 +1,110 @@
+//! `/health/live` and `/health/ready`.
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How long the readiness check waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Liveness: the process is up.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+pub struct Live {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// Readiness: every dependency answered.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ready", "checks": {"database": {"status": "up", "backend": "sqlite", "latency_ms": 0.2}}}))]
+pub struct Ready {
+    /// `ready`.
+    status: &'static str,
+    /// One entry per dependency.
+    checks: Checks,
+}
+
+/// The dependencies checked.
+#[derive(Serialize, ToSchema)]
+pub struct Checks {
+    /// The database.
+    database: Check,
+}
+
+/// One dependency's state.
+#[derive(Serialize, ToSchema)]
+pub struct Check {
+    /// `up` or `down`.
+    status: &'static str,
+    /// Which backend.
+    backend: &'static str,
+    /// Round-trip time of the check.
+    latency_ms: f64,
+}
+
+/// Liveness probe: answers 200 while the process runs. Needs nothing.
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    responses((status = 200, description = "The process is up.", body = Live)))]
+pub async fn get_live() -> Json<Live> {
+    Json(Live { status: "ok" })
+}
+
+/// Readiness probe: 200 when the database answers within 2 s, otherwise 503
+/// problem+json naming what is down (with `Retry-After`). Recovers by itself
+/// once the database is back. Needs nothing.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses(
+        (status = 200, description = "Every dependency is reachable.", body = Ready),
+        (status = 503, description = "A dependency is down; the body names it.", body = latchkey_proto::Problem,
+            content_type = "application/problem+json",
+            example = json!({"type": "urn:latchkey:problem:not_ready", "title": "Not ready", "status": 503,
+                "code": "not_ready", "detail": "Not ready: the database (postgres) is down.",
+                "checks": {"database": {"status": "down", "backend": "postgres"}}})),
+    ))]
+pub async fn get_ready(State(state): State<AppState>) -> Response {
+    let store = state.store();
+    let started = Instant::now();
+    let result = match tokio::time::timeout(READY_TIMEOUT, store.ping()).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {READY_TIMEOUT:?}")),
+    };
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    metrics::gauge!("latchkey_database_up").set(if result.is_ok() { 1.0 } else { 0.0 });
+    match result {
+        Ok(()) => Json(Ready {
+            status: "ready",
+            checks: Checks {
+                database: Check {
+                    status: "up",
+                    backend: store.backend(),
+                    latency_ms,
+                },
+            },
+        })
+        .into_response(),
+        Err(reason) => {
+            tracing::warn!(backend = store.backend(), reason = %reason, "readiness check failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "Not ready",
+                format!("Not ready: the database ({}) is down.", store.backend()),
+            )
+            .with_retry_after(5)
+            .with_extension(
+                "checks",
+                serde_json::json!({"database": {"status": "down", "backend": store.backend()}}),
+            )
+            .into_response()
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The route table. Each resource has a module; each module exposes its
+//! handlers with `#[utoipa::path]` docs and is registered here with
+//! `routes!`, which puts it in the router and in the OpenAPI document at once.
+
+mod health;
+mod meta;
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The top of the OpenAPI document; paths are added by the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "latchkey",
+        description = "Authentication and identity server: a JSON API for first-party apps, \
+                       an OAuth 2.0 / OpenID Connect provider, and forward-auth for gateways.\n\n\
+                       Errors are RFC 9457 `application/problem+json` bodies with a stable `code`; \
+                       every response carries `x-request-id`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    components(schemas(latchkey_proto::Problem, latchkey_proto::FieldError)),
+    tags(
+        (name = "operations", description = "Health, metrics and self-description."),
+    )
+)]
+struct ApiDoc;
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::get_live))
+        .routes(routes!(health::get_ready))
+        .routes(routes!(meta::get_metrics))
+        .routes(routes!(meta::get_openapi))
+        .routes(routes!(meta::get_docs))
+        .routes(routes!(meta::get_docs_script))
+}
+
+/// The OpenAPI 3.1 document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = api().split_for_parts().1;
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+/// The OpenAPI document as JSON, built once.
+pub(crate) fn openapi_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        openapi()
+            .to_pretty_json()
+            .expect("the OpenAPI document serializes")
+    })
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    with_middleware(routes(), state)
+}
+
+/// The real routes, without the pipeline; see [`with_middleware`].
+pub fn routes() -> Router<AppState> {
+    api().split_for_parts().0
+}
+
+/// Wraps routes in latchkey's request pipeline: the problem+json fallbacks,
+/// the body limit and [`request_context`](crate::middleware::request_context).
+/// [`router`] uses it for the real routes; tests use it to exercise the
+/// pipeline on routes of their own.
+pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
+    crate::metrics::handle();
+    let max_body = state.limits().max_body_bytes;
+    routes
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::middleware::request_context,
+        ))
+        .with_state(state)
+}
+
+async fn fallback(uri: Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "There is nothing at {}; see /openapi.json for the routes this server has.",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+        format!(
+            "{} does not accept {method}; see /openapi.json.",
+            uri.path()
+        ),
+    )
+}

@@ -1,0 +1,1010 @@
+//! Configuration: parse raw, validate once, pass explicitly.
+//!
+//! Sources, later ones winning: built-in defaults, the TOML file
+//! (`--config FILE`, or `latchkey.toml` in the working directory if present),
+//! `LATCHKEY_*` environment variables, then command-line flags. Every setting
+//! is listed once in [`SETTINGS`], which drives the environment overlay,
+//! `latchkey config show`, and a test that keeps `docs/configuration.md`
+//! complete.
+//!
+//! [`load`] merges the sources into one TOML table, deserializes it into
+//! [`RawConfig`] (unknown keys are errors), then [`RawConfig::validate`]
+//! turns it into a [`Config`] whose fields are already the types the rest
+//! of the program uses. Every problem found is reported at once, each naming
+//! the setting, where its value came from, the value, and what is expected.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+/// The kinds of value a setting takes, for parsing environment variables and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Any string.
+    Str,
+    /// A non-negative whole number.
+    Int,
+    /// `true` or `false`.
+    Bool,
+}
+
+/// One documented setting.
+#[derive(Debug)]
+pub struct Setting {
+    /// Dotted key in the TOML file.
+    pub key: &'static str,
+    /// Environment variable overriding it.
+    pub env: &'static str,
+    /// The value kind.
+    pub kind: Kind,
+    /// Whether the value must never be printed.
+    pub secret: bool,
+    /// The default, as shown in the docs.
+    pub default: &'static str,
+    /// One line of help.
+    pub help: &'static str,
+}
+
+macro_rules! setting {
+    ($key:literal, $env:literal, $kind:ident, $secret:literal, $default:literal, $help:literal) => {
+        Setting {
+            key: $key,
+            env: $env,
+            kind: Kind::$kind,
+            secret: $secret,
+            default: $default,
+            help: $help,
+        }
+    };
+}
+
+/// Every setting latchkey reads. Keep `docs/configuration.md` in step (a test checks).
+pub const SETTINGS: &[Setting] = &[
+    setting!(
+        "profile",
+        "LATCHKEY_PROFILE",
+        Str,
+        false,
+        "development",
+        "`development` or `production`; production refuses insecure settings"
+    ),
+    setting!(
+        "listen",
+        "LATCHKEY_LISTEN",
+        Str,
+        false,
+        "127.0.0.1:8080",
+        "address and port to listen on (IP:port; port 0 picks a free port)"
+    ),
+    setting!(
+        "public_url",
+        "LATCHKEY_PUBLIC_URL",
+        Str,
+        false,
+        "http://<listen>",
+        "the URL users reach latchkey at; used for links in mail and as the token issuer"
+    ),
+    setting!(
+        "data_dir",
+        "LATCHKEY_DATA_DIR",
+        Str,
+        false,
+        "./latchkey-data",
+        "directory for the SQLite database, generated keys and outgoing mail files"
+    ),
+    setting!(
+        "master_key",
+        "LATCHKEY_MASTER_KEY",
+        Str,
+        true,
+        "generated into <data_dir>/master.key",
+        "64 hex digits (32 bytes) encrypting secrets at rest; required in production"
+    ),
+    setting!(
+        "database.url",
+        "LATCHKEY_DATABASE_URL",
+        Str,
+        true,
+        "sqlite://<data_dir>/latchkey.db",
+        "`sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`"
+    ),
+    setting!(
+        "database.max_connections",
+        "LATCHKEY_DATABASE_MAX_CONNECTIONS",
+        Int,
+        false,
+        "16",
+        "PostgreSQL pool size; for SQLite, the number of reader threads (capped at 8)"
+    ),
+    setting!(
+        "database.migrate_on_start",
+        "LATCHKEY_DATABASE_MIGRATE_ON_START",
+        Bool,
+        false,
+        "true",
+        "apply pending migrations when `serve` starts; if false, refuse to start with pending ones"
+    ),
+    setting!(
+        "http.max_body_bytes",
+        "LATCHKEY_HTTP_MAX_BODY_BYTES",
+        Int,
+        false,
+        "65536",
+        "largest request body accepted (413 beyond)"
+    ),
+    setting!(
+        "http.max_header_bytes",
+        "LATCHKEY_HTTP_MAX_HEADER_BYTES",
+        Int,
+        false,
+        "16384",
+        "largest total size of request headers accepted (431 beyond)"
+    ),
+    setting!(
+        "http.request_timeout_secs",
+        "LATCHKEY_HTTP_REQUEST_TIMEOUT_SECS",
+        Int,
+        false,
+        "30",
+        "longest a request may take before it is answered 503"
+    ),
+    setting!(
+        "http.header_read_timeout_secs",
+        "LATCHKEY_HTTP_HEADER_READ_TIMEOUT_SECS",
+        Int,
+        false,
+        "10",
+        "longest a client may take to send its request headers (slow-loris guard)"
+    ),
+    setting!(
+        "http.shutdown_timeout_secs",
+        "LATCHKEY_HTTP_SHUTDOWN_TIMEOUT_SECS",
+        Int,
+        false,
+        "20",
+        "on SIGTERM/SIGINT, how long in-flight requests may run before the process exits"
+    ),
+    setting!(
+        "log.level",
+        "LATCHKEY_LOG_LEVEL",
+        Str,
+        false,
+        "info",
+        "a tracing filter, e.g. `info` or `info,latchkey_http=debug`"
+    ),
+    setting!(
+        "log.format",
+        "LATCHKEY_LOG_FORMAT",
+        Str,
+        false,
+        "auto",
+        "`auto` (readable on a terminal, JSON otherwise), `json` or `pretty`"
+    ),
+];
+
+/// Environment variables with the `LATCHKEY_` prefix that are not settings.
+const NON_SETTING_ENV: &[&str] = &["LATCHKEY_CONFIG"];
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The built-in default.
+    Default,
+    /// The configuration file.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+    /// A command-line flag.
+    Flag(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => write!(f, "default"),
+            Source::File(p) => write!(f, "file {}", p.display()),
+            Source::Env(e) => write!(f, "environment variable {e}"),
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// One thing wrong with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The setting's dotted key (or the file/variable when no key applies).
+    pub setting: String,
+    /// Where the offending value came from.
+    pub source: Source,
+    /// The offending value, redacted for secrets.
+    pub value: Option<String>,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+/// Everything wrong with the configuration, reported together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<Problem>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for p in &self.0 {
+            write!(f, "  - {} (from {})", p.setting, p.source)?;
+            if let Some(v) = &p.value {
+                write!(f, ": value {v:?}")?;
+            }
+            writeln!(f, ": {}", p.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    fn one(
+        setting: &str,
+        source: Source,
+        value: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ConfigError(vec![Problem {
+            setting: setting.to_owned(),
+            source,
+            value,
+            message: message.into(),
+        }])
+    }
+}
+
+/// Values given on the command line; `None` where the flag was absent.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config FILE`.
+    pub config_file: Option<PathBuf>,
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<String>,
+    /// `--public-url`.
+    pub public_url: Option<String>,
+    /// `--database-url`.
+    pub database_url: Option<String>,
+}
+
+/// The configuration as written, before validation. Unknown keys are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    profile: Option<String>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<String>,
+    master_key: Option<String>,
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<String>,
+    max_connections: Option<u64>,
+    migrate_on_start: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    max_body_bytes: Option<u64>,
+    max_header_bytes: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    header_read_timeout_secs: Option<u64>,
+    shutdown_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<String>,
+    format: Option<String>,
+}
+
+/// Development or production: production refuses insecure settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Convenient defaults: generated secrets, plain http allowed.
+    Development,
+    /// Secure or nothing.
+    Production,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server (the URL, which may hold a password).
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// The URL with any password replaced, for logs and `config show`.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => redact_url(u),
+        }
+    }
+}
+
+/// The master key: 32 bytes, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKey(pub [u8; 32]);
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable on a terminal, JSON otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// Where the data lives.
+    pub url: DatabaseUrl,
+    /// Pool size (PostgreSQL) or reader threads (SQLite).
+    pub max_connections: usize,
+    /// Whether `serve` applies pending migrations.
+    pub migrate_on_start: bool,
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Largest accepted body.
+    pub max_body_bytes: usize,
+    /// Largest accepted total header size.
+    pub max_header_bytes: usize,
+    /// Per-request time limit.
+    pub request_timeout: Duration,
+    /// Time allowed to send the request head.
+    pub header_read_timeout: Duration,
+    /// Grace period for in-flight requests at shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Development or production.
+    pub profile: Profile,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The public URL, if set; otherwise derived from the bound address.
+    pub public_url: Option<Url>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Master key, if configured (development generates one into `data_dir`).
+    pub master_key: Option<MasterKey>,
+    /// Database settings.
+    pub database: DatabaseConfig,
+    /// HTTP limits.
+    pub http: HttpLimits,
+    /// Log filter directive.
+    pub log_level: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Where each setting's value came from.
+    pub sources: BTreeMap<&'static str, Source>,
+}
+
+/// Reads and validates the configuration from the file, the process
+/// environment and the flags.
+pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+    load_from(overrides, std::env::vars(), Path::new("latchkey.toml"))
+}
+
+/// [`load`] with the environment and default file path given, for tests.
+pub fn load_from(
+    overrides: &Overrides,
+    env: impl IntoIterator<Item = (String, String)>,
+    default_file: &Path,
+) -> Result<Config, ConfigError> {
+    let env: BTreeMap<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("LATCHKEY_"))
+        .collect();
+    let mut sources: BTreeMap<&'static str, Source> =
+        SETTINGS.iter().map(|s| (s.key, Source::Default)).collect();
+
+    // 1. the file
+    let file = overrides
+        .config_file
+        .clone()
+        .or_else(|| env.get("LATCHKEY_CONFIG").map(PathBuf::from))
+        .or_else(|| default_file.exists().then(|| default_file.to_owned()));
+    let mut table = toml::Table::new();
+    if let Some(path) = &file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::one(
+                "config file",
+                Source::File(path.clone()),
+                None,
+                format!("cannot read it: {e}"),
+            )
+        })?;
+        table = text.parse::<toml::Table>().map_err(|e| {
+            ConfigError::one(
+                "config file",
+                Source::File(path.clone()),
+                None,
+                format!("not valid TOML: {}", e.to_string().trim()),
+            )
+        })?;
+        for s in SETTINGS {
+            if lookup(&table, s.key).is_some() {
+                sources.insert(s.key, Source::File(path.clone()));
+            }
+        }
+    }
+
+    // 2. the environment
+    let mut problems = Vec::new();
+    for (name, value) in &env {
+        if NON_SETTING_ENV.contains(&name.as_str()) || name.starts_with("LATCHKEY_TEST_") {
+            continue;
+        }
+        match SETTINGS.iter().find(|s| s.env == name) {
+            Some(s) => match typed(s, value) {
+                Ok(v) => {
+                    insert(&mut table, s.key, v);
+                    sources.insert(s.key, Source::Env(s.env.to_owned()));
+                }
+                Err(msg) => problems.push(problem(s, Source::Env(s.env.to_owned()), value, msg)),
+            },
+            None => problems.push(Problem {
+                setting: name.clone(),
+                source: Source::Env(name.clone()),
+                value: None,
+                message: format!(
+                    "unknown environment variable; latchkey reads {}",
+                    SETTINGS
+                        .iter()
+                        .map(|s| s.env)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+
+    // 3. the flags
+    for (flag, key, value) in [
+        ("--listen", "listen", &overrides.listen),
+        ("--data-dir", "data_dir", &overrides.data_dir),
+        ("--public-url", "public_url", &overrides.public_url),
+        ("--database-url", "database.url", &overrides.database_url),
+    ] {
+        if let Some(v) = value {
+            insert(&mut table, key, toml::Value::String(v.clone()));
+            sources.insert(setting(key).key, Source::Flag(flag));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError(problems));
+    }
+
+    let raw: RawConfig =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let inner = inner.trim().to_owned();
+            // serde reports an unknown key at its parent's path.
+            let (setting_name, message) = match inner.strip_prefix("unknown field `") {
+                Some(rest) => {
+                    let field = rest.split('`').next().unwrap_or_default();
+                    let full = if path == "." {
+                        field.to_owned()
+                    } else if path.rsplit('.').next() == Some(field) {
+                        path.clone()
+                    } else {
+                        format!("{path}.{field}")
+                    };
+                    (full, format!("unknown setting ({inner})"))
+                }
+                None => (path, inner),
+            };
+            let source = SETTINGS
+                .iter()
+                .find(|s| s.key == setting_name)
+                .and_then(|s| sources.get(s.key).cloned())
+                .or_else(|| file.clone().map(Source::File))
+                .unwrap_or(Source::Default);
+            ConfigError::one(&setting_name, source, None, message)
+        })?;
+    raw.validate(sources)
+}
+
+fn setting(key: &str) -> &'static Setting {
+    SETTINGS
+        .iter()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("setting {key} is missing from SETTINGS"))
+}
+
+fn problem(s: &Setting, source: Source, value: &str, message: impl Into<String>) -> Problem {
+    Problem {
+        setting: s.key.to_owned(),
+        source,
+        value: Some(if s.secret {
+            "<redacted>".into()
+        } else {
+            value.to_owned()
+        }),
+        message: message.into(),
+    }
+}
+
+fn typed(s: &Setting, value: &str) -> Result<toml::Value, String> {
+    match s.kind {
+        Kind::Str => Ok(toml::Value::String(value.to_owned())),
+        Kind::Int => value
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(toml::Value::Integer)
+            .ok_or_else(|| "expected a whole number".to_owned()),
+        Kind::Bool => match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err("expected true or false".to_owned()),
+        },
+    }
+}
+
+fn lookup<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
+    let mut parts = key.split('.').peekable();
+    let mut current = table;
+    while let Some(part) = parts.next() {
+        let v = current.get(part)?;
+        if parts.peek().is_none() {
+            return Some(v);
+        }
+        current = v.as_table()?;
+    }
+    None
+}
+
+fn insert(table: &mut toml::Table, key: &str, value: toml::Value) {
+    let (parents, last) = match key.rsplit_once('.') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, key),
+    };
+    let mut current = table;
+    if let Some(parents) = parents {
+        for part in parents.split('.') {
+            let entry = current
+                .entry(part.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            current = entry.as_table_mut().expect("just made a table");
+        }
+    }
+    current.insert(last.to_owned(), value);
+}
+
+/// Replaces the password of a URL with `***`; leaves unparsable text alone
+/// except for anything between `:` and `@` in the authority.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                let authority = &url[s + 3..at];
+                match authority.find(':') {
+                    Some(c) => format!("{}{}:***{}", &url[..s + 3], &authority[..c], &url[at..]),
+                    None => url.to_owned(),
+                }
+            }
+            _ => url.to_owned(),
+        },
+    }
+}
+
+struct Checker {
+    sources: BTreeMap<&'static str, Source>,
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, key: &'static str, value: Option<&str>, message: impl Into<String>) {
+        let s = setting(key);
+        self.problems.push(Problem {
+            setting: key.to_owned(),
+            source: self.sources.get(key).cloned().unwrap_or(Source::Default),
+            value: value.map(|v| {
+                if s.secret {
+                    redact_url(v)
+                } else {
+                    v.to_owned()
+                }
+            }),
+            message: message.into(),
+        });
+    }
+
+    fn range(
+        &mut self,
+        key: &'static str,
+        v: Option<u64>,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> u64 {
+        let n = v.unwrap_or(default);
+        if n < min || n > max {
+            self.fail(
+                key,
+                Some(&n.to_string()),
+                format!("expected a number from {min} to {max}"),
+            );
+            return default;
+        }
+        n
+    }
+}
+
+impl RawConfig {
+    /// Checks every value and builds the typed configuration.
+    pub fn validate(self, sources: BTreeMap<&'static str, Source>) -> Result<Config, ConfigError> {
+        let mut c = Checker {
+            sources,
+            problems: Vec::new(),
+        };
+
+        let profile = match self.profile.as_deref().unwrap_or("development") {
+            "development" | "dev" => Profile::Development,
+            "production" | "prod" => Profile::Production,
+            other => {
+                c.fail(
+                    "profile",
+                    Some(other),
+                    "expected `development` or `production`",
+                );
+                Profile::Development
+            }
+        };
+
+        let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen = parse_listen(&listen_text).unwrap_or_else(|msg| {
+            c.fail("listen", Some(&listen_text), msg);
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+
+        let public_url = self
+            .public_url
+            .as_deref()
+            .and_then(|text| match parse_public_url(text) {
+                Ok(u) => Some(u),
+                Err(msg) => {
+                    c.fail("public_url", Some(text), msg);
+                    None
+                }
+            });
+
+        let data_dir = PathBuf::from(self.data_dir.unwrap_or_else(|| "./latchkey-data".into()));
+        if data_dir.as_os_str().is_empty() {
+            c.fail("data_dir", Some(""), "expected a directory path");
+        }
+
+        let master_key = self
+            .master_key
+            .as_deref()
+            .and_then(|text| match parse_master_key(text) {
+                Ok(k) => Some(k),
+                Err(msg) => {
+                    c.fail("master_key", None, msg);
+                    None
+                }
+            });
+
+        let db_url = match self.database.url.as_deref() {
+            None => DatabaseUrl::Sqlite(data_dir.join("latchkey.db")),
+            Some(text) => parse_database_url(text).unwrap_or_else(|msg| {
+                c.fail("database.url", Some(text), msg);
+                DatabaseUrl::Sqlite(data_dir.join("latchkey.db"))
+            }),
+        };
+        let max_connections = c.range(
+            "database.max_connections",
+            self.database.max_connections,
+            16,
+            1,
+            1000,
+        ) as usize;
+
+        let http = HttpLimits {
+            max_body_bytes: c.range(
+                "http.max_body_bytes",
+                self.http.max_body_bytes,
+                65_536,
+                1_024,
+                64 << 20,
+            ) as usize,
+            max_header_bytes: c.range(
+                "http.max_header_bytes",
+                self.http.max_header_bytes,
+                16_384,
+                8_192,
+                1 << 20,
+            ) as usize,
+            request_timeout: Duration::from_secs(c.range(
+                "http.request_timeout_secs",
+                self.http.request_timeout_secs,
+                30,
+                1,
+                3_600,
+            )),
+            header_read_timeout: Duration::from_secs(c.range(
+                "http.header_read_timeout_secs",
+                self.http.header_read_timeout_secs,
+                10,
+                1,
+                300,
+            )),
+            shutdown_timeout: Duration::from_secs(c.range(
+                "http.shutdown_timeout_secs",
+                self.http.shutdown_timeout_secs,
+                20,
+                0,
+                3_600,
+            )),
+        };
+
+        let log_level = self.log.level.unwrap_or_else(|| "info".into());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_level) {
+            c.fail(
+                "log.level",
+                Some(&log_level),
+                format!("not a valid tracing filter: {e}"),
+            );
+        }
+        let log_format = match self.log.format.as_deref().unwrap_or("auto") {
+            "auto" => LogFormat::Auto,
+            "json" => LogFormat::Json,
+            "pretty" | "text" => LogFormat::Pretty,
+            other => {
+                c.fail(
+                    "log.format",
+                    Some(other),
+                    "expected `auto`, `json` or `pretty`",
+                );
+                LogFormat::Auto
+            }
+        };
+
+        if profile == Profile::Production {
+            match &public_url {
+                None => c.fail(
+                    "public_url",
+                    None,
+                    "production needs an explicit https public URL",
+                ),
+                Some(u) if u.scheme() != "https" && !is_loopback_host(u) => c.fail(
+                    "public_url",
+                    Some(u.as_str()),
+                    "production refuses plain http except on localhost; use https",
+                ),
+                Some(_) => {}
+            }
+            if master_key.is_none() && c.problems.iter().all(|p| p.setting != "master_key") {
+                c.fail(
+                    "master_key",
+                    None,
+                    "production needs an explicit master key (64 hex digits, e.g. from `openssl rand -hex 32`); \
+                     it is never generated in production",
+                );
+            }
+            if let DatabaseUrl::Postgres(u) = &db_url
+                && let Ok(parsed) = Url::parse(u)
+                && parsed
+                    .password()
+                    .is_none_or(|p| p.is_empty() || p == "postgres" || p == "password")
+            {
+                c.fail(
+                    "database.url",
+                    Some(u),
+                    "production refuses an empty or default database password",
+                );
+            }
+        }
+
+        if !c.problems.is_empty() {
+            return Err(ConfigError(c.problems));
+        }
+        Ok(Config {
+            profile,
+            listen,
+            public_url,
+            data_dir,
+            master_key,
+            database: DatabaseConfig {
+                url: db_url,
+                max_connections,
+                migrate_on_start: self.database.migrate_on_start.unwrap_or(true),
+            },
+            http,
+            log_level,
+            log_format,
+            sources: c.sources,
+        })
+    }
+}
+
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.trim().parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let expected =
+        "expected IP:PORT such as 127.0.0.1:8080 or [::1]:8080, with a port from 0 to 65535";
+    match text.rsplit_once(':') {
+        Some((_, port)) if port.parse::<u64>().is_ok_and(|p| p > 65_535) => {
+            Err(format!("port {port} is out of range; {expected}"))
+        }
+        Some((host, _)) if host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') => {
+            Err(format!(
+                "`{host}` is not an IP address (host names are not resolved here); {expected}"
+            ))
+        }
+        _ => Err(expected.to_owned()),
+    }
+}
+
+fn parse_public_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        format!("not a valid URL ({e}); expected an absolute http(s) URL such as https://auth.example.com")
+    })?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("scheme `{}` is not http or https", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the public URL must not have a query or fragment".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the public URL must not contain credentials".into());
+    }
+    Ok(url)
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn parse_database_url(text: &str) -> Result<DatabaseUrl, String> {
+    let text = text.trim();
+    if let Some(path) = text
+        .strip_prefix("sqlite://")
+        .or_else(|| text.strip_prefix("sqlite:"))
+    {
+        if path.is_empty() {
+            return Err("the SQLite URL has no file path; expected sqlite://PATH".into());
+        }
+        return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+    }
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let url = Url::parse(text).map_err(|e| {
+            format!("malformed PostgreSQL URL ({e}); expected postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+        })?;
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("the PostgreSQL URL has no host; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE".into());
+        }
+        return Ok(DatabaseUrl::Postgres(text.to_owned()));
+    }
+    Err("expected a URL starting with sqlite:// or postgres://".into())
+}
+
+fn parse_master_key(text: &str) -> Result<MasterKey, String> {
+    let text = text.trim();
+    let expected = "expected 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`";
+    if text.len() != 64 {
+        return Err(format!("has {} characters; {expected}", text.len()));
+    }
+    let mut key = [0u8; 32];
+    for (i, chunk) in text.as_bytes().chunks(2).enumerate() {
+        let pair = std::str::from_utf8(chunk).map_err(|_| expected.to_owned())?;
+        key[i] =
+            u8::from_str_radix(pair, 16).map_err(|_| format!("is not hexadecimal; {expected}"))?;
+    }
+    if key.iter().all(|b| *b == key[0]) {
+        return Err("is a placeholder (all bytes equal); generate a random one".into());
+    }
+    Ok(MasterKey(key))
+}
+
+/// The effective configuration as TOML, secrets redacted, with each value's source.
+pub fn show(config: &Config) -> String {
+    let mut out = String::new();
+    let value = |key: &str| -> String {
+        match key {
+            "profile" => format!("{:?}", format!("{:?}", config.profile).to_lowercase()),
+            "listen" => format!("{:?}", config.listen.to_string()),
+            "public_url" => match &config.public_url {
+                Some(u) => format!("{:?}", u.as_str()),
+                None => format!("{:?}", format!("http://{}", config.listen)),
+            },
+            "data_dir" => format!("{:?}", config.data_dir.display().to_string()),
+            "master_key" => match config.master_key {
+                Some(_) => "\"<redacted>\"".into(),
+                None => "\"<generated into data_dir/master.key>\"".into(),
+            },
+            "database.url" => format!("{:?}", config.database.url.redacted()),
+            "database.max_connections" => config.database.max_connections.to_string(),
+            "database.migrate_on_start" => config.database.migrate_on_start.to_string(),
+            "http.max_body_bytes" => config.http.max_body_bytes.to_string(),
+            "http.max_header_bytes" => config.http.max_header_bytes.to_string(),
+            "http.request_timeout_secs" => config.http.request_timeout.as_secs().to_string(),
+            "http.header_read_timeout_secs" => {
+                config.http.header_read_timeout.as_secs().to_string()
+            }
+            "http.shutdown_timeout_secs" => config.http.shutdown_timeout.as_secs().to_string(),
+            "log.level" => format!("{:?}", config.log_level),
+            "log.format" => format!("{:?}", format!("{:?}", config.log_format).to_lowercase()),
+            other => panic!("config show does not know {other}"),
+        }
+    };
+    let mut section = "";
+    for s in SETTINGS {
+        let (sec, name) = s.key.rsplit_once('.').unwrap_or(("", s.key));
+        if sec != section {
+            out.push_str(&format!("\n[{sec}]\n"));
+            section = sec;
+        }
+        let source = config
+            .sources
+            .get(s.key)
+            .cloned()
+            .unwrap_or(Source::Default);
+        out.push_str(&format!("{name} = {}  # {source}\n", value(s.key)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

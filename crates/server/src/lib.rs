@@ -1,0 +1,10 @@
+//! The latchkey binary's library half: configuration, wiring and start-up.
+//!
+//! `main.rs` only parses the command line and calls into here, so the
+//! wiring can be read (and tested) without the CLI. Dependencies point one
+//! way: this crate knows every other crate; none knows it.
+
+pub mod config;
+pub mod master_key;
+pub mod start;
+pub mod telemetry;

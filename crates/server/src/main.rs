@@ -1,0 +1,149 @@
+//! `latchkey`: the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use latchkey_server::config::{self, Config, Overrides};
+use latchkey_server::{start, telemetry};
+
+/// latchkey: an authentication and identity server.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about, long_about = None)]
+struct Cli {
+    /// TOML configuration file [default: ./latchkey.toml if present; env LATCHKEY_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on, IP:PORT [env LATCHKEY_LISTEN; default 127.0.0.1:8080]
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Data directory [env LATCHKEY_DATA_DIR; default ./latchkey-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<String>,
+    /// Public URL users reach latchkey at [env LATCHKEY_PUBLIC_URL; default http://<listen>]
+    #[arg(long, global = true, value_name = "URL")]
+    public_url: Option<String>,
+    /// sqlite://PATH or postgres://… [env LATCHKEY_DATABASE_URL; default SQLite in the data directory]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Do not apply pending migrations at start (refuse to start if there are any).
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and reach the database, without starting.
+    Check,
+    /// Print the effective configuration, secrets redacted, with each value's source.
+    Show,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Version = cli.command {
+        println!("latchkey {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let overrides = Overrides {
+        config_file: cli.config,
+        listen: cli.listen,
+        data_dir: cli.data_dir,
+        public_url: cli.public_url,
+        database_url: cli.database_url,
+    };
+    let config = match config::load(&overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("latchkey: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config.log_level, config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("latchkey: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "latchkey cannot continue");
+            eprintln!("latchkey: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), start::StartError> {
+    match command {
+        Command::Serve { no_migrate } => {
+            let apply = config.database.migrate_on_start && !no_migrate;
+            start::serve(config, apply).await
+        }
+        Command::Migrate => {
+            start::prepare_data_dir(&config)?;
+            let store = start::open_store(&config).await?;
+            let report = store
+                .migrate()
+                .await
+                .map_err(|e| start::StartError(format!("database migration failed: {e}")))?;
+            println!(
+                "applied {} migration(s){}; {} were already applied",
+                report.applied.len(),
+                if report.applied.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", report.applied.join(", "))
+                },
+                report.already_applied
+            );
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let store = start::open_store(&config).await?;
+            store
+                .ping()
+                .await
+                .map_err(|e| start::StartError(format!("database.url: {e}")))?;
+            let pending = store.pending_migrations().await.unwrap_or_default();
+            println!(
+                "configuration is valid; the database ({}) is reachable{}",
+                store.backend(),
+                if pending.is_empty() {
+                    String::new()
+                } else {
+                    format!("; pending migrations: {}", pending.join(", "))
+                }
+            );
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", config::show(&config));
+            Ok(())
+        }
+        Command::Version => unreachable!("handled before configuration"),
+    }
+}

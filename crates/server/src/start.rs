@@ -1,0 +1,203 @@
+//! Start-up: from a validated [`Config`] to a serving process.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use latchkey_core::{Store, StoreError};
+use latchkey_http::{AppState, Limits, ServeLimits};
+use latchkey_store_postgres::PgStore;
+use latchkey_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use url::Url;
+
+use crate::config::{Config, DatabaseUrl, MasterKey, Profile};
+
+/// A failure to start, phrased for the operator: which setting, what happened.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Creates the data directory when the configuration needs it (SQLite, or a
+/// generated master key).
+pub fn prepare_data_dir(config: &Config) -> Result<(), StartError> {
+    let needs_dir =
+        config.master_key.is_none() || matches!(config.database.url, DatabaseUrl::Sqlite(_));
+    if needs_dir {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            StartError(format!(
+                "data_dir: cannot create {}: {e}; set --data-dir / LATCHKEY_DATA_DIR to a writable directory",
+                config.data_dir.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// The master key: configured, or (development only) generated into the data directory.
+pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
+    match (&config.master_key, config.profile) {
+        (Some(k), _) => Ok(k.clone()),
+        (None, Profile::Development) => crate::master_key::load_or_generate(&config.data_dir)
+            .map_err(|e| StartError(format!("master_key: {e}"))),
+        (None, Profile::Production) => Err(StartError("master_key: required in production".into())),
+    }
+}
+
+/// Opens the configured store. An unreachable database is an error naming
+/// `database.url` (password redacted).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    let redacted = config.database.url.redacted();
+    let fail = |e: StoreError| {
+        StartError(format!(
+            "database.url: cannot use {redacted}: {e}; check that the database is running and reachable, \
+             and that the URL is right"
+        ))
+    };
+    match &config.database.url {
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StartError(format!(
+                        "database.url: cannot create {}: {e}",
+                        parent.display()
+                    ))
+                })?;
+            }
+            let readers = config.database.max_connections.min(8);
+            Ok(Arc::new(SqliteStore::open(path, readers).map_err(fail)?))
+        }
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(
+            PgStore::connect(url, config.database.max_connections)
+                .await
+                .map_err(fail)?,
+        )),
+    }
+}
+
+/// Applies pending migrations, or refuses to go on with pending ones when
+/// `database.migrate_on_start` is off.
+pub async fn migrate(store: &dyn Store, apply: bool) -> Result<(), StartError> {
+    if apply {
+        let report = store
+            .migrate()
+            .await
+            .map_err(|e| StartError(format!("database migration failed: {e}")))?;
+        if !report.applied.is_empty() {
+            tracing::info!(applied = ?report.applied, already = report.already_applied, "database migrated");
+        }
+        return Ok(());
+    }
+    let pending = store
+        .pending_migrations()
+        .await
+        .map_err(|e| StartError(format!("cannot read the migration state: {e}")))?;
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(StartError(format!(
+            "the database has pending migrations ({}) and database.migrate_on_start is false; run `latchkey migrate` first",
+            pending.join(", ")
+        )))
+    }
+}
+
+/// Binds the listener; failure names the `listen` setting.
+pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
+    TcpListener::bind(config.listen).await.map_err(|e| {
+        StartError(format!(
+            "listen: cannot listen on {}: {e}; choose another address or port with --listen / LATCHKEY_LISTEN",
+            config.listen
+        ))
+    })
+}
+
+/// The public URL: as configured, or derived from the bound address.
+pub fn public_url(config: &Config, bound: SocketAddr) -> Url {
+    if let Some(u) = &config.public_url {
+        return u.clone();
+    }
+    let host = if bound.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else if bound.is_ipv6() {
+        format!("[{}]", bound.ip())
+    } else {
+        bound.ip().to_string()
+    };
+    Url::parse(&format!("http://{host}:{}/", bound.port()))
+        .expect("a host and port make a valid URL")
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> {
+    let started = Instant::now();
+    prepare_data_dir(&config)?;
+    let _master_key = master_key(&config)?;
+    let store = open_store(&config).await?;
+    migrate(store.as_ref(), migrate_now).await?;
+    let listener = bind(&config).await?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| StartError(format!("listen: {e}")))?;
+    let public = public_url(&config, bound);
+    let state = AppState::new(
+        store.clone(),
+        Limits {
+            max_body_bytes: config.http.max_body_bytes,
+            max_header_bytes: config.http.max_header_bytes,
+            request_timeout: config.http.request_timeout,
+        },
+    );
+    let app = latchkey_http::router(state);
+    let base = public.as_str().trim_end_matches('/');
+    tracing::info!(
+        listen = %bound,
+        public_url = %public,
+        database = store.backend(),
+        ready_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "latchkey is ready: API {base}/v1, docs {base}/docs, OpenAPI {base}/openapi.json, \
+         health {base}/health/ready, metrics {base}/metrics"
+    );
+    let drained = latchkey_http::serve(
+        listener,
+        app,
+        ServeLimits {
+            max_header_bytes: config.http.max_header_bytes,
+            header_read_timeout: config.http.header_read_timeout,
+            shutdown_timeout: config.http.shutdown_timeout,
+        },
+        shutdown_signal(),
+    )
+    .await;
+    tracing::info!(drained, "latchkey stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!(signal = "SIGINT", "shutdown requested"),
+        () = term => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+    }
+}

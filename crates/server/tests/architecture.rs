@@ -1,0 +1,106 @@
+//! The dependency rules written in ARCHITECTURE.md hold for the manifests.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// crate (with " (dev)" for dev-dependencies) → internal dependencies.
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+fn declared() -> Graph {
+    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let block = text
+        .split("```deps\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("ARCHITECTURE.md has a ```deps block");
+    block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (name, deps) = l.split_once(':').unwrap_or_else(|| panic!("bad deps line: {l}"));
+            (name.trim().to_owned(), deps.split_whitespace().map(str::to_owned).collect())
+        })
+        .collect()
+}
+
+fn manifests() -> Vec<toml::Table> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let path = entry.unwrap().path().join("Cargo.toml");
+        if path.exists() {
+            out.push(std::fs::read_to_string(path).unwrap().parse::<toml::Table>().unwrap());
+        }
+    }
+    out
+}
+
+fn actual() -> (Graph, BTreeMap<String, BTreeSet<String>>) {
+    let mut graph = Graph::new();
+    let mut external = BTreeMap::new();
+    for m in manifests() {
+        let name = m["package"]["name"].as_str().unwrap().to_owned();
+        for (section, key) in [("dependencies", name.clone()), ("dev-dependencies", format!("{name} (dev)"))] {
+            let deps: BTreeSet<String> = m
+                .get(section)
+                .and_then(|d| d.as_table())
+                .map(|t| t.keys().cloned().collect())
+                .unwrap_or_default();
+            let internal: BTreeSet<String> = deps.iter().filter(|d| d.starts_with("latchkey-")).cloned().collect();
+            if section == "dependencies" {
+                external.insert(name.clone(), deps.difference(&internal).cloned().collect());
+                graph.insert(key, internal);
+            } else if !internal.is_empty() {
+                graph.insert(key, internal);
+            }
+        }
+    }
+    (graph, external)
+}
+
+#[test]
+fn crate_dependencies_match_architecture_md() {
+    let (actual, _) = actual();
+    let declared = declared();
+    assert_eq!(
+        actual, declared,
+        "crate dependencies differ from the ```deps block in ARCHITECTURE.md; \
+         change the code or, on purpose, the document"
+    );
+}
+
+#[test]
+fn core_and_proto_stay_free_of_http_and_sql() {
+    let (_, external) = actual();
+    let forbidden = ["axum", "hyper", "rusqlite", "tokio-postgres", "deadpool-postgres", "sqlx", "utoipa"];
+    for f in forbidden {
+        assert!(!external["latchkey-core"].contains(f), "latchkey-core must not depend on {f}");
+    }
+    let proto: Vec<_> = external["latchkey-proto"].iter().map(String::as_str).collect();
+    assert_eq!(proto, ["serde", "utoipa"], "latchkey-proto depends on serde (and optional utoipa) only");
+    for f in ["axum", "hyper", "rusqlite", "tokio-postgres", "sqlx"] {
+        assert!(!external["latchkey-store-tests"].contains(f), "the conformance suite must stay generic");
+    }
+}
+
+#[test]
+fn no_dependency_cycles_or_upward_edges() {
+    // the layer order of ARCHITECTURE.md: a crate may only depend on lower layers
+    let layer = |c: &str| match c {
+        "latchkey-proto" => 0,
+        "latchkey-core" => 1,
+        "latchkey-store-sqlite" | "latchkey-store-postgres" | "latchkey-store-tests" | "latchkey-http" => 2,
+        "latchkey-testkit" => 3,
+        "latchkey-server" => 4,
+        other => panic!("unknown crate {other}: add it to ARCHITECTURE.md and this test"),
+    };
+    let (actual, _) = actual();
+    for (krate, deps) in actual.iter().filter(|(k, _)| !k.ends_with("(dev)")) {
+        for d in deps {
+            assert!(layer(d) < layer(krate), "{krate} → {d} points up or sideways");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The `latchkey` command line, run as a user would run it.
+
+mod common;
+
+use common::{Server, run_in};
+use latchkey_testkit::raw_http;
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn version_prints_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["version"], &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("latchkey {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn zero_configuration_serve_creates_its_data_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[]);
+    let ready = raw_http::get(server.addr, "/health/ready", &[]).unwrap();
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    let db = dir.path().join("latchkey-data/latchkey.db");
+    // SQLite's header records WAL mode in bytes 18 and 19 (2 = WAL).
+    let header = std::fs::read(&db).expect("database file in ./latchkey-data");
+    assert_eq!(
+        (header[18], header[19]),
+        (2, 2),
+        "the database is in WAL mode"
+    );
+    assert!(dir.path().join("latchkey-data/master.key").exists());
+    let status = server.terminate();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+}
+
+#[test]
+fn bad_configuration_stops_start_up_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("latchkey.toml"),
+        "listen = \"127.0.0.1:8080\"\nlisten_port = 9\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["config", "check"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("listen_port") && err.contains("unknown setting"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.path().join("latchkey.toml")).unwrap();
+
+    for (args, env, words) in [
+        (
+            &["serve", "--listen", "127.0.0.1:99999"][..],
+            &[][..],
+            &["listen", "99999", "out of range"][..],
+        ),
+        (
+            &["config", "check"],
+            &[("LATCHKEY_PUBLIC_URL", "https//nope")][..],
+            &["public_url", "not a valid URL"],
+        ),
+        (
+            &["config", "check", "--database-url", "postgres://u:pw@:5432"],
+            &[],
+            &[
+                "database.url",
+                "empty host",
+                "postgres://USER:PASSWORD@HOST",
+            ],
+        ),
+        (
+            &["serve"],
+            &[("LATCHKEY_DATABSE_URL", "x")][..],
+            &["LATCHKEY_DATABSE_URL", "unknown environment variable"],
+        ),
+    ] {
+        let out = run_in(dir.path(), args, env);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        for w in words {
+            assert!(
+                err.contains(w),
+                "{args:?} {env:?}: {w:?} missing from {err}"
+            );
+        }
+    }
+    assert!(
+        !dir.path().join("latchkey-data").exists(),
+        "nothing is created when the configuration is bad"
+    );
+}
+
+#[test]
+fn unreachable_database_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // nothing listens on port 1
+    let out = run_in(
+        dir.path(),
+        &[
+            "config",
+            "check",
+            "--database-url",
+            "postgres://latchkey:s3cr3t-pw@127.0.0.1:1/latchkey",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("database.url"), "{err}");
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("s3cr3t-pw"), "the password leaked: {err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cr3t-pw"));
+}
+
+#[test]
+fn config_show_redacts_secrets_and_names_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "5f3e".repeat(16);
+    let out = run_in(
+        dir.path(),
+        &["config", "show", "--listen", "127.0.0.1:9999"],
+        &[
+            ("LATCHKEY_MASTER_KEY", &key),
+            (
+                "LATCHKEY_DATABASE_URL",
+                "postgres://lk:pw-secret-1@db:5432/lk",
+            ),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains(&key) && !text.contains("pw-secret-1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("listen = \"127.0.0.1:9999\"  # flag --listen"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# environment variable LATCHKEY_DATABASE_URL"),
+        "{text}"
+    );
+    // the output is valid TOML once the comments are stripped
+    text.parse::<toml::Table>()
+        .expect("config show prints TOML");
+}
+
+#[test]
+fn migrate_then_serve_without_migrating() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = run_in(
+        dir.path(),
+        &["serve", "--no-migrate", "--listen", "127.0.0.1:0"],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("pending migrations"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let out = run_in(dir.path(), &["migrate"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied 1 migration"));
+    let again = run_in(dir.path(), &["migrate"], &[]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("applied 0 migration"));
+
+    let server = Server::start(dir.path(), &["--no-migrate"], &[]);
+    assert_eq!(
+        raw_http::get(server.addr, "/health/ready", &[])
+            .unwrap()
+            .status,
+        200
+    );
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn busy_port_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run_in(dir.path(), &["serve", "--listen", &addr], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("listen") && err.contains(&addr), "{err}");
+}

@@ -1,0 +1,188 @@
+//! Forward-only migrations for PostgreSQL.
+//!
+//! The whole run happens in one transaction that first takes a
+//! transaction-scoped advisory lock ([`LOCK_KEY`]), so a second node migrating
+//! the same database waits for the first to commit and then finds the work
+//! done. The lock is taken *before* `CREATE TABLE IF NOT EXISTS
+//! schema_migrations`: two sessions running that statement at once can both
+//! pass the "if not exists" check and one then fails on a duplicate `pg_type`
+//! row. DDL is transactional in PostgreSQL, so a failing migration leaves
+//! nothing behind. Each applied migration is recorded with its checksum; an
+//! applied migration whose SQL has changed since is an error, not a silent
+//! divergence.
+
+use deadpool_postgres::GenericClient;
+use latchkey_core::store::{Migration, MigrationReport, StoreError};
+
+use crate::{Client, map_err};
+
+/// Every migration of this backend, in order. The file names must match the
+/// SQLite backend's; a test in `latchkey-store-tests` compares them and a
+/// test below checks this list against the directory.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    name: "0001_users",
+    sql: include_str!("../migrations/0001_users.sql"),
+}];
+
+/// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of
+/// `"latchkey-migrations"` (the same hash as [`Migration::checksum`]), fixed
+/// so that every latchkey version takes the same lock. Advisory locks are
+/// per database, so unrelated databases on one server do not wait for each other.
+pub(crate) const LOCK_KEY: i64 = fnv1a(b"latchkey-migrations");
+
+const fn fnv1a(bytes: &[u8]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h as i64
+}
+
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    name       TEXT        PRIMARY KEY,
+    checksum   BIGINT      NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)";
+
+pub(crate) async fn apply(client: &mut Client) -> Result<MigrationReport, StoreError> {
+    let tx = client.transaction().await.map_err(map_err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
+        .await
+        .map_err(map_err)?;
+    tx.batch_execute(CREATE_LEDGER).await.map_err(map_err)?;
+    let applied = applied(&tx).await?;
+    check_known(&applied)?;
+    let mut report = MigrationReport {
+        applied: Vec::new(),
+        already_applied: applied.len(),
+    };
+    for m in MIGRATIONS {
+        if applied.iter().any(|(name, _)| name == m.name) {
+            continue;
+        }
+        tx.batch_execute(m.sql)
+            .await
+            .map_err(|e| match map_err(e) {
+                StoreError::Backend(msg) => {
+                    StoreError::Backend(format!("migration {} failed: {msg}", m.name))
+                }
+                other => other,
+            })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+            &[&m.name, &m.checksum()],
+        )
+        .await
+        .map_err(map_err)?;
+        report.applied.push(m.name.to_owned());
+    }
+    tx.commit().await.map_err(map_err)?;
+    if !report.applied.is_empty() {
+        tracing::info!(applied = ?report.applied, "applied PostgreSQL migrations");
+    }
+    Ok(report)
+}
+
+pub(crate) async fn pending(client: &Client) -> Result<Vec<String>, StoreError> {
+    // `to_regclass` resolves the name through the search_path, exactly as the
+    // unqualified name in the queries below does.
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(map_err)?;
+    let applied = if exists {
+        applied(client).await?
+    } else {
+        Vec::new()
+    };
+    check_known(&applied)?;
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|m| !applied.iter().any(|(name, _)| name == m.name))
+        .map(|m| m.name.to_owned())
+        .collect())
+}
+
+async fn applied(client: &impl GenericClient) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT name, checksum FROM schema_migrations ORDER BY name",
+            &[],
+        )
+        .await
+        .map_err(map_err)?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, tokio_postgres::Error>>()
+        .map_err(map_err)
+}
+
+/// Refuses a database touched by a newer binary or by an edited migration.
+fn check_known(applied: &[(String, i64)]) -> Result<(), StoreError> {
+    for (name, checksum) in applied {
+        match MIGRATIONS.iter().find(|m| m.name == name) {
+            None => {
+                return Err(StoreError::Backend(format!(
+                    "the database has migration {name}, which this binary does not know: \
+                     it was migrated by a newer latchkey; run that version or newer"
+                )));
+            }
+            Some(m) if m.checksum() != *checksum => {
+                return Err(StoreError::Backend(format!(
+                    "migration {name} was changed after it was applied (checksum mismatch); \
+                     migrations are forward-only: add a new one instead"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_list_matches_the_directory() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter_map(|n| n.strip_suffix(".sql").map(str::to_owned))
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = MIGRATIONS.iter().map(|m| m.name.to_owned()).collect();
+        assert_eq!(
+            embedded, on_disk,
+            "every file in migrations/ must be listed in MIGRATIONS, in order"
+        );
+    }
+
+    #[test]
+    fn the_lock_key_never_changes() {
+        // Changing it would let an old and a new binary migrate at the same time.
+        let same_as_checksum = Migration {
+            name: "",
+            sql: "latchkey-migrations",
+        }
+        .checksum();
+        assert_eq!(LOCK_KEY, same_as_checksum);
+        assert_eq!(LOCK_KEY, 0x7a0e_5c83_7a4e_546a, "{LOCK_KEY:#x}");
+    }
+
+    #[test]
+    fn unknown_and_edited_migrations_are_refused() {
+        assert!(check_known(&[]).is_ok());
+        let m = &MIGRATIONS[0];
+        assert!(check_known(&[(m.name.to_owned(), m.checksum())]).is_ok());
+        let edited = check_known(&[(m.name.to_owned(), m.checksum() ^ 1)]).unwrap_err();
+        assert!(edited.to_string().contains("checksum mismatch"), "{edited}");
+        let newer = check_known(&[("9999_future".to_owned(), 0)]).unwrap_err();
+        assert!(newer.to_string().contains("newer latchkey"), "{newer}");
+    }
+}

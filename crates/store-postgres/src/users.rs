@@ -1,0 +1,142 @@
+//! [`UserStore`] on PostgreSQL.
+
+use async_trait::async_trait;
+use latchkey_core::store::{StoreError, UserStore, truncate_to_millis};
+use latchkey_core::user::User;
+use tokio_postgres::Row;
+
+use crate::{PgStore, settle};
+
+/// The column list, as a macro so that the statements below are `&'static str`
+/// constants: `prepare_cached` keys its cache on the text, and nothing is
+/// formatted on the hot path.
+macro_rules! columns {
+    () => {
+        "id, email, email_normalized, email_verified, username, username_normalized, \
+         name, password_hash, created_at, updated_at"
+    };
+}
+
+const INSERT: &str = concat!(
+    "INSERT INTO users (",
+    columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+);
+const BY_ID: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
+const BY_EMAIL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM users WHERE email_normalized = $1"
+);
+const BY_USERNAME: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM users WHERE username_normalized = $1"
+);
+const LIST: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM users WHERE id > $1 ORDER BY id LIMIT $2"
+);
+
+fn user_from(r: &Row) -> Result<User, tokio_postgres::Error> {
+    Ok(User {
+        id: r.try_get(0)?,
+        email: r.try_get(1)?,
+        email_normalized: r.try_get(2)?,
+        email_verified: r.try_get(3)?,
+        username: r.try_get(4)?,
+        username_normalized: r.try_get(5)?,
+        name: r.try_get(6)?,
+        password_hash: r.try_get(7)?,
+        created_at: r.try_get(8)?,
+        updated_at: r.try_get(9)?,
+    })
+}
+
+impl PgStore {
+    async fn user_where(&self, sql: &'static str, value: &str) -> Result<Option<User>, StoreError> {
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(sql).await?;
+                client
+                    .query_opt(&stmt, &[&value])
+                    .await?
+                    .as_ref()
+                    .map(user_from)
+                    .transpose()
+            })
+            .await;
+        settle(client, result)
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
+        let created_at = truncate_to_millis(u.created_at);
+        let updated_at = truncate_to_millis(u.updated_at);
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(INSERT).await?;
+                client
+                    .execute(
+                        &stmt,
+                        &[
+                            &u.id,
+                            &u.email,
+                            &u.email_normalized,
+                            &u.email_verified,
+                            &u.username,
+                            &u.username_normalized,
+                            &u.name,
+                            &u.password_hash,
+                            &created_at,
+                            &updated_at,
+                        ],
+                    )
+                    .await
+            })
+            .await;
+        settle(client, result.map(|_| ()))
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.user_where(BY_ID, id).await
+    }
+
+    async fn user_by_email(&self, email_normalized: &str) -> Result<Option<User>, StoreError> {
+        self.user_where(BY_EMAIL, email_normalized).await
+    }
+
+    async fn user_by_username(
+        &self,
+        username_normalized: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.user_where(BY_USERNAME, username_normalized).await
+    }
+
+    async fn list_users(
+        &self,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let after = after_id.unwrap_or("");
+        let limit = i64::from(limit);
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(LIST).await?;
+                client
+                    .query(&stmt, &[&after, &limit])
+                    .await?
+                    .iter()
+                    .map(user_from)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await;
+        settle(client, result)
+    }
+}

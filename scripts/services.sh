@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Starts throwaway PostgreSQL servers for the test suite, on loopback and free
+# ports, and stops them when the calling shell exits. Source it:
+#
+#   . scripts/services.sh
+#
+# Exports:
+#   LATCHKEY_TEST_POSTGRES_URL   a server for the conformance suite and app tests
+#                                (each test creates its own database on it)
+#   LATCHKEY_TEST_PG_FAULT_URL   a second server that one test stops and starts
+#   LATCHKEY_TEST_PG_FAULT_CTL   a script: `$LATCHKEY_TEST_PG_FAULT_CTL stop|start`
+#
+# Installs PostgreSQL with apt-get when it is missing and we are root.
+
+set -euo pipefail
+
+lk_log() { printf '[services] %s\n' "$*" >&2; }
+
+lk_pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+if [ -z "$(lk_pg_bin)" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    lk_log "installing PostgreSQL (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  else
+    lk_log "PostgreSQL is not installed: install the 'postgresql' package (Debian/Ubuntu), or run this as root"
+    exit 1
+  fi
+fi
+LK_PGBIN=$(lk_pg_bin)
+
+# A free TCP port on 127.0.0.1: nothing answers on it.
+lk_free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  lk_log "no free port found"
+  return 1
+}
+
+# initdb refuses to run as root: run the server as the 'postgres' user then.
+lk_as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+LK_SERVICES_DIR=$(mktemp -d -t latchkey-services.XXXXXX)
+chmod 755 "$LK_SERVICES_DIR"
+
+# lk_start_pg NAME -> starts a cluster in $LK_SERVICES_DIR/NAME, prints its port
+lk_start_pg() {
+  local dir="$LK_SERVICES_DIR/$1" port
+  port=$(lk_free_port)
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+  lk_as_pg "$LK_PGBIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
+  # Durability is off: these clusters hold nothing worth keeping, and the
+  # suite runs faster. Production settings are not tested here.
+  lk_as_pg "$LK_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o \
+    "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null
+  echo "$port"
+}
+
+lk_stop_services() {
+  for d in "$LK_SERVICES_DIR"/*/; do
+    [ -d "$d/data" ] && lk_as_pg "$LK_PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
+  done
+  rm -rf "$LK_SERVICES_DIR"
+}
+trap lk_stop_services EXIT
+
+LK_PG_PORT=$(lk_start_pg main)
+export LATCHKEY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$LK_PG_PORT/postgres"
+
+LK_FAULT_PORT=$(lk_start_pg fault)
+export LATCHKEY_TEST_PG_FAULT_URL="postgres://postgres@127.0.0.1:$LK_FAULT_PORT/postgres"
+export LATCHKEY_TEST_PG_FAULT_CTL="$LK_SERVICES_DIR/fault-ctl.sh"
+cat >"$LATCHKEY_TEST_PG_FAULT_CTL" <<CTL
+#!/usr/bin/env bash
+# stop|start the fault-injection PostgreSQL cluster
+set -eu
+dir="$LK_SERVICES_DIR/fault"
+as_pg() { if [ "\$(id -u)" = 0 ]; then runuser -u postgres -- "\$@"; else "\$@"; fi; }
+case "\${1:-}" in
+  stop)  as_pg "$LK_PGBIN/pg_ctl" -D "\$dir/data" -m fast -w stop >/dev/null ;;
+  start) as_pg "$LK_PGBIN/pg_ctl" -D "\$dir/data" -l "\$dir/server.log" -w -o "-c listen_addresses=127.0.0.1 -p $LK_FAULT_PORT -k \$dir -c fsync=off" start >/dev/null ;;
+  *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+CTL
+chmod +x "$LATCHKEY_TEST_PG_FAULT_CTL"
+
+lk_log "PostgreSQL $("$LK_PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$LK_PG_PORT (tests) and :$LK_FAULT_PORT (fault injection)"

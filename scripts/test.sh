@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, then every test of
+# every crate, with the storage tests on both SQLite and PostgreSQL.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh -p latchkey-http   extra arguments go to `cargo test`
+#
+# Starts (and afterwards stops) throwaway PostgreSQL servers; installs
+# PostgreSQL with apt-get if it is missing and this runs as root.
+# LATCHKEY_SKIP_LINT=1 skips fmt and clippy for a quicker local loop.
+
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo is not installed: install Rust from https://rustup.rs first" >&2
+  exit 1
+fi
+
+. scripts/services.sh
+
+if [ "${LATCHKEY_SKIP_LINT:-0}" != 1 ]; then
+  echo "== cargo fmt --check"
+  cargo fmt --all -- --check
+  echo "== cargo clippy -D warnings"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
+
+echo "== cargo test (SQLite and PostgreSQL)"
+cargo test --workspace --locked --no-fail-fast "$@"
