@@ -21,8 +21,13 @@ fn declared() -> Graph {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let (name, deps) = l.split_once(':').unwrap_or_else(|| panic!("bad deps line: {l}"));
-            (name.trim().to_owned(), deps.split_whitespace().map(str::to_owned).collect())
+            let (name, deps) = l
+                .split_once(':')
+                .unwrap_or_else(|| panic!("bad deps line: {l}"));
+            (
+                name.trim().to_owned(),
+                deps.split_whitespace().map(str::to_owned).collect(),
+            )
         })
         .collect()
 }
@@ -32,7 +37,12 @@ fn manifests() -> Vec<toml::Table> {
     for entry in std::fs::read_dir(root().join("crates")).unwrap() {
         let path = entry.unwrap().path().join("Cargo.toml");
         if path.exists() {
-            out.push(std::fs::read_to_string(path).unwrap().parse::<toml::Table>().unwrap());
+            out.push(
+                std::fs::read_to_string(path)
+                    .unwrap()
+                    .parse::<toml::Table>()
+                    .unwrap(),
+            );
         }
     }
     out
@@ -43,13 +53,20 @@ fn actual() -> (Graph, BTreeMap<String, BTreeSet<String>>) {
     let mut external = BTreeMap::new();
     for m in manifests() {
         let name = m["package"]["name"].as_str().unwrap().to_owned();
-        for (section, key) in [("dependencies", name.clone()), ("dev-dependencies", format!("{name} (dev)"))] {
+        for (section, key) in [
+            ("dependencies", name.clone()),
+            ("dev-dependencies", format!("{name} (dev)")),
+        ] {
             let deps: BTreeSet<String> = m
                 .get(section)
                 .and_then(|d| d.as_table())
                 .map(|t| t.keys().cloned().collect())
                 .unwrap_or_default();
-            let internal: BTreeSet<String> = deps.iter().filter(|d| d.starts_with("latchkey-")).cloned().collect();
+            let internal: BTreeSet<String> = deps
+                .iter()
+                .filter(|d| d.starts_with("latchkey-"))
+                .cloned()
+                .collect();
             if section == "dependencies" {
                 external.insert(name.clone(), deps.difference(&internal).cloned().collect());
                 graph.insert(key, internal);
@@ -75,14 +92,35 @@ fn crate_dependencies_match_architecture_md() {
 #[test]
 fn core_and_proto_stay_free_of_http_and_sql() {
     let (_, external) = actual();
-    let forbidden = ["axum", "hyper", "rusqlite", "tokio-postgres", "deadpool-postgres", "sqlx", "utoipa"];
+    let forbidden = [
+        "axum",
+        "hyper",
+        "rusqlite",
+        "tokio-postgres",
+        "deadpool-postgres",
+        "sqlx",
+        "utoipa",
+    ];
     for f in forbidden {
-        assert!(!external["latchkey-core"].contains(f), "latchkey-core must not depend on {f}");
+        assert!(
+            !external["latchkey-core"].contains(f),
+            "latchkey-core must not depend on {f}"
+        );
     }
-    let proto: Vec<_> = external["latchkey-proto"].iter().map(String::as_str).collect();
-    assert_eq!(proto, ["serde", "utoipa"], "latchkey-proto depends on serde (and optional utoipa) only");
+    let proto: Vec<_> = external["latchkey-proto"]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        proto,
+        ["serde", "utoipa"],
+        "latchkey-proto depends on serde (and optional utoipa) only"
+    );
     for f in ["axum", "hyper", "rusqlite", "tokio-postgres", "sqlx"] {
-        assert!(!external["latchkey-store-tests"].contains(f), "the conformance suite must stay generic");
+        assert!(
+            !external["latchkey-store-tests"].contains(f),
+            "the conformance suite must stay generic"
+        );
     }
 }
 
@@ -92,7 +130,10 @@ fn no_dependency_cycles_or_upward_edges() {
     let layer = |c: &str| match c {
         "latchkey-proto" => 0,
         "latchkey-core" => 1,
-        "latchkey-store-sqlite" | "latchkey-store-postgres" | "latchkey-store-tests" | "latchkey-http" => 2,
+        "latchkey-store-sqlite"
+        | "latchkey-store-postgres"
+        | "latchkey-store-tests"
+        | "latchkey-http" => 2,
         "latchkey-testkit" => 3,
         "latchkey-server" => 4,
         other => panic!("unknown crate {other}: add it to ARCHITECTURE.md and this test"),
@@ -100,7 +141,10 @@ fn no_dependency_cycles_or_upward_edges() {
     let (actual, _) = actual();
     for (krate, deps) in actual.iter().filter(|(k, _)| !k.ends_with("(dev)")) {
         for d in deps {
-            assert!(layer(d) < layer(krate), "{krate} → {d} points up or sideways");
+            assert!(
+                layer(d) < layer(krate),
+                "{krate} → {d} points up or sideways"
+            );
         }
     }
 }
