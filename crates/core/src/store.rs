@@ -18,6 +18,8 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::keys::{Client, StoredKey};
+use crate::session::{RefreshToken, RotateOutcome, Rotation, Session};
 use crate::user::User;
 
 /// What can go wrong in a store, in terms the domain can act on.
@@ -48,7 +50,7 @@ pub struct MigrationReport {
 
 /// The whole store: every repository trait plus lifecycle operations.
 #[async_trait]
-pub trait Store: UserStore + Send + Sync + 'static {
+pub trait Store: UserStore + SessionStore + KeyStore + ClientStore + Send + Sync + 'static {
     /// Short backend name for logs and metrics (`"sqlite"`, `"postgres"`).
     fn backend(&self) -> &'static str;
 
@@ -82,6 +84,119 @@ pub trait UserStore: Send + Sync {
     /// Users in id order after `after_id` (exclusive), at most `limit`.
     async fn list_users(&self, after_id: Option<&str>, limit: u32)
     -> Result<Vec<User>, StoreError>;
+
+    /// Replaces the profile fields (`email`, `email_normalized`,
+    /// `email_verified`, `username`, `username_normalized`, `name`,
+    /// `updated_at`) of an existing user. `NotFound` if there is none;
+    /// `Conflict("username")`/`Conflict("email")` as for inserts.
+    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
+
+    /// Sets the password hash (a rehash on login, a change, a reset).
+    async fn set_password_hash(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// Persistence of sessions and their refresh tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session and, for bearer sessions, its first refresh
+    /// token, in one transaction.
+    async fn create_session(
+        &self,
+        session: &Session,
+        first_refresh: Option<&RefreshToken>,
+    ) -> Result<(), StoreError>;
+
+    /// Looks a session up by id (whatever its state).
+    async fn session_by_id(&self, id: &str) -> Result<Option<Session>, StoreError>;
+
+    /// Looks a session up by the hash of its cookie token (whatever its state).
+    async fn session_by_cookie_hash(&self, hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// The user's sessions that are active at `now`, newest first.
+    async fn active_sessions_of_user(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Session>, StoreError>;
+
+    /// Records use of an active session: `last_seen_at = now` and the new
+    /// sliding end. No effect on an ended session.
+    async fn touch_session(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        idle_expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Ends one session. Returns whether it was still unrevoked.
+    async fn revoke_session(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends every unrevoked session of a user, except `except` if given.
+    /// Returns how many were ended.
+    async fn revoke_sessions_of_user(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+        now: OffsetDateTime,
+        reason: &str,
+    ) -> Result<u64, StoreError>;
+
+    /// A refresh token by hash, with its session.
+    async fn refresh_token(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(RefreshToken, Session)>, StoreError>;
+
+    /// Exchanges a refresh token for its successor atomically. Of any number
+    /// of concurrent exchanges of one token exactly one gets `Rotated`; the
+    /// others get `GraceRetry` (within the grace window) or end the session
+    /// (`Reused`). The token must be unexpired and its session active at
+    /// `rotation.now`, else `Invalid`. The successor's expiry is capped at
+    /// the session's absolute end.
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError>;
+}
+
+/// Persistence of token-signing keys.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every stored key, newest first.
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+
+    /// Makes `new` the active key, atomically retiring the current one
+    /// (`retired_at = new.created_at`, `publish_until = previous_publish_until`),
+    /// but only when there is no active key or the active one was created
+    /// before `rotate_if_created_before` (`None`: unconditionally). Safe when
+    /// several nodes try at once: at most one of them rotates. Returns
+    /// whether it rotated.
+    async fn rotate_signing_key(
+        &self,
+        new: &StoredKey,
+        rotate_if_created_before: Option<OffsetDateTime>,
+        previous_publish_until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Persistence of OAuth clients.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Stores a new client; `Conflict("id")` if the id is taken.
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+
+    /// Looks a client up by id.
+    async fn client_by_id(&self, id: &str) -> Result<Option<Client>, StoreError>;
+
+    /// Every client, by id.
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
 }
 
 /// Truncates a timestamp to the millisecond precision every backend stores.

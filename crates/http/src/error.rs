@@ -26,6 +26,7 @@ struct Problemish {
     retry_after_secs: Option<u32>,
     internal: Option<String>,
     extra: Option<(&'static str, serde_json::Value)>,
+    www_authenticate: bool,
 }
 
 impl ApiError {
@@ -45,6 +46,7 @@ impl ApiError {
             retry_after_secs: None,
             internal: None,
             extra: None,
+            www_authenticate: false,
         }))
     }
 
@@ -138,7 +140,7 @@ impl IntoResponse for ApiError {
             if this.status.is_server_error() {
                 tracing::error!(code = this.code, status = this.status.as_u16(), error = %internal, "request failed");
             } else {
-                tracing::warn!(code = this.code, status = this.status.as_u16(), error = %internal, "request refused");
+                tracing::debug!(code = this.code, status = this.status.as_u16(), reason = %internal, "request refused");
             }
         }
         let problem = Problem {
@@ -170,6 +172,84 @@ impl IntoResponse for ApiError {
         if let Some(secs) = this.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if this.www_authenticate {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
+}
+
+impl From<latchkey_core::auth::AuthError> for ApiError {
+    fn from(e: latchkey_core::auth::AuthError) -> Self {
+        use latchkey_core::auth::AuthError as A;
+        match e {
+            A::Validation(problems) => ApiError::validation(
+                problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        field: p.field,
+                        code: p.code.to_owned(),
+                        message: p.message,
+                    })
+                    .collect(),
+            ),
+            A::EmailTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "Email address taken",
+                "An account with this email address exists already; sign in or reset the password.",
+            ),
+            A::UsernameTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "username_taken",
+                "Username taken",
+                "This username is taken; choose another.",
+            ),
+            A::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Invalid credentials",
+                "The identifier or the password is wrong.",
+            ),
+            A::InvalidRefreshToken => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_refresh_token",
+                "Invalid refresh token",
+                "The refresh token is unknown, expired or already used, or its session has ended; sign in again.",
+            ),
+            A::RefreshTokenReused => {
+                metrics::counter!("latchkey_refresh_token_reuse_total").increment(1);
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "refresh_token_reused",
+                    "Refresh token reused",
+                    "This refresh token was used before, so its session has been ended to protect the account; sign in again.",
+                )
+            }
+            A::Unauthenticated(reason) => unauthenticated(reason),
+            A::NotFound => ApiError::not_found("The requested object does not exist."),
+            A::Busy { retry_after_secs } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Busy",
+                "The server is handling too many sign-ins right now; retry after the number of seconds in Retry-After.",
+            )
+            .with_retry_after(retry_after_secs),
+            A::Store(s) => s.into(),
+            A::Internal(msg) => ApiError::internal(msg),
+        }
+    }
+}
+
+/// 401 for a missing or invalid credential; `reason` goes to the log only.
+pub fn unauthenticated(reason: &'static str) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "Not authenticated",
+        "Send a valid access token as `Authorization: Bearer <token>`, or the session cookie.",
+    );
+    e.0.internal = Some(reason.to_owned());
+    e.0.www_authenticate = true;
+    e
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_core::Store;
+use latchkey_core::auth::Auth;
 
 /// Per-request limits enforced by the middleware and extractors.
 #[derive(Debug, Clone)]
@@ -26,6 +27,28 @@ impl Default for Limits {
     }
 }
 
+/// How session cookies are set.
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    /// `Secure` attribute and the `__Host-` prefix; off only for plain-http
+    /// development URLs (browsers refuse `__Host-` cookies without `Secure`).
+    pub secure: bool,
+    /// The origin (`scheme://host[:port]`) that cookie-authenticated unsafe
+    /// requests must come from.
+    pub origin: String,
+}
+
+impl CookieSettings {
+    /// The session cookie's name.
+    pub fn name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_session"
+        } else {
+            "latchkey_session"
+        }
+    }
+}
+
 /// Shared application state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -33,21 +56,36 @@ pub struct AppState {
 }
 
 struct Inner {
-    store: Arc<dyn Store>,
+    auth: Arc<Auth>,
     limits: Limits,
+    cookies: CookieSettings,
 }
 
 impl AppState {
-    /// State over a store with the given limits.
-    pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
+    /// State over the account service with the given limits.
+    pub fn new(auth: Arc<Auth>, limits: Limits, cookies: CookieSettings) -> Self {
         AppState {
-            inner: Arc::new(Inner { store, limits }),
+            inner: Arc::new(Inner {
+                auth,
+                limits,
+                cookies,
+            }),
         }
     }
 
     /// The store.
     pub fn store(&self) -> &dyn Store {
-        self.inner.store.as_ref()
+        self.inner.auth.store()
+    }
+
+    /// The account, session and token service.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// Cookie settings.
+    pub fn cookies(&self) -> &CookieSettings {
+        &self.inner.cookies
     }
 
     /// The request limits.

@@ -10,7 +10,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::{get, post};
 use latchkey_http::extract::Json;
 use latchkey_http::{AppState, Limits};
-use latchkey_testkit::{TestApp, TestResponse};
+use latchkey_testkit::{Options, TestApp, TestResponse};
 
 fn assert_problem(r: &TestResponse, status: u16, code: &str) -> serde_json::Value {
     assert_eq!(r.status.as_u16(), status, "{}", r.text());
@@ -57,10 +57,13 @@ fn test_routes(routes: Router<AppState>) -> Router<AppState> {
 
 async fn app() -> TestApp {
     TestApp::sqlite_with(
-        Limits {
-            max_body_bytes: 1024,
-            max_header_bytes: 8 * 1024,
-            request_timeout: Duration::from_millis(300),
+        Options {
+            limits: Limits {
+                max_body_bytes: 1024,
+                max_header_bytes: 8 * 1024,
+                request_timeout: Duration::from_millis(300),
+            },
+            ..Options::default()
         },
         test_routes,
     )

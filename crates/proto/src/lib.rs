@@ -5,5 +5,7 @@
 //! `openapi` feature.
 
 pub mod problem;
+pub mod token;
 
 pub use problem::{FieldError, Problem};
+pub use token::{AccessClaims, TokenResponse};

@@ -170,6 +170,110 @@ pub const SETTINGS: &[Setting] = &[
         "on SIGTERM/SIGINT, how long in-flight requests may run before the process exits"
     ),
     setting!(
+        "tokens.alg",
+        "LATCHKEY_TOKENS_ALG",
+        Str,
+        false,
+        "EdDSA",
+        "signature algorithm of access tokens: `EdDSA`, `ES256` or `RS256`"
+    ),
+    setting!(
+        "tokens.audience",
+        "LATCHKEY_TOKENS_AUDIENCE",
+        Str,
+        false,
+        "<public_url>",
+        "the `aud` of first-party access tokens"
+    ),
+    setting!(
+        "tokens.access_ttl_secs",
+        "LATCHKEY_TOKENS_ACCESS_TTL_SECS",
+        Int,
+        false,
+        "900",
+        "lifetime of access tokens"
+    ),
+    setting!(
+        "tokens.refresh_grace_secs",
+        "LATCHKEY_TOKENS_REFRESH_GRACE_SECS",
+        Int,
+        false,
+        "10",
+        "a refresh token presented again within this time gets the same new pair instead of ending the session"
+    ),
+    setting!(
+        "tokens.key_rotation_days",
+        "LATCHKEY_TOKENS_KEY_ROTATION_DAYS",
+        Int,
+        false,
+        "30",
+        "make a new signing key after this many days (0: only by `latchkey keys rotate`)"
+    ),
+    setting!(
+        "sessions.ttl_secs",
+        "LATCHKEY_SESSIONS_TTL_SECS",
+        Int,
+        false,
+        "2592000",
+        "absolute lifetime of a session (30 days)"
+    ),
+    setting!(
+        "sessions.idle_ttl_secs",
+        "LATCHKEY_SESSIONS_IDLE_TTL_SECS",
+        Int,
+        false,
+        "604800",
+        "a session unused for this long ends (7 days)"
+    ),
+    setting!(
+        "passwords.min_length",
+        "LATCHKEY_PASSWORDS_MIN_LENGTH",
+        Int,
+        false,
+        "8",
+        "shortest password accepted for new passwords, in characters"
+    ),
+    setting!(
+        "passwords.argon2_memory_kib",
+        "LATCHKEY_PASSWORDS_ARGON2_MEMORY_KIB",
+        Int,
+        false,
+        "19456",
+        "argon2id memory cost (OWASP: 19456 KiB with 2 iterations)"
+    ),
+    setting!(
+        "passwords.argon2_iterations",
+        "LATCHKEY_PASSWORDS_ARGON2_ITERATIONS",
+        Int,
+        false,
+        "2",
+        "argon2id time cost"
+    ),
+    setting!(
+        "passwords.argon2_parallelism",
+        "LATCHKEY_PASSWORDS_ARGON2_PARALLELISM",
+        Int,
+        false,
+        "1",
+        "argon2id lanes"
+    ),
+    setting!(
+        "passwords.hash_workers",
+        "LATCHKEY_PASSWORDS_HASH_WORKERS",
+        Int,
+        false,
+        "0",
+        "password hashing threads (0: one per core)"
+    ),
+    setting!(
+        "passwords.hash_queue",
+        "LATCHKEY_PASSWORDS_HASH_QUEUE",
+        Int,
+        false,
+        "64",
+        "hashes waiting beyond the busy workers before answering 503 busy"
+    ),
+    setting!(
         "log.level",
         "LATCHKEY_LOG_LEVEL",
         Str,
@@ -293,6 +397,40 @@ pub struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    tokens: RawTokens,
+    #[serde(default)]
+    sessions: RawSessions,
+    #[serde(default)]
+    passwords: RawPasswords,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    alg: Option<String>,
+    audience: Option<String>,
+    access_ttl_secs: Option<u64>,
+    refresh_grace_secs: Option<u64>,
+    key_rotation_days: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSessions {
+    ttl_secs: Option<u64>,
+    idle_ttl_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPasswords {
+    min_length: Option<u64>,
+    argon2_memory_kib: Option<u64>,
+    argon2_iterations: Option<u64>,
+    argon2_parallelism: Option<u64>,
+    hash_workers: Option<u64>,
+    hash_queue: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -395,6 +533,47 @@ pub struct HttpLimits {
     pub shutdown_timeout: Duration,
 }
 
+/// Token settings.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// Signature algorithm for new keys.
+    pub alg: latchkey_tokens::Alg,
+    /// `aud` of first-party tokens; `None`: the public URL.
+    pub audience: Option<String>,
+    /// Access token lifetime.
+    pub access_ttl: Duration,
+    /// Refresh grace window.
+    pub refresh_grace: Duration,
+    /// Automatic key rotation period; `None`: manual only.
+    pub key_rotation: Option<Duration>,
+}
+
+/// Session lifetimes.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Absolute lifetime.
+    pub ttl: Duration,
+    /// Idle lifetime.
+    pub idle_ttl: Duration,
+}
+
+/// Password settings.
+#[derive(Debug, Clone)]
+pub struct PasswordConfig {
+    /// Minimum length of new passwords (characters).
+    pub min_length: usize,
+    /// argon2id memory (KiB).
+    pub memory_kib: u32,
+    /// argon2id iterations.
+    pub iterations: u32,
+    /// argon2id lanes.
+    pub parallelism: u32,
+    /// Hash worker threads (0: one per core).
+    pub workers: usize,
+    /// Bounded queue length.
+    pub queue: usize,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -416,6 +595,12 @@ pub struct Config {
     pub log_level: String,
     /// Log format.
     pub log_format: LogFormat,
+    /// Tokens.
+    pub tokens: TokenConfig,
+    /// Sessions.
+    pub sessions: SessionConfig,
+    /// Passwords.
+    pub passwords: PasswordConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -812,6 +997,108 @@ impl RawConfig {
             }
         };
 
+        let alg_text = self.tokens.alg.unwrap_or_else(|| "EdDSA".into());
+        let alg = alg_text
+            .parse::<latchkey_tokens::Alg>()
+            .unwrap_or_else(|_| {
+                c.fail(
+                    "tokens.alg",
+                    Some(&alg_text),
+                    "expected `EdDSA`, `ES256` or `RS256`",
+                );
+                latchkey_tokens::Alg::EdDSA
+            });
+        let audience = self.tokens.audience.filter(|a| {
+            let ok = !a.trim().is_empty();
+            if !ok {
+                c.fail("tokens.audience", Some(a), "must not be empty");
+            }
+            ok
+        });
+        let days = c.range(
+            "tokens.key_rotation_days",
+            self.tokens.key_rotation_days,
+            30,
+            0,
+            3650,
+        );
+        let tokens = TokenConfig {
+            alg,
+            audience,
+            access_ttl: Duration::from_secs(c.range(
+                "tokens.access_ttl_secs",
+                self.tokens.access_ttl_secs,
+                900,
+                30,
+                86_400,
+            )),
+            refresh_grace: Duration::from_secs(c.range(
+                "tokens.refresh_grace_secs",
+                self.tokens.refresh_grace_secs,
+                10,
+                0,
+                300,
+            )),
+            key_rotation: (days > 0).then(|| Duration::from_secs(days * 86_400)),
+        };
+        let ttl = c.range(
+            "sessions.ttl_secs",
+            self.sessions.ttl_secs,
+            2_592_000,
+            60,
+            31_536_000,
+        );
+        let idle = c.range(
+            "sessions.idle_ttl_secs",
+            self.sessions.idle_ttl_secs,
+            604_800,
+            60,
+            31_536_000,
+        );
+        let sessions = SessionConfig {
+            ttl: Duration::from_secs(ttl),
+            idle_ttl: Duration::from_secs(idle.min(ttl)),
+        };
+        let passwords = PasswordConfig {
+            min_length: c.range("passwords.min_length", self.passwords.min_length, 8, 8, 64)
+                as usize,
+            memory_kib: c.range(
+                "passwords.argon2_memory_kib",
+                self.passwords.argon2_memory_kib,
+                19_456,
+                8_192,
+                1_048_576,
+            ) as u32,
+            iterations: c.range(
+                "passwords.argon2_iterations",
+                self.passwords.argon2_iterations,
+                2,
+                1,
+                20,
+            ) as u32,
+            parallelism: c.range(
+                "passwords.argon2_parallelism",
+                self.passwords.argon2_parallelism,
+                1,
+                1,
+                16,
+            ) as u32,
+            workers: c.range(
+                "passwords.hash_workers",
+                self.passwords.hash_workers,
+                0,
+                0,
+                256,
+            ) as usize,
+            queue: c.range(
+                "passwords.hash_queue",
+                self.passwords.hash_queue,
+                64,
+                1,
+                100_000,
+            ) as usize,
+        };
+
         if profile == Profile::Production {
             match &public_url {
                 None => c.fail(
@@ -865,6 +1152,9 @@ impl RawConfig {
             http,
             log_level,
             log_format,
+            tokens,
+            sessions,
+            passwords,
             sources: c.sources,
         })
     }
@@ -984,6 +1274,26 @@ pub fn show(config: &Config) -> String {
                 config.http.header_read_timeout.as_secs().to_string()
             }
             "http.shutdown_timeout_secs" => config.http.shutdown_timeout.as_secs().to_string(),
+            "tokens.alg" => format!("{:?}", config.tokens.alg.as_str()),
+            "tokens.audience" => match &config.tokens.audience {
+                Some(a) => format!("{a:?}"),
+                None => "\"<public_url>\"".into(),
+            },
+            "tokens.access_ttl_secs" => config.tokens.access_ttl.as_secs().to_string(),
+            "tokens.refresh_grace_secs" => config.tokens.refresh_grace.as_secs().to_string(),
+            "tokens.key_rotation_days" => config
+                .tokens
+                .key_rotation
+                .map_or(0, |d| d.as_secs() / 86_400)
+                .to_string(),
+            "sessions.ttl_secs" => config.sessions.ttl.as_secs().to_string(),
+            "sessions.idle_ttl_secs" => config.sessions.idle_ttl.as_secs().to_string(),
+            "passwords.min_length" => config.passwords.min_length.to_string(),
+            "passwords.argon2_memory_kib" => config.passwords.memory_kib.to_string(),
+            "passwords.argon2_iterations" => config.passwords.iterations.to_string(),
+            "passwords.argon2_parallelism" => config.passwords.parallelism.to_string(),
+            "passwords.hash_workers" => config.passwords.workers.to_string(),
+            "passwords.hash_queue" => config.passwords.queue.to_string(),
             "log.level" => format!("{:?}", config.log_level),
             "log.format" => format!("{:?}", format!("{:?}", config.log_format).to_lowercase()),
             other => panic!("config show does not know {other}"),

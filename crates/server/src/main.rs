@@ -43,8 +43,34 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage token-signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage OAuth clients (resource servers calling introspection).
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key now; the old one stays published until its tokens expire.
+    Rotate,
+    /// List the signing keys and their state.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Register a client and print its id and secret (shown once).
+    Create {
+        /// A name for people.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the clients.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +168,71 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
         }
         Command::Config(ConfigCommand::Show) => {
             print!("{}", config::show(&config));
+            Ok(())
+        }
+        Command::Keys(cmd) => {
+            start::prepare_data_dir(&config)?;
+            let master = start::master_key(&config)?;
+            let store = start::open_store(&config).await?;
+            start::migrate(store.as_ref(), config.database.migrate_on_start).await?;
+            let keys = start::keyring(&config, store.as_ref(), &master).await?;
+            let now = time::OffsetDateTime::now_utc();
+            if let KeysCommand::Rotate = cmd {
+                let ttl = time::Duration::try_from(config.tokens.access_ttl)
+                    .unwrap_or(time::Duration::hours(1));
+                keys.rotate(store.as_ref(), now, None, ttl)
+                    .await
+                    .map_err(|e| start::StartError(format!("key rotation failed: {e}")))?;
+                println!(
+                    "rotated: new tokens are signed with the new key; running servers pick it up within 10 minutes, or at once on an unknown kid"
+                );
+            }
+            let listed = store
+                .signing_keys()
+                .await
+                .map_err(|e| start::StartError(format!("cannot list keys: {e}")))?;
+            for k in listed {
+                let state = match (k.retired_at, k.publish_until) {
+                    (None, _) => "active".to_owned(),
+                    (Some(_), Some(until)) if until > now => {
+                        format!("retired, published until {until}")
+                    }
+                    _ => "retired, unpublished".to_owned(),
+                };
+                println!(
+                    "{}  {:6}  created {}  {}",
+                    k.kid, k.alg, k.created_at, state
+                );
+            }
+            Ok(())
+        }
+        Command::Client(cmd) => {
+            start::prepare_data_dir(&config)?;
+            let master = start::master_key(&config)?;
+            let store = start::open_store(&config).await?;
+            start::migrate(store.as_ref(), config.database.migrate_on_start).await?;
+            match cmd {
+                ClientCommand::Create { name } => {
+                    let public = start::public_url(&config, config.listen);
+                    let auth = start::auth(&config, store, &public, &master).await?;
+                    let (client, secret) = auth
+                        .create_client(&name)
+                        .await
+                        .map_err(|e| start::StartError(format!("cannot create the client: {e}")))?;
+                    println!("client_id:     {}", client.id);
+                    println!("client_secret: {secret}");
+                    println!("(the secret is shown only now; latchkey keeps only its hash)");
+                }
+                ClientCommand::List => {
+                    let clients = store
+                        .list_clients()
+                        .await
+                        .map_err(|e| start::StartError(format!("cannot list clients: {e}")))?;
+                    for c in clients {
+                        println!("{}  {}  created {}", c.id, c.name, c.created_at);
+                    }
+                }
+            }
             Ok(())
         }
         Command::Version => unreachable!("handled before configuration"),

@@ -4,8 +4,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use latchkey_core::{Store, StoreError};
-use latchkey_http::{AppState, Limits, ServeLimits};
+use latchkey_core::auth::{Auth, AuthConfig, Keyring};
+use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
+use latchkey_core::{Clock, Store, StoreError, SystemClock};
+use latchkey_http::{AppState, CookieSettings, Limits, ServeLimits};
 use latchkey_store_postgres::PgStore;
 use latchkey_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -135,11 +137,116 @@ pub fn public_url(config: &Config, bound: SocketAddr) -> Url {
         .expect("a host and port make a valid URL")
 }
 
+/// The issuer (`iss`) for a public URL: the URL without a trailing slash.
+pub fn issuer(public: &Url) -> String {
+    public.as_str().trim_end_matches('/').to_owned()
+}
+
+/// The keyring, loaded (and on first start, its first key made).
+pub async fn keyring(
+    config: &Config,
+    store: &dyn Store,
+    master: &MasterKey,
+) -> Result<Arc<Keyring>, StartError> {
+    let keys = Keyring::new(&master.0, config.tokens.alg);
+    let max_ttl =
+        time::Duration::try_from(config.tokens.access_ttl).unwrap_or(time::Duration::hours(24));
+    keys.init(store, SystemClock.now(), max_ttl)
+        .await
+        .map_err(|e| StartError(format!("signing keys: {e}")))?;
+    Ok(Arc::new(keys))
+}
+
+/// The account service over `store`.
+pub async fn auth(
+    config: &Config,
+    store: Arc<dyn Store>,
+    public: &Url,
+    master: &MasterKey,
+) -> Result<Arc<Auth>, StartError> {
+    let keys = keyring(config, store.as_ref(), master).await?;
+    let p = &config.passwords;
+    let hasher = PasswordHasher::new(PoolConfig {
+        workers: p.workers,
+        queue_capacity: p.queue,
+        params: HashParams {
+            m_cost_kib: p.memory_kib,
+            t_cost: p.iterations,
+            p_cost: p.parallelism,
+        },
+    })
+    .map_err(|e| StartError(format!("passwords: {e}")))?;
+    let issuer = issuer(public);
+    let dur = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
+    let auth_config = AuthConfig {
+        audience: config
+            .tokens
+            .audience
+            .clone()
+            .unwrap_or_else(|| issuer.clone()),
+        issuer,
+        first_party_client_id: "latchkey".into(),
+        scope: "openid profile email".into(),
+        access_ttl: dur(config.tokens.access_ttl),
+        session_ttl: dur(config.sessions.ttl),
+        session_idle_ttl: dur(config.sessions.idle_ttl),
+        refresh_grace: dur(config.tokens.refresh_grace),
+        password_policy: LengthPolicy {
+            min_chars: p.min_length,
+            ..LengthPolicy::default()
+        },
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(Arc::new(Auth::new(
+        store,
+        clock,
+        hasher,
+        keys,
+        &master.0,
+        auth_config,
+    )))
+}
+
+/// Cookie settings for a public URL: `Secure` and `__Host-` under https.
+pub fn cookie_settings(public: &Url) -> CookieSettings {
+    CookieSettings {
+        secure: public.scheme() == "https",
+        origin: public.origin().ascii_serialization(),
+    }
+}
+
+/// Rotates the signing key on schedule. Every node runs this; the store's
+/// conditional rotation makes exactly one of them rotate, and a restart
+/// loses nothing (the schedule is the active key's age, kept in the store).
+fn spawn_key_rotation(auth: Arc<Auth>, period: std::time::Duration, max_ttl: std::time::Duration) {
+    let period = time::Duration::try_from(period).unwrap_or(time::Duration::days(30));
+    let max_ttl = time::Duration::try_from(max_ttl).unwrap_or(time::Duration::hours(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = SystemClock.now();
+            match auth
+                .keys()
+                .rotate(auth.store(), now, Some(now - period), max_ttl)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "scheduled key rotation failed; will retry"),
+            }
+            // pick up keys rotated by other nodes, and drop expired ones
+            if let Err(e) = auth.keys().reload(auth.store(), now).await {
+                tracing::warn!(error = %e, "reloading signing keys failed; will retry");
+            }
+        }
+    });
+}
+
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> {
     let started = Instant::now();
     prepare_data_dir(&config)?;
-    let _master_key = master_key(&config)?;
+    let master = master_key(&config)?;
     let store = open_store(&config).await?;
     migrate(store.as_ref(), migrate_now).await?;
     let listener = bind(&config).await?;
@@ -147,13 +254,18 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
         .local_addr()
         .map_err(|e| StartError(format!("listen: {e}")))?;
     let public = public_url(&config, bound);
+    let auth = auth(&config, store.clone(), &public, &master).await?;
+    if let Some(period) = config.tokens.key_rotation {
+        spawn_key_rotation(auth.clone(), period, config.tokens.access_ttl);
+    }
     let state = AppState::new(
-        store.clone(),
+        auth,
         Limits {
             max_body_bytes: config.http.max_body_bytes,
             max_header_bytes: config.http.max_header_bytes,
             request_timeout: config.http.request_timeout,
         },
+        cookie_settings(&public),
     );
     let app = latchkey_http::router(state);
     let base = public.as_str().trim_end_matches('/');

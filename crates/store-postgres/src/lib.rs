@@ -48,7 +48,10 @@
 //! libpq-style options such as `keepalives_idle` or `tcp_user_timeout` are
 //! honoured, and `connect_timeout` overrides the default of five seconds.
 
+mod clients;
+mod keys;
 mod migrate;
+mod sessions;
 mod users;
 
 use std::str::FromStr;
@@ -206,6 +209,18 @@ impl PgStore {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(QUERY_TIMEOUT, queries).await {
             Ok(result) => result.map_err(map_err),
+            Err(_) => Err(self.timed_out("waiting for an answer")),
+        }
+    }
+
+    /// Like [`PgStore::bounded`], for queries whose result needs checks of
+    /// its own (already in the contract's terms).
+    pub(crate) async fn bounded_store<T>(
+        &self,
+        queries: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(QUERY_TIMEOUT, queries).await {
+            Ok(result) => result,
             Err(_) => Err(self.timed_out("waiting for an answer")),
         }
     }
@@ -388,6 +403,12 @@ fn conflict_field(constraint: &str) -> &'static str {
         "users_email_normalized_key" => "email",
         "users_username_normalized_key" => "username",
         "users_pkey" => "id",
+        "sessions_pkey" => "id",
+        "sessions_cookie_token_hash_key" => "cookie_token_hash",
+        "refresh_tokens_pkey" => "token_hash",
+        "signing_keys_pkey" => "kid",
+        "signing_keys_one_active" => "active_key",
+        "clients_pkey" => "id",
         _ => "unique",
     }
 }
@@ -441,6 +462,12 @@ mod tests {
             ("users_email_normalized_key", "email"),
             ("users_username_normalized_key", "username"),
             ("users_pkey", "id"),
+            ("sessions_pkey", "id"),
+            ("sessions_cookie_token_hash_key", "cookie_token_hash"),
+            ("refresh_tokens_pkey", "token_hash"),
+            ("signing_keys_pkey", "kid"),
+            ("signing_keys_one_active", "active_key"),
+            ("clients_pkey", "id"),
             ("other_thing_key", "unique"),
             ("", "unique"),
         ] {

@@ -19,10 +19,16 @@ use crate::{Client, map_err};
 /// Every migration of this backend, in order. The file names must match the
 /// SQLite backend's; a test in `latchkey-store-tests` compares them and a
 /// test below checks this list against the directory.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_users",
-    sql: include_str!("../migrations/0001_users.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_users",
+        sql: include_str!("../migrations/0001_users.sql"),
+    },
+    Migration {
+        name: "0002_sessions",
+        sql: include_str!("../migrations/0002_sessions.sql"),
+    },
+];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of
 /// `"latchkey-migrations"` (the same hash as [`Migration::checksum`]), fixed
@@ -30,7 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 /// per database, so unrelated databases on one server do not wait for each other.
 pub(crate) const LOCK_KEY: i64 = fnv1a(b"latchkey-migrations");
 
-const fn fnv1a(bytes: &[u8]) -> i64 {
+pub(crate) const fn fnv1a(bytes: &[u8]) -> i64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
     while i < bytes.len() {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use latchkey_core::store::{StoreError, UserStore, truncate_to_millis};
 use latchkey_core::user::User;
+use time::OffsetDateTime;
 use tokio_postgres::Row;
 
 use crate::{PgStore, settle};
@@ -38,6 +39,12 @@ const LIST: &str = concat!(
     columns!(),
     " FROM users WHERE id > $1 ORDER BY id LIMIT $2"
 );
+
+/// Profile fields only: `password_hash` and `created_at` are never touched here.
+const UPDATE: &str = "UPDATE users SET email = $2, email_normalized = $3, email_verified = $4, \
+     username = $5, username_normalized = $6, name = $7, updated_at = $8 WHERE id = $1";
+const SET_PASSWORD_HASH: &str =
+    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 
 fn user_from(r: &Row) -> Result<User, tokio_postgres::Error> {
     Ok(User {
@@ -138,5 +145,54 @@ impl UserStore for PgStore {
             })
             .await;
         settle(client, result)
+    }
+
+    async fn update_user(&self, u: &User) -> Result<(), StoreError> {
+        let updated_at = truncate_to_millis(u.updated_at);
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(UPDATE).await?;
+                client
+                    .execute(
+                        &stmt,
+                        &[
+                            &u.id,
+                            &u.email,
+                            &u.email_normalized,
+                            &u.email_verified,
+                            &u.username,
+                            &u.username_normalized,
+                            &u.name,
+                            &updated_at,
+                        ],
+                    )
+                    .await
+            })
+            .await;
+        match settle(client, result)? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn set_password_hash(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let now = truncate_to_millis(now);
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(SET_PASSWORD_HASH).await?;
+                client.execute(&stmt, &[&user_id, &hash, &now]).await
+            })
+            .await;
+        match settle(client, result)? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
     }
 }

@@ -44,6 +44,17 @@ impl TestDb for PgDb {
                 .expect("connect to the test database"),
         )
     }
+
+    async fn delete_user_directly(&self, user_id: &str) {
+        let client = admin(&self.url())
+            .await
+            .expect("connect to the test database");
+        let n = client
+            .execute("DELETE FROM users WHERE id = $1", &[&user_id])
+            .await
+            .expect("delete the user");
+        assert_eq!(n, 1, "the user existed");
+    }
 }
 
 impl Drop for PgDb {

@@ -14,7 +14,10 @@
 //!   transaction survives a process crash; a power loss may drop the last
 //!   transactions but never corrupts the file.
 
+mod clients;
+mod keys;
 mod migrate;
+mod sessions;
 mod users;
 
 use std::panic::AssertUnwindSafe;
@@ -33,6 +36,10 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send + 'static>;
 /// How long a connection waits for a lock held by another process (another
 /// node migrating the same file, an operator's `sqlite3` shell).
 const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// Prepared statements kept per connection (rusqlite's default is 16; the
+/// store has more distinct statements than that on the writer).
+const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 /// The SQLite implementation of [`Store`].
 #[derive(Clone)]
@@ -132,6 +139,7 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
     })?;
     conn.busy_timeout(std::time::Duration::from_millis(u64::from(BUSY_TIMEOUT_MS)))
         .map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     if writer {
         // journal_mode is persistent in the file; set it once, from the writer.
         let mode: String = conn
@@ -204,13 +212,21 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Names the field behind a message like `UNIQUE constraint failed: users.email_normalized`.
+/// Names the field behind a message like `UNIQUE constraint failed: users.email_normalized`
+/// (or `UNIQUE constraint failed: index 'signing_keys_one_active'` for an
+/// expression index).
 fn conflict_field(msg: &str) -> &'static str {
+    if msg.ends_with("index 'signing_keys_one_active'") {
+        return "active_key";
+    }
     let column = msg.rsplit('.').next().unwrap_or("");
     match column {
         "email_normalized" | "email" => "email",
         "username_normalized" | "username" => "username",
         "id" => "id",
+        "cookie_token_hash" => "cookie_token_hash",
+        "token_hash" => "token_hash",
+        "kid" => "kid",
         _ => "unique",
     }
 }
@@ -252,6 +268,21 @@ mod tests {
                 "username",
             ),
             ("UNIQUE constraint failed: users.id", "id"),
+            ("UNIQUE constraint failed: sessions.id", "id"),
+            (
+                "UNIQUE constraint failed: sessions.cookie_token_hash",
+                "cookie_token_hash",
+            ),
+            (
+                "UNIQUE constraint failed: refresh_tokens.token_hash",
+                "token_hash",
+            ),
+            ("UNIQUE constraint failed: signing_keys.kid", "kid"),
+            (
+                "UNIQUE constraint failed: index 'signing_keys_one_active'",
+                "active_key",
+            ),
+            ("UNIQUE constraint failed: clients.id", "id"),
             ("UNIQUE constraint failed: other.thing", "unique"),
         ] {
             assert_eq!(conflict_field(msg), field, "{msg}");

@@ -14,10 +14,16 @@ use crate::map_err;
 /// Every migration of this backend, in order. The file names must match the
 /// PostgreSQL backend's; a test in `latchkey-store-tests` compares them and a
 /// test below checks this list against the directory.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    name: "0001_users",
-    sql: include_str!("../migrations/0001_users.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "0001_users",
+        sql: include_str!("../migrations/0001_users.sql"),
+    },
+    Migration {
+        name: "0002_sessions",
+        sql: include_str!("../migrations/0002_sessions.sql"),
+    },
+];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     name       TEXT    NOT NULL PRIMARY KEY,

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use latchkey_core::store::{StoreError, UserStore, from_unix_millis, to_unix_millis};
 use latchkey_core::user::User;
 use rusqlite::{OptionalExtension, Row, params};
+use time::OffsetDateTime;
 
 use crate::{SqliteStore, map_err};
 
@@ -120,6 +121,59 @@ impl UserStore for SqliteStore {
                 .query_map(params![after, limit], raw_user)
                 .map_err(map_err)?;
             rows.map(|r| r.map_err(map_err).and_then(finish)).collect()
+        })
+        .await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.write(move |c| {
+            // password_hash and created_at are deliberately not touched.
+            let changed = c
+                .prepare_cached(
+                    "UPDATE users SET email = ?2, email_normalized = ?3, email_verified = ?4, \
+                     username = ?5, username_normalized = ?6, name = ?7, updated_at = ?8 \
+                     WHERE id = ?1",
+                )
+                .map_err(map_err)?
+                .execute(params![
+                    u.id,
+                    u.email,
+                    u.email_normalized,
+                    u.email_verified,
+                    u.username,
+                    u.username_normalized,
+                    u.name,
+                    to_unix_millis(u.updated_at),
+                ])
+                .map_err(map_err)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_password_hash(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (id, hash, now) = (user_id.to_owned(), hash.to_owned(), to_unix_millis(now));
+        self.write(move |c| {
+            let changed = c
+                .prepare_cached(
+                    "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                )
+                .map_err(map_err)?
+                .execute(params![id, hash, now])
+                .map_err(map_err)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
         })
         .await
     }

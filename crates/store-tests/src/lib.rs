@@ -26,6 +26,11 @@ pub trait TestDb: Send + Sync {
     /// Opens another handle (its own pool or threads) onto this same database.
     /// The first call sees an empty, unmigrated database.
     async fn open(&self) -> Arc<dyn Store>;
+
+    /// Deletes a user row with the backend's own SQL, bypassing the store
+    /// (the contract has no `delete_user` yet): lets the suite check that
+    /// foreign keys cascade alike on every backend. Panics on failure.
+    async fn delete_user_directly(&self, user_id: &str);
 }
 
 /// Expands into one test per conformance case for the given backend.
@@ -43,7 +48,27 @@ macro_rules! conformance_suite {
             email_is_unique_after_normalization,
             username_is_unique_but_optional,
             list_users_pages_in_id_order,
-            missing_users_are_none
+            missing_users_are_none,
+            update_user_replaces_the_profile_only,
+            update_user_reports_missing_and_conflicts,
+            set_password_hash_updates_hash_and_time,
+            sessions_round_trip,
+            session_uniqueness_and_atomic_creation,
+            active_sessions_exclude_ended_and_others_newest_first,
+            touch_session_slides_and_caps_and_ignores_ended,
+            revoke_session_reports_whether_it_changed,
+            revoke_sessions_of_user_with_and_without_except,
+            rotation_happy_path_then_successor_rotates,
+            rotation_invalid_cases,
+            rotation_grace_retry_then_reuse_ends_the_session,
+            concurrent_rotations_one_handle_with_grace,
+            concurrent_rotations_many_handles_with_grace,
+            concurrent_rotations_one_handle_without_grace,
+            concurrent_rotations_many_handles_without_grace,
+            deleting_a_user_cascades_to_sessions_and_tokens,
+            signing_keys_rotate_conditionally,
+            concurrent_first_signing_key_is_created_once,
+            clients_round_trip_and_conflict
             );
         }
     };

@@ -10,15 +10,21 @@
 pub mod postgres;
 pub mod raw_http;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
-use latchkey_core::Store;
-use latchkey_http::{AppState, Limits};
+use latchkey_core::auth::{Auth, AuthConfig, Keyring};
+use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
+use latchkey_core::{Clock, Store, SystemClock};
+use latchkey_http::{AppState, CookieSettings, Limits};
 use latchkey_store_sqlite::SqliteStore;
+use latchkey_tokens::Alg;
+use time::Duration;
 use tower::ServiceExt;
 
 /// An application over a real store, for in-process tests.
@@ -27,6 +33,8 @@ pub struct TestApp {
     pub router: Router,
     /// The store behind it, for arranging and checking data directly.
     pub store: Arc<dyn Store>,
+    /// The account service behind it.
+    pub auth: Arc<Auth>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -63,49 +71,129 @@ impl TestResponse {
     }
 }
 
+/// The peer address requests appear to come from.
+pub const PEER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)), 40_000);
+
+/// The User-Agent [`TestApp::json`] sends.
+pub const USER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+/// The issuer and public URL of test apps.
+pub const ISSUER: &str = "http://latchkey.test";
+
+/// Knobs for a test app.
+pub struct Options {
+    /// Request limits.
+    pub limits: Limits,
+    /// Refresh grace window.
+    pub refresh_grace: Duration,
+    /// Access token lifetime.
+    pub access_ttl: Duration,
+    /// Signing algorithm.
+    pub alg: Alg,
+    /// Password hashing: small parameters keep the suite fast; the real
+    /// defaults are exercised by the password module's own tests.
+    pub hash: HashParams,
+    /// Hash queue length.
+    pub hash_queue: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            refresh_grace: Duration::seconds(10),
+            access_ttl: Duration::minutes(15),
+            alg: Alg::EdDSA,
+            hash: HashParams {
+                m_cost_kib: 1024,
+                t_cost: 1,
+                p_cost: 1,
+            },
+            hash_queue: 256,
+        }
+    }
+}
+
 impl TestApp {
-    /// The real router on a fresh, migrated SQLite file with default limits.
+    /// The real router on a fresh, migrated SQLite file with default options.
     pub async fn sqlite() -> TestApp {
-        Self::sqlite_with(Limits::default(), |routes| routes).await
+        Self::sqlite_with(Options::default(), |routes| routes).await
     }
 
-    /// Like [`TestApp::sqlite`], with the given limits and extra routes
-    /// merged into the real ones (for exercising the pipeline).
+    /// Like [`TestApp::sqlite`], with options and extra routes merged into
+    /// the real ones (for exercising the pipeline).
     pub async fn sqlite_with(
-        limits: Limits,
+        options: Options,
         extra: impl FnOnce(Router<AppState>) -> Router<AppState>,
     ) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let store = SqliteStore::open(&dir.path().join("latchkey.db"), 2).expect("open SQLite");
         store.migrate().await.expect("migrate");
-        let store: Arc<dyn Store> = Arc::new(store);
-        let mut app = Self::over(store, limits, extra);
+        let mut app = Self::over(Arc::new(store), options, extra).await;
         app._dir = Some(dir);
         app
     }
 
     /// The real router over an already migrated store (e.g. a
     /// `PgStore` on [`postgres::fresh_database`]).
-    pub fn with_store(store: Arc<dyn Store>) -> TestApp {
-        Self::over(store, Limits::default(), |r| r)
+    pub async fn with_store(store: Arc<dyn Store>, options: Options) -> TestApp {
+        Self::over(store, options, |r| r).await
     }
 
-    fn over(
+    async fn over(
         store: Arc<dyn Store>,
-        limits: Limits,
+        options: Options,
         extra: impl FnOnce(Router<AppState>) -> Router<AppState>,
     ) -> TestApp {
-        let state = AppState::new(store.clone(), limits);
+        let mut master = [0u8; 32];
+        getrandom::fill(&mut master).expect("OS random source");
+        let keys = Keyring::new(&master, options.alg);
+        keys.init(store.as_ref(), SystemClock.now(), options.access_ttl)
+            .await
+            .expect("signing keys");
+        let hasher = PasswordHasher::new(PoolConfig {
+            workers: 2,
+            queue_capacity: options.hash_queue,
+            params: options.hash,
+        })
+        .expect("password hasher");
+        let config = AuthConfig {
+            issuer: ISSUER.into(),
+            audience: ISSUER.into(),
+            first_party_client_id: "latchkey".into(),
+            scope: "openid profile email".into(),
+            access_ttl: options.access_ttl,
+            session_ttl: Duration::days(30),
+            session_idle_ttl: Duration::days(7),
+            refresh_grace: options.refresh_grace,
+            password_policy: LengthPolicy::default(),
+        };
+        let auth = Arc::new(Auth::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            hasher,
+            Arc::new(keys),
+            &master,
+            config,
+        ));
+        let cookies = CookieSettings {
+            secure: false,
+            origin: ISSUER.into(),
+        };
+        let state = AppState::new(auth.clone(), options.limits, cookies);
         let router = latchkey_http::with_middleware(extra(latchkey_http::routes()), state);
         TestApp {
             router,
             store,
+            auth,
             _dir: None,
         }
     }
 
-    /// Sends a request through the router.
-    pub async fn call(&self, request: Request<Body>) -> TestResponse {
+    /// Sends a request through the router, as if from [`PEER`].
+    pub async fn call(&self, mut request: Request<Body>) -> TestResponse {
+        request.extensions_mut().insert(ConnectInfo(PEER));
         let response = self
             .router
             .clone()
@@ -132,5 +220,34 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> TestResponse {
         self.call(Request::get(path).body(Body::empty()).expect("request"))
             .await
+    }
+
+    /// `method path` with a JSON body and optional bearer token.
+    pub async fn json(
+        &self,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+        bearer: Option<&str>,
+    ) -> TestResponse {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .header("user-agent", USER_AGENT);
+        if let Some(t) = bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        self.call(req.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
+
+    /// `method path` with no body and optional bearer token.
+    pub async fn send(&self, method: &str, path: &str, bearer: Option<&str>) -> TestResponse {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        self.call(req.body(Body::empty()).expect("request")).await
     }
 }

@@ -2,8 +2,12 @@
 //! handlers with `#[utoipa::path]` docs and is registered here with
 //! `routes!`, which puts it in the router and in the OpenAPI document at once.
 
+mod account;
+mod auth;
 mod health;
 mod meta;
+mod oauth;
+mod views;
 
 use std::sync::OnceLock;
 
@@ -28,15 +32,61 @@ use crate::state::AppState;
                        every response carries `x-request-id`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    components(schemas(latchkey_proto::Problem, latchkey_proto::FieldError)),
+    components(schemas(latchkey_proto::Problem, latchkey_proto::FieldError, latchkey_proto::TokenResponse)),
+    modifiers(&SecuritySchemes),
     tags(
+        (name = "auth", description = "Sign up, sign in, refresh, sign out."),
+        (name = "account", description = "The signed-in user's profile and sessions."),
+        (name = "oauth", description = "JWKS, token introspection and revocation."),
         (name = "operations", description = "Health, metrics and self-description."),
     )
 )]
 struct ApiDoc;
 
+/// The two ways to call authenticated endpoints.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from login or refresh (RFC 9068 JWT).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "__Host-latchkey_session",
+                "The session cookie of a cookie-mode login (`latchkey_session` on plain-http development URLs). \
+                 Unsafe methods also need `X-CSRF-Token` and a same-origin `Origin`.",
+            ))),
+        );
+    }
+}
+
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::post_register))
+        .routes(routes!(auth::post_login))
+        .routes(routes!(auth::post_refresh))
+        .routes(routes!(auth::post_logout))
+        .routes(routes!(account::get_account, account::patch_account))
+        .routes(routes!(account::get_sessions, account::delete_sessions))
+        .routes(routes!(account::delete_session))
+        .routes(routes!(oauth::get_jwks))
+        .routes(routes!(oauth::post_introspect))
+        .routes(routes!(oauth::post_revoke))
         .routes(routes!(health::get_live))
         .routes(routes!(health::get_ready))
         .routes(routes!(meta::get_metrics))

@@ -1,0 +1,248 @@
+//! The signing keys in use: parsed once, shared by every request.
+//!
+//! Keys live in the store, their private halves sealed under the master key.
+//! The keyring holds the parsed active key (for signing) and every published
+//! public key (for verification and `/.well-known/jwks.json`). Several nodes
+//! share one store: a node that meets an unknown `kid` reloads from the
+//! store (at most every few seconds, so random `kid`s cannot make it hammer
+//! the database).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration as StdDuration, Instant};
+
+use latchkey_tokens::{Alg, Jwk, Jwks, Sealer, SigningKey, VerifyingKey};
+use time::{Duration, OffsetDateTime};
+
+use crate::id;
+use crate::keys::StoredKey;
+use crate::store::{Store, StoreError};
+
+/// The least time between two reloads triggered by unknown `kid`s.
+const RELOAD_INTERVAL: StdDuration = StdDuration::from_secs(5);
+
+/// What can go wrong with keys.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored key cannot be opened or parsed (wrong master key, corruption).
+    #[error("signing key {kid}: {reason}")]
+    Broken {
+        /// The key.
+        kid: String,
+        /// Why.
+        reason: String,
+    },
+    /// There is no active key (the store holds none).
+    #[error("no active signing key")]
+    NoActiveKey,
+}
+
+struct KeySet {
+    active: Arc<SigningKey>,
+    published: Vec<(Jwk, VerifyingKey, Option<OffsetDateTime>)>,
+    by_kid: HashMap<String, VerifyingKey>,
+}
+
+/// The parsed keys, shared by all requests.
+pub struct Keyring {
+    sealer: Sealer,
+    alg: Alg,
+    set: RwLock<Option<Arc<KeySet>>>,
+    last_reload: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+fn aad(kid: &str) -> Vec<u8> {
+    format!("latchkey signing key {kid}").into_bytes()
+}
+
+impl Keyring {
+    /// A keyring whose private keys are sealed with `master_key`, signing new
+    /// keys with `alg`.
+    pub fn new(master_key: &[u8; 32], alg: Alg) -> Keyring {
+        Keyring {
+            sealer: Sealer::new(master_key, "latchkey/signing-keys/v1"),
+            alg,
+            set: RwLock::new(None),
+            last_reload: Mutex::new(None),
+        }
+    }
+
+    /// Loads the keys, creating the first one (or a new one, when the
+    /// configured algorithm changed) if needed.
+    pub async fn init(
+        &self,
+        store: &dyn Store,
+        now: OffsetDateTime,
+        max_token_ttl: Duration,
+    ) -> Result<(), KeyError> {
+        let keys = store.signing_keys().await?;
+        let active = keys.iter().find(|k| k.retired_at.is_none());
+        match active {
+            Some(k) if k.alg == self.alg.as_str() => {}
+            // no key yet, or the configured algorithm changed: rotate now
+            Some(_) => {
+                self.rotate(store, now, None, max_token_ttl).await?;
+            }
+            None => {
+                // "only if the active key predates the epoch": i.e. only if there is
+                // none, so nodes starting together create one key between them
+                self.rotate(store, now, Some(OffsetDateTime::UNIX_EPOCH), max_token_ttl)
+                    .await?;
+            }
+        }
+        self.reload(store, now).await
+    }
+
+    /// Makes a new active key. With `only_if_created_before`, does nothing
+    /// unless the active key is older than that (scheduled rotation, safe on
+    /// many nodes). The previous key stays published for `max_token_ttl`.
+    pub async fn rotate(
+        &self,
+        store: &dyn Store,
+        now: OffsetDateTime,
+        only_if_created_before: Option<OffsetDateTime>,
+        max_token_ttl: Duration,
+    ) -> Result<bool, KeyError> {
+        let kid = id::new_id();
+        let (_key, pkcs8) =
+            SigningKey::generate(self.alg, kid.clone()).map_err(|e| KeyError::Broken {
+                kid: kid.clone(),
+                reason: e.to_string(),
+            })?;
+        let public = SigningKey::from_pkcs8(self.alg, kid.clone(), &pkcs8)
+            .map_err(|e| KeyError::Broken {
+                kid: kid.clone(),
+                reason: e.to_string(),
+            })?
+            .public_jwk();
+        let stored = StoredKey {
+            kid: kid.clone(),
+            alg: self.alg.as_str().to_owned(),
+            private_sealed: self.sealer.seal(&pkcs8, &aad(&kid)),
+            public_jwk: serde_json::to_string(&public).map_err(|e| KeyError::Broken {
+                kid: kid.clone(),
+                reason: e.to_string(),
+            })?,
+            created_at: crate::store::truncate_to_millis(now),
+            retired_at: None,
+            publish_until: None,
+        };
+        // a minute of slack for clock skew between nodes and resource servers
+        let publish_until = now + max_token_ttl + Duration::minutes(1);
+        let rotated = store
+            .rotate_signing_key(&stored, only_if_created_before, publish_until)
+            .await?;
+        if rotated {
+            tracing::info!(kid = %kid, alg = self.alg.as_str(), "signing key rotated");
+            self.reload(store, now).await?;
+        }
+        Ok(rotated)
+    }
+
+    /// Re-reads every key from the store.
+    pub async fn reload(&self, store: &dyn Store, now: OffsetDateTime) -> Result<(), KeyError> {
+        let keys = store.signing_keys().await?;
+        let mut active = None;
+        let mut published = Vec::new();
+        let mut by_kid = HashMap::new();
+        for k in keys {
+            let visible =
+                k.retired_at.is_none() || k.publish_until.is_some_and(|until| until > now);
+            if !visible {
+                continue;
+            }
+            let broken = |reason: String| KeyError::Broken {
+                kid: k.kid.clone(),
+                reason,
+            };
+            let jwk: Jwk =
+                serde_json::from_str(&k.public_jwk).map_err(|e| broken(e.to_string()))?;
+            let verifying = VerifyingKey::from_jwk(&jwk).map_err(|e| broken(e.to_string()))?;
+            if k.retired_at.is_none() {
+                let alg: Alg = k
+                    .alg
+                    .parse()
+                    .map_err(|_| broken(format!("unknown alg {}", k.alg)))?;
+                let der = self
+                    .sealer
+                    .open(&k.private_sealed, &aad(&k.kid))
+                    .map_err(|_| {
+                        broken(
+                            "cannot be opened: is the master key the one it was sealed with?"
+                                .into(),
+                        )
+                    })?;
+                let signing = SigningKey::from_pkcs8(alg, k.kid.clone(), &der)
+                    .map_err(|e| broken(e.to_string()))?;
+                active = Some(Arc::new(signing));
+            }
+            by_kid.insert(k.kid.clone(), verifying.clone());
+            published.push((jwk, verifying, k.publish_until));
+        }
+        let active = active.ok_or(KeyError::NoActiveKey)?;
+        let set = KeySet {
+            active,
+            published,
+            by_kid,
+        };
+        *self.set.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(set));
+        *self.last_reload.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Reloads when a token names an unknown key, at most every few seconds.
+    /// Returns whether it reloaded.
+    pub async fn reload_for_unknown_kid(&self, store: &dyn Store, now: OffsetDateTime) -> bool {
+        {
+            let mut last = self.last_reload.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < RELOAD_INTERVAL) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        self.reload(store, now).await.is_ok()
+    }
+
+    fn current(&self) -> Result<Arc<KeySet>, KeyError> {
+        self.set
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(KeyError::NoActiveKey)
+    }
+
+    /// The key that signs new tokens.
+    pub fn active(&self) -> Result<Arc<SigningKey>, KeyError> {
+        Ok(self.current()?.active.clone())
+    }
+
+    /// The verifying key for `kid`, if published.
+    pub fn verifying_key(&self, kid: &str) -> Option<VerifyingKey> {
+        self.current().ok()?.by_kid.get(kid).cloned()
+    }
+
+    /// The published keys at `now`, for `/.well-known/jwks.json`.
+    pub fn jwks(&self, now: OffsetDateTime) -> Jwks {
+        let keys = match self.current() {
+            Ok(set) => set
+                .published
+                .iter()
+                .filter(|(_, _, until)| until.is_none_or(|u| u > now))
+                .map(|(jwk, _, _)| jwk.clone())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        Jwks { keys }
+    }
+}

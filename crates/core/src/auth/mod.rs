@@ -1,0 +1,829 @@
+//! Password accounts, sessions and tokens: the rules, free of HTTP and SQL.
+//!
+//! [`Auth`] is the service the HTTP layer calls. It owns no I/O of its own:
+//! persistence goes through [`Store`], time through [`Clock`], password
+//! hashing through the bounded [`PasswordHasher`] pool, and signing through
+//! the [`Keyring`].
+//!
+//! Decisions worth knowing:
+//! - An unknown identifier costs one full password hash and yields the same
+//!   error as a wrong password (`InvalidCredentials`).
+//! - Access tokens are short-lived JWTs naming their session (`sid`); every
+//!   check made by latchkey itself also looks the session up, so logout,
+//!   reuse detection and "end all sessions" take effect at once, not at expiry.
+//! - Refresh tokens are 256-bit random strings stored as SHA-256 hashes and
+//!   rotated on every use. The exchange is one atomic store operation: of
+//!   concurrent exchanges of one token exactly one wins; retries within the
+//!   grace window get the winner's response (kept sealed under the master
+//!   key); a replay after it ends the whole session.
+
+pub mod keyring;
+mod validate;
+
+use std::sync::Arc;
+
+use latchkey_proto::{AccessClaims, TokenResponse};
+use latchkey_tokens::{
+    Sealer, Validation, VerifyError, b64url_encode, constant_time_eq, hmac_sha256, random_token,
+    sha256_hex, verify_jwt,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::Clock;
+use crate::id;
+use crate::keys::Client;
+use crate::password::{
+    LengthPolicy, Password, PasswordError, PasswordHasher, PasswordPolicyError, Verified,
+};
+use crate::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind, device_label};
+use crate::store::{Store, StoreError, truncate_to_millis};
+use crate::user::{User, normalize_email, normalize_username};
+
+pub use keyring::{KeyError, Keyring};
+pub use validate::FieldProblem;
+
+/// The `typ` of latchkey access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// Longest refresh or cookie token accepted before hashing (ours are 43 chars).
+const MAX_OPAQUE_TOKEN_LEN: usize = 256;
+
+/// Tuning of the account, session and token rules.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// The `iss` of every token: latchkey's public URL.
+    pub issuer: String,
+    /// The `aud` of first-party access tokens.
+    pub audience: String,
+    /// The `client_id` of first-party access tokens.
+    pub first_party_client_id: String,
+    /// Scopes granted to first-party sessions.
+    pub scope: String,
+    /// Lifetime of access tokens.
+    pub access_ttl: Duration,
+    /// Absolute lifetime of a session.
+    pub session_ttl: Duration,
+    /// Idle lifetime of a session (and of each refresh token).
+    pub session_idle_ttl: Duration,
+    /// How long a used refresh token still returns its successor to a retry.
+    pub refresh_grace: Duration,
+    /// Password length rules for new passwords.
+    pub password_policy: LengthPolicy,
+}
+
+/// What went wrong, in terms the HTTP layer turns into responses.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The input has invalid fields.
+    #[error("validation failed")]
+    Validation(Vec<FieldProblem>),
+    /// The email address is registered already.
+    #[error("email taken")]
+    EmailTaken,
+    /// The username is taken.
+    #[error("username taken")]
+    UsernameTaken,
+    /// Unknown identifier or wrong password: deliberately indistinguishable.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The refresh token is unknown, expired, used or its session ended.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// A refresh token was presented again after it was exchanged: the
+    /// session has been ended.
+    #[error("refresh token reused; session ended")]
+    RefreshTokenReused,
+    /// The access token or session cookie is invalid (the reason is for logs).
+    #[error("invalid credentials: {0}")]
+    Unauthenticated(&'static str),
+    /// The object does not exist (or belongs to someone else).
+    #[error("not found")]
+    NotFound,
+    /// The password hashing queue is full: retry shortly.
+    #[error("busy")]
+    Busy {
+        /// Seconds to wait.
+        retry_after_secs: u32,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A bug or a broken key: logged, never shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<PasswordError> for AuthError {
+    fn from(e: PasswordError) -> Self {
+        match e {
+            PasswordError::Busy { retry_after_secs } => AuthError::Busy { retry_after_secs },
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<KeyError> for AuthError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Store(s) => AuthError::Store(s),
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// A new account.
+#[derive(Debug)]
+pub struct Registration {
+    /// Email address.
+    pub email: String,
+    /// Chosen password, as typed.
+    pub password: String,
+    /// Optional handle.
+    pub username: Option<String>,
+    /// Optional display name.
+    pub name: Option<String>,
+}
+
+/// Changes to a profile; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct ProfilePatch {
+    /// New username.
+    pub username: Option<Option<String>>,
+    /// New display name.
+    pub name: Option<Option<String>>,
+}
+
+/// Where a request came from, recorded on sessions.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    /// Client IP.
+    pub ip: Option<String>,
+    /// User-Agent header.
+    pub user_agent: Option<String>,
+}
+
+/// A cookie session just created.
+#[derive(Debug, Clone)]
+pub struct CookieSession {
+    /// The session.
+    pub session: Session,
+    /// The cookie's value (256 random bits); stored only as a hash.
+    pub cookie_token: String,
+    /// The CSRF token to send in `X-CSRF-Token` on unsafe requests.
+    pub csrf_token: String,
+}
+
+/// The outcome of a password login.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    /// Bearer mode: tokens in the body.
+    Tokens(TokenResponse),
+    /// Cookie mode: a session cookie.
+    Cookie(Box<CookieSession>),
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user id.
+    pub user_id: String,
+    /// The active session the credential belongs to.
+    pub session: Session,
+}
+
+/// The answer of RFC 7662 introspection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Introspection {
+    /// Whether the token is active.
+    pub active: bool,
+    /// `access_token` or `refresh_token`.
+    pub token_type: Option<&'static str>,
+    /// The user.
+    pub sub: Option<String>,
+    /// The session.
+    pub sid: Option<String>,
+    /// The client.
+    pub client_id: Option<String>,
+    /// Scopes.
+    pub scope: Option<String>,
+    /// Expiry (Unix seconds).
+    pub exp: Option<i64>,
+    /// Issued at (Unix seconds).
+    pub iat: Option<i64>,
+    /// Issuer.
+    pub iss: Option<String>,
+    /// Audience.
+    pub aud: Option<String>,
+}
+
+/// The account, session and token service.
+pub struct Auth {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+    keys: Arc<Keyring>,
+    grace_sealer: Sealer,
+    csrf_key: [u8; 32],
+    config: AuthConfig,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// Builds the service. `master_key` derives the keys that seal grace
+    /// responses and sign CSRF tokens; the keyring must be initialized.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        hasher: PasswordHasher,
+        keys: Arc<Keyring>,
+        master_key: &[u8; 32],
+        config: AuthConfig,
+    ) -> Auth {
+        let csrf_key = hmac_sha256(master_key, b"latchkey/csrf/v1");
+        Auth {
+            store,
+            clock,
+            hasher,
+            keys,
+            grace_sealer: Sealer::new(master_key, "latchkey/refresh-grace/v1"),
+            csrf_key,
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// The keyring.
+    pub fn keys(&self) -> &Keyring {
+        &self.keys
+    }
+
+    /// The password hashing pool.
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// The store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        truncate_to_millis(self.clock.now())
+    }
+
+    /// Creates an account.
+    pub async fn register(&self, r: Registration) -> Result<User, AuthError> {
+        let mut problems = Vec::new();
+        let email = validate::email(&r.email, &mut problems);
+        let username = r
+            .username
+            .as_deref()
+            .and_then(|u| validate::username(u, &mut problems));
+        let name = r
+            .name
+            .as_deref()
+            .and_then(|n| validate::name(n, &mut problems));
+        let password = match Password::new(&r.password, &self.config.password_policy) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let code = match e {
+                    PasswordPolicyError::TooShort { .. } => "password_too_short",
+                    PasswordPolicyError::TooLong { .. } => "password_too_long",
+                };
+                problems.push(FieldProblem::new("password", code, e.to_string()));
+                None
+            }
+        };
+        let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
+            return Err(AuthError::Validation(problems));
+        };
+        let hash = self.hasher.hash(password).await?;
+        let now = self.now();
+        let user = User {
+            id: id::new_id(),
+            email_normalized: normalize_email(&email),
+            email,
+            email_verified: false,
+            username_normalized: username.as_deref().map(normalize_username),
+            username,
+            name,
+            password_hash: Some(hash),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.insert_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict("email")) => Err(AuthError::EmailTaken),
+            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Signs in with an email or username and a password.
+    pub async fn login(
+        &self,
+        identifier: &str,
+        password: &str,
+        client: &ClientInfo,
+        kind: SessionKind,
+    ) -> Result<LoginOutcome, AuthError> {
+        let identifier = identifier.trim();
+        let user = if identifier.is_empty() || identifier.len() > 320 {
+            None
+        } else if identifier.contains('@') {
+            self.store
+                .user_by_email(&normalize_email(identifier))
+                .await?
+        } else {
+            self.store
+                .user_by_username(&normalize_username(identifier))
+                .await?
+        };
+        let candidate = Password::for_verification(password);
+        // Always one hash: an unknown user costs what a wrong password costs.
+        let verdict = self
+            .hasher
+            .verify(
+                candidate,
+                user.as_ref().and_then(|u| u.password_hash.as_deref()),
+            )
+            .await?;
+        let (user, needs_rehash) = match (user, verdict) {
+            (Some(u), Verified::Match { needs_rehash }) => (u, needs_rehash),
+            _ => return Err(AuthError::InvalidCredentials),
+        };
+        if needs_rehash {
+            self.rehash(&user.id, password).await;
+        }
+        self.start_session(&user, client, kind, vec!["pwd".into()])
+            .await
+    }
+
+    async fn rehash(&self, user_id: &str, password: &str) {
+        // the stored password may predate the current policy: rehash it as it is
+        match self.hasher.hash(Password::for_verification(password)).await {
+            Ok(hash) => {
+                if let Err(e) = self
+                    .store
+                    .set_password_hash(user_id, &hash, self.now())
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not store the rehashed password");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not rehash the password"),
+        }
+    }
+
+    /// Creates a session for an authenticated user and issues its credentials.
+    pub async fn start_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+        kind: SessionKind,
+        amr: Vec<String>,
+    ) -> Result<LoginOutcome, AuthError> {
+        let now = self.now();
+        let cookie_token = (kind == SessionKind::Cookie).then(random_token);
+        let session = Session {
+            id: id::new_id(),
+            user_id: user.id.clone(),
+            kind,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.config.session_ttl,
+            idle_expires_at: (now + self.config.session_idle_ttl)
+                .min(now + self.config.session_ttl),
+            auth_time: now,
+            amr,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.as_ref().map(|ua| truncate(ua, 512)),
+            device_label: client.user_agent.as_deref().map(device_label),
+            cookie_token_hash: cookie_token.as_deref().map(|t| sha256_hex(t.as_bytes())),
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        match cookie_token {
+            Some(cookie_token) => {
+                self.store.create_session(&session, None).await?;
+                let csrf_token = self.csrf_token(&session.id);
+                Ok(LoginOutcome::Cookie(Box::new(CookieSession {
+                    session,
+                    cookie_token,
+                    csrf_token,
+                })))
+            }
+            None => {
+                let (response, first) = self.issue(&session, now)?;
+                self.store.create_session(&session, Some(&first)).await?;
+                Ok(LoginOutcome::Tokens(response))
+            }
+        }
+    }
+
+    /// Signs an access token and makes a refresh token for `session`.
+    fn issue(
+        &self,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<(TokenResponse, RefreshToken), AuthError> {
+        let key = self.keys.active()?;
+        let claims = AccessClaims {
+            iss: self.config.issuer.clone(),
+            sub: session.user_id.clone(),
+            aud: self.config.audience.clone(),
+            exp: (now + self.config.access_ttl).unix_timestamp(),
+            iat: now.unix_timestamp(),
+            nbf: now.unix_timestamp(),
+            jti: id::new_id(),
+            sid: session.id.clone(),
+            client_id: self.config.first_party_client_id.clone(),
+            scope: self.config.scope.clone(),
+            roles: vec!["user".into()],
+            amr: session.amr.clone(),
+            acr: if session.amr.iter().any(|m| m == "mfa") {
+                "aal2"
+            } else {
+                "aal1"
+            }
+            .into(),
+            auth_time: session.auth_time.unix_timestamp(),
+        };
+        let access_token = key
+            .sign_jwt(ACCESS_TOKEN_TYP, &claims)
+            .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
+        let refresh_token = random_token();
+        let row = RefreshToken {
+            token_hash: sha256_hex(refresh_token.as_bytes()),
+            session_id: session.id.clone(),
+            created_at: now,
+            expires_at: (now + self.config.session_idle_ttl).min(session.expires_at),
+            used_at: None,
+        };
+        let response = TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: self.config.access_ttl.whole_seconds().max(0) as u64,
+            refresh_token,
+            session_id: session.id.clone(),
+            scope: self.config.scope.clone(),
+        };
+        Ok((response, row))
+    }
+
+    /// Exchanges a refresh token for a new pair (see the module docs).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
+        if refresh_token.is_empty() || refresh_token.len() > MAX_OPAQUE_TOKEN_LEN {
+            return Err(AuthError::InvalidRefreshToken);
+        }
+        let presented_hash = sha256_hex(refresh_token.as_bytes());
+        let Some((_, session)) = self.store.refresh_token(&presented_hash).await? else {
+            return Err(AuthError::InvalidRefreshToken);
+        };
+        let now = self.now();
+        if !session.is_active(now) {
+            return Err(AuthError::InvalidRefreshToken);
+        }
+        let (response, successor) = self.issue(&session, now)?;
+        let aad = presented_hash.as_bytes().to_vec();
+        let sealed = self.grace_sealer.seal(
+            &serde_json::to_vec(&response).map_err(|e| AuthError::Internal(e.to_string()))?,
+            &aad,
+        );
+        let rotation = Rotation {
+            presented_hash,
+            successor,
+            successor_sealed: sealed,
+            // With no grace window, one that ended long ago: concurrent
+            // requests read the clock at slightly different instants, and a
+            // window ending exactly at `now` would still admit the ones whose
+            // clock reading came a millisecond earlier.
+            grace_until: if self.config.refresh_grace.is_positive() {
+                now + self.config.refresh_grace
+            } else {
+                now - Duration::days(1)
+            },
+            idle_expires_at: now + self.config.session_idle_ttl,
+            now,
+        };
+        match self.store.rotate_refresh_token(&rotation).await? {
+            RotateOutcome::Rotated => Ok(response),
+            RotateOutcome::GraceRetry { successor_sealed } => {
+                let plain = self
+                    .grace_sealer
+                    .open(&successor_sealed, &aad)
+                    .map_err(|e| {
+                        AuthError::Internal(format!("grace response cannot be opened: {e}"))
+                    })?;
+                serde_json::from_slice(&plain).map_err(|e| AuthError::Internal(e.to_string()))
+            }
+            RotateOutcome::Reused { session_id } => {
+                tracing::warn!(session_id = %session_id, "refresh token reused: session ended");
+                Err(AuthError::RefreshTokenReused)
+            }
+            RotateOutcome::Invalid => Err(AuthError::InvalidRefreshToken),
+        }
+    }
+
+    /// Checks an access token: signature, claims, and that its session is
+    /// still active.
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+        let claims = self.verify_access_token(token).await?;
+        let session = self
+            .store
+            .session_by_id(&claims.sid)
+            .await?
+            .filter(|s| s.user_id == claims.sub)
+            .ok_or(AuthError::Unauthenticated("unknown session"))?;
+        if !session.is_active(self.now()) {
+            return Err(AuthError::Unauthenticated("session ended"));
+        }
+        Ok(Principal {
+            user_id: claims.sub,
+            session,
+        })
+    }
+
+    /// Verifies an access token's signature and claims (not its session).
+    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        let now = self.clock.now().unix_timestamp();
+        let validation = Validation {
+            issuer: &self.config.issuer,
+            audience: &self.config.audience,
+            typ: ACCESS_TOKEN_TYP,
+            now,
+            leeway_secs: 30,
+        };
+        let check =
+            || verify_jwt::<AccessClaims>(token, |kid| self.keys.verifying_key(kid), &validation);
+        match check() {
+            Ok(c) => Ok(c),
+            Err(VerifyError::UnknownKey)
+                if self
+                    .keys
+                    .reload_for_unknown_kid(self.store.as_ref(), self.now())
+                    .await =>
+            {
+                check().map_err(|e| AuthError::Unauthenticated(verify_reason(&e)))
+            }
+            Err(e) => Err(AuthError::Unauthenticated(verify_reason(&e))),
+        }
+    }
+
+    /// Checks a session cookie's token; extends the idle end at most once a minute.
+    pub async fn authenticate_cookie(&self, cookie_token: &str) -> Result<Principal, AuthError> {
+        if cookie_token.is_empty() || cookie_token.len() > MAX_OPAQUE_TOKEN_LEN {
+            return Err(AuthError::Unauthenticated("malformed cookie"));
+        }
+        let hash = sha256_hex(cookie_token.as_bytes());
+        let session = self
+            .store
+            .session_by_cookie_hash(&hash)
+            .await?
+            .filter(|s| s.kind == SessionKind::Cookie)
+            .ok_or(AuthError::Unauthenticated("unknown session"))?;
+        let now = self.now();
+        if !session.is_active(now) {
+            return Err(AuthError::Unauthenticated("session ended"));
+        }
+        if now - session.last_seen_at > Duration::minutes(1) {
+            let idle = (now + self.config.session_idle_ttl).min(session.expires_at);
+            self.store.touch_session(&session.id, now, idle).await?;
+        }
+        Ok(Principal {
+            user_id: session.user_id.clone(),
+            session,
+        })
+    }
+
+    /// The CSRF token bound to a cookie session.
+    pub fn csrf_token(&self, session_id: &str) -> String {
+        b64url_encode(&hmac_sha256(
+            &self.csrf_key,
+            format!("csrf:{session_id}").as_bytes(),
+        ))
+    }
+
+    /// Whether `presented` is the CSRF token of `session_id` (constant time).
+    pub fn check_csrf(&self, session_id: &str, presented: &str) -> bool {
+        constant_time_eq(self.csrf_token(session_id).as_bytes(), presented.as_bytes())
+    }
+
+    /// Ends the caller's session.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+        self.store
+            .revoke_session(&principal.session.id, self.now(), "logout")
+            .await?;
+        Ok(())
+    }
+
+    /// The user's active sessions, newest first.
+    pub async fn sessions(&self, user_id: &str) -> Result<Vec<Session>, AuthError> {
+        Ok(self
+            .store
+            .active_sessions_of_user(user_id, self.now())
+            .await?)
+    }
+
+    /// Ends one of the user's sessions; `NotFound` for anyone else's.
+    pub async fn end_session(&self, user_id: &str, session_id: &str) -> Result<(), AuthError> {
+        let owned = self
+            .store
+            .session_by_id(session_id)
+            .await?
+            .filter(|s| s.user_id == user_id);
+        match owned {
+            Some(s) if s.revoked_at.is_none() => {
+                self.store.revoke_session(&s.id, self.now(), "user").await?;
+                Ok(())
+            }
+            _ => Err(AuthError::NotFound),
+        }
+    }
+
+    /// Ends every session of the user except `keep`; returns how many.
+    pub async fn end_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<u64, AuthError> {
+        Ok(self
+            .store
+            .revoke_sessions_of_user(user_id, keep, self.now(), "user")
+            .await?)
+    }
+
+    /// The user's account.
+    pub async fn account(&self, user_id: &str) -> Result<User, AuthError> {
+        self.store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AuthError::NotFound)
+    }
+
+    /// Changes profile fields.
+    pub async fn update_account(
+        &self,
+        user_id: &str,
+        patch: ProfilePatch,
+    ) -> Result<User, AuthError> {
+        let mut user = self.account(user_id).await?;
+        let mut problems = Vec::new();
+        if let Some(username) = patch.username {
+            user.username = username
+                .as_deref()
+                .and_then(|u| validate::username(u, &mut problems));
+            user.username_normalized = user.username.as_deref().map(normalize_username);
+        }
+        if let Some(name) = patch.name {
+            user.name = name
+                .as_deref()
+                .and_then(|n| validate::name(n, &mut problems));
+        }
+        if !problems.is_empty() {
+            return Err(AuthError::Validation(problems));
+        }
+        user.updated_at = self.now();
+        match self.store.update_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
+            Err(StoreError::NotFound) => Err(AuthError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// RFC 7662: what a token is, if it is active.
+    pub async fn introspect(&self, token: &str) -> Result<Introspection, AuthError> {
+        if token.matches('.').count() == 2 {
+            let Ok(claims) = self.verify_access_token(token).await else {
+                return Ok(Introspection::default());
+            };
+            let active = self
+                .store
+                .session_by_id(&claims.sid)
+                .await?
+                .is_some_and(|s| s.user_id == claims.sub && s.is_active(self.now()));
+            if !active {
+                return Ok(Introspection::default());
+            }
+            return Ok(Introspection {
+                active: true,
+                token_type: Some("access_token"),
+                sub: Some(claims.sub),
+                sid: Some(claims.sid),
+                client_id: Some(claims.client_id),
+                scope: Some(claims.scope),
+                exp: Some(claims.exp),
+                iat: Some(claims.iat),
+                iss: Some(claims.iss),
+                aud: Some(claims.aud),
+            });
+        }
+        if token.is_empty() || token.len() > MAX_OPAQUE_TOKEN_LEN {
+            return Ok(Introspection::default());
+        }
+        let now = self.now();
+        match self
+            .store
+            .refresh_token(&sha256_hex(token.as_bytes()))
+            .await?
+        {
+            Some((rt, s)) if rt.used_at.is_none() && rt.expires_at > now && s.is_active(now) => {
+                Ok(Introspection {
+                    active: true,
+                    token_type: Some("refresh_token"),
+                    sub: Some(s.user_id),
+                    sid: Some(s.id),
+                    client_id: Some(self.config.first_party_client_id.clone()),
+                    scope: Some(self.config.scope.clone()),
+                    exp: Some(rt.expires_at.unix_timestamp()),
+                    iat: Some(rt.created_at.unix_timestamp()),
+                    iss: Some(self.config.issuer.clone()),
+                    aud: None,
+                })
+            }
+            _ => Ok(Introspection::default()),
+        }
+    }
+
+    /// RFC 7009: revokes a token by ending its session. Unknown tokens are
+    /// not an error.
+    pub async fn revoke_token(&self, token: &str) -> Result<(), AuthError> {
+        let now = self.now();
+        if token.matches('.').count() == 2 {
+            if let Ok(claims) = self.verify_access_token(token).await {
+                self.store
+                    .revoke_session(&claims.sid, now, "revoked")
+                    .await?;
+            }
+            return Ok(());
+        }
+        if token.is_empty() || token.len() > MAX_OPAQUE_TOKEN_LEN {
+            return Ok(());
+        }
+        if let Some((rt, _)) = self
+            .store
+            .refresh_token(&sha256_hex(token.as_bytes()))
+            .await?
+        {
+            self.store
+                .revoke_session(&rt.session_id, now, "revoked")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Registers an OAuth client; returns it with its secret (shown once).
+    pub async fn create_client(&self, name: &str) -> Result<(Client, String), AuthError> {
+        let secret = random_token();
+        let client = Client {
+            id: format!("lk_{}", id::new_id().replace('-', "")),
+            name: name.trim().to_owned(),
+            secret_hash: sha256_hex(secret.as_bytes()),
+            created_at: self.now(),
+        };
+        self.store.insert_client(&client).await?;
+        Ok((client, secret))
+    }
+
+    /// Checks a client's credentials (constant-time on the hash).
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<Client, AuthError> {
+        if client_id.len() > 128 || secret.len() > MAX_OPAQUE_TOKEN_LEN {
+            return Err(AuthError::Unauthenticated("malformed client credentials"));
+        }
+        let presented = sha256_hex(secret.as_bytes());
+        match self.store.client_by_id(client_id).await? {
+            Some(c) if constant_time_eq(c.secret_hash.as_bytes(), presented.as_bytes()) => Ok(c),
+            _ => Err(AuthError::Unauthenticated("unknown client or wrong secret")),
+        }
+    }
+}
+
+fn verify_reason(e: &VerifyError) -> &'static str {
+    match e {
+        VerifyError::Expired => "token expired",
+        VerifyError::Signature => "bad signature",
+        VerifyError::Algorithm => "algorithm not allowed",
+        VerifyError::UnknownKey => "unknown key",
+        VerifyError::Issuer => "wrong issuer",
+        VerifyError::Audience => "wrong audience",
+        VerifyError::Type => "wrong token type",
+        VerifyError::NotYetValid => "token not yet valid",
+        _ => "malformed token",
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}

@@ -1,0 +1,153 @@
+//! Field checks for account input. Each check records a [`FieldProblem`]
+//! and returns the cleaned value when it passes.
+
+/// One invalid field: which, a stable code, and what is expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The field name.
+    pub field: String,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl FieldProblem {
+    /// A problem with `field`.
+    pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        FieldProblem {
+            field: field.to_owned(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A plausible email address: one `@`, a non-empty local part of at most 64
+/// bytes, a dotted domain, at most 254 bytes, no spaces or control characters.
+/// Deliverability is proven by the verification mail, not here.
+pub fn email(raw: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
+    let e = raw.trim();
+    let fail = |problems: &mut Vec<FieldProblem>, msg: &str| {
+        problems.push(FieldProblem::new("email", "invalid_email", msg));
+        None
+    };
+    if e.is_empty() {
+        return fail(problems, "an email address is required");
+    }
+    if e.len() > 254 {
+        return fail(problems, "must be at most 254 characters");
+    }
+    if e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return fail(problems, "must not contain spaces or control characters");
+    }
+    let Some((local, domain)) = e.rsplit_once('@') else {
+        return fail(
+            problems,
+            "must be an email address such as name@example.com",
+        );
+    };
+    if local.is_empty() || local.len() > 64 || local.contains('@') {
+        return fail(
+            problems,
+            "must be an email address such as name@example.com",
+        );
+    }
+    let labels_ok = domain
+        .split('.')
+        .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+    if !domain.contains('.') || !labels_ok {
+        return fail(
+            problems,
+            "the part after @ must be a domain such as example.com",
+        );
+    }
+    Some(e.to_owned())
+}
+
+/// 3–32 characters of letters, digits, `_`, `.` and `-`, starting with a
+/// letter or digit (never an `@`, so a login identifier is unambiguous).
+pub fn username(raw: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
+    let u = raw.trim();
+    let n = u.chars().count();
+    let ok_chars = u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let ok_start = u.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !(3..=32).contains(&n) || !ok_chars || !ok_start {
+        problems.push(FieldProblem::new(
+            "username",
+            "invalid_username",
+            "must be 3 to 32 characters: letters, digits, '_', '.' or '-', starting with a letter or digit",
+        ));
+        return None;
+    }
+    Some(u.to_owned())
+}
+
+/// A display name: at most 200 characters, no control characters. Empty
+/// means none.
+pub fn name(raw: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
+    let n = raw.trim();
+    if n.chars().count() > 200 || n.chars().any(char::is_control) {
+        problems.push(FieldProblem::new(
+            "name",
+            "invalid_name",
+            "must be at most 200 characters without control characters",
+        ));
+        return None;
+    }
+    (!n.is_empty()).then(|| n.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for (raw, ok) in [
+            ("a@example.com", true),
+            ("  Ada.Lovelace+tag@sub.example.org ", true),
+            ("", false),
+            ("no-at-sign", false),
+            ("@example.com", false),
+            ("a@localhost", false),
+            ("a b@example.com", false),
+            ("a@@example.com", false),
+            ("a@example..com", false),
+            ("a@-example.com", false),
+            (&format!("{}@example.com", "x".repeat(65)), false),
+            (&format!("a@{}.com", "x".repeat(250)), false),
+        ] {
+            let mut p = Vec::new();
+            assert_eq!(email(raw, &mut p).is_some(), ok, "{raw:?}");
+            assert_eq!(p.is_empty(), ok, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn usernames_and_names() {
+        for (raw, ok) in [
+            ("ada", true),
+            ("Ada_01.x-y", true),
+            ("ab", false),
+            ("a@b", false),
+            ("_ada", false),
+            ("ada lovelace", false),
+        ] {
+            let mut p = Vec::new();
+            assert_eq!(username(raw, &mut p).is_some(), ok, "{raw:?}");
+        }
+        let mut p = Vec::new();
+        assert_eq!(
+            name("  Ada Lovelace ", &mut p).as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(name("   ", &mut p), None);
+        assert!(p.is_empty());
+        name("bad\u{0007}", &mut p);
+        name(&"x".repeat(201), &mut p);
+        assert_eq!(p.len(), 2);
+    }
+}

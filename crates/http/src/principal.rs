@@ -1,0 +1,195 @@
+//! Who is calling: extractors that state what a handler requires.
+//!
+//! - [`Authenticated`]: a valid access token (`Authorization: Bearer`) whose
+//!   session is still active, or a valid session cookie. Cookie-authenticated
+//!   unsafe requests (POST, PATCH, DELETE, …) must also come from latchkey's
+//!   own origin (`Origin`, else `Referer`) and carry the session's CSRF token
+//!   in `X-CSRF-Token`.
+//! - [`ClientMeta`]: the peer address and User-Agent, recorded on sessions.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use latchkey_core::auth::{ClientInfo, Principal};
+
+use crate::error::{ApiError, unauthenticated};
+use crate::state::AppState;
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// An access token.
+    Bearer,
+    /// The session cookie.
+    Cookie,
+}
+
+/// An authenticated caller with an active session.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user and session.
+    pub principal: Principal,
+    /// Bearer or cookie.
+    pub via: Via,
+}
+
+/// The header carrying the CSRF token of a cookie session.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| unauthenticated("malformed Authorization header"))?;
+            let principal = state.auth().authenticate_bearer(token).await?;
+            return Ok(Authenticated {
+                principal,
+                via: Via::Bearer,
+            });
+        }
+        let Some(cookie) = cookie_value(&parts.headers, state.cookies().name()) else {
+            return Err(unauthenticated("no credentials"));
+        };
+        let principal = state.auth().authenticate_cookie(cookie).await?;
+        if !parts.method.is_safe() {
+            check_origin(&parts.headers, &state.cookies().origin)?;
+            let presented = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !state.auth().check_csrf(&principal.session.id, presented) {
+                return Err(csrf_failed("the X-CSRF-Token header is missing or wrong"));
+            }
+        }
+        Ok(Authenticated {
+            principal,
+            via: Via::Cookie,
+        })
+    }
+}
+
+fn csrf_failed(reason: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf_failed",
+        "Cross-site request refused",
+        format!(
+            "Cookie-authenticated requests that change something must come from this site and send the session's CSRF token in X-CSRF-Token: {reason}."
+        ),
+    )
+}
+
+/// Cross-site protection for cookie requests: `Origin` (or, failing that,
+/// `Referer`) must be latchkey's own origin.
+pub fn check_origin(headers: &HeaderMap, origin: &str) -> Result<(), ApiError> {
+    if let Some(o) = headers.get(header::ORIGIN) {
+        return if o.as_bytes() == origin.as_bytes() {
+            Ok(())
+        } else {
+            Err(csrf_failed("the Origin is not this site"))
+        };
+    }
+    let referer_ok = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .is_some_and(|r| r == origin || r.starts_with(&format!("{origin}/")));
+    if referer_ok {
+        Ok(())
+    } else {
+        Err(csrf_failed("no Origin or Referer from this site"))
+    }
+}
+
+/// The value of cookie `name`, if sent.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// Where the request came from.
+#[derive(Debug, Clone)]
+pub struct ClientMeta(pub ClientInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // X-Forwarded-For is not trusted yet: trusted proxies come with the
+        // abuse-protection work. The peer address is the truth until then.
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(ClientMeta(ClientInfo { ip, user_agent }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-latchkey_session=tok; b=2"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("latchkey_session_x=no"),
+        );
+        assert_eq!(cookie_value(&h, "__Host-latchkey_session"), Some("tok"));
+        assert_eq!(cookie_value(&h, "latchkey_session"), None);
+        assert_eq!(cookie_value(&h, "b"), Some("2"));
+    }
+
+    #[test]
+    fn origins_are_compared_exactly() {
+        let origin = "https://auth.example.com";
+        for (name, value, ok) in [
+            (header::ORIGIN, "https://auth.example.com", true),
+            (header::ORIGIN, "https://auth.example.com.evil.com", false),
+            (header::ORIGIN, "http://auth.example.com", false),
+            (header::ORIGIN, "null", false),
+            (header::REFERER, "https://auth.example.com/account", true),
+            (
+                header::REFERER,
+                "https://auth.example.com.evil.com/x",
+                false,
+            ),
+            (header::REFERER, "https://auth.example.com@evil.com/", false),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name.clone(), HeaderValue::from_static(value));
+            assert_eq!(check_origin(&h, origin).is_ok(), ok, "{name}: {value}");
+        }
+        assert!(check_origin(&HeaderMap::new(), origin).is_err());
+    }
+}

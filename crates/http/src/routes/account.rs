@@ -1,0 +1,145 @@
+//! `/v1/account`: the signed-in user's profile and sessions.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use latchkey_core::auth::ProfilePatch;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::views::{Page, SessionView, UserView, nullable};
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::principal::Authenticated;
+use crate::state::AppState;
+
+/// The caller's account. **Requires** an access token or the session cookie.
+#[utoipa::path(get, path = "/v1/account", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The account.", body = UserView),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_account(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<axum::Json<UserView>, ApiError> {
+    Ok(axum::Json(
+        state.auth().account(&who.principal.user_id).await?.into(),
+    ))
+}
+
+/// Profile changes; absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ada King", "username": null}))]
+pub struct AccountPatch {
+    /// New username, or null to remove it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    username: Option<Option<String>>,
+    /// New display name, or null to remove it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    name: Option<Option<String>>,
+}
+
+/// Change the caller's profile (username, display name). **Requires** an
+/// access token or the session cookie (with CSRF token). The email address
+/// and password have flows of their own.
+#[utoipa::path(patch, path = "/v1/account", tag = "account", request_body = AccountPatch, security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The updated account.", body = UserView),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`username_taken`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn patch_account(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Json(body): Json<AccountPatch>,
+) -> Result<axum::Json<UserView>, ApiError> {
+    let patch = ProfilePatch {
+        username: body.username,
+        name: body.name,
+    };
+    Ok(axum::Json(
+        state
+            .auth()
+            .update_account(&who.principal.user_id, patch)
+            .await?
+            .into(),
+    ))
+}
+
+/// The caller's active sessions, newest first, the calling one marked
+/// `current`. **Requires** an access token or the session cookie.
+#[utoipa::path(get, path = "/v1/account/sessions", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Every active session (one page: a user has few).", body = Page<SessionView>),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_sessions(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<axum::Json<Page<SessionView>>, ApiError> {
+    let sessions = state.auth().sessions(&who.principal.user_id).await?;
+    let current = who.principal.session.id.as_str();
+    Ok(axum::Json(Page {
+        items: sessions
+            .into_iter()
+            .map(|s| SessionView::new(s, current))
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+/// End one of the caller's sessions. **Requires** an access token or the
+/// session cookie (with CSRF token). Another user's session id answers 404.
+#[utoipa::path(delete, path = "/v1/account/sessions/{id}", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "The session has ended."),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such active session of yours.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_session(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state
+        .auth()
+        .end_session(&who.principal.user_id, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Which sessions to end.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EndSessionsQuery {
+    /// Also end the calling session.
+    #[serde(default)]
+    include_current: bool,
+}
+
+/// End every other session of the caller (sign out everywhere else), or all
+/// of them with `include_current=true`. **Requires** an access token or the
+/// session cookie (with CSRF token).
+#[utoipa::path(delete, path = "/v1/account/sessions", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    params(EndSessionsQuery),
+    responses(
+        (status = 204, description = "The sessions have ended."),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_sessions(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Query(q): Query<EndSessionsQuery>,
+) -> Result<Response, ApiError> {
+    let keep = (!q.include_current).then_some(who.principal.session.id.as_str());
+    state
+        .auth()
+        .end_sessions(&who.principal.user_id, keep)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,261 @@
+//! OAuth endpoints available so far: the JWKS, RFC 7662 introspection and
+//! RFC 7009 revocation. Errors here follow RFC 6749 (`{error,
+//! error_description}`), not problem+json.
+
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use latchkey_core::auth::AuthError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The public signing keys (RFC 7517). Needs nothing. Retired keys stay
+/// listed until every token they signed has expired.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth",
+    responses((status = 200, description = "The JWK set.", content_type = "application/json",
+        example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "alg": "EdDSA", "use": "sig"}]}))))]
+pub async fn get_jwks(State(state): State<AppState>) -> Response {
+    let now = time::OffsetDateTime::now_utc();
+    let jwks = state.auth().keys().jwks(now);
+    let mut response = axum::Json(jwks).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// An RFC 6749 error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    /// `invalid_client`, `invalid_request`, …
+    error: &'static str,
+    /// Human-readable detail.
+    error_description: &'static str,
+}
+
+fn oauth_error(
+    status: StatusCode,
+    error: &'static str,
+    error_description: &'static str,
+) -> Response {
+    let mut response = (
+        status,
+        axum::Json(OAuthError {
+            error,
+            error_description,
+        }),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"latchkey\""),
+        );
+    }
+    response
+}
+
+/// The form of introspection and revocation requests.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenForm {
+    /// The token.
+    token: Option<String>,
+    /// `access_token` or `refresh_token` (a hint; both kinds are recognized).
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+    /// Client id, when not sent with HTTP Basic.
+    client_id: Option<String>,
+    /// Client secret, when not sent with HTTP Basic.
+    client_secret: Option<String>,
+}
+
+/// Client authentication: HTTP Basic (`client_secret_basic`, the default)
+/// or form fields (`client_secret_post`).
+async fn authenticate_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &TokenForm,
+) -> Result<(), Response> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .and_then(|(_, b64)| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
+        .and_then(|raw| String::from_utf8(raw).ok());
+    let (id, secret) = match (basic, &form.client_id, &form.client_secret) {
+        (Some(pair), _, _) => match pair.split_once(':') {
+            // RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic
+            Some((id, secret)) => (urldecode(id), urldecode(secret)),
+            None => return Err(invalid_client()),
+        },
+        (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        _ => return Err(invalid_client()),
+    };
+    match state.auth().authenticate_client(&id, &secret).await {
+        Ok(_) => Ok(()),
+        Err(AuthError::Unauthenticated(_)) => Err(invalid_client()),
+        Err(e) => Err(ApiError::from(e).into_response()),
+    }
+}
+
+fn invalid_client() -> Response {
+    oauth_error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "client authentication failed",
+    )
+}
+
+fn urldecode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// RFC 7662 introspection answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"active": true, "token_type": "access_token", "sub": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "sid": "019a8d6e-3a00-7c3b-9a57-3b1d2c4e5f61", "client_id": "first-party", "scope": "openid profile email", "exp": 1795000000, "iat": 1794999100, "iss": "https://auth.example.com", "aud": "https://auth.example.com"}))]
+pub struct IntrospectionResponse {
+    /// Whether the token is active (valid, unexpired, and its session not ended).
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+}
+
+/// Token introspection (RFC 7662) for resource servers. **Requires** client
+/// authentication (HTTP Basic or `client_id`/`client_secret` in the form;
+/// clients come from `latchkey client create`). An access token whose
+/// session has ended is `active: false`, so this is how a resource server
+/// learns of a revocation before the token expires.
+#[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token's state.", body = IntrospectionResponse),
+        (status = 400, description = "`invalid_request`: no token.", body = OAuthError),
+        (status = 401, description = "`invalid_client`.", body = OAuthError),
+    ))]
+pub async fn post_introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send an application/x-www-form-urlencoded body",
+        );
+    };
+    if let Err(r) = authenticate_client(&state, &headers, &form).await {
+        return r;
+    }
+    let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the token parameter is required",
+        );
+    };
+    match state.auth().introspect(token).await {
+        Ok(i) => axum::Json(IntrospectionResponse {
+            active: i.active,
+            token_type: i.token_type,
+            sub: i.sub,
+            sid: i.sid,
+            client_id: i.client_id,
+            scope: i.scope,
+            exp: i.exp,
+            iat: i.iat,
+            iss: i.iss,
+            aud: i.aud,
+        })
+        .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Token revocation (RFC 7009). **Requires** client authentication.
+/// Revoking an access or refresh token ends its whole session. Unknown
+/// tokens are not an error (200).
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked (or unknown)."),
+        (status = 400, description = "`invalid_request`: no token.", body = OAuthError),
+        (status = 401, description = "`invalid_client`.", body = OAuthError),
+    ))]
+pub async fn post_revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send an application/x-www-form-urlencoded body",
+        );
+    };
+    if let Err(r) = authenticate_client(&state, &headers, &form).await {
+        return r;
+    }
+    let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the token parameter is required",
+        );
+    };
+    match state.auth().revoke_token(token).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

@@ -1,0 +1,63 @@
+//! Token responses and access-token claims.
+
+use serde::{Deserialize, Serialize};
+
+/// The response of every endpoint that signs someone in or refreshes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCIsImtpZCI6Ii4uLiJ9.eyJ...",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "refresh_token": "bL2m0fS3tq5HqvJ8tq0n2X4yQb8C1m9aP7cZ3wK6dEo",
+    "session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60",
+    "scope": "openid profile email"
+})))]
+pub struct TokenResponse {
+    /// A JWT (RFC 9068, `typ: at+jwt`).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Opaque, single use: exchange it at `/v1/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    /// The session these tokens belong to.
+    pub session_id: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+}
+
+/// The claims of a latchkey access token (RFC 9068 plus `sid`, `roles`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessClaims {
+    /// Issuer: latchkey's public URL.
+    pub iss: String,
+    /// Subject: the user id.
+    pub sub: String,
+    /// Audience.
+    pub aud: String,
+    /// Expiry (Unix seconds).
+    pub exp: i64,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Not before (Unix seconds).
+    pub nbf: i64,
+    /// Unique token id.
+    pub jti: String,
+    /// The session id.
+    pub sid: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// The user's roles.
+    pub roles: Vec<String>,
+    /// Authentication methods (RFC 8176).
+    pub amr: Vec<String>,
+    /// Authentication context class.
+    pub acr: String,
+    /// When the user authenticated (Unix seconds).
+    pub auth_time: i64,
+}
