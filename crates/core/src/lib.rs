@@ -16,11 +16,16 @@
 pub mod auth;
 pub mod clock;
 pub mod id;
+pub mod jobs;
 pub mod keys;
+pub mod lifecycle;
+pub mod mail;
 pub mod password;
 pub mod session;
 pub mod store;
 pub mod user;
 
 pub use clock::{Clock, SystemClock};
-pub use store::{ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
+pub use store::{
+    ClientStore, KeyStore, LifecycleStore, SessionStore, Store, StoreError, UserStore,
+};

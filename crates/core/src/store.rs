@@ -19,6 +19,10 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::keys::{Client, StoredKey};
+use crate::lifecycle::{
+    AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
+    Redemption, SweepCutoffs, SweepReport, TokenPurpose,
+};
 use crate::session::{RefreshToken, RotateOutcome, Rotation, Session};
 use crate::user::User;
 
@@ -50,7 +54,9 @@ pub struct MigrationReport {
 
 /// The whole store: every repository trait plus lifecycle operations.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + KeyStore + ClientStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore + SessionStore + KeyStore + ClientStore + LifecycleStore + Send + Sync + 'static
+{
     /// Short backend name for logs and metrics (`"sqlite"`, `"postgres"`).
     fn backend(&self) -> &'static str;
 
@@ -197,6 +203,172 @@ pub trait ClientStore: Send + Sync {
 
     /// Every client, by id.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+}
+
+/// Persistence of the account lifecycle: account tokens, account state,
+/// the mail outbox and background jobs.
+///
+/// Every method that changes more than one row does so in one transaction.
+/// Whoever adds a table holding personal data must also clear it in
+/// [`LifecycleStore::anonymize_user`].
+#[async_trait]
+pub trait LifecycleStore: Send + Sync {
+    /// Stores a token and the mail carrying it, in one transaction, first
+    /// voiding (marking used) the user's unused tokens of the same purpose:
+    /// a newer link supersedes older ones.
+    async fn insert_account_token(
+        &self,
+        token: &AccountToken,
+        mail: &QueuedMail,
+        job: &NewJob,
+    ) -> Result<(), StoreError>;
+
+    /// A token by hash, whatever its state.
+    async fn account_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError>;
+
+    /// Redeems a token atomically: marks it used if it has `purpose`, is
+    /// unused and unexpired at `now`, then applies `action` in the same
+    /// transaction. `None` (and no change) when the token does not qualify,
+    /// or for [`Redemption::VerifyEmail`] when the user's address is no
+    /// longer the one it was sent to.
+    async fn redeem_account_token(
+        &self,
+        hash: &str,
+        purpose: TokenPurpose,
+        action: &Redemption,
+        now: OffsetDateTime,
+    ) -> Result<Option<Redeemed>, StoreError>;
+
+    /// The account's lifecycle state; `None` for an unknown user.
+    async fn account_state(&self, user_id: &str) -> Result<Option<AccountState>, StoreError>;
+
+    /// Sets the password and ends every session of the user except `keep`,
+    /// and queues `notice`, in one transaction. Returns the sessions ended.
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+        notice: Option<(&QueuedMail, &NewJob)>,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+
+    /// Records a fresh authentication on an unrevoked session (`auth_time`).
+    /// Returns whether there was such a session.
+    async fn set_session_auth_time(
+        &self,
+        session_id: &str,
+        auth_time: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Whether the user has any session (in any state) and whether one of
+    /// them came from this device label and IP: `(any, seen)`.
+    async fn device_seen(
+        &self,
+        user_id: &str,
+        device_label: Option<&str>,
+        ip: Option<&str>,
+    ) -> Result<(bool, bool), StoreError>;
+
+    /// Schedules the deletion of the account at `due`, ends every session,
+    /// and stores the cancel token with its mail, in one transaction.
+    /// `NotFound` for an unknown or already deleted user.
+    async fn schedule_deletion(
+        &self,
+        user_id: &str,
+        due: OffsetDateTime,
+        cancel: &AccountToken,
+        mail: &QueuedMail,
+        job: &NewJob,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Deactivates the account and ends every session (`Some`), or
+    /// reactivates it (`None`). `NotFound` for an unknown user.
+    async fn set_deactivated(
+        &self,
+        user_id: &str,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+
+    /// Suspends the account (`reason` set; `until` `None` for indefinitely)
+    /// and ends every session, or lifts the suspension (`reason` `None`).
+    /// `NotFound` for an unknown user.
+    async fn set_suspension(
+        &self,
+        user_id: &str,
+        until: Option<OffsetDateTime>,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Ids of users whose deletion is due at `now`, at most `limit`.
+    async fn deletions_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Turns the user into a tombstone, in one transaction: the row stays
+    /// (so ids in logs still resolve) with no email, username, name or
+    /// password, and every row hanging off it (sessions and their refresh
+    /// tokens, account tokens, outbox messages) is deleted. Only when the
+    /// deletion is due at `now`; returns whether it happened.
+    async fn anonymize_user(&self, user_id: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Queues a message and its delivery job in one transaction. `false`
+    /// (nothing stored) when the job's idempotency key exists already.
+    async fn enqueue_mail(&self, mail: &QueuedMail, job: &NewJob) -> Result<bool, StoreError>;
+
+    /// An outbox message by id.
+    async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>, StoreError>;
+
+    /// Records that the transport accepted the message and wipes its sealed
+    /// content. Returns whether it was unsent until now.
+    async fn mark_mail_sent(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Stores a job unless one with its idempotency key exists; returns
+    /// whether it was stored.
+    async fn enqueue_job(&self, job: &NewJob) -> Result<bool, StoreError>;
+
+    /// Claims up to `limit` unfinished jobs due at `now` whose lease is free
+    /// (never taken, or expired), earliest first: each gets `worker` and
+    /// `lease_until` and one more attempt. Concurrent claims (other
+    /// handles, other nodes) never get the same job while its lease runs.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
+
+    /// Finishes a job as done (and empties its payload), if `worker` still
+    /// holds it. Returns whether it did.
+    async fn complete_job(
+        &self,
+        id: &str,
+        worker: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Releases a failed attempt, if `worker` still holds it: runs again at
+    /// `retry_at`, or, with `None`, finishes as failed (payload emptied).
+    async fn fail_job(
+        &self,
+        id: &str,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// A job by id, for inspection.
+    async fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
+
+    /// Removes what has expired or outlived its retention, and clears
+    /// suspensions that have ended (see [`SweepReport`]).
+    async fn sweep(&self, cutoffs: SweepCutoffs) -> Result<SweepReport, StoreError>;
 }
 
 /// Truncates a timestamp to the millisecond precision every backend stores.

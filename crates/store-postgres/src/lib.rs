@@ -50,6 +50,7 @@
 
 mod clients;
 mod keys;
+mod lifecycle;
 mod migrate;
 mod sessions;
 mod users;
@@ -409,6 +410,7 @@ fn conflict_field(constraint: &str) -> &'static str {
         "signing_keys_pkey" => "kid",
         "signing_keys_one_active" => "active_key",
         "clients_pkey" => "id",
+        "jobs_idempotency_key" => "idempotency_key",
         _ => "unique",
     }
 }

@@ -55,6 +55,62 @@ impl TestDb for PgDb {
             .expect("delete the user");
         assert_eq!(n, 1, "the user existed");
     }
+
+    async fn all_rows_as_text(&self) -> String {
+        let client = admin(&self.url())
+            .await
+            .expect("connect to the test database");
+        let tables: Vec<String> = client
+            .query(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut out = String::new();
+        for table in tables {
+            // the whole row as text; bytea columns also decoded, in case
+            // someone stored text in one
+            let rows = client
+                .query(&format!("SELECT t::text FROM \"{table}\" t"), &[])
+                .await
+                .unwrap();
+            for r in rows {
+                out.push_str(&table);
+                out.push('|');
+                out.push_str(r.get::<_, &str>(0));
+                out.push('\n');
+            }
+            let bytea: Vec<String> = client
+                .query(
+                    "SELECT column_name::text FROM information_schema.columns \
+                     WHERE table_schema = 'public' AND table_name = $1 AND data_type = 'bytea'",
+                    &[&table],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            for column in bytea {
+                let rows = client
+                    .query(&format!("SELECT \"{column}\" FROM \"{table}\""), &[])
+                    .await
+                    .unwrap();
+                for r in rows {
+                    if let Some(bytes) = r.get::<_, Option<Vec<u8>>>(0) {
+                        out.push_str(&String::from_utf8_lossy(&bytes));
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 impl Drop for PgDb {

@@ -16,6 +16,7 @@
 
 mod clients;
 mod keys;
+mod lifecycle;
 mod migrate;
 mod sessions;
 mod users;
@@ -227,6 +228,7 @@ fn conflict_field(msg: &str) -> &'static str {
         "cookie_token_hash" => "cookie_token_hash",
         "token_hash" => "token_hash",
         "kid" => "kid",
+        "idempotency_key" => "idempotency_key",
         _ => "unique",
     }
 }

@@ -28,6 +28,40 @@ impl TestDb for SqliteDb {
             .expect("delete the user");
         assert_eq!(n, 1, "the user existed");
     }
+
+    async fn all_rows_as_text(&self) -> String {
+        let conn = rusqlite::Connection::open(self.path()).expect("open SQLite");
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut out = String::new();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(row) = rows.next().unwrap() {
+                out.push_str(&table);
+                for i in 0..columns {
+                    use rusqlite::types::ValueRef;
+                    out.push('|');
+                    match row.get_ref(i).unwrap() {
+                        ValueRef::Null => {}
+                        ValueRef::Integer(n) => out.push_str(&n.to_string()),
+                        ValueRef::Real(f) => out.push_str(&f.to_string()),
+                        ValueRef::Text(t) | ValueRef::Blob(t) => {
+                            out.push_str(&String::from_utf8_lossy(t))
+                        }
+                    }
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
 }
 
 impl SqliteDb {

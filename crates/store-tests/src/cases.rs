@@ -12,6 +12,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::TestDb;
 
+mod lifecycle;
+pub use lifecycle::*;
+
 async fn migrated(db: &dyn TestDb) -> Arc<dyn Store> {
     let store = db.open().await;
     store

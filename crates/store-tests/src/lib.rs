@@ -31,6 +31,11 @@ pub trait TestDb: Send + Sync {
     /// (the contract has no `delete_user` yet): lets the suite check that
     /// foreign keys cascade alike on every backend. Panics on failure.
     async fn delete_user_directly(&self, user_id: &str);
+
+    /// Every row of every table of the database, rendered as text with the
+    /// backend's own SQL, bypassing the store: lets the suite prove that
+    /// personal data is gone from *all* tables, including ones added later.
+    async fn all_rows_as_text(&self) -> String;
 }
 
 /// Expands into one test per conformance case for the given backend.
@@ -68,7 +73,22 @@ macro_rules! conformance_suite {
             deleting_a_user_cascades_to_sessions_and_tokens,
             signing_keys_rotate_conditionally,
             concurrent_first_signing_key_is_created_once,
-            clients_round_trip_and_conflict
+            clients_round_trip_and_conflict,
+            account_tokens_supersede_older_ones_of_the_same_purpose,
+            redemption_is_single_use_and_checks_purpose_and_expiry,
+            verification_is_void_once_the_address_changed,
+            reset_sets_the_password_and_ends_every_session,
+            email_change_applies_or_conflicts_without_using_the_token,
+            concurrent_redemptions_let_exactly_one_through,
+            suspension_ends_sessions_and_lifts_by_itself,
+            deactivation_ends_sessions_and_reactivation_clears_it,
+            password_change_keeps_one_session_and_queues_the_notice,
+            auth_time_and_devices_are_recorded,
+            deletion_is_scheduled_then_leaves_a_tombstone_without_personal_data,
+            mail_is_queued_once_and_wiped_when_sent,
+            jobs_are_claimed_under_a_lease_and_finished_by_their_holder,
+            concurrent_claims_hand_each_job_to_one_worker,
+            sweep_removes_what_expired_and_keeps_the_rest
             );
         }
     };

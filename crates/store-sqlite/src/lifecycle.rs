@@ -1,0 +1,757 @@
+//! [`LifecycleStore`] on SQLite.
+//!
+//! Every write runs on the one writer thread, so job claims are serialized
+//! by construction: a claim is one `UPDATE … RETURNING` over the due rows,
+//! and no other claim can interleave with it. Multi-row changes run in one
+//! `BEGIN IMMEDIATE` transaction.
+
+use async_trait::async_trait;
+use latchkey_core::lifecycle::{
+    AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
+    Redemption, SweepCutoffs, SweepReport, TokenPurpose,
+};
+use latchkey_core::store::{LifecycleStore, StoreError, from_unix_millis, to_unix_millis};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use time::OffsetDateTime;
+
+use crate::{SqliteStore, map_err};
+
+const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
+     (token_hash, user_id, purpose, email, created_at, expires_at, used_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const SUPERSEDE_TOKENS: &str = "UPDATE account_tokens SET used_at = ?3 \
+     WHERE user_id = ?1 AND purpose = ?2 AND used_at IS NULL";
+const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created_at, expires_at, \
+     used_at FROM account_tokens WHERE token_hash = ?1";
+const REDEEM: &str = "UPDATE account_tokens SET used_at = ?3 \
+     WHERE token_hash = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3 \
+     RETURNING user_id, email";
+const INSERT_MAIL: &str = "INSERT INTO mail_outbox (id, user_id, template, sealed, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_JOB: &str = "INSERT INTO jobs \
+     (id, kind, idempotency_key, payload, run_at, max_attempts, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (idempotency_key) DO NOTHING";
+const REVOKE_ALL: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
+     WHERE user_id = ?1 AND revoked_at IS NULL AND id IS NOT ?4";
+const STATE: &str = "SELECT suspended_until, suspension_reason, deactivated_at, deletion_due_at, \
+     deleted_at FROM users WHERE id = ?1";
+const CLAIM: &str = "UPDATE jobs SET locked_until = ?2, locked_by = ?3, attempts = attempts + 1 \
+     WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NULL AND run_at <= ?1 \
+                  AND (locked_until IS NULL OR locked_until <= ?1) \
+                  ORDER BY run_at, id LIMIT ?4) \
+     RETURNING id, kind, idempotency_key, payload, attempts, max_attempts";
+
+fn token_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(AccountToken, String, i64, i64, Option<i64>)> {
+    Ok((
+        AccountToken {
+            token_hash: r.get(0)?,
+            user_id: r.get(1)?,
+            purpose: TokenPurpose::VerifyEmail, // replaced by the caller
+            email: r.get(3)?,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+            used_at: None,
+        },
+        r.get(2)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+fn insert_mail(c: &Connection, mail: &QueuedMail, job: &NewJob) -> Result<bool, StoreError> {
+    if !insert_job(c, job)? {
+        return Ok(false);
+    }
+    c.prepare_cached(INSERT_MAIL)
+        .map_err(map_err)?
+        .execute(params![
+            mail.id,
+            mail.user_id,
+            mail.template,
+            mail.sealed,
+            to_unix_millis(mail.created_at),
+        ])
+        .map_err(map_err)?;
+    Ok(true)
+}
+
+fn insert_job(c: &Connection, job: &NewJob) -> Result<bool, StoreError> {
+    let n = c
+        .prepare_cached(INSERT_JOB)
+        .map_err(map_err)?
+        .execute(params![
+            job.id,
+            job.kind,
+            job.idempotency_key,
+            job.payload,
+            to_unix_millis(job.run_at),
+            job.max_attempts,
+            to_unix_millis(job.created_at),
+        ])
+        .map_err(map_err)?;
+    Ok(n > 0)
+}
+
+fn insert_token(c: &Connection, t: &AccountToken) -> Result<(), StoreError> {
+    c.prepare_cached(SUPERSEDE_TOKENS)
+        .map_err(map_err)?
+        .execute(params![
+            t.user_id,
+            t.purpose.as_str(),
+            to_unix_millis(t.created_at)
+        ])
+        .map_err(map_err)?;
+    c.prepare_cached(INSERT_TOKEN)
+        .map_err(map_err)?
+        .execute(params![
+            t.token_hash,
+            t.user_id,
+            t.purpose.as_str(),
+            t.email,
+            to_unix_millis(t.created_at),
+            to_unix_millis(t.expires_at),
+            t.used_at.map(to_unix_millis),
+        ])
+        .map_err(map_err)?;
+    Ok(())
+}
+
+fn revoke_all(
+    c: &Connection,
+    user_id: &str,
+    keep: Option<&str>,
+    now: i64,
+    reason: &str,
+) -> Result<u64, StoreError> {
+    let n = c
+        .prepare_cached(REVOKE_ALL)
+        .map_err(map_err)?
+        .execute(params![user_id, now, reason, keep])
+        .map_err(map_err)?;
+    Ok(n as u64)
+}
+
+fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    c.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)
+}
+
+fn opt_time(ms: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
+    ms.map(from_unix_millis).transpose()
+}
+
+fn redeem(
+    c: &mut Connection,
+    hash: &str,
+    purpose: TokenPurpose,
+    action: &Redemption,
+    now: i64,
+) -> Result<Option<Redeemed>, StoreError> {
+    let tx = immediate(c)?;
+    let Some((user_id, email)) = tx
+        .prepare_cached(REDEEM)
+        .map_err(map_err)?
+        .query_row(params![hash, purpose.as_str(), now], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .optional()
+        .map_err(map_err)?
+    else {
+        return Ok(None);
+    };
+    let Some((previous_email, email_normalized)) = tx
+        .query_row(
+            "SELECT email, email_normalized FROM users WHERE id = ?1 AND deleted_at IS NULL",
+            params![user_id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )
+        .optional()
+        .map_err(map_err)?
+    else {
+        return Ok(None);
+    };
+    match action {
+        Redemption::VerifyEmail => {
+            if email.as_deref() != Some(email_normalized.as_str()) {
+                return Ok(None); // rolls back: the address changed since
+            }
+            tx.execute(
+                "UPDATE users SET email_verified = 1, updated_at = ?2 WHERE id = ?1",
+                params![user_id, now],
+            )
+            .map_err(map_err)?;
+        }
+        Redemption::ResetPassword { password_hash } => {
+            tx.execute(
+                "UPDATE users SET password_hash = ?2, email_verified = 1, updated_at = ?3 \
+                 WHERE id = ?1",
+                params![user_id, password_hash, now],
+            )
+            .map_err(map_err)?;
+            tx.prepare_cached(SUPERSEDE_TOKENS)
+                .map_err(map_err)?
+                .execute(params![user_id, purpose.as_str(), now])
+                .map_err(map_err)?;
+            revoke_all(&tx, &user_id, None, now, "password_reset")?;
+        }
+        Redemption::ChangeEmail => {
+            let Some(new_email) = email else {
+                return Ok(None);
+            };
+            let normalized = latchkey_core::user::normalize_email(&new_email);
+            tx.execute(
+                "UPDATE users SET email = ?2, email_normalized = ?3, email_verified = 1, \
+                 updated_at = ?4 WHERE id = ?1",
+                params![user_id, new_email, normalized, now],
+            )
+            .map_err(map_err)?;
+        }
+        Redemption::CancelDeletion => {
+            let n = tx
+                .execute(
+                    "UPDATE users SET deletion_due_at = NULL, updated_at = ?2 \
+                     WHERE id = ?1 AND deletion_due_at IS NOT NULL",
+                    params![user_id, now],
+                )
+                .map_err(map_err)?;
+            if n == 0 {
+                return Ok(None);
+            }
+        }
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(Some(Redeemed {
+        user_id,
+        previous_email,
+    }))
+}
+
+fn anonymize(c: &mut Connection, user_id: &str, now: i64) -> Result<bool, StoreError> {
+    let tx = immediate(c)?;
+    let n = tx
+        .execute(
+            "UPDATE users SET email = '', email_normalized = 'deleted:' || id, \
+             email_verified = 0, username = NULL, username_normalized = NULL, name = NULL, \
+             password_hash = NULL, suspended_until = NULL, suspension_reason = NULL, \
+             deactivated_at = NULL, deletion_due_at = NULL, deleted_at = ?2, updated_at = ?2 \
+             WHERE id = ?1 AND deleted_at IS NULL AND deletion_due_at <= ?2",
+            params![user_id, now],
+        )
+        .map_err(map_err)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    for sql in [
+        "DELETE FROM sessions WHERE user_id = ?1",
+        "DELETE FROM account_tokens WHERE user_id = ?1",
+        "DELETE FROM mail_outbox WHERE user_id = ?1",
+    ] {
+        tx.execute(sql, params![user_id]).map_err(map_err)?;
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(true)
+}
+
+fn sweep(c: &mut Connection, cut: SweepCutoffs) -> Result<SweepReport, StoreError> {
+    let now = to_unix_millis(cut.now);
+    let keep = to_unix_millis(cut.retain_after);
+    let tx = immediate(c)?;
+    let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
+        tx.execute(sql, p).map(|n| n as u64).map_err(map_err)
+    };
+    let report = SweepReport {
+        sessions: run(
+            "DELETE FROM sessions WHERE coalesce(revoked_at, min(expires_at, idle_expires_at)) <= ?1",
+            &[&keep],
+        )?,
+        refresh_tokens: run("DELETE FROM refresh_tokens WHERE expires_at <= ?1", &[&now])?,
+        grace_responses: run(
+            "UPDATE refresh_tokens SET successor_sealed = NULL \
+             WHERE successor_sealed IS NOT NULL AND grace_until <= ?1",
+            &[&now],
+        )?,
+        account_tokens: run(
+            "DELETE FROM account_tokens WHERE expires_at <= ?1 OR used_at IS NOT NULL",
+            &[&now],
+        )?,
+        jobs: run("DELETE FROM jobs WHERE finished_at <= ?1", &[&keep])?,
+        mail: run(
+            "DELETE FROM mail_outbox WHERE coalesce(sent_at, created_at) <= ?1",
+            &[&keep],
+        )?,
+        suspensions: run(
+            "UPDATE users SET suspended_until = NULL, suspension_reason = NULL \
+             WHERE suspended_until <= ?1",
+            &[&now],
+        )?,
+    };
+    tx.commit().map_err(map_err)?;
+    Ok(report)
+}
+
+#[async_trait]
+impl LifecycleStore for SqliteStore {
+    async fn insert_account_token(
+        &self,
+        token: &AccountToken,
+        mail: &QueuedMail,
+        job: &NewJob,
+    ) -> Result<(), StoreError> {
+        let (token, mail, job) = (token.clone(), mail.clone(), job.clone());
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            insert_token(&tx, &token)?;
+            insert_mail(&tx, &mail, &job)?;
+            tx.commit().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn account_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError> {
+        let hash = hash.to_owned();
+        self.read(move |c| {
+            let Some((mut t, purpose, created, expires, used)) = c
+                .prepare_cached(TOKEN_BY_HASH)
+                .map_err(map_err)?
+                .query_row(params![hash], token_row)
+                .optional()
+                .map_err(map_err)?
+            else {
+                return Ok(None);
+            };
+            t.purpose = TokenPurpose::parse(&purpose).ok_or_else(|| {
+                StoreError::Backend(format!("account token with unknown purpose {purpose:?}"))
+            })?;
+            t.created_at = from_unix_millis(created)?;
+            t.expires_at = from_unix_millis(expires)?;
+            t.used_at = opt_time(used)?;
+            Ok(Some(t))
+        })
+        .await
+    }
+
+    async fn redeem_account_token(
+        &self,
+        hash: &str,
+        purpose: TokenPurpose,
+        action: &Redemption,
+        now: OffsetDateTime,
+    ) -> Result<Option<Redeemed>, StoreError> {
+        let (hash, action, now) = (hash.to_owned(), action.clone(), to_unix_millis(now));
+        self.write(move |c| redeem(c, &hash, purpose, &action, now))
+            .await
+    }
+
+    async fn account_state(&self, user_id: &str) -> Result<Option<AccountState>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |c| {
+            let raw = c
+                .prepare_cached(STATE)
+                .map_err(map_err)?
+                .query_row(params![id], |r| {
+                    Ok((
+                        r.get::<_, Option<i64>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                    ))
+                })
+                .optional()
+                .map_err(map_err)?;
+            raw.map(|(until, reason, deactivated, due, deleted)| {
+                Ok(AccountState {
+                    suspended_until: opt_time(until)?,
+                    suspension_reason: reason,
+                    deactivated_at: opt_time(deactivated)?,
+                    deletion_due_at: opt_time(due)?,
+                    deleted_at: opt_time(deleted)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+        notice: Option<(&QueuedMail, &NewJob)>,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let (id, hash) = (user_id.to_owned(), password_hash.to_owned());
+        let keep = keep.map(str::to_owned);
+        let notice = notice.map(|(m, j)| (m.clone(), j.clone()));
+        let now = to_unix_millis(now);
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let n = tx
+                .execute(
+                    "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, hash, now],
+                )
+                .map_err(map_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let ended = revoke_all(&tx, &id, keep.as_deref(), now, "password_changed")?;
+            if let Some((mail, job)) = &notice {
+                insert_mail(&tx, mail, job)?;
+            }
+            tx.commit().map_err(map_err)?;
+            Ok(ended)
+        })
+        .await
+    }
+
+    async fn set_session_auth_time(
+        &self,
+        session_id: &str,
+        auth_time: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (id, t) = (session_id.to_owned(), to_unix_millis(auth_time));
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE sessions SET auth_time = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            )
+            .map_err(map_err)?
+            .execute(params![id, t])
+            .map(|n| n > 0)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn device_seen(
+        &self,
+        user_id: &str,
+        device_label: Option<&str>,
+        ip: Option<&str>,
+    ) -> Result<(bool, bool), StoreError> {
+        let id = user_id.to_owned();
+        let (label, ip) = (device_label.map(str::to_owned), ip.map(str::to_owned));
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT count(*), count(*) FILTER (WHERE device_label IS ?2 AND ip IS ?3) \
+                 FROM sessions WHERE user_id = ?1",
+            )
+            .map_err(map_err)?
+            .query_row(params![id, label, ip], |r| {
+                Ok((r.get::<_, i64>(0)? > 0, r.get::<_, i64>(1)? > 0))
+            })
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn schedule_deletion(
+        &self,
+        user_id: &str,
+        due: OffsetDateTime,
+        cancel: &AccountToken,
+        mail: &QueuedMail,
+        job: &NewJob,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let id = user_id.to_owned();
+        let (cancel, mail, job) = (cancel.clone(), mail.clone(), job.clone());
+        let (due, now) = (to_unix_millis(due), to_unix_millis(now));
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let n = tx
+                .execute(
+                    "UPDATE users SET deletion_due_at = ?2, updated_at = ?3 \
+                     WHERE id = ?1 AND deleted_at IS NULL",
+                    params![id, due, now],
+                )
+                .map_err(map_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            revoke_all(&tx, &id, None, now, "deletion_requested")?;
+            insert_token(&tx, &cancel)?;
+            insert_mail(&tx, &mail, &job)?;
+            tx.commit().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn set_deactivated(
+        &self,
+        user_id: &str,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        let id = user_id.to_owned();
+        let at = at.map(to_unix_millis);
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let n = tx
+                .execute(
+                    "UPDATE users SET deactivated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                    params![id, at],
+                )
+                .map_err(map_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if let Some(at) = at {
+                revoke_all(&tx, &id, None, at, "deactivated")?;
+            }
+            tx.commit().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn set_suspension(
+        &self,
+        user_id: &str,
+        until: Option<OffsetDateTime>,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let id = user_id.to_owned();
+        let reason = reason.map(str::to_owned);
+        let until = until.filter(|_| reason.is_some()).map(to_unix_millis);
+        let now = to_unix_millis(now);
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let n = tx
+                .execute(
+                    "UPDATE users SET suspended_until = ?2, suspension_reason = ?3, updated_at = ?4 \
+                     WHERE id = ?1 AND deleted_at IS NULL",
+                    params![id, until, reason, now],
+                )
+                .map_err(map_err)?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if reason.is_some() && until.is_none_or(|u| u > now) {
+                revoke_all(&tx, &id, None, now, "suspended")?;
+            }
+            tx.commit().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn deletions_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let now = to_unix_millis(now);
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id FROM users WHERE deletion_due_at <= ?1 AND deleted_at IS NULL \
+                     ORDER BY deletion_due_at, id LIMIT ?2",
+                )
+                .map_err(map_err)?;
+            let rows = stmt
+                .query_map(params![now, limit], |r| r.get::<_, String>(0))
+                .map_err(map_err)?;
+            rows.collect::<Result<_, _>>().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn anonymize_user(&self, user_id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let (id, now) = (user_id.to_owned(), to_unix_millis(now));
+        self.write(move |c| anonymize(c, &id, now)).await
+    }
+
+    async fn enqueue_mail(&self, mail: &QueuedMail, job: &NewJob) -> Result<bool, StoreError> {
+        let (mail, job) = (mail.clone(), job.clone());
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let stored = insert_mail(&tx, &mail, &job)?;
+            tx.commit().map_err(map_err)?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            let raw = c
+                .prepare_cached(
+                    "SELECT id, user_id, template, sealed, created_at, sent_at \
+                     FROM mail_outbox WHERE id = ?1",
+                )
+                .map_err(map_err)?
+                .query_row(params![id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<Vec<u8>>>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                    ))
+                })
+                .optional()
+                .map_err(map_err)?;
+            raw.map(|(id, user_id, template, sealed, created, sent)| {
+                Ok(OutboxMessage {
+                    id,
+                    user_id,
+                    template,
+                    sealed,
+                    created_at: from_unix_millis(created)?,
+                    sent_at: opt_time(sent)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn mark_mail_sent(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let (id, now) = (id.to_owned(), to_unix_millis(now));
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE mail_outbox SET sent_at = ?2, sealed = NULL WHERE id = ?1 AND sent_at IS NULL",
+            )
+            .map_err(map_err)?
+            .execute(params![id, now])
+            .map(|n| n > 0)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn enqueue_job(&self, job: &NewJob) -> Result<bool, StoreError> {
+        let job = job.clone();
+        self.write(move |c| insert_job(c, &job)).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let worker = worker.to_owned();
+        let (now, lease) = (to_unix_millis(now), to_unix_millis(lease_until));
+        self.write(move |c| {
+            let mut stmt = c.prepare_cached(CLAIM).map_err(map_err)?;
+            let rows = stmt
+                .query_map(params![now, lease, worker, limit], |r| {
+                    Ok(ClaimedJob {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        idempotency_key: r.get(2)?,
+                        payload: r.get(3)?,
+                        attempts: r.get(4)?,
+                        max_attempts: r.get(5)?,
+                    })
+                })
+                .map_err(map_err)?;
+            rows.collect::<Result<_, _>>().map_err(map_err)
+        })
+        .await
+    }
+
+    async fn complete_job(
+        &self,
+        id: &str,
+        worker: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (id, worker, now) = (id.to_owned(), worker.to_owned(), to_unix_millis(now));
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE jobs SET finished_at = ?3, outcome = 'done', payload = x'', \
+                 locked_until = NULL WHERE id = ?1 AND locked_by = ?2 AND finished_at IS NULL",
+            )
+            .map_err(map_err)?
+            .execute(params![id, worker, now])
+            .map(|n| n > 0)
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn fail_job(
+        &self,
+        id: &str,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (id, worker, error) = (id.to_owned(), worker.to_owned(), error.to_owned());
+        let (retry, now) = (retry_at.map(to_unix_millis), to_unix_millis(now));
+        self.write(move |c| {
+            let n = match retry {
+                Some(retry) => c
+                    .prepare_cached(
+                        "UPDATE jobs SET run_at = ?4, last_error = ?3, locked_until = NULL, \
+                         locked_by = NULL WHERE id = ?1 AND locked_by = ?2 AND finished_at IS NULL",
+                    )
+                    .map_err(map_err)?
+                    .execute(params![id, worker, error, retry]),
+                None => c
+                    .prepare_cached(
+                        "UPDATE jobs SET finished_at = ?4, outcome = 'failed', last_error = ?3, \
+                         payload = x'', locked_until = NULL \
+                         WHERE id = ?1 AND locked_by = ?2 AND finished_at IS NULL",
+                    )
+                    .map_err(map_err)?
+                    .execute(params![id, worker, error, now]),
+            };
+            n.map(|n| n > 0).map_err(map_err)
+        })
+        .await
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            let raw = c
+                .prepare_cached(
+                    "SELECT id, kind, attempts, run_at, finished_at, outcome, last_error \
+                     FROM jobs WHERE id = ?1",
+                )
+                .map_err(map_err)?
+                .query_row(params![id], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                    ))
+                })
+                .optional()
+                .map_err(map_err)?;
+            raw.map(
+                |(id, kind, attempts, run_at, finished, outcome, last_error)| {
+                    Ok(JobRecord {
+                        id,
+                        kind,
+                        attempts,
+                        run_at: from_unix_millis(run_at)?,
+                        finished_at: opt_time(finished)?,
+                        outcome,
+                        last_error,
+                    })
+                },
+            )
+            .transpose()
+        })
+        .await
+    }
+
+    async fn sweep(&self, cutoffs: SweepCutoffs) -> Result<SweepReport, StoreError> {
+        self.write(move |c| sweep(c, cutoffs)).await
+    }
+}
