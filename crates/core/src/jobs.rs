@@ -1,1 +1,329 @@
-//! Background jobs.
+//! The background job runner's rules: what each job does, retries with
+//! exponential backoff, and the periodic sweep.
+//!
+//! The runner is database-backed and needs no coordinator:
+//! - **A job runs once.** It is claimed with one atomic statement (see
+//!   [`LifecycleStore::claim_jobs`](crate::store::LifecycleStore::claim_jobs))
+//!   that gives it a lease; while the lease runs no other worker, on this node
+//!   or another, can claim it. Finishing it needs the lease (a worker whose
+//!   lease ran out cannot overwrite its successor's outcome).
+//! - **Restart-safe.** A worker that dies leaves a lease that expires; the job
+//!   is then claimed again. Nothing is held in memory between attempts.
+//! - **Retries** wait `retry_base · 2^(attempt-1)`, capped at `retry_max`,
+//!   until the job's `max_attempts`; a permanent failure stops at once.
+//! - **Idempotency keys** make enqueueing safe to repeat: the mail of one
+//!   outbox row, the sweep of one interval, are each stored once however
+//!   many nodes enqueue them.
+//! - **Mail is delivered at least once and, barring a crash in the instant
+//!   between the server's acceptance and our commit, exactly once**: the
+//!   delivery job skips a message already marked sent, and the message keeps
+//!   one `Message-ID` across attempts so a receiver can drop a repeat.
+//!
+//! The loop that calls [`Jobs::run_next`] lives in the server; tests call it
+//! directly to run what is due, without sleeping.
+
+use std::sync::Arc;
+
+use time::Duration;
+
+use crate::auth::{Auth, AuthError, JOB_MAIL, JOB_RESET};
+use crate::id;
+use crate::lifecycle::{ClaimedJob, NewJob, SweepCutoffs, SweepReport};
+use crate::mail::{MailError, MailTransport};
+use crate::store::StoreError;
+
+/// The job kind of the periodic sweep.
+pub const JOB_SWEEP: &str = "sweep";
+
+/// Tuning of the runner.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// How long a claimed job is reserved for its worker.
+    pub lease: Duration,
+    /// The first retry's delay; each further one doubles it.
+    pub retry_base: Duration,
+    /// The longest delay between two attempts.
+    pub retry_max: Duration,
+    /// How often the sweep runs (once per interval across all nodes).
+    pub sweep_interval: Duration,
+    /// How long ended sessions, finished jobs and sent mail are kept.
+    pub retention: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            lease: Duration::minutes(2),
+            retry_base: Duration::seconds(10),
+            retry_max: Duration::hours(1),
+            sweep_interval: Duration::minutes(5),
+            retention: Duration::days(7),
+        }
+    }
+}
+
+impl JobsConfig {
+    /// The delay before attempt `attempts + 1`.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let exp = attempts.saturating_sub(1).min(30);
+        let delay = self.retry_base.saturating_mul(1_i32 << exp.min(30));
+        delay.min(self.retry_max)
+    }
+}
+
+/// What happened to one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ran {
+    /// Nothing was due.
+    Idle,
+    /// A job ran and finished.
+    Done {
+        /// Its kind.
+        kind: String,
+    },
+    /// A job failed and will run again.
+    Retry {
+        /// Its kind.
+        kind: String,
+    },
+    /// A job failed for good.
+    Failed {
+        /// Its kind.
+        kind: String,
+    },
+}
+
+enum Failure {
+    Temporary(String),
+    Permanent(String),
+}
+
+impl From<AuthError> for Failure {
+    fn from(e: AuthError) -> Self {
+        Failure::Temporary(e.to_string())
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Temporary(e.to_string())
+    }
+}
+
+/// The runner: claims due jobs one at a time and runs them.
+pub struct Jobs {
+    auth: Arc<Auth>,
+    transport: Arc<dyn MailTransport>,
+    worker: String,
+    config: JobsConfig,
+}
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs")
+            .field("worker", &self.worker)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Jobs {
+    /// A runner over the account service, delivering mail with `transport`.
+    /// Each runner has its own worker id (leases name it).
+    pub fn new(auth: Arc<Auth>, transport: Arc<dyn MailTransport>, config: JobsConfig) -> Jobs {
+        Jobs {
+            auth,
+            transport,
+            worker: format!("worker-{}", id::new_id()),
+            config,
+        }
+    }
+
+    /// The runner's configuration.
+    pub fn config(&self) -> &JobsConfig {
+        &self.config
+    }
+
+    /// The account service.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// Claims one due job and runs it to an outcome.
+    pub async fn run_next(&self) -> Result<Ran, StoreError> {
+        let store = self.auth.store();
+        let now = self.auth.clock().now();
+        let Some(job) = store
+            .claim_jobs(&self.worker, now, now + self.config.lease, 1)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(Ran::Idle);
+        };
+        let started = std::time::Instant::now();
+        let result = self.run(&job).await;
+        let now = self.auth.clock().now();
+        let kind = job.kind.clone();
+        let ran = match result {
+            Ok(()) => {
+                store.complete_job(&job.id, &self.worker, now).await?;
+                Ran::Done { kind }
+            }
+            Err(Failure::Temporary(e)) if job.attempts < job.max_attempts => {
+                let retry_at = now + self.config.backoff(job.attempts);
+                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, retry_at = %retry_at, "job failed; will retry");
+                store
+                    .fail_job(&job.id, &self.worker, &e, Some(retry_at), now)
+                    .await?;
+                Ran::Retry { kind }
+            }
+            Err(Failure::Temporary(e) | Failure::Permanent(e)) => {
+                tracing::error!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed for good");
+                store.fail_job(&job.id, &self.worker, &e, None, now).await?;
+                Ran::Failed { kind }
+            }
+        };
+        let outcome = match &ran {
+            Ran::Done { .. } => "done",
+            Ran::Retry { .. } => "retry",
+            _ => "failed",
+        };
+        metrics::counter!("latchkey_jobs_total", "kind" => job.kind.clone(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("latchkey_job_duration_seconds", "kind" => job.kind)
+            .record(started.elapsed().as_secs_f64());
+        Ok(ran)
+    }
+
+    /// Runs due jobs until none is left (at most `limit`); returns how many ran.
+    pub async fn run_due(&self, limit: usize) -> Result<usize, StoreError> {
+        let mut n = 0;
+        while n < limit {
+            if self.run_next().await? == Ran::Idle {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Enqueues the sweep of the current interval; every node may call this,
+    /// the idempotency key keeps it to one sweep per interval. Returns
+    /// whether this call stored it.
+    pub async fn schedule_sweep(&self) -> Result<bool, StoreError> {
+        let now = self.auth.clock().now();
+        let interval = self.config.sweep_interval.whole_seconds().max(1);
+        let bucket = now.unix_timestamp().div_euclid(interval);
+        let job = NewJob {
+            id: id::new_id(),
+            kind: JOB_SWEEP.into(),
+            idempotency_key: format!("sweep:{interval}:{bucket}"),
+            payload: Vec::new(),
+            run_at: now,
+            max_attempts: 3,
+            created_at: now,
+        };
+        self.auth.store().enqueue_job(&job).await
+    }
+
+    /// Runs the sweep now: expired sessions, tokens and grace responses,
+    /// old jobs and mail, ended suspensions, and due deletions.
+    pub async fn sweep(&self) -> Result<(SweepReport, u64), AuthError> {
+        let now = self.auth.clock().now();
+        let report = self
+            .auth
+            .store()
+            .sweep(SweepCutoffs {
+                now,
+                retain_after: now - self.config.retention,
+            })
+            .await?;
+        let deleted = self.auth.anonymize_due_users().await?;
+        if report != SweepReport::default() || deleted > 0 {
+            tracing::info!(
+                sessions = report.sessions,
+                refresh_tokens = report.refresh_tokens,
+                grace_responses = report.grace_responses,
+                account_tokens = report.account_tokens,
+                jobs = report.jobs,
+                mail = report.mail,
+                suspensions_lifted = report.suspensions,
+                accounts_deleted = deleted,
+                "sweep"
+            );
+        }
+        Ok((report, deleted))
+    }
+
+    async fn run(&self, job: &ClaimedJob) -> Result<(), Failure> {
+        match job.kind.as_str() {
+            JOB_MAIL => self.deliver(job).await,
+            JOB_RESET => Ok(self.auth.send_password_reset(&job.id, &job.payload).await?),
+            JOB_SWEEP => self.sweep().await.map(|_| ()).map_err(Failure::from),
+            // A newer node's job met by an older one during a rolling
+            // upgrade: leave it for later rather than burn it.
+            other => Err(Failure::Temporary(format!("unknown job kind {other:?}"))),
+        }
+    }
+
+    async fn deliver(&self, job: &ClaimedJob) -> Result<(), Failure> {
+        let id = String::from_utf8_lossy(&job.payload).into_owned();
+        let store = self.auth.store();
+        let Some(message) = store.outbox_message(&id).await? else {
+            return Ok(()); // removed with its user's data
+        };
+        let Some(sealed) = message.sealed.filter(|_| message.sent_at.is_none()) else {
+            return Ok(()); // sent already: never twice
+        };
+        let mail = self
+            .auth
+            .open_mail(&id, &sealed)
+            .map_err(|e| Failure::Permanent(e.to_string()))?;
+        let result = self.transport.send(&mail).await;
+        let outcome = match &result {
+            Ok(()) => "sent",
+            Err(MailError::Temporary(_)) => "temporary_failure",
+            Err(MailError::Permanent(_)) => "permanent_failure",
+        };
+        metrics::counter!("latchkey_mail_total", "template" => mail.template.clone(), "outcome" => outcome)
+            .increment(1);
+        match result {
+            Ok(()) => {
+                store.mark_mail_sent(&id, self.auth.clock().now()).await?;
+                Ok(())
+            }
+            Err(MailError::Temporary(e)) => Err(Failure::Temporary(e)),
+            Err(MailError::Permanent(e)) => Err(Failure::Permanent(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let c = JobsConfig {
+            retry_base: Duration::seconds(10),
+            retry_max: Duration::minutes(5),
+            ..JobsConfig::default()
+        };
+        for (attempts, secs) in [
+            (0, 10),
+            (1, 10),
+            (2, 20),
+            (3, 40),
+            (5, 160),
+            (6, 300),
+            (40, 300),
+        ] {
+            assert_eq!(
+                c.backoff(attempts),
+                Duration::seconds(secs),
+                "after {attempts}"
+            );
+        }
+    }
+}

@@ -18,6 +18,7 @@
 //!   key); a replay after it ends the whole session.
 
 pub mod keyring;
+mod lifecycle;
 mod validate;
 
 use std::sync::Arc;
@@ -40,6 +41,8 @@ use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::{User, normalize_email, normalize_username};
 
 pub use keyring::{KeyError, Keyring};
+pub(crate) use lifecycle::{JOB_MAIL, JOB_RESET};
+pub use lifecycle::{LifecycleConfig, ReauthInfo};
 pub use validate::FieldProblem;
 
 /// The `typ` of latchkey access tokens (RFC 9068).
@@ -99,6 +102,31 @@ pub enum AuthError {
     /// The object does not exist (or belongs to someone else).
     #[error("not found")]
     NotFound,
+    /// The account is suspended (until the given time; `None`: until lifted).
+    #[error("account suspended")]
+    Suspended {
+        /// When the suspension ends by itself.
+        until: Option<OffsetDateTime>,
+    },
+    /// The account's deletion is pending: sign-in is refused until it is
+    /// cancelled with the mailed link.
+    #[error("account pending deletion")]
+    PendingDeletion {
+        /// When the personal data will be removed.
+        due: OffsetDateTime,
+    },
+    /// Sign-in needs a verified address (`accounts.require_verified_email`).
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// The operation needs a recent authentication (`POST /v1/auth/reauth`).
+    #[error("recent authentication required")]
+    ReauthRequired,
+    /// The current password given to confirm a change is wrong.
+    #[error("wrong current password")]
+    WrongPassword,
+    /// A mailed token is unknown, expired, used, superseded or for something else.
+    #[error("invalid or expired token")]
+    InvalidToken,
     /// The password hashing queue is full: retry shortly.
     #[error("busy")]
     Busy {
@@ -225,6 +253,10 @@ pub struct Auth {
     grace_sealer: Sealer,
     csrf_key: [u8; 32],
     config: AuthConfig,
+    lifecycle: LifecycleConfig,
+    mail_sealer: Sealer,
+    job_sealer: Sealer,
+    wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -255,7 +287,28 @@ impl Auth {
             grace_sealer: Sealer::new(master_key, "latchkey/refresh-grace/v1"),
             csrf_key,
             config,
+            lifecycle: LifecycleConfig::default(),
+            mail_sealer: Sealer::new(master_key, "latchkey/mail-outbox/v1"),
+            job_sealer: Sealer::new(master_key, "latchkey/job-payload/v1"),
+            wakeup: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Sets the account lifecycle rules (verification, reset, re-authentication,
+    /// deletion, mail theme); [`LifecycleConfig::default`] otherwise.
+    pub fn with_lifecycle(mut self, lifecycle: LifecycleConfig) -> Auth {
+        self.lifecycle = lifecycle;
+        self
+    }
+
+    /// The lifecycle rules.
+    pub fn lifecycle(&self) -> &LifecycleConfig {
+        &self.lifecycle
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
     }
 
     /// The configuration.
@@ -323,7 +376,14 @@ impl Auth {
             updated_at: now,
         };
         match self.store.insert_user(&user).await {
-            Ok(()) => Ok(user),
+            Ok(()) => {
+                // The account exists either way; without its mail the user
+                // can ask for another (`POST /v1/account/verify-email`).
+                if let Err(e) = self.send_verification(&user).await {
+                    tracing::warn!(error = %e, user_id = %user.id, "could not queue the verification mail");
+                }
+                Ok(user)
+            }
             Err(StoreError::Conflict("email")) => Err(AuthError::EmailTaken),
             Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
             Err(e) => Err(e.into()),
@@ -386,8 +446,30 @@ impl Auth {
         }
     }
 
-    /// Creates a session for an authenticated user and issues its credentials.
+    /// Creates a session for an authenticated user and issues its
+    /// credentials. Every way of signing in ends here, so the account's
+    /// state is checked here: a suspended account, one pending deletion, or
+    /// (with `accounts.require_verified_email`) an unverified one is refused;
+    /// a deactivated one is reactivated. A sign-in from a device the user
+    /// never used before mails a notice.
     pub async fn start_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+        kind: SessionKind,
+        amr: Vec<String>,
+    ) -> Result<LoginOutcome, AuthError> {
+        self.admit(user).await?;
+        let label = client.user_agent.as_deref().map(device_label);
+        let new_device = self.is_new_device(user, label.as_deref(), client).await;
+        let outcome = self.create_session(user, client, kind, amr).await?;
+        if let Some(device) = new_device {
+            self.notify_new_sign_in(user, device, client).await;
+        }
+        Ok(outcome)
+    }
+
+    async fn create_session(
         &self,
         user: &User,
         client: &ClientInfo,
