@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts throwaway PostgreSQL servers for the test suite, on loopback and free
-# ports, and stops them when the calling shell exits. Source it:
+# Starts throwaway PostgreSQL servers and an SMTP server for the test suite,
+# on loopback and free ports, and stops them when the calling shell exits.
+# Source it:
 #
 #   . scripts/services.sh
 #
@@ -9,8 +10,11 @@
 #                                (each test creates its own database on it)
 #   LATCHKEY_TEST_PG_FAULT_URL   a second server that one test stops and starts
 #   LATCHKEY_TEST_PG_FAULT_CTL   a script: `$LATCHKEY_TEST_PG_FAULT_CTL stop|start`
+#   LATCHKEY_TEST_SMTP_PORT      an SMTP server (aiosmtpd) that accepts every message
+#   LATCHKEY_TEST_SMTP_DIR       ...and saves each one there as a file
 #
-# Installs PostgreSQL with apt-get when it is missing and we are root.
+# Installs PostgreSQL and python3-aiosmtpd with apt-get when they are missing
+# and we are root.
 
 set -euo pipefail
 
@@ -30,6 +34,20 @@ if [ -z "$(lk_pg_bin)" ]; then
   fi
 fi
 LK_PGBIN=$(lk_pg_bin)
+
+if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    lk_log "installing python3-aiosmtpd (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null 2>&1 || {
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null
+    }
+  else
+    lk_log "aiosmtpd is missing: install the 'python3-aiosmtpd' package (Debian/Ubuntu), or run this as root"
+    exit 1
+  fi
+fi
 
 # A free TCP port on 127.0.0.1: nothing answers on it.
 lk_free_port() {
@@ -69,6 +87,7 @@ lk_start_pg() {
 }
 
 lk_stop_services() {
+  [ -n "${LK_SMTP_PID:-}" ] && kill "$LK_SMTP_PID" 2>/dev/null || true
   for d in "$LK_SERVICES_DIR"/*/; do
     [ -d "$d/data" ] && lk_as_pg "$LK_PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
   done
@@ -96,4 +115,16 @@ esac
 CTL
 chmod +x "$LATCHKEY_TEST_PG_FAULT_CTL"
 
-lk_log "PostgreSQL $("$LK_PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$LK_PG_PORT (tests) and :$LK_FAULT_PORT (fault injection)"
+LK_SMTP_PORT=$(lk_free_port)
+export LATCHKEY_TEST_SMTP_DIR="$LK_SERVICES_DIR/mail"
+/usr/bin/python3 -u "$(dirname "${BASH_SOURCE[0]}")/smtp_sink.py" 127.0.0.1 "$LK_SMTP_PORT" \
+  "$LATCHKEY_TEST_SMTP_DIR" >"$LK_SERVICES_DIR/smtp.log" 2>&1 &
+LK_SMTP_PID=$!
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$LK_SMTP_PORT") 2>/dev/null && break
+  sleep 0.1
+done
+(exec 3<>"/dev/tcp/127.0.0.1/$LK_SMTP_PORT") 2>/dev/null || { lk_log "the SMTP server did not start:"; cat "$LK_SERVICES_DIR/smtp.log" >&2; exit 1; }
+export LATCHKEY_TEST_SMTP_PORT="$LK_SMTP_PORT"
+
+lk_log "PostgreSQL $("$LK_PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$LK_PG_PORT (tests) and :$LK_FAULT_PORT (fault injection); SMTP on :$LK_SMTP_PORT"

@@ -235,6 +235,55 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
                 "The server is handling too many sign-ins right now; retry after the number of seconds in Retry-After.",
             )
             .with_retry_after(retry_after_secs),
+            A::Suspended { until } => ApiError::new(
+                StatusCode::LOCKED,
+                "account_suspended",
+                "Account suspended",
+                match until {
+                    Some(_) => "This account is suspended until the time in `suspended_until`; sign-in works again after it.",
+                    None => "This account is suspended until an administrator lifts the suspension.",
+                },
+            )
+            .with_extension(
+                "suspended_until",
+                until
+                    .map(|t| serde_json::Value::String(crate::routes::rfc3339(t)))
+                    .unwrap_or(serde_json::Value::Null),
+            ),
+            A::PendingDeletion { due } => ApiError::new(
+                StatusCode::LOCKED,
+                "account_pending_deletion",
+                "Account pending deletion",
+                "This account is scheduled for deletion. Use the link mailed when the deletion was requested to cancel it; otherwise its data is removed at `deletion_due_at`.",
+            )
+            .with_extension(
+                "deletion_due_at",
+                serde_json::Value::String(crate::routes::rfc3339(due)),
+            ),
+            A::EmailNotVerified => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "Email address not verified",
+                "Confirm the email address with the link mailed at registration before signing in; POST /v1/auth/password-reset also proves the address.",
+            ),
+            A::ReauthRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "reauth_required",
+                "Recent authentication required",
+                "This change needs a recent sign-in: confirm your password with POST /v1/auth/reauth, then retry.",
+            ),
+            A::WrongPassword => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_password",
+                "Wrong password",
+                "The password given to confirm this operation is wrong.",
+            ),
+            A::InvalidToken => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "Invalid or expired link",
+                "The link is unknown, expired, already used, or replaced by a newer one; ask for a new one.",
+            ),
             A::Store(s) => s.into(),
             A::Internal(msg) => ApiError::internal(msg),
         }

@@ -5,6 +5,8 @@
 //!   unsafe requests (POST, PATCH, DELETE, …) must also come from latchkey's
 //!   own origin (`Origin`, else `Referer`) and carry the session's CSRF token
 //!   in `X-CSRF-Token`.
+//! - [`RecentlyAuthenticated`]: [`Authenticated`], and the session's
+//!   `auth_time` is recent (see `POST /v1/auth/reauth`).
 //! - [`ClientMeta`]: the peer address and User-Agent, recorded on sessions.
 
 use std::net::SocketAddr;
@@ -33,6 +35,25 @@ pub struct Authenticated {
     pub principal: Principal,
     /// Bearer or cookie.
     pub via: Via,
+}
+
+/// An authenticated caller whose session authenticated recently enough for
+/// sensitive changes (`accounts.reauth_max_age_minutes`); otherwise 403
+/// `reauth_required`, answered after the credential and CSRF checks.
+#[derive(Debug, Clone)]
+pub struct RecentlyAuthenticated(pub Authenticated);
+
+impl FromRequestParts<AppState> for RecentlyAuthenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = Authenticated::from_request_parts(parts, state).await?;
+        state.auth().require_recent_auth(&who.principal)?;
+        Ok(RecentlyAuthenticated(who))
+    }
 }
 
 /// The header carrying the CSRF token of a cookie session.

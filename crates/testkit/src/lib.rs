@@ -6,26 +6,60 @@
 //!   `scripts/test.sh`.
 //! - [`raw_http`]: a deliberately small HTTP/1.1 client for tests that talk to
 //!   a real listening server (the binary, or `serve`).
+//! - [`mailbox`]: mail delivered to the test SMTP server, decoded.
+//! - [`ShiftedClock`]: the system clock plus an offset tests can move, to
+//!   reach expiries and grace periods without sleeping.
 
+pub mod mailbox;
 pub mod postgres;
 pub mod raw_http;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
-use latchkey_core::auth::{Auth, AuthConfig, Keyring};
+use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig};
+use latchkey_core::jobs::{Jobs, JobsConfig};
+use latchkey_core::mail::MailTransport;
 use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
 use latchkey_core::{Clock, Store, SystemClock};
 use latchkey_http::{AppState, CookieSettings, Limits};
 use latchkey_store_sqlite::SqliteStore;
 use latchkey_tokens::Alg;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
+
+/// The system clock moved by an offset that tests can advance.
+#[derive(Debug, Default)]
+pub struct ShiftedClock {
+    offset: Mutex<Duration>,
+}
+
+impl ShiftedClock {
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        *self.offset.lock().expect("clock lock") += by;
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> OffsetDateTime {
+        SystemClock.now() + *self.offset.lock().expect("clock lock")
+    }
+}
+
+/// Which database a [`TestApp`] runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// An SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database (its URL).
+    Postgres(String),
+}
 
 /// An application over a real store, for in-process tests.
 pub struct TestApp {
@@ -35,6 +69,12 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     /// The account service behind it.
     pub auth: Arc<Auth>,
+    /// The background job runner (tests run due jobs with [`TestApp::run_jobs`]).
+    pub jobs: Jobs,
+    /// The clock of the account service.
+    pub clock: Arc<ShiftedClock>,
+    /// The database.
+    pub backend: Option<Backend>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -96,6 +136,10 @@ pub struct Options {
     pub hash: HashParams,
     /// Hash queue length.
     pub hash_queue: usize,
+    /// Lifecycle rules (verification, reset, deletion, mail theme).
+    pub lifecycle: LifecycleConfig,
+    /// The job runner's tuning.
+    pub jobs: JobsConfig,
 }
 
 impl Default for Options {
@@ -111,6 +155,8 @@ impl Default for Options {
                 p_cost: 1,
             },
             hash_queue: 256,
+            lifecycle: LifecycleConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -131,7 +177,21 @@ impl TestApp {
         let store = SqliteStore::open(&dir.path().join("latchkey.db"), 2).expect("open SQLite");
         store.migrate().await.expect("migrate");
         let mut app = Self::over(Arc::new(store), options, extra).await;
+        app.backend = Some(Backend::Sqlite(dir.path().join("latchkey.db")));
         app._dir = Some(dir);
+        app
+    }
+
+    /// The real router on a fresh, migrated PostgreSQL database on the test
+    /// server (see [`postgres::fresh_database`]).
+    pub async fn postgres(options: Options) -> TestApp {
+        let url = postgres::fresh_database().await;
+        let store = latchkey_store_postgres::PgStore::connect(&url, 8)
+            .await
+            .expect("connect to the test database");
+        store.migrate().await.expect("migrate");
+        let mut app = Self::over(Arc::new(store), options, |r| r).await;
+        app.backend = Some(Backend::Postgres(url));
         app
     }
 
@@ -169,14 +229,46 @@ impl TestApp {
             refresh_grace: options.refresh_grace,
             password_policy: LengthPolicy::default(),
         };
-        let auth = Arc::new(Auth::new(
-            store.clone(),
-            Arc::new(SystemClock),
-            hasher,
-            Arc::new(keys),
-            &master,
-            config,
-        ));
+        let clock = Arc::new(ShiftedClock::default());
+        let auth = Arc::new(
+            Auth::new(
+                store.clone(),
+                clock.clone(),
+                hasher,
+                Arc::new(keys),
+                &master,
+                config,
+            )
+            .with_lifecycle(options.lifecycle),
+        );
+        // Mail goes to the test SMTP server when the test scripts started
+        // one; elsewhere (a single test run by hand) to files, and the
+        // mailbox helpers say what is missing.
+        let transport: Arc<dyn MailTransport> = match std::env::var(mailbox::PORT_VAR) {
+            Ok(port) => Arc::new(
+                latchkey_mail::SmtpTransport::new(
+                    &latchkey_mail::SmtpSettings {
+                        host: "127.0.0.1".into(),
+                        port: port.parse().expect("a port number"),
+                        security: latchkey_mail::SmtpSecurity::None,
+                        username: None,
+                        password: None,
+                        timeout: std::time::Duration::from_secs(10),
+                        ca_file: None,
+                        hello_name: "latchkey.test".into(),
+                    },
+                    latchkey_mail::parse_mailbox("latchkey <no-reply@latchkey.test>")
+                        .expect("sender"),
+                )
+                .expect("SMTP transport"),
+            ),
+            Err(_) => Arc::new(latchkey_mail::FileTransport::new(
+                &std::env::temp_dir().join("latchkey-test-mail"),
+                latchkey_mail::parse_mailbox("latchkey <no-reply@latchkey.test>").expect("sender"),
+                "latchkey.test",
+            )),
+        };
+        let jobs = Jobs::new(auth.clone(), transport, options.jobs);
         let cookies = CookieSettings {
             secure: false,
             origin: ISSUER.into(),
@@ -187,7 +279,63 @@ impl TestApp {
             router,
             store,
             auth,
+            jobs,
+            clock,
+            backend: None,
             _dir: None,
+        }
+    }
+
+    /// Runs every due background job (mail delivery, reset requests,
+    /// sweeps) to completion; returns how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        self.jobs.run_due(10_000).await.expect("run jobs")
+    }
+
+    /// Every row of every table, as text, read with the backend's own SQL
+    /// (to prove that data is gone from all of them).
+    pub async fn all_rows_as_text(&self) -> String {
+        match self
+            .backend
+            .as_ref()
+            .expect("an app made by sqlite() or postgres()")
+        {
+            Backend::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).expect("open SQLite");
+                let tables: Vec<String> = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .expect("list tables")
+                    .query_map([], |r| r.get(0))
+                    .expect("list tables")
+                    .collect::<Result<_, _>>()
+                    .expect("list tables");
+                let mut out = String::new();
+                for table in tables {
+                    let mut stmt = conn
+                        .prepare(&format!("SELECT * FROM \"{table}\""))
+                        .expect("select");
+                    let columns = stmt.column_count();
+                    let mut rows = stmt.query([]).expect("select");
+                    while let Some(row) = rows.next().expect("row") {
+                        out.push_str(&table);
+                        for i in 0..columns {
+                            use rusqlite::types::ValueRef;
+                            out.push('|');
+                            match row.get_ref(i).expect("value") {
+                                ValueRef::Null => {}
+                                ValueRef::Integer(n) => out.push_str(&n.to_string()),
+                                ValueRef::Real(f) => out.push_str(&f.to_string()),
+                                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                                    out.push_str(&String::from_utf8_lossy(t))
+                                }
+                            }
+                        }
+                        out.push('\n');
+                    }
+                }
+                out
+            }
+            Backend::Postgres(url) => postgres::all_rows_as_text(url).await,
         }
     }
 

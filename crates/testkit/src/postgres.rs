@@ -43,3 +43,62 @@ pub fn with_database(url: &str, name: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}dbname={name}")
 }
+
+/// Every row of every table of the database at `url`, as text (bytea
+/// columns also decoded as UTF-8, in case someone stored text in one).
+pub async fn all_rows_as_text(url: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .expect("connect to the test database");
+    let driver = tokio::spawn(connection);
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .await
+        .expect("list tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = String::new();
+    for table in tables {
+        for r in client
+            .query(&format!("SELECT t::text FROM \"{table}\" t"), &[])
+            .await
+            .expect("select")
+        {
+            out.push_str(&table);
+            out.push('|');
+            out.push_str(r.get::<_, &str>(0));
+            out.push('\n');
+        }
+        let bytea: Vec<String> = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = $1 AND data_type = 'bytea'",
+                &[&table],
+            )
+            .await
+            .expect("list columns")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for column in bytea {
+            for r in client
+                .query(&format!("SELECT \"{column}\" FROM \"{table}\""), &[])
+                .await
+                .expect("select")
+            {
+                if let Some(bytes) = r.get::<_, Option<Vec<u8>>>(0) {
+                    out.push_str(&String::from_utf8_lossy(&bytes));
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    drop(client);
+    let _ = driver.await;
+    out
+}

@@ -5,9 +5,12 @@
 mod account;
 mod auth;
 mod health;
+mod lifecycle;
 mod meta;
 mod oauth;
 mod views;
+
+pub(crate) use views::rfc3339;
 
 use std::sync::OnceLock;
 
@@ -84,6 +87,16 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(account::get_account, account::patch_account))
         .routes(routes!(account::get_sessions, account::delete_sessions))
         .routes(routes!(account::delete_session))
+        .routes(routes!(lifecycle::post_verify_email))
+        .routes(routes!(lifecycle::post_resend_verification))
+        .routes(routes!(lifecycle::post_password_reset))
+        .routes(routes!(lifecycle::post_password_reset_confirm))
+        .routes(routes!(lifecycle::post_account_password))
+        .routes(routes!(lifecycle::post_reauth))
+        .routes(routes!(lifecycle::post_account_email))
+        .routes(routes!(lifecycle::delete_account))
+        .routes(routes!(lifecycle::post_cancel_deletion))
+        .routes(routes!(lifecycle::post_deactivate))
         .routes(routes!(oauth::get_jwks))
         .routes(routes!(oauth::post_introspect))
         .routes(routes!(oauth::post_revoke))

@@ -1,0 +1,307 @@
+//! The account lifecycle: email verification, password reset and change,
+//! re-authentication, email change, deletion and deactivation.
+//!
+//! Links in mail are built by core from the configured public URL; nothing
+//! here reads `Host` or `X-Forwarded-*` to make them.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::views::rfc3339;
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::principal::{Authenticated, RecentlyAuthenticated};
+use crate::state::AppState;
+
+/// A token from a mailed link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "Qm9vGq3Yt3m4Jx0c2l6c0pQbW1yV0hBbG5xZ3lCb2M"}))]
+pub struct TokenRequest {
+    /// The `token` parameter of the link.
+    token: String,
+}
+
+/// Confirm an email address with the link mailed at registration (or by
+/// `POST /v1/account/verify-email`), or confirm an email change with the link
+/// mailed to the new address. Needs nothing but the token; it works once,
+/// within 24 hours, and only while the account still has the address it was
+/// sent to.
+#[utoipa::path(post, path = "/v1/auth/verify-email", tag = "auth", request_body = TokenRequest,
+    responses(
+        (status = 204, description = "The address is verified (or the account now uses the new address)."),
+        (status = 400, description = "`invalid_token`: unknown, expired, used or superseded.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`: someone registered the new address meanwhile.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_verify_email(
+    State(state): State<AppState>,
+    Json(body): Json<TokenRequest>,
+) -> Result<Response, ApiError> {
+    state.auth().verify_email(&body.token).await?;
+    metrics::counter!("latchkey_email_verifications_total").increment(1);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Send the verification mail again. **Requires** an access token or the
+/// session cookie (with CSRF token). Nothing is sent for an address that is
+/// verified already. A new link makes the older ones useless.
+#[utoipa::path(post, path = "/v1/account/verify-email", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 202, description = "A verification mail is queued (unless the address is verified)."),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_resend_verification(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Response, ApiError> {
+    state.auth().resend_verification(&who.principal).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// An address to send a reset link to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com"}))]
+pub struct PasswordResetRequest {
+    /// The account's email address.
+    email: String,
+}
+
+/// Ask for a password reset link. Needs nothing. Always answers 202, after
+/// the same work whether or not the address has an account: the request is
+/// queued, and a background job mails a link (valid 15 minutes, single use,
+/// replacing earlier ones) if the address belongs to an account. The link
+/// is built from the configured public URL, never from request headers.
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Accepted. If the address has an account, a link is on its way."),
+        (status = 422, description = "`validation_failed`: the body is not `{email}`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_password_reset(
+    State(state): State<AppState>,
+    Json(body): Json<PasswordResetRequest>,
+) -> Result<Response, ApiError> {
+    state.auth().request_password_reset(&body.email).await?;
+    metrics::counter!("latchkey_password_reset_requests_total").increment(1);
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// A reset link's token and the new password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "Qm9vGq3Yt3m4Jx0c2l6c0pQbW1yV0hBbG5xZ3lCb2M", "new_password": "a new long passphrase"}))]
+pub struct PasswordResetConfirm {
+    /// The `token` parameter of the reset link.
+    token: String,
+    /// 8 to 1024 characters after NFKC normalization.
+    new_password: String,
+}
+
+/// Set a new password with a reset link. Needs nothing but the token. Ends
+/// every session of the user, marks the address verified, voids every other
+/// reset link, and mails a notice. It does not sign in: the user signs in
+/// with the new password (and any second factor) afterwards.
+#[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
+    responses(
+        (status = 204, description = "The password is set; every session has ended."),
+        (status = 400, description = "`invalid_token`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the new password is too short or too long.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_password_reset_confirm(
+    State(state): State<AppState>,
+    Json(body): Json<PasswordResetConfirm>,
+) -> Result<Response, ApiError> {
+    state
+        .auth()
+        .confirm_password_reset(&body.token, &body.new_password)
+        .await?;
+    metrics::counter!("latchkey_password_resets_total").increment(1);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The current password and the new one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery staple", "new_password": "a new long passphrase"}))]
+pub struct PasswordChange {
+    /// The password now.
+    current_password: String,
+    /// 8 to 1024 characters after NFKC normalization.
+    new_password: String,
+}
+
+/// Change the password. **Requires** an access token or the session cookie
+/// (with CSRF token), and the current password. Every other session of the
+/// user ends; the calling one stays. A notice is mailed.
+#[utoipa::path(post, path = "/v1/account/password", tag = "account", request_body = PasswordChange, security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Changed; the other sessions have ended."),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`wrong_password`: the current password is wrong.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the new password is too short or too long.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_account_password(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Json(body): Json<PasswordChange>,
+) -> Result<Response, ApiError> {
+    state
+        .auth()
+        .change_password(&who.principal, &body.current_password, &body.new_password)
+        .await?;
+    metrics::counter!("latchkey_password_changes_total").increment(1);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The password, to confirm it is still the user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"password": "correct horse battery staple"}))]
+pub struct ReauthRequest {
+    /// The account's password.
+    password: String,
+}
+
+/// When the session last authenticated, and until when that counts as recent.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"auth_time": "2026-11-22T10:00:00Z", "reauth_valid_until": "2026-11-22T10:10:00Z"}))]
+pub struct ReauthResponse {
+    /// The session's new authentication time (RFC 3339).
+    pub auth_time: String,
+    /// Sensitive changes are allowed until then (RFC 3339).
+    pub reauth_valid_until: String,
+}
+
+/// Step-up: confirm the password to refresh the session's `auth_time`, so
+/// that changes needing a recent authentication (email change, deletion)
+/// are allowed for `accounts.reauth_max_age_minutes`. **Requires** an access
+/// token or the session cookie (with CSRF token). Access tokens issued
+/// earlier keep their `auth_time` claim; refresh to get one with the new value.
+#[utoipa::path(post, path = "/v1/auth/reauth", tag = "auth", request_body = ReauthRequest, security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Re-authenticated.", body = ReauthResponse),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`wrong_password`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_reauth(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Json(body): Json<ReauthRequest>,
+) -> Result<axum::Json<ReauthResponse>, ApiError> {
+    let info = state
+        .auth()
+        .reauthenticate(&who.principal, &body.password)
+        .await?;
+    Ok(axum::Json(ReauthResponse {
+        auth_time: rfc3339(info.auth_time),
+        reauth_valid_until: rfc3339(info.valid_until),
+    }))
+}
+
+/// The address to move the account to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"new_email": "ada.king@example.com"}))]
+pub struct EmailChangeRequest {
+    /// The new email address.
+    new_email: String,
+}
+
+/// Change the email address. **Requires** an access token or the session
+/// cookie (with CSRF token) **and a recent authentication**
+/// (`POST /v1/auth/reauth`). A confirmation link (valid 24 hours) is mailed
+/// to the new address, and the current address is told. The account keeps
+/// its address until the link is used (`POST /v1/auth/verify-email`).
+#[utoipa::path(post, path = "/v1/account/email", tag = "account", request_body = EmailChangeRequest, security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 202, description = "The confirmation link is on its way to the new address."),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`reauth_required`: authenticate again first.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_account_email(
+    State(state): State<AppState>,
+    RecentlyAuthenticated(who): RecentlyAuthenticated,
+    Json(body): Json<EmailChangeRequest>,
+) -> Result<Response, ApiError> {
+    state
+        .auth()
+        .request_email_change(&who.principal, &body.new_email)
+        .await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// When the account's personal data will be removed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"deletion_due_at": "2026-12-22T10:00:00Z"}))]
+pub struct DeletionScheduled {
+    /// RFC 3339.
+    pub deletion_due_at: String,
+}
+
+/// Delete the account. **Requires** an access token or the session cookie
+/// (with CSRF token) **and a recent authentication**. The account becomes
+/// pending deletion: every session ends, signing in is refused, and a link
+/// to cancel is mailed. After `accounts.deletion_grace_days` (30 by
+/// default) the personal data is removed: the account becomes a tombstone
+/// without email, name or username, and its sessions, tokens and mail are
+/// deleted.
+#[utoipa::path(delete, path = "/v1/account", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 202, description = "Deletion scheduled.", body = DeletionScheduled),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`reauth_required`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_account(
+    State(state): State<AppState>,
+    RecentlyAuthenticated(who): RecentlyAuthenticated,
+) -> Result<Response, ApiError> {
+    let due = state.auth().schedule_deletion(&who.principal).await?;
+    metrics::counter!("latchkey_account_deletions_requested_total").increment(1);
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(DeletionScheduled {
+            deletion_due_at: rfc3339(due),
+        }),
+    )
+        .into_response())
+}
+
+/// Cancel a pending deletion with the link mailed when it was requested.
+/// Needs nothing but the token (the sessions ended with the request). The
+/// account is usable again at once.
+#[utoipa::path(post, path = "/v1/auth/cancel-deletion", tag = "auth", request_body = TokenRequest,
+    responses(
+        (status = 204, description = "The deletion is cancelled; sign in again."),
+        (status = 400, description = "`invalid_token`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_cancel_deletion(
+    State(state): State<AppState>,
+    Json(body): Json<TokenRequest>,
+) -> Result<Response, ApiError> {
+    state.auth().cancel_deletion(&body.token).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Deactivate the account. **Requires** an access token or the session
+/// cookie (with CSRF token). Every session ends; signing in again
+/// reactivates the account. Nothing is deleted.
+#[utoipa::path(post, path = "/v1/account/deactivate", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Deactivated; every session has ended."),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_deactivate(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Response, ApiError> {
+    state.auth().deactivate(&who.principal).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

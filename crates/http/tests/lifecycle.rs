@@ -1,0 +1,760 @@
+//! The account lifecycle over HTTP, on both backends, with mail delivered
+//! by the real SMTP transport to the test SMTP server started by
+//! `scripts/services.sh`, read back from it, and its links followed.
+//!
+//! Background jobs run when a test calls `app.run_jobs()`; time moves with
+//! `app.clock.advance(..)`. Every test uses addresses of its own, since
+//! the SMTP server is shared.
+
+use axum::body::Body;
+use axum::http::Request;
+use latchkey_core::auth::LifecycleConfig;
+use latchkey_core::jobs::{Jobs, Ran};
+use latchkey_testkit::mailbox::{self, Received};
+use latchkey_testkit::{ISSUER, Options, TestApp, TestResponse, USER_AGENT};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use time::Duration;
+
+macro_rules! both_backends {
+    ($($case:ident $(($options:expr))?),* $(,)?) => {
+        mod on_sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    #[allow(unused_mut, unused_assignments)]
+                    let mut options = Options::default();
+                    $( options = $options; )?
+                    super::$case(TestApp::sqlite_with(options, |r| r).await).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    #[allow(unused_mut, unused_assignments)]
+                    let mut options = Options::default();
+                    $( options = $options; )?
+                    super::$case(TestApp::postgres(options).await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    verification_link_verifies_the_address_once,
+    a_new_verification_link_supersedes_the_old_one,
+    reset_links_use_the_configured_url_whatever_the_host_headers,
+    reset_requests_answer_alike_for_unknown_addresses,
+    a_newer_reset_supersedes_the_older_and_links_expire,
+    password_change_needs_the_current_password_and_ends_other_sessions,
+    email_change_needs_recent_auth_and_a_link_to_the_new_address,
+    deletion_after_the_grace_period_leaves_no_personal_data,
+    deletion_can_be_cancelled_with_the_mailed_link,
+    suspension_refuses_sign_in_and_lifts_by_itself,
+    unverified_sign_in_is_refused_when_configured(Options {
+        lifecycle: LifecycleConfig {
+            require_verified_email: true,
+            ..LifecycleConfig::default()
+        },
+        ..Options::default()
+    }),
+    deactivation_ends_sessions_and_signing_in_reactivates,
+    a_sign_in_from_a_new_device_is_notified,
+    failed_delivery_is_retried_later_and_sent_once,
+);
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A fresh address for this test.
+fn address(tag: &str) -> String {
+    format!("{tag}-{}@example.com", latchkey_core::id::new_id())
+}
+
+fn code(r: &TestResponse) -> String {
+    r.json()["code"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn register(app: &TestApp, email: &str) -> Value {
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/register",
+            json!({"email": email, "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()
+}
+
+async fn try_login(app: &TestApp, identifier: &str, password: &str) -> TestResponse {
+    app.json(
+        "POST",
+        "/v1/auth/login",
+        json!({"identifier": identifier, "password": password}),
+        None,
+    )
+    .await
+}
+
+async fn login(app: &TestApp, identifier: &str) -> String {
+    let r = try_login(app, identifier, PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn status_of(app: &TestApp, token: &str) -> u16 {
+    app.send("GET", "/v1/account", Some(token))
+        .await
+        .status
+        .as_u16()
+}
+
+/// Runs the due jobs, then returns the messages to `to` (exactly `count`).
+async fn delivered(app: &TestApp, to: &str, count: usize) -> Vec<Received> {
+    app.run_jobs().await;
+    let got = mailbox::messages_to(to);
+    assert_eq!(
+        got.len(),
+        count,
+        "messages to {to}: {:?}",
+        got.iter()
+            .map(|m| m.subject().to_owned())
+            .collect::<Vec<_>>()
+    );
+    got
+}
+
+fn token_in(m: &Received, path: &str) -> String {
+    m.token(&format!("{ISSUER}{path}?token="))
+        .unwrap_or_else(|| panic!("no {path} link in: {}", m.text))
+}
+
+async fn post_token(app: &TestApp, path: &str, token: &str) -> TestResponse {
+    app.json("POST", path, json!({"token": token}), None).await
+}
+
+async fn verification_link_verifies_the_address_once(app: TestApp) {
+    let email = address("verify");
+    register(&app, &email).await;
+    let mail = delivered(&app, &email, 1).await.remove(0);
+    assert!(
+        mail.subject().contains("Confirm your email"),
+        "{}",
+        mail.subject()
+    );
+    assert!(
+        mail.header("message-id")
+            .is_some_and(|id| id.ends_with("@latchkey.test>"))
+    );
+    let link = mail
+        .link(&format!("{ISSUER}/verify-email?token="))
+        .expect("a link");
+    let token = token_in(&mail, "/verify-email");
+    assert!(token.len() >= 43, "at least 256 bits: {token}");
+    assert!(
+        mail.html.contains(&link.replace('&', "&amp;")),
+        "the HTML part has the link too"
+    );
+    let access = login(&app, &email).await;
+    assert_eq!(
+        app.send("GET", "/v1/account", Some(&access)).await.json()["email_verified"],
+        false
+    );
+    let r = post_token(&app, "/v1/auth/verify-email", &token).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        app.send("GET", "/v1/account", Some(&access)).await.json()["email_verified"],
+        true
+    );
+    let r = post_token(&app, "/v1/auth/verify-email", &token).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (400, "invalid_token".into()));
+    for bad in ["", "x", &"A".repeat(300)] {
+        let r = post_token(&app, "/v1/auth/verify-email", bad).await;
+        assert_eq!(r.status, 400, "{bad:?}");
+    }
+    // verified: asking again sends nothing
+    let r = app
+        .send("POST", "/v1/account/verify-email", Some(&access))
+        .await;
+    assert_eq!(r.status, 202);
+    delivered(&app, &email, 1).await;
+}
+
+async fn a_new_verification_link_supersedes_the_old_one(app: TestApp) {
+    let email = address("resend");
+    register(&app, &email).await;
+    let access = login(&app, &email).await;
+    let r = app
+        .send("POST", "/v1/account/verify-email", Some(&access))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let r = app.send("POST", "/v1/account/verify-email", None).await;
+    assert_eq!(r.status, 401, "resending needs a session");
+    let mails = delivered(&app, &email, 2).await;
+    let (old, new) = (
+        token_in(&mails[0], "/verify-email"),
+        token_in(&mails[1], "/verify-email"),
+    );
+    assert_ne!(old, new);
+    assert_eq!(
+        post_token(&app, "/v1/auth/verify-email", &old).await.status,
+        400
+    );
+    assert_eq!(
+        post_token(&app, "/v1/auth/verify-email", &new).await.status,
+        204
+    );
+}
+
+async fn request_reset(app: &TestApp, email: &str, host: &str) -> TestResponse {
+    app.call(
+        Request::post("/v1/auth/password-reset")
+            .header("content-type", "application/json")
+            .header("host", host)
+            .header("x-forwarded-host", host)
+            .header("x-forwarded-proto", "https")
+            .header("forwarded", format!("host={host};proto=https"))
+            .body(Body::from(json!({"email": email}).to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn reset_links_use_the_configured_url_whatever_the_host_headers(app: TestApp) {
+    let email = address("poison");
+    register(&app, &email).await;
+    let other_session = login(&app, &email).await;
+    let r = request_reset(&app, &email, "evil.example").await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let mails = delivered(&app, &email, 2).await;
+    let reset = &mails[1];
+    assert!(reset.subject().contains("Reset"), "{}", reset.subject());
+    assert!(
+        !reset.text.contains("evil.example") && !reset.html.contains("evil.example"),
+        "a poisoned Host must not reach the mail: {}",
+        reset.text
+    );
+    let link = reset
+        .link(&format!("{ISSUER}/reset-password?token="))
+        .expect("the link is built from the configured public URL");
+    assert!(link.starts_with("http://latchkey.test/reset-password?token="));
+    let token = token_in(reset, "/reset-password");
+
+    // a too-short password is refused without using the token
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/password-reset/confirm",
+            json!({"token": token, "new_password": "short"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/password-reset/confirm",
+            json!({"token": token, "new_password": "a brand new passphrase"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        status_of(&app, &other_session).await,
+        401,
+        "every session ended"
+    );
+    assert_eq!(try_login(&app, &email, PASSWORD).await.status, 401);
+    assert_eq!(
+        try_login(&app, &email, "a brand new passphrase")
+            .await
+            .status,
+        200
+    );
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/password-reset/confirm",
+            json!({"token": token, "new_password": "yet another passphrase"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (400, "invalid_token".into()),
+        "single use"
+    );
+    let mails = delivered(&app, &email, 3).await;
+    assert!(
+        mails[2].subject().contains("password was changed"),
+        "{}",
+        mails[2].subject()
+    );
+    let me = app
+        .send(
+            "GET",
+            "/v1/account",
+            Some(&login_with(&app, &email, "a brand new passphrase").await),
+        )
+        .await
+        .json();
+    assert_eq!(me["email_verified"], true, "the reset proved the address");
+}
+
+async fn login_with(app: &TestApp, email: &str, password: &str) -> String {
+    let r = try_login(app, email, password).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn reset_requests_answer_alike_for_unknown_addresses(app: TestApp) {
+    let known = address("known");
+    let unknown = address("unknown");
+    register(&app, &known).await;
+    let a = request_reset(&app, &known, "latchkey.test").await;
+    let b = request_reset(&app, &unknown, "latchkey.test").await;
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (202, 202));
+    assert_eq!(a.body, b.body);
+    assert!(a.body.is_empty());
+    // both were queued as jobs: nothing was looked up on the request path
+    assert_eq!(
+        app.run_jobs().await,
+        1 + 2 + 1,
+        "verification mail, two reset jobs, one reset mail"
+    );
+    assert_eq!(mailbox::messages_to(&known).len(), 2);
+    assert!(mailbox::messages_to(&unknown).is_empty());
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/password-reset",
+            json!({"mail": "x"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 422, "the body shape is still checked");
+}
+
+async fn a_newer_reset_supersedes_the_older_and_links_expire(app: TestApp) {
+    let email = address("supersede");
+    register(&app, &email).await;
+    request_reset(&app, &email, "latchkey.test").await;
+    request_reset(&app, &email, "latchkey.test").await;
+    let mails = delivered(&app, &email, 3).await;
+    let (first, second) = (
+        token_in(&mails[1], "/reset-password"),
+        token_in(&mails[2], "/reset-password"),
+    );
+    let confirm = |token: String| {
+        let app = &app;
+        async move {
+            app.json(
+                "POST",
+                "/v1/auth/password-reset/confirm",
+                json!({"token": token, "new_password": "another good passphrase"}),
+                None,
+            )
+            .await
+        }
+    };
+    assert_eq!(confirm(first).await.status, 400, "superseded");
+    // the newest one expires after 15 minutes
+    app.clock
+        .advance(Duration::minutes(15) + Duration::seconds(1));
+    assert_eq!(confirm(second).await.status, 400, "expired");
+    request_reset(&app, &email, "latchkey.test").await;
+    let mails = delivered(&app, &email, 4).await;
+    assert_eq!(
+        confirm(token_in(&mails[3], "/reset-password")).await.status,
+        204
+    );
+}
+
+async fn password_change_needs_the_current_password_and_ends_other_sessions(app: TestApp) {
+    let email = address("change");
+    register(&app, &email).await;
+    let mine = login(&app, &email).await;
+    let other = login(&app, &email).await;
+    let change = |current: &str, new: &str| {
+        let (app, mine) = (&app, mine.clone());
+        let body = json!({"current_password": current, "new_password": new});
+        async move {
+            app.json("POST", "/v1/account/password", body, Some(&mine))
+                .await
+        }
+    };
+    let r = change("wrong password", "a new good passphrase").await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (403, "wrong_password".into())
+    );
+    let r = change(PASSWORD, "short").await;
+    assert_eq!(r.status, 422);
+    assert_eq!(status_of(&app, &other).await, 200, "nothing changed yet");
+    let r = change(PASSWORD, "a new good passphrase").await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        status_of(&app, &other).await,
+        401,
+        "the other session ended"
+    );
+    assert_eq!(status_of(&app, &mine).await, 200, "this one stays");
+    assert_eq!(try_login(&app, &email, PASSWORD).await.status, 401);
+    let mails = delivered(&app, &email, 2).await;
+    assert!(mails[1].subject().contains("password was changed"));
+}
+
+async fn email_change_needs_recent_auth_and_a_link_to_the_new_address(app: TestApp) {
+    let old = address("old");
+    let new = address("new");
+    register(&app, &old).await;
+    let access = login(&app, &old).await;
+    app.clock.advance(Duration::minutes(11));
+    let ask = || {
+        let (app, access) = (&app, access.clone());
+        let body = json!({"new_email": new});
+        async move {
+            app.json("POST", "/v1/account/email", body, Some(&access))
+                .await
+        }
+    };
+    let r = ask().await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (403, "reauth_required".into())
+    );
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/reauth",
+            json!({"password": "nope"}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (403, "wrong_password".into())
+    );
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/reauth",
+            json!({"password": PASSWORD}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["reauth_valid_until"].is_string());
+    let r = ask().await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let to_new = delivered(&app, &new, 1).await.remove(0);
+    let to_old = delivered(&app, &old, 2).await.remove(1);
+    assert!(
+        to_old.text.contains(&new),
+        "the old address is told: {}",
+        to_old.text
+    );
+    assert!(to_old.link(ISSUER).is_none(), "and gets no link");
+    assert_eq!(
+        app.send("GET", "/v1/account", Some(&access)).await.json()["email"],
+        old,
+        "nothing changes before the link is used"
+    );
+    let token = token_in(&to_new, "/verify-email");
+    let r = post_token(&app, "/v1/auth/verify-email", &token).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let me = app.send("GET", "/v1/account", Some(&access)).await.json();
+    assert_eq!(
+        (me["email"].as_str(), me["email_verified"].as_bool()),
+        (Some(new.as_str()), Some(true))
+    );
+    login(&app, &new).await;
+    assert_eq!(try_login(&app, &old, PASSWORD).await.status, 401);
+    // a taken address is refused; the same one too
+    register(&app, &old).await;
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/email",
+            json!({"new_email": old}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "email_taken".into()));
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/email",
+            json!({"new_email": new}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+}
+
+async fn deletion_after_the_grace_period_leaves_no_personal_data(app: TestApp) {
+    let email = address("Erase.Me");
+    let bystander = address("bystander");
+    register(&app, &bystander).await;
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/register",
+            json!({"email": email, "password": PASSWORD, "username": "erase_me_now", "name": "Eraseme Fullname"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let access = login(&app, &email).await;
+    let second = login(&app, &email).await;
+    app.clock.advance(Duration::minutes(11));
+    let r = app.send("DELETE", "/v1/account", Some(&access)).await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (403, "reauth_required".into())
+    );
+    app.json(
+        "POST",
+        "/v1/auth/reauth",
+        json!({"password": PASSWORD}),
+        Some(&access),
+    )
+    .await;
+    let r = app.send("DELETE", "/v1/account", Some(&access)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert!(r.json()["deletion_due_at"].is_string());
+    assert_eq!(status_of(&app, &access).await, 401);
+    assert_eq!(status_of(&app, &second).await, 401);
+    let r = try_login(&app, &email, PASSWORD).await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (423, "account_pending_deletion".into())
+    );
+    let mails = delivered(&app, &email, 2).await;
+    assert!(mails[1].subject().contains("will be deleted"));
+    token_in(&mails[1], "/cancel-deletion");
+
+    // not yet: the sweep leaves it alone within the grace period
+    app.jobs.sweep().await.unwrap();
+    assert!(app.all_rows_as_text().await.contains(&email));
+    app.clock.advance(Duration::days(30));
+    assert!(app.jobs.schedule_sweep().await.unwrap());
+    app.run_jobs().await;
+
+    let everything = app.all_rows_as_text().await;
+    for pii in [
+        email.as_str(),
+        &email.to_lowercase(),
+        "erase_me_now",
+        "Eraseme Fullname",
+        "203.0.113.7",
+        USER_AGENT,
+    ] {
+        assert!(
+            !everything.contains(pii),
+            "{pii} is still stored: {everything}"
+        );
+    }
+    assert!(
+        everything.contains(&bystander),
+        "the dump sees other users' data"
+    );
+    let r = try_login(&app, &email, PASSWORD).await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (401, "invalid_credentials".into())
+    );
+    // the address is free again
+    register(&app, &email).await;
+}
+
+async fn deletion_can_be_cancelled_with_the_mailed_link(app: TestApp) {
+    let email = address("cancel");
+    register(&app, &email).await;
+    let access = login(&app, &email).await;
+    let r = app.send("DELETE", "/v1/account", Some(&access)).await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    let mails = delivered(&app, &email, 2).await;
+    let token = token_in(&mails[1], "/cancel-deletion");
+    let r = post_token(&app, "/v1/auth/cancel-deletion", &token).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        post_token(&app, "/v1/auth/cancel-deletion", &token)
+            .await
+            .status,
+        400
+    );
+    login(&app, &email).await;
+    app.clock.advance(Duration::days(31));
+    app.jobs.sweep().await.unwrap();
+    login(&app, &email).await;
+}
+
+async fn suspension_refuses_sign_in_and_lifts_by_itself(app: TestApp) {
+    let email = address("suspend");
+    let user = register(&app, &email).await;
+    let id = user["id"].as_str().unwrap();
+    let access = login(&app, &email).await;
+    let until = app.clock_now() + Duration::hours(1);
+    app.auth.suspend(id, Some(until), "spam").await.unwrap();
+    assert_eq!(
+        status_of(&app, &access).await,
+        401,
+        "sessions end when it starts"
+    );
+    let r = try_login(&app, &email, PASSWORD).await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (423, "account_suspended".into())
+    );
+    let when = time::OffsetDateTime::parse(
+        r.json()["suspended_until"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(when, latchkey_core::store::truncate_to_millis(until));
+    assert!(
+        !r.text().contains("spam"),
+        "the reason is for administrators"
+    );
+    // a wrong password still gets the plain answer: suspension is not an oracle
+    let r = try_login(&app, &email, "wrong password").await;
+    assert_eq!(r.status, 401);
+    app.clock.advance(Duration::minutes(61));
+    login(&app, &email).await;
+
+    app.auth.suspend(id, None, "abuse").await.unwrap();
+    let r = try_login(&app, &email, PASSWORD).await;
+    assert_eq!(r.status, 423);
+    assert_eq!(r.json()["suspended_until"], Value::Null);
+    app.auth.unsuspend(id).await.unwrap();
+    login(&app, &email).await;
+    assert!(
+        app.auth.suspend(id, None, "  ").await.is_err(),
+        "a reason is required"
+    );
+    assert!(app.auth.suspend("no-such-user", None, "x").await.is_err());
+}
+
+async fn unverified_sign_in_is_refused_when_configured(app: TestApp) {
+    let email = address("strict");
+    register(&app, &email).await;
+    let r = try_login(&app, &email, PASSWORD).await;
+    assert_eq!(
+        (r.status.as_u16(), code(&r)),
+        (403, "email_not_verified".into())
+    );
+    let r = try_login(&app, &email, "wrong password").await;
+    assert_eq!(r.status, 401, "only after the password is right");
+    let mail = delivered(&app, &email, 1).await.remove(0);
+    post_token(
+        &app,
+        "/v1/auth/verify-email",
+        &token_in(&mail, "/verify-email"),
+    )
+    .await;
+    login(&app, &email).await;
+}
+
+async fn deactivation_ends_sessions_and_signing_in_reactivates(app: TestApp) {
+    let email = address("deactivate");
+    register(&app, &email).await;
+    let a = login(&app, &email).await;
+    let b = login(&app, &email).await;
+    let r = app.send("POST", "/v1/account/deactivate", Some(&a)).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        (status_of(&app, &a).await, status_of(&app, &b).await),
+        (401, 401)
+    );
+    let c = login(&app, &email).await;
+    assert_eq!(status_of(&app, &c).await, 200);
+}
+
+async fn a_sign_in_from_a_new_device_is_notified(app: TestApp) {
+    let email = address("device");
+    register(&app, &email).await;
+    login(&app, &email).await; // the first sign-in is not news
+    login(&app, &email).await; // the same device again
+    delivered(&app, &email, 1).await; // only the verification mail
+    let r = app
+        .call(
+            Request::post("/v1/auth/login")
+                .header("content-type", "application/json")
+                .header("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/126.0.0.0 Safari/537.36")
+                .body(Body::from(json!({"identifier": email, "password": PASSWORD}).to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let mails = delivered(&app, &email, 2).await;
+    assert!(
+        mails[1].subject().contains("New sign-in"),
+        "{}",
+        mails[1].subject()
+    );
+    assert!(mails[1].text.contains("Chrome on macOS") && mails[1].text.contains("203.0.113.7"));
+}
+
+async fn failed_delivery_is_retried_later_and_sent_once(app: TestApp) {
+    let email = address("retry");
+    // a runner whose SMTP server is down (nothing listens on port 1)
+    let down = Jobs::new(
+        app.auth.clone(),
+        Arc::new(
+            latchkey_mail::SmtpTransport::new(
+                &latchkey_mail::SmtpSettings {
+                    host: "127.0.0.1".into(),
+                    port: 1,
+                    security: latchkey_mail::SmtpSecurity::None,
+                    username: None,
+                    password: None,
+                    timeout: std::time::Duration::from_secs(5),
+                    ca_file: None,
+                    hello_name: "latchkey.test".into(),
+                },
+                latchkey_mail::parse_mailbox("lk <no-reply@latchkey.test>").unwrap(),
+            )
+            .unwrap(),
+        ),
+        app.jobs.config().clone(),
+    );
+    register(&app, &email).await;
+    assert_eq!(
+        down.run_next().await.unwrap(),
+        Ran::Retry {
+            kind: "mail.send".into()
+        }
+    );
+    assert_eq!(
+        down.run_next().await.unwrap(),
+        Ran::Idle,
+        "not due again yet"
+    );
+    assert_eq!(app.run_jobs().await, 0, "nor for the healthy runner");
+    assert!(mailbox::messages_to(&email).is_empty());
+    // after the backoff the healthy runner delivers it, once
+    app.clock
+        .advance(app.jobs.config().backoff(1) + Duration::seconds(1));
+    assert_eq!(app.run_jobs().await, 1);
+    assert_eq!(mailbox::messages_to(&email).len(), 1);
+    app.clock.advance(Duration::hours(2));
+    assert_eq!(app.run_jobs().await, 0);
+    assert_eq!(mailbox::messages_to(&email).len(), 1);
+}
+
+trait ClockNow {
+    fn clock_now(&self) -> time::OffsetDateTime;
+}
+
+impl ClockNow for TestApp {
+    fn clock_now(&self) -> time::OffsetDateTime {
+        latchkey_core::Clock::now(self.clock.as_ref())
+    }
+}
