@@ -274,6 +274,190 @@ pub const SETTINGS: &[Setting] = &[
         "hashes waiting beyond the busy workers before answering 503 busy"
     ),
     setting!(
+        "accounts.require_verified_email",
+        "LATCHKEY_ACCOUNTS_REQUIRE_VERIFIED_EMAIL",
+        Bool,
+        false,
+        "false",
+        "refuse sign-in (403 `email_not_verified`) until the address is verified"
+    ),
+    setting!(
+        "accounts.reauth_max_age_minutes",
+        "LATCHKEY_ACCOUNTS_REAUTH_MAX_AGE_MINUTES",
+        Int,
+        false,
+        "10",
+        "email change and deletion need a sign-in or `POST /v1/auth/reauth` this recent (else 403 `reauth_required`)"
+    ),
+    setting!(
+        "accounts.deletion_grace_days",
+        "LATCHKEY_ACCOUNTS_DELETION_GRACE_DAYS",
+        Int,
+        false,
+        "30",
+        "days between `DELETE /v1/account` and the removal of the personal data"
+    ),
+    setting!(
+        "accounts.new_sign_in_notice",
+        "LATCHKEY_ACCOUNTS_NEW_SIGN_IN_NOTICE",
+        Bool,
+        false,
+        "true",
+        "mail the user when someone signs in from a device (browser and IP) never used before"
+    ),
+    setting!(
+        "mail.transport",
+        "LATCHKEY_MAIL_TRANSPORT",
+        Str,
+        false,
+        "file",
+        "`file` (write .eml files into <data_dir>/mail and log links; development only) or `smtp`"
+    ),
+    setting!(
+        "mail.from",
+        "LATCHKEY_MAIL_FROM",
+        Str,
+        false,
+        "<product_name> <no-reply@<public host>>",
+        "the sender, e.g. `Acme <no-reply@acme.example>`"
+    ),
+    setting!(
+        "mail.smtp_host",
+        "LATCHKEY_MAIL_SMTP_HOST",
+        Str,
+        false,
+        "",
+        "SMTP server host name (required with `smtp`)"
+    ),
+    setting!(
+        "mail.smtp_port",
+        "LATCHKEY_MAIL_SMTP_PORT",
+        Int,
+        false,
+        "587",
+        "SMTP server port (587 for STARTTLS, 465 for implicit TLS)"
+    ),
+    setting!(
+        "mail.smtp_security",
+        "LATCHKEY_MAIL_SMTP_SECURITY",
+        Str,
+        false,
+        "starttls",
+        "`starttls` (required, never opportunistic), `tls` (implicit TLS) or `none` (refused in production unless the host is loopback)"
+    ),
+    setting!(
+        "mail.smtp_username",
+        "LATCHKEY_MAIL_SMTP_USERNAME",
+        Str,
+        false,
+        "",
+        "SMTP AUTH user name (none: no authentication)"
+    ),
+    setting!(
+        "mail.smtp_password",
+        "LATCHKEY_MAIL_SMTP_PASSWORD",
+        Str,
+        true,
+        "",
+        "SMTP AUTH password"
+    ),
+    setting!(
+        "mail.smtp_timeout_secs",
+        "LATCHKEY_MAIL_SMTP_TIMEOUT_SECS",
+        Int,
+        false,
+        "30",
+        "limit on connecting to the SMTP server and on each exchange"
+    ),
+    setting!(
+        "mail.smtp_ca_file",
+        "LATCHKEY_MAIL_SMTP_CA_FILE",
+        Str,
+        false,
+        "",
+        "PEM file of an extra CA to trust for the SMTP server (besides the system's)"
+    ),
+    setting!(
+        "mail.max_attempts",
+        "LATCHKEY_MAIL_MAX_ATTEMPTS",
+        Int,
+        false,
+        "12",
+        "delivery attempts of one message before it is given up"
+    ),
+    setting!(
+        "mail.product_name",
+        "LATCHKEY_MAIL_PRODUCT_NAME",
+        Str,
+        false,
+        "latchkey",
+        "the product name in subjects and text of mail"
+    ),
+    setting!(
+        "mail.logo_url",
+        "LATCHKEY_MAIL_LOGO_URL",
+        Str,
+        false,
+        "",
+        "an absolute http(s) URL of a logo atop HTML mail"
+    ),
+    setting!(
+        "mail.brand_color",
+        "LATCHKEY_MAIL_BRAND_COLOR",
+        Str,
+        false,
+        "#2f6fde",
+        "the colour of buttons in HTML mail, `#rrggbb`"
+    ),
+    setting!(
+        "mail.locale",
+        "LATCHKEY_MAIL_LOCALE",
+        Str,
+        false,
+        "en",
+        "the language of mail (`en`; others fall back to English)"
+    ),
+    setting!(
+        "jobs.poll_interval_ms",
+        "LATCHKEY_JOBS_POLL_INTERVAL_MS",
+        Int,
+        false,
+        "1000",
+        "how often each node looks for due background jobs (work queued on the node itself starts at once)"
+    ),
+    setting!(
+        "jobs.retry_base_secs",
+        "LATCHKEY_JOBS_RETRY_BASE_SECS",
+        Int,
+        false,
+        "10",
+        "delay before the first retry of a failed job; doubles with each further attempt"
+    ),
+    setting!(
+        "jobs.retry_max_secs",
+        "LATCHKEY_JOBS_RETRY_MAX_SECS",
+        Int,
+        false,
+        "3600",
+        "longest delay between two attempts of a job"
+    ),
+    setting!(
+        "jobs.sweep_interval_secs",
+        "LATCHKEY_JOBS_SWEEP_INTERVAL_SECS",
+        Int,
+        false,
+        "300",
+        "how often expired data is removed, ended suspensions cleared and due deletions carried out"
+    ),
+    setting!(
+        "jobs.retention_days",
+        "LATCHKEY_JOBS_RETENTION_DAYS",
+        Int,
+        false,
+        "7",
+        "how long ended sessions, finished jobs and sent mail records are kept"
+    ),
+    setting!(
         "log.level",
         "LATCHKEY_LOG_LEVEL",
         Str,
@@ -403,6 +587,50 @@ pub struct RawConfig {
     sessions: RawSessions,
     #[serde(default)]
     passwords: RawPasswords,
+    #[serde(default)]
+    accounts: RawAccounts,
+    #[serde(default)]
+    mail: RawMail,
+    #[serde(default)]
+    jobs: RawJobs,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccounts {
+    require_verified_email: Option<bool>,
+    reauth_max_age_minutes: Option<u64>,
+    deletion_grace_days: Option<u64>,
+    new_sign_in_notice: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    transport: Option<String>,
+    from: Option<String>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u64>,
+    smtp_security: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    smtp_timeout_secs: Option<u64>,
+    smtp_ca_file: Option<String>,
+    max_attempts: Option<u64>,
+    product_name: Option<String>,
+    logo_url: Option<String>,
+    brand_color: Option<String>,
+    locale: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJobs {
+    poll_interval_ms: Option<u64>,
+    retry_base_secs: Option<u64>,
+    retry_max_secs: Option<u64>,
+    sweep_interval_secs: Option<u64>,
+    retention_days: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -574,6 +802,93 @@ pub struct PasswordConfig {
     pub queue: usize,
 }
 
+/// Account lifecycle settings.
+#[derive(Debug, Clone)]
+pub struct AccountsConfig {
+    /// Refuse sign-in until the address is verified.
+    pub require_verified_email: bool,
+    /// How recent an authentication sensitive changes need.
+    pub reauth_max_age: Duration,
+    /// Time between a deletion request and the removal of the data.
+    pub deletion_grace: Duration,
+    /// Mail a notice on sign-in from a new device.
+    pub new_sign_in_notice: bool,
+}
+
+/// How mail leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTransportConfig {
+    /// `.eml` files in `<data_dir>/mail`, links logged (development).
+    File,
+    /// An SMTP server.
+    Smtp(SmtpConfig),
+}
+
+/// SMTP settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpConfig {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub security: latchkey_mail::SmtpSecurity,
+    /// AUTH user.
+    pub username: Option<String>,
+    /// AUTH password (never printed).
+    pub password: Option<String>,
+    /// Timeout.
+    pub timeout: Duration,
+    /// Extra CA file.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Mail settings.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// Files or SMTP.
+    pub transport: MailTransportConfig,
+    /// The sender; `None`: derived from the product name and public URL.
+    pub from: Option<String>,
+    /// Delivery attempts per message.
+    pub max_attempts: u32,
+    /// Branding.
+    pub product_name: String,
+    /// Logo URL.
+    pub logo_url: Option<String>,
+    /// Button colour.
+    pub brand_color: String,
+    /// Language.
+    pub locale: String,
+}
+
+/// Background job settings.
+#[derive(Debug, Clone)]
+pub struct JobsSettings {
+    /// Poll period.
+    pub poll_interval: Duration,
+    /// First retry delay.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// Sweep period.
+    pub sweep_interval: Duration,
+    /// Retention of ended sessions, finished jobs and sent mail.
+    pub retention: Duration,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -601,6 +916,12 @@ pub struct Config {
     pub sessions: SessionConfig,
     /// Passwords.
     pub passwords: PasswordConfig,
+    /// Account lifecycle.
+    pub accounts: AccountsConfig,
+    /// Mail.
+    pub mail: MailConfig,
+    /// Background jobs.
+    pub jobs: JobsSettings,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -1099,6 +1420,64 @@ impl RawConfig {
             ) as usize,
         };
 
+        let accounts = AccountsConfig {
+            require_verified_email: self.accounts.require_verified_email.unwrap_or(false),
+            reauth_max_age: Duration::from_secs(
+                60 * c.range(
+                    "accounts.reauth_max_age_minutes",
+                    self.accounts.reauth_max_age_minutes,
+                    10,
+                    1,
+                    1_440,
+                ),
+            ),
+            deletion_grace: Duration::from_secs(
+                86_400
+                    * c.range(
+                        "accounts.deletion_grace_days",
+                        self.accounts.deletion_grace_days,
+                        30,
+                        0,
+                        365,
+                    ),
+            ),
+            new_sign_in_notice: self.accounts.new_sign_in_notice.unwrap_or(true),
+        };
+        let mail = self.mail.validate(&mut c, profile);
+        let jobs = JobsSettings {
+            poll_interval: Duration::from_millis(c.range(
+                "jobs.poll_interval_ms",
+                self.jobs.poll_interval_ms,
+                1_000,
+                50,
+                60_000,
+            )),
+            retry_base: Duration::from_secs(c.range(
+                "jobs.retry_base_secs",
+                self.jobs.retry_base_secs,
+                10,
+                1,
+                3_600,
+            )),
+            retry_max: Duration::from_secs(c.range(
+                "jobs.retry_max_secs",
+                self.jobs.retry_max_secs,
+                3_600,
+                1,
+                86_400,
+            )),
+            sweep_interval: Duration::from_secs(c.range(
+                "jobs.sweep_interval_secs",
+                self.jobs.sweep_interval_secs,
+                300,
+                10,
+                86_400,
+            )),
+            retention: Duration::from_secs(
+                86_400 * c.range("jobs.retention_days", self.jobs.retention_days, 7, 1, 365),
+            ),
+        };
+
         if profile == Profile::Production {
             match &public_url {
                 None => c.fail(
@@ -1155,8 +1534,159 @@ impl RawConfig {
             tokens,
             sessions,
             passwords,
+            accounts,
+            mail,
+            jobs,
             sources: c.sources,
         })
+    }
+}
+
+impl RawMail {
+    fn validate(self, c: &mut Checker, profile: Profile) -> MailConfig {
+        let nonempty = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let transport_text = self.transport.unwrap_or_else(|| "file".into());
+        let host = nonempty(self.smtp_host);
+        let port = c.range("mail.smtp_port", self.smtp_port, 587, 1, 65_535) as u16;
+        let security_text = self.smtp_security.unwrap_or_else(|| "starttls".into());
+        let security = match security_text.as_str() {
+            "starttls" => latchkey_mail::SmtpSecurity::StartTls,
+            "tls" => latchkey_mail::SmtpSecurity::Implicit,
+            "none" => latchkey_mail::SmtpSecurity::None,
+            other => {
+                c.fail(
+                    "mail.smtp_security",
+                    Some(other),
+                    "expected `starttls`, `tls` or `none`",
+                );
+                latchkey_mail::SmtpSecurity::StartTls
+            }
+        };
+        let timeout = Duration::from_secs(c.range(
+            "mail.smtp_timeout_secs",
+            self.smtp_timeout_secs,
+            30,
+            1,
+            600,
+        ));
+        let ca_file = nonempty(self.smtp_ca_file).map(PathBuf::from);
+        if let Some(path) = &ca_file
+            && !path.is_file()
+        {
+            c.fail(
+                "mail.smtp_ca_file",
+                Some(&path.display().to_string()),
+                "no such file; expected a PEM file of CA certificates",
+            );
+        }
+        let username = nonempty(self.smtp_username);
+        let password = self.smtp_password.filter(|p| !p.is_empty());
+        if password.is_some() && username.is_none() {
+            c.fail(
+                "mail.smtp_username",
+                None,
+                "a password is set without a user name; set both or neither",
+            );
+        }
+        let transport = match transport_text.as_str() {
+            "file" => {
+                if profile == Profile::Production {
+                    c.fail(
+                        "mail.transport",
+                        Some("file"),
+                        "production needs `smtp`: the file transport keeps mail on this machine and logs its links",
+                    );
+                }
+                MailTransportConfig::File
+            }
+            "smtp" => {
+                if host.is_none() {
+                    c.fail(
+                        "mail.smtp_host",
+                        None,
+                        "mail.transport is `smtp`, so an SMTP host name is required",
+                    );
+                }
+                let host = host.unwrap_or_default();
+                let loopback = host == "localhost"
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback());
+                if security == latchkey_mail::SmtpSecurity::None
+                    && profile == Profile::Production
+                    && !loopback
+                {
+                    c.fail(
+                        "mail.smtp_security",
+                        Some("none"),
+                        "production refuses unencrypted SMTP except to a loopback host; use `starttls` or `tls`",
+                    );
+                }
+                MailTransportConfig::Smtp(SmtpConfig {
+                    host,
+                    port,
+                    security,
+                    username,
+                    password,
+                    timeout,
+                    ca_file,
+                })
+            }
+            other => {
+                c.fail("mail.transport", Some(other), "expected `file` or `smtp`");
+                MailTransportConfig::File
+            }
+        };
+        let from = nonempty(self.from);
+        if let Some(f) = &from
+            && let Err(msg) = latchkey_mail::parse_mailbox(f)
+        {
+            c.fail("mail.from", Some(f), msg);
+        }
+        let max_attempts = c.range("mail.max_attempts", self.max_attempts, 12, 1, 100) as u32;
+        let product_name = nonempty(self.product_name).unwrap_or_else(|| "latchkey".into());
+        if product_name.chars().count() > 100 || product_name.chars().any(char::is_control) {
+            c.fail(
+                "mail.product_name",
+                Some(&product_name),
+                "expected at most 100 characters without control characters",
+            );
+        }
+        let logo_url = nonempty(self.logo_url);
+        if let Some(u) = &logo_url
+            && !Url::parse(u).is_ok_and(|p| p.scheme() == "https" || p.scheme() == "http")
+        {
+            c.fail("mail.logo_url", Some(u), "expected an absolute http(s) URL");
+        }
+        let brand_color = nonempty(self.brand_color).unwrap_or_else(|| "#2f6fde".into());
+        if !latchkey_core::mail::is_hex_color(&brand_color) {
+            c.fail(
+                "mail.brand_color",
+                Some(&brand_color),
+                "expected a colour such as #2f6fde",
+            );
+        }
+        let locale = nonempty(self.locale).unwrap_or_else(|| "en".into());
+        if locale.len() > 35
+            || !locale
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
+            c.fail(
+                "mail.locale",
+                Some(&locale),
+                "expected a language tag such as `en` or `en-GB`",
+            );
+        }
+        MailConfig {
+            transport,
+            from,
+            max_attempts,
+            product_name,
+            logo_url,
+            brand_color,
+            locale,
+        }
     }
 }
 
@@ -1294,6 +1824,65 @@ pub fn show(config: &Config) -> String {
             "passwords.argon2_parallelism" => config.passwords.parallelism.to_string(),
             "passwords.hash_workers" => config.passwords.workers.to_string(),
             "passwords.hash_queue" => config.passwords.queue.to_string(),
+            "accounts.require_verified_email" => config.accounts.require_verified_email.to_string(),
+            "accounts.reauth_max_age_minutes" => {
+                (config.accounts.reauth_max_age.as_secs() / 60).to_string()
+            }
+            "accounts.deletion_grace_days" => {
+                (config.accounts.deletion_grace.as_secs() / 86_400).to_string()
+            }
+            "accounts.new_sign_in_notice" => config.accounts.new_sign_in_notice.to_string(),
+            "mail.transport" => match &config.mail.transport {
+                MailTransportConfig::File => "\"file\"".into(),
+                MailTransportConfig::Smtp(_) => "\"smtp\"".into(),
+            },
+            "mail.from" => match &config.mail.from {
+                Some(f) => format!("{f:?}"),
+                None => "\"<product_name> <no-reply@public host>\"".into(),
+            },
+            "mail.smtp_host"
+            | "mail.smtp_port"
+            | "mail.smtp_security"
+            | "mail.smtp_username"
+            | "mail.smtp_password"
+            | "mail.smtp_timeout_secs"
+            | "mail.smtp_ca_file" => match &config.mail.transport {
+                MailTransportConfig::File => "\"\"".into(),
+                MailTransportConfig::Smtp(smtp) => match key {
+                    "mail.smtp_host" => format!("{:?}", smtp.host),
+                    "mail.smtp_port" => smtp.port.to_string(),
+                    "mail.smtp_security" => match smtp.security {
+                        latchkey_mail::SmtpSecurity::StartTls => "\"starttls\"".into(),
+                        latchkey_mail::SmtpSecurity::Implicit => "\"tls\"".into(),
+                        latchkey_mail::SmtpSecurity::None => "\"none\"".into(),
+                    },
+                    "mail.smtp_username" => {
+                        format!("{:?}", smtp.username.clone().unwrap_or_default())
+                    }
+                    "mail.smtp_password" => match smtp.password {
+                        Some(_) => "\"<redacted>\"".into(),
+                        None => "\"\"".into(),
+                    },
+                    "mail.smtp_timeout_secs" => smtp.timeout.as_secs().to_string(),
+                    _ => format!(
+                        "{:?}",
+                        smtp.ca_file
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    ),
+                },
+            },
+            "mail.max_attempts" => config.mail.max_attempts.to_string(),
+            "mail.product_name" => format!("{:?}", config.mail.product_name),
+            "mail.logo_url" => format!("{:?}", config.mail.logo_url.clone().unwrap_or_default()),
+            "mail.brand_color" => format!("{:?}", config.mail.brand_color),
+            "mail.locale" => format!("{:?}", config.mail.locale),
+            "jobs.poll_interval_ms" => config.jobs.poll_interval.as_millis().to_string(),
+            "jobs.retry_base_secs" => config.jobs.retry_base.as_secs().to_string(),
+            "jobs.retry_max_secs" => config.jobs.retry_max.as_secs().to_string(),
+            "jobs.sweep_interval_secs" => config.jobs.sweep_interval.as_secs().to_string(),
+            "jobs.retention_days" => (config.jobs.retention.as_secs() / 86_400).to_string(),
             "log.level" => format!("{:?}", config.log_level),
             "log.format" => format!("{:?}", format!("{:?}", config.log_format).to_lowercase()),
             other => panic!("config show does not know {other}"),

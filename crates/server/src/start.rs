@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use latchkey_core::auth::{Auth, AuthConfig, Keyring};
+use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig};
+use latchkey_core::jobs::{Jobs, JobsConfig};
+use latchkey_core::mail::{MailTransport, Theme};
 use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
 use latchkey_http::{AppState, CookieSettings, Limits, ServeLimits};
@@ -13,7 +15,7 @@ use latchkey_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use url::Url;
 
-use crate::config::{Config, DatabaseUrl, MasterKey, Profile};
+use crate::config::{Config, DatabaseUrl, MailTransportConfig, MasterKey, Profile};
 
 /// A failure to start, phrased for the operator: which setting, what happened.
 #[derive(Debug)]
@@ -197,14 +199,126 @@ pub async fn auth(
         },
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Ok(Arc::new(Auth::new(
-        store,
-        clock,
-        hasher,
-        keys,
-        &master.0,
-        auth_config,
-    )))
+    let a = &config.accounts;
+    let lifecycle = LifecycleConfig {
+        require_verified_email: a.require_verified_email,
+        reauth_max_age: dur(a.reauth_max_age),
+        deletion_grace: dur(a.deletion_grace),
+        new_sign_in_notice: a.new_sign_in_notice,
+        mail_max_attempts: config.mail.max_attempts,
+        theme: Theme {
+            product_name: config.mail.product_name.clone(),
+            logo_url: config.mail.logo_url.clone(),
+            color: config.mail.brand_color.clone(),
+        },
+        locale: config.mail.locale.clone(),
+        ..LifecycleConfig::default()
+    };
+    Ok(Arc::new(
+        Auth::new(store, clock, hasher, keys, &master.0, auth_config).with_lifecycle(lifecycle),
+    ))
+}
+
+/// The configured mail transport: `.eml` files in `<data_dir>/mail` by
+/// default, or SMTP. The sender defaults to `<product> <no-reply@<host>>`.
+pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTransport>, StartError> {
+    let host = public.host_str().unwrap_or("localhost").to_owned();
+    let from_text = config.mail.from.clone().unwrap_or_else(|| {
+        let domain = if host.contains('.') {
+            host.clone()
+        } else {
+            format!("{host}.localdomain")
+        };
+        format!("{} <no-reply@{domain}>", config.mail.product_name)
+    });
+    let from = latchkey_mail::parse_mailbox(&from_text)
+        .map_err(|e| StartError(format!("mail.from: {from_text:?} is {e}")))?;
+    Ok(match &config.mail.transport {
+        MailTransportConfig::File => {
+            let dir = config.data_dir.join("mail");
+            tracing::info!(dir = %dir.display(), "mail is written to files, and its links are logged (development mail mode)");
+            Arc::new(latchkey_mail::FileTransport::new(&dir, from, &host))
+        }
+        MailTransportConfig::Smtp(smtp) => Arc::new(
+            latchkey_mail::SmtpTransport::new(
+                &latchkey_mail::SmtpSettings {
+                    host: smtp.host.clone(),
+                    port: smtp.port,
+                    security: smtp.security,
+                    username: smtp.username.clone(),
+                    password: smtp.password.clone(),
+                    timeout: smtp.timeout,
+                    ca_file: smtp.ca_file.clone(),
+                    hello_name: host,
+                },
+                from,
+            )
+            .map_err(|e| StartError(format!("mail: {e}")))?,
+        ),
+    })
+}
+
+/// The background job runner's tuning.
+pub fn jobs_config(config: &Config) -> JobsConfig {
+    let dur = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
+    JobsConfig {
+        retry_base: dur(config.jobs.retry_base),
+        retry_max: dur(config.jobs.retry_max),
+        sweep_interval: dur(config.jobs.sweep_interval),
+        retention: dur(config.jobs.retention),
+        ..JobsConfig::default()
+    }
+}
+
+/// Runs background jobs until `stop` turns true: due jobs one at a time,
+/// the sweep once per interval (one node of many does it), and a poll every
+/// `poll` (at once when this node queued work). On stop, the job in hand is
+/// finished first; nothing else is claimed.
+pub fn spawn_jobs(
+    jobs: Jobs,
+    poll: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let sweep_every = std::time::Duration::from_secs(
+            jobs.config().sweep_interval.whole_seconds().max(1) as u64,
+        );
+        let mut next_sweep = tokio::time::Instant::now();
+        let mut failures: u32 = 0;
+        while !*stop.borrow() {
+            if tokio::time::Instant::now() >= next_sweep {
+                match jobs.schedule_sweep().await {
+                    Ok(_) => next_sweep += sweep_every,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not schedule the sweep; will retry")
+                    }
+                }
+            }
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                match jobs.run_next().await {
+                    Ok(latchkey_core::jobs::Ran::Idle) => {
+                        failures = 0;
+                        break;
+                    }
+                    Ok(_) => failures = 0,
+                    Err(e) => {
+                        failures = (failures + 1).min(6);
+                        tracing::warn!(error = %e, "background jobs: the store failed; backing off");
+                        break;
+                    }
+                }
+            }
+            let wait = poll * (1 << failures);
+            tokio::select! {
+                _ = stop.changed() => {}
+                () = jobs.auth().jobs_woken() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    })
 }
 
 /// Cookie settings for a public URL: `Secure` and `__Host-` under https.
@@ -255,6 +369,13 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
         .map_err(|e| StartError(format!("listen: {e}")))?;
     let public = public_url(&config, bound);
     let auth = auth(&config, store.clone(), &public, &master).await?;
+    let transport = mail_transport(&config, &public)?;
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let jobs = spawn_jobs(
+        Jobs::new(auth.clone(), transport, jobs_config(&config)),
+        config.jobs.poll_interval,
+        jobs_stopped,
+    );
     if let Some(period) = config.tokens.key_rotation {
         spawn_key_rotation(auth.clone(), period, config.tokens.access_ttl);
     }
@@ -285,9 +406,21 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             header_read_timeout: config.http.header_read_timeout,
             shutdown_timeout: config.http.shutdown_timeout,
         },
-        shutdown_signal(),
+        async move {
+            shutdown_signal().await;
+            // stop claiming jobs at once; the one in hand finishes below
+            let _ = stop_jobs.send(true);
+        },
     )
     .await;
+    if tokio::time::timeout(config.http.shutdown_timeout, jobs)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "a background job was still running at shutdown; its lease will expire and another run will retry it"
+        );
+    }
     tracing::info!(drained, "latchkey stopped");
     Ok(())
 }

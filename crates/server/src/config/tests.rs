@@ -269,6 +269,8 @@ fn production_refuses_insecure_settings() {
                 "LATCHKEY_DATABASE_URL",
                 "postgres://latchkey:Xq9-long-secret@db:5432/lk",
             ),
+            ("LATCHKEY_MAIL_TRANSPORT", "smtp"),
+            ("LATCHKEY_MAIL_SMTP_HOST", "smtp.example.net"),
         ],
         None,
         Overrides::default(),
@@ -281,6 +283,9 @@ fn production_refuses_insecure_settings() {
             ("LATCHKEY_PROFILE", "production"),
             ("LATCHKEY_PUBLIC_URL", "http://localhost:8080"),
             ("LATCHKEY_MASTER_KEY", &key),
+            ("LATCHKEY_MAIL_TRANSPORT", "smtp"),
+            ("LATCHKEY_MAIL_SMTP_HOST", "127.0.0.1"),
+            ("LATCHKEY_MAIL_SMTP_SECURITY", "none"),
         ],
         None,
         Overrides::default(),
@@ -313,4 +318,91 @@ fn docs_list_every_setting() {
             s.env
         );
     }
+}
+
+#[test]
+fn mail_settings_are_checked() {
+    let c = load_with(&[], None, Overrides::default()).unwrap();
+    assert_eq!(
+        c.mail.transport,
+        MailTransportConfig::File,
+        "files by default"
+    );
+    let e = err(
+        &[
+            ("LATCHKEY_MAIL_TRANSPORT", "smtp"),
+            ("LATCHKEY_MAIL_SMTP_SECURITY", "ssl"),
+            ("LATCHKEY_MAIL_FROM", "not an address"),
+            ("LATCHKEY_MAIL_BRAND_COLOR", "red;x"),
+            ("LATCHKEY_MAIL_LOGO_URL", "javascript:alert(1)"),
+            ("LATCHKEY_MAIL_SMTP_PASSWORD", "hunter2-secret"),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "mail.smtp_host", &["SMTP host name is required"]);
+    check(&e, "mail.smtp_security", &["starttls"]);
+    check(&e, "mail.from", &["Name <name@example.com>"]);
+    check(&e, "mail.brand_color", &["#2f6fde"]);
+    check(&e, "mail.logo_url", &["http(s)"]);
+    check(
+        &e,
+        "mail.smtp_username",
+        &["password is set without a user name"],
+    );
+    assert!(!e.to_string().contains("hunter2-secret"));
+    let key = "0123456789abcdef".repeat(4);
+    let e = err(
+        &[
+            ("LATCHKEY_PROFILE", "production"),
+            ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+            ("LATCHKEY_MASTER_KEY", &key),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "mail.transport", &["production needs `smtp`"]);
+    let e = err(
+        &[
+            ("LATCHKEY_PROFILE", "production"),
+            ("LATCHKEY_PUBLIC_URL", "https://auth.example.com"),
+            ("LATCHKEY_MASTER_KEY", &key),
+            ("LATCHKEY_MAIL_TRANSPORT", "smtp"),
+            ("LATCHKEY_MAIL_SMTP_HOST", "smtp.example.net"),
+            ("LATCHKEY_MAIL_SMTP_SECURITY", "none"),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "mail.smtp_security", &["unencrypted"]);
+    let c = load_with(
+        &[
+            ("LATCHKEY_MAIL_TRANSPORT", "smtp"),
+            ("LATCHKEY_MAIL_SMTP_HOST", "smtp.example.net"),
+            ("LATCHKEY_MAIL_SMTP_SECURITY", "tls"),
+            ("LATCHKEY_MAIL_SMTP_PORT", "465"),
+            ("LATCHKEY_MAIL_SMTP_USERNAME", "lk"),
+            ("LATCHKEY_MAIL_SMTP_PASSWORD", "hunter2-secret"),
+            ("LATCHKEY_ACCOUNTS_DELETION_GRACE_DAYS", "0"),
+        ],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    let MailTransportConfig::Smtp(smtp) = &c.mail.transport else {
+        panic!("smtp expected");
+    };
+    assert_eq!(
+        (smtp.port, smtp.security),
+        (465, latchkey_mail::SmtpSecurity::Implicit)
+    );
+    assert!(
+        !format!("{c:?}").contains("hunter2-secret"),
+        "Debug redacts the password"
+    );
+    assert!(
+        !show(&c).contains("hunter2-secret"),
+        "config show redacts it"
+    );
+    assert_eq!(c.accounts.deletion_grace, Duration::ZERO);
 }
