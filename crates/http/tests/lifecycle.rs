@@ -66,6 +66,7 @@ both_backends!(
     deactivation_ends_sessions_and_signing_in_reactivates,
     a_sign_in_from_a_new_device_is_notified,
     failed_delivery_is_retried_later_and_sent_once,
+    mailed_links_open_pages_that_act_only_when_submitted,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -757,4 +758,78 @@ impl ClockNow for TestApp {
     fn clock_now(&self) -> time::OffsetDateTime {
         latchkey_core::Clock::now(self.clock.as_ref())
     }
+}
+
+async fn form_post(app: &TestApp, path: &str, body: &str) -> TestResponse {
+    app.call(
+        Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_owned()))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn mailed_links_open_pages_that_act_only_when_submitted(app: TestApp) {
+    let email = address("pages");
+    register(&app, &email).await;
+    let access = login(&app, &email).await;
+    let mail = delivered(&app, &email, 1).await.remove(0);
+    let link = mail.link(&format!("{ISSUER}/verify-email?token=")).unwrap();
+    let token = token_in(&mail, "/verify-email");
+    // opening the link (as a mail scanner would) changes nothing
+    let r = app.get(link.strip_prefix(ISSUER).unwrap()).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        r.text()
+            .contains(&format!("name=\"token\" value=\"{token}\"")),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let verified = || async {
+        app.send("GET", "/v1/account", Some(&access)).await.json()["email_verified"].clone()
+    };
+    assert_eq!(verified().await, false);
+    // submitting the form does
+    let r = form_post(&app, "/verify-email", &format!("token={token}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(verified().await, true);
+    let r = form_post(&app, "/verify-email", &format!("token={token}")).await;
+    assert_eq!(r.status, 400);
+    // an injected token is escaped, not markup
+    let r = app
+        .get("/verify-email?token=%22%3E%3Cscript%3Ealert(1)%3C/script%3E")
+        .await;
+    assert!(!r.text().contains("<script>"), "{}", r.text());
+    let r = form_post(&app, "/verify-email", "%%%").await;
+    assert!(r.status.is_client_error());
+
+    // the reset page: a short password re-renders the form, a good one works
+    request_reset(&app, &email, "latchkey.test").await;
+    let mail = delivered(&app, &email, 2).await.remove(1);
+    let token = token_in(&mail, "/reset-password");
+    let r = app.get(&format!("/reset-password?token={token}")).await;
+    assert!(r.text().contains("type=\"password\""));
+    let r = form_post(
+        &app,
+        "/reset-password",
+        &format!("token={token}&new_password=short"),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text().contains(&format!("value=\"{token}\"")),
+        "the form again"
+    );
+    let r = form_post(
+        &app,
+        "/reset-password",
+        &format!("token={token}&new_password=a+good+new+passphrase"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    login_with(&app, &email, "a good new passphrase").await;
 }

@@ -6,6 +6,7 @@ mod account;
 mod auth;
 mod health;
 mod lifecycle;
+mod links;
 mod meta;
 mod oauth;
 mod views;
@@ -41,6 +42,7 @@ use crate::state::AppState;
         (name = "auth", description = "Sign up, sign in, refresh, sign out."),
         (name = "account", description = "The signed-in user's profile and sessions."),
         (name = "oauth", description = "JWKS, token introspection and revocation."),
+        (name = "pages", description = "The pages that links in mail open (HTML forms)."),
         (name = "operations", description = "Health, metrics and self-description."),
     )
 )]
@@ -97,6 +99,18 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::delete_account))
         .routes(routes!(lifecycle::post_cancel_deletion))
         .routes(routes!(lifecycle::post_deactivate))
+        .routes(routes!(
+            links::get_verify_email_page,
+            links::post_verify_email_page
+        ))
+        .routes(routes!(
+            links::get_reset_password_page,
+            links::post_reset_password_page
+        ))
+        .routes(routes!(
+            links::get_cancel_deletion_page,
+            links::post_cancel_deletion_page
+        ))
         .routes(routes!(oauth::get_jwks))
         .routes(routes!(oauth::post_introspect))
         .routes(routes!(oauth::post_revoke))
