@@ -12,6 +12,11 @@
 #   LATCHKEY_TEST_PG_FAULT_CTL   a script: `$LATCHKEY_TEST_PG_FAULT_CTL stop|start`
 #   LATCHKEY_TEST_SMTP_PORT      an SMTP server (aiosmtpd) that accepts every message
 #   LATCHKEY_TEST_SMTP_DIR       ...and saves each one there as a file
+#   LATCHKEY_TEST_SMTP_STARTTLS_PORT, LATCHKEY_TEST_SMTP_TLS_PORT
+#                                the same behind required STARTTLS / implicit TLS, both
+#                                requiring AUTH as LATCHKEY_TEST_SMTP_USER with
+#                                LATCHKEY_TEST_SMTP_PASSWORD, with a certificate from
+#                                the private CA in LATCHKEY_TEST_SMTP_CA
 #
 # Installs PostgreSQL and python3-aiosmtpd with apt-get when they are missing
 # and we are root.
@@ -35,16 +40,16 @@ if [ -z "$(lk_pg_bin)" ]; then
 fi
 LK_PGBIN=$(lk_pg_bin)
 
-if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || ! command -v openssl >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    lk_log "installing python3-aiosmtpd (apt-get)"
+    lk_log "installing python3-aiosmtpd and openssl (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null 2>&1 || {
+    apt-get install -y -qq --no-install-recommends python3-aiosmtpd openssl >/dev/null 2>&1 || {
       apt-get update -qq >/dev/null
-      apt-get install -y -qq --no-install-recommends python3-aiosmtpd >/dev/null
+      apt-get install -y -qq --no-install-recommends python3-aiosmtpd openssl >/dev/null
     }
   else
-    lk_log "aiosmtpd is missing: install the 'python3-aiosmtpd' package (Debian/Ubuntu), or run this as root"
+    lk_log "aiosmtpd or openssl is missing: install the 'python3-aiosmtpd' and 'openssl' packages (Debian/Ubuntu), or run this as root"
     exit 1
   fi
 fi
@@ -87,7 +92,7 @@ lk_start_pg() {
 }
 
 lk_stop_services() {
-  [ -n "${LK_SMTP_PID:-}" ] && kill "$LK_SMTP_PID" 2>/dev/null || true
+  for pid in ${LK_SMTP_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
   for d in "$LK_SERVICES_DIR"/*/; do
     [ -d "$d/data" ] && lk_as_pg "$LK_PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
   done
@@ -115,16 +120,56 @@ esac
 CTL
 chmod +x "$LATCHKEY_TEST_PG_FAULT_CTL"
 
-LK_SMTP_PORT=$(lk_free_port)
+# lk_start_smtp NAME [sink options] -> starts an SMTP server saving into
+# $LATCHKEY_TEST_SMTP_DIR, prints its port
+LK_SMTP_PIDS=""
+lk_start_smtp() {
+  local name=$1 port
+  shift
+  port=$(lk_free_port)
+  /usr/bin/python3 -u "$LK_SCRIPTS/smtp_sink.py" 127.0.0.1 "$port" "$LATCHKEY_TEST_SMTP_DIR" "$@" \
+    >"$LK_SERVICES_DIR/smtp-$name.log" 2>&1 &
+  echo "$! $port"
+}
+lk_wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  lk_log "the SMTP server on :$1 did not start:"; cat "$LK_SERVICES_DIR"/smtp-*.log >&2
+  return 1
+}
+LK_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export LATCHKEY_TEST_SMTP_DIR="$LK_SERVICES_DIR/mail"
-/usr/bin/python3 -u "$(dirname "${BASH_SOURCE[0]}")/smtp_sink.py" 127.0.0.1 "$LK_SMTP_PORT" \
-  "$LATCHKEY_TEST_SMTP_DIR" >"$LK_SERVICES_DIR/smtp.log" 2>&1 &
-LK_SMTP_PID=$!
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$LK_SMTP_PORT") 2>/dev/null && break
-  sleep 0.1
-done
-(exec 3<>"/dev/tcp/127.0.0.1/$LK_SMTP_PORT") 2>/dev/null || { lk_log "the SMTP server did not start:"; cat "$LK_SERVICES_DIR/smtp.log" >&2; exit 1; }
-export LATCHKEY_TEST_SMTP_PORT="$LK_SMTP_PORT"
+mkdir -p "$LATCHKEY_TEST_SMTP_DIR"
 
-lk_log "PostgreSQL $("$LK_PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$LK_PG_PORT (tests) and :$LK_FAULT_PORT (fault injection); SMTP on :$LK_SMTP_PORT"
+# A private CA and a certificate for localhost / 127.0.0.1, for the TLS ones.
+LK_TLS="$LK_SERVICES_DIR/tls"
+mkdir -p "$LK_TLS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -keyout "$LK_TLS/ca.key" -out "$LK_TLS/ca.pem" -subj "/CN=latchkey test CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout "$LK_TLS/server.key" -out "$LK_TLS/server.csr" -subj "/CN=localhost" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$LK_TLS/ext.cnf"
+openssl x509 -req -in "$LK_TLS/server.csr" -CA "$LK_TLS/ca.pem" -CAkey "$LK_TLS/ca.key" \
+  -CAcreateserial -days 2 -out "$LK_TLS/server.pem" -extfile "$LK_TLS/ext.cnf" 2>/dev/null
+export LATCHKEY_TEST_SMTP_CA="$LK_TLS/ca.pem"
+export LATCHKEY_TEST_SMTP_USER="latchkey-test"
+LATCHKEY_TEST_SMTP_PASSWORD="pw-$RANDOM$RANDOM$RANDOM"
+export LATCHKEY_TEST_SMTP_PASSWORD
+
+read -r pid LATCHKEY_TEST_SMTP_PORT < <(lk_start_smtp plain)
+LK_SMTP_PIDS="$LK_SMTP_PIDS $pid"
+read -r pid LATCHKEY_TEST_SMTP_STARTTLS_PORT < <(lk_start_smtp starttls \
+  --starttls "$LK_TLS/server.pem" "$LK_TLS/server.key" --auth "$LATCHKEY_TEST_SMTP_USER:$LATCHKEY_TEST_SMTP_PASSWORD")
+LK_SMTP_PIDS="$LK_SMTP_PIDS $pid"
+read -r pid LATCHKEY_TEST_SMTP_TLS_PORT < <(lk_start_smtp tls \
+  --tls "$LK_TLS/server.pem" "$LK_TLS/server.key" --auth "$LATCHKEY_TEST_SMTP_USER:$LATCHKEY_TEST_SMTP_PASSWORD")
+LK_SMTP_PIDS="$LK_SMTP_PIDS $pid"
+export LATCHKEY_TEST_SMTP_PORT LATCHKEY_TEST_SMTP_STARTTLS_PORT LATCHKEY_TEST_SMTP_TLS_PORT
+for p in "$LATCHKEY_TEST_SMTP_PORT" "$LATCHKEY_TEST_SMTP_STARTTLS_PORT" "$LATCHKEY_TEST_SMTP_TLS_PORT"; do
+  lk_wait_port "$p"
+done
+
+lk_log "PostgreSQL $("$LK_PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$LK_PG_PORT (tests) and :$LK_FAULT_PORT (fault injection); SMTP on :$LATCHKEY_TEST_SMTP_PORT (plain), :$LATCHKEY_TEST_SMTP_STARTTLS_PORT (STARTTLS + AUTH), :$LATCHKEY_TEST_SMTP_TLS_PORT (TLS + AUTH)"

@@ -151,6 +151,7 @@ pub struct SmtpTransport {
     inner: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     domain: String,
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for SmtpTransport {
@@ -199,6 +200,10 @@ impl SmtpTransport {
             inner: builder.build(),
             from,
             domain: settings.hello_name.clone(),
+            // lettre's timeout bounds connecting; a server that stops
+            // answering mid-conversation is bounded by this, over the whole
+            // exchange (connect, TLS, AUTH, envelope, data)
+            deadline: settings.timeout * 3,
         })
     }
 }
@@ -207,10 +212,14 @@ impl SmtpTransport {
 impl MailTransport for SmtpTransport {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         let message = build_message(mail, &self.from, &self.domain)?;
-        match self.inner.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
-            Err(e) => Err(MailError::Temporary(e.to_string())),
+        match tokio::time::timeout(self.deadline, self.inner.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
+            Ok(Err(e)) => Err(MailError::Temporary(e.to_string())),
+            Err(_) => Err(MailError::Temporary(format!(
+                "the SMTP server did not finish within {} s",
+                self.deadline.as_secs()
+            ))),
         }
     }
 }
@@ -276,6 +285,37 @@ mod tests {
             vec!["0193-abc.eml".to_owned()],
             "a repeat overwrites"
         );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_stops_answering_is_a_temporary_failure() {
+        // accepts, greets, then never says anything again
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.write_all(b"220 silent.example ESMTP\r\n").unwrap();
+            std::thread::sleep(std::time::Duration::from_secs(30));
+        });
+        let t = SmtpTransport::new(
+            &SmtpSettings {
+                host: "127.0.0.1".into(),
+                port,
+                security: SmtpSecurity::None,
+                username: None,
+                password: None,
+                timeout: Duration::from_secs(1),
+                ca_file: None,
+                hello_name: "latchkey.test".into(),
+            },
+            parse_mailbox("lk <a@b.example>").unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            t.send(&mail()).await,
+            Err(MailError::Temporary(_))
+        ));
     }
 
     #[tokio::test]
