@@ -165,6 +165,12 @@ impl Jobs {
         let result = self.run(&job).await;
         let now = self.auth.clock().now();
         let kind = job.kind.clone();
+        // Errors are kept on the job and logged: no address may ride along
+        // (an SMTP refusal often quotes the recipient).
+        let result = result.map_err(|f| match f {
+            Failure::Temporary(e) => Failure::Temporary(redact_addresses(&e)),
+            Failure::Permanent(e) => Failure::Permanent(redact_addresses(&e)),
+        });
         let ran = match result {
             Ok(()) => {
                 store.complete_job(&job.id, &self.worker, now).await?;
@@ -299,9 +305,36 @@ impl Jobs {
     }
 }
 
+/// `text` with every word that contains an `@` replaced, and cut to 500
+/// characters.
+fn redact_addresses(text: &str) -> String {
+    let redacted: Vec<String> = text
+        .split(' ')
+        .map(|w| {
+            if w.contains('@') {
+                "<address>".to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    redacted.join(" ").chars().take(500).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_lose_their_addresses() {
+        assert_eq!(
+            redact_addresses(
+                "permanent error (550): 5.1.1 <ada@example.com>: Recipient address rejected"
+            ),
+            "permanent error (550): 5.1.1 <address> Recipient address rejected"
+        );
+        assert_eq!(redact_addresses(&"x".repeat(900)).len(), 500);
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {
