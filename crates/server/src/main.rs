@@ -101,7 +101,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&config.log_level, config.log_format);
+    let sink = match cli.command {
+        Command::Serve { .. } => telemetry::Sink::Stdout,
+        _ => telemetry::Sink::Stderr,
+    };
+    telemetry::init(&config.log_level, config.log_format, sink);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

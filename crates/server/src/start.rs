@@ -268,6 +268,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
         cookie_settings(&public),
     );
     let app = latchkey_http::router(state);
+    let shutdown = shutdown_signal();
     let base = public.as_str().trim_end_matches('/');
     tracing::info!(
         listen = %bound,
@@ -285,31 +286,50 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             header_read_timeout: config.http.header_read_timeout,
             shutdown_timeout: config.http.shutdown_timeout,
         },
-        shutdown_signal(),
+        shutdown,
     )
     .await;
     tracing::info!(drained, "latchkey stopped");
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future completing on SIGTERM or SIGINT (Ctrl-C). The handlers are
+/// installed when this is called, not when the future is first polled, so a
+/// signal that arrives right after start-up is not lost (nor does it kill
+/// the process the default way).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let int = async {
+                match int {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = int => tracing::info!(signal = "SIGINT", "shutdown requested"),
+                () = term => tracing::info!(signal = "SIGTERM", "shutdown requested"),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!(signal = "SIGINT", "shutdown requested"),
-        () = term => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!(signal = "Ctrl-C", "shutdown requested");
+        }
     }
 }
