@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::views::{UserView, rfc3339};
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::principal::{Authenticated, ClientMeta, Via, check_origin};
+use crate::principal::{Authenticated, ClientMeta, Via, check_origin, cookie_value};
 use crate::state::AppState;
 
 /// A new account.
@@ -133,6 +133,13 @@ pub async fn post_login(
     match result? {
         LoginOutcome::Tokens(tokens) => Ok(axum::Json(tokens).into_response()),
         LoginOutcome::Cookie(c) => {
+            // A new sign-in replaces the browser's previous cookie session:
+            // end it, so a stolen copy of the old cookie stops working too.
+            if let Some(old) = cookie_value(&headers, state.cookies().name())
+                && let Ok(previous) = state.auth().authenticate_cookie(old).await
+            {
+                state.auth().logout(&previous).await?;
+            }
             let max_age = (c.session.expires_at - c.session.created_at).whole_seconds();
             let body = CookieLoginResponse {
                 session_id: c.session.id.clone(),
@@ -211,4 +218,50 @@ pub async fn post_logout(
         set_cookie(&mut response, &state, "", 0);
     }
     Ok(response)
+}
+
+/// The current session.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "user_id": "019a8d6e-1111-7c3b-9a57-3b1d2c4e5f60", "kind": "cookie", "expires_at": "2026-12-22T10:00:00Z", "auth_time": "2026-11-22T10:00:00Z", "amr": ["pwd"], "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8"}))]
+pub struct SessionInfo {
+    /// The session.
+    pub session_id: String,
+    /// The signed-in user.
+    pub user_id: String,
+    /// `bearer` or `cookie`.
+    pub kind: &'static str,
+    /// When the session ends at the latest (RFC 3339).
+    pub expires_at: String,
+    /// When the user last authenticated (RFC 3339).
+    pub auth_time: String,
+    /// Authentication methods.
+    pub amr: Vec<String>,
+    /// Cookie sessions: the CSRF token to send as `X-CSRF-Token` (a page
+    /// that was reloaded gets it back here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+/// The session making the request. **Requires** an access token or the
+/// session cookie. Cookie sessions also get their CSRF token.
+#[utoipa::path(get, path = "/v1/auth/session", tag = "auth",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The current session.", body = SessionInfo),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_session(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> axum::Json<SessionInfo> {
+    let s = &who.principal.session;
+    axum::Json(SessionInfo {
+        session_id: s.id.clone(),
+        user_id: s.user_id.clone(),
+        kind: s.kind.as_str(),
+        expires_at: rfc3339(s.expires_at.min(s.idle_expires_at)),
+        auth_time: rfc3339(s.auth_time),
+        amr: s.amr.clone(),
+        csrf_token: (who.via == Via::Cookie).then(|| state.auth().csrf_token(&s.id)),
+    })
 }

@@ -81,6 +81,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::post_login))
         .routes(routes!(auth::post_refresh))
         .routes(routes!(auth::post_logout))
+        .routes(routes!(auth::get_session))
         .routes(routes!(account::get_account, account::patch_account))
         .routes(routes!(account::get_sessions, account::delete_sessions))
         .routes(routes!(account::delete_session))
