@@ -13,14 +13,19 @@
 //!   the domain maps them into its own errors. Only the `http` crate decides
 //!   what a client sees.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod id;
 pub mod keys;
 pub mod password;
+pub mod roles;
 pub mod session;
 pub mod store;
 pub mod user;
 
 pub use clock::{Clock, SystemClock};
-pub use store::{ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
+pub use store::{
+    AdminStore, AuditStore, ClientStore, KeyStore, RoleStore, SessionStore, Store, StoreError,
+    UserStore,
+};

@@ -18,9 +18,11 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::keys::{Client, StoredKey};
+use crate::roles::{Role, UserRoleGraph};
 use crate::session::{RefreshToken, RotateOutcome, Rotation, Session};
-use crate::user::User;
+use crate::user::{Suspension, User, UserSearch};
 
 /// What can go wrong in a store, in terms the domain can act on.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +52,18 @@ pub struct MigrationReport {
 
 /// The whole store: every repository trait plus lifecycle operations.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + KeyStore + ClientStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore
+    + SessionStore
+    + KeyStore
+    + ClientStore
+    + RoleStore
+    + AuditStore
+    + AdminStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Short backend name for logs and metrics (`"sqlite"`, `"postgres"`).
     fn backend(&self) -> &'static str;
 
@@ -104,7 +117,10 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Stores a new session and, for bearer sessions, its first refresh
-    /// token, in one transaction.
+    /// token, in one transaction. Fails with `Conflict("suspended")` when
+    /// the user is suspended at `session.created_at`: the check and the
+    /// insert are atomic with respect to [`AdminStore::suspend_user`], so a
+    /// sign-in racing a suspension cannot leave a live session behind.
     async fn create_session(
         &self,
         session: &Session,
@@ -197,6 +213,136 @@ pub trait ClientStore: Send + Sync {
 
     /// Every client, by id.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+}
+
+/// Persistence of roles and users' role assignments.
+///
+/// The store keeps a row for each built-in role (so that custom roles can
+/// name one as parent); their definitions are in code ([`crate::roles`]).
+/// Every write takes the audit event recording it and stores both in one
+/// transaction.
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    /// Every role, built-in ones included, by name.
+    async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
+
+    /// One role by name.
+    async fn role_by_name(&self, name: &str) -> Result<Option<Role>, StoreError>;
+
+    /// Stores a new role; `Conflict("name")` if the name is taken.
+    async fn insert_role(&self, role: &Role, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Replaces `description`, `parent`, `permissions` and `updated_at`;
+    /// `NotFound` if there is no such role.
+    async fn update_role(&self, role: &Role, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Deletes a role and every assignment of it; returns how many users
+    /// had it. `NotFound` if there is none; `Conflict("parent")` while
+    /// another role names it as parent.
+    async fn delete_role(&self, name: &str, event: &AuditEvent) -> Result<u64, StoreError>;
+
+    /// The roles assigned to the user and every role reachable from them by
+    /// parent links, in one read.
+    async fn user_role_graph(&self, user_id: &str) -> Result<UserRoleGraph, StoreError>;
+
+    /// `(user_id, role)` for every role assigned to any of these users.
+    async fn assigned_roles_of_users(
+        &self,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Replaces the user's assigned roles with `roles` at `now`; with
+    /// `end_sessions`, also ends every session of the user (that reason).
+    /// Returns how many sessions were ended. `NotFound` if the user or one
+    /// of the roles does not exist (and nothing changes).
+    async fn set_user_roles(
+        &self,
+        user_id: &str,
+        roles: &[String],
+        end_sessions: Option<&str>,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one event.
+    async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Events matching the query, newest first (or oldest first), paged by id.
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Deletes at most `limit` of the events older than `before` (the
+    /// retention sweep); returns how many. Safe to run from several nodes.
+    async fn purge_audit_events(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The user search of the admin API, and the writes made on a user's
+/// account by an administrator or by the user, each with its audit event in
+/// the same transaction.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// Users matching the search, in id order after `after_id`.
+    async fn search_users(&self, search: &UserSearch) -> Result<Vec<User>, StoreError>;
+
+    /// Inserts a user with assigned roles. `Conflict("email")` /
+    /// `Conflict("username")` as for `insert_user`; `NotFound` for an
+    /// unknown role.
+    async fn create_user_audited(
+        &self,
+        user: &User,
+        roles: &[String],
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// `update_user` with its audit event.
+    async fn update_user_audited(&self, user: &User, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Deletes a user (sessions, tokens and role assignments go with it);
+    /// `NotFound` if there is none. Audit events about the user stay.
+    async fn delete_user_audited(
+        &self,
+        user_id: &str,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Suspends a user and ends every session of theirs (reason
+    /// `suspended`) at `suspension.suspended_at`; returns how many sessions
+    /// ended. `NotFound` if there is no such user.
+    async fn suspend_user(
+        &self,
+        user_id: &str,
+        suspension: &Suspension,
+        event: &AuditEvent,
+    ) -> Result<u64, StoreError>;
+
+    /// Lifts a suspension (a no-op on an unsuspended user); `NotFound` if
+    /// there is no such user.
+    async fn unsuspend_user(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Ends the user's unrevoked sessions: only `session_id` when given
+    /// (it must be theirs), else all but `except`. Returns how many ended;
+    /// nothing is recorded when none did.
+    async fn revoke_sessions_audited(
+        &self,
+        user_id: &str,
+        session_id: Option<&str>,
+        except: Option<&str>,
+        now: OffsetDateTime,
+        reason: &str,
+        event: &AuditEvent,
+    ) -> Result<u64, StoreError>;
 }
 
 /// Truncates a timestamp to the millisecond precision every backend stores.

@@ -29,6 +29,48 @@ pub struct User {
     pub created_at: OffsetDateTime,
     /// When the account last changed (millisecond precision).
     pub updated_at: OffsetDateTime,
+    /// The account's suspension, if it has one (it may have ended: see
+    /// [`Suspension::is_active`]).
+    pub suspension: Option<Suspension>,
+}
+
+/// An administrator's suspension of an account: no sign-in while it lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suspension {
+    /// When it began.
+    pub suspended_at: OffsetDateTime,
+    /// When it ends by itself; `None`: until lifted.
+    pub until: Option<OffsetDateTime>,
+    /// Why (shown to administrators, not to the user).
+    pub reason: String,
+}
+
+impl Suspension {
+    /// Whether the suspension is in force at `now`.
+    pub fn is_active(&self, now: OffsetDateTime) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
+}
+
+impl User {
+    /// The suspension in force at `now`, if any.
+    pub fn active_suspension(&self, now: OffsetDateTime) -> Option<&Suspension> {
+        self.suspension.as_ref().filter(|s| s.is_active(now))
+    }
+}
+
+/// A page of the admin user search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSearch {
+    /// Lower-case text found in the email address, username or name, or
+    /// equal to the id.
+    pub query: Option<String>,
+    /// Only users assigned this role (the implicit `user` matches everyone).
+    pub role: Option<String>,
+    /// Continue after this id (exclusive).
+    pub after_id: Option<String>,
+    /// At most this many.
+    pub limit: u32,
 }
 
 /// The unique lookup form of an email address: trimmed and lower-cased as a

@@ -228,6 +228,57 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
             }
             A::Unauthenticated(reason) => unauthenticated(reason),
             A::NotFound => ApiError::not_found("The requested object does not exist."),
+            A::Suspended { until } => {
+                let (detail, until) = match until {
+                    Some(t) => {
+                        let t = crate::routes::rfc3339(t);
+                        (
+                            format!("This account is suspended until {t}."),
+                            serde_json::Value::String(t),
+                        )
+                    }
+                    None => (
+                        "This account is suspended until an administrator lifts the suspension."
+                            .to_owned(),
+                        serde_json::Value::Null,
+                    ),
+                };
+                ApiError::new(
+                    StatusCode::LOCKED,
+                    "account_suspended",
+                    "Account suspended",
+                    detail,
+                )
+                .with_extension("suspended_until", until)
+            }
+            A::PermissionDenied(p) => crate::principal::permission_denied(&p),
+            A::RoleTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "role_taken",
+                "Role name taken",
+                "A role with this name exists already.",
+            ),
+            A::RoleReadOnly => ApiError::new(
+                StatusCode::CONFLICT,
+                "role_builtin",
+                "Built-in role",
+                "The built-in roles (user, moderator, admin) cannot be changed or deleted; create a custom role instead.",
+            ),
+            A::RoleInUse(children) => ApiError::new(
+                StatusCode::CONFLICT,
+                "role_in_use",
+                "Role in use",
+                format!(
+                    "Other roles inherit from this role ({}); change their parent first.",
+                    children.join(", ")
+                ),
+            ),
+            A::SelfAction => ApiError::new(
+                StatusCode::CONFLICT,
+                "cannot_act_on_self",
+                "Not on your own account",
+                "Administrators cannot suspend or delete their own account; ask another administrator.",
+            ),
             A::Busy { retry_after_secs } => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",

@@ -95,6 +95,7 @@ async fn login_rehashes_a_password_stored_with_other_parameters() {
         username_normalized: None,
         name: None,
         password_hash: Some(old_hash.clone()),
+        suspension: None,
         created_at: now,
         updated_at: now,
     };

@@ -210,6 +210,14 @@ pub const SETTINGS: &[Setting] = &[
         "make a new signing key after this many days (0: only by `latchkey keys rotate`)"
     ),
     setting!(
+        "tokens.include_permissions",
+        "LATCHKEY_TOKENS_INCLUDE_PERMISSIONS",
+        Bool,
+        false,
+        "false",
+        "access tokens also carry a `permissions` claim (every permission of the user's roles)"
+    ),
+    setting!(
         "sessions.ttl_secs",
         "LATCHKEY_SESSIONS_TTL_SECS",
         Int,
@@ -272,6 +280,14 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "64",
         "hashes waiting beyond the busy workers before answering 503 busy"
+    ),
+    setting!(
+        "audit.retention_days",
+        "LATCHKEY_AUDIT_RETENTION_DAYS",
+        Int,
+        false,
+        "365",
+        "audit events older than this many days are deleted (0: keep forever)"
     ),
     setting!(
         "log.level",
@@ -403,6 +419,14 @@ pub struct RawConfig {
     sessions: RawSessions,
     #[serde(default)]
     passwords: RawPasswords,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    retention_days: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -413,6 +437,7 @@ struct RawTokens {
     access_ttl_secs: Option<u64>,
     refresh_grace_secs: Option<u64>,
     key_rotation_days: Option<u64>,
+    include_permissions: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -546,6 +571,15 @@ pub struct TokenConfig {
     pub refresh_grace: Duration,
     /// Automatic key rotation period; `None`: manual only.
     pub key_rotation: Option<Duration>,
+    /// Whether access tokens carry a `permissions` claim.
+    pub include_permissions: bool,
+}
+
+/// Audit log settings.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// How long events are kept; `None`: forever.
+    pub retention: Option<Duration>,
 }
 
 /// Session lifetimes.
@@ -601,6 +635,8 @@ pub struct Config {
     pub sessions: SessionConfig,
     /// Passwords.
     pub passwords: PasswordConfig,
+    /// The audit log.
+    pub audit: AuditConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -1040,6 +1076,17 @@ impl RawConfig {
                 300,
             )),
             key_rotation: (days > 0).then(|| Duration::from_secs(days * 86_400)),
+            include_permissions: self.tokens.include_permissions.unwrap_or(false),
+        };
+        let retention_days = c.range(
+            "audit.retention_days",
+            self.audit.retention_days,
+            365,
+            0,
+            36_500,
+        );
+        let audit = AuditConfig {
+            retention: (retention_days > 0).then(|| Duration::from_secs(retention_days * 86_400)),
         };
         let ttl = c.range(
             "sessions.ttl_secs",
@@ -1155,6 +1202,7 @@ impl RawConfig {
             tokens,
             sessions,
             passwords,
+            audit,
             sources: c.sources,
         })
     }
@@ -1284,6 +1332,12 @@ pub fn show(config: &Config) -> String {
             "tokens.key_rotation_days" => config
                 .tokens
                 .key_rotation
+                .map_or(0, |d| d.as_secs() / 86_400)
+                .to_string(),
+            "tokens.include_permissions" => config.tokens.include_permissions.to_string(),
+            "audit.retention_days" => config
+                .audit
+                .retention
                 .map_or(0, |d| d.as_secs() / 86_400)
                 .to_string(),
             "sessions.ttl_secs" => config.sessions.ttl.as_secs().to_string(),

@@ -195,6 +195,7 @@ pub async fn auth(
             min_chars: p.min_length,
             ..LengthPolicy::default()
         },
+        include_permissions: config.tokens.include_permissions,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(Arc::new(Auth::new(
@@ -242,6 +243,27 @@ fn spawn_key_rotation(auth: Arc<Auth>, period: std::time::Duration, max_ttl: std
     });
 }
 
+/// Deletes audit events past their retention, hourly (the first sweep a
+/// minute after start). Every node runs it: the deletion is idempotent, in
+/// small batches, and keeps no state, so several nodes and restarts at any
+/// moment are safe.
+fn spawn_audit_retention(auth: Arc<Auth>, retention: std::time::Duration) {
+    let retention = time::Duration::try_from(retention).unwrap_or(time::Duration::days(365));
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let cutoff = SystemClock.now() - retention;
+            match latchkey_core::audit::purge_older_than(auth.store(), cutoff, 5_000).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "audit events past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "audit retention sweep failed; will retry"),
+            }
+        }
+    });
+}
+
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> {
     let started = Instant::now();
@@ -257,6 +279,9 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
     let auth = auth(&config, store.clone(), &public, &master).await?;
     if let Some(period) = config.tokens.key_rotation {
         spawn_key_rotation(auth.clone(), period, config.tokens.access_ttl);
+    }
+    if let Some(retention) = config.audit.retention {
+        spawn_audit_retention(auth.clone(), retention);
     }
     let state = AppState::new(
         auth,

@@ -48,9 +48,12 @@
 //! libpq-style options such as `keepalives_idle` or `tcp_user_timeout` are
 //! honoured, and `connect_timeout` overrides the default of five seconds.
 
+mod admin;
+mod audit;
 mod clients;
 mod keys;
 mod migrate;
+mod roles;
 mod sessions;
 mod users;
 

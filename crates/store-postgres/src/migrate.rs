@@ -28,6 +28,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_sessions",
         sql: include_str!("../migrations/0002_sessions.sql"),
     },
+    Migration {
+        name: "0003_roles_audit",
+        sql: include_str!("../migrations/0003_roles_audit.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

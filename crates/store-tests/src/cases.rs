@@ -35,6 +35,7 @@ pub fn sample_user(email: &str, username: Option<&str>) -> User {
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         created_at: now,
         updated_at: now,
+        suspension: None,
     }
 }
 
@@ -1359,3 +1360,9 @@ pub async fn clients_round_trip_and_conflict(db: &dyn TestDb) {
     clients.sort_by(|a, b| a.id.cmp(&b.id)); // byte order: "Resource-C" first
     assert_eq!(store.list_clients().await.unwrap(), clients);
 }
+
+pub use crate::roles_audit::{
+    admin_writes_are_audited_atomically, audit_events_query_and_purge, role_graph_and_assignments,
+    roles_round_trip_and_delete_rules, search_users_by_text_and_role,
+    suspension_ends_sessions_and_blocks_new_ones,
+};

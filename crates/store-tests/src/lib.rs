@@ -14,6 +14,7 @@
 //! the other is a bug in the first backend, never in the suite.
 
 pub mod cases;
+pub mod roles_audit;
 
 use std::sync::Arc;
 
@@ -68,7 +69,13 @@ macro_rules! conformance_suite {
             deleting_a_user_cascades_to_sessions_and_tokens,
             signing_keys_rotate_conditionally,
             concurrent_first_signing_key_is_created_once,
-            clients_round_trip_and_conflict
+            clients_round_trip_and_conflict,
+            roles_round_trip_and_delete_rules,
+            role_graph_and_assignments,
+            audit_events_query_and_purge,
+            suspension_ends_sessions_and_blocks_new_ones,
+            admin_writes_are_audited_atomically,
+            search_users_by_text_and_role
             );
         }
     };

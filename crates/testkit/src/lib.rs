@@ -96,6 +96,8 @@ pub struct Options {
     pub hash: HashParams,
     /// Hash queue length.
     pub hash_queue: usize,
+    /// Whether access tokens carry a `permissions` claim.
+    pub include_permissions: bool,
 }
 
 impl Default for Options {
@@ -111,6 +113,7 @@ impl Default for Options {
                 p_cost: 1,
             },
             hash_queue: 256,
+            include_permissions: false,
         }
     }
 }
@@ -168,6 +171,7 @@ impl TestApp {
             session_idle_ttl: Duration::days(7),
             refresh_grace: options.refresh_grace,
             password_policy: LengthPolicy::default(),
+            include_permissions: options.include_permissions,
         };
         let auth = Arc::new(Auth::new(
             store.clone(),

@@ -17,6 +17,7 @@
 //!   grace window get the winner's response (kept sealed under the master
 //!   key); a replay after it ends the whole session.
 
+mod admin;
 pub mod keyring;
 mod validate;
 
@@ -29,16 +30,19 @@ use latchkey_tokens::{
 };
 use time::{Duration, OffsetDateTime};
 
+use crate::audit::{AuditEvent, EventType};
 use crate::clock::Clock;
 use crate::id;
 use crate::keys::Client;
 use crate::password::{
     LengthPolicy, Password, PasswordError, PasswordHasher, PasswordPolicyError, Verified,
 };
+use crate::roles::Access;
 use crate::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind, device_label};
 use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::{User, normalize_email, normalize_username};
 
+pub use admin::{Actor, AdminPatch, NewUser, RoleInput, RolePatch};
 pub use keyring::{KeyError, Keyring};
 pub use validate::FieldProblem;
 
@@ -69,6 +73,8 @@ pub struct AuthConfig {
     pub refresh_grace: Duration,
     /// Password length rules for new passwords.
     pub password_policy: LengthPolicy,
+    /// Whether access tokens carry a `permissions` claim besides `roles`.
+    pub include_permissions: bool,
 }
 
 /// What went wrong, in terms the HTTP layer turns into responses.
@@ -99,6 +105,28 @@ pub enum AuthError {
     /// The object does not exist (or belongs to someone else).
     #[error("not found")]
     NotFound,
+    /// The account is suspended (checked after the password, so only
+    /// someone who knows it learns this).
+    #[error("account suspended")]
+    Suspended {
+        /// When the suspension ends; `None`: until lifted.
+        until: Option<OffsetDateTime>,
+    },
+    /// The caller lacks this permission.
+    #[error("permission {0} denied")]
+    PermissionDenied(String),
+    /// The role name is taken.
+    #[error("role name taken")]
+    RoleTaken,
+    /// Built-in roles cannot be changed or deleted.
+    #[error("built-in role")]
+    RoleReadOnly,
+    /// The role is the parent of other roles (named).
+    #[error("role in use")]
+    RoleInUse(Vec<String>),
+    /// An administrator tried to suspend or delete their own account.
+    #[error("cannot act on own account")]
+    SelfAction,
     /// The password hashing queue is full: retry shortly.
     #[error("busy")]
     Busy {
@@ -160,6 +188,8 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// User-Agent header.
     pub user_agent: Option<String>,
+    /// The request id, recorded in the audit log.
+    pub request_id: Option<String>,
 }
 
 /// A cookie session just created.
@@ -282,8 +312,8 @@ impl Auth {
         truncate_to_millis(self.clock.now())
     }
 
-    /// Creates an account.
-    pub async fn register(&self, r: Registration) -> Result<User, AuthError> {
+    /// Creates an account (recorded as `user.registered`).
+    pub async fn register(&self, r: Registration, client: &ClientInfo) -> Result<User, AuthError> {
         let mut problems = Vec::new();
         let email = validate::email(&r.email, &mut problems);
         let username = r
@@ -321,8 +351,12 @@ impl Auth {
             password_hash: Some(hash),
             created_at: now,
             updated_at: now,
+            suspension: None,
         };
-        match self.store.insert_user(&user).await {
+        let event = AuditEvent::new(EventType::UserRegistered, now, client)
+            .actor(Some(&user.id))
+            .subject(&user.id);
+        match self.store.create_user_audited(&user, &[], &event).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict("email")) => Err(AuthError::EmailTaken),
             Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
@@ -359,15 +393,73 @@ impl Auth {
                 user.as_ref().and_then(|u| u.password_hash.as_deref()),
             )
             .await?;
+        let now = self.now();
+        let failed = |subject: Option<&str>, reason: &str| {
+            let mut e = AuditEvent::new(EventType::LoginFailed, now, client).reason(reason);
+            if let Some(id) = subject {
+                e = e.subject(id);
+            }
+            e
+        };
         let (user, needs_rehash) = match (user, verdict) {
             (Some(u), Verified::Match { needs_rehash }) => (u, needs_rehash),
-            _ => return Err(AuthError::InvalidCredentials),
+            (user, _) => {
+                self.record(failed(
+                    user.as_ref().map(|u| u.id.as_str()),
+                    "invalid_credentials",
+                ))
+                .await;
+                return Err(AuthError::InvalidCredentials);
+            }
         };
+        if let Some(s) = user.active_suspension(now) {
+            let until = s.until;
+            self.record(failed(Some(&user.id), "account_suspended"))
+                .await;
+            return Err(AuthError::Suspended { until });
+        }
         if needs_rehash {
             self.rehash(&user.id, password).await;
         }
-        self.start_session(&user, client, kind, vec!["pwd".into()])
+        let outcome = match self
+            .start_session(&user, client, kind, vec!["pwd".into()])
             .await
+        {
+            Err(AuthError::Suspended { until }) => {
+                self.record(failed(Some(&user.id), "account_suspended"))
+                    .await;
+                return Err(AuthError::Suspended { until });
+            }
+            other => other?,
+        };
+        let session_id = match &outcome {
+            LoginOutcome::Tokens(t) => t.session_id.as_str(),
+            LoginOutcome::Cookie(c) => c.session.id.as_str(),
+        };
+        self.record(
+            AuditEvent::new(EventType::LoginSucceeded, now, client)
+                .actor(Some(&user.id))
+                .subject(&user.id)
+                .session(session_id)
+                .detail("method", "password")
+                .detail("mode", kind.as_str()),
+        )
+        .await;
+        Ok(outcome)
+    }
+
+    /// Appends an event to the audit log. A failure is logged, not
+    /// returned: the change it records has happened already.
+    pub async fn record(&self, event: AuditEvent) {
+        if let Err(e) = self.store.append_audit_event(&event).await {
+            tracing::error!(error = %e, event = %event.event, "could not write the audit event");
+        }
+    }
+
+    /// The user's roles and permissions, read from the store now.
+    pub async fn access(&self, user_id: &str) -> Result<Access, AuthError> {
+        let graph = self.store.user_role_graph(user_id).await?;
+        Ok(Access::resolve(&graph.assigned, &graph.roles))
     }
 
     async fn rehash(&self, user_id: &str, password: &str) {
@@ -386,7 +478,9 @@ impl Auth {
         }
     }
 
-    /// Creates a session for an authenticated user and issues its credentials.
+    /// Creates a session for an authenticated user and issues its
+    /// credentials. `Suspended` if the account is suspended when the
+    /// session would be stored.
     pub async fn start_session(
         &self,
         user: &User,
@@ -414,9 +508,18 @@ impl Auth {
             revoked_at: None,
             revoked_reason: None,
         };
+        let suspended = |e: StoreError| match e {
+            StoreError::Conflict("suspended") => AuthError::Suspended {
+                until: user.suspension.as_ref().and_then(|s| s.until),
+            },
+            e => e.into(),
+        };
         match cookie_token {
             Some(cookie_token) => {
-                self.store.create_session(&session, None).await?;
+                self.store
+                    .create_session(&session, None)
+                    .await
+                    .map_err(suspended)?;
                 let csrf_token = self.csrf_token(&session.id);
                 Ok(LoginOutcome::Cookie(Box::new(CookieSession {
                     session,
@@ -425,8 +528,12 @@ impl Auth {
                 })))
             }
             None => {
-                let (response, first) = self.issue(&session, now)?;
-                self.store.create_session(&session, Some(&first)).await?;
+                let access = self.access(&user.id).await?;
+                let (response, first) = self.issue(&session, now, &access)?;
+                self.store
+                    .create_session(&session, Some(&first))
+                    .await
+                    .map_err(suspended)?;
                 Ok(LoginOutcome::Tokens(response))
             }
         }
@@ -437,6 +544,7 @@ impl Auth {
         &self,
         session: &Session,
         now: OffsetDateTime,
+        access: &Access,
     ) -> Result<(TokenResponse, RefreshToken), AuthError> {
         let key = self.keys.active()?;
         let claims = AccessClaims {
@@ -450,7 +558,12 @@ impl Auth {
             sid: session.id.clone(),
             client_id: self.config.first_party_client_id.clone(),
             scope: self.config.scope.clone(),
-            roles: vec!["user".into()],
+            roles: access.roles.iter().cloned().collect(),
+            permissions: if self.config.include_permissions {
+                access.permissions.iter().cloned().collect()
+            } else {
+                Vec::new()
+            },
             amr: session.amr.clone(),
             acr: if session.amr.iter().any(|m| m == "mfa") {
                 "aal2"
@@ -482,8 +595,14 @@ impl Auth {
         Ok((response, row))
     }
 
-    /// Exchanges a refresh token for a new pair (see the module docs).
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
+    /// Exchanges a refresh token for a new pair (see the module docs). The
+    /// user's roles are read again, so a role removed since the last
+    /// exchange is gone from the new access token.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenResponse, AuthError> {
         if refresh_token.is_empty() || refresh_token.len() > MAX_OPAQUE_TOKEN_LEN {
             return Err(AuthError::InvalidRefreshToken);
         }
@@ -495,7 +614,8 @@ impl Auth {
         if !session.is_active(now) {
             return Err(AuthError::InvalidRefreshToken);
         }
-        let (response, successor) = self.issue(&session, now)?;
+        let access = self.access(&session.user_id).await?;
+        let (response, successor) = self.issue(&session, now, &access)?;
         let aad = presented_hash.as_bytes().to_vec();
         let sealed = self.grace_sealer.seal(
             &serde_json::to_vec(&response).map_err(|e| AuthError::Internal(e.to_string()))?,
@@ -530,6 +650,13 @@ impl Auth {
             }
             RotateOutcome::Reused { session_id } => {
                 tracing::warn!(session_id = %session_id, "refresh token reused: session ended");
+                self.record(
+                    AuditEvent::new(EventType::RefreshTokenReused, now, client)
+                        .subject(&session.user_id)
+                        .session(&session_id)
+                        .reason("refresh_token_reuse"),
+                )
+                .await;
                 Err(AuthError::RefreshTokenReused)
             }
             RotateOutcome::Invalid => Err(AuthError::InvalidRefreshToken),
@@ -620,10 +747,20 @@ impl Auth {
         constant_time_eq(self.csrf_token(session_id).as_bytes(), presented.as_bytes())
     }
 
-    /// Ends the caller's session.
-    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+    /// Ends the caller's session (recorded as `logout`).
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let sid = principal.session.id.as_str();
+        let event = AuditEvent::new(EventType::Logout, now, client)
+            .actor(Some(&principal.user_id))
+            .subject(&principal.user_id)
+            .session(sid);
         self.store
-            .revoke_session(&principal.session.id, self.now(), "logout")
+            .revoke_sessions_audited(&principal.user_id, Some(sid), None, now, "logout", &event)
             .await?;
         Ok(())
     }
@@ -636,27 +773,46 @@ impl Auth {
             .await?)
     }
 
-    /// Ends one of the user's sessions; `NotFound` for anyone else's.
-    pub async fn end_session(&self, user_id: &str, session_id: &str) -> Result<(), AuthError> {
-        let owned = self
+    /// Ends one of the user's sessions; `NotFound` for anyone else's (or
+    /// one that has ended already).
+    pub async fn end_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let event = AuditEvent::new(EventType::SessionRevoked, now, client)
+            .actor(Some(user_id))
+            .subject(user_id)
+            .session(session_id);
+        let ended = self
             .store
-            .session_by_id(session_id)
-            .await?
-            .filter(|s| s.user_id == user_id);
-        match owned {
-            Some(s) if s.revoked_at.is_none() => {
-                self.store.revoke_session(&s.id, self.now(), "user").await?;
-                Ok(())
-            }
-            _ => Err(AuthError::NotFound),
+            .revoke_sessions_audited(user_id, Some(session_id), None, now, "user", &event)
+            .await?;
+        if ended == 0 {
+            return Err(AuthError::NotFound);
         }
+        Ok(())
     }
 
     /// Ends every session of the user except `keep`; returns how many.
-    pub async fn end_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<u64, AuthError> {
+    pub async fn end_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<u64, AuthError> {
+        let now = self.now();
+        let mut event = AuditEvent::new(EventType::SessionsRevoked, now, client)
+            .actor(Some(user_id))
+            .subject(user_id);
+        if let Some(keep) = keep {
+            event = event.session(keep).detail("kept_current", true);
+        }
         Ok(self
             .store
-            .revoke_sessions_of_user(user_id, keep, self.now(), "user")
+            .revoke_sessions_audited(user_id, None, keep, now, "user", &event)
             .await?)
     }
 
@@ -668,11 +824,12 @@ impl Auth {
             .ok_or(AuthError::NotFound)
     }
 
-    /// Changes profile fields.
+    /// Changes profile fields (recorded as `account.updated`).
     pub async fn update_account(
         &self,
         user_id: &str,
         patch: ProfilePatch,
+        client: &ClientInfo,
     ) -> Result<User, AuthError> {
         let mut user = self.account(user_id).await?;
         let mut problems = Vec::new();
@@ -691,7 +848,10 @@ impl Auth {
             return Err(AuthError::Validation(problems));
         }
         user.updated_at = self.now();
-        match self.store.update_user(&user).await {
+        let event = AuditEvent::new(EventType::AccountUpdated, user.updated_at, client)
+            .actor(Some(user_id))
+            .subject(user_id);
+        match self.store.update_user_audited(&user, &event).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
             Err(StoreError::NotFound) => Err(AuthError::NotFound),

@@ -41,16 +41,20 @@ pub struct RegisterRequest {
     ))]
 pub async fn post_register(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     Json(body): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let user = state
         .auth()
-        .register(Registration {
-            email: body.email,
-            password: body.password,
-            username: body.username,
-            name: body.name,
-        })
+        .register(
+            Registration {
+                email: body.email,
+                password: body.password,
+                username: body.username,
+                name: body.name,
+            },
+            &client,
+        )
         .await?;
     metrics::counter!("latchkey_registrations_total").increment(1);
     Ok((StatusCode::CREATED, axum::Json(UserView::from(user))).into_response())
@@ -96,13 +100,18 @@ pub struct CookieLoginResponse {
 /// Sign in with an email address or username and a password. Needs nothing.
 /// Unknown identifiers and wrong passwords get the same answer, after the
 /// same work. Every login creates a new session (a new session id, and in
-/// cookie mode a new cookie).
+/// cookie mode a new cookie). A suspended account gets 423
+/// `account_suspended` with `suspended_until`, but only after the right
+/// password. Every attempt is in the audit log (`login.succeeded`,
+/// `login.failed` with the reason).
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Bearer mode: the token response. Cookie mode: `CookieLoginResponse` and `Set-Cookie`.", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:invalid_credentials", "title": "Invalid credentials", "status": 401, "detail": "The identifier or the password is wrong.", "code": "invalid_credentials"})),
         (status = 403, description = "`csrf_failed`: a cookie-mode login from another origin.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "`account_suspended`: `suspended_until` says when it ends (null: until lifted).", body = latchkey_proto::Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:latchkey:problem:account_suspended", "title": "Account suspended", "status": 423, "detail": "This account is suspended until 2026-12-01T00:00:00Z.", "code": "account_suspended", "suspended_until": "2026-12-01T00:00:00Z"})),
         (status = 503, description = "`busy`: the hashing queue is full; retry after `Retry-After`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_login(
@@ -127,6 +136,7 @@ pub async fn post_login(
         Ok(_) => "success",
         Err(AuthError::InvalidCredentials) => "invalid_credentials",
         Err(AuthError::Busy { .. }) => "busy",
+        Err(AuthError::Suspended { .. }) => "suspended",
         Err(_) => "error",
     };
     metrics::counter!("latchkey_logins_total", "outcome" => outcome).increment(1);
@@ -138,7 +148,7 @@ pub async fn post_login(
             if let Some(old) = cookie_value(&headers, state.cookies().name())
                 && let Ok(previous) = state.auth().authenticate_cookie(old).await
             {
-                state.auth().logout(&previous).await?;
+                state.auth().logout(&previous, &client).await?;
             }
             let max_age = (c.session.expires_at - c.session.created_at).whole_seconds();
             let body = CookieLoginResponse {
@@ -178,7 +188,9 @@ pub struct RefreshRequest {
 /// Each refresh token works once: a token presented again after the grace
 /// window (`tokens.refresh_grace_secs`) ends the whole session. Within the
 /// window, a retry gets the same new pair. Cookie sessions need no refresh:
-/// the cookie slides by itself.
+/// the cookie slides by itself. The new access token carries the user's
+/// roles as they are now. A reuse is recorded in the audit log
+/// (`refresh_token.reused`).
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair.", body = TokenResponse),
@@ -186,9 +198,10 @@ pub struct RefreshRequest {
     ))]
 pub async fn post_refresh(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     Json(body): Json<RefreshRequest>,
 ) -> Result<Response, ApiError> {
-    let result = state.auth().refresh(&body.refresh_token).await;
+    let result = state.auth().refresh(&body.refresh_token, &client).await;
     let outcome = match &result {
         Ok(_) => "success",
         Err(AuthError::RefreshTokenReused) => "reused",
@@ -210,9 +223,10 @@ pub async fn post_refresh(
     ))]
 pub async fn post_logout(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     who: Authenticated,
 ) -> Result<Response, ApiError> {
-    state.auth().logout(&who.principal).await?;
+    state.auth().logout(&who.principal, &client).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if who.via == Via::Cookie {
         set_cookie(&mut response, &state, "", 0);

@@ -3,11 +3,14 @@
 //! `routes!`, which puts it in the router and in the OpenAPI document at once.
 
 mod account;
+mod admin;
 mod auth;
 mod health;
 mod meta;
 mod oauth;
 mod views;
+
+pub(crate) use views::rfc3339;
 
 use std::sync::OnceLock;
 
@@ -36,7 +39,8 @@ use crate::state::AppState;
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign up, sign in, refresh, sign out."),
-        (name = "account", description = "The signed-in user's profile and sessions."),
+        (name = "account", description = "The signed-in user's profile, sessions and activity."),
+        (name = "admin", description = "Users, roles, permissions and the audit log; each route needs the permission it names."),
         (name = "oauth", description = "JWKS, token introspection and revocation."),
         (name = "operations", description = "Health, metrics and self-description."),
     )
@@ -85,6 +89,29 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(account::get_account, account::patch_account))
         .routes(routes!(account::get_sessions, account::delete_sessions))
         .routes(routes!(account::delete_session))
+        .routes(routes!(account::get_activity))
+        .routes(routes!(admin::get_users, admin::post_user))
+        .routes(routes!(
+            admin::get_user,
+            admin::patch_user,
+            admin::delete_user
+        ))
+        .routes(routes!(admin::post_suspend))
+        .routes(routes!(admin::post_unsuspend))
+        .routes(routes!(
+            admin::get_user_sessions,
+            admin::delete_user_sessions
+        ))
+        .routes(routes!(admin::delete_user_session))
+        .routes(routes!(admin::put_user_roles))
+        .routes(routes!(admin::get_roles, admin::post_role))
+        .routes(routes!(
+            admin::get_role,
+            admin::patch_role,
+            admin::delete_role
+        ))
+        .routes(routes!(admin::get_permissions))
+        .routes(routes!(admin::get_audit))
         .routes(routes!(oauth::get_jwks))
         .routes(routes!(oauth::post_introspect))
         .routes(routes!(oauth::post_revoke))
