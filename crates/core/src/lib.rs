@@ -13,14 +13,18 @@
 //!   the domain maps them into its own errors. Only the `http` crate decides
 //!   what a client sees.
 
+pub mod abuse;
 pub mod auth;
 pub mod clock;
 pub mod id;
 pub mod keys;
 pub mod password;
+pub mod password_policy;
 pub mod session;
 pub mod store;
 pub mod user;
 
-pub use clock::{Clock, SystemClock};
-pub use store::{ClientStore, KeyStore, SessionStore, Store, StoreError, UserStore};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use store::{
+    ClientStore, KeyStore, LoginFailureStore, SessionStore, Store, StoreError, UserStore,
+};

@@ -18,6 +18,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::abuse::brute_force::LoginFailures;
 use crate::keys::{Client, StoredKey};
 use crate::session::{RefreshToken, RotateOutcome, Rotation, Session};
 use crate::user::User;
@@ -50,7 +51,9 @@ pub struct MigrationReport {
 
 /// The whole store: every repository trait plus lifecycle operations.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + KeyStore + ClientStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore + SessionStore + KeyStore + ClientStore + LoginFailureStore + Send + Sync + 'static
+{
     /// Short backend name for logs and metrics (`"sqlite"`, `"postgres"`).
     fn backend(&self) -> &'static str;
 
@@ -197,6 +200,32 @@ pub trait ClientStore: Send + Sync {
 
     /// Every client, by id.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+}
+
+/// Persistence of sign-in failure counters (see [`crate::abuse::brute_force`]).
+#[async_trait]
+pub trait LoginFailureStore: Send + Sync {
+    /// The counter under `key`, if any.
+    async fn login_failures(&self, key: &str) -> Result<Option<LoginFailures>, StoreError>;
+
+    /// Replaces the counter under `key` with `new` (whose `key` is the
+    /// same), but only if its stored `failures` is `expected`; a missing row
+    /// counts as 0. Returns whether it replaced. Of several concurrent calls
+    /// with the same `expected`, exactly one succeeds.
+    async fn swap_login_failures(
+        &self,
+        key: &str,
+        expected: u32,
+        new: &LoginFailures,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes the counter under `key` (a success, an unlock). Returns
+    /// whether there was one.
+    async fn clear_login_failures(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Deletes unlocked counters whose last failure is before `before`.
+    /// Returns how many.
+    async fn purge_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// Truncates a timestamp to the millisecond precision every backend stores.

@@ -50,6 +50,7 @@
 
 mod clients;
 mod keys;
+mod login_failures;
 mod migrate;
 mod sessions;
 mod users;

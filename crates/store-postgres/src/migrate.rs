@@ -28,6 +28,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_sessions",
         sql: include_str!("../migrations/0002_sessions.sql"),
     },
+    Migration {
+        name: "0005_abuse",
+        sql: include_str!("../migrations/0005_abuse.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_sessions",
         sql: include_str!("../migrations/0002_sessions.sql"),
     },
+    Migration {
+        name: "0005_abuse",
+        sql: include_str!("../migrations/0005_abuse.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -68,7 +68,10 @@ macro_rules! conformance_suite {
             deleting_a_user_cascades_to_sessions_and_tokens,
             signing_keys_rotate_conditionally,
             concurrent_first_signing_key_is_created_once,
-            clients_round_trip_and_conflict
+            clients_round_trip_and_conflict,
+            login_failures_compare_and_set,
+            concurrent_login_failure_swaps_admit_one,
+            purge_login_failures_keeps_locked_and_recent
             );
         }
     };
