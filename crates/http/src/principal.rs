@@ -5,15 +5,18 @@
 //!   unsafe requests (POST, PATCH, DELETE, …) must also come from latchkey's
 //!   own origin (`Origin`, else `Referer`) and carry the session's CSRF token
 //!   in `X-CSRF-Token`.
-//! - [`ClientMeta`]: the peer address and User-Agent, recorded on sessions.
+//! - [`ClientMeta`]: the client IP (through trusted proxies, see
+//!   [`crate::client_ip`]) and User-Agent, recorded on sessions.
+//! - [`ClientAddr`]: the client IP alone, for rate limits.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use latchkey_core::auth::{ClientInfo, Principal};
 
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, unauthenticated};
 use crate::state::AppState;
 
@@ -134,18 +137,35 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // X-Forwarded-For is not trusted yet: trusted proxies come with the
-        // abuse-protection work. The peer address is the truth until then.
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let ip = client_addr(parts).map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         Ok(ClientMeta(ClientInfo { ip, user_agent }))
+    }
+}
+
+/// The client IP the pipeline resolved (falling back to the peer address).
+fn client_addr(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ClientIp>().map(|c| c.0).or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}
+
+/// The client IP, for rate limits and challenges.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(parts)))
     }
 }
 

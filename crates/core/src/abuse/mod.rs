@@ -355,6 +355,21 @@ impl Guard {
         }
     }
 
+    /// A guard whose challenges are signed with a random key (puzzles do not
+    /// survive a restart nor work across nodes): for tests and tools.
+    pub fn with_random_key(
+        limiter: Arc<Limiter>,
+        config: GuardConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Guard {
+        Guard::new(
+            limiter,
+            config,
+            &latchkey_tokens::random_bytes::<32>(),
+            clock,
+        )
+    }
+
     /// The configuration.
     pub fn config(&self) -> &GuardConfig {
         &self.config
