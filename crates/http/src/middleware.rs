@@ -189,10 +189,10 @@ fn security_headers(headers: &mut axum::http::HeaderMap, hsts_max_age: Option<u6
     headers
         .entry(HeaderName::from_static("cross-origin-resource-policy"))
         .or_insert(HeaderValue::from_static("same-origin"));
-    if let Some(max_age) = hsts_max_age {
-        if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}")) {
-            headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
-        }
+    if let Some(max_age) = hsts_max_age
+        && let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}"))
+    {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
     }
 }
 

@@ -538,7 +538,7 @@ impl Guard {
 
 /// The bits required at a pressure `ratio` (events / threshold).
 pub fn difficulty_for(ratio: f64, policy: &ChallengePolicy) -> u8 {
-    if !(ratio >= 1.0) {
+    if ratio.is_nan() || ratio < 1.0 {
         return 0;
     }
     let extra = ratio.log2().floor().min(64.0) as u8;
