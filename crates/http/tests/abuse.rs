@@ -238,6 +238,14 @@ async fn hundred_and_one_wrong_passwords_are_throttled_and_at_most_100_checked(
         .unwrap();
     assert_eq!(row.failures, 100);
     assert!(row.locked_at.is_some());
+    let metrics = app.get("/metrics").await.text();
+    for name in [
+        "latchkey_lockouts_total",
+        "latchkey_login_throttled_total",
+        "latchkey_login_locked_refusals_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing");
+    }
 
     // an unlock by an administrator lifts it
     assert!(
@@ -448,6 +456,11 @@ async fn one_password_across_1000_accounts_from_one_ip_limits_the_ip_not_the_acc
         "the address gets its burst, then nothing"
     );
     assert_eq!(app.auth.password_checks() - before, 30);
+    let metrics = app.get("/metrics").await.text();
+    assert!(
+        metrics.contains("latchkey_rate_limited_total{class=\"login\",dimension=\"ip\"}"),
+        "limit hits are counted"
+    );
     // no account is locked or even delayed: each saw at most one failure
     for id in &ids {
         if let Some(row) = app

@@ -346,7 +346,7 @@ pub const SETTINGS: &[Setting] = &[
         "LATCHKEY_RATE_LIMITS_REGISTER",
         Str,
         false,
-        "ip=10/hour, account=3/hour",
+        "ip=20/hour, account=10/hour",
         "quotas of sign-up"
     ),
     setting!(

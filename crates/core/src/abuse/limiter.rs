@@ -468,6 +468,7 @@ impl Limiter {
     ) -> Limiter {
         let mut l = Limiter::local(clock, capacity);
         l.shared = Some(backend);
+        metrics::gauge!("latchkey_rate_limit_shared").set(1.0);
         l
     }
 

@@ -266,7 +266,7 @@ impl GuardConfig {
 /// Default login-class quotas.
 pub const DEFAULT_LOGIN: &str = "ip=30/min, ip_account=10/min";
 /// Default register-class quotas.
-pub const DEFAULT_REGISTER: &str = "ip=10/hour, account=3/hour";
+pub const DEFAULT_REGISTER: &str = "ip=20/hour, account=10/hour";
 /// Default mail-class quotas.
 pub const DEFAULT_MAIL: &str = "ip=20/hour, account=5/hour";
 /// Default token-class quotas.
