@@ -303,7 +303,7 @@ fn cors_headers(headers: &mut HeaderMap, policy: &CorsPolicy, origin: &str, publ
 /// The edge middleware: lists, CORS, per-IP class limits (see the module
 /// docs). Runs inside `request_context`, which has resolved the client IP.
 pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let protection = state.protection().clone();
+    let protection = state.protection();
     let network = &protection.network;
     let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
     let path = req.uri().path().to_owned();

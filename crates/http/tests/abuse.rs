@@ -69,6 +69,7 @@ both_backends!(
     a_signup_surge_demands_a_challenge,
     common_and_breached_passwords_are_refused_with_a_reason,
     two_nodes_share_limits_through_redis,
+    redis_down_falls_back_to_local_limits_and_recovers,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -984,7 +985,7 @@ async fn common_and_breached_passwords_are_refused_with_a_reason(
     assert_eq!(r.status, 201, "{}", r.text());
 }
 
-async fn two_nodes_share_limits_through_redis(make: impl AsyncFnOnce(Options) -> TestApp) {
+async fn two_nodes_share_limits_through_redis(make: impl AsyncFn(Options) -> TestApp) {
     let url = redis_url("LATCHKEY_TEST_REDIS_URL");
     let shared: Arc<dyn CounterBackend> = Arc::new(RedisCounters::new(
         RedisConfig::from_url(&url, &unique_prefix(), Duration::from_secs(2)).unwrap(),
@@ -997,7 +998,7 @@ async fn two_nodes_share_limits_through_redis(make: impl AsyncFnOnce(Options) ->
         ..Options::default()
     };
     let a = make(options()).await;
-    let b = sqlite(options()).await;
+    let b = make(options()).await;
     let from = peer(40, 1);
     for (i, node) in [&a, &b, &a, &b].into_iter().enumerate() {
         let r = login(node, from, &format!("ghost{i}@example.com"), WRONG, &[]).await;
@@ -1026,10 +1027,14 @@ async fn attempt(node: &TestApp, from: SocketAddr, i: usize) -> u16 {
         .as_u16()
 }
 
-/// Two nodes on one Redis; Redis stops mid-test and comes back. Runs once
-/// (not per backend): it stops a server that only it uses.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_down_falls_back_to_local_limits_and_recovers() {
+/// The fault-injection Redis is stopped and started by one test at a time.
+static REDIS_FAULT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Two nodes on one Redis; Redis stops mid-test and comes back.
+async fn redis_down_falls_back_to_local_limits_and_recovers(
+    make: impl AsyncFn(Options) -> TestApp,
+) {
+    let _only_one = REDIS_FAULT.lock().await;
     let url = redis_url("LATCHKEY_TEST_REDIS_FAULT_URL");
     let ctl = redis_url("LATCHKEY_TEST_REDIS_FAULT_CTL");
     let redis = Arc::new(RedisCounters::new(
@@ -1044,8 +1049,8 @@ async fn redis_down_falls_back_to_local_limits_and_recovers() {
         shared_counters: Some(shared.clone()),
         ..Options::default()
     };
-    let a = sqlite(options()).await;
-    let b = sqlite(options()).await;
+    let a = make(options()).await;
+    let b = make(options()).await;
 
     // shared: four for both nodes together
     let x = peer(50, 1);
