@@ -1087,6 +1087,9 @@ async fn redis_down_falls_back_to_local_limits_and_recovers(
         a.guard.limiter().sharing(),
         latchkey_core::abuse::limiter::Sharing::Degraded
     );
+    let ready = a.get("/health/ready").await;
+    assert_eq!(ready.status, 200, "a node without Redis stays ready");
+    assert_eq!(ready.json()["checks"]["rate_limits"]["status"], "degraded");
     // the address that was limited while shared stays limited: a had
     // counted three of its requests itself, so one more passes, no more
     assert_eq!(
@@ -1193,6 +1196,19 @@ async fn ip_lists_cors_and_security_headers() {
             .unwrap()
             .contains("frame-ancestors 'none'")
     );
+    // the protocol is in the OpenAPI document
+    let doc = app.get("/openapi.json").await.text();
+    for needle in [
+        "/v1/auth/challenge",
+        "/assets/latchkey-pow.js",
+        "challenge_required",
+        "Latchkey-Pow",
+        "RateLimit-Policy",
+        "account_locked",
+        "password_too_common",
+    ] {
+        assert!(doc.contains(needle), "{needle} missing from /openapi.json");
+    }
     // rate-limit state on allowed requests of limited classes
     let r = get_from("198.51.100.1", "/v1/auth/challenge?action=login").await;
     assert_eq!(r.header("ratelimit-policy"), Some("\"api_ip\";q=1200;w=60"));
