@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts throwaway PostgreSQL servers for the test suite, on loopback and free
-# ports, and stops them when the calling shell exits. Source it:
+# Starts throwaway PostgreSQL and Redis servers for the test suite, on loopback
+# and free ports, and stops them when the calling shell exits. Source it:
 #
 #   . scripts/services.sh
 #
@@ -9,8 +9,12 @@
 #                                (each test creates its own database on it)
 #   LATCHKEY_TEST_PG_FAULT_URL   a second server that one test stops and starts
 #   LATCHKEY_TEST_PG_FAULT_CTL   a script: `$LATCHKEY_TEST_PG_FAULT_CTL stop|start`
+#   LATCHKEY_TEST_REDIS_URL      a Redis server for the shared rate-limit tests
+#                                (each test uses its own key prefix on it)
+#   LATCHKEY_TEST_REDIS_FAULT_URL  a second Redis that one test stops and starts
+#   LATCHKEY_TEST_REDIS_FAULT_CTL  a script: `$LATCHKEY_TEST_REDIS_FAULT_CTL stop|start`
 #
-# Installs PostgreSQL with apt-get when it is missing and we are root.
+# Installs PostgreSQL and Redis with apt-get when missing and we are root.
 
 set -euo pipefail
 
@@ -30,6 +34,18 @@ if [ -z "$(lk_pg_bin)" ]; then
   fi
 fi
 LK_PGBIN=$(lk_pg_bin)
+
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    lk_log "installing Redis (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  else
+    lk_log "Redis is not installed: install the 'redis-server' package (Debian/Ubuntu), or run this as root"
+    exit 1
+  fi
+fi
 
 # A free TCP port on 127.0.0.1: nothing answers on it.
 lk_free_port() {
@@ -68,9 +84,26 @@ lk_start_pg() {
   echo "$port"
 }
 
+# lk_start_redis NAME -> starts a Redis without persistence in $LK_SERVICES_DIR/NAME, prints its port
+lk_start_redis() {
+  local dir="$LK_SERVICES_DIR/$1" port
+  port=$(lk_free_port)
+  mkdir -p "$dir"
+  echo "$port" >"$dir/redis.port"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' --appendonly no \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
+  for _ in $(seq 1 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  redis-cli -p "$port" ping >/dev/null 2>&1 || { lk_log "Redis did not start on :$port"; return 1; }
+  echo "$port"
+}
+
 lk_stop_services() {
   for d in "$LK_SERVICES_DIR"/*/; do
     [ -d "$d/data" ] && lk_as_pg "$LK_PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
+    [ -f "$d/redis.port" ] && redis-cli -p "$(cat "$d/redis.port")" shutdown nosave >/dev/null 2>&1 || true
   done
   rm -rf "$LK_SERVICES_DIR"
 }
@@ -97,3 +130,27 @@ CTL
 chmod +x "$LATCHKEY_TEST_PG_FAULT_CTL"
 
 lk_log "PostgreSQL $("$LK_PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$LK_PG_PORT (tests) and :$LK_FAULT_PORT (fault injection)"
+
+LK_REDIS_PORT=$(lk_start_redis redis)
+export LATCHKEY_TEST_REDIS_URL="redis://127.0.0.1:$LK_REDIS_PORT/"
+LK_REDIS_FAULT_PORT=$(lk_start_redis redis-fault)
+export LATCHKEY_TEST_REDIS_FAULT_URL="redis://127.0.0.1:$LK_REDIS_FAULT_PORT/"
+export LATCHKEY_TEST_REDIS_FAULT_CTL="$LK_SERVICES_DIR/redis-fault-ctl.sh"
+cat >"$LATCHKEY_TEST_REDIS_FAULT_CTL" <<CTL
+#!/usr/bin/env bash
+# stop|start the fault-injection Redis (same port; it comes back empty)
+set -eu
+dir="$LK_SERVICES_DIR/redis-fault"
+case "\${1:-}" in
+  stop)  redis-cli -p $LK_REDIS_FAULT_PORT shutdown nosave >/dev/null 2>&1 || true
+         for _ in \$(seq 1 100); do redis-cli -p $LK_REDIS_FAULT_PORT ping >/dev/null 2>&1 || exit 0; sleep 0.05; done
+         echo "Redis did not stop" >&2; exit 1 ;;
+  start) redis-server --bind 127.0.0.1 --port $LK_REDIS_FAULT_PORT --dir "\$dir" --save '' --appendonly no \\
+           --daemonize yes --pidfile "\$dir/redis.pid" --logfile "\$dir/redis.log" >/dev/null
+         for _ in \$(seq 1 100); do redis-cli -p $LK_REDIS_FAULT_PORT ping >/dev/null 2>&1 && exit 0; sleep 0.05; done
+         echo "Redis did not start" >&2; exit 1 ;;
+  *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+CTL
+chmod +x "$LATCHKEY_TEST_REDIS_FAULT_CTL"
+lk_log "Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:$LK_REDIS_PORT (tests) and :$LK_REDIS_FAULT_PORT (fault injection)"

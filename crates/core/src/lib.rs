@@ -13,19 +13,21 @@
 //!   the domain maps them into its own errors. Only the `http` crate decides
 //!   what a client sees.
 
+pub mod abuse;
 pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod id;
 pub mod keys;
 pub mod password;
+pub mod password_policy;
 pub mod roles;
 pub mod session;
 pub mod store;
 pub mod user;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{
-    AdminStore, AuditStore, ClientStore, KeyStore, RoleStore, SessionStore, Store, StoreError,
-    UserStore,
+    AdminStore, AuditStore, ClientStore, KeyStore, LoginFailureStore, RoleStore, SessionStore,
+    Store, StoreError, UserStore,
 };

@@ -18,6 +18,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::abuse::brute_force::LoginFailures;
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::keys::{Client, StoredKey};
 use crate::roles::{Role, UserRoleGraph};
@@ -60,6 +61,7 @@ pub trait Store:
     + RoleStore
     + AuditStore
     + AdminStore
+    + LoginFailureStore
     + Send
     + Sync
     + 'static
@@ -343,6 +345,32 @@ pub trait AdminStore: Send + Sync {
         reason: &str,
         event: &AuditEvent,
     ) -> Result<u64, StoreError>;
+}
+
+/// Persistence of sign-in failure counters (see [`crate::abuse::brute_force`]).
+#[async_trait]
+pub trait LoginFailureStore: Send + Sync {
+    /// The counter under `key`, if any.
+    async fn login_failures(&self, key: &str) -> Result<Option<LoginFailures>, StoreError>;
+
+    /// Replaces the counter under `key` with `new` (whose `key` is the
+    /// same), but only if its stored `failures` is `expected`; a missing row
+    /// counts as 0. Returns whether it replaced. Of several concurrent calls
+    /// with the same `expected`, exactly one succeeds.
+    async fn swap_login_failures(
+        &self,
+        key: &str,
+        expected: u32,
+        new: &LoginFailures,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes the counter under `key` (a success, an unlock). Returns
+    /// whether there was one.
+    async fn clear_login_failures(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Deletes unlocked counters whose last failure is before `before`.
+    /// Returns how many.
+    async fn purge_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// Truncates a timestamp to the millisecond precision every backend stores.

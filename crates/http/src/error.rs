@@ -27,6 +27,7 @@ struct Problemish {
     internal: Option<String>,
     extra: Option<(&'static str, serde_json::Value)>,
     www_authenticate: bool,
+    headers: Option<axum::http::HeaderMap>,
 }
 
 impl ApiError {
@@ -47,6 +48,7 @@ impl ApiError {
             internal: None,
             extra: None,
             www_authenticate: false,
+            headers: None,
         }))
     }
 
@@ -103,6 +105,15 @@ impl ApiError {
     /// Adds an RFC 9457 extension member.
     pub fn with_extension(mut self, name: &'static str, value: serde_json::Value) -> Self {
         self.0.extra = Some((name, value));
+        self
+    }
+
+    /// Adds response headers (e.g. `RateLimit`).
+    pub fn with_headers(mut self, headers: axum::http::HeaderMap) -> Self {
+        self.0
+            .headers
+            .get_or_insert_with(Default::default)
+            .extend(headers);
         self
     }
 
@@ -174,6 +185,9 @@ impl IntoResponse for ApiError {
         }
         if this.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(extra) = this.headers {
+            headers.extend(extra);
         }
         response
     }
@@ -286,6 +300,22 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
                 "The server is handling too many sign-ins right now; retry after the number of seconds in Retry-After.",
             )
             .with_retry_after(retry_after_secs),
+            A::Throttled { retry_after_secs } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many failed sign-ins",
+                "There were too many failed sign-ins for this account recently; retry after the number of seconds in Retry-After. \
+                 From a device that signed in to this account before, sign-in is not delayed.",
+            )
+            .with_retry_after(retry_after_secs)
+            .with_extension("policy", serde_json::Value::String("login_account".into())),
+            A::AccountLocked => ApiError::new(
+                StatusCode::LOCKED,
+                "account_locked",
+                "Account locked",
+                "This account is locked after too many failed sign-ins, and passwords are no longer checked for it. \
+                 Sign in from a device that signed in to this account before, reset the password, or ask an administrator to unlock it.",
+            ),
             A::Store(s) => s.into(),
             A::Internal(msg) => ApiError::internal(msg),
         }

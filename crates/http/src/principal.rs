@@ -10,17 +10,20 @@
 //!   are read from the store on every request, never from the token, so a
 //!   role removed takes effect at once. Missing the permission is 403
 //!   `permission_denied` naming it.
-//! - [`ClientMeta`]: the peer address, User-Agent and request id, recorded on
-//!   sessions and in the audit log.
+//! - [`ClientMeta`]: the client IP (through trusted proxies, see
+//!   [`crate::client_ip`]), User-Agent and request id, recorded on sessions
+//!   and in the audit log.
+//! - [`ClientAddr`]: the client IP alone, for rate limits.
 
 use std::marker::PhantomData;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use latchkey_core::auth::{Actor, ClientInfo, Principal};
 
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, unauthenticated};
 use crate::state::AppState;
 
@@ -141,12 +144,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // X-Forwarded-For is not trusted yet: trusted proxies come with the
-        // abuse-protection work. The peer address is the truth until then.
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let ip = client_addr(parts).map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -254,6 +252,28 @@ pub fn permission_denied(permission: &str) -> ApiError {
         "missing_permission",
         serde_json::Value::String(permission.to_owned()),
     )
+}
+
+/// The client IP the pipeline resolved (falling back to the peer address).
+fn client_addr(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ClientIp>().map(|c| c.0).or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}
+
+/// The client IP, for rate limits and challenges.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(parts)))
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+mod abuse;
+
+pub use abuse::{AbuseConfig, RedisSettings};
+
 /// The kinds of value a setting takes, for parsing environment variables and flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -170,6 +174,14 @@ pub const SETTINGS: &[Setting] = &[
         "on SIGTERM/SIGINT, how long in-flight requests may run before the process exits"
     ),
     setting!(
+        "http.hsts_max_age_secs",
+        "LATCHKEY_HTTP_HSTS_MAX_AGE_SECS",
+        Int,
+        false,
+        "31536000",
+        "Strict-Transport-Security max-age, sent only when the public URL is https (0: never)"
+    ),
+    setting!(
         "tokens.alg",
         "LATCHKEY_TOKENS_ALG",
         Str,
@@ -282,6 +294,30 @@ pub const SETTINGS: &[Setting] = &[
         "hashes waiting beyond the busy workers before answering 503 busy"
     ),
     setting!(
+        "passwords.reject_common",
+        "LATCHKEY_PASSWORDS_REJECT_COMMON",
+        Bool,
+        false,
+        "true",
+        "refuse the bundled list of commonly used passwords (password_too_common)"
+    ),
+    setting!(
+        "passwords.breached_filter",
+        "LATCHKEY_PASSWORDS_BREACHED_FILTER",
+        Str,
+        false,
+        "",
+        "a breach-corpus Bloom filter file from `latchkey passwords build-filter` (password_breached)"
+    ),
+    setting!(
+        "passwords.min_strength",
+        "LATCHKEY_PASSWORDS_MIN_STRENGTH",
+        Int,
+        false,
+        "0",
+        "lowest strength estimate accepted, 0 to 4 (0: no estimate)"
+    ),
+    setting!(
         "audit.retention_days",
         "LATCHKEY_AUDIT_RETENTION_DAYS",
         Int,
@@ -304,6 +340,246 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "auto",
         "`auto` (readable on a terminal, JSON otherwise), `json` or `pretty`"
+    ),
+    setting!(
+        "rate_limits.enabled",
+        "LATCHKEY_RATE_LIMITS_ENABLED",
+        Bool,
+        false,
+        "true",
+        "rate limits per class of route (off: none at all)"
+    ),
+    setting!(
+        "rate_limits.login",
+        "LATCHKEY_RATE_LIMITS_LOGIN",
+        Str,
+        false,
+        "ip=30/min, ip_account=10/min",
+        "quotas of sign-in endpoints by ip, account and ip_account"
+    ),
+    setting!(
+        "rate_limits.register",
+        "LATCHKEY_RATE_LIMITS_REGISTER",
+        Str,
+        false,
+        "ip=20/hour, account=10/hour",
+        "quotas of sign-up"
+    ),
+    setting!(
+        "rate_limits.mail",
+        "LATCHKEY_RATE_LIMITS_MAIL",
+        Str,
+        false,
+        "ip=20/hour, account=5/hour",
+        "quotas of endpoints that send mail"
+    ),
+    setting!(
+        "rate_limits.token",
+        "LATCHKEY_RATE_LIMITS_TOKEN",
+        Str,
+        false,
+        "ip=300/min",
+        "quotas of token endpoints"
+    ),
+    setting!(
+        "rate_limits.api",
+        "LATCHKEY_RATE_LIMITS_API",
+        Str,
+        false,
+        "ip=1200/min",
+        "quotas of everything else"
+    ),
+    setting!(
+        "rate_limits.max_keys",
+        "LATCHKEY_RATE_LIMITS_MAX_KEYS",
+        Int,
+        false,
+        "100000",
+        "counters kept in memory at most"
+    ),
+    setting!(
+        "brute_force.free_attempts",
+        "LATCHKEY_BRUTE_FORCE_FREE_ATTEMPTS",
+        Int,
+        false,
+        "5",
+        "consecutive failed sign-ins of an account before delays start"
+    ),
+    setting!(
+        "brute_force.max_delay_secs",
+        "LATCHKEY_BRUTE_FORCE_MAX_DELAY_SECS",
+        Int,
+        false,
+        "900",
+        "longest delay between two sign-in attempts of an account"
+    ),
+    setting!(
+        "brute_force.lockout_threshold",
+        "LATCHKEY_BRUTE_FORCE_LOCKOUT_THRESHOLD",
+        Int,
+        false,
+        "100",
+        "consecutive failures that lock an account (1 to 100)"
+    ),
+    setting!(
+        "brute_force.reset_after_secs",
+        "LATCHKEY_BRUTE_FORCE_RESET_AFTER_SECS",
+        Int,
+        false,
+        "86400",
+        "an unlocked failure count is forgotten after this long without failures (0: never)"
+    ),
+    setting!(
+        "brute_force.device_attempts",
+        "LATCHKEY_BRUTE_FORCE_DEVICE_ATTEMPTS",
+        Int,
+        false,
+        "10",
+        "failures allowed from a known device before its cookie stops helping"
+    ),
+    setting!(
+        "brute_force.device_cookie_days",
+        "LATCHKEY_BRUTE_FORCE_DEVICE_COOKIE_DAYS",
+        Int,
+        false,
+        "180",
+        "lifetime of device cookies"
+    ),
+    setting!(
+        "challenge.enabled",
+        "LATCHKEY_CHALLENGE_ENABLED",
+        Bool,
+        false,
+        "true",
+        "demand proof-of-work under a surge of failures or sign-ups"
+    ),
+    setting!(
+        "challenge.ip_threshold",
+        "LATCHKEY_CHALLENGE_IP_THRESHOLD",
+        Int,
+        false,
+        "10",
+        "failed sign-ins plus sign-ups from one IP in 10 minutes that trigger challenges for it"
+    ),
+    setting!(
+        "challenge.global_threshold",
+        "LATCHKEY_CHALLENGE_GLOBAL_THRESHOLD",
+        Int,
+        false,
+        "300",
+        "failed sign-ins plus sign-ups server-wide per minute that trigger challenges for all"
+    ),
+    setting!(
+        "challenge.base_difficulty",
+        "LATCHKEY_CHALLENGE_BASE_DIFFICULTY",
+        Int,
+        false,
+        "16",
+        "leading zero bits at the threshold (one more per doubling of the pressure)"
+    ),
+    setting!(
+        "challenge.max_difficulty",
+        "LATCHKEY_CHALLENGE_MAX_DIFFICULTY",
+        Int,
+        false,
+        "22",
+        "the most bits ever demanded"
+    ),
+    setting!(
+        "challenge.ttl_secs",
+        "LATCHKEY_CHALLENGE_TTL_SECS",
+        Int,
+        false,
+        "300",
+        "how long a puzzle may be solved for"
+    ),
+    setting!(
+        "redis.url",
+        "LATCHKEY_REDIS_URL",
+        Str,
+        true,
+        "",
+        "`redis://[USER:PASSWORD@]HOST:PORT/DB`: share rate limits between nodes"
+    ),
+    setting!(
+        "redis.key_prefix",
+        "LATCHKEY_REDIS_KEY_PREFIX",
+        Str,
+        false,
+        "latchkey:",
+        "prefix of every Redis key"
+    ),
+    setting!(
+        "redis.timeout_ms",
+        "LATCHKEY_REDIS_TIMEOUT_MS",
+        Int,
+        false,
+        "250",
+        "connect and command timeout; past it, local limits apply"
+    ),
+    setting!(
+        "proxies.trusted",
+        "LATCHKEY_PROXIES_TRUSTED",
+        Str,
+        false,
+        "",
+        "CIDRs of proxies whose Forwarded / X-Forwarded-For is believed"
+    ),
+    setting!(
+        "access.allow",
+        "LATCHKEY_ACCESS_ALLOW",
+        Str,
+        false,
+        "",
+        "CIDRs served (empty: all)"
+    ),
+    setting!(
+        "access.deny",
+        "LATCHKEY_ACCESS_DENY",
+        Str,
+        false,
+        "",
+        "CIDRs never served"
+    ),
+    setting!(
+        "access.admin_allow",
+        "LATCHKEY_ACCESS_ADMIN_ALLOW",
+        Str,
+        false,
+        "",
+        "CIDRs that may reach /v1/admin and /admin (empty: all)"
+    ),
+    setting!(
+        "access.admin_deny",
+        "LATCHKEY_ACCESS_ADMIN_DENY",
+        Str,
+        false,
+        "",
+        "CIDRs that may never reach /v1/admin and /admin"
+    ),
+    setting!(
+        "cors.allowed_origins",
+        "LATCHKEY_CORS_ALLOWED_ORIGINS",
+        Str,
+        false,
+        "",
+        "origins that may call the JSON API from browsers, or `*`"
+    ),
+    setting!(
+        "cors.allow_credentials",
+        "LATCHKEY_CORS_ALLOW_CREDENTIALS",
+        Bool,
+        false,
+        "false",
+        "let the listed origins send cookies (never with `*`)"
+    ),
+    setting!(
+        "cors.max_age_secs",
+        "LATCHKEY_CORS_MAX_AGE_SECS",
+        Int,
+        false,
+        "600",
+        "how long browsers may cache a preflight answer"
     ),
 ];
 
@@ -421,6 +697,20 @@ pub struct RawConfig {
     passwords: RawPasswords,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    rate_limits: abuse::RawRateLimits,
+    #[serde(default)]
+    brute_force: abuse::RawBruteForce,
+    #[serde(default)]
+    challenge: abuse::RawChallenge,
+    #[serde(default)]
+    redis: abuse::RawRedis,
+    #[serde(default)]
+    proxies: abuse::RawProxies,
+    #[serde(default)]
+    access: abuse::RawAccess,
+    #[serde(default)]
+    cors: abuse::RawCors,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -456,6 +746,9 @@ struct RawPasswords {
     argon2_parallelism: Option<u64>,
     hash_workers: Option<u64>,
     hash_queue: Option<u64>,
+    reject_common: Option<bool>,
+    breached_filter: Option<String>,
+    min_strength: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -474,6 +767,7 @@ struct RawHttp {
     request_timeout_secs: Option<u64>,
     header_read_timeout_secs: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
+    hsts_max_age_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -637,6 +931,8 @@ pub struct Config {
     pub passwords: PasswordConfig,
     /// The audit log.
     pub audit: AuditConfig,
+    /// Rate limits, brute force, challenges, proxies, IP lists, CORS.
+    pub abuse: AbuseConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -1146,6 +1442,23 @@ impl RawConfig {
             ) as usize,
         };
 
+        let abuse = abuse::validate(
+            &mut c,
+            abuse::RawAbuse {
+                rate_limits: &self.rate_limits,
+                brute_force: &self.brute_force,
+                challenge: &self.challenge,
+                redis: &self.redis,
+                proxies: &self.proxies,
+                access: &self.access,
+                cors: &self.cors,
+                reject_common: self.passwords.reject_common,
+                breached_filter: self.passwords.breached_filter.as_deref(),
+                min_strength: self.passwords.min_strength,
+                hsts_max_age_secs: self.http.hsts_max_age_secs,
+            },
+        );
+
         if profile == Profile::Production {
             match &public_url {
                 None => c.fail(
@@ -1203,6 +1516,7 @@ impl RawConfig {
             sessions,
             passwords,
             audit,
+            abuse,
             sources: c.sources,
         })
     }
@@ -1350,7 +1664,8 @@ pub fn show(config: &Config) -> String {
             "passwords.hash_queue" => config.passwords.queue.to_string(),
             "log.level" => format!("{:?}", config.log_level),
             "log.format" => format!("{:?}", format!("{:?}", config.log_format).to_lowercase()),
-            other => panic!("config show does not know {other}"),
+            other => abuse::show(other, &config.abuse)
+                .unwrap_or_else(|| panic!("config show does not know {other}")),
         }
     };
     let mut section = "";

@@ -9,3 +9,4 @@ pub mod config;
 pub mod master_key;
 pub mod start;
 pub mod telemetry;
+pub mod tools;

@@ -55,8 +55,32 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Password lists (offline; needs no configuration).
+    #[command(subcommand)]
+    Passwords(PasswordsCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum PasswordsCommand {
+    /// Build a breach-corpus Bloom filter for `passwords.breached_filter`
+    /// from a list of passwords, one a line, or (with --sha1) of SHA-1
+    /// digests in the Pwned Passwords format `HASH[:COUNT]`.
+    BuildFilter {
+        /// The list to read.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// The filter file to write.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// Chance that a password not in the list is refused anyway.
+        #[arg(long, default_value_t = 0.001, value_name = "RATE")]
+        false_positive_rate: f64,
+        /// Lines are SHA-1 digests in hex, not passwords.
+        #[arg(long)]
+        sha1: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +184,35 @@ fn main() -> ExitCode {
     if let Command::Version = cli.command {
         println!("latchkey {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    if let Command::Passwords(PasswordsCommand::BuildFilter {
+        input,
+        output,
+        false_positive_rate,
+        sha1,
+    }) = &cli.command
+    {
+        return match latchkey_server::tools::build_filter(
+            input,
+            output,
+            *false_positive_rate,
+            *sha1,
+        ) {
+            Ok(r) => {
+                println!(
+                    "wrote {}: {} entries ({} lines skipped), {} bytes; set passwords.breached_filter to use it",
+                    output.display(),
+                    r.items,
+                    r.skipped,
+                    r.bytes
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("latchkey: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let overrides = Overrides {
         config_file: cli.config,
@@ -370,7 +423,9 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
             eprintln!("exported {n} event(s)");
             Ok(())
         }
-        Command::Version => unreachable!("handled before configuration"),
+        Command::Version | Command::Passwords(_) => {
+            unreachable!("handled before configuration")
+        }
     }
 }
 

@@ -4,10 +4,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use latchkey_core::auth::{Auth, AuthConfig, Keyring};
+use latchkey_core::abuse::Guard;
+use latchkey_core::abuse::limiter::{CounterBackend, Limiter};
+use latchkey_core::auth::{Auth, AuthConfig, Keyring, Protection};
 use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
+use latchkey_core::password_policy::{BreachFilter, PasswordRules};
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
-use latchkey_http::{AppState, CookieSettings, Limits, ServeLimits};
+use latchkey_http::{AppState, CookieSettings, Limits, Network, ServeLimits};
+use latchkey_redis::{RedisConfig, RedisCounters};
 use latchkey_store_postgres::PgStore;
 use latchkey_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -198,14 +202,94 @@ pub async fn auth(
         include_permissions: config.tokens.include_permissions,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Ok(Arc::new(Auth::new(
-        store,
-        clock,
-        hasher,
-        keys,
-        &master.0,
-        auth_config,
-    )))
+    let a = &config.abuse;
+    let breached = match &a.breached_filter {
+        None => None,
+        Some(path) => {
+            let filter = BreachFilter::open(path)
+                .map_err(|e| StartError(format!("passwords.breached_filter: {e}")))?;
+            tracing::info!(items = filter.items(), on_disk = filter.on_disk(), path = %path.display(), "breach filter loaded");
+            Some(Arc::new(filter))
+        }
+    };
+    let protection = Protection {
+        brute_force: a.brute_force.clone(),
+        passwords: PasswordRules {
+            reject_common: a.reject_common,
+            breached,
+            min_strength: a.min_strength,
+            ..PasswordRules::default()
+        },
+        device_cookie_ttl: dur(a.device_cookie_ttl),
+    };
+    Ok(Arc::new(
+        Auth::new(store, clock, hasher, keys, &master.0, auth_config).with_protection(protection),
+    ))
+}
+
+/// Rate limits, challenges and network rules for the edge. With
+/// `redis.url`, counters are shared through Redis (and fall back to local
+/// ones while it is unreachable).
+pub async fn protection(
+    config: &Config,
+    public: &Url,
+    master: &MasterKey,
+) -> latchkey_http::Protection {
+    let a = &config.abuse;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let limiter = match &a.redis {
+        Some(r) => {
+            let redis_config = RedisConfig::from_url(&r.url, &r.key_prefix, r.timeout)
+                .expect("validated with the configuration");
+            let redis = RedisCounters::new(redis_config);
+            match redis.ping().await {
+                Ok(()) => {
+                    tracing::info!(redis = %crate::config::redact_url(&r.url), "rate limits are shared through Redis")
+                }
+                Err(e) => tracing::warn!(
+                    event = "rate_limit.shared_unavailable",
+                    redis = %crate::config::redact_url(&r.url),
+                    error = %e,
+                    "Redis is unreachable: enforcing local limits until it answers"
+                ),
+            }
+            let shared: Arc<dyn CounterBackend> = Arc::new(redis);
+            Limiter::shared(shared, clock.clone(), a.max_keys)
+        }
+        None => Limiter::local(clock.clone(), a.max_keys),
+    };
+    let guard = Guard::new(Arc::new(limiter), a.guard.clone(), &master.0, clock);
+    let https = public.scheme() == "https";
+    latchkey_http::Protection {
+        network: Network {
+            trusted_proxies: a.trusted_proxies.clone(),
+            allow: a.allow.clone(),
+            deny: a.deny.clone(),
+            admin_allow: a.admin_allow.clone(),
+            admin_deny: a.admin_deny.clone(),
+            cors: a.cors.clone(),
+            hsts_max_age_secs: (https && a.hsts_max_age_secs > 0).then_some(a.hsts_max_age_secs),
+        },
+        guard: Arc::new(guard),
+    }
+}
+
+/// Deletes forgotten sign-in failure counters every ten minutes. Every node
+/// runs it; the delete is idempotent, so several at once do no harm.
+fn spawn_failure_purge(auth: Arc<Auth>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match auth.purge_login_failures().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "forgotten sign-in failure counters deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging sign-in failure counters failed; will retry")
+                }
+            }
+        }
+    });
 }
 
 /// Cookie settings for a public URL: `Secure` and `__Host-` under https.
@@ -283,6 +367,8 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
     if let Some(retention) = config.audit.retention {
         spawn_audit_retention(auth.clone(), retention);
     }
+    spawn_failure_purge(auth.clone());
+    let protection = protection(&config, &public, &master).await;
     let state = AppState::new(
         auth,
         Limits {
@@ -291,7 +377,8 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             request_timeout: config.http.request_timeout,
         },
         cookie_settings(&public),
-    );
+    )
+    .with_protection(protection);
     let app = latchkey_http::router(state);
     let shutdown = shutdown_signal();
     let base = public.as_str().trim_end_matches('/');

@@ -133,7 +133,8 @@ fn no_dependency_cycles_or_upward_edges() {
         "latchkey-store-sqlite"
         | "latchkey-store-postgres"
         | "latchkey-store-tests"
-        | "latchkey-http" => 2,
+        | "latchkey-http"
+        | "latchkey-redis" => 2,
         "latchkey-testkit" => 3,
         "latchkey-server" => 4,
         other => panic!("unknown crate {other}: add it to ARCHITECTURE.md and this test"),

@@ -52,6 +52,7 @@ mod admin;
 mod audit;
 mod clients;
 mod keys;
+mod login_failures;
 mod migrate;
 mod roles;
 mod sessions;

@@ -32,6 +32,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_roles_audit",
         sql: include_str!("../migrations/0003_roles_audit.sql"),
     },
+    Migration {
+        name: "0005_abuse",
+        sql: include_str!("../migrations/0005_abuse.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_roles_audit",
         sql: include_str!("../migrations/0003_roles_audit.sql"),
     },
+    Migration {
+        name: "0005_abuse",
+        sql: include_str!("../migrations/0005_abuse.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -75,7 +75,10 @@ macro_rules! conformance_suite {
             audit_events_query_and_purge,
             suspension_ends_sessions_and_blocks_new_ones,
             admin_writes_are_audited_atomically,
-            search_users_by_text_and_role
+            search_users_by_text_and_role,
+            login_failures_compare_and_set,
+            concurrent_login_failure_swaps_admit_one,
+            purge_login_failures_keeps_locked_and_recent
             );
         }
     };

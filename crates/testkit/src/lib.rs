@@ -18,10 +18,14 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
-use latchkey_core::auth::{Auth, AuthConfig, Keyring};
+pub use latchkey_core::ManualClock;
+use latchkey_core::abuse::brute_force::BruteForcePolicy;
+use latchkey_core::abuse::limiter::{CounterBackend, Limiter};
+use latchkey_core::abuse::{Guard, GuardConfig};
+use latchkey_core::auth::{Auth, AuthConfig, Keyring, Protection};
 use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
 use latchkey_core::{Clock, Store, SystemClock};
-use latchkey_http::{AppState, CookieSettings, Limits};
+use latchkey_http::{AppState, CookieSettings, Limits, Network};
 use latchkey_store_sqlite::SqliteStore;
 use latchkey_tokens::Alg;
 use time::Duration;
@@ -35,6 +39,10 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     /// The account service behind it.
     pub auth: Arc<Auth>,
+    /// The rate limits and challenges in force.
+    pub guard: Arc<Guard>,
+    /// The clock the app runs on.
+    pub clock: Arc<dyn Clock>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -98,6 +106,18 @@ pub struct Options {
     pub hash_queue: usize,
     /// Whether access tokens carry a `permissions` claim.
     pub include_permissions: bool,
+    /// A clock to run on instead of the system clock.
+    pub clock: Option<Arc<ManualClock>>,
+    /// Rate limits and challenges. Off by default: tests of other features
+    /// send many requests from one address ([`PEER`]); the abuse tests turn
+    /// them on.
+    pub guard: GuardConfig,
+    /// Sign-in failure counters (on by default, as in production).
+    pub brute_force: BruteForcePolicy,
+    /// Proxies, IP lists, CORS, HSTS.
+    pub network: Network,
+    /// Shared counters (Redis) behind the limiter.
+    pub shared_counters: Option<Arc<dyn CounterBackend>>,
 }
 
 impl Default for Options {
@@ -114,6 +134,11 @@ impl Default for Options {
             },
             hash_queue: 256,
             include_permissions: false,
+            clock: None,
+            guard: GuardConfig::off(),
+            brute_force: BruteForcePolicy::default(),
+            network: Network::default(),
+            shared_counters: None,
         }
     }
 }
@@ -151,8 +176,12 @@ impl TestApp {
     ) -> TestApp {
         let mut master = [0u8; 32];
         getrandom::fill(&mut master).expect("OS random source");
+        let clock: Arc<dyn Clock> = match &options.clock {
+            Some(c) => c.clone(),
+            None => Arc::new(SystemClock),
+        };
         let keys = Keyring::new(&master, options.alg);
-        keys.init(store.as_ref(), SystemClock.now(), options.access_ttl)
+        keys.init(store.as_ref(), clock.now(), options.access_ttl)
             .await
             .expect("signing keys");
         let hasher = PasswordHasher::new(PoolConfig {
@@ -173,31 +202,59 @@ impl TestApp {
             password_policy: LengthPolicy::default(),
             include_permissions: options.include_permissions,
         };
-        let auth = Arc::new(Auth::new(
-            store.clone(),
-            Arc::new(SystemClock),
-            hasher,
-            Arc::new(keys),
+        let auth = Arc::new(
+            Auth::new(
+                store.clone(),
+                clock.clone(),
+                hasher,
+                Arc::new(keys),
+                &master,
+                config,
+            )
+            .with_protection(Protection {
+                brute_force: options.brute_force.clone(),
+                ..Protection::default()
+            }),
+        );
+        let limiter = match &options.shared_counters {
+            Some(shared) => Limiter::shared(shared.clone(), clock.clone(), 100_000),
+            None => Limiter::local(clock.clone(), 100_000),
+        };
+        let guard = Arc::new(Guard::new(
+            Arc::new(limiter),
+            options.guard.clone(),
             &master,
-            config,
+            clock.clone(),
         ));
         let cookies = CookieSettings {
             secure: false,
             origin: ISSUER.into(),
         };
-        let state = AppState::new(auth.clone(), options.limits, cookies);
+        let state = AppState::new(auth.clone(), options.limits, cookies).with_protection(
+            latchkey_http::Protection {
+                network: options.network.clone(),
+                guard: guard.clone(),
+            },
+        );
         let router = latchkey_http::with_middleware(extra(latchkey_http::routes()), state);
         TestApp {
             router,
             store,
             auth,
+            guard,
+            clock,
             _dir: None,
         }
     }
 
     /// Sends a request through the router, as if from [`PEER`].
-    pub async fn call(&self, mut request: Request<Body>) -> TestResponse {
-        request.extensions_mut().insert(ConnectInfo(PEER));
+    pub async fn call(&self, request: Request<Body>) -> TestResponse {
+        self.call_from(PEER, request).await
+    }
+
+    /// Sends a request through the router, as if from `peer`.
+    pub async fn call_from(&self, peer: SocketAddr, mut request: Request<Body>) -> TestResponse {
+        request.extensions_mut().insert(ConnectInfo(peer));
         let response = self
             .router
             .clone()

@@ -16,12 +16,18 @@
 //!   concurrent exchanges of one token exactly one wins; retries within the
 //!   grace window get the winner's response (kept sealed under the master
 //!   key); a replay after it ends the whole session.
+//! - Password sign-ins go through [`crate::abuse::brute_force`]: each check
+//!   is charged against the account (or a known device) before the hash is
+//!   computed, so a locked account costs an attacker nothing but a refusal.
+//!   New passwords go through [`PasswordRules`] (length, common and breached
+//!   lists, identity, optional strength).
 
 mod admin;
 pub mod keyring;
 mod validate;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use latchkey_proto::{AccessClaims, TokenResponse};
 use latchkey_tokens::{
@@ -30,13 +36,14 @@ use latchkey_tokens::{
 };
 use time::{Duration, OffsetDateTime};
 
+use crate::abuse::brute_force::{self, BruteForcePolicy, Charge};
+use crate::abuse::device::{DeviceCookies, KnownDevice};
 use crate::audit::{AuditEvent, EventType};
 use crate::clock::Clock;
 use crate::id;
 use crate::keys::Client;
-use crate::password::{
-    LengthPolicy, Password, PasswordError, PasswordHasher, PasswordPolicyError, Verified,
-};
+use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher, Verified};
+use crate::password_policy::PasswordRules;
 use crate::roles::Access;
 use crate::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind, device_label};
 use crate::store::{Store, StoreError, truncate_to_millis};
@@ -127,6 +134,17 @@ pub enum AuthError {
     /// An administrator tried to suspend or delete their own account.
     #[error("cannot act on own account")]
     SelfAction,
+    /// Too many recent failed sign-ins for this account (or identifier):
+    /// the password was not checked.
+    #[error("sign-in throttled")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after_secs: u32,
+    },
+    /// The account is locked after too many consecutive failed sign-ins:
+    /// the password was not checked.
+    #[error("account locked")]
+    AccountLocked,
     /// The password hashing queue is full: retry shortly.
     #[error("busy")]
     Busy {
@@ -212,6 +230,52 @@ pub enum LoginOutcome {
     Cookie(Box<CookieSession>),
 }
 
+/// A password sign-in attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// Email address or username.
+    pub identifier: &'a str,
+    /// The password as typed.
+    pub password: &'a str,
+    /// Where the request came from.
+    pub client: &'a ClientInfo,
+    /// Bearer or cookie session.
+    pub kind: SessionKind,
+    /// The device cookie the client sent, if any.
+    pub device_cookie: Option<&'a str>,
+}
+
+/// A successful password sign-in.
+#[derive(Debug, Clone)]
+pub struct LoginSuccess {
+    /// The session's credentials.
+    pub outcome: LoginOutcome,
+    /// A fresh device cookie for this client (see [`crate::abuse::device`]).
+    pub device_cookie: String,
+}
+
+/// Sign-in and new-password defences.
+#[derive(Debug, Clone)]
+pub struct Protection {
+    /// Failure counters, delays and lockout.
+    pub brute_force: BruteForcePolicy,
+    /// What new passwords are checked against (its `length` is replaced by
+    /// [`AuthConfig::password_policy`]).
+    pub passwords: PasswordRules,
+    /// How long a device cookie lets its device through.
+    pub device_cookie_ttl: Duration,
+}
+
+impl Default for Protection {
+    fn default() -> Self {
+        Protection {
+            brute_force: BruteForcePolicy::default(),
+            passwords: PasswordRules::default(),
+            device_cookie_ttl: Duration::days(180),
+        }
+    }
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -255,6 +319,10 @@ pub struct Auth {
     grace_sealer: Sealer,
     csrf_key: [u8; 32],
     config: AuthConfig,
+    protection: Protection,
+    devices: DeviceCookies,
+    device_key: [u8; 32],
+    password_checks: AtomicU64,
 }
 
 impl std::fmt::Debug for Auth {
@@ -277,6 +345,8 @@ impl Auth {
         config: AuthConfig,
     ) -> Auth {
         let csrf_key = hmac_sha256(master_key, b"latchkey/csrf/v1");
+        let mut protection = Protection::default();
+        protection.passwords.length = config.password_policy;
         Auth {
             store,
             clock,
@@ -285,7 +355,81 @@ impl Auth {
             grace_sealer: Sealer::new(master_key, "latchkey/refresh-grace/v1"),
             csrf_key,
             config,
+            devices: DeviceCookies::new(master_key, protection.device_cookie_ttl),
+            device_key: *master_key,
+            protection,
+            password_checks: AtomicU64::new(0),
         }
+    }
+
+    /// Replaces the sign-in and new-password defences (the defaults are on).
+    pub fn with_protection(mut self, mut protection: Protection) -> Auth {
+        protection.passwords.length = self.config.password_policy;
+        self.devices = DeviceCookies::new(&self.device_key, protection.device_cookie_ttl);
+        self.protection = protection;
+        self
+    }
+
+    /// The defences in force.
+    pub fn protection(&self) -> &Protection {
+        &self.protection
+    }
+
+    /// How many stored password hashes this service has checked a password
+    /// against since it started (each costs one argon2 computation).
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
+    }
+
+    /// The device cookie verifier.
+    pub fn device_cookies(&self) -> &DeviceCookies {
+        &self.devices
+    }
+
+    /// Checks a new password (registration, change, reset) against every
+    /// rule, for an account known by `identity` (email, username).
+    pub async fn check_new_password(
+        &self,
+        raw: &str,
+        identity: &[&str],
+    ) -> Result<Password, FieldProblem> {
+        self.protection
+            .passwords
+            .check(raw, identity)
+            .await
+            .map_err(|refusal| {
+                metrics::counter!("latchkey_passwords_refused_total", "code" => refusal.code())
+                    .increment(1);
+                FieldProblem::new("password", refusal.code(), refusal.to_string())
+            })
+    }
+
+    /// Lifts a lockout: clears the account's failure counter. Returns
+    /// whether there was one.
+    pub async fn unlock_account(&self, user_id: &str) -> Result<bool, AuthError> {
+        let cleared = self
+            .store
+            .clear_login_failures(&format!("user:{user_id}"))
+            .await?;
+        if cleared {
+            tracing::info!(
+                event = "account.unlocked",
+                user_id,
+                "account failure counter cleared"
+            );
+        }
+        Ok(cleared)
+    }
+
+    /// Deletes failure counters that have been forgotten (see
+    /// [`BruteForcePolicy::reset_after`]). Returns how many.
+    pub async fn purge_login_failures(&self) -> Result<u64, AuthError> {
+        let reset = self.protection.brute_force.reset_after;
+        if reset.is_zero() {
+            return Ok(0);
+        }
+        let before = self.now() - Duration::try_from(reset).unwrap_or(Duration::days(1));
+        Ok(self.store.purge_login_failures(before).await?)
     }
 
     /// The configuration.
@@ -324,14 +468,14 @@ impl Auth {
             .name
             .as_deref()
             .and_then(|n| validate::name(n, &mut problems));
-        let password = match Password::new(&r.password, &self.config.password_policy) {
+        let identity: Vec<&str> = [Some(r.email.as_str()), r.username.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let password = match self.check_new_password(&r.password, &identity).await {
             Ok(p) => Some(p),
-            Err(e) => {
-                let code = match e {
-                    PasswordPolicyError::TooShort { .. } => "password_too_short",
-                    PasswordPolicyError::TooLong { .. } => "password_too_long",
-                };
-                problems.push(FieldProblem::new("password", code, e.to_string()));
+            Err(problem) => {
+                problems.push(problem);
                 None
             }
         };
@@ -364,7 +508,8 @@ impl Auth {
         }
     }
 
-    /// Signs in with an email or username and a password.
+    /// Signs in with an email or username and a password, from no known
+    /// device (see [`Auth::login_with`]).
     pub async fn login(
         &self,
         identifier: &str,
@@ -372,39 +517,101 @@ impl Auth {
         client: &ClientInfo,
         kind: SessionKind,
     ) -> Result<LoginOutcome, AuthError> {
-        let identifier = identifier.trim();
+        self.login_with(LoginAttempt {
+            identifier,
+            password,
+            client,
+            kind,
+            device_cookie: None,
+        })
+        .await
+        .map(|s| s.outcome)
+    }
+
+    /// Signs in with an email or username and a password. The attempt is
+    /// charged against the account's failure counter (or, with a valid device
+    /// cookie for the account, the device's) before the password is checked;
+    /// a throttled or locked account gets [`AuthError::Throttled`] or
+    /// [`AuthError::AccountLocked`] without any hash being computed.
+    pub async fn login_with(&self, attempt: LoginAttempt<'_>) -> Result<LoginSuccess, AuthError> {
+        let identifier = attempt.identifier.trim();
+        let normalized = if identifier.contains('@') {
+            normalize_email(identifier)
+        } else {
+            normalize_username(identifier)
+        };
         let user = if identifier.is_empty() || identifier.len() > 320 {
             None
         } else if identifier.contains('@') {
-            self.store
-                .user_by_email(&normalize_email(identifier))
-                .await?
+            self.store.user_by_email(&normalized).await?
         } else {
-            self.store
-                .user_by_username(&normalize_username(identifier))
-                .await?
+            self.store.user_by_username(&normalized).await?
         };
-        let candidate = Password::for_verification(password);
+        let now = self.now();
+        let account_key = match &user {
+            Some(u) => format!("user:{}", u.id),
+            None => format!("ident:{}", sha256_hex(normalized.as_bytes())),
+        };
+        let device = attempt
+            .device_cookie
+            .and_then(|c| self.devices.verify(c, now))
+            .filter(|d| user.as_ref().is_some_and(|u| u.id == d.user_id));
+        let charged = match self
+            .charge_attempt(&account_key, device.as_ref(), now)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                let reason = match &e {
+                    AuthError::Throttled { .. } => Some("throttled"),
+                    AuthError::AccountLocked => Some("account_locked"),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    let subject = user.as_ref().map(|u| u.id.as_str());
+                    self.record(login_failed(now, attempt.client, subject, reason))
+                        .await;
+                }
+                return Err(e);
+            }
+        };
+
+        let candidate = Password::for_verification(attempt.password);
         // Always one hash: an unknown user costs what a wrong password costs.
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("latchkey_password_checks_total").increment(1);
         let verdict = self
             .hasher
             .verify(
                 candidate,
                 user.as_ref().and_then(|u| u.password_hash.as_deref()),
             )
-            .await?;
-        let now = self.now();
-        let failed = |subject: Option<&str>, reason: &str| {
-            let mut e = AuditEvent::new(EventType::LoginFailed, now, client).reason(reason);
-            if let Some(id) = subject {
-                e = e.subject(id);
+            .await;
+        let verdict = match verdict {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(c) = &charged {
+                    self.refund(c).await;
+                }
+                return Err(e.into());
             }
-            e
         };
         let (user, needs_rehash) = match (user, verdict) {
             (Some(u), Verified::Match { needs_rehash }) => (u, needs_rehash),
             (user, _) => {
-                self.record(failed(
+                if let Some(c) = charged.as_ref().filter(|c| c.locks) {
+                    metrics::counter!("latchkey_lockouts_total", "scope" => c.scope()).increment(1);
+                    tracing::warn!(
+                        event = "account.locked",
+                        scope = c.scope(),
+                        user_id = c.key.strip_prefix("user:"),
+                        failures = c.failures,
+                        "consecutive failed sign-ins reached the threshold: no more passwords are checked for it until it is cleared"
+                    );
+                }
+                self.record(login_failed(
+                    now,
+                    attempt.client,
                     user.as_ref().map(|u| u.id.as_str()),
                     "invalid_credentials",
                 ))
@@ -412,22 +619,41 @@ impl Auth {
                 return Err(AuthError::InvalidCredentials);
             }
         };
+        if let Some(c) = &charged {
+            self.store.clear_login_failures(&c.key).await?;
+            if c.key != account_key && self.store.clear_login_failures(&account_key).await? {
+                tracing::info!(event = "account.unlocked", user_id = %user.id, via = "known_device", "the owner signed in from a known device: the account's failure counter is cleared");
+            }
+        }
         if let Some(s) = user.active_suspension(now) {
             let until = s.until;
-            self.record(failed(Some(&user.id), "account_suspended"))
-                .await;
+            self.record(login_failed(
+                now,
+                attempt.client,
+                Some(&user.id),
+                "account_suspended",
+            ))
+            .await;
             return Err(AuthError::Suspended { until });
         }
         if needs_rehash {
-            self.rehash(&user.id, password).await;
+            self.rehash(&user.id, attempt.password).await;
         }
+        let device_cookie =
+            self.devices
+                .issue(&user.id, device.as_ref().map(|d| d.device_id.as_str()), now);
         let outcome = match self
-            .start_session(&user, client, kind, vec!["pwd".into()])
+            .start_session(&user, attempt.client, attempt.kind, vec!["pwd".into()])
             .await
         {
             Err(AuthError::Suspended { until }) => {
-                self.record(failed(Some(&user.id), "account_suspended"))
-                    .await;
+                self.record(login_failed(
+                    now,
+                    attempt.client,
+                    Some(&user.id),
+                    "account_suspended",
+                ))
+                .await;
                 return Err(AuthError::Suspended { until });
             }
             other => other?,
@@ -437,15 +663,18 @@ impl Auth {
             LoginOutcome::Cookie(c) => c.session.id.as_str(),
         };
         self.record(
-            AuditEvent::new(EventType::LoginSucceeded, now, client)
+            AuditEvent::new(EventType::LoginSucceeded, now, attempt.client)
                 .actor(Some(&user.id))
                 .subject(&user.id)
                 .session(session_id)
                 .detail("method", "password")
-                .detail("mode", kind.as_str()),
+                .detail("mode", attempt.kind.as_str()),
         )
         .await;
-        Ok(outcome)
+        Ok(LoginSuccess {
+            outcome,
+            device_cookie,
+        })
     }
 
     /// Appends an event to the audit log. A failure is logged, not
@@ -460,6 +689,109 @@ impl Auth {
     pub async fn access(&self, user_id: &str) -> Result<Access, AuthError> {
         let graph = self.store.user_role_graph(user_id).await?;
         Ok(Access::resolve(&graph.assigned, &graph.roles))
+    }
+
+    /// Charges an attempt to the known device (if it still has budget) or
+    /// else to the account; `None` when brute-force protection is off.
+    async fn charge_attempt(
+        &self,
+        account_key: &str,
+        device: Option<&KnownDevice>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Charged>, AuthError> {
+        let policy = &self.protection.brute_force;
+        if !policy.enabled {
+            return Ok(None);
+        }
+        let store = self.store.as_ref();
+        if let Some(d) = device {
+            let key = format!("device:{}", d.device_id);
+            match brute_force::charge(store, &key, policy, policy.device_attempts, false, now)
+                .await?
+            {
+                Charge::Allowed { failures, locks } => {
+                    return Ok(Some(Charged {
+                        key,
+                        failures,
+                        locks,
+                        now,
+                    }));
+                }
+                _ => tracing::info!(
+                    event = "device.exhausted",
+                    user_id = %d.user_id,
+                    "a known device used up its failed sign-ins: treated as unknown"
+                ),
+            }
+        }
+        match brute_force::charge(
+            store,
+            account_key,
+            policy,
+            policy.lockout_threshold,
+            true,
+            now,
+        )
+        .await?
+        {
+            Charge::Allowed { failures, locks } => Ok(Some(Charged {
+                key: account_key.to_owned(),
+                failures,
+                locks,
+                now,
+            })),
+            Charge::Throttled { retry_after } => {
+                metrics::counter!("latchkey_login_throttled_total").increment(1);
+                tracing::warn!(
+                    event = "login.throttled",
+                    user_id = account_key.strip_prefix("user:"),
+                    retry_after_secs = retry_after.as_secs(),
+                    "sign-in refused without a check: too soon after the last failures"
+                );
+                Err(AuthError::Throttled {
+                    retry_after_secs: u32::try_from(retry_after.as_secs().max(1))
+                        .unwrap_or(u32::MAX)
+                        .saturating_add(u32::from(retry_after.subsec_nanos() > 0)),
+                })
+            }
+            Charge::Locked => {
+                metrics::counter!("latchkey_login_locked_refusals_total").increment(1);
+                tracing::warn!(
+                    event = "login.locked",
+                    user_id = account_key.strip_prefix("user:"),
+                    "sign-in refused without a check: the account is locked"
+                );
+                Err(AuthError::AccountLocked)
+            }
+        }
+    }
+
+    /// Takes back a charge whose password could not be checked (a full
+    /// hashing queue), if nothing else happened to the counter since.
+    async fn refund(&self, c: &Charged) {
+        let Ok(Some(row)) = self.store.login_failures(&c.key).await else {
+            return;
+        };
+        if row.failures != c.failures || row.last_failure_at != c.now {
+            return;
+        }
+        let result = if c.failures <= 1 {
+            self.store.clear_login_failures(&c.key).await.map(|_| ())
+        } else {
+            let back = brute_force::LoginFailures {
+                failures: c.failures - 1,
+                locked_at: None,
+                next_attempt_at: c.now,
+                ..row
+            };
+            self.store
+                .swap_login_failures(&c.key, c.failures, &back)
+                .await
+                .map(|_| ())
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not take back a failed-sign-in charge");
+        }
     }
 
     async fn rehash(&self, user_id: &str, password: &str) {
@@ -968,6 +1300,40 @@ impl Auth {
             _ => Err(AuthError::Unauthenticated("unknown client or wrong secret")),
         }
     }
+}
+
+/// An attempt charged against a failure counter.
+#[derive(Debug)]
+struct Charged {
+    key: String,
+    failures: u32,
+    locks: bool,
+    now: OffsetDateTime,
+}
+
+impl Charged {
+    fn scope(&self) -> &'static str {
+        match self.key.split_once(':').map(|(k, _)| k) {
+            Some("device") => "device",
+            Some("ident") => "unknown_identifier",
+            _ => "account",
+        }
+    }
+}
+
+/// A `login.failed` audit event; the subject is recorded only for an
+/// existing account, never the identifier typed for an unknown one.
+fn login_failed(
+    now: OffsetDateTime,
+    client: &ClientInfo,
+    subject: Option<&str>,
+    reason: &str,
+) -> AuditEvent {
+    let mut e = AuditEvent::new(EventType::LoginFailed, now, client).reason(reason);
+    if let Some(id) = subject {
+        e = e.subject(id);
+    }
+    e
 }
 
 fn verify_reason(e: &VerifyError) -> &'static str {
