@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Starts throwaway PostgreSQL servers and an SMTP server for the test suite,
-# on loopback and free ports, and stops them when the calling shell exits.
-# Source it:
+# Starts throwaway PostgreSQL and Redis servers and SMTP servers for the test
+# suite, on loopback and free ports, and stops them when the calling shell
+# exits. Source it:
 #
 #   . scripts/services.sh
 #
@@ -17,9 +17,13 @@
 #                                requiring AUTH as LATCHKEY_TEST_SMTP_USER with
 #                                LATCHKEY_TEST_SMTP_PASSWORD, with a certificate from
 #                                the private CA in LATCHKEY_TEST_SMTP_CA
+#   LATCHKEY_TEST_REDIS_URL      a Redis server for the shared rate-limit tests
+#                                (each test uses its own key prefix on it)
+#   LATCHKEY_TEST_REDIS_FAULT_URL  a second Redis that one test stops and starts
+#   LATCHKEY_TEST_REDIS_FAULT_CTL  a script: `$LATCHKEY_TEST_REDIS_FAULT_CTL stop|start`
 #
-# Installs PostgreSQL and python3-aiosmtpd with apt-get when they are missing
-# and we are root.
+# Installs PostgreSQL, Redis, python3-aiosmtpd and openssl with apt-get when
+# they are missing and we are root.
 
 set -euo pipefail
 
@@ -50,6 +54,18 @@ if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || ! command -v openssl >
     }
   else
     lk_log "aiosmtpd or openssl is missing: install the 'python3-aiosmtpd' and 'openssl' packages (Debian/Ubuntu), or run this as root"
+    exit 1
+  fi
+fi
+
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    lk_log "installing Redis (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  else
+    lk_log "Redis is not installed: install the 'redis-server' package (Debian/Ubuntu), or run this as root"
     exit 1
   fi
 fi
@@ -91,10 +107,27 @@ lk_start_pg() {
   echo "$port"
 }
 
+# lk_start_redis NAME -> starts a Redis without persistence in $LK_SERVICES_DIR/NAME, prints its port
+lk_start_redis() {
+  local dir="$LK_SERVICES_DIR/$1" port
+  port=$(lk_free_port)
+  mkdir -p "$dir"
+  echo "$port" >"$dir/redis.port"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' --appendonly no \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
+  for _ in $(seq 1 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  redis-cli -p "$port" ping >/dev/null 2>&1 || { lk_log "Redis did not start on :$port"; return 1; }
+  echo "$port"
+}
+
 lk_stop_services() {
   for pid in ${LK_SMTP_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
   for d in "$LK_SERVICES_DIR"/*/; do
     [ -d "$d/data" ] && lk_as_pg "$LK_PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
+    [ -f "$d/redis.port" ] && redis-cli -p "$(cat "$d/redis.port")" shutdown nosave >/dev/null 2>&1 || true
   done
   rm -rf "$LK_SERVICES_DIR"
 }
@@ -119,6 +152,32 @@ case "\${1:-}" in
 esac
 CTL
 chmod +x "$LATCHKEY_TEST_PG_FAULT_CTL"
+
+lk_log "PostgreSQL $("$LK_PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$LK_PG_PORT (tests) and :$LK_FAULT_PORT (fault injection)"
+
+LK_REDIS_PORT=$(lk_start_redis redis)
+export LATCHKEY_TEST_REDIS_URL="redis://127.0.0.1:$LK_REDIS_PORT/"
+LK_REDIS_FAULT_PORT=$(lk_start_redis redis-fault)
+export LATCHKEY_TEST_REDIS_FAULT_URL="redis://127.0.0.1:$LK_REDIS_FAULT_PORT/"
+export LATCHKEY_TEST_REDIS_FAULT_CTL="$LK_SERVICES_DIR/redis-fault-ctl.sh"
+cat >"$LATCHKEY_TEST_REDIS_FAULT_CTL" <<CTL
+#!/usr/bin/env bash
+# stop|start the fault-injection Redis (same port; it comes back empty)
+set -eu
+dir="$LK_SERVICES_DIR/redis-fault"
+case "\${1:-}" in
+  stop)  redis-cli -p $LK_REDIS_FAULT_PORT shutdown nosave >/dev/null 2>&1 || true
+         for _ in \$(seq 1 100); do redis-cli -p $LK_REDIS_FAULT_PORT ping >/dev/null 2>&1 || exit 0; sleep 0.05; done
+         echo "Redis did not stop" >&2; exit 1 ;;
+  start) redis-server --bind 127.0.0.1 --port $LK_REDIS_FAULT_PORT --dir "\$dir" --save '' --appendonly no \\
+           --daemonize yes --pidfile "\$dir/redis.pid" --logfile "\$dir/redis.log" >/dev/null
+         for _ in \$(seq 1 100); do redis-cli -p $LK_REDIS_FAULT_PORT ping >/dev/null 2>&1 && exit 0; sleep 0.05; done
+         echo "Redis did not start" >&2; exit 1 ;;
+  *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+CTL
+chmod +x "$LATCHKEY_TEST_REDIS_FAULT_CTL"
+lk_log "Redis $(redis-server --version | awk '{print $3}' | cut -d= -f2) on 127.0.0.1:$LK_REDIS_PORT (tests) and :$LK_REDIS_FAULT_PORT (fault injection)"
 
 # lk_start_smtp NAME [sink options] -> starts an SMTP server saving into
 # $LATCHKEY_TEST_SMTP_DIR, prints its port
@@ -172,4 +231,4 @@ for p in "$LATCHKEY_TEST_SMTP_PORT" "$LATCHKEY_TEST_SMTP_STARTTLS_PORT" "$LATCHK
   lk_wait_port "$p"
 done
 
-lk_log "PostgreSQL $("$LK_PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$LK_PG_PORT (tests) and :$LK_FAULT_PORT (fault injection); SMTP on :$LATCHKEY_TEST_SMTP_PORT (plain), :$LATCHKEY_TEST_SMTP_STARTTLS_PORT (STARTTLS + AUTH), :$LATCHKEY_TEST_SMTP_TLS_PORT (TLS + AUTH)"
+lk_log "SMTP on :$LATCHKEY_TEST_SMTP_PORT (plain), :$LATCHKEY_TEST_SMTP_STARTTLS_PORT (STARTTLS + AUTH), :$LATCHKEY_TEST_SMTP_TLS_PORT (TLS + AUTH)"

@@ -234,7 +234,9 @@ impl Jobs {
     }
 
     /// Runs the sweep now: expired sessions, tokens and grace responses,
-    /// old jobs and mail, ended suspensions, and due deletions.
+    /// old jobs and mail, and due deletions. Ended suspensions are not
+    /// touched: they are inactive by their end time, and the administrators'
+    /// view keeps showing the last one (`active: false`).
     pub async fn sweep(&self) -> Result<(SweepReport, u64), AuthError> {
         let now = self.auth.clock().now();
         let report = self
@@ -254,7 +256,6 @@ impl Jobs {
                 account_tokens = report.account_tokens,
                 jobs = report.jobs,
                 mail = report.mail,
-                suspensions_lifted = report.suspensions,
                 accounts_deleted = deleted,
                 "sweep"
             );

@@ -13,6 +13,8 @@
 //!   the domain maps them into its own errors. Only the `http` crate decides
 //!   what a client sees.
 
+pub mod abuse;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod id;
@@ -21,11 +23,14 @@ pub mod keys;
 pub mod lifecycle;
 pub mod mail;
 pub mod password;
+pub mod password_policy;
+pub mod roles;
 pub mod session;
 pub mod store;
 pub mod user;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{
-    ClientStore, KeyStore, LifecycleStore, SessionStore, Store, StoreError, UserStore,
+    AdminStore, AuditStore, ClientStore, KeyStore, LifecycleStore, LoginFailureStore, RoleStore,
+    SessionStore, Store, StoreError, UserStore,
 };

@@ -1,6 +1,7 @@
 //! The account lifecycle as stored: single-use account tokens, the account's
-//! state (suspended, deactivated, pending deletion, deleted), the mail outbox
-//! and background jobs.
+//! state (deactivated, pending deletion, deleted), the mail outbox and
+//! background jobs. Suspension is the administrators' (see
+//! [`crate::user::Suspension`]).
 //!
 //! These are plain data; the rules live in [`crate::auth`] (flows) and
 //! [`crate::jobs`] (the runner), the SQL in the backends.
@@ -94,28 +95,16 @@ pub struct Redeemed {
     pub previous_email: String,
 }
 
-/// An account's lifecycle state (beyond the profile in [`crate::user::User`]).
+/// An account's lifecycle state (beyond the profile in [`crate::user::User`],
+/// whose `suspension` is the administrators' suspension).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountState {
-    /// Suspended until this instant (`None` with a reason: indefinitely).
-    pub suspended_until: Option<OffsetDateTime>,
-    /// Why it is suspended; `None` when it is not.
-    pub suspension_reason: Option<String>,
     /// When the user deactivated the account (signing in again reactivates it).
     pub deactivated_at: Option<OffsetDateTime>,
     /// When its personal data will be removed, if deletion is pending.
     pub deletion_due_at: Option<OffsetDateTime>,
     /// When it became a tombstone, if it did.
     pub deleted_at: Option<OffsetDateTime>,
-}
-
-impl AccountState {
-    /// Whether the account is suspended at `now`: a reason is set and the
-    /// end, if any, has not passed. A suspension lifts by itself when its
-    /// time passes; the sweep then also clears the columns.
-    pub fn is_suspended(&self, now: OffsetDateTime) -> bool {
-        self.suspension_reason.is_some() && self.suspended_until.is_none_or(|until| until > now)
-    }
 }
 
 /// A message in the durable outbox, with the job that delivers it.
@@ -222,8 +211,6 @@ pub struct SweepReport {
     pub jobs: u64,
     /// Outbox rows past retention deleted.
     pub mail: u64,
-    /// Suspensions whose end passed, cleared.
-    pub suspensions: u64,
 }
 
 /// The cut-offs of a sweep.

@@ -699,12 +699,28 @@ fn verify_job(
     )?;
     let equal = bool::from(out.ct_eq(&stored.hash[..]));
     if equal && !force_mismatch && !password.over_long {
-        Ok(Verified::Match {
+        return Ok(Verified::Match {
             needs_rehash: stored.needs_rehash(current),
-        })
-    } else {
-        Ok(Verified::Mismatch)
+        });
     }
+    // A wrong password for an account still hashed with older parameters
+    // must not answer faster than an unknown identifier (which costs one
+    // hash with the current ones): spend that hash too. A right password
+    // pays it as the rehash instead.
+    if stored.needs_rehash(current) {
+        let mut filler = Zeroizing::new([0u8; OUTPUT_LEN]);
+        derive(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            current,
+            password.secret(),
+            &[0u8; SALT_LEN],
+            &mut filler[..],
+            memory,
+            shared,
+        )?;
+    }
+    Ok(Verified::Mismatch)
 }
 
 /// One argon2 computation, in the worker's buffer when it is large enough,
@@ -1047,11 +1063,15 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(got, NO_REHASH, "{other:?}");
+            let before = current.hashes_computed();
             let got = current
                 .verify(candidate("an older passwore"), Some(&phc))
                 .await
                 .unwrap();
             assert_eq!(got, Verified::Mismatch, "{other:?}");
+            // a wrong password on a legacy hash also pays the current cost,
+            // so it answers no faster than an unknown identifier
+            assert_eq!(current.hashes_computed(), before + 2, "{other:?}");
         }
     }
 

@@ -18,13 +18,16 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::abuse::brute_force::LoginFailures;
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::keys::{Client, StoredKey};
 use crate::lifecycle::{
     AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
     Redemption, SweepCutoffs, SweepReport, TokenPurpose,
 };
+use crate::roles::{Role, UserRoleGraph};
 use crate::session::{RefreshToken, RotateOutcome, Rotation, Session};
-use crate::user::User;
+use crate::user::{Suspension, User, UserSearch};
 
 /// What can go wrong in a store, in terms the domain can act on.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +58,18 @@ pub struct MigrationReport {
 /// The whole store: every repository trait plus lifecycle operations.
 #[async_trait]
 pub trait Store:
-    UserStore + SessionStore + KeyStore + ClientStore + LifecycleStore + Send + Sync + 'static
+    UserStore
+    + SessionStore
+    + KeyStore
+    + ClientStore
+    + RoleStore
+    + AuditStore
+    + AdminStore
+    + LoginFailureStore
+    + LifecycleStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Short backend name for logs and metrics (`"sqlite"`, `"postgres"`).
     fn backend(&self) -> &'static str;
@@ -110,7 +124,10 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Stores a new session and, for bearer sessions, its first refresh
-    /// token, in one transaction.
+    /// token, in one transaction. Fails with `Conflict("suspended")` when
+    /// the user is suspended at `session.created_at`: the check and the
+    /// insert are atomic with respect to [`AdminStore::suspend_user`], so a
+    /// sign-in racing a suspension cannot leave a live session behind.
     async fn create_session(
         &self,
         session: &Session,
@@ -205,22 +222,180 @@ pub trait ClientStore: Send + Sync {
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
 }
 
+/// Persistence of roles and users' role assignments.
+///
+/// The store keeps a row for each built-in role (so that custom roles can
+/// name one as parent); their definitions are in code ([`crate::roles`]).
+/// Every write takes the audit event recording it and stores both in one
+/// transaction.
+#[async_trait]
+pub trait RoleStore: Send + Sync {
+    /// Every role, built-in ones included, by name.
+    async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
+
+    /// One role by name.
+    async fn role_by_name(&self, name: &str) -> Result<Option<Role>, StoreError>;
+
+    /// Stores a new role; `Conflict("name")` if the name is taken.
+    async fn insert_role(&self, role: &Role, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Replaces `description`, `parent`, `permissions` and `updated_at`;
+    /// `NotFound` if there is no such role.
+    async fn update_role(&self, role: &Role, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Deletes a role and every assignment of it; returns how many users
+    /// had it. `NotFound` if there is none; `Conflict("parent")` while
+    /// another role names it as parent.
+    async fn delete_role(&self, name: &str, event: &AuditEvent) -> Result<u64, StoreError>;
+
+    /// The roles assigned to the user and every role reachable from them by
+    /// parent links, in one read.
+    async fn user_role_graph(&self, user_id: &str) -> Result<UserRoleGraph, StoreError>;
+
+    /// `(user_id, role)` for every role assigned to any of these users.
+    async fn assigned_roles_of_users(
+        &self,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Replaces the user's assigned roles with `roles` at `now`; with
+    /// `end_sessions`, also ends every session of the user (that reason).
+    /// Returns how many sessions were ended. `NotFound` if the user or one
+    /// of the roles does not exist (and nothing changes).
+    async fn set_user_roles(
+        &self,
+        user_id: &str,
+        roles: &[String],
+        end_sessions: Option<&str>,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The append-only audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one event.
+    async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Events matching the query, newest first (or oldest first), paged by id.
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Deletes at most `limit` of the events older than `before` (the
+    /// retention sweep); returns how many. Safe to run from several nodes.
+    async fn purge_audit_events(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The user search of the admin API, and the writes made on a user's
+/// account by an administrator or by the user, each with its audit event in
+/// the same transaction.
+#[async_trait]
+pub trait AdminStore: Send + Sync {
+    /// Users matching the search, in id order after `after_id`.
+    async fn search_users(&self, search: &UserSearch) -> Result<Vec<User>, StoreError>;
+
+    /// Inserts a user with assigned roles. `Conflict("email")` /
+    /// `Conflict("username")` as for `insert_user`; `NotFound` for an
+    /// unknown role.
+    async fn create_user_audited(
+        &self,
+        user: &User,
+        roles: &[String],
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// `update_user` with its audit event.
+    async fn update_user_audited(&self, user: &User, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Deletes a user (sessions, tokens and role assignments go with it);
+    /// `NotFound` if there is none. Audit events about the user stay.
+    async fn delete_user_audited(
+        &self,
+        user_id: &str,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Suspends a user and ends every session of theirs (reason
+    /// `suspended`) at `suspension.suspended_at`; returns how many sessions
+    /// ended. `NotFound` if there is no such user.
+    async fn suspend_user(
+        &self,
+        user_id: &str,
+        suspension: &Suspension,
+        event: &AuditEvent,
+    ) -> Result<u64, StoreError>;
+
+    /// Lifts a suspension (a no-op on an unsuspended user); `NotFound` if
+    /// there is no such user.
+    async fn unsuspend_user(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Ends the user's unrevoked sessions: only `session_id` when given
+    /// (it must be theirs), else all but `except`. Returns how many ended;
+    /// nothing is recorded when none did.
+    async fn revoke_sessions_audited(
+        &self,
+        user_id: &str,
+        session_id: Option<&str>,
+        except: Option<&str>,
+        now: OffsetDateTime,
+        reason: &str,
+        event: &AuditEvent,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Persistence of sign-in failure counters (see [`crate::abuse::brute_force`]).
+#[async_trait]
+pub trait LoginFailureStore: Send + Sync {
+    /// The counter under `key`, if any.
+    async fn login_failures(&self, key: &str) -> Result<Option<LoginFailures>, StoreError>;
+
+    /// Replaces the counter under `key` with `new` (whose `key` is the
+    /// same), but only if its stored `failures` is `expected`; a missing row
+    /// counts as 0. Returns whether it replaced. Of several concurrent calls
+    /// with the same `expected`, exactly one succeeds.
+    async fn swap_login_failures(
+        &self,
+        key: &str,
+        expected: u32,
+        new: &LoginFailures,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes the counter under `key` (a success, an unlock). Returns
+    /// whether there was one.
+    async fn clear_login_failures(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Deletes unlocked counters whose last failure is before `before`.
+    /// Returns how many.
+    async fn purge_login_failures(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
 /// Persistence of the account lifecycle: account tokens, account state,
 /// the mail outbox and background jobs.
 ///
-/// Every method that changes more than one row does so in one transaction.
-/// Whoever adds a table holding personal data must also clear it in
-/// [`LifecycleStore::anonymize_user`].
+/// Every method that changes more than one row does so in one transaction;
+/// an audit event passed with a change is stored in that transaction, and
+/// only when the change happens. Whoever adds a table holding personal data
+/// must also clear it in [`LifecycleStore::anonymize_user`].
 #[async_trait]
 pub trait LifecycleStore: Send + Sync {
     /// Stores a token and the mail carrying it, in one transaction, first
     /// voiding (marking used) the user's unused tokens of the same purpose:
-    /// a newer link supersedes older ones.
+    /// a newer link supersedes older ones; with `event`, records it too.
     async fn insert_account_token(
         &self,
         token: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
+        event: Option<&AuditEvent>,
     ) -> Result<(), StoreError>;
 
     /// A token by hash, whatever its state.
@@ -230,20 +405,22 @@ pub trait LifecycleStore: Send + Sync {
     /// unused and unexpired at `now`, then applies `action` in the same
     /// transaction. `None` (and no change) when the token does not qualify,
     /// or for [`Redemption::VerifyEmail`] when the user's address is no
-    /// longer the one it was sent to.
+    /// longer the one it was sent to. `event` is recorded with a redemption.
     async fn redeem_account_token(
         &self,
         hash: &str,
         purpose: TokenPurpose,
         action: &Redemption,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError>;
 
     /// The account's lifecycle state; `None` for an unknown user.
     async fn account_state(&self, user_id: &str) -> Result<Option<AccountState>, StoreError>;
 
     /// Sets the password and ends every session of the user except `keep`,
-    /// and queues `notice`, in one transaction. Returns the sessions ended.
+    /// queues `notice` and records `event`, in one transaction. Returns the
+    /// sessions ended.
     async fn change_password(
         &self,
         user_id: &str,
@@ -251,6 +428,7 @@ pub trait LifecycleStore: Send + Sync {
         keep: Option<&str>,
         notice: Option<(&QueuedMail, &NewJob)>,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<u64, StoreError>;
 
     /// Records a fresh authentication on an unrevoked session (`auth_time`).
@@ -270,36 +448,28 @@ pub trait LifecycleStore: Send + Sync {
         ip: Option<&str>,
     ) -> Result<(bool, bool), StoreError>;
 
-    /// Schedules the deletion of the account at `due`, ends every session,
-    /// and stores the cancel token with its mail, in one transaction.
+    /// Schedules the deletion of the account for when the `cancel` token
+    /// expires (`cancel.expires_at`), ends every session, stores the cancel
+    /// token with its mail and records `event`, in one transaction.
     /// `NotFound` for an unknown or already deleted user.
     async fn schedule_deletion(
         &self,
         user_id: &str,
-        due: OffsetDateTime,
         cancel: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<(), StoreError>;
 
     /// Deactivates the account and ends every session (`Some`), or
-    /// reactivates it (`None`). `NotFound` for an unknown user.
+    /// reactivates it (`None`), recording `event` in the same transaction.
+    /// `NotFound` for an unknown user.
     async fn set_deactivated(
         &self,
         user_id: &str,
         at: Option<OffsetDateTime>,
-    ) -> Result<(), StoreError>;
-
-    /// Suspends the account (`reason` set; `until` `None` for indefinitely)
-    /// and ends every session, or lifts the suspension (`reason` `None`).
-    /// `NotFound` for an unknown user.
-    async fn set_suspension(
-        &self,
-        user_id: &str,
-        until: Option<OffsetDateTime>,
-        reason: Option<&str>,
-        now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<(), StoreError>;
 
     /// Ids of users whose deletion is due at `now`, at most `limit`.
@@ -311,10 +481,17 @@ pub trait LifecycleStore: Send + Sync {
 
     /// Turns the user into a tombstone, in one transaction: the row stays
     /// (so ids in logs still resolve) with no email, username, name or
-    /// password, and every row hanging off it (sessions and their refresh
-    /// tokens, account tokens, outbox messages) is deleted. Only when the
-    /// deletion is due at `now`; returns whether it happened.
-    async fn anonymize_user(&self, user_id: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// password (nor suspension note), and every row hanging off it
+    /// (sessions and their refresh tokens, account tokens, outbox messages,
+    /// role assignments, its sign-in failure counter) is deleted; `event` is
+    /// recorded. Only when the deletion is due at `now`; returns whether it
+    /// happened. Audit events about the account stay (they hold no address).
+    async fn anonymize_user(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError>;
 
     /// Queues a message and its delivery job in one transaction. `false`
     /// (nothing stored) when the job's idempotency key exists already.
@@ -366,8 +543,11 @@ pub trait LifecycleStore: Send + Sync {
     /// A job by id, for inspection.
     async fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
 
-    /// Removes what has expired or outlived its retention, and clears
-    /// suspensions that have ended (see [`SweepReport`]).
+    /// Removes what has expired or outlived its retention (see
+    /// [`SweepReport`]). Ended suspensions are left as they are: they are
+    /// inactive by their `suspended_until`, and administrators still see
+    /// the last one (`active: false`) until the next suspension replaces it
+    /// or an unsuspension clears it (with its audit event).
     async fn sweep(&self, cutoffs: SweepCutoffs) -> Result<SweepReport, StoreError>;
 }
 

@@ -27,6 +27,7 @@ struct Problemish {
     internal: Option<String>,
     extra: Option<(&'static str, serde_json::Value)>,
     www_authenticate: bool,
+    headers: Option<axum::http::HeaderMap>,
 }
 
 impl ApiError {
@@ -47,6 +48,7 @@ impl ApiError {
             internal: None,
             extra: None,
             www_authenticate: false,
+            headers: None,
         }))
     }
 
@@ -103,6 +105,15 @@ impl ApiError {
     /// Adds an RFC 9457 extension member.
     pub fn with_extension(mut self, name: &'static str, value: serde_json::Value) -> Self {
         self.0.extra = Some((name, value));
+        self
+    }
+
+    /// Adds response headers (e.g. `RateLimit`).
+    pub fn with_headers(mut self, headers: axum::http::HeaderMap) -> Self {
+        self.0
+            .headers
+            .get_or_insert_with(Default::default)
+            .extend(headers);
         self
     }
 
@@ -175,6 +186,9 @@ impl IntoResponse for ApiError {
         if this.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(extra) = this.headers {
+            headers.extend(extra);
+        }
         response
     }
 }
@@ -228,6 +242,57 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
             }
             A::Unauthenticated(reason) => unauthenticated(reason),
             A::NotFound => ApiError::not_found("The requested object does not exist."),
+            A::Suspended { until } => {
+                let (detail, until) = match until {
+                    Some(t) => {
+                        let t = crate::routes::rfc3339(t);
+                        (
+                            format!("This account is suspended until {t}."),
+                            serde_json::Value::String(t),
+                        )
+                    }
+                    None => (
+                        "This account is suspended until an administrator lifts the suspension."
+                            .to_owned(),
+                        serde_json::Value::Null,
+                    ),
+                };
+                ApiError::new(
+                    StatusCode::LOCKED,
+                    "account_suspended",
+                    "Account suspended",
+                    detail,
+                )
+                .with_extension("suspended_until", until)
+            }
+            A::PermissionDenied(p) => crate::principal::permission_denied(&p),
+            A::RoleTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "role_taken",
+                "Role name taken",
+                "A role with this name exists already.",
+            ),
+            A::RoleReadOnly => ApiError::new(
+                StatusCode::CONFLICT,
+                "role_builtin",
+                "Built-in role",
+                "The built-in roles (user, moderator, admin) cannot be changed or deleted; create a custom role instead.",
+            ),
+            A::RoleInUse(children) => ApiError::new(
+                StatusCode::CONFLICT,
+                "role_in_use",
+                "Role in use",
+                format!(
+                    "Other roles inherit from this role ({}); change their parent first.",
+                    children.join(", ")
+                ),
+            ),
+            A::SelfAction => ApiError::new(
+                StatusCode::CONFLICT,
+                "cannot_act_on_self",
+                "Not on your own account",
+                "Administrators cannot suspend or delete their own account; ask another administrator.",
+            ),
             A::Busy { retry_after_secs } => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
@@ -235,21 +300,6 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
                 "The server is handling too many sign-ins right now; retry after the number of seconds in Retry-After.",
             )
             .with_retry_after(retry_after_secs),
-            A::Suspended { until } => ApiError::new(
-                StatusCode::LOCKED,
-                "account_suspended",
-                "Account suspended",
-                match until {
-                    Some(_) => "This account is suspended until the time in `suspended_until`; sign-in works again after it.",
-                    None => "This account is suspended until an administrator lifts the suspension.",
-                },
-            )
-            .with_extension(
-                "suspended_until",
-                until
-                    .map(|t| serde_json::Value::String(crate::routes::rfc3339(t)))
-                    .unwrap_or(serde_json::Value::Null),
-            ),
             A::PendingDeletion { due } => ApiError::new(
                 StatusCode::LOCKED,
                 "account_pending_deletion",
@@ -283,6 +333,22 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
                 "invalid_token",
                 "Invalid or expired link",
                 "The link is unknown, expired, already used, or replaced by a newer one; ask for a new one.",
+            ),
+            A::Throttled { retry_after_secs } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many failed sign-ins",
+                "There were too many failed sign-ins for this account recently; retry after the number of seconds in Retry-After. \
+                 From a device that signed in to this account before, sign-in is not delayed.",
+            )
+            .with_retry_after(retry_after_secs)
+            .with_extension("policy", serde_json::Value::String("login_account".into())),
+            A::AccountLocked => ApiError::new(
+                StatusCode::LOCKED,
+                "account_locked",
+                "Account locked",
+                "This account is locked after too many failed sign-ins, and passwords are no longer checked for it. \
+                 Sign in from a device that signed in to this account before, reset the password, or ask an administrator to unlock it.",
             ),
             A::Store(s) => s.into(),
             A::Internal(msg) => ApiError::internal(msg),

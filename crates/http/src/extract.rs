@@ -195,3 +195,31 @@ mod tests {
         assert!(parse::<Body>(b"{\"email\": \"a\"}").is_ok());
     }
 }
+
+/// Query-string parameters. A malformed or mistyped parameter is 422
+/// `validation_failed` (problem+json, naming what is wrong), never axum's
+/// plain-text 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Query<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(rejection) => Err(ApiError::validation(vec![FieldError {
+                field: "query".into(),
+                code: "invalid_query".into(),
+                message: rejection.body_text(),
+            }])),
+        }
+    }
+}

@@ -10,6 +10,8 @@
 //!   become RFC 9457 problem+json here ([`error`]), with details logged once
 //!   inside the request's span and never sent.
 
+pub mod abuse;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -19,6 +21,8 @@ pub mod routes;
 pub mod serve;
 pub mod state;
 
+pub use abuse::{CorsPolicy, Network, Protection};
+pub use client_ip::{ClientIp, IpList};
 pub use error::ApiError;
 pub use routes::{openapi, router, routes, with_middleware};
 pub use serve::{ServeLimits, serve};

@@ -1,6 +1,8 @@
 //! The request pipeline around every route: request id, span and access log,
-//! metrics, header-size and time limits, panic containment, and the security
-//! headers every response carries.
+//! the client IP (through trusted proxies only), metrics, header-size and
+//! time limits, panic containment, and the security headers every response
+//! carries. Abuse checks (IP lists, CORS, rate limits) run right inside it,
+//! in [`crate::abuse::protect`].
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -13,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use tracing::Instrument;
 
+use crate::client_ip::{ClientIp, client_ip};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -40,7 +43,11 @@ fn sane_request_id(value: &HeaderValue) -> Option<String> {
 }
 
 /// The outermost middleware: see the module docs.
-pub async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn request_context(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let request_id = req
         .headers()
@@ -63,10 +70,21 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
         method = %method,
         route = %route,
         peer = tracing::field::Empty,
+        client_ip = tracing::field::Empty,
     );
     if let Some(ip) = peer {
         span.record("peer", tracing::field::display(ip));
+        let client = client_ip(
+            ip,
+            req.headers(),
+            &state.protection().network.trusted_proxies,
+        );
+        if client != ip {
+            span.record("client_ip", tracing::field::display(client));
+        }
+        req.extensions_mut().insert(ClientIp(client));
     }
+    let hsts = state.protection().network.hsts_max_age_secs;
 
     let limits = state.limits().clone();
     let header_bytes: usize = req
@@ -114,7 +132,7 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         headers.insert(REQUEST_ID.clone(), v);
     }
-    security_headers(headers);
+    security_headers(headers, hsts);
     crate::metrics::record_request(method.as_str(), &route, status.as_u16(), elapsed);
     span.in_scope(|| {
         tracing::info!(
@@ -126,9 +144,21 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
     response
 }
 
+/// The policy of HTML pages that set none of their own: their own scripts,
+/// styles and images only, forms posting back to latchkey, never framed.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
+/// The policy of everything else (JSON, scripts, text): nothing may load,
+/// nothing may frame it.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
 /// Headers every response carries. Pages that need a looser policy (the API
-/// reference at `/docs`) set their own `content-security-policy`, which is kept.
-fn security_headers(headers: &mut axum::http::HeaderMap) {
+/// reference at `/docs`) set their own `content-security-policy`, which is
+/// kept; HTML without one gets [`PAGE_CSP`]. HSTS is sent when the public URL
+/// is https.
+fn security_headers(headers: &mut axum::http::HeaderMap, hsts_max_age: Option<u64>) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -138,14 +168,32 @@ fn security_headers(headers: &mut axum::http::HeaderMap) {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(
-            "default-src 'none'; frame-ancestors 'none'",
-        ));
+        .or_insert(HeaderValue::from_static(if html {
+            PAGE_CSP
+        } else {
+            API_CSP
+        }));
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    headers
+        .entry(HeaderName::from_static("cross-origin-resource-policy"))
+        .or_insert(HeaderValue::from_static("same-origin"));
+    if let Some(max_age) = hsts_max_age
+        && let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}"))
+    {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
+    }
 }
 
 #[cfg(test)]

@@ -7,15 +7,25 @@
 //!   in `X-CSRF-Token`.
 //! - [`RecentlyAuthenticated`]: [`Authenticated`], and the session's
 //!   `auth_time` is recent (see `POST /v1/auth/reauth`).
-//! - [`ClientMeta`]: the peer address and User-Agent, recorded on sessions.
+//! - [`Admin<P>`]: an authenticated caller holding permission `P` (a marker
+//!   type from [`perm`], e.g. `Admin<perm::UsersRead>`). The caller's roles
+//!   are read from the store on every request, never from the token, so a
+//!   role removed takes effect at once. Missing the permission is 403
+//!   `permission_denied` naming it.
+//! - [`ClientMeta`]: the client IP (through trusted proxies, see
+//!   [`crate::client_ip`]), User-Agent and request id, recorded on sessions
+//!   and in the audit log.
+//! - [`ClientAddr`]: the client IP alone, for rate limits.
 
-use std::net::SocketAddr;
+use std::marker::PhantomData;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use latchkey_core::auth::{ClientInfo, Principal};
+use latchkey_core::auth::{Actor, ClientInfo, Principal};
 
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, unauthenticated};
 use crate::state::AppState;
 
@@ -155,18 +165,135 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // X-Forwarded-For is not trusted yet: trusted proxies come with the
-        // abuse-protection work. The peer address is the truth until then.
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let ip = client_addr(parts).map(|ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        Ok(ClientMeta(ClientInfo { ip, user_agent }))
+        Ok(ClientMeta(ClientInfo {
+            ip,
+            user_agent,
+            request_id: crate::middleware::current_request_id(),
+        }))
+    }
+}
+
+/// A permission a route requires, as a type: see [`Admin`].
+pub trait Permission {
+    /// The permission string, e.g. `users:read`.
+    const NAME: &'static str;
+}
+
+/// Marker types for latchkey's permissions.
+pub mod perm {
+    use latchkey_core::roles::perm as p;
+
+    macro_rules! permissions {
+        ($($(#[$doc:meta])* $name:ident = $value:path;)*) => {$(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl super::Permission for $name {
+                const NAME: &'static str = $value;
+            }
+        )*};
+    }
+
+    permissions! {
+        /// `users:read`
+        UsersRead = p::USERS_READ;
+        /// `users:write`
+        UsersWrite = p::USERS_WRITE;
+        /// `users:delete`
+        UsersDelete = p::USERS_DELETE;
+        /// `users:suspend`
+        UsersSuspend = p::USERS_SUSPEND;
+        /// `sessions:revoke`
+        SessionsRevoke = p::SESSIONS_REVOKE;
+        /// `roles:read`
+        RolesRead = p::ROLES_READ;
+        /// `roles:manage`
+        RolesManage = p::ROLES_MANAGE;
+        /// `audit:read`
+        AuditRead = p::AUDIT_READ;
+    }
+}
+
+/// An authenticated caller holding permission `P`, with their roles and
+/// permissions as read for this request.
+#[derive(Debug, Clone)]
+pub struct Admin<P: Permission> {
+    /// The caller, for the domain's own checks and the audit log.
+    pub actor: Actor,
+    /// The caller's credentials.
+    pub who: Authenticated,
+    _permission: PhantomData<P>,
+}
+
+impl<P: Permission + Send + Sync> FromRequestParts<AppState> for Admin<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = Authenticated::from_request_parts(parts, state).await?;
+        let access = state.auth().access(&who.principal.user_id).await?;
+        if !access.has(P::NAME) {
+            metrics::counter!("latchkey_permission_denied_total", "permission" => P::NAME)
+                .increment(1);
+            return Err(permission_denied(P::NAME));
+        }
+        let ClientMeta(client) = match ClientMeta::from_request_parts(parts, state).await {
+            Ok(meta) => meta,
+            Err(never) => match never {},
+        };
+        Ok(Admin {
+            actor: Actor {
+                user_id: Some(who.principal.user_id.clone()),
+                access,
+                client,
+            },
+            who,
+            _permission: PhantomData,
+        })
+    }
+}
+
+/// 403 naming the permission the caller lacks.
+pub fn permission_denied(permission: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "permission_denied",
+        "Permission denied",
+        format!("This needs the permission {permission}, which none of your roles grants."),
+    )
+    .with_extension(
+        "missing_permission",
+        serde_json::Value::String(permission.to_owned()),
+    )
+}
+
+/// The client IP the pipeline resolved (falling back to the peer address).
+fn client_addr(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ClientIp>().map(|c| c.0).or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+    })
+}
+
+/// The client IP, for rate limits and challenges.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(parts)))
     }
 }
 

@@ -3,8 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_core::Store;
+use latchkey_core::abuse::limiter::Limiter;
+use latchkey_core::abuse::{Guard, GuardConfig};
 use latchkey_core::auth::Auth;
+use latchkey_core::{Store, SystemClock};
+
+use crate::abuse::{Network, Protection};
 
 /// Per-request limits enforced by the middleware and extractors.
 #[derive(Debug, Clone)]
@@ -47,6 +51,15 @@ impl CookieSettings {
             "latchkey_session"
         }
     }
+
+    /// The device cookie's name (see `latchkey_core::abuse::device`).
+    pub fn device_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_device"
+        } else {
+            "latchkey_device"
+        }
+    }
 }
 
 /// Shared application state; cheap to clone.
@@ -59,18 +72,43 @@ struct Inner {
     auth: Arc<Auth>,
     limits: Limits,
     cookies: CookieSettings,
+    protection: Protection,
 }
 
 impl AppState {
-    /// State over the account service with the given limits.
+    /// State over the account service with the given limits, without rate
+    /// limits, challenges or network rules until [`AppState::with_protection`].
     pub fn new(auth: Arc<Auth>, limits: Limits, cookies: CookieSettings) -> Self {
+        let clock = Arc::new(SystemClock);
+        let guard = Guard::with_random_key(
+            Arc::new(Limiter::local(clock.clone(), 10_000)),
+            GuardConfig::off(),
+            clock,
+        );
         AppState {
             inner: Arc::new(Inner {
                 auth,
                 limits,
                 cookies,
+                protection: Protection {
+                    network: Network::default(),
+                    guard: Arc::new(guard),
+                },
             }),
         }
+    }
+
+    /// Sets the abuse protection; call before the state is shared.
+    pub fn with_protection(mut self, protection: Protection) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("protection is set before the state is cloned")
+            .protection = protection;
+        self
+    }
+
+    /// Rate limits, challenges and network rules.
+    pub fn protection(&self) -> &Protection {
+        &self.inner.protection
     }
 
     /// The store.

@@ -75,6 +75,7 @@ both_backends!(
     profile_can_be_changed,
     revocation_ends_the_session,
     jwks_publishes_old_keys_after_rotation,
+    current_session_and_cookie_replacement,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1066,4 +1067,85 @@ async fn jwks_publishes_old_keys_after_rotation(app: TestApp) {
         account_status(&app, new["access_token"].as_str().unwrap()).await,
         200
     );
+}
+
+async fn current_session_and_cookie_replacement(app: TestApp) {
+    register(&app, "cookie@example.com").await;
+    // bearer: the session, without a CSRF token
+    let t = login(&app, "cookie@example.com").await;
+    let r = app
+        .send("GET", "/v1/auth/session", t["access_token"].as_str())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["session_id"], t["session_id"]);
+    assert_eq!(r.json()["kind"], "bearer");
+    assert!(r.json().get("csrf_token").is_none());
+    // cookie: a reloaded page gets its CSRF token back
+    let (cookie, csrf) = cookie_login(&app).await;
+    let r = app
+        .call(cookie_request(
+            "GET",
+            "/v1/auth/session",
+            &cookie,
+            None,
+            None,
+            None,
+        ))
+        .await;
+    assert_eq!(r.json()["csrf_token"], csrf.as_str());
+    assert_eq!(r.json()["kind"], "cookie");
+    // signing in again from the same browser ends the previous cookie session
+    let r = app
+        .call(
+            Request::post("/v1/auth/login")
+                .header("content-type", "application/json")
+                .header("origin", ISSUER)
+                .header("cookie", &cookie)
+                .body(Body::from(
+                    json!({"identifier": "cookie@example.com", "password": PASSWORD, "mode": "cookie"}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let fresh = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(fresh, cookie);
+    let r = app
+        .call(cookie_request(
+            "GET",
+            "/v1/account",
+            &cookie,
+            None,
+            None,
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 401, "the replaced cookie no longer works");
+    let r = app
+        .call(cookie_request(
+            "GET",
+            "/v1/account",
+            &fresh,
+            None,
+            None,
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    // look-alike addresses cannot claim another's lookup key
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/register",
+            json!({"email": "\u{212A}ate@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
 }

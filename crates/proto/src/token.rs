@@ -52,8 +52,13 @@ pub struct AccessClaims {
     pub client_id: String,
     /// Space-separated scopes.
     pub scope: String,
-    /// The user's roles.
+    /// The user's roles, inherited ones included (an admin is also a
+    /// moderator and a user).
     pub roles: Vec<String>,
+    /// The user's permissions, when the server is configured to include
+    /// them (`tokens.include_permissions`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
     /// Authentication methods (RFC 8176).
     pub amr: Vec<String>,
     /// Authentication context class.

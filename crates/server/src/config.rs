@@ -22,6 +22,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+mod abuse;
+
+pub use abuse::{AbuseConfig, RedisSettings};
+
 /// The kinds of value a setting takes, for parsing environment variables and flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -170,6 +174,14 @@ pub const SETTINGS: &[Setting] = &[
         "on SIGTERM/SIGINT, how long in-flight requests may run before the process exits"
     ),
     setting!(
+        "http.hsts_max_age_secs",
+        "LATCHKEY_HTTP_HSTS_MAX_AGE_SECS",
+        Int,
+        false,
+        "31536000",
+        "Strict-Transport-Security max-age, sent only when the public URL is https (0: never)"
+    ),
+    setting!(
         "tokens.alg",
         "LATCHKEY_TOKENS_ALG",
         Str,
@@ -208,6 +220,14 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "30",
         "make a new signing key after this many days (0: only by `latchkey keys rotate`)"
+    ),
+    setting!(
+        "tokens.include_permissions",
+        "LATCHKEY_TOKENS_INCLUDE_PERMISSIONS",
+        Bool,
+        false,
+        "false",
+        "access tokens also carry a `permissions` claim (every permission of the user's roles)"
     ),
     setting!(
         "sessions.ttl_secs",
@@ -272,6 +292,38 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "64",
         "hashes waiting beyond the busy workers before answering 503 busy"
+    ),
+    setting!(
+        "passwords.reject_common",
+        "LATCHKEY_PASSWORDS_REJECT_COMMON",
+        Bool,
+        false,
+        "true",
+        "refuse the bundled list of commonly used passwords (password_too_common)"
+    ),
+    setting!(
+        "passwords.breached_filter",
+        "LATCHKEY_PASSWORDS_BREACHED_FILTER",
+        Str,
+        false,
+        "",
+        "a breach-corpus Bloom filter file from `latchkey passwords build-filter` (password_breached)"
+    ),
+    setting!(
+        "passwords.min_strength",
+        "LATCHKEY_PASSWORDS_MIN_STRENGTH",
+        Int,
+        false,
+        "0",
+        "lowest strength estimate accepted, 0 to 4 (0: no estimate)"
+    ),
+    setting!(
+        "audit.retention_days",
+        "LATCHKEY_AUDIT_RETENTION_DAYS",
+        Int,
+        false,
+        "365",
+        "audit events older than this many days are deleted (0: keep forever)"
     ),
     setting!(
         "accounts.require_verified_email",
@@ -447,7 +499,7 @@ pub const SETTINGS: &[Setting] = &[
         Int,
         false,
         "300",
-        "how often expired data is removed, ended suspensions cleared and due deletions carried out"
+        "how often expired data is removed and due deletions carried out"
     ),
     setting!(
         "jobs.retention_days",
@@ -472,6 +524,246 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "auto",
         "`auto` (readable on a terminal, JSON otherwise), `json` or `pretty`"
+    ),
+    setting!(
+        "rate_limits.enabled",
+        "LATCHKEY_RATE_LIMITS_ENABLED",
+        Bool,
+        false,
+        "true",
+        "rate limits per class of route (off: none at all)"
+    ),
+    setting!(
+        "rate_limits.login",
+        "LATCHKEY_RATE_LIMITS_LOGIN",
+        Str,
+        false,
+        "ip=30/min, ip_account=10/min",
+        "quotas of sign-in endpoints by ip, account and ip_account"
+    ),
+    setting!(
+        "rate_limits.register",
+        "LATCHKEY_RATE_LIMITS_REGISTER",
+        Str,
+        false,
+        "ip=20/hour, account=10/hour",
+        "quotas of sign-up"
+    ),
+    setting!(
+        "rate_limits.mail",
+        "LATCHKEY_RATE_LIMITS_MAIL",
+        Str,
+        false,
+        "ip=20/hour, account=5/hour",
+        "quotas of endpoints that send mail"
+    ),
+    setting!(
+        "rate_limits.token",
+        "LATCHKEY_RATE_LIMITS_TOKEN",
+        Str,
+        false,
+        "ip=300/min",
+        "quotas of token endpoints"
+    ),
+    setting!(
+        "rate_limits.api",
+        "LATCHKEY_RATE_LIMITS_API",
+        Str,
+        false,
+        "ip=1200/min",
+        "quotas of everything else"
+    ),
+    setting!(
+        "rate_limits.max_keys",
+        "LATCHKEY_RATE_LIMITS_MAX_KEYS",
+        Int,
+        false,
+        "100000",
+        "counters kept in memory at most"
+    ),
+    setting!(
+        "brute_force.free_attempts",
+        "LATCHKEY_BRUTE_FORCE_FREE_ATTEMPTS",
+        Int,
+        false,
+        "5",
+        "consecutive failed sign-ins of an account before delays start"
+    ),
+    setting!(
+        "brute_force.max_delay_secs",
+        "LATCHKEY_BRUTE_FORCE_MAX_DELAY_SECS",
+        Int,
+        false,
+        "900",
+        "longest delay between two sign-in attempts of an account"
+    ),
+    setting!(
+        "brute_force.lockout_threshold",
+        "LATCHKEY_BRUTE_FORCE_LOCKOUT_THRESHOLD",
+        Int,
+        false,
+        "100",
+        "consecutive failures that lock an account (1 to 100)"
+    ),
+    setting!(
+        "brute_force.reset_after_secs",
+        "LATCHKEY_BRUTE_FORCE_RESET_AFTER_SECS",
+        Int,
+        false,
+        "86400",
+        "an unlocked failure count is forgotten after this long without failures (0: never)"
+    ),
+    setting!(
+        "brute_force.device_attempts",
+        "LATCHKEY_BRUTE_FORCE_DEVICE_ATTEMPTS",
+        Int,
+        false,
+        "10",
+        "failures allowed from a known device before its cookie stops helping"
+    ),
+    setting!(
+        "brute_force.device_cookie_days",
+        "LATCHKEY_BRUTE_FORCE_DEVICE_COOKIE_DAYS",
+        Int,
+        false,
+        "180",
+        "lifetime of device cookies"
+    ),
+    setting!(
+        "challenge.enabled",
+        "LATCHKEY_CHALLENGE_ENABLED",
+        Bool,
+        false,
+        "true",
+        "demand proof-of-work under a surge of failures or sign-ups"
+    ),
+    setting!(
+        "challenge.ip_threshold",
+        "LATCHKEY_CHALLENGE_IP_THRESHOLD",
+        Int,
+        false,
+        "10",
+        "failed sign-ins plus sign-ups from one IP in 10 minutes that trigger challenges for it"
+    ),
+    setting!(
+        "challenge.global_threshold",
+        "LATCHKEY_CHALLENGE_GLOBAL_THRESHOLD",
+        Int,
+        false,
+        "300",
+        "failed sign-ins plus sign-ups server-wide per minute that trigger challenges for all"
+    ),
+    setting!(
+        "challenge.base_difficulty",
+        "LATCHKEY_CHALLENGE_BASE_DIFFICULTY",
+        Int,
+        false,
+        "16",
+        "leading zero bits at the threshold (one more per doubling of the pressure)"
+    ),
+    setting!(
+        "challenge.max_difficulty",
+        "LATCHKEY_CHALLENGE_MAX_DIFFICULTY",
+        Int,
+        false,
+        "22",
+        "the most bits ever demanded"
+    ),
+    setting!(
+        "challenge.ttl_secs",
+        "LATCHKEY_CHALLENGE_TTL_SECS",
+        Int,
+        false,
+        "300",
+        "how long a puzzle may be solved for"
+    ),
+    setting!(
+        "redis.url",
+        "LATCHKEY_REDIS_URL",
+        Str,
+        true,
+        "",
+        "`redis://[USER:PASSWORD@]HOST:PORT/DB`: share rate limits between nodes"
+    ),
+    setting!(
+        "redis.key_prefix",
+        "LATCHKEY_REDIS_KEY_PREFIX",
+        Str,
+        false,
+        "latchkey:",
+        "prefix of every Redis key"
+    ),
+    setting!(
+        "redis.timeout_ms",
+        "LATCHKEY_REDIS_TIMEOUT_MS",
+        Int,
+        false,
+        "250",
+        "connect and command timeout; past it, local limits apply"
+    ),
+    setting!(
+        "proxies.trusted",
+        "LATCHKEY_PROXIES_TRUSTED",
+        Str,
+        false,
+        "",
+        "CIDRs of proxies whose Forwarded / X-Forwarded-For is believed"
+    ),
+    setting!(
+        "access.allow",
+        "LATCHKEY_ACCESS_ALLOW",
+        Str,
+        false,
+        "",
+        "CIDRs served (empty: all)"
+    ),
+    setting!(
+        "access.deny",
+        "LATCHKEY_ACCESS_DENY",
+        Str,
+        false,
+        "",
+        "CIDRs never served"
+    ),
+    setting!(
+        "access.admin_allow",
+        "LATCHKEY_ACCESS_ADMIN_ALLOW",
+        Str,
+        false,
+        "",
+        "CIDRs that may reach /v1/admin and /admin (empty: all)"
+    ),
+    setting!(
+        "access.admin_deny",
+        "LATCHKEY_ACCESS_ADMIN_DENY",
+        Str,
+        false,
+        "",
+        "CIDRs that may never reach /v1/admin and /admin"
+    ),
+    setting!(
+        "cors.allowed_origins",
+        "LATCHKEY_CORS_ALLOWED_ORIGINS",
+        Str,
+        false,
+        "",
+        "origins that may call the JSON API from browsers, or `*`"
+    ),
+    setting!(
+        "cors.allow_credentials",
+        "LATCHKEY_CORS_ALLOW_CREDENTIALS",
+        Bool,
+        false,
+        "false",
+        "let the listed origins send cookies (never with `*`)"
+    ),
+    setting!(
+        "cors.max_age_secs",
+        "LATCHKEY_CORS_MAX_AGE_SECS",
+        Int,
+        false,
+        "600",
+        "how long browsers may cache a preflight answer"
     ),
 ];
 
@@ -593,6 +885,22 @@ pub struct RawConfig {
     mail: RawMail,
     #[serde(default)]
     jobs: RawJobs,
+    #[serde(default)]
+    audit: RawAudit,
+    #[serde(default)]
+    rate_limits: abuse::RawRateLimits,
+    #[serde(default)]
+    brute_force: abuse::RawBruteForce,
+    #[serde(default)]
+    challenge: abuse::RawChallenge,
+    #[serde(default)]
+    redis: abuse::RawRedis,
+    #[serde(default)]
+    proxies: abuse::RawProxies,
+    #[serde(default)]
+    access: abuse::RawAccess,
+    #[serde(default)]
+    cors: abuse::RawCors,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -635,12 +943,19 @@ struct RawJobs {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawAudit {
+    retention_days: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawTokens {
     alg: Option<String>,
     audience: Option<String>,
     access_ttl_secs: Option<u64>,
     refresh_grace_secs: Option<u64>,
     key_rotation_days: Option<u64>,
+    include_permissions: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -659,6 +974,9 @@ struct RawPasswords {
     argon2_parallelism: Option<u64>,
     hash_workers: Option<u64>,
     hash_queue: Option<u64>,
+    reject_common: Option<bool>,
+    breached_filter: Option<String>,
+    min_strength: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -677,6 +995,7 @@ struct RawHttp {
     request_timeout_secs: Option<u64>,
     header_read_timeout_secs: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
+    hsts_max_age_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -774,6 +1093,15 @@ pub struct TokenConfig {
     pub refresh_grace: Duration,
     /// Automatic key rotation period; `None`: manual only.
     pub key_rotation: Option<Duration>,
+    /// Whether access tokens carry a `permissions` claim.
+    pub include_permissions: bool,
+}
+
+/// Audit log settings.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// How long events are kept; `None`: forever.
+    pub retention: Option<Duration>,
 }
 
 /// Session lifetimes.
@@ -922,6 +1250,10 @@ pub struct Config {
     pub mail: MailConfig,
     /// Background jobs.
     pub jobs: JobsSettings,
+    /// The audit log.
+    pub audit: AuditConfig,
+    /// Rate limits, brute force, challenges, proxies, IP lists, CORS.
+    pub abuse: AbuseConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -1361,6 +1693,17 @@ impl RawConfig {
                 300,
             )),
             key_rotation: (days > 0).then(|| Duration::from_secs(days * 86_400)),
+            include_permissions: self.tokens.include_permissions.unwrap_or(false),
+        };
+        let retention_days = c.range(
+            "audit.retention_days",
+            self.audit.retention_days,
+            365,
+            0,
+            36_500,
+        );
+        let audit = AuditConfig {
+            retention: (retention_days > 0).then(|| Duration::from_secs(retention_days * 86_400)),
         };
         let ttl = c.range(
             "sessions.ttl_secs",
@@ -1478,6 +1821,23 @@ impl RawConfig {
             ),
         };
 
+        let abuse = abuse::validate(
+            &mut c,
+            abuse::RawAbuse {
+                rate_limits: &self.rate_limits,
+                brute_force: &self.brute_force,
+                challenge: &self.challenge,
+                redis: &self.redis,
+                proxies: &self.proxies,
+                access: &self.access,
+                cors: &self.cors,
+                reject_common: self.passwords.reject_common,
+                breached_filter: self.passwords.breached_filter.as_deref(),
+                min_strength: self.passwords.min_strength,
+                hsts_max_age_secs: self.http.hsts_max_age_secs,
+            },
+        );
+
         if profile == Profile::Production {
             match &public_url {
                 None => c.fail(
@@ -1537,6 +1897,8 @@ impl RawConfig {
             accounts,
             mail,
             jobs,
+            audit,
+            abuse,
             sources: c.sources,
         })
     }
@@ -1816,6 +2178,12 @@ pub fn show(config: &Config) -> String {
                 .key_rotation
                 .map_or(0, |d| d.as_secs() / 86_400)
                 .to_string(),
+            "tokens.include_permissions" => config.tokens.include_permissions.to_string(),
+            "audit.retention_days" => config
+                .audit
+                .retention
+                .map_or(0, |d| d.as_secs() / 86_400)
+                .to_string(),
             "sessions.ttl_secs" => config.sessions.ttl.as_secs().to_string(),
             "sessions.idle_ttl_secs" => config.sessions.idle_ttl.as_secs().to_string(),
             "passwords.min_length" => config.passwords.min_length.to_string(),
@@ -1885,7 +2253,8 @@ pub fn show(config: &Config) -> String {
             "jobs.retention_days" => (config.jobs.retention.as_secs() / 86_400).to_string(),
             "log.level" => format!("{:?}", config.log_level),
             "log.format" => format!("{:?}", format!("{:?}", config.log_format).to_lowercase()),
-            other => panic!("config show does not know {other}"),
+            other => abuse::show(other, &config.abuse)
+                .unwrap_or_else(|| panic!("config show does not know {other}")),
         }
     };
     let mut section = "";

@@ -4,7 +4,9 @@
 //! wiring can be read (and tested) without the CLI. Dependencies point one
 //! way: this crate knows every other crate; none knows it.
 
+pub mod admin_cli;
 pub mod config;
 pub mod master_key;
 pub mod start;
 pub mod telemetry;
+pub mod tools;

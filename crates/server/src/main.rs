@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use latchkey_server::config::{self, Config, Overrides};
-use latchkey_server::{start, telemetry};
+use latchkey_server::{admin_cli, start, telemetry};
 
 /// latchkey: an authentication and identity server.
 #[derive(Debug, Parser)]
@@ -49,8 +49,38 @@ enum Command {
     /// Manage OAuth clients (resource servers calling introspection).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage users: create the first administrator, list, set roles.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Password lists (offline; needs no configuration).
+    #[command(subcommand)]
+    Passwords(PasswordsCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum PasswordsCommand {
+    /// Build a breach-corpus Bloom filter for `passwords.breached_filter`
+    /// from a list of passwords, one a line, or (with --sha1) of SHA-1
+    /// digests in the Pwned Passwords format `HASH[:COUNT]`.
+    BuildFilter {
+        /// The list to read.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// The filter file to write.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// Chance that a password not in the list is refused anyway.
+        #[arg(long, default_value_t = 0.001, value_name = "RATE")]
+        false_positive_rate: f64,
+        /// Lines are SHA-1 digests in hex, not passwords.
+        #[arg(long)]
+        sha1: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +104,74 @@ enum ClientCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is prompted for on a terminal (without
+    /// echo), or read as the first line of standard input; never an argument.
+    Create {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Username.
+        #[arg(long)]
+        username: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A role to assign (repeatable), e.g. --role admin.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Mark the email address as confirmed.
+        #[arg(long)]
+        verified: bool,
+    },
+    /// List users with their roles.
+    List {
+        /// Text in the email address, username or name, or a user id.
+        #[arg(long)]
+        query: Option<String>,
+        /// Only users with this role.
+        #[arg(long)]
+        role: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+    },
+    /// Replace a user's roles (`--role user` alone removes every other role).
+    SetRole {
+        /// The user's email address or id.
+        user: String,
+        /// A role to have (repeatable).
+        #[arg(long = "role", value_name = "ROLE", required = true)]
+        roles: Vec<String>,
+        /// Also end the user's sessions, so that no token keeps the old roles.
+        #[arg(long)]
+        end_sessions: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Write audit events as JSON lines (oldest first) to standard output.
+    Export {
+        /// At or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Before this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// Events about this user id.
+        #[arg(long)]
+        user: Option<String>,
+        /// Events by this user id.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only these event types (repeatable), e.g. --event login.failed.
+        #[arg(long = "event", value_name = "EVENT")]
+        events: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate the configuration and reach the database, without starting.
     Check,
@@ -86,6 +184,35 @@ fn main() -> ExitCode {
     if let Command::Version = cli.command {
         println!("latchkey {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    if let Command::Passwords(PasswordsCommand::BuildFilter {
+        input,
+        output,
+        false_positive_rate,
+        sha1,
+    }) = &cli.command
+    {
+        return match latchkey_server::tools::build_filter(
+            input,
+            output,
+            *false_positive_rate,
+            *sha1,
+        ) {
+            Ok(r) => {
+                println!(
+                    "wrote {}: {} entries ({} lines skipped), {} bytes; set passwords.breached_filter to use it",
+                    output.display(),
+                    r.items,
+                    r.skipped,
+                    r.bytes
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("latchkey: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let overrides = Overrides {
         config_file: cli.config,
@@ -101,7 +228,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&config.log_level, config.log_format);
+    let sink = match cli.command {
+        Command::Serve { .. } => telemetry::Sink::Stdout,
+        _ => telemetry::Sink::Stderr,
+    };
+    telemetry::init(&config.log_level, config.log_format, sink);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -235,6 +366,78 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
             }
             Ok(())
         }
-        Command::Version => unreachable!("handled before configuration"),
+        Command::User(cmd) => {
+            // Read the password before any start-up work, so that a prompt
+            // is not interleaved with log lines.
+            let password = match &cmd {
+                UserCommand::Create { .. } => Some(admin_cli::read_password()?),
+                _ => None,
+            };
+            let auth = command_auth(&config).await?;
+            match cmd {
+                UserCommand::Create {
+                    email,
+                    username,
+                    name,
+                    roles,
+                    verified,
+                } => {
+                    admin_cli::create_user(
+                        &auth,
+                        email,
+                        username,
+                        name,
+                        roles,
+                        verified,
+                        password.unwrap_or_default(),
+                    )
+                    .await
+                }
+                UserCommand::List { query, role, limit } => {
+                    admin_cli::list_users(&auth, query, role, limit).await
+                }
+                UserCommand::SetRole {
+                    user,
+                    roles,
+                    end_sessions,
+                } => admin_cli::set_roles(&auth, &user, roles, end_sessions).await,
+            }
+        }
+        Command::Audit(AuditCommand::Export {
+            since,
+            until,
+            user,
+            actor,
+            events,
+        }) => {
+            let auth = command_auth(&config).await?;
+            let n = admin_cli::export_audit(
+                &auth,
+                since.as_deref(),
+                until.as_deref(),
+                user,
+                actor,
+                events,
+            )
+            .await?;
+            eprintln!("exported {n} event(s)");
+            Ok(())
+        }
+        Command::Version | Command::Passwords(_) => {
+            unreachable!("handled before configuration")
+        }
     }
+}
+
+/// The account service for a command: data directory, master key, store
+/// (migrated when `database.migrate_on_start` allows) and keys.
+async fn command_auth(
+    config: &Config,
+) -> Result<std::sync::Arc<latchkey_core::auth::Auth>, start::StartError> {
+    start::prepare_data_dir(config)?;
+    let master = start::master_key(config)?;
+    let store = start::open_store(config).await?;
+    start::migrate(store.as_ref(), config.database.migrate_on_start).await?;
+    let public = start::public_url(config, config.listen);
+    start::auth(config, store, &public, &master).await
 }

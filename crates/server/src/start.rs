@@ -4,12 +4,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig};
+use latchkey_core::abuse::Guard;
+use latchkey_core::abuse::limiter::{CounterBackend, Limiter};
+use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig, Protection};
 use latchkey_core::jobs::{Jobs, JobsConfig};
 use latchkey_core::mail::{MailTransport, Theme};
 use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
+use latchkey_core::password_policy::{BreachFilter, PasswordRules};
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
-use latchkey_http::{AppState, CookieSettings, Limits, ServeLimits};
+use latchkey_http::{AppState, CookieSettings, Limits, Network, ServeLimits};
+use latchkey_redis::{RedisConfig, RedisCounters};
 use latchkey_store_postgres::PgStore;
 use latchkey_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -197,14 +201,35 @@ pub async fn auth(
             min_chars: p.min_length,
             ..LengthPolicy::default()
         },
+        include_permissions: config.tokens.include_permissions,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let a = &config.accounts;
+    let a = &config.abuse;
+    let breached = match &a.breached_filter {
+        None => None,
+        Some(path) => {
+            let filter = BreachFilter::open(path)
+                .map_err(|e| StartError(format!("passwords.breached_filter: {e}")))?;
+            tracing::info!(items = filter.items(), on_disk = filter.on_disk(), path = %path.display(), "breach filter loaded");
+            Some(Arc::new(filter))
+        }
+    };
+    let protection = Protection {
+        brute_force: a.brute_force.clone(),
+        passwords: PasswordRules {
+            reject_common: a.reject_common,
+            breached,
+            min_strength: a.min_strength,
+            ..PasswordRules::default()
+        },
+        device_cookie_ttl: dur(a.device_cookie_ttl),
+    };
+    let acc = &config.accounts;
     let lifecycle = LifecycleConfig {
-        require_verified_email: a.require_verified_email,
-        reauth_max_age: dur(a.reauth_max_age),
-        deletion_grace: dur(a.deletion_grace),
-        new_sign_in_notice: a.new_sign_in_notice,
+        require_verified_email: acc.require_verified_email,
+        reauth_max_age: dur(acc.reauth_max_age),
+        deletion_grace: dur(acc.deletion_grace),
+        new_sign_in_notice: acc.new_sign_in_notice,
         mail_max_attempts: config.mail.max_attempts,
         theme: Theme {
             product_name: config.mail.product_name.clone(),
@@ -215,8 +240,75 @@ pub async fn auth(
         ..LifecycleConfig::default()
     };
     Ok(Arc::new(
-        Auth::new(store, clock, hasher, keys, &master.0, auth_config).with_lifecycle(lifecycle),
+        Auth::new(store, clock, hasher, keys, &master.0, auth_config)
+            .with_protection(protection)
+            .with_lifecycle(lifecycle),
     ))
+}
+
+/// Rate limits, challenges and network rules for the edge. With
+/// `redis.url`, counters are shared through Redis (and fall back to local
+/// ones while it is unreachable).
+pub async fn protection(
+    config: &Config,
+    public: &Url,
+    master: &MasterKey,
+) -> latchkey_http::Protection {
+    let a = &config.abuse;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let limiter = match &a.redis {
+        Some(r) => {
+            let redis_config = RedisConfig::from_url(&r.url, &r.key_prefix, r.timeout)
+                .expect("validated with the configuration");
+            let redis = RedisCounters::new(redis_config);
+            match redis.ping().await {
+                Ok(()) => {
+                    tracing::info!(redis = %crate::config::redact_url(&r.url), "rate limits are shared through Redis")
+                }
+                Err(e) => tracing::warn!(
+                    event = "rate_limit.shared_unavailable",
+                    redis = %crate::config::redact_url(&r.url),
+                    error = %e,
+                    "Redis is unreachable: enforcing local limits until it answers"
+                ),
+            }
+            let shared: Arc<dyn CounterBackend> = Arc::new(redis);
+            Limiter::shared(shared, clock.clone(), a.max_keys)
+        }
+        None => Limiter::local(clock.clone(), a.max_keys),
+    };
+    let guard = Guard::new(Arc::new(limiter), a.guard.clone(), &master.0, clock);
+    let https = public.scheme() == "https";
+    latchkey_http::Protection {
+        network: Network {
+            trusted_proxies: a.trusted_proxies.clone(),
+            allow: a.allow.clone(),
+            deny: a.deny.clone(),
+            admin_allow: a.admin_allow.clone(),
+            admin_deny: a.admin_deny.clone(),
+            cors: a.cors.clone(),
+            hsts_max_age_secs: (https && a.hsts_max_age_secs > 0).then_some(a.hsts_max_age_secs),
+        },
+        guard: Arc::new(guard),
+    }
+}
+
+/// Deletes forgotten sign-in failure counters every ten minutes. Every node
+/// runs it; the delete is idempotent, so several at once do no harm.
+fn spawn_failure_purge(auth: Arc<Auth>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match auth.purge_login_failures().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "forgotten sign-in failure counters deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging sign-in failure counters failed; will retry")
+                }
+            }
+        }
+    });
 }
 
 /// The configured mail transport: `.eml` files in `<data_dir>/mail` by
@@ -356,6 +448,27 @@ fn spawn_key_rotation(auth: Arc<Auth>, period: std::time::Duration, max_ttl: std
     });
 }
 
+/// Deletes audit events past their retention, hourly (the first sweep a
+/// minute after start). Every node runs it: the deletion is idempotent, in
+/// small batches, and keeps no state, so several nodes and restarts at any
+/// moment are safe.
+fn spawn_audit_retention(auth: Arc<Auth>, retention: std::time::Duration) {
+    let retention = time::Duration::try_from(retention).unwrap_or(time::Duration::days(365));
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let cutoff = SystemClock.now() - retention;
+            match latchkey_core::audit::purge_older_than(auth.store(), cutoff, 5_000).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "audit events past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "audit retention sweep failed; will retry"),
+            }
+        }
+    });
+}
+
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> {
     let started = Instant::now();
@@ -379,6 +492,11 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
     if let Some(period) = config.tokens.key_rotation {
         spawn_key_rotation(auth.clone(), period, config.tokens.access_ttl);
     }
+    if let Some(retention) = config.audit.retention {
+        spawn_audit_retention(auth.clone(), retention);
+    }
+    spawn_failure_purge(auth.clone());
+    let protection = protection(&config, &public, &master).await;
     let state = AppState::new(
         auth,
         Limits {
@@ -387,8 +505,10 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             request_timeout: config.http.request_timeout,
         },
         cookie_settings(&public),
-    );
+    )
+    .with_protection(protection);
     let app = latchkey_http::router(state);
+    let shutdown = shutdown_signal();
     let base = public.as_str().trim_end_matches('/');
     tracing::info!(
         listen = %bound,
@@ -407,7 +527,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             shutdown_timeout: config.http.shutdown_timeout,
         },
         async move {
-            shutdown_signal().await;
+            shutdown.await;
             // stop claiming jobs at once; the one in hand finishes below
             let _ = stop_jobs.send(true);
         },
@@ -425,24 +545,43 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future completing on SIGTERM or SIGINT (Ctrl-C). The handlers are
+/// installed when this is called, not when the future is first polled, so a
+/// signal that arrives right after start-up is not lost (nor does it kill
+/// the process the default way).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match term {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let int = async {
+                match int {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = int => tracing::info!(signal = "SIGINT", "shutdown requested"),
+                () = term => tracing::info!(signal = "SIGTERM", "shutdown requested"),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!(signal = "SIGINT", "shutdown requested"),
-        () = term => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!(signal = "Ctrl-C", "shutdown requested");
+        }
     }
 }

@@ -134,7 +134,8 @@ fn no_dependency_cycles_or_upward_edges() {
         | "latchkey-store-postgres"
         | "latchkey-store-tests"
         | "latchkey-http"
-        | "latchkey-mail" => 2,
+        | "latchkey-mail"
+        | "latchkey-redis" => 2,
         "latchkey-testkit" => 3,
         "latchkey-server" => 4,
         other => panic!("unknown crate {other}: add it to ARCHITECTURE.md and this test"),

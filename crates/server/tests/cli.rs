@@ -198,3 +198,82 @@ fn busy_port_is_named() {
     let err = stderr(&out);
     assert!(err.contains("listen") && err.contains(&addr), "{err}");
 }
+
+#[test]
+fn a_breach_filter_built_by_the_cli_refuses_its_passwords_at_sign_up() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("breached.txt"),
+        "Tr0ub4dor&3-leaked\nanother-leaked-one\n",
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "passwords",
+            "build-filter",
+            "--input",
+            "breached.txt",
+            "--output",
+            "breached.lkbloom",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 entries"));
+
+    let filter = dir.path().join("breached.lkbloom");
+    let server = Server::start(
+        dir.path(),
+        &[],
+        &[(
+            "LATCHKEY_PASSWORDS_BREACHED_FILTER",
+            filter.to_str().unwrap(),
+        )],
+    );
+    let register = |password: &str| {
+        let body =
+            serde_json::json!({"email": "ada@example.com", "password": password}).to_string();
+        let request = format!(
+            "POST /v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        raw_http::send(server.addr, request.as_bytes()).unwrap()
+    };
+    let refused = register("Tr0ub4dor&3-leaked");
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(
+        refused.text().contains("password_breached"),
+        "{}",
+        refused.text()
+    );
+    assert!(refused.text().contains("data breach"), "{}", refused.text());
+    let common = register("iloveyou123");
+    assert!(
+        common.text().contains("password_too_common"),
+        "{}",
+        common.text()
+    );
+    let accepted = register("correct horse battery staple");
+    assert_eq!(accepted.status, 201, "{}", accepted.text());
+    // security headers from the real binary; no HSTS on a plain-http URL
+    assert_eq!(accepted.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(accepted.header("strict-transport-security"), None);
+    assert!(server.terminate().success());
+
+    // a broken filter path stops start-up, naming the setting
+    let out = run_in(
+        dir.path(),
+        &["serve"],
+        &[
+            ("LATCHKEY_PASSWORDS_BREACHED_FILTER", "breached.txt"),
+            ("LATCHKEY_LISTEN", "127.0.0.1:0"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("passwords.breached_filter"),
+        "{}",
+        stderr(&out)
+    );
+}

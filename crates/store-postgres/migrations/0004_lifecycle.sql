@@ -1,11 +1,9 @@
 -- The account lifecycle: account state on users, single-use account tokens,
 -- the mail outbox and background jobs. Ids and hashes are COLLATE "C".
 
--- Suspension: suspended while suspension_reason is set and suspended_until
--- is NULL (indefinitely) or in the future; it lifts by itself when the time
--- passes, and the sweep then clears both columns.
-ALTER TABLE users ADD COLUMN suspended_until TIMESTAMPTZ;
-ALTER TABLE users ADD COLUMN suspension_reason TEXT;
+-- Suspension is 0003_roles_audit's (suspended_at, suspended_until,
+-- suspension_reason); nothing here.
+
 -- Self-deactivation: sessions ended; signing in again reactivates.
 ALTER TABLE users ADD COLUMN deactivated_at TIMESTAMPTZ;
 -- Pending deletion: personal data is removed once this time has passed.
@@ -14,7 +12,6 @@ ALTER TABLE users ADD COLUMN deletion_due_at TIMESTAMPTZ;
 ALTER TABLE users ADD COLUMN deleted_at TIMESTAMPTZ;
 
 CREATE INDEX users_deletion_due_idx ON users (deletion_due_at) WHERE deletion_due_at IS NOT NULL;
-CREATE INDEX users_suspended_until_idx ON users (suspended_until) WHERE suspended_until IS NOT NULL;
 
 CREATE TABLE account_tokens (
     token_hash TEXT        COLLATE "C" NOT NULL PRIMARY KEY,  -- SHA-256 hex; the token is never stored

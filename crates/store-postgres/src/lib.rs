@@ -48,10 +48,14 @@
 //! libpq-style options such as `keepalives_idle` or `tcp_user_timeout` are
 //! honoured, and `connect_timeout` overrides the default of five seconds.
 
+mod admin;
+mod audit;
 mod clients;
 mod keys;
 mod lifecycle;
+mod login_failures;
 mod migrate;
+mod roles;
 mod sessions;
 mod users;
 

@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
     AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
     Redemption, SweepCutoffs, SweepReport, TokenPurpose,
@@ -17,6 +18,7 @@ use latchkey_core::store::{LifecycleStore, StoreError, truncate_to_millis};
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
+use crate::audit::insert_event;
 use crate::{PgStore, map_err, settle};
 
 const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
@@ -36,8 +38,7 @@ const INSERT_JOB: &str = "INSERT INTO jobs \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING";
 const REVOKE_ALL: &str = "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
      WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $4";
-const STATE: &str = "SELECT suspended_until, suspension_reason, deactivated_at, deletion_due_at, \
-     deleted_at FROM users WHERE id = $1";
+const STATE: &str = "SELECT deactivated_at, deletion_due_at, deleted_at FROM users WHERE id = $1";
 const CLAIM: &str = "UPDATE jobs SET locked_until = $2, locked_by = $3, attempts = attempts + 1 \
      WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NULL AND run_at <= $1 \
                   AND (locked_until IS NULL OR locked_until <= $1) \
@@ -48,8 +49,8 @@ const DEVICE_SEEN: &str = "SELECT count(*), \
      FROM sessions WHERE user_id = $1";
 const ANONYMIZE: &str = "UPDATE users SET email = '', email_normalized = 'deleted:' || id, \
      email_verified = FALSE, username = NULL, username_normalized = NULL, name = NULL, \
-     password_hash = NULL, suspended_until = NULL, suspension_reason = NULL, \
-     deactivated_at = NULL, deletion_due_at = NULL, deleted_at = $2, updated_at = $2 \
+     password_hash = NULL, suspended_at = NULL, suspended_until = NULL, \
+     suspension_reason = NULL, deactivated_at = NULL, deletion_due_at = NULL, deleted_at = $2, updated_at = $2 \
      WHERE id = $1 AND deleted_at IS NULL AND deletion_due_at <= $2";
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -147,6 +148,7 @@ async fn redeem(
     purpose: TokenPurpose,
     action: &Redemption,
     now: OffsetDateTime,
+    event: &AuditEvent,
 ) -> Result<Option<Redeemed>, StoreError> {
     let stmt = tx.prepare_cached(REDEEM).await.map_err(map_err)?;
     let Some(row) = tx
@@ -220,6 +222,7 @@ async fn redeem(
             }
         }
     }
+    insert_event(tx, event).await?;
     Ok(Some(Redeemed {
         user_id,
         previous_email,
@@ -285,10 +288,14 @@ impl LifecycleStore for PgStore {
         token: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
+        event: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         in_tx!(self, |tx| {
             insert_token(tx, token).await?;
             insert_mail(tx, mail, job).await?;
+            if let Some(e) = event {
+                insert_event(tx, e).await?;
+            }
             (true, ())
         })
     }
@@ -318,10 +325,11 @@ impl LifecycleStore for PgStore {
         purpose: TokenPurpose,
         action: &Redemption,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError> {
         let now = truncate_to_millis(now);
         in_tx!(self, |tx| {
-            let redeemed = redeem(tx, hash, purpose, action, now).await?;
+            let redeemed = redeem(tx, hash, purpose, action, now, event).await?;
             (redeemed.is_some(), redeemed)
         })
     }
@@ -332,11 +340,9 @@ impl LifecycleStore for PgStore {
             return Ok(None);
         };
         Ok(Some(AccountState {
-            suspended_until: r.try_get(0).map_err(map_err)?,
-            suspension_reason: r.try_get(1).map_err(map_err)?,
-            deactivated_at: r.try_get(2).map_err(map_err)?,
-            deletion_due_at: r.try_get(3).map_err(map_err)?,
-            deleted_at: r.try_get(4).map_err(map_err)?,
+            deactivated_at: r.try_get(0).map_err(map_err)?,
+            deletion_due_at: r.try_get(1).map_err(map_err)?,
+            deleted_at: r.try_get(2).map_err(map_err)?,
         }))
     }
 
@@ -347,6 +353,7 @@ impl LifecycleStore for PgStore {
         keep: Option<&str>,
         notice: Option<(&QueuedMail, &NewJob)>,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<u64, StoreError> {
         let now = truncate_to_millis(now);
         in_tx!(self, |tx| {
@@ -363,6 +370,7 @@ impl LifecycleStore for PgStore {
             if let Some((mail, job)) = notice {
                 insert_mail(tx, mail, job).await?;
             }
+            insert_event(tx, event).await?;
             (true, ended)
         })
     }
@@ -402,13 +410,16 @@ impl LifecycleStore for PgStore {
     async fn schedule_deletion(
         &self,
         user_id: &str,
-        due: OffsetDateTime,
         cancel: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let (due, now) = (truncate_to_millis(due), truncate_to_millis(now));
+        let (due, now) = (
+            truncate_to_millis(cancel.expires_at),
+            truncate_to_millis(now),
+        );
         in_tx!(self, |tx| {
             let n = exec(
                 tx,
@@ -423,6 +434,7 @@ impl LifecycleStore for PgStore {
             revoke_all(tx, user_id, None, now, "deletion_requested").await?;
             insert_token(tx, cancel).await?;
             insert_mail(tx, mail, job).await?;
+            insert_event(tx, event).await?;
             (true, ())
         })
     }
@@ -431,6 +443,7 @@ impl LifecycleStore for PgStore {
         &self,
         user_id: &str,
         at: Option<OffsetDateTime>,
+        event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let at = at.map(truncate_to_millis);
         in_tx!(self, |tx| {
@@ -446,33 +459,7 @@ impl LifecycleStore for PgStore {
             if let Some(at) = at {
                 revoke_all(tx, user_id, None, at, "deactivated").await?;
             }
-            (true, ())
-        })
-    }
-
-    async fn set_suspension(
-        &self,
-        user_id: &str,
-        until: Option<OffsetDateTime>,
-        reason: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let until = until.filter(|_| reason.is_some()).map(truncate_to_millis);
-        let now = truncate_to_millis(now);
-        in_tx!(self, |tx| {
-            let n = exec(
-                tx,
-                "UPDATE users SET suspended_until = $2, suspension_reason = $3, updated_at = $4 \
-                     WHERE id = $1 AND deleted_at IS NULL",
-                &[&user_id, &until, &reason, &now],
-            )
-            .await?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            if reason.is_some() && until.is_none_or(|u| u > now) {
-                revoke_all(tx, user_id, None, now, "suspended").await?;
-            }
+            insert_event(tx, event).await?;
             (true, ())
         })
     }
@@ -495,7 +482,12 @@ impl LifecycleStore for PgStore {
         .collect()
     }
 
-    async fn anonymize_user(&self, user_id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn anonymize_user(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
         let now = truncate_to_millis(now);
         in_tx!(self, |tx| {
             if exec(tx, ANONYMIZE, &[&user_id, &now]).await? == 0 {
@@ -505,9 +497,12 @@ impl LifecycleStore for PgStore {
                 "DELETE FROM sessions WHERE user_id = $1",
                 "DELETE FROM account_tokens WHERE user_id = $1",
                 "DELETE FROM mail_outbox WHERE user_id = $1",
+                "DELETE FROM user_roles WHERE user_id = $1",
+                "DELETE FROM login_failures WHERE key = 'user:' || $1",
             ] {
                 exec(tx, sql, &[&user_id]).await?;
             }
+            insert_event(tx, event).await?;
             (true, true)
         })
     }
@@ -700,13 +695,6 @@ impl LifecycleStore for PgStore {
                     tx,
                     "DELETE FROM mail_outbox WHERE coalesce(sent_at, created_at) <= $1",
                     &[&keep],
-                )
-                .await?,
-                suspensions: exec(
-                    tx,
-                    "UPDATE users SET suspended_until = NULL, suspension_reason = NULL \
-                         WHERE suspended_until <= $1",
-                    &[&now],
                 )
                 .await?,
             };

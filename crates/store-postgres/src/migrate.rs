@@ -29,8 +29,16 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_sessions.sql"),
     },
     Migration {
+        name: "0003_roles_audit",
+        sql: include_str!("../migrations/0003_roles_audit.sql"),
+    },
+    Migration {
         name: "0004_lifecycle",
         sql: include_str!("../migrations/0004_lifecycle.sql"),
+    },
+    Migration {
+        name: "0005_abuse",
+        sql: include_str!("../migrations/0005_abuse.sql"),
     },
 ];
 

@@ -105,6 +105,9 @@ const REVOKE_REUSED: &str = "UPDATE sessions \
      SET revoked_at = $2, revoked_reason = 'refresh_token_reuse' \
      WHERE id = $1 AND revoked_at IS NULL";
 
+const USER_SUSPENDED: &str = "SELECT suspended_at IS NOT NULL \
+     AND (suspended_until IS NULL OR suspended_until > $2) FROM users WHERE id = $1 FOR SHARE";
+
 /// Reads the fifteen session columns starting at column `at`.
 fn session_from(r: &Row, at: usize) -> Result<Session, StoreError> {
     let kind: String = r.try_get(at + 2).map_err(map_err)?;
@@ -303,6 +306,20 @@ impl SessionStore for PgStore {
         let result = self
             .bounded_store(async {
                 let tx = client.transaction().await.map_err(map_err)?;
+                // FOR SHARE waits for (and then sees) a suspension being
+                // written, and holds it off until this session is committed,
+                // where the suspension's revocation will find it.
+                let stmt = tx.prepare_cached(USER_SUSPENDED).await.map_err(map_err)?;
+                let suspended: Option<bool> = tx
+                    .query_opt(&stmt, &[&s.user_id, &created_at])
+                    .await
+                    .map_err(map_err)?
+                    .map(|r| r.try_get(0))
+                    .transpose()
+                    .map_err(map_err)?;
+                if suspended == Some(true) {
+                    return Err(StoreError::Conflict("suspended"));
+                }
                 let stmt = tx.prepare_cached(INSERT_SESSION).await.map_err(map_err)?;
                 tx.execute(
                     &stmt,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use latchkey_core::store::{StoreError, UserStore, truncate_to_millis};
-use latchkey_core::user::User;
+use latchkey_core::user::{Suspension, User};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
@@ -14,15 +14,18 @@ use crate::{PgStore, settle};
 macro_rules! columns {
     () => {
         "id, email, email_normalized, email_verified, username, username_normalized, \
-         name, password_hash, created_at, updated_at"
+         name, password_hash, created_at, updated_at, \
+         suspended_at, suspended_until, suspension_reason"
     };
 }
 
-const INSERT: &str = concat!(
-    "INSERT INTO users (",
-    columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-);
+/// The columns every user read selects, in [`user_from`]'s order.
+pub(crate) const COLUMNS: &str = columns!();
+
+/// A new account is never suspended: the suspension columns stay NULL.
+pub(crate) const INSERT: &str = "INSERT INTO users (id, email, email_normalized, email_verified, \
+     username, username_normalized, name, password_hash, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
 const BY_EMAIL: &str = concat!(
     "SELECT ",
@@ -41,12 +44,21 @@ const LIST: &str = concat!(
 );
 
 /// Profile fields only: `password_hash` and `created_at` are never touched here.
-const UPDATE: &str = "UPDATE users SET email = $2, email_normalized = $3, email_verified = $4, \
+pub(crate) const UPDATE: &str = "UPDATE users SET email = $2, email_normalized = $3, email_verified = $4, \
      username = $5, username_normalized = $6, name = $7, updated_at = $8 WHERE id = $1";
 const SET_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
 
-fn user_from(r: &Row) -> Result<User, tokio_postgres::Error> {
+pub(crate) fn user_from(r: &Row) -> Result<User, tokio_postgres::Error> {
+    let suspended_at: Option<OffsetDateTime> = r.try_get(10)?;
+    let suspension = match suspended_at {
+        Some(suspended_at) => Some(Suspension {
+            suspended_at,
+            until: r.try_get(11)?,
+            reason: r.try_get::<_, Option<String>>(12)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
     Ok(User {
         id: r.try_get(0)?,
         email: r.try_get(1)?,
@@ -58,6 +70,7 @@ fn user_from(r: &Row) -> Result<User, tokio_postgres::Error> {
         password_hash: r.try_get(7)?,
         created_at: r.try_get(8)?,
         updated_at: r.try_get(9)?,
+        suspension,
     })
 }
 

@@ -14,10 +14,14 @@
 //!   transaction survives a process crash; a power loss may drop the last
 //!   transactions but never corrupts the file.
 
+mod admin;
+mod audit;
 mod clients;
 mod keys;
 mod lifecycle;
+mod login_failures;
 mod migrate;
+mod roles;
 mod sessions;
 mod users;
 

@@ -6,6 +6,7 @@
 //! `BEGIN IMMEDIATE` transaction.
 
 use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
     AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
     Redemption, SweepCutoffs, SweepReport, TokenPurpose,
@@ -14,6 +15,7 @@ use latchkey_core::store::{LifecycleStore, StoreError, from_unix_millis, to_unix
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
+use crate::audit::insert_event;
 use crate::{SqliteStore, map_err};
 
 const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
@@ -33,8 +35,7 @@ const INSERT_JOB: &str = "INSERT INTO jobs \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (idempotency_key) DO NOTHING";
 const REVOKE_ALL: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
      WHERE user_id = ?1 AND revoked_at IS NULL AND id IS NOT ?4";
-const STATE: &str = "SELECT suspended_until, suspension_reason, deactivated_at, deletion_due_at, \
-     deleted_at FROM users WHERE id = ?1";
+const STATE: &str = "SELECT deactivated_at, deletion_due_at, deleted_at FROM users WHERE id = ?1";
 const CLAIM: &str = "UPDATE jobs SET locked_until = ?2, locked_by = ?3, attempts = attempts + 1 \
      WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NULL AND run_at <= ?1 \
                   AND (locked_until IS NULL OR locked_until <= ?1) \
@@ -149,6 +150,7 @@ fn redeem(
     purpose: TokenPurpose,
     action: &Redemption,
     now: i64,
+    event: &AuditEvent,
 ) -> Result<Option<Redeemed>, StoreError> {
     let tx = immediate(c)?;
     let Some((user_id, email)) = tx
@@ -222,6 +224,7 @@ fn redeem(
             }
         }
     }
+    insert_event(&tx, event)?;
     tx.commit().map_err(map_err)?;
     Ok(Some(Redeemed {
         user_id,
@@ -229,14 +232,19 @@ fn redeem(
     }))
 }
 
-fn anonymize(c: &mut Connection, user_id: &str, now: i64) -> Result<bool, StoreError> {
+fn anonymize(
+    c: &mut Connection,
+    user_id: &str,
+    now: i64,
+    event: &AuditEvent,
+) -> Result<bool, StoreError> {
     let tx = immediate(c)?;
     let n = tx
         .execute(
             "UPDATE users SET email = '', email_normalized = 'deleted:' || id, \
              email_verified = 0, username = NULL, username_normalized = NULL, name = NULL, \
-             password_hash = NULL, suspended_until = NULL, suspension_reason = NULL, \
-             deactivated_at = NULL, deletion_due_at = NULL, deleted_at = ?2, updated_at = ?2 \
+             password_hash = NULL, suspended_at = NULL, suspended_until = NULL, \
+             suspension_reason = NULL, deactivated_at = NULL, deletion_due_at = NULL, deleted_at = ?2, updated_at = ?2 \
              WHERE id = ?1 AND deleted_at IS NULL AND deletion_due_at <= ?2",
             params![user_id, now],
         )
@@ -248,9 +256,12 @@ fn anonymize(c: &mut Connection, user_id: &str, now: i64) -> Result<bool, StoreE
         "DELETE FROM sessions WHERE user_id = ?1",
         "DELETE FROM account_tokens WHERE user_id = ?1",
         "DELETE FROM mail_outbox WHERE user_id = ?1",
+        "DELETE FROM user_roles WHERE user_id = ?1",
+        "DELETE FROM login_failures WHERE key = 'user:' || ?1",
     ] {
         tx.execute(sql, params![user_id]).map_err(map_err)?;
     }
+    insert_event(&tx, event)?;
     tx.commit().map_err(map_err)?;
     Ok(true)
 }
@@ -282,11 +293,6 @@ fn sweep(c: &mut Connection, cut: SweepCutoffs) -> Result<SweepReport, StoreErro
             "DELETE FROM mail_outbox WHERE coalesce(sent_at, created_at) <= ?1",
             &[&keep],
         )?,
-        suspensions: run(
-            "UPDATE users SET suspended_until = NULL, suspension_reason = NULL \
-             WHERE suspended_until <= ?1",
-            &[&now],
-        )?,
     };
     tx.commit().map_err(map_err)?;
     Ok(report)
@@ -299,12 +305,17 @@ impl LifecycleStore for SqliteStore {
         token: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
+        event: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         let (token, mail, job) = (token.clone(), mail.clone(), job.clone());
+        let event = event.cloned();
         self.write(move |c| {
             let tx = immediate(c)?;
             insert_token(&tx, &token)?;
             insert_mail(&tx, &mail, &job)?;
+            if let Some(e) = &event {
+                insert_event(&tx, e)?;
+            }
             tx.commit().map_err(map_err)
         })
         .await
@@ -339,9 +350,11 @@ impl LifecycleStore for SqliteStore {
         purpose: TokenPurpose,
         action: &Redemption,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError> {
         let (hash, action, now) = (hash.to_owned(), action.clone(), to_unix_millis(now));
-        self.write(move |c| redeem(c, &hash, purpose, &action, now))
+        let event = event.clone();
+        self.write(move |c| redeem(c, &hash, purpose, &action, now, &event))
             .await
     }
 
@@ -354,18 +367,14 @@ impl LifecycleStore for SqliteStore {
                 .query_row(params![id], |r| {
                     Ok((
                         r.get::<_, Option<i64>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<i64>>(1)?,
                         r.get::<_, Option<i64>>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
                     ))
                 })
                 .optional()
                 .map_err(map_err)?;
-            raw.map(|(until, reason, deactivated, due, deleted)| {
+            raw.map(|(deactivated, due, deleted)| {
                 Ok(AccountState {
-                    suspended_until: opt_time(until)?,
-                    suspension_reason: reason,
                     deactivated_at: opt_time(deactivated)?,
                     deletion_due_at: opt_time(due)?,
                     deleted_at: opt_time(deleted)?,
@@ -383,8 +392,9 @@ impl LifecycleStore for SqliteStore {
         keep: Option<&str>,
         notice: Option<(&QueuedMail, &NewJob)>,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<u64, StoreError> {
-        let (id, hash) = (user_id.to_owned(), password_hash.to_owned());
+        let (id, hash, event) = (user_id.to_owned(), password_hash.to_owned(), event.clone());
         let keep = keep.map(str::to_owned);
         let notice = notice.map(|(m, j)| (m.clone(), j.clone()));
         let now = to_unix_millis(now);
@@ -403,6 +413,7 @@ impl LifecycleStore for SqliteStore {
             if let Some((mail, job)) = &notice {
                 insert_mail(&tx, mail, job)?;
             }
+            insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)?;
             Ok(ended)
         })
@@ -452,15 +463,16 @@ impl LifecycleStore for SqliteStore {
     async fn schedule_deletion(
         &self,
         user_id: &str,
-        due: OffsetDateTime,
         cancel: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let id = user_id.to_owned();
         let (cancel, mail, job) = (cancel.clone(), mail.clone(), job.clone());
-        let (due, now) = (to_unix_millis(due), to_unix_millis(now));
+        let event = event.clone();
+        let (due, now) = (to_unix_millis(cancel.expires_at), to_unix_millis(now));
         self.write(move |c| {
             let tx = immediate(c)?;
             let n = tx
@@ -476,6 +488,7 @@ impl LifecycleStore for SqliteStore {
             revoke_all(&tx, &id, None, now, "deletion_requested")?;
             insert_token(&tx, &cancel)?;
             insert_mail(&tx, &mail, &job)?;
+            insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)
         })
         .await
@@ -485,8 +498,9 @@ impl LifecycleStore for SqliteStore {
         &self,
         user_id: &str,
         at: Option<OffsetDateTime>,
+        event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let id = user_id.to_owned();
+        let (id, event) = (user_id.to_owned(), event.clone());
         let at = at.map(to_unix_millis);
         self.write(move |c| {
             let tx = immediate(c)?;
@@ -502,37 +516,7 @@ impl LifecycleStore for SqliteStore {
             if let Some(at) = at {
                 revoke_all(&tx, &id, None, at, "deactivated")?;
             }
-            tx.commit().map_err(map_err)
-        })
-        .await
-    }
-
-    async fn set_suspension(
-        &self,
-        user_id: &str,
-        until: Option<OffsetDateTime>,
-        reason: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let id = user_id.to_owned();
-        let reason = reason.map(str::to_owned);
-        let until = until.filter(|_| reason.is_some()).map(to_unix_millis);
-        let now = to_unix_millis(now);
-        self.write(move |c| {
-            let tx = immediate(c)?;
-            let n = tx
-                .execute(
-                    "UPDATE users SET suspended_until = ?2, suspension_reason = ?3, updated_at = ?4 \
-                     WHERE id = ?1 AND deleted_at IS NULL",
-                    params![id, until, reason, now],
-                )
-                .map_err(map_err)?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            if reason.is_some() && until.is_none_or(|u| u > now) {
-                revoke_all(&tx, &id, None, now, "suspended")?;
-            }
+            insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)
         })
         .await
@@ -559,9 +543,14 @@ impl LifecycleStore for SqliteStore {
         .await
     }
 
-    async fn anonymize_user(&self, user_id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let (id, now) = (user_id.to_owned(), to_unix_millis(now));
-        self.write(move |c| anonymize(c, &id, now)).await
+    async fn anonymize_user(
+        &self,
+        user_id: &str,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let (id, now, event) = (user_id.to_owned(), to_unix_millis(now), event.clone());
+        self.write(move |c| anonymize(c, &id, now, &event)).await
     }
 
     async fn enqueue_mail(&self, mail: &QueuedMail, job: &NewJob) -> Result<bool, StoreError> {

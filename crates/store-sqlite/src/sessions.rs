@@ -95,6 +95,9 @@ const REVOKE_REUSED: &str = "UPDATE sessions \
      SET revoked_at = ?2, revoked_reason = 'refresh_token_reuse' \
      WHERE id = ?1 AND revoked_at IS NULL";
 
+const USER_SUSPENDED: &str = "SELECT suspended_at IS NOT NULL \
+     AND (suspended_until IS NULL OR suspended_until > ?2) FROM users WHERE id = ?1";
+
 /// A session row with its timestamps still in milliseconds, so that an
 /// out-of-range value becomes a `StoreError` outside the rusqlite callback.
 struct RawSession {
@@ -333,6 +336,20 @@ impl SessionStore for SqliteStore {
         let first = first_refresh.cloned();
         self.write(move |c| {
             let tx = c.transaction().map_err(map_err)?;
+            // On the writer thread, inside the transaction: no suspension
+            // can commit between this check and the insert.
+            let suspended: Option<bool> = tx
+                .prepare_cached(USER_SUSPENDED)
+                .map_err(map_err)?
+                .query_row(
+                    params![session.user_id, to_unix_millis(session.created_at)],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(map_err)?;
+            if suspended == Some(true) {
+                return Err(StoreError::Conflict("suspended"));
+            }
             insert_session(&tx, &session)?;
             if let Some(t) = &first {
                 // The token belongs to this session, whatever its own field says.

@@ -2,20 +2,27 @@
 
 use async_trait::async_trait;
 use latchkey_core::store::{StoreError, UserStore, from_unix_millis, to_unix_millis};
-use latchkey_core::user::User;
+use latchkey_core::user::{Suspension, User};
 use rusqlite::{OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
 use crate::{SqliteStore, map_err};
 
-const COLUMNS: &str = "id, email, email_normalized, email_verified, username, username_normalized, \
-                       name, password_hash, created_at, updated_at";
+/// The columns written by `insert_user` (a new account is never suspended).
+const INSERT_COLUMNS: &str = "id, email, email_normalized, email_verified, username, \
+                              username_normalized, name, password_hash, created_at, updated_at";
+
+/// The columns every user read selects, in [`raw_user`]'s order.
+pub(crate) const COLUMNS: &str = "id, email, email_normalized, email_verified, username, \
+                       username_normalized, name, password_hash, created_at, updated_at, \
+                       suspended_at, suspended_until, suspension_reason";
 
 /// The raw row; timestamps are converted after the rusqlite callback so that
 /// an out-of-range value becomes a `StoreError` rather than a panic.
-struct RawUser(User, i64, i64);
+pub(crate) struct RawUser(User, i64, i64, Option<(i64, Option<i64>, String)>);
 
-fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
+pub(crate) fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
+    let suspended_at: Option<i64> = r.get(10)?;
     Ok(RawUser(
         User {
             id: r.get(0)?,
@@ -28,17 +35,83 @@ fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
             password_hash: r.get(7)?,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             updated_at: time::OffsetDateTime::UNIX_EPOCH,
+            suspension: None,
         },
         r.get(8)?,
         r.get(9)?,
+        match suspended_at {
+            Some(at) => Some((
+                at,
+                r.get(11)?,
+                r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+            )),
+            None => None,
+        },
     ))
 }
 
-fn finish(raw: RawUser) -> Result<User, StoreError> {
-    let RawUser(mut user, created, updated) = raw;
+pub(crate) fn finish(raw: RawUser) -> Result<User, StoreError> {
+    let RawUser(mut user, created, updated, suspension) = raw;
     user.created_at = from_unix_millis(created)?;
     user.updated_at = from_unix_millis(updated)?;
+    user.suspension = match suspension {
+        Some((at, until, reason)) => Some(Suspension {
+            suspended_at: from_unix_millis(at)?,
+            until: until.map(from_unix_millis).transpose()?,
+            reason,
+        }),
+        None => None,
+    };
     Ok(user)
+}
+
+/// Inserts a user row (also used inside the admin store's transactions).
+pub(crate) fn insert_user(c: &rusqlite::Connection, u: &User) -> Result<(), StoreError> {
+    c.prepare_cached(&format!(
+        "INSERT INTO users ({INSERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))
+    .map_err(map_err)?
+    .execute(params![
+        u.id,
+        u.email,
+        u.email_normalized,
+        u.email_verified,
+        u.username,
+        u.username_normalized,
+        u.name,
+        u.password_hash,
+        to_unix_millis(u.created_at),
+        to_unix_millis(u.updated_at),
+    ])
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Replaces the profile fields of a user; `NotFound` if there is none.
+pub(crate) fn update_user(c: &rusqlite::Connection, u: &User) -> Result<(), StoreError> {
+    // password_hash, created_at and the suspension are deliberately not touched.
+    let changed = c
+        .prepare_cached(
+            "UPDATE users SET email = ?2, email_normalized = ?3, email_verified = ?4, \
+             username = ?5, username_normalized = ?6, name = ?7, updated_at = ?8 \
+             WHERE id = ?1",
+        )
+        .map_err(map_err)?
+        .execute(params![
+            u.id,
+            u.email,
+            u.email_normalized,
+            u.email_verified,
+            u.username,
+            u.username_normalized,
+            u.name,
+            to_unix_millis(u.updated_at),
+        ])
+        .map_err(map_err)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -66,27 +139,7 @@ impl SqliteStore {
 impl UserStore for SqliteStore {
     async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
         let u = user.clone();
-        self.write(move |c| {
-            c.prepare_cached(&format!(
-                "INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-            ))
-            .map_err(map_err)?
-            .execute(params![
-                u.id,
-                u.email,
-                u.email_normalized,
-                u.email_verified,
-                u.username,
-                u.username_normalized,
-                u.name,
-                u.password_hash,
-                to_unix_millis(u.created_at),
-                to_unix_millis(u.updated_at),
-            ])
-            .map_err(map_err)?;
-            Ok(())
-        })
-        .await
+        self.write(move |c| insert_user(c, &u)).await
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -127,32 +180,7 @@ impl UserStore for SqliteStore {
 
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
         let u = user.clone();
-        self.write(move |c| {
-            // password_hash and created_at are deliberately not touched.
-            let changed = c
-                .prepare_cached(
-                    "UPDATE users SET email = ?2, email_normalized = ?3, email_verified = ?4, \
-                     username = ?5, username_normalized = ?6, name = ?7, updated_at = ?8 \
-                     WHERE id = ?1",
-                )
-                .map_err(map_err)?
-                .execute(params![
-                    u.id,
-                    u.email,
-                    u.email_normalized,
-                    u.email_verified,
-                    u.username,
-                    u.username_normalized,
-                    u.name,
-                    to_unix_millis(u.updated_at),
-                ])
-                .map_err(map_err)?;
-            if changed == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
-        })
-        .await
+        self.write(move |c| update_user(c, &u)).await
     }
 
     async fn set_password_hash(

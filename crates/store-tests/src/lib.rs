@@ -14,6 +14,7 @@
 //! the other is a bug in the first backend, never in the suite.
 
 pub mod cases;
+pub mod roles_audit;
 
 use std::sync::Arc;
 
@@ -74,13 +75,22 @@ macro_rules! conformance_suite {
             signing_keys_rotate_conditionally,
             concurrent_first_signing_key_is_created_once,
             clients_round_trip_and_conflict,
+            roles_round_trip_and_delete_rules,
+            role_graph_and_assignments,
+            audit_events_query_and_purge,
+            suspension_ends_sessions_and_blocks_new_ones,
+            admin_writes_are_audited_atomically,
+            search_users_by_text_and_role,
+            login_failures_compare_and_set,
+            concurrent_login_failure_swaps_admit_one,
+            purge_login_failures_keeps_locked_and_recent,
             account_tokens_supersede_older_ones_of_the_same_purpose,
             redemption_is_single_use_and_checks_purpose_and_expiry,
             verification_is_void_once_the_address_changed,
             reset_sets_the_password_and_ends_every_session,
             email_change_applies_or_conflicts_without_using_the_token,
             concurrent_redemptions_let_exactly_one_through,
-            suspension_ends_sessions_and_lifts_by_itself,
+            sweep_leaves_ended_suspensions_inactive_and_on_record,
             deactivation_ends_sessions_and_reactivation_clears_it,
             password_change_keeps_one_session_and_queues_the_notice,
             auth_time_and_devices_are_recorded,

@@ -22,20 +22,26 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
-use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig};
+pub use latchkey_core::ManualClock;
+use latchkey_core::abuse::brute_force::BruteForcePolicy;
+use latchkey_core::abuse::limiter::{CounterBackend, Limiter};
+use latchkey_core::abuse::{Guard, GuardConfig};
+use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig, Protection};
 use latchkey_core::jobs::{Jobs, JobsConfig};
 use latchkey_core::mail::MailTransport;
 use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
 use latchkey_core::{Clock, Store, SystemClock};
-use latchkey_http::{AppState, CookieSettings, Limits};
+use latchkey_http::{AppState, CookieSettings, Limits, Network};
 use latchkey_store_sqlite::SqliteStore;
 use latchkey_tokens::Alg;
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 
-/// The system clock moved by an offset that tests can advance.
+/// The clock of a test app: the system clock (or the [`ManualClock`] of
+/// [`Options::clock`]) moved by an offset that tests can advance.
 #[derive(Debug, Default)]
 pub struct ShiftedClock {
+    base: Option<Arc<ManualClock>>,
     offset: Mutex<Duration>,
 }
 
@@ -48,7 +54,11 @@ impl ShiftedClock {
 
 impl Clock for ShiftedClock {
     fn now(&self) -> OffsetDateTime {
-        SystemClock.now() + *self.offset.lock().expect("clock lock")
+        let base = match &self.base {
+            Some(manual) => manual.now(),
+            None => SystemClock.now(),
+        };
+        base + *self.offset.lock().expect("clock lock")
     }
 }
 
@@ -71,7 +81,9 @@ pub struct TestApp {
     pub auth: Arc<Auth>,
     /// The background job runner (tests run due jobs with [`TestApp::run_jobs`]).
     pub jobs: Jobs,
-    /// The clock of the account service.
+    /// The rate limits and challenges in force.
+    pub guard: Arc<Guard>,
+    /// The clock the app runs on (tests move it with `advance`).
     pub clock: Arc<ShiftedClock>,
     /// The database.
     pub backend: Option<Backend>,
@@ -136,6 +148,20 @@ pub struct Options {
     pub hash: HashParams,
     /// Hash queue length.
     pub hash_queue: usize,
+    /// Whether access tokens carry a `permissions` claim.
+    pub include_permissions: bool,
+    /// A clock to run on instead of the system clock.
+    pub clock: Option<Arc<ManualClock>>,
+    /// Rate limits and challenges. Off by default: tests of other features
+    /// send many requests from one address ([`PEER`]); the abuse tests turn
+    /// them on.
+    pub guard: GuardConfig,
+    /// Sign-in failure counters (on by default, as in production).
+    pub brute_force: BruteForcePolicy,
+    /// Proxies, IP lists, CORS, HSTS.
+    pub network: Network,
+    /// Shared counters (Redis) behind the limiter.
+    pub shared_counters: Option<Arc<dyn CounterBackend>>,
     /// Lifecycle rules (verification, reset, deletion, mail theme).
     pub lifecycle: LifecycleConfig,
     /// The job runner's tuning.
@@ -155,6 +181,12 @@ impl Default for Options {
                 p_cost: 1,
             },
             hash_queue: 256,
+            include_permissions: false,
+            clock: None,
+            guard: GuardConfig::off(),
+            brute_force: BruteForcePolicy::default(),
+            network: Network::default(),
+            shared_counters: None,
             lifecycle: LifecycleConfig::default(),
             jobs: JobsConfig::default(),
         }
@@ -208,8 +240,12 @@ impl TestApp {
     ) -> TestApp {
         let mut master = [0u8; 32];
         getrandom::fill(&mut master).expect("OS random source");
+        let clock = Arc::new(ShiftedClock {
+            base: options.clock.clone(),
+            offset: Mutex::new(Duration::ZERO),
+        });
         let keys = Keyring::new(&master, options.alg);
-        keys.init(store.as_ref(), SystemClock.now(), options.access_ttl)
+        keys.init(store.as_ref(), clock.now(), options.access_ttl)
             .await
             .expect("signing keys");
         let hasher = PasswordHasher::new(PoolConfig {
@@ -228,8 +264,18 @@ impl TestApp {
             session_idle_ttl: Duration::days(7),
             refresh_grace: options.refresh_grace,
             password_policy: LengthPolicy::default(),
+            include_permissions: options.include_permissions,
         };
-        let clock = Arc::new(ShiftedClock::default());
+        let limiter = match &options.shared_counters {
+            Some(shared) => Limiter::shared(shared.clone(), clock.clone(), 100_000),
+            None => Limiter::local(clock.clone(), 100_000),
+        };
+        let guard = Arc::new(Guard::new(
+            Arc::new(limiter),
+            options.guard.clone(),
+            &master,
+            clock.clone(),
+        ));
         let auth = Arc::new(
             Auth::new(
                 store.clone(),
@@ -239,7 +285,11 @@ impl TestApp {
                 &master,
                 config,
             )
-            .with_lifecycle(options.lifecycle),
+            .with_protection(Protection {
+                brute_force: options.brute_force.clone(),
+                ..Protection::default()
+            })
+            .with_lifecycle(options.lifecycle.clone()),
         );
         // Mail goes to the test SMTP server when the test scripts started
         // one; elsewhere (a single test run by hand) to files, and the
@@ -273,13 +323,19 @@ impl TestApp {
             secure: false,
             origin: ISSUER.into(),
         };
-        let state = AppState::new(auth.clone(), options.limits, cookies);
+        let state = AppState::new(auth.clone(), options.limits, cookies).with_protection(
+            latchkey_http::Protection {
+                network: options.network.clone(),
+                guard: guard.clone(),
+            },
+        );
         let router = latchkey_http::with_middleware(extra(latchkey_http::routes()), state);
         TestApp {
             router,
             store,
             auth,
             jobs,
+            guard,
             clock,
             backend: None,
             _dir: None,
@@ -340,8 +396,13 @@ impl TestApp {
     }
 
     /// Sends a request through the router, as if from [`PEER`].
-    pub async fn call(&self, mut request: Request<Body>) -> TestResponse {
-        request.extensions_mut().insert(ConnectInfo(PEER));
+    pub async fn call(&self, request: Request<Body>) -> TestResponse {
+        self.call_from(PEER, request).await
+    }
+
+    /// Sends a request through the router, as if from `peer`.
+    pub async fn call_from(&self, peer: SocketAddr, mut request: Request<Body>) -> TestResponse {
+        request.extensions_mut().insert(ConnectInfo(peer));
         let response = self
             .router
             .clone()

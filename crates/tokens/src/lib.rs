@@ -106,6 +106,6 @@ pub use jwt::{
 pub use keys::{SigningKey, VerifyingKey};
 pub use primitives::{
     b64url_decode, b64url_encode, constant_time_eq, hmac_sha256, random_bytes, random_token,
-    sha256, sha256_hex,
+    sha1_for_compatibility, sha256, sha256_hex,
 };
 pub use seal::Sealer;

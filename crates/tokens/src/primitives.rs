@@ -20,6 +20,16 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// SHA-1 of `data`, for compatibility with published breach corpora (the
+/// Pwned Passwords lists are SHA-1 digests). Never use it to protect anything.
+#[must_use]
+pub fn sha1_for_compatibility(data: &[u8]) -> [u8; 20] {
+    let d = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let mut out = [0u8; 20];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// SHA-256 of `data` as 64 lowercase hex digits.
 #[must_use]
 pub fn sha256_hex(data: &[u8]) -> String {

@@ -18,6 +18,11 @@ use crate::id;
 use crate::keys::StoredKey;
 use crate::store::{Store, StoreError};
 
+/// How long a retired key stays published beyond the access-token lifetime:
+/// the nodes' 10-minute reload interval, the 5-minute JWKS cache, and a
+/// minute of clock skew.
+pub const PUBLISH_SLACK: Duration = Duration::minutes(16);
+
 /// The least time between two reloads triggered by unknown `kid`s.
 const RELOAD_INTERVAL: StdDuration = StdDuration::from_secs(5);
 
@@ -138,8 +143,10 @@ impl Keyring {
             retired_at: None,
             publish_until: None,
         };
-        // a minute of slack for clock skew between nodes and resource servers
-        let publish_until = now + max_token_ttl + Duration::minutes(1);
+        // The retired key must outlive every token it signed, including the
+        // ones other nodes sign with it until they reload (every 10 minutes,
+        // see the server's rotation task), plus clock skew.
+        let publish_until = now + max_token_ttl + PUBLISH_SLACK;
         let rotated = store
             .rotate_signing_key(&stored, only_if_created_before, publish_until)
             .await?;

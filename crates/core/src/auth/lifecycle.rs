@@ -25,19 +25,29 @@
 //!   once that a change was requested.
 //! - **Deletion** schedules the removal of personal data after a grace
 //!   period, ends every session and mails a cancel link; signing in is
-//!   refused meanwhile. When due, a job turns the user into a tombstone.
-//! - **Suspension** is `suspension_reason` set and `suspended_until` null
-//!   (indefinite) or in the future: it ends every session when it starts and
-//!   lifts by itself when its time passes.
+//!   refused meanwhile. When due, a job turns the user into a tombstone
+//!   (audit events about it stay until their retention ends).
+//! - **Suspension** is the administrators' ([`crate::user::Suspension`],
+//!   `Auth::admin_suspend`): it is not part of this module. Sign-in refuses
+//!   a suspended account after the password, and the store refuses the
+//!   session atomically; the gate here checks only what the lifecycle adds.
+//! - **New passwords** (reset, change) pass the same rules as at
+//!   registration ([`Auth::check_new_password`]: length, common and breached
+//!   lists, likeness to the account's identity). A completed reset also
+//!   lifts a brute-force lock: the mailbox proved the owner.
+//! - **Audit**: every change here records its event (see
+//!   [`crate::audit::EventType`]) in the same transaction as the change;
+//!   events carry the account's id, never an address.
 
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::{Auth, AuthError, ClientInfo, Principal, validate};
+use crate::audit::{AuditEvent, EventType};
 use crate::id;
 use crate::lifecycle::{AccountToken, NewJob, QueuedMail, Redemption, TokenPurpose};
 use crate::mail::{MailKind, OutgoingMail, Theme, render};
-use crate::password::{Password, PasswordPolicyError, Verified};
+use crate::password::{Password, Verified};
 use crate::store::StoreError;
 use crate::user::{User, normalize_email};
 use latchkey_tokens::{constant_time_eq, random_token, sha256_hex};
@@ -98,16 +108,26 @@ pub struct ReauthInfo {
     pub valid_until: OffsetDateTime,
 }
 
-fn policy_problem(e: PasswordPolicyError, field: &str) -> AuthError {
-    let code = match e {
-        PasswordPolicyError::TooShort { .. } => "password_too_short",
-        PasswordPolicyError::TooLong { .. } => "password_too_long",
-    };
-    AuthError::Validation(vec![validate::FieldProblem::new(
-        field,
-        code,
-        e.to_string(),
-    )])
+/// What the reset job needs: the address asked for and who asked (for the
+/// audit event). Sealed in the job's payload.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ResetRequest {
+    email: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+}
+
+/// An event by the user about their own account.
+fn own_event(
+    kind: EventType,
+    now: OffsetDateTime,
+    client: &ClientInfo,
+    user_id: &str,
+) -> AuditEvent {
+    AuditEvent::new(kind, now, client)
+        .actor(Some(user_id))
+        .subject(user_id)
 }
 
 impl Auth {
@@ -170,8 +190,10 @@ impl Auth {
         Ok(())
     }
 
-    /// Makes a token for `user`, and queues the mail carrying its link.
-    async fn mail_token(
+    /// Makes a token for `user`, and queues the mail carrying its link (and
+    /// records `event`, in the same transaction).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn mail_token(
         &self,
         user: &User,
         purpose: TokenPurpose,
@@ -179,6 +201,7 @@ impl Auth {
         email: Option<String>,
         ttl: Duration,
         kind: impl FnOnce(String) -> MailKind,
+        event: Option<&AuditEvent>,
     ) -> Result<(), AuthError> {
         let now = self.now();
         let token = random_token();
@@ -197,7 +220,9 @@ impl Auth {
             used_at: None,
         };
         let (mail, job) = self.compose(Some(&user.id), to, &kind(self.link(path, &token)));
-        self.store.insert_account_token(&row, &mail, &job).await?;
+        self.store
+            .insert_account_token(&row, &mail, &job, event)
+            .await?;
         self.wake_jobs();
         Ok(())
     }
@@ -246,10 +271,11 @@ impl Auth {
         &self,
         t: &AccountToken,
         action: Redemption,
+        event: &AuditEvent,
     ) -> Result<crate::lifecycle::Redeemed, AuthError> {
         match self
             .store
-            .redeem_account_token(&t.token_hash, t.purpose, &action, self.now())
+            .redeem_account_token(&t.token_hash, t.purpose, &action, self.now(), event)
             .await
         {
             Ok(Some(r)) => Ok(r),
@@ -276,6 +302,7 @@ impl Auth {
             Some(user.email_normalized.clone()),
             self.lifecycle.verify_ttl,
             |link| MailKind::VerifyEmail { link },
+            None,
         )
         .await
     }
@@ -287,20 +314,22 @@ impl Auth {
     }
 
     /// Redeems a link that proves a mailbox: a verification link (the
-    /// address becomes verified) or an email-change link (the account moves
-    /// to the new, verified address).
-    pub async fn verify_email(&self, token: &str) -> Result<(), AuthError> {
+    /// address becomes verified: `email.verified`) or an email-change link
+    /// (the account moves to the new, verified address:
+    /// `email_change.confirmed`).
+    pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> Result<(), AuthError> {
         let t = self
             .usable_token(
                 token,
                 &[TokenPurpose::VerifyEmail, TokenPurpose::EmailChange],
             )
             .await?;
-        let action = match t.purpose {
-            TokenPurpose::EmailChange => Redemption::ChangeEmail,
-            _ => Redemption::VerifyEmail,
+        let (action, kind) = match t.purpose {
+            TokenPurpose::EmailChange => (Redemption::ChangeEmail, EventType::EmailChangeConfirmed),
+            _ => (Redemption::VerifyEmail, EventType::EmailVerified),
         };
-        self.redeem(&t, action).await?;
+        let event = own_event(kind, self.now(), client, &t.user_id);
+        self.redeem(&t, action, &event).await?;
         Ok(())
     }
 
@@ -311,6 +340,7 @@ impl Auth {
         &self,
         principal: &Principal,
         new_email: &str,
+        client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let mut problems = Vec::new();
         let Some(new_email) = validate::email(new_email, &mut problems) else {
@@ -328,6 +358,13 @@ impl Auth {
         if self.store.user_by_email(&normalized).await?.is_some() {
             return Err(AuthError::EmailTaken);
         }
+        let event = own_event(
+            EventType::EmailChangeRequested,
+            self.now(),
+            client,
+            &user.id,
+        )
+        .session(&principal.session.id);
         self.mail_token(
             &user,
             TokenPurpose::EmailChange,
@@ -335,6 +372,7 @@ impl Auth {
             Some(new_email.clone()),
             self.lifecycle.verify_ttl,
             |link| MailKind::EmailChange { link },
+            Some(&event),
         )
         .await?;
         self.notice(
@@ -350,18 +388,31 @@ impl Auth {
     // ---------------------------------------------------------------------
 
     /// Queues a password reset for `email`, known or not: the answer and the
-    /// work on the request path are the same either way.
-    pub async fn request_password_reset(&self, email: &str) -> Result<(), AuthError> {
+    /// work on the request path are the same either way. The job records
+    /// `password_reset.requested` (with the caller's IP and User-Agent) when
+    /// it mails a link.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let now = self.now();
         let id = id::new_id();
         let email = email.trim();
         if email.is_empty() || email.len() > 320 {
             return Ok(());
         }
+        let request = ResetRequest {
+            email: email.to_owned(),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            request_id: client.request_id.clone(),
+        };
+        let plain = serde_json::to_vec(&request).expect("a reset request serializes");
         let job = NewJob {
             kind: JOB_RESET.into(),
             idempotency_key: format!("reset:{id}"),
-            payload: self.job_sealer.seal(email.as_bytes(), id.as_bytes()),
+            payload: self.job_sealer.seal(&plain, id.as_bytes()),
             id,
             run_at: now,
             max_attempts: 5,
@@ -379,12 +430,17 @@ impl Auth {
         job_id: &str,
         payload: &[u8],
     ) -> Result<(), AuthError> {
-        let email = self
+        let plain = self
             .job_sealer
             .open(payload, job_id.as_bytes())
             .map_err(|e| AuthError::Internal(format!("reset job payload: {e}")))?;
-        let email = String::from_utf8_lossy(&email).into_owned();
-        let Some(user) = self.store.user_by_email(&normalize_email(&email)).await? else {
+        let request: ResetRequest = serde_json::from_slice(&plain)
+            .map_err(|e| AuthError::Internal(format!("reset job payload: {e}")))?;
+        let Some(user) = self
+            .store
+            .user_by_email(&normalize_email(&request.email))
+            .await?
+        else {
             return Ok(());
         };
         let state = self
@@ -395,38 +451,91 @@ impl Auth {
         if state.deleted_at.is_some() || state.deletion_due_at.is_some() {
             return Ok(());
         }
+        let client = ClientInfo {
+            ip: request.ip,
+            user_agent: request.user_agent,
+            request_id: request.request_id,
+        };
+        // requested by an anonymous caller: no actor
+        let event = AuditEvent::new(EventType::PasswordResetRequested, self.now(), &client)
+            .subject(&user.id);
+        self.mail_reset_link(&user, &event).await
+    }
+
+    /// Mails `user` a reset link, recording `event` with it.
+    pub(super) async fn mail_reset_link(
+        &self,
+        user: &User,
+        event: &AuditEvent,
+    ) -> Result<(), AuthError> {
         let minutes = self.lifecycle.reset_ttl.whole_minutes();
         self.mail_token(
-            &user,
+            user,
             TokenPurpose::PasswordReset,
             &user.email,
             Some(user.email_normalized.clone()),
             self.lifecycle.reset_ttl,
             |link| MailKind::PasswordReset { link, minutes },
+            Some(event),
         )
         .await
     }
 
-    /// Sets a new password with a reset link; ends every session.
+    /// A new password for `user` that passes every rule
+    /// ([`Auth::check_new_password`]), the problem named after `field`.
+    async fn new_password(
+        &self,
+        user: &User,
+        raw: &str,
+        field: &str,
+    ) -> Result<Password, AuthError> {
+        let identity: Vec<&str> = [Some(user.email.as_str()), user.username.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        self.check_new_password(raw, &identity)
+            .await
+            .map_err(|mut problem| {
+                problem.field = field.to_owned();
+                AuthError::Validation(vec![problem])
+            })
+    }
+
+    /// Sets a new password with a reset link (`password_reset.completed`);
+    /// ends every session, and lifts a brute-force lock on the account.
     pub async fn confirm_password_reset(
         &self,
         token: &str,
         new_password: &str,
+        client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let password = Password::new(new_password, &self.config.password_policy)
-            .map_err(|e| policy_problem(e, "new_password"))?;
         // check the token before spending a hash on it
         let t = self
             .usable_token(token, &[TokenPurpose::PasswordReset])
             .await?;
-        let password_hash = self.hasher.hash(password).await?;
-        let redeemed = self
-            .redeem(&t, Redemption::ResetPassword { password_hash })
+        let user = self
+            .account(&t.user_id)
+            .await
+            .map_err(|_| AuthError::InvalidToken)?;
+        let password = self
+            .new_password(&user, new_password, "new_password")
             .await?;
-        if let Ok(user) = self.account(&redeemed.user_id).await
-            && let Err(e) = self
-                .notice(&user, &user.email, MailKind::PasswordChanged)
-                .await
+        let password_hash = self.hasher.hash(password).await?;
+        let event = own_event(
+            EventType::PasswordResetCompleted,
+            self.now(),
+            client,
+            &user.id,
+        );
+        self.redeem(&t, Redemption::ResetPassword { password_hash }, &event)
+            .await?;
+        // the mailbox proved the owner: a lockout no longer protects anything
+        if let Err(e) = self.unlock_account(&user.id).await {
+            tracing::warn!(error = %e, "could not clear the failure counter after a reset");
+        }
+        if let Err(e) = self
+            .notice(&user, &user.email, MailKind::PasswordChanged)
+            .await
         {
             tracing::warn!(error = %e, "could not queue the password-changed notice");
         }
@@ -440,13 +549,18 @@ impl Auth {
         principal: &Principal,
         current: &str,
         new_password: &str,
+        client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        let password = Password::new(new_password, &self.config.password_policy)
-            .map_err(|e| policy_problem(e, "new_password"))?;
         let user = self.account(&principal.user_id).await?;
+        let password = self
+            .new_password(&user, new_password, "new_password")
+            .await?;
         self.check_password(&user, current).await?;
         let hash = self.hasher.hash(password).await?;
         let (mail, job) = self.compose(Some(&user.id), &user.email, &MailKind::PasswordChanged);
+        let now = self.now();
+        let event = own_event(EventType::PasswordChanged, now, client, &user.id)
+            .session(&principal.session.id);
         match self
             .store
             .change_password(
@@ -454,7 +568,8 @@ impl Auth {
                 &hash,
                 Some(&principal.session.id),
                 Some((&mail, &job)),
-                self.now(),
+                now,
+                &event,
             )
             .await
         {
@@ -528,6 +643,7 @@ impl Auth {
     pub async fn schedule_deletion(
         &self,
         principal: &Principal,
+        client: &ClientInfo,
     ) -> Result<OffsetDateTime, AuthError> {
         let user = self.account(&principal.user_id).await?;
         let now = self.now();
@@ -547,9 +663,12 @@ impl Auth {
             due: due.date().to_string(),
         };
         let (mail, job) = self.compose(Some(&user.id), &user.email, &kind);
+        let event = own_event(EventType::AccountDeletionScheduled, now, client, &user.id)
+            .session(&principal.session.id)
+            .detail("due", due.format(&Rfc3339).unwrap_or_default());
         match self
             .store
-            .schedule_deletion(&user.id, due, &cancel, &mail, &job, now)
+            .schedule_deletion(&user.id, &cancel, &mail, &job, now, &event)
             .await
         {
             Ok(()) => {
@@ -561,21 +680,40 @@ impl Auth {
         }
     }
 
-    /// Cancels a pending deletion with the mailed link.
-    pub async fn cancel_deletion(&self, token: &str) -> Result<(), AuthError> {
+    /// Cancels a pending deletion with the mailed link
+    /// (`account.deletion_cancelled`).
+    pub async fn cancel_deletion(&self, token: &str, client: &ClientInfo) -> Result<(), AuthError> {
         let t = self
             .usable_token(token, &[TokenPurpose::CancelDeletion])
             .await?;
-        self.redeem(&t, Redemption::CancelDeletion).await?;
+        let event = own_event(
+            EventType::AccountDeletionCancelled,
+            self.now(),
+            client,
+            &t.user_id,
+        );
+        self.redeem(&t, Redemption::CancelDeletion, &event).await?;
         Ok(())
     }
 
-    /// Deactivates the signed-in user's account: every session ends; the
-    /// next sign-in reactivates it.
-    pub async fn deactivate(&self, principal: &Principal) -> Result<(), AuthError> {
+    /// Deactivates the signed-in user's account (`account.deactivated`):
+    /// every session ends; the next sign-in reactivates it.
+    pub async fn deactivate(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let event = own_event(
+            EventType::AccountDeactivated,
+            now,
+            client,
+            &principal.user_id,
+        )
+        .session(&principal.session.id);
         match self
             .store
-            .set_deactivated(&principal.user_id, Some(self.now()))
+            .set_deactivated(&principal.user_id, Some(now), &event)
             .await
         {
             Ok(()) => Ok(()),
@@ -596,7 +734,11 @@ impl Auth {
             }
             let batch = due.len();
             for user_id in due {
-                if self.store.anonymize_user(&user_id, now).await? {
+                // done by the system when the grace period ended: no actor
+                let event = AuditEvent::new(EventType::AccountDeleted, now, &ClientInfo::default())
+                    .subject(&user_id)
+                    .reason("grace_period_ended");
+                if self.store.anonymize_user(&user_id, now, &event).await? {
                     tracing::info!(user_id = %user_id, "personal data removed: the account is a tombstone");
                     done += 1;
                 }
@@ -608,68 +750,15 @@ impl Auth {
     }
 
     // ---------------------------------------------------------------------
-    // suspension (the admin routes call these)
-    // ---------------------------------------------------------------------
-
-    /// Suspends an account until `until` (`None`: until lifted) for
-    /// `reason`; every session ends at once. Signing in answers
-    /// `account_suspended` until the time passes.
-    pub async fn suspend(
-        &self,
-        user_id: &str,
-        until: Option<OffsetDateTime>,
-        reason: &str,
-    ) -> Result<(), AuthError> {
-        let reason = reason.trim();
-        let mut problems = Vec::new();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            problems.push(validate::FieldProblem::new(
-                "reason",
-                "invalid_reason",
-                "a reason of 1 to 500 characters is required",
-            ));
-        }
-        let now = self.now();
-        if until.is_some_and(|u| u <= now) {
-            problems.push(validate::FieldProblem::new(
-                "until",
-                "in_the_past",
-                "the end of a suspension must be in the future",
-            ));
-        }
-        if !problems.is_empty() {
-            return Err(AuthError::Validation(problems));
-        }
-        match self
-            .store
-            .set_suspension(user_id, until, Some(reason), now)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Lifts a suspension now.
-    pub async fn unsuspend(&self, user_id: &str) -> Result<(), AuthError> {
-        match self
-            .store
-            .set_suspension(user_id, None, None, self.now())
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    // ---------------------------------------------------------------------
     // the sign-in gate
     // ---------------------------------------------------------------------
 
-    /// Whether `user` may start a session now (see [`Auth::start_session`]).
-    pub(super) async fn admit(&self, user: &User) -> Result<(), AuthError> {
+    /// Whether `user` may start a session now (see [`Auth::start_session`]):
+    /// not deleted, not pending deletion, verified when that is required. A
+    /// deactivated account is reactivated (`account.reactivated`).
+    /// Suspension is not checked here: the store refuses the session
+    /// atomically (`Suspended`), and password sign-in checks it first.
+    pub(super) async fn admit(&self, user: &User, client: &ClientInfo) -> Result<(), AuthError> {
         let state = self
             .store
             .account_state(&user.id)
@@ -682,16 +771,12 @@ impl Auth {
         if let Some(due) = state.deletion_due_at {
             return Err(AuthError::PendingDeletion { due });
         }
-        if state.is_suspended(now) {
-            return Err(AuthError::Suspended {
-                until: state.suspended_until,
-            });
-        }
         if self.lifecycle.require_verified_email && !user.email_verified {
             return Err(AuthError::EmailNotVerified);
         }
         if state.deactivated_at.is_some() {
-            self.store.set_deactivated(&user.id, None).await?;
+            let event = own_event(EventType::AccountReactivated, now, client, &user.id);
+            self.store.set_deactivated(&user.id, None, &event).await?;
             tracing::info!(user_id = %user.id, "account reactivated by signing in");
         }
         Ok(())

@@ -16,12 +16,19 @@
 //!   concurrent exchanges of one token exactly one wins; retries within the
 //!   grace window get the winner's response (kept sealed under the master
 //!   key); a replay after it ends the whole session.
+//! - Password sign-ins go through [`crate::abuse::brute_force`]: each check
+//!   is charged against the account (or a known device) before the hash is
+//!   computed, so a locked account costs an attacker nothing but a refusal.
+//!   New passwords go through [`PasswordRules`] (length, common and breached
+//!   lists, identity, optional strength).
 
+mod admin;
 pub mod keyring;
 mod lifecycle;
 mod validate;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use latchkey_proto::{AccessClaims, TokenResponse};
 use latchkey_tokens::{
@@ -30,16 +37,20 @@ use latchkey_tokens::{
 };
 use time::{Duration, OffsetDateTime};
 
+use crate::abuse::brute_force::{self, BruteForcePolicy, Charge};
+use crate::abuse::device::{DeviceCookies, KnownDevice};
+use crate::audit::{AuditEvent, EventType};
 use crate::clock::Clock;
 use crate::id;
 use crate::keys::Client;
-use crate::password::{
-    LengthPolicy, Password, PasswordError, PasswordHasher, PasswordPolicyError, Verified,
-};
+use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher, Verified};
+use crate::password_policy::PasswordRules;
+use crate::roles::Access;
 use crate::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind, device_label};
 use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::{User, normalize_email, normalize_username};
 
+pub use admin::{Actor, AdminPatch, NewUser, RoleInput, RolePatch};
 pub use keyring::{KeyError, Keyring};
 pub(crate) use lifecycle::{JOB_MAIL, JOB_RESET};
 pub use lifecycle::{LifecycleConfig, ReauthInfo};
@@ -72,6 +83,8 @@ pub struct AuthConfig {
     pub refresh_grace: Duration,
     /// Password length rules for new passwords.
     pub password_policy: LengthPolicy,
+    /// Whether access tokens carry a `permissions` claim besides `roles`.
+    pub include_permissions: bool,
 }
 
 /// What went wrong, in terms the HTTP layer turns into responses.
@@ -102,12 +115,39 @@ pub enum AuthError {
     /// The object does not exist (or belongs to someone else).
     #[error("not found")]
     NotFound,
-    /// The account is suspended (until the given time; `None`: until lifted).
+    /// The account is suspended (checked after the password, so only
+    /// someone who knows it learns this).
     #[error("account suspended")]
     Suspended {
-        /// When the suspension ends by itself.
+        /// When the suspension ends; `None`: until lifted.
         until: Option<OffsetDateTime>,
     },
+    /// The caller lacks this permission.
+    #[error("permission {0} denied")]
+    PermissionDenied(String),
+    /// The role name is taken.
+    #[error("role name taken")]
+    RoleTaken,
+    /// Built-in roles cannot be changed or deleted.
+    #[error("built-in role")]
+    RoleReadOnly,
+    /// The role is the parent of other roles (named).
+    #[error("role in use")]
+    RoleInUse(Vec<String>),
+    /// An administrator tried to suspend or delete their own account.
+    #[error("cannot act on own account")]
+    SelfAction,
+    /// Too many recent failed sign-ins for this account (or identifier):
+    /// the password was not checked.
+    #[error("sign-in throttled")]
+    Throttled {
+        /// Seconds to wait.
+        retry_after_secs: u32,
+    },
+    /// The account is locked after too many consecutive failed sign-ins:
+    /// the password was not checked.
+    #[error("account locked")]
+    AccountLocked,
     /// The account's deletion is pending: sign-in is refused until it is
     /// cancelled with the mailed link.
     #[error("account pending deletion")]
@@ -188,6 +228,8 @@ pub struct ClientInfo {
     pub ip: Option<String>,
     /// User-Agent header.
     pub user_agent: Option<String>,
+    /// The request id, recorded in the audit log.
+    pub request_id: Option<String>,
 }
 
 /// A cookie session just created.
@@ -208,6 +250,52 @@ pub enum LoginOutcome {
     Tokens(TokenResponse),
     /// Cookie mode: a session cookie.
     Cookie(Box<CookieSession>),
+}
+
+/// A password sign-in attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    /// Email address or username.
+    pub identifier: &'a str,
+    /// The password as typed.
+    pub password: &'a str,
+    /// Where the request came from.
+    pub client: &'a ClientInfo,
+    /// Bearer or cookie session.
+    pub kind: SessionKind,
+    /// The device cookie the client sent, if any.
+    pub device_cookie: Option<&'a str>,
+}
+
+/// A successful password sign-in.
+#[derive(Debug, Clone)]
+pub struct LoginSuccess {
+    /// The session's credentials.
+    pub outcome: LoginOutcome,
+    /// A fresh device cookie for this client (see [`crate::abuse::device`]).
+    pub device_cookie: String,
+}
+
+/// Sign-in and new-password defences.
+#[derive(Debug, Clone)]
+pub struct Protection {
+    /// Failure counters, delays and lockout.
+    pub brute_force: BruteForcePolicy,
+    /// What new passwords are checked against (its `length` is replaced by
+    /// [`AuthConfig::password_policy`]).
+    pub passwords: PasswordRules,
+    /// How long a device cookie lets its device through.
+    pub device_cookie_ttl: Duration,
+}
+
+impl Default for Protection {
+    fn default() -> Self {
+        Protection {
+            brute_force: BruteForcePolicy::default(),
+            passwords: PasswordRules::default(),
+            device_cookie_ttl: Duration::days(180),
+        }
+    }
 }
 
 /// An authenticated caller.
@@ -257,6 +345,10 @@ pub struct Auth {
     mail_sealer: Sealer,
     job_sealer: Sealer,
     wakeup: Arc<tokio::sync::Notify>,
+    protection: Protection,
+    devices: DeviceCookies,
+    device_key: [u8; 32],
+    password_checks: AtomicU64,
 }
 
 impl std::fmt::Debug for Auth {
@@ -279,6 +371,8 @@ impl Auth {
         config: AuthConfig,
     ) -> Auth {
         let csrf_key = hmac_sha256(master_key, b"latchkey/csrf/v1");
+        let mut protection = Protection::default();
+        protection.passwords.length = config.password_policy;
         Auth {
             store,
             clock,
@@ -291,7 +385,81 @@ impl Auth {
             mail_sealer: Sealer::new(master_key, "latchkey/mail-outbox/v1"),
             job_sealer: Sealer::new(master_key, "latchkey/job-payload/v1"),
             wakeup: Arc::new(tokio::sync::Notify::new()),
+            devices: DeviceCookies::new(master_key, protection.device_cookie_ttl),
+            device_key: *master_key,
+            protection,
+            password_checks: AtomicU64::new(0),
         }
+    }
+
+    /// Replaces the sign-in and new-password defences (the defaults are on).
+    pub fn with_protection(mut self, mut protection: Protection) -> Auth {
+        protection.passwords.length = self.config.password_policy;
+        self.devices = DeviceCookies::new(&self.device_key, protection.device_cookie_ttl);
+        self.protection = protection;
+        self
+    }
+
+    /// The defences in force.
+    pub fn protection(&self) -> &Protection {
+        &self.protection
+    }
+
+    /// How many stored password hashes this service has checked a password
+    /// against since it started (each costs one argon2 computation).
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
+    }
+
+    /// The device cookie verifier.
+    pub fn device_cookies(&self) -> &DeviceCookies {
+        &self.devices
+    }
+
+    /// Checks a new password (registration, change, reset) against every
+    /// rule, for an account known by `identity` (email, username).
+    pub async fn check_new_password(
+        &self,
+        raw: &str,
+        identity: &[&str],
+    ) -> Result<Password, FieldProblem> {
+        self.protection
+            .passwords
+            .check(raw, identity)
+            .await
+            .map_err(|refusal| {
+                metrics::counter!("latchkey_passwords_refused_total", "code" => refusal.code())
+                    .increment(1);
+                FieldProblem::new("password", refusal.code(), refusal.to_string())
+            })
+    }
+
+    /// Lifts a lockout: clears the account's failure counter. Returns
+    /// whether there was one.
+    pub async fn unlock_account(&self, user_id: &str) -> Result<bool, AuthError> {
+        let cleared = self
+            .store
+            .clear_login_failures(&format!("user:{user_id}"))
+            .await?;
+        if cleared {
+            tracing::info!(
+                event = "account.unlocked",
+                user_id,
+                "account failure counter cleared"
+            );
+        }
+        Ok(cleared)
+    }
+
+    /// Deletes failure counters that have been forgotten (see
+    /// [`BruteForcePolicy::reset_after`]). Returns how many.
+    pub async fn purge_login_failures(&self) -> Result<u64, AuthError> {
+        let reset = self.protection.brute_force.reset_after;
+        if reset.is_zero() {
+            return Ok(0);
+        }
+        let before = self.now() - Duration::try_from(reset).unwrap_or(Duration::days(1));
+        Ok(self.store.purge_login_failures(before).await?)
     }
 
     /// Sets the account lifecycle rules (verification, reset, re-authentication,
@@ -335,8 +503,8 @@ impl Auth {
         truncate_to_millis(self.clock.now())
     }
 
-    /// Creates an account.
-    pub async fn register(&self, r: Registration) -> Result<User, AuthError> {
+    /// Creates an account (recorded as `user.registered`).
+    pub async fn register(&self, r: Registration, client: &ClientInfo) -> Result<User, AuthError> {
         let mut problems = Vec::new();
         let email = validate::email(&r.email, &mut problems);
         let username = r
@@ -347,14 +515,14 @@ impl Auth {
             .name
             .as_deref()
             .and_then(|n| validate::name(n, &mut problems));
-        let password = match Password::new(&r.password, &self.config.password_policy) {
+        let identity: Vec<&str> = [Some(r.email.as_str()), r.username.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let password = match self.check_new_password(&r.password, &identity).await {
             Ok(p) => Some(p),
-            Err(e) => {
-                let code = match e {
-                    PasswordPolicyError::TooShort { .. } => "password_too_short",
-                    PasswordPolicyError::TooLong { .. } => "password_too_long",
-                };
-                problems.push(FieldProblem::new("password", code, e.to_string()));
+            Err(problem) => {
+                problems.push(problem);
                 None
             }
         };
@@ -374,8 +542,12 @@ impl Auth {
             password_hash: Some(hash),
             created_at: now,
             updated_at: now,
+            suspension: None,
         };
-        match self.store.insert_user(&user).await {
+        let event = AuditEvent::new(EventType::UserRegistered, now, client)
+            .actor(Some(&user.id))
+            .subject(&user.id);
+        match self.store.create_user_audited(&user, &[], &event).await {
             Ok(()) => {
                 // The account exists either way; without its mail the user
                 // can ask for another (`POST /v1/account/verify-email`).
@@ -390,7 +562,8 @@ impl Auth {
         }
     }
 
-    /// Signs in with an email or username and a password.
+    /// Signs in with an email or username and a password, from no known
+    /// device (see [`Auth::login_with`]).
     pub async fn login(
         &self,
         identifier: &str,
@@ -398,36 +571,288 @@ impl Auth {
         client: &ClientInfo,
         kind: SessionKind,
     ) -> Result<LoginOutcome, AuthError> {
-        let identifier = identifier.trim();
+        self.login_with(LoginAttempt {
+            identifier,
+            password,
+            client,
+            kind,
+            device_cookie: None,
+        })
+        .await
+        .map(|s| s.outcome)
+    }
+
+    /// Signs in with an email or username and a password. The attempt is
+    /// charged against the account's failure counter (or, with a valid device
+    /// cookie for the account, the device's) before the password is checked;
+    /// a throttled or locked account gets [`AuthError::Throttled`] or
+    /// [`AuthError::AccountLocked`] without any hash being computed.
+    pub async fn login_with(&self, attempt: LoginAttempt<'_>) -> Result<LoginSuccess, AuthError> {
+        let identifier = attempt.identifier.trim();
+        let normalized = if identifier.contains('@') {
+            normalize_email(identifier)
+        } else {
+            normalize_username(identifier)
+        };
         let user = if identifier.is_empty() || identifier.len() > 320 {
             None
         } else if identifier.contains('@') {
-            self.store
-                .user_by_email(&normalize_email(identifier))
-                .await?
+            self.store.user_by_email(&normalized).await?
         } else {
-            self.store
-                .user_by_username(&normalize_username(identifier))
-                .await?
+            self.store.user_by_username(&normalized).await?
         };
-        let candidate = Password::for_verification(password);
+        let now = self.now();
+        let account_key = match &user {
+            Some(u) => format!("user:{}", u.id),
+            None => format!("ident:{}", sha256_hex(normalized.as_bytes())),
+        };
+        let device = attempt
+            .device_cookie
+            .and_then(|c| self.devices.verify(c, now))
+            .filter(|d| user.as_ref().is_some_and(|u| u.id == d.user_id));
+        let charged = match self
+            .charge_attempt(&account_key, device.as_ref(), now)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                let reason = match &e {
+                    AuthError::Throttled { .. } => Some("throttled"),
+                    AuthError::AccountLocked => Some("account_locked"),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    let subject = user.as_ref().map(|u| u.id.as_str());
+                    self.record(login_failed(now, attempt.client, subject, reason))
+                        .await;
+                }
+                return Err(e);
+            }
+        };
+
+        let candidate = Password::for_verification(attempt.password);
         // Always one hash: an unknown user costs what a wrong password costs.
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("latchkey_password_checks_total").increment(1);
         let verdict = self
             .hasher
             .verify(
                 candidate,
                 user.as_ref().and_then(|u| u.password_hash.as_deref()),
             )
-            .await?;
+            .await;
+        let verdict = match verdict {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(c) = &charged {
+                    self.refund(c).await;
+                }
+                return Err(e.into());
+            }
+        };
         let (user, needs_rehash) = match (user, verdict) {
             (Some(u), Verified::Match { needs_rehash }) => (u, needs_rehash),
-            _ => return Err(AuthError::InvalidCredentials),
+            (user, _) => {
+                if let Some(c) = charged.as_ref().filter(|c| c.locks) {
+                    metrics::counter!("latchkey_lockouts_total", "scope" => c.scope()).increment(1);
+                    tracing::warn!(
+                        event = "account.locked",
+                        scope = c.scope(),
+                        user_id = c.key.strip_prefix("user:"),
+                        failures = c.failures,
+                        "consecutive failed sign-ins reached the threshold: no more passwords are checked for it until it is cleared"
+                    );
+                }
+                self.record(login_failed(
+                    now,
+                    attempt.client,
+                    user.as_ref().map(|u| u.id.as_str()),
+                    "invalid_credentials",
+                ))
+                .await;
+                return Err(AuthError::InvalidCredentials);
+            }
         };
-        if needs_rehash {
-            self.rehash(&user.id, password).await;
+        if let Some(c) = &charged {
+            self.store.clear_login_failures(&c.key).await?;
+            if c.key != account_key && self.store.clear_login_failures(&account_key).await? {
+                tracing::info!(event = "account.unlocked", user_id = %user.id, via = "known_device", "the owner signed in from a known device: the account's failure counter is cleared");
+            }
         }
-        self.start_session(&user, client, kind, vec!["pwd".into()])
+        if let Some(s) = user.active_suspension(now) {
+            let until = s.until;
+            self.record(login_failed(
+                now,
+                attempt.client,
+                Some(&user.id),
+                "account_suspended",
+            ))
+            .await;
+            return Err(AuthError::Suspended { until });
+        }
+        if needs_rehash {
+            self.rehash(&user.id, attempt.password).await;
+        }
+        let device_cookie =
+            self.devices
+                .issue(&user.id, device.as_ref().map(|d| d.device_id.as_str()), now);
+        let outcome = match self
+            .start_session(&user, attempt.client, attempt.kind, vec!["pwd".into()])
             .await
+        {
+            Err(e) => {
+                // refused after the right password: by the store (a
+                // suspension that raced this sign-in) or by the lifecycle
+                // gate (deletion pending, address unverified)
+                let reason = match &e {
+                    AuthError::Suspended { .. } => Some("account_suspended"),
+                    AuthError::PendingDeletion { .. } => Some("account_pending_deletion"),
+                    AuthError::EmailNotVerified => Some("email_not_verified"),
+                    AuthError::InvalidCredentials => Some("invalid_credentials"),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    self.record(login_failed(now, attempt.client, Some(&user.id), reason))
+                        .await;
+                }
+                return Err(e);
+            }
+            Ok(outcome) => outcome,
+        };
+        let session_id = match &outcome {
+            LoginOutcome::Tokens(t) => t.session_id.as_str(),
+            LoginOutcome::Cookie(c) => c.session.id.as_str(),
+        };
+        self.record(
+            AuditEvent::new(EventType::LoginSucceeded, now, attempt.client)
+                .actor(Some(&user.id))
+                .subject(&user.id)
+                .session(session_id)
+                .detail("method", "password")
+                .detail("mode", attempt.kind.as_str()),
+        )
+        .await;
+        Ok(LoginSuccess {
+            outcome,
+            device_cookie,
+        })
+    }
+
+    /// Appends an event to the audit log. A failure is logged, not
+    /// returned: the change it records has happened already.
+    pub async fn record(&self, event: AuditEvent) {
+        if let Err(e) = self.store.append_audit_event(&event).await {
+            tracing::error!(error = %e, event = %event.event, "could not write the audit event");
+        }
+    }
+
+    /// The user's roles and permissions, read from the store now.
+    pub async fn access(&self, user_id: &str) -> Result<Access, AuthError> {
+        let graph = self.store.user_role_graph(user_id).await?;
+        Ok(Access::resolve(&graph.assigned, &graph.roles))
+    }
+
+    /// Charges an attempt to the known device (if it still has budget) or
+    /// else to the account; `None` when brute-force protection is off.
+    async fn charge_attempt(
+        &self,
+        account_key: &str,
+        device: Option<&KnownDevice>,
+        now: OffsetDateTime,
+    ) -> Result<Option<Charged>, AuthError> {
+        let policy = &self.protection.brute_force;
+        if !policy.enabled {
+            return Ok(None);
+        }
+        let store = self.store.as_ref();
+        if let Some(d) = device {
+            let key = format!("device:{}", d.device_id);
+            match brute_force::charge(store, &key, policy, policy.device_attempts, false, now)
+                .await?
+            {
+                Charge::Allowed { failures, locks } => {
+                    return Ok(Some(Charged {
+                        key,
+                        failures,
+                        locks,
+                        now,
+                    }));
+                }
+                _ => tracing::info!(
+                    event = "device.exhausted",
+                    user_id = %d.user_id,
+                    "a known device used up its failed sign-ins: treated as unknown"
+                ),
+            }
+        }
+        match brute_force::charge(
+            store,
+            account_key,
+            policy,
+            policy.lockout_threshold,
+            true,
+            now,
+        )
+        .await?
+        {
+            Charge::Allowed { failures, locks } => Ok(Some(Charged {
+                key: account_key.to_owned(),
+                failures,
+                locks,
+                now,
+            })),
+            Charge::Throttled { retry_after } => {
+                metrics::counter!("latchkey_login_throttled_total").increment(1);
+                tracing::warn!(
+                    event = "login.throttled",
+                    user_id = account_key.strip_prefix("user:"),
+                    retry_after_secs = retry_after.as_secs(),
+                    "sign-in refused without a check: too soon after the last failures"
+                );
+                Err(AuthError::Throttled {
+                    retry_after_secs: u32::try_from(retry_after.as_secs().max(1))
+                        .unwrap_or(u32::MAX)
+                        .saturating_add(u32::from(retry_after.subsec_nanos() > 0)),
+                })
+            }
+            Charge::Locked => {
+                metrics::counter!("latchkey_login_locked_refusals_total").increment(1);
+                tracing::warn!(
+                    event = "login.locked",
+                    user_id = account_key.strip_prefix("user:"),
+                    "sign-in refused without a check: the account is locked"
+                );
+                Err(AuthError::AccountLocked)
+            }
+        }
+    }
+
+    /// Takes back a charge whose password could not be checked (a full
+    /// hashing queue), if nothing else happened to the counter since.
+    async fn refund(&self, c: &Charged) {
+        let Ok(Some(row)) = self.store.login_failures(&c.key).await else {
+            return;
+        };
+        if row.failures != c.failures || row.last_failure_at != c.now {
+            return;
+        }
+        let result = if c.failures <= 1 {
+            self.store.clear_login_failures(&c.key).await.map(|_| ())
+        } else {
+            let back = brute_force::LoginFailures {
+                failures: c.failures - 1,
+                locked_at: None,
+                next_attempt_at: c.now,
+                ..row
+            };
+            self.store
+                .swap_login_failures(&c.key, c.failures, &back)
+                .await
+                .map(|_| ())
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not take back a failed-sign-in charge");
+        }
     }
 
     async fn rehash(&self, user_id: &str, password: &str) {
@@ -448,10 +873,12 @@ impl Auth {
 
     /// Creates a session for an authenticated user and issues its
     /// credentials. Every way of signing in ends here, so the account's
-    /// state is checked here: a suspended account, one pending deletion, or
-    /// (with `accounts.require_verified_email`) an unverified one is refused;
-    /// a deactivated one is reactivated. A sign-in from a device the user
-    /// never used before mails a notice.
+    /// lifecycle state is checked here: one pending deletion, or (with
+    /// `accounts.require_verified_email`) an unverified one is refused; a
+    /// deactivated one is reactivated. Suspension is checked by the store
+    /// when the session is stored (atomic with a concurrent suspension):
+    /// `Suspended` then. A sign-in from a device the user never used before
+    /// mails a notice.
     pub async fn start_session(
         &self,
         user: &User,
@@ -459,7 +886,7 @@ impl Auth {
         kind: SessionKind,
         amr: Vec<String>,
     ) -> Result<LoginOutcome, AuthError> {
-        self.admit(user).await?;
+        self.admit(user, client).await?;
         let label = client.user_agent.as_deref().map(device_label);
         let new_device = self.is_new_device(user, label.as_deref(), client).await;
         let outcome = self.create_session(user, client, kind, amr).await?;
@@ -496,9 +923,18 @@ impl Auth {
             revoked_at: None,
             revoked_reason: None,
         };
+        let suspended = |e: StoreError| match e {
+            StoreError::Conflict("suspended") => AuthError::Suspended {
+                until: user.suspension.as_ref().and_then(|s| s.until),
+            },
+            e => e.into(),
+        };
         match cookie_token {
             Some(cookie_token) => {
-                self.store.create_session(&session, None).await?;
+                self.store
+                    .create_session(&session, None)
+                    .await
+                    .map_err(suspended)?;
                 let csrf_token = self.csrf_token(&session.id);
                 Ok(LoginOutcome::Cookie(Box::new(CookieSession {
                     session,
@@ -507,8 +943,12 @@ impl Auth {
                 })))
             }
             None => {
-                let (response, first) = self.issue(&session, now)?;
-                self.store.create_session(&session, Some(&first)).await?;
+                let access = self.access(&user.id).await?;
+                let (response, first) = self.issue(&session, now, &access)?;
+                self.store
+                    .create_session(&session, Some(&first))
+                    .await
+                    .map_err(suspended)?;
                 Ok(LoginOutcome::Tokens(response))
             }
         }
@@ -519,6 +959,7 @@ impl Auth {
         &self,
         session: &Session,
         now: OffsetDateTime,
+        access: &Access,
     ) -> Result<(TokenResponse, RefreshToken), AuthError> {
         let key = self.keys.active()?;
         let claims = AccessClaims {
@@ -532,7 +973,12 @@ impl Auth {
             sid: session.id.clone(),
             client_id: self.config.first_party_client_id.clone(),
             scope: self.config.scope.clone(),
-            roles: vec!["user".into()],
+            roles: access.roles.iter().cloned().collect(),
+            permissions: if self.config.include_permissions {
+                access.permissions.iter().cloned().collect()
+            } else {
+                Vec::new()
+            },
             amr: session.amr.clone(),
             acr: if session.amr.iter().any(|m| m == "mfa") {
                 "aal2"
@@ -564,8 +1010,14 @@ impl Auth {
         Ok((response, row))
     }
 
-    /// Exchanges a refresh token for a new pair (see the module docs).
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse, AuthError> {
+    /// Exchanges a refresh token for a new pair (see the module docs). The
+    /// user's roles are read again, so a role removed since the last
+    /// exchange is gone from the new access token.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenResponse, AuthError> {
         if refresh_token.is_empty() || refresh_token.len() > MAX_OPAQUE_TOKEN_LEN {
             return Err(AuthError::InvalidRefreshToken);
         }
@@ -577,7 +1029,8 @@ impl Auth {
         if !session.is_active(now) {
             return Err(AuthError::InvalidRefreshToken);
         }
-        let (response, successor) = self.issue(&session, now)?;
+        let access = self.access(&session.user_id).await?;
+        let (response, successor) = self.issue(&session, now, &access)?;
         let aad = presented_hash.as_bytes().to_vec();
         let sealed = self.grace_sealer.seal(
             &serde_json::to_vec(&response).map_err(|e| AuthError::Internal(e.to_string()))?,
@@ -612,6 +1065,13 @@ impl Auth {
             }
             RotateOutcome::Reused { session_id } => {
                 tracing::warn!(session_id = %session_id, "refresh token reused: session ended");
+                self.record(
+                    AuditEvent::new(EventType::RefreshTokenReused, now, client)
+                        .subject(&session.user_id)
+                        .session(&session_id)
+                        .reason("refresh_token_reuse"),
+                )
+                .await;
                 Err(AuthError::RefreshTokenReused)
             }
             RotateOutcome::Invalid => Err(AuthError::InvalidRefreshToken),
@@ -702,10 +1162,20 @@ impl Auth {
         constant_time_eq(self.csrf_token(session_id).as_bytes(), presented.as_bytes())
     }
 
-    /// Ends the caller's session.
-    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+    /// Ends the caller's session (recorded as `logout`).
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let sid = principal.session.id.as_str();
+        let event = AuditEvent::new(EventType::Logout, now, client)
+            .actor(Some(&principal.user_id))
+            .subject(&principal.user_id)
+            .session(sid);
         self.store
-            .revoke_session(&principal.session.id, self.now(), "logout")
+            .revoke_sessions_audited(&principal.user_id, Some(sid), None, now, "logout", &event)
             .await?;
         Ok(())
     }
@@ -718,27 +1188,46 @@ impl Auth {
             .await?)
     }
 
-    /// Ends one of the user's sessions; `NotFound` for anyone else's.
-    pub async fn end_session(&self, user_id: &str, session_id: &str) -> Result<(), AuthError> {
-        let owned = self
+    /// Ends one of the user's sessions; `NotFound` for anyone else's (or
+    /// one that has ended already).
+    pub async fn end_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let now = self.now();
+        let event = AuditEvent::new(EventType::SessionRevoked, now, client)
+            .actor(Some(user_id))
+            .subject(user_id)
+            .session(session_id);
+        let ended = self
             .store
-            .session_by_id(session_id)
-            .await?
-            .filter(|s| s.user_id == user_id);
-        match owned {
-            Some(s) if s.revoked_at.is_none() => {
-                self.store.revoke_session(&s.id, self.now(), "user").await?;
-                Ok(())
-            }
-            _ => Err(AuthError::NotFound),
+            .revoke_sessions_audited(user_id, Some(session_id), None, now, "user", &event)
+            .await?;
+        if ended == 0 {
+            return Err(AuthError::NotFound);
         }
+        Ok(())
     }
 
     /// Ends every session of the user except `keep`; returns how many.
-    pub async fn end_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<u64, AuthError> {
+    pub async fn end_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        client: &ClientInfo,
+    ) -> Result<u64, AuthError> {
+        let now = self.now();
+        let mut event = AuditEvent::new(EventType::SessionsRevoked, now, client)
+            .actor(Some(user_id))
+            .subject(user_id);
+        if let Some(keep) = keep {
+            event = event.session(keep).detail("kept_current", true);
+        }
         Ok(self
             .store
-            .revoke_sessions_of_user(user_id, keep, self.now(), "user")
+            .revoke_sessions_audited(user_id, None, keep, now, "user", &event)
             .await?)
     }
 
@@ -750,11 +1239,12 @@ impl Auth {
             .ok_or(AuthError::NotFound)
     }
 
-    /// Changes profile fields.
+    /// Changes profile fields (recorded as `account.updated`).
     pub async fn update_account(
         &self,
         user_id: &str,
         patch: ProfilePatch,
+        client: &ClientInfo,
     ) -> Result<User, AuthError> {
         let mut user = self.account(user_id).await?;
         let mut problems = Vec::new();
@@ -773,7 +1263,10 @@ impl Auth {
             return Err(AuthError::Validation(problems));
         }
         user.updated_at = self.now();
-        match self.store.update_user(&user).await {
+        let event = AuditEvent::new(EventType::AccountUpdated, user.updated_at, client)
+            .actor(Some(user_id))
+            .subject(user_id);
+        match self.store.update_user_audited(&user, &event).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
             Err(StoreError::NotFound) => Err(AuthError::NotFound),
@@ -890,6 +1383,40 @@ impl Auth {
             _ => Err(AuthError::Unauthenticated("unknown client or wrong secret")),
         }
     }
+}
+
+/// An attempt charged against a failure counter.
+#[derive(Debug)]
+struct Charged {
+    key: String,
+    failures: u32,
+    locks: bool,
+    now: OffsetDateTime,
+}
+
+impl Charged {
+    fn scope(&self) -> &'static str {
+        match self.key.split_once(':').map(|(k, _)| k) {
+            Some("device") => "device",
+            Some("ident") => "unknown_identifier",
+            _ => "account",
+        }
+    }
+}
+
+/// A `login.failed` audit event; the subject is recorded only for an
+/// existing account, never the identifier typed for an unknown one.
+fn login_failed(
+    now: OffsetDateTime,
+    client: &ClientInfo,
+    subject: Option<&str>,
+    reason: &str,
+) -> AuditEvent {
+    let mut e = AuditEvent::new(EventType::LoginFailed, now, client).reason(reason);
+    if let Some(id) = subject {
+        e = e.subject(id);
+    }
+    e
 }
 
 fn verify_reason(e: &VerifyError) -> &'static str {

@@ -41,6 +41,16 @@ pub fn email(raw: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
     if e.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return fail(problems, "must not contain spaces or control characters");
     }
+    // Non-ASCII addresses are refused until internationalized mail (SMTPUTF8,
+    // IDNA) is handled end to end: Unicode case folding maps look-alikes
+    // such as U+212A KELVIN SIGN onto ASCII letters, which would let one
+    // address claim another's lookup key while mail goes elsewhere.
+    if !e.is_ascii() {
+        return fail(
+            problems,
+            "must use ASCII characters only; internationalized addresses are not supported yet",
+        );
+    }
     let Some((local, domain)) = e.rsplit_once('@') else {
         return fail(
             problems,
@@ -89,7 +99,7 @@ pub fn username(raw: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
 /// means none.
 pub fn name(raw: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
     let n = raw.trim();
-    if n.chars().count() > 200 || n.chars().any(char::is_control) {
+    if n.chars().count() > 200 || n.chars().any(|c| c.is_control() || is_invisible_format(c)) {
         problems.push(FieldProblem::new(
             "name",
             "invalid_name",
@@ -98,6 +108,13 @@ pub fn name(raw: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
         return None;
     }
     (!n.is_empty()).then(|| n.to_owned())
+}
+
+/// Zero-width and bidirectional formatting characters (Unicode category Cf
+/// as used for spoofing: U+200B–U+200F, U+202A–U+202E, U+2060–U+2064,
+/// U+2066–U+2069, U+061C, U+FEFF).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -113,6 +130,9 @@ mod tests {
             ("no-at-sign", false),
             ("@example.com", false),
             ("a@localhost", false),
+            ("\u{212A}ate@example.com", false),
+            ("e\u{0301}lodie@example.com", false),
+            ("élodie@exemple.fr", false),
             ("a b@example.com", false),
             ("a@@example.com", false),
             ("a@example..com", false),
@@ -148,6 +168,9 @@ mod tests {
         assert!(p.is_empty());
         name("bad\u{0007}", &mut p);
         name(&"x".repeat(201), &mut p);
-        assert_eq!(p.len(), 2);
+        name("evil\u{202E}txt.exe", &mut p);
+        name("zero\u{200B}width", &mut p);
+        assert_eq!(p.len(), 4);
+        assert_eq!(name("Élodie Ngô", &mut p).as_deref(), Some("Élodie Ngô"));
     }
 }

@@ -7,10 +7,10 @@ use latchkey_core::auth::ProfilePatch;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::views::{Page, SessionView, UserView, nullable};
+use super::views::{ActivityView, Page, SessionView, UserView, nullable};
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::principal::Authenticated;
+use crate::principal::{Authenticated, ClientMeta};
 use crate::state::AppState;
 
 /// The caller's account. **Requires** an access token or the session cookie.
@@ -55,6 +55,7 @@ pub struct AccountPatch {
     ))]
 pub async fn patch_account(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     who: Authenticated,
     Json(body): Json<AccountPatch>,
 ) -> Result<axum::Json<UserView>, ApiError> {
@@ -65,7 +66,7 @@ pub async fn patch_account(
     Ok(axum::Json(
         state
             .auth()
-            .update_account(&who.principal.user_id, patch)
+            .update_account(&who.principal.user_id, patch, &client)
             .await?
             .into(),
     ))
@@ -104,12 +105,13 @@ pub async fn get_sessions(
     ))]
 pub async fn delete_session(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     who: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     state
         .auth()
-        .end_session(&who.principal.user_id, &id)
+        .end_session(&who.principal.user_id, &id, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -133,13 +135,55 @@ pub struct EndSessionsQuery {
     ))]
 pub async fn delete_sessions(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     who: Authenticated,
     Query(q): Query<EndSessionsQuery>,
 ) -> Result<Response, ApiError> {
     let keep = (!q.include_current).then_some(who.principal.session.id.as_str());
     state
         .auth()
-        .end_sessions(&who.principal.user_id, keep)
+        .end_sessions(&who.principal.user_id, keep, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A page of the caller's activity.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityQuery {
+    /// At most this many events (1–100, default 50).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// The caller's own security log, newest first: sign-ins (also failed
+/// ones), sign-outs, ended sessions, profile changes, and what
+/// administrators did to the account. **Requires** an access token or the
+/// session cookie. For actions by an administrator, the administrator's
+/// identity and address are not shown.
+#[utoipa::path(get, path = "/v1/account/activity", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    params(ActivityQuery),
+    responses(
+        (status = 200, description = "A page of events.", body = Page<ActivityView>),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: a bad limit or cursor.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_activity(
+    State(state): State<AppState>,
+    who: Authenticated,
+    crate::extract::Query(q): crate::extract::Query<ActivityQuery>,
+) -> Result<axum::Json<Page<ActivityView>>, ApiError> {
+    let limit = super::admin::page_limit(q.limit)?;
+    let cursor = super::admin::cursor(q.cursor)?;
+    let me = who.principal.user_id.as_str();
+    let events = state.auth().activity(me, cursor, limit + 1).await?;
+    let (items, next_cursor) = super::admin::paged(events, limit, |e| e.id.clone());
+    Ok(axum::Json(Page {
+        items: items
+            .into_iter()
+            .map(|e| ActivityView::new(e, me))
+            .collect(),
+        next_cursor,
+    }))
 }

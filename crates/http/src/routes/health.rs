@@ -25,7 +25,7 @@ pub struct Live {
 
 /// Readiness: every dependency answered.
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"status": "ready", "checks": {"database": {"status": "up", "backend": "sqlite", "latency_ms": 0.2}}}))]
+#[schema(example = json!({"status": "ready", "checks": {"database": {"status": "up", "backend": "sqlite", "latency_ms": 0.2}, "rate_limits": {"status": "local"}}}))]
 pub struct Ready {
     /// `ready`.
     status: &'static str,
@@ -38,6 +38,28 @@ pub struct Ready {
 pub struct Checks {
     /// The database.
     database: Check,
+    /// Where rate limits are counted. Informational: a node whose Redis is
+    /// unreachable stays ready and enforces its own limits.
+    rate_limits: RateLimitCheck,
+}
+
+/// Where rate limits are counted right now.
+#[derive(Serialize, ToSchema)]
+pub struct RateLimitCheck {
+    /// `local` (no Redis configured), `shared` (Redis answers) or `degraded`
+    /// (Redis unreachable: this node's own counters apply).
+    status: &'static str,
+}
+
+fn rate_limit_check(state: &AppState) -> RateLimitCheck {
+    use latchkey_core::abuse::limiter::Sharing;
+    RateLimitCheck {
+        status: match state.protection().guard.limiter().sharing() {
+            Sharing::LocalOnly => "local",
+            Sharing::Shared => "shared",
+            Sharing::Degraded => "degraded",
+        },
+    }
 }
 
 /// One dependency's state.
@@ -88,6 +110,7 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
                     backend: store.backend(),
                     latency_ms,
                 },
+                rate_limits: rate_limit_check(&state),
             },
         })
         .into_response(),

@@ -3,18 +3,68 @@
 //!
 //! Links in mail are built by core from the configured public URL; nothing
 //! here reads `Host` or `X-Forwarded-*` to make them.
+//!
+//! Rate limits: the edge limits every route of a class per client IP (see
+//! [`crate::abuse::classify`]: mail-sending routes are `mail`, token
+//! redemptions `token`, password checks `login`). The handlers here add the
+//! per-account quotas of their class (`account`, `ip_account`), keyed by the
+//! account's normalized address (the address typed, for a reset request),
+//! so that one mailbox cannot be flooded from many addresses.
+
+use std::net::IpAddr;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use latchkey_core::abuse::{Dimension, Limited, RouteClass};
+use latchkey_core::user::normalize_email;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::views::rfc3339;
+use crate::abuse::{add_ratelimit_headers, check_limit};
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::principal::{Authenticated, RecentlyAuthenticated};
+use crate::principal::{Authenticated, ClientAddr, ClientMeta, RecentlyAuthenticated};
 use crate::state::AppState;
+
+/// Applies the per-account quotas of `class` for `account` (a normalized
+/// address); an error when one is used up, else the verdicts (for headers).
+async fn account_limits(
+    state: &AppState,
+    class: RouteClass,
+    ip: Option<IpAddr>,
+    account: &str,
+) -> Result<Vec<Limited>, ApiError> {
+    let guard = &state.protection().guard;
+    let mut verdicts = Vec::new();
+    for dim in [Dimension::Account, Dimension::IpAccount] {
+        verdicts.extend(check_limit(guard, class, dim, ip, Some(account)).await?);
+    }
+    Ok(verdicts)
+}
+
+/// The per-account quotas of `class` for the signed-in user.
+async fn own_limits(
+    state: &AppState,
+    class: RouteClass,
+    ip: Option<IpAddr>,
+    who: &Authenticated,
+) -> Result<Vec<Limited>, ApiError> {
+    let user = state.auth().account(&who.principal.user_id).await?;
+    account_limits(state, class, ip, &user.email_normalized).await
+}
+
+/// `response` with the RateLimit headers of `verdicts`.
+fn limited(mut response: Response, verdicts: &[Limited]) -> Response {
+    for v in verdicts {
+        add_ratelimit_headers(response.headers_mut(), v);
+    }
+    response
+}
+
+const RATE_LIMITED: &str =
+    "`rate_limited`: too many requests from this address or for this account; see `Retry-After`.";
 
 /// A token from a mailed link.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,30 +85,36 @@ pub struct TokenRequest {
         (status = 204, description = "The address is verified (or the account now uses the new address)."),
         (status = 400, description = "`invalid_token`: unknown, expired, used or superseded.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`: someone registered the new address meanwhile.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many requests from this address; see `Retry-After`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_verify_email(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     Json(body): Json<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    state.auth().verify_email(&body.token).await?;
+    state.auth().verify_email(&body.token, &client).await?;
     metrics::counter!("latchkey_email_verifications_total").increment(1);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Send the verification mail again. **Requires** an access token or the
 /// session cookie (with CSRF token). Nothing is sent for an address that is
-/// verified already. A new link makes the older ones useless.
+/// verified already. A new link makes the older ones useless. Limited by
+/// `rate_limits.mail`, per client IP and per account.
 #[utoipa::path(post, path = "/v1/account/verify-email", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 202, description = "A verification mail is queued (unless the address is verified)."),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_resend_verification(
     State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     who: Authenticated,
 ) -> Result<Response, ApiError> {
+    let verdicts = own_limits(&state, RouteClass::Mail, ip, &who).await?;
     state.auth().resend_verification(&who.principal).await?;
-    Ok(StatusCode::ACCEPTED.into_response())
+    Ok(limited(StatusCode::ACCEPTED.into_response(), &verdicts))
 }
 
 /// An address to send a reset link to.
@@ -75,18 +131,33 @@ pub struct PasswordResetRequest {
 /// queued, and a background job mails a link (valid 15 minutes, single use,
 /// replacing earlier ones) if the address belongs to an account. The link
 /// is built from the configured public URL, never from request headers.
+/// Limited by `rate_limits.mail`, per client IP and per address asked for
+/// (known or not, so the limit tells nothing either).
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
     responses(
         (status = 202, description = "Accepted. If the address has an account, a link is on its way."),
         (status = 422, description = "`validation_failed`: the body is not `{email}`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_password_reset(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    ClientAddr(ip): ClientAddr,
     Json(body): Json<PasswordResetRequest>,
 ) -> Result<Response, ApiError> {
-    state.auth().request_password_reset(&body.email).await?;
+    let verdicts = account_limits(
+        &state,
+        RouteClass::Mail,
+        ip,
+        &normalize_email(body.email.trim()),
+    )
+    .await?;
+    state
+        .auth()
+        .request_password_reset(&body.email, &client)
+        .await?;
     metrics::counter!("latchkey_password_reset_requests_total").increment(1);
-    Ok(StatusCode::ACCEPTED.into_response())
+    Ok(limited(StatusCode::ACCEPTED.into_response(), &verdicts))
 }
 
 /// A reset link's token and the new password.
@@ -96,28 +167,33 @@ pub async fn post_password_reset(
 pub struct PasswordResetConfirm {
     /// The `token` parameter of the reset link.
     token: String,
-    /// 8 to 1024 characters after NFKC normalization.
+    /// The same rules as at registration: 8 to 1024 characters after NFKC
+    /// normalization, not commonly used or breached, not the account's
+    /// address or username.
     new_password: String,
 }
 
 /// Set a new password with a reset link. Needs nothing but the token. Ends
 /// every session of the user, marks the address verified, voids every other
-/// reset link, and mails a notice. It does not sign in: the user signs in
-/// with the new password (and any second factor) afterwards.
+/// reset link, lifts a lock after failed sign-ins, and mails a notice. It
+/// does not sign in: the user signs in with the new password (and any
+/// second factor) afterwards. Recorded as `password_reset.completed`.
 #[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
     responses(
         (status = 204, description = "The password is set; every session has ended."),
         (status = 400, description = "`invalid_token`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: the new password is too short or too long.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the new password is refused; its code is `password_too_short`, `password_too_long`, `password_too_common`, `password_breached`, `password_like_identity` or `password_too_weak`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many requests from this address; see `Retry-After`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_password_reset_confirm(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     Json(body): Json<PasswordResetConfirm>,
 ) -> Result<Response, ApiError> {
     state
         .auth()
-        .confirm_password_reset(&body.token, &body.new_password)
+        .confirm_password_reset(&body.token, &body.new_password, &client)
         .await?;
     metrics::counter!("latchkey_password_resets_total").increment(1);
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -130,32 +206,43 @@ pub async fn post_password_reset_confirm(
 pub struct PasswordChange {
     /// The password now.
     current_password: String,
-    /// 8 to 1024 characters after NFKC normalization.
+    /// The same rules as at registration (see the reset).
     new_password: String,
 }
 
 /// Change the password. **Requires** an access token or the session cookie
 /// (with CSRF token), and the current password. Every other session of the
-/// user ends; the calling one stays. A notice is mailed.
+/// user ends; the calling one stays. A notice is mailed. Limited like
+/// sign-in (`rate_limits.login`), per client IP and per account. Recorded as
+/// `password.changed`.
 #[utoipa::path(post, path = "/v1/account/password", tag = "account", request_body = PasswordChange, security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 204, description = "Changed; the other sessions have ended."),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`wrong_password`: the current password is wrong.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: the new password is too short or too long.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the new password is refused (codes as for the reset).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_account_password(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    ClientAddr(ip): ClientAddr,
     who: Authenticated,
     Json(body): Json<PasswordChange>,
 ) -> Result<Response, ApiError> {
+    let verdicts = own_limits(&state, RouteClass::Login, ip, &who).await?;
     state
         .auth()
-        .change_password(&who.principal, &body.current_password, &body.new_password)
+        .change_password(
+            &who.principal,
+            &body.current_password,
+            &body.new_password,
+            &client,
+        )
         .await?;
     metrics::counter!("latchkey_password_changes_total").increment(1);
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(limited(StatusCode::NO_CONTENT.into_response(), &verdicts))
 }
 
 /// The password, to confirm it is still the user.
@@ -182,26 +269,31 @@ pub struct ReauthResponse {
 /// are allowed for `accounts.reauth_max_age_minutes`. **Requires** an access
 /// token or the session cookie (with CSRF token). Access tokens issued
 /// earlier keep their `auth_time` claim; refresh to get one with the new value.
+/// Limited like sign-in (`rate_limits.login`), per client IP and per account.
 #[utoipa::path(post, path = "/v1/auth/reauth", tag = "auth", request_body = ReauthRequest, security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "Re-authenticated.", body = ReauthResponse),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`wrong_password`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_reauth(
     State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     who: Authenticated,
     Json(body): Json<ReauthRequest>,
-) -> Result<axum::Json<ReauthResponse>, ApiError> {
+) -> Result<Response, ApiError> {
+    let verdicts = own_limits(&state, RouteClass::Login, ip, &who).await?;
     let info = state
         .auth()
         .reauthenticate(&who.principal, &body.password)
         .await?;
-    Ok(axum::Json(ReauthResponse {
+    let body = axum::Json(ReauthResponse {
         auth_time: rfc3339(info.auth_time),
         reauth_valid_until: rfc3339(info.valid_until),
-    }))
+    });
+    Ok(limited(body.into_response(), &verdicts))
 }
 
 /// The address to move the account to.
@@ -218,6 +310,8 @@ pub struct EmailChangeRequest {
 /// (`POST /v1/auth/reauth`). A confirmation link (valid 24 hours) is mailed
 /// to the new address, and the current address is told. The account keeps
 /// its address until the link is used (`POST /v1/auth/verify-email`).
+/// Limited by `rate_limits.mail`, per client IP and per account. Recorded
+/// as `email_change.requested`.
 #[utoipa::path(post, path = "/v1/account/email", tag = "account", request_body = EmailChangeRequest, security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 202, description = "The confirmation link is on its way to the new address."),
@@ -225,17 +319,21 @@ pub struct EmailChangeRequest {
         (status = 403, description = "`reauth_required`: authenticate again first.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_account_email(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    ClientAddr(ip): ClientAddr,
     RecentlyAuthenticated(who): RecentlyAuthenticated,
     Json(body): Json<EmailChangeRequest>,
 ) -> Result<Response, ApiError> {
+    let verdicts = own_limits(&state, RouteClass::Mail, ip, &who).await?;
     state
         .auth()
-        .request_email_change(&who.principal, &body.new_email)
+        .request_email_change(&who.principal, &body.new_email, &client)
         .await?;
-    Ok(StatusCode::ACCEPTED.into_response())
+    Ok(limited(StatusCode::ACCEPTED.into_response(), &verdicts))
 }
 
 /// When the account's personal data will be removed.
@@ -252,7 +350,8 @@ pub struct DeletionScheduled {
 /// to cancel is mailed. After `accounts.deletion_grace_days` (30 by
 /// default) the personal data is removed: the account becomes a tombstone
 /// without email, name or username, and its sessions, tokens and mail are
-/// deleted.
+/// deleted. Recorded as `account.deletion_scheduled`, then
+/// `account.deleted`.
 #[utoipa::path(delete, path = "/v1/account", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 202, description = "Deletion scheduled.", body = DeletionScheduled),
@@ -261,9 +360,13 @@ pub struct DeletionScheduled {
     ))]
 pub async fn delete_account(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     RecentlyAuthenticated(who): RecentlyAuthenticated,
 ) -> Result<Response, ApiError> {
-    let due = state.auth().schedule_deletion(&who.principal).await?;
+    let due = state
+        .auth()
+        .schedule_deletion(&who.principal, &client)
+        .await?;
     metrics::counter!("latchkey_account_deletions_requested_total").increment(1);
     Ok((
         StatusCode::ACCEPTED,
@@ -276,23 +379,26 @@ pub async fn delete_account(
 
 /// Cancel a pending deletion with the link mailed when it was requested.
 /// Needs nothing but the token (the sessions ended with the request). The
-/// account is usable again at once.
+/// account is usable again at once. Recorded as `account.deletion_cancelled`.
 #[utoipa::path(post, path = "/v1/auth/cancel-deletion", tag = "auth", request_body = TokenRequest,
     responses(
         (status = 204, description = "The deletion is cancelled; sign in again."),
         (status = 400, description = "`invalid_token`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many requests from this address; see `Retry-After`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_cancel_deletion(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     Json(body): Json<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    state.auth().cancel_deletion(&body.token).await?;
+    state.auth().cancel_deletion(&body.token, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Deactivate the account. **Requires** an access token or the session
 /// cookie (with CSRF token). Every session ends; signing in again
-/// reactivates the account. Nothing is deleted.
+/// reactivates the account. Nothing is deleted. Recorded as
+/// `account.deactivated` (and `account.reactivated` at the next sign-in).
 #[utoipa::path(post, path = "/v1/account/deactivate", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 204, description = "Deactivated; every session has ended."),
@@ -300,8 +406,9 @@ pub async fn post_cancel_deletion(
     ))]
 pub async fn post_deactivate(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     who: Authenticated,
 ) -> Result<Response, ApiError> {
-    state.auth().deactivate(&who.principal).await?;
+    state.auth().deactivate(&who.principal, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

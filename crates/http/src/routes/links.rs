@@ -17,6 +17,7 @@ use latchkey_core::mail::escape;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::principal::ClientMeta;
 use crate::state::AppState;
 
 /// The token of a mailed link.
@@ -135,13 +136,14 @@ pub async fn get_verify_email_page(Query(q): Query<LinkQuery>) -> Response {
     ))]
 pub async fn post_verify_email_page(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(f)) = form else {
         return unreadable();
     };
     outcome(
-        state.auth().verify_email(&f.token).await,
+        state.auth().verify_email(&f.token, &client).await,
         "Email address confirmed",
         "Thank you: your email address is confirmed. You can close this page.",
     )
@@ -177,10 +179,11 @@ pub async fn get_reset_password_page(Query(q): Query<LinkQuery>) -> Response {
     responses(
         (status = 200, description = "The password is set.", content_type = "text/html"),
         (status = 400, description = "The link does not work.", content_type = "text/html"),
-        (status = 422, description = "The password is too short or too long.", content_type = "text/html"),
+        (status = 422, description = "The password is refused (too short or long, commonly used, breached, like the address); the page says why.", content_type = "text/html"),
     ))]
 pub async fn post_reset_password_page(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(f)) = form else {
@@ -188,7 +191,7 @@ pub async fn post_reset_password_page(
     };
     let result = state
         .auth()
-        .confirm_password_reset(&f.token, &f.new_password)
+        .confirm_password_reset(&f.token, &f.new_password, &client)
         .await;
     if let Err(AuthError::Validation(problems)) = &result {
         let msgs: String = problems
@@ -235,13 +238,14 @@ pub async fn get_cancel_deletion_page(Query(q): Query<LinkQuery>) -> Response {
     ))]
 pub async fn post_cancel_deletion_page(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(f)) = form else {
         return unreadable();
     };
     outcome(
-        state.auth().cancel_deletion(&f.token).await,
+        state.auth().cancel_deletion(&f.token, &client).await,
         "Your account stays",
         "The deletion is cancelled. Sign in again to use your account.",
     )

@@ -1,7 +1,10 @@
 //! Self-description: `/metrics`, `/openapi.json` and the `/docs` page.
 
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
 
 /// The API reference page; renders `/openapi.json` with `docs.js`, both
 /// compiled into the binary so it works offline.
@@ -13,7 +16,9 @@ const DOCS_JS: &str = include_str!("../../assets/docs.js");
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain; version=0.0.4",
         body = String, example = "latchkey_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"} 3")))]
-pub async fn get_metrics() -> Response {
+pub async fn get_metrics(State(state): State<AppState>) -> Response {
+    metrics::gauge!("latchkey_password_hash_queue_depth")
+        .set(state.auth().hasher().queue_depth() as f64);
     let body = crate::metrics::handle().render();
     (
         [(

@@ -3,6 +3,7 @@
 //! `routes!`, which puts it in the router and in the OpenAPI document at once.
 
 mod account;
+mod admin;
 mod auth;
 mod health;
 mod lifecycle;
@@ -39,8 +40,15 @@ use crate::state::AppState;
     components(schemas(latchkey_proto::Problem, latchkey_proto::FieldError, latchkey_proto::TokenResponse)),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "auth", description = "Sign up, sign in, refresh, sign out."),
-        (name = "account", description = "The signed-in user's profile and sessions."),
+        (name = "auth", description = "Sign up, sign in, refresh, sign out.\n\n\
+            **Abuse protection.** Requests are rate-limited per class of route (login, register, mail, token, \
+            everything else) by client IP, account and the pair; a refusal is 429 `rate_limited` with `Retry-After` \
+            and the `RateLimit-Policy` / `RateLimit` headers (draft-ietf-httpapi-ratelimit-headers), which also \
+            accompany allowed requests. Under a surge of failed sign-ins or sign-ups, login and register answer \
+            403 `challenge_required` with a proof-of-work puzzle (see `GET /v1/auth/challenge`): solve it and send \
+            `Latchkey-Pow: <token>:<counter>`."),
+        (name = "account", description = "The signed-in user's profile, sessions and activity."),
+        (name = "admin", description = "Users, roles, permissions and the audit log; each route needs the permission it names."),
         (name = "oauth", description = "JWKS, token introspection and revocation."),
         (name = "pages", description = "The pages that links in mail open (HTML forms)."),
         (name = "operations", description = "Health, metrics and self-description."),
@@ -86,6 +94,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::post_login))
         .routes(routes!(auth::post_refresh))
         .routes(routes!(auth::post_logout))
+        .routes(routes!(auth::get_session))
+        .routes(routes!(auth::get_challenge))
+        .routes(routes!(auth::get_pow_script))
         .routes(routes!(account::get_account, account::patch_account))
         .routes(routes!(account::get_sessions, account::delete_sessions))
         .routes(routes!(account::delete_session))
@@ -111,6 +122,30 @@ fn api() -> OpenApiRouter<AppState> {
             links::get_cancel_deletion_page,
             links::post_cancel_deletion_page
         ))
+        .routes(routes!(account::get_activity))
+        .routes(routes!(admin::get_users, admin::post_user))
+        .routes(routes!(
+            admin::get_user,
+            admin::patch_user,
+            admin::delete_user
+        ))
+        .routes(routes!(admin::post_suspend))
+        .routes(routes!(admin::post_unsuspend))
+        .routes(routes!(admin::post_password_reset))
+        .routes(routes!(
+            admin::get_user_sessions,
+            admin::delete_user_sessions
+        ))
+        .routes(routes!(admin::delete_user_session))
+        .routes(routes!(admin::put_user_roles))
+        .routes(routes!(admin::get_roles, admin::post_role))
+        .routes(routes!(
+            admin::get_role,
+            admin::patch_role,
+            admin::delete_role
+        ))
+        .routes(routes!(admin::get_permissions))
+        .routes(routes!(admin::get_audit))
         .routes(routes!(oauth::get_jwks))
         .routes(routes!(oauth::post_introspect))
         .routes(routes!(oauth::post_revoke))
@@ -150,7 +185,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Wraps routes in latchkey's request pipeline: the problem+json fallbacks,
-/// the body limit and [`request_context`](crate::middleware::request_context).
+/// the body limit, [`protect`](crate::abuse::protect) (IP lists, CORS, rate
+/// limits) and [`request_context`](crate::middleware::request_context).
 /// [`router`] uses it for the real routes; tests use it to exercise the
 /// pipeline on routes of their own.
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
@@ -160,6 +196,10 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::abuse::protect,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::middleware::request_context,

@@ -12,7 +12,6 @@ use latchkey_core::auth::AuthError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The public signing keys (RFC 7517). Needs nothing. Retired keys stay
@@ -106,7 +105,32 @@ async fn authenticate_client(
     match state.auth().authenticate_client(&id, &secret).await {
         Ok(_) => Ok(()),
         Err(AuthError::Unauthenticated(_)) => Err(invalid_client()),
-        Err(e) => Err(ApiError::from(e).into_response()),
+        Err(e) => Err(server_error(e)),
+    }
+}
+
+/// A failure on our side, as RFC 6749 error JSON (details go to the log).
+fn server_error(e: AuthError) -> Response {
+    match e {
+        AuthError::Store(latchkey_core::StoreError::Unavailable(msg)) => {
+            tracing::warn!(error = %msg, "store unavailable");
+            let mut r = oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server cannot reach its database; retry later",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            r
+        }
+        other => {
+            tracing::error!(error = %other, "OAuth endpoint failed");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "an internal error occurred",
+            )
+        }
     }
 }
 
@@ -218,7 +242,7 @@ pub async fn post_introspect(
             aud: i.aud,
         })
         .into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => server_error(e),
     }
 }
 
@@ -256,6 +280,6 @@ pub async fn post_revoke(
     };
     match state.auth().revoke_token(token).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => server_error(e),
     }
 }

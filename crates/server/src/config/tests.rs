@@ -406,3 +406,136 @@ fn mail_settings_are_checked() {
     );
     assert_eq!(c.accounts.deletion_grace, Duration::ZERO);
 }
+
+#[test]
+fn abuse_settings_have_safe_defaults() {
+    let c = load_with(&[], None, Overrides::default()).unwrap();
+    let a = &c.abuse;
+    assert!(a.guard.rate_limits && a.guard.challenge.enabled);
+    assert_eq!(a.guard.login.to_string(), "ip=30/min, ip_account=10/min");
+    assert_eq!(a.brute_force.lockout_threshold, 100);
+    assert!(a.redis.is_none() && a.trusted_proxies.is_empty() && a.cors.origins.is_empty());
+    assert!(a.reject_common);
+    assert_eq!(a.hsts_max_age_secs, 31_536_000);
+}
+
+#[test]
+fn abuse_settings_parse_from_file_and_environment() {
+    let file = r#"
+[rate_limits]
+login = "ip=5/min, account=20/hour"
+[proxies]
+trusted = ["10.0.0.0/8", "192.168.0.0/16"]
+[access]
+admin_allow = "10.1.0.0/16"
+[cors]
+allowed_origins = ["https://app.example.com"]
+allow_credentials = true
+[redis]
+url = "redis://:s3cret@127.0.0.1:6379/2"
+"#;
+    let c = load_with(
+        &[
+            ("LATCHKEY_ACCESS_DENY", "203.0.113.0/24, 198.51.100.7"),
+            ("LATCHKEY_CHALLENGE_BASE_DIFFICULTY", "12"),
+        ],
+        Some(file),
+        Overrides::default(),
+    )
+    .unwrap();
+    let a = &c.abuse;
+    assert_eq!(a.guard.login.to_string(), "ip=5/min, account=20/hour");
+    assert_eq!(a.trusted_proxies.0.len(), 2);
+    assert_eq!(a.deny.0.len(), 2);
+    assert_eq!(a.guard.challenge.base_difficulty, 12);
+    assert!(a.cors.allow_credentials);
+    assert_eq!(a.redis.as_ref().unwrap().key_prefix, "latchkey:");
+    let shown = show(&c);
+    assert!(
+        shown.contains("[rate_limits]") && shown.contains("login = \"ip=5/min, account=20/hour\""),
+        "{shown}"
+    );
+    assert!(!shown.contains("s3cret"), "{shown}");
+    // every section appears once, so the output is valid TOML
+    shown
+        .parse::<toml::Table>()
+        .expect("config show prints TOML");
+}
+
+#[test]
+fn abuse_mistakes_name_the_setting() {
+    for (env, setting, words) in [
+        (
+            ("LATCHKEY_RATE_LIMITS_LOGIN", "ip=fast"),
+            "rate_limits.login",
+            &["N/unit"][..],
+        ),
+        (
+            ("LATCHKEY_RATE_LIMITS_API", "host=1/min"),
+            "rate_limits.api",
+            &["unknown dimension"][..],
+        ),
+        (
+            ("LATCHKEY_PROXIES_TRUSTED", "10.0.0.0/33"),
+            "proxies.trusted",
+            &["prefix length"][..],
+        ),
+        (
+            ("LATCHKEY_ACCESS_ADMIN_ALLOW", "intranet"),
+            "access.admin_allow",
+            &["not an IP address"][..],
+        ),
+        (
+            (
+                "LATCHKEY_CORS_ALLOWED_ORIGINS",
+                "https://app.example.com/path",
+            ),
+            "cors.allowed_origins",
+            &["scheme, host and port"][..],
+        ),
+        (
+            ("LATCHKEY_BRUTE_FORCE_LOCKOUT_THRESHOLD", "101"),
+            "brute_force.lockout_threshold",
+            &["1 to 100"][..],
+        ),
+        (
+            ("LATCHKEY_REDIS_URL", "rediss://:pw@cache:6380"),
+            "redis.url",
+            &["TLS"][..],
+        ),
+        (
+            ("LATCHKEY_PASSWORDS_MIN_STRENGTH", "5"),
+            "passwords.min_strength",
+            &["0 to 4"][..],
+        ),
+    ] {
+        let e = err(&[env], None, Overrides::default());
+        check(&e, setting, words);
+    }
+    // never a wildcard with credentials
+    let e = err(
+        &[
+            ("LATCHKEY_CORS_ALLOWED_ORIGINS", "*"),
+            ("LATCHKEY_CORS_ALLOW_CREDENTIALS", "true"),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "cors.allow_credentials", &["wildcard"]);
+    // the Redis password is never echoed
+    let e = err(
+        &[("LATCHKEY_REDIS_URL", "redis://:hunter2@cache:99999")],
+        None,
+        Overrides::default(),
+    );
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    let e = err(
+        &[
+            ("LATCHKEY_CHALLENGE_BASE_DIFFICULTY", "20"),
+            ("LATCHKEY_CHALLENGE_MAX_DIFFICULTY", "18"),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "challenge.max_difficulty", &["at least"]);
+}

@@ -1,0 +1,309 @@
+//! The audit log: one append-only record per security-relevant event.
+//!
+//! Every event names *what* happened ([`EventType`]), *who did it* (the
+//! actor: a user id, or none for the command line, the system or an
+//! anonymous caller), *to whom* (the subject), and *from where* (IP,
+//! User-Agent, request id). Events are never changed; the retention sweep
+//! ([`crate::store::AuditStore::purge_audit_events`]) is the only deletion.
+//!
+//! Decisions:
+//! - Where the event is the consequence of a store write made for an
+//!   administrator (roles, suspension, deletion) or for the account's own
+//!   lifecycle (password change and reset, email verification and change,
+//!   deletion, deactivation), it is written in the same transaction as the
+//!   change: no change without its trace, no trace of a change that did not
+//!   happen. Sign-in, sign-out and refresh events are one extra insert after
+//!   the change, so the hot paths pay one statement.
+//! - Lifecycle events never carry an email address (only the subject's id):
+//!   the log outlives a deletion, and an address is personal data.
+//! - A failed sign-in records the account it named (as subject) when there
+//!   is one, but never the identifier typed for an unknown account: that
+//!   string is sometimes a password typed into the wrong field.
+//! - Events keep user ids, not foreign keys: the log outlives the accounts
+//!   it mentions.
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::auth::ClientInfo;
+use crate::id;
+
+/// What happened. The stored form is [`EventType::as_str`]; the store keeps
+/// any string, so events added later need no migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// A new account registered itself.
+    UserRegistered,
+    /// A password sign-in succeeded (`session_id` is the new session).
+    LoginSucceeded,
+    /// A password sign-in failed; `reason` says why.
+    LoginFailed,
+    /// A session was ended by its own user signing out.
+    Logout,
+    /// One session was ended by its user or an administrator.
+    SessionRevoked,
+    /// Several sessions of a user were ended at once.
+    SessionsRevoked,
+    /// A used refresh token was presented again; its session was ended.
+    RefreshTokenReused,
+    /// The user changed their own profile.
+    AccountUpdated,
+    /// An administrator (or the command line) created an account.
+    UserCreated,
+    /// An administrator changed an account's profile.
+    UserUpdated,
+    /// An administrator deleted an account.
+    UserDeleted,
+    /// An account was suspended (its sessions ended).
+    UserSuspended,
+    /// An account's suspension was lifted.
+    UserUnsuspended,
+    /// A user's roles were changed.
+    UserRolesChanged,
+    /// A role was created.
+    RoleCreated,
+    /// A role was changed.
+    RoleUpdated,
+    /// A role was deleted.
+    RoleDeleted,
+    /// The user changed their password (with the current one).
+    PasswordChanged,
+    /// A password reset link was mailed (asked for by the user, or sent by
+    /// an administrator: then the actor).
+    PasswordResetRequested,
+    /// A password was set with a reset link; every session ended.
+    PasswordResetCompleted,
+    /// The address was confirmed with the mailed link.
+    EmailVerified,
+    /// The user asked to move the account to a new address (a link went there).
+    EmailChangeRequested,
+    /// The new address was confirmed; the account uses it now.
+    EmailChangeConfirmed,
+    /// The user asked for the account's deletion; it is pending.
+    AccountDeletionScheduled,
+    /// A pending deletion was cancelled with the mailed link.
+    AccountDeletionCancelled,
+    /// The personal data of an account pending deletion was removed: it is a
+    /// tombstone now.
+    AccountDeleted,
+    /// The user deactivated the account (every session ended).
+    AccountDeactivated,
+    /// A deactivated account was reactivated by signing in.
+    AccountReactivated,
+}
+
+impl EventType {
+    /// Every event type, for documentation and query validation.
+    pub const ALL: &'static [EventType] = &[
+        EventType::UserRegistered,
+        EventType::LoginSucceeded,
+        EventType::LoginFailed,
+        EventType::Logout,
+        EventType::SessionRevoked,
+        EventType::SessionsRevoked,
+        EventType::RefreshTokenReused,
+        EventType::AccountUpdated,
+        EventType::UserCreated,
+        EventType::UserUpdated,
+        EventType::UserDeleted,
+        EventType::UserSuspended,
+        EventType::UserUnsuspended,
+        EventType::UserRolesChanged,
+        EventType::RoleCreated,
+        EventType::RoleUpdated,
+        EventType::RoleDeleted,
+        EventType::PasswordChanged,
+        EventType::PasswordResetRequested,
+        EventType::PasswordResetCompleted,
+        EventType::EmailVerified,
+        EventType::EmailChangeRequested,
+        EventType::EmailChangeConfirmed,
+        EventType::AccountDeletionScheduled,
+        EventType::AccountDeletionCancelled,
+        EventType::AccountDeleted,
+        EventType::AccountDeactivated,
+        EventType::AccountReactivated,
+    ];
+
+    /// The stored and wire form, e.g. `login.failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::UserRegistered => "user.registered",
+            EventType::LoginSucceeded => "login.succeeded",
+            EventType::LoginFailed => "login.failed",
+            EventType::Logout => "logout",
+            EventType::SessionRevoked => "session.revoked",
+            EventType::SessionsRevoked => "sessions.revoked",
+            EventType::RefreshTokenReused => "refresh_token.reused",
+            EventType::AccountUpdated => "account.updated",
+            EventType::UserCreated => "user.created",
+            EventType::UserUpdated => "user.updated",
+            EventType::UserDeleted => "user.deleted",
+            EventType::UserSuspended => "user.suspended",
+            EventType::UserUnsuspended => "user.unsuspended",
+            EventType::UserRolesChanged => "user.roles_changed",
+            EventType::RoleCreated => "role.created",
+            EventType::RoleUpdated => "role.updated",
+            EventType::RoleDeleted => "role.deleted",
+            EventType::PasswordChanged => "password.changed",
+            EventType::PasswordResetRequested => "password_reset.requested",
+            EventType::PasswordResetCompleted => "password_reset.completed",
+            EventType::EmailVerified => "email.verified",
+            EventType::EmailChangeRequested => "email_change.requested",
+            EventType::EmailChangeConfirmed => "email_change.confirmed",
+            EventType::AccountDeletionScheduled => "account.deletion_scheduled",
+            EventType::AccountDeletionCancelled => "account.deletion_cancelled",
+            EventType::AccountDeleted => "account.deleted",
+            EventType::AccountDeactivated => "account.deactivated",
+            EventType::AccountReactivated => "account.reactivated",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.iter().copied().find(|e| e.as_str() == s)
+    }
+}
+
+/// One event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// Identifier (UUIDv7: ordered by time).
+    pub id: String,
+    /// When it happened (millisecond precision).
+    pub at: OffsetDateTime,
+    /// What happened, e.g. `login.failed` (see [`EventType`]).
+    pub event: String,
+    /// Who did it: a user id; `None` for the command line, the system, or
+    /// an unauthenticated caller.
+    pub actor_id: Option<String>,
+    /// The account it concerns.
+    pub subject_id: Option<String>,
+    /// The session it concerns or was made in.
+    pub session_id: Option<String>,
+    /// The caller's IP address.
+    pub ip: Option<String>,
+    /// The caller's User-Agent.
+    pub user_agent: Option<String>,
+    /// The request id (the `x-request-id` of the response).
+    pub request_id: Option<String>,
+    /// A short machine word for why, e.g. `invalid_credentials`.
+    pub reason: Option<String>,
+    /// Event-specific facts (a JSON object), e.g. the roles added.
+    pub details: Map<String, Value>,
+}
+
+impl AuditEvent {
+    /// A new event of `event` at `at`, from the caller described by `client`.
+    pub fn new(event: EventType, at: OffsetDateTime, client: &ClientInfo) -> AuditEvent {
+        AuditEvent {
+            id: id::new_id(),
+            at,
+            event: event.as_str().to_owned(),
+            actor_id: None,
+            subject_id: None,
+            session_id: None,
+            ip: client.ip.clone(),
+            user_agent: client
+                .user_agent
+                .as_deref()
+                .map(|ua| ua.chars().take(512).collect()),
+            request_id: client.request_id.clone(),
+            reason: None,
+            details: Map::new(),
+        }
+    }
+
+    /// Sets the actor.
+    pub fn actor(mut self, user_id: Option<&str>) -> Self {
+        self.actor_id = user_id.map(str::to_owned);
+        self
+    }
+
+    /// Sets the subject.
+    pub fn subject(mut self, user_id: &str) -> Self {
+        self.subject_id = Some(user_id.to_owned());
+        self
+    }
+
+    /// Sets the session.
+    pub fn session(mut self, session_id: &str) -> Self {
+        self.session_id = Some(session_id.to_owned());
+        self
+    }
+
+    /// Sets the reason.
+    pub fn reason(mut self, reason: &str) -> Self {
+        self.reason = Some(reason.to_owned());
+        self
+    }
+
+    /// Adds a detail.
+    pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The event as one JSON object (the export and API shape).
+    pub fn to_json(&self) -> Value {
+        let at = self
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        serde_json::json!({
+            "id": self.id,
+            "at": at,
+            "event": self.event,
+            "actor_id": self.actor_id,
+            "subject_id": self.subject_id,
+            "session_id": self.session_id,
+            "ip": self.ip,
+            "user_agent": self.user_agent,
+            "request_id": self.request_id,
+            "reason": self.reason,
+            "details": self.details,
+        })
+    }
+}
+
+/// Which events to read. Empty filters match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Events whose subject is this user.
+    pub subject_id: Option<String>,
+    /// Events whose actor is this user.
+    pub actor_id: Option<String>,
+    /// Events whose subject *or* actor is this user.
+    pub involving: Option<String>,
+    /// Only these event types.
+    pub events: Vec<String>,
+    /// At or after this instant.
+    pub since: Option<OffsetDateTime>,
+    /// Before this instant.
+    pub until: Option<OffsetDateTime>,
+    /// Continue after this event id (exclusive) in the chosen order.
+    pub after_id: Option<String>,
+    /// Oldest first (exports) instead of newest first.
+    pub oldest_first: bool,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// Deletes every event older than `cutoff`, `batch` rows per statement so
+/// that no single transaction grows large or holds locks for long. Returns
+/// how many were deleted. Stateless and idempotent: safe to run on every
+/// node, and to stop and start at any moment.
+pub async fn purge_older_than(
+    store: &dyn crate::store::Store,
+    cutoff: OffsetDateTime,
+    batch: u32,
+) -> Result<u64, crate::store::StoreError> {
+    let mut total = 0;
+    loop {
+        let n = store.purge_audit_events(cutoff, batch).await?;
+        total += n;
+        if n < u64::from(batch) {
+            return Ok(total);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! `latchkey user …` and `latchkey audit export`, run as an operator would:
+//! the first administrator is made on the command line and then uses the
+//! admin API of a running server.
+
+mod common;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use common::{Server, latchkey, run_in};
+use latchkey_testkit::raw_http;
+use serde_json::Value;
+
+const PASSWORD: &str = "an operator's long passphrase";
+
+/// Runs `latchkey ARGS` in `dir` with `stdin` as standard input.
+fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = latchkey()
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn latchkey");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("run latchkey")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> raw_http::RawResponse {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    raw_http::send(addr, head.as_bytes()).expect("request")
+}
+
+fn json(r: &raw_http::RawResponse) -> Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+}
+
+#[test]
+fn the_command_line_makes_an_admin_who_uses_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // never a password argument; an empty standard input is refused
+    let out = run_in(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--password",
+            PASSWORD,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = run_in(
+        dir.path(),
+        &["user", "create", "--email", "root@example.com"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no password on standard input"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run_with_stdin(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "root@example.com",
+            "--role",
+            "admin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("created user") && stdout.contains("roles: admin, user"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(PASSWORD) && !text(&out.stderr).contains(PASSWORD));
+
+    let out = run_with_stdin(
+        dir.path(),
+        &["user", "create", "--email", "bob@example.com"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run_in(dir.path(), &["user", "list"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = text(&out.stdout);
+    assert!(list.contains("root@example.com  [admin, user]"), "{list}");
+    assert!(list.contains("bob@example.com  [user]"), "{list}");
+    let out = run_in(dir.path(), &["user", "list", "--role", "admin"], &[]);
+    assert!(!text(&out.stdout).contains("bob@"), "{}", text(&out.stdout));
+
+    // the admin signs in to a running server and uses the admin API
+    let server = Server::start(dir.path(), &[], &[]);
+    let login = request(
+        server.addr,
+        "POST",
+        "/v1/auth/login",
+        None,
+        &format!(r#"{{"identifier":"root@example.com","password":"{PASSWORD}"}}"#),
+    );
+    assert_eq!(login.status, 200, "{}", login.text());
+    let token = json(&login)["access_token"].as_str().unwrap().to_owned();
+    let users = request(server.addr, "GET", "/v1/admin/users", Some(&token), "");
+    assert_eq!(users.status, 200, "{}", users.text());
+    let emails: Vec<String> = json(&users)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(emails, ["root@example.com", "bob@example.com"]);
+
+    // a role taken away on the command line stops the running server's
+    // admin routes at once
+    let out = run_in(
+        dir.path(),
+        &["user", "set-role", "root@example.com", "--role", "user"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let users = request(server.addr, "GET", "/v1/admin/users", Some(&token), "");
+    assert_eq!(users.status, 403, "{}", users.text());
+    assert_eq!(json(&users)["missing_permission"], "users:read");
+    assert!(server.terminate().success());
+
+    // the audit log, exported as JSON lines, oldest first
+    let out = run_in(dir.path(), &["audit", "export"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.created",
+            "user.created",
+            "login.succeeded",
+            "user.roles_changed"
+        ]
+    );
+    assert_eq!(events[0]["actor_id"], Value::Null);
+    assert_eq!(events[0]["details"]["via"], "command_line");
+    assert_eq!(events[0]["details"]["roles"], serde_json::json!(["admin"]));
+    assert_eq!(
+        events[3]["details"]["removed"],
+        serde_json::json!(["admin"])
+    );
+    assert_eq!(events[2]["ip"], "127.0.0.1");
+    let out = run_in(
+        dir.path(),
+        &["audit", "export", "--event", "login.succeeded"],
+        &[],
+    );
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    let out = run_in(
+        dir.path(),
+        &["audit", "export", "--since", "yesterday"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--since"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -1,0 +1,13 @@
+-- Consecutive failed sign-ins per account, unknown identifier or known
+-- device (see latchkey_core::abuse::brute_force).
+
+CREATE TABLE login_failures (
+    key             TEXT        COLLATE "C" NOT NULL PRIMARY KEY,  -- user:<id>, ident:<sha256>, device:<id>
+    failures        INTEGER     NOT NULL CHECK (failures >= 0),
+    last_failure_at TIMESTAMPTZ NOT NULL,
+    next_attempt_at TIMESTAMPTZ NOT NULL,                           -- no check before this instant
+    locked_at       TIMESTAMPTZ                                     -- the threshold was reached
+);
+
+-- The purge job deletes forgotten, unlocked counters by age.
+CREATE INDEX login_failures_purge_idx ON login_failures (last_failure_at) WHERE locked_at IS NULL;

@@ -1,0 +1,276 @@
+//! [`AdminStore`] on PostgreSQL: the user search, and audited writes (each
+//! one transaction, event included).
+
+use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
+use latchkey_core::store::{AdminStore, StoreError, truncate_to_millis};
+use latchkey_core::user::{Suspension, User, UserSearch};
+use time::OffsetDateTime;
+use tokio_postgres::types::ToSql;
+
+use crate::audit::insert_event;
+use crate::roles::{assign, lock_user};
+use crate::users::{COLUMNS, INSERT, UPDATE, user_from};
+use crate::{PgStore, map_err, settle};
+
+/// `%text%` for LIKE, with the wildcards in `text` escaped (by `\`).
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+const SUSPEND: &str = "UPDATE users SET suspended_at = $2, suspended_until = $3, \
+     suspension_reason = $4 WHERE id = $1";
+const END_ALL: &str = "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
+     WHERE user_id = $1 AND revoked_at IS NULL";
+const UNSUSPEND: &str = "UPDATE users SET suspended_at = NULL, suspended_until = NULL, \
+     suspension_reason = NULL WHERE id = $1";
+const END_ONE: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+     WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL";
+const END_OTHERS: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+     WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2";
+
+#[async_trait]
+impl AdminStore for PgStore {
+    async fn search_users(&self, search: &UserSearch) -> Result<Vec<User>, StoreError> {
+        let after = search.after_id.clone().unwrap_or_default();
+        let mut sql = format!("SELECT {COLUMNS} FROM users WHERE id > $1");
+        let mut texts: Vec<String> = vec![after];
+        if let Some(q) = search.query.as_deref().filter(|q| !q.is_empty()) {
+            texts.push(contains_pattern(&q.to_lowercase()));
+            texts.push(q.to_owned());
+            let (p, exact) = (texts.len() - 1, texts.len());
+            sql.push_str(&format!(
+                " AND (email_normalized LIKE ${p} ESCAPE '\\' \
+                 OR username_normalized LIKE ${p} ESCAPE '\\' \
+                 OR lower(name) LIKE ${p} ESCAPE '\\' OR id = ${exact})"
+            ));
+        }
+        if let Some(role) = search
+            .role
+            .as_deref()
+            .filter(|r| *r != latchkey_core::roles::USER)
+        {
+            texts.push(role.to_owned());
+            sql.push_str(&format!(
+                " AND id IN (SELECT user_id FROM user_roles WHERE role = ${})",
+                texts.len()
+            ));
+        }
+        let limit = i64::from(search.limit);
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", texts.len() + 1));
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+        params.push(&limit);
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(&sql).await?;
+                client
+                    .query(&stmt, &params)
+                    .await?
+                    .iter()
+                    .map(user_from)
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await;
+        settle(client, result)
+    }
+
+    async fn create_user_audited(
+        &self,
+        u: &User,
+        roles: &[String],
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let created_at = truncate_to_millis(u.created_at);
+        let updated_at = truncate_to_millis(u.updated_at);
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let stmt = tx.prepare_cached(INSERT).await.map_err(map_err)?;
+                tx.execute(
+                    &stmt,
+                    &[
+                        &u.id,
+                        &u.email,
+                        &u.email_normalized,
+                        &u.email_verified,
+                        &u.username,
+                        &u.username_normalized,
+                        &u.name,
+                        &u.password_hash,
+                        &created_at,
+                        &updated_at,
+                    ],
+                )
+                .await
+                .map_err(map_err)?;
+                assign(&tx, &u.id, roles, created_at).await?;
+                insert_event(&tx, event).await?;
+                tx.commit().await.map_err(map_err)
+            })
+            .await;
+        settle(client, result)
+    }
+
+    async fn update_user_audited(&self, u: &User, event: &AuditEvent) -> Result<(), StoreError> {
+        let updated_at = truncate_to_millis(u.updated_at);
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let stmt = tx.prepare_cached(UPDATE).await.map_err(map_err)?;
+                let n = tx
+                    .execute(
+                        &stmt,
+                        &[
+                            &u.id,
+                            &u.email,
+                            &u.email_normalized,
+                            &u.email_verified,
+                            &u.username,
+                            &u.username_normalized,
+                            &u.name,
+                            &updated_at,
+                        ],
+                    )
+                    .await
+                    .map_err(map_err)?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                insert_event(&tx, event).await?;
+                tx.commit().await.map_err(map_err)
+            })
+            .await;
+        settle(client, result)
+    }
+
+    async fn delete_user_audited(
+        &self,
+        user_id: &str,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let n = tx
+                    .execute("DELETE FROM users WHERE id = $1", &[&user_id])
+                    .await
+                    .map_err(map_err)?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                insert_event(&tx, event).await?;
+                tx.commit().await.map_err(map_err)
+            })
+            .await;
+        settle(client, result)
+    }
+
+    async fn suspend_user(
+        &self,
+        user_id: &str,
+        s: &Suspension,
+        event: &AuditEvent,
+    ) -> Result<u64, StoreError> {
+        let at = truncate_to_millis(s.suspended_at);
+        let until = s.until.map(truncate_to_millis);
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                // The row lock waits for sign-ins holding FOR SHARE (see
+                // create_session): their sessions are committed before the
+                // revocation below runs, so it ends them too.
+                let stmt = tx.prepare_cached(SUSPEND).await.map_err(map_err)?;
+                let n = tx
+                    .execute(&stmt, &[&user_id, &at, &until, &s.reason])
+                    .await
+                    .map_err(map_err)?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let stmt = tx.prepare_cached(END_ALL).await.map_err(map_err)?;
+                let ended = tx
+                    .execute(&stmt, &[&user_id, &at, &"suspended"])
+                    .await
+                    .map_err(map_err)?;
+                insert_event(&tx, event).await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(ended)
+            })
+            .await;
+        settle(client, result)
+    }
+
+    async fn unsuspend_user(
+        &self,
+        user_id: &str,
+        _now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                if !lock_user(&tx, user_id).await? {
+                    return Err(StoreError::NotFound);
+                }
+                let stmt = tx.prepare_cached(UNSUSPEND).await.map_err(map_err)?;
+                tx.execute(&stmt, &[&user_id]).await.map_err(map_err)?;
+                insert_event(&tx, event).await?;
+                tx.commit().await.map_err(map_err)
+            })
+            .await;
+        settle(client, result)
+    }
+
+    async fn revoke_sessions_audited(
+        &self,
+        user_id: &str,
+        session_id: Option<&str>,
+        except: Option<&str>,
+        now: OffsetDateTime,
+        reason: &str,
+        event: &AuditEvent,
+    ) -> Result<u64, StoreError> {
+        let now = truncate_to_millis(now);
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let ended = match session_id {
+                    Some(sid) => {
+                        let stmt = tx.prepare_cached(END_ONE).await.map_err(map_err)?;
+                        tx.execute(&stmt, &[&user_id, &sid, &now, &reason]).await
+                    }
+                    None => {
+                        let stmt = tx.prepare_cached(END_OTHERS).await.map_err(map_err)?;
+                        tx.execute(&stmt, &[&user_id, &except, &now, &reason]).await
+                    }
+                }
+                .map_err(map_err)?;
+                if ended > 0 {
+                    let mut event = event.clone();
+                    event.details.insert("ended".into(), ended.into());
+                    insert_event(&tx, &event).await?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(ended)
+            })
+            .await;
+        settle(client, result)
+    }
+}
