@@ -144,6 +144,57 @@ db_pids() { [ -n "${DB_PID:-}" ] && echo "$DB_PID" $(pgrep -P "$DB_PID"); true; 
 
 record() { printf '%s\n' "$1" >>"$RESULTS"; }
 
+# thread_ticks PID: "TID NAME TICKS" for every thread of PID.
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s\n' "${t##*/}" "$(tr ' ' '_' <"$t/comm")" "$(sed 's/.*) //' "$t/stat" | awk '{ print $12 + $13 }')"
+  done 2>/dev/null
+}
+
+# wait_idle PID: until the server has finished what a warm-up left in
+# flight (no CPU used for 0.4 s), so that it is not billed to the next run.
+wait_idle() {
+  local before after quiet=0
+  before=$(cpu_ticks "$1")
+  for _ in $(seq 1 300); do
+    sleep 0.2
+    after=$(cpu_ticks "$1")
+    if [ $((after - before)) -le 1 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    [ "$quiet" -ge 2 ] && return
+    before=$after
+  done
+}
+
+# hash_cost SYSTEM WHAT LINE: records a peer's password-hash cost measured
+# without a server (LINE: "hashes=N cpu_ms_per_hash=X").
+hash_cost() {
+  say "$1: $2: $3"
+  record "{\"kind\":\"peer_hash\",\"system\":$(json_str "$1"),\"what\":$(json_str "$2"),\"cpu_ms_per_hash\":${3##*=}}"
+}
+# One verification at a time for 3 s, CPU time of the process per hash.
+NODE_HASH_COST='
+import { hashPassword, verifyPassword } from "@better-auth/utils/password";
+const stored = await hashPassword("correct-horse-battery");
+const cpu = process.cpuUsage(), start = performance.now();
+let n = 0;
+while (performance.now() - start < 3000) {
+  if (!(await verifyPassword(stored, "correct-horse-battery"))) throw new Error("no match");
+  n++;
+}
+const used = process.cpuUsage(cpu);
+console.log(`hashes=${n} cpu_ms_per_hash=${((used.user + used.system) / 1000 / n).toFixed(2)}`);'
+PY_HASH_COST='
+import sys, time
+from pwdlib.hashers.argon2 import Argon2Hasher
+h = Argon2Hasher(*map(int, sys.argv[1:])) if len(sys.argv) > 1 else Argon2Hasher()
+stored, cpu, start, n = h.hash("correct-horse-battery"), time.process_time(), time.perf_counter(), 0
+while time.perf_counter() - start < 3:
+    assert h.verify("correct-horse-battery", stored)
+    n += 1
+print(f"hashes={n} cpu_ms_per_hash={(time.process_time() - cpu) * 1000 / n:.2f}")'
+
+
 # measure SYSTEM WORKLOAD PID CONNS SCRIPT URL — one wrk workload. Its
 # inputs come from the environment (BODY, TOKEN, AUTH, TOKENS_FILE, ...).
 # NO_WARMUP=1 skips the warm-up (single-use tokens, the 64-connection run).
@@ -152,15 +203,18 @@ measure() {
   if [ "${NO_WARMUP:-0}" != 1 ]; then
     RUN_ID=w$RANDOM$RANDOM wrk -t$THREADS -c"$conns" -d"$WARMUP" --timeout 30s -s "$BENCH_LUA/$script" "$url" >/dev/null 2>&1 || true
   fi
+  wait_idle "$pid"
   echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || say "cannot reset VmHWM of $pid: peak memory is since start"
   local load c0 c1 d0 d1 out line
   load=$(cut -d' ' -f1 /proc/loadavg)
+  thread_ticks "$pid" >"$RUN/threads-before"
   c0=$(cpu_ticks "$pid")
   d0=$(cpu_ticks $(db_pids))
   out=$(RUN_ID=m$RANDOM$RANDOM WRK_THREADS=$THREADS wrk -t$THREADS -c"$conns" -d"$DURATION" --timeout 30s \
     --latency -s "$BENCH_LUA/$script" "$url" 2>&1) || die "wrk failed for $system $workload: $out"
   c1=$(cpu_ticks "$pid")
   d1=$(cpu_ticks $(db_pids))
+  thread_ticks "$pid" >"$RUN/threads-after"
   line=$(grep '^BENCH ' <<<"$out") || die "no result from wrk for $system $workload: $out"
   local requests duration_us p50_us p99_us status_errors timeouts socket_errors
   eval "${line#BENCH }"
@@ -173,8 +227,9 @@ measure() {
     -v d=$((d1 - d0)) -v db="${DB_PID:-}" -v hz="$HZ" -v hwm="$hwm" -v conns="$conns" -v load="$load" 'BEGIN {
       printf "{\"kind\":\"workload\",\"system\":\"%s\",\"workload\":\"%s\",\"requests\":%d,\"rps\":%.1f,", s, w, req, req / (dur / 1e6)
       printf "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"cpu_ms\":%.4f,", p50 / 1000, p99 / 1000, c * 1000 / hz / req
-      printf "\"db_cpu_ms\":%s,\"hwm_mib\":%s,\"errors\":%d,\"conns\":%d,\"load\":%s}", (db == "" ? "null" : sprintf("%.4f", d * 1000 / hz / req)), hwm, err, conns, load
+      printf "\"db_cpu_ms\":%s,\"hwm_mib\":%s,\"errors\":%d,\"conns\":%d,\"load\":%s,", (db == "" ? "null" : sprintf("%.4f", d * 1000 / hz / req)), hwm, err, conns, load
     }')
+  json+="\"threads\":$("${TOOLS[@]}" threads "$RUN/threads-before" "$RUN/threads-after" "$requests" "$HZ")}"
   record "$json"
   say "$(printf '%-22s %-34s %9.1f req/s  p50 %8.2f ms  p99 %8.2f ms  %8.3f ms CPU/req  peak %6s MiB  errors %d  load %s' \
     "$system" "$workload" "$(awk -v r="$requests" -v d="$duration_us" 'BEGIN{print r/(d/1e6)}')" \
@@ -280,6 +335,7 @@ latchkey_backend() {
   stop_pid "$pid"
 }
 
+note "latchkey: its defaults (argon2id m=19456 KiB, t=2, p=1 on one hash worker per core with a queue of 64; EdDSA access tokens; refresh tokens rotated with a 10 s grace window; SQLite in WAL mode with synchronous=NORMAL, one writer thread and 8 reader threads; access log at info as JSON lines). Token checks send one access token again and again; refresh sends each refresh token once, carrying the new one from each response into a later request."
 for backend in $BACKENDS; do
   case $backend in
     sqlite) latchkey_backend sqlite "latchkey (SQLite)" ;;
@@ -327,6 +383,7 @@ for peer in $PEERS; do
       version better-auth "$(npm_version "$dir" better-auth)"
       version better-sqlite3 "$(npm_version "$dir" better-sqlite3)"
       version Node.js "$(node --version)"
+      hash_cost better-auth "scrypt N=16384, r=16, p=1 (its default)" "$(cd "$dir" && node --input-type=module -e "$NODE_HASH_COST")"
       spawn better-auth "$base/health" env PORT="$port" DB="$RUN/better-auth.db" node "$dir/server.mjs"
       pid=$PID
       BODY='{"email":"u{n}@bench.example","password":"'$PASSWORD'","name":"U"}' \
@@ -346,6 +403,8 @@ for peer in $PEERS; do
       "$dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt" >&2
       version fastapi-users "$("$dir/.venv/bin/python" -c 'import importlib.metadata as m; print(m.version("fastapi-users"))')"
       version Python "$("$dir/.venv/bin/python" -c 'import platform; print(platform.python_version())')"
+      hash_cost fastapi-users "argon2id m=65536 KiB, t=3, p=4 (its default)" "$("$dir/.venv/bin/python" -c "$PY_HASH_COST")"
+      hash_cost fastapi-users "argon2id m=19456 KiB, t=2, p=1 (latchkey's)" "$("$dir/.venv/bin/python" -c "$PY_HASH_COST" 2 19456 1)"
       start_fu() {
         spawn "fastapi-users$1" "$base/health" env DB_URL="sqlite+aiosqlite:///$RUN/fastapi-users$1.db" "${@:2}" \
           "$dir/.venv/bin/uvicorn" --app-dir "$dir" app:app --host 127.0.0.1 --port "$port"
@@ -377,20 +436,22 @@ for peer in $PEERS; do
       version Node.js "$(node --version)"
       spawn oidc-provider "$base/.well-known/openid-configuration" env PORT="$port" node "$dir/provider.mjs"
       pid=$PID
-      node "$dir/seed.mjs" "$base" 65 >"$RUN/op-tokens"
+      node "$dir/seed.mjs" "$base" 33 >"$RUN/op-tokens"
       access=$(head -n 1 "$RUN/op-tokens" | cut -d' ' -f1)
       sed -n '2,33p' "$RUN/op-tokens" | cut -d' ' -f2 >"$RUN/op-rt-warm"
-      sed -n '34,65p' "$RUN/op-tokens" | cut -d' ' -f2 >"$RUN/op-rt"
       basic="Basic $(printf bench:bench-secret | base64 -w0)"
       BODY="token=$access" CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$basic \
         measure oidc-provider "token check: introspection" "$pid" 16 post.lua "$base/token/introspection"
       refresh='grant_type=refresh_token&refresh_token={token}'
       BODY=$refresh CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$basic TOKENS_FILE=$RUN/op-rt-warm WRK_THREADS=$THREADS \
         wrk -t$THREADS -c16 -d"$WARMUP" -s "$BENCH_LUA/rotate.lua" "$base/token" >/dev/null 2>&1
+      # Seeded after the warm-up: the development store keeps only the 1,000
+      # most recently used entries, and the warm-up would push these out.
+      node "$dir/seed.mjs" "$base" 32 | cut -d' ' -f2 >"$RUN/op-rt"
       BODY=$refresh CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$basic TOKENS_FILE=$RUN/op-rt NO_WARMUP=1 \
         measure oidc-provider refresh "$pid" 16 rotate.lua "$base/token"
       stop_pid "$pid"
-      note "oidc-provider: in-memory store (its development adapter), opaque access tokens, refresh tokens rotated on use, client_secret_basic. Its development login accepts any password, so it has no register or login row."
+      note "oidc-provider: in-memory store (its development adapter, an LRU of 1,000 entries; a production adapter on Redis or SQL would cost more per request), opaque access tokens, refresh tokens rotated on use, client_secret_basic. Its development login accepts any password, so it has no register or login row."
       ;;
   esac
 done

@@ -190,11 +190,15 @@ def figures(rows, meta):
         out["login_share_rps"] = 100 * login["rps"] / hl["hashes_per_sec"]
     if login.get("cpu_ms") and hl.get("cpu_ms_per_hash"):
         out["login_share_cpu"] = 100 * hl["cpu_ms_per_hash"] / login["cpu_ms"]
+    cores = meta.get("machine", {}).get("nproc", 1)
     for key, workload in [("refresh_rps", "refresh"), ("introspect_rps", "token check: introspection"),
-                          ("account_rps", "token check: GET /v1/account")]:
+                          ("account_rps", "token check: GET /v1/account"), ("login_rps", "login")]:
         r = lookup(rows, sq, workload)
         if r:
             out[key] = r["rps"]
+            # What the server's CPU per request allows with every core to
+            # itself (no load generator, nothing else running).
+            out[key + "_cpu_bound"] = cores * 1000 / r["cpu_ms"] if r["cpu_ms"] else None
     lk = meta.get("latchkey", {}).get(sq, {})
     out["idle_rss_mib"] = lk.get("idle_rss_mib")
     out["ready_ms"] = lk.get("ready_ms")
@@ -209,7 +213,8 @@ def figures(rows, meta):
 
 def load(results_path):
     """The run's records, one JSON object a line, each with a "kind"."""
-    rows, meta = [], {"versions": {}, "latchkey": {}, "notes": [], "machine": {}, "hash_limit": {}}
+    rows, meta = [], {"versions": {}, "latchkey": {}, "notes": [], "machine": {}, "hash_limit": {},
+                      "peer_hash": []}
     for line in open(results_path):
         if not line.strip():
             continue
@@ -227,6 +232,8 @@ def load(results_path):
             meta["hash_limit"] = record
         elif kind == "latchkey":
             meta["latchkey"][record["name"]] = record
+        elif kind == "peer_hash":
+            meta["peer_hash"].append(record)
         elif kind == "note":
             meta["notes"].append(record["text"])
     return rows, meta
@@ -256,19 +263,24 @@ def report(results_path, out_dir):
         "",
         "## Targets (latchkey on SQLite)",
         "",
-        "| target | measured | wanted | met |",
-        "|---|---|---|---|",
+        f"| target | measured | wanted | met | at this CPU per request, with the {m.get('nproc', '?')} cores alone |",
+        "|---|---|---|---|---|",
     ]
     for what, key, op, target, unit in TARGETS:
         value = fig.get(key)
         met = "—" if value is None else ("yes" if (value >= target if op == ">=" else value <= target) else "**no**")
-        lines.append(f"| {what} | {fmt(value)} {unit if value is not None else ''} | {op} {target:,} {unit} | {met} |")
+        alone = fig.get(key + "_cpu_bound")
+        alone = f"{fmt(alone)} {unit}" if alone else ""
+        lines.append(f"| {what} | {fmt(value)} {unit if value is not None else ''} | {op} {target:,} {unit} | {met} | {alone} |")
     hl = meta.get("hash_limit", {})
     lines += [
         "",
         f"Hash-bound limit, measured in this run without a server: argon2id m={hl.get('m_kib')} KiB, "
         f"t={hl.get('t')}, p={hl.get('p')} on {hl.get('workers')} workers: "
-        f"**{fmt(hl.get('hashes_per_sec'))} hashes/s**, {fmt(hl.get('cpu_ms_per_hash'))} ms CPU per hash.",
+        f"**{fmt(hl.get('hashes_per_sec'))} hashes/s**, {fmt(hl.get('cpu_ms_per_hash'))} ms CPU per hash "
+        f"({fmt(m.get('nproc', 1) * 1000 / hl['cpu_ms_per_hash']) if hl.get('cpu_ms_per_hash') else '—'} hashes/s "
+        f"with the cores alone; latchkey's login at its CPU per request: "
+        f"{fmt(fig.get('login_rps_cpu_bound'))} req/s).",
         "",
     ]
     for name, lk in meta.get("latchkey", {}).items():
@@ -288,6 +300,29 @@ def report(results_path, out_dir):
             )
     lines += [
         "",
+        "## Password hashing inside a login",
+        "",
+        "CPU of one password verification measured without a server (one at a time), against the CPU of one "
+        "login. The rest of a login is the server's own work: parsing, the account lookup, the session, the tokens.",
+        "",
+        "| system | hash | CPU ms per hash | login CPU ms/req | hashing's share |",
+        "|---|---|---|---|---|",
+    ]
+    hashes = []
+    if hl.get("cpu_ms_per_hash"):
+        what = f"argon2id m={hl['m_kib']} KiB, t={hl['t']}, p={hl['p']}"
+        for name in meta.get("latchkey", {}):
+            hashes.append((name, what, hl["cpu_ms_per_hash"], "login"))
+    for h in meta["peer_hash"]:
+        workload = "login (equal hash cost)" if "latchkey's" in h["what"] else "login"
+        hashes.append((h["system"], h["what"], h["cpu_ms_per_hash"], workload))
+    for system, what, cost, workload in hashes:
+        login = lookup(rows, system, workload)
+        login_cpu = login["cpu_ms"] if login else None
+        share = f"{100 * cost / login_cpu:.0f} %" if login_cpu else "—"
+        lines.append(f"| {system} | {what} | {fmt(cost)} | {fmt(login_cpu)} | {share} |")
+    lines += [
+        "",
         "## All workloads",
         "",
         "| workload | system | req/s | p50 ms | p99 ms | server CPU ms/req | DB CPU ms/req | peak RSS MiB | errors | conns | load at start |",
@@ -299,6 +334,23 @@ def report(results_path, out_dir):
             f"**{fmt(r['cpu_ms'], 3)}** | {fmt(r.get('db_cpu_ms'), 3)} | {fmt(r['hwm_mib'])} | "
             f"{r['errors']} | {r['conns']} | {r['load']} |"
         )
+    lines += [
+        "",
+        "## Where the server CPU goes",
+        "",
+        "Server CPU per request by thread (names without their number); the three largest groups. "
+        "For latchkey: `tokio-rt-worker` is HTTP, JSON, signing and verifying tokens and logging; "
+        "`latchkey-sqlite` the store's threads; `latchkey-hash` the password hashing pool.",
+        "",
+        "| workload | system | CPU ms/req by thread |",
+        "|---|---|---|",
+    ]
+    for r in rows_sorted:
+        groups = r.get("threads") or {}
+        top = sorted(groups.items(), key=lambda kv: -kv[1])[:3]
+        if top:
+            shown = ", ".join(f"{escape(k)} {fmt(v, 3)}" for k, v in top)
+            lines.append(f"| {r['workload']} | {r['system']} | {shown} |")
     lines += ["", "## Notes", ""] + [f"- {n}" for n in meta.get("notes", [])] + [""]
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "results.md"), "w") as f:
@@ -370,6 +422,32 @@ def escape(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def threads(before_path, after_path, requests, hz):
+    """CPU ms per request by thread group, from two "TID NAME TICKS"
+    snapshots. Names lose their trailing number (latchkey-hash-0 and -1 are
+    one group); of latchkey's SQLite threads, whose names the kernel cuts to
+    "latchkey-sqlite", the first started (lowest id) is the writer."""
+    def snapshot(path):
+        rows = {}
+        for line in open(path):
+            tid, name, ticks = line.split()
+            rows[int(tid)] = (name, int(ticks))
+        return rows
+
+    before, after = snapshot(before_path), snapshot(after_path)
+    sqlite = sorted(t for t, (name, _) in after.items() if name == "latchkey-sqlite")
+    groups = {}
+    for tid, (name, ticks) in after.items():
+        used = ticks - before.get(tid, (name, 0))[1]
+        if name == "latchkey-sqlite":
+            name = "latchkey-sqlite (writer)" if tid == sqlite[0] else "latchkey-sqlite (readers)"
+        else:
+            name = name.rstrip("0123456789").rstrip("-_") or name
+        groups[name] = groups.get(name, 0) + used
+    ms = {k: round(v * 1000 / int(hz) / int(requests), 4) for k, v in groups.items() if v > 0}
+    print(json.dumps(dict(sorted(ms.items(), key=lambda kv: -kv[1]))))
+
+
 def main():
     args = sys.argv[1:]
     if not args:
@@ -384,6 +462,8 @@ def main():
         latchkey_tokens(args[0], args[1], args[2], int(args[3]))
     elif command == "login-timing":
         login_timing(args[0], args[1], args[2], int(args[3]))
+    elif command == "threads":
+        threads(*args)
     elif command == "report":
         report(args[0], args[1])
     else:
