@@ -45,7 +45,7 @@ def spawn_ready(url, log, cmd):
                 elapsed = (time.perf_counter() - started) * 1000
                 print(f"{child.pid} {elapsed:.1f}")
                 return
-        except OSError:
+        except (OSError, http.client.HTTPException):
             pass
         time.sleep(0.001)
     sys.exit(f"{cmd[0]} was not ready within 60 s; see {log}")
@@ -275,7 +275,8 @@ def report(results_path, out_dir):
     hl = meta.get("hash_limit", {})
     lines += [
         "",
-        f"Hash-bound limit, measured in this run without a server: argon2id m={hl.get('m_kib')} KiB, "
+        f"Hash-bound limit, measured in this run without a server (just before latchkey's first login workload, "
+        f"load {hl.get('load', '?')}): argon2id m={hl.get('m_kib')} KiB, "
         f"t={hl.get('t')}, p={hl.get('p')} on {hl.get('workers')} workers: "
         f"**{fmt(hl.get('hashes_per_sec'))} hashes/s**, {fmt(hl.get('cpu_ms_per_hash'))} ms CPU per hash "
         f"({fmt(m.get('nproc', 1) * 1000 / hl['cpu_ms_per_hash']) if hl.get('cpu_ms_per_hash') else '—'} hashes/s "
@@ -286,8 +287,8 @@ def report(results_path, out_dir):
     for name, lk in meta.get("latchkey", {}).items():
         t = lk.get("timing") or {}
         lines.append(
-            f"- {name}: ready {fmt(lk.get('ready_ms'))} ms after the process started (restart on an existing "
-            f"database; first start with migrations {fmt(lk.get('first_ready_ms'))} ms; its own log says "
+            f"- {name}: ready {fmt(lk.get('ready_ms'))} ms after the process started (median of five restarts on "
+            f"an existing database; first start with migrations {fmt(lk.get('first_ready_ms'))} ms; its own log says "
             f"`ready_ms` {fmt(lk.get('log_ready_ms'))}); RSS idle after start {fmt(lk.get('idle_rss_mib'))} MiB, "
             f"idle after the workloads {fmt(lk.get('idle_after_rss_mib'))} MiB."
         )
@@ -340,7 +341,8 @@ def report(results_path, out_dir):
         "",
         "Server CPU per request by thread (names without their number); the three largest groups. "
         "For latchkey: `tokio-rt-worker` is HTTP, JSON, signing and verifying tokens and logging; "
-        "`latchkey-sqlite` the store's threads; `latchkey-hash` the password hashing pool.",
+        "`latchkey-sqlite` the store's threads; `latchkey-hash` the password hashing pool. Threads that "
+        "ended during the workload (fastapi-users' argon2 lanes, for one) count in the total only.",
         "",
         "| workload | system | CPU ms/req by thread |",
         "|---|---|---|",
@@ -410,9 +412,11 @@ def chart(rows, systems, meta):
             y += bar
         y += gap
     y += 10
+    with_db = {r["system"] for r in rows if r.get("db_cpu_ms") is not None}
     for s in systems:
+        label = s + (" (server CPU without its database's)" if s in with_db else "")
         out.append(f'<rect x="10" y="{y}" width="12" height="12" fill="{color[s]}"/>'
-                   f'<text x="28" y="{y + 10}">{escape(s)}</text>')
+                   f'<text x="28" y="{y + 10}">{escape(label)}</text>')
         y += 20
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -430,12 +434,13 @@ def threads(before_path, after_path, requests, hz):
     def snapshot(path):
         rows = {}
         for line in open(path):
-            tid, name, ticks = line.split()
-            rows[int(tid)] = (name, int(ticks))
+            fields = line.split()
+            if len(fields) == 3 and fields[2].isdigit():  # else the thread ended while read
+                rows[int(fields[0])] = (fields[1], int(fields[2]))
         return rows
 
     before, after = snapshot(before_path), snapshot(after_path)
-    sqlite = sorted(t for t, (name, _) in after.items() if name == "latchkey-sqlite")
+    sqlite = sorted(t for t, (name, _) in after.items() if name == "latchkey-sqlite") or [0]
     groups = {}
     for tid, (name, ticks) in after.items():
         used = ticks - before.get(tid, (name, 0))[1]
