@@ -281,7 +281,8 @@ def report(results_path, out_dir):
         f"**{fmt(hl.get('hashes_per_sec'))} hashes/s**, {fmt(hl.get('cpu_ms_per_hash'))} ms CPU per hash "
         f"({fmt(m.get('nproc', 1) * 1000 / hl['cpu_ms_per_hash']) if hl.get('cpu_ms_per_hash') else '—'} hashes/s "
         f"with the cores alone; latchkey's login at its CPU per request: "
-        f"{fmt(fig.get('login_rps_cpu_bound'))} req/s).",
+        f"{fmt(fig.get('login_rps_cpu_bound'))} req/s). The throughput share compares two runs a minute apart on "
+        "shared cores, so it moves with the load (over 100 % means the load eased); the CPU share does not.",
         "",
     ]
     for name, lk in meta.get("latchkey", {}).items():
