@@ -406,6 +406,11 @@ for peer in $PEERS; do
     better-auth)
       dir=$(peer_dir better-auth)
       say "better-auth: npm install (builds better-sqlite3 the first time)"
+      # better-sqlite3 compiles against Node's headers: use the installed
+      # ones (Debian's nodejs ships them) rather than download them.
+      if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ] && ! npm config get nodedir 2>/dev/null | grep -q /; then
+        export npm_config_nodedir=/usr
+      fi
       (cd "$dir" && npm install --no-audit --no-fund --loglevel=error >&2)
       version better-auth "$(npm_version "$dir" better-auth)"
       version better-sqlite3 "$(npm_version "$dir" better-sqlite3)"
