@@ -145,7 +145,7 @@ def login_timing(base, email, password, n):
 
 TARGETS = [
     # (what, how to find it, comparison, target, unit)
-    ("login, share of the hash-bound limit (throughput)", "login_share_rps", ">=", 90, "%"),
+    ("login throughput, share of the hash-bound limit (alternating slices)", "login_share_rps", ">=", 90, "%"),
     ("login, share of its CPU spent hashing", "login_share_cpu", ">=", 90, "%"),
     ("refresh on SQLite", "refresh_rps", ">=", 8000, "req/s"),
     ("token check (introspection)", "introspect_rps", ">=", 30000, "req/s"),
@@ -186,7 +186,10 @@ def figures(rows, meta):
     hl = meta.get("hash_limit", {})
     login = lookup(rows, sq, "login") or {}
     out = {}
-    if login.get("rps") and hl.get("hashes_per_sec"):
+    share = meta.get("login_share", {}).get(sq)
+    if share:
+        out["login_share_rps"] = share["share"]
+    elif login.get("rps") and hl.get("hashes_per_sec"):
         out["login_share_rps"] = 100 * login["rps"] / hl["hashes_per_sec"]
     if login.get("cpu_ms") and hl.get("cpu_ms_per_hash"):
         out["login_share_cpu"] = 100 * hl["cpu_ms_per_hash"] / login["cpu_ms"]
@@ -214,7 +217,7 @@ def figures(rows, meta):
 def load(results_path):
     """The run's records, one JSON object a line, each with a "kind"."""
     rows, meta = [], {"versions": {}, "latchkey": {}, "notes": [], "machine": {}, "hash_limit": {},
-                      "peer_hash": []}
+                      "peer_hash": [], "login_share": {}}
     for line in open(results_path):
         if not line.strip():
             continue
@@ -232,6 +235,8 @@ def load(results_path):
             meta["hash_limit"] = record
         elif kind == "latchkey":
             meta["latchkey"][record["name"]] = record
+        elif kind == "login_share":
+            meta["login_share"][record["system"]] = record
         elif kind == "peer_hash":
             meta["peer_hash"].append(record)
         elif kind == "note":
@@ -281,8 +286,13 @@ def report(results_path, out_dir):
         f"**{fmt(hl.get('hashes_per_sec'))} hashes/s**, {fmt(hl.get('cpu_ms_per_hash'))} ms CPU per hash "
         f"({fmt(m.get('nproc', 1) * 1000 / hl['cpu_ms_per_hash']) if hl.get('cpu_ms_per_hash') else '—'} hashes/s "
         f"with the cores alone; latchkey's login at its CPU per request: "
-        f"{fmt(fig.get('login_rps_cpu_bound'))} req/s). The throughput share compares two runs a minute apart on "
-        "shared cores, so it moves with the load (over 100 % means the load eased); the CPU share does not.",
+        f"{fmt(fig.get('login_rps_cpu_bound'))} req/s).",
+        "",
+        "The throughput share in the targets comes from five alternating slices of 2 s (the pool hashing "
+        "without a server, then logins with 8 connections), so both see the same load: "
+        + "; ".join(f"{name}: {fmt(v['logins_per_sec'])} logins/s against {fmt(v['hashes_per_sec'])} hashes/s, "
+                    f"{v['share']:.0f} %" for name, v in meta.get("login_share", {}).items())
+        + ". The CPU share compares CPU per login with CPU per hash and does not depend on the load.",
         "",
     ]
     for name, lk in meta.get("latchkey", {}).items():
