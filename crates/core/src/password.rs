@@ -4,7 +4,9 @@
 //! Design decisions:
 //! - **A fixed pool, owned buffers, a bounded queue.** Each of a fixed number
 //!   of OS threads (one per core by default) owns one argon2 memory buffer,
-//!   allocated once and reused for every hash. Jobs reach the workers through
+//!   allocated at its first job (so a server that has not hashed yet does
+//!   not hold it: 19 MiB per worker at the default parameters) and reused
+//!   for every hash after that. Jobs reach the workers through
 //!   a bounded queue; when it is full, [`PasswordHasher::hash`] and
 //!   [`PasswordHasher::verify`] fail at once with [`PasswordError::Busy`]
 //!   (the HTTP layer answers 503 with `Retry-After`) instead of queueing
@@ -594,7 +596,9 @@ async fn receive<T>(
 /// A worker: owns one buffer sized for the current parameters and runs jobs
 /// until every handle is gone and the queue is empty.
 fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, params: &Params) {
-    let mut memory = allocate(params.block_count()).unwrap_or_default();
+    // Allocated, and its pages touched, at the first job. Should that fail,
+    // `derive` uses a temporary buffer per call and the next job tries again.
+    let mut memory = Vec::new();
     loop {
         // The lock is held only while waiting for a job, never while hashing.
         let job = receiver
@@ -603,6 +607,9 @@ fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, params: &Params) {
             .recv();
         let Ok(job) = job else { break };
         shared.queued.fetch_sub(1, Ordering::Relaxed);
+        if memory.is_empty() {
+            memory = allocate(params.block_count()).unwrap_or_default();
+        }
         match job {
             Job::Hash { password, reply } => answer(reply, shared, || {
                 hash_job(&password, params, &mut memory, shared)
