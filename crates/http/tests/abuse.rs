@@ -29,14 +29,7 @@ async fn sqlite(options: Options) -> TestApp {
 }
 
 async fn postgres(options: Options) -> TestApp {
-    let url = latchkey_testkit::postgres::fresh_database().await;
-    let store = latchkey_store_postgres::PgStore::connect(&url, 8)
-        .await
-        .expect("connect");
-    latchkey_core::Store::migrate(&store)
-        .await
-        .expect("migrate");
-    TestApp::with_store(Arc::new(store), options).await
+    TestApp::postgres(options).await
 }
 
 macro_rules! both_backends {

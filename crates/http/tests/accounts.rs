@@ -12,51 +12,7 @@ use latchkey_testkit::{ISSUER, Options, TestApp, TestResponse, USER_AGENT};
 use latchkey_tokens::{b64url_encode, hmac_sha256};
 use serde_json::{Value, json};
 
-async fn sqlite(options: Options) -> TestApp {
-    TestApp::sqlite_with(options, |r| r).await
-}
-
-async fn postgres(options: Options) -> TestApp {
-    let url = latchkey_testkit::postgres::fresh_database().await;
-    let store = latchkey_store_postgres::PgStore::connect(&url, 8)
-        .await
-        .expect("connect");
-    latchkey_core::Store::migrate(&store)
-        .await
-        .expect("migrate");
-    TestApp::with_store(Arc::new(store), options).await
-}
-
-macro_rules! both_backends {
-    ($($case:ident $(($options:expr))?),* $(,)?) => {
-        mod on_sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    #[allow(unused_mut, unused_assignments)]
-                    let mut options = Options::default();
-                    $( options = $options; )?
-                    super::$case(sqlite(options).await).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    #[allow(unused_mut, unused_assignments)]
-                    let mut options = Options::default();
-                    $( options = $options; )?
-                    super::$case(postgres(options).await).await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+latchkey_testkit::both_backends!(
     register_login_refresh_reuse_logout(Options {
         refresh_grace: time::Duration::ZERO,
         ..Options::default()

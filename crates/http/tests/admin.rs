@@ -1,59 +1,13 @@
 //! Roles, permissions, the admin API and the audit log over HTTP, on both
 //! backends.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::Request;
 use latchkey_core::auth::Actor;
 use latchkey_testkit::{Options, TestApp, TestResponse, USER_AGENT};
 use serde_json::{Value, json};
 
-async fn sqlite(options: Options) -> TestApp {
-    TestApp::sqlite_with(options, |r| r).await
-}
-
-async fn postgres(options: Options) -> TestApp {
-    let url = latchkey_testkit::postgres::fresh_database().await;
-    let store = latchkey_store_postgres::PgStore::connect(&url, 8)
-        .await
-        .expect("connect");
-    latchkey_core::Store::migrate(&store)
-        .await
-        .expect("migrate");
-    TestApp::with_store(Arc::new(store), options).await
-}
-
-macro_rules! both_backends {
-    ($($case:ident $(($options:expr))?),* $(,)?) => {
-        mod on_sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    #[allow(unused_mut, unused_assignments)]
-                    let mut options = Options::default();
-                    $( options = $options; )?
-                    super::$case(sqlite(options).await).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    #[allow(unused_mut, unused_assignments)]
-                    let mut options = Options::default();
-                    $( options = $options; )?
-                    super::$case(postgres(options).await).await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+latchkey_testkit::both_backends!(
     roles_inherit_and_missing_permissions_are_named,
     removing_a_role_takes_effect_at_once,
     role_management_rules,

@@ -19,36 +19,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use time::Duration;
 
-macro_rules! both_backends {
-    ($($case:ident $(($options:expr))?),* $(,)?) => {
-        mod on_sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    #[allow(unused_mut, unused_assignments)]
-                    let mut options = Options::default();
-                    $( options = $options; )?
-                    super::$case(TestApp::sqlite_with(options, |r| r).await).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    #[allow(unused_mut, unused_assignments)]
-                    let mut options = Options::default();
-                    $( options = $options; )?
-                    super::$case(TestApp::postgres(options).await).await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+latchkey_testkit::both_backends!(
     verification_link_verifies_the_address_once,
     a_new_verification_link_supersedes_the_old_one,
     reset_links_use_the_configured_url_whatever_the_host_headers,

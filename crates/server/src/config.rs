@@ -582,6 +582,14 @@ pub const SETTINGS: &[Setting] = &[
         "counters kept in memory at most"
     ),
     setting!(
+        "brute_force.enabled",
+        "LATCHKEY_BRUTE_FORCE_ENABLED",
+        Bool,
+        false,
+        "true",
+        "per-account failure counters, delays and lockout; `false` only for benchmarks (refused in production)"
+    ),
+    setting!(
         "brute_force.free_attempts",
         "LATCHKEY_BRUTE_FORCE_FREE_ATTEMPTS",
         Int,
@@ -1839,6 +1847,13 @@ impl RawConfig {
         );
 
         if profile == Profile::Production {
+            if !abuse.brute_force.enabled {
+                c.fail(
+                    "brute_force.enabled",
+                    Some("false"),
+                    "production refuses to turn off the sign-in failure counters",
+                );
+            }
             match &public_url {
                 None => c.fail(
                     "public_url",

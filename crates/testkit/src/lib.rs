@@ -460,3 +460,37 @@ impl TestApp {
         self.call(req.body(Body::empty()).expect("request")).await
     }
 }
+
+/// Runs each named case (an `async fn(TestApp)` in the calling module) on a
+/// fresh SQLite file and on a fresh PostgreSQL database, as
+/// `on_sqlite::case` and `on_postgres::case`. A case may name the
+/// [`Options`] it runs with: `case(Options { .. })`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($case:ident $(($options:expr))?),* $(,)?) => {
+        mod on_sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    #[allow(unused_mut, unused_assignments)]
+                    let mut options = $crate::Options::default();
+                    $( options = $options; )?
+                    super::$case($crate::TestApp::sqlite_with(options, |r| r).await).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    #[allow(unused_mut, unused_assignments)]
+                    let mut options = $crate::Options::default();
+                    $( options = $options; )?
+                    super::$case($crate::TestApp::postgres(options).await).await;
+                }
+            )*
+        }
+    };
+}

@@ -48,6 +48,7 @@ pub(super) struct RawRateLimits {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawBruteForce {
+    enabled: Option<bool>,
     free_attempts: Option<u64>,
     max_delay_secs: Option<u64>,
     lockout_threshold: Option<u64>,
@@ -239,7 +240,7 @@ pub(super) fn validate(c: &mut Checker, raw: RawAbuse<'_>) -> AbuseConfig {
     };
     let b = raw.brute_force;
     let brute_force = BruteForcePolicy {
-        enabled: true,
+        enabled: b.enabled.unwrap_or(true),
         free_attempts: c.range("brute_force.free_attempts", b.free_attempts, 5, 0, 100) as u32,
         max_delay: Duration::from_secs(c.range(
             "brute_force.max_delay_secs",
@@ -385,6 +386,7 @@ pub(super) fn show(key: &str, a: &AbuseConfig) -> Option<String> {
         "rate_limits.token" => q(g.token.to_string()),
         "rate_limits.api" => q(g.api.to_string()),
         "rate_limits.max_keys" => a.max_keys.to_string(),
+        "brute_force.enabled" => a.brute_force.enabled.to_string(),
         "brute_force.free_attempts" => a.brute_force.free_attempts.to_string(),
         "brute_force.max_delay_secs" => a.brute_force.max_delay.as_secs().to_string(),
         "brute_force.lockout_threshold" => a.brute_force.lockout_threshold.to_string(),

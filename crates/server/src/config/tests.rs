@@ -259,6 +259,16 @@ fn production_refuses_insecure_settings() {
     check(&e, "master_key", &["placeholder"]);
     check(&e, "database.url", &["password"]);
 
+    let e = err(
+        &[
+            ("LATCHKEY_PROFILE", "production"),
+            ("LATCHKEY_BRUTE_FORCE_ENABLED", "false"),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "brute_force.enabled", &["failure counters"]);
+
     let key = "0123456789abcdef".repeat(4);
     let c = load_with(
         &[
