@@ -88,7 +88,7 @@ fn limits(login: &str) -> GuardConfig {
 }
 
 fn code(r: &TestResponse) -> String {
-    r.json()["code"].as_str().unwrap_or_default().to_owned()
+    r.code()
 }
 
 /// POST a JSON body from `from`, with extra headers.

@@ -37,33 +37,15 @@ latchkey_testkit::both_backends!(
 const PASSWORD: &str = "correct horse battery staple";
 
 async fn register(app: &TestApp, email: &str) -> Value {
-    let r = app
-        .json(
-            "POST",
-            "/v1/auth/register",
-            json!({"email": email, "password": PASSWORD}),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()
+    app.register(email, PASSWORD).await
 }
 
 async fn login(app: &TestApp, identifier: &str) -> Value {
-    let r = app
-        .json(
-            "POST",
-            "/v1/auth/login",
-            json!({"identifier": identifier, "password": PASSWORD}),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
+    app.login(identifier, PASSWORD).await
 }
 
 fn code(r: &TestResponse) -> String {
-    r.json()["code"].as_str().unwrap_or_default().to_owned()
+    r.code()
 }
 
 async fn account_status(app: &TestApp, token: &str) -> u16 {

@@ -59,16 +59,7 @@ async fn user(app: &TestApp, email: &str) -> User {
 }
 
 async fn login(app: &TestApp, email: &str) -> Value {
-    let r = app
-        .json(
-            "POST",
-            "/v1/auth/login",
-            json!({"identifier": email, "password": PASSWORD}),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
+    app.login(email, PASSWORD).await
 }
 
 /// Gives `user_id` these roles, as the command line would.
@@ -87,7 +78,7 @@ async fn admin(app: &TestApp, email: &str) -> User {
 }
 
 fn code(r: &TestResponse) -> String {
-    r.json()["code"].as_str().unwrap_or_default().to_owned()
+    r.code()
 }
 
 fn status_code(r: &TestResponse) -> (u16, String) {

@@ -70,20 +70,11 @@ fn address(tag: &str) -> String {
 }
 
 fn code(r: &TestResponse) -> String {
-    r.json()["code"].as_str().unwrap_or_default().to_owned()
+    r.code()
 }
 
 async fn register(app: &TestApp, email: &str) -> Value {
-    let r = app
-        .json(
-            "POST",
-            "/v1/auth/register",
-            json!({"email": email, "password": PASSWORD}),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    r.json()
+    app.register(email, PASSWORD).await
 }
 
 async fn try_login(app: &TestApp, identifier: &str, password: &str) -> TestResponse {

@@ -112,6 +112,14 @@ impl TestResponse {
         })
     }
 
+    /// The problem `code` of an error body ("" when there is none).
+    pub fn code(&self) -> String {
+        serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| v["code"].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     /// The body as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -449,6 +457,34 @@ impl TestApp {
         }
         self.call(req.body(Body::from(body.to_string())).expect("request"))
             .await
+    }
+
+    /// Registers an account; panics unless it is created. Returns the user.
+    pub async fn register(&self, email: &str, password: &str) -> serde_json::Value {
+        let r = self
+            .json(
+                "POST",
+                "/v1/auth/register",
+                serde_json::json!({"email": email, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 201, "register {email}: {}", r.text());
+        r.json()
+    }
+
+    /// Signs in (bearer mode); panics unless it succeeds. Returns the token response.
+    pub async fn login(&self, identifier: &str, password: &str) -> serde_json::Value {
+        let r = self
+            .json(
+                "POST",
+                "/v1/auth/login",
+                serde_json::json!({"identifier": identifier, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "login {identifier}: {}", r.text());
+        r.json()
     }
 
     /// `method path` with no body and optional bearer token.
