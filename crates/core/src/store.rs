@@ -575,6 +575,23 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
+    fn applied_migrations_are_checked_against_the_binary() {
+        let known = [Migration {
+            name: "0001_a",
+            sql: "CREATE TABLE a (x INTEGER);",
+        }];
+        let ok = [("0001_a".to_owned(), known[0].checksum())];
+        assert!(check_applied(&known, &ok).is_ok());
+        assert!(check_applied(&known, &[]).is_ok());
+        let edited = [("0001_a".to_owned(), known[0].checksum() ^ 1)];
+        let e = check_applied(&known, &edited).unwrap_err().to_string();
+        assert!(e.contains("checksum mismatch"), "{e}");
+        let newer = [ok[0].clone(), ("0002_b".to_owned(), 7)];
+        let e = check_applied(&known, &newer).unwrap_err().to_string();
+        assert!(e.contains("newer latchkey"), "{e}");
+    }
+
+    #[test]
     fn millis_round_trip() {
         let t = datetime!(2026-11-22 10:11:12.345678901 UTC);
         let ms = to_unix_millis(t);
@@ -593,6 +610,30 @@ pub struct Migration {
     pub name: &'static str,
     /// The SQL to run, in one transaction.
     pub sql: &'static str,
+}
+
+/// Refuses a database touched by a newer binary (an applied migration
+/// `known` lacks) or by an edited migration (a checksum that differs).
+/// `applied` lists `(name, checksum)` as the backend's ledger records them.
+pub fn check_applied(known: &[Migration], applied: &[(String, i64)]) -> Result<(), StoreError> {
+    for (name, checksum) in applied {
+        match known.iter().find(|m| m.name == name) {
+            None => {
+                return Err(StoreError::Backend(format!(
+                    "the database has migration {name}, which this binary does not know: \
+                     it was migrated by a newer latchkey; run that version or newer"
+                )));
+            }
+            Some(m) if m.checksum() != *checksum => {
+                return Err(StoreError::Backend(format!(
+                    "migration {name} was changed after it was applied (checksum mismatch); \
+                     migrations are forward-only: add a new one instead"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 impl Migration {

@@ -141,24 +141,7 @@ async fn applied(client: &impl GenericClient) -> Result<Vec<(String, i64)>, Stor
 
 /// Refuses a database touched by a newer binary or by an edited migration.
 fn check_known(applied: &[(String, i64)]) -> Result<(), StoreError> {
-    for (name, checksum) in applied {
-        match MIGRATIONS.iter().find(|m| m.name == name) {
-            None => {
-                return Err(StoreError::Backend(format!(
-                    "the database has migration {name}, which this binary does not know: \
-                     it was migrated by a newer latchkey; run that version or newer"
-                )));
-            }
-            Some(m) if m.checksum() != *checksum => {
-                return Err(StoreError::Backend(format!(
-                    "migration {name} was changed after it was applied (checksum mismatch); \
-                     migrations are forward-only: add a new one instead"
-                )));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
+    latchkey_core::store::check_applied(MIGRATIONS, applied)
 }
 
 #[cfg(test)]
