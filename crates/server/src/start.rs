@@ -13,7 +13,7 @@ use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConf
 use latchkey_core::password_policy::{BreachFilter, PasswordRules};
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
 use latchkey_http::{AppState, CookieSettings, Limits, Network, ServeLimits};
-use latchkey_redis::{RedisConfig, RedisCounters};
+use latchkey_redis::RedisCounters;
 use latchkey_store_postgres::PgStore;
 use latchkey_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -37,12 +37,12 @@ impl std::error::Error for StartError {}
 /// generated master key).
 pub fn prepare_data_dir(config: &Config) -> Result<(), StartError> {
     let needs_dir =
-        config.master_key.is_none() || matches!(config.database.url, DatabaseUrl::Sqlite(_));
+        config.server.master_key.is_none() || matches!(config.database.url, DatabaseUrl::Sqlite(_));
     if needs_dir {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
             StartError(format!(
                 "data_dir: cannot create {}: {e}; set --data-dir / LATCHKEY_DATA_DIR to a writable directory",
-                config.data_dir.display()
+                config.server.data_dir.display()
             ))
         })?;
     }
@@ -51,10 +51,12 @@ pub fn prepare_data_dir(config: &Config) -> Result<(), StartError> {
 
 /// The master key: configured, or (development only) generated into the data directory.
 pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
-    match (&config.master_key, config.profile) {
+    match (&config.server.master_key, config.server.profile) {
         (Some(k), _) => Ok(k.clone()),
-        (None, Profile::Development) => crate::master_key::load_or_generate(&config.data_dir)
-            .map_err(|e| StartError(format!("master_key: {e}"))),
+        (None, Profile::Development) => {
+            crate::master_key::load_or_generate(&config.server.data_dir)
+                .map_err(|e| StartError(format!("master_key: {e}")))
+        }
         (None, Profile::Production) => Err(StartError("master_key: required in production".into())),
     }
 }
@@ -119,17 +121,17 @@ pub async fn migrate(store: &dyn Store, apply: bool) -> Result<(), StartError> {
 
 /// Binds the listener; failure names the `listen` setting.
 pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
-    TcpListener::bind(config.listen).await.map_err(|e| {
+    TcpListener::bind(config.server.listen).await.map_err(|e| {
         StartError(format!(
             "listen: cannot listen on {}: {e}; choose another address or port with --listen / LATCHKEY_LISTEN",
-            config.listen
+            config.server.listen
         ))
     })
 }
 
 /// The public URL: as configured, or derived from the bound address.
 pub fn public_url(config: &Config, bound: SocketAddr) -> Url {
-    if let Some(u) = &config.public_url {
+    if let Some(u) = &config.server.public_url {
         return u.clone();
     }
     let host = if bound.ip().is_unspecified() {
@@ -204,8 +206,7 @@ pub async fn auth(
         include_permissions: config.tokens.include_permissions,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let a = &config.abuse;
-    let breached = match &a.breached_filter {
+    let breached = match &p.breached_filter {
         None => None,
         Some(path) => {
             let filter = BreachFilter::open(path)
@@ -215,14 +216,14 @@ pub async fn auth(
         }
     };
     let protection = Protection {
-        brute_force: a.brute_force.clone(),
+        brute_force: config.brute_force.policy.clone(),
         passwords: PasswordRules {
-            reject_common: a.reject_common,
+            reject_common: p.reject_common,
             breached,
-            min_strength: a.min_strength,
+            min_strength: p.min_strength,
             ..PasswordRules::default()
         },
-        device_cookie_ttl: dur(a.device_cookie_ttl),
+        device_cookie_ttl: dur(config.brute_force.device_cookie_ttl),
     };
     let acc = &config.accounts;
     let lifecycle = LifecycleConfig {
@@ -254,40 +255,45 @@ pub async fn protection(
     public: &Url,
     master: &MasterKey,
 ) -> latchkey_http::Protection {
-    let a = &config.abuse;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let limiter = match &a.redis {
+    let max_keys = config.rate_limits.max_keys;
+    let limiter = match &config.redis {
         Some(r) => {
-            let redis_config = RedisConfig::from_url(&r.url, &r.key_prefix, r.timeout)
-                .expect("validated with the configuration");
-            let redis = RedisCounters::new(redis_config);
+            let redis = RedisCounters::new(r.connection.clone());
             match redis.ping().await {
                 Ok(()) => {
-                    tracing::info!(redis = %crate::config::redact_url(&r.url), "rate limits are shared through Redis")
+                    tracing::info!(redis = %r.redacted_url, "rate limits are shared through Redis")
                 }
                 Err(e) => tracing::warn!(
                     event = "rate_limit.shared_unavailable",
-                    redis = %crate::config::redact_url(&r.url),
+                    redis = %r.redacted_url,
                     error = %e,
                     "Redis is unreachable: enforcing local limits until it answers"
                 ),
             }
             let shared: Arc<dyn CounterBackend> = Arc::new(redis);
-            Limiter::shared(shared, clock.clone(), a.max_keys)
+            Limiter::shared(shared, clock.clone(), max_keys)
         }
-        None => Limiter::local(clock.clone(), a.max_keys),
+        None => Limiter::local(clock.clone(), max_keys),
     };
-    let guard = Guard::new(Arc::new(limiter), a.guard.clone(), &master.0, clock);
+    let guard = Guard::new(
+        Arc::new(limiter),
+        config.rate_limits.guard(&config.challenge),
+        &master.0,
+        clock,
+    );
     let https = public.scheme() == "https";
+    let hsts = config.http.hsts_max_age_secs;
+    let access = &config.access;
     latchkey_http::Protection {
         network: Network {
-            trusted_proxies: a.trusted_proxies.clone(),
-            allow: a.allow.clone(),
-            deny: a.deny.clone(),
-            admin_allow: a.admin_allow.clone(),
-            admin_deny: a.admin_deny.clone(),
-            cors: a.cors.clone(),
-            hsts_max_age_secs: (https && a.hsts_max_age_secs > 0).then_some(a.hsts_max_age_secs),
+            trusted_proxies: config.proxies.trusted.clone(),
+            allow: access.allow.clone(),
+            deny: access.deny.clone(),
+            admin_allow: access.admin_allow.clone(),
+            admin_deny: access.admin_deny.clone(),
+            cors: config.cors.clone(),
+            hsts_max_age_secs: (https && hsts > 0).then_some(hsts),
         },
         guard: Arc::new(guard),
     }
@@ -315,19 +321,22 @@ fn spawn_failure_purge(auth: Arc<Auth>) {
 /// default, or SMTP. The sender defaults to `<product> <no-reply@<host>>`.
 pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTransport>, StartError> {
     let host = public.host_str().unwrap_or("localhost").to_owned();
-    let from_text = config.mail.from.clone().unwrap_or_else(|| {
-        let domain = if host.contains('.') {
-            host.clone()
-        } else {
-            format!("{host}.localdomain")
-        };
-        format!("{} <no-reply@{domain}>", config.mail.product_name)
-    });
-    let from = latchkey_mail::parse_mailbox(&from_text)
-        .map_err(|e| StartError(format!("mail.from: {from_text:?} is {e}")))?;
+    let from = match &config.mail.from {
+        Some(from) => from.clone(),
+        None => {
+            let domain = if host.contains('.') {
+                host.clone()
+            } else {
+                format!("{host}.localdomain")
+            };
+            let from_text = format!("{} <no-reply@{domain}>", config.mail.product_name);
+            latchkey_mail::parse_mailbox(&from_text)
+                .map_err(|e| StartError(format!("mail.from: {from_text:?} is {e}")))?
+        }
+    };
     Ok(match &config.mail.transport {
         MailTransportConfig::File => {
-            let dir = config.data_dir.join("mail");
+            let dir = config.server.data_dir.join("mail");
             tracing::info!(dir = %dir.display(), "mail is written to files, and its links are logged (development mail mode)");
             Arc::new(latchkey_mail::FileTransport::new(&dir, from, &host))
         }

@@ -1,5 +1,8 @@
 use super::*;
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 fn load_with(
     env: &[(&str, &str)],
     file: Option<&str>,
@@ -34,17 +37,17 @@ fn check(e: &ConfigError, setting: &str, words: &[&str]) {
 #[test]
 fn zero_configuration_defaults() {
     let c = load_with(&[], None, Overrides::default()).unwrap();
-    assert_eq!(c.profile, Profile::Development);
-    assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
-    assert_eq!(c.public_url, None);
-    assert_eq!(c.data_dir, PathBuf::from("./latchkey-data"));
+    assert_eq!(c.server.profile, Profile::Development);
+    assert_eq!(c.server.listen, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.server.public_url, None);
+    assert_eq!(c.server.data_dir, PathBuf::from("./latchkey-data"));
     assert_eq!(
         c.database.url,
         DatabaseUrl::Sqlite(PathBuf::from("./latchkey-data/latchkey.db"))
     );
     assert!(c.database.migrate_on_start);
     assert_eq!(c.http.max_body_bytes, 65_536);
-    assert_eq!(c.log_format, LogFormat::Auto);
+    assert_eq!(c.log.format, LogFormat::Auto);
     assert!(c.sources.values().all(|s| *s == Source::Default));
 }
 
@@ -64,14 +67,14 @@ fn file_then_env_then_flags() {
         },
     )
     .unwrap();
-    assert_eq!(c.listen.port(), 9002);
+    assert_eq!(c.server.listen.port(), 9002);
     assert_eq!(c.sources["listen"], Source::Flag("--listen"));
     assert_eq!(c.http.max_body_bytes, 4096);
     assert_eq!(
         c.sources["http.max_body_bytes"],
         Source::Env("LATCHKEY_HTTP_MAX_BODY_BYTES".into())
     );
-    assert_eq!(c.data_dir, PathBuf::from("/tmp/a"));
+    assert_eq!(c.server.data_dir, PathBuf::from("/tmp/a"));
     assert!(matches!(c.sources["data_dir"], Source::File(_)));
     // the database follows the data directory unless set
     assert_eq!(
@@ -230,7 +233,7 @@ fn secrets_are_never_echoed() {
     assert!(shown.contains("db.internal"), "{shown}");
     assert!(format!("{c:?}").contains("<redacted>"));
     assert!(
-        !format!("{:?}", c.master_key).contains("161"),
+        !format!("{:?}", c.server.master_key).contains("161"),
         "bytes of the key in Debug output"
     );
 }
@@ -286,7 +289,7 @@ fn production_refuses_insecure_settings() {
         Overrides::default(),
     )
     .unwrap();
-    assert_eq!(c.profile, Profile::Production);
+    assert_eq!(c.server.profile, Profile::Production);
     // http on localhost is fine even in production (a local reverse proxy test)
     load_with(
         &[
@@ -316,7 +319,7 @@ fn redaction_of_urls() {
 #[test]
 fn docs_list_every_setting() {
     let docs = include_str!("../../../../docs/configuration.md");
-    for s in SETTINGS {
+    for s in settings() {
         assert!(
             docs.contains(&format!("`{}`", s.key)),
             "docs/configuration.md lacks `{}`",
@@ -420,13 +423,15 @@ fn mail_settings_are_checked() {
 #[test]
 fn abuse_settings_have_safe_defaults() {
     let c = load_with(&[], None, Overrides::default()).unwrap();
-    let a = &c.abuse;
-    assert!(a.guard.rate_limits && a.guard.challenge.enabled);
-    assert_eq!(a.guard.login.to_string(), "ip=30/min, ip_account=10/min");
-    assert_eq!(a.brute_force.lockout_threshold, 100);
-    assert!(a.redis.is_none() && a.trusted_proxies.is_empty() && a.cors.origins.is_empty());
-    assert!(a.reject_common);
-    assert_eq!(a.hsts_max_age_secs, 31_536_000);
+    assert!(c.rate_limits.enabled && c.challenge.enabled);
+    assert_eq!(
+        c.rate_limits.login.to_string(),
+        "ip=30/min, ip_account=10/min"
+    );
+    assert_eq!(c.brute_force.policy.lockout_threshold, 100);
+    assert!(c.redis.is_none() && c.proxies.trusted.is_empty() && c.cors.origins.is_empty());
+    assert!(c.passwords.reject_common);
+    assert_eq!(c.http.hsts_max_age_secs, 31_536_000);
 }
 
 #[test]
@@ -453,13 +458,12 @@ url = "redis://:s3cret@127.0.0.1:6379/2"
         Overrides::default(),
     )
     .unwrap();
-    let a = &c.abuse;
-    assert_eq!(a.guard.login.to_string(), "ip=5/min, account=20/hour");
-    assert_eq!(a.trusted_proxies.0.len(), 2);
-    assert_eq!(a.deny.0.len(), 2);
-    assert_eq!(a.guard.challenge.base_difficulty, 12);
-    assert!(a.cors.allow_credentials);
-    assert_eq!(a.redis.as_ref().unwrap().key_prefix, "latchkey:");
+    assert_eq!(c.rate_limits.login.to_string(), "ip=5/min, account=20/hour");
+    assert_eq!(c.proxies.trusted.0.len(), 2);
+    assert_eq!(c.access.deny.0.len(), 2);
+    assert_eq!(c.challenge.base_difficulty, 12);
+    assert!(c.cors.allow_credentials);
+    assert_eq!(c.redis.as_ref().unwrap().connection.key_prefix, "latchkey:");
     let shown = show(&c);
     assert!(
         shown.contains("[rate_limits]") && shown.contains("login = \"ip=5/min, account=20/hour\""),
