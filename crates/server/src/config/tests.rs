@@ -553,3 +553,142 @@ fn abuse_mistakes_name_the_setting() {
     );
     check(&e, "challenge.max_difficulty", &["at least"]);
 }
+
+#[test]
+fn each_section_lists_its_own_keys_once() {
+    let mut names = Vec::new();
+    for list in SECTIONS {
+        let name = setting::section_name(list);
+        assert!(!names.contains(&name), "section {name:?} listed twice");
+        names.push(name);
+        for s in *list {
+            assert_eq!(s.section(), name, "{} is listed in [{name}]", s.key);
+            let env = format!("LATCHKEY_{}", s.key.replace('.', "_").to_uppercase());
+            assert_eq!(s.env, env, "the variable of {} follows its key", s.key);
+        }
+    }
+    assert_eq!(names[0], "", "top-level keys come first, before any [table]");
+    let keys: std::collections::BTreeSet<_> = settings().map(|s| s.key).collect();
+    assert_eq!(keys.len(), settings().count(), "a key is listed twice");
+}
+
+#[test]
+fn docs_show_the_default_the_code_uses() {
+    let docs = include_str!("../../../../docs/configuration.md");
+    for s in settings() {
+        let row = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", s.key)))
+            .unwrap_or_else(|| panic!("docs/configuration.md has no row for `{}`", s.key));
+        let default = row.split(" | ").nth(2).unwrap_or_default();
+        match (s.kind, s.default_text()) {
+            (Kind::Derived(_), _) => {}
+            (_, None) => assert!(default.starts_with("none"), "{row}"),
+            (_, Some(d)) => assert_eq!(default, format!("`{d}`"), "{row}"),
+        }
+    }
+}
+
+#[test]
+fn every_setting_is_read_by_its_section() {
+    // A key listed in SETTINGS but missing from its section's raw form would
+    // be refused as an unknown field when set.
+    for s in settings() {
+        let sample = match s.kind {
+            Kind::Int { default, .. } => default.to_string(),
+            Kind::Bool(b) => b.to_string(),
+            Kind::Str(_) | Kind::Derived(_) => "x".to_owned(),
+        };
+        if let Err(e) = load_with(&[(s.env, &sample)], None, Overrides::default()) {
+            assert!(
+                e.0.iter().all(|p| !p.message.contains("unknown field")),
+                "{}: {e}",
+                s.env
+            );
+        }
+    }
+}
+
+#[test]
+fn config_show_prints_every_setting_once() {
+    for env in [
+        &[][..],
+        &[
+            ("LATCHKEY_MAIL_TRANSPORT", "smtp"),
+            ("LATCHKEY_MAIL_SMTP_HOST", "smtp.example.net"),
+            ("LATCHKEY_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        ][..],
+    ] {
+        let c = load_with(env, None, Overrides::default()).unwrap();
+        let shown: toml::Table = show(&c).parse().expect("config show prints TOML");
+        let mut count = 0;
+        for (key, value) in &shown {
+            match value.as_table() {
+                Some(t) => count += t.len(),
+                None => count += usize::from(!key.is_empty()),
+            }
+        }
+        assert_eq!(count, settings().count());
+        for s in settings() {
+            let (section, name) = s.key.rsplit_once('.').unwrap_or(("", s.key));
+            let value = if section.is_empty() {
+                shown.get(name)
+            } else {
+                shown[section].get(name)
+            };
+            assert!(value.is_some(), "config show lacks {}", s.key);
+        }
+    }
+}
+
+#[test]
+fn problems_in_several_places_are_reported_together() {
+    // unknown keys in the file and an unknown variable, all at once
+    let e = err(
+        &[("LATCHKEY_LISTN", "x")],
+        Some("lisen = 1\n[http]\nmax_body = 1\n[databse]\nurl = \"x\"\n"),
+        Overrides::default(),
+    );
+    for setting in ["LATCHKEY_LISTN", "lisen", "http.max_body", "databse"] {
+        check(&e, setting, &["unknown"]);
+    }
+    // wrong types in two sections, both named
+    let e = err(
+        &[],
+        Some("[http]\nmax_body_bytes = \"big\"\n[mail]\nsmtp_port = \"x\"\n"),
+        Overrides::default(),
+    );
+    check(&e, "http.max_body_bytes", &["latchkey.toml"]);
+    check(&e, "mail.smtp_port", &["latchkey.toml"]);
+}
+
+#[test]
+fn redis_timeout_is_checked_without_a_url() {
+    let e = err(
+        &[("LATCHKEY_REDIS_TIMEOUT_MS", "5")],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "redis.timeout_ms", &["10 to 60000"]);
+}
+
+#[test]
+fn values_are_kept_typed() {
+    let c = load_with(
+        &[
+            ("LATCHKEY_REDIS_URL", "redis://lk:pw@cache.internal:6380/3"),
+            ("LATCHKEY_REDIS_TIMEOUT_MS", "400"),
+            ("LATCHKEY_MAIL_FROM", "Acme <no-reply@acme.example>"),
+        ],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    let redis = c.redis.as_ref().unwrap();
+    assert_eq!(redis.connection.address, "cache.internal:6380");
+    assert_eq!(redis.connection.database, 3);
+    assert_eq!(redis.connection.timeout, Duration::from_millis(400));
+    assert!(!redis.redacted_url.contains("pw"), "{}", redis.redacted_url);
+    let from = c.mail.from.as_ref().unwrap();
+    assert_eq!(from.email.to_string(), "no-reply@acme.example");
+}
