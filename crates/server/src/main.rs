@@ -309,9 +309,7 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
             let keys = start::keyring(&config, store.as_ref(), &master).await?;
             let now = time::OffsetDateTime::now_utc();
             if let KeysCommand::Rotate = cmd {
-                let ttl = time::Duration::try_from(config.tokens.access_ttl)
-                    .unwrap_or(time::Duration::hours(1));
-                keys.rotate(store.as_ref(), now, None, ttl)
+                keys.rotate(store.as_ref(), now, None, config.tokens.access_ttl)
                     .await
                     .map_err(|e| start::StartError(format!("key rotation failed: {e}")))?;
                 println!(

@@ -157,9 +157,7 @@ pub async fn keyring(
     master: &MasterKey,
 ) -> Result<Arc<Keyring>, StartError> {
     let keys = Keyring::new(&master.0, config.tokens.alg);
-    let max_ttl =
-        time::Duration::try_from(config.tokens.access_ttl).unwrap_or(time::Duration::hours(24));
-    keys.init(store, SystemClock.now(), max_ttl)
+    keys.init(store, SystemClock.now(), config.tokens.access_ttl)
         .await
         .map_err(|e| StartError(format!("signing keys: {e}")))?;
     Ok(Arc::new(keys))
@@ -185,7 +183,6 @@ pub async fn auth(
     })
     .map_err(|e| StartError(format!("passwords: {e}")))?;
     let issuer = issuer(public);
-    let dur = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
     let auth_config = AuthConfig {
         audience: config
             .tokens
@@ -195,10 +192,10 @@ pub async fn auth(
         issuer,
         first_party_client_id: "latchkey".into(),
         scope: "openid profile email".into(),
-        access_ttl: dur(config.tokens.access_ttl),
-        session_ttl: dur(config.sessions.ttl),
-        session_idle_ttl: dur(config.sessions.idle_ttl),
-        refresh_grace: dur(config.tokens.refresh_grace),
+        access_ttl: config.tokens.access_ttl,
+        session_ttl: config.sessions.ttl,
+        session_idle_ttl: config.sessions.idle_ttl,
+        refresh_grace: config.tokens.refresh_grace,
         password_policy: LengthPolicy {
             min_chars: p.min_length,
             ..LengthPolicy::default()
@@ -223,13 +220,13 @@ pub async fn auth(
             min_strength: p.min_strength,
             ..PasswordRules::default()
         },
-        device_cookie_ttl: dur(config.brute_force.device_cookie_ttl),
+        device_cookie_ttl: config.brute_force.device_cookie_ttl,
     };
     let acc = &config.accounts;
     let lifecycle = LifecycleConfig {
         require_verified_email: acc.require_verified_email,
-        reauth_max_age: dur(acc.reauth_max_age),
-        deletion_grace: dur(acc.deletion_grace),
+        reauth_max_age: acc.reauth_max_age,
+        deletion_grace: acc.deletion_grace,
         new_sign_in_notice: acc.new_sign_in_notice,
         mail_max_attempts: config.mail.max_attempts,
         theme: Theme {
@@ -361,12 +358,11 @@ pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTrans
 
 /// The background job runner's tuning.
 pub fn jobs_config(config: &Config) -> JobsConfig {
-    let dur = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
     JobsConfig {
-        retry_base: dur(config.jobs.retry_base),
-        retry_max: dur(config.jobs.retry_max),
-        sweep_interval: dur(config.jobs.sweep_interval),
-        retention: dur(config.jobs.retention),
+        retry_base: config.jobs.retry_base,
+        retry_max: config.jobs.retry_max,
+        sweep_interval: config.jobs.sweep_interval,
+        retention: config.jobs.retention,
         ..JobsConfig::default()
     }
 }
@@ -433,9 +429,7 @@ pub fn cookie_settings(public: &Url) -> CookieSettings {
 /// Rotates the signing key on schedule. Every node runs this; the store's
 /// conditional rotation makes exactly one of them rotate, and a restart
 /// loses nothing (the schedule is the active key's age, kept in the store).
-fn spawn_key_rotation(auth: Arc<Auth>, period: std::time::Duration, max_ttl: std::time::Duration) {
-    let period = time::Duration::try_from(period).unwrap_or(time::Duration::days(30));
-    let max_ttl = time::Duration::try_from(max_ttl).unwrap_or(time::Duration::hours(1));
+fn spawn_key_rotation(auth: Arc<Auth>, period: time::Duration, max_ttl: time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
@@ -461,8 +455,7 @@ fn spawn_key_rotation(auth: Arc<Auth>, period: std::time::Duration, max_ttl: std
 /// minute after start). Every node runs it: the deletion is idempotent, in
 /// small batches, and keeps no state, so several nodes and restarts at any
 /// moment are safe.
-fn spawn_audit_retention(auth: Arc<Auth>, retention: std::time::Duration) {
-    let retention = time::Duration::try_from(retention).unwrap_or(time::Duration::days(365));
+fn spawn_audit_retention(auth: Arc<Auth>, retention: time::Duration) {
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));

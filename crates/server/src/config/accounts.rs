@@ -1,7 +1,5 @@
 //! `[accounts]`: verification, re-authentication, deletion and sign-in notices.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use super::setting::{Checker, Setting};
@@ -53,9 +51,9 @@ pub struct AccountsConfig {
     /// Refuse sign-in until the address is verified.
     pub require_verified_email: bool,
     /// How recent an authentication sensitive changes need.
-    pub reauth_max_age: Duration,
+    pub reauth_max_age: time::Duration,
     /// Time between a deletion request and the removal of the data.
-    pub deletion_grace: Duration,
+    pub deletion_grace: time::Duration,
     /// Mail a notice on sign-in from a new device.
     pub new_sign_in_notice: bool,
 }
@@ -67,11 +65,11 @@ impl Raw {
                 "accounts.require_verified_email",
                 self.require_verified_email,
             ),
-            reauth_max_age: c.minutes(
+            reauth_max_age: c.span_minutes(
                 "accounts.reauth_max_age_minutes",
                 self.reauth_max_age_minutes,
             ),
-            deletion_grace: c.days("accounts.deletion_grace_days", self.deletion_grace_days),
+            deletion_grace: c.span_days("accounts.deletion_grace_days", self.deletion_grace_days),
             new_sign_in_notice: c.flag("accounts.new_sign_in_notice", self.new_sign_in_notice),
         }
     }

@@ -1,7 +1,5 @@
 //! `[audit]`: how long the audit log is kept.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use super::setting::{Checker, Setting};
@@ -26,12 +24,12 @@ pub(super) struct Raw {
 #[derive(Debug, Clone)]
 pub struct AuditConfig {
     /// How long events are kept; `None`: forever.
-    pub retention: Option<Duration>,
+    pub retention: Option<time::Duration>,
 }
 
 impl Raw {
     pub(super) fn validate(self, c: &mut Checker) -> AuditConfig {
-        let retention = c.days("audit.retention_days", self.retention_days);
+        let retention = c.span_days("audit.retention_days", self.retention_days);
         AuditConfig {
             retention: (!retention.is_zero()).then_some(retention),
         }

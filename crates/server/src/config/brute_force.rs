@@ -1,8 +1,6 @@
 //! `[brute_force]`: per-account failure counters, delays, lockout and
 //! device cookies, with the production refusal to turn them off.
 
-use std::time::Duration;
-
 use latchkey_core::abuse::brute_force::BruteForcePolicy;
 use serde::Deserialize;
 
@@ -85,7 +83,7 @@ pub struct BruteForceConfig {
     /// The counters' rules.
     pub policy: BruteForcePolicy,
     /// How long device cookies last.
-    pub device_cookie_ttl: Duration,
+    pub device_cookie_ttl: time::Duration,
 }
 
 impl Raw {
@@ -108,7 +106,8 @@ impl Raw {
                 reset_after: c.secs("brute_force.reset_after_secs", self.reset_after_secs),
                 device_attempts: c.int("brute_force.device_attempts", self.device_attempts) as u32,
             },
-            device_cookie_ttl: c.days("brute_force.device_cookie_days", self.device_cookie_days),
+            device_cookie_ttl: c
+                .span_days("brute_force.device_cookie_days", self.device_cookie_days),
         }
     }
 }

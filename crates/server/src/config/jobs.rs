@@ -66,23 +66,23 @@ pub struct JobsSettings {
     /// Poll period.
     pub poll_interval: Duration,
     /// First retry delay.
-    pub retry_base: Duration,
+    pub retry_base: time::Duration,
     /// Longest retry delay.
-    pub retry_max: Duration,
+    pub retry_max: time::Duration,
     /// Sweep period.
-    pub sweep_interval: Duration,
+    pub sweep_interval: time::Duration,
     /// Retention of ended sessions, finished jobs and sent mail.
-    pub retention: Duration,
+    pub retention: time::Duration,
 }
 
 impl Raw {
     pub(super) fn validate(self, c: &mut Checker) -> JobsSettings {
         JobsSettings {
             poll_interval: c.millis("jobs.poll_interval_ms", self.poll_interval_ms),
-            retry_base: c.secs("jobs.retry_base_secs", self.retry_base_secs),
-            retry_max: c.secs("jobs.retry_max_secs", self.retry_max_secs),
-            sweep_interval: c.secs("jobs.sweep_interval_secs", self.sweep_interval_secs),
-            retention: c.days("jobs.retention_days", self.retention_days),
+            retry_base: c.span_secs("jobs.retry_base_secs", self.retry_base_secs),
+            retry_max: c.span_secs("jobs.retry_max_secs", self.retry_max_secs),
+            sweep_interval: c.span_secs("jobs.sweep_interval_secs", self.sweep_interval_secs),
+            retention: c.span_days("jobs.retention_days", self.retention_days),
         }
     }
 }

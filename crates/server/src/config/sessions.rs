@@ -1,7 +1,5 @@
 //! `[sessions]`: absolute and idle lifetimes.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use super::setting::{Checker, Setting};
@@ -37,18 +35,21 @@ pub(super) struct Raw {
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     /// Absolute lifetime.
-    pub ttl: Duration,
+    pub ttl: time::Duration,
     /// Idle lifetime (never longer than the absolute one).
-    pub idle_ttl: Duration,
+    pub idle_ttl: time::Duration,
 }
 
 impl Raw {
     pub(super) fn validate(self, c: &mut Checker) -> SessionConfig {
-        let ttl = c.secs("sessions.ttl_secs", self.ttl_secs);
+        let ttl = c.span_secs("sessions.ttl_secs", self.ttl_secs);
         let idle_ttl = c
-            .secs("sessions.idle_ttl_secs", self.idle_ttl_secs)
+            .span_secs("sessions.idle_ttl_secs", self.idle_ttl_secs)
             .min(ttl);
-        c.show("sessions.idle_ttl_secs", idle_ttl.as_secs().to_string());
+        c.show(
+            "sessions.idle_ttl_secs",
+            idle_ttl.whole_seconds().to_string(),
+        );
         SessionConfig { ttl, idle_ttl }
     }
 }

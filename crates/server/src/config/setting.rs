@@ -357,14 +357,20 @@ impl Checker {
         Duration::from_millis(self.int(key, raw))
     }
 
-    /// A number of minutes in the setting's range, as a duration.
-    pub fn minutes(&mut self, key: &'static str, raw: Option<u64>) -> Duration {
-        Duration::from_secs(60 * self.int(key, raw))
+    /// A number of seconds in the setting's range, as the `time` span core
+    /// works with (every range fits an `i64`).
+    pub fn span_secs(&mut self, key: &'static str, raw: Option<u64>) -> time::Duration {
+        time::Duration::seconds(self.int(key, raw) as i64)
     }
 
-    /// A number of days in the setting's range, as a duration.
-    pub fn days(&mut self, key: &'static str, raw: Option<u64>) -> Duration {
-        Duration::from_secs(86_400 * self.int(key, raw))
+    /// A number of minutes in the setting's range, as a `time` span.
+    pub fn span_minutes(&mut self, key: &'static str, raw: Option<u64>) -> time::Duration {
+        time::Duration::minutes(self.int(key, raw) as i64)
+    }
+
+    /// A number of days in the setting's range, as a `time` span.
+    pub fn span_days(&mut self, key: &'static str, raw: Option<u64>) -> time::Duration {
+        time::Duration::days(self.int(key, raw) as i64)
     }
 
     /// A boolean; its default when unset.

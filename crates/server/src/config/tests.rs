@@ -567,7 +567,10 @@ fn each_section_lists_its_own_keys_once() {
             assert_eq!(s.env, env, "the variable of {} follows its key", s.key);
         }
     }
-    assert_eq!(names[0], "", "top-level keys come first, before any [table]");
+    assert_eq!(
+        names[0], "",
+        "top-level keys come first, before any [table]"
+    );
     let keys: std::collections::BTreeSet<_> = settings().map(|s| s.key).collect();
     assert_eq!(keys.len(), settings().count(), "a key is listed twice");
 }

@@ -1,8 +1,6 @@
 //! `[tokens]`: access-token signing, audience and lifetimes, refresh grace,
 //! key rotation.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use super::setting::{Checker, Setting};
@@ -72,11 +70,11 @@ pub struct TokenConfig {
     /// `aud` of first-party tokens; `None`: the public URL.
     pub audience: Option<String>,
     /// Access token lifetime.
-    pub access_ttl: Duration,
+    pub access_ttl: time::Duration,
     /// Refresh grace window.
-    pub refresh_grace: Duration,
+    pub refresh_grace: time::Duration,
     /// Automatic key rotation period; `None`: manual only.
-    pub key_rotation: Option<Duration>,
+    pub key_rotation: Option<time::Duration>,
     /// Whether access tokens carry a `permissions` claim.
     pub include_permissions: bool,
 }
@@ -106,12 +104,12 @@ impl Raw {
             "tokens.audience",
             audience.as_deref().unwrap_or("<public_url>"),
         );
-        let key_rotation = c.days("tokens.key_rotation_days", self.key_rotation_days);
+        let key_rotation = c.span_days("tokens.key_rotation_days", self.key_rotation_days);
         TokenConfig {
             alg,
             audience,
-            access_ttl: c.secs("tokens.access_ttl_secs", self.access_ttl_secs),
-            refresh_grace: c.secs("tokens.refresh_grace_secs", self.refresh_grace_secs),
+            access_ttl: c.span_secs("tokens.access_ttl_secs", self.access_ttl_secs),
+            refresh_grace: c.span_secs("tokens.refresh_grace_secs", self.refresh_grace_secs),
             key_rotation: (!key_rotation.is_zero()).then_some(key_rotation),
             include_permissions: c.flag("tokens.include_permissions", self.include_permissions),
         }
