@@ -7,8 +7,10 @@
 //! - Every route is registered through `utoipa_axum::routes!`, so the router
 //!   and `/openapi.json` come from the same list and cannot drift apart.
 //! - Only this crate decides what a client sees: domain and store errors
-//!   become RFC 9457 problem+json here ([`error`]), with details logged once
-//!   inside the request's span and never sent.
+//!   become [`ApiError`] values ([`error`]); the pipeline logs each once
+//!   inside the request's span and writes it in its route group's shape
+//!   ([`render`]: problem+json, RFC 6749 JSON or an HTML page). Details are
+//!   never sent.
 
 pub mod abuse;
 pub mod client_ip;
@@ -16,10 +18,13 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
+pub mod pages;
 pub mod principal;
+pub mod render;
 pub mod routes;
 pub mod serve;
 pub mod state;
+pub mod timefmt;
 
 pub use abuse::{CorsPolicy, Network, Protection};
 pub use client_ip::{ClientIp, IpList};

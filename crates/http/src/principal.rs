@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use latchkey_core::auth::{Actor, ClientInfo, Principal};
 
 use crate::client_ip::ClientIp;
-use crate::error::{ApiError, unauthenticated};
+use crate::error::{ApiError, permission_denied, unauthenticated};
 use crate::state::AppState;
 
 /// How the caller proved who it is.
@@ -259,20 +259,6 @@ impl<P: Permission + Send + Sync> FromRequestParts<AppState> for Admin<P> {
             _permission: PhantomData,
         })
     }
-}
-
-/// 403 naming the permission the caller lacks.
-pub fn permission_denied(permission: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "permission_denied",
-        "Permission denied",
-        format!("This needs the permission {permission}, which none of your roles grants."),
-    )
-    .with_extension(
-        "missing_permission",
-        serde_json::Value::String(permission.to_owned()),
-    )
 }
 
 /// The client IP the pipeline resolved (falling back to the peer address).

@@ -20,6 +20,10 @@ use crate::error::ApiError;
 use crate::extract::Json;
 use crate::principal::{Authenticated, ClientAddr, ClientMeta, Via, check_origin, cookie_value};
 use crate::state::AppState;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -462,4 +466,17 @@ pub async fn get_session(
         amr: s.amr.clone(),
         csrf_token: (who.via == Via::Cookie).then(|| state.auth().csrf_token(&s.id)),
     })
+}
+
+/// The group: JSON API errors; sign-up, sign-in and refresh have their own
+/// quotas.
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .add(RouteClass::Register, routes!(post_register))
+        .add(RouteClass::Login, routes!(post_login))
+        .add(RouteClass::Token, routes!(post_refresh))
+        .add(RouteClass::Api, routes!(post_logout))
+        .add(RouteClass::Api, routes!(get_session))
+        .add(RouteClass::Api, routes!(get_challenge))
+        .add(RouteClass::Api, routes!(get_pow_script))
 }
