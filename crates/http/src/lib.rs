@@ -1,7 +1,8 @@
 //! latchkey's HTTP surface.
 //!
-//! - [`router`] builds the whole axum application from an [`AppState`]; tests
-//!   call it in-process with `tower::ServiceExt::oneshot`.
+//! - [`app()`] assembles the application from settings (the server and the
+//!   tests both use it); [`router`] builds the axum application from its
+//!   [`AppState`]; tests call it in-process with `tower::ServiceExt::oneshot`.
 //! - [`serve`] runs a router on a listener with the connection-level limits
 //!   (header size, header read timeout) and graceful shutdown.
 //! - Every route is registered through `utoipa_axum::routes!`, so the router
@@ -13,7 +14,9 @@
 //!   never sent.
 
 pub mod abuse;
+pub mod app;
 pub mod client_ip;
+pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -23,10 +26,12 @@ pub mod principal;
 pub mod render;
 pub mod routes;
 pub mod serve;
+pub mod sign_in;
 pub mod state;
 pub mod timefmt;
 
 pub use abuse::{CorsPolicy, Network, Protection};
+pub use app::{App, AppSettings, AuthParts, app};
 pub use client_ip::{ClientIp, IpList};
 pub use error::ApiError;
 pub use routes::{openapi, router, routes, with_middleware};
