@@ -4,9 +4,9 @@
 //! Links in mail are built by core from the configured public URL; nothing
 //! here reads `Host` or `X-Forwarded-*` to make them.
 //!
-//! Rate limits: the edge limits every route of a class per client IP (see
-//! [`crate::abuse::classify`]: mail-sending routes are `mail`, token
-//! redemptions `token`, password checks `login`). The handlers here add the
+//! Rate limits: the edge limits every route of a class per client IP (each
+//! route's class is given in [`routes`]: mail-sending routes are `mail`,
+//! token redemptions `token`, password checks `login`). The handlers here add the
 //! per-account quotas of their class (`account`, `ip_account`), keyed by the
 //! account's normalized address (the address typed, for a reset request),
 //! so that one mailbox cannot be flooded from many addresses.
