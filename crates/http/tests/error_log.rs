@@ -138,6 +138,8 @@ async fn every_error_answer_is_logged_exactly_once() {
         let r = app.call(request(method, path, id, ct, body)).await;
         let r = logged_once(&log, r, id, status);
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        let challenge = (status == 401).then_some("Bearer");
+        assert_eq!(r.header("www-authenticate"), challenge, "{id}");
         assert_eq!(
             (r.code(), r.json()["request_id"].clone()),
             (code.to_owned(), id.into())
@@ -157,6 +159,8 @@ async fn every_error_answer_is_logged_exactly_once() {
         let r = logged_once(&log, r, id, status);
         assert_eq!(r.header("content-type"), Some("application/json"));
         assert_eq!(r.json()["error"], error, "{id}");
+        let challenge = (status == 401).then_some("Basic realm=\"latchkey\"");
+        assert_eq!(r.header("www-authenticate"), challenge, "{id}");
     }
 
     // HTML pages
