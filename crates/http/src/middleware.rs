@@ -168,7 +168,8 @@ pub async fn request_context(
             .into_response(),
         }
     });
-    let mut response = handled.instrument(span.clone()).await;
+    let response = handled.instrument(span.clone()).await;
+    let mut response = span.in_scope(|| crate::render::finish(response, &echoed));
 
     let status = response.status();
     let elapsed = started.elapsed();

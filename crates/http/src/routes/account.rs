@@ -12,6 +12,11 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::principal::{Authenticated, ClientMeta};
 use crate::state::AppState;
+use latchkey_core::abuse::RouteClass;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// The caller's account. **Requires** an access token or the session cookie.
 #[utoipa::path(get, path = "/v1/account", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
@@ -189,4 +194,13 @@ pub async fn get_activity(
             .collect(),
         next_cursor,
     }))
+}
+
+/// The group: JSON API errors, the general quota.
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .add(RouteClass::Api, routes!(get_account, patch_account))
+        .add(RouteClass::Api, routes!(get_sessions, delete_sessions))
+        .add(RouteClass::Api, routes!(delete_session))
+        .add(RouteClass::Api, routes!(get_activity))
 }

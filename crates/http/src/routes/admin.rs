@@ -29,6 +29,11 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::principal::{Admin, perm};
 use crate::state::AppState;
+use latchkey_core::abuse::RouteClass;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// Default and largest page sizes.
 const DEFAULT_LIMIT: u32 = 50;
@@ -762,4 +767,25 @@ pub async fn get_audit(
         items: items.into_iter().map(AuditEventView::from).collect(),
         next_cursor,
     }))
+}
+
+/// The group: JSON API errors, the general quota (each route also needs
+/// its permission, which its `Admin<P>` extractor states).
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .add(RouteClass::Api, routes!(get_users, post_user))
+        .add(RouteClass::Api, routes!(get_user, patch_user, delete_user))
+        .add(RouteClass::Api, routes!(post_suspend))
+        .add(RouteClass::Api, routes!(post_unsuspend))
+        .add(RouteClass::Api, routes!(post_password_reset))
+        .add(
+            RouteClass::Api,
+            routes!(get_user_sessions, delete_user_sessions),
+        )
+        .add(RouteClass::Api, routes!(delete_user_session))
+        .add(RouteClass::Api, routes!(put_user_roles))
+        .add(RouteClass::Api, routes!(get_roles, post_role))
+        .add(RouteClass::Api, routes!(get_role, patch_role, delete_role))
+        .add(RouteClass::Api, routes!(get_permissions))
+        .add(RouteClass::Api, routes!(get_audit))
 }

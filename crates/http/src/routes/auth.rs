@@ -2,7 +2,7 @@
 //! challenge that login and register demand under pressure.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, Limited, RouteClass};
@@ -16,10 +16,16 @@ use super::views::{UserView, rfc3339};
 use crate::abuse::{
     add_ratelimit_headers, challenge_json, challenge_refusal, check_limit, pow_solution,
 };
+use crate::cookies::set_cookie;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
-use crate::principal::{Authenticated, ClientAddr, ClientMeta, Via, check_origin, cookie_value};
+use crate::principal::{Authenticated, ClientAddr, ClientMeta, Via};
+use crate::sign_in::SignIn;
 use crate::state::AppState;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -179,100 +185,40 @@ pub async fn post_login(
 ) -> Result<Response, ApiError> {
     let kind = match body.mode {
         LoginMode::Bearer => SessionKind::Bearer,
-        LoginMode::Cookie => {
-            // login CSRF: a cookie session may only be started from our own pages
-            check_origin(&headers, &state.cookies().origin)?;
-            SessionKind::Cookie
-        }
+        LoginMode::Cookie => SessionKind::Cookie,
     };
-    let guard = state.protection().guard.clone();
-    guard
-        .demand_challenge(
-            ChallengeAction::Login,
-            ip,
-            pow_solution(&headers, body.pow.as_deref()),
-        )
-        .await
-        .map_err(|d| challenge_refusal(&d))?;
-    let account = body.identifier.trim().to_lowercase();
-    let mut verdicts = Vec::new();
-    for dim in [Dimension::Account, Dimension::IpAccount] {
-        verdicts.extend(check_limit(&guard, RouteClass::Login, dim, ip, Some(&account)).await?);
+    let (identifier, password, client_info) = (&body.identifier, &body.password, &client);
+    let auth = state.auth();
+    let signed_in = SignIn {
+        state: &state,
+        headers: &headers,
+        client: &client,
+        ip,
+        account: &body.identifier,
+        kind,
+        pow: body.pow.as_deref(),
     }
-    let device_cookie = cookie_value(&headers, state.cookies().device_name());
-    let result = state
-        .auth()
-        .login_with(LoginAttempt {
-            identifier: &body.identifier,
-            password: &body.password,
-            client: &client,
+    .run(|device_cookie| async move {
+        auth.login_with(LoginAttempt {
+            identifier,
+            password,
+            client: client_info,
             kind,
-            device_cookie,
+            device_cookie: device_cookie.as_deref(),
         })
-        .await;
-    let outcome = match &result {
-        Ok(_) => "success",
-        Err(AuthError::InvalidCredentials) => "invalid_credentials",
-        Err(AuthError::Throttled { .. }) => "throttled",
-        Err(AuthError::AccountLocked) => "locked",
-        Err(AuthError::Busy { .. }) => "busy",
-        Err(AuthError::Suspended { .. }) => "suspended",
-        Err(_) => "error",
-    };
-    metrics::counter!("latchkey_logins_total", "outcome" => outcome).increment(1);
-    if matches!(
-        result,
-        Err(AuthError::InvalidCredentials | AuthError::Throttled { .. } | AuthError::AccountLocked)
-    ) {
-        guard.record_pressure(ip, 1).await;
-    }
-    let success = result?;
-    let mut response = match success.outcome {
+        .await
+    })
+    .await?;
+    let response = match &signed_in.outcome {
         LoginOutcome::Tokens(tokens) => axum::Json(tokens).into_response(),
-        LoginOutcome::Cookie(c) => {
-            // A new sign-in replaces the browser's previous cookie session:
-            // end it, so a stolen copy of the old cookie stops working too.
-            if let Some(old) = cookie_value(&headers, state.cookies().name())
-                && let Ok(previous) = state.auth().authenticate_cookie(old).await
-            {
-                state.auth().logout(&previous, &client).await?;
-            }
-            let max_age = (c.session.expires_at - c.session.created_at).whole_seconds();
-            let body = CookieLoginResponse {
-                session_id: c.session.id.clone(),
-                csrf_token: c.csrf_token,
-                expires_at: rfc3339(c.session.expires_at.min(c.session.idle_expires_at)),
-            };
-            let mut response = axum::Json(body).into_response();
-            set_cookie(&mut response, &state, &c.cookie_token, max_age);
-            response
-        }
+        LoginOutcome::Cookie(c) => axum::Json(CookieLoginResponse {
+            session_id: c.session.id.clone(),
+            csrf_token: c.csrf_token.clone(),
+            expires_at: rfc3339(c.session.expires_at.min(c.session.idle_expires_at)),
+        })
+        .into_response(),
     };
-    let settings = state.cookies();
-    let ttl = state.auth().device_cookies().max_age().whole_seconds();
-    append_cookie(
-        &mut response,
-        settings.device_name(),
-        &success.device_cookie,
-        ttl,
-        settings.secure,
-    );
-    with_limits(&mut response, &verdicts);
-    Ok(response)
-}
-
-fn set_cookie(response: &mut Response, state: &AppState, value: &str, max_age: i64) {
-    let settings = state.cookies();
-    append_cookie(response, settings.name(), value, max_age, settings.secure);
-}
-
-fn append_cookie(response: &mut Response, name: &str, value: &str, max_age: i64, secure: bool) {
-    let secure = if secure { "; Secure" } else { "" };
-    let cookie =
-        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
+    Ok(signed_in.respond(response))
 }
 
 /// Which action a challenge is wanted for.
@@ -414,7 +360,14 @@ pub async fn post_logout(
     state.auth().logout(&who.principal, &client).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if who.via == Via::Cookie {
-        set_cookie(&mut response, &state, "", 0);
+        let settings = state.cookies();
+        set_cookie(
+            response.headers_mut(),
+            settings.name(),
+            "",
+            0,
+            settings.secure,
+        );
     }
     Ok(response)
 }
@@ -463,4 +416,17 @@ pub async fn get_session(
         amr: s.amr.clone(),
         csrf_token: (who.via == Via::Cookie).then(|| state.auth().csrf_token(&s.id)),
     })
+}
+
+/// The group: JSON API errors; sign-up, sign-in and refresh have their own
+/// quotas.
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .add(RouteClass::Register, routes!(post_register))
+        .add(RouteClass::Login, routes!(post_login))
+        .add(RouteClass::Token, routes!(post_refresh))
+        .add(RouteClass::Api, routes!(post_logout))
+        .add(RouteClass::Api, routes!(get_session))
+        .add(RouteClass::Api, routes!(get_challenge))
+        .add(RouteClass::Api, routes!(get_pow_script))
 }

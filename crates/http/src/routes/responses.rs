@@ -17,7 +17,7 @@ use utoipa::openapi::{
     Content, HeaderBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, Type,
 };
 
-use crate::abuse::classify;
+use super::route_classes;
 
 /// What a rule needs to know about an operation.
 struct Op<'a> {
@@ -127,7 +127,7 @@ const RULES: &[Rule] = &[
         status: 429,
         code: "rate_limited",
         meaning: "too many requests of this route's class from this address; retry after `Retry-After` seconds",
-        applies: |op| classify(op.method, op.path).is_some(),
+        applies: |op| route_classes().of(op.method, Some(op.path)).is_some(),
     },
     Rule {
         status: 431,

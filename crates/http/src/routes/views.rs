@@ -4,12 +4,9 @@ use latchkey_core::audit::AuditEvent;
 use latchkey_core::session::Session;
 use latchkey_core::user::User;
 use serde::{Deserialize, Deserializer, Serialize};
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
-pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
+pub(crate) use crate::timefmt::rfc3339;
 
 /// An account as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
