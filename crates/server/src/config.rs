@@ -691,7 +691,7 @@ pub const SETTINGS: &[Setting] = &[
         Str,
         true,
         "",
-        "`redis://[USER:PASSWORD@]HOST:PORT/DB`: share rate limits between nodes"
+        "`redis[s]://[USER:PASSWORD@]HOST:PORT/DB`: share rate limits between nodes"
     ),
     setting!(
         "redis.key_prefix",
@@ -708,6 +708,14 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "250",
         "connect and command timeout; past it, local limits apply"
+    ),
+    setting!(
+        "redis.ca_file",
+        "LATCHKEY_REDIS_CA_FILE",
+        Str,
+        false,
+        "",
+        "PEM file of the CAs trusted for `rediss://` (instead of the system's)"
     ),
     setting!(
         "proxies.trusted",

@@ -13,7 +13,7 @@ use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConf
 use latchkey_core::password_policy::{BreachFilter, PasswordRules};
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
 use latchkey_http::{AppState, CookieSettings, Limits, Network, ServeLimits};
-use latchkey_redis::{RedisConfig, RedisCounters};
+use latchkey_redis::RedisCounters;
 use latchkey_store_postgres::PgStore;
 use latchkey_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -258,9 +258,7 @@ pub async fn protection(
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let limiter = match &a.redis {
         Some(r) => {
-            let redis_config = RedisConfig::from_url(&r.url, &r.key_prefix, r.timeout)
-                .expect("validated with the configuration");
-            let redis = RedisCounters::new(redis_config);
+            let redis = RedisCounters::new(r.counters().expect("validated with the configuration"));
             match redis.ping().await {
                 Ok(()) => {
                     tracing::info!(redis = %crate::config::redact_url(&r.url), "rate limits are shared through Redis")

@@ -74,6 +74,7 @@ pub(super) struct RawRedis {
     url: Option<String>,
     key_prefix: Option<String>,
     timeout_ms: Option<u64>,
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +125,21 @@ pub struct RedisSettings {
     pub key_prefix: String,
     /// Connect and command timeout.
     pub timeout: Duration,
+    /// CAs trusted for `rediss://` instead of the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl RedisSettings {
+    /// The counters' settings (checked when the configuration is loaded).
+    pub fn counters(&self) -> Result<latchkey_redis::RedisConfig, (&'static str, String)> {
+        let config =
+            latchkey_redis::RedisConfig::from_url(&self.url, &self.key_prefix, self.timeout)
+                .map_err(|e| ("redis.url", e))?;
+        match &self.ca_file {
+            Some(path) => config.with_ca_file(path).map_err(|e| ("redis.ca_file", e)),
+            None => Ok(config),
+        }
+    }
 }
 
 /// The validated abuse-protection settings.
@@ -296,14 +312,25 @@ pub(super) fn validate(c: &mut Checker, raw: RawAbuse<'_>) -> AbuseConfig {
                 .key_prefix
                 .clone()
                 .unwrap_or_else(|| "latchkey:".into());
-            if let Err(e) = latchkey_redis::RedisConfig::from_url(url, &key_prefix, timeout) {
-                c.fail("redis.url", Some(url), e);
-            }
-            RedisSettings {
+            let settings = RedisSettings {
                 url: url.to_owned(),
                 key_prefix,
                 timeout,
+                ca_file: raw
+                    .redis
+                    .ca_file
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from),
+            };
+            if let Err((key, e)) = settings.counters() {
+                let value = match key {
+                    "redis.url" => url.to_owned(),
+                    _ => raw.redis.ca_file.clone().unwrap_or_default(),
+                };
+                c.fail(key, Some(&value), e);
             }
+            settings
         });
 
     let origins: Vec<String> = raw
@@ -412,6 +439,11 @@ pub(super) fn show(key: &str, a: &AbuseConfig) -> Option<String> {
             .as_ref()
             .map_or(250, |r| r.timeout.as_millis() as u64)
             .to_string(),
+        "redis.ca_file" => q(a
+            .redis
+            .as_ref()
+            .and_then(|r| r.ca_file.as_ref())
+            .map_or_else(String::new, |p| p.display().to_string())),
         "proxies.trusted" => q(a.trusted_proxies.to_string()),
         "access.allow" => q(a.allow.to_string()),
         "access.deny" => q(a.deny.to_string()),

@@ -509,7 +509,7 @@ fn abuse_mistakes_name_the_setting() {
             &["1 to 100"][..],
         ),
         (
-            ("LATCHKEY_REDIS_URL", "rediss://:pw@cache:6380"),
+            ("LATCHKEY_REDIS_URL", "rediss://:pw@cache:6380/#insecure"),
             "redis.url",
             &["TLS"][..],
         ),
