@@ -539,6 +539,18 @@ fn abuse_mistakes_name_the_setting() {
         Overrides::default(),
     );
     assert!(!e.to_string().contains("hunter2"), "{e}");
+    // a CA file is for rediss:// only, and must be readable
+    for (url, ca, words) in [
+        ("rediss://cache:6380", "/nonexistent/ca.pem", "cannot read"),
+        ("redis://cache:6379", "/nonexistent/ca.pem", "rediss://"),
+    ] {
+        let e = err(
+            &[("LATCHKEY_REDIS_URL", url), ("LATCHKEY_REDIS_CA_FILE", ca)],
+            None,
+            Overrides::default(),
+        );
+        check(&e, "redis.ca_file", &[words]);
+    }
     let e = err(
         &[
             ("LATCHKEY_CHALLENGE_BASE_DIFFICULTY", "20"),
