@@ -216,7 +216,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
   -keyout "$LK_TLS/server.key" -out "$LK_TLS/server.csr" -subj "/CN=localhost" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$LK_TLS/ext.cnf"
+printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$LK_TLS/ext.cnf"
 openssl x509 -req -in "$LK_TLS/server.csr" -CA "$LK_TLS/ca.pem" -CAkey "$LK_TLS/ca.key" \
   -CAcreateserial -days 2 -out "$LK_TLS/server.pem" -extfile "$LK_TLS/ext.cnf" 2>/dev/null
 export LATCHKEY_TEST_SMTP_CA="$LK_TLS/ca.pem"
@@ -224,12 +224,19 @@ export LATCHKEY_TEST_SMTP_CA="$LK_TLS/ca.pem"
 # The TLS Redis: no plain port, the default user off, one ACL user with the
 # commands latchkey needs on keys under `test:` (what docs/configuration.md
 # tells operators to grant, with their own prefix).
+# Its certificate names 127.0.0.1 (the SMTP one names localhost alone: a test
+# connects to it as 127.0.0.1 and must be refused).
 LK_REDIS_TLS_DIR="$LK_SERVICES_DIR/redis-tls"
 mkdir -p "$LK_REDIS_TLS_DIR"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout "$LK_TLS/redis.key" -out "$LK_TLS/redis.csr" -subj "/CN=127.0.0.1" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$LK_TLS/redis-ext.cnf"
+openssl x509 -req -in "$LK_TLS/redis.csr" -CA "$LK_TLS/ca.pem" -CAkey "$LK_TLS/ca.key" \
+  -CAcreateserial -days 2 -out "$LK_TLS/redis.pem" -extfile "$LK_TLS/redis-ext.cnf" 2>/dev/null
 LK_REDIS_TLS_PORT=$(lk_free_port)
 LK_REDIS_TLS_SECRET="$RANDOM$RANDOM"
 redis-server --bind 127.0.0.1 --port 0 --tls-port "$LK_REDIS_TLS_PORT" \
-  --tls-cert-file "$LK_TLS/server.pem" --tls-key-file "$LK_TLS/server.key" \
+  --tls-cert-file "$LK_TLS/redis.pem" --tls-key-file "$LK_TLS/redis.key" \
   --tls-ca-cert-file "$LK_TLS/ca.pem" --tls-auth-clients no \
   --user default off \
   --user latchkey-test on ">pa@ss%word-$LK_REDIS_TLS_SECRET" '~test:*' \
