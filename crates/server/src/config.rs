@@ -358,6 +358,14 @@ pub const SETTINGS: &[Setting] = &[
         "mail the user when someone signs in from a device (browser and IP) never used before"
     ),
     setting!(
+        "accounts.reveal_existing_on_register",
+        "LATCHKEY_ACCOUNTS_REVEAL_EXISTING_ON_REGISTER",
+        Bool,
+        false,
+        "false",
+        "answer a sign-up for an address that has an account with 409 `email_taken` (reveals who has an account) instead of exactly like a new one"
+    ),
+    setting!(
         "mail.transport",
         "LATCHKEY_MAIL_TRANSPORT",
         Str,
@@ -918,6 +926,7 @@ struct RawAccounts {
     reauth_max_age_minutes: Option<u64>,
     deletion_grace_days: Option<u64>,
     new_sign_in_notice: Option<bool>,
+    reveal_existing_on_register: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1149,6 +1158,8 @@ pub struct AccountsConfig {
     pub deletion_grace: Duration,
     /// Mail a notice on sign-in from a new device.
     pub new_sign_in_notice: bool,
+    /// Answer 409 to a sign-up for an address that has an account.
+    pub reveal_existing_on_register: bool,
 }
 
 /// How mail leaves.
@@ -1793,6 +1804,7 @@ impl RawConfig {
                     ),
             ),
             new_sign_in_notice: self.accounts.new_sign_in_notice.unwrap_or(true),
+            reveal_existing_on_register: self.accounts.reveal_existing_on_register.unwrap_or(false),
         };
         let mail = self.mail.validate(&mut c, profile);
         let jobs = JobsSettings {
@@ -2215,6 +2227,9 @@ pub fn show(config: &Config) -> String {
                 (config.accounts.deletion_grace.as_secs() / 86_400).to_string()
             }
             "accounts.new_sign_in_notice" => config.accounts.new_sign_in_notice.to_string(),
+            "accounts.reveal_existing_on_register" => {
+                config.accounts.reveal_existing_on_register.to_string()
+            }
             "mail.transport" => match &config.mail.transport {
                 MailTransportConfig::File => "\"file\"".into(),
                 MailTransportConfig::Smtp(_) => "\"smtp\"".into(),

@@ -8,7 +8,8 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use latchkey_core::auth::AuthError;
+use latchkey_core::auth::{AuthError, Revocation};
+use latchkey_core::keys::Client;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -81,7 +82,7 @@ async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     form: &TokenForm,
-) -> Result<(), Response> {
+) -> Result<Client, Response> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -103,7 +104,7 @@ async fn authenticate_client(
         _ => return Err(invalid_client()),
     };
     match state.auth().authenticate_client(&id, &secret).await {
-        Ok(_) => Ok(()),
+        Ok(client) => Ok(client),
         Err(AuthError::Unauthenticated(_)) => Err(invalid_client()),
         Err(e) => Err(server_error(e)),
     }
@@ -247,13 +248,16 @@ pub async fn post_introspect(
 }
 
 /// Token revocation (RFC 7009). **Requires** client authentication.
-/// Revoking an access or refresh token ends its whole session. Unknown
+/// A client revokes only tokens issued to it: revoking one ends its whole
+/// session. A token issued to another client, or a first-party token
+/// (those end at logout, `DELETE /v1/account/sessions` or by an
+/// administrator), is refused with 400 `unauthorized_client`. Unknown
 /// tokens are not an error (200).
 #[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked (or unknown)."),
-        (status = 400, description = "`invalid_request`: no token.", body = OAuthError),
+        (status = 400, description = "`invalid_request`: no token; `unauthorized_client`: the token was not issued to this client.", body = OAuthError),
         (status = 401, description = "`invalid_client`.", body = OAuthError),
     ))]
 pub async fn post_revoke(
@@ -268,9 +272,10 @@ pub async fn post_revoke(
             "send an application/x-www-form-urlencoded body",
         );
     };
-    if let Err(r) = authenticate_client(&state, &headers, &form).await {
-        return r;
-    }
+    let client_id = match authenticate_client(&state, &headers, &form).await {
+        Ok(c) => c.id,
+        Err(r) => return r,
+    };
     let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -278,8 +283,13 @@ pub async fn post_revoke(
             "the token parameter is required",
         );
     };
-    match state.auth().revoke_token(token).await {
-        Ok(()) => StatusCode::OK.into_response(),
+    match state.auth().revoke_token(token, &client_id).await {
+        Ok(Revocation::Revoked | Revocation::Unknown) => StatusCode::OK.into_response(),
+        Ok(Revocation::NotIssuedToClient) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "the token was not issued to this client; first-party tokens end at logout or by an administrator",
+        ),
         Err(e) => server_error(e),
     }
 }
