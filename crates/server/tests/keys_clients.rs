@@ -125,7 +125,12 @@ fn kid_of(token: &str) -> String {
 #[test]
 fn a_rotation_on_the_command_line_reaches_the_running_server_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[], &[]);
+    // the test signs in repeatedly while it waits: no rate limits
+    let server = Server::start(
+        dir.path(),
+        &[],
+        &[("LATCHKEY_RATE_LIMITS_ENABLED", "false")],
+    );
     let credentials = r#"{"email":"rotate@example.com","password":"correct horse battery staple"}"#;
     let r = call(server.addr, "POST", "/v1/auth/register", None, credentials);
     assert_eq!(r.status, 201, "{}", r.text());
