@@ -156,10 +156,15 @@ fn a_rotation_on_the_command_line_reaches_the_running_server_within_seconds() {
 
     // a bounded wait: the server picks the new key up within seconds (it
     // used to take up to its 10-minute reload)
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let rotated_at = std::time::Instant::now();
+    let deadline = rotated_at + std::time::Duration::from_secs(30);
     let new_token = loop {
         let token = sign_in();
         if kid_of(&token) == new_kid {
+            eprintln!(
+                "the server signed with the new key {:?} after the rotation",
+                rotated_at.elapsed()
+            );
             break token;
         }
         assert!(
