@@ -13,8 +13,9 @@
 //!   role removed takes effect at once. Missing the permission is 403
 //!   `permission_denied` naming it.
 //! - [`ClientMeta`]: the client IP (through trusted proxies, see
-//!   [`crate::client_ip`]), User-Agent and request id, recorded on sessions
-//!   and in the audit log.
+//!   [`crate::client_ip`]), User-Agent and request id (a client's own only
+//!   through a trusted proxy, see [`crate::middleware`]), recorded on
+//!   sessions and in the audit log.
 //! - [`ClientAddr`]: the client IP alone, for rate limits.
 
 use std::marker::PhantomData;
@@ -174,7 +175,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
         Ok(ClientMeta(ClientInfo {
             ip,
             user_agent,
-            request_id: crate::middleware::current_request_id(),
+            request_id: crate::middleware::recorded_request_id(),
         }))
     }
 }

@@ -487,6 +487,31 @@ impl TestApp {
         r.json()
     }
 
+    /// Signs in in cookie mode from latchkey's own origin; panics unless it
+    /// succeeds. Returns the `name=value` of the session cookie.
+    pub async fn login_cookie(&self, identifier: &str, password: &str) -> String {
+        let body =
+            serde_json::json!({"identifier": identifier, "password": password, "mode": "cookie"});
+        let r = self
+            .call(
+                Request::post("/v1/auth/login")
+                    .header("content-type", "application/json")
+                    .header("origin", ISSUER)
+                    .body(Body::from(body.to_string()))
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(r.status, 200, "cookie login {identifier}: {}", r.text());
+        r.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next())
+            .find(|c| c.contains("latchkey_session="))
+            .expect("a session cookie")
+            .to_owned()
+    }
+
     /// `method path` with no body and optional bearer token.
     pub async fn send(&self, method: &str, path: &str, bearer: Option<&str>) -> TestResponse {
         let mut req = Request::builder().method(method).uri(path);

@@ -10,7 +10,7 @@
 //! and signing keys (`latchkey client`/`latchkey keys` on the command line
 //! for now).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::audit::{AuditEvent, AuditQuery};
@@ -26,7 +26,7 @@ use super::views::{
     AdminUserView, AuditEventView, Page, PermissionView, RoleView, SessionView, nullable,
 };
 use crate::error::ApiError;
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::principal::{Admin, perm};
 use crate::state::AppState;
 
@@ -103,12 +103,14 @@ fn time_param(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>
 /// The user search.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// Text found in the email address, username or name (case-insensitive), or an exact user id.
     q: Option<String>,
     /// Only users assigned this role.
     role: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -297,7 +299,7 @@ pub async fn delete_user(
 /// A suspension.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"until": "2026-12-01T00:00:00Z", "reason": "spam reports"}))]
+#[schema(example = json!({"until": "2126-12-01T00:00:00Z", "reason": "spam reports"}))]
 pub struct SuspendRequest {
     /// When it ends by itself (RFC 3339, in the future); absent: until lifted.
     until: Option<String>,
@@ -677,6 +679,7 @@ pub async fn get_permissions(
 /// Which audit events to read.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Events about this user (the subject).
     user: Option<String>,
@@ -691,6 +694,7 @@ pub struct AuditParams {
     /// `desc` (newest first, the default) or `asc`.
     order: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,

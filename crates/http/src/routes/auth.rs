@@ -1,7 +1,7 @@
 //! `/v1/auth`: register, log in, refresh, log out, and the proof-of-work
 //! challenge that login and register demand under pressure.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::challenge::ChallengeAction;
@@ -17,7 +17,7 @@ use crate::abuse::{
     add_ratelimit_headers, challenge_json, challenge_refusal, check_limit, pow_solution,
 };
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::principal::{Authenticated, ClientAddr, ClientMeta, Via, check_origin, cookie_value};
 use crate::state::AppState;
 
@@ -143,7 +143,7 @@ pub struct LoginRequest {
 
 /// The answer to a cookie-mode login (the session itself is in `Set-Cookie`).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8", "expires_at": "2026-12-22T10:00:00Z"}))]
+#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8", "expires_at": "2126-12-22T10:00:00Z"}))]
 pub struct CookieLoginResponse {
     /// The new session.
     pub session_id: String,
@@ -173,9 +173,9 @@ pub struct CookieLoginResponse {
         (status = 403, description = "`csrf_failed`: a cookie-mode login from another origin; `challenge_required` or `challenge_failed`: solve the puzzle in `challenge` and repeat with `Latchkey-Pow`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:challenge_required", "title": "Challenge required", "status": 403, "code": "challenge_required",
                 "detail": "A solved challenge is required. …",
-                "challenge": {"token": "v1.login.16.1795000000.q1w2e3r4t5y6u7i8o9p0aa.Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg", "algorithm": "sha256-leading-zero-bits", "difficulty": 16, "action": "login", "expires_at": "2026-11-22T10:05:00Z"}})),
+                "challenge": {"token": "v1.login.16.4950673600.q1w2e3r4t5y6u7i8o9p0aa.Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg", "algorithm": "sha256-leading-zero-bits", "difficulty": 16, "action": "login", "expires_at": "2126-11-22T10:05:00Z"}})),
         (status = 423, description = "`account_locked`: too many consecutive failed sign-ins; passwords are not checked from unknown devices until the owner signs in from a known device, resets the password, or an administrator unlocks the account. `account_suspended`: `suspended_until` says when it ends (null: until lifted).", body = latchkey_proto::Problem, content_type = "application/problem+json",
-            example = json!({"type": "urn:latchkey:problem:account_suspended", "title": "Account suspended", "status": 423, "detail": "This account is suspended until 2026-12-01T00:00:00Z.", "code": "account_suspended", "suspended_until": "2026-12-01T00:00:00Z"})),
+            example = json!({"type": "urn:latchkey:problem:account_suspended", "title": "Account suspended", "status": 423, "detail": "This account is suspended until 2126-12-01T00:00:00Z.", "code": "account_suspended", "suspended_until": "2126-12-01T00:00:00Z"})),
         (status = 429, description = "`rate_limited`: too many attempts from this address, for this account from this address, or too soon after failed sign-ins of this account; see `Retry-After` and `RateLimit`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:rate_limited", "title": "Too many requests", "status": 429, "code": "rate_limited", "detail": "Too many login requests from this network address; retry after the number of seconds in Retry-After.", "policy": "login_ip"})),
         (status = 503, description = "`busy`: the hashing queue is full; retry after `Retry-After`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -287,6 +287,7 @@ fn append_cookie(response: &mut Response, name: &str, value: &str, max_age: i64,
 
 /// Which action a challenge is wanted for.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChallengeQuery {
     /// `login` or `register`.
     action: String,
@@ -294,7 +295,7 @@ pub struct ChallengeQuery {
 
 /// A proof-of-work puzzle.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"token": "v1.login.16.1795000000.q1w2e3r4t5y6u7i8o9p0aa.Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg", "algorithm": "sha256-leading-zero-bits", "difficulty": 16, "action": "login", "expires_at": "2026-11-22T10:05:00Z", "required": true}))]
+#[schema(example = json!({"token": "v1.login.16.4950673600.q1w2e3r4t5y6u7i8o9p0aa.Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg", "algorithm": "sha256-leading-zero-bits", "difficulty": 16, "action": "login", "expires_at": "2126-11-22T10:05:00Z", "required": true}))]
 pub struct ChallengeResponse {
     /// The puzzle; opaque to clients apart from being solved.
     token: String,
@@ -430,7 +431,7 @@ pub async fn post_logout(
 
 /// The current session.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "user_id": "019a8d6e-1111-7c3b-9a57-3b1d2c4e5f60", "kind": "cookie", "expires_at": "2026-12-22T10:00:00Z", "auth_time": "2026-11-22T10:00:00Z", "amr": ["pwd"], "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8"}))]
+#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "user_id": "019a8d6e-1111-7c3b-9a57-3b1d2c4e5f60", "kind": "cookie", "expires_at": "2126-12-22T10:00:00Z", "auth_time": "2126-11-22T10:00:00Z", "amr": ["pwd"], "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8"}))]
 pub struct SessionInfo {
     /// The session.
     pub session_id: String,

@@ -256,7 +256,7 @@ pub struct ReauthRequest {
 
 /// When the session last authenticated, and until when that counts as recent.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"auth_time": "2026-11-22T10:00:00Z", "reauth_valid_until": "2026-11-22T10:10:00Z"}))]
+#[schema(example = json!({"auth_time": "2126-11-22T10:00:00Z", "reauth_valid_until": "2126-11-22T10:10:00Z"}))]
 pub struct ReauthResponse {
     /// The session's new authentication time (RFC 3339).
     pub auth_time: String,
@@ -338,7 +338,7 @@ pub async fn post_account_email(
 
 /// When the account's personal data will be removed.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"deletion_due_at": "2026-12-22T10:00:00Z"}))]
+#[schema(example = json!({"deletion_due_at": "2126-12-22T10:00:00Z"}))]
 pub struct DeletionScheduled {
     /// RFC 3339.
     pub deletion_due_at: String,

@@ -9,7 +9,8 @@
 //! the query, so the token reaches no log.
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::auth::AuthError;
@@ -17,15 +18,32 @@ use latchkey_core::mail::escape;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::extract::Query;
 use crate::principal::ClientMeta;
 use crate::state::AppState;
 
 /// The token of a mailed link.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// The token from the mail.
     #[serde(default)]
     token: String,
+}
+
+/// The token of a link's query. A query that cannot be read (a repeated
+/// `token`) answers the page saying so.
+pub struct LinkToken(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for LinkToken {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<LinkQuery>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(LinkToken(q.token)),
+            Err(_) => Err(unreadable()),
+        }
+    }
 }
 
 /// A submitted link form.
@@ -117,12 +135,15 @@ fn outcome(result: Result<(), AuthError>, done_title: &str, done: &str) -> Respo
 /// The page a verification or email-change link opens: a button that
 /// confirms. Needs nothing; opening it uses nothing.
 #[utoipa::path(get, path = "/verify-email", tag = "pages", params(LinkQuery),
-    responses((status = 200, description = "An HTML page with a confirmation button.", content_type = "text/html")))]
-pub async fn get_verify_email_page(Query(q): Query<LinkQuery>) -> Response {
+    responses(
+        (status = 200, description = "An HTML page with a confirmation button.", content_type = "text/html"),
+        (status = 400, description = "The link cannot be read.", content_type = "text/html"),
+    ))]
+pub async fn get_verify_email_page(LinkToken(token): LinkToken) -> Response {
     page(
         StatusCode::OK,
         "Confirm your email address",
-        &form("/verify-email", &q.token, "", "Confirm"),
+        &form("/verify-email", &token, "", "Confirm"),
     )
 }
 
@@ -163,13 +184,12 @@ fn reset_form(token: &str) -> String {
 /// The page a password reset link opens: a form for the new password.
 /// Needs nothing; opening it uses nothing.
 #[utoipa::path(get, path = "/reset-password", tag = "pages", params(LinkQuery),
-    responses((status = 200, description = "An HTML form for the new password.", content_type = "text/html")))]
-pub async fn get_reset_password_page(Query(q): Query<LinkQuery>) -> Response {
-    page(
-        StatusCode::OK,
-        "Choose a new password",
-        &reset_form(&q.token),
-    )
+    responses(
+        (status = 200, description = "An HTML form for the new password.", content_type = "text/html"),
+        (status = 400, description = "The link cannot be read.", content_type = "text/html"),
+    ))]
+pub async fn get_reset_password_page(LinkToken(token): LinkToken) -> Response {
+    page(StatusCode::OK, "Choose a new password", &reset_form(&token))
 }
 
 /// Sets the new password of a reset link (the form of `GET
@@ -214,14 +234,17 @@ pub async fn post_reset_password_page(
 /// The page a cancel-deletion link opens: a button that keeps the account.
 /// Needs nothing; opening it uses nothing.
 #[utoipa::path(get, path = "/cancel-deletion", tag = "pages", params(LinkQuery),
-    responses((status = 200, description = "An HTML page with a button.", content_type = "text/html")))]
-pub async fn get_cancel_deletion_page(Query(q): Query<LinkQuery>) -> Response {
+    responses(
+        (status = 200, description = "An HTML page with a button.", content_type = "text/html"),
+        (status = 400, description = "The link cannot be read.", content_type = "text/html"),
+    ))]
+pub async fn get_cancel_deletion_page(LinkToken(token): LinkToken) -> Response {
     page(
         StatusCode::OK,
         "Keep your account?",
         &form(
             "/cancel-deletion",
-            &q.token,
+            &token,
             "<p>Your account is scheduled for deletion. Keep it?</p>",
             "Keep my account",
         ),

@@ -10,6 +10,7 @@ mod lifecycle;
 mod links;
 mod meta;
 mod oauth;
+mod responses;
 mod views;
 
 pub(crate) use views::rfc3339;
@@ -160,6 +161,7 @@ fn api() -> OpenApiRouter<AppState> {
 /// The OpenAPI 3.1 document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = api().split_for_parts().1;
+    responses::add_common_responses(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -171,7 +171,7 @@ fn urldecode(s: &str) -> String {
 
 /// RFC 7662 introspection answer.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"active": true, "token_type": "access_token", "sub": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "sid": "019a8d6e-3a00-7c3b-9a57-3b1d2c4e5f61", "client_id": "first-party", "scope": "openid profile email", "exp": 1795000000, "iat": 1794999100, "iss": "https://auth.example.com", "aud": "https://auth.example.com"}))]
+#[schema(example = json!({"active": true, "token_type": "access_token", "sub": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "sid": "019a8d6e-3a00-7c3b-9a57-3b1d2c4e5f61", "client_id": "first-party", "scope": "openid profile email", "exp": 4950673600_i64, "iat": 4950672700_i64, "iss": "https://auth.example.com", "aud": "https://auth.example.com"}))]
 pub struct IntrospectionResponse {
     /// Whether the token is active (valid, unexpired, and its session not ended).
     active: bool,
