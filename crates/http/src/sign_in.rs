@@ -89,7 +89,7 @@ impl SignIn<'_> {
             )
             .await
             .map_err(|d| challenge_refusal(&d))?;
-        let account = self.account.trim().to_lowercase();
+        let account = latchkey_core::user::normalize_email(self.account);
         let mut verdicts = Vec::new();
         for dim in [Dimension::Account, Dimension::IpAccount] {
             verdicts

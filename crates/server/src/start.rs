@@ -237,6 +237,7 @@ pub async fn auth_parts(
         reauth_max_age: acc.reauth_max_age,
         deletion_grace: acc.deletion_grace,
         new_sign_in_notice: acc.new_sign_in_notice,
+        reveal_existing_on_register: acc.reveal_existing_on_register,
         mail_max_attempts: config.mail.max_attempts,
         theme: Theme {
             product_name: config.mail.product_name.clone(),
@@ -449,6 +450,27 @@ fn spawn_key_rotation(auth: Arc<Auth>, period: time::Duration, max_ttl: time::Du
     });
 }
 
+/// Follows the store's active signing key: a rotation by another node or by
+/// `latchkey keys rotate` is in force here within seconds
+/// ([`latchkey_core::auth::keyring::FOLLOW_INTERVAL`]); the retired key
+/// keeps verifying until it is unpublished.
+fn spawn_key_follower(auth: Arc<Auth>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(latchkey_core::auth::keyring::FOLLOW_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match auth.keys().follow(auth.store(), SystemClock.now()).await {
+                Ok(true) => tracing::info!("signing keys reloaded: the active key changed"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "checking the signing keys failed; will retry")
+                }
+            }
+        }
+    });
+}
+
 /// Deletes audit events past their retention, hourly (the first sweep a
 /// minute after start). Every node runs it: the deletion is idempotent, in
 /// small batches, and keeps no state, so several nodes and restarts at any
@@ -507,6 +529,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
     if let Some(period) = config.tokens.key_rotation {
         spawn_key_rotation(auth.clone(), period, config.tokens.access_ttl);
     }
+    spawn_key_follower(auth.clone());
     if let Some(retention) = config.audit.retention {
         spawn_audit_retention(auth.clone(), retention);
     }

@@ -50,12 +50,22 @@ pub struct RegisterRequest {
 /// have 8–1024 characters after NFKC normalization and must not be a
 /// commonly used or breached password, nor the email address or username;
 /// it is hashed with argon2id.
+///
+/// **An address that has an account** answers, by default, exactly like a
+/// new one: 201 with the same body shape (an `id` that names no account and
+/// can do nothing; no session is made either way), the same headers and the
+/// same work (one hash, one queued mail); the owner is mailed that someone
+/// tried to sign up with the address. The response thus reveals nothing
+/// about who has an account. With `accounts.reveal_existing_on_register`
+/// the answer is 409 `email_taken` instead, which tells anyone who asks
+/// whether an address has an account. A taken username is 409
+/// `username_taken` either way.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     params(("Latchkey-Pow" = Option<String>, Header, description = "A solved challenge, `<token>:<counter>`, when one is demanded.")),
     responses(
-        (status = 201, description = "The account was created.", body = UserView),
+        (status = 201, description = "The account was created, or (by default) the address has an account already and its owner was mailed: the two answers cannot be told apart.", body = UserView),
         (status = 403, description = "`challenge_required` or `challenge_failed`: solve the puzzle in `challenge` and repeat with `Latchkey-Pow`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_taken` or `username_taken`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`username_taken`; `email_taken` only with `accounts.reveal_existing_on_register`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: see `errors`; a refused password has the code `password_too_short`, `password_too_long`, `password_too_common`, `password_breached`, `password_like_identity` or `password_too_weak` and a message saying why.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:validation_failed", "title": "Validation failed", "status": 422, "detail": "Some fields are invalid; see `errors` for each field and what is expected.", "code": "validation_failed",
                 "errors": [{"field": "password", "code": "password_too_common", "message": "this password is one of the most commonly used passwords; choose another (a few unrelated words make a good one)"}]})),
@@ -78,7 +88,7 @@ pub async fn post_register(
         )
         .await
         .map_err(|d| challenge_refusal(&d))?;
-    let account = body.email.trim().to_lowercase();
+    let account = latchkey_core::user::normalize_email(&body.email);
     let mut verdicts = Vec::new();
     for dim in [Dimension::Account, Dimension::IpAccount] {
         verdicts.extend(check_limit(&guard, RouteClass::Register, dim, ip, Some(&account)).await?);

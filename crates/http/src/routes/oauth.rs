@@ -9,7 +9,8 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use latchkey_core::auth::AuthError;
+use latchkey_core::auth::{AuthError, Revocation};
+use latchkey_core::keys::Client;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -58,7 +59,7 @@ async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     form: &TokenForm,
-) -> Result<(), ApiError> {
+) -> Result<Client, ApiError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -80,7 +81,7 @@ async fn authenticate_client(
         _ => return Err(invalid_client()),
     };
     match state.auth().authenticate_client(&id, &secret).await {
-        Ok(_) => Ok(()),
+        Ok(client) => Ok(client),
         Err(AuthError::Unauthenticated(_)) => Err(invalid_client()),
         Err(e) => Err(server_error(e)),
     }
@@ -119,16 +120,18 @@ async fn token_request(
     state: &AppState,
     headers: &HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
-) -> Result<String, ApiError> {
+) -> Result<(Client, String), ApiError> {
     let Ok(Form(form)) = form else {
         return Err(invalid_request(
             "send an application/x-www-form-urlencoded body",
         ));
     };
-    authenticate_client(state, headers, &form).await?;
-    form.token
+    let client = authenticate_client(state, headers, &form).await?;
+    let token = form
+        .token
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| invalid_request("the token parameter is required"))
+        .ok_or_else(|| invalid_request("the token parameter is required"))?;
+    Ok((client, token))
 }
 
 /// Decodes one form-urlencoded component (`+` is a space, `%XX` a byte).
@@ -181,7 +184,7 @@ pub async fn post_introspect(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let token = token_request(&state, &headers, form).await?;
+    let (_, token) = token_request(&state, &headers, form).await?;
     let i = state
         .auth()
         .introspect(&token)
@@ -203,13 +206,16 @@ pub async fn post_introspect(
 }
 
 /// Token revocation (RFC 7009). **Requires** client authentication.
-/// Revoking an access or refresh token ends its whole session. Unknown
+/// A client revokes only tokens issued to it: revoking one ends its whole
+/// session. A token issued to another client, or a first-party token
+/// (those end at logout, `DELETE /v1/account/sessions` or by an
+/// administrator), is refused with 400 `unauthorized_client`. Unknown
 /// tokens are not an error (200).
 #[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked (or unknown)."),
-        (status = 400, description = "`invalid_request`: no token.", body = OAuthError),
+        (status = 400, description = "`invalid_request`: no token; `unauthorized_client`: the token was not issued to this client.", body = OAuthError),
         (status = 401, description = "`invalid_client`.", body = OAuthError),
     ))]
 pub async fn post_revoke(
@@ -217,13 +223,21 @@ pub async fn post_revoke(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let token = token_request(&state, &headers, form).await?;
-    state
+    let (client, token) = token_request(&state, &headers, form).await?;
+    match state
         .auth()
-        .revoke_token(&token)
+        .revoke_token(&token, &client.id)
         .await
-        .map_err(server_error)?;
-    Ok(StatusCode::OK.into_response())
+        .map_err(server_error)?
+    {
+        Revocation::Revoked | Revocation::Unknown => Ok(StatusCode::OK.into_response()),
+        Revocation::NotIssuedToClient => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "Unauthorized client",
+            "the token was not issued to this client; first-party tokens end at logout or by an administrator",
+        )),
+    }
 }
 
 /// The group: errors as RFC 6749 JSON; the token endpoints are `token`.
