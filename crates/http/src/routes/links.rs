@@ -135,11 +135,7 @@ fn reset_form(token: &str) -> Html {
         (status = 400, description = "The link cannot be read.", content_type = "text/html"),
     ))]
 pub async fn get_reset_password_page(LinkToken(token): LinkToken) -> Response {
-    page(
-        StatusCode::OK,
-        "Choose a new password",
-        &reset_form(&token),
-    )
+    page(StatusCode::OK, "Choose a new password", &reset_form(&token))
 }
 
 /// Sets the new password of a reset link (the form of `GET
