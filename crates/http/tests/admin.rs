@@ -396,6 +396,12 @@ async fn role_management_rules(app: TestApp) {
     assert!(items.contains(
         &json!({"name": "audit:read", "description": "Query the audit log", "builtin": true})
     ));
+    for (name, description) in latchkey_core::roles::CATALOGUE {
+        assert!(
+            items.contains(&json!({"name": name, "description": description, "builtin": true})),
+            "{name} missing from {items:?}"
+        );
+    }
     assert_eq!(items.last().unwrap()["name"], "x:y");
     assert_eq!(items.last().unwrap()["builtin"], false);
 }
