@@ -486,6 +486,14 @@ pub const SETTINGS: &[Setting] = &[
         "delay before the first retry of a failed job; doubles with each further attempt"
     ),
     setting!(
+        "jobs.lease_secs",
+        "LATCHKEY_JOBS_LEASE_SECS",
+        Int,
+        false,
+        "120",
+        "how long a claimed job is reserved for its worker; a job whose node died runs again once it ends (keep it longer than a job takes)"
+    ),
+    setting!(
         "jobs.retry_max_secs",
         "LATCHKEY_JOBS_RETRY_MAX_SECS",
         Int,
@@ -943,6 +951,7 @@ struct RawMail {
 #[serde(deny_unknown_fields)]
 struct RawJobs {
     poll_interval_ms: Option<u64>,
+    lease_secs: Option<u64>,
     retry_base_secs: Option<u64>,
     retry_max_secs: Option<u64>,
     sweep_interval_secs: Option<u64>,
@@ -1215,6 +1224,8 @@ pub struct MailConfig {
 pub struct JobsSettings {
     /// Poll period.
     pub poll_interval: Duration,
+    /// How long a claimed job is reserved for its worker.
+    pub lease: Duration,
     /// First retry delay.
     pub retry_base: Duration,
     /// Longest retry delay.
@@ -1803,6 +1814,13 @@ impl RawConfig {
                 50,
                 60_000,
             )),
+            lease: Duration::from_secs(c.range(
+                "jobs.lease_secs",
+                self.jobs.lease_secs,
+                120,
+                2,
+                3_600,
+            )),
             retry_base: Duration::from_secs(c.range(
                 "jobs.retry_base_secs",
                 self.jobs.retry_base_secs,
@@ -2262,6 +2280,7 @@ pub fn show(config: &Config) -> String {
             "mail.brand_color" => format!("{:?}", config.mail.brand_color),
             "mail.locale" => format!("{:?}", config.mail.locale),
             "jobs.poll_interval_ms" => config.jobs.poll_interval.as_millis().to_string(),
+            "jobs.lease_secs" => config.jobs.lease.as_secs().to_string(),
             "jobs.retry_base_secs" => config.jobs.retry_base.as_secs().to_string(),
             "jobs.retry_max_secs" => config.jobs.retry_max.as_secs().to_string(),
             "jobs.sweep_interval_secs" => config.jobs.sweep_interval.as_secs().to_string(),

@@ -354,11 +354,11 @@ pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTrans
 pub fn jobs_config(config: &Config) -> JobsConfig {
     let dur = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
     JobsConfig {
+        lease: dur(config.jobs.lease),
         retry_base: dur(config.jobs.retry_base),
         retry_max: dur(config.jobs.retry_max),
         sweep_interval: dur(config.jobs.sweep_interval),
         retention: dur(config.jobs.retention),
-        ..JobsConfig::default()
     }
 }
 
