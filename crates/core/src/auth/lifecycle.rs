@@ -7,7 +7,16 @@
 //!   they make), short-lived (verification and email change 24 hours, reset
 //!   15 minutes, cancel-deletion the grace period), and a newer one of the
 //!   same purpose voids the older ones. The stored hash is compared with the
-//!   presented one in constant time after the lookup.
+//!   presented one in constant time after the lookup. Every reset,
+//!   verification and email-change link dies, in the store's transaction of
+//!   the change, when the address or password changes, a reset completes,
+//!   or the account is suspended or scheduled for deletion.
+//! - **A write that owes a mail commits it**: the token, its mail (and a
+//!   notice, and the event) are one store write. A retried reset job finds
+//!   the link of its first run (a key derived from the job's id) and stores
+//!   nothing new.
+//! - **Every password check counts**: re-authentication and password change
+//!   are charged to the sign-in failure counters ([`Auth::check_password`]).
 //! - **Links are built from the issuer** (the configured public URL), never
 //!   from anything in a request.
 //! - **A reset request answers the same whatever the address**: the request
