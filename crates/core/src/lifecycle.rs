@@ -45,6 +45,19 @@ impl TokenPurpose {
     }
 }
 
+/// The tokens that die, all at once, when the account's address or password
+/// changes (a change, a completed reset, an email change, an administrator's
+/// edit of the address), and when the account is suspended or its deletion
+/// is scheduled: a link mailed before such a change must not outlive it.
+/// Cancel-deletion links are not among them: they are the way back from a
+/// scheduled deletion. The store voids them inside the transaction of the
+/// change (`used_at` = the change's time).
+pub const CREDENTIAL_TOKENS: [TokenPurpose; 3] = [
+    TokenPurpose::VerifyEmail,
+    TokenPurpose::PasswordReset,
+    TokenPurpose::EmailChange,
+];
+
 /// A single-use token mailed to a user, stored only as a SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountToken {
@@ -73,12 +86,15 @@ pub enum Redemption {
     /// token was mailed to.
     VerifyEmail,
     /// Sets the password hash, marks the address verified (the mail proved
-    /// it), ends every session and voids the user's other reset tokens.
+    /// it), ends every session and voids the user's other credential tokens
+    /// ([`CREDENTIAL_TOKENS`]). Only while the user's address is still the
+    /// one the link was mailed to.
     ResetPassword {
         /// The new PHC hash.
         password_hash: String,
     },
-    /// Replaces the address with the token's (verified), ending no session.
+    /// Replaces the address with the token's (verified), ending no session
+    /// but voiding the user's other credential tokens ([`CREDENTIAL_TOKENS`]).
     /// Fails with `Conflict("email")` when someone took the address meanwhile.
     ChangeEmail,
     /// Clears the pending deletion.

@@ -108,7 +108,10 @@ pub trait UserStore: Send + Sync {
     /// Replaces the profile fields (`email`, `email_normalized`,
     /// `email_verified`, `username`, `username_normalized`, `name`,
     /// `updated_at`) of an existing user. `NotFound` if there is none;
-    /// `Conflict("username")`/`Conflict("email")` as for inserts.
+    /// `Conflict("username")`/`Conflict("email")` as for inserts. When
+    /// `email_normalized` changes, the user's outstanding credential tokens
+    /// (see [`CREDENTIAL_TOKENS`](crate::lifecycle::CREDENTIAL_TOKENS)) are
+    /// voided in the same transaction.
     async fn update_user(&self, user: &User) -> Result<(), StoreError>;
 
     /// Sets the password hash (a rehash on login, a change, a reset).
@@ -313,7 +316,9 @@ pub trait AdminStore: Send + Sync {
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
 
-    /// `update_user` with its audit event.
+    /// `update_user` with its audit event. Like `update_user`, a change of
+    /// `email_normalized` voids the user's outstanding credential tokens in
+    /// the same transaction.
     async fn update_user_audited(&self, user: &User, event: &AuditEvent) -> Result<(), StoreError>;
 
     /// Deletes a user (sessions, tokens and role assignments go with it);
@@ -324,9 +329,10 @@ pub trait AdminStore: Send + Sync {
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
 
-    /// Suspends a user and ends every session of theirs (reason
-    /// `suspended`) at `suspension.suspended_at`; returns how many sessions
-    /// ended. `NotFound` if there is no such user.
+    /// Suspends a user, ends every session of theirs (reason `suspended`)
+    /// and voids their outstanding credential tokens at
+    /// `suspension.suspended_at`; returns how many sessions ended.
+    /// `NotFound` if there is no such user.
     async fn suspend_user(
         &self,
         user_id: &str,
@@ -394,13 +400,33 @@ pub trait LoginFailureStore: Send + Sync {
 pub trait LifecycleStore: Send + Sync {
     /// Stores a token and the mail carrying it, in one transaction, first
     /// voiding (marking used) the user's unused tokens of the same purpose:
-    /// a newer link supersedes older ones; with `event`, records it too.
+    /// a newer link supersedes older ones; with `notice`, queues that
+    /// message too (the email change's notice to the old address); with
+    /// `event`, records it too. When the mail's delivery job has an
+    /// idempotency key that exists already (a retried job that made this
+    /// token before), nothing at all is stored and the answer is `false`:
+    /// the first run's token and mail stand.
     async fn insert_account_token(
         &self,
         token: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
+        notice: Option<(&QueuedMail, &NewJob)>,
         event: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError>;
+
+    /// Registers a user: the user row, its verification token, the mail
+    /// carrying the link (with its delivery job) and `event`, in one
+    /// transaction, so that no committed account lacks its mail.
+    /// `Conflict("email")` / `Conflict("username")` as for
+    /// [`UserStore::insert_user`], and then nothing is stored.
+    async fn register_user(
+        &self,
+        user: &User,
+        token: &AccountToken,
+        mail: &QueuedMail,
+        job: &NewJob,
+        event: &AuditEvent,
     ) -> Result<(), StoreError>;
 
     /// A token by hash, whatever its state.
@@ -409,13 +435,18 @@ pub trait LifecycleStore: Send + Sync {
     /// Redeems a token atomically: marks it used if it has `purpose`, is
     /// unused and unexpired at `now`, then applies `action` in the same
     /// transaction. `None` (and no change) when the token does not qualify,
-    /// or for [`Redemption::VerifyEmail`] when the user's address is no
-    /// longer the one it was sent to. `event` is recorded with a redemption.
+    /// or for [`Redemption::VerifyEmail`] and [`Redemption::ResetPassword`]
+    /// when the user's address is no longer the one it was sent to. `event`
+    /// is recorded and `notice` queued with a redemption (in the same
+    /// transaction). A redemption that changes the password or the address
+    /// voids every other outstanding credential token of the user (see
+    /// [`CREDENTIAL_TOKENS`](crate::lifecycle::CREDENTIAL_TOKENS)).
     async fn redeem_account_token(
         &self,
         hash: &str,
         purpose: TokenPurpose,
         action: &Redemption,
+        notice: Option<(&QueuedMail, &NewJob)>,
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError>;
@@ -424,8 +455,8 @@ pub trait LifecycleStore: Send + Sync {
     async fn account_state(&self, user_id: &str) -> Result<Option<AccountState>, StoreError>;
 
     /// Sets the password and ends every session of the user except `keep`,
-    /// queues `notice` and records `event`, in one transaction. Returns the
-    /// sessions ended.
+    /// voids the user's outstanding credential tokens, queues `notice` and
+    /// records `event`, in one transaction. Returns the sessions ended.
     async fn change_password(
         &self,
         user_id: &str,
@@ -454,8 +485,9 @@ pub trait LifecycleStore: Send + Sync {
     ) -> Result<(bool, bool), StoreError>;
 
     /// Schedules the deletion of the account for when the `cancel` token
-    /// expires (`cancel.expires_at`), ends every session, stores the cancel
-    /// token with its mail and records `event`, in one transaction.
+    /// expires (`cancel.expires_at`), ends every session, voids the user's
+    /// outstanding credential tokens, stores the cancel token with its mail
+    /// and records `event`, in one transaction.
     /// `NotFound` for an unknown or already deleted user.
     async fn schedule_deletion(
         &self,

@@ -358,11 +358,11 @@ pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTrans
 /// The background job runner's tuning.
 pub fn jobs_config(config: &Config) -> JobsConfig {
     JobsConfig {
+        lease: config.jobs.lease,
         retry_base: config.jobs.retry_base,
         retry_max: config.jobs.retry_max,
         sweep_interval: config.jobs.sweep_interval,
         retention: config.jobs.retention,
-        ..JobsConfig::default()
     }
 }
 

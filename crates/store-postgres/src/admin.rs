@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
+use crate::lifecycle::{credential_purposes, void_tokens};
 use crate::roles::{assign, lock_user};
-use crate::users::{COLUMNS, INSERT, UPDATE, user_from};
+use crate::users::{COLUMNS, UPDATE, insert_user_in, update_params, user_from};
 use crate::{PgStore, map_err, settle};
 
 /// `%text%` for LIKE, with the wildcards in `text` escaped (by `\`).
@@ -92,29 +93,11 @@ impl AdminStore for PgStore {
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let created_at = truncate_to_millis(u.created_at);
-        let updated_at = truncate_to_millis(u.updated_at);
         let mut client = self.client().await?;
         let result = self
             .bounded_store(async {
                 let tx = client.transaction().await.map_err(map_err)?;
-                let stmt = tx.prepare_cached(INSERT).await.map_err(map_err)?;
-                tx.execute(
-                    &stmt,
-                    &[
-                        &u.id,
-                        &u.email,
-                        &u.email_normalized,
-                        &u.email_verified,
-                        &u.username,
-                        &u.username_normalized,
-                        &u.name,
-                        &u.password_hash,
-                        &created_at,
-                        &updated_at,
-                    ],
-                )
-                .await
-                .map_err(map_err)?;
+                insert_user_in(&tx, u).await?;
                 assign(&tx, &u.id, roles, created_at).await?;
                 insert_event(&tx, event).await?;
                 tx.commit().await.map_err(map_err)
@@ -125,25 +108,14 @@ impl AdminStore for PgStore {
 
     async fn update_user_audited(&self, u: &User, event: &AuditEvent) -> Result<(), StoreError> {
         let updated_at = truncate_to_millis(u.updated_at);
+        let purposes = credential_purposes();
         let mut client = self.client().await?;
         let result = self
             .bounded_store(async {
                 let tx = client.transaction().await.map_err(map_err)?;
                 let stmt = tx.prepare_cached(UPDATE).await.map_err(map_err)?;
                 let n = tx
-                    .execute(
-                        &stmt,
-                        &[
-                            &u.id,
-                            &u.email,
-                            &u.email_normalized,
-                            &u.email_verified,
-                            &u.username,
-                            &u.username_normalized,
-                            &u.name,
-                            &updated_at,
-                        ],
-                    )
+                    .execute(&stmt, &update_params(u, &updated_at, &purposes))
                     .await
                     .map_err(map_err)?;
                 if n == 0 {
@@ -207,6 +179,7 @@ impl AdminStore for PgStore {
                     .execute(&stmt, &[&user_id, &at, &"suspended"])
                     .await
                     .map_err(map_err)?;
+                void_tokens(&tx, user_id, at).await?;
                 insert_event(&tx, event).await?;
                 tx.commit().await.map_err(map_err)?;
                 Ok(ended)

@@ -10,6 +10,7 @@ use rusqlite::{params, params_from_iter};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
+use crate::lifecycle::void_tokens;
 use crate::roles::{assign, user_exists};
 use crate::users::{COLUMNS, finish, insert_user, raw_user, update_user};
 use crate::{SqliteStore, map_err};
@@ -147,6 +148,7 @@ impl AdminStore for SqliteStore {
                 .map_err(map_err)?
                 .execute(params![user_id, at])
                 .map_err(map_err)?;
+            void_tokens(&tx, &user_id, at)?;
             insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)?;
             Ok(ended as u64)

@@ -6,6 +6,7 @@ use latchkey_core::user::{Suspension, User};
 use rusqlite::{OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
+use crate::lifecycle::void_tokens;
 use crate::{SqliteStore, map_err};
 
 /// The columns written by `insert_user` (a new account is never suspended).
@@ -88,7 +89,17 @@ pub(crate) fn insert_user(c: &rusqlite::Connection, u: &User) -> Result<(), Stor
 }
 
 /// Replaces the profile fields of a user; `NotFound` if there is none.
+/// A new address voids the user's outstanding credential tokens (run inside
+/// the caller's transaction).
 pub(crate) fn update_user(c: &rusqlite::Connection, u: &User) -> Result<(), StoreError> {
+    let moved = c
+        .prepare_cached("SELECT 1 FROM users WHERE id = ?1 AND email_normalized IS NOT ?2")
+        .map_err(map_err)?
+        .exists(params![u.id, u.email_normalized])
+        .map_err(map_err)?;
+    if moved {
+        void_tokens(c, &u.id, to_unix_millis(u.updated_at))?;
+    }
     // password_hash, created_at and the suspension are deliberately not touched.
     let changed = c
         .prepare_cached(
@@ -180,7 +191,12 @@ impl UserStore for SqliteStore {
 
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
         let u = user.clone();
-        self.write(move |c| update_user(c, &u)).await
+        self.write(move |c| {
+            let tx = c.transaction().map_err(map_err)?;
+            update_user(&tx, &u)?;
+            tx.commit().map_err(map_err)
+        })
+        .await
     }
 
     async fn set_password_hash(

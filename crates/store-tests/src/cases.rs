@@ -13,7 +13,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::TestDb;
 
+mod credential_tokens;
 mod lifecycle;
+pub use credential_tokens::*;
 pub use lifecycle::*;
 
 async fn migrated(db: &dyn TestDb) -> Arc<dyn Store> {

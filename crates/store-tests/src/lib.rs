@@ -99,7 +99,12 @@ macro_rules! conformance_suite {
             mail_is_queued_once_and_wiped_when_sent,
             jobs_are_claimed_under_a_lease_and_finished_by_their_holder,
             concurrent_claims_hand_each_job_to_one_worker,
-            sweep_removes_what_expired_and_keeps_the_rest
+            sweep_removes_what_expired_and_keeps_the_rest,
+            credential_tokens_die_with_every_change_of_address_or_password,
+            a_reset_link_for_an_address_the_account_left_is_refused,
+            registration_commits_the_user_its_mail_and_its_event_together,
+            a_retried_token_mail_finds_the_first_one_and_stores_nothing,
+            notices_commit_with_their_change_and_only_with_it
             );
         }
     };

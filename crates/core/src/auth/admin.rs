@@ -444,7 +444,7 @@ impl Auth {
         let event = actor
             .event(EventType::PasswordResetRequested, self.now())
             .subject(&user.id);
-        self.mail_reset_link(&user, &event).await
+        self.mail_reset_link(&user, &event, None).await
     }
 
     /// Lifts a suspension (`user.unsuspended`).

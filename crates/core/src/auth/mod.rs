@@ -558,13 +558,15 @@ impl Auth {
         let event = AuditEvent::new(EventType::UserRegistered, now, client)
             .actor(Some(&user.id))
             .subject(&user.id);
-        match self.store.create_user_audited(&user, &[], &event).await {
+        // the account, its event and its verification mail commit together
+        let verify = self.verification(&user);
+        match self
+            .store
+            .register_user(&user, &verify.token, &verify.mail, &verify.job, &event)
+            .await
+        {
             Ok(()) => {
-                // The account exists either way; without its mail the user
-                // can ask for another (`POST /v1/account/verify-email`).
-                if let Err(e) = self.send_verification(&user).await {
-                    tracing::warn!(error = %e, user_id = %user.id, "could not queue the verification mail");
-                }
+                self.wake_jobs();
                 Ok(user)
             }
             Err(StoreError::Conflict("email")) if !self.lifecycle.reveal_existing_on_register => {
@@ -689,15 +691,8 @@ impl Auth {
         let (user, needs_rehash) = match (user, verdict) {
             (Some(u), Verified::Match { needs_rehash }) => (u, needs_rehash),
             (user, _) => {
-                if let Some(c) = charged.as_ref().filter(|c| c.locks) {
-                    metrics::counter!("latchkey_lockouts_total", "scope" => c.scope()).increment(1);
-                    tracing::warn!(
-                        event = "account.locked",
-                        scope = c.scope(),
-                        user_id = c.key.strip_prefix("user:"),
-                        failures = c.failures,
-                        "consecutive failed sign-ins reached the threshold: no more passwords are checked for it until it is cleared"
-                    );
+                if let Some(c) = &charged {
+                    c.note_lock();
                 }
                 self.record(login_failed(
                     now,
@@ -1443,6 +1438,21 @@ struct Charged {
 }
 
 impl Charged {
+    /// Logs and counts the lock when this failed attempt reached the threshold.
+    fn note_lock(&self) {
+        if !self.locks {
+            return;
+        }
+        metrics::counter!("latchkey_lockouts_total", "scope" => self.scope()).increment(1);
+        tracing::warn!(
+            event = "account.locked",
+            scope = self.scope(),
+            user_id = self.key.strip_prefix("user:"),
+            failures = self.failures,
+            "consecutive failed sign-ins reached the threshold: no more passwords are checked for it until it is cleared"
+        );
+    }
+
     fn scope(&self) -> &'static str {
         match self.key.split_once(':').map(|(k, _)| k) {
             Some("device") => "device",
