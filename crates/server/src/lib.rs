@@ -6,6 +6,7 @@
 
 pub mod admin_cli;
 pub mod config;
+pub mod health_cli;
 pub mod master_key;
 pub mod start;
 pub mod telemetry;

@@ -58,6 +58,14 @@ enum Command {
     /// Password lists (offline; needs no configuration).
     #[command(subcommand)]
     Passwords(PasswordsCommand),
+    /// Ask the server on the configured listen address whether it is ready
+    /// (GET /health/ready): exit 0 if so, 1 if not. For container health
+    /// checks; reads the same configuration as `serve`.
+    Health {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 5, value_name = "SECS")]
+        timeout: u64,
+    },
     /// Print the version.
     Version,
 }
@@ -228,6 +236,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Health { timeout } = cli.command {
+        let checked = latchkey_server::health_cli::target(config.server.listen).and_then(|addr| {
+            latchkey_server::health_cli::check(addr, std::time::Duration::from_secs(timeout))
+        });
+        return match checked {
+            Ok(body) => {
+                println!("{body}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("latchkey: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let sink = match cli.command {
         Command::Serve { .. } => telemetry::Sink::Stdout,
         _ => telemetry::Sink::Stderr,
@@ -421,7 +444,7 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
             eprintln!("exported {n} event(s)");
             Ok(())
         }
-        Command::Version | Command::Passwords(_) => {
+        Command::Version | Command::Passwords(_) | Command::Health { .. } => {
             unreachable!("handled before configuration")
         }
     }
