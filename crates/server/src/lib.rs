@@ -5,6 +5,7 @@
 //! way: this crate knows every other crate; none knows it.
 
 pub mod admin_cli;
+pub mod backup_cli;
 pub mod config;
 pub mod health_cli;
 pub mod master_key;

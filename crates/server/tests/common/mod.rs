@@ -106,3 +106,29 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Sends one request with a JSON body (and a bearer token) to `addr`.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> latchkey_testkit::raw_http::RawResponse {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    latchkey_testkit::raw_http::send(addr, head.as_bytes()).expect("request")
+}
+
+/// A response's body as JSON.
+pub fn json(r: &latchkey_testkit::raw_http::RawResponse) -> serde_json::Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+}
