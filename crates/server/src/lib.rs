@@ -9,6 +9,8 @@ pub mod backup_cli;
 pub mod config;
 pub mod health_cli;
 pub mod master_key;
+pub mod seed_cli;
 pub mod start;
 pub mod telemetry;
 pub mod tools;
+pub mod user_transfer_cli;

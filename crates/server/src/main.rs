@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use latchkey_server::config::{self, Config, Overrides};
-use latchkey_server::{admin_cli, start, telemetry};
+use latchkey_server::{admin_cli, seed_cli, start, telemetry, user_transfer_cli};
 
 /// latchkey: an authentication and identity server.
 #[derive(Debug, Parser)]
@@ -72,6 +72,13 @@ enum Command {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 5, value_name = "SECS")]
         timeout: u64,
+    },
+    /// Make test data: N accounts sharing one known password, sessions,
+    /// roles and audit events (refused in production).
+    Seed {
+        /// How many accounts.
+        #[arg(long, value_name = "N")]
+        users: u64,
     },
     /// Print the version.
     Version,
@@ -150,6 +157,13 @@ enum UserCommand {
         /// At most this many.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
+    },
+    /// Write every account as JSON lines to standard output (the shape an
+    /// import reads); password hashes only with --with-hashes.
+    Export {
+        /// Include each account's password hash (PHC string): protect the output.
+        #[arg(long)]
+        with_hashes: bool,
     },
     /// Replace a user's roles (`--role user` alone removes every other role).
     SetRole {
@@ -447,7 +461,37 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
                     roles,
                     end_sessions,
                 } => admin_cli::set_roles(&auth, &user, roles, end_sessions).await,
+                UserCommand::Export { with_hashes } => {
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    let n = user_transfer_cli::export_users(&auth, with_hashes, &mut out).await?;
+                    eprintln!(
+                        "exported {n} account(s){}",
+                        if with_hashes {
+                            " with password hashes: keep the file private"
+                        } else {
+                            ""
+                        }
+                    );
+                    Ok(())
+                }
             }
+        }
+        Command::Seed { users } => {
+            seed_cli::refuse_production(&config)?;
+            let auth = command_auth(&config).await?;
+            let r = seed_cli::seed(&config, auth, users).await?;
+            let secs = r.elapsed.as_secs_f64();
+            println!(
+                "seeded {} accounts ({} signed in) in {secs:.1} s ({:.0} accounts/s); \
+                 the first is {}, every password is {:?}",
+                r.users,
+                r.sessions,
+                r.users as f64 / secs.max(0.001),
+                r.first_email,
+                seed_cli::SEED_PASSWORD
+            );
+            Ok(())
         }
         Command::Audit(AuditCommand::Export {
             since,
