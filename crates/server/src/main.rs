@@ -165,6 +165,14 @@ enum UserCommand {
         #[arg(long)]
         with_hashes: bool,
     },
+    /// Import accounts with their password hashes from JSON lines (the
+    /// shape `export` writes). Every line is checked first; one bad line
+    /// imports nothing. Addresses present already are left alone, so an
+    /// interrupted import can run again.
+    Import {
+        /// The JSON-lines file.
+        file: PathBuf,
+    },
     /// Replace a user's roles (`--role user` alone removes every other role).
     SetRole {
         /// The user's email address or id.
@@ -461,6 +469,14 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
                     roles,
                     end_sessions,
                 } => admin_cli::set_roles(&auth, &user, roles, end_sessions).await,
+                UserCommand::Import { file } => {
+                    let r = user_transfer_cli::import_users(&auth, &file).await?;
+                    println!(
+                        "imported {} account(s); {} were present already",
+                        r.created, r.present
+                    );
+                    Ok(())
+                }
                 UserCommand::Export { with_hashes } => {
                     let stdout = std::io::stdout();
                     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -6,21 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Server, json, request, run_in};
-use serde_json::Value;
-
-const CHEAP_HASH: &[(&str, &str)] = &[
-    ("LATCHKEY_PASSWORDS_ARGON2_MEMORY_KIB", "8192"),
-    ("LATCHKEY_PASSWORDS_ARGON2_ITERATIONS", "1"),
-];
-
-fn lines(out: &std::process::Output) -> Vec<Value> {
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
+use common::{CHEAP_HASH, Server, json, lines, request, run_in};
 
 #[test]
 fn seeded_accounts_export_and_sign_in() {

@@ -132,3 +132,19 @@ pub fn request(
 pub fn json(r: &latchkey_testkit::raw_http::RawResponse) -> serde_json::Value {
     serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
 }
+
+/// The cheapest argon2id the configuration allows, for tests about
+/// something other than the hash.
+pub const CHEAP_HASH: &[(&str, &str)] = &[
+    ("LATCHKEY_PASSWORDS_ARGON2_MEMORY_KIB", "8192"),
+    ("LATCHKEY_PASSWORDS_ARGON2_ITERATIONS", "1"),
+];
+
+/// A successful command's standard output as JSON lines.
+pub fn lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
