@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Server, json, request, run_in};
+use common::{Server, json, login, request, run_in};
 
 const WRITERS: usize = 20;
 const PASSWORD: &str = "a backup survivor's passphrase";
@@ -127,16 +127,7 @@ fn a_backup_taken_under_twenty_writers_is_consistent_and_restores() {
     std::fs::copy(&file, &db).unwrap();
     let url = format!("sqlite://{}", db.display());
     let server = Server::start(restored.path(), &["--database-url", &url], ENV);
-    let login = |email: &str| {
-        let body = serde_json::json!({"identifier": email, "password": PASSWORD});
-        request(
-            server.addr,
-            "POST",
-            "/v1/auth/login",
-            None,
-            &body.to_string(),
-        )
-    };
+    let login = |email: &str| login(server.addr, email, PASSWORD);
     for email in &in_copy {
         let r = login(email);
         assert_eq!(r.status, 200, "{email}: {}", r.text());

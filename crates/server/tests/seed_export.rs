@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{CHEAP_HASH, Server, json, lines, request, run_in};
+use common::{CHEAP_HASH, Server, json, lines, login, run_in};
 
 #[test]
 fn seeded_accounts_export_and_sign_in() {
@@ -97,14 +97,7 @@ fn seeded_accounts_export_and_sign_in() {
         .to_owned();
     assert!(emails.contains(first.as_str()), "{first}");
     let server = Server::start(dir.path(), &[], CHEAP_HASH);
-    let body = serde_json::json!({"identifier": first, "password": "latchkey seed password"});
-    let login = request(
-        server.addr,
-        "POST",
-        "/v1/auth/login",
-        None,
-        &body.to_string(),
-    );
+    let login = login(server.addr, &first, "latchkey seed password");
     assert_eq!(login.status, 200, "{}", login.text());
     assert!(json(&login)["access_token"].is_string());
     assert!(server.terminate().success());

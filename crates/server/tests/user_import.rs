@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{CHEAP_HASH, Server, json, lines, request, run_in};
+use common::{CHEAP_HASH, Server, json, lines, login, run_in};
 use serde_json::{Value, json};
 
 /// Made by the reference implementation's CLI (Debian's `argon2` package):
@@ -90,14 +90,7 @@ fn an_export_imports_into_another_store_resumably_and_signs_in() {
 
     let first = exported[0]["email"].as_str().unwrap();
     let server = Server::start(to.path(), &[], CHEAP_HASH);
-    let body = json!({"identifier": first, "password": "latchkey seed password"});
-    let login = request(
-        server.addr,
-        "POST",
-        "/v1/auth/login",
-        None,
-        &body.to_string(),
-    );
+    let login = login(server.addr, first, "latchkey seed password");
     assert_eq!(login.status, 200, "{}", login.text());
     assert!(json(&login)["access_token"].is_string());
     assert!(server.terminate().success());
@@ -124,23 +117,9 @@ fn foreign_argon2_hashes_sign_in_and_leave_latchkeys_argon2id_behind() {
 
     let server = Server::start(dir.path(), &[], CHEAP_HASH);
     for email in ["id@example.com", "i@example.com"] {
-        let wrong = json!({"identifier": email, "password": "not the password"});
-        let r = request(
-            server.addr,
-            "POST",
-            "/v1/auth/login",
-            None,
-            &wrong.to_string(),
-        );
+        let r = login(server.addr, email, "not the password");
         assert_eq!(r.status, 401, "{email}: {}", r.text());
-        let right = json!({"identifier": email, "password": FOREIGN_PASSWORD});
-        let r = request(
-            server.addr,
-            "POST",
-            "/v1/auth/login",
-            None,
-            &right.to_string(),
-        );
+        let r = login(server.addr, email, FOREIGN_PASSWORD);
         assert_eq!(r.status, 200, "{email}: {}", r.text());
     }
     assert!(server.terminate().success());

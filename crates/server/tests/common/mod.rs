@@ -148,3 +148,13 @@ pub fn lines(out: &std::process::Output) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// `POST /v1/auth/login` with an identifier and a password.
+pub fn login(
+    addr: SocketAddr,
+    identifier: &str,
+    password: &str,
+) -> latchkey_testkit::raw_http::RawResponse {
+    let body = serde_json::json!({"identifier": identifier, "password": password});
+    request(addr, "POST", "/v1/auth/login", None, &body.to_string())
+}
