@@ -195,6 +195,11 @@ pub trait KeyStore: Send + Sync {
     /// Every stored key, newest first.
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
 
+    /// The `kid` of the active key, if any: the cheap "keys version" every
+    /// node polls to pick up a rotation made elsewhere (another node, or
+    /// `latchkey keys rotate`) within seconds.
+    async fn active_signing_kid(&self) -> Result<Option<String>, StoreError>;
+
     /// Makes `new` the active key, atomically retiring the current one
     /// (`retired_at = new.created_at`, `publish_until = previous_publish_until`),
     /// but only when there is no active key or the active one was created

@@ -1143,3 +1143,178 @@ async fn mail_routes_are_limited_per_account_and_per_ip(app: TestApp) {
         .await;
     assert_eq!(r.status, 202, "{}", r.text());
 }
+
+/// What a client can observe of a registration: status, sorted header
+/// names, content type, and the body's fields with the type of each value.
+type Observable = (u16, Vec<String>, Option<String>, Vec<(String, String)>);
+
+fn observable(r: &TestResponse) -> Observable {
+    let mut headers: Vec<String> = r.headers.keys().map(|k| k.as_str().to_owned()).collect();
+    headers.sort();
+    let body = r.json();
+    let fields = body
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let kind = match v {
+                Value::Null => "null",
+                Value::Bool(_) => "bool",
+                Value::Number(_) => "number",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+            };
+            (k.clone(), kind.to_owned())
+        })
+        .collect();
+    (
+        r.status.as_u16(),
+        headers,
+        r.header("content-type").map(str::to_owned),
+        fields,
+    )
+}
+
+/// By default an address that has an account answers exactly like a new
+/// one, does the same work (one queued mail), and its owner is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_does_not_tell_who_has_an_account() {
+    let app = TestApp::sqlite().await;
+    let owner = address("owner");
+    let user = register(&app, &owner).await;
+    delivered(&app, &owner, 1).await;
+    let attempt = |email: &str| {
+        app.json(
+            "POST",
+            "/v1/auth/register",
+            json!({"email": email, "password": "an attacker's passphrase", "name": "Mallory"}),
+            None,
+        )
+    };
+    let fresh = address("fresh");
+    let new = attempt(&fresh).await;
+    assert_eq!(app.run_jobs().await, 1, "a new address: one mail");
+    let existing = attempt(&owner.to_uppercase()).await;
+    assert_eq!(app.run_jobs().await, 1, "an existing address: one mail too");
+    assert_eq!(new.status, 201, "{}", new.text());
+    assert_eq!(
+        observable(&existing),
+        observable(&new),
+        "{}",
+        existing.text()
+    );
+    let body = existing.json();
+    assert_ne!(body["id"], user["id"], "the id names no real account");
+    assert_eq!(
+        app.send(
+            "GET",
+            &format!("/v1/admin/users/{}", body["id"].as_str().unwrap()),
+            None
+        )
+        .await
+        .status,
+        401
+    );
+    let root = app
+        .auth
+        .admin_create_user(
+            &Actor::command_line(),
+            latchkey_core::auth::NewUser {
+                email: address("root"),
+                password: PASSWORD.into(),
+                roles: vec!["admin".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let root_token = login(&app, &root.email).await;
+    let r = app
+        .send(
+            "GET",
+            &format!("/v1/admin/users/{}", body["id"].as_str().unwrap()),
+            Some(&root_token),
+        )
+        .await;
+    assert_eq!(r.status, 404, "no account has the id it was given");
+    assert_eq!(
+        try_login(&app, &owner, "an attacker's passphrase")
+            .await
+            .status,
+        401,
+        "the account is unchanged"
+    );
+    login(&app, &owner).await;
+    // the owner learns of it; the new address got its verification link
+    let mails = delivered(&app, &owner, 2).await;
+    assert!(
+        mails[1].subject().contains("tried to sign up"),
+        "{}",
+        mails[1].subject()
+    );
+    assert!(!mails[1].text.contains("Mallory"));
+    assert!(
+        delivered(&app, &fresh, 1).await[0]
+            .subject()
+            .contains("Confirm your email")
+    );
+    // a taken username answers the same whether or not the address is taken
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/register",
+            json!({"email": address("named"), "password": PASSWORD, "username": "taken_name"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    for email in [owner.clone(), address("other")] {
+        let r = app
+            .json(
+                "POST",
+                "/v1/auth/register",
+                json!({"email": email, "password": "an attacker's passphrase", "username": "taken_name"}),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), code(&r)),
+            (409, "username_taken".into()),
+            "{email}"
+        );
+    }
+}
+
+/// `accounts.reveal_existing_on_register` restores the 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_reveals_existing_addresses_when_configured() {
+    let app = TestApp::sqlite_with(
+        Options {
+            lifecycle: LifecycleConfig {
+                reveal_existing_on_register: true,
+                ..LifecycleConfig::default()
+            },
+            ..Options::default()
+        },
+        |r| r,
+    )
+    .await;
+    let owner = address("revealed");
+    register(&app, &owner).await;
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/register",
+            json!({"email": owner, "password": "an attacker's passphrase"}),
+            None,
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "email_taken".into()));
+    assert!(
+        delivered(&app, &owner, 1).await[0]
+            .subject()
+            .contains("Confirm your email"),
+        "no notice then"
+    );
+}

@@ -111,7 +111,9 @@ impl AdminStore for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             insert_event(&tx, &event)?;
-            tx.commit().map_err(map_err)
+            tx.commit().map_err(map_err)?;
+            crate::erase_traces(c);
+            Ok(())
         })
         .await
     }

@@ -550,7 +550,12 @@ impl LifecycleStore for SqliteStore {
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let (id, now, event) = (user_id.to_owned(), to_unix_millis(now), event.clone());
-        self.write(move |c| anonymize(c, &id, now, &event)).await
+        self.write(move |c| {
+            let erased = anonymize(c, &id, now, &event)?;
+            crate::erase_traces(c);
+            Ok(erased)
+        })
+        .await
     }
 
     async fn enqueue_mail(&self, mail: &QueuedMail, job: &NewJob) -> Result<bool, StoreError> {

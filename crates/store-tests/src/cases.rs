@@ -1294,6 +1294,19 @@ pub async fn signing_keys_rotate_conditionally(db: &dyn TestDb) {
     assert_eq!(keys[0], k3, "a failed rotation changes nothing");
 }
 
+/// The active `kid` (the keys version nodes poll) follows every rotation.
+pub async fn active_signing_kid_follows_rotation(db: &dyn TestDb) {
+    let store = migrated(db).await;
+    let now = base_now();
+    assert_eq!(store.active_signing_kid().await.unwrap(), None);
+    let k1 = sample_key(now);
+    assert!(store.rotate_signing_key(&k1, None, now).await.unwrap());
+    assert_eq!(store.active_signing_kid().await.unwrap(), Some(k1.kid));
+    let k2 = sample_key(now + Duration::minutes(1));
+    assert!(store.rotate_signing_key(&k2, None, now).await.unwrap());
+    assert_eq!(store.active_signing_kid().await.unwrap(), Some(k2.kid));
+}
+
 /// Four nodes creating the first key at once: exactly one key is made.
 pub async fn concurrent_first_signing_key_is_created_once(db: &dyn TestDb) {
     let first = migrated(db).await;

@@ -73,6 +73,7 @@ macro_rules! conformance_suite {
             concurrent_rotations_many_handles_without_grace,
             deleting_a_user_cascades_to_sessions_and_tokens,
             signing_keys_rotate_conditionally,
+            active_signing_kid_follows_rotation,
             concurrent_first_signing_key_is_created_once,
             clients_round_trip_and_conflict,
             roles_round_trip_and_delete_rules,

@@ -75,6 +75,9 @@ pub struct LifecycleConfig {
     pub deletion_grace: Duration,
     /// Mail a notice when someone signs in from a device never seen before.
     pub new_sign_in_notice: bool,
+    /// Answer a registration for an address that has an account with
+    /// `EmailTaken` (409) instead of exactly like a new one.
+    pub reveal_existing_on_register: bool,
     /// Attempts to deliver one message before giving up.
     pub mail_max_attempts: u32,
     /// Branding of mail.
@@ -92,6 +95,7 @@ impl Default for LifecycleConfig {
             reset_ttl: Duration::minutes(15),
             deletion_grace: Duration::days(30),
             new_sign_in_notice: true,
+            reveal_existing_on_register: false,
             mail_max_attempts: 12,
             theme: Theme::default(),
             locale: "en".into(),
@@ -805,6 +809,18 @@ impl Auth {
                 tracing::warn!(error = %e, "could not check the device of a sign-in");
                 None
             }
+        }
+    }
+
+    /// Tells the owner of an existing address that someone tried to
+    /// register with it (a failure is logged: the registrant's answer must
+    /// not depend on it).
+    pub(super) async fn notify_sign_up_attempt(&self, user: &User) {
+        if let Err(e) = self
+            .notice(user, &user.email, MailKind::SignUpAttempt)
+            .await
+        {
+            tracing::warn!(error = %e, "could not queue the sign-up attempt notice");
         }
     }
 
