@@ -28,3 +28,6 @@ fi
 
 echo "== cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked --no-fail-fast "$@"
+
+echo "== deployment checks (Dockerfile, compose.yaml, Kubernetes, the image's root file system)"
+scripts/ops-checks.sh

@@ -815,6 +815,27 @@ fn argon2_params(m: u32, t: u32, p: u32, output_len: usize) -> Result<Params, St
         .map_err(|e| format!("argon2 refuses m={m}, t={t}, p={p}: {e}"))
 }
 
+/// Checks, without hashing anything, that `phc` is a hash
+/// [`PasswordHasher::verify`] accepts: an argon2 PHC string within this
+/// module's cost limits. An import checks this before it stores a hash, so
+/// that no stored hash can stall the pool. The message says what is
+/// expected, never the hash.
+pub fn check_stored_hash(phc: &str) -> Result<(), String> {
+    match StoredHash::parse_inner(phc) {
+        Some(_) => Ok(()),
+        None if phc.starts_with("$argon2") => Err(format!(
+            "not a valid argon2 PHC string within the limits (memory at most {MAX_M_COST_KIB} KiB, \
+             time at most {MAX_T_COST}, memory × time at most {MAX_WORK_KIB} KiB, \
+             parallelism at most {MAX_P_COST})"
+        )),
+        None => Err(
+            "not an argon2 PHC string ($argon2id$…, $argon2i$… or $argon2d$…); \
+                     other formats (bcrypt, scrypt, PBKDF2) cannot be imported yet"
+                .into(),
+        ),
+    }
+}
+
 /// A parsed argon2 PHC string.
 struct StoredHash {
     algorithm: Algorithm,

@@ -5,8 +5,12 @@
 //! way: this crate knows every other crate; none knows it.
 
 pub mod admin_cli;
+pub mod backup_cli;
 pub mod config;
+pub mod health_cli;
 pub mod master_key;
+pub mod seed_cli;
 pub mod start;
 pub mod telemetry;
 pub mod tools;
+pub mod user_transfer_cli;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use latchkey_server::config::{self, Config, Overrides};
-use latchkey_server::{admin_cli, start, telemetry};
+use latchkey_server::{admin_cli, seed_cli, start, telemetry, user_transfer_cli};
 
 /// latchkey: an authentication and identity server.
 #[derive(Debug, Parser)]
@@ -58,6 +58,28 @@ enum Command {
     /// Password lists (offline; needs no configuration).
     #[command(subcommand)]
     Passwords(PasswordsCommand),
+    /// Copy the SQLite store into FILE while the server keeps serving: a
+    /// consistent snapshot, checked with PRAGMA integrity_check, written
+    /// under a temporary name and renamed when complete.
+    Backup {
+        /// The file to write (must not exist).
+        file: PathBuf,
+    },
+    /// Ask the server on the configured listen address whether it is ready
+    /// (GET /health/ready): exit 0 if so, 1 if not. For container health
+    /// checks; reads the same configuration as `serve`.
+    Health {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 5, value_name = "SECS")]
+        timeout: u64,
+    },
+    /// Make test data: N accounts sharing one known password, sessions,
+    /// roles and audit events (refused in production).
+    Seed {
+        /// How many accounts.
+        #[arg(long, value_name = "N")]
+        users: u64,
+    },
     /// Print the version.
     Version,
 }
@@ -135,6 +157,21 @@ enum UserCommand {
         /// At most this many.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
+    },
+    /// Write every account as JSON lines to standard output (the shape an
+    /// import reads); password hashes only with --with-hashes.
+    Export {
+        /// Include each account's password hash (PHC string): protect the output.
+        #[arg(long)]
+        with_hashes: bool,
+    },
+    /// Import accounts with their password hashes from JSON lines (the
+    /// shape `export` writes). Every line is checked first; one bad line
+    /// imports nothing. Addresses present already are left alone, so an
+    /// interrupted import can run again.
+    Import {
+        /// The JSON-lines file.
+        file: PathBuf,
     },
     /// Replace a user's roles (`--role user` alone removes every other role).
     SetRole {
@@ -228,6 +265,39 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Backup { file } = &cli.command {
+        return match latchkey_server::backup_cli::backup(&config, file) {
+            Ok(r) => {
+                println!(
+                    "backup written to {}: {} users, {} bytes, integrity ok, in {} ms",
+                    r.file.display(),
+                    r.users,
+                    r.bytes,
+                    r.elapsed.as_millis()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("latchkey: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Command::Health { timeout } = cli.command {
+        let checked = latchkey_server::health_cli::target(config.server.listen).and_then(|addr| {
+            latchkey_server::health_cli::check(addr, std::time::Duration::from_secs(timeout))
+        });
+        return match checked {
+            Ok(body) => {
+                println!("{body}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("latchkey: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let sink = match cli.command {
         Command::Serve { .. } => telemetry::Sink::Stdout,
         _ => telemetry::Sink::Stderr,
@@ -399,7 +469,45 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
                     roles,
                     end_sessions,
                 } => admin_cli::set_roles(&auth, &user, roles, end_sessions).await,
+                UserCommand::Import { file } => {
+                    let r = user_transfer_cli::import_users(&auth, &file).await?;
+                    println!(
+                        "imported {} account(s); {} were present already",
+                        r.created, r.present
+                    );
+                    Ok(())
+                }
+                UserCommand::Export { with_hashes } => {
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    let n = user_transfer_cli::export_users(&auth, with_hashes, &mut out).await?;
+                    eprintln!(
+                        "exported {n} account(s){}",
+                        if with_hashes {
+                            " with password hashes: keep the file private"
+                        } else {
+                            ""
+                        }
+                    );
+                    Ok(())
+                }
             }
+        }
+        Command::Seed { users } => {
+            seed_cli::refuse_production(&config)?;
+            let auth = command_auth(&config).await?;
+            let r = seed_cli::seed(&config, auth, users).await?;
+            let secs = r.elapsed.as_secs_f64();
+            println!(
+                "seeded {} accounts ({} signed in) in {secs:.1} s ({:.0} accounts/s); \
+                 the first is {}, every password is {:?}",
+                r.users,
+                r.sessions,
+                r.users as f64 / secs.max(0.001),
+                r.first_email,
+                seed_cli::SEED_PASSWORD
+            );
+            Ok(())
         }
         Command::Audit(AuditCommand::Export {
             since,
@@ -421,7 +529,10 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
             eprintln!("exported {n} event(s)");
             Ok(())
         }
-        Command::Version | Command::Passwords(_) => {
+        Command::Version
+        | Command::Passwords(_)
+        | Command::Health { .. }
+        | Command::Backup { .. } => {
             unreachable!("handled before configuration")
         }
     }

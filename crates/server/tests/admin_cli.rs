@@ -5,12 +5,10 @@
 mod common;
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use common::{Server, latchkey, run_in};
-use latchkey_testkit::raw_http;
+use common::{Server, json, latchkey, request, run_in};
 use serde_json::Value;
 
 const PASSWORD: &str = "an operator's long passphrase";
@@ -36,30 +34,6 @@ fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> raw_http::RawResponse {
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    head.push_str("\r\n");
-    head.push_str(body);
-    raw_http::send(addr, head.as_bytes()).expect("request")
-}
-
-fn json(r: &raw_http::RawResponse) -> Value {
-    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
 }
 
 #[test]

@@ -56,7 +56,7 @@ impl Actor {
         }
     }
 
-    fn event(&self, kind: EventType, now: OffsetDateTime) -> AuditEvent {
+    pub(super) fn event(&self, kind: EventType, now: OffsetDateTime) -> AuditEvent {
         let mut e = AuditEvent::new(kind, now, &self.client).actor(self.user_id.as_deref());
         if self.user_id.is_none() {
             e = e.detail("via", "command_line");
@@ -166,7 +166,11 @@ impl Auth {
 
     /// Checks role names against the existing roles and the actor's
     /// rights; returns them sorted, unique, without the implicit `user`.
-    async fn grantable(&self, actor: &Actor, wanted: &[String]) -> Result<Vec<String>, AuthError> {
+    pub(super) async fn grantable(
+        &self,
+        actor: &Actor,
+        wanted: &[String],
+    ) -> Result<Vec<String>, AuthError> {
         let all = self.all_roles().await?;
         let mut names = BTreeSet::new();
         for (i, name) in wanted.iter().enumerate() {

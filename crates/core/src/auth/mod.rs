@@ -23,6 +23,7 @@
 //!   lists, identity, optional strength).
 
 mod admin;
+mod import;
 pub mod keyring;
 mod lifecycle;
 mod validate;
@@ -51,6 +52,7 @@ use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::{User, normalize_email, normalize_username};
 
 pub use admin::{Actor, AdminPatch, NewUser, RoleInput, RolePatch};
+pub use import::{Imported, ImportedUser};
 pub use keyring::{KeyError, Keyring};
 pub(crate) use lifecycle::{JOB_MAIL, JOB_RESET};
 pub use lifecycle::{LifecycleConfig, ReauthInfo};

@@ -11,6 +11,13 @@ use super::setting::{ConfigError, Problem, Setting, Source, section_name};
 /// Environment variables with the `LATCHKEY_` prefix that are not settings.
 const NON_SETTING_ENV: &[&str] = &["LATCHKEY_CONFIG"];
 
+/// What turns a secret's variable into the one naming a file that holds it
+/// (`LATCHKEY_MASTER_KEY_FILE`: the Docker and Kubernetes secrets convention).
+const FILE_SUFFIX: &str = "_FILE";
+
+/// The most a secret file may hold; anything longer is not a secret value.
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
 /// Values given on the command line; `None` where the flag was absent.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -85,36 +92,68 @@ pub(super) fn merge(
         problems.extend(unknown_keys(sections, &table, path));
     }
 
-    // 2. the environment
+    // 2. the environment: `LATCHKEY_<NAME>`, or for a secret
+    // `LATCHKEY_<NAME>_FILE` naming a file that holds the value
     for (name, value) in &env {
         if NON_SETTING_ENV.contains(&name.as_str()) || name.starts_with("LATCHKEY_TEST_") {
             continue;
         }
-        match settings().find(|s| s.env == name) {
-            Some(s) => match s.parse_env(value) {
-                Ok(v) => {
-                    insert(&mut table, s.key, v);
-                    sources.insert(s.key, Source::Env(s.env.to_owned()));
-                }
-                Err(msg) => problems.push(Problem {
-                    setting: s.key.to_owned(),
-                    source: Source::Env(s.env.to_owned()),
-                    value: Some(if s.secret {
-                        "<redacted>".into()
-                    } else {
-                        value.clone()
-                    }),
-                    message: msg,
-                }),
-            },
-            None => problems.push(Problem {
+        let found = match settings().find(|s| s.env == name) {
+            Some(s) => Some((s, Ok(value.clone()), Source::Env(s.env.to_owned()))),
+            None => secret_named_by_file_variable(settings(), name).map(|s| {
+                let path = PathBuf::from(value);
+                let text = if env.contains_key(s.env) {
+                    Err(format!("{} is set as well; set one of the two", s.env))
+                } else {
+                    read_secret_file(&path)
+                };
+                let source = Source::SecretFile {
+                    variable: name.clone(),
+                    path,
+                };
+                (s, text, source)
+            }),
+        };
+        let Some((s, text, source)) = found else {
+            let mut known: Vec<String> = settings().map(|s| s.env.to_owned()).collect();
+            known.extend(
+                settings()
+                    .filter(|s| s.secret)
+                    .map(|s| format!("{}{FILE_SUFFIX}", s.env)),
+            );
+            problems.push(Problem {
                 setting: name.clone(),
                 source: Source::Env(name.clone()),
                 value: None,
                 message: format!(
                     "unknown environment variable; latchkey reads {}",
-                    settings().map(|s| s.env).collect::<Vec<_>>().join(", ")
+                    known.join(", ")
                 ),
+            });
+            continue;
+        };
+        let text = match text {
+            Ok(text) => text,
+            Err(message) => {
+                problems.push(Problem {
+                    setting: s.key.to_owned(),
+                    source,
+                    value: None,
+                    message,
+                });
+                continue;
+            }
+        };
+        match s.parse_env(&text) {
+            Ok(v) => {
+                insert(&mut table, s.key, v);
+                sources.insert(s.key, source);
+            }
+            Err(message) => problems.push(Problem {
+                setting: s.key.to_owned(),
+                source,
+                value: Some(if s.secret { "<redacted>".into() } else { text }),
+                message,
             }),
         }
     }
@@ -142,6 +181,37 @@ pub(super) fn merge(
         file,
         sources,
     })
+}
+
+/// The secret setting whose variable, with [`FILE_SUFFIX`], is `name`.
+/// Only secrets are read from files: the other settings are no harder to
+/// pass in a variable or the configuration file.
+fn secret_named_by_file_variable<'a>(
+    mut settings: impl Iterator<Item = &'a Setting>,
+    name: &str,
+) -> Option<&'a Setting> {
+    let base = name.strip_suffix(FILE_SUFFIX)?;
+    settings.find(|s| s.secret && s.env == base)
+}
+
+/// A secret file's value: its text without the line ends at the end (as the
+/// shell's `$(cat FILE)` reads it, so `echo secret > file` works). The
+/// problem names the file and never shows its content.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SECRET_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "{} is larger than {MAX_SECRET_FILE_BYTES} bytes; expected the secret alone",
+            path.display()
+        ));
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 /// Every key of the file that no section lists, each one a problem. A

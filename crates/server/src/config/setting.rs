@@ -178,6 +178,13 @@ pub enum Source {
     File(PathBuf),
     /// An environment variable.
     Env(String),
+    /// A file named by a secret's `_FILE` environment variable.
+    SecretFile {
+        /// The variable, such as `LATCHKEY_MASTER_KEY_FILE`.
+        variable: String,
+        /// The file it names.
+        path: PathBuf,
+    },
     /// A command-line flag.
     Flag(&'static str),
 }
@@ -188,6 +195,9 @@ impl fmt::Display for Source {
             Source::Default => write!(f, "default"),
             Source::File(p) => write!(f, "file {}", p.display()),
             Source::Env(e) => write!(f, "environment variable {e}"),
+            Source::SecretFile { variable, path } => {
+                write!(f, "file {} named by {variable}", path.display())
+            }
             Source::Flag(flag) => write!(f, "flag {flag}"),
         }
     }

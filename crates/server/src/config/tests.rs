@@ -707,3 +707,163 @@ fn values_are_kept_typed() {
     let from = c.mail.from.as_ref().unwrap();
     assert_eq!(from.email.to_string(), "no-reply@acme.example");
 }
+
+/// A secret setting's key, a valid value, and the variables that make it apply.
+type SecretCase = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
+
+/// A valid value of every secret setting and the settings that make it apply.
+fn secret_cases() -> Vec<SecretCase> {
+    vec![
+        ("master_key", "3c9f01d2".repeat(8).leak(), vec![]),
+        (
+            "database.url",
+            "postgres://lk:s3cr3t-pg@db.internal:5432/lk",
+            vec![],
+        ),
+        (
+            "mail.smtp_password",
+            "s3cr3t smtp password ",
+            vec![
+                ("LATCHKEY_MAIL_TRANSPORT", "smtp"),
+                ("LATCHKEY_MAIL_SMTP_HOST", "smtp.example.net"),
+                ("LATCHKEY_MAIL_SMTP_USERNAME", "latchkey"),
+            ],
+        ),
+        (
+            "redis.url",
+            "redis://:s3cr3t-redis@cache.internal:6379/0",
+            vec![],
+        ),
+    ]
+}
+
+/// The value a secret setting ended up with, as text, to compare with what
+/// the file held.
+fn secret_value(c: &Config, key: &str) -> String {
+    match key {
+        "master_key" => c
+            .server
+            .master_key
+            .as_ref()
+            .map(|k| k.0.iter().map(|b| format!("{b:02x}")).collect())
+            .unwrap_or_default(),
+        "database.url" => match &c.database.url {
+            DatabaseUrl::Postgres(u) => u.clone(),
+            other => panic!("expected PostgreSQL, got {other:?}"),
+        },
+        "mail.smtp_password" => match &c.mail.transport {
+            MailTransportConfig::Smtp(s) => s.password.clone().unwrap_or_default(),
+            MailTransportConfig::File => panic!("expected SMTP"),
+        },
+        "redis.url" => {
+            let r = &c.redis.as_ref().expect("redis configured").connection;
+            let password = r.password().unwrap_or_default();
+            format!("redis://:{password}@{}/{}", r.address(), r.database())
+        }
+        other => panic!("no case reads secret {other}"),
+    }
+}
+
+#[test]
+fn every_secret_can_come_from_a_file_and_is_never_shown() {
+    let cases = secret_cases();
+    for s in settings().filter(|s| s.secret) {
+        assert!(
+            cases.iter().any(|(key, ..)| *key == s.key),
+            "secret {} has no case here: add one so its {}_FILE is tested",
+            s.key,
+            s.env
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value, extra) in cases {
+        let s = settings().find(|s| s.key == key).unwrap();
+        let path = dir.path().join(key);
+        // written as `echo VALUE > file` does: the line end is not the secret's
+        std::fs::write(&path, format!("{value}\n")).unwrap();
+        let variable = format!("{}_FILE", s.env);
+        let mut env = extra.clone();
+        env.push((&variable, path.to_str().unwrap()));
+        let c = load_with(&env, None, Overrides::default()).unwrap();
+        assert_eq!(secret_value(&c, key), value, "{key}");
+        assert_eq!(
+            c.sources[key],
+            Source::SecretFile {
+                variable: variable.clone(),
+                path: path.clone()
+            }
+        );
+        let shown = show(&c);
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("3c9f01d2"),
+            "{shown}"
+        );
+        assert!(shown.contains(&variable), "{shown}");
+    }
+}
+
+#[test]
+fn secret_files_that_cannot_be_used_are_named_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_key = dir.path().join("master.key");
+    std::fs::write(&bad_key, "s3cr3t-but-not-hex\n").unwrap();
+    let missing = dir.path().join("absent");
+    let (bad, absent) = (bad_key.to_str().unwrap(), missing.to_str().unwrap());
+
+    let e = err(
+        &[("LATCHKEY_MASTER_KEY_FILE", bad)],
+        None,
+        Overrides::default(),
+    );
+    check(
+        &e,
+        "master_key",
+        &["LATCHKEY_MASTER_KEY_FILE", "64 hex digits"],
+    );
+    assert!(!e.to_string().contains("s3cr3t"), "{e}");
+
+    let e = err(
+        &[("LATCHKEY_DATABASE_URL_FILE", absent)],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "database.url", &["cannot read", absent]);
+
+    // both the value and a file: ambiguous, refused
+    let e = err(
+        &[
+            ("LATCHKEY_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            ("LATCHKEY_REDIS_URL_FILE", bad),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "redis.url", &["LATCHKEY_REDIS_URL is set as well"]);
+
+    // only secrets are read from files; an existing `_FILE` setting keeps its meaning
+    let e = err(&[("LATCHKEY_LISTEN_FILE", bad)], None, Overrides::default());
+    check(
+        &e,
+        "LATCHKEY_LISTEN_FILE",
+        &["unknown environment variable", "LATCHKEY_MASTER_KEY_FILE"],
+    );
+    let e = err(
+        &[("LATCHKEY_MAIL_SMTP_CA_FILE", absent)],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "mail.smtp_ca_file", &["no such file"]);
+
+    let big = dir.path().join("big");
+    std::fs::write(&big, vec![b'a'; 70_000]).unwrap();
+    let e = err(
+        &[("LATCHKEY_MASTER_KEY_FILE", big.to_str().unwrap())],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "master_key", &["larger than"]);
+}

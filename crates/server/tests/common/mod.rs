@@ -106,3 +106,55 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Sends one request with a JSON body (and a bearer token) to `addr`.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> latchkey_testkit::raw_http::RawResponse {
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    latchkey_testkit::raw_http::send(addr, head.as_bytes()).expect("request")
+}
+
+/// A response's body as JSON.
+pub fn json(r: &latchkey_testkit::raw_http::RawResponse) -> serde_json::Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.text()))
+}
+
+/// The cheapest argon2id the configuration allows, for tests about
+/// something other than the hash.
+pub const CHEAP_HASH: &[(&str, &str)] = &[
+    ("LATCHKEY_PASSWORDS_ARGON2_MEMORY_KIB", "8192"),
+    ("LATCHKEY_PASSWORDS_ARGON2_ITERATIONS", "1"),
+];
+
+/// A successful command's standard output as JSON lines.
+pub fn lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// `POST /v1/auth/login` with an identifier and a password.
+pub fn login(
+    addr: SocketAddr,
+    identifier: &str,
+    password: &str,
+) -> latchkey_testkit::raw_http::RawResponse {
+    let body = serde_json::json!({"identifier": identifier, "password": password});
+    request(addr, "POST", "/v1/auth/login", None, &body.to_string())
+}

@@ -1,0 +1,218 @@
+//! `latchkey user export` and `latchkey user import`: every account as one
+//! JSON object per line (`email`, `email_verified`, `username`, `name`,
+//! `roles`, `identities`, `created_at`, and with `--with-hashes` the PHC
+//! `password_hash`; export adds `id`, which import ignores). Without
+//! `--with-hashes` no hash leaves the store. Import checks the whole file
+//! before it writes anything; the rules for each account are core's
+//! (`Auth::admin_import_user`).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use latchkey_core::auth::{Actor, Auth, AuthError, Imported, ImportedUser};
+use latchkey_core::user::{User, UserSearch, normalize_email, normalize_username};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::start::StartError;
+
+/// Accounts read per page.
+const PAGE: u32 = 1_000;
+
+/// One exported line.
+fn line(user: &User, roles: &[String], with_hashes: bool) -> Value {
+    let mut v = json!({
+        "id": user.id,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "username": user.username,
+        "name": user.name,
+        "roles": roles,
+        // linked upstream identities: none are stored yet
+        "identities": [],
+        "created_at": user.created_at.format(&Rfc3339).unwrap_or_default(),
+    });
+    if with_hashes {
+        v["password_hash"] = json!(user.password_hash);
+    }
+    v
+}
+
+/// Writes every account to `out`, in id order; returns how many.
+pub async fn export_users(
+    auth: &Auth,
+    with_hashes: bool,
+    out: &mut impl Write,
+) -> Result<u64, StartError> {
+    let actor = Actor::command_line();
+    let write_err = |e: std::io::Error| StartError(format!("cannot write: {e}"));
+    let mut search = UserSearch {
+        query: None,
+        role: None,
+        after_id: None,
+        limit: PAGE,
+    };
+    let mut written = 0u64;
+    loop {
+        let page = auth
+            .admin_users(&actor, &search)
+            .await
+            .map_err(|e| StartError(format!("cannot list users: {e}")))?;
+        let Some((last, _)) = page.last() else { break };
+        search.after_id = Some(last.id.clone());
+        for (user, roles) in &page {
+            serde_json::to_writer(&mut *out, &line(user, roles, with_hashes))
+                .map_err(|e| StartError(format!("cannot write: {e}")))?;
+            out.write_all(b"\n").map_err(write_err)?;
+            written += 1;
+        }
+        if page.len() < PAGE as usize {
+            break;
+        }
+    }
+    out.flush().map_err(write_err)?;
+    Ok(written)
+}
+
+/// One line of an import file: the shape `export` writes (keys it does not
+/// know, such as `id`, are ignored).
+#[derive(Debug, Deserialize)]
+struct ImportLine {
+    email: String,
+    #[serde(default)]
+    email_verified: bool,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    identities: Vec<Value>,
+    #[serde(default)]
+    password_hash: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Accounts created.
+    pub created: u64,
+    /// Accounts whose address existed already (left as they were).
+    pub present: u64,
+}
+
+/// Parses one line into an account to import, or says what is wrong.
+fn parse_line(text: &str) -> Result<ImportedUser, String> {
+    let line: ImportLine =
+        serde_json::from_str(text).map_err(|e| format!("not an account as JSON: {e}"))?;
+    if !line.identities.is_empty() {
+        return Err("linked identities are not supported yet; remove them to import".into());
+    }
+    let created_at = line
+        .created_at
+        .map(|t| {
+            OffsetDateTime::parse(&t, &Rfc3339)
+                .map_err(|_| format!("created_at: expected an RFC 3339 time, got {t:?}"))
+        })
+        .transpose()?;
+    Ok(ImportedUser {
+        email: line.email,
+        email_verified: line.email_verified,
+        username: line.username,
+        name: line.name,
+        roles: line.roles,
+        password_hash: line.password_hash,
+        created_at,
+    })
+}
+
+fn problems(e: AuthError) -> Result<String, StartError> {
+    match e {
+        AuthError::Validation(problems) => Ok(problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        AuthError::UsernameTaken => Ok("username: taken by another account".into()),
+        other => Err(StartError(format!("cannot check the import: {other}"))),
+    }
+}
+
+/// `latchkey user import FILE`: checks every line first and imports nothing
+/// if any is bad (each bad line is named); then creates the accounts whose
+/// address is new. Running it again creates nothing twice.
+pub async fn import_users(auth: &Auth, file: &Path) -> Result<ImportReport, StartError> {
+    let actor = Actor::command_line();
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| StartError(format!("cannot read {}: {e}", file.display())))?;
+    let mut accounts = Vec::new();
+    let mut bad = Vec::new();
+    let mut emails = HashMap::new();
+    let mut usernames = HashMap::new();
+    for (i, text) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let n = i + 1;
+        let account = match parse_line(text) {
+            Ok(a) => a,
+            Err(why) => {
+                bad.push((n, why));
+                continue;
+            }
+        };
+        if let Some(first) = emails.insert(normalize_email(&account.email), n) {
+            bad.push((n, format!("email: the same address as line {first}")));
+            continue;
+        }
+        if let Some(u) = &account.username
+            && let Some(first) = usernames.insert(normalize_username(u), n)
+        {
+            bad.push((n, format!("username: the same as line {first}")));
+            continue;
+        }
+        match auth.admin_check_import(&actor, &account).await {
+            Ok(_) => accounts.push(account),
+            Err(e) => bad.push((n, problems(e)?)),
+        }
+    }
+    if !bad.is_empty() {
+        let lines: Vec<String> = bad
+            .iter()
+            .map(|(n, why)| format!("  line {n}: {why}"))
+            .collect();
+        return Err(StartError(format!(
+            "{} bad line(s) in {}; nothing was imported:\n{}",
+            bad.len(),
+            file.display(),
+            lines.join("\n")
+        )));
+    }
+    let mut report = ImportReport::default();
+    let step = (accounts.len() / 10).max(1);
+    for (i, account) in accounts.iter().enumerate() {
+        match auth.admin_import_user(&actor, account).await {
+            Ok(Imported::Created(_)) => report.created += 1,
+            Ok(Imported::Present) => report.present += 1,
+            Err(e) => {
+                return Err(StartError(format!(
+                    "stopped after {} account(s) ({}): {}; run the import again to go on",
+                    report.created,
+                    account.email,
+                    problems(e)?
+                )));
+            }
+        }
+        if (i + 1) % step == 0 {
+            eprintln!("imported {} of {}", i + 1, accounts.len());
+        }
+    }
+    Ok(report)
+}
