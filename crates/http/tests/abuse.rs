@@ -1,8 +1,9 @@
-//! Abuse protection over HTTP, on both backends: password guessing against
+//! Abuse protection over HTTP: password guessing against
 //! one account, credential stuffing across accounts, the owner's known
 //! device, trusted proxies, proof-of-work challenges, password policy, IP
 //! lists, CORS and headers. The shared (Redis) mode runs against the real
-//! Redis servers started by `scripts/test.sh`.
+//! Redis servers started by `scripts/test.sh`. What reaches the failure
+//! counters in the store runs on both backends; the rest on SQLite.
 //!
 //! Time is a [`ManualClock`]: waits are clock advances, never sleeps.
 
@@ -24,39 +25,15 @@ use latchkey_redis::{RedisConfig, RedisCounters};
 use latchkey_testkit::{ISSUER, ManualClock, Options, TestApp, TestResponse};
 use serde_json::{Value, json};
 
-async fn sqlite(options: Options) -> TestApp {
-    TestApp::sqlite_with(options, |r| r).await
-}
-
-async fn postgres(options: Options) -> TestApp {
-    TestApp::postgres(options).await
-}
-
-macro_rules! both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::sqlite).await;
-                }
-            )*
-        }
-        mod on_postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+latchkey_testkit::both_backends!(
+    factory:
     hundred_and_one_wrong_passwords_are_throttled_and_at_most_100_checked,
     the_owner_on_a_known_device_signs_in_during_an_attack,
     one_password_across_1000_accounts_from_one_ip_limits_the_ip_not_the_accounts,
+);
+
+latchkey_testkit::sqlite_only!(
+    factory:
     forwarded_for_counts_only_from_trusted_proxies,
     a_failure_surge_demands_a_challenge,
     a_signup_surge_demands_a_challenge,
@@ -996,7 +973,7 @@ async fn two_nodes_share_limits_through_redis_over_tls_as_an_acl_user() {
         .unwrap()
         .with_ca_file(redis_url("LATCHKEY_TEST_REDIS_TLS_CA").as_ref())
         .unwrap();
-    two_nodes_share_limits_through(config, sqlite).await;
+    two_nodes_share_limits_through(config, TestApp::sqlite_from).await;
 }
 
 async fn two_nodes_share_limits_through(
@@ -1155,7 +1132,7 @@ async fn redis_down_falls_back_to_local_limits_and_recovers(
 /// Lists, CORS and headers (in-process, SQLite).
 #[tokio::test]
 async fn ip_lists_cors_and_security_headers() {
-    let app = sqlite(Options {
+    let app = TestApp::sqlite_from(Options {
         clock: Some(clock()),
         guard: GuardConfig::default(),
         network: Network {

@@ -1,7 +1,8 @@
-//! Password accounts, sessions and tokens over HTTP, on both backends.
+//! Password accounts, sessions and tokens over HTTP.
 //!
 //! Every case is a function over a [`TestApp`]; `both_backends!` runs each
-//! on a fresh SQLite file and on a fresh PostgreSQL database.
+//! on a fresh SQLite file and on a fresh PostgreSQL database, `sqlite_only!`
+//! on SQLite alone (see testkit for which goes where).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,15 +18,11 @@ latchkey_testkit::both_backends!(
         refresh_grace: time::Duration::ZERO,
         ..Options::default()
     }),
-    sessions_list_and_end,
-    ended_sessions_are_inactive_at_introspection,
-    forged_and_foreign_tokens_are_refused,
     fifty_concurrent_refreshes_issue_one_pair,
     fifty_concurrent_refreshes_without_grace(Options {
         refresh_grace: time::Duration::ZERO,
         ..Options::default()
     }),
-    unknown_user_and_wrong_password_look_alike,
     registration_is_validated(Options {
         lifecycle: latchkey_core::auth::LifecycleConfig {
             reveal_existing_on_register: true,
@@ -33,11 +30,18 @@ latchkey_testkit::both_backends!(
         },
         ..Options::default()
     }),
+    profile_can_be_changed,
+    jwks_publishes_old_keys_after_rotation,
+);
+
+latchkey_testkit::sqlite_only!(
+    sessions_list_and_end,
+    ended_sessions_are_inactive_at_introspection,
+    forged_and_foreign_tokens_are_refused,
+    unknown_user_and_wrong_password_look_alike,
     quoted_local_parts_are_one_account,
     cookie_sessions_with_csrf,
-    profile_can_be_changed,
     revocation_ends_the_session,
-    jwks_publishes_old_keys_after_rotation,
     current_session_and_cookie_replacement,
 );
 

@@ -205,7 +205,7 @@ impl Default for Options {
 impl TestApp {
     /// The real router on a fresh, migrated SQLite file with default options.
     pub async fn sqlite() -> TestApp {
-        Self::sqlite_with(Options::default(), |routes| routes).await
+        Self::sqlite_from(Options::default()).await
     }
 
     /// Like [`TestApp::sqlite`], with options and extra routes merged into
@@ -221,6 +221,11 @@ impl TestApp {
         app.backend = Some(Backend::Sqlite(dir.path().join("latchkey.db")));
         app._dir = Some(dir);
         app
+    }
+
+    /// The real router on a fresh, migrated SQLite file with these options.
+    pub async fn sqlite_from(options: Options) -> TestApp {
+        Self::sqlite_with(options, |routes| routes).await
     }
 
     /// The real router on a fresh, migrated PostgreSQL database on the test
@@ -515,26 +520,63 @@ impl TestApp {
     }
 }
 
-/// Runs each named case (an `async fn(TestApp)` in the calling module) on a
-/// fresh SQLite file and on a fresh PostgreSQL database, as
-/// `on_sqlite::case` and `on_postgres::case`. A case may name the
-/// [`Options`] it runs with: `case(Options { .. })`.
+/// Runs each named case on a fresh SQLite file only, as
+/// `on_sqlite_only::case`: for tests of what the HTTP layer and `core` decide,
+/// which the store only keeps (routes, validation, tokens, cookies, pages,
+/// rate limits, mail contents). What a backend could get wrong belongs in
+/// [`both_backends!`] or the store conformance suite.
+///
+/// A case is an `async fn(TestApp)` in the calling module and may name the
+/// [`Options`] it runs with: `case(Options { .. })`. With `factory:` first,
+/// each case is instead an `async fn(impl AsyncFn(Options) -> TestApp)` and
+/// builds its own apps (several nodes, options decided in the body).
+#[macro_export]
+macro_rules! sqlite_only {
+    (factory: $($case:ident),* $(,)?) => {
+        $crate::__backend_cases!(on_sqlite_only, factory, $crate::TestApp::sqlite_from; $($case),*);
+    };
+    ($($case:ident $(($options:expr))?),* $(,)?) => {
+        $crate::__backend_cases!(on_sqlite_only, app, $crate::TestApp::sqlite_from; $($case $(($options))?),*);
+    };
+}
+
+/// Runs each named case on a fresh SQLite file and on a fresh PostgreSQL
+/// database, as `on_sqlite::case` and `on_postgres::case`: for what depends
+/// on the backend — concurrency (races, concurrent refreshes), jobs,
+/// transactions, constraint conflicts, searches and paging, single-use
+/// links, the failure counters, and anything that reads the database
+/// itself. Everything else uses [`sqlite_only!`]. Cases are written as for
+/// [`sqlite_only!`] (`case(Options { .. })`, or `factory:` first).
 #[macro_export]
 macro_rules! both_backends {
+    (factory: $($case:ident),* $(,)?) => {
+        $crate::__backend_cases!(on_sqlite, factory, $crate::TestApp::sqlite_from; $($case),*);
+        $crate::__backend_cases!(on_postgres, factory, $crate::TestApp::postgres; $($case),*);
+    };
     ($($case:ident $(($options:expr))?),* $(,)?) => {
-        mod on_sqlite {
-            use super::*;
+        $crate::__backend_cases!(on_sqlite, app, $crate::TestApp::sqlite_from; $($case $(($options))?),*);
+        $crate::__backend_cases!(on_postgres, app, $crate::TestApp::postgres; $($case $(($options))?),*);
+    };
+}
+
+/// The module of tests [`sqlite_only!`] and [`both_backends!`] expand to:
+/// one `#[tokio::test]` per case, its app made by `$make` (an
+/// `async fn(Options) -> TestApp`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_cases {
+    ($module:ident, factory, $make:path; $($case:ident),*) => {
+        mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    #[allow(unused_mut, unused_assignments)]
-                    let mut options = $crate::Options::default();
-                    $( options = $options; )?
-                    super::$case($crate::TestApp::sqlite_with(options, |r| r).await).await;
+                    super::$case($make).await;
                 }
             )*
         }
-        mod on_postgres {
+    };
+    ($module:ident, app, $make:path; $($case:ident $(($options:expr))?),*) => {
+        mod $module {
             use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,7 +584,7 @@ macro_rules! both_backends {
                     #[allow(unused_mut, unused_assignments)]
                     let mut options = $crate::Options::default();
                     $( options = $options; )?
-                    super::$case($crate::TestApp::postgres(options).await).await;
+                    super::$case($make(options).await).await;
                 }
             )*
         }
