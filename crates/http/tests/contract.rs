@@ -545,12 +545,19 @@ async fn every_status_the_router_answers_is_documented() {
         seen.saw(op, "a denied address", &r);
     }
 
-    // a request that cannot finish in time
+    // a request that cannot finish in time: no time at all, and hashing
+    // (sign-in, sign-up) made costly enough (hundreds of milliseconds) that
+    // those requests certainly outlast the timer whatever the machine's load
     let slow = TestApp::sqlite_with(
         Options {
             limits: Limits {
                 request_timeout: Duration::ZERO,
                 ..Limits::default()
+            },
+            hash: latchkey_core::password::HashParams {
+                m_cost_kib: 64 * 1024,
+                t_cost: 4,
+                p_cost: 1,
             },
             ..Options::default()
         },
