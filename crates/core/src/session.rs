@@ -137,6 +137,88 @@ pub enum RotateOutcome {
     Invalid,
 }
 
+/// The presented refresh token as the exchange reads it, inside the
+/// backend's transaction, before deciding with [`Rotation::decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresentedToken {
+    /// When it stops being accepted.
+    pub expires_at: OffsetDateTime,
+    /// When it was exchanged, if it was.
+    pub used_at: Option<OffsetDateTime>,
+    /// End of the grace window of that exchange.
+    pub grace_until: Option<OffsetDateTime>,
+    /// Whether the sealed response of that exchange is still kept.
+    pub has_grace_response: bool,
+    /// Whether the successor it was exchanged for is stored and still
+    /// unused. A chain is linear, so an unused successor means that no
+    /// descendant was used either; a successor that is gone (or unknown)
+    /// counts as used.
+    pub successor_unused: bool,
+}
+
+/// What a backend does with a [`Rotation`], as decided by [`Rotation::decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationDecision {
+    /// Mark the presented token used (keeping the sealed response and the
+    /// successor's hash), store the successor with this expiry and move the
+    /// session's sliding end to `idle_expires_at`.
+    Rotate {
+        /// The successor's expiry, capped at the session's absolute end.
+        successor_expires_at: OffsetDateTime,
+        /// The session's new sliding end, capped at its absolute end.
+        idle_expires_at: OffsetDateTime,
+    },
+    /// Change nothing and answer with the sealed response of the exchange
+    /// that won ([`RotateOutcome::GraceRetry`]).
+    GraceRetry,
+    /// The token was replayed: end the session (`refresh_token_reuse`) and
+    /// answer [`RotateOutcome::Reused`].
+    EndSession,
+    /// Change nothing and answer [`RotateOutcome::Invalid`].
+    Invalid,
+}
+
+impl Rotation {
+    /// The rotation rule, decided once for every backend. `session` is the
+    /// presented token's session (`None` when it is gone).
+    ///
+    /// - An ended session, or an unused token past its expiry: invalid.
+    /// - An unused token: rotate; the successor and the session's sliding
+    ///   end never outlive the session's absolute end.
+    /// - A used token, inside the grace window of its exchange, whose
+    ///   successor is still unused: the same response again (a lost
+    ///   response, two tabs).
+    /// - Any other used token is a replay: the session ends. Once the
+    ///   successor (or any descendant) was used, a retry of an ancestor is
+    ///   a replay even inside the window, so a stolen token replayed
+    ///   quickly still trips reuse detection.
+    pub fn decide(
+        &self,
+        presented: &PresentedToken,
+        session: Option<&Session>,
+    ) -> RotationDecision {
+        let now = self.now;
+        let Some(session) = session.filter(|s| s.is_active(now)) else {
+            return RotationDecision::Invalid;
+        };
+        match presented.used_at {
+            None if presented.expires_at <= now => RotationDecision::Invalid,
+            None => RotationDecision::Rotate {
+                successor_expires_at: self.successor.expires_at.min(session.expires_at),
+                idle_expires_at: self.idle_expires_at.min(session.expires_at),
+            },
+            Some(_) => {
+                let in_grace = presented.grace_until.is_some_and(|g| g > now);
+                if in_grace && presented.has_grace_response && presented.successor_unused {
+                    RotationDecision::GraceRetry
+                } else {
+                    RotationDecision::EndSession
+                }
+            }
+        }
+    }
+}
+
 /// Derives a short readable device label from a User-Agent header.
 pub fn device_label(user_agent: &str) -> String {
     let ua = user_agent;
@@ -207,6 +289,209 @@ mod tests {
             ("", "Unknown browser"),
         ] {
             assert_eq!(device_label(ua), label, "{ua}");
+        }
+    }
+
+    fn t(minutes: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000) + time::Duration::minutes(minutes)
+    }
+
+    fn session(expires: i64, idle: i64, revoked: bool) -> Session {
+        Session {
+            id: "s".into(),
+            user_id: "u".into(),
+            kind: SessionKind::Bearer,
+            created_at: t(0),
+            last_seen_at: t(0),
+            expires_at: t(expires),
+            idle_expires_at: t(idle),
+            auth_time: t(0),
+            amr: vec!["pwd".into()],
+            ip: None,
+            user_agent: None,
+            device_label: None,
+            cookie_token_hash: None,
+            revoked_at: revoked.then(|| t(0)),
+            revoked_reason: revoked.then(|| "logout".into()),
+        }
+    }
+
+    fn rotation_at(now: i64, successor_expires: i64, idle: i64) -> Rotation {
+        Rotation {
+            presented_hash: "p".into(),
+            successor: RefreshToken {
+                token_hash: "n".into(),
+                session_id: "s".into(),
+                created_at: t(now),
+                expires_at: t(successor_expires),
+                used_at: None,
+            },
+            successor_sealed: b"sealed".to_vec(),
+            grace_until: t(now) + time::Duration::seconds(10),
+            idle_expires_at: t(idle),
+            now: t(now),
+        }
+    }
+
+    /// The rotation rule as a table: (case, presented token, session, the
+    /// exchange at minute 100, expected decision).
+    #[test]
+    fn rotation_decisions() {
+        use RotationDecision::*;
+        let unused = PresentedToken {
+            expires_at: t(200),
+            used_at: None,
+            grace_until: None,
+            has_grace_response: false,
+            successor_unused: false,
+        };
+        // exchanged at minute 100, grace until 100:10, successor untouched
+        let used = PresentedToken {
+            used_at: Some(t(100)),
+            grace_until: Some(t(100) + time::Duration::seconds(10)),
+            has_grace_response: true,
+            successor_unused: true,
+            ..unused
+        };
+        let live = session(1_000, 500, false);
+        let rotate = Rotate {
+            successor_expires_at: t(300),
+            idle_expires_at: t(400),
+        };
+        let cases: Vec<(
+            &str,
+            PresentedToken,
+            Option<Session>,
+            Rotation,
+            RotationDecision,
+        )> = vec![
+            (
+                "unused token rotates",
+                unused,
+                Some(live.clone()),
+                rotation_at(100, 300, 400),
+                rotate,
+            ),
+            (
+                "successor capped at the session's end",
+                unused,
+                Some(live.clone()),
+                rotation_at(100, 2_000, 3_000),
+                Rotate {
+                    successor_expires_at: t(1_000),
+                    idle_expires_at: t(1_000),
+                },
+            ),
+            (
+                "expired token",
+                PresentedToken {
+                    expires_at: t(100),
+                    ..unused
+                },
+                Some(live.clone()),
+                rotation_at(100, 300, 400),
+                Invalid,
+            ),
+            (
+                "no session",
+                unused,
+                None,
+                rotation_at(100, 300, 400),
+                Invalid,
+            ),
+            (
+                "revoked session",
+                unused,
+                Some(session(1_000, 500, true)),
+                rotation_at(100, 300, 400),
+                Invalid,
+            ),
+            (
+                "idle session",
+                unused,
+                Some(session(1_000, 100, false)),
+                rotation_at(100, 300, 400),
+                Invalid,
+            ),
+            (
+                "absolutely ended session",
+                unused,
+                Some(session(100, 500, false)),
+                rotation_at(100, 300, 400),
+                Invalid,
+            ),
+            (
+                "retry within grace",
+                used,
+                Some(live.clone()),
+                rotation_at(100, 300, 400),
+                GraceRetry,
+            ),
+            (
+                "retry within grace after the successor was used",
+                PresentedToken {
+                    successor_unused: false,
+                    ..used
+                },
+                Some(live.clone()),
+                rotation_at(100, 300, 400),
+                EndSession,
+            ),
+            (
+                "retry at the end of grace (exclusive)",
+                used,
+                Some(live.clone()),
+                Rotation {
+                    now: t(100) + time::Duration::seconds(10),
+                    ..rotation_at(100, 300, 400)
+                },
+                EndSession,
+            ),
+            (
+                "used without grace",
+                PresentedToken {
+                    grace_until: None,
+                    has_grace_response: false,
+                    ..used
+                },
+                Some(live.clone()),
+                rotation_at(100, 300, 400),
+                EndSession,
+            ),
+            (
+                "grace response swept",
+                PresentedToken {
+                    has_grace_response: false,
+                    ..used
+                },
+                Some(live.clone()),
+                rotation_at(100, 300, 400),
+                EndSession,
+            ),
+            (
+                "replay of an expired used token still ends the session",
+                PresentedToken {
+                    expires_at: t(50),
+                    ..used
+                },
+                Some(live.clone()),
+                rotation_at(101, 300, 400),
+                EndSession,
+            ),
+            (
+                "replay on an ended session changes nothing",
+                used,
+                Some(session(1_000, 500, true)),
+                rotation_at(100, 300, 400),
+                Invalid,
+            ),
+        ];
+        for (name, presented, session, rotation, expected) in cases {
+            assert_eq!(
+                rotation.decide(&presented, session.as_ref()),
+                expected,
+                "{name}"
+            );
         }
     }
 

@@ -180,12 +180,14 @@ pub trait SessionStore: Send + Sync {
         hash: &str,
     ) -> Result<Option<(RefreshToken, Session)>, StoreError>;
 
-    /// Exchanges a refresh token for its successor atomically. Of any number
-    /// of concurrent exchanges of one token exactly one gets `Rotated`; the
-    /// others get `GraceRetry` (within the grace window) or end the session
-    /// (`Reused`). The token must be unexpired and its session active at
-    /// `rotation.now`, else `Invalid`. The successor's expiry is capped at
-    /// the session's absolute end.
+    /// Exchanges a refresh token for its successor atomically: reads the
+    /// presented token, its session and whether its successor is still
+    /// unused, and executes what [`Rotation::decide`] says, in one
+    /// transaction. Of any number of concurrent exchanges of one token
+    /// exactly one gets `Rotated`; the others get `GraceRetry` (within the
+    /// grace window, while the successor is unused) or end the session
+    /// (`Reused`). The exchange records the successor's hash on the used
+    /// token.
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError>;
 }
 

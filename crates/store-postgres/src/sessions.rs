@@ -9,7 +9,9 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
-use latchkey_core::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind};
+use latchkey_core::session::{
+    PresentedToken, RefreshToken, RotateOutcome, Rotation, RotationDecision, Session, SessionKind,
+};
 use latchkey_core::store::{SessionStore, StoreError, truncate_to_millis};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -91,14 +93,16 @@ const TOKEN_WITH_SESSION: &str = concat!(
     " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
 );
 const TOKEN_FOR_UPDATE: &str = "SELECT session_id, expires_at, used_at, successor_sealed, \
-     grace_until FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE";
+     grace_until, successor_hash FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE";
+const SUCCESSOR_UNUSED: &str =
+    "SELECT 1 FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL";
 const SESSION_FOR_UPDATE: &str = concat!(
     "SELECT ",
     session_columns!(""),
     " FROM sessions WHERE id = $1 FOR NO KEY UPDATE"
 );
-const MARK_USED: &str = "UPDATE refresh_tokens \
-     SET used_at = $2, successor_sealed = $3, grace_until = $4 WHERE token_hash = $1";
+const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2, successor_sealed = $3, \
+     grace_until = $4, successor_hash = $5 WHERE token_hash = $1";
 const SESSION_ROTATED: &str =
     "UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id = $1";
 const REVOKE_REUSED: &str = "UPDATE sessions \
@@ -189,13 +193,14 @@ async fn rotate_in(tx: &Transaction<'_>, r: &Rotation) -> Result<RotateOutcome, 
     else {
         return Ok(RotateOutcome::Invalid);
     };
-    let (session_id, expires_at, used_at, successor_sealed, grace_until) = (|| {
+    let (session_id, expires_at, used_at, sealed, grace_until, successor_hash) = (|| {
         Ok::<_, tokio_postgres::Error>((
             row.try_get::<_, String>(0)?,
             row.try_get::<_, OffsetDateTime>(1)?,
             row.try_get::<_, Option<OffsetDateTime>>(2)?,
             row.try_get::<_, Option<Vec<u8>>>(3)?,
             row.try_get::<_, Option<OffsetDateTime>>(4)?,
+            row.try_get::<_, Option<String>>(5)?,
         ))
     })()
     .map_err(map_err)?;
@@ -204,50 +209,68 @@ async fn rotate_in(tx: &Transaction<'_>, r: &Rotation) -> Result<RotateOutcome, 
         .prepare_cached(SESSION_FOR_UPDATE)
         .await
         .map_err(map_err)?;
-    let Some(row) = tx.query_opt(&stmt, &[&session_id]).await.map_err(map_err)? else {
-        return Ok(RotateOutcome::Invalid);
+    let session = match tx.query_opt(&stmt, &[&session_id]).await.map_err(map_err)? {
+        Some(row) => Some(session_from(&row, 0)?),
+        None => None,
     };
-    let session = session_from(&row, 0)?;
-    if !session.is_active(now) {
-        return Ok(RotateOutcome::Invalid);
-    }
-
-    if used_at.is_some() {
-        if let (Some(grace_until), Some(sealed)) = (grace_until, successor_sealed)
-            && grace_until > now
-        {
-            return Ok(RotateOutcome::GraceRetry {
-                successor_sealed: sealed,
-            });
+    // Read after the session's lock, which every exchange in the session
+    // takes: an exchange of the successor has committed or not started.
+    let successor_unused = match &successor_hash {
+        Some(hash) if used_at.is_some() => {
+            let stmt = tx.prepare_cached(SUCCESSOR_UNUSED).await.map_err(map_err)?;
+            tx.query_opt(&stmt, &[hash])
+                .await
+                .map_err(map_err)?
+                .is_some()
         }
-        let stmt = tx.prepare_cached(REVOKE_REUSED).await.map_err(map_err)?;
-        tx.execute(&stmt, &[&session.id, &now])
+        _ => false,
+    };
+    let presented = PresentedToken {
+        expires_at,
+        used_at,
+        grace_until,
+        has_grace_response: sealed.is_some(),
+        successor_unused,
+    };
+    match r.decide(&presented, session.as_ref()) {
+        RotationDecision::Invalid => Ok(RotateOutcome::Invalid),
+        RotationDecision::GraceRetry => Ok(RotateOutcome::GraceRetry {
+            successor_sealed: sealed.unwrap_or_default(),
+        }),
+        RotationDecision::EndSession => {
+            let stmt = tx.prepare_cached(REVOKE_REUSED).await.map_err(map_err)?;
+            tx.execute(&stmt, &[&session_id, &now])
+                .await
+                .map_err(map_err)?;
+            Ok(RotateOutcome::Reused { session_id })
+        }
+        RotationDecision::Rotate {
+            successor_expires_at,
+            idle_expires_at,
+        } => {
+            let grace_until = truncate_to_millis(r.grace_until);
+            let stmt = tx.prepare_cached(MARK_USED).await.map_err(map_err)?;
+            tx.execute(
+                &stmt,
+                &[
+                    &r.presented_hash,
+                    &now,
+                    &r.successor_sealed,
+                    &grace_until,
+                    &r.successor.token_hash,
+                ],
+            )
             .await
             .map_err(map_err)?;
-        return Ok(RotateOutcome::Reused {
-            session_id: session.id,
-        });
+            insert_token(tx, &r.successor, &session_id, successor_expires_at).await?;
+            let idle = truncate_to_millis(idle_expires_at);
+            let stmt = tx.prepare_cached(SESSION_ROTATED).await.map_err(map_err)?;
+            tx.execute(&stmt, &[&session_id, &now, &idle])
+                .await
+                .map_err(map_err)?;
+            Ok(RotateOutcome::Rotated)
+        }
     }
-
-    if expires_at <= now {
-        return Ok(RotateOutcome::Invalid);
-    }
-    let grace_until = truncate_to_millis(r.grace_until);
-    let stmt = tx.prepare_cached(MARK_USED).await.map_err(map_err)?;
-    tx.execute(
-        &stmt,
-        &[&r.presented_hash, &now, &r.successor_sealed, &grace_until],
-    )
-    .await
-    .map_err(map_err)?;
-    let successor_expires = r.successor.expires_at.min(session.expires_at);
-    insert_token(tx, &r.successor, &session.id, successor_expires).await?;
-    let idle = truncate_to_millis(r.idle_expires_at.min(session.expires_at));
-    let stmt = tx.prepare_cached(SESSION_ROTATED).await.map_err(map_err)?;
-    tx.execute(&stmt, &[&session.id, &now, &idle])
-        .await
-        .map_err(map_err)?;
-    Ok(RotateOutcome::Rotated)
 }
 
 impl PgStore {

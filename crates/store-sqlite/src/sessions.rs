@@ -6,7 +6,9 @@
 //! from another process on the same file) runs after it and sees `used_at`.
 
 use async_trait::async_trait;
-use latchkey_core::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind};
+use latchkey_core::session::{
+    PresentedToken, RefreshToken, RotateOutcome, Rotation, RotationDecision, Session, SessionKind,
+};
 use latchkey_core::store::{SessionStore, StoreError, from_unix_millis, to_unix_millis};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
@@ -85,10 +87,12 @@ const TOKEN_WITH_SESSION: &str = concat!(
     session_columns!("s."),
     " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ?1"
 );
-const TOKEN_FOR_ROTATION: &str = "SELECT session_id, expires_at, used_at, successor_sealed, \
-     grace_until FROM refresh_tokens WHERE token_hash = ?1";
-const MARK_USED: &str = "UPDATE refresh_tokens \
-     SET used_at = ?2, successor_sealed = ?3, grace_until = ?4 WHERE token_hash = ?1";
+const TOKEN_FOR_ROTATION: &str = "SELECT t.session_id, t.expires_at, t.used_at, \
+     t.successor_sealed, t.grace_until, n.token_hash IS NOT NULL AND n.used_at IS NULL \
+     FROM refresh_tokens t LEFT JOIN refresh_tokens n ON n.token_hash = t.successor_hash \
+     WHERE t.token_hash = ?1";
+const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = ?2, successor_sealed = ?3, \
+     grace_until = ?4, successor_hash = ?5 WHERE token_hash = ?1";
 const SESSION_ROTATED: &str =
     "UPDATE sessions SET last_seen_at = ?2, idle_expires_at = ?3 WHERE id = ?1";
 const REVOKE_REUSED: &str = "UPDATE sessions \
@@ -242,15 +246,8 @@ fn insert_token(
     Ok(())
 }
 
-/// The presented token as the exchange needs it.
-struct Presented {
-    session_id: String,
-    expires_at: i64,
-    used_at: Option<i64>,
-    successor_sealed: Option<Vec<u8>>,
-    grace_until: Option<i64>,
-}
-
+/// Reads the presented token (with whether its successor is still unused)
+/// and lets core decide; runs inside the writer's `IMMEDIATE` transaction.
 fn rotate(c: &mut Connection, r: &Rotation) -> Result<RotateOutcome, StoreError> {
     let now = to_unix_millis(r.now);
     // IMMEDIATE: the write lock is taken before the token is read.
@@ -261,31 +258,48 @@ fn rotate(c: &mut Connection, r: &Rotation) -> Result<RotateOutcome, StoreError>
         .prepare_cached(TOKEN_FOR_ROTATION)
         .map_err(map_err)?
         .query_row(params![r.presented_hash], |row| {
-            Ok(Presented {
-                session_id: row.get(0)?,
-                expires_at: row.get(1)?,
-                used_at: row.get(2)?,
-                successor_sealed: row.get(3)?,
-                grace_until: row.get(4)?,
-            })
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+                row.get::<_, Option<Vec<u8>>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
+                row.get::<_, bool>(5)?,
+            ))
         })
         .optional()
         .map_err(map_err)?;
     // Returning without commit rolls back (nothing was written).
-    let Some(p) = presented else {
+    let Some((session_id, expires_at, used_at, sealed, grace_until, successor_unused)) = presented
+    else {
         return Ok(RotateOutcome::Invalid);
     };
-    let Some(session) = session_where(&tx, SESSION_BY_ID, &p.session_id)? else {
-        return Ok(RotateOutcome::Invalid);
+    let session = session_where(&tx, SESSION_BY_ID, &session_id)?;
+    let presented = PresentedToken {
+        expires_at: from_unix_millis(expires_at)?,
+        used_at: used_at.map(from_unix_millis).transpose()?,
+        grace_until: grace_until.map(from_unix_millis).transpose()?,
+        has_grace_response: sealed.is_some(),
+        successor_unused,
     };
-    if !session.is_active(from_unix_millis(now)?) {
-        return Ok(RotateOutcome::Invalid);
-    }
-    let outcome = match p.used_at {
-        None => {
-            if p.expires_at <= now {
-                return Ok(RotateOutcome::Invalid);
-            }
+    let outcome = match r.decide(&presented, session.as_ref()) {
+        RotationDecision::Invalid => return Ok(RotateOutcome::Invalid),
+        RotationDecision::GraceRetry => {
+            return Ok(RotateOutcome::GraceRetry {
+                successor_sealed: sealed.unwrap_or_default(),
+            });
+        }
+        RotationDecision::EndSession => {
+            tx.prepare_cached(REVOKE_REUSED)
+                .map_err(map_err)?
+                .execute(params![session_id, now])
+                .map_err(map_err)?;
+            RotateOutcome::Reused { session_id }
+        }
+        RotationDecision::Rotate {
+            successor_expires_at,
+            idle_expires_at,
+        } => {
             tx.prepare_cached(MARK_USED)
                 .map_err(map_err)?
                 .execute(params![
@@ -293,33 +307,16 @@ fn rotate(c: &mut Connection, r: &Rotation) -> Result<RotateOutcome, StoreError>
                     now,
                     r.successor_sealed,
                     to_unix_millis(r.grace_until),
+                    r.successor.token_hash,
                 ])
                 .map_err(map_err)?;
-            let expires_at = r.successor.expires_at.min(session.expires_at);
-            insert_token(&tx, &r.successor, &session.id, expires_at)?;
-            let idle = to_unix_millis(r.idle_expires_at.min(session.expires_at));
+            insert_token(&tx, &r.successor, &session_id, successor_expires_at)?;
             tx.prepare_cached(SESSION_ROTATED)
                 .map_err(map_err)?
-                .execute(params![session.id, now, idle])
+                .execute(params![session_id, now, to_unix_millis(idle_expires_at)])
                 .map_err(map_err)?;
             RotateOutcome::Rotated
         }
-        Some(_) => match (p.grace_until, p.successor_sealed) {
-            (Some(grace_until), Some(sealed)) if grace_until > now => {
-                return Ok(RotateOutcome::GraceRetry {
-                    successor_sealed: sealed,
-                });
-            }
-            _ => {
-                tx.prepare_cached(REVOKE_REUSED)
-                    .map_err(map_err)?
-                    .execute(params![session.id, now])
-                    .map_err(map_err)?;
-                RotateOutcome::Reused {
-                    session_id: session.id,
-                }
-            }
-        },
     };
     tx.commit().map_err(map_err)?;
     Ok(outcome)

@@ -15,6 +15,8 @@ use crate::TestDb;
 
 mod lifecycle;
 pub use lifecycle::*;
+mod rotation;
+pub use rotation::*;
 
 async fn migrated(db: &dyn TestDb) -> Arc<dyn Store> {
     let store = db.open().await;

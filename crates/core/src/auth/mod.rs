@@ -15,7 +15,9 @@
 //!   rotated on every use. The exchange is one atomic store operation: of
 //!   concurrent exchanges of one token exactly one wins; retries within the
 //!   grace window get the winner's response (kept sealed under the master
-//!   key); a replay after it ends the whole session.
+//!   key) while the winner's token is still unused; a replay after the
+//!   window, or once that token was used, ends the whole session (the rule
+//!   is [`crate::session::Rotation::decide`]).
 //! - Password sign-ins go through [`crate::abuse::brute_force`]: each check
 //!   is charged against the account (or a known device) before the hash is
 //!   computed, so a locked account costs an attacker nothing but a refusal.
