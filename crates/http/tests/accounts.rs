@@ -563,16 +563,6 @@ async fn fifty_concurrent_refreshes_without_grace(app: TestApp) {
     let _ = t;
 }
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> TestResponse {
-    app.json(
-        "POST",
-        "/v1/auth/refresh",
-        json!({"refresh_token": refresh_token}),
-        None,
-    )
-    .await
-}
-
 fn refresh_token_of(v: &Value) -> String {
     v["refresh_token"].as_str().unwrap().to_owned()
 }
@@ -583,12 +573,12 @@ fn refresh_token_of(v: &Value) -> String {
 async fn replay_after_the_successor_was_used_ends_the_session(app: TestApp) {
     register(&app, "replay@example.com").await;
     let t0 = login(&app, "replay@example.com").await;
-    let r1 = refresh(&app, &refresh_token_of(&t0)).await;
+    let r1 = app.refresh(&refresh_token_of(&t0)).await;
     assert_eq!(r1.status, 200, "{}", r1.text());
-    let r2 = refresh(&app, &refresh_token_of(&r1.json())).await;
+    let r2 = app.refresh(&refresh_token_of(&r1.json())).await;
     assert_eq!(r2.status, 200, "{}", r2.text());
     // the stolen first token, replayed a moment later
-    let replay = refresh(&app, &refresh_token_of(&t0)).await;
+    let replay = app.refresh(&refresh_token_of(&t0)).await;
     assert_eq!(replay.status, 401, "{}", replay.text());
     assert_eq!(code(&replay), "refresh_token_reused");
     let newest = r2.json();
@@ -597,18 +587,18 @@ async fn replay_after_the_successor_was_used_ends_the_session(app: TestApp) {
         401,
         "the session has ended"
     );
-    assert_eq!(refresh(&app, &refresh_token_of(&newest)).await.status, 401);
+    assert_eq!(app.refresh(&refresh_token_of(&newest)).await.status, 401);
 
     // the same with fifty concurrent tries: replays of an ancestor whose
     // successor was used, racing uses of the newest token
     let a0 = login(&app, "replay@example.com").await;
-    let a1 = refresh(&app, &refresh_token_of(&a0)).await.json();
-    let a2 = refresh(&app, &refresh_token_of(&a1)).await.json();
+    let a1 = app.refresh(&refresh_token_of(&a0)).await.json();
+    let a2 = app.refresh(&refresh_token_of(&a1)).await.json();
     let app = Arc::new(app);
     let results = futures_util::future::join_all((0..50).map(|i| {
         let app = app.clone();
         let token = refresh_token_of(if i % 2 == 0 { &a2 } else { &a0 });
-        async move { (i, refresh(&app, &token).await) }
+        async move { (i, app.refresh(&token).await) }
     }))
     .await;
     for (i, r) in &results {
@@ -627,7 +617,7 @@ async fn replay_after_the_successor_was_used_ends_the_session(app: TestApp) {
             401,
             "no pair of the session lives on"
         );
-        assert_eq!(refresh(&app, &refresh_token_of(&v)).await.status, 401);
+        assert_eq!(app.refresh(&refresh_token_of(&v)).await.status, 401);
     }
 }
 
@@ -637,12 +627,12 @@ async fn replay_after_the_successor_was_used_ends_the_session(app: TestApp) {
 async fn successor_use_racing_replays_leaves_one_live_pair(app: TestApp) {
     register(&app, "racer@example.com").await;
     let t0 = login(&app, "racer@example.com").await;
-    let t1 = refresh(&app, &refresh_token_of(&t0)).await.json();
+    let t1 = app.refresh(&refresh_token_of(&t0)).await.json();
     let app = Arc::new(app);
     let results = futures_util::future::join_all((0..50).map(|i| {
         let app = app.clone();
         let token = refresh_token_of(if i % 2 == 0 { &t1 } else { &t0 });
-        async move { (i, refresh(&app, &token).await) }
+        async move { (i, app.refresh(&token).await) }
     }))
     .await;
     let mut handed: HashSet<String> = HashSet::from([refresh_token_of(&t1)]);

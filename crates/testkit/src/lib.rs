@@ -487,6 +487,17 @@ impl TestApp {
         r.json()
     }
 
+    /// Exchanges a refresh token at `POST /v1/auth/refresh`, whatever the answer.
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.json(
+            "POST",
+            "/v1/auth/refresh",
+            serde_json::json!({"refresh_token": refresh_token}),
+            None,
+        )
+        .await
+    }
+
     /// `method path` with no body and optional bearer token.
     pub async fn send(&self, method: &str, path: &str, bearer: Option<&str>) -> TestResponse {
         let mut req = Request::builder().method(method).uri(path);

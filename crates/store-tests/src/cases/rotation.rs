@@ -6,13 +6,26 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use latchkey_core::session::{RotateOutcome, Rotation};
-use time::Duration;
+use latchkey_core::Store;
+use latchkey_core::session::{RefreshToken, RotateOutcome, Rotation, Session};
+use time::{Duration, OffsetDateTime};
 
 use super::{base_now, bearer_session, migrated, rotation_at};
 use crate::TestDb;
 
 const GRACE: Duration = Duration::seconds(30);
+
+/// A bearer session whose first token was exchanged at `now` (sealed
+/// response `pair-1`): the session, that first token and the exchange.
+async fn rotated_once(store: &dyn Store, now: OffsetDateTime) -> (Session, RefreshToken, Rotation) {
+    let (session, first) = bearer_session(store, now).await;
+    let r1 = rotation_at(&first.token_hash, now, GRACE, b"pair-1");
+    assert_eq!(
+        store.rotate_refresh_token(&r1).await.unwrap(),
+        RotateOutcome::Rotated
+    );
+    (session, first, r1)
+}
 
 /// Inside the grace window, a retry of an ancestor after its successor was
 /// used ends the session: the successor's successor stops working, and so
@@ -20,13 +33,7 @@ const GRACE: Duration = Duration::seconds(30);
 pub async fn rotation_replay_after_the_successor_was_used_ends_the_session(db: &dyn TestDb) {
     let store = migrated(db).await;
     let now = base_now();
-    let (session, first) = bearer_session(&*store, now).await;
-
-    let r1 = rotation_at(&first.token_hash, now, GRACE, b"pair-1");
-    assert_eq!(
-        store.rotate_refresh_token(&r1).await.unwrap(),
-        RotateOutcome::Rotated
-    );
+    let (session, first, r1) = rotated_once(&*store, now).await;
     // before the successor is used, a retry is answered with its pair
     let retry = rotation_at(&first.token_hash, now + Duration::seconds(1), GRACE, b"x");
     assert_eq!(
@@ -79,12 +86,7 @@ pub async fn concurrent_successor_use_and_ancestor_replays_leave_one_live_pair(d
         stores.push(db.open().await);
     }
     let now = base_now();
-    let (session, first) = bearer_session(&*store, now).await;
-    let r1 = rotation_at(&first.token_hash, now, GRACE, b"pair-1");
-    assert_eq!(
-        store.rotate_refresh_token(&r1).await.unwrap(),
-        RotateOutcome::Rotated
-    );
+    let (session, first, r1) = rotated_once(&*store, now).await;
 
     let at = now + Duration::seconds(1);
     let start = Arc::new(tokio::sync::Barrier::new(TRIES));
@@ -159,10 +161,11 @@ pub async fn concurrent_successor_use_and_ancestor_replays_leave_one_live_pair(d
     );
     let mut live = 0;
     for hash in &handed {
-        if let Some((t, s)) = store.refresh_token(hash).await.unwrap() {
-            if t.used_at.is_none() && s.is_active(at) {
-                live += 1;
-            }
+        if let Some((t, s)) = store.refresh_token(hash).await.unwrap()
+            && t.used_at.is_none()
+            && s.is_active(at)
+        {
+            live += 1;
         }
     }
     assert!(live <= 1, "never two live tokens: {live}");
