@@ -95,6 +95,108 @@ pub struct Redeemed {
     pub previous_email: String,
 }
 
+/// The owner of a token as a redemption reads it, inside the backend's
+/// transaction (`None` for a deleted or unknown account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    /// The current address, as entered.
+    pub email: String,
+    /// The current address, normalized.
+    pub email_normalized: String,
+    /// Whether a deletion is pending.
+    pub deletion_pending: bool,
+}
+
+/// Why a token does not redeem. Nothing changes, and the caller sees
+/// the same answer whatever the reason (`None` from the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// It is for something else.
+    WrongPurpose,
+    /// It was used (or superseded) already.
+    Used,
+    /// Its lifetime is over.
+    Expired,
+    /// The account is deleted or unknown.
+    NoAccount,
+    /// A verification link for an address the account no longer has.
+    AddressChanged,
+    /// An email-change token that names no address.
+    NoNewAddress,
+    /// A cancellation with no deletion pending.
+    NoDeletionPending,
+}
+
+/// What a backend writes for a redemption, besides marking the token used
+/// and recording the event, as decided by [`Redemption::decide`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedemptionWrite<'a> {
+    /// `email_verified = true`.
+    VerifyEmail,
+    /// Sets the password hash, marks the address verified, voids the
+    /// user's other unused tokens of the purpose and ends every session
+    /// (reason `password_reset`).
+    ResetPassword {
+        /// The new PHC hash.
+        password_hash: &'a str,
+    },
+    /// Replaces the address (verified).
+    ChangeEmail {
+        /// The new address, as entered.
+        email: &'a str,
+        /// The new address, normalized.
+        email_normalized: String,
+    },
+    /// Clears the pending deletion.
+    CancelDeletion,
+}
+
+impl Redemption {
+    /// The redemption rule, decided once for every backend: the token must
+    /// have `purpose`, be unused and unexpired at `now`, and belong to a
+    /// live account; then each action has its own condition.
+    pub fn decide<'a>(
+        &'a self,
+        token: &'a AccountToken,
+        purpose: TokenPurpose,
+        owner: Option<&TokenOwner>,
+        now: OffsetDateTime,
+    ) -> Result<RedemptionWrite<'a>, Refusal> {
+        if token.purpose != purpose {
+            return Err(Refusal::WrongPurpose);
+        }
+        if token.used_at.is_some() {
+            return Err(Refusal::Used);
+        }
+        if token.expires_at <= now {
+            return Err(Refusal::Expired);
+        }
+        let owner = owner.ok_or(Refusal::NoAccount)?;
+        match self {
+            Redemption::VerifyEmail => {
+                if token.email.as_deref() != Some(owner.email_normalized.as_str()) {
+                    return Err(Refusal::AddressChanged);
+                }
+                Ok(RedemptionWrite::VerifyEmail)
+            }
+            Redemption::ResetPassword { password_hash } => {
+                Ok(RedemptionWrite::ResetPassword { password_hash })
+            }
+            Redemption::ChangeEmail => {
+                let email = token.email.as_deref().ok_or(Refusal::NoNewAddress)?;
+                Ok(RedemptionWrite::ChangeEmail {
+                    email,
+                    email_normalized: crate::user::normalize_email(email),
+                })
+            }
+            Redemption::CancelDeletion if owner.deletion_pending => {
+                Ok(RedemptionWrite::CancelDeletion)
+            }
+            Redemption::CancelDeletion => Err(Refusal::NoDeletionPending),
+        }
+    }
+}
+
 /// An account's lifecycle state (beyond the profile in [`crate::user::User`],
 /// whose `suspension` is the administrators' suspension).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -220,4 +322,181 @@ pub struct SweepCutoffs {
     pub now: OffsetDateTime,
     /// Ended sessions, finished jobs and old outbox rows before this go.
     pub retain_after: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(minutes: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000) + time::Duration::minutes(minutes)
+    }
+
+    fn token(purpose: TokenPurpose, email: Option<&str>) -> AccountToken {
+        AccountToken {
+            token_hash: "h".into(),
+            user_id: "u".into(),
+            purpose,
+            email: email.map(str::to_owned),
+            created_at: t(0),
+            expires_at: t(15),
+            used_at: None,
+        }
+    }
+
+    fn owner(deletion_pending: bool) -> TokenOwner {
+        TokenOwner {
+            email: "Ada@Example.com".into(),
+            email_normalized: "ada@example.com".into(),
+            deletion_pending,
+        }
+    }
+
+    /// The redemption rule as a table: (case, token, purpose asked for,
+    /// action, owner, minute of the redemption, expected decision).
+    #[test]
+    fn redemption_decisions() {
+        use TokenPurpose::*;
+        let reset = Redemption::ResetPassword {
+            password_hash: "$argon2id$new".into(),
+        };
+        let verify = token(VerifyEmail, Some("ada@example.com"));
+        let change = token(EmailChange, Some("New@Example.org"));
+        let cancel = token(CancelDeletion, None);
+        let used = AccountToken {
+            used_at: Some(t(1)),
+            ..token(PasswordReset, None)
+        };
+        type Case<'a> = (
+            &'a str,
+            AccountToken,
+            TokenPurpose,
+            &'a Redemption,
+            Option<TokenOwner>,
+            i64,
+            Result<RedemptionWrite<'a>, Refusal>,
+        );
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "verification",
+                verify.clone(),
+                VerifyEmail,
+                &Redemption::VerifyEmail,
+                Some(owner(false)),
+                5,
+                Ok(RedemptionWrite::VerifyEmail),
+            ),
+            (
+                "verification after the address changed",
+                token(VerifyEmail, Some("old@example.com")),
+                VerifyEmail,
+                &Redemption::VerifyEmail,
+                Some(owner(false)),
+                5,
+                Err(Refusal::AddressChanged),
+            ),
+            (
+                "verification token without address",
+                token(VerifyEmail, None),
+                VerifyEmail,
+                &Redemption::VerifyEmail,
+                Some(owner(false)),
+                5,
+                Err(Refusal::AddressChanged),
+            ),
+            (
+                "another purpose",
+                verify.clone(),
+                PasswordReset,
+                &reset,
+                Some(owner(false)),
+                5,
+                Err(Refusal::WrongPurpose),
+            ),
+            (
+                "used",
+                used,
+                PasswordReset,
+                &reset,
+                Some(owner(false)),
+                5,
+                Err(Refusal::Used),
+            ),
+            (
+                "expired (the end is exclusive)",
+                token(PasswordReset, None),
+                PasswordReset,
+                &reset,
+                Some(owner(false)),
+                15,
+                Err(Refusal::Expired),
+            ),
+            (
+                "deleted account",
+                token(PasswordReset, None),
+                PasswordReset,
+                &reset,
+                None,
+                5,
+                Err(Refusal::NoAccount),
+            ),
+            (
+                "reset",
+                token(PasswordReset, None),
+                PasswordReset,
+                &reset,
+                Some(owner(false)),
+                14,
+                Ok(RedemptionWrite::ResetPassword {
+                    password_hash: "$argon2id$new",
+                }),
+            ),
+            (
+                "email change",
+                change.clone(),
+                EmailChange,
+                &Redemption::ChangeEmail,
+                Some(owner(false)),
+                5,
+                Ok(RedemptionWrite::ChangeEmail {
+                    email: "New@Example.org",
+                    email_normalized: "new@example.org".into(),
+                }),
+            ),
+            (
+                "email change without address",
+                token(EmailChange, None),
+                EmailChange,
+                &Redemption::ChangeEmail,
+                Some(owner(false)),
+                5,
+                Err(Refusal::NoNewAddress),
+            ),
+            (
+                "cancel deletion",
+                cancel.clone(),
+                CancelDeletion,
+                &Redemption::CancelDeletion,
+                Some(owner(true)),
+                5,
+                Ok(RedemptionWrite::CancelDeletion),
+            ),
+            (
+                "cancel with nothing pending",
+                cancel,
+                CancelDeletion,
+                &Redemption::CancelDeletion,
+                Some(owner(false)),
+                5,
+                Err(Refusal::NoDeletionPending),
+            ),
+        ];
+        for (name, token, purpose, action, owner, at, expected) in cases {
+            assert_eq!(
+                action.decide(&token, purpose, owner.as_ref(), t(at)),
+                expected,
+                "{name}"
+            );
+        }
+    }
 }

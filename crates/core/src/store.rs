@@ -403,11 +403,11 @@ pub trait LifecycleStore: Send + Sync {
     /// A token by hash, whatever its state.
     async fn account_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError>;
 
-    /// Redeems a token atomically: marks it used if it has `purpose`, is
-    /// unused and unexpired at `now`, then applies `action` in the same
-    /// transaction. `None` (and no change) when the token does not qualify,
-    /// or for [`Redemption::VerifyEmail`] when the user's address is no
-    /// longer the one it was sent to. `event` is recorded with a redemption.
+    /// Redeems a token atomically: reads the token and its owner (locked
+    /// against concurrent redemptions) and executes what
+    /// [`Redemption::decide`] says in one transaction: marks the token used,
+    /// applies the [`crate::lifecycle::RedemptionWrite`] and records `event`.
+    /// `None` (and no change) when core refuses.
     async fn redeem_account_token(
         &self,
         hash: &str,

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
     AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
-    Redemption, SweepCutoffs, SweepReport, TokenPurpose,
+    Redemption, RedemptionWrite, SweepCutoffs, SweepReport, TokenOwner, TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, from_unix_millis, to_unix_millis};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -25,9 +25,9 @@ const SUPERSEDE_TOKENS: &str = "UPDATE account_tokens SET used_at = ?3 \
      WHERE user_id = ?1 AND purpose = ?2 AND used_at IS NULL";
 const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created_at, expires_at, \
      used_at FROM account_tokens WHERE token_hash = ?1";
-const REDEEM: &str = "UPDATE account_tokens SET used_at = ?3 \
-     WHERE token_hash = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3 \
-     RETURNING user_id, email";
+const MARK_TOKEN_USED: &str = "UPDATE account_tokens SET used_at = ?2 WHERE token_hash = ?1";
+const OWNER: &str = "SELECT email, email_normalized, deletion_due_at IS NOT NULL FROM users \
+     WHERE id = ?1 AND deleted_at IS NULL";
 const INSERT_MAIL: &str = "INSERT INTO mail_outbox (id, user_id, template, sealed, created_at) \
      VALUES (?1, ?2, ?3, ?4, ?5)";
 const INSERT_JOB: &str = "INSERT INTO jobs \
@@ -144,49 +144,71 @@ fn opt_time(ms: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
     ms.map(from_unix_millis).transpose()
 }
 
+/// An account token by hash, whatever its state.
+fn token_by_hash(c: &Connection, hash: &str) -> Result<Option<AccountToken>, StoreError> {
+    let Some((mut t, purpose, created, expires, used)) = c
+        .prepare_cached(TOKEN_BY_HASH)
+        .map_err(map_err)?
+        .query_row(params![hash], token_row)
+        .optional()
+        .map_err(map_err)?
+    else {
+        return Ok(None);
+    };
+    t.purpose = TokenPurpose::parse(&purpose).ok_or_else(|| {
+        StoreError::Backend(format!("account token with unknown purpose {purpose:?}"))
+    })?;
+    t.created_at = from_unix_millis(created)?;
+    t.expires_at = from_unix_millis(expires)?;
+    t.used_at = opt_time(used)?;
+    Ok(Some(t))
+}
+
+/// Reads the token and its owner, lets core decide, and executes the
+/// decision, in one `IMMEDIATE` transaction.
 fn redeem(
     c: &mut Connection,
     hash: &str,
     purpose: TokenPurpose,
     action: &Redemption,
-    now: i64,
+    now: OffsetDateTime,
     event: &AuditEvent,
 ) -> Result<Option<Redeemed>, StoreError> {
     let tx = immediate(c)?;
-    let Some((user_id, email)) = tx
-        .prepare_cached(REDEEM)
+    let Some(token) = token_by_hash(&tx, hash)? else {
+        return Ok(None);
+    };
+    let owner = tx
+        .prepare_cached(OWNER)
         .map_err(map_err)?
-        .query_row(params![hash, purpose.as_str(), now], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        .query_row(params![token.user_id], |r| {
+            Ok(TokenOwner {
+                email: r.get(0)?,
+                email_normalized: r.get(1)?,
+                deletion_pending: r.get(2)?,
+            })
         })
         .optional()
-        .map_err(map_err)?
+        .map_err(map_err)?;
+    // A refusal returns without commit: nothing was written.
+    let (Ok(write), Some(owner)) = (action.decide(&token, purpose, owner.as_ref(), now), &owner)
     else {
         return Ok(None);
     };
-    let Some((previous_email, email_normalized)) = tx
-        .query_row(
-            "SELECT email, email_normalized FROM users WHERE id = ?1 AND deleted_at IS NULL",
-            params![user_id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-        )
-        .optional()
+    let (user_id, now) = (token.user_id.as_str(), to_unix_millis(now));
+    tx.prepare_cached(MARK_TOKEN_USED)
         .map_err(map_err)?
-    else {
-        return Ok(None);
-    };
-    match action {
-        Redemption::VerifyEmail => {
-            if email.as_deref() != Some(email_normalized.as_str()) {
-                return Ok(None); // rolls back: the address changed since
-            }
+        .execute(params![hash, now])
+        .map_err(map_err)?;
+    match write {
+        RedemptionWrite::VerifyEmail => {
             tx.execute(
                 "UPDATE users SET email_verified = 1, updated_at = ?2 WHERE id = ?1",
                 params![user_id, now],
             )
             .map_err(map_err)?;
         }
-        Redemption::ResetPassword { password_hash } => {
+        RedemptionWrite::ResetPassword { password_hash } => {
             tx.execute(
                 "UPDATE users SET password_hash = ?2, email_verified = 1, updated_at = ?3 \
                  WHERE id = ?1",
@@ -197,38 +219,32 @@ fn redeem(
                 .map_err(map_err)?
                 .execute(params![user_id, purpose.as_str(), now])
                 .map_err(map_err)?;
-            revoke_all(&tx, &user_id, None, now, "password_reset")?;
+            revoke_all(&tx, user_id, None, now, "password_reset")?;
         }
-        Redemption::ChangeEmail => {
-            let Some(new_email) = email else {
-                return Ok(None);
-            };
-            let normalized = latchkey_core::user::normalize_email(&new_email);
+        RedemptionWrite::ChangeEmail {
+            email,
+            email_normalized,
+        } => {
             tx.execute(
                 "UPDATE users SET email = ?2, email_normalized = ?3, email_verified = 1, \
                  updated_at = ?4 WHERE id = ?1",
-                params![user_id, new_email, normalized, now],
+                params![user_id, email, email_normalized, now],
             )
             .map_err(map_err)?;
         }
-        Redemption::CancelDeletion => {
-            let n = tx
-                .execute(
-                    "UPDATE users SET deletion_due_at = NULL, updated_at = ?2 \
-                     WHERE id = ?1 AND deletion_due_at IS NOT NULL",
-                    params![user_id, now],
-                )
-                .map_err(map_err)?;
-            if n == 0 {
-                return Ok(None);
-            }
+        RedemptionWrite::CancelDeletion => {
+            tx.execute(
+                "UPDATE users SET deletion_due_at = NULL, updated_at = ?2 WHERE id = ?1",
+                params![user_id, now],
+            )
+            .map_err(map_err)?;
         }
     }
     insert_event(&tx, event)?;
     tx.commit().map_err(map_err)?;
     Ok(Some(Redeemed {
-        user_id,
-        previous_email,
+        user_id: token.user_id.clone(),
+        previous_email: owner.email.clone(),
     }))
 }
 
@@ -323,25 +339,7 @@ impl LifecycleStore for SqliteStore {
 
     async fn account_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError> {
         let hash = hash.to_owned();
-        self.read(move |c| {
-            let Some((mut t, purpose, created, expires, used)) = c
-                .prepare_cached(TOKEN_BY_HASH)
-                .map_err(map_err)?
-                .query_row(params![hash], token_row)
-                .optional()
-                .map_err(map_err)?
-            else {
-                return Ok(None);
-            };
-            t.purpose = TokenPurpose::parse(&purpose).ok_or_else(|| {
-                StoreError::Backend(format!("account token with unknown purpose {purpose:?}"))
-            })?;
-            t.created_at = from_unix_millis(created)?;
-            t.expires_at = from_unix_millis(expires)?;
-            t.used_at = opt_time(used)?;
-            Ok(Some(t))
-        })
-        .await
+        self.read(move |c| token_by_hash(c, &hash)).await
     }
 
     async fn redeem_account_token(
@@ -352,8 +350,7 @@ impl LifecycleStore for SqliteStore {
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError> {
-        let (hash, action, now) = (hash.to_owned(), action.clone(), to_unix_millis(now));
-        let event = event.clone();
+        let (hash, action, event) = (hash.to_owned(), action.clone(), event.clone());
         self.write(move |c| redeem(c, &hash, purpose, &action, now, &event))
             .await
     }
