@@ -242,10 +242,13 @@ impl Jobs {
         let report = self
             .auth
             .store()
-            .sweep(SweepCutoffs {
-                now,
-                retain_after: now - self.config.retention,
-            })
+            .sweep(
+                SweepCutoffs {
+                    now,
+                    retain_after: now - self.config.retention,
+                }
+                .plan(),
+            )
             .await?;
         let deleted = self.auth.anonymize_due_users().await?;
         if report != SweepReport::default() || deleted > 0 {

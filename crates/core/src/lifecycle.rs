@@ -324,6 +324,76 @@ pub struct SweepCutoffs {
     pub retain_after: OffsetDateTime,
 }
 
+/// What a sweep removes, decided once from its cut-offs
+/// ([`SweepCutoffs::plan`]). Each kind of row has one instant: a row goes
+/// when its relevant time is at or before it. The predicates below are the
+/// rule; a backend runs it as one statement per kind (the conformance suite
+/// checks that the rows it leaves are the ones the predicates keep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepPlan {
+    /// Sessions that ended (revoked, else the earlier of their absolute and
+    /// sliding ends) at or before this go, with their refresh tokens.
+    pub sessions_ended_by: OffsetDateTime,
+    /// Refresh tokens that expire at or before this go.
+    pub refresh_tokens_expired_by: OffsetDateTime,
+    /// Grace responses whose window ends at or before this are wiped.
+    pub grace_ended_by: OffsetDateTime,
+    /// Account tokens that expire at or before this go, and every used one.
+    pub account_tokens_expired_by: OffsetDateTime,
+    /// Jobs finished at or before this go (unfinished ones never).
+    pub jobs_finished_by: OffsetDateTime,
+    /// Outbox rows sent (or, unsent, queued) at or before this go.
+    pub mail_settled_by: OffsetDateTime,
+}
+
+impl SweepCutoffs {
+    /// The sweep rule: what is expired goes at `now`; what only ended
+    /// (sessions, jobs, mail) is kept for the retention period first.
+    pub fn plan(&self) -> SweepPlan {
+        SweepPlan {
+            sessions_ended_by: self.retain_after,
+            refresh_tokens_expired_by: self.now,
+            grace_ended_by: self.now,
+            account_tokens_expired_by: self.now,
+            jobs_finished_by: self.retain_after,
+            mail_settled_by: self.retain_after,
+        }
+    }
+}
+
+impl SweepPlan {
+    /// Whether the sweep deletes this session (and its refresh tokens).
+    pub fn removes_session(&self, s: &crate::session::Session) -> bool {
+        let ended = s.revoked_at.unwrap_or(s.expires_at.min(s.idle_expires_at));
+        ended <= self.sessions_ended_by
+    }
+
+    /// Whether the sweep deletes this refresh token.
+    pub fn removes_refresh_token(&self, t: &crate::session::RefreshToken) -> bool {
+        t.expires_at <= self.refresh_tokens_expired_by
+    }
+
+    /// Whether the sweep wipes a grace response kept until `grace_until`.
+    pub fn clears_grace_response(&self, grace_until: OffsetDateTime) -> bool {
+        grace_until <= self.grace_ended_by
+    }
+
+    /// Whether the sweep deletes this account token.
+    pub fn removes_account_token(&self, t: &AccountToken) -> bool {
+        t.used_at.is_some() || t.expires_at <= self.account_tokens_expired_by
+    }
+
+    /// Whether the sweep deletes a job that finished at `finished_at`.
+    pub fn removes_job(&self, finished_at: Option<OffsetDateTime>) -> bool {
+        finished_at.is_some_and(|f| f <= self.jobs_finished_by)
+    }
+
+    /// Whether the sweep deletes this outbox row.
+    pub fn removes_mail(&self, m: &OutboxMessage) -> bool {
+        m.sent_at.unwrap_or(m.created_at) <= self.mail_settled_by
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,6 +567,120 @@ mod tests {
                 expected,
                 "{name}"
             );
+        }
+    }
+
+    /// The sweep rule as a table: for cut-offs at minute 1000 with seven
+    /// days' retention, which rows go.
+    #[test]
+    fn sweep_decisions() {
+        use crate::session::{RefreshToken, Session, SessionKind};
+        let now = t(1_000);
+        let keep = now - time::Duration::days(7);
+        let plan = SweepCutoffs {
+            now,
+            retain_after: keep,
+        }
+        .plan();
+        let ms = time::Duration::milliseconds(1);
+        let session = |revoked: Option<OffsetDateTime>, expires, idle| Session {
+            id: "s".into(),
+            user_id: "u".into(),
+            kind: SessionKind::Bearer,
+            created_at: keep - time::Duration::days(30),
+            last_seen_at: keep - time::Duration::days(30),
+            expires_at: expires,
+            idle_expires_at: idle,
+            auth_time: keep,
+            amr: vec![],
+            ip: None,
+            user_agent: None,
+            device_label: None,
+            cookie_token_hash: None,
+            revoked_at: revoked,
+            revoked_reason: None,
+        };
+        let far = now + time::Duration::days(30);
+        for (name, s, goes) in [
+            (
+                "revoked at the retention cut-off",
+                session(Some(keep), far, far),
+                true,
+            ),
+            (
+                "revoked just after it",
+                session(Some(keep + ms), far, far),
+                false,
+            ),
+            (
+                "revoked, the ends long past",
+                session(Some(keep + ms), keep, keep),
+                false,
+            ),
+            ("expired at the cut-off", session(None, keep, far), true),
+            ("idle at the cut-off", session(None, far, keep), true),
+            (
+                "expired after the cut-off",
+                session(None, keep + ms, far),
+                false,
+            ),
+            ("live", session(None, far, far), false),
+        ] {
+            assert_eq!(plan.removes_session(&s), goes, "session {name}");
+        }
+        let refresh = |expires| RefreshToken {
+            token_hash: "h".into(),
+            session_id: "s".into(),
+            created_at: keep,
+            expires_at: expires,
+            used_at: None,
+        };
+        assert!(plan.removes_refresh_token(&refresh(now)));
+        assert!(!plan.removes_refresh_token(&refresh(now + ms)));
+        assert!(plan.clears_grace_response(now));
+        assert!(!plan.clears_grace_response(now + ms));
+        let account = |expires, used| AccountToken {
+            expires_at: expires,
+            used_at: used,
+            ..token(TokenPurpose::PasswordReset, None)
+        };
+        for (name, tok, goes) in [
+            ("expired now", account(now, None), true),
+            ("live", account(now + ms, None), false),
+            ("used, still live", account(far, Some(now)), true),
+        ] {
+            assert_eq!(
+                plan.removes_account_token(&tok),
+                goes,
+                "account token {name}"
+            );
+        }
+        for (finished, goes) in [(None, false), (Some(keep), true), (Some(keep + ms), false)] {
+            assert_eq!(
+                plan.removes_job(finished),
+                goes,
+                "job finished {finished:?}"
+            );
+        }
+        let mail = |created, sent| OutboxMessage {
+            id: "m".into(),
+            user_id: None,
+            template: "t".into(),
+            sealed: None,
+            created_at: created,
+            sent_at: sent,
+        };
+        for (name, m, goes) in [
+            ("unsent, queued at the cut-off", mail(keep, None), true),
+            ("unsent, queued after it", mail(keep + ms, None), false),
+            (
+                "queued long ago, sent after the cut-off",
+                mail(t(0) - time::Duration::days(30), Some(keep + ms)),
+                false,
+            ),
+            ("sent at the cut-off", mail(keep - ms, Some(keep)), true),
+        ] {
+            assert_eq!(plan.removes_mail(&m), goes, "mail {name}");
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::audit::{AuditEvent, AuditQuery};
 use crate::keys::{Client, StoredKey};
 use crate::lifecycle::{
     AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
-    Redemption, SweepCutoffs, SweepReport, TokenPurpose,
+    Redemption, SweepPlan, SweepReport, TokenPurpose,
 };
 use crate::roles::{Role, UserRoleGraph};
 use crate::session::{RefreshToken, RotateOutcome, Rotation, Session};
@@ -545,12 +545,13 @@ pub trait LifecycleStore: Send + Sync {
     /// A job by id, for inspection.
     async fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
 
-    /// Removes what has expired or outlived its retention (see
-    /// [`SweepReport`]). Ended suspensions are left as they are: they are
+    /// Removes what `plan` says ([`crate::lifecycle::SweepCutoffs::plan`] decides it; the
+    /// predicates of [`SweepPlan`] are the rule each statement runs), in one
+    /// transaction, and reports it. Ended suspensions are left as they are: they are
     /// inactive by their `suspended_until`, and administrators still see
     /// the last one (`active: false`) until the next suspension replaces it
     /// or an unsuspension clears it (with its audit event).
-    async fn sweep(&self, cutoffs: SweepCutoffs) -> Result<SweepReport, StoreError>;
+    async fn sweep(&self, plan: SweepPlan) -> Result<SweepReport, StoreError>;
 }
 
 /// Truncates a timestamp to the millisecond precision every backend stores.

@@ -13,7 +13,7 @@ use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
     AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
-    Redemption, RedemptionWrite, SweepCutoffs, SweepReport, TokenOwner, TokenPurpose,
+    Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner, TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, truncate_to_millis};
 use time::OffsetDateTime;
@@ -661,42 +661,48 @@ impl LifecycleStore for PgStore {
         .map_err(map_err)
     }
 
-    async fn sweep(&self, cut: SweepCutoffs) -> Result<SweepReport, StoreError> {
-        let now = truncate_to_millis(cut.now);
-        let keep = truncate_to_millis(cut.retain_after);
+    /// Runs core's [`SweepPlan`], one statement per kind of row, each the
+    /// SQL form of the plan's predicate.
+    async fn sweep(&self, plan: SweepPlan) -> Result<SweepReport, StoreError> {
+        let ms = truncate_to_millis;
         in_tx!(self, |tx| {
             let report = SweepReport {
                 sessions: exec(
                     tx,
                     "DELETE FROM sessions \
                          WHERE coalesce(revoked_at, LEAST(expires_at, idle_expires_at)) <= $1",
-                    &[&keep],
+                    &[&ms(plan.sessions_ended_by)],
                 )
                 .await?,
                 refresh_tokens: exec(
                     tx,
                     "DELETE FROM refresh_tokens WHERE expires_at <= $1",
-                    &[&now],
+                    &[&ms(plan.refresh_tokens_expired_by)],
                 )
                 .await?,
                 grace_responses: exec(
                     tx,
                     "UPDATE refresh_tokens SET successor_sealed = NULL \
                          WHERE successor_sealed IS NOT NULL AND grace_until <= $1",
-                    &[&now],
+                    &[&ms(plan.grace_ended_by)],
                 )
                 .await?,
                 account_tokens: exec(
                     tx,
                     "DELETE FROM account_tokens WHERE expires_at <= $1 OR used_at IS NOT NULL",
-                    &[&now],
+                    &[&ms(plan.account_tokens_expired_by)],
                 )
                 .await?,
-                jobs: exec(tx, "DELETE FROM jobs WHERE finished_at <= $1", &[&keep]).await?,
+                jobs: exec(
+                    tx,
+                    "DELETE FROM jobs WHERE finished_at <= $1",
+                    &[&ms(plan.jobs_finished_by)],
+                )
+                .await?,
                 mail: exec(
                     tx,
                     "DELETE FROM mail_outbox WHERE coalesce(sent_at, created_at) <= $1",
-                    &[&keep],
+                    &[&ms(plan.mail_settled_by)],
                 )
                 .await?,
             };

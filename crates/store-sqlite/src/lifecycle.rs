@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
     AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
-    Redemption, RedemptionWrite, SweepCutoffs, SweepReport, TokenOwner, TokenPurpose,
+    Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner, TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, from_unix_millis, to_unix_millis};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -282,9 +282,10 @@ fn anonymize(
     Ok(true)
 }
 
-fn sweep(c: &mut Connection, cut: SweepCutoffs) -> Result<SweepReport, StoreError> {
-    let now = to_unix_millis(cut.now);
-    let keep = to_unix_millis(cut.retain_after);
+/// Runs core's [`SweepPlan`], one statement per kind of row, each the SQL
+/// form of the plan's predicate.
+fn sweep(c: &mut Connection, plan: SweepPlan) -> Result<SweepReport, StoreError> {
+    let ms = to_unix_millis;
     let tx = immediate(c)?;
     let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
         tx.execute(sql, p).map(|n| n as u64).map_err(map_err)
@@ -292,22 +293,28 @@ fn sweep(c: &mut Connection, cut: SweepCutoffs) -> Result<SweepReport, StoreErro
     let report = SweepReport {
         sessions: run(
             "DELETE FROM sessions WHERE coalesce(revoked_at, min(expires_at, idle_expires_at)) <= ?1",
-            &[&keep],
+            &[&ms(plan.sessions_ended_by)],
         )?,
-        refresh_tokens: run("DELETE FROM refresh_tokens WHERE expires_at <= ?1", &[&now])?,
+        refresh_tokens: run(
+            "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
+            &[&ms(plan.refresh_tokens_expired_by)],
+        )?,
         grace_responses: run(
             "UPDATE refresh_tokens SET successor_sealed = NULL \
              WHERE successor_sealed IS NOT NULL AND grace_until <= ?1",
-            &[&now],
+            &[&ms(plan.grace_ended_by)],
         )?,
         account_tokens: run(
             "DELETE FROM account_tokens WHERE expires_at <= ?1 OR used_at IS NOT NULL",
-            &[&now],
+            &[&ms(plan.account_tokens_expired_by)],
         )?,
-        jobs: run("DELETE FROM jobs WHERE finished_at <= ?1", &[&keep])?,
+        jobs: run(
+            "DELETE FROM jobs WHERE finished_at <= ?1",
+            &[&ms(plan.jobs_finished_by)],
+        )?,
         mail: run(
             "DELETE FROM mail_outbox WHERE coalesce(sent_at, created_at) <= ?1",
-            &[&keep],
+            &[&ms(plan.mail_settled_by)],
         )?,
     };
     tx.commit().map_err(map_err)?;
@@ -737,7 +744,7 @@ impl LifecycleStore for SqliteStore {
         .await
     }
 
-    async fn sweep(&self, cutoffs: SweepCutoffs) -> Result<SweepReport, StoreError> {
-        self.write(move |c| sweep(c, cutoffs)).await
+    async fn sweep(&self, plan: SweepPlan) -> Result<SweepReport, StoreError> {
+        self.write(move |c| sweep(c, plan)).await
     }
 }

@@ -16,7 +16,9 @@ use crate::TestDb;
 mod lifecycle;
 pub use lifecycle::*;
 mod rotation;
+mod sweep;
 pub use rotation::*;
+pub use sweep::*;
 
 async fn migrated(db: &dyn TestDb) -> Arc<dyn Store> {
     let store = db.open().await;

@@ -100,7 +100,8 @@ macro_rules! conformance_suite {
             mail_is_queued_once_and_wiped_when_sent,
             jobs_are_claimed_under_a_lease_and_finished_by_their_holder,
             concurrent_claims_hand_each_job_to_one_worker,
-            sweep_removes_what_expired_and_keeps_the_rest
+            sweep_removes_what_expired_and_keeps_the_rest,
+            sweep_removes_exactly_what_the_plan_says
             );
         }
     };

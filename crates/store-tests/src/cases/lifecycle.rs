@@ -18,7 +18,12 @@ use time::{Duration, OffsetDateTime};
 use super::{base_now, migrated, sample_session, sample_token, sample_user, stored_user};
 use crate::TestDb;
 
-fn token(user: &User, purpose: TokenPurpose, now: OffsetDateTime, ttl: Duration) -> AccountToken {
+pub(super) fn token(
+    user: &User,
+    purpose: TokenPurpose,
+    now: OffsetDateTime,
+    ttl: Duration,
+) -> AccountToken {
     AccountToken {
         token_hash: format!("at-{}", id::new_id()),
         user_id: user.id.clone(),
@@ -30,7 +35,7 @@ fn token(user: &User, purpose: TokenPurpose, now: OffsetDateTime, ttl: Duration)
     }
 }
 
-fn mail(user: Option<&User>, now: OffsetDateTime) -> (QueuedMail, NewJob) {
+pub(super) fn mail(user: Option<&User>, now: OffsetDateTime) -> (QueuedMail, NewJob) {
     let id = id::new_id();
     (
         QueuedMail {
@@ -44,7 +49,7 @@ fn mail(user: Option<&User>, now: OffsetDateTime) -> (QueuedMail, NewJob) {
     )
 }
 
-fn job(kind: &str, key: &str, run_at: OffsetDateTime) -> NewJob {
+pub(super) fn job(kind: &str, key: &str, run_at: OffsetDateTime) -> NewJob {
     NewJob {
         id: id::new_id(),
         kind: kind.into(),
@@ -441,7 +446,7 @@ pub async fn sweep_leaves_ended_suspensions_inactive_and_on_record(db: &dyn Test
         retain_after: at - Duration::days(7),
     };
     for at in [now, until, until + Duration::days(10)] {
-        store.sweep(cut(at)).await.unwrap();
+        store.sweep(cut(at).plan()).await.unwrap();
         let stored = store.user_by_id(&user.id).await.unwrap().unwrap();
         assert_eq!(
             stored.suspension.as_ref(),
@@ -1067,10 +1072,13 @@ pub async fn sweep_removes_what_expired_and_keeps_the_rest(db: &dyn TestDb) {
     store.enqueue_job(&pending).await.unwrap();
 
     let report = store
-        .sweep(SweepCutoffs {
-            now: now + Duration::seconds(11),
-            retain_after: now - Duration::days(7),
-        })
+        .sweep(
+            SweepCutoffs {
+                now: now + Duration::seconds(11),
+                retain_after: now - Duration::days(7),
+            }
+            .plan(),
+        )
         .await
         .unwrap();
     assert_eq!(report.sessions, 1, "{report:?}");
@@ -1101,10 +1109,13 @@ pub async fn sweep_removes_what_expired_and_keeps_the_rest(db: &dyn TestDb) {
     );
     // expired refresh tokens go once their expiry passes
     let report = store
-        .sweep(SweepCutoffs {
-            now: now + Duration::days(31),
-            retain_after: now - Duration::days(7),
-        })
+        .sweep(
+            SweepCutoffs {
+                now: now + Duration::days(31),
+                retain_after: now - Duration::days(7),
+            }
+            .plan(),
+        )
         .await
         .unwrap();
     assert!(report.refresh_tokens >= 2, "{report:?}");
