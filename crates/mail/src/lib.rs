@@ -23,11 +23,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use latchkey_core::mail::{MailError, MailTransport, OutgoingMail};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::MultiPart;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// A sender or recipient (`Name <address>`), as [`parse_mailbox`] returns it.
+pub use lettre::message::Mailbox;
 
 /// Parses a sender such as `latchkey <no-reply@example.com>`.
 pub fn parse_mailbox(text: &str) -> Result<Mailbox, String> {

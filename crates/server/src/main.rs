@@ -232,7 +232,7 @@ fn main() -> ExitCode {
         Command::Serve { .. } => telemetry::Sink::Stdout,
         _ => telemetry::Sink::Stderr,
     };
-    telemetry::init(&config.log_level, config.log_format, sink);
+    telemetry::init(&config.log.level, config.log.format, sink);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -309,9 +309,7 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
             let keys = start::keyring(&config, store.as_ref(), &master).await?;
             let now = time::OffsetDateTime::now_utc();
             if let KeysCommand::Rotate = cmd {
-                let ttl = time::Duration::try_from(config.tokens.access_ttl)
-                    .unwrap_or(time::Duration::hours(1));
-                keys.rotate(store.as_ref(), now, None, ttl)
+                keys.rotate(store.as_ref(), now, None, config.tokens.access_ttl)
                     .await
                     .map_err(|e| start::StartError(format!("key rotation failed: {e}")))?;
                 println!(
@@ -344,7 +342,7 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
             start::migrate(store.as_ref(), config.database.migrate_on_start).await?;
             match cmd {
                 ClientCommand::Create { name } => {
-                    let public = start::public_url(&config, config.listen);
+                    let public = start::public_url(&config, config.server.listen);
                     let auth = start::auth(&config, store, &public, &master).await?;
                     let (client, secret) = auth
                         .create_client(&name)
@@ -438,6 +436,6 @@ async fn command_auth(
     let master = start::master_key(config)?;
     let store = start::open_store(config).await?;
     start::migrate(store.as_ref(), config.database.migrate_on_start).await?;
-    let public = start::public_url(config, config.listen);
+    let public = start::public_url(config, config.server.listen);
     start::auth(config, store, &public, &master).await
 }

@@ -13,7 +13,7 @@ use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConf
 use latchkey_core::password_policy::{BreachFilter, PasswordRules};
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
 use latchkey_http::{AppState, CookieSettings, Limits, Network, ServeLimits};
-use latchkey_redis::{RedisConfig, RedisCounters};
+use latchkey_redis::RedisCounters;
 use latchkey_store_postgres::PgStore;
 use latchkey_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -37,12 +37,12 @@ impl std::error::Error for StartError {}
 /// generated master key).
 pub fn prepare_data_dir(config: &Config) -> Result<(), StartError> {
     let needs_dir =
-        config.master_key.is_none() || matches!(config.database.url, DatabaseUrl::Sqlite(_));
+        config.server.master_key.is_none() || matches!(config.database.url, DatabaseUrl::Sqlite(_));
     if needs_dir {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
             StartError(format!(
                 "data_dir: cannot create {}: {e}; set --data-dir / LATCHKEY_DATA_DIR to a writable directory",
-                config.data_dir.display()
+                config.server.data_dir.display()
             ))
         })?;
     }
@@ -51,10 +51,12 @@ pub fn prepare_data_dir(config: &Config) -> Result<(), StartError> {
 
 /// The master key: configured, or (development only) generated into the data directory.
 pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
-    match (&config.master_key, config.profile) {
+    match (&config.server.master_key, config.server.profile) {
         (Some(k), _) => Ok(k.clone()),
-        (None, Profile::Development) => crate::master_key::load_or_generate(&config.data_dir)
-            .map_err(|e| StartError(format!("master_key: {e}"))),
+        (None, Profile::Development) => {
+            crate::master_key::load_or_generate(&config.server.data_dir)
+                .map_err(|e| StartError(format!("master_key: {e}")))
+        }
         (None, Profile::Production) => Err(StartError("master_key: required in production".into())),
     }
 }
@@ -119,17 +121,17 @@ pub async fn migrate(store: &dyn Store, apply: bool) -> Result<(), StartError> {
 
 /// Binds the listener; failure names the `listen` setting.
 pub async fn bind(config: &Config) -> Result<TcpListener, StartError> {
-    TcpListener::bind(config.listen).await.map_err(|e| {
+    TcpListener::bind(config.server.listen).await.map_err(|e| {
         StartError(format!(
             "listen: cannot listen on {}: {e}; choose another address or port with --listen / LATCHKEY_LISTEN",
-            config.listen
+            config.server.listen
         ))
     })
 }
 
 /// The public URL: as configured, or derived from the bound address.
 pub fn public_url(config: &Config, bound: SocketAddr) -> Url {
-    if let Some(u) = &config.public_url {
+    if let Some(u) = &config.server.public_url {
         return u.clone();
     }
     let host = if bound.ip().is_unspecified() {
@@ -155,9 +157,7 @@ pub async fn keyring(
     master: &MasterKey,
 ) -> Result<Arc<Keyring>, StartError> {
     let keys = Keyring::new(&master.0, config.tokens.alg);
-    let max_ttl =
-        time::Duration::try_from(config.tokens.access_ttl).unwrap_or(time::Duration::hours(24));
-    keys.init(store, SystemClock.now(), max_ttl)
+    keys.init(store, SystemClock.now(), config.tokens.access_ttl)
         .await
         .map_err(|e| StartError(format!("signing keys: {e}")))?;
     Ok(Arc::new(keys))
@@ -183,7 +183,6 @@ pub async fn auth(
     })
     .map_err(|e| StartError(format!("passwords: {e}")))?;
     let issuer = issuer(public);
-    let dur = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
     let auth_config = AuthConfig {
         audience: config
             .tokens
@@ -193,10 +192,10 @@ pub async fn auth(
         issuer,
         first_party_client_id: "latchkey".into(),
         scope: "openid profile email".into(),
-        access_ttl: dur(config.tokens.access_ttl),
-        session_ttl: dur(config.sessions.ttl),
-        session_idle_ttl: dur(config.sessions.idle_ttl),
-        refresh_grace: dur(config.tokens.refresh_grace),
+        access_ttl: config.tokens.access_ttl,
+        session_ttl: config.sessions.ttl,
+        session_idle_ttl: config.sessions.idle_ttl,
+        refresh_grace: config.tokens.refresh_grace,
         password_policy: LengthPolicy {
             min_chars: p.min_length,
             ..LengthPolicy::default()
@@ -204,8 +203,7 @@ pub async fn auth(
         include_permissions: config.tokens.include_permissions,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let a = &config.abuse;
-    let breached = match &a.breached_filter {
+    let breached = match &p.breached_filter {
         None => None,
         Some(path) => {
             let filter = BreachFilter::open(path)
@@ -215,20 +213,20 @@ pub async fn auth(
         }
     };
     let protection = Protection {
-        brute_force: a.brute_force.clone(),
+        brute_force: config.brute_force.policy.clone(),
         passwords: PasswordRules {
-            reject_common: a.reject_common,
+            reject_common: p.reject_common,
             breached,
-            min_strength: a.min_strength,
+            min_strength: p.min_strength,
             ..PasswordRules::default()
         },
-        device_cookie_ttl: dur(a.device_cookie_ttl),
+        device_cookie_ttl: config.brute_force.device_cookie_ttl,
     };
     let acc = &config.accounts;
     let lifecycle = LifecycleConfig {
         require_verified_email: acc.require_verified_email,
-        reauth_max_age: dur(acc.reauth_max_age),
-        deletion_grace: dur(acc.deletion_grace),
+        reauth_max_age: acc.reauth_max_age,
+        deletion_grace: acc.deletion_grace,
         new_sign_in_notice: acc.new_sign_in_notice,
         mail_max_attempts: config.mail.max_attempts,
         theme: Theme {
@@ -254,40 +252,45 @@ pub async fn protection(
     public: &Url,
     master: &MasterKey,
 ) -> latchkey_http::Protection {
-    let a = &config.abuse;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let limiter = match &a.redis {
+    let max_keys = config.rate_limits.max_keys;
+    let limiter = match &config.redis {
         Some(r) => {
-            let redis_config = RedisConfig::from_url(&r.url, &r.key_prefix, r.timeout)
-                .expect("validated with the configuration");
-            let redis = RedisCounters::new(redis_config);
+            let redis = RedisCounters::new(r.connection.clone());
             match redis.ping().await {
                 Ok(()) => {
-                    tracing::info!(redis = %crate::config::redact_url(&r.url), "rate limits are shared through Redis")
+                    tracing::info!(redis = %r.redacted_url, "rate limits are shared through Redis")
                 }
                 Err(e) => tracing::warn!(
                     event = "rate_limit.shared_unavailable",
-                    redis = %crate::config::redact_url(&r.url),
+                    redis = %r.redacted_url,
                     error = %e,
                     "Redis is unreachable: enforcing local limits until it answers"
                 ),
             }
             let shared: Arc<dyn CounterBackend> = Arc::new(redis);
-            Limiter::shared(shared, clock.clone(), a.max_keys)
+            Limiter::shared(shared, clock.clone(), max_keys)
         }
-        None => Limiter::local(clock.clone(), a.max_keys),
+        None => Limiter::local(clock.clone(), max_keys),
     };
-    let guard = Guard::new(Arc::new(limiter), a.guard.clone(), &master.0, clock);
+    let guard = Guard::new(
+        Arc::new(limiter),
+        config.rate_limits.guard(&config.challenge),
+        &master.0,
+        clock,
+    );
     let https = public.scheme() == "https";
+    let hsts = config.http.hsts_max_age_secs;
+    let access = &config.access;
     latchkey_http::Protection {
         network: Network {
-            trusted_proxies: a.trusted_proxies.clone(),
-            allow: a.allow.clone(),
-            deny: a.deny.clone(),
-            admin_allow: a.admin_allow.clone(),
-            admin_deny: a.admin_deny.clone(),
-            cors: a.cors.clone(),
-            hsts_max_age_secs: (https && a.hsts_max_age_secs > 0).then_some(a.hsts_max_age_secs),
+            trusted_proxies: config.proxies.trusted.clone(),
+            allow: access.allow.clone(),
+            deny: access.deny.clone(),
+            admin_allow: access.admin_allow.clone(),
+            admin_deny: access.admin_deny.clone(),
+            cors: config.cors.clone(),
+            hsts_max_age_secs: (https && hsts > 0).then_some(hsts),
         },
         guard: Arc::new(guard),
     }
@@ -315,19 +318,22 @@ fn spawn_failure_purge(auth: Arc<Auth>) {
 /// default, or SMTP. The sender defaults to `<product> <no-reply@<host>>`.
 pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTransport>, StartError> {
     let host = public.host_str().unwrap_or("localhost").to_owned();
-    let from_text = config.mail.from.clone().unwrap_or_else(|| {
-        let domain = if host.contains('.') {
-            host.clone()
-        } else {
-            format!("{host}.localdomain")
-        };
-        format!("{} <no-reply@{domain}>", config.mail.product_name)
-    });
-    let from = latchkey_mail::parse_mailbox(&from_text)
-        .map_err(|e| StartError(format!("mail.from: {from_text:?} is {e}")))?;
+    let from = match &config.mail.from {
+        Some(from) => from.clone(),
+        None => {
+            let domain = if host.contains('.') {
+                host.clone()
+            } else {
+                format!("{host}.localdomain")
+            };
+            let from_text = format!("{} <no-reply@{domain}>", config.mail.product_name);
+            latchkey_mail::parse_mailbox(&from_text)
+                .map_err(|e| StartError(format!("mail.from: {from_text:?} is {e}")))?
+        }
+    };
     Ok(match &config.mail.transport {
         MailTransportConfig::File => {
-            let dir = config.data_dir.join("mail");
+            let dir = config.server.data_dir.join("mail");
             tracing::info!(dir = %dir.display(), "mail is written to files, and its links are logged (development mail mode)");
             Arc::new(latchkey_mail::FileTransport::new(&dir, from, &host))
         }
@@ -352,12 +358,11 @@ pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTrans
 
 /// The background job runner's tuning.
 pub fn jobs_config(config: &Config) -> JobsConfig {
-    let dur = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
     JobsConfig {
-        retry_base: dur(config.jobs.retry_base),
-        retry_max: dur(config.jobs.retry_max),
-        sweep_interval: dur(config.jobs.sweep_interval),
-        retention: dur(config.jobs.retention),
+        retry_base: config.jobs.retry_base,
+        retry_max: config.jobs.retry_max,
+        sweep_interval: config.jobs.sweep_interval,
+        retention: config.jobs.retention,
         ..JobsConfig::default()
     }
 }
@@ -424,9 +429,7 @@ pub fn cookie_settings(public: &Url) -> CookieSettings {
 /// Rotates the signing key on schedule. Every node runs this; the store's
 /// conditional rotation makes exactly one of them rotate, and a restart
 /// loses nothing (the schedule is the active key's age, kept in the store).
-fn spawn_key_rotation(auth: Arc<Auth>, period: std::time::Duration, max_ttl: std::time::Duration) {
-    let period = time::Duration::try_from(period).unwrap_or(time::Duration::days(30));
-    let max_ttl = time::Duration::try_from(max_ttl).unwrap_or(time::Duration::hours(1));
+fn spawn_key_rotation(auth: Arc<Auth>, period: time::Duration, max_ttl: time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
@@ -452,8 +455,7 @@ fn spawn_key_rotation(auth: Arc<Auth>, period: std::time::Duration, max_ttl: std
 /// minute after start). Every node runs it: the deletion is idempotent, in
 /// small batches, and keeps no state, so several nodes and restarts at any
 /// moment are safe.
-fn spawn_audit_retention(auth: Arc<Auth>, retention: std::time::Duration) {
-    let retention = time::Duration::try_from(retention).unwrap_or(time::Duration::days(365));
+fn spawn_audit_retention(auth: Arc<Auth>, retention: time::Duration) {
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));

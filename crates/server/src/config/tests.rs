@@ -1,5 +1,8 @@
 use super::*;
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 fn load_with(
     env: &[(&str, &str)],
     file: Option<&str>,
@@ -34,17 +37,17 @@ fn check(e: &ConfigError, setting: &str, words: &[&str]) {
 #[test]
 fn zero_configuration_defaults() {
     let c = load_with(&[], None, Overrides::default()).unwrap();
-    assert_eq!(c.profile, Profile::Development);
-    assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
-    assert_eq!(c.public_url, None);
-    assert_eq!(c.data_dir, PathBuf::from("./latchkey-data"));
+    assert_eq!(c.server.profile, Profile::Development);
+    assert_eq!(c.server.listen, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.server.public_url, None);
+    assert_eq!(c.server.data_dir, PathBuf::from("./latchkey-data"));
     assert_eq!(
         c.database.url,
         DatabaseUrl::Sqlite(PathBuf::from("./latchkey-data/latchkey.db"))
     );
     assert!(c.database.migrate_on_start);
     assert_eq!(c.http.max_body_bytes, 65_536);
-    assert_eq!(c.log_format, LogFormat::Auto);
+    assert_eq!(c.log.format, LogFormat::Auto);
     assert!(c.sources.values().all(|s| *s == Source::Default));
 }
 
@@ -64,14 +67,14 @@ fn file_then_env_then_flags() {
         },
     )
     .unwrap();
-    assert_eq!(c.listen.port(), 9002);
+    assert_eq!(c.server.listen.port(), 9002);
     assert_eq!(c.sources["listen"], Source::Flag("--listen"));
     assert_eq!(c.http.max_body_bytes, 4096);
     assert_eq!(
         c.sources["http.max_body_bytes"],
         Source::Env("LATCHKEY_HTTP_MAX_BODY_BYTES".into())
     );
-    assert_eq!(c.data_dir, PathBuf::from("/tmp/a"));
+    assert_eq!(c.server.data_dir, PathBuf::from("/tmp/a"));
     assert!(matches!(c.sources["data_dir"], Source::File(_)));
     // the database follows the data directory unless set
     assert_eq!(
@@ -230,7 +233,7 @@ fn secrets_are_never_echoed() {
     assert!(shown.contains("db.internal"), "{shown}");
     assert!(format!("{c:?}").contains("<redacted>"));
     assert!(
-        !format!("{:?}", c.master_key).contains("161"),
+        !format!("{:?}", c.server.master_key).contains("161"),
         "bytes of the key in Debug output"
     );
 }
@@ -286,7 +289,7 @@ fn production_refuses_insecure_settings() {
         Overrides::default(),
     )
     .unwrap();
-    assert_eq!(c.profile, Profile::Production);
+    assert_eq!(c.server.profile, Profile::Production);
     // http on localhost is fine even in production (a local reverse proxy test)
     load_with(
         &[
@@ -316,7 +319,7 @@ fn redaction_of_urls() {
 #[test]
 fn docs_list_every_setting() {
     let docs = include_str!("../../../../docs/configuration.md");
-    for s in SETTINGS {
+    for s in settings() {
         assert!(
             docs.contains(&format!("`{}`", s.key)),
             "docs/configuration.md lacks `{}`",
@@ -420,13 +423,15 @@ fn mail_settings_are_checked() {
 #[test]
 fn abuse_settings_have_safe_defaults() {
     let c = load_with(&[], None, Overrides::default()).unwrap();
-    let a = &c.abuse;
-    assert!(a.guard.rate_limits && a.guard.challenge.enabled);
-    assert_eq!(a.guard.login.to_string(), "ip=30/min, ip_account=10/min");
-    assert_eq!(a.brute_force.lockout_threshold, 100);
-    assert!(a.redis.is_none() && a.trusted_proxies.is_empty() && a.cors.origins.is_empty());
-    assert!(a.reject_common);
-    assert_eq!(a.hsts_max_age_secs, 31_536_000);
+    assert!(c.rate_limits.enabled && c.challenge.enabled);
+    assert_eq!(
+        c.rate_limits.login.to_string(),
+        "ip=30/min, ip_account=10/min"
+    );
+    assert_eq!(c.brute_force.policy.lockout_threshold, 100);
+    assert!(c.redis.is_none() && c.proxies.trusted.is_empty() && c.cors.origins.is_empty());
+    assert!(c.passwords.reject_common);
+    assert_eq!(c.http.hsts_max_age_secs, 31_536_000);
 }
 
 #[test]
@@ -453,13 +458,12 @@ url = "redis://:s3cret@127.0.0.1:6379/2"
         Overrides::default(),
     )
     .unwrap();
-    let a = &c.abuse;
-    assert_eq!(a.guard.login.to_string(), "ip=5/min, account=20/hour");
-    assert_eq!(a.trusted_proxies.0.len(), 2);
-    assert_eq!(a.deny.0.len(), 2);
-    assert_eq!(a.guard.challenge.base_difficulty, 12);
-    assert!(a.cors.allow_credentials);
-    assert_eq!(a.redis.as_ref().unwrap().key_prefix, "latchkey:");
+    assert_eq!(c.rate_limits.login.to_string(), "ip=5/min, account=20/hour");
+    assert_eq!(c.proxies.trusted.0.len(), 2);
+    assert_eq!(c.access.deny.0.len(), 2);
+    assert_eq!(c.challenge.base_difficulty, 12);
+    assert!(c.cors.allow_credentials);
+    assert_eq!(c.redis.as_ref().unwrap().connection.key_prefix, "latchkey:");
     let shown = show(&c);
     assert!(
         shown.contains("[rate_limits]") && shown.contains("login = \"ip=5/min, account=20/hour\""),
@@ -548,4 +552,146 @@ fn abuse_mistakes_name_the_setting() {
         Overrides::default(),
     );
     check(&e, "challenge.max_difficulty", &["at least"]);
+}
+
+#[test]
+fn each_section_lists_its_own_keys_once() {
+    let mut names = Vec::new();
+    for list in SECTIONS {
+        let name = setting::section_name(list);
+        assert!(!names.contains(&name), "section {name:?} listed twice");
+        names.push(name);
+        for s in *list {
+            assert_eq!(s.section(), name, "{} is listed in [{name}]", s.key);
+            let env = format!("LATCHKEY_{}", s.key.replace('.', "_").to_uppercase());
+            assert_eq!(s.env, env, "the variable of {} follows its key", s.key);
+        }
+    }
+    assert_eq!(
+        names[0], "",
+        "top-level keys come first, before any [table]"
+    );
+    let keys: std::collections::BTreeSet<_> = settings().map(|s| s.key).collect();
+    assert_eq!(keys.len(), settings().count(), "a key is listed twice");
+}
+
+#[test]
+fn docs_show_the_default_the_code_uses() {
+    let docs = include_str!("../../../../docs/configuration.md");
+    for s in settings() {
+        let row = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", s.key)))
+            .unwrap_or_else(|| panic!("docs/configuration.md has no row for `{}`", s.key));
+        let default = row.split(" | ").nth(2).unwrap_or_default();
+        match (s.kind, s.default_text()) {
+            (Kind::Derived(_), _) => {}
+            (_, None) => assert!(default.starts_with("none"), "{row}"),
+            (_, Some(d)) => assert_eq!(default, format!("`{d}`"), "{row}"),
+        }
+    }
+}
+
+#[test]
+fn every_setting_is_read_by_its_section() {
+    // A key listed in SETTINGS but missing from its section's raw form would
+    // be refused as an unknown field when set.
+    for s in settings() {
+        let sample = match s.kind {
+            Kind::Int { default, .. } => default.to_string(),
+            Kind::Bool(b) => b.to_string(),
+            Kind::Str(_) | Kind::Derived(_) => "x".to_owned(),
+        };
+        if let Err(e) = load_with(&[(s.env, &sample)], None, Overrides::default()) {
+            assert!(
+                e.0.iter().all(|p| !p.message.contains("unknown field")),
+                "{}: {e}",
+                s.env
+            );
+        }
+    }
+}
+
+#[test]
+fn config_show_prints_every_setting_once() {
+    for env in [
+        &[][..],
+        &[
+            ("LATCHKEY_MAIL_TRANSPORT", "smtp"),
+            ("LATCHKEY_MAIL_SMTP_HOST", "smtp.example.net"),
+            ("LATCHKEY_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        ][..],
+    ] {
+        let c = load_with(env, None, Overrides::default()).unwrap();
+        let shown: toml::Table = show(&c).parse().expect("config show prints TOML");
+        let mut count = 0;
+        for (key, value) in &shown {
+            match value.as_table() {
+                Some(t) => count += t.len(),
+                None => count += usize::from(!key.is_empty()),
+            }
+        }
+        assert_eq!(count, settings().count());
+        for s in settings() {
+            let (section, name) = s.key.rsplit_once('.').unwrap_or(("", s.key));
+            let value = if section.is_empty() {
+                shown.get(name)
+            } else {
+                shown[section].get(name)
+            };
+            assert!(value.is_some(), "config show lacks {}", s.key);
+        }
+    }
+}
+
+#[test]
+fn problems_in_several_places_are_reported_together() {
+    // unknown keys in the file and an unknown variable, all at once
+    let e = err(
+        &[("LATCHKEY_LISTN", "x")],
+        Some("lisen = 1\n[http]\nmax_body = 1\n[databse]\nurl = \"x\"\n"),
+        Overrides::default(),
+    );
+    for setting in ["LATCHKEY_LISTN", "lisen", "http.max_body", "databse"] {
+        check(&e, setting, &["unknown"]);
+    }
+    // wrong types in two sections, both named
+    let e = err(
+        &[],
+        Some("[http]\nmax_body_bytes = \"big\"\n[mail]\nsmtp_port = \"x\"\n"),
+        Overrides::default(),
+    );
+    check(&e, "http.max_body_bytes", &["latchkey.toml"]);
+    check(&e, "mail.smtp_port", &["latchkey.toml"]);
+}
+
+#[test]
+fn redis_timeout_is_checked_without_a_url() {
+    let e = err(
+        &[("LATCHKEY_REDIS_TIMEOUT_MS", "5")],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "redis.timeout_ms", &["10 to 60000"]);
+}
+
+#[test]
+fn values_are_kept_typed() {
+    let c = load_with(
+        &[
+            ("LATCHKEY_REDIS_URL", "redis://lk:pw@cache.internal:6380/3"),
+            ("LATCHKEY_REDIS_TIMEOUT_MS", "400"),
+            ("LATCHKEY_MAIL_FROM", "Acme <no-reply@acme.example>"),
+        ],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    let redis = c.redis.as_ref().unwrap();
+    assert_eq!(redis.connection.address, "cache.internal:6380");
+    assert_eq!(redis.connection.database, 3);
+    assert_eq!(redis.connection.timeout, Duration::from_millis(400));
+    assert!(!redis.redacted_url.contains("pw"), "{}", redis.redacted_url);
+    let from = c.mail.from.as_ref().unwrap();
+    assert_eq!(from.email.to_string(), "no-reply@acme.example");
 }
