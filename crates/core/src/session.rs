@@ -79,6 +79,24 @@ impl Session {
     }
 }
 
+/// What [`crate::store::SessionStore::create_session`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCreated {
+    /// The session (and its first refresh token) is stored.
+    Created,
+    /// The user is suspended at the session's start: nothing is stored.
+    UserSuspended,
+}
+
+/// Which of a user's sessions a revocation ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhichSessions<'a> {
+    /// This one, if it is the user's.
+    One(&'a str),
+    /// Every one, except this one if given.
+    AllExcept(Option<&'a str>),
+}
+
 /// One refresh token of a session's chain, stored only as a hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {

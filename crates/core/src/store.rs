@@ -26,7 +26,9 @@ use crate::lifecycle::{
     Redemption, SweepPlan, SweepReport, TokenPurpose,
 };
 use crate::roles::{Role, UserRoleGraph};
-use crate::session::{RefreshToken, RotateOutcome, Rotation, Session};
+use crate::session::{
+    RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, WhichSessions,
+};
 use crate::user::{Suspension, User, UserSearch};
 
 /// What can go wrong in a store, in terms the domain can act on.
@@ -87,9 +89,16 @@ pub trait Store:
 /// Persistence of user accounts.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts a new user. Fails with `Conflict("email")` or
-    /// `Conflict("username")` when a normalized value is taken.
-    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Inserts a new user with assigned `roles` and, when given, the audit
+    /// event recording it, in one transaction. Fails with
+    /// `Conflict("email")` or `Conflict("username")` when a normalized value
+    /// is taken; `NotFound` for an unknown role (and nothing is stored).
+    async fn insert_user(
+        &self,
+        user: &User,
+        roles: &[String],
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError>;
 
     /// Looks a user up by id.
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
@@ -107,9 +116,10 @@ pub trait UserStore: Send + Sync {
 
     /// Replaces the profile fields (`email`, `email_normalized`,
     /// `email_verified`, `username`, `username_normalized`, `name`,
-    /// `updated_at`) of an existing user. `NotFound` if there is none;
+    /// `updated_at`) of an existing user, with the audit event recording it
+    /// when given, in one transaction. `NotFound` if there is none;
     /// `Conflict("username")`/`Conflict("email")` as for inserts.
-    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn update_user(&self, user: &User, event: Option<&AuditEvent>) -> Result<(), StoreError>;
 
     /// Sets the password hash (a rehash on login, a change, a reset).
     async fn set_password_hash(
@@ -124,15 +134,16 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Stores a new session and, for bearer sessions, its first refresh
-    /// token, in one transaction. Fails with `Conflict("suspended")` when
-    /// the user is suspended at `session.created_at`: the check and the
-    /// insert are atomic with respect to [`AdminStore::suspend_user`], so a
-    /// sign-in racing a suspension cannot leave a live session behind.
+    /// token, in one transaction, unless the user is suspended at
+    /// `session.created_at` ([`SessionCreated::UserSuspended`], nothing
+    /// stored): the check and the insert are atomic with respect to
+    /// [`AdminStore::suspend_user`], so a sign-in racing a suspension cannot
+    /// leave a live session behind.
     async fn create_session(
         &self,
         session: &Session,
         first_refresh: Option<&RefreshToken>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<SessionCreated, StoreError>;
 
     /// Looks a session up by id (whatever its state).
     async fn session_by_id(&self, id: &str) -> Result<Option<Session>, StoreError>;
@@ -164,14 +175,16 @@ pub trait SessionStore: Send + Sync {
         reason: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Ends every unrevoked session of a user, except `except` if given.
-    /// Returns how many were ended.
-    async fn revoke_sessions_of_user(
+    /// Ends the user's unrevoked sessions that `which` selects (one of
+    /// theirs, or all but one) and, when any ended and `event` is given,
+    /// records it in the same transaction. Returns how many ended.
+    async fn revoke_sessions(
         &self,
         user_id: &str,
-        except: Option<&str>,
+        which: WhichSessions<'_>,
         now: OffsetDateTime,
         reason: &str,
+        event: Option<&AuditEvent>,
     ) -> Result<u64, StoreError>;
 
     /// A refresh token by hash, with its session.
@@ -300,26 +313,10 @@ pub trait AdminStore: Send + Sync {
     /// Users matching the search, in id order after `after_id`.
     async fn search_users(&self, search: &UserSearch) -> Result<Vec<User>, StoreError>;
 
-    /// Inserts a user with assigned roles. `Conflict("email")` /
-    /// `Conflict("username")` as for `insert_user`; `NotFound` for an
-    /// unknown role.
-    async fn create_user_audited(
-        &self,
-        user: &User,
-        roles: &[String],
-        event: &AuditEvent,
-    ) -> Result<(), StoreError>;
-
-    /// `update_user` with its audit event.
-    async fn update_user_audited(&self, user: &User, event: &AuditEvent) -> Result<(), StoreError>;
-
-    /// Deletes a user (sessions, tokens and role assignments go with it);
-    /// `NotFound` if there is none. Audit events about the user stay.
-    async fn delete_user_audited(
-        &self,
-        user_id: &str,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError>;
+    /// Deletes a user (sessions, tokens and role assignments go with it)
+    /// and records `event`; `NotFound` if there is none. Audit events about
+    /// the user stay.
+    async fn delete_user(&self, user_id: &str, event: &AuditEvent) -> Result<(), StoreError>;
 
     /// Suspends a user and ends every session of theirs (reason
     /// `suspended`) at `suspension.suspended_at`; returns how many sessions
@@ -339,19 +336,6 @@ pub trait AdminStore: Send + Sync {
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
-
-    /// Ends the user's unrevoked sessions: only `session_id` when given
-    /// (it must be theirs), else all but `except`. Returns how many ended;
-    /// nothing is recorded when none did.
-    async fn revoke_sessions_audited(
-        &self,
-        user_id: &str,
-        session_id: Option<&str>,
-        except: Option<&str>,
-        now: OffsetDateTime,
-        reason: &str,
-        event: &AuditEvent,
-    ) -> Result<u64, StoreError>;
 }
 
 /// Persistence of sign-in failure counters (see [`crate::abuse::brute_force`]).

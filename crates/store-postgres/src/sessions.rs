@@ -9,13 +9,16 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::session::{
-    PresentedToken, RefreshToken, RotateOutcome, Rotation, RotationDecision, Session, SessionKind,
+    PresentedToken, RefreshToken, RotateOutcome, Rotation, RotationDecision, Session,
+    SessionCreated, SessionKind, WhichSessions,
 };
 use latchkey_core::store::{SessionStore, StoreError, truncate_to_millis};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
+use crate::audit::insert_event;
 use crate::{PgStore, map_err, settle};
 
 /// The session columns with a table prefix, as a macro so that statements
@@ -87,6 +90,8 @@ const REVOKE: &str = "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
      WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_OF_USER: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
      WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2";
+const REVOKE_ONE_OF_USER: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+     WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL";
 const TOKEN_WITH_SESSION: &str = concat!(
     "SELECT t.token_hash, t.session_id, t.created_at, t.expires_at, t.used_at, ",
     session_columns!("s."),
@@ -317,7 +322,7 @@ impl SessionStore for PgStore {
         &self,
         s: &Session,
         first_refresh: Option<&RefreshToken>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<SessionCreated, StoreError> {
         let created_at = truncate_to_millis(s.created_at);
         let last_seen_at = truncate_to_millis(s.last_seen_at);
         let expires_at = truncate_to_millis(s.expires_at);
@@ -341,7 +346,7 @@ impl SessionStore for PgStore {
                     .transpose()
                     .map_err(map_err)?;
                 if suspended == Some(true) {
-                    return Err(StoreError::Conflict("suspended"));
+                    return Ok(SessionCreated::UserSuspended);
                 }
                 let stmt = tx.prepare_cached(INSERT_SESSION).await.map_err(map_err)?;
                 tx.execute(
@@ -370,7 +375,8 @@ impl SessionStore for PgStore {
                     // The token belongs to this session, whatever its own field says.
                     insert_token(&tx, t, &s.id, t.expires_at).await?;
                 }
-                tx.commit().await.map_err(map_err)
+                tx.commit().await.map_err(map_err)?;
+                Ok(SessionCreated::Created)
             })
             .await;
         settle(client, result)
@@ -430,16 +436,43 @@ impl SessionStore for PgStore {
         Ok(self.execute(REVOKE, &[&id, &now, &reason]).await? > 0)
     }
 
-    async fn revoke_sessions_of_user(
+    async fn revoke_sessions(
         &self,
         user_id: &str,
-        except: Option<&str>,
+        which: WhichSessions<'_>,
         now: OffsetDateTime,
         reason: &str,
+        event: Option<&AuditEvent>,
     ) -> Result<u64, StoreError> {
         let now = truncate_to_millis(now);
-        self.execute(REVOKE_OF_USER, &[&user_id, &except, &now, &reason])
-            .await
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let ended = match which {
+                    WhichSessions::One(sid) => {
+                        let stmt = tx
+                            .prepare_cached(REVOKE_ONE_OF_USER)
+                            .await
+                            .map_err(map_err)?;
+                        tx.execute(&stmt, &[&user_id, &sid, &now, &reason]).await
+                    }
+                    WhichSessions::AllExcept(except) => {
+                        let stmt = tx.prepare_cached(REVOKE_OF_USER).await.map_err(map_err)?;
+                        tx.execute(&stmt, &[&user_id, &except, &now, &reason]).await
+                    }
+                }
+                .map_err(map_err)?;
+                if let Some(event) = event.filter(|_| ended > 0) {
+                    let mut event = event.clone();
+                    event.details.insert("ended".into(), ended.into());
+                    insert_event(&tx, &event).await?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(ended)
+            })
+            .await;
+        settle(client, result)
     }
 
     async fn refresh_token(

@@ -1,12 +1,15 @@
 //! [`UserStore`] on PostgreSQL.
 
 use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::store::{StoreError, UserStore, truncate_to_millis};
 use latchkey_core::user::{Suspension, User};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
-use crate::{PgStore, settle};
+use crate::audit::insert_event;
+use crate::roles::assign;
+use crate::{PgStore, map_err, settle};
 
 /// The column list, as a macro so that the statements below are `&'static str`
 /// constants: `prepare_cached` keys its cache on the text, and nothing is
@@ -94,33 +97,44 @@ impl PgStore {
 
 #[async_trait]
 impl UserStore for PgStore {
-    async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
+    async fn insert_user(
+        &self,
+        u: &User,
+        roles: &[String],
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
         let created_at = truncate_to_millis(u.created_at);
         let updated_at = truncate_to_millis(u.updated_at);
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(INSERT).await?;
-                client
-                    .execute(
-                        &stmt,
-                        &[
-                            &u.id,
-                            &u.email,
-                            &u.email_normalized,
-                            &u.email_verified,
-                            &u.username,
-                            &u.username_normalized,
-                            &u.name,
-                            &u.password_hash,
-                            &created_at,
-                            &updated_at,
-                        ],
-                    )
-                    .await
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let stmt = tx.prepare_cached(INSERT).await.map_err(map_err)?;
+                tx.execute(
+                    &stmt,
+                    &[
+                        &u.id,
+                        &u.email,
+                        &u.email_normalized,
+                        &u.email_verified,
+                        &u.username,
+                        &u.username_normalized,
+                        &u.name,
+                        &u.password_hash,
+                        &created_at,
+                        &updated_at,
+                    ],
+                )
+                .await
+                .map_err(map_err)?;
+                assign(&tx, &u.id, roles, created_at).await?;
+                if let Some(event) = event {
+                    insert_event(&tx, event).await?;
+                }
+                tx.commit().await.map_err(map_err)
             })
             .await;
-        settle(client, result.map(|_| ()))
+        settle(client, result)
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -160,13 +174,14 @@ impl UserStore for PgStore {
         settle(client, result)
     }
 
-    async fn update_user(&self, u: &User) -> Result<(), StoreError> {
+    async fn update_user(&self, u: &User, event: Option<&AuditEvent>) -> Result<(), StoreError> {
         let updated_at = truncate_to_millis(u.updated_at);
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(UPDATE).await?;
-                client
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let stmt = tx.prepare_cached(UPDATE).await.map_err(map_err)?;
+                let n = tx
                     .execute(
                         &stmt,
                         &[
@@ -181,12 +196,17 @@ impl UserStore for PgStore {
                         ],
                     )
                     .await
+                    .map_err(map_err)?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                if let Some(event) = event {
+                    insert_event(&tx, event).await?;
+                }
+                tx.commit().await.map_err(map_err)
             })
             .await;
-        match settle(client, result)? {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
-        }
+        settle(client, result)
     }
 
     async fn set_password_hash(

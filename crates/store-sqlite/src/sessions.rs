@@ -6,13 +6,16 @@
 //! from another process on the same file) runs after it and sees `used_at`.
 
 use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::session::{
-    PresentedToken, RefreshToken, RotateOutcome, Rotation, RotationDecision, Session, SessionKind,
+    PresentedToken, RefreshToken, RotateOutcome, Rotation, RotationDecision, Session,
+    SessionCreated, SessionKind, WhichSessions,
 };
 use latchkey_core::store::{SessionStore, StoreError, from_unix_millis, to_unix_millis};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 
+use crate::audit::insert_event;
 use crate::{SqliteStore, map_err};
 
 /// The session columns, as a macro so that statements are string constants.
@@ -82,6 +85,8 @@ const REVOKE: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
      WHERE id = ?1 AND revoked_at IS NULL";
 const REVOKE_OF_USER: &str = "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
      WHERE user_id = ?1 AND revoked_at IS NULL AND id IS NOT ?2";
+const REVOKE_ONE_OF_USER: &str = "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+     WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL";
 const TOKEN_WITH_SESSION: &str = concat!(
     "SELECT t.token_hash, t.session_id, t.created_at, t.expires_at, t.used_at, ",
     session_columns!("s."),
@@ -328,7 +333,7 @@ impl SessionStore for SqliteStore {
         &self,
         session: &Session,
         first_refresh: Option<&RefreshToken>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<SessionCreated, StoreError> {
         let session = session.clone();
         let first = first_refresh.cloned();
         self.write(move |c| {
@@ -345,14 +350,15 @@ impl SessionStore for SqliteStore {
                 .optional()
                 .map_err(map_err)?;
             if suspended == Some(true) {
-                return Err(StoreError::Conflict("suspended"));
+                return Ok(SessionCreated::UserSuspended);
             }
             insert_session(&tx, &session)?;
             if let Some(t) = &first {
                 // The token belongs to this session, whatever its own field says.
                 insert_token(&tx, t, &session.id, t.expires_at)?;
             }
-            tx.commit().map_err(map_err)
+            tx.commit().map_err(map_err)?;
+            Ok(SessionCreated::Created)
         })
         .await
     }
@@ -422,23 +428,39 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn revoke_sessions_of_user(
+    async fn revoke_sessions(
         &self,
         user_id: &str,
-        except: Option<&str>,
+        which: WhichSessions<'_>,
         now: OffsetDateTime,
         reason: &str,
+        event: Option<&AuditEvent>,
     ) -> Result<u64, StoreError> {
-        let user_id = user_id.to_owned();
-        let except = except.map(str::to_owned);
-        let (reason, now) = (reason.to_owned(), to_unix_millis(now));
+        let (user_id, reason, event) = (user_id.to_owned(), reason.to_owned(), event.cloned());
+        let (one, except) = match which {
+            WhichSessions::One(id) => (Some(id.to_owned()), None),
+            WhichSessions::AllExcept(except) => (None, except.map(str::to_owned)),
+        };
+        let now = to_unix_millis(now);
         self.write(move |c| {
-            let changed = c
-                .prepare_cached(REVOKE_OF_USER)
-                .map_err(map_err)?
-                .execute(params![user_id, except, now, reason])
-                .map_err(map_err)?;
-            Ok(changed as u64)
+            let tx = c.transaction().map_err(map_err)?;
+            let ended = match &one {
+                Some(id) => tx
+                    .prepare_cached(REVOKE_ONE_OF_USER)
+                    .map_err(map_err)?
+                    .execute(params![user_id, id, now, reason]),
+                None => tx
+                    .prepare_cached(REVOKE_OF_USER)
+                    .map_err(map_err)?
+                    .execute(params![user_id, except, now, reason]),
+            }
+            .map_err(map_err)? as u64;
+            if let Some(mut event) = event.filter(|_| ended > 0) {
+                event.details.insert("ended".into(), ended.into());
+                insert_event(&tx, &event)?;
+            }
+            tx.commit().map_err(map_err)?;
+            Ok(ended)
         })
         .await
     }

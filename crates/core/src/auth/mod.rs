@@ -48,7 +48,10 @@ use crate::keys::Client;
 use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher, Verified};
 use crate::password_policy::PasswordRules;
 use crate::roles::Access;
-use crate::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind, device_label};
+use crate::session::{
+    RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKind, WhichSessions,
+    device_label,
+};
 use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::{User, normalize_email, normalize_username};
 
@@ -549,7 +552,7 @@ impl Auth {
         let event = AuditEvent::new(EventType::UserRegistered, now, client)
             .actor(Some(&user.id))
             .subject(&user.id);
-        match self.store.create_user_audited(&user, &[], &event).await {
+        match self.store.insert_user(&user, &[], Some(&event)).await {
             Ok(()) => {
                 // The account exists either way; without its mail the user
                 // can ask for another (`POST /v1/account/verify-email`).
@@ -925,18 +928,15 @@ impl Auth {
             revoked_at: None,
             revoked_reason: None,
         };
-        let suspended = |e: StoreError| match e {
-            StoreError::Conflict("suspended") => AuthError::Suspended {
+        let admitted = |created: SessionCreated| match created {
+            SessionCreated::Created => Ok(()),
+            SessionCreated::UserSuspended => Err(AuthError::Suspended {
                 until: user.suspension.as_ref().and_then(|s| s.until),
-            },
-            e => e.into(),
+            }),
         };
         match cookie_token {
             Some(cookie_token) => {
-                self.store
-                    .create_session(&session, None)
-                    .await
-                    .map_err(suspended)?;
+                admitted(self.store.create_session(&session, None).await?)?;
                 let csrf_token = self.csrf_token(&session.id);
                 Ok(LoginOutcome::Cookie(Box::new(CookieSession {
                     session,
@@ -947,10 +947,7 @@ impl Auth {
             None => {
                 let access = self.access(&user.id).await?;
                 let (response, first) = self.issue(&session, now, &access)?;
-                self.store
-                    .create_session(&session, Some(&first))
-                    .await
-                    .map_err(suspended)?;
+                admitted(self.store.create_session(&session, Some(&first)).await?)?;
                 Ok(LoginOutcome::Tokens(response))
             }
         }
@@ -1177,7 +1174,13 @@ impl Auth {
             .subject(&principal.user_id)
             .session(sid);
         self.store
-            .revoke_sessions_audited(&principal.user_id, Some(sid), None, now, "logout", &event)
+            .revoke_sessions(
+                &principal.user_id,
+                WhichSessions::One(sid),
+                now,
+                "logout",
+                Some(&event),
+            )
             .await?;
         Ok(())
     }
@@ -1205,7 +1208,13 @@ impl Auth {
             .session(session_id);
         let ended = self
             .store
-            .revoke_sessions_audited(user_id, Some(session_id), None, now, "user", &event)
+            .revoke_sessions(
+                user_id,
+                WhichSessions::One(session_id),
+                now,
+                "user",
+                Some(&event),
+            )
             .await?;
         if ended == 0 {
             return Err(AuthError::NotFound);
@@ -1229,7 +1238,13 @@ impl Auth {
         }
         Ok(self
             .store
-            .revoke_sessions_audited(user_id, None, keep, now, "user", &event)
+            .revoke_sessions(
+                user_id,
+                WhichSessions::AllExcept(keep),
+                now,
+                "user",
+                Some(&event),
+            )
             .await?)
     }
 
@@ -1268,7 +1283,7 @@ impl Auth {
         let event = AuditEvent::new(EventType::AccountUpdated, user.updated_at, client)
             .actor(Some(user_id))
             .subject(user_id);
-        match self.store.update_user_audited(&user, &event).await {
+        match self.store.update_user(&user, Some(&event)).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
             Err(StoreError::NotFound) => Err(AuthError::NotFound),

@@ -10,7 +10,7 @@ use latchkey_core::id;
 use latchkey_core::lifecycle::{
     AccountToken, NewJob, QueuedMail, Redemption, SweepCutoffs, TokenPurpose,
 };
-use latchkey_core::session::Session;
+use latchkey_core::session::{Session, SessionCreated};
 use latchkey_core::store::{Store, StoreError};
 use latchkey_core::user::{Suspension, User};
 use time::{Duration, OffsetDateTime};
@@ -245,7 +245,7 @@ pub async fn verification_is_void_once_the_address_changed(db: &dyn TestDb) {
     let t = with_token(store.as_ref(), &user, TokenPurpose::VerifyEmail, now).await;
     user.email = format!("moved-{}", user.email);
     user.email_normalized = latchkey_core::user::normalize_email(&user.email);
-    store.update_user(&user).await.unwrap();
+    store.update_user(&user, None).await.unwrap();
     assert_eq!(
         store
             .redeem_account_token(
@@ -331,7 +331,7 @@ pub async fn email_change_applies_or_conflicts_without_using_the_token(db: &dyn 
     let (m, j) = mail(Some(&user), now);
     store.insert_account_token(&t, &m, &j, None).await.unwrap();
     let squatter = sample_user("new.address@example.com", None);
-    store.insert_user(&squatter).await.unwrap();
+    store.insert_user(&squatter, &[], None).await.unwrap();
     let err = store
         .redeem_account_token(
             &t.token_hash,
@@ -461,7 +461,10 @@ pub async fn sweep_leaves_ended_suspensions_inactive_and_on_record(db: &dyn Test
     }
     // ended: a sign-in's session is stored again
     let later = sample_session(&user.id, until);
-    store.create_session(&later, None).await.unwrap();
+    assert_eq!(
+        store.create_session(&later, None).await.unwrap(),
+        SessionCreated::Created
+    );
     assert_eq!(
         events_about(store.as_ref(), &user.id).await,
         vec!["user.suspended"]
@@ -640,7 +643,7 @@ pub async fn deletion_is_scheduled_then_leaves_a_tombstone_without_personal_data
     let now = base_now();
     let mut user = sample_user("Erased.Person@Example.org", Some("erased_person"));
     user.name = Some("Erasmus Personname".into());
-    store.insert_user(&user).await.unwrap();
+    store.insert_user(&user, &[], None).await.unwrap();
     let bystander = stored_user(store.as_ref()).await;
     session_of(store.as_ref(), &bystander, now).await;
     let mut s = sample_session(&user.id, now);
