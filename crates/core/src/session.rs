@@ -9,6 +9,8 @@
 
 use time::OffsetDateTime;
 
+use crate::roles::UserRoleGraph;
+
 /// How the session's client holds its credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {
@@ -150,13 +152,22 @@ pub enum RotateOutcome {
     Reused {
         /// The session that was ended.
         session_id: String,
+        /// Its user.
+        user_id: String,
     },
     /// Unknown or expired token, or its session is no longer active.
     Invalid,
 }
 
+/// Issues the successor of a presented refresh token once the exchange has
+/// read its session and the user's role graph, inside the store's
+/// transaction (see [`crate::store::SessionStore::exchange_refresh_token`]).
+/// An `Err` (a message for the log) aborts the exchange with nothing written.
+pub type IssueSuccessor =
+    dyn Fn(&Session, &UserRoleGraph) -> Result<Rotation, String> + Send + Sync;
+
 /// The presented refresh token as the exchange reads it, inside the
-/// backend's transaction, before deciding with [`Rotation::decide`].
+/// backend's transaction, before deciding with [`PresentedToken::decide`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PresentedToken {
     /// When it stops being accepted.
@@ -174,18 +185,14 @@ pub struct PresentedToken {
     pub successor_unused: bool,
 }
 
-/// What a backend does with a [`Rotation`], as decided by [`Rotation::decide`].
+/// What a backend does with a presented token, as decided by
+/// [`PresentedToken::decide`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RotationDecision {
-    /// Mark the presented token used (keeping the sealed response and the
-    /// successor's hash), store the successor with this expiry and move the
-    /// session's sliding end to `idle_expires_at`.
-    Rotate {
-        /// The successor's expiry, capped at the session's absolute end.
-        successor_expires_at: OffsetDateTime,
-        /// The session's new sliding end, capped at its absolute end.
-        idle_expires_at: OffsetDateTime,
-    },
+    /// Issue the successor, mark the presented token used (keeping the
+    /// sealed response and the successor's hash), store the successor and
+    /// move the session's sliding end, both capped by [`Rotation::capped`].
+    Rotate,
     /// Change nothing and answer with the sealed response of the exchange
     /// that won ([`RotateOutcome::GraceRetry`]).
     GraceRetry,
@@ -196,7 +203,7 @@ pub enum RotationDecision {
     Invalid,
 }
 
-impl Rotation {
+impl PresentedToken {
     /// The rotation rule, decided once for every backend. `session` is the
     /// presented token's session (`None` when it is gone).
     ///
@@ -210,30 +217,33 @@ impl Rotation {
     ///   successor (or any descendant) was used, a retry of an ancestor is
     ///   a replay even inside the window, so a stolen token replayed
     ///   quickly still trips reuse detection.
-    pub fn decide(
-        &self,
-        presented: &PresentedToken,
-        session: Option<&Session>,
-    ) -> RotationDecision {
-        let now = self.now;
-        let Some(session) = session.filter(|s| s.is_active(now)) else {
+    pub fn decide(&self, session: Option<&Session>, now: OffsetDateTime) -> RotationDecision {
+        if !session.is_some_and(|s| s.is_active(now)) {
             return RotationDecision::Invalid;
-        };
-        match presented.used_at {
-            None if presented.expires_at <= now => RotationDecision::Invalid,
-            None => RotationDecision::Rotate {
-                successor_expires_at: self.successor.expires_at.min(session.expires_at),
-                idle_expires_at: self.idle_expires_at.min(session.expires_at),
-            },
+        }
+        match self.used_at {
+            None if self.expires_at <= now => RotationDecision::Invalid,
+            None => RotationDecision::Rotate,
             Some(_) => {
-                let in_grace = presented.grace_until.is_some_and(|g| g > now);
-                if in_grace && presented.has_grace_response && presented.successor_unused {
+                let in_grace = self.grace_until.is_some_and(|g| g > now);
+                if in_grace && self.has_grace_response && self.successor_unused {
                     RotationDecision::GraceRetry
                 } else {
                     RotationDecision::EndSession
                 }
             }
         }
+    }
+}
+
+impl Rotation {
+    /// The successor's expiry and the session's new sliding end: neither
+    /// outlives the session's absolute end.
+    pub fn capped(&self, session: &Session) -> (OffsetDateTime, OffsetDateTime) {
+        (
+            self.successor.expires_at.min(session.expires_at),
+            self.idle_expires_at.min(session.expires_at),
+        )
     }
 }
 
@@ -372,10 +382,7 @@ mod tests {
             ..unused
         };
         let live = session(1_000, 500, false);
-        let rotate = Rotate {
-            successor_expires_at: t(300),
-            idle_expires_at: t(400),
-        };
+        let rotate = Rotate;
         let cases: Vec<(
             &str,
             PresentedToken,
@@ -395,10 +402,7 @@ mod tests {
                 unused,
                 Some(live.clone()),
                 rotation_at(100, 2_000, 3_000),
-                Rotate {
-                    successor_expires_at: t(1_000),
-                    idle_expires_at: t(1_000),
-                },
+                Rotate,
             ),
             (
                 "expired token",
@@ -506,10 +510,17 @@ mod tests {
         ];
         for (name, presented, session, rotation, expected) in cases {
             assert_eq!(
-                rotation.decide(&presented, session.as_ref()),
+                presented.decide(session.as_ref(), rotation.now),
                 expected,
                 "{name}"
             );
+        }
+        // what a rotation stores never outlives the session
+        for (rotation, capped) in [
+            (rotation_at(100, 300, 400), (t(300), t(400))),
+            (rotation_at(100, 2_000, 3_000), (t(1_000), t(1_000))),
+        ] {
+            assert_eq!(rotation.capped(&live), capped);
         }
     }
 

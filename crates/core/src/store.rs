@@ -15,6 +15,8 @@
 //! - migrations are forward-only, recorded with a checksum, and safe to run
 //!   from several nodes at once (the backend takes a lock).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -27,7 +29,7 @@ use crate::lifecycle::{
 };
 use crate::roles::{Role, UserRoleGraph};
 use crate::session::{
-    RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, WhichSessions,
+    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, WhichSessions,
 };
 use crate::user::{Suspension, User, UserSearch};
 
@@ -193,15 +195,34 @@ pub trait SessionStore: Send + Sync {
         hash: &str,
     ) -> Result<Option<(RefreshToken, Session)>, StoreError>;
 
-    /// Exchanges a refresh token for its successor atomically: reads the
-    /// presented token, its session and whether its successor is still
-    /// unused, and executes what [`Rotation::decide`] says, in one
-    /// transaction. Of any number of concurrent exchanges of one token
-    /// exactly one gets `Rotated`; the others get `GraceRetry` (within the
-    /// grace window, while the successor is unused) or end the session
-    /// (`Reused`). The exchange records the successor's hash on the used
-    /// token.
-    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError>;
+    /// Exchanges a refresh token for its successor atomically, in one call
+    /// (on SQLite, one job on the writer): reads the presented token, its
+    /// session and whether its successor is still unused, and executes what
+    /// [`crate::session::PresentedToken::decide`] says, in one transaction. To rotate, it
+    /// reads the user's role graph in that transaction and asks `issue` for
+    /// the [`Rotation`] (signed access token, successor, sealed grace
+    /// response); an `Err` from `issue` writes nothing. Of any number of
+    /// concurrent exchanges of one token exactly one gets `Rotated`; the
+    /// others get `GraceRetry` (within the grace window, while the successor
+    /// is unused) or end the session (`Reused`). The exchange records the
+    /// successor's hash on the used token, caps what it stores with
+    /// [`Rotation::capped`], and ignores the presented hash and the session
+    /// id of the issued rotation (the ones read are used).
+    async fn exchange_refresh_token(
+        &self,
+        presented_hash: &str,
+        now: OffsetDateTime,
+        issue: Arc<IssueSuccessor>,
+    ) -> Result<RotateOutcome, StoreError>;
+
+    /// [`SessionStore::exchange_refresh_token`] with a rotation made in
+    /// advance (tests, tools).
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError> {
+        let prepared = rotation.clone();
+        let issue: Arc<IssueSuccessor> = Arc::new(move |_, _| Ok(prepared.clone()));
+        self.exchange_refresh_token(&rotation.presented_hash, rotation.now, issue)
+            .await
+    }
 }
 
 /// Persistence of token-signing keys.

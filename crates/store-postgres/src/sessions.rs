@@ -7,11 +7,13 @@
 //! locked row) and finds `used_at` set. Every path takes the token lock
 //! before the session lock, so exchanges cannot deadlock with each other.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::session::{
-    PresentedToken, RefreshToken, RotateOutcome, Rotation, RotationDecision, Session,
+    IssueSuccessor, PresentedToken, RefreshToken, RotateOutcome, RotationDecision, Session,
     SessionCreated, SessionKind, WhichSessions,
 };
 use latchkey_core::store::{SessionStore, StoreError, truncate_to_millis};
@@ -19,6 +21,7 @@ use time::OffsetDateTime;
 use tokio_postgres::Row;
 
 use crate::audit::insert_event;
+use crate::roles::role_graph;
 use crate::{PgStore, map_err, settle};
 
 /// The session columns with a table prefix, as a macro so that statements
@@ -188,11 +191,16 @@ async fn insert_token(
 }
 
 /// The exchange itself, inside the caller's transaction; the caller commits.
-async fn rotate_in(tx: &Transaction<'_>, r: &Rotation) -> Result<RotateOutcome, StoreError> {
-    let now = truncate_to_millis(r.now);
+async fn exchange_in(
+    tx: &Transaction<'_>,
+    presented_hash: &str,
+    now: OffsetDateTime,
+    issue: &IssueSuccessor,
+) -> Result<RotateOutcome, StoreError> {
+    let now = truncate_to_millis(now);
     let stmt = tx.prepare_cached(TOKEN_FOR_UPDATE).await.map_err(map_err)?;
     let Some(row) = tx
-        .query_opt(&stmt, &[&r.presented_hash])
+        .query_opt(&stmt, &[&presented_hash])
         .await
         .map_err(map_err)?
     else {
@@ -237,28 +245,30 @@ async fn rotate_in(tx: &Transaction<'_>, r: &Rotation) -> Result<RotateOutcome, 
         has_grace_response: sealed.is_some(),
         successor_unused,
     };
-    match r.decide(&presented, session.as_ref()) {
-        RotationDecision::Invalid => Ok(RotateOutcome::Invalid),
-        RotationDecision::GraceRetry => Ok(RotateOutcome::GraceRetry {
+    match (presented.decide(session.as_ref(), now), session) {
+        (RotationDecision::GraceRetry, _) => Ok(RotateOutcome::GraceRetry {
             successor_sealed: sealed.unwrap_or_default(),
         }),
-        RotationDecision::EndSession => {
+        (RotationDecision::EndSession, Some(session)) => {
             let stmt = tx.prepare_cached(REVOKE_REUSED).await.map_err(map_err)?;
-            tx.execute(&stmt, &[&session_id, &now])
+            tx.execute(&stmt, &[&session.id, &now])
                 .await
                 .map_err(map_err)?;
-            Ok(RotateOutcome::Reused { session_id })
+            Ok(RotateOutcome::Reused {
+                session_id: session.id,
+                user_id: session.user_id,
+            })
         }
-        RotationDecision::Rotate {
-            successor_expires_at,
-            idle_expires_at,
-        } => {
+        (RotationDecision::Rotate, Some(session)) => {
+            let graph = role_graph(tx, &session.user_id).await?;
+            let r = issue(&session, &graph).map_err(StoreError::Backend)?;
+            let (successor_expires_at, idle_expires_at) = r.capped(&session);
             let grace_until = truncate_to_millis(r.grace_until);
             let stmt = tx.prepare_cached(MARK_USED).await.map_err(map_err)?;
             tx.execute(
                 &stmt,
                 &[
-                    &r.presented_hash,
+                    &presented_hash,
                     &now,
                     &r.successor_sealed,
                     &grace_until,
@@ -267,14 +277,15 @@ async fn rotate_in(tx: &Transaction<'_>, r: &Rotation) -> Result<RotateOutcome, 
             )
             .await
             .map_err(map_err)?;
-            insert_token(tx, &r.successor, &session_id, successor_expires_at).await?;
+            insert_token(tx, &r.successor, &session.id, successor_expires_at).await?;
             let idle = truncate_to_millis(idle_expires_at);
             let stmt = tx.prepare_cached(SESSION_ROTATED).await.map_err(map_err)?;
-            tx.execute(&stmt, &[&session_id, &now, &idle])
+            tx.execute(&stmt, &[&session.id, &now, &idle])
                 .await
                 .map_err(map_err)?;
             Ok(RotateOutcome::Rotated)
         }
+        _ => Ok(RotateOutcome::Invalid),
     }
 }
 
@@ -495,12 +506,17 @@ impl SessionStore for PgStore {
         settle(client, result)
     }
 
-    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError> {
+    async fn exchange_refresh_token(
+        &self,
+        presented_hash: &str,
+        now: OffsetDateTime,
+        issue: Arc<IssueSuccessor>,
+    ) -> Result<RotateOutcome, StoreError> {
         let mut client = self.client().await?;
         let result = self
             .bounded_store(async {
                 let tx = client.transaction().await.map_err(map_err)?;
-                let outcome = rotate_in(&tx, rotation).await?;
+                let outcome = exchange_in(&tx, presented_hash, now, &*issue).await?;
                 // Also ends the read-only paths, releasing the row locks.
                 tx.commit().await.map_err(map_err)?;
                 Ok(outcome)

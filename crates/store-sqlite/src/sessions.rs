@@ -5,10 +5,12 @@
 //! the presented token, so a concurrent exchange (from this handle's queue or
 //! from another process on the same file) runs after it and sees `used_at`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::session::{
-    PresentedToken, RefreshToken, RotateOutcome, Rotation, RotationDecision, Session,
+    IssueSuccessor, PresentedToken, RefreshToken, RotateOutcome, RotationDecision, Session,
     SessionCreated, SessionKind, WhichSessions,
 };
 use latchkey_core::store::{SessionStore, StoreError, from_unix_millis, to_unix_millis};
@@ -16,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
+use crate::roles::role_graph;
 use crate::{SqliteStore, map_err};
 
 /// The session columns, as a macro so that statements are string constants.
@@ -252,9 +255,15 @@ fn insert_token(
 }
 
 /// Reads the presented token (with whether its successor is still unused)
-/// and lets core decide; runs inside the writer's `IMMEDIATE` transaction.
-fn rotate(c: &mut Connection, r: &Rotation) -> Result<RotateOutcome, StoreError> {
-    let now = to_unix_millis(r.now);
+/// and its session, lets core decide, and executes the decision, issuing the
+/// successor through `issue`; runs inside the writer's `IMMEDIATE`
+/// transaction, so the whole exchange is one job on the writer.
+fn exchange(
+    c: &mut Connection,
+    presented_hash: &str,
+    now: OffsetDateTime,
+    issue: &IssueSuccessor,
+) -> Result<RotateOutcome, StoreError> {
     // IMMEDIATE: the write lock is taken before the token is read.
     let tx = c
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -262,7 +271,7 @@ fn rotate(c: &mut Connection, r: &Rotation) -> Result<RotateOutcome, StoreError>
     let presented = tx
         .prepare_cached(TOKEN_FOR_ROTATION)
         .map_err(map_err)?
-        .query_row(params![r.presented_hash], |row| {
+        .query_row(params![presented_hash], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, i64>(1)?,
@@ -287,41 +296,45 @@ fn rotate(c: &mut Connection, r: &Rotation) -> Result<RotateOutcome, StoreError>
         has_grace_response: sealed.is_some(),
         successor_unused,
     };
-    let outcome = match r.decide(&presented, session.as_ref()) {
-        RotationDecision::Invalid => return Ok(RotateOutcome::Invalid),
-        RotationDecision::GraceRetry => {
+    let at = to_unix_millis(now);
+    let outcome = match (presented.decide(session.as_ref(), now), session) {
+        (RotationDecision::GraceRetry, _) => {
             return Ok(RotateOutcome::GraceRetry {
                 successor_sealed: sealed.unwrap_or_default(),
             });
         }
-        RotationDecision::EndSession => {
+        (RotationDecision::EndSession, Some(session)) => {
             tx.prepare_cached(REVOKE_REUSED)
                 .map_err(map_err)?
-                .execute(params![session_id, now])
+                .execute(params![session.id, at])
                 .map_err(map_err)?;
-            RotateOutcome::Reused { session_id }
+            RotateOutcome::Reused {
+                session_id: session.id,
+                user_id: session.user_id,
+            }
         }
-        RotationDecision::Rotate {
-            successor_expires_at,
-            idle_expires_at,
-        } => {
+        (RotationDecision::Rotate, Some(session)) => {
+            let graph = role_graph(&tx, &session.user_id)?;
+            let r = issue(&session, &graph).map_err(StoreError::Backend)?;
+            let (successor_expires_at, idle_expires_at) = r.capped(&session);
             tx.prepare_cached(MARK_USED)
                 .map_err(map_err)?
                 .execute(params![
-                    r.presented_hash,
-                    now,
+                    presented_hash,
+                    at,
                     r.successor_sealed,
                     to_unix_millis(r.grace_until),
                     r.successor.token_hash,
                 ])
                 .map_err(map_err)?;
-            insert_token(&tx, &r.successor, &session_id, successor_expires_at)?;
+            insert_token(&tx, &r.successor, &session.id, successor_expires_at)?;
             tx.prepare_cached(SESSION_ROTATED)
                 .map_err(map_err)?
-                .execute(params![session_id, now, to_unix_millis(idle_expires_at)])
+                .execute(params![session.id, at, to_unix_millis(idle_expires_at)])
                 .map_err(map_err)?;
             RotateOutcome::Rotated
         }
+        _ => return Ok(RotateOutcome::Invalid),
     };
     tx.commit().map_err(map_err)?;
     Ok(outcome)
@@ -491,8 +504,14 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError> {
-        let rotation = rotation.clone();
-        self.write(move |c| rotate(c, &rotation)).await
+    async fn exchange_refresh_token(
+        &self,
+        presented_hash: &str,
+        now: OffsetDateTime,
+        issue: Arc<IssueSuccessor>,
+    ) -> Result<RotateOutcome, StoreError> {
+        let presented_hash = presented_hash.to_owned();
+        self.write(move |c| exchange(c, &presented_hash, now, &*issue))
+            .await
     }
 }

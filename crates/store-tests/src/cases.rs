@@ -1031,7 +1031,8 @@ pub async fn rotation_grace_retry_then_reuse_ends_the_session(db: &dyn TestDb) {
     assert_eq!(
         store.rotate_refresh_token(&replay).await.unwrap(),
         RotateOutcome::Reused {
-            session_id: session.id.clone()
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
         }
     );
     assert_eq!(
@@ -1153,8 +1154,12 @@ async fn concurrent_rotations(db: &dyn TestDb, handles: usize, with_grace: bool)
         let mut reused = 0;
         for (_, o) in losers {
             match o {
-                RotateOutcome::Reused { session_id } => {
+                RotateOutcome::Reused {
+                    session_id,
+                    user_id,
+                } => {
                     assert_eq!(session_id, &session.id);
+                    assert_eq!(user_id, &session.user_id);
                     reused += 1;
                 }
                 RotateOutcome::Invalid => {}

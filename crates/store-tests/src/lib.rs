@@ -69,6 +69,7 @@ macro_rules! conformance_suite {
             rotation_grace_retry_then_reuse_ends_the_session,
             rotation_replay_after_the_successor_was_used_ends_the_session,
             concurrent_successor_use_and_ancestor_replays_leave_one_live_pair,
+            exchange_issues_from_what_it_read_and_writes_nothing_on_failure,
             concurrent_rotations_one_handle_with_grace,
             concurrent_rotations_many_handles_with_grace,
             concurrent_rotations_one_handle_without_grace,

@@ -17,7 +17,7 @@
 //!   grace window get the winner's response (kept sealed under the master
 //!   key) while the winner's token is still unused; a replay after the
 //!   window, or once that token was used, ends the whole session (the rule
-//!   is [`crate::session::Rotation::decide`]).
+//!   is [`crate::session::PresentedToken::decide`]).
 //! - Password sign-ins go through [`crate::abuse::brute_force`]: each check
 //!   is charged against the account (or a known device) before the hash is
 //!   computed, so a locked account costs an attacker nothing but a refusal.
@@ -29,8 +29,8 @@ pub mod keyring;
 mod lifecycle;
 mod validate;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use latchkey_proto::{AccessClaims, TokenResponse};
 use latchkey_tokens::{
@@ -47,10 +47,10 @@ use crate::id;
 use crate::keys::Client;
 use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher, Verified};
 use crate::password_policy::PasswordRules;
-use crate::roles::Access;
+use crate::roles::{Access, UserRoleGraph};
 use crate::session::{
-    RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKind, WhichSessions,
-    device_label,
+    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKind,
+    WhichSessions, device_label,
 };
 use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::{User, normalize_email, normalize_username};
@@ -343,9 +343,9 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     keys: Arc<Keyring>,
-    grace_sealer: Sealer,
+    grace_sealer: Arc<Sealer>,
     csrf_key: [u8; 32],
-    config: AuthConfig,
+    config: Arc<AuthConfig>,
     lifecycle: LifecycleConfig,
     mail_sealer: Sealer,
     job_sealer: Sealer,
@@ -383,9 +383,9 @@ impl Auth {
             clock,
             hasher,
             keys,
-            grace_sealer: Sealer::new(master_key, "latchkey/refresh-grace/v1"),
+            grace_sealer: Arc::new(Sealer::new(master_key, "latchkey/refresh-grace/v1")),
             csrf_key,
-            config,
+            config: Arc::new(config),
             lifecycle: LifecycleConfig::default(),
             mail_sealer: Sealer::new(master_key, "latchkey/mail-outbox/v1"),
             job_sealer: Sealer::new(master_key, "latchkey/job-payload/v1"),
@@ -946,72 +946,18 @@ impl Auth {
             }
             None => {
                 let access = self.access(&user.id).await?;
-                let (response, first) = self.issue(&session, now, &access)?;
+                let (response, first) = issue(&self.keys, &self.config, &session, now, &access)?;
                 admitted(self.store.create_session(&session, Some(&first)).await?)?;
                 Ok(LoginOutcome::Tokens(response))
             }
         }
     }
 
-    /// Signs an access token and makes a refresh token for `session`.
-    fn issue(
-        &self,
-        session: &Session,
-        now: OffsetDateTime,
-        access: &Access,
-    ) -> Result<(TokenResponse, RefreshToken), AuthError> {
-        let key = self.keys.active()?;
-        let claims = AccessClaims {
-            iss: self.config.issuer.clone(),
-            sub: session.user_id.clone(),
-            aud: self.config.audience.clone(),
-            exp: (now + self.config.access_ttl).unix_timestamp(),
-            iat: now.unix_timestamp(),
-            nbf: now.unix_timestamp(),
-            jti: id::new_id(),
-            sid: session.id.clone(),
-            client_id: self.config.first_party_client_id.clone(),
-            scope: self.config.scope.clone(),
-            roles: access.roles.iter().cloned().collect(),
-            permissions: if self.config.include_permissions {
-                access.permissions.iter().cloned().collect()
-            } else {
-                Vec::new()
-            },
-            amr: session.amr.clone(),
-            acr: if session.amr.iter().any(|m| m == "mfa") {
-                "aal2"
-            } else {
-                "aal1"
-            }
-            .into(),
-            auth_time: session.auth_time.unix_timestamp(),
-        };
-        let access_token = key
-            .sign_jwt(ACCESS_TOKEN_TYP, &claims)
-            .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
-        let refresh_token = random_token();
-        let row = RefreshToken {
-            token_hash: sha256_hex(refresh_token.as_bytes()),
-            session_id: session.id.clone(),
-            created_at: now,
-            expires_at: (now + self.config.session_idle_ttl).min(session.expires_at),
-            used_at: None,
-        };
-        let response = TokenResponse {
-            access_token,
-            token_type: "Bearer".into(),
-            expires_in: self.config.access_ttl.whole_seconds().max(0) as u64,
-            refresh_token,
-            session_id: session.id.clone(),
-            scope: self.config.scope.clone(),
-        };
-        Ok((response, row))
-    }
-
-    /// Exchanges a refresh token for a new pair (see the module docs). The
-    /// user's roles are read again, so a role removed since the last
-    /// exchange is gone from the new access token.
+    /// Exchanges a refresh token for a new pair (see the module docs), in
+    /// one store call: the store reads the token, its session and the
+    /// user's roles and asks for the successor only when the token rotates.
+    /// The roles are read at each exchange, so a role removed since the
+    /// last one is gone from the new access token.
     pub async fn refresh(
         &self,
         refresh_token: &str,
@@ -1021,52 +967,64 @@ impl Auth {
             return Err(AuthError::InvalidRefreshToken);
         }
         let presented_hash = sha256_hex(refresh_token.as_bytes());
-        let Some((_, session)) = self.store.refresh_token(&presented_hash).await? else {
-            return Err(AuthError::InvalidRefreshToken);
-        };
         let now = self.now();
-        if !session.is_active(now) {
-            return Err(AuthError::InvalidRefreshToken);
-        }
-        let access = self.access(&session.user_id).await?;
-        let (response, successor) = self.issue(&session, now, &access)?;
-        let aad = presented_hash.as_bytes().to_vec();
-        let sealed = self.grace_sealer.seal(
-            &serde_json::to_vec(&response).map_err(|e| AuthError::Internal(e.to_string()))?,
-            &aad,
-        );
-        let rotation = Rotation {
-            presented_hash,
-            successor,
-            successor_sealed: sealed,
-            // With no grace window, one that ended long ago: concurrent
-            // requests read the clock at slightly different instants, and a
-            // window ending exactly at `now` would still admit the ones whose
-            // clock reading came a millisecond earlier.
-            grace_until: if self.config.refresh_grace.is_positive() {
-                now + self.config.refresh_grace
-            } else {
-                now - Duration::days(1)
-            },
-            idle_expires_at: now + self.config.session_idle_ttl,
-            now,
+        let issued: Arc<Mutex<Option<TokenResponse>>> = Arc::default();
+        let issue: Arc<IssueSuccessor> = {
+            let (keys, config) = (self.keys.clone(), self.config.clone());
+            let (sealer, issued) = (self.grace_sealer.clone(), issued.clone());
+            let presented_hash = presented_hash.clone();
+            Arc::new(move |session: &Session, graph: &UserRoleGraph| {
+                let access = Access::resolve(&graph.assigned, &graph.roles);
+                let (response, successor) =
+                    issue(&keys, &config, session, now, &access).map_err(|e| e.to_string())?;
+                let json = serde_json::to_vec(&response).map_err(|e| e.to_string())?;
+                let rotation = Rotation {
+                    successor,
+                    successor_sealed: sealer.seal(&json, presented_hash.as_bytes()),
+                    // With no grace window, one that ended long ago: concurrent
+                    // requests read the clock at slightly different instants,
+                    // and a window ending exactly at `now` would still admit
+                    // the ones whose clock reading came a millisecond earlier.
+                    grace_until: if config.refresh_grace.is_positive() {
+                        now + config.refresh_grace
+                    } else {
+                        now - Duration::days(1)
+                    },
+                    idle_expires_at: now + config.session_idle_ttl,
+                    presented_hash: presented_hash.clone(),
+                    now,
+                };
+                *issued.lock().unwrap_or_else(|p| p.into_inner()) = Some(response);
+                Ok(rotation)
+            })
         };
-        match self.store.rotate_refresh_token(&rotation).await? {
-            RotateOutcome::Rotated => Ok(response),
+        match self
+            .store
+            .exchange_refresh_token(&presented_hash, now, issue)
+            .await?
+        {
+            RotateOutcome::Rotated => issued
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .ok_or_else(|| AuthError::Internal("rotated without issuing".into())),
             RotateOutcome::GraceRetry { successor_sealed } => {
                 let plain = self
                     .grace_sealer
-                    .open(&successor_sealed, &aad)
+                    .open(&successor_sealed, presented_hash.as_bytes())
                     .map_err(|e| {
                         AuthError::Internal(format!("grace response cannot be opened: {e}"))
                     })?;
                 serde_json::from_slice(&plain).map_err(|e| AuthError::Internal(e.to_string()))
             }
-            RotateOutcome::Reused { session_id } => {
+            RotateOutcome::Reused {
+                session_id,
+                user_id,
+            } => {
                 tracing::warn!(session_id = %session_id, "refresh token reused: session ended");
                 self.record(
                     AuditEvent::new(EventType::RefreshTokenReused, now, client)
-                        .subject(&session.user_id)
+                        .subject(&user_id)
                         .session(&session_id)
                         .reason("refresh_token_reuse"),
                 )
@@ -1400,6 +1358,63 @@ impl Auth {
             _ => Err(AuthError::Unauthenticated("unknown client or wrong secret")),
         }
     }
+}
+
+/// Signs an access token and makes a refresh token for `session`.
+fn issue(
+    keys: &Keyring,
+    config: &AuthConfig,
+    session: &Session,
+    now: OffsetDateTime,
+    access: &Access,
+) -> Result<(TokenResponse, RefreshToken), AuthError> {
+    let key = keys.active()?;
+    let claims = AccessClaims {
+        iss: config.issuer.clone(),
+        sub: session.user_id.clone(),
+        aud: config.audience.clone(),
+        exp: (now + config.access_ttl).unix_timestamp(),
+        iat: now.unix_timestamp(),
+        nbf: now.unix_timestamp(),
+        jti: id::new_id(),
+        sid: session.id.clone(),
+        client_id: config.first_party_client_id.clone(),
+        scope: config.scope.clone(),
+        roles: access.roles.iter().cloned().collect(),
+        permissions: if config.include_permissions {
+            access.permissions.iter().cloned().collect()
+        } else {
+            Vec::new()
+        },
+        amr: session.amr.clone(),
+        acr: if session.amr.iter().any(|m| m == "mfa") {
+            "aal2"
+        } else {
+            "aal1"
+        }
+        .into(),
+        auth_time: session.auth_time.unix_timestamp(),
+    };
+    let access_token = key
+        .sign_jwt(ACCESS_TOKEN_TYP, &claims)
+        .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
+    let refresh_token = random_token();
+    let row = RefreshToken {
+        token_hash: sha256_hex(refresh_token.as_bytes()),
+        session_id: session.id.clone(),
+        created_at: now,
+        expires_at: (now + config.session_idle_ttl).min(session.expires_at),
+        used_at: None,
+    };
+    let response = TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: config.access_ttl.whole_seconds().max(0) as u64,
+        refresh_token,
+        session_id: session.id.clone(),
+        scope: config.scope.clone(),
+    };
+    Ok((response, row))
 }
 
 /// An attempt charged against a failure counter.

@@ -6,8 +6,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use latchkey_core::Store;
-use latchkey_core::session::{RefreshToken, RotateOutcome, Rotation, Session};
+use latchkey_core::audit::{AuditEvent, EventType};
+use latchkey_core::auth::ClientInfo;
+use latchkey_core::roles::UserRoleGraph;
+use latchkey_core::session::{IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session};
+use latchkey_core::{Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use super::{base_now, bearer_session, migrated, rotation_at};
@@ -54,7 +57,8 @@ pub async fn rotation_replay_after_the_successor_was_used_ends_the_session(db: &
     assert_eq!(
         store.rotate_refresh_token(&replay).await.unwrap(),
         RotateOutcome::Reused {
-            session_id: session.id.clone()
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
         }
     );
     let ended = store.session_by_id(&session.id).await.unwrap().unwrap();
@@ -174,4 +178,75 @@ pub async fn concurrent_successor_use_and_ancestor_replays_leave_one_live_pair(d
         live_session,
         "a live session keeps exactly one token"
     );
+}
+
+/// One call does the exchange: the issuer sees the session and the user's
+/// role graph as the store read them; the issued rotation's presented hash
+/// is not trusted (the token read is the one used); an issuer that fails
+/// leaves everything as it was.
+pub async fn exchange_issues_from_what_it_read_and_writes_nothing_on_failure(db: &dyn TestDb) {
+    let store = migrated(db).await;
+    let now = base_now();
+    let (session, first) = bearer_session(&*store, now).await;
+    store
+        .set_user_roles(
+            &session.user_id,
+            &["moderator".into()],
+            None,
+            now,
+            &AuditEvent::new(EventType::UserRolesChanged, now, &ClientInfo::default())
+                .subject(&session.user_id),
+        )
+        .await
+        .unwrap();
+
+    let failing: Arc<IssueSuccessor> = Arc::new(|_, _| Err("no signing key".into()));
+    let err = store
+        .exchange_refresh_token(&first.token_hash, now, failing)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    let (token, after) = store
+        .refresh_token(&first.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(token.used_at, None, "a failed issue writes nothing");
+    assert_eq!(after, session);
+
+    let seen: Arc<std::sync::Mutex<Option<(Session, UserRoleGraph)>>> = Arc::default();
+    let issued = rotation_at("not-the-presented-hash", now, GRACE, b"pair-1");
+    let issue: Arc<IssueSuccessor> = {
+        let (seen, issued) = (seen.clone(), issued.clone());
+        Arc::new(move |s, g| {
+            *seen.lock().unwrap() = Some((s.clone(), g.clone()));
+            Ok(issued.clone())
+        })
+    };
+    assert_eq!(
+        store
+            .exchange_refresh_token(&first.token_hash, now, issue)
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated
+    );
+    let (seen_session, seen_graph) = seen.lock().unwrap().clone().expect("issued once");
+    assert_eq!(seen_session, session);
+    assert_eq!(
+        seen_graph,
+        store.user_role_graph(&session.user_id).await.unwrap()
+    );
+    assert_eq!(seen_graph.assigned, ["moderator"]);
+    let (used, _) = store
+        .refresh_token(&first.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.used_at, Some(now));
+    let (successor, of) = store
+        .refresh_token(&issued.successor.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((successor.used_at, of.id), (None, session.id));
 }
