@@ -90,6 +90,15 @@ pub enum SessionCreated {
     UserSuspended,
 }
 
+/// How a request names its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKey<'a> {
+    /// By id (the `sid` claim of an access token).
+    Id(&'a str),
+    /// By the SHA-256 (hex) of its cookie token.
+    CookieHash(&'a str),
+}
+
 /// Which of a user's sessions a revocation ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhichSessions<'a> {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::abuse::brute_force::LoginFailures;
+use crate::abuse::failures::LoginFailures;
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::keys::{Client, StoredKey};
 use crate::lifecycle::{
@@ -29,7 +29,8 @@ use crate::lifecycle::{
 };
 use crate::roles::{Role, UserRoleGraph};
 use crate::session::{
-    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, WhichSessions,
+    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKey,
+    WhichSessions,
 };
 use crate::user::{Suspension, User, UserSearch};
 
@@ -152,6 +153,13 @@ pub trait SessionStore: Send + Sync {
 
     /// Looks a session up by the hash of its cookie token (whatever its state).
     async fn session_by_cookie_hash(&self, hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// A session (whatever its state) with its user, in one read: the
+    /// token check of every authenticated request.
+    async fn session_with_user(
+        &self,
+        key: SessionKey<'_>,
+    ) -> Result<Option<(Session, User)>, StoreError>;
 
     /// The user's sessions that are active at `now`, newest first.
     async fn active_sessions_of_user(

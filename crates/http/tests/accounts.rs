@@ -333,6 +333,35 @@ async fn ended_sessions_are_inactive_at_introspection(app: TestApp) {
     .await;
     assert_eq!(r.json()["active"], true, "client_secret_post works too");
 
+    // a client created elsewhere (the CLI, another node) after this node
+    // cached the first one is found at its first use
+    let other_secret = "a secret made by the command line";
+    app.store
+        .insert_client(&latchkey_core::keys::Client {
+            id: "lk_made_elsewhere".into(),
+            name: "another resource server".into(),
+            secret_hash: sha256_hex(other_secret.as_bytes()),
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let r = form(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic("lk_made_elsewhere", other_secret)),
+        &format!("token={access}"),
+    )
+    .await;
+    assert_eq!(r.json()["active"], true, "{}", r.text());
+    let r = form(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic("lk_made_elsewhere", "wrong")),
+        &format!("token={access}"),
+    )
+    .await;
+    assert_eq!(r.status, 401, "a cached client still checks its secret");
+
     // end the session from the account API
     let r = app
         .send(

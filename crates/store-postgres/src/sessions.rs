@@ -14,14 +14,16 @@ use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::session::{
     IssueSuccessor, PresentedToken, RefreshToken, RotateOutcome, RotationDecision, Session,
-    SessionCreated, SessionKind, WhichSessions,
+    SessionCreated, SessionKey, SessionKind, WhichSessions,
 };
 use latchkey_core::store::{SessionStore, StoreError, truncate_to_millis};
+use latchkey_core::user::User;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
 use crate::audit::insert_event;
 use crate::roles::role_graph;
+use crate::users::{user_columns, user_from};
 use crate::{PgStore, map_err, settle};
 
 /// The session columns with a table prefix, as a macro so that statements
@@ -89,6 +91,20 @@ const ACTIVE_OF_USER: &str = concat!(
 const TOUCH: &str = "UPDATE sessions \
      SET last_seen_at = $2, idle_expires_at = LEAST($3, expires_at) \
      WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 AND idle_expires_at > $2";
+const SESSION_WITH_USER_BY_ID: &str = concat!(
+    "SELECT ",
+    user_columns!("u."),
+    ", ",
+    session_columns!("s."),
+    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+);
+const SESSION_WITH_USER_BY_COOKIE: &str = concat!(
+    "SELECT ",
+    user_columns!("u."),
+    ", ",
+    session_columns!("s."),
+    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.cookie_token_hash = $1"
+);
 const REVOKE: &str = "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
      WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_OF_USER: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
@@ -399,6 +415,30 @@ impl SessionStore for PgStore {
 
     async fn session_by_cookie_hash(&self, hash: &str) -> Result<Option<Session>, StoreError> {
         self.session_where(SESSION_BY_COOKIE, hash).await
+    }
+
+    async fn session_with_user(
+        &self,
+        key: SessionKey<'_>,
+    ) -> Result<Option<(Session, User)>, StoreError> {
+        let (sql, value) = match key {
+            SessionKey::Id(id) => (SESSION_WITH_USER_BY_ID, id),
+            SessionKey::CookieHash(hash) => (SESSION_WITH_USER_BY_COOKIE, hash),
+        };
+        let client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let stmt = client.prepare_cached(sql).await.map_err(map_err)?;
+                match client.query_opt(&stmt, &[&value]).await.map_err(map_err)? {
+                    Some(r) => Ok(Some((
+                        session_from(&r, 13)?,
+                        user_from(&r).map_err(map_err)?,
+                    ))),
+                    None => Ok(None),
+                }
+            })
+            .await;
+        settle(client, result)
     }
 
     async fn active_sessions_of_user(

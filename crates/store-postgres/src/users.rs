@@ -16,11 +16,40 @@ use crate::{PgStore, map_err, settle};
 /// formatted on the hot path.
 macro_rules! columns {
     () => {
-        "id, email, email_normalized, email_verified, username, username_normalized, \
-         name, password_hash, created_at, updated_at, \
-         suspended_at, suspended_until, suspension_reason"
+        columns!("")
+    };
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "email, ",
+            $p,
+            "email_normalized, ",
+            $p,
+            "email_verified, ",
+            $p,
+            "username, ",
+            $p,
+            "username_normalized, ",
+            $p,
+            "name, ",
+            $p,
+            "password_hash, ",
+            $p,
+            "created_at, ",
+            $p,
+            "updated_at, ",
+            $p,
+            "suspended_at, ",
+            $p,
+            "suspended_until, ",
+            $p,
+            "suspension_reason"
+        )
     };
 }
+pub(crate) use columns as user_columns;
 
 /// The columns every user read selects, in [`user_from`]'s order.
 pub(crate) const COLUMNS: &str = columns!();

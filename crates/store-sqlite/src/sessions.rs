@@ -11,14 +11,16 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::session::{
     IssueSuccessor, PresentedToken, RefreshToken, RotateOutcome, RotationDecision, Session,
-    SessionCreated, SessionKind, WhichSessions,
+    SessionCreated, SessionKey, SessionKind, WhichSessions,
 };
 use latchkey_core::store::{SessionStore, StoreError, from_unix_millis, to_unix_millis};
+use latchkey_core::user::User;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
 use crate::roles::role_graph;
+use crate::users::{COLUMNS as USER_COLUMNS, finish as finish_user, raw_user};
 use crate::{SqliteStore, map_err};
 
 /// The session columns, as a macro so that statements are string constants.
@@ -386,6 +388,34 @@ impl SessionStore for SqliteStore {
         let hash = hash.to_owned();
         self.read(move |c| session_where(c, SESSION_BY_COOKIE, &hash))
             .await
+    }
+
+    async fn session_with_user(
+        &self,
+        key: SessionKey<'_>,
+    ) -> Result<Option<(Session, User)>, StoreError> {
+        let (sql, value) = match key {
+            SessionKey::Id(id) => (SESSION_BY_ID, id.to_owned()),
+            SessionKey::CookieHash(hash) => (SESSION_BY_COOKIE, hash.to_owned()),
+        };
+        // Two point reads in one job on one reader: one hop, one snapshot.
+        self.read(move |c| {
+            let tx = c.unchecked_transaction().map_err(map_err)?;
+            let Some(session) = session_where(&tx, sql, &value)? else {
+                return Ok(None);
+            };
+            let user = tx
+                .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+                .map_err(map_err)?
+                .query_row(params![session.user_id], raw_user)
+                .optional()
+                .map_err(map_err)?;
+            Ok(match user {
+                Some(u) => Some((session, finish_user(u)?)),
+                None => None,
+            })
+        })
+        .await
     }
 
     async fn active_sessions_of_user(

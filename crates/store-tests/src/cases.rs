@@ -13,11 +13,15 @@ use latchkey_core::user::{User, normalize_email, normalize_username};
 use latchkey_core::{Clock, SystemClock, id};
 use time::{Duration, OffsetDateTime};
 
-use crate::TestDb;
+use crate::db::TestDb;
 
 mod lifecycle;
 pub use lifecycle::*;
+mod roles_audit;
+pub use roles_audit::*;
 mod rotation;
+mod session_reads;
+pub use session_reads::*;
 mod sweep;
 pub use rotation::*;
 pub use sweep::*;
@@ -1398,11 +1402,6 @@ pub async fn clients_round_trip_and_conflict(db: &dyn TestDb) {
     assert_eq!(store.list_clients().await.unwrap(), clients);
 }
 
-pub use crate::roles_audit::{
-    admin_writes_are_audited_atomically, audit_events_query_and_purge, role_graph_and_assignments,
-    roles_round_trip_and_delete_rules, search_users_by_text_and_role,
-    suspension_ends_sessions_and_blocks_new_ones,
-};
 fn failures_row(key: &str, failures: u32, at: OffsetDateTime, locked: bool) -> LoginFailures {
     LoginFailures {
         key: key.to_owned(),

@@ -14,30 +14,9 @@
 //! the other is a bug in the first backend, never in the suite.
 
 pub mod cases;
-pub mod roles_audit;
+mod db;
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use latchkey_core::Store;
-
-/// A fresh, isolated database for one test case.
-#[async_trait]
-pub trait TestDb: Send + Sync {
-    /// Opens another handle (its own pool or threads) onto this same database.
-    /// The first call sees an empty, unmigrated database.
-    async fn open(&self) -> Arc<dyn Store>;
-
-    /// Deletes a user row with the backend's own SQL, bypassing the store
-    /// (the contract has no `delete_user` yet): lets the suite check that
-    /// foreign keys cascade alike on every backend. Panics on failure.
-    async fn delete_user_directly(&self, user_id: &str);
-
-    /// Every row of every table of the database, rendered as text with the
-    /// backend's own SQL, bypassing the store: lets the suite prove that
-    /// personal data is gone from *all* tables, including ones added later.
-    async fn all_rows_as_text(&self) -> String;
-}
+pub use db::TestDb;
 
 /// Expands into one test per conformance case for the given backend.
 #[macro_export]
@@ -59,6 +38,7 @@ macro_rules! conformance_suite {
             update_user_reports_missing_and_conflicts,
             set_password_hash_updates_hash_and_time,
             sessions_round_trip,
+            session_with_user_reads_both_in_one_call,
             session_uniqueness_and_atomic_creation,
             active_sessions_exclude_ended_and_others_newest_first,
             touch_session_slides_and_caps_and_ignores_ended,

@@ -29,8 +29,9 @@ pub mod keyring;
 mod lifecycle;
 mod validate;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use latchkey_proto::{AccessClaims, TokenResponse};
 use latchkey_tokens::{
@@ -49,12 +50,13 @@ use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher, Ver
 use crate::password_policy::PasswordRules;
 use crate::roles::{Access, UserRoleGraph};
 use crate::session::{
-    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKind,
-    WhichSessions, device_label,
+    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKey,
+    SessionKind, WhichSessions, device_label,
 };
 use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::{User, normalize_email, normalize_username};
 
+pub use crate::client_info::ClientInfo;
 pub use admin::{Actor, AdminPatch, NewUser, RoleInput, RolePatch};
 pub use keyring::{KeyError, Keyring};
 pub(crate) use lifecycle::{JOB_MAIL, JOB_RESET};
@@ -226,17 +228,6 @@ pub struct ProfilePatch {
     pub name: Option<Option<String>>,
 }
 
-/// Where a request came from, recorded on sessions.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    /// Client IP.
-    pub ip: Option<String>,
-    /// User-Agent header.
-    pub user_agent: Option<String>,
-    /// The request id, recorded in the audit log.
-    pub request_id: Option<String>,
-}
-
 /// A cookie session just created.
 #[derive(Debug, Clone)]
 pub struct CookieSession {
@@ -310,6 +301,8 @@ pub struct Principal {
     pub user_id: String,
     /// The active session the credential belongs to.
     pub session: Session,
+    /// The user, read with the session in the same store call.
+    pub user: User,
 }
 
 /// The answer of RFC 7662 introspection.
@@ -354,6 +347,11 @@ pub struct Auth {
     devices: DeviceCookies,
     device_key: [u8; 32],
     password_checks: AtomicU64,
+    /// OAuth clients seen so far. A client never changes once created (the
+    /// store has no update or delete), so a cached one stays true; an id not
+    /// in the cache is looked up in the store (a client created since, by
+    /// the CLI or another node) and kept when found.
+    clients: RwLock<HashMap<String, Client>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -394,6 +392,7 @@ impl Auth {
             device_key: *master_key,
             protection,
             password_checks: AtomicU64::new(0),
+            clients: RwLock::default(),
         }
     }
 
@@ -1036,14 +1035,14 @@ impl Auth {
     }
 
     /// Checks an access token: signature, claims, and that its session is
-    /// still active.
+    /// still active, reading the session and its user in one store call.
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AuthError> {
         let claims = self.verify_access_token(token).await?;
-        let session = self
+        let (session, user) = self
             .store
-            .session_by_id(&claims.sid)
+            .session_with_user(SessionKey::Id(&claims.sid))
             .await?
-            .filter(|s| s.user_id == claims.sub)
+            .filter(|(s, _)| s.user_id == claims.sub)
             .ok_or(AuthError::Unauthenticated("unknown session"))?;
         if !session.is_active(self.now()) {
             return Err(AuthError::Unauthenticated("session ended"));
@@ -1051,6 +1050,7 @@ impl Auth {
         Ok(Principal {
             user_id: claims.sub,
             session,
+            user,
         })
     }
 
@@ -1086,11 +1086,11 @@ impl Auth {
             return Err(AuthError::Unauthenticated("malformed cookie"));
         }
         let hash = sha256_hex(cookie_token.as_bytes());
-        let session = self
+        let (session, user) = self
             .store
-            .session_by_cookie_hash(&hash)
+            .session_with_user(SessionKey::CookieHash(&hash))
             .await?
-            .filter(|s| s.kind == SessionKind::Cookie)
+            .filter(|(s, _)| s.kind == SessionKind::Cookie)
             .ok_or(AuthError::Unauthenticated("unknown session"))?;
         let now = self.now();
         if !session.is_active(now) {
@@ -1103,6 +1103,7 @@ impl Auth {
         Ok(Principal {
             user_id: session.user_id.clone(),
             session,
+            user,
         })
     }
 
@@ -1353,10 +1354,31 @@ impl Auth {
             return Err(AuthError::Unauthenticated("malformed client credentials"));
         }
         let presented = sha256_hex(secret.as_bytes());
-        match self.store.client_by_id(client_id).await? {
+        match self.client(client_id).await? {
             Some(c) if constant_time_eq(c.secret_hash.as_bytes(), presented.as_bytes()) => Ok(c),
             _ => Err(AuthError::Unauthenticated("unknown client or wrong secret")),
         }
+    }
+
+    /// A client by id: from memory, else from the store (then kept).
+    async fn client(&self, client_id: &str) -> Result<Option<Client>, AuthError> {
+        let cached = self
+            .clients
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(client_id)
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let found = self.store.client_by_id(client_id).await?;
+        if let Some(c) = &found {
+            self.clients
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(c.id.clone(), c.clone());
+        }
+        Ok(found)
     }
 }
 

@@ -16,7 +16,7 @@ use latchkey_core::user::{Suspension, User};
 use time::{Duration, OffsetDateTime};
 
 use super::{base_now, migrated, sample_session, sample_token, sample_user, stored_user};
-use crate::TestDb;
+use crate::db::TestDb;
 
 pub(super) fn token(
     user: &User,

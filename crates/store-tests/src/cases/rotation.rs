@@ -14,7 +14,7 @@ use latchkey_core::{Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use super::{base_now, bearer_session, migrated, rotation_at};
-use crate::TestDb;
+use crate::db::TestDb;
 
 const GRACE: Duration = Duration::seconds(30);
 

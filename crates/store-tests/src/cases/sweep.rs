@@ -8,7 +8,7 @@ use time::Duration;
 
 use super::lifecycle::{job, mail, token};
 use super::{base_now, migrated, sample_session, sample_token, stored_user};
-use crate::TestDb;
+use crate::db::TestDb;
 
 /// Rows one millisecond on either side of each cut-off, swept once.
 pub async fn sweep_removes_exactly_what_the_plan_says(db: &dyn TestDb) {

@@ -10,8 +10,8 @@ use latchkey_core::user::{Suspension, User, UserSearch};
 use latchkey_core::{Clock, SystemClock, id};
 use time::{Duration, OffsetDateTime};
 
-use crate::TestDb;
-use crate::cases::{sample_session, sample_token, sample_user};
+use super::{sample_session, sample_token, sample_user};
+use crate::db::TestDb;
 
 async fn migrated(db: &dyn TestDb) -> std::sync::Arc<dyn Store> {
     let store = db.open().await;
