@@ -21,6 +21,11 @@
 #                                (each test uses its own key prefix on it)
 #   LATCHKEY_TEST_REDIS_FAULT_URL  a second Redis that one test stops and starts
 #   LATCHKEY_TEST_REDIS_FAULT_CTL  a script: `$LATCHKEY_TEST_REDIS_FAULT_CTL stop|start`
+#   LATCHKEY_TEST_REDIS_TLS_URL  a third Redis, TLS only (rediss://, certificate from the
+#                                private CA in LATCHKEY_TEST_REDIS_TLS_CA), where only an ACL
+#                                user with `@` and `%` in its password may sign in (the URL
+#                                holds them percent-encoded) and touch keys under `test:`
+#   LATCHKEY_TEST_REDIS_TLS_CA   that CA (the same PEM file as LATCHKEY_TEST_SMTP_CA)
 #
 # Installs PostgreSQL, Redis, python3-aiosmtpd and openssl with apt-get when
 # they are missing and we are root.
@@ -128,6 +133,7 @@ lk_stop_services() {
   for d in "$LK_SERVICES_DIR"/*/; do
     [ -d "$d/data" ] && lk_as_pg "$LK_PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
     [ -f "$d/redis.port" ] && redis-cli -p "$(cat "$d/redis.port")" shutdown nosave >/dev/null 2>&1 || true
+    [ -f "$d/redis-tls.pid" ] && kill "$(cat "$d/redis-tls.pid")" 2>/dev/null || true
   done
   rm -rf "$LK_SERVICES_DIR"
 }
@@ -214,6 +220,38 @@ printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsag
 openssl x509 -req -in "$LK_TLS/server.csr" -CA "$LK_TLS/ca.pem" -CAkey "$LK_TLS/ca.key" \
   -CAcreateserial -days 2 -out "$LK_TLS/server.pem" -extfile "$LK_TLS/ext.cnf" 2>/dev/null
 export LATCHKEY_TEST_SMTP_CA="$LK_TLS/ca.pem"
+
+# The TLS Redis: no plain port, the default user off, one ACL user with the
+# commands latchkey needs on keys under `test:` (what docs/configuration.md
+# tells operators to grant, with their own prefix).
+# Its certificate names 127.0.0.1 (the SMTP one names localhost alone: a test
+# connects to it as 127.0.0.1 and must be refused).
+LK_REDIS_TLS_DIR="$LK_SERVICES_DIR/redis-tls"
+mkdir -p "$LK_REDIS_TLS_DIR"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout "$LK_TLS/redis.key" -out "$LK_TLS/redis.csr" -subj "/CN=127.0.0.1" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$LK_TLS/redis-ext.cnf"
+openssl x509 -req -in "$LK_TLS/redis.csr" -CA "$LK_TLS/ca.pem" -CAkey "$LK_TLS/ca.key" \
+  -CAcreateserial -days 2 -out "$LK_TLS/redis.pem" -extfile "$LK_TLS/redis-ext.cnf" 2>/dev/null
+LK_REDIS_TLS_PORT=$(lk_free_port)
+LK_REDIS_TLS_SECRET="$RANDOM$RANDOM"
+redis-server --bind 127.0.0.1 --port 0 --tls-port "$LK_REDIS_TLS_PORT" \
+  --tls-cert-file "$LK_TLS/redis.pem" --tls-key-file "$LK_TLS/redis.key" \
+  --tls-ca-cert-file "$LK_TLS/ca.pem" --tls-auth-clients no \
+  --user default off \
+  --user latchkey-test on ">pa@ss%word-$LK_REDIS_TLS_SECRET" '~test:*' \
+    +ping +evalsha +eval +script\|load +get +set +incrby +pexpire \
+  --dir "$LK_REDIS_TLS_DIR" --save '' --appendonly no \
+  --daemonize yes --pidfile "$LK_REDIS_TLS_DIR/redis-tls.pid" --logfile "$LK_REDIS_TLS_DIR/redis.log" >/dev/null
+lk_redis_tls_ping() {
+  REDISCLI_AUTH="pa@ss%word-$LK_REDIS_TLS_SECRET" redis-cli --tls --cacert "$LK_TLS/ca.pem" \
+    -h 127.0.0.1 -p "$LK_REDIS_TLS_PORT" --user latchkey-test ping 2>/dev/null | grep -q PONG
+}
+for _ in $(seq 1 100); do lk_redis_tls_ping && break; sleep 0.05; done
+lk_redis_tls_ping || { lk_log "the TLS Redis did not start on :$LK_REDIS_TLS_PORT"; cat "$LK_REDIS_TLS_DIR/redis.log" >&2; exit 1; }
+export LATCHKEY_TEST_REDIS_TLS_URL="rediss://latchkey-test:pa%40ss%25word-$LK_REDIS_TLS_SECRET@127.0.0.1:$LK_REDIS_TLS_PORT/"
+export LATCHKEY_TEST_REDIS_TLS_CA="$LK_TLS/ca.pem"
+lk_log "Redis with TLS and an ACL user on 127.0.0.1:$LK_REDIS_TLS_PORT"
 export LATCHKEY_TEST_SMTP_USER="latchkey-test"
 LATCHKEY_TEST_SMTP_PASSWORD="pw-$RANDOM$RANDOM$RANDOM"
 export LATCHKEY_TEST_SMTP_PASSWORD

@@ -202,6 +202,26 @@ impl Jobs {
         Ok(ran)
     }
 
+    /// Claims one due job and does its work, then neither finishes nor
+    /// releases it, as a worker killed at that instant would: the job runs
+    /// again once its lease ends. For the tests of what a retry after a
+    /// crash does; returns the kind of the job, `None` when none was due.
+    pub async fn run_next_and_crash(&self) -> Result<Option<String>, StoreError> {
+        let now = self.auth.clock().now();
+        let Some(job) = self
+            .auth
+            .store()
+            .claim_jobs(&self.worker, now, now + self.config.lease, 1)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let _ = self.run(&job).await;
+        Ok(Some(job.kind))
+    }
+
     /// Runs due jobs until none is left (at most `limit`); returns how many ran.
     pub async fn run_due(&self, limit: usize) -> Result<usize, StoreError> {
         let mut n = 0;

@@ -45,6 +45,19 @@ impl TokenPurpose {
     }
 }
 
+/// The tokens that die, all at once, when the account's address or password
+/// changes (a change, a completed reset, an email change, an administrator's
+/// edit of the address), and when the account is suspended or its deletion
+/// is scheduled: a link mailed before such a change must not outlive it.
+/// Cancel-deletion links are not among them: they are the way back from a
+/// scheduled deletion. The store voids them inside the transaction of the
+/// change (`used_at` = the change's time).
+pub const CREDENTIAL_TOKENS: [TokenPurpose; 3] = [
+    TokenPurpose::VerifyEmail,
+    TokenPurpose::PasswordReset,
+    TokenPurpose::EmailChange,
+];
+
 /// A single-use token mailed to a user, stored only as a SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountToken {
@@ -73,12 +86,15 @@ pub enum Redemption {
     /// token was mailed to.
     VerifyEmail,
     /// Sets the password hash, marks the address verified (the mail proved
-    /// it), ends every session and voids the user's other reset tokens.
+    /// it), ends every session and voids the user's other credential tokens
+    /// ([`CREDENTIAL_TOKENS`]). Only while the user's address is still the
+    /// one the link was mailed to.
     ResetPassword {
         /// The new PHC hash.
         password_hash: String,
     },
-    /// Replaces the address with the token's (verified), ending no session.
+    /// Replaces the address with the token's (verified), ending no session
+    /// but voiding the user's other credential tokens ([`CREDENTIAL_TOKENS`]).
     /// Fails with `Conflict("email")` when someone took the address meanwhile.
     ChangeEmail,
     /// Clears the pending deletion.
@@ -119,7 +135,8 @@ pub enum Refusal {
     Expired,
     /// The account is deleted or unknown.
     NoAccount,
-    /// A verification link for an address the account no longer has.
+    /// A verification or reset link mailed to an address the account no
+    /// longer has.
     AddressChanged,
     /// An email-change token that names no address.
     NoNewAddress,
@@ -134,13 +151,14 @@ pub enum RedemptionWrite<'a> {
     /// `email_verified = true`.
     VerifyEmail,
     /// Sets the password hash, marks the address verified, voids the
-    /// user's other unused tokens of the purpose and ends every session
-    /// (reason `password_reset`).
+    /// user's other outstanding credential tokens ([`CREDENTIAL_TOKENS`])
+    /// and ends every session (reason `password_reset`).
     ResetPassword {
         /// The new PHC hash.
         password_hash: &'a str,
     },
-    /// Replaces the address (verified).
+    /// Replaces the address (verified) and voids the user's other
+    /// outstanding credential tokens ([`CREDENTIAL_TOKENS`]).
     ChangeEmail {
         /// The new address, as entered.
         email: &'a str,
@@ -180,6 +198,9 @@ impl Redemption {
                 Ok(RedemptionWrite::VerifyEmail)
             }
             Redemption::ResetPassword { password_hash } => {
+                if token.email.as_deref() != Some(owner.email_normalized.as_str()) {
+                    return Err(Refusal::AddressChanged);
+                }
                 Ok(RedemptionWrite::ResetPassword { password_hash })
             }
             Redemption::ChangeEmail => {
@@ -512,7 +533,7 @@ mod tests {
             ),
             (
                 "reset",
-                token(PasswordReset, None),
+                token(PasswordReset, Some("ada@example.com")),
                 PasswordReset,
                 &reset,
                 Some(owner(false)),
@@ -520,6 +541,15 @@ mod tests {
                 Ok(RedemptionWrite::ResetPassword {
                     password_hash: "$argon2id$new",
                 }),
+            ),
+            (
+                "reset mailed to an address the account left",
+                token(PasswordReset, Some("old@example.com")),
+                PasswordReset,
+                &reset,
+                Some(owner(false)),
+                5,
+                Err(Refusal::AddressChanged),
             ),
             (
                 "email change",

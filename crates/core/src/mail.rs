@@ -79,6 +79,9 @@ pub enum MailKind {
         /// When (RFC 3339, UTC).
         at: String,
     },
+    /// Someone tried to register an account with this address, which has
+    /// one already (sent instead of revealing that to the registrant).
+    SignUpAttempt,
     /// The account will be deleted; here is how to cancel.
     DeletionScheduled {
         /// The cancel link.
@@ -98,6 +101,7 @@ impl MailKind {
             MailKind::EmailChange { .. } => "email_change",
             MailKind::EmailChangeNotice { .. } => "email_change_notice",
             MailKind::NewSignIn { .. } => "new_sign_in",
+            MailKind::SignUpAttempt => "sign_up_attempt",
             MailKind::DeletionScheduled { .. } => "deletion_scheduled",
         }
     }
@@ -402,6 +406,19 @@ const EN: &[(&str, &str)] = &[
     ("new_sign_in.action", ""),
     ("new_sign_in.note", ""),
     (
+        "sign_up_attempt.subject",
+        "Someone tried to sign up with your address",
+    ),
+    (
+        "sign_up_attempt.body",
+        "Someone just tried to create a {product} account with this email address. It already has an account, so no new account was made and nothing about yours changed.\n\nIf it was you, sign in instead; if you forgot your password, you can reset it from the sign-in page.",
+    ),
+    ("sign_up_attempt.action", ""),
+    (
+        "sign_up_attempt.note",
+        "If it was not you, you can ignore this message.",
+    ),
+    (
         "deletion_scheduled.subject",
         "Your {product} account will be deleted",
     ),
@@ -441,6 +458,7 @@ mod tests {
                 ip: "203.0.113.7".into(),
                 at: "2026-11-22T10:00:00Z".into(),
             },
+            MailKind::SignUpAttempt,
             MailKind::DeletionScheduled {
                 link: "https://auth.example.com/cancel-deletion?token=abc".into(),
                 due: "2026-12-22".into(),

@@ -246,6 +246,15 @@ impl Access {
             .find(|p| is_latchkey_permission(p) && !self.has(p))
             .cloned()
     }
+
+    /// The one rule over (actor, target) for every write to an account
+    /// (profile, deletion, suspension and its lifting, sessions, roles,
+    /// reset mail): the actor must hold every latchkey permission the
+    /// target holds. Returns the first one missing, `None` when allowed.
+    /// The route's own permission is checked separately.
+    pub fn may_act_on(&self, target: &Access) -> Option<String> {
+        self.missing_for_grant(&target.permissions)
+    }
 }
 
 /// Checks a role name: 2–32 characters of `a-z`, `0-9`, `_`, `-`, starting
@@ -387,6 +396,44 @@ mod tests {
         assert_eq!(
             moderator.missing_for_grant(&wanted).as_deref(),
             Some(perm::KEYS_ROTATE)
+        );
+    }
+
+    #[test]
+    fn who_may_act_on_whom() {
+        // helpdesk: edits profiles and ends sessions, but cannot suspend
+        let roles = vec![role(
+            "helpdesk",
+            Some("user"),
+            &[
+                perm::USERS_READ,
+                perm::USERS_WRITE,
+                perm::SESSIONS_REVOKE,
+                "tickets:read",
+            ],
+        )];
+        let of = |r: &str| Access::resolve(&[r.to_owned()], &roles);
+        let names = ["user", "moderator", "admin", "helpdesk"];
+        // (actor, targets it may act on), in the order of `names`
+        let table = [
+            ("user", [true, false, false, false]),
+            ("moderator", [true, true, false, false]),
+            ("admin", [true, true, true, true]),
+            ("helpdesk", [true, false, false, true]),
+        ];
+        for (actor, allowed) in table {
+            for (target, ok) in names.iter().zip(allowed) {
+                assert_eq!(
+                    of(actor).may_act_on(&of(target)).is_none(),
+                    ok,
+                    "{actor} on {target}"
+                );
+            }
+        }
+        assert_eq!(
+            of("moderator").may_act_on(&of("admin")).as_deref(),
+            Some(perm::AUDIT_READ),
+            "names the first permission missing"
         );
     }
 

@@ -121,7 +121,10 @@ pub trait UserStore: Send + Sync {
     /// `email_verified`, `username`, `username_normalized`, `name`,
     /// `updated_at`) of an existing user, with the audit event recording it
     /// when given, in one transaction. `NotFound` if there is none;
-    /// `Conflict("username")`/`Conflict("email")` as for inserts.
+    /// `Conflict("username")`/`Conflict("email")` as for inserts. When
+    /// `email_normalized` changes, the user's outstanding credential tokens
+    /// (see [`CREDENTIAL_TOKENS`](crate::lifecycle::CREDENTIAL_TOKENS)) are
+    /// voided in the same transaction.
     async fn update_user(&self, user: &User, event: Option<&AuditEvent>) -> Result<(), StoreError>;
 
     /// Sets the password hash (a rehash on login, a change, a reset).
@@ -239,6 +242,11 @@ pub trait KeyStore: Send + Sync {
     /// Every stored key, newest first.
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
 
+    /// The `kid` of the active key, if any: the cheap "keys version" every
+    /// node polls to pick up a rotation made elsewhere (another node, or
+    /// `latchkey keys rotate`) within seconds.
+    async fn active_signing_kid(&self) -> Result<Option<String>, StoreError>;
+
     /// Makes `new` the active key, atomically retiring the current one
     /// (`retired_at = new.created_at`, `publish_until = previous_publish_until`),
     /// but only when there is no active key or the active one was created
@@ -347,9 +355,10 @@ pub trait AdminStore: Send + Sync {
     /// the user stay.
     async fn delete_user(&self, user_id: &str, event: &AuditEvent) -> Result<(), StoreError>;
 
-    /// Suspends a user and ends every session of theirs (reason
-    /// `suspended`) at `suspension.suspended_at`; returns how many sessions
-    /// ended. `NotFound` if there is no such user.
+    /// Suspends a user, ends every session of theirs (reason `suspended`)
+    /// and voids their outstanding credential tokens at
+    /// `suspension.suspended_at`; returns how many sessions ended.
+    /// `NotFound` if there is no such user.
     async fn suspend_user(
         &self,
         user_id: &str,
@@ -404,13 +413,33 @@ pub trait LoginFailureStore: Send + Sync {
 pub trait LifecycleStore: Send + Sync {
     /// Stores a token and the mail carrying it, in one transaction, first
     /// voiding (marking used) the user's unused tokens of the same purpose:
-    /// a newer link supersedes older ones; with `event`, records it too.
+    /// a newer link supersedes older ones; with `notice`, queues that
+    /// message too (the email change's notice to the old address); with
+    /// `event`, records it too. When the mail's delivery job has an
+    /// idempotency key that exists already (a retried job that made this
+    /// token before), nothing at all is stored and the answer is `false`:
+    /// the first run's token and mail stand.
     async fn insert_account_token(
         &self,
         token: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
+        notice: Option<(&QueuedMail, &NewJob)>,
         event: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError>;
+
+    /// Registers a user: the user row, its verification token, the mail
+    /// carrying the link (with its delivery job) and `event`, in one
+    /// transaction, so that no committed account lacks its mail.
+    /// `Conflict("email")` / `Conflict("username")` as for
+    /// [`UserStore::insert_user`], and then nothing is stored.
+    async fn register_user(
+        &self,
+        user: &User,
+        token: &AccountToken,
+        mail: &QueuedMail,
+        job: &NewJob,
+        event: &AuditEvent,
     ) -> Result<(), StoreError>;
 
     /// A token by hash, whatever its state.
@@ -419,13 +448,17 @@ pub trait LifecycleStore: Send + Sync {
     /// Redeems a token atomically: reads the token and its owner (locked
     /// against concurrent redemptions) and executes what
     /// [`Redemption::decide`] says in one transaction: marks the token used,
-    /// applies the [`crate::lifecycle::RedemptionWrite`] and records `event`.
-    /// `None` (and no change) when core refuses.
+    /// applies the [`crate::lifecycle::RedemptionWrite`], records `event` and
+    /// queues `notice`. `None` (and no change) when core refuses. A
+    /// redemption that changes the password or the address voids every other
+    /// outstanding credential token of the user (see
+    /// [`CREDENTIAL_TOKENS`](crate::lifecycle::CREDENTIAL_TOKENS)).
     async fn redeem_account_token(
         &self,
         hash: &str,
         purpose: TokenPurpose,
         action: &Redemption,
+        notice: Option<(&QueuedMail, &NewJob)>,
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError>;
@@ -434,8 +467,8 @@ pub trait LifecycleStore: Send + Sync {
     async fn account_state(&self, user_id: &str) -> Result<Option<AccountState>, StoreError>;
 
     /// Sets the password and ends every session of the user except `keep`,
-    /// queues `notice` and records `event`, in one transaction. Returns the
-    /// sessions ended.
+    /// voids the user's outstanding credential tokens, queues `notice` and
+    /// records `event`, in one transaction. Returns the sessions ended.
     async fn change_password(
         &self,
         user_id: &str,
@@ -464,8 +497,9 @@ pub trait LifecycleStore: Send + Sync {
     ) -> Result<(bool, bool), StoreError>;
 
     /// Schedules the deletion of the account for when the `cancel` token
-    /// expires (`cancel.expires_at`), ends every session, stores the cancel
-    /// token with its mail and records `event`, in one transaction.
+    /// expires (`cancel.expires_at`), ends every session, voids the user's
+    /// outstanding credential tokens, stores the cancel token with its mail
+    /// and records `event`, in one transaction.
     /// `NotFound` for an unknown or already deleted user.
     async fn schedule_deletion(
         &self,

@@ -73,7 +73,9 @@ pub struct UserSearch {
     pub limit: u32,
 }
 
-/// The unique lookup form of an email address: trimmed and lower-cased as a
+/// The unique lookup form of an email address: trimmed, a quoted local part
+/// unquoted where the quotes change nothing (`"alice"@example.com` is
+/// `alice@example.com`, see [`unquote_local_part`]), and lower-cased as a
 /// whole. Sub-addressing (`+tag`) and dots are kept: they are distinct
 /// mailboxes at many providers.
 ///
@@ -81,7 +83,67 @@ pub struct UserSearch {
 /// (see `auth::validate::email`), and full Unicode lower-casing would map
 /// look-alikes such as U+212A KELVIN SIGN onto ASCII `k`.
 pub fn normalize_email(email: &str) -> String {
-    email.trim().to_ascii_lowercase()
+    let e = email.trim();
+    let unquoted = e
+        .rsplit_once('@')
+        .and_then(|(local, domain)| Some(format!("{}@{domain}", unquote_local_part(local).ok()?)));
+    unquoted.as_deref().unwrap_or(e).to_ascii_lowercase()
+}
+
+/// The local part (before the last `@`) of an address in its one plain
+/// form, an RFC 5322 dot-atom: letters, digits, ``!#$%&'*+-/=?^_`{|}~``
+/// and single dots inside. A quoted string is unquoted (quoted pairs
+/// `\x` included) when what it holds is such a dot-atom, since the quotes
+/// then change nothing; one that needs its quotes (spaces, `@`, `..`) is
+/// refused, as are comments `( )` and source routes (`@host:`). The error
+/// says why, for the user.
+pub fn unquote_local_part(local: &str) -> Result<String, &'static str> {
+    let plain = match local.strip_prefix('"') {
+        Some(rest) => {
+            let Some(inner) = rest.strip_suffix('"') else {
+                return Err("a quoted local part must end with a quote");
+            };
+            let mut out = String::with_capacity(inner.len());
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => out.extend(chars.next()),
+                    '"' => return Err("a quoted local part must end with a quote"),
+                    c => out.push(c),
+                }
+            }
+            if !is_dot_atom(&out) {
+                return Err(
+                    "quoted local parts are accepted only where the quotes change nothing (\"ada\"@example.com is ada@example.com)",
+                );
+            }
+            out
+        }
+        None => local.to_owned(),
+    };
+    if plain.starts_with('@') || plain.contains(':') {
+        return Err("source routes (@host:) are not accepted");
+    }
+    if plain.contains(['(', ')']) {
+        return Err("comments in parentheses are not accepted in an address");
+    }
+    if !is_dot_atom(&plain) {
+        return Err(
+            "the part before @ may hold letters, digits, single dots and !#$%&'*+-/=?^_`{|}~",
+        );
+    }
+    Ok(plain)
+}
+
+/// An RFC 5322 dot-atom of ASCII `atext`.
+fn is_dot_atom(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c))
+        })
 }
 
 /// The unique lookup form of a username: trimmed and lower-cased.
@@ -100,8 +162,57 @@ mod tests {
             ("  bob@example.com\t", "bob@example.com"),
             ("a.b+tag@example.com", "a.b+tag@example.com"),
             ("\u{212A}ate@example.com", "\u{212A}ate@example.com"),
+            // quotes that change nothing are dropped
+            ("\"alice\"@example.test", "alice@example.test"),
+            ("\"Alice\"@Example.TEST", "alice@example.test"),
+            ("\"a.b+tag\"@example.test", "a.b+tag@example.test"),
+            ("\"al\\ice\"@example.test", "alice@example.test"),
+            // forms that need their quotes are refused at registration and
+            // only lower-cased here (they can match no stored account)
+            ("\"a b\"@example.test", "\"a b\"@example.test"),
+            ("\"a..b\"@Example.test", "\"a..b\"@example.test"),
         ] {
             assert_eq!(normalize_email(input), expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn local_parts_are_unquoted_or_refused() {
+        for (input, expected) in [
+            ("alice", Some("alice")),
+            ("a.b+tag", Some("a.b+tag")),
+            ("o'brien", Some("o'brien")),
+            ("\"alice\"", Some("alice")),
+            ("\"a.b\"", Some("a.b")),
+            ("\"\\a\\l\\i\\c\\e\"", Some("alice")),
+            ("\"\"", None),
+            ("\"a b\"", None),
+            ("\"a@b\"", None),
+            ("\"a..b\"", None),
+            ("\".a\"", None),
+            ("\"a\"b\"", None),
+            ("\"alice", None),
+            ("alice\"", None),
+            ("a\"b", None),
+            ("alice(comment)", None),
+            ("(comment)alice", None),
+            ("\"alice\"(comment)", None),
+            ("@route.example:alice", None),
+            ("a..b", None),
+            (".alice", None),
+            ("alice.", None),
+            ("a<b>", None),
+            ("a,b", None),
+            ("a;b", None),
+            ("a[b]", None),
+            ("a\\b", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                unquote_local_part(input).ok().as_deref(),
+                expected,
+                "input {input:?}"
+            );
         }
     }
 

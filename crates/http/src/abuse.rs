@@ -9,10 +9,11 @@
 //! helpers here ([`check_limit`], [`challenge_refusal`]) keep the shapes
 //! identical. The rules themselves live in `latchkey_core::abuse`.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -21,7 +22,6 @@ use latchkey_core::abuse::{ChallengeDemand, Dimension, Guard, Limited, RouteClas
 
 use crate::client_ip::{ClientIp, IpList};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The header carrying a challenge solution (`<token>:<counter>`).
 pub static POW_HEADER: HeaderName = HeaderName::from_static("latchkey-pow");
@@ -89,42 +89,46 @@ fn is_admin(path: &str) -> bool {
         .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
-/// The class of a route, by method and path; `None`: not limited (health,
-/// metrics, forward-auth, which gateways call for every request).
-pub fn classify(method: &Method, path: &str) -> Option<RouteClass> {
-    if path.starts_with("/health/") || path == "/metrics" || path == "/v1/authz/check" {
-        return None;
+/// The rate-limit class of every route, by method and path template, as
+/// each route module registered it (`routes::Routes::add`); `None`: not
+/// limited (health probes, metrics).
+#[derive(Debug, Clone, Default)]
+pub struct RouteClasses(HashMap<(Method, String), Option<RouteClass>>);
+
+impl RouteClasses {
+    pub(crate) fn insert(&mut self, method: Method, path: &str, class: Option<RouteClass>) {
+        self.0.insert((method, path.to_owned()), class);
     }
-    if path.starts_with("/oauth2/") {
-        return Some(RouteClass::Token);
+
+    pub(crate) fn extend(&mut self, other: RouteClasses) {
+        self.0.extend(other.0);
     }
-    if *method != Method::POST {
-        return Some(RouteClass::Api);
+
+    /// The class of a request: its route's (`route` is the matched path
+    /// template; HEAD is GET's), else `Api`: a request no route answers
+    /// (404, 405) still counts against the general quota.
+    pub fn of(&self, method: &Method, route: Option<&str>) -> Option<RouteClass> {
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        route
+            .and_then(|path| self.0.get(&(method.clone(), path.to_owned())))
+            .copied()
+            .unwrap_or(Some(RouteClass::Api))
     }
-    Some(match path {
-        "/v1/auth/login"
-        | "/v1/auth/login/mfa"
-        | "/v1/auth/reauth"
-        | "/v1/account/password"
-        | "/v1/auth/magic-link/verify"
-        | "/v1/auth/email-otp/verify"
-        | "/v1/auth/passkeys/login/start"
-        | "/v1/auth/passkeys/login/finish" => RouteClass::Login,
-        "/v1/auth/register" => RouteClass::Register,
-        "/v1/auth/password-reset"
-        | "/v1/auth/magic-link"
-        | "/v1/auth/email-otp"
-        | "/v1/account/verify-email"
-        | "/v1/account/email" => RouteClass::Mail,
-        "/v1/auth/refresh"
-        | "/v1/auth/verify-email"
-        | "/v1/auth/password-reset/confirm"
-        | "/v1/auth/cancel-deletion"
-        | "/verify-email"
-        | "/reset-password"
-        | "/cancel-deletion" => RouteClass::Token,
-        _ => RouteClass::Api,
-    })
+
+    /// How the route `method path` (a template) was registered: `None` if it
+    /// was not, `Some(None)` if without a limit.
+    pub fn registered(&self, method: &Method, path: &str) -> Option<Option<RouteClass>> {
+        self.0.get(&(method.clone(), path.to_owned())).copied()
+    }
+
+    /// Every registered route: method, path template and class.
+    pub fn iter(&self) -> impl Iterator<Item = (&Method, &str, Option<RouteClass>)> {
+        self.0.iter().map(|((m, p), c)| (m, p.as_str(), *c))
+    }
 }
 
 fn forbidden_ip(admin: bool) -> ApiError {
@@ -223,7 +227,7 @@ pub fn challenge_json(c: &Challenge) -> serde_json::Value {
         "algorithm": "sha256-leading-zero-bits",
         "difficulty": c.difficulty,
         "action": c.action.as_str(),
-        "expires_at": crate::routes::rfc3339(c.expires_at),
+        "expires_at": crate::timefmt::rfc3339(c.expires_at),
     })
 }
 
@@ -307,8 +311,12 @@ fn cors_headers(headers: &mut HeaderMap, policy: &CorsPolicy, origin: &str, publ
 
 /// The edge middleware: lists, CORS, per-IP class limits (see the module
 /// docs). Runs inside `request_context`, which has resolved the client IP.
-pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let protection = state.protection();
+pub async fn protect(
+    protection: &Protection,
+    classes: &RouteClasses,
+    req: Request,
+    next: Next,
+) -> Response {
     let network = &protection.network;
     let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
     let path = req.uri().path().to_owned();
@@ -360,7 +368,11 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         return response;
     }
 
-    let class = classify(&method, &path);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let class = classes.of(&method, route);
     let verdict = match class {
         Some(class) => match check_limit(&protection.guard, class, Dimension::Ip, ip, None).await {
             Ok(v) => v,
@@ -398,51 +410,6 @@ fn expose(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_fall_into_classes() {
-        for (method, path, class) in [
-            (Method::POST, "/v1/auth/login", Some(RouteClass::Login)),
-            (
-                Method::POST,
-                "/v1/auth/register",
-                Some(RouteClass::Register),
-            ),
-            (
-                Method::POST,
-                "/v1/auth/password-reset",
-                Some(RouteClass::Mail),
-            ),
-            (
-                Method::POST,
-                "/v1/account/verify-email",
-                Some(RouteClass::Mail),
-            ),
-            (Method::POST, "/v1/account/email", Some(RouteClass::Mail)),
-            (
-                Method::POST,
-                "/v1/account/password",
-                Some(RouteClass::Login),
-            ),
-            (Method::POST, "/v1/auth/reauth", Some(RouteClass::Login)),
-            (Method::POST, "/v1/auth/refresh", Some(RouteClass::Token)),
-            (
-                Method::POST,
-                "/v1/auth/cancel-deletion",
-                Some(RouteClass::Token),
-            ),
-            (Method::POST, "/reset-password", Some(RouteClass::Token)),
-            (Method::GET, "/reset-password", Some(RouteClass::Api)),
-            (Method::POST, "/oauth2/token", Some(RouteClass::Token)),
-            (Method::GET, "/v1/account", Some(RouteClass::Api)),
-            (Method::GET, "/v1/auth/login", Some(RouteClass::Api)),
-            (Method::GET, "/health/ready", None),
-            (Method::GET, "/metrics", None),
-            (Method::GET, "/v1/authz/check", None),
-        ] {
-            assert_eq!(classify(&method, path), class, "{method} {path}");
-        }
-    }
 
     #[test]
     fn lists_refuse_and_admin_lists_apply_to_admin_paths_only() {

@@ -1,22 +1,28 @@
-//! Errors as clients see them: RFC 9457 problem+json with a stable `code`.
+//! Errors as values: what went wrong, with a stable `code`, for every route.
 //!
-//! Handlers return `Result<_, ApiError>`. Internal details (a store message,
-//! a panic) go into `internal`, which is logged once, inside the request's
-//! span with its request id, and never serialized.
+//! Handlers and extractors return `Result<_, ApiError>`; none builds an
+//! error response itself. Turning an `ApiError` into a response only sets its
+//! status and headers and carries the error along (in the response's
+//! extensions); the request pipeline then logs it once, inside the request's
+//! span, and writes the body in the shape of the route group
+//! ([`crate::render`]: problem+json, RFC 6749 JSON or an HTML page).
+//! Internal details (a store message, a panic) go into the log only.
 
+use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::StoreError;
-use latchkey_proto::problem::{FieldError, PROBLEM_JSON, Problem};
+use latchkey_proto::problem::{FieldError, PROBLEM_JSON};
 
-use crate::middleware::current_request_id;
+use crate::pages::Retry;
+use crate::timefmt::rfc3339;
 
 /// An error response. Boxed, so `Result<T, ApiError>` stays one pointer wide
 /// on the happy path.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError(Box<Problemish>);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Problemish {
     status: StatusCode,
     code: &'static str,
@@ -28,6 +34,7 @@ struct Problemish {
     extra: Option<(&'static str, serde_json::Value)>,
     www_authenticate: bool,
     headers: Option<axum::http::HeaderMap>,
+    retry: Option<Retry>,
 }
 
 impl ApiError {
@@ -49,6 +56,7 @@ impl ApiError {
             extra: None,
             www_authenticate: false,
             headers: None,
+            retry: None,
         }))
     }
 
@@ -117,6 +125,18 @@ impl ApiError {
         self
     }
 
+    /// Adds a reason for the log (never sent), e.g. why a dependency is down.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.0.internal = Some(reason.into());
+        self
+    }
+
+    /// For an HTML page: the form to show again, under the error's messages.
+    pub fn with_retry(mut self, retry: Retry) -> Self {
+        self.0.retry = Some(retry);
+        self
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.0.status
@@ -125,6 +145,36 @@ impl ApiError {
     /// The stable code.
     pub fn code(&self) -> &'static str {
         self.0.code
+    }
+
+    /// The short, fixed title.
+    pub fn title(&self) -> &'static str {
+        self.0.title
+    }
+
+    /// What happened and what to do, for the client.
+    pub fn detail(&self) -> &str {
+        &self.0.detail
+    }
+
+    /// The per-field errors of a `validation_failed`.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.0.errors
+    }
+
+    /// The detail for the log only.
+    pub fn reason(&self) -> Option<&str> {
+        self.0.internal.as_deref()
+    }
+
+    /// The RFC 9457 extension member, if any.
+    pub fn extension(&self) -> Option<(&'static str, &serde_json::Value)> {
+        self.0.extra.as_ref().map(|(k, v)| (*k, v))
+    }
+
+    /// The form an HTML page shows again, if any.
+    pub fn retry(&self) -> Option<&Retry> {
+        self.0.retry.as_ref()
     }
 }
 
@@ -144,51 +194,29 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The error travelling from a handler to the pipeline, in the extensions of
+/// its placeholder response (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Failure(pub ApiError);
+
 impl IntoResponse for ApiError {
+    /// Status and headers now; the body is written by
+    /// [`crate::render::finish`], which every response passes through.
     fn into_response(self) -> Response {
-        let this = *self.0;
-        if let Some(internal) = &this.internal {
-            if this.status.is_server_error() {
-                tracing::error!(code = this.code, status = this.status.as_u16(), error = %internal, "request failed");
-            } else {
-                tracing::debug!(code = this.code, status = this.status.as_u16(), reason = %internal, "request refused");
-            }
-        }
-        let problem = Problem {
-            type_uri: format!(
-                "{}{}",
-                latchkey_proto::problem::PROBLEM_TYPE_BASE,
-                this.code
-            ),
-            title: this.title.to_owned(),
-            status: this.status.as_u16(),
-            detail: this.detail,
-            code: this.code.to_owned(),
-            errors: this.errors,
-            request_id: current_request_id(),
-        };
-        let body = match this.extra {
-            None => serde_json::to_vec(&problem),
-            Some((name, value)) => serde_json::to_value(&problem).and_then(|mut v| {
-                if let Some(obj) = v.as_object_mut() {
-                    obj.insert(name.to_owned(), value);
-                }
-                serde_json::to_vec(&v)
-            }),
-        }
-        .unwrap_or_else(|_| b"{\"code\":\"internal_error\"}".to_vec());
-        let mut response = (this.status, body).into_response();
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = self.0.status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(secs) = this.retry_after_secs {
+        if let Some(secs) = self.0.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if this.www_authenticate {
+        if self.0.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(extra) = this.headers {
-            headers.extend(extra);
+        if let Some(extra) = &self.0.headers {
+            headers.extend(extra.clone());
         }
+        response.extensions_mut().insert(Failure(self));
         response
     }
 }
@@ -245,7 +273,7 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
             A::Suspended { until } => {
                 let (detail, until) = match until {
                     Some(t) => {
-                        let t = crate::routes::rfc3339(t);
+                        let t = rfc3339(t);
                         (
                             format!("This account is suspended until {t}."),
                             serde_json::Value::String(t),
@@ -265,7 +293,7 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
                 )
                 .with_extension("suspended_until", until)
             }
-            A::PermissionDenied(p) => crate::principal::permission_denied(&p),
+            A::PermissionDenied(p) => permission_denied(&p),
             A::RoleTaken => ApiError::new(
                 StatusCode::CONFLICT,
                 "role_taken",
@@ -308,7 +336,7 @@ impl From<latchkey_core::auth::AuthError> for ApiError {
             )
             .with_extension(
                 "deletion_due_at",
-                serde_json::Value::String(crate::routes::rfc3339(due)),
+                serde_json::Value::String(rfc3339(due)),
             ),
             A::EmailNotVerified => ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -367,4 +395,18 @@ pub fn unauthenticated(reason: &'static str) -> ApiError {
     e.0.internal = Some(reason.to_owned());
     e.0.www_authenticate = true;
     e
+}
+
+/// 403 naming the permission the caller lacks.
+pub fn permission_denied(permission: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "permission_denied",
+        "Permission denied",
+        format!("This needs the permission {permission}, which none of your roles grants."),
+    )
+    .with_extension(
+        "missing_permission",
+        serde_json::Value::String(permission.to_owned()),
+    )
 }

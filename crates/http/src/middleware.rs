@@ -22,13 +22,55 @@ use crate::state::AppState;
 /// The header carrying the request id, in and out.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-tokio::task_local! {
-    static CURRENT_REQUEST_ID: String;
+/// The ids of one request. A client may name its request with
+/// `X-Request-Id` and gets that id back (in the header and in problem
+/// bodies), but what a peer sends is recorded as fact only when the peer is
+/// a configured trusted proxy (`proxies.trusted`): otherwise logs and audit
+/// events record the server's own id (a UUIDv7), and the client's appears in
+/// the request's span as `client_request_id` alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RequestIds {
+    /// What logs and audit events record as the request id.
+    recorded: String,
+    /// What the response carries.
+    echoed: String,
 }
 
-/// The id of the request being handled on this task, if any.
+impl RequestIds {
+    fn choose(offered: Option<String>, from_trusted_proxy: bool, own: String) -> RequestIds {
+        match offered {
+            Some(id) if from_trusted_proxy => RequestIds {
+                recorded: id.clone(),
+                echoed: id,
+            },
+            Some(id) => RequestIds {
+                recorded: own,
+                echoed: id,
+            },
+            None => RequestIds {
+                recorded: own.clone(),
+                echoed: own,
+            },
+        }
+    }
+}
+
+tokio::task_local! {
+    static CURRENT_REQUEST_ID: RequestIds;
+}
+
+/// The id the request being handled on this task answers with
+/// (`x-request-id`, problem bodies), if any: a client's own id when it sent a
+/// sane one. Not for records: see [`recorded_request_id`].
 pub fn current_request_id() -> Option<String> {
-    CURRENT_REQUEST_ID.try_with(Clone::clone).ok()
+    CURRENT_REQUEST_ID.try_with(|ids| ids.echoed.clone()).ok()
+}
+
+/// The id logs and audit events record for the request being handled on
+/// this task: a client's own id only from a trusted proxy, the server's
+/// otherwise.
+pub fn recorded_request_id() -> Option<String> {
+    CURRENT_REQUEST_ID.try_with(|ids| ids.recorded.clone()).ok()
 }
 
 /// A client-supplied id is echoed only if it is short and plain, so that it
@@ -49,11 +91,6 @@ pub async fn request_context(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(sane_request_id)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -64,21 +101,27 @@ pub async fn request_context(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    let trusted = &state.protection().network.trusted_proxies;
+    let ids = RequestIds::choose(
+        req.headers().get(&REQUEST_ID).and_then(sane_request_id),
+        peer.is_some_and(|ip| trusted.contains(ip)),
+        uuid::Uuid::now_v7().simple().to_string(),
+    );
     let span = tracing::info_span!(
         "request",
-        request_id = %request_id,
+        request_id = %ids.recorded,
         method = %method,
         route = %route,
         peer = tracing::field::Empty,
         client_ip = tracing::field::Empty,
+        client_request_id = tracing::field::Empty,
     );
+    if ids.echoed != ids.recorded {
+        span.record("client_request_id", tracing::field::display(&ids.echoed));
+    }
     if let Some(ip) = peer {
         span.record("peer", tracing::field::display(ip));
-        let client = client_ip(
-            ip,
-            req.headers(),
-            &state.protection().network.trusted_proxies,
-        );
+        let client = client_ip(ip, req.headers(), trusted);
         if client != ip {
             span.record("client_ip", tracing::field::display(client));
         }
@@ -93,7 +136,8 @@ pub async fn request_context(
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
 
-    let handled = CURRENT_REQUEST_ID.scope(request_id.clone(), async move {
+    let echoed = ids.echoed.clone();
+    let handled = CURRENT_REQUEST_ID.scope(ids, async move {
         if header_bytes > limits.max_header_bytes {
             return ApiError::new(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -124,12 +168,13 @@ pub async fn request_context(
             .into_response(),
         }
     });
-    let mut response = handled.instrument(span.clone()).await;
+    let response = handled.instrument(span.clone()).await;
+    let mut response = span.in_scope(|| crate::render::finish(response, &echoed));
 
     let status = response.status();
     let elapsed = started.elapsed();
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    if let Ok(v) = HeaderValue::from_str(&echoed) {
         headers.insert(REQUEST_ID.clone(), v);
     }
     security_headers(headers, hsts);
@@ -199,6 +244,24 @@ fn security_headers(headers: &mut axum::http::HeaderMap, hsts_max_age: Option<u6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_recorded_id() {
+        let own = || "own".to_owned();
+        for (offered, trusted, recorded, echoed) in [
+            (None, false, "own", "own"),
+            (None, true, "own", "own"),
+            (Some("theirs"), false, "own", "theirs"),
+            (Some("theirs"), true, "theirs", "theirs"),
+        ] {
+            let ids = RequestIds::choose(offered.map(str::to_owned), trusted, own());
+            assert_eq!(
+                (ids.recorded.as_str(), ids.echoed.as_str()),
+                (recorded, echoed),
+                "{offered:?} trusted={trusted}"
+            );
+        }
+    }
 
     #[test]
     fn request_ids_from_clients_are_checked() {

@@ -13,8 +13,9 @@
 //!   role removed takes effect at once. Missing the permission is 403
 //!   `permission_denied` naming it.
 //! - [`ClientMeta`]: the client IP (through trusted proxies, see
-//!   [`crate::client_ip`]), User-Agent and request id, recorded on sessions
-//!   and in the audit log.
+//!   [`crate::client_ip`]), User-Agent and request id (a client's own only
+//!   through a trusted proxy, see [`crate::middleware`]), recorded on
+//!   sessions and in the audit log.
 //! - [`ClientAddr`]: the client IP alone, for rate limits.
 
 use std::marker::PhantomData;
@@ -26,7 +27,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use latchkey_core::auth::{Actor, ClientInfo, Principal};
 
 use crate::client_ip::ClientIp;
-use crate::error::{ApiError, unauthenticated};
+use crate::cookies::cookie_value;
+use crate::error::{ApiError, permission_denied, unauthenticated};
 use crate::state::AppState;
 
 /// How the caller proved who it is.
@@ -94,7 +96,7 @@ impl FromRequestParts<AppState> for Authenticated {
         let Some(cookie) = cookie_value(&parts.headers, state.cookies().name()) else {
             return Err(unauthenticated("no credentials"));
         };
-        let principal = state.auth().authenticate_cookie(cookie).await?;
+        let principal = state.auth().authenticate_cookie(&cookie).await?;
         if !parts.method.is_safe() {
             check_origin(&parts.headers, &state.cookies().origin)?;
             let presented = parts
@@ -145,18 +147,6 @@ pub fn check_origin(headers: &HeaderMap, origin: &str) -> Result<(), ApiError> {
     }
 }
 
-/// The value of cookie `name`, if sent.
-pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
-}
-
 /// Where the request came from.
 #[derive(Debug, Clone)]
 pub struct ClientMeta(pub ClientInfo);
@@ -174,7 +164,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
         Ok(ClientMeta(ClientInfo {
             ip,
             user_agent,
-            request_id: crate::middleware::current_request_id(),
+            request_id: crate::middleware::recorded_request_id(),
         }))
     }
 }
@@ -261,20 +251,6 @@ impl<P: Permission + Send + Sync> FromRequestParts<AppState> for Admin<P> {
     }
 }
 
-/// 403 naming the permission the caller lacks.
-pub fn permission_denied(permission: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "permission_denied",
-        "Permission denied",
-        format!("This needs the permission {permission}, which none of your roles grants."),
-    )
-    .with_extension(
-        "missing_permission",
-        serde_json::Value::String(permission.to_owned()),
-    )
-}
-
 /// The client IP the pipeline resolved (falling back to the peer address).
 fn client_addr(parts: &Parts) -> Option<IpAddr> {
     parts.extensions.get::<ClientIp>().map(|c| c.0).or_else(|| {
@@ -301,22 +277,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
-
-    #[test]
-    fn cookies_are_found_by_exact_name() {
-        let mut h = HeaderMap::new();
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; __Host-latchkey_session=tok; b=2"),
-        );
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("latchkey_session_x=no"),
-        );
-        assert_eq!(cookie_value(&h, "__Host-latchkey_session"), Some("tok"));
-        assert_eq!(cookie_value(&h, "latchkey_session"), None);
-        assert_eq!(cookie_value(&h, "b"), Some("2"));
-    }
 
     #[test]
     fn origins_are_compared_exactly() {

@@ -981,9 +981,29 @@ async fn common_and_breached_passwords_are_refused_with_a_reason(
 
 async fn two_nodes_share_limits_through_redis(make: impl AsyncFn(Options) -> TestApp) {
     let url = redis_url("LATCHKEY_TEST_REDIS_URL");
-    let shared: Arc<dyn CounterBackend> = Arc::new(RedisCounters::new(
-        RedisConfig::from_url(&url, &unique_prefix(), Duration::from_secs(2)).unwrap(),
-    ));
+    let config = RedisConfig::from_url(&url, &unique_prefix(), Duration::from_secs(2)).unwrap();
+    two_nodes_share_limits_through(config, make).await;
+}
+
+/// Managed Redis: TLS with a private CA, and an ACL user whose password holds
+/// `@` and `%` (percent-encoded in the URL). Redis does not depend on the
+/// store, so SQLite alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_limits_through_redis_over_tls_as_an_acl_user() {
+    let url = redis_url("LATCHKEY_TEST_REDIS_TLS_URL");
+    assert!(url.starts_with("rediss://") && url.contains("%40") && url.contains("%25"));
+    let config = RedisConfig::from_url(&url, &unique_prefix(), Duration::from_secs(2))
+        .unwrap()
+        .with_ca_file(redis_url("LATCHKEY_TEST_REDIS_TLS_CA").as_ref())
+        .unwrap();
+    two_nodes_share_limits_through(config, sqlite).await;
+}
+
+async fn two_nodes_share_limits_through(
+    config: RedisConfig,
+    make: impl AsyncFn(Options) -> TestApp,
+) {
+    let shared: Arc<dyn CounterBackend> = Arc::new(RedisCounters::new(config));
     let clock = clock();
     let options = || Options {
         clock: Some(clock.clone()),
@@ -1002,6 +1022,11 @@ async fn two_nodes_share_limits_through_redis(make: impl AsyncFn(Options) -> Tes
         let r = login(node, from, "ghost@example.com", WRONG, &[]).await;
         assert_eq!(r.status, 429, "one limit for both nodes");
     }
+    assert_eq!(
+        a.guard.limiter().sharing(),
+        latchkey_core::abuse::limiter::Sharing::Shared,
+        "the counters were Redis's, not each node's"
+    );
 }
 
 fn redis_url(var: &str) -> String {

@@ -28,7 +28,14 @@ latchkey_testkit::both_backends!(
         ..Options::default()
     }),
     unknown_user_and_wrong_password_look_alike,
-    registration_is_validated,
+    registration_is_validated(Options {
+        lifecycle: latchkey_core::auth::LifecycleConfig {
+            reveal_existing_on_register: true,
+            ..Default::default()
+        },
+        ..Options::default()
+    }),
+    quoted_local_parts_are_one_account,
     cookie_sessions_with_csrf,
     profile_can_be_changed,
     revocation_ends_the_session,
@@ -1050,32 +1057,66 @@ async fn profile_can_be_changed(app: TestApp) {
     assert_eq!(r.status, 422, "the email has a flow of its own");
 }
 
+/// An access token like `first_party`'s (same session), issued to `client_id`
+/// (as the coming OAuth provider will issue them), signed with the active key.
+fn issued_to(app: &TestApp, first_party: &str, client_id: &str) -> String {
+    let payload = first_party.split('.').nth(1).unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&latchkey_tokens::b64url_decode(payload).unwrap()).unwrap();
+    claims["client_id"] = json!(client_id);
+    app.auth
+        .keys()
+        .active()
+        .unwrap()
+        .sign_jwt(latchkey_core::auth::ACCESS_TOKEN_TYP, &claims)
+        .unwrap()
+}
+
 async fn revocation_ends_the_session(app: TestApp) {
     let (client, secret) = app.auth.create_client("rp").await.unwrap();
     let auth = basic(&client.id, &secret);
+    let (other, other_secret) = app.auth.create_client("other rp").await.unwrap();
+    let other_auth = basic(&other.id, &other_secret);
     register(&app, "rev@example.com").await;
+
+    // a client revokes the tokens issued to it: the session ends
     let t = login(&app, "rev@example.com").await;
+    let access = t["access_token"].as_str().unwrap();
+    let own = issued_to(&app, access, &client.id);
     let r = form(
         &app,
         "/oauth2/revoke",
-        Some(&auth),
-        &format!("token={}", t["refresh_token"].as_str().unwrap()),
+        Some(&other_auth),
+        &format!("token={own}"),
     )
     .await;
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"], "unauthorized_client");
     assert_eq!(
-        account_status(&app, t["access_token"].as_str().unwrap()).await,
-        401
+        account_status(&app, access).await,
+        200,
+        "another client's token is kept"
     );
+    let r = form(&app, "/oauth2/revoke", Some(&auth), &format!("token={own}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(account_status(&app, access).await, 401);
+
+    // first-party tokens are not any client's to revoke (RFC 7009 §2.1):
+    // their holder logs out, or an administrator ends the session
     let t = login(&app, "rev@example.com").await;
-    let r = form(
-        &app,
-        "/oauth2/revoke",
-        Some(&auth),
-        &format!("token={}", t["access_token"].as_str().unwrap()),
-    )
-    .await;
-    assert_eq!(r.status, 200);
+    let access = t["access_token"].as_str().unwrap();
+    for token in [access, t["refresh_token"].as_str().unwrap()] {
+        let r = form(
+            &app,
+            "/oauth2/revoke",
+            Some(&auth),
+            &format!("token={token}"),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.json()["error"], "unauthorized_client");
+    }
+    assert_eq!(account_status(&app, access).await, 200);
     let r = app
         .json(
             "POST",
@@ -1084,7 +1125,8 @@ async fn revocation_ends_the_session(app: TestApp) {
             None,
         )
         .await;
-    assert_eq!(r.status, 401);
+    assert_eq!(r.status, 200, "the session lives on: {}", r.text());
+
     let r = form(&app, "/oauth2/revoke", Some(&auth), "token=unknown-token").await;
     assert_eq!(r.status, 200, "unknown tokens are not an error (RFC 7009)");
     let r = form(&app, "/oauth2/revoke", None, "token=x").await;
@@ -1229,4 +1271,54 @@ async fn current_session_and_cookie_replacement(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.text());
+}
+
+/// `"alice"@example.test` is alice@example.test: one account, one sign-in.
+async fn quoted_local_parts_are_one_account(app: TestApp) {
+    let alice = register(&app, "alice@example.test").await;
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/register",
+            json!({"email": "\"alice\"@example.test", "password": "another long passphrase"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 201, "answered like any address: {}", r.text());
+    assert_ne!(r.json()["id"], alice["id"]);
+    assert_eq!(r.json()["email"], "alice@example.test", "stored unquoted");
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/login",
+            json!({"identifier": "alice@example.test", "password": "another long passphrase"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 401, "no second account was made");
+    let quoted = login(&app, "\"ALICE\"@example.test").await;
+    assert_eq!(
+        account_status(&app, quoted["access_token"].as_str().unwrap()).await,
+        200,
+        "the quoted form signs in to the one account"
+    );
+    // a quoted form that needs its quotes, comments and source routes are refused
+    for email in [
+        "\"alice smith\"@example.test",
+        "\"alice@home\"@example.test",
+        "alice(work)@example.test",
+        "@relay.example.test:alice@example.test",
+        "alice@[192.0.2.1]",
+    ] {
+        let r = app
+            .json(
+                "POST",
+                "/v1/auth/register",
+                json!({"email": email, "password": PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 422, "{email}: {}", r.text());
+        assert_eq!(r.json()["errors"][0]["code"], "invalid_email", "{email}");
+    }
 }

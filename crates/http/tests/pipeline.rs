@@ -123,6 +123,68 @@ async fn sane_request_ids_are_echoed_and_others_replaced() {
 }
 
 #[tokio::test]
+async fn only_a_trusted_proxy_names_the_recorded_request_id() {
+    use latchkey_core::audit::AuditQuery;
+    let app = TestApp::sqlite_with(
+        Options {
+            network: latchkey_http::Network {
+                trusted_proxies: "10.0.0.0/8".parse().unwrap(),
+                ..Default::default()
+            },
+            ..Options::default()
+        },
+        |r| r,
+    )
+    .await;
+    let register = |email: &str, request_id: &str| {
+        Request::post("/v1/auth/register")
+            .header("content-type", "application/json")
+            .header("x-request-id", request_id)
+            .body(Body::from(
+                serde_json::json!({"email": email, "password": "correct horse battery staple"})
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+    // a client (not a proxy) names its request: echoed back, never recorded
+    let r = app
+        .call(register("mallory@example.com", "forged-by-the-client"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.header("x-request-id"), Some("forged-by-the-client"));
+    let mallory = r.json()["id"].as_str().unwrap().to_owned();
+    // a trusted proxy's id is recorded
+    let proxy = std::net::SocketAddr::new("10.1.2.3".parse().unwrap(), 443);
+    let r = app
+        .call_from(proxy, register("ada@example.com", "from-the-proxy"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let ada = r.json()["id"].as_str().unwrap().to_owned();
+
+    let events = app
+        .store
+        .audit_events(&AuditQuery {
+            events: vec!["user.registered".into()],
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let recorded = |user: &str| {
+        events
+            .iter()
+            .find(|e| e.subject_id.as_deref() == Some(user))
+            .and_then(|e| e.request_id.clone())
+            .expect("a request id on the event")
+    };
+    let own = recorded(&mallory);
+    assert_ne!(own, "forged-by-the-client");
+    let uuid = uuid::Uuid::parse_str(&own).expect("the server's own id is a UUID");
+    assert_eq!(uuid.get_version_num(), 7, "{own}");
+    assert_eq!(recorded(&ada), "from-the-proxy");
+}
+
+#[tokio::test]
 async fn ready_reports_the_database() {
     let app = TestApp::sqlite().await;
     let r = app.get("/health/ready").await;

@@ -1,21 +1,30 @@
-//! The Redis counters against a real Redis server (started by
-//! `scripts/test.sh`): they must agree step for step with the local ones.
+//! The Redis counters against real Redis servers (started by
+//! `scripts/test.sh`): they must agree step for step with the local ones,
+//! over plain TCP and over TLS as an ACL user.
 
 use std::time::Duration;
 
 use latchkey_core::abuse::limiter::{CounterBackend, LocalCounters, Quota};
 use latchkey_redis::{RedisConfig, RedisCounters};
 
-fn counters() -> RedisCounters {
-    let url = std::env::var("LATCHKEY_TEST_REDIS_URL").unwrap_or_else(|_| {
-        panic!("LATCHKEY_TEST_REDIS_URL is not set: run scripts/test.sh, which starts a throwaway Redis")
-    });
+fn env(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run scripts/test.sh, which starts throwaway Redis servers")
+    })
+}
+
+/// A key prefix of this test alone (under `test:`, the TLS Redis's ACL).
+fn prefix() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let prefix = format!("test:{}:{nanos}:", std::process::id());
-    RedisCounters::new(RedisConfig::from_url(&url, &prefix, Duration::from_secs(2)).unwrap())
+    format!("test:{}:{nanos}:", std::process::id())
+}
+
+fn counters() -> RedisCounters {
+    let url = env("LATCHKEY_TEST_REDIS_URL");
+    RedisCounters::new(RedisConfig::from_url(&url, &prefix(), Duration::from_secs(2)).unwrap())
 }
 
 #[tokio::test]
@@ -75,4 +84,46 @@ async fn an_unreachable_server_fails_fast_with_a_reason() {
     assert!(e.to_string().contains("cannot connect"), "{e}");
     let quota: Quota = "5/min".parse().unwrap();
     assert!(redis.gcra("k", &quota, 0).await.is_err());
+}
+
+#[tokio::test]
+async fn tls_as_an_acl_user_whose_password_holds_at_and_percent() {
+    let url = env("LATCHKEY_TEST_REDIS_TLS_URL");
+    let ca = env("LATCHKEY_TEST_REDIS_TLS_CA");
+    let config = |url: &str| RedisConfig::from_url(url, &prefix(), Duration::from_secs(2)).unwrap();
+    let trusted = config(&url).with_ca_file(ca.as_ref()).unwrap();
+    assert!(trusted.tls());
+    assert!(
+        trusted
+            .password()
+            .is_some_and(|p| p.starts_with("pa@ss%word-")),
+        "the URL's password is percent-decoded"
+    );
+    let redis = RedisCounters::new(trusted);
+    redis.ping().await.unwrap();
+    let local = LocalCounters::new(100);
+    let quota: Quota = "3/min".parse().unwrap();
+    let t = 1_800_000_000_000i64;
+    for (i, now) in [t, t, t, t, t + 20_000].into_iter().enumerate() {
+        let r = redis.gcra("k", &quota, now).await.unwrap();
+        assert_eq!(r, local.gcra("k", &quota, now).await.unwrap(), "step {i}");
+    }
+    assert_eq!(redis.window_add("f", 60_000, 2, t).await.unwrap(), (2, 0));
+    assert!(redis.claim("n", 60_000, t).await.unwrap());
+    assert!(!redis.claim("n", 60_000, t).await.unwrap());
+
+    // the server's certificate is checked: the system's roots do not know the private CA
+    let e = RedisCounters::new(config(&url)).ping().await.unwrap_err();
+    assert!(e.to_string().contains("certificate"), "{e}");
+    // and the password counts: one character off is refused
+    let wrong = url.replacen("pa%40ss", "pa%40sx", 1);
+    let e = RedisCounters::new(config(&wrong).with_ca_file(ca.as_ref()).unwrap())
+        .ping()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("refused the credentials"), "{e}");
+    assert!(
+        !e.to_string().contains("pa@s"),
+        "the password is never in a message: {e}"
+    );
 }

@@ -313,7 +313,7 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
                     .await
                     .map_err(|e| start::StartError(format!("key rotation failed: {e}")))?;
                 println!(
-                    "rotated: new tokens are signed with the new key; running servers pick it up within 10 minutes, or at once on an unknown kid"
+                    "rotated: new tokens are signed with the new key; running servers pick it up within seconds, and the old key keeps verifying until its tokens expire"
                 );
             }
             let listed = store

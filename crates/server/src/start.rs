@@ -4,15 +4,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use latchkey_core::abuse::Guard;
-use latchkey_core::abuse::limiter::{CounterBackend, Limiter};
+use latchkey_core::abuse::limiter::CounterBackend;
 use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig, Protection};
 use latchkey_core::jobs::{Jobs, JobsConfig};
 use latchkey_core::mail::{MailTransport, Theme};
-use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
+use latchkey_core::password::{HashParams, LengthPolicy, PoolConfig};
 use latchkey_core::password_policy::{BreachFilter, PasswordRules};
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
-use latchkey_http::{AppState, CookieSettings, Limits, Network, ServeLimits};
+use latchkey_http::{AppSettings, AuthParts, CookieSettings, Limits, Network, ServeLimits};
 use latchkey_redis::RedisCounters;
 use latchkey_store_postgres::PgStore;
 use latchkey_store_sqlite::SqliteStore;
@@ -163,16 +162,27 @@ pub async fn keyring(
     Ok(Arc::new(keys))
 }
 
-/// The account service over `store`.
+/// The account service over `store` (for the command line).
 pub async fn auth(
     config: &Config,
     store: Arc<dyn Store>,
     public: &Url,
     master: &MasterKey,
 ) -> Result<Arc<Auth>, StartError> {
+    let parts = auth_parts(config, store, public, master).await?;
+    latchkey_http::app::auth(parts, &master.0).map_err(|e| StartError(format!("passwords: {e}")))
+}
+
+/// What the account service is made of, from the configuration.
+pub async fn auth_parts(
+    config: &Config,
+    store: Arc<dyn Store>,
+    public: &Url,
+    master: &MasterKey,
+) -> Result<AuthParts, StartError> {
     let keys = keyring(config, store.as_ref(), master).await?;
     let p = &config.passwords;
-    let hasher = PasswordHasher::new(PoolConfig {
+    let passwords = PoolConfig {
         workers: p.workers,
         queue_capacity: p.queue,
         params: HashParams {
@@ -180,8 +190,7 @@ pub async fn auth(
             t_cost: p.iterations,
             p_cost: p.parallelism,
         },
-    })
-    .map_err(|e| StartError(format!("passwords: {e}")))?;
+    };
     let issuer = issuer(public);
     let auth_config = AuthConfig {
         audience: config
@@ -228,6 +237,7 @@ pub async fn auth(
         reauth_max_age: acc.reauth_max_age,
         deletion_grace: acc.deletion_grace,
         new_sign_in_notice: acc.new_sign_in_notice,
+        reveal_existing_on_register: acc.reveal_existing_on_register,
         mail_max_attempts: config.mail.max_attempts,
         theme: Theme {
             product_name: config.mail.product_name.clone(),
@@ -237,62 +247,51 @@ pub async fn auth(
         locale: config.mail.locale.clone(),
         ..LifecycleConfig::default()
     };
-    Ok(Arc::new(
-        Auth::new(store, clock, hasher, keys, &master.0, auth_config)
-            .with_protection(protection)
-            .with_lifecycle(lifecycle),
-    ))
+    Ok(AuthParts {
+        store,
+        clock,
+        keys,
+        passwords,
+        config: auth_config,
+        protection,
+        lifecycle,
+    })
 }
 
-/// Rate limits, challenges and network rules for the edge. With
-/// `redis.url`, counters are shared through Redis (and fall back to local
-/// ones while it is unreachable).
-pub async fn protection(
-    config: &Config,
-    public: &Url,
-    master: &MasterKey,
-) -> latchkey_http::Protection {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let max_keys = config.rate_limits.max_keys;
-    let limiter = match &config.redis {
-        Some(r) => {
-            let redis = RedisCounters::new(r.connection.clone());
-            match redis.ping().await {
-                Ok(()) => {
-                    tracing::info!(redis = %r.redacted_url, "rate limits are shared through Redis")
-                }
-                Err(e) => tracing::warn!(
-                    event = "rate_limit.shared_unavailable",
-                    redis = %r.redacted_url,
-                    error = %e,
-                    "Redis is unreachable: enforcing local limits until it answers"
-                ),
-            }
-            let shared: Arc<dyn CounterBackend> = Arc::new(redis);
-            Limiter::shared(shared, clock.clone(), max_keys)
+/// The rate-limit counters shared between nodes: through Redis with
+/// `redis.url` (the limiter falls back to local counters while it is
+/// unreachable), else none.
+pub async fn shared_counters(config: &Config) -> Option<Arc<dyn CounterBackend>> {
+    let r = config.redis.as_ref()?;
+    let redis = RedisCounters::new(r.connection.clone());
+    match redis.ping().await {
+        Ok(()) => {
+            tracing::info!(redis = %r.redacted_url, "rate limits are shared through Redis")
         }
-        None => Limiter::local(clock.clone(), max_keys),
-    };
-    let guard = Guard::new(
-        Arc::new(limiter),
-        config.rate_limits.guard(&config.challenge),
-        &master.0,
-        clock,
-    );
+        Err(e) => tracing::warn!(
+            event = "rate_limit.shared_unavailable",
+            redis = %r.redacted_url,
+            error = %e,
+            "Redis is unreachable: enforcing local limits until it answers"
+        ),
+    }
+    Some(Arc::new(redis))
+}
+
+/// Network rules for the edge: proxies, IP lists, CORS, HSTS (only under an
+/// https public URL).
+pub fn network(config: &Config, public: &Url) -> Network {
     let https = public.scheme() == "https";
     let hsts = config.http.hsts_max_age_secs;
     let access = &config.access;
-    latchkey_http::Protection {
-        network: Network {
-            trusted_proxies: config.proxies.trusted.clone(),
-            allow: access.allow.clone(),
-            deny: access.deny.clone(),
-            admin_allow: access.admin_allow.clone(),
-            admin_deny: access.admin_deny.clone(),
-            cors: config.cors.clone(),
-            hsts_max_age_secs: (https && hsts > 0).then_some(hsts),
-        },
-        guard: Arc::new(guard),
+    Network {
+        trusted_proxies: config.proxies.trusted.clone(),
+        allow: access.allow.clone(),
+        deny: access.deny.clone(),
+        admin_allow: access.admin_allow.clone(),
+        admin_deny: access.admin_deny.clone(),
+        cors: config.cors.clone(),
+        hsts_max_age_secs: (https && hsts > 0).then_some(hsts),
     }
 }
 
@@ -359,11 +358,11 @@ pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTrans
 /// The background job runner's tuning.
 pub fn jobs_config(config: &Config) -> JobsConfig {
     JobsConfig {
+        lease: config.jobs.lease,
         retry_base: config.jobs.retry_base,
         retry_max: config.jobs.retry_max,
         sweep_interval: config.jobs.sweep_interval,
         retention: config.jobs.retention,
-        ..JobsConfig::default()
     }
 }
 
@@ -451,6 +450,27 @@ fn spawn_key_rotation(auth: Arc<Auth>, period: time::Duration, max_ttl: time::Du
     });
 }
 
+/// Follows the store's active signing key: a rotation by another node or by
+/// `latchkey keys rotate` is in force here within seconds
+/// ([`latchkey_core::auth::keyring::FOLLOW_INTERVAL`]); the retired key
+/// keeps verifying until it is unpublished.
+fn spawn_key_follower(auth: Arc<Auth>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(latchkey_core::auth::keyring::FOLLOW_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match auth.keys().follow(auth.store(), SystemClock.now()).await {
+                Ok(true) => tracing::info!("signing keys reloaded: the active key changed"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "checking the signing keys failed; will retry")
+                }
+            }
+        }
+    });
+}
+
 /// Deletes audit events past their retention, hourly (the first sweep a
 /// minute after start). Every node runs it: the deletion is idempotent, in
 /// small batches, and keeps no state, so several nodes and restarts at any
@@ -485,33 +505,37 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
         .local_addr()
         .map_err(|e| StartError(format!("listen: {e}")))?;
     let public = public_url(&config, bound);
-    let auth = auth(&config, store.clone(), &public, &master).await?;
-    let transport = mail_transport(&config, &public)?;
+    let app = latchkey_http::app(
+        AppSettings {
+            auth: auth_parts(&config, store.clone(), &public, &master).await?,
+            shared_counters: shared_counters(&config).await,
+            max_keys: config.rate_limits.max_keys,
+            guard: config.rate_limits.guard(&config.challenge),
+            network: network(&config, &public),
+            limits: Limits {
+                max_body_bytes: config.http.max_body_bytes,
+                max_header_bytes: config.http.max_header_bytes,
+                request_timeout: config.http.request_timeout,
+            },
+            cookies: cookie_settings(&public),
+            mail: mail_transport(&config, &public)?,
+            jobs: jobs_config(&config),
+        },
+        &master.0,
+    )
+    .map_err(|e| StartError(format!("passwords: {e}")))?;
+    let router = app.router();
+    let latchkey_http::App { auth, jobs, .. } = app;
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let jobs = spawn_jobs(
-        Jobs::new(auth.clone(), transport, jobs_config(&config)),
-        config.jobs.poll_interval,
-        jobs_stopped,
-    );
+    let jobs = spawn_jobs(jobs, config.jobs.poll_interval, jobs_stopped);
     if let Some(period) = config.tokens.key_rotation {
         spawn_key_rotation(auth.clone(), period, config.tokens.access_ttl);
     }
+    spawn_key_follower(auth.clone());
     if let Some(retention) = config.audit.retention {
         spawn_audit_retention(auth.clone(), retention);
     }
-    spawn_failure_purge(auth.clone());
-    let protection = protection(&config, &public, &master).await;
-    let state = AppState::new(
-        auth,
-        Limits {
-            max_body_bytes: config.http.max_body_bytes,
-            max_header_bytes: config.http.max_header_bytes,
-            request_timeout: config.http.request_timeout,
-        },
-        cookie_settings(&public),
-    )
-    .with_protection(protection);
-    let app = latchkey_http::router(state);
+    spawn_failure_purge(auth);
     let shutdown = shutdown_signal();
     let base = public.as_str().trim_end_matches('/');
     tracing::info!(
@@ -524,7 +548,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
     );
     let drained = latchkey_http::serve(
         listener,
-        app,
+        router,
         ServeLimits {
             max_header_bytes: config.http.max_header_bytes,
             header_read_timeout: config.http.header_read_timeout,

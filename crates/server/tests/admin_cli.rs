@@ -206,3 +206,36 @@ fn the_command_line_makes_an_admin_who_uses_the_admin_api() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_command_line_sets_only_passwords_that_sign_up_would_accept() {
+    let dir = tempfile::tempdir().unwrap();
+    for (password, why) in [
+        ("password123", "commonly used"),
+        ("short", "at least 8"),
+        ("weak.person@example.com", "email address"),
+    ] {
+        let out = run_with_stdin(
+            dir.path(),
+            &["user", "create", "--email", "weak.person@example.com"],
+            &format!("{password}\n"),
+        );
+        assert!(!out.status.success(), "{password} was accepted");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("password:") && stderr.contains(why),
+            "{password}: {stderr}"
+        );
+    }
+    let out = run_in(dir.path(), &["user", "list"], &[]);
+    assert!(
+        !text(&out.stdout).contains("weak.person@"),
+        "no account was made"
+    );
+    let out = run_with_stdin(
+        dir.path(),
+        &["user", "create", "--email", "weak.person@example.com"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -150,3 +150,56 @@ fn no_dependency_cycles_or_upward_edges() {
         }
     }
 }
+
+/// The README's fast lane: crates whose tests need no server.
+const FAST_LANE: [&str; 6] = [
+    "core",
+    "tokens",
+    "proto",
+    "mail",
+    "store-sqlite",
+    "store-tests",
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_fast_lane_needs_no_server() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let (graph, _) = actual();
+    for name in FAST_LANE {
+        let krate = format!("latchkey-{name}");
+        assert!(
+            readme.contains(&format!("-p {krate}")),
+            "README's fast lane lists {krate}"
+        );
+        let dev = graph
+            .get(&format!("{krate} (dev)"))
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            !dev.contains("latchkey-testkit"),
+            "{krate}'s tests must not use testkit (its PostgreSQL and SMTP helpers)"
+        );
+        let mut files = Vec::new();
+        rust_files(&root().join("crates").join(name), &mut files);
+        assert!(!files.is_empty(), "{name} has sources");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(
+                !text.contains("LATCHKEY_TEST_"),
+                "{} reads a test server's address, but {krate} is in the fast lane",
+                file.display()
+            );
+        }
+    }
+}

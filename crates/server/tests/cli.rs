@@ -277,3 +277,49 @@ fn a_breach_filter_built_by_the_cli_refuses_its_passwords_at_sign_up() {
         stderr(&out)
     );
 }
+
+/// `latchkey serve` shares its rate limits through a TLS Redis with a private
+/// CA, signed in as an ACL user whose password holds `@` and `%`; without the
+/// CA the certificate is refused and the node enforces its own counters.
+#[test]
+fn serve_shares_rate_limits_through_rediss_with_a_private_ca() {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run scripts/test.sh, which starts throwaway Redis servers")
+        })
+    };
+    let (url, ca) = (
+        var("LATCHKEY_TEST_REDIS_TLS_URL"),
+        var("LATCHKEY_TEST_REDIS_TLS_CA"),
+    );
+    let prefix = format!("test:serve:{}:", std::process::id());
+    for (ca_file, expected) in [(ca.as_str(), "shared"), ("", "degraded")] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(
+            dir.path(),
+            &[],
+            &[
+                ("LATCHKEY_REDIS_URL", url.as_str()),
+                ("LATCHKEY_REDIS_CA_FILE", ca_file),
+                ("LATCHKEY_REDIS_KEY_PREFIX", prefix.as_str()),
+                ("LATCHKEY_REDIS_TIMEOUT_MS", "2000"),
+            ],
+        );
+        // a sign-in attempt counts against the client's login limit
+        let body = r#"{"identifier": "ghost@example.com", "password": "not the password"}"#;
+        let request = format!(
+            "POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let login = raw_http::send(server.addr, request.as_bytes()).unwrap();
+        assert_eq!(login.status, 401, "{}", login.text());
+        let ready = raw_http::get(server.addr, "/health/ready", &[]).unwrap();
+        assert_eq!(ready.status, 200, "{}", ready.text());
+        let checks: serde_json::Value = serde_json::from_str(&ready.text()).unwrap();
+        assert_eq!(
+            checks["checks"]["rate_limits"]["status"], expected,
+            "redis.ca_file = {ca_file:?}"
+        );
+        drop(server);
+    }
+}

@@ -95,3 +95,91 @@ fn a_created_client_can_introspect_on_the_running_server() {
     assert_eq!(r.status, 401);
     assert!(server.terminate().success());
 }
+
+/// A JSON request to a running server.
+fn call(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> raw_http::RawResponse {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    raw_http::send(addr, request.as_bytes()).expect("request")
+}
+
+/// The `kid` in an access token's header.
+fn kid_of(token: &str) -> String {
+    let header = latchkey_tokens::b64url_decode(token.split('.').next().unwrap()).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_rotation_on_the_command_line_reaches_the_running_server_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    // the test signs in repeatedly while it waits: no rate limits
+    let server = Server::start(
+        dir.path(),
+        &[],
+        &[("LATCHKEY_RATE_LIMITS_ENABLED", "false")],
+    );
+    let credentials = r#"{"email":"rotate@example.com","password":"correct horse battery staple"}"#;
+    let r = call(server.addr, "POST", "/v1/auth/register", None, credentials);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let sign_in = || {
+        let body =
+            r#"{"identifier":"rotate@example.com","password":"correct horse battery staple"}"#;
+        let r = call(server.addr, "POST", "/v1/auth/login", None, body);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        v["access_token"].as_str().unwrap().to_owned()
+    };
+    let old_token = sign_in();
+    let old_kid = kid_of(&old_token);
+
+    let rotated = stdout(&run_in(dir.path(), &["keys", "rotate"], &[]));
+    let new_kid = rotated
+        .lines()
+        .find(|l| l.contains(" active"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no active key in: {rotated}"))
+        .to_owned();
+    assert_ne!(new_kid, old_kid, "{rotated}");
+
+    // a bounded wait: the server picks the new key up within seconds (it
+    // used to take up to its 10-minute reload)
+    let rotated_at = std::time::Instant::now();
+    let deadline = rotated_at + std::time::Duration::from_secs(30);
+    let new_token = loop {
+        let token = sign_in();
+        if kid_of(&token) == new_kid {
+            eprintln!(
+                "the server signed with the new key {:?} after the rotation",
+                rotated_at.elapsed()
+            );
+            break token;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tokens are still signed with {old_kid} 30 s after the rotation to {new_kid}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // both keys verify: the old one until its tokens expire
+    for token in [&old_token, &new_token] {
+        let r = call(server.addr, "GET", "/v1/account", Some(token), "");
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = call(server.addr, "GET", "/.well-known/jwks.json", None, "");
+    let jwks = r.text();
+    assert!(jwks.contains(&old_kid) && jwks.contains(&new_kid), "{jwks}");
+    assert!(server.terminate().success());
+}

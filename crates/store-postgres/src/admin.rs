@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
+use crate::lifecycle::void_tokens;
 use crate::roles::lock_user;
 use crate::users::{COLUMNS, user_from};
 use crate::{PgStore, map_err, settle};
@@ -128,6 +129,7 @@ impl AdminStore for PgStore {
                     .execute(&stmt, &[&user_id, &at, &"suspended"])
                     .await
                     .map_err(map_err)?;
+                void_tokens(&tx, user_id, at).await?;
                 insert_event(&tx, event).await?;
                 tx.commit().await.map_err(map_err)?;
                 Ok(ended)

@@ -26,6 +26,7 @@ pub(crate) const KEYS_LOCK_KEY: i64 = fnv1a(b"latchkey-signing-keys");
 const ALL: &str = "SELECT kid, alg, private_sealed, public_jwk, created_at, retired_at, \
      publish_until FROM signing_keys ORDER BY created_at DESC, kid DESC";
 const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+const ACTIVE_KID: &str = "SELECT kid FROM signing_keys WHERE retired_at IS NULL";
 const ACTIVE_CREATED_AT: &str = "SELECT created_at FROM signing_keys WHERE retired_at IS NULL";
 const RETIRE_ACTIVE: &str =
     "UPDATE signing_keys SET retired_at = $1, publish_until = $2 WHERE retired_at IS NULL";
@@ -58,6 +59,20 @@ impl KeyStore for PgStore {
                     .iter()
                     .map(key_from)
                     .collect::<Result<Vec<_>, _>>()
+            })
+            .await;
+        settle(client, result)
+    }
+
+    async fn active_signing_kid(&self) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(ACTIVE_KID).await?;
+                match client.query_opt(&stmt, &[]).await? {
+                    Some(row) => Ok(Some(row.try_get(0)?)),
+                    None => Ok(None),
+                }
             })
             .await;
         settle(client, result)

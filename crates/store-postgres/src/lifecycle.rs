@@ -12,14 +12,17 @@ use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
-    AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
-    Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner, TokenPurpose,
+    AccountState, AccountToken, CREDENTIAL_TOKENS, ClaimedJob, JobRecord, NewJob, OutboxMessage,
+    QueuedMail, Redeemed, Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner,
+    TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, truncate_to_millis};
+use latchkey_core::user::User;
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
+use crate::users::insert_user_in;
 use crate::{PgStore, map_err, settle};
 
 const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
@@ -27,6 +30,8 @@ const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const SUPERSEDE_TOKENS: &str = "UPDATE account_tokens SET used_at = $3 \
      WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL";
+const VOID_TOKENS: &str = "UPDATE account_tokens SET used_at = $2 \
+     WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($3)";
 const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created_at, expires_at, \
      used_at FROM account_tokens WHERE token_hash = $1";
 const TOKEN_FOR_UPDATE: &str = "SELECT token_hash, user_id, purpose, email, created_at, \
@@ -135,6 +140,22 @@ async fn insert_token(tx: &Transaction<'_>, t: &AccountToken) -> Result<(), Stor
     Ok(())
 }
 
+/// The stored names of [`CREDENTIAL_TOKENS`], as a query parameter.
+pub(crate) fn credential_purposes() -> Vec<&'static str> {
+    CREDENTIAL_TOKENS.map(TokenPurpose::as_str).to_vec()
+}
+
+/// Voids (marks used at `now`) every outstanding credential token of the
+/// user ([`CREDENTIAL_TOKENS`]): the address or password changed, or the
+/// account was suspended or its deletion scheduled.
+pub(crate) async fn void_tokens(
+    tx: &Transaction<'_>,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    exec(tx, VOID_TOKENS, &[&user_id, &now, &credential_purposes()]).await
+}
+
 async fn revoke_all(
     tx: &Transaction<'_>,
     user_id: &str,
@@ -170,6 +191,7 @@ async fn redeem(
     hash: &str,
     purpose: TokenPurpose,
     action: &Redemption,
+    notice: Option<(&QueuedMail, &NewJob)>,
     now: OffsetDateTime,
     event: &AuditEvent,
 ) -> Result<Option<Redeemed>, StoreError> {
@@ -214,7 +236,7 @@ async fn redeem(
                 &[&user_id, &password_hash, &now],
             )
             .await?;
-            exec(tx, SUPERSEDE_TOKENS, &[&user_id, &purpose.as_str(), &now]).await?;
+            void_tokens(tx, user_id, now).await?;
             revoke_all(tx, user_id, None, now, "password_reset").await?;
         }
         RedemptionWrite::ChangeEmail {
@@ -228,6 +250,7 @@ async fn redeem(
                 &[&user_id, &email, &email_normalized, &now],
             )
             .await?;
+            void_tokens(tx, user_id, now).await?;
         }
         RedemptionWrite::CancelDeletion => {
             exec(
@@ -237,6 +260,9 @@ async fn redeem(
             )
             .await?;
         }
+    }
+    if let Some((mail, job)) = notice {
+        insert_mail(tx, mail, job).await?;
     }
     insert_event(tx, event).await?;
     Ok(Some(Redeemed {
@@ -304,14 +330,38 @@ impl LifecycleStore for PgStore {
         token: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
+        notice: Option<(&QueuedMail, &NewJob)>,
         event: Option<&AuditEvent>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         in_tx!(self, |tx| {
+            // first the delivery job: its key says whether this was made before
+            if !insert_mail(tx, mail, job).await? {
+                return Ok(false); // rolls back (nothing was written)
+            }
             insert_token(tx, token).await?;
-            insert_mail(tx, mail, job).await?;
+            if let Some((m, j)) = notice {
+                insert_mail(tx, m, j).await?;
+            }
             if let Some(e) = event {
                 insert_event(tx, e).await?;
             }
+            (true, true)
+        })
+    }
+
+    async fn register_user(
+        &self,
+        u: &User,
+        token: &AccountToken,
+        mail: &QueuedMail,
+        job: &NewJob,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, |tx| {
+            insert_user_in(tx, u).await?;
+            insert_token(tx, token).await?;
+            insert_mail(tx, mail, job).await?;
+            insert_event(tx, event).await?;
             (true, ())
         })
     }
@@ -326,12 +376,13 @@ impl LifecycleStore for PgStore {
         hash: &str,
         purpose: TokenPurpose,
         action: &Redemption,
+        notice: Option<(&QueuedMail, &NewJob)>,
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError> {
         let now = truncate_to_millis(now);
         in_tx!(self, |tx| {
-            let redeemed = redeem(tx, hash, purpose, action, now, event).await?;
+            let redeemed = redeem(tx, hash, purpose, action, notice, now, event).await?;
             (redeemed.is_some(), redeemed)
         })
     }
@@ -369,6 +420,7 @@ impl LifecycleStore for PgStore {
                 return Err(StoreError::NotFound);
             }
             let ended = revoke_all(tx, user_id, keep, now, "password_changed").await?;
+            void_tokens(tx, user_id, now).await?;
             if let Some((mail, job)) = notice {
                 insert_mail(tx, mail, job).await?;
             }
@@ -434,6 +486,7 @@ impl LifecycleStore for PgStore {
                 return Err(StoreError::NotFound);
             }
             revoke_all(tx, user_id, None, now, "deletion_requested").await?;
+            void_tokens(tx, user_id, now).await?;
             insert_token(tx, cancel).await?;
             insert_mail(tx, mail, job).await?;
             insert_event(tx, event).await?;

@@ -1,13 +1,16 @@
 //! [`UserStore`] on PostgreSQL.
 
 use async_trait::async_trait;
+use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::store::{StoreError, UserStore, truncate_to_millis};
 use latchkey_core::user::{Suspension, User};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
+use crate::lifecycle::credential_purposes;
 use crate::roles::assign;
 use crate::{PgStore, map_err, settle};
 
@@ -55,7 +58,7 @@ pub(crate) use columns as user_columns;
 pub(crate) const COLUMNS: &str = columns!();
 
 /// A new account is never suspended: the suspension columns stay NULL.
-pub(crate) const INSERT: &str = "INSERT INTO users (id, email, email_normalized, email_verified, \
+const INSERT: &str = "INSERT INTO users (id, email, email_normalized, email_verified, \
      username, username_normalized, name, password_hash, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
@@ -76,10 +79,68 @@ const LIST: &str = concat!(
 );
 
 /// Profile fields only: `password_hash` and `created_at` are never touched here.
-pub(crate) const UPDATE: &str = "UPDATE users SET email = $2, email_normalized = $3, email_verified = $4, \
+/// Replaces the profile fields; a new address also voids the user's
+/// outstanding credential tokens of the purposes in `$9` (one statement:
+/// every part sees the row as it was before the update).
+pub(crate) const UPDATE: &str = "WITH moved AS (SELECT 1 FROM users \
+     WHERE id = $1 AND email_normalized IS DISTINCT FROM $3), \
+     voided AS (UPDATE account_tokens SET used_at = $8 \
+     WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($9) AND EXISTS (SELECT 1 FROM moved)) \
+     UPDATE users SET email = $2, email_normalized = $3, email_verified = $4, \
      username = $5, username_normalized = $6, name = $7, updated_at = $8 WHERE id = $1";
 const SET_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+
+/// The parameters of [`INSERT`], in order.
+fn insert_params<'a>(
+    u: &'a User,
+    created_at: &'a OffsetDateTime,
+    updated_at: &'a OffsetDateTime,
+) -> [&'a (dyn ToSql + Sync); 10] {
+    [
+        &u.id,
+        &u.email,
+        &u.email_normalized,
+        &u.email_verified,
+        &u.username,
+        &u.username_normalized,
+        &u.name,
+        &u.password_hash,
+        created_at,
+        updated_at,
+    ]
+}
+
+/// The parameters of [`UPDATE`], in order.
+pub(crate) fn update_params<'a>(
+    u: &'a User,
+    updated_at: &'a OffsetDateTime,
+    purposes: &'a Vec<&'static str>,
+) -> [&'a (dyn ToSql + Sync); 9] {
+    [
+        &u.id,
+        &u.email,
+        &u.email_normalized,
+        &u.email_verified,
+        &u.username,
+        &u.username_normalized,
+        &u.name,
+        updated_at,
+        purposes,
+    ]
+}
+
+/// Inserts a user row inside a transaction (an administrator's create, a
+/// registration with its mail).
+pub(crate) async fn insert_user_in(tx: &Transaction<'_>, u: &User) -> Result<(), StoreError> {
+    let created_at = truncate_to_millis(u.created_at);
+    let updated_at = truncate_to_millis(u.updated_at);
+    let stmt = tx.prepare_cached(INSERT).await.map_err(map_err)?;
+    tx.execute(&stmt, &insert_params(u, &created_at, &updated_at))
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
 
 pub(crate) fn user_from(r: &Row) -> Result<User, tokio_postgres::Error> {
     let suspended_at: Option<OffsetDateTime> = r.try_get(10)?;
@@ -133,29 +194,11 @@ impl UserStore for PgStore {
         event: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
         let created_at = truncate_to_millis(u.created_at);
-        let updated_at = truncate_to_millis(u.updated_at);
         let mut client = self.client().await?;
         let result = self
             .bounded_store(async {
                 let tx = client.transaction().await.map_err(map_err)?;
-                let stmt = tx.prepare_cached(INSERT).await.map_err(map_err)?;
-                tx.execute(
-                    &stmt,
-                    &[
-                        &u.id,
-                        &u.email,
-                        &u.email_normalized,
-                        &u.email_verified,
-                        &u.username,
-                        &u.username_normalized,
-                        &u.name,
-                        &u.password_hash,
-                        &created_at,
-                        &updated_at,
-                    ],
-                )
-                .await
-                .map_err(map_err)?;
+                insert_user_in(&tx, u).await?;
                 assign(&tx, &u.id, roles, created_at).await?;
                 if let Some(event) = event {
                     insert_event(&tx, event).await?;
@@ -205,25 +248,14 @@ impl UserStore for PgStore {
 
     async fn update_user(&self, u: &User, event: Option<&AuditEvent>) -> Result<(), StoreError> {
         let updated_at = truncate_to_millis(u.updated_at);
+        let purposes = credential_purposes();
         let mut client = self.client().await?;
         let result = self
             .bounded_store(async {
                 let tx = client.transaction().await.map_err(map_err)?;
                 let stmt = tx.prepare_cached(UPDATE).await.map_err(map_err)?;
                 let n = tx
-                    .execute(
-                        &stmt,
-                        &[
-                            &u.id,
-                            &u.email,
-                            &u.email_normalized,
-                            &u.email_verified,
-                            &u.username,
-                            &u.username_normalized,
-                            &u.name,
-                            &updated_at,
-                        ],
-                    )
+                    .execute(&stmt, &update_params(u, &updated_at, &purposes))
                     .await
                     .map_err(map_err)?;
                 if n == 0 {

@@ -10,6 +10,7 @@ use rusqlite::{params, params_from_iter};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
+use crate::lifecycle::void_tokens;
 use crate::roles::user_exists;
 use crate::users::{COLUMNS, finish, raw_user};
 use crate::{SqliteStore, map_err};
@@ -79,7 +80,9 @@ impl AdminStore for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             insert_event(&tx, &event)?;
-            tx.commit().map_err(map_err)
+            tx.commit().map_err(map_err)?;
+            crate::erase_traces(c);
+            Ok(())
         })
         .await
     }
@@ -113,6 +116,7 @@ impl AdminStore for SqliteStore {
                 .map_err(map_err)?
                 .execute(params![user_id, at])
                 .map_err(map_err)?;
+            void_tokens(&tx, &user_id, at)?;
             insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)?;
             Ok(ended as u64)

@@ -17,6 +17,7 @@ use crate::{SqliteStore, map_err};
 
 const ALL: &str = "SELECT kid, alg, private_sealed, public_jwk, created_at, retired_at, \
      publish_until FROM signing_keys ORDER BY created_at DESC, kid DESC";
+const ACTIVE_KID: &str = "SELECT kid FROM signing_keys WHERE retired_at IS NULL";
 const ACTIVE_CREATED_AT: &str = "SELECT created_at FROM signing_keys WHERE retired_at IS NULL";
 const RETIRE_ACTIVE: &str =
     "UPDATE signing_keys SET retired_at = ?1, publish_until = ?2 WHERE retired_at IS NULL";
@@ -97,6 +98,17 @@ impl KeyStore for SqliteStore {
                 })
                 .map_err(map_err)?;
             rows.map(|r| r.map_err(map_err).and_then(finish)).collect()
+        })
+        .await
+    }
+
+    async fn active_signing_kid(&self) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(ACTIVE_KID)
+                .map_err(map_err)?
+                .query_row([], |r| r.get(0))
+                .optional()
+                .map_err(map_err)
         })
         .await
     }

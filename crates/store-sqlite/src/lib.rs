@@ -13,6 +13,10 @@
 //! - The database is in WAL mode with `synchronous = NORMAL`: a committed
 //!   transaction survives a process crash; a power loss may drop the last
 //!   transactions but never corrupts the file.
+//! - Erasure reaches the bytes: `secure_delete` zeroes deleted rows in their
+//!   pages, and after an account is deleted or anonymized the WAL is
+//!   checkpointed and truncated ([`erase_traces`]), so its address lingers
+//!   in neither free space nor old WAL frames.
 
 mod admin;
 mod audit;
@@ -160,7 +164,8 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA secure_delete = ON;",
     )
     .map_err(map_err)?;
     Ok(conn)
@@ -196,6 +201,24 @@ fn spawn_worker(
 }
 
 /// Maps a rusqlite error into the store contract's terms.
+/// After personal data was deleted (committed): copies the WAL into the
+/// file and truncates it, so that the WAL frames holding the data before
+/// its deletion are gone too (`secure_delete` has zeroed it in the pages).
+/// Best effort: a reader holding an old snapshot keeps the WAL, and the
+/// next erasure or SQLite's own checkpoint recycles it.
+pub(crate) fn erase_traces(c: &Connection) {
+    let done = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    match done {
+        Ok(0) => {}
+        Ok(_) => {
+            tracing::warn!("the WAL could not be truncated after an erasure: a reader is busy")
+        }
+        Err(e) => tracing::warn!(error = %e, "checkpoint after an erasure failed"),
+    }
+}
+
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode;
     if let rusqlite::Error::SqliteFailure(code, msg) = &e {

@@ -8,14 +8,17 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
-    AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
-    Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner, TokenPurpose,
+    AccountState, AccountToken, CREDENTIAL_TOKENS, ClaimedJob, JobRecord, NewJob, OutboxMessage,
+    QueuedMail, Redeemed, Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner,
+    TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, from_unix_millis, to_unix_millis};
+use latchkey_core::user::User;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
+use crate::users::insert_user;
 use crate::{SqliteStore, map_err};
 
 const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
@@ -23,6 +26,8 @@ const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const SUPERSEDE_TOKENS: &str = "UPDATE account_tokens SET used_at = ?3 \
      WHERE user_id = ?1 AND purpose = ?2 AND used_at IS NULL";
+const VOID_TOKENS: &str = "UPDATE account_tokens SET used_at = ?2 \
+     WHERE user_id = ?1 AND used_at IS NULL AND purpose IN (?3, ?4, ?5)";
 const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created_at, expires_at, \
      used_at FROM account_tokens WHERE token_hash = ?1";
 const MARK_TOKEN_USED: &str = "UPDATE account_tokens SET used_at = ?2 WHERE token_hash = ?1";
@@ -120,6 +125,18 @@ fn insert_token(c: &Connection, t: &AccountToken) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Voids (marks used at `now`) every outstanding credential token of the
+/// user ([`CREDENTIAL_TOKENS`]): the address or password changed, or the
+/// account was suspended or its deletion scheduled.
+pub(crate) fn void_tokens(c: &Connection, user_id: &str, now: i64) -> Result<u64, StoreError> {
+    let [a, b, d] = CREDENTIAL_TOKENS.map(TokenPurpose::as_str);
+    c.prepare_cached(VOID_TOKENS)
+        .map_err(map_err)?
+        .execute(params![user_id, now, a, b, d])
+        .map(|n| n as u64)
+        .map_err(map_err)
+}
+
 fn revoke_all(
     c: &Connection,
     user_id: &str,
@@ -171,6 +188,7 @@ fn redeem(
     hash: &str,
     purpose: TokenPurpose,
     action: &Redemption,
+    notice: Option<&(QueuedMail, NewJob)>,
     now: OffsetDateTime,
     event: &AuditEvent,
 ) -> Result<Option<Redeemed>, StoreError> {
@@ -215,10 +233,7 @@ fn redeem(
                 params![user_id, password_hash, now],
             )
             .map_err(map_err)?;
-            tx.prepare_cached(SUPERSEDE_TOKENS)
-                .map_err(map_err)?
-                .execute(params![user_id, purpose.as_str(), now])
-                .map_err(map_err)?;
+            void_tokens(&tx, user_id, now)?;
             revoke_all(&tx, user_id, None, now, "password_reset")?;
         }
         RedemptionWrite::ChangeEmail {
@@ -231,6 +246,7 @@ fn redeem(
                 params![user_id, email, email_normalized, now],
             )
             .map_err(map_err)?;
+            void_tokens(&tx, user_id, now)?;
         }
         RedemptionWrite::CancelDeletion => {
             tx.execute(
@@ -239,6 +255,9 @@ fn redeem(
             )
             .map_err(map_err)?;
         }
+    }
+    if let Some((mail, job)) = notice {
+        insert_mail(&tx, mail, job)?;
     }
     insert_event(&tx, event)?;
     tx.commit().map_err(map_err)?;
@@ -328,17 +347,47 @@ impl LifecycleStore for SqliteStore {
         token: &AccountToken,
         mail: &QueuedMail,
         job: &NewJob,
+        notice: Option<(&QueuedMail, &NewJob)>,
         event: Option<&AuditEvent>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (token, mail, job) = (token.clone(), mail.clone(), job.clone());
+        let notice = notice.map(|(m, j)| (m.clone(), j.clone()));
         let event = event.cloned();
         self.write(move |c| {
             let tx = immediate(c)?;
+            // first the delivery job: its key says whether this was made before
+            if !insert_mail(&tx, &mail, &job)? {
+                return Ok(false); // rolls back (nothing was written)
+            }
             insert_token(&tx, &token)?;
-            insert_mail(&tx, &mail, &job)?;
+            if let Some((m, j)) = &notice {
+                insert_mail(&tx, m, j)?;
+            }
             if let Some(e) = &event {
                 insert_event(&tx, e)?;
             }
+            tx.commit().map_err(map_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn register_user(
+        &self,
+        user: &User,
+        token: &AccountToken,
+        mail: &QueuedMail,
+        job: &NewJob,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (user, token, mail, job) = (user.clone(), token.clone(), mail.clone(), job.clone());
+        let event = event.clone();
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            insert_user(&tx, &user)?;
+            insert_token(&tx, &token)?;
+            insert_mail(&tx, &mail, &job)?;
+            insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)
         })
         .await
@@ -354,11 +403,13 @@ impl LifecycleStore for SqliteStore {
         hash: &str,
         purpose: TokenPurpose,
         action: &Redemption,
+        notice: Option<(&QueuedMail, &NewJob)>,
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError> {
         let (hash, action, event) = (hash.to_owned(), action.clone(), event.clone());
-        self.write(move |c| redeem(c, &hash, purpose, &action, now, &event))
+        let notice = notice.map(|(m, j)| (m.clone(), j.clone()));
+        self.write(move |c| redeem(c, &hash, purpose, &action, notice.as_ref(), now, &event))
             .await
     }
 
@@ -414,6 +465,7 @@ impl LifecycleStore for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             let ended = revoke_all(&tx, &id, keep.as_deref(), now, "password_changed")?;
+            void_tokens(&tx, &id, now)?;
             if let Some((mail, job)) = &notice {
                 insert_mail(&tx, mail, job)?;
             }
@@ -490,6 +542,7 @@ impl LifecycleStore for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             revoke_all(&tx, &id, None, now, "deletion_requested")?;
+            void_tokens(&tx, &id, now)?;
             insert_token(&tx, &cancel)?;
             insert_mail(&tx, &mail, &job)?;
             insert_event(&tx, &event)?;
@@ -554,7 +607,12 @@ impl LifecycleStore for SqliteStore {
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let (id, now, event) = (user_id.to_owned(), to_unix_millis(now), event.clone());
-        self.write(move |c| anonymize(c, &id, now, &event)).await
+        self.write(move |c| {
+            let erased = anonymize(c, &id, now, &event)?;
+            crate::erase_traces(c);
+            Ok(erased)
+        })
+        .await
     }
 
     async fn enqueue_mail(&self, mail: &QueuedMail, job: &NewJob) -> Result<bool, StoreError> {

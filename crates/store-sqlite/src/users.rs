@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
+use crate::lifecycle::void_tokens;
 use crate::roles::assign;
 use crate::{SqliteStore, map_err};
 
@@ -91,7 +92,17 @@ pub(crate) fn insert_user(c: &rusqlite::Connection, u: &User) -> Result<(), Stor
 }
 
 /// Replaces the profile fields of a user; `NotFound` if there is none.
+/// A new address voids the user's outstanding credential tokens (run inside
+/// the caller's transaction).
 pub(crate) fn update_user(c: &rusqlite::Connection, u: &User) -> Result<(), StoreError> {
+    let moved = c
+        .prepare_cached("SELECT 1 FROM users WHERE id = ?1 AND email_normalized IS NOT ?2")
+        .map_err(map_err)?
+        .exists(params![u.id, u.email_normalized])
+        .map_err(map_err)?;
+    if moved {
+        void_tokens(c, &u.id, to_unix_millis(u.updated_at))?;
+    }
     // password_hash, created_at and the suspension are deliberately not touched.
     let changed = c
         .prepare_cached(

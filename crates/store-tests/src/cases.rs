@@ -15,7 +15,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::db::TestDb;
 
+mod credential_tokens;
 mod lifecycle;
+pub use credential_tokens::*;
 pub use lifecycle::*;
 mod roles_audit;
 pub use roles_audit::*;
@@ -1329,6 +1331,19 @@ pub async fn signing_keys_rotate_conditionally(db: &dyn TestDb) {
     let keys = store.signing_keys().await.unwrap();
     assert_eq!(keys.len(), 3);
     assert_eq!(keys[0], k3, "a failed rotation changes nothing");
+}
+
+/// The active `kid` (the keys version nodes poll) follows every rotation.
+pub async fn active_signing_kid_follows_rotation(db: &dyn TestDb) {
+    let store = migrated(db).await;
+    let now = base_now();
+    assert_eq!(store.active_signing_kid().await.unwrap(), None);
+    let k1 = sample_key(now);
+    assert!(store.rotate_signing_key(&k1, None, now).await.unwrap());
+    assert_eq!(store.active_signing_kid().await.unwrap(), Some(k1.kid));
+    let k2 = sample_key(now + Duration::minutes(1));
+    assert!(store.rotate_signing_key(&k2, None, now).await.unwrap());
+    assert_eq!(store.active_signing_kid().await.unwrap(), Some(k2.kid));
 }
 
 /// Four nodes creating the first key at once: exactly one key is made.

@@ -56,6 +56,7 @@ macro_rules! conformance_suite {
             concurrent_rotations_many_handles_without_grace,
             deleting_a_user_cascades_to_sessions_and_tokens,
             signing_keys_rotate_conditionally,
+            active_signing_kid_follows_rotation,
             concurrent_first_signing_key_is_created_once,
             clients_round_trip_and_conflict,
             roles_round_trip_and_delete_rules,
@@ -82,7 +83,12 @@ macro_rules! conformance_suite {
             jobs_are_claimed_under_a_lease_and_finished_by_their_holder,
             concurrent_claims_hand_each_job_to_one_worker,
             sweep_removes_what_expired_and_keeps_the_rest,
-            sweep_removes_exactly_what_the_plan_says
+            sweep_removes_exactly_what_the_plan_says,
+            credential_tokens_die_with_every_change_of_address_or_password,
+            a_reset_link_for_an_address_the_account_left_is_refused,
+            registration_commits_the_user_its_mail_and_its_event_together,
+            a_retried_token_mail_finds_the_first_one_and_stores_nothing,
+            notices_commit_with_their_change_and_only_with_it
             );
         }
     };

@@ -1,7 +1,8 @@
 //! Test support shared by latchkey's crates. Dev-only: nothing ships with it.
 //!
 //! - [`TestApp`]: the real router over a real store (a fresh SQLite file, or a
-//!   fresh PostgreSQL database), called in-process with `oneshot`.
+//!   fresh PostgreSQL database), assembled by the server's own builder
+//!   (`latchkey_http::app`) and called in-process with `oneshot`.
 //! - [`postgres`]: fresh, isolated databases on the test server started by
 //!   `scripts/test.sh`.
 //! - [`raw_http`]: a deliberately small HTTP/1.1 client for tests that talk to
@@ -24,14 +25,14 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 pub use latchkey_core::ManualClock;
 use latchkey_core::abuse::brute_force::BruteForcePolicy;
-use latchkey_core::abuse::limiter::{CounterBackend, Limiter};
+use latchkey_core::abuse::limiter::CounterBackend;
 use latchkey_core::abuse::{Guard, GuardConfig};
 use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig, Protection};
 use latchkey_core::jobs::{Jobs, JobsConfig};
 use latchkey_core::mail::MailTransport;
-use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
+use latchkey_core::password::{HashParams, LengthPolicy, PoolConfig};
 use latchkey_core::{Clock, Store, SystemClock};
-use latchkey_http::{AppState, CookieSettings, Limits, Network};
+use latchkey_http::{AppSettings, AppState, AuthParts, CookieSettings, Limits, Network};
 use latchkey_store_sqlite::SqliteStore;
 use latchkey_tokens::Alg;
 use time::{Duration, OffsetDateTime};
@@ -256,12 +257,6 @@ impl TestApp {
         keys.init(store.as_ref(), clock.now(), options.access_ttl)
             .await
             .expect("signing keys");
-        let hasher = PasswordHasher::new(PoolConfig {
-            workers: 2,
-            queue_capacity: options.hash_queue,
-            params: options.hash,
-        })
-        .expect("password hasher");
         let config = AuthConfig {
             issuer: ISSUER.into(),
             audience: ISSUER.into(),
@@ -274,31 +269,6 @@ impl TestApp {
             password_policy: LengthPolicy::default(),
             include_permissions: options.include_permissions,
         };
-        let limiter = match &options.shared_counters {
-            Some(shared) => Limiter::shared(shared.clone(), clock.clone(), 100_000),
-            None => Limiter::local(clock.clone(), 100_000),
-        };
-        let guard = Arc::new(Guard::new(
-            Arc::new(limiter),
-            options.guard.clone(),
-            &master,
-            clock.clone(),
-        ));
-        let auth = Arc::new(
-            Auth::new(
-                store.clone(),
-                clock.clone(),
-                hasher,
-                Arc::new(keys),
-                &master,
-                config,
-            )
-            .with_protection(Protection {
-                brute_force: options.brute_force.clone(),
-                ..Protection::default()
-            })
-            .with_lifecycle(options.lifecycle.clone()),
-        );
         // Mail goes to the test SMTP server when the test scripts started
         // one; elsewhere (a single test run by hand) to files, and the
         // mailbox helpers say what is missing.
@@ -326,18 +296,41 @@ impl TestApp {
                 "latchkey.test",
             )),
         };
-        let jobs = Jobs::new(auth.clone(), transport, options.jobs);
-        let cookies = CookieSettings {
-            secure: false,
-            origin: ISSUER.into(),
-        };
-        let state = AppState::new(auth.clone(), options.limits, cookies).with_protection(
-            latchkey_http::Protection {
+        let app = latchkey_http::app(
+            AppSettings {
+                auth: AuthParts {
+                    store: store.clone(),
+                    clock: clock.clone(),
+                    keys: Arc::new(keys),
+                    passwords: PoolConfig {
+                        workers: 2,
+                        queue_capacity: options.hash_queue,
+                        params: options.hash,
+                    },
+                    config,
+                    protection: Protection {
+                        brute_force: options.brute_force.clone(),
+                        ..Protection::default()
+                    },
+                    lifecycle: options.lifecycle.clone(),
+                },
+                shared_counters: options.shared_counters.clone(),
+                max_keys: 100_000,
+                guard: options.guard.clone(),
                 network: options.network.clone(),
-                guard: guard.clone(),
+                limits: options.limits,
+                cookies: CookieSettings {
+                    secure: false,
+                    origin: ISSUER.into(),
+                },
+                mail: transport,
+                jobs: options.jobs,
             },
-        );
-        let router = latchkey_http::with_middleware(extra(latchkey_http::routes()), state);
+            &master,
+        )
+        .expect("password hasher");
+        let router = latchkey_http::with_middleware(extra(latchkey_http::routes()), app.state);
+        let (auth, jobs, guard) = (app.auth, app.jobs, app.guard);
         TestApp {
             router,
             store,
@@ -496,6 +489,31 @@ impl TestApp {
             None,
         )
         .await
+    }
+
+    /// Signs in in cookie mode from latchkey's own origin; panics unless it
+    /// succeeds. Returns the `name=value` of the session cookie.
+    pub async fn login_cookie(&self, identifier: &str, password: &str) -> String {
+        let body =
+            serde_json::json!({"identifier": identifier, "password": password, "mode": "cookie"});
+        let r = self
+            .call(
+                Request::post("/v1/auth/login")
+                    .header("content-type", "application/json")
+                    .header("origin", ISSUER)
+                    .body(Body::from(body.to_string()))
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(r.status, 200, "cookie login {identifier}: {}", r.text());
+        r.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next())
+            .find(|c| c.contains("latchkey_session="))
+            .expect("a session cookie")
+            .to_owned()
     }
 
     /// `method path` with no body and optional bearer token.

@@ -102,3 +102,31 @@ pub async fn all_rows_as_text(url: &str) -> String {
     let _ = driver.await;
     out
 }
+
+/// A plain-text `pg_dump` of the database at `url`, made with the newest
+/// PostgreSQL installed (found as `scripts/services.sh` finds `initdb`),
+/// else `pg_dump` on the `PATH`.
+pub fn pg_dump(url: &str) -> Vec<u8> {
+    let mut bins: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin/pg_dump")))
+        .filter(|p| p.exists())
+        .collect();
+    bins.sort_by_key(|p| {
+        p.components()
+            .nth(4)
+            .and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok())
+    });
+    let bin = bins.pop().unwrap_or_else(|| "pg_dump".into());
+    let out = std::process::Command::new(&bin)
+        .args(["--no-owner", "--dbname", url])
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()));
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

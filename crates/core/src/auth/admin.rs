@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 use super::{Auth, AuthError, ClientInfo, validate};
 use crate::audit::{AuditEvent, AuditQuery, EventType};
 use crate::id;
-use crate::password::{Password, PasswordPolicyError};
 use crate::roles::{self, Access, CATALOGUE, Role, perm};
 use crate::session::{Session, WhichSessions};
 use crate::store::StoreError;
@@ -141,12 +140,14 @@ impl Auth {
             .ok_or(AuthError::NotFound)
     }
 
-    /// A user the actor may act upon: one holding no latchkey permission
-    /// the actor lacks (a moderator cannot suspend an administrator).
+    /// A user the actor may act upon ([`Access::may_act_on`]: one holding
+    /// no latchkey permission the actor lacks, so a moderator can neither
+    /// suspend nor unsuspend an administrator). Every write to an account
+    /// goes through here, so whoever may not do something may not undo it.
     async fn target(&self, actor: &Actor, user_id: &str) -> Result<User, AuthError> {
         let user = self.existing_user(user_id).await?;
         let theirs = self.access(&user.id).await?;
-        if let Some(p) = actor.access.missing_for_grant(&theirs.permissions) {
+        if let Some(p) = actor.access.may_act_on(&theirs) {
             return Err(AuthError::PermissionDenied(p));
         }
         Ok(user)
@@ -251,14 +252,15 @@ impl Auth {
             .name
             .as_deref()
             .and_then(|n| validate::name(n, &mut problems));
-        let password = match Password::new(&new.password, &self.config.password_policy) {
+        // the same rules as sign-up: length, common and breached lists, identity
+        let identity: Vec<&str> = [Some(new.email.as_str()), new.username.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let password = match self.check_new_password(&new.password, &identity).await {
             Ok(p) => Some(p),
-            Err(e) => {
-                let code = match e {
-                    PasswordPolicyError::TooShort { .. } => "password_too_short",
-                    PasswordPolicyError::TooLong { .. } => "password_too_long",
-                };
-                problems.push(FieldProblem::new("password", code, e.to_string()));
+            Err(problem) => {
+                problems.push(problem);
                 None
             }
         };
@@ -353,8 +355,7 @@ impl Auth {
         let user = self.target(actor, user_id).await?;
         let event = actor
             .event(EventType::UserDeleted, self.now())
-            .subject(&user.id)
-            .detail("email", user.email.clone());
+            .subject(&user.id);
         self.store
             .delete_user(&user.id, &event)
             .await
@@ -443,13 +444,13 @@ impl Auth {
         let event = actor
             .event(EventType::PasswordResetRequested, self.now())
             .subject(&user.id);
-        self.mail_reset_link(&user, &event).await
+        self.mail_reset_link(&user, &event, None).await
     }
 
     /// Lifts a suspension (`user.unsuspended`).
     pub async fn admin_unsuspend(&self, actor: &Actor, user_id: &str) -> Result<User, AuthError> {
         actor.require(perm::USERS_SUSPEND)?;
-        let mut user = self.existing_user(user_id).await?;
+        let mut user = self.target(actor, user_id).await?;
         let now = self.now();
         let event = actor
             .event(EventType::UserUnsuspended, now)
@@ -520,7 +521,7 @@ impl Auth {
         end_sessions: bool,
     ) -> Result<Access, AuthError> {
         actor.require(perm::ROLES_MANAGE)?;
-        let user = self.existing_user(user_id).await?;
+        let user = self.target(actor, user_id).await?;
         let names = self.grantable(actor, wanted).await?;
         let before = self.access(&user.id).await?;
         // Removing a role is granting in reverse: it also needs its rights.

@@ -19,9 +19,16 @@ use crate::keys::StoredKey;
 use crate::store::{Store, StoreError};
 
 /// How long a retired key stays published beyond the access-token lifetime:
-/// the nodes' 10-minute reload interval, the 5-minute JWKS cache, and a
-/// minute of clock skew.
+/// the nodes' 10-minute full reload interval (a rotation itself reaches
+/// every node within [`FOLLOW_INTERVAL`]; the slack is kept for nodes that
+/// cannot read the store meanwhile), the 5-minute JWKS cache, and a minute
+/// of clock skew.
 pub const PUBLISH_SLACK: Duration = Duration::minutes(16);
+
+/// How often a server compares its active key with the store's
+/// ([`Keyring::follow`]), so a rotation anywhere is in force everywhere
+/// within this time.
+pub const FOLLOW_INTERVAL: StdDuration = StdDuration::from_secs(2);
 
 /// The least time between two reloads triggered by unknown `kid`s.
 const RELOAD_INTERVAL: StdDuration = StdDuration::from_secs(5);
@@ -144,8 +151,8 @@ impl Keyring {
             publish_until: None,
         };
         // The retired key must outlive every token it signed, including the
-        // ones other nodes sign with it until they reload (every 10 minutes,
-        // see the server's rotation task), plus clock skew.
+        // ones other nodes sign with it until they follow (within
+        // FOLLOW_INTERVAL, or at their periodic reload), plus clock skew.
         let publish_until = now + max_token_ttl + PUBLISH_SLACK;
         let rotated = store
             .rotate_signing_key(&stored, only_if_created_before, publish_until)
@@ -206,6 +213,20 @@ impl Keyring {
         *self.set.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(set));
         *self.last_reload.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         Ok(())
+    }
+
+    /// Reloads when the store's active key is not the one this keyring signs
+    /// with (a rotation by another node or by `latchkey keys rotate`): one
+    /// indexed single-row read when nothing changed. Servers call it every
+    /// [`FOLLOW_INTERVAL`]. Returns whether it reloaded.
+    pub async fn follow(&self, store: &dyn Store, now: OffsetDateTime) -> Result<bool, KeyError> {
+        let stored = store.active_signing_kid().await?;
+        let ours = self.current().ok().map(|set| set.active.kid().to_owned());
+        if stored.is_none() || stored == ours {
+            return Ok(false);
+        }
+        self.reload(store, now).await?;
+        Ok(true)
     }
 
     /// Reloads when a token names an unknown key, at most every few seconds.

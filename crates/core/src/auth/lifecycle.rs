@@ -7,7 +7,16 @@
 //!   they make), short-lived (verification and email change 24 hours, reset
 //!   15 minutes, cancel-deletion the grace period), and a newer one of the
 //!   same purpose voids the older ones. The stored hash is compared with the
-//!   presented one in constant time after the lookup.
+//!   presented one in constant time after the lookup. Every reset,
+//!   verification and email-change link dies, in the store's transaction of
+//!   the change, when the address or password changes, a reset completes,
+//!   or the account is suspended or scheduled for deletion.
+//! - **A write that owes a mail commits it**: the token, its mail (and a
+//!   notice, and the event) are one store write. A retried reset job finds
+//!   the link of its first run (a key derived from the job's id) and stores
+//!   nothing new.
+//! - **Every password check counts**: re-authentication and password change
+//!   are charged to the sign-in failure counters ([`Auth::check_password`]).
 //! - **Links are built from the issuer** (the configured public URL), never
 //!   from anything in a request.
 //! - **A reset request answers the same whatever the address**: the request
@@ -38,6 +47,8 @@
 //! - **Audit**: every change here records its event (see
 //!   [`crate::audit::EventType`]) in the same transaction as the change;
 //!   events carry the account's id, never an address.
+
+use std::sync::atomic::Ordering;
 
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -75,6 +86,9 @@ pub struct LifecycleConfig {
     pub deletion_grace: Duration,
     /// Mail a notice when someone signs in from a device never seen before.
     pub new_sign_in_notice: bool,
+    /// Answer a registration for an address that has an account with
+    /// `EmailTaken` (409) instead of exactly like a new one.
+    pub reveal_existing_on_register: bool,
     /// Attempts to deliver one message before giving up.
     pub mail_max_attempts: u32,
     /// Branding of mail.
@@ -92,6 +106,7 @@ impl Default for LifecycleConfig {
             reset_ttl: Duration::minutes(15),
             deletion_grace: Duration::days(30),
             new_sign_in_notice: true,
+            reveal_existing_on_register: false,
             mail_max_attempts: 12,
             theme: Theme::default(),
             locale: "en".into(),
@@ -116,6 +131,17 @@ struct ResetRequest {
     ip: Option<String>,
     user_agent: Option<String>,
     request_id: Option<String>,
+}
+
+/// A token and the mail carrying its link (with the mail's delivery job),
+/// made together and stored together.
+pub(super) struct MailedToken {
+    /// The stored form of the token.
+    pub(super) token: AccountToken,
+    /// The message with the link.
+    pub(super) mail: QueuedMail,
+    /// The job delivering it.
+    pub(super) job: NewJob,
 }
 
 /// An event by the user about their own account.
@@ -190,10 +216,9 @@ impl Auth {
         Ok(())
     }
 
-    /// Makes a token for `user`, and queues the mail carrying its link (and
-    /// records `event`, in the same transaction).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn mail_token(
+    /// A new token for `user` and the mail carrying its link to `to`, not
+    /// yet stored (see [`Auth::store_token`]).
+    pub(super) fn mailed_token(
         &self,
         user: &User,
         purpose: TokenPurpose,
@@ -201,8 +226,7 @@ impl Auth {
         email: Option<String>,
         ttl: Duration,
         kind: impl FnOnce(String) -> MailKind,
-        event: Option<&AuditEvent>,
-    ) -> Result<(), AuthError> {
+    ) -> MailedToken {
         let now = self.now();
         let token = random_token();
         let path = match purpose {
@@ -220,11 +244,34 @@ impl Auth {
             used_at: None,
         };
         let (mail, job) = self.compose(Some(&user.id), to, &kind(self.link(path, &token)));
-        self.store
-            .insert_account_token(&row, &mail, &job, event)
+        MailedToken {
+            token: row,
+            mail,
+            job,
+        }
+    }
+
+    /// Stores a token with the mail carrying it (and `notice`, and `event`)
+    /// in one transaction, and wakes the job runner. `false` when the
+    /// mail's delivery job existed already (nothing stored).
+    async fn store_token(
+        &self,
+        t: &MailedToken,
+        notice: Option<&(QueuedMail, NewJob)>,
+        event: Option<&AuditEvent>,
+    ) -> Result<bool, AuthError> {
+        let stored = self
+            .store
+            .insert_account_token(
+                &t.token,
+                &t.mail,
+                &t.job,
+                notice.map(|(m, j)| (m, j)),
+                event,
+            )
             .await?;
         self.wake_jobs();
-        Ok(())
+        Ok(stored)
     }
 
     /// Wakes this node's job runner (others find the work at their next poll).
@@ -271,11 +318,19 @@ impl Auth {
         &self,
         t: &AccountToken,
         action: Redemption,
+        notice: Option<&(QueuedMail, NewJob)>,
         event: &AuditEvent,
     ) -> Result<crate::lifecycle::Redeemed, AuthError> {
         match self
             .store
-            .redeem_account_token(&t.token_hash, t.purpose, &action, self.now(), event)
+            .redeem_account_token(
+                &t.token_hash,
+                t.purpose,
+                &action,
+                notice.map(|(m, j)| (m, j)),
+                self.now(),
+                event,
+            )
             .await
         {
             Ok(Some(r)) => Ok(r),
@@ -295,16 +350,20 @@ impl Auth {
         if user.email_verified {
             return Ok(());
         }
-        self.mail_token(
+        let t = self.verification(user);
+        self.store_token(&t, None, None).await.map(|_| ())
+    }
+
+    /// A verification link for the user's address, not yet stored.
+    pub(super) fn verification(&self, user: &User) -> MailedToken {
+        self.mailed_token(
             user,
             TokenPurpose::VerifyEmail,
             &user.email,
             Some(user.email_normalized.clone()),
             self.lifecycle.verify_ttl,
             |link| MailKind::VerifyEmail { link },
-            None,
         )
-        .await
     }
 
     /// Resends the verification mail to the signed-in user.
@@ -329,7 +388,7 @@ impl Auth {
             _ => (Redemption::VerifyEmail, EventType::EmailVerified),
         };
         let event = own_event(kind, self.now(), client, &t.user_id);
-        self.redeem(&t, action, &event).await?;
+        self.redeem(&t, action, None, &event).await?;
         Ok(())
     }
 
@@ -365,22 +424,23 @@ impl Auth {
             &user.id,
         )
         .session(&principal.session.id);
-        self.mail_token(
+        let t = self.mailed_token(
             &user,
             TokenPurpose::EmailChange,
             &new_email,
             Some(new_email.clone()),
             self.lifecycle.verify_ttl,
             |link| MailKind::EmailChange { link },
-            Some(&event),
-        )
-        .await?;
-        self.notice(
-            &user,
+        );
+        // the link, the notice to the current address and the event commit together
+        let notice = self.compose(
+            Some(&user.id),
             &user.email,
-            MailKind::EmailChangeNotice { new_email },
-        )
-        .await
+            &MailKind::EmailChangeNotice { new_email },
+        );
+        self.store_token(&t, Some(&notice), Some(&event))
+            .await
+            .map(|_| ())
     }
 
     // ---------------------------------------------------------------------
@@ -459,26 +519,38 @@ impl Auth {
         // requested by an anonymous caller: no actor
         let event = AuditEvent::new(EventType::PasswordResetRequested, self.now(), &client)
             .subject(&user.id);
-        self.mail_reset_link(&user, &event).await
+        // A retry of this job (its first run crashed before finishing) finds
+        // the link and mail of the first run under this key and stores
+        // nothing: one request, one link.
+        let once = format!("{JOB_RESET}:{job_id}");
+        self.mail_reset_link(&user, &event, Some(once)).await
     }
 
-    /// Mails `user` a reset link, recording `event` with it.
+    /// Mails `user` a reset link, recording `event` with it. With `once`,
+    /// the delivery job's idempotency key: when a job with it exists, the
+    /// link was made already and nothing new is stored.
     pub(super) async fn mail_reset_link(
         &self,
         user: &User,
         event: &AuditEvent,
+        once: Option<String>,
     ) -> Result<(), AuthError> {
         let minutes = self.lifecycle.reset_ttl.whole_minutes();
-        self.mail_token(
+        let mut t = self.mailed_token(
             user,
             TokenPurpose::PasswordReset,
             &user.email,
             Some(user.email_normalized.clone()),
             self.lifecycle.reset_ttl,
             |link| MailKind::PasswordReset { link, minutes },
-            Some(event),
-        )
-        .await
+        );
+        if let Some(key) = once {
+            t.job.idempotency_key = key;
+        }
+        if !self.store_token(&t, None, Some(event)).await? {
+            tracing::info!(user_id = %user.id, "reset link made by an earlier run of this job: nothing new");
+        }
+        Ok(())
     }
 
     /// A new password for `user` that passes every rule
@@ -527,17 +599,19 @@ impl Auth {
             client,
             &user.id,
         );
-        self.redeem(&t, Redemption::ResetPassword { password_hash }, &event)
-            .await?;
+        // the notice commits with the new password
+        let notice = self.compose(Some(&user.id), &user.email, &MailKind::PasswordChanged);
+        self.redeem(
+            &t,
+            Redemption::ResetPassword { password_hash },
+            Some(&notice),
+            &event,
+        )
+        .await?;
+        self.wake_jobs();
         // the mailbox proved the owner: a lockout no longer protects anything
         if let Err(e) = self.unlock_account(&user.id).await {
             tracing::warn!(error = %e, "could not clear the failure counter after a reset");
-        }
-        if let Err(e) = self
-            .notice(&user, &user.email, MailKind::PasswordChanged)
-            .await
-        {
-            tracing::warn!(error = %e, "could not queue the password-changed notice");
         }
         Ok(())
     }
@@ -582,17 +656,44 @@ impl Auth {
         }
     }
 
+    /// Checks the password of a signed-in user (re-authentication, password
+    /// change), charged to the account's failure counter exactly like a
+    /// sign-in: a throttled or locked account gets `Throttled` or
+    /// `AccountLocked` without a hash, a wrong password counts one failure
+    /// (and may lock), the right one clears the counter. A stolen session
+    /// therefore guesses no further than a sign-in form would let it.
     async fn check_password(&self, user: &User, password: &str) -> Result<(), AuthError> {
-        match self
+        let now = self.now();
+        let charged = self
+            .charge_attempt(&format!("user:{}", user.id), None, now)
+            .await?;
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("latchkey_password_checks_total").increment(1);
+        let verdict = self
             .hasher
             .verify(
                 Password::for_verification(password),
                 user.password_hash.as_deref(),
             )
-            .await?
-        {
-            Verified::Match { .. } => Ok(()),
-            _ => Err(AuthError::WrongPassword),
+            .await;
+        match (verdict, &charged) {
+            (Ok(Verified::Match { .. }), Some(c)) => {
+                self.store.clear_login_failures(&c.key).await?;
+                Ok(())
+            }
+            (Ok(Verified::Match { .. }), None) => Ok(()),
+            (Ok(_), c) => {
+                if let Some(c) = c {
+                    c.note_lock();
+                }
+                Err(AuthError::WrongPassword)
+            }
+            (Err(e), c) => {
+                if let Some(c) = c {
+                    self.refund(c).await;
+                }
+                Err(e.into())
+            }
         }
     }
 
@@ -692,7 +793,8 @@ impl Auth {
             client,
             &t.user_id,
         );
-        self.redeem(&t, Redemption::CancelDeletion, &event).await?;
+        self.redeem(&t, Redemption::CancelDeletion, None, &event)
+            .await?;
         Ok(())
     }
 
@@ -805,6 +907,18 @@ impl Auth {
                 tracing::warn!(error = %e, "could not check the device of a sign-in");
                 None
             }
+        }
+    }
+
+    /// Tells the owner of an existing address that someone tried to
+    /// register with it (a failure is logged: the registrant's answer must
+    /// not depend on it).
+    pub(super) async fn notify_sign_up_attempt(&self, user: &User) {
+        if let Err(e) = self
+            .notice(user, &user.email, MailKind::SignUpAttempt)
+            .await
+        {
+            tracing::warn!(error = %e, "could not queue the sign-up attempt notice");
         }
     }
 

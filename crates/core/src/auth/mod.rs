@@ -330,6 +330,17 @@ pub struct Introspection {
     pub aud: Option<String>,
 }
 
+/// What an RFC 7009 revocation request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// The token's session has ended.
+    Revoked,
+    /// Not a live token of this server: nothing to do (not an error).
+    Unknown,
+    /// The token was issued to another client (or is first-party): refused.
+    NotIssuedToClient,
+}
+
 /// The account, session and token service.
 pub struct Auth {
     store: Arc<dyn Store>,
@@ -551,19 +562,46 @@ impl Auth {
         let event = AuditEvent::new(EventType::UserRegistered, now, client)
             .actor(Some(&user.id))
             .subject(&user.id);
-        match self.store.insert_user(&user, &[], Some(&event)).await {
+        // the account, its event and its verification mail commit together
+        let verify = self.verification(&user);
+        match self
+            .store
+            .register_user(&user, &verify.token, &verify.mail, &verify.job, &event)
+            .await
+        {
             Ok(()) => {
-                // The account exists either way; without its mail the user
-                // can ask for another (`POST /v1/account/verify-email`).
-                if let Err(e) = self.send_verification(&user).await {
-                    tracing::warn!(error = %e, user_id = %user.id, "could not queue the verification mail");
-                }
+                self.wake_jobs();
                 Ok(user)
+            }
+            Err(StoreError::Conflict("email")) if !self.lifecycle.reveal_existing_on_register => {
+                self.existing_address_registered(user).await
             }
             Err(StoreError::Conflict("email")) => Err(AuthError::EmailTaken),
             Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A registration for an address that has an account, when that is not
+    /// to be revealed: the owner is mailed, and the registrant gets what a
+    /// new account gets (same status and shape, one hash and one queued mail
+    /// done), for an id that names no account. A taken username is still
+    /// `UsernameTaken`, as it would be for a new address.
+    async fn existing_address_registered(&self, decoy: User) -> Result<User, AuthError> {
+        if let Some(username) = &decoy.username_normalized
+            && self.store.user_by_username(username).await?.is_some()
+        {
+            return Err(AuthError::UsernameTaken);
+        }
+        match self.store.user_by_email(&decoy.email_normalized).await? {
+            Some(owner) => self.notify_sign_up_attempt(&owner).await,
+            None => tracing::warn!("registration conflict on an address no account has"),
+        }
+        Ok(User {
+            id: id::new_id(),
+            password_hash: None,
+            ..decoy
+        })
     }
 
     /// Signs in with an email or username and a password, from no known
@@ -657,15 +695,8 @@ impl Auth {
         let (user, needs_rehash) = match (user, verdict) {
             (Some(u), Verified::Match { needs_rehash }) => (u, needs_rehash),
             (user, _) => {
-                if let Some(c) = charged.as_ref().filter(|c| c.locks) {
-                    metrics::counter!("latchkey_lockouts_total", "scope" => c.scope()).increment(1);
-                    tracing::warn!(
-                        event = "account.locked",
-                        scope = c.scope(),
-                        user_id = c.key.strip_prefix("user:"),
-                        failures = c.failures,
-                        "consecutive failed sign-ins reached the threshold: no more passwords are checked for it until it is cleared"
-                    );
+                if let Some(c) = &charged {
+                    c.note_lock();
                 }
                 self.record(login_failed(
                     now,
@@ -1304,31 +1335,43 @@ impl Auth {
         }
     }
 
-    /// RFC 7009: revokes a token by ending its session. Unknown tokens are
-    /// not an error.
-    pub async fn revoke_token(&self, token: &str) -> Result<(), AuthError> {
+    /// RFC 7009: revokes a token by ending its session, but only for the
+    /// client it was issued to (`client_id` is the authenticated client).
+    /// First-party tokens (issued to [`AuthConfig::first_party_client_id`],
+    /// every refresh token today) are ended by their holder (logout, the
+    /// account's sessions) or an administrator, never by another client:
+    /// [`Revocation::NotIssuedToClient`]. Unknown tokens are not an error.
+    pub async fn revoke_token(
+        &self,
+        token: &str,
+        client_id: &str,
+    ) -> Result<Revocation, AuthError> {
         let now = self.now();
-        if token.matches('.').count() == 2 {
-            if let Ok(claims) = self.verify_access_token(token).await {
-                self.store
-                    .revoke_session(&claims.sid, now, "revoked")
-                    .await?;
+        let (issued_to, session_id) = if token.matches('.').count() == 2 {
+            match self.verify_access_token(token).await {
+                Ok(claims) => (claims.client_id, claims.sid),
+                Err(_) => return Ok(Revocation::Unknown),
             }
-            return Ok(());
+        } else {
+            if token.is_empty() || token.len() > MAX_OPAQUE_TOKEN_LEN {
+                return Ok(Revocation::Unknown);
+            }
+            match self
+                .store
+                .refresh_token(&sha256_hex(token.as_bytes()))
+                .await?
+            {
+                Some((rt, _)) => (self.config.first_party_client_id.clone(), rt.session_id),
+                None => return Ok(Revocation::Unknown),
+            }
+        };
+        if !constant_time_eq(issued_to.as_bytes(), client_id.as_bytes()) {
+            return Ok(Revocation::NotIssuedToClient);
         }
-        if token.is_empty() || token.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Ok(());
-        }
-        if let Some((rt, _)) = self
-            .store
-            .refresh_token(&sha256_hex(token.as_bytes()))
-            .await?
-        {
-            self.store
-                .revoke_session(&rt.session_id, now, "revoked")
-                .await?;
-        }
-        Ok(())
+        self.store
+            .revoke_session(&session_id, now, "revoked")
+            .await?;
+        Ok(Revocation::Revoked)
     }
 
     /// Registers an OAuth client; returns it with its secret (shown once).
@@ -1449,6 +1492,21 @@ struct Charged {
 }
 
 impl Charged {
+    /// Logs and counts the lock when this failed attempt reached the threshold.
+    fn note_lock(&self) {
+        if !self.locks {
+            return;
+        }
+        metrics::counter!("latchkey_lockouts_total", "scope" => self.scope()).increment(1);
+        tracing::warn!(
+            event = "account.locked",
+            scope = self.scope(),
+            user_id = self.key.strip_prefix("user:"),
+            failures = self.failures,
+            "consecutive failed sign-ins reached the threshold: no more passwords are checked for it until it is cleared"
+        );
+    }
+
     fn scope(&self) -> &'static str {
         match self.key.split_once(':').map(|(k, _)| k) {
             Some("device") => "device",

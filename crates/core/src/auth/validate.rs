@@ -57,22 +57,33 @@ pub fn email(raw: &str, problems: &mut Vec<FieldProblem>) -> Option<String> {
             "must be an email address such as name@example.com",
         );
     };
-    if local.is_empty() || local.len() > 64 || local.contains('@') {
+    if local.is_empty() {
         return fail(
             problems,
             "must be an email address such as name@example.com",
         );
     }
-    let labels_ok = domain
-        .split('.')
-        .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+    // one form per mailbox: `"ada"@example.com` is stored as ada@example.com
+    let local = match crate::user::unquote_local_part(local) {
+        Ok(l) => l,
+        Err(why) => return fail(problems, why),
+    };
+    if local.len() > 64 {
+        return fail(problems, "the part before @ must be at most 64 characters");
+    }
+    let labels_ok = domain.split('.').all(|l| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
     if !domain.contains('.') || !labels_ok {
         return fail(
             problems,
             "the part after @ must be a domain such as example.com",
         );
     }
-    Some(e.to_owned())
+    Some(format!("{local}@{domain}"))
 }
 
 /// 3–32 characters of letters, digits, `_`, `.` and `-`, starting with a
@@ -139,11 +150,30 @@ mod tests {
             ("a@-example.com", false),
             (&format!("{}@example.com", "x".repeat(65)), false),
             (&format!("a@{}.com", "x".repeat(250)), false),
+            ("\"a\"@example.com", true),
+            ("\"a b\"@example.com", false),
+            ("\"a@b\"@example.com", false),
+            ("a(comment)@example.com", false),
+            ("a@(comment)example.com", false),
+            ("@route.example:a@example.com", false),
+            ("a@[192.0.2.1]", false),
+            ("a@example.com(comment)", false),
         ] {
             let mut p = Vec::new();
             assert_eq!(email(raw, &mut p).is_some(), ok, "{raw:?}");
             assert_eq!(p.is_empty(), ok, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn quotes_that_change_nothing_are_dropped() {
+        let mut p = Vec::new();
+        assert_eq!(
+            email(" \"Alice\"@Example.test ", &mut p).as_deref(),
+            Some("Alice@Example.test"),
+            "stored as typed, without the quotes"
+        );
+        assert!(p.is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `/v1/account`: the signed-in user's profile and sessions.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::auth::ProfilePatch;
@@ -9,9 +9,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::views::{ActivityView, Page, SessionView, UserView, nullable};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Path, Query};
 use crate::principal::{Authenticated, ClientMeta};
 use crate::state::AppState;
+use latchkey_core::abuse::RouteClass;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// The caller's account. **Requires** an access token or the session cookie.
 #[utoipa::path(get, path = "/v1/account", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
@@ -113,6 +118,7 @@ pub async fn delete_session(
 
 /// Which sessions to end.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EndSessionsQuery {
     /// Also end the calling session.
     #[serde(default)]
@@ -145,8 +151,10 @@ pub async fn delete_sessions(
 /// A page of the caller's activity.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ActivityQuery {
-    /// At most this many events (1–100, default 50).
+    /// At most this many events (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -167,7 +175,7 @@ pub struct ActivityQuery {
 pub async fn get_activity(
     State(state): State<AppState>,
     who: Authenticated,
-    crate::extract::Query(q): crate::extract::Query<ActivityQuery>,
+    Query(q): Query<ActivityQuery>,
 ) -> Result<axum::Json<Page<ActivityView>>, ApiError> {
     let limit = super::admin::page_limit(q.limit)?;
     let cursor = super::admin::cursor(q.cursor)?;
@@ -181,4 +189,13 @@ pub async fn get_activity(
             .collect(),
         next_cursor,
     }))
+}
+
+/// The group: JSON API errors, the general quota.
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .add(RouteClass::Api, routes!(get_account, patch_account))
+        .add(RouteClass::Api, routes!(get_sessions, delete_sessions))
+        .add(RouteClass::Api, routes!(delete_session))
+        .add(RouteClass::Api, routes!(get_activity))
 }

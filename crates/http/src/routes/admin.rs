@@ -10,7 +10,7 @@
 //! and signing keys (`latchkey client`/`latchkey keys` on the command line
 //! for now).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::audit::{AuditEvent, AuditQuery};
@@ -26,9 +26,14 @@ use super::views::{
     AdminUserView, AuditEventView, Page, PermissionView, RoleView, SessionView, nullable,
 };
 use crate::error::ApiError;
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::principal::{Admin, perm};
 use crate::state::AppState;
+use latchkey_core::abuse::RouteClass;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// Default and largest page sizes.
 const DEFAULT_LIMIT: u32 = 50;
@@ -103,12 +108,14 @@ fn time_param(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>
 /// The user search.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// Text found in the email address, username or name (case-insensitive), or an exact user id.
     q: Option<String>,
     /// Only users assigned this role.
     role: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -297,7 +304,7 @@ pub async fn delete_user(
 /// A suspension.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"until": "2026-12-01T00:00:00Z", "reason": "spam reports"}))]
+#[schema(example = json!({"until": "2126-12-01T00:00:00Z", "reason": "spam reports"}))]
 pub struct SuspendRequest {
     /// When it ends by itself (RFC 3339, in the future); absent: until lifted.
     until: Option<String>,
@@ -677,6 +684,7 @@ pub async fn get_permissions(
 /// Which audit events to read.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Events about this user (the subject).
     user: Option<String>,
@@ -691,6 +699,7 @@ pub struct AuditParams {
     /// `desc` (newest first, the default) or `asc`.
     order: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -758,4 +767,25 @@ pub async fn get_audit(
         items: items.into_iter().map(AuditEventView::from).collect(),
         next_cursor,
     }))
+}
+
+/// The group: JSON API errors, the general quota (each route also needs
+/// its permission, which its `Admin<P>` extractor states).
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .add(RouteClass::Api, routes!(get_users, post_user))
+        .add(RouteClass::Api, routes!(get_user, patch_user, delete_user))
+        .add(RouteClass::Api, routes!(post_suspend))
+        .add(RouteClass::Api, routes!(post_unsuspend))
+        .add(RouteClass::Api, routes!(post_password_reset))
+        .add(
+            RouteClass::Api,
+            routes!(get_user_sessions, delete_user_sessions),
+        )
+        .add(RouteClass::Api, routes!(delete_user_session))
+        .add(RouteClass::Api, routes!(put_user_roles))
+        .add(RouteClass::Api, routes!(get_roles, post_role))
+        .add(RouteClass::Api, routes!(get_role, patch_role, delete_role))
+        .add(RouteClass::Api, routes!(get_permissions))
+        .add(RouteClass::Api, routes!(get_audit))
 }

@@ -1,8 +1,8 @@
 //! `/v1/auth`: register, log in, refresh, log out, and the proof-of-work
 //! challenge that login and register demand under pressure.
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, Limited, RouteClass};
@@ -16,10 +16,16 @@ use super::views::{UserView, rfc3339};
 use crate::abuse::{
     add_ratelimit_headers, challenge_json, challenge_refusal, check_limit, pow_solution,
 };
+use crate::cookies::set_cookie;
 use crate::error::ApiError;
-use crate::extract::Json;
-use crate::principal::{Authenticated, ClientAddr, ClientMeta, Via, check_origin, cookie_value};
+use crate::extract::{Json, Query};
+use crate::principal::{Authenticated, ClientAddr, ClientMeta, Via};
+use crate::sign_in::SignIn;
 use crate::state::AppState;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// A new account.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -44,12 +50,22 @@ pub struct RegisterRequest {
 /// have 8–1024 characters after NFKC normalization and must not be a
 /// commonly used or breached password, nor the email address or username;
 /// it is hashed with argon2id.
+///
+/// **An address that has an account** answers, by default, exactly like a
+/// new one: 201 with the same body shape (an `id` that names no account and
+/// can do nothing; no session is made either way), the same headers and the
+/// same work (one hash, one queued mail); the owner is mailed that someone
+/// tried to sign up with the address. The response thus reveals nothing
+/// about who has an account. With `accounts.reveal_existing_on_register`
+/// the answer is 409 `email_taken` instead, which tells anyone who asks
+/// whether an address has an account. A taken username is 409
+/// `username_taken` either way.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     params(("Latchkey-Pow" = Option<String>, Header, description = "A solved challenge, `<token>:<counter>`, when one is demanded.")),
     responses(
-        (status = 201, description = "The account was created.", body = UserView),
+        (status = 201, description = "The account was created, or (by default) the address has an account already and its owner was mailed: the two answers cannot be told apart.", body = UserView),
         (status = 403, description = "`challenge_required` or `challenge_failed`: solve the puzzle in `challenge` and repeat with `Latchkey-Pow`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_taken` or `username_taken`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`username_taken`; `email_taken` only with `accounts.reveal_existing_on_register`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: see `errors`; a refused password has the code `password_too_short`, `password_too_long`, `password_too_common`, `password_breached`, `password_like_identity` or `password_too_weak` and a message saying why.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:validation_failed", "title": "Validation failed", "status": 422, "detail": "Some fields are invalid; see `errors` for each field and what is expected.", "code": "validation_failed",
                 "errors": [{"field": "password", "code": "password_too_common", "message": "this password is one of the most commonly used passwords; choose another (a few unrelated words make a good one)"}]})),
@@ -72,7 +88,7 @@ pub async fn post_register(
         )
         .await
         .map_err(|d| challenge_refusal(&d))?;
-    let account = body.email.trim().to_lowercase();
+    let account = latchkey_core::user::normalize_email(&body.email);
     let mut verdicts = Vec::new();
     for dim in [Dimension::Account, Dimension::IpAccount] {
         verdicts.extend(check_limit(&guard, RouteClass::Register, dim, ip, Some(&account)).await?);
@@ -133,7 +149,7 @@ pub struct LoginRequest {
 
 /// The answer to a cookie-mode login (the session itself is in `Set-Cookie`).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8", "expires_at": "2026-12-22T10:00:00Z"}))]
+#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8", "expires_at": "2126-12-22T10:00:00Z"}))]
 pub struct CookieLoginResponse {
     /// The new session.
     pub session_id: String,
@@ -163,9 +179,9 @@ pub struct CookieLoginResponse {
         (status = 403, description = "`csrf_failed`: a cookie-mode login from another origin; `challenge_required` or `challenge_failed`: solve the puzzle in `challenge` and repeat with `Latchkey-Pow`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:challenge_required", "title": "Challenge required", "status": 403, "code": "challenge_required",
                 "detail": "A solved challenge is required. …",
-                "challenge": {"token": "v1.login.16.1795000000.q1w2e3r4t5y6u7i8o9p0aa.Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg", "algorithm": "sha256-leading-zero-bits", "difficulty": 16, "action": "login", "expires_at": "2026-11-22T10:05:00Z"}})),
+                "challenge": {"token": "v1.login.16.4950673600.q1w2e3r4t5y6u7i8o9p0aa.Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg", "algorithm": "sha256-leading-zero-bits", "difficulty": 16, "action": "login", "expires_at": "2126-11-22T10:05:00Z"}})),
         (status = 423, description = "`account_locked`: too many consecutive failed sign-ins; passwords are not checked from unknown devices until the owner signs in from a known device, resets the password, or an administrator unlocks the account. `account_suspended`: `suspended_until` says when it ends (null: until lifted).", body = latchkey_proto::Problem, content_type = "application/problem+json",
-            example = json!({"type": "urn:latchkey:problem:account_suspended", "title": "Account suspended", "status": 423, "detail": "This account is suspended until 2026-12-01T00:00:00Z.", "code": "account_suspended", "suspended_until": "2026-12-01T00:00:00Z"})),
+            example = json!({"type": "urn:latchkey:problem:account_suspended", "title": "Account suspended", "status": 423, "detail": "This account is suspended until 2126-12-01T00:00:00Z.", "code": "account_suspended", "suspended_until": "2126-12-01T00:00:00Z"})),
         (status = 429, description = "`rate_limited`: too many attempts from this address, for this account from this address, or too soon after failed sign-ins of this account; see `Retry-After` and `RateLimit`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:rate_limited", "title": "Too many requests", "status": 429, "code": "rate_limited", "detail": "Too many login requests from this network address; retry after the number of seconds in Retry-After.", "policy": "login_ip"})),
         (status = 503, description = "`busy`: the hashing queue is full; retry after `Retry-After`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -179,104 +195,45 @@ pub async fn post_login(
 ) -> Result<Response, ApiError> {
     let kind = match body.mode {
         LoginMode::Bearer => SessionKind::Bearer,
-        LoginMode::Cookie => {
-            // login CSRF: a cookie session may only be started from our own pages
-            check_origin(&headers, &state.cookies().origin)?;
-            SessionKind::Cookie
-        }
+        LoginMode::Cookie => SessionKind::Cookie,
     };
-    let guard = state.protection().guard.clone();
-    guard
-        .demand_challenge(
-            ChallengeAction::Login,
-            ip,
-            pow_solution(&headers, body.pow.as_deref()),
-        )
-        .await
-        .map_err(|d| challenge_refusal(&d))?;
-    let account = body.identifier.trim().to_lowercase();
-    let mut verdicts = Vec::new();
-    for dim in [Dimension::Account, Dimension::IpAccount] {
-        verdicts.extend(check_limit(&guard, RouteClass::Login, dim, ip, Some(&account)).await?);
+    let (identifier, password, client_info) = (&body.identifier, &body.password, &client);
+    let auth = state.auth();
+    let signed_in = SignIn {
+        state: &state,
+        headers: &headers,
+        client: &client,
+        ip,
+        account: &body.identifier,
+        kind,
+        pow: body.pow.as_deref(),
     }
-    let device_cookie = cookie_value(&headers, state.cookies().device_name());
-    let result = state
-        .auth()
-        .login_with(LoginAttempt {
-            identifier: &body.identifier,
-            password: &body.password,
-            client: &client,
+    .run(|device_cookie| async move {
+        auth.login_with(LoginAttempt {
+            identifier,
+            password,
+            client: client_info,
             kind,
-            device_cookie,
+            device_cookie: device_cookie.as_deref(),
         })
-        .await;
-    let outcome = match &result {
-        Ok(_) => "success",
-        Err(AuthError::InvalidCredentials) => "invalid_credentials",
-        Err(AuthError::Throttled { .. }) => "throttled",
-        Err(AuthError::AccountLocked) => "locked",
-        Err(AuthError::Busy { .. }) => "busy",
-        Err(AuthError::Suspended { .. }) => "suspended",
-        Err(_) => "error",
-    };
-    metrics::counter!("latchkey_logins_total", "outcome" => outcome).increment(1);
-    if matches!(
-        result,
-        Err(AuthError::InvalidCredentials | AuthError::Throttled { .. } | AuthError::AccountLocked)
-    ) {
-        guard.record_pressure(ip, 1).await;
-    }
-    let success = result?;
-    let mut response = match success.outcome {
+        .await
+    })
+    .await?;
+    let response = match &signed_in.outcome {
         LoginOutcome::Tokens(tokens) => axum::Json(tokens).into_response(),
-        LoginOutcome::Cookie(c) => {
-            // A new sign-in replaces the browser's previous cookie session:
-            // end it, so a stolen copy of the old cookie stops working too.
-            if let Some(old) = cookie_value(&headers, state.cookies().name())
-                && let Ok(previous) = state.auth().authenticate_cookie(old).await
-            {
-                state.auth().logout(&previous, &client).await?;
-            }
-            let max_age = (c.session.expires_at - c.session.created_at).whole_seconds();
-            let body = CookieLoginResponse {
-                session_id: c.session.id.clone(),
-                csrf_token: c.csrf_token,
-                expires_at: rfc3339(c.session.expires_at.min(c.session.idle_expires_at)),
-            };
-            let mut response = axum::Json(body).into_response();
-            set_cookie(&mut response, &state, &c.cookie_token, max_age);
-            response
-        }
+        LoginOutcome::Cookie(c) => axum::Json(CookieLoginResponse {
+            session_id: c.session.id.clone(),
+            csrf_token: c.csrf_token.clone(),
+            expires_at: rfc3339(c.session.expires_at.min(c.session.idle_expires_at)),
+        })
+        .into_response(),
     };
-    let settings = state.cookies();
-    let ttl = state.auth().device_cookies().max_age().whole_seconds();
-    append_cookie(
-        &mut response,
-        settings.device_name(),
-        &success.device_cookie,
-        ttl,
-        settings.secure,
-    );
-    with_limits(&mut response, &verdicts);
-    Ok(response)
-}
-
-fn set_cookie(response: &mut Response, state: &AppState, value: &str, max_age: i64) {
-    let settings = state.cookies();
-    append_cookie(response, settings.name(), value, max_age, settings.secure);
-}
-
-fn append_cookie(response: &mut Response, name: &str, value: &str, max_age: i64, secure: bool) {
-    let secure = if secure { "; Secure" } else { "" };
-    let cookie =
-        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
+    Ok(signed_in.respond(response))
 }
 
 /// Which action a challenge is wanted for.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChallengeQuery {
     /// `login` or `register`.
     action: String,
@@ -284,7 +241,7 @@ pub struct ChallengeQuery {
 
 /// A proof-of-work puzzle.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"token": "v1.login.16.1795000000.q1w2e3r4t5y6u7i8o9p0aa.Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg", "algorithm": "sha256-leading-zero-bits", "difficulty": 16, "action": "login", "expires_at": "2026-11-22T10:05:00Z", "required": true}))]
+#[schema(example = json!({"token": "v1.login.16.4950673600.q1w2e3r4t5y6u7i8o9p0aa.Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg", "algorithm": "sha256-leading-zero-bits", "difficulty": 16, "action": "login", "expires_at": "2126-11-22T10:05:00Z", "required": true}))]
 pub struct ChallengeResponse {
     /// The puzzle; opaque to clients apart from being solved.
     token: String,
@@ -414,14 +371,21 @@ pub async fn post_logout(
     state.auth().logout(&who.principal, &client).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if who.via == Via::Cookie {
-        set_cookie(&mut response, &state, "", 0);
+        let settings = state.cookies();
+        set_cookie(
+            response.headers_mut(),
+            settings.name(),
+            "",
+            0,
+            settings.secure,
+        );
     }
     Ok(response)
 }
 
 /// The current session.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "user_id": "019a8d6e-1111-7c3b-9a57-3b1d2c4e5f60", "kind": "cookie", "expires_at": "2026-12-22T10:00:00Z", "auth_time": "2026-11-22T10:00:00Z", "amr": ["pwd"], "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8"}))]
+#[schema(example = json!({"session_id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "user_id": "019a8d6e-1111-7c3b-9a57-3b1d2c4e5f60", "kind": "cookie", "expires_at": "2126-12-22T10:00:00Z", "auth_time": "2126-11-22T10:00:00Z", "amr": ["pwd"], "csrf_token": "Jm1V0n1y3c6m6t4bLq2QmC2wXf0cP9a1B7dKk3eR5s8"}))]
 pub struct SessionInfo {
     /// The session.
     pub session_id: String,
@@ -463,4 +427,17 @@ pub async fn get_session(
         amr: s.amr.clone(),
         csrf_token: (who.via == Via::Cookie).then(|| state.auth().csrf_token(&s.id)),
     })
+}
+
+/// The group: JSON API errors; sign-up, sign-in and refresh have their own
+/// quotas.
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .add(RouteClass::Register, routes!(post_register))
+        .add(RouteClass::Login, routes!(post_login))
+        .add(RouteClass::Token, routes!(post_refresh))
+        .add(RouteClass::Api, routes!(post_logout))
+        .add(RouteClass::Api, routes!(get_session))
+        .add(RouteClass::Api, routes!(get_challenge))
+        .add(RouteClass::Api, routes!(get_pow_script))
 }

@@ -11,6 +11,10 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// How long the readiness check waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -115,7 +119,7 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
         })
         .into_response(),
         Err(reason) => {
-            tracing::warn!(backend = store.backend(), reason = %reason, "readiness check failed");
+            // logged once, with the reason, by the error path
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_ready",
@@ -127,7 +131,18 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
                 "checks",
                 serde_json::json!({"database": {"status": "down", "backend": store.backend()}}),
             )
+            .with_reason(format!(
+                "readiness check failed: {} {reason}",
+                store.backend()
+            ))
             .into_response()
         }
     }
+}
+
+/// The group: probes, never rate limited (a load balancer asks constantly).
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .unlimited(routes!(get_live))
+        .unlimited(routes!(get_ready))
 }

@@ -4,9 +4,9 @@
 //! Links in mail are built by core from the configured public URL; nothing
 //! here reads `Host` or `X-Forwarded-*` to make them.
 //!
-//! Rate limits: the edge limits every route of a class per client IP (see
-//! [`crate::abuse::classify`]: mail-sending routes are `mail`, token
-//! redemptions `token`, password checks `login`). The handlers here add the
+//! Rate limits: the edge limits every route of a class per client IP (each
+//! route's class is given in [`routes`]: mail-sending routes are `mail`,
+//! token redemptions `token`, password checks `login`). The handlers here add the
 //! per-account quotas of their class (`account`, `ip_account`), keyed by the
 //! account's normalized address (the address typed, for a reset request),
 //! so that one mailbox cannot be flooded from many addresses.
@@ -27,6 +27,10 @@ use crate::error::ApiError;
 use crate::extract::Json;
 use crate::principal::{Authenticated, ClientAddr, ClientMeta, RecentlyAuthenticated};
 use crate::state::AppState;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// Applies the per-account quotas of `class` for `account` (a normalized
 /// address); an error when one is used up, else the verdicts (for headers).
@@ -255,7 +259,7 @@ pub struct ReauthRequest {
 
 /// When the session last authenticated, and until when that counts as recent.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"auth_time": "2026-11-22T10:00:00Z", "reauth_valid_until": "2026-11-22T10:10:00Z"}))]
+#[schema(example = json!({"auth_time": "2126-11-22T10:00:00Z", "reauth_valid_until": "2126-11-22T10:10:00Z"}))]
 pub struct ReauthResponse {
     /// The session's new authentication time (RFC 3339).
     pub auth_time: String,
@@ -337,7 +341,7 @@ pub async fn post_account_email(
 
 /// When the account's personal data will be removed.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"deletion_due_at": "2026-12-22T10:00:00Z"}))]
+#[schema(example = json!({"deletion_due_at": "2126-12-22T10:00:00Z"}))]
 pub struct DeletionScheduled {
     /// RFC 3339.
     pub deletion_due_at: String,
@@ -410,4 +414,20 @@ pub async fn post_deactivate(
 ) -> Result<Response, ApiError> {
     state.auth().deactivate(&who.principal, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The group: JSON API errors. Routes that send mail are `mail`, those
+/// that redeem a mailed token `token`, those that check a password `login`.
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .add(RouteClass::Token, routes!(post_verify_email))
+        .add(RouteClass::Mail, routes!(post_resend_verification))
+        .add(RouteClass::Mail, routes!(post_password_reset))
+        .add(RouteClass::Token, routes!(post_password_reset_confirm))
+        .add(RouteClass::Login, routes!(post_account_password))
+        .add(RouteClass::Login, routes!(post_reauth))
+        .add(RouteClass::Mail, routes!(post_account_email))
+        .add(RouteClass::Api, routes!(delete_account))
+        .add(RouteClass::Token, routes!(post_cancel_deletion))
+        .add(RouteClass::Api, routes!(post_deactivate))
 }

@@ -6,26 +6,51 @@
 //! fetch links. The page shows a form; only submitting it (a POST from a
 //! person) acts. The token travels in a hidden field, the responses are
 //! `no-store` with `no-referrer`, and the access log records the route, not
-//! the query, so the token reaches no log.
+//! the query, so the token reaches no log. Errors are shown as pages by the
+//! group's renderer ([`Renderer::Page`](crate::render::Renderer::Page)).
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Form, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
 use latchkey_core::auth::AuthError;
-use latchkey_core::mail::escape;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::error::ApiError;
+use crate::extract::Query;
+use crate::pages::{Html, Retry, page, token_form};
 use crate::principal::ClientMeta;
 use crate::state::AppState;
+use latchkey_core::abuse::RouteClass;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// The token of a mailed link.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// The token from the mail.
     #[serde(default)]
     token: String,
+}
+
+/// The token of a link's query. A query that cannot be read (a repeated
+/// `token`) answers the page saying so (400, shown by the group's renderer).
+pub struct LinkToken(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for LinkToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<LinkQuery>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(LinkToken(q.token)),
+            Err(_) => Err(unreadable()),
+        }
+    }
 }
 
 /// A submitted link form.
@@ -37,92 +62,33 @@ pub struct LinkForm {
     new_password: String,
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title>\
-         <style>body{{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1f2328}}\
-         button{{padding:.6rem 1.2rem;font-size:1rem}}input{{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box;margin:.4rem 0 1rem}}</style>\
-         </head><body><h1>{title}</h1>\n{body}\n</body></html>\n",
-        title = escape(title),
-    );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            ),
-        ],
-        html,
-    )
-        .into_response()
-}
-
-fn unreadable() -> Response {
-    page(
+/// A form that could not be read (shown as a page by the group's renderer).
+fn unreadable() -> ApiError {
+    ApiError::new(
         StatusCode::BAD_REQUEST,
-        "Please try again",
-        "<p>The form could not be read; open the link from the mail again.</p>",
+        "unreadable_form",
+        "Form unreadable",
+        "The form could not be read; open the link from the mail again.",
     )
 }
 
-fn form(action: &str, token: &str, fields: &str, button: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"{action}\">\
-         <input type=\"hidden\" name=\"token\" value=\"{token}\">{fields}\
-         <button type=\"submit\">{button}</button></form>",
-        token = escape(token),
-        button = escape(button),
-    )
-}
-
-fn outcome(result: Result<(), AuthError>, done_title: &str, done: &str) -> Response {
-    match result {
-        Ok(()) => page(
-            StatusCode::OK,
-            done_title,
-            &format!("<p>{}</p>", escape(done)),
-        ),
-        Err(AuthError::InvalidToken) => page(
-            StatusCode::BAD_REQUEST,
-            "This link does not work",
-            "<p>It is unknown, expired, already used, or replaced by a newer one. Ask for a new one.</p>",
-        ),
-        Err(AuthError::EmailTaken) => page(
-            StatusCode::CONFLICT,
-            "This address is taken",
-            "<p>Another account uses this address now.</p>",
-        ),
-        Err(AuthError::Validation(problems)) => page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Please try again",
-            &problems
-                .iter()
-                .map(|p| format!("<p>{}</p>", escape(&p.message)))
-                .collect::<String>(),
-        ),
-        Err(e) => {
-            let api = crate::error::ApiError::from(e);
-            page(
-                api.status(),
-                "Something went wrong",
-                "<p>Try again in a moment.</p>",
-            )
-        }
-    }
+/// The page shown when a link's action succeeded.
+fn done(title: &str, text: &str) -> Response {
+    page(StatusCode::OK, title, &Html::paragraph(text))
 }
 
 /// The page a verification or email-change link opens: a button that
 /// confirms. Needs nothing; opening it uses nothing.
 #[utoipa::path(get, path = "/verify-email", tag = "pages", params(LinkQuery),
-    responses((status = 200, description = "An HTML page with a confirmation button.", content_type = "text/html")))]
-pub async fn get_verify_email_page(Query(q): Query<LinkQuery>) -> Response {
+    responses(
+        (status = 200, description = "An HTML page with a confirmation button.", content_type = "text/html"),
+        (status = 400, description = "The link cannot be read.", content_type = "text/html"),
+    ))]
+pub async fn get_verify_email_page(LinkToken(token): LinkToken) -> Response {
     page(
         StatusCode::OK,
         "Confirm your email address",
-        &form("/verify-email", &q.token, "", "Confirm"),
+        &token_form("/verify-email", &token, &Html::default(), "Confirm"),
     )
 }
 
@@ -138,24 +104,25 @@ pub async fn post_verify_email_page(
     State(state): State<AppState>,
     ClientMeta(client): ClientMeta,
     form: Result<Form<LinkForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = form else {
-        return unreadable();
-    };
-    outcome(
-        state.auth().verify_email(&f.token, &client).await,
+) -> Result<Response, ApiError> {
+    let Form(f) = form.map_err(|_| unreadable())?;
+    state.auth().verify_email(&f.token, &client).await?;
+    Ok(done(
         "Email address confirmed",
         "Thank you: your email address is confirmed. You can close this page.",
-    )
+    ))
 }
 
-fn reset_form(token: &str) -> String {
-    form(
+fn reset_form(token: &str) -> Html {
+    token_form(
         "/reset-password",
         token,
-        "<label for=\"p\">New password</label>\
-         <input id=\"p\" type=\"password\" name=\"new_password\" minlength=\"8\" maxlength=\"1024\" \
-         autocomplete=\"new-password\" required>",
+        &Html::trusted(
+            "<label for=\"p\">New password</label>\
+             <input id=\"p\" type=\"password\" name=\"new_password\" minlength=\"8\" maxlength=\"1024\" \
+             autocomplete=\"new-password\" required>"
+                .to_owned(),
+        ),
         "Set the new password",
     )
 }
@@ -163,13 +130,12 @@ fn reset_form(token: &str) -> String {
 /// The page a password reset link opens: a form for the new password.
 /// Needs nothing; opening it uses nothing.
 #[utoipa::path(get, path = "/reset-password", tag = "pages", params(LinkQuery),
-    responses((status = 200, description = "An HTML form for the new password.", content_type = "text/html")))]
-pub async fn get_reset_password_page(Query(q): Query<LinkQuery>) -> Response {
-    page(
-        StatusCode::OK,
-        "Choose a new password",
-        &reset_form(&q.token),
-    )
+    responses(
+        (status = 200, description = "An HTML form for the new password.", content_type = "text/html"),
+        (status = 400, description = "The link cannot be read.", content_type = "text/html"),
+    ))]
+pub async fn get_reset_password_page(LinkToken(token): LinkToken) -> Response {
+    page(StatusCode::OK, "Choose a new password", &reset_form(&token))
 }
 
 /// Sets the new password of a reset link (the form of `GET
@@ -185,44 +151,41 @@ pub async fn post_reset_password_page(
     State(state): State<AppState>,
     ClientMeta(client): ClientMeta,
     form: Result<Form<LinkForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = form else {
-        return unreadable();
-    };
-    let result = state
+) -> Result<Response, ApiError> {
+    let Form(f) = form.map_err(|_| unreadable())?;
+    state
         .auth()
         .confirm_password_reset(&f.token, &f.new_password, &client)
-        .await;
-    if let Err(AuthError::Validation(problems)) = &result {
-        let msgs: String = problems
-            .iter()
-            .map(|p| format!("<p>{}</p>", escape(&p.message)))
-            .collect();
-        return page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Choose a new password",
-            &format!("{msgs}{}", reset_form(&f.token)),
-        );
-    }
-    outcome(
-        result,
+        .await
+        .map_err(|e| match e {
+            // a refused password: the same form again, under the reasons
+            e @ AuthError::Validation(_) => ApiError::from(e).with_retry(Retry {
+                title: "Choose a new password",
+                form: reset_form(&f.token),
+            }),
+            e => e.into(),
+        })?;
+    Ok(done(
         "Password changed",
         "Your password is set, and you have been signed out everywhere. Sign in with the new password.",
-    )
+    ))
 }
 
 /// The page a cancel-deletion link opens: a button that keeps the account.
 /// Needs nothing; opening it uses nothing.
 #[utoipa::path(get, path = "/cancel-deletion", tag = "pages", params(LinkQuery),
-    responses((status = 200, description = "An HTML page with a button.", content_type = "text/html")))]
-pub async fn get_cancel_deletion_page(Query(q): Query<LinkQuery>) -> Response {
+    responses(
+        (status = 200, description = "An HTML page with a button.", content_type = "text/html"),
+        (status = 400, description = "The link cannot be read.", content_type = "text/html"),
+    ))]
+pub async fn get_cancel_deletion_page(LinkToken(token): LinkToken) -> Response {
     page(
         StatusCode::OK,
         "Keep your account?",
-        &form(
+        &token_form(
             "/cancel-deletion",
-            &q.token,
-            "<p>Your account is scheduled for deletion. Keep it?</p>",
+            &token,
+            &Html::paragraph("Your account is scheduled for deletion. Keep it?"),
             "Keep my account",
         ),
     )
@@ -240,13 +203,23 @@ pub async fn post_cancel_deletion_page(
     State(state): State<AppState>,
     ClientMeta(client): ClientMeta,
     form: Result<Form<LinkForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = form else {
-        return unreadable();
-    };
-    outcome(
-        state.auth().cancel_deletion(&f.token, &client).await,
+) -> Result<Response, ApiError> {
+    let Form(f) = form.map_err(|_| unreadable())?;
+    state.auth().cancel_deletion(&f.token, &client).await?;
+    Ok(done(
         "Your account stays",
         "The deletion is cancelled. Sign in again to use your account.",
-    )
+    ))
+}
+
+/// The group: errors as pages. Opening a page is `api`; submitting its
+/// form redeems the token (`token`).
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Page)
+        .add(RouteClass::Api, routes!(get_verify_email_page))
+        .add(RouteClass::Token, routes!(post_verify_email_page))
+        .add(RouteClass::Api, routes!(get_reset_password_page))
+        .add(RouteClass::Token, routes!(post_reset_password_page))
+        .add(RouteClass::Api, routes!(get_cancel_deletion_page))
+        .add(RouteClass::Token, routes!(post_cancel_deletion_page))
 }

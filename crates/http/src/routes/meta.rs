@@ -5,6 +5,11 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::state::AppState;
+use latchkey_core::abuse::RouteClass;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// The API reference page; renders `/openapi.json` with `docs.js`, both
 /// compiled into the binary so it works offline.
@@ -73,4 +78,14 @@ pub async fn get_docs_script() -> Response {
         DOCS_JS,
     )
         .into_response()
+}
+
+/// The group: metrics are never rate limited (scrapers ask constantly); the
+/// documents are `api`.
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::Problem)
+        .unlimited(routes!(get_metrics))
+        .add(RouteClass::Api, routes!(get_openapi))
+        .add(RouteClass::Api, routes!(get_docs))
+        .add(RouteClass::Api, routes!(get_docs_script))
 }

@@ -1,6 +1,8 @@
-//! The route table. Each resource has a module; each module exposes its
-//! handlers with `#[utoipa::path]` docs and is registered here with
-//! `routes!`, which puts it in the router and in the OpenAPI document at once.
+//! The route table. Each feature has a module exporting its router
+//! (`routes()`, a [`Routes`]): every handler is registered there with
+//! `routes!` (which puts it in the router and in the OpenAPI document at
+//! once) *and* with its rate-limit class, and the group names the renderer
+//! of its errors. This module only lists the groups.
 
 mod account;
 mod admin;
@@ -10,20 +12,23 @@ mod lifecycle;
 mod links;
 mod meta;
 mod oauth;
+mod responses;
 mod views;
-
-pub(crate) use views::rfc3339;
 
 use std::sync::OnceLock;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
+use latchkey_core::abuse::RouteClass;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
+use crate::abuse::RouteClasses;
 use crate::error::ApiError;
+use crate::render::Renderer;
 use crate::state::AppState;
 
 /// The top of the OpenAPI document; paths are added by the routers.
@@ -88,78 +93,95 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(auth::post_register))
-        .routes(routes!(auth::post_login))
-        .routes(routes!(auth::post_refresh))
-        .routes(routes!(auth::post_logout))
-        .routes(routes!(auth::get_session))
-        .routes(routes!(auth::get_challenge))
-        .routes(routes!(auth::get_pow_script))
-        .routes(routes!(account::get_account, account::patch_account))
-        .routes(routes!(account::get_sessions, account::delete_sessions))
-        .routes(routes!(account::delete_session))
-        .routes(routes!(lifecycle::post_verify_email))
-        .routes(routes!(lifecycle::post_resend_verification))
-        .routes(routes!(lifecycle::post_password_reset))
-        .routes(routes!(lifecycle::post_password_reset_confirm))
-        .routes(routes!(lifecycle::post_account_password))
-        .routes(routes!(lifecycle::post_reauth))
-        .routes(routes!(lifecycle::post_account_email))
-        .routes(routes!(lifecycle::delete_account))
-        .routes(routes!(lifecycle::post_cancel_deletion))
-        .routes(routes!(lifecycle::post_deactivate))
-        .routes(routes!(
-            links::get_verify_email_page,
-            links::post_verify_email_page
-        ))
-        .routes(routes!(
-            links::get_reset_password_page,
-            links::post_reset_password_page
-        ))
-        .routes(routes!(
-            links::get_cancel_deletion_page,
-            links::post_cancel_deletion_page
-        ))
-        .routes(routes!(account::get_activity))
-        .routes(routes!(admin::get_users, admin::post_user))
-        .routes(routes!(
-            admin::get_user,
-            admin::patch_user,
-            admin::delete_user
-        ))
-        .routes(routes!(admin::post_suspend))
-        .routes(routes!(admin::post_unsuspend))
-        .routes(routes!(admin::post_password_reset))
-        .routes(routes!(
-            admin::get_user_sessions,
-            admin::delete_user_sessions
-        ))
-        .routes(routes!(admin::delete_user_session))
-        .routes(routes!(admin::put_user_roles))
-        .routes(routes!(admin::get_roles, admin::post_role))
-        .routes(routes!(
-            admin::get_role,
-            admin::patch_role,
-            admin::delete_role
-        ))
-        .routes(routes!(admin::get_permissions))
-        .routes(routes!(admin::get_audit))
-        .routes(routes!(oauth::get_jwks))
-        .routes(routes!(oauth::post_introspect))
-        .routes(routes!(oauth::post_revoke))
-        .routes(routes!(health::get_live))
-        .routes(routes!(health::get_ready))
-        .routes(routes!(meta::get_metrics))
-        .routes(routes!(meta::get_openapi))
-        .routes(routes!(meta::get_docs))
-        .routes(routes!(meta::get_docs_script))
+/// The routes of one feature: each registered with the rate-limit class
+/// the edge applies to it per client IP; the group's errors are shown by its
+/// renderer.
+pub(crate) struct Routes {
+    renderer: Renderer,
+    router: OpenApiRouter<AppState>,
+    classes: RouteClasses,
+}
+
+impl Routes {
+    /// An empty group whose errors `renderer` shows.
+    pub(crate) fn new(renderer: Renderer) -> Routes {
+        Routes {
+            renderer,
+            router: OpenApiRouter::new(),
+            classes: RouteClasses::default(),
+        }
+    }
+
+    /// Registers handlers (`routes!(…)`, one path) under rate-limit `class`.
+    pub(crate) fn add(self, class: RouteClass, handlers: UtoipaMethodRouter<AppState>) -> Routes {
+        self.register(Some(class), handlers)
+    }
+
+    /// Registers handlers that no rate limit applies to: probes and metrics,
+    /// which load balancers and monitors call all the time.
+    pub(crate) fn unlimited(self, handlers: UtoipaMethodRouter<AppState>) -> Routes {
+        self.register(None, handlers)
+    }
+
+    fn register(
+        mut self,
+        class: Option<RouteClass>,
+        handlers: UtoipaMethodRouter<AppState>,
+    ) -> Routes {
+        for (path, item) in &handlers.1.paths {
+            for (method, operation) in [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+                (Method::HEAD, item.head.is_some()),
+                (Method::OPTIONS, item.options.is_some()),
+                (Method::TRACE, item.trace.is_some()),
+            ] {
+                if operation {
+                    self.classes.insert(method, path, class);
+                }
+            }
+        }
+        self.router = self.router.routes(handlers);
+        self
+    }
+}
+
+/// Every feature's routes, and the class of each.
+fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let mut classes = RouteClasses::default();
+    for group in [
+        auth::routes(),
+        account::routes(),
+        lifecycle::routes(),
+        links::routes(),
+        admin::routes(),
+        oauth::routes(),
+        health::routes(),
+        meta::routes(),
+    ] {
+        let renderer = group.renderer;
+        router = router.merge(group.router.layer(axum::middleware::map_response(
+            move |response: Response| async move { renderer.tag(response) },
+        )));
+        classes.extend(group.classes);
+    }
+    (router, classes)
+}
+
+/// The rate-limit class of every route, as registered.
+pub fn route_classes() -> &'static RouteClasses {
+    static CLASSES: OnceLock<RouteClasses> = OnceLock::new();
+    CLASSES.get_or_init(|| api().1)
 }
 
 /// The OpenAPI 3.1 document of every route.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = api().split_for_parts().1;
+    let mut doc = api().0.split_for_parts().1;
+    responses::add_common_responses(&mut doc);
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }
@@ -181,7 +203,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The real routes, without the pipeline; see [`with_middleware`].
 pub fn routes() -> Router<AppState> {
-    api().split_for_parts().0
+    api().0.split_for_parts().0
 }
 
 /// Wraps routes in latchkey's request pipeline: the problem+json fallbacks,
@@ -196,15 +218,17 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::abuse::protect,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), protect))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::middleware::request_context,
         ))
         .with_state(state)
+}
+
+/// [`crate::abuse::protect`] with the classes of the real routes.
+async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    crate::abuse::protect(state.protection(), route_classes(), req, next).await
 }
 
 async fn fallback(uri: Uri) -> ApiError {

@@ -1,6 +1,7 @@
 //! OAuth endpoints available so far: the JWKS, RFC 7662 introspection and
-//! RFC 7009 revocation. Errors here follow RFC 6749 (`{error,
-//! error_description}`), not problem+json.
+//! RFC 7009 revocation. Errors here are shown as RFC 6749 JSON (`{error,
+//! error_description}`), not problem+json: the group's renderer is
+//! [`Renderer::OAuth`](crate::render::Renderer::OAuth).
 
 use axum::Form;
 use axum::extract::State;
@@ -8,11 +9,19 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use latchkey_core::auth::AuthError;
+use latchkey_core::auth::{AuthError, Revocation};
+use latchkey_core::keys::Client;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::error::ApiError;
+pub use crate::render::OAuthError;
 use crate::state::AppState;
+use latchkey_core::abuse::RouteClass;
+use utoipa_axum::routes;
+
+use super::Routes;
+use crate::render::Renderer;
 
 /// The public signing keys (RFC 7517). Needs nothing. Retired keys stay
 /// listed until every token they signed has expired.
@@ -27,37 +36,6 @@ pub async fn get_jwks(State(state): State<AppState>) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    response
-}
-
-/// An RFC 6749 error body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OAuthError {
-    /// `invalid_client`, `invalid_request`, …
-    error: &'static str,
-    /// Human-readable detail.
-    error_description: &'static str,
-}
-
-fn oauth_error(
-    status: StatusCode,
-    error: &'static str,
-    error_description: &'static str,
-) -> Response {
-    let mut response = (
-        status,
-        axum::Json(OAuthError {
-            error,
-            error_description,
-        }),
-    )
-        .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"latchkey\""),
-        );
-    }
     response
 }
 
@@ -81,7 +59,7 @@ async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     form: &TokenForm,
-) -> Result<(), Response> {
+) -> Result<Client, ApiError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -103,74 +81,69 @@ async fn authenticate_client(
         _ => return Err(invalid_client()),
     };
     match state.auth().authenticate_client(&id, &secret).await {
-        Ok(_) => Ok(()),
+        Ok(client) => Ok(client),
         Err(AuthError::Unauthenticated(_)) => Err(invalid_client()),
         Err(e) => Err(server_error(e)),
     }
 }
 
-/// A failure on our side, as RFC 6749 error JSON (details go to the log).
-fn server_error(e: AuthError) -> Response {
+/// A failure on our side: 503 when the database is unreachable, else 500
+/// (the renderer words both as RFC 6749 errors; details go to the log).
+fn server_error(e: AuthError) -> ApiError {
     match e {
-        AuthError::Store(latchkey_core::StoreError::Unavailable(msg)) => {
-            tracing::warn!(error = %msg, "store unavailable");
-            let mut r = oauth_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the server cannot reach its database; retry later",
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            r
-        }
-        other => {
-            tracing::error!(error = %other, "OAuth endpoint failed");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "an internal error occurred",
-            )
-        }
+        AuthError::Store(s @ latchkey_core::StoreError::Unavailable(_)) => s.into(),
+        other => ApiError::internal(format!("OAuth endpoint failed: {other}")),
     }
 }
 
-fn invalid_client() -> Response {
-    oauth_error(
+fn invalid_client() -> ApiError {
+    ApiError::new(
         StatusCode::UNAUTHORIZED,
         "invalid_client",
+        "Invalid client",
         "client authentication failed",
     )
 }
 
+fn invalid_request(detail: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Invalid request",
+        detail,
+    )
+}
+
+/// The form, client authentication, and the `token` parameter that both
+/// endpoints need.
+async fn token_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Result<(Client, String), ApiError> {
+    let Ok(Form(form)) = form else {
+        return Err(invalid_request(
+            "send an application/x-www-form-urlencoded body",
+        ));
+    };
+    let client = authenticate_client(state, headers, &form).await?;
+    let token = form
+        .token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| invalid_request("the token parameter is required"))?;
+    Ok((client, token))
+}
+
+/// Decodes one form-urlencoded component (`+` is a space, `%XX` a byte).
 fn urldecode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// RFC 7662 introspection answer.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"active": true, "token_type": "access_token", "sub": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "sid": "019a8d6e-3a00-7c3b-9a57-3b1d2c4e5f61", "client_id": "first-party", "scope": "openid profile email", "exp": 1795000000, "iat": 1794999100, "iss": "https://auth.example.com", "aud": "https://auth.example.com"}))]
+#[schema(example = json!({"active": true, "token_type": "access_token", "sub": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "sid": "019a8d6e-3a00-7c3b-9a57-3b1d2c4e5f61", "client_id": "first-party", "scope": "openid profile email", "exp": 4950673600_i64, "iat": 4950672700_i64, "iss": "https://auth.example.com", "aud": "https://auth.example.com"}))]
 pub struct IntrospectionResponse {
     /// Whether the token is active (valid, unexpired, and its session not ended).
     active: bool,
@@ -210,76 +183,88 @@ pub async fn post_introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(form)) = form else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "send an application/x-www-form-urlencoded body",
-        );
-    };
-    if let Err(r) = authenticate_client(&state, &headers, &form).await {
-        return r;
-    }
-    let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the token parameter is required",
-        );
-    };
-    match state.auth().introspect(token).await {
-        Ok(i) => axum::Json(IntrospectionResponse {
-            active: i.active,
-            token_type: i.token_type,
-            sub: i.sub,
-            sid: i.sid,
-            client_id: i.client_id,
-            scope: i.scope,
-            exp: i.exp,
-            iat: i.iat,
-            iss: i.iss,
-            aud: i.aud,
-        })
-        .into_response(),
-        Err(e) => server_error(e),
-    }
+) -> Result<Response, ApiError> {
+    let (_, token) = token_request(&state, &headers, form).await?;
+    let i = state
+        .auth()
+        .introspect(&token)
+        .await
+        .map_err(server_error)?;
+    Ok(axum::Json(IntrospectionResponse {
+        active: i.active,
+        token_type: i.token_type,
+        sub: i.sub,
+        sid: i.sid,
+        client_id: i.client_id,
+        scope: i.scope,
+        exp: i.exp,
+        iat: i.iat,
+        iss: i.iss,
+        aud: i.aud,
+    })
+    .into_response())
 }
 
 /// Token revocation (RFC 7009). **Requires** client authentication.
-/// Revoking an access or refresh token ends its whole session. Unknown
+/// A client revokes only tokens issued to it: revoking one ends its whole
+/// session. A token issued to another client, or a first-party token
+/// (those end at logout, `DELETE /v1/account/sessions` or by an
+/// administrator), is refused with 400 `unauthorized_client`. Unknown
 /// tokens are not an error (200).
 #[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked (or unknown)."),
-        (status = 400, description = "`invalid_request`: no token.", body = OAuthError),
+        (status = 400, description = "`invalid_request`: no token; `unauthorized_client`: the token was not issued to this client.", body = OAuthError),
         (status = 401, description = "`invalid_client`.", body = OAuthError),
     ))]
 pub async fn post_revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
-) -> Response {
-    let Ok(Form(form)) = form else {
-        return oauth_error(
+) -> Result<Response, ApiError> {
+    let (client, token) = token_request(&state, &headers, form).await?;
+    match state
+        .auth()
+        .revoke_token(&token, &client.id)
+        .await
+        .map_err(server_error)?
+    {
+        Revocation::Revoked | Revocation::Unknown => Ok(StatusCode::OK.into_response()),
+        Revocation::NotIssuedToClient => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "send an application/x-www-form-urlencoded body",
-        );
-    };
-    if let Err(r) = authenticate_client(&state, &headers, &form).await {
-        return r;
+            "unauthorized_client",
+            "Unauthorized client",
+            "the token was not issued to this client; first-party tokens end at logout or by an administrator",
+        )),
     }
-    let Some(token) = form.token.as_deref().filter(|t| !t.is_empty()) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the token parameter is required",
-        );
-    };
-    match state.auth().revoke_token(token).await {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => server_error(e),
+}
+
+/// The group: errors as RFC 6749 JSON; the token endpoints are `token`.
+pub(super) fn routes() -> Routes {
+    Routes::new(Renderer::OAuth)
+        .add(RouteClass::Api, routes!(get_jwks))
+        .add(RouteClass::Token, routes!(post_introspect))
+        .add(RouteClass::Token, routes!(post_revoke))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::urldecode;
+
+    #[test]
+    fn basic_credentials_are_form_urldecoded() {
+        for (input, expected) in [
+            ("plain", "plain"),
+            ("a+b", "a b"),
+            ("a%2Bb", "a+b"),
+            ("%40%25%3A", "@%:"),
+            ("100%", "100%"),
+            ("%zz", "%zz"),
+            ("caf%C3%A9", "café"),
+            ("a&b=c", "a&b=c"),
+        ] {
+            assert_eq!(urldecode(input), expected, "{input}");
+        }
     }
 }

@@ -4,19 +4,16 @@ use latchkey_core::audit::AuditEvent;
 use latchkey_core::session::Session;
 use latchkey_core::user::User;
 use serde::{Deserialize, Deserializer, Serialize};
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
-pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
+pub(crate) use crate::timefmt::rfc3339;
 
 /// An account as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "email": "ada@example.com", "email_verified": false,
     "username": "ada", "name": "Ada Lovelace",
-    "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z"
+    "created_at": "2126-11-22T10:00:00Z", "updated_at": "2126-11-22T10:00:00Z"
 }))]
 pub struct UserView {
     /// User id.
@@ -52,8 +49,8 @@ impl From<User> for UserView {
 /// One session of the user.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "created_at": "2026-11-22T10:00:00Z",
-    "last_seen_at": "2026-11-22T10:15:00Z", "expires_at": "2026-12-22T10:00:00Z",
+    "id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "created_at": "2126-11-22T10:00:00Z",
+    "last_seen_at": "2126-11-22T10:15:00Z", "expires_at": "2126-12-22T10:00:00Z",
     "ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
     "device": "Firefox on Linux", "amr": ["pwd"], "kind": "bearer", "current": true
 }))]
@@ -134,7 +131,7 @@ pub struct SuspensionView {
 #[schema(example = json!({
     "id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "email": "ada@example.com", "email_verified": true,
     "username": "ada", "name": "Ada Lovelace",
-    "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z",
+    "created_at": "2126-11-22T10:00:00Z", "updated_at": "2126-11-22T10:00:00Z",
     "roles": ["moderator", "user"], "suspension": null
 }))]
 pub struct AdminUserView {
@@ -200,7 +197,7 @@ impl AdminUserView {
 #[schema(example = json!({
     "name": "support", "description": "First-line support", "parent": "moderator",
     "permissions": ["tickets:read"], "builtin": false,
-    "created_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T10:00:00Z"
+    "created_at": "2126-11-22T10:00:00Z", "updated_at": "2126-11-22T10:00:00Z"
 }))]
 pub struct RoleView {
     /// Unique name.
@@ -249,11 +246,11 @@ pub struct PermissionView {
 /// One audit event.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "at": "2026-11-22T10:00:00.123Z",
+    "id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "at": "2126-11-22T10:00:00.123Z",
     "event": "user.suspended", "actor_id": "019a8d6e-0000-7000-8000-000000000001",
     "subject_id": "019a8d6e-0000-7000-8000-000000000002", "session_id": null,
     "ip": "203.0.113.7", "user_agent": "curl/8.5.0", "request_id": "0190c1a2b3c4d5e6f708192a3b4c5d6e",
-    "reason": "spam", "details": {"until": "2026-12-01T00:00:00Z"}
+    "reason": "spam", "details": {"until": "2126-12-01T00:00:00Z"}
 }))]
 pub struct AuditEventView {
     /// Event id (time-ordered).
@@ -302,7 +299,7 @@ impl From<AuditEvent> for AuditEventView {
 /// One event of the user's own security log.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "at": "2026-11-22T10:00:00.123Z",
+    "id": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "at": "2126-11-22T10:00:00.123Z",
     "event": "login.failed", "by": "unknown", "ip": "203.0.113.7",
     "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
     "reason": "invalid_credentials", "session_id": null

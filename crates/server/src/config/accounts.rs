@@ -34,6 +34,12 @@ pub const SETTINGS: &[Setting] = &[
         true,
         "mail the user when someone signs in from a device (browser and IP) never used before",
     ),
+    Setting::flag(
+        "accounts.reveal_existing_on_register",
+        "LATCHKEY_ACCOUNTS_REVEAL_EXISTING_ON_REGISTER",
+        false,
+        "answer a sign-up for an address that has an account with 409 `email_taken` (reveals who has an account) instead of exactly like a new one",
+    ),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +49,7 @@ pub(super) struct Raw {
     reauth_max_age_minutes: Option<u64>,
     deletion_grace_days: Option<u64>,
     new_sign_in_notice: Option<bool>,
+    reveal_existing_on_register: Option<bool>,
 }
 
 /// Account lifecycle settings.
@@ -56,6 +63,8 @@ pub struct AccountsConfig {
     pub deletion_grace: time::Duration,
     /// Mail a notice on sign-in from a new device.
     pub new_sign_in_notice: bool,
+    /// Answer 409 to a sign-up for an address that has an account.
+    pub reveal_existing_on_register: bool,
 }
 
 impl Raw {
@@ -71,6 +80,10 @@ impl Raw {
             ),
             deletion_grace: c.span_days("accounts.deletion_grace_days", self.deletion_grace_days),
             new_sign_in_notice: c.flag("accounts.new_sign_in_notice", self.new_sign_in_notice),
+            reveal_existing_on_register: c.flag(
+                "accounts.reveal_existing_on_register",
+                self.reveal_existing_on_register,
+            ),
         }
     }
 }

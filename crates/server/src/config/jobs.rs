@@ -17,6 +17,14 @@ pub const SETTINGS: &[Setting] = &[
         "how often each node looks for due background jobs (work queued on the node itself starts at once)",
     ),
     Setting::int(
+        "jobs.lease_secs",
+        "LATCHKEY_JOBS_LEASE_SECS",
+        120,
+        2,
+        3_600,
+        "how long a claimed job is reserved for its worker; a job whose node died runs again once it ends (keep it longer than a job takes)",
+    ),
+    Setting::int(
         "jobs.retry_base_secs",
         "LATCHKEY_JOBS_RETRY_BASE_SECS",
         10,
@@ -54,6 +62,7 @@ pub const SETTINGS: &[Setting] = &[
 #[serde(deny_unknown_fields)]
 pub(super) struct Raw {
     poll_interval_ms: Option<u64>,
+    lease_secs: Option<u64>,
     retry_base_secs: Option<u64>,
     retry_max_secs: Option<u64>,
     sweep_interval_secs: Option<u64>,
@@ -65,6 +74,8 @@ pub(super) struct Raw {
 pub struct JobsSettings {
     /// Poll period.
     pub poll_interval: Duration,
+    /// How long a claimed job is reserved for its worker.
+    pub lease: time::Duration,
     /// First retry delay.
     pub retry_base: time::Duration,
     /// Longest retry delay.
@@ -79,6 +90,7 @@ impl Raw {
     pub(super) fn validate(self, c: &mut Checker) -> JobsSettings {
         JobsSettings {
             poll_interval: c.millis("jobs.poll_interval_ms", self.poll_interval_ms),
+            lease: c.span_secs("jobs.lease_secs", self.lease_secs),
             retry_base: c.span_secs("jobs.retry_base_secs", self.retry_base_secs),
             retry_max: c.span_secs("jobs.retry_max_secs", self.retry_max_secs),
             sweep_interval: c.span_secs("jobs.sweep_interval_secs", self.sweep_interval_secs),

@@ -11,7 +11,7 @@ pub const SETTINGS: &[Setting] = &[
         "redis.url",
         "LATCHKEY_REDIS_URL",
         "",
-        "`redis://[USER:PASSWORD@]HOST:PORT/DB`: share rate limits between nodes",
+        "`redis[s]://[USER:PASSWORD@]HOST:PORT/DB`: share rate limits between nodes",
     )
     .secret(),
     Setting::text(
@@ -28,6 +28,12 @@ pub const SETTINGS: &[Setting] = &[
         60_000,
         "connect and command timeout; past it, local limits apply",
     ),
+    Setting::text(
+        "redis.ca_file",
+        "LATCHKEY_REDIS_CA_FILE",
+        "",
+        "PEM file of the CAs trusted for `rediss://` (instead of the system's)",
+    ),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,10 +42,11 @@ pub(super) struct Raw {
     url: Option<String>,
     key_prefix: Option<String>,
     timeout_ms: Option<u64>,
+    ca_file: Option<String>,
 }
 
 /// Redis for shared counters, parsed once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RedisSettings {
     /// The URL with its password redacted, for logs.
     pub redacted_url: String,
@@ -55,16 +62,21 @@ impl Raw {
         let url = self.url.as_deref().map(str::trim).filter(|u| !u.is_empty());
         let redacted_url = url.map(redact_url).unwrap_or_default();
         c.show_str("redis.url", &redacted_url);
+        let ca_file = c.optional("redis.ca_file", self.ca_file);
         let url = url?;
-        match RedisConfig::from_url(url, &key_prefix, timeout) {
-            Ok(connection) => Some(RedisSettings {
-                redacted_url,
-                connection,
-            }),
-            Err(e) => {
-                c.fail("redis.url", Some(url), e);
-                None
-            }
-        }
+        let connection = RedisConfig::from_url(url, &key_prefix, timeout)
+            .map_err(|e| c.fail("redis.url", Some(url), e))
+            .ok()?;
+        let connection = match ca_file {
+            Some(path) => connection
+                .with_ca_file(path.as_ref())
+                .map_err(|e| c.fail("redis.ca_file", Some(&path), e))
+                .ok()?,
+            None => connection,
+        };
+        Some(RedisSettings {
+            redacted_url,
+            connection,
+        })
     }
 }

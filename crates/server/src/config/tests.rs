@@ -513,7 +513,7 @@ fn abuse_mistakes_name_the_setting() {
             &["1 to 100"][..],
         ),
         (
-            ("LATCHKEY_REDIS_URL", "rediss://:pw@cache:6380"),
+            ("LATCHKEY_REDIS_URL", "rediss://:pw@cache:6380/#insecure"),
             "redis.url",
             &["TLS"][..],
         ),
@@ -543,6 +543,18 @@ fn abuse_mistakes_name_the_setting() {
         Overrides::default(),
     );
     assert!(!e.to_string().contains("hunter2"), "{e}");
+    // a CA file is for rediss:// only, and must be readable
+    for (url, ca, words) in [
+        ("rediss://cache:6380", "/nonexistent/ca.pem", "cannot read"),
+        ("redis://cache:6379", "/nonexistent/ca.pem", "rediss://"),
+    ] {
+        let e = err(
+            &[("LATCHKEY_REDIS_URL", url), ("LATCHKEY_REDIS_CA_FILE", ca)],
+            None,
+            Overrides::default(),
+        );
+        check(&e, "redis.ca_file", &[words]);
+    }
     let e = err(
         &[
             ("LATCHKEY_CHALLENGE_BASE_DIFFICULTY", "20"),
@@ -688,8 +700,8 @@ fn values_are_kept_typed() {
     )
     .unwrap();
     let redis = c.redis.as_ref().unwrap();
-    assert_eq!(redis.connection.address, "cache.internal:6380");
-    assert_eq!(redis.connection.database, 3);
+    assert_eq!(redis.connection.address(), "cache.internal:6380");
+    assert_eq!(redis.connection.database(), 3);
     assert_eq!(redis.connection.timeout, Duration::from_millis(400));
     assert!(!redis.redacted_url.contains("pw"), "{}", redis.redacted_url);
     let from = c.mail.from.as_ref().unwrap();

@@ -73,12 +73,12 @@ fn ev_from(kind: EventType, user: &User, now: OffsetDateTime, ip: &str) -> Audit
         .subject(&user.id)
 }
 
-fn ev(kind: EventType, user: &User, now: OffsetDateTime) -> AuditEvent {
+pub(super) fn ev(kind: EventType, user: &User, now: OffsetDateTime) -> AuditEvent {
     ev_from(kind, user, now, "198.51.100.20")
 }
 
 /// The types of the events about `user_id`, oldest first.
-async fn events_about(store: &dyn Store, user_id: &str) -> Vec<String> {
+pub(super) async fn events_about(store: &dyn Store, user_id: &str) -> Vec<String> {
     store
         .audit_events(&AuditQuery {
             subject_id: Some(user_id.to_owned()),
@@ -93,7 +93,7 @@ async fn events_about(store: &dyn Store, user_id: &str) -> Vec<String> {
         .collect()
 }
 
-async fn with_token(
+pub(super) async fn with_token(
     store: &dyn Store,
     user: &User,
     purpose: TokenPurpose,
@@ -101,11 +101,14 @@ async fn with_token(
 ) -> AccountToken {
     let t = token(user, purpose, now, Duration::hours(1));
     let (m, j) = mail(Some(user), now);
-    store.insert_account_token(&t, &m, &j, None).await.unwrap();
+    store
+        .insert_account_token(&t, &m, &j, None, None)
+        .await
+        .unwrap();
     t
 }
 
-async fn session_of(store: &dyn Store, user: &User, now: OffsetDateTime) -> Session {
+pub(super) async fn session_of(store: &dyn Store, user: &User, now: OffsetDateTime) -> Session {
     let s = sample_session(&user.id, now);
     store
         .create_session(&s, Some(&sample_token(&s.id, now)))
@@ -114,7 +117,7 @@ async fn session_of(store: &dyn Store, user: &User, now: OffsetDateTime) -> Sess
     s
 }
 
-async fn active(store: &dyn Store, user: &User, now: OffsetDateTime) -> usize {
+pub(super) async fn active(store: &dyn Store, user: &User, now: OffsetDateTime) -> usize {
     store
         .active_sessions_of_user(&user.id, now)
         .await
@@ -165,7 +168,7 @@ pub async fn account_tokens_supersede_older_ones_of_the_same_purpose(db: &dyn Te
     let (m, j) = mail(Some(&user), later);
     let e = ev(EventType::EmailChangeRequested, &user, later);
     store
-        .insert_account_token(&t, &m, &j, Some(&e))
+        .insert_account_token(&t, &m, &j, None, Some(&e))
         .await
         .unwrap();
     assert_eq!(
@@ -186,7 +189,7 @@ pub async fn redemption_is_single_use_and_checks_purpose_and_expiry(db: &dyn Tes
         let e = ev(EventType::EmailVerified, &user, now);
         async move {
             store
-                .redeem_account_token(&hash, purpose, &Redemption::VerifyEmail, at, &e)
+                .redeem_account_token(&hash, purpose, &Redemption::VerifyEmail, None, at, &e)
                 .await
                 .unwrap()
         }
@@ -227,6 +230,7 @@ pub async fn redemption_is_single_use_and_checks_purpose_and_expiry(db: &dyn Tes
                 "unknown",
                 TokenPurpose::VerifyEmail,
                 &Redemption::VerifyEmail,
+                None,
                 now,
                 &ev(EventType::EmailVerified, &user, now),
             )
@@ -237,14 +241,17 @@ pub async fn redemption_is_single_use_and_checks_purpose_and_expiry(db: &dyn Tes
 }
 
 /// A verification link mailed to an old address does nothing once the
-/// address changed, and stays unused.
+/// address changed: the change voided it (issue 11), and the refused
+/// redemption changes nothing more.
 pub async fn verification_is_void_once_the_address_changed(db: &dyn TestDb) {
     let store = migrated(db).await;
     let now = base_now();
     let mut user = stored_user(store.as_ref()).await;
     let t = with_token(store.as_ref(), &user, TokenPurpose::VerifyEmail, now).await;
+    let moved = now + Duration::seconds(1);
     user.email = format!("moved-{}", user.email);
     user.email_normalized = latchkey_core::user::normalize_email(&user.email);
+    user.updated_at = moved;
     store.update_user(&user, None).await.unwrap();
     assert_eq!(
         store
@@ -252,6 +259,7 @@ pub async fn verification_is_void_once_the_address_changed(db: &dyn TestDb) {
                 &t.token_hash,
                 TokenPurpose::VerifyEmail,
                 &Redemption::VerifyEmail,
+                None,
                 now,
                 &ev(EventType::EmailVerified, &user, now),
             )
@@ -274,8 +282,8 @@ pub async fn verification_is_void_once_the_address_changed(db: &dyn TestDb) {
             .unwrap()
             .unwrap()
             .used_at,
-        None,
-        "nothing changed"
+        Some(moved),
+        "voided by the change of address, not by the refused redemption"
     );
     assert!(events_about(store.as_ref(), &user.id).await.is_empty());
 }
@@ -298,6 +306,7 @@ pub async fn reset_sets_the_password_and_ends_every_session(db: &dyn TestDb) {
             &Redemption::ResetPassword {
                 password_hash: "$argon2id$new".into(),
             },
+            None,
             now,
             &ev(EventType::PasswordResetCompleted, &user, now),
         )
@@ -329,7 +338,10 @@ pub async fn email_change_applies_or_conflicts_without_using_the_token(db: &dyn 
     let mut t = token(&user, TokenPurpose::EmailChange, now, Duration::hours(1));
     t.email = Some("New.Address@Example.com".into());
     let (m, j) = mail(Some(&user), now);
-    store.insert_account_token(&t, &m, &j, None).await.unwrap();
+    store
+        .insert_account_token(&t, &m, &j, None, None)
+        .await
+        .unwrap();
     let squatter = sample_user("new.address@example.com", None);
     store.insert_user(&squatter, &[], None).await.unwrap();
     let err = store
@@ -337,6 +349,7 @@ pub async fn email_change_applies_or_conflicts_without_using_the_token(db: &dyn 
             &t.token_hash,
             TokenPurpose::EmailChange,
             &Redemption::ChangeEmail,
+            None,
             now,
             &ev(EventType::EmailChangeConfirmed, &user, now),
         )
@@ -363,6 +376,7 @@ pub async fn email_change_applies_or_conflicts_without_using_the_token(db: &dyn 
             &t.token_hash,
             TokenPurpose::EmailChange,
             &Redemption::ChangeEmail,
+            None,
             now,
             &ev(EventType::EmailChangeConfirmed, &user, now),
         )
@@ -403,6 +417,7 @@ pub async fn concurrent_redemptions_let_exactly_one_through(db: &dyn TestDb) {
                     &Redemption::ResetPassword {
                         password_hash: format!("hash-{i}"),
                     },
+                    None,
                     now,
                     &e,
                 )
@@ -1053,6 +1068,7 @@ pub async fn sweep_removes_what_expired_and_keeps_the_rest(db: &dyn TestDb) {
             &used.token_hash,
             TokenPurpose::VerifyEmail,
             &Redemption::VerifyEmail,
+            None,
             now,
             &ev(EventType::EmailVerified, &user, now),
         )
@@ -1067,7 +1083,7 @@ pub async fn sweep_removes_what_expired_and_keeps_the_rest(db: &dyn TestDb) {
     );
     let (m0, j0) = mail(Some(&user), t0);
     store
-        .insert_account_token(&expired, &m0, &j0, None)
+        .insert_account_token(&expired, &m0, &j0, None, None)
         .await
         .unwrap();
     let live_token = with_token(store.as_ref(), &user, TokenPurpose::EmailChange, now).await;

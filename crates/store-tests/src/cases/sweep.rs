@@ -87,13 +87,16 @@ pub async fn sweep_removes_exactly_what_the_plan_says(db: &dyn TestDb) {
             Duration::minutes(15) + expires_in,
         );
         let (m, j) = mail(Some(&owner), now);
-        store.insert_account_token(&t, &m, &j, None).await.unwrap();
+        store
+            .insert_account_token(&t, &m, &j, None, None)
+            .await
+            .unwrap();
         if used {
             // a newer token of the same purpose marks this one used
             let newer = token(&owner, TokenPurpose::PasswordReset, now, Duration::days(1));
             let (m, j) = mail(Some(&owner), now);
             store
-                .insert_account_token(&newer, &m, &j, None)
+                .insert_account_token(&newer, &m, &j, None, None)
                 .await
                 .unwrap();
         }

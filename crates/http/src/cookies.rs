@@ -1,0 +1,82 @@
+//! Cookies, read and written with the `cookie` crate: the session and
+//! device cookies are HttpOnly, `SameSite=Lax`, `Path=/`, and `Secure` (with
+//! the `__Host-` prefix, see [`crate::state::CookieSettings`]) under https.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite};
+
+/// The value of cookie `name`, if the request sent it.
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+/// Appends a `Set-Cookie` for one of latchkey's cookies; `max_age_secs` 0
+/// deletes it.
+pub fn set_cookie(
+    headers: &mut HeaderMap,
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    secure: bool,
+) {
+    let cookie = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::seconds(max_age_secs))
+        .secure(secure)
+        .build();
+    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+        headers.append(header::SET_COOKIE, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-latchkey_session=tok; b=2"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("latchkey_session_x=no"),
+        );
+        assert_eq!(
+            cookie_value(&h, "__Host-latchkey_session").as_deref(),
+            Some("tok")
+        );
+        assert_eq!(cookie_value(&h, "latchkey_session"), None);
+        assert_eq!(cookie_value(&h, "b").as_deref(), Some("2"));
+        // pieces that are not cookies are skipped, not fatal
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("junk; =x; c = 3 "));
+        assert_eq!(cookie_value(&h, "c").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn set_cookie_carries_the_attributes() {
+        for (secure, expected) in [
+            (false, "n=v; HttpOnly; SameSite=Lax; Path=/; Max-Age=60"),
+            (
+                true,
+                "n=v; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60",
+            ),
+        ] {
+            let mut h = HeaderMap::new();
+            set_cookie(&mut h, "n", "v", 60, secure);
+            assert_eq!(h[header::SET_COOKIE], expected);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The one error path: every response passes through [`finish`] in the
+//! request pipeline. An error ([`Failure`] in the response's extensions) is
+//! logged there, once, inside the request's span, and its body is written in
+//! the shape its route group chose ([`Renderer`]); responses without an
+//! error pass untouched.
+//!
+//! A route group picks its renderer where it is registered
+//! (`routes::Routes::new`). Errors raised before any route runs (IP lists,
+//! per-IP rate limits, unknown paths, header limits, timeouts) are
+//! problem+json.
+//!
+//! The coming OAuth authorization endpoint adds a `Redirect` renderer here:
+//! the handler attaches the client's validated `redirect_uri` and `state` to
+//! its error, and the renderer answers 303 to `redirect_uri?error=…&state=…`
+//! (or shows the [`Renderer::Page`] when there is no validated target, as
+//! RFC 6749 §4.1.2.1 requires).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_proto::problem::{PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem};
+use serde::Serialize;
+
+use crate::error::{ApiError, Failure};
+use crate::pages::{Html, page};
+
+/// How a route group shows its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renderer {
+    /// RFC 9457 problem+json with a stable `code` (the JSON API; the
+    /// default).
+    Problem,
+    /// RFC 6749 §5.2 `{error, error_description}` (the `/oauth2/*`
+    /// endpoints); `invalid_client` comes with `WWW-Authenticate: Basic`.
+    OAuth,
+    /// A readable HTML page (the pages mailed links open).
+    Page,
+}
+
+impl Renderer {
+    /// Tags the responses of a route group with this renderer.
+    pub(crate) fn tag(self, mut response: Response) -> Response {
+        if response.extensions().get::<Failure>().is_some() {
+            response.extensions_mut().insert(self);
+        }
+        response
+    }
+}
+
+/// Logs the error of a response, if it carries one, and writes its body;
+/// called once per request by the pipeline, inside the request's span.
+pub fn finish(mut response: Response, request_id: &str) -> Response {
+    let Some(Failure(error)) = response.extensions_mut().remove::<Failure>() else {
+        return response;
+    };
+    log(&error);
+    let renderer = response
+        .extensions_mut()
+        .remove::<Renderer>()
+        .unwrap_or(Renderer::Problem);
+    let (mut parts, _) = response.into_parts();
+    let rendered = match renderer {
+        Renderer::Problem => problem(&error, request_id),
+        Renderer::OAuth => oauth(&error),
+        Renderer::Page => error_page(&error),
+    };
+    let (rendered, body) = rendered.into_parts();
+    if renderer != Renderer::Problem {
+        // `Bearer` is the JSON API's challenge; the others set their own
+        parts.headers.remove(header::WWW_AUTHENTICATE);
+    }
+    for (name, value) in &rendered.headers {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    parts.status = rendered.status;
+    Response::from_parts(parts, body)
+}
+
+/// One line per failed request: server errors as errors (with the internal
+/// detail), refusals at debug (with the reason, if there is one).
+fn log(error: &ApiError) {
+    let status = error.status().as_u16();
+    let code = error.code();
+    let reason = error.reason().unwrap_or("");
+    if error.status().is_server_error() {
+        tracing::error!(code, status, error = %reason, "request failed");
+    } else {
+        tracing::debug!(code, status, reason = %reason, "request refused");
+    }
+}
+
+fn problem(error: &ApiError, request_id: &str) -> Response {
+    let problem = Problem {
+        type_uri: format!("{PROBLEM_TYPE_BASE}{}", error.code()),
+        title: error.title().to_owned(),
+        status: error.status().as_u16(),
+        detail: error.detail().to_owned(),
+        code: error.code().to_owned(),
+        errors: error.field_errors().to_vec(),
+        request_id: Some(request_id.to_owned()),
+    };
+    let body = match error.extension() {
+        None => serde_json::to_vec(&problem),
+        Some((name, value)) => serde_json::to_value(&problem).and_then(|mut v| {
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert(name.to_owned(), value.clone());
+            }
+            serde_json::to_vec(&v)
+        }),
+    }
+    .unwrap_or_else(|_| b"{\"code\":\"internal_error\"}".to_vec());
+    (error.status(), [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
+}
+
+/// An RFC 6749 error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OAuthError {
+    /// `invalid_client`, `invalid_request`, …
+    error: &'static str,
+    /// Human-readable detail.
+    error_description: String,
+}
+
+fn oauth(error: &ApiError) -> Response {
+    let status = error.status();
+    let (code, description) = match status {
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "temporarily_unavailable",
+            "the server cannot reach its database; retry later".to_owned(),
+        ),
+        s if s.is_server_error() => ("server_error", "an internal error occurred".to_owned()),
+        _ => (error.code(), error.detail().to_owned()),
+    };
+    let mut response = (
+        status,
+        axum::Json(OAuthError {
+            error: code,
+            error_description: description,
+        }),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"latchkey\""),
+        );
+    }
+    response
+}
+
+fn error_page(error: &ApiError) -> Response {
+    let status = error.status();
+    let (title, body) = match error.code() {
+        "invalid_token" => (
+            "This link does not work",
+            Html::paragraph(
+                "It is unknown, expired, already used, or replaced by a newer one. Ask for a new one.",
+            ),
+        ),
+        "email_taken" => (
+            "This address is taken",
+            Html::paragraph("Another account uses this address now."),
+        ),
+        "validation_failed" => {
+            let messages = error
+                .field_errors()
+                .iter()
+                .fold(Html::default(), |html, e| {
+                    html.then(&Html::paragraph(&e.message))
+                });
+            match error.retry() {
+                Some(retry) => (retry.title, messages.then(&retry.form)),
+                None => ("Please try again", messages),
+            }
+        }
+        "unreadable_form" => (
+            "Please try again",
+            Html::paragraph("The form could not be read; open the link from the mail again."),
+        ),
+        _ => (
+            "Something went wrong",
+            Html::paragraph("Try again in a moment."),
+        ),
+    };
+    page(status, title, &body)
+}

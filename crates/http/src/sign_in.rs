@@ -1,0 +1,152 @@
+//! The sign-in step: what every way of signing in goes through, whatever
+//! proves the user (a password today; the hosted pages, magic links, email
+//! codes and passkeys next).
+//!
+//! [`SignIn::run`] does, in order: the login-CSRF check of a cookie
+//! session (its `Origin` must be latchkey's), the proof-of-work challenge
+//! when the server is under pressure, the per-account quotas of the `login`
+//! class, the caller's check (given the device cookie), the outcome metric,
+//! the pressure of a failure, and on success the replacement of the
+//! browser's previous cookie session. [`SignedIn`] then carries the
+//! `Set-Cookie` and `RateLimit` headers for whatever answer the caller
+//! builds (JSON here, a redirect on a hosted page).
+
+use std::future::Future;
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use latchkey_core::abuse::challenge::ChallengeAction;
+use latchkey_core::abuse::{Dimension, RouteClass};
+use latchkey_core::auth::{AuthError, ClientInfo, LoginOutcome, LoginSuccess};
+use latchkey_core::session::SessionKind;
+
+use crate::abuse::{add_ratelimit_headers, challenge_refusal, check_limit, pow_solution};
+use crate::cookies::{cookie_value, set_cookie};
+use crate::error::ApiError;
+use crate::principal::check_origin;
+use crate::state::AppState;
+
+/// A sign-in about to be attempted.
+#[derive(Clone, Copy)]
+pub struct SignIn<'a> {
+    /// The application.
+    pub state: &'a AppState,
+    /// The request's headers (challenge solution, cookies, `Origin`).
+    pub headers: &'a HeaderMap,
+    /// Where the request came from.
+    pub client: &'a ClientInfo,
+    /// The client IP.
+    pub ip: Option<IpAddr>,
+    /// The account as typed (address or username), for its quotas.
+    pub account: &'a str,
+    /// Bearer tokens or a cookie session.
+    pub kind: SessionKind,
+    /// A challenge solution from the body, if any (the `Latchkey-Pow`
+    /// header is read too).
+    pub pow: Option<&'a str>,
+}
+
+/// A session started: its credentials, and the headers of the answer.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The session's credentials.
+    pub outcome: LoginOutcome,
+    headers: HeaderMap,
+}
+
+impl SignedIn {
+    /// Adds the cookies and `RateLimit` headers to the answer.
+    pub fn respond(self, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        for (name, value) in self.headers.iter() {
+            headers.append(name.clone(), value.clone());
+        }
+        response
+    }
+}
+
+impl SignIn<'_> {
+    /// Runs the step around `check`, which proves the user given the
+    /// device cookie the client sent.
+    pub async fn run<F, Fut>(self, check: F) -> Result<SignedIn, ApiError>
+    where
+        F: FnOnce(Option<String>) -> Fut,
+        Fut: Future<Output = Result<LoginSuccess, AuthError>>,
+    {
+        let state = self.state;
+        let cookies = state.cookies();
+        if self.kind == SessionKind::Cookie {
+            // login CSRF: a cookie session may only be started from our own pages
+            check_origin(self.headers, &cookies.origin)?;
+        }
+        let guard = &state.protection().guard;
+        guard
+            .demand_challenge(
+                ChallengeAction::Login,
+                self.ip,
+                pow_solution(self.headers, self.pow),
+            )
+            .await
+            .map_err(|d| challenge_refusal(&d))?;
+        let account = latchkey_core::user::normalize_email(self.account);
+        let mut verdicts = Vec::new();
+        for dim in [Dimension::Account, Dimension::IpAccount] {
+            verdicts
+                .extend(check_limit(guard, RouteClass::Login, dim, self.ip, Some(&account)).await?);
+        }
+        let result = check(cookie_value(self.headers, cookies.device_name())).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(AuthError::InvalidCredentials) => "invalid_credentials",
+            Err(AuthError::Throttled { .. }) => "throttled",
+            Err(AuthError::AccountLocked) => "locked",
+            Err(AuthError::Busy { .. }) => "busy",
+            Err(AuthError::Suspended { .. }) => "suspended",
+            Err(_) => "error",
+        };
+        metrics::counter!("latchkey_logins_total", "outcome" => outcome).increment(1);
+        if matches!(
+            result,
+            Err(AuthError::InvalidCredentials
+                | AuthError::Throttled { .. }
+                | AuthError::AccountLocked)
+        ) {
+            guard.record_pressure(self.ip, 1).await;
+        }
+        let success = result?;
+        let mut headers = HeaderMap::new();
+        if let LoginOutcome::Cookie(c) = &success.outcome {
+            // A new sign-in replaces the browser's previous cookie session:
+            // end it, so a stolen copy of the old cookie stops working too.
+            if let Some(old) = cookie_value(self.headers, cookies.name())
+                && let Ok(previous) = state.auth().authenticate_cookie(&old).await
+            {
+                state.auth().logout(&previous, self.client).await?;
+            }
+            let max_age = (c.session.expires_at - c.session.created_at).whole_seconds();
+            set_cookie(
+                &mut headers,
+                cookies.name(),
+                &c.cookie_token,
+                max_age,
+                cookies.secure,
+            );
+        }
+        let ttl = state.auth().device_cookies().max_age().whole_seconds();
+        set_cookie(
+            &mut headers,
+            cookies.device_name(),
+            &success.device_cookie,
+            ttl,
+            cookies.secure,
+        );
+        for v in &verdicts {
+            add_ratelimit_headers(&mut headers, v);
+        }
+        Ok(SignedIn {
+            outcome: success.outcome,
+            headers,
+        })
+    }
+}
