@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
-use crate::lifecycle::void_tokens;
+use crate::credentials::void_tokens;
 use crate::roles::lock_user;
 use crate::users::{COLUMNS, user_from};
 use crate::{PgStore, map_err, settle};

@@ -12,9 +12,8 @@ use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
-    AccountState, AccountToken, CREDENTIAL_TOKENS, ClaimedJob, JobRecord, NewJob, OutboxMessage,
-    QueuedMail, Redeemed, Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner,
-    TokenPurpose,
+    AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
+    Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner, TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, truncate_to_millis};
 use latchkey_core::user::User;
@@ -22,6 +21,7 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
+use crate::credentials::void_tokens;
 use crate::users::insert_user_in;
 use crate::{PgStore, map_err, settle};
 
@@ -30,8 +30,6 @@ const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const SUPERSEDE_TOKENS: &str = "UPDATE account_tokens SET used_at = $3 \
      WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL";
-const VOID_TOKENS: &str = "UPDATE account_tokens SET used_at = $2 \
-     WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($3)";
 const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created_at, expires_at, \
      used_at FROM account_tokens WHERE token_hash = $1";
 const TOKEN_FOR_UPDATE: &str = "SELECT token_hash, user_id, purpose, email, created_at, \
@@ -138,22 +136,6 @@ async fn insert_token(tx: &Transaction<'_>, t: &AccountToken) -> Result<(), Stor
     )
     .await?;
     Ok(())
-}
-
-/// The stored names of [`CREDENTIAL_TOKENS`], as a query parameter.
-pub(crate) fn credential_purposes() -> Vec<&'static str> {
-    CREDENTIAL_TOKENS.map(TokenPurpose::as_str).to_vec()
-}
-
-/// Voids (marks used at `now`) every outstanding credential token of the
-/// user ([`CREDENTIAL_TOKENS`]): the address or password changed, or the
-/// account was suspended or its deletion scheduled.
-pub(crate) async fn void_tokens(
-    tx: &Transaction<'_>,
-    user_id: &str,
-    now: OffsetDateTime,
-) -> Result<u64, StoreError> {
-    exec(tx, VOID_TOKENS, &[&user_id, &now, &credential_purposes()]).await
 }
 
 async fn revoke_all(

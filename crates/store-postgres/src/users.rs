@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
-use crate::lifecycle::credential_purposes;
+use crate::credentials::credential_purposes;
 use crate::roles::assign;
 use crate::{PgStore, map_err, settle};
 

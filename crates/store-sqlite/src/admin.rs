@@ -10,7 +10,7 @@ use rusqlite::{params, params_from_iter};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
-use crate::lifecycle::void_tokens;
+use crate::credentials::void_tokens;
 use crate::roles::user_exists;
 use crate::users::{COLUMNS, finish, raw_user};
 use crate::{SqliteStore, map_err};

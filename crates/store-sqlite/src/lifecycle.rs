@@ -8,9 +8,8 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
-    AccountState, AccountToken, CREDENTIAL_TOKENS, ClaimedJob, JobRecord, NewJob, OutboxMessage,
-    QueuedMail, Redeemed, Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner,
-    TokenPurpose,
+    AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
+    Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner, TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, from_unix_millis, to_unix_millis};
 use latchkey_core::user::User;
@@ -18,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
+use crate::credentials::void_tokens;
 use crate::users::insert_user;
 use crate::{SqliteStore, map_err};
 
@@ -26,8 +26,6 @@ const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const SUPERSEDE_TOKENS: &str = "UPDATE account_tokens SET used_at = ?3 \
      WHERE user_id = ?1 AND purpose = ?2 AND used_at IS NULL";
-const VOID_TOKENS: &str = "UPDATE account_tokens SET used_at = ?2 \
-     WHERE user_id = ?1 AND used_at IS NULL AND purpose IN (?3, ?4, ?5)";
 const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created_at, expires_at, \
      used_at FROM account_tokens WHERE token_hash = ?1";
 const MARK_TOKEN_USED: &str = "UPDATE account_tokens SET used_at = ?2 WHERE token_hash = ?1";
@@ -123,18 +121,6 @@ fn insert_token(c: &Connection, t: &AccountToken) -> Result<(), StoreError> {
         ])
         .map_err(map_err)?;
     Ok(())
-}
-
-/// Voids (marks used at `now`) every outstanding credential token of the
-/// user ([`CREDENTIAL_TOKENS`]): the address or password changed, or the
-/// account was suspended or its deletion scheduled.
-pub(crate) fn void_tokens(c: &Connection, user_id: &str, now: i64) -> Result<u64, StoreError> {
-    let [a, b, d] = CREDENTIAL_TOKENS.map(TokenPurpose::as_str);
-    c.prepare_cached(VOID_TOKENS)
-        .map_err(map_err)?
-        .execute(params![user_id, now, a, b, d])
-        .map(|n| n as u64)
-        .map_err(map_err)
 }
 
 fn revoke_all(

@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
-use crate::lifecycle::void_tokens;
+use crate::credentials::void_tokens;
 use crate::roles::assign;
 use crate::{SqliteStore, map_err};
 
