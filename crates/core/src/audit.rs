@@ -4,7 +4,8 @@
 //! actor: a user id, or none for the command line, the system or an
 //! anonymous caller), *to whom* (the subject), and *from where* (IP,
 //! User-Agent, request id). Events are never changed; the retention sweep
-//! ([`crate::store::AuditStore::purge_audit_events`]) is the only deletion.
+//! (`AuditStore::purge_audit_events`, run by
+//! [`crate::jobs::purge_audit_events_older_than`]) is the only deletion.
 //!
 //! Decisions:
 //! - Where the event is the consequence of a store write made for an
@@ -25,7 +26,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::auth::ClientInfo;
+use crate::client_info::ClientInfo;
 use crate::id;
 
 /// What happened. The stored form is [`EventType::as_str`]; the store keeps
@@ -287,25 +288,6 @@ pub struct AuditQuery {
     pub oldest_first: bool,
     /// At most this many.
     pub limit: u32,
-}
-
-/// Deletes every event older than `cutoff`, `batch` rows per statement so
-/// that no single transaction grows large or holds locks for long. Returns
-/// how many were deleted. Stateless and idempotent: safe to run on every
-/// node, and to stop and start at any moment.
-pub async fn purge_older_than(
-    store: &dyn crate::store::Store,
-    cutoff: OffsetDateTime,
-    batch: u32,
-) -> Result<u64, crate::store::StoreError> {
-    let mut total = 0;
-    loop {
-        let n = store.purge_audit_events(cutoff, batch).await?;
-        total += n;
-        if n < u64::from(batch) {
-            return Ok(total);
-        }
-    }
 }
 
 #[cfg(test)]

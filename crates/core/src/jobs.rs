@@ -262,10 +262,13 @@ impl Jobs {
         let report = self
             .auth
             .store()
-            .sweep(SweepCutoffs {
-                now,
-                retain_after: now - self.config.retention,
-            })
+            .sweep(
+                SweepCutoffs {
+                    now,
+                    retain_after: now - self.config.retention,
+                }
+                .plan(),
+            )
             .await?;
         let deleted = self.auth.anonymize_due_users().await?;
         if report != SweepReport::default() || deleted > 0 {
@@ -340,6 +343,25 @@ fn redact_addresses(text: &str) -> String {
         })
         .collect();
     redacted.join(" ").chars().take(500).collect()
+}
+
+/// Deletes every event older than `cutoff`, `batch` rows per statement so
+/// that no single transaction grows large or holds locks for long. Returns
+/// how many were deleted. Stateless and idempotent: safe to run on every
+/// node, and to stop and start at any moment.
+pub async fn purge_audit_events_older_than(
+    store: &dyn crate::store::Store,
+    cutoff: time::OffsetDateTime,
+    batch: u32,
+) -> Result<u64, crate::store::StoreError> {
+    let mut total = 0;
+    loop {
+        let n = store.purge_audit_events(cutoff, batch).await?;
+        total += n;
+        if n < u64::from(batch) {
+            return Ok(total);
+        }
+    }
 }
 
 #[cfg(test)]

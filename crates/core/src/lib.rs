@@ -16,6 +16,7 @@
 pub mod abuse;
 pub mod audit;
 pub mod auth;
+pub mod client_info;
 pub mod clock;
 pub mod id;
 pub mod jobs;

@@ -15,18 +15,23 @@
 //! - migrations are forward-only, recorded with a checksum, and safe to run
 //!   from several nodes at once (the backend takes a lock).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::abuse::brute_force::LoginFailures;
+use crate::abuse::failures::LoginFailures;
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::keys::{Client, StoredKey};
 use crate::lifecycle::{
     AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
-    Redemption, SweepCutoffs, SweepReport, TokenPurpose,
+    Redemption, SweepPlan, SweepReport, TokenPurpose,
 };
 use crate::roles::{Role, UserRoleGraph};
-use crate::session::{RefreshToken, RotateOutcome, Rotation, Session};
+use crate::session::{
+    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKey,
+    WhichSessions,
+};
 use crate::user::{Suspension, User, UserSearch};
 
 /// What can go wrong in a store, in terms the domain can act on.
@@ -87,9 +92,16 @@ pub trait Store:
 /// Persistence of user accounts.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts a new user. Fails with `Conflict("email")` or
-    /// `Conflict("username")` when a normalized value is taken.
-    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Inserts a new user with assigned `roles` and, when given, the audit
+    /// event recording it, in one transaction. Fails with
+    /// `Conflict("email")` or `Conflict("username")` when a normalized value
+    /// is taken; `NotFound` for an unknown role (and nothing is stored).
+    async fn insert_user(
+        &self,
+        user: &User,
+        roles: &[String],
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError>;
 
     /// Looks a user up by id.
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError>;
@@ -107,12 +119,13 @@ pub trait UserStore: Send + Sync {
 
     /// Replaces the profile fields (`email`, `email_normalized`,
     /// `email_verified`, `username`, `username_normalized`, `name`,
-    /// `updated_at`) of an existing user. `NotFound` if there is none;
+    /// `updated_at`) of an existing user, with the audit event recording it
+    /// when given, in one transaction. `NotFound` if there is none;
     /// `Conflict("username")`/`Conflict("email")` as for inserts. When
     /// `email_normalized` changes, the user's outstanding credential tokens
     /// (see [`CREDENTIAL_TOKENS`](crate::lifecycle::CREDENTIAL_TOKENS)) are
     /// voided in the same transaction.
-    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn update_user(&self, user: &User, event: Option<&AuditEvent>) -> Result<(), StoreError>;
 
     /// Sets the password hash (a rehash on login, a change, a reset).
     async fn set_password_hash(
@@ -127,21 +140,29 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait SessionStore: Send + Sync {
     /// Stores a new session and, for bearer sessions, its first refresh
-    /// token, in one transaction. Fails with `Conflict("suspended")` when
-    /// the user is suspended at `session.created_at`: the check and the
-    /// insert are atomic with respect to [`AdminStore::suspend_user`], so a
-    /// sign-in racing a suspension cannot leave a live session behind.
+    /// token, in one transaction, unless the user is suspended at
+    /// `session.created_at` ([`SessionCreated::UserSuspended`], nothing
+    /// stored): the check and the insert are atomic with respect to
+    /// [`AdminStore::suspend_user`], so a sign-in racing a suspension cannot
+    /// leave a live session behind.
     async fn create_session(
         &self,
         session: &Session,
         first_refresh: Option<&RefreshToken>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<SessionCreated, StoreError>;
 
     /// Looks a session up by id (whatever its state).
     async fn session_by_id(&self, id: &str) -> Result<Option<Session>, StoreError>;
 
     /// Looks a session up by the hash of its cookie token (whatever its state).
     async fn session_by_cookie_hash(&self, hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// A session (whatever its state) with its user, in one read: the
+    /// token check of every authenticated request.
+    async fn session_with_user(
+        &self,
+        key: SessionKey<'_>,
+    ) -> Result<Option<(Session, User)>, StoreError>;
 
     /// The user's sessions that are active at `now`, newest first.
     async fn active_sessions_of_user(
@@ -167,14 +188,16 @@ pub trait SessionStore: Send + Sync {
         reason: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Ends every unrevoked session of a user, except `except` if given.
-    /// Returns how many were ended.
-    async fn revoke_sessions_of_user(
+    /// Ends the user's unrevoked sessions that `which` selects (one of
+    /// theirs, or all but one) and, when any ended and `event` is given,
+    /// records it in the same transaction. Returns how many ended.
+    async fn revoke_sessions(
         &self,
         user_id: &str,
-        except: Option<&str>,
+        which: WhichSessions<'_>,
         now: OffsetDateTime,
         reason: &str,
+        event: Option<&AuditEvent>,
     ) -> Result<u64, StoreError>;
 
     /// A refresh token by hash, with its session.
@@ -183,13 +206,34 @@ pub trait SessionStore: Send + Sync {
         hash: &str,
     ) -> Result<Option<(RefreshToken, Session)>, StoreError>;
 
-    /// Exchanges a refresh token for its successor atomically. Of any number
-    /// of concurrent exchanges of one token exactly one gets `Rotated`; the
-    /// others get `GraceRetry` (within the grace window) or end the session
-    /// (`Reused`). The token must be unexpired and its session active at
-    /// `rotation.now`, else `Invalid`. The successor's expiry is capped at
-    /// the session's absolute end.
-    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError>;
+    /// Exchanges a refresh token for its successor atomically, in one call
+    /// (on SQLite, one job on the writer): reads the presented token, its
+    /// session and whether its successor is still unused, and executes what
+    /// [`crate::session::PresentedToken::decide`] says, in one transaction. To rotate, it
+    /// reads the user's role graph in that transaction and asks `issue` for
+    /// the [`Rotation`] (signed access token, successor, sealed grace
+    /// response); an `Err` from `issue` writes nothing. Of any number of
+    /// concurrent exchanges of one token exactly one gets `Rotated`; the
+    /// others get `GraceRetry` (within the grace window, while the successor
+    /// is unused) or end the session (`Reused`). The exchange records the
+    /// successor's hash on the used token, caps what it stores with
+    /// [`Rotation::capped`], and ignores the presented hash and the session
+    /// id of the issued rotation (the ones read are used).
+    async fn exchange_refresh_token(
+        &self,
+        presented_hash: &str,
+        now: OffsetDateTime,
+        issue: Arc<IssueSuccessor>,
+    ) -> Result<RotateOutcome, StoreError>;
+
+    /// [`SessionStore::exchange_refresh_token`] with a rotation made in
+    /// advance (tests, tools).
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError> {
+        let prepared = rotation.clone();
+        let issue: Arc<IssueSuccessor> = Arc::new(move |_, _| Ok(prepared.clone()));
+        self.exchange_refresh_token(&rotation.presented_hash, rotation.now, issue)
+            .await
+    }
 }
 
 /// Persistence of token-signing keys.
@@ -306,28 +350,10 @@ pub trait AdminStore: Send + Sync {
     /// Users matching the search, in id order after `after_id`.
     async fn search_users(&self, search: &UserSearch) -> Result<Vec<User>, StoreError>;
 
-    /// Inserts a user with assigned roles. `Conflict("email")` /
-    /// `Conflict("username")` as for `insert_user`; `NotFound` for an
-    /// unknown role.
-    async fn create_user_audited(
-        &self,
-        user: &User,
-        roles: &[String],
-        event: &AuditEvent,
-    ) -> Result<(), StoreError>;
-
-    /// `update_user` with its audit event. Like `update_user`, a change of
-    /// `email_normalized` voids the user's outstanding credential tokens in
-    /// the same transaction.
-    async fn update_user_audited(&self, user: &User, event: &AuditEvent) -> Result<(), StoreError>;
-
-    /// Deletes a user (sessions, tokens and role assignments go with it);
-    /// `NotFound` if there is none. Audit events about the user stay.
-    async fn delete_user_audited(
-        &self,
-        user_id: &str,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError>;
+    /// Deletes a user (sessions, tokens and role assignments go with it)
+    /// and records `event`; `NotFound` if there is none. Audit events about
+    /// the user stay.
+    async fn delete_user(&self, user_id: &str, event: &AuditEvent) -> Result<(), StoreError>;
 
     /// Suspends a user, ends every session of theirs (reason `suspended`)
     /// and voids their outstanding credential tokens at
@@ -348,19 +374,6 @@ pub trait AdminStore: Send + Sync {
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
-
-    /// Ends the user's unrevoked sessions: only `session_id` when given
-    /// (it must be theirs), else all but `except`. Returns how many ended;
-    /// nothing is recorded when none did.
-    async fn revoke_sessions_audited(
-        &self,
-        user_id: &str,
-        session_id: Option<&str>,
-        except: Option<&str>,
-        now: OffsetDateTime,
-        reason: &str,
-        event: &AuditEvent,
-    ) -> Result<u64, StoreError>;
 }
 
 /// Persistence of sign-in failure counters (see [`crate::abuse::brute_force`]).
@@ -432,14 +445,13 @@ pub trait LifecycleStore: Send + Sync {
     /// A token by hash, whatever its state.
     async fn account_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError>;
 
-    /// Redeems a token atomically: marks it used if it has `purpose`, is
-    /// unused and unexpired at `now`, then applies `action` in the same
-    /// transaction. `None` (and no change) when the token does not qualify,
-    /// or for [`Redemption::VerifyEmail`] and [`Redemption::ResetPassword`]
-    /// when the user's address is no longer the one it was sent to. `event`
-    /// is recorded and `notice` queued with a redemption (in the same
-    /// transaction). A redemption that changes the password or the address
-    /// voids every other outstanding credential token of the user (see
+    /// Redeems a token atomically: reads the token and its owner (locked
+    /// against concurrent redemptions) and executes what
+    /// [`Redemption::decide`] says in one transaction: marks the token used,
+    /// applies the [`crate::lifecycle::RedemptionWrite`], records `event` and
+    /// queues `notice`. `None` (and no change) when core refuses. A
+    /// redemption that changes the password or the address voids every other
+    /// outstanding credential token of the user (see
     /// [`CREDENTIAL_TOKENS`](crate::lifecycle::CREDENTIAL_TOKENS)).
     async fn redeem_account_token(
         &self,
@@ -580,12 +592,13 @@ pub trait LifecycleStore: Send + Sync {
     /// A job by id, for inspection.
     async fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError>;
 
-    /// Removes what has expired or outlived its retention (see
-    /// [`SweepReport`]). Ended suspensions are left as they are: they are
+    /// Removes what `plan` says ([`crate::lifecycle::SweepCutoffs::plan`] decides it; the
+    /// predicates of [`SweepPlan`] are the rule each statement runs), in one
+    /// transaction, and reports it. Ended suspensions are left as they are: they are
     /// inactive by their `suspended_until`, and administrators still see
     /// the last one (`active: false`) until the next suspension replaces it
     /// or an unsuspension clears it (with its audit event).
-    async fn sweep(&self, cutoffs: SweepCutoffs) -> Result<SweepReport, StoreError>;
+    async fn sweep(&self, plan: SweepPlan) -> Result<SweepReport, StoreError>;
 }
 
 /// Truncates a timestamp to the millisecond precision every backend stores.

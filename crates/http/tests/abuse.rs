@@ -389,7 +389,7 @@ async fn one_password_across_1000_accounts_from_one_ip_limits_the_ip_not_the_acc
             updated_at: now,
             suspension: None,
         };
-        app.store.insert_user(&user).await.unwrap();
+        app.store.insert_user(&user, &[], None).await.unwrap();
         ids.push(user.id);
     }
     let before = app.auth.password_checks();

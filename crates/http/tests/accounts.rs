@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::Request;
 use latchkey_testkit::{ISSUER, Options, TestApp, TestResponse, USER_AGENT};
-use latchkey_tokens::{b64url_encode, hmac_sha256};
+use latchkey_tokens::{b64url_encode, hmac_sha256, sha256_hex};
 use serde_json::{Value, json};
 
 latchkey_testkit::both_backends!(
@@ -19,6 +19,8 @@ latchkey_testkit::both_backends!(
         ..Options::default()
     }),
     fifty_concurrent_refreshes_issue_one_pair,
+    replay_after_the_successor_was_used_ends_the_session,
+    successor_use_racing_replays_leaves_one_live_pair,
     fifty_concurrent_refreshes_without_grace(Options {
         refresh_grace: time::Duration::ZERO,
         ..Options::default()
@@ -342,6 +344,35 @@ async fn ended_sessions_are_inactive_at_introspection(app: TestApp) {
     .await;
     assert_eq!(r.json()["active"], true, "client_secret_post works too");
 
+    // a client created elsewhere (the CLI, another node) after this node
+    // cached the first one is found at its first use
+    let other_secret = "a secret made by the command line";
+    app.store
+        .insert_client(&latchkey_core::keys::Client {
+            id: "lk_made_elsewhere".into(),
+            name: "another resource server".into(),
+            secret_hash: sha256_hex(other_secret.as_bytes()),
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .await
+        .unwrap();
+    let r = form(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic("lk_made_elsewhere", other_secret)),
+        &format!("token={access}"),
+    )
+    .await;
+    assert_eq!(r.json()["active"], true, "{}", r.text());
+    let r = form(
+        &app,
+        "/oauth2/introspect",
+        Some(&basic("lk_made_elsewhere", "wrong")),
+        &format!("token={access}"),
+    )
+    .await;
+    assert_eq!(r.status, 401, "a cached client still checks its secret");
+
     // end the session from the account API
     let r = app
         .send(
@@ -570,6 +601,118 @@ async fn fifty_concurrent_refreshes_without_grace(app: TestApp) {
         401
     );
     let _ = t;
+}
+
+fn refresh_token_of(v: &Value) -> String {
+    v["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// Issue 11 item 1: inside the grace window, a replay of a refresh token
+/// whose successor was already used is reuse: 401 and the session ends,
+/// also for fifty concurrent replays racing the newest token's use.
+async fn replay_after_the_successor_was_used_ends_the_session(app: TestApp) {
+    register(&app, "replay@example.com").await;
+    let t0 = login(&app, "replay@example.com").await;
+    let r1 = app.refresh(&refresh_token_of(&t0)).await;
+    assert_eq!(r1.status, 200, "{}", r1.text());
+    let r2 = app.refresh(&refresh_token_of(&r1.json())).await;
+    assert_eq!(r2.status, 200, "{}", r2.text());
+    // the stolen first token, replayed a moment later
+    let replay = app.refresh(&refresh_token_of(&t0)).await;
+    assert_eq!(replay.status, 401, "{}", replay.text());
+    assert_eq!(code(&replay), "refresh_token_reused");
+    let newest = r2.json();
+    assert_eq!(
+        account_status(&app, newest["access_token"].as_str().unwrap()).await,
+        401,
+        "the session has ended"
+    );
+    assert_eq!(app.refresh(&refresh_token_of(&newest)).await.status, 401);
+
+    // the same with fifty concurrent tries: replays of an ancestor whose
+    // successor was used, racing uses of the newest token
+    let a0 = login(&app, "replay@example.com").await;
+    let a1 = app.refresh(&refresh_token_of(&a0)).await.json();
+    let a2 = app.refresh(&refresh_token_of(&a1)).await.json();
+    let app = Arc::new(app);
+    let results = futures_util::future::join_all((0..50).map(|i| {
+        let app = app.clone();
+        let token = refresh_token_of(if i % 2 == 0 { &a2 } else { &a0 });
+        async move { (i, app.refresh(&token).await) }
+    }))
+    .await;
+    for (i, r) in &results {
+        if i % 2 == 1 {
+            assert_eq!(r.status, 401, "every replay is refused: {}", r.text());
+        }
+    }
+    for v in [&a2].into_iter().cloned().chain(
+        results
+            .iter()
+            .filter(|(_, r)| r.status == 200)
+            .map(|(_, r)| r.json()),
+    ) {
+        assert_eq!(
+            account_status(&app, v["access_token"].as_str().unwrap()).await,
+            401,
+            "no pair of the session lives on"
+        );
+        assert_eq!(app.refresh(&refresh_token_of(&v)).await.status, 401);
+    }
+}
+
+/// The first use of a successor races fifty replays of its ancestor inside
+/// the grace window: one pair is issued or the session ends; never are two
+/// refresh tokens of a live session left unused.
+async fn successor_use_racing_replays_leaves_one_live_pair(app: TestApp) {
+    register(&app, "racer@example.com").await;
+    let t0 = login(&app, "racer@example.com").await;
+    let t1 = app.refresh(&refresh_token_of(&t0)).await.json();
+    let app = Arc::new(app);
+    let results = futures_util::future::join_all((0..50).map(|i| {
+        let app = app.clone();
+        let token = refresh_token_of(if i % 2 == 0 { &t1 } else { &t0 });
+        async move { (i, app.refresh(&token).await) }
+    }))
+    .await;
+    let mut handed: HashSet<String> = HashSet::from([refresh_token_of(&t1)]);
+    for (i, r) in &results {
+        match r.status.as_u16() {
+            200 => {
+                handed.insert(refresh_token_of(&r.json()));
+            }
+            401 => {}
+            other => panic!("try {i}: unexpected {other}: {}", r.text()),
+        }
+    }
+    let mut live = 0;
+    let mut session_alive = false;
+    for token in &handed {
+        let (stored, session) = app
+            .store
+            .refresh_token(&sha256_hex(token.as_bytes()))
+            .await
+            .unwrap()
+            .expect("every handed-out token is stored");
+        let active = session.revoked_at.is_none();
+        session_alive |= active;
+        if active && stored.used_at.is_none() {
+            live += 1;
+        }
+    }
+    assert!(live <= 1, "never two live pairs: {live}");
+    if session_alive {
+        assert_eq!(live, 1, "a live session keeps exactly one pair");
+        for (i, r) in &results {
+            if i % 2 == 1 {
+                assert_eq!(
+                    refresh_token_of(&r.json()),
+                    refresh_token_of(&t1),
+                    "with the session alive, every replay ran before the successor's use"
+                );
+            }
+        }
+    }
 }
 
 fn without_request_id(r: &TestResponse) -> Value {

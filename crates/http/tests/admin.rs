@@ -101,18 +101,8 @@ fn claims(token: &str) -> Value {
     .unwrap()
 }
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> TestResponse {
-    app.json(
-        "POST",
-        "/v1/auth/refresh",
-        json!({"refresh_token": refresh_token}),
-        None,
-    )
-    .await
-}
-
 async fn roles_in_token_after_refresh(app: &TestApp, u: &mut User) -> Value {
-    let r = refresh(app, &u.refresh).await;
+    let r = app.refresh(&u.refresh).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let t = r.json();
     u.token = t["access_token"].as_str().unwrap().to_owned();
@@ -274,7 +264,7 @@ async fn removing_a_role_takes_effect_at_once(app: TestApp) {
     assert_eq!(r.status, 200, "{}", r.text());
     let r = app.send("GET", "/v1/account", Some(&deputy.token)).await;
     assert_eq!(r.status, 401);
-    assert_eq!(refresh(&app, &deputy.refresh).await.status, 401);
+    assert_eq!(app.refresh(&deputy.refresh).await.status, 401);
 
     // deleting a custom role takes it from its holders at once too
     let r = app
@@ -590,7 +580,7 @@ async fn suspension_ends_sessions_and_refuses_sign_in(app: TestApp) {
             .status,
         401
     );
-    assert_eq!(refresh(&app, &bob.refresh).await.status, 401);
+    assert_eq!(app.refresh(&bob.refresh).await.status, 401);
     // the right password: 423 saying when it ends; the wrong one: 401 as ever
     for mode in ["bearer", "cookie"] {
         let mut req = Request::builder()
@@ -767,9 +757,9 @@ async fn every_listed_event_is_audited_with_actor_and_subject(app: TestApp) {
         .await;
     assert_eq!(r.status, 204);
     // refresh-token reuse (no grace window in this app)
-    let r = refresh(&app, &bob.refresh).await;
+    let r = app.refresh(&bob.refresh).await;
     assert_eq!(r.status, 200);
-    let r = refresh(&app, &bob.refresh).await;
+    let r = app.refresh(&bob.refresh).await;
     assert_eq!(code(&r), "refresh_token_reused");
     let r = app
         .send(

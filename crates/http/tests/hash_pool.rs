@@ -99,7 +99,7 @@ async fn login_rehashes_a_password_stored_with_other_parameters() {
         created_at: now,
         updated_at: now,
     };
-    app.store.insert_user(&user).await.unwrap();
+    app.store.insert_user(&user, &[], None).await.unwrap();
     let r = app
         .json(
             "POST",

@@ -198,7 +198,7 @@ async fn seed_one(
         .subject(&user.id);
     let store = auth.store();
     store
-        .create_user_audited(&user, &roles, &event)
+        .insert_user(&user, &roles, Some(&event))
         .await
         .map_err(fail)?;
     if !i.is_multiple_of(3) {

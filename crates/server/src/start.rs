@@ -482,7 +482,9 @@ fn spawn_audit_retention(auth: Arc<Auth>, retention: time::Duration) {
         loop {
             tick.tick().await;
             let cutoff = SystemClock.now() - retention;
-            match latchkey_core::audit::purge_older_than(auth.store(), cutoff, 5_000).await {
+            match latchkey_core::jobs::purge_audit_events_older_than(auth.store(), cutoff, 5_000)
+                .await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "audit events past retention deleted"),
                 Err(e) => tracing::warn!(error = %e, "audit retention sweep failed; will retry"),

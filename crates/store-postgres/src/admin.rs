@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
-use crate::lifecycle::{credential_purposes, void_tokens};
-use crate::roles::{assign, lock_user};
-use crate::users::{COLUMNS, UPDATE, insert_user_in, update_params, user_from};
+use crate::credentials::void_tokens;
+use crate::roles::lock_user;
+use crate::users::{COLUMNS, user_from};
 use crate::{PgStore, map_err, settle};
 
 /// `%text%` for LIKE, with the wildcards in `text` escaped (by `\`).
@@ -34,10 +34,6 @@ const END_ALL: &str = "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 
      WHERE user_id = $1 AND revoked_at IS NULL";
 const UNSUSPEND: &str = "UPDATE users SET suspended_at = NULL, suspended_until = NULL, \
      suspension_reason = NULL WHERE id = $1";
-const END_ONE: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
-     WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL";
-const END_OTHERS: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
-     WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2";
 
 #[async_trait]
 impl AdminStore for PgStore {
@@ -86,53 +82,7 @@ impl AdminStore for PgStore {
         settle(client, result)
     }
 
-    async fn create_user_audited(
-        &self,
-        u: &User,
-        roles: &[String],
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let created_at = truncate_to_millis(u.created_at);
-        let mut client = self.client().await?;
-        let result = self
-            .bounded_store(async {
-                let tx = client.transaction().await.map_err(map_err)?;
-                insert_user_in(&tx, u).await?;
-                assign(&tx, &u.id, roles, created_at).await?;
-                insert_event(&tx, event).await?;
-                tx.commit().await.map_err(map_err)
-            })
-            .await;
-        settle(client, result)
-    }
-
-    async fn update_user_audited(&self, u: &User, event: &AuditEvent) -> Result<(), StoreError> {
-        let updated_at = truncate_to_millis(u.updated_at);
-        let purposes = credential_purposes();
-        let mut client = self.client().await?;
-        let result = self
-            .bounded_store(async {
-                let tx = client.transaction().await.map_err(map_err)?;
-                let stmt = tx.prepare_cached(UPDATE).await.map_err(map_err)?;
-                let n = tx
-                    .execute(&stmt, &update_params(u, &updated_at, &purposes))
-                    .await
-                    .map_err(map_err)?;
-                if n == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                insert_event(&tx, event).await?;
-                tx.commit().await.map_err(map_err)
-            })
-            .await;
-        settle(client, result)
-    }
-
-    async fn delete_user_audited(
-        &self,
-        user_id: &str,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
+    async fn delete_user(&self, user_id: &str, event: &AuditEvent) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let result = self
             .bounded_store(async {
@@ -205,43 +155,6 @@ impl AdminStore for PgStore {
                 tx.execute(&stmt, &[&user_id]).await.map_err(map_err)?;
                 insert_event(&tx, event).await?;
                 tx.commit().await.map_err(map_err)
-            })
-            .await;
-        settle(client, result)
-    }
-
-    async fn revoke_sessions_audited(
-        &self,
-        user_id: &str,
-        session_id: Option<&str>,
-        except: Option<&str>,
-        now: OffsetDateTime,
-        reason: &str,
-        event: &AuditEvent,
-    ) -> Result<u64, StoreError> {
-        let now = truncate_to_millis(now);
-        let mut client = self.client().await?;
-        let result = self
-            .bounded_store(async {
-                let tx = client.transaction().await.map_err(map_err)?;
-                let ended = match session_id {
-                    Some(sid) => {
-                        let stmt = tx.prepare_cached(END_ONE).await.map_err(map_err)?;
-                        tx.execute(&stmt, &[&user_id, &sid, &now, &reason]).await
-                    }
-                    None => {
-                        let stmt = tx.prepare_cached(END_OTHERS).await.map_err(map_err)?;
-                        tx.execute(&stmt, &[&user_id, &except, &now, &reason]).await
-                    }
-                }
-                .map_err(map_err)?;
-                if ended > 0 {
-                    let mut event = event.clone();
-                    event.details.insert("ended".into(), ended.into());
-                    insert_event(&tx, &event).await?;
-                }
-                tx.commit().await.map_err(map_err)?;
-                Ok(ended)
             })
             .await;
         settle(client, result)

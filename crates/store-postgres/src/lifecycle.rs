@@ -3,16 +3,17 @@
 //! Job claims are one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
 //! LOCKED) RETURNING`: concurrent claimers on any number of nodes skip the
 //! rows another claim has locked, so a job is handed to one worker per
-//! lease. Token redemption is one transaction whose first statement marks
-//! the token used only if it still qualifies, so of concurrent redemptions
-//! exactly one proceeds.
+//! lease. Token redemption is one transaction that locks the token's row
+//! first (then its owner's) and executes what core decides
+//! ([`Redemption::decide`]), so of concurrent redemptions exactly one
+//! proceeds: the others wait on the lock and then read the token used.
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
-    AccountState, AccountToken, CREDENTIAL_TOKENS, ClaimedJob, JobRecord, NewJob, OutboxMessage,
-    QueuedMail, Redeemed, Redemption, SweepCutoffs, SweepReport, TokenPurpose,
+    AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
+    Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner, TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, truncate_to_millis};
 use latchkey_core::user::User;
@@ -20,6 +21,7 @@ use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
+use crate::credentials::void_tokens;
 use crate::users::insert_user_in;
 use crate::{PgStore, map_err, settle};
 
@@ -28,13 +30,13 @@ const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const SUPERSEDE_TOKENS: &str = "UPDATE account_tokens SET used_at = $3 \
      WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL";
-const VOID_TOKENS: &str = "UPDATE account_tokens SET used_at = $2 \
-     WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($3)";
 const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created_at, expires_at, \
      used_at FROM account_tokens WHERE token_hash = $1";
-const REDEEM: &str = "UPDATE account_tokens SET used_at = $3 \
-     WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
-     RETURNING user_id, email";
+const TOKEN_FOR_UPDATE: &str = "SELECT token_hash, user_id, purpose, email, created_at, \
+     expires_at, used_at FROM account_tokens WHERE token_hash = $1 FOR UPDATE";
+const MARK_TOKEN_USED: &str = "UPDATE account_tokens SET used_at = $2 WHERE token_hash = $1";
+const OWNER_FOR_UPDATE: &str = "SELECT email, email_normalized, deletion_due_at IS NOT NULL \
+     FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE";
 const INSERT_MAIL: &str = "INSERT INTO mail_outbox (id, user_id, template, sealed, created_at) \
      VALUES ($1, $2, $3, $4, $5)";
 const INSERT_JOB: &str = "INSERT INTO jobs \
@@ -136,22 +138,6 @@ async fn insert_token(tx: &Transaction<'_>, t: &AccountToken) -> Result<(), Stor
     Ok(())
 }
 
-/// The stored names of [`CREDENTIAL_TOKENS`], as a query parameter.
-pub(crate) fn credential_purposes() -> Vec<&'static str> {
-    CREDENTIAL_TOKENS.map(TokenPurpose::as_str).to_vec()
-}
-
-/// Voids (marks used at `now`) every outstanding credential token of the
-/// user ([`CREDENTIAL_TOKENS`]): the address or password changed, or the
-/// account was suspended or its deletion scheduled.
-pub(crate) async fn void_tokens(
-    tx: &Transaction<'_>,
-    user_id: &str,
-    now: OffsetDateTime,
-) -> Result<u64, StoreError> {
-    exec(tx, VOID_TOKENS, &[&user_id, &now, &credential_purposes()]).await
-}
-
 async fn revoke_all(
     tx: &Transaction<'_>,
     user_id: &str,
@@ -162,6 +148,26 @@ async fn revoke_all(
     exec(tx, REVOKE_ALL, &[&user_id, &now, &reason, &keep]).await
 }
 
+/// An account token from a row of [`TOKEN_BY_HASH`] (or its locking twin).
+fn token_from(r: &tokio_postgres::Row) -> Result<AccountToken, StoreError> {
+    let purpose: String = r.try_get(2).map_err(map_err)?;
+    Ok(AccountToken {
+        token_hash: r.try_get(0).map_err(map_err)?,
+        user_id: r.try_get(1).map_err(map_err)?,
+        purpose: TokenPurpose::parse(&purpose).ok_or_else(|| {
+            StoreError::Backend(format!("account token with unknown purpose {purpose:?}"))
+        })?,
+        email: r.try_get(3).map_err(map_err)?,
+        created_at: r.try_get(4).map_err(map_err)?,
+        expires_at: r.try_get(5).map_err(map_err)?,
+        used_at: r.try_get(6).map_err(map_err)?,
+    })
+}
+
+/// Locks the token, then its owner, lets core decide and executes the
+/// decision; the caller commits when a redemption comes back. A concurrent
+/// redemption of the same token waits on the token's lock and then reads it
+/// used.
 async fn redeem(
     tx: &Transaction<'_>,
     hash: &str,
@@ -171,34 +177,32 @@ async fn redeem(
     now: OffsetDateTime,
     event: &AuditEvent,
 ) -> Result<Option<Redeemed>, StoreError> {
-    let stmt = tx.prepare_cached(REDEEM).await.map_err(map_err)?;
-    let Some(row) = tx
-        .query_opt(&stmt, &[&hash, &purpose.as_str(), &now])
+    let stmt = tx.prepare_cached(TOKEN_FOR_UPDATE).await.map_err(map_err)?;
+    let Some(row) = tx.query_opt(&stmt, &[&hash]).await.map_err(map_err)? else {
+        return Ok(None);
+    };
+    let token = token_from(&row)?;
+    let stmt = tx.prepare_cached(OWNER_FOR_UPDATE).await.map_err(map_err)?;
+    let owner = match tx
+        .query_opt(&stmt, &[&token.user_id])
         .await
         .map_err(map_err)?
+    {
+        Some(r) => Some(TokenOwner {
+            email: r.try_get(0).map_err(map_err)?,
+            email_normalized: r.try_get(1).map_err(map_err)?,
+            deletion_pending: r.try_get(2).map_err(map_err)?,
+        }),
+        None => None,
+    };
+    let (Ok(write), Some(owner)) = (action.decide(&token, purpose, owner.as_ref(), now), &owner)
     else {
         return Ok(None);
     };
-    let user_id: String = row.try_get(0).map_err(map_err)?;
-    let email: Option<String> = row.try_get(1).map_err(map_err)?;
-    let Some(user) = tx
-        .query_opt(
-            "SELECT email, email_normalized FROM users \
-             WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
-            &[&user_id],
-        )
-        .await
-        .map_err(map_err)?
-    else {
-        return Ok(None);
-    };
-    let previous_email: String = user.try_get(0).map_err(map_err)?;
-    let email_normalized: String = user.try_get(1).map_err(map_err)?;
-    match action {
-        Redemption::VerifyEmail => {
-            if email.as_deref() != Some(email_normalized.as_str()) {
-                return Ok(None);
-            }
+    let user_id = token.user_id.as_str();
+    exec(tx, MARK_TOKEN_USED, &[&hash, &now]).await?;
+    match write {
+        RedemptionWrite::VerifyEmail => {
             exec(
                 tx,
                 "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE id = $1",
@@ -206,45 +210,37 @@ async fn redeem(
             )
             .await?;
         }
-        Redemption::ResetPassword { password_hash } => {
-            if email.as_deref() != Some(email_normalized.as_str()) {
-                return Ok(None); // mailed to an address the account left
-            }
+        RedemptionWrite::ResetPassword { password_hash } => {
             exec(
                 tx,
                 "UPDATE users SET password_hash = $2, email_verified = TRUE, updated_at = $3 \
                  WHERE id = $1",
-                &[&user_id, password_hash, &now],
+                &[&user_id, &password_hash, &now],
             )
             .await?;
-            void_tokens(tx, &user_id, now).await?;
-            revoke_all(tx, &user_id, None, now, "password_reset").await?;
+            void_tokens(tx, user_id, now).await?;
+            revoke_all(tx, user_id, None, now, "password_reset").await?;
         }
-        Redemption::ChangeEmail => {
-            let Some(new_email) = email else {
-                return Ok(None);
-            };
-            let normalized = latchkey_core::user::normalize_email(&new_email);
+        RedemptionWrite::ChangeEmail {
+            email,
+            email_normalized,
+        } => {
             exec(
                 tx,
                 "UPDATE users SET email = $2, email_normalized = $3, email_verified = TRUE, \
                  updated_at = $4 WHERE id = $1",
-                &[&user_id, &new_email, &normalized, &now],
+                &[&user_id, &email, &email_normalized, &now],
             )
             .await?;
-            void_tokens(tx, &user_id, now).await?;
+            void_tokens(tx, user_id, now).await?;
         }
-        Redemption::CancelDeletion => {
-            let n = exec(
+        RedemptionWrite::CancelDeletion => {
+            exec(
                 tx,
-                "UPDATE users SET deletion_due_at = NULL, updated_at = $2 \
-                 WHERE id = $1 AND deletion_due_at IS NOT NULL",
+                "UPDATE users SET deletion_due_at = NULL, updated_at = $2 WHERE id = $1",
                 &[&user_id, &now],
             )
             .await?;
-            if n == 0 {
-                return Ok(None);
-            }
         }
     }
     if let Some((mail, job)) = notice {
@@ -252,8 +248,8 @@ async fn redeem(
     }
     insert_event(tx, event).await?;
     Ok(Some(Redeemed {
-        user_id,
-        previous_email,
+        user_id: token.user_id.clone(),
+        previous_email: owner.email.clone(),
     }))
 }
 
@@ -354,21 +350,7 @@ impl LifecycleStore for PgStore {
 
     async fn account_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError> {
         let rows = self.query1(TOKEN_BY_HASH, &[&hash]).await?;
-        let Some(r) = rows.first() else {
-            return Ok(None);
-        };
-        let purpose: String = r.try_get(2).map_err(map_err)?;
-        Ok(Some(AccountToken {
-            token_hash: r.try_get(0).map_err(map_err)?,
-            user_id: r.try_get(1).map_err(map_err)?,
-            purpose: TokenPurpose::parse(&purpose).ok_or_else(|| {
-                StoreError::Backend(format!("account token with unknown purpose {purpose:?}"))
-            })?,
-            email: r.try_get(3).map_err(map_err)?,
-            created_at: r.try_get(4).map_err(map_err)?,
-            expires_at: r.try_get(5).map_err(map_err)?,
-            used_at: r.try_get(6).map_err(map_err)?,
-        }))
+        rows.first().map(token_from).transpose()
     }
 
     async fn redeem_account_token(
@@ -714,42 +696,48 @@ impl LifecycleStore for PgStore {
         .map_err(map_err)
     }
 
-    async fn sweep(&self, cut: SweepCutoffs) -> Result<SweepReport, StoreError> {
-        let now = truncate_to_millis(cut.now);
-        let keep = truncate_to_millis(cut.retain_after);
+    /// Runs core's [`SweepPlan`], one statement per kind of row, each the
+    /// SQL form of the plan's predicate.
+    async fn sweep(&self, plan: SweepPlan) -> Result<SweepReport, StoreError> {
+        let ms = truncate_to_millis;
         in_tx!(self, |tx| {
             let report = SweepReport {
                 sessions: exec(
                     tx,
                     "DELETE FROM sessions \
                          WHERE coalesce(revoked_at, LEAST(expires_at, idle_expires_at)) <= $1",
-                    &[&keep],
+                    &[&ms(plan.sessions_ended_by)],
                 )
                 .await?,
                 refresh_tokens: exec(
                     tx,
                     "DELETE FROM refresh_tokens WHERE expires_at <= $1",
-                    &[&now],
+                    &[&ms(plan.refresh_tokens_expired_by)],
                 )
                 .await?,
                 grace_responses: exec(
                     tx,
                     "UPDATE refresh_tokens SET successor_sealed = NULL \
                          WHERE successor_sealed IS NOT NULL AND grace_until <= $1",
-                    &[&now],
+                    &[&ms(plan.grace_ended_by)],
                 )
                 .await?,
                 account_tokens: exec(
                     tx,
                     "DELETE FROM account_tokens WHERE expires_at <= $1 OR used_at IS NOT NULL",
-                    &[&now],
+                    &[&ms(plan.account_tokens_expired_by)],
                 )
                 .await?,
-                jobs: exec(tx, "DELETE FROM jobs WHERE finished_at <= $1", &[&keep]).await?,
+                jobs: exec(
+                    tx,
+                    "DELETE FROM jobs WHERE finished_at <= $1",
+                    &[&ms(plan.jobs_finished_by)],
+                )
+                .await?,
                 mail: exec(
                     tx,
                     "DELETE FROM mail_outbox WHERE coalesce(sent_at, created_at) <= $1",
-                    &[&keep],
+                    &[&ms(plan.mail_settled_by)],
                 )
                 .await?,
             };

@@ -40,6 +40,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_abuse",
         sql: include_str!("../migrations/0005_abuse.sql"),
     },
+    Migration {
+        name: "0006_refresh_successor",
+        sql: include_str!("../migrations/0006_refresh_successor.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

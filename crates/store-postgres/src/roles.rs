@@ -62,6 +62,23 @@ fn role_from(r: &Row) -> Result<Role, StoreError> {
     .map_err(map_err)
 }
 
+/// The roles assigned to the user and every role reachable from them.
+pub(crate) async fn role_graph(
+    c: &impl GenericClient,
+    user_id: &str,
+) -> Result<UserRoleGraph, StoreError> {
+    let stmt = c.prepare_cached(GRAPH_OF_USER).await.map_err(map_err)?;
+    let mut graph = UserRoleGraph::default();
+    for row in c.query(&stmt, &[&user_id]).await.map_err(map_err)? {
+        let role = role_from(&row)?;
+        if row.try_get::<_, bool>(7).map_err(map_err)? {
+            graph.assigned.push(role.name.clone());
+        }
+        graph.roles.push(role);
+    }
+    Ok(graph)
+}
+
 /// Locks the user's row; `false` if there is no such user.
 pub(crate) async fn lock_user(c: &impl GenericClient, user_id: &str) -> Result<bool, StoreError> {
     let stmt = c.prepare_cached(LOCK_USER).await.map_err(map_err)?;
@@ -237,23 +254,7 @@ impl RoleStore for PgStore {
 
     async fn user_role_graph(&self, user_id: &str) -> Result<UserRoleGraph, StoreError> {
         let client = self.client().await?;
-        let result = self
-            .bounded_store(async {
-                let stmt = client
-                    .prepare_cached(GRAPH_OF_USER)
-                    .await
-                    .map_err(map_err)?;
-                let mut graph = UserRoleGraph::default();
-                for row in client.query(&stmt, &[&user_id]).await.map_err(map_err)? {
-                    let role = role_from(&row)?;
-                    if row.try_get::<_, bool>(7).map_err(map_err)? {
-                        graph.assigned.push(role.name.clone());
-                    }
-                    graph.roles.push(role);
-                }
-                Ok(graph)
-            })
-            .await;
+        let result = self.bounded_store(role_graph(&client, user_id)).await;
         settle(client, result)
     }
 

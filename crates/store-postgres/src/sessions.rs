@@ -7,13 +7,23 @@
 //! locked row) and finds `used_at` set. Every path takes the token lock
 //! before the session lock, so exchanges cannot deadlock with each other.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
-use latchkey_core::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind};
+use latchkey_core::audit::AuditEvent;
+use latchkey_core::session::{
+    IssueSuccessor, PresentedToken, RefreshToken, RotateOutcome, RotationDecision, Session,
+    SessionCreated, SessionKey, SessionKind, WhichSessions,
+};
 use latchkey_core::store::{SessionStore, StoreError, truncate_to_millis};
+use latchkey_core::user::User;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
+use crate::audit::insert_event;
+use crate::roles::role_graph;
+use crate::users::{user_columns, user_from};
 use crate::{PgStore, map_err, settle};
 
 /// The session columns with a table prefix, as a macro so that statements
@@ -81,24 +91,42 @@ const ACTIVE_OF_USER: &str = concat!(
 const TOUCH: &str = "UPDATE sessions \
      SET last_seen_at = $2, idle_expires_at = LEAST($3, expires_at) \
      WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 AND idle_expires_at > $2";
+const SESSION_WITH_USER_BY_ID: &str = concat!(
+    "SELECT ",
+    user_columns!("u."),
+    ", ",
+    session_columns!("s."),
+    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+);
+const SESSION_WITH_USER_BY_COOKIE: &str = concat!(
+    "SELECT ",
+    user_columns!("u."),
+    ", ",
+    session_columns!("s."),
+    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.cookie_token_hash = $1"
+);
 const REVOKE: &str = "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 \
      WHERE id = $1 AND revoked_at IS NULL";
 const REVOKE_OF_USER: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
      WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2";
+const REVOKE_ONE_OF_USER: &str = "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+     WHERE id = $2 AND user_id = $1 AND revoked_at IS NULL";
 const TOKEN_WITH_SESSION: &str = concat!(
     "SELECT t.token_hash, t.session_id, t.created_at, t.expires_at, t.used_at, ",
     session_columns!("s."),
     " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1"
 );
 const TOKEN_FOR_UPDATE: &str = "SELECT session_id, expires_at, used_at, successor_sealed, \
-     grace_until FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE";
+     grace_until, successor_hash FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE";
+const SUCCESSOR_UNUSED: &str =
+    "SELECT 1 FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL";
 const SESSION_FOR_UPDATE: &str = concat!(
     "SELECT ",
     session_columns!(""),
     " FROM sessions WHERE id = $1 FOR NO KEY UPDATE"
 );
-const MARK_USED: &str = "UPDATE refresh_tokens \
-     SET used_at = $2, successor_sealed = $3, grace_until = $4 WHERE token_hash = $1";
+const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = $2, successor_sealed = $3, \
+     grace_until = $4, successor_hash = $5 WHERE token_hash = $1";
 const SESSION_ROTATED: &str =
     "UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id = $1";
 const REVOKE_REUSED: &str = "UPDATE sessions \
@@ -179,23 +207,29 @@ async fn insert_token(
 }
 
 /// The exchange itself, inside the caller's transaction; the caller commits.
-async fn rotate_in(tx: &Transaction<'_>, r: &Rotation) -> Result<RotateOutcome, StoreError> {
-    let now = truncate_to_millis(r.now);
+async fn exchange_in(
+    tx: &Transaction<'_>,
+    presented_hash: &str,
+    now: OffsetDateTime,
+    issue: &IssueSuccessor,
+) -> Result<RotateOutcome, StoreError> {
+    let now = truncate_to_millis(now);
     let stmt = tx.prepare_cached(TOKEN_FOR_UPDATE).await.map_err(map_err)?;
     let Some(row) = tx
-        .query_opt(&stmt, &[&r.presented_hash])
+        .query_opt(&stmt, &[&presented_hash])
         .await
         .map_err(map_err)?
     else {
         return Ok(RotateOutcome::Invalid);
     };
-    let (session_id, expires_at, used_at, successor_sealed, grace_until) = (|| {
+    let (session_id, expires_at, used_at, sealed, grace_until, successor_hash) = (|| {
         Ok::<_, tokio_postgres::Error>((
             row.try_get::<_, String>(0)?,
             row.try_get::<_, OffsetDateTime>(1)?,
             row.try_get::<_, Option<OffsetDateTime>>(2)?,
             row.try_get::<_, Option<Vec<u8>>>(3)?,
             row.try_get::<_, Option<OffsetDateTime>>(4)?,
+            row.try_get::<_, Option<String>>(5)?,
         ))
     })()
     .map_err(map_err)?;
@@ -204,50 +238,71 @@ async fn rotate_in(tx: &Transaction<'_>, r: &Rotation) -> Result<RotateOutcome, 
         .prepare_cached(SESSION_FOR_UPDATE)
         .await
         .map_err(map_err)?;
-    let Some(row) = tx.query_opt(&stmt, &[&session_id]).await.map_err(map_err)? else {
-        return Ok(RotateOutcome::Invalid);
+    let session = match tx.query_opt(&stmt, &[&session_id]).await.map_err(map_err)? {
+        Some(row) => Some(session_from(&row, 0)?),
+        None => None,
     };
-    let session = session_from(&row, 0)?;
-    if !session.is_active(now) {
-        return Ok(RotateOutcome::Invalid);
-    }
-
-    if used_at.is_some() {
-        if let (Some(grace_until), Some(sealed)) = (grace_until, successor_sealed)
-            && grace_until > now
-        {
-            return Ok(RotateOutcome::GraceRetry {
-                successor_sealed: sealed,
-            });
+    // Read after the session's lock, which every exchange in the session
+    // takes: an exchange of the successor has committed or not started.
+    let successor_unused = match &successor_hash {
+        Some(hash) if used_at.is_some() => {
+            let stmt = tx.prepare_cached(SUCCESSOR_UNUSED).await.map_err(map_err)?;
+            tx.query_opt(&stmt, &[hash])
+                .await
+                .map_err(map_err)?
+                .is_some()
         }
-        let stmt = tx.prepare_cached(REVOKE_REUSED).await.map_err(map_err)?;
-        tx.execute(&stmt, &[&session.id, &now])
+        _ => false,
+    };
+    let presented = PresentedToken {
+        expires_at,
+        used_at,
+        grace_until,
+        has_grace_response: sealed.is_some(),
+        successor_unused,
+    };
+    match (presented.decide(session.as_ref(), now), session) {
+        (RotationDecision::GraceRetry, _) => Ok(RotateOutcome::GraceRetry {
+            successor_sealed: sealed.unwrap_or_default(),
+        }),
+        (RotationDecision::EndSession, Some(session)) => {
+            let stmt = tx.prepare_cached(REVOKE_REUSED).await.map_err(map_err)?;
+            tx.execute(&stmt, &[&session.id, &now])
+                .await
+                .map_err(map_err)?;
+            Ok(RotateOutcome::Reused {
+                session_id: session.id,
+                user_id: session.user_id,
+            })
+        }
+        (RotationDecision::Rotate, Some(session)) => {
+            let graph = role_graph(tx, &session.user_id).await?;
+            let r = issue(&session, &graph).map_err(StoreError::Backend)?;
+            let (successor_expires_at, idle_expires_at) = r.capped(&session);
+            let grace_until = truncate_to_millis(r.grace_until);
+            let stmt = tx.prepare_cached(MARK_USED).await.map_err(map_err)?;
+            tx.execute(
+                &stmt,
+                &[
+                    &presented_hash,
+                    &now,
+                    &r.successor_sealed,
+                    &grace_until,
+                    &r.successor.token_hash,
+                ],
+            )
             .await
             .map_err(map_err)?;
-        return Ok(RotateOutcome::Reused {
-            session_id: session.id,
-        });
+            insert_token(tx, &r.successor, &session.id, successor_expires_at).await?;
+            let idle = truncate_to_millis(idle_expires_at);
+            let stmt = tx.prepare_cached(SESSION_ROTATED).await.map_err(map_err)?;
+            tx.execute(&stmt, &[&session.id, &now, &idle])
+                .await
+                .map_err(map_err)?;
+            Ok(RotateOutcome::Rotated)
+        }
+        _ => Ok(RotateOutcome::Invalid),
     }
-
-    if expires_at <= now {
-        return Ok(RotateOutcome::Invalid);
-    }
-    let grace_until = truncate_to_millis(r.grace_until);
-    let stmt = tx.prepare_cached(MARK_USED).await.map_err(map_err)?;
-    tx.execute(
-        &stmt,
-        &[&r.presented_hash, &now, &r.successor_sealed, &grace_until],
-    )
-    .await
-    .map_err(map_err)?;
-    let successor_expires = r.successor.expires_at.min(session.expires_at);
-    insert_token(tx, &r.successor, &session.id, successor_expires).await?;
-    let idle = truncate_to_millis(r.idle_expires_at.min(session.expires_at));
-    let stmt = tx.prepare_cached(SESSION_ROTATED).await.map_err(map_err)?;
-    tx.execute(&stmt, &[&session.id, &now, &idle])
-        .await
-        .map_err(map_err)?;
-    Ok(RotateOutcome::Rotated)
 }
 
 impl PgStore {
@@ -294,7 +349,7 @@ impl SessionStore for PgStore {
         &self,
         s: &Session,
         first_refresh: Option<&RefreshToken>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<SessionCreated, StoreError> {
         let created_at = truncate_to_millis(s.created_at);
         let last_seen_at = truncate_to_millis(s.last_seen_at);
         let expires_at = truncate_to_millis(s.expires_at);
@@ -318,7 +373,7 @@ impl SessionStore for PgStore {
                     .transpose()
                     .map_err(map_err)?;
                 if suspended == Some(true) {
-                    return Err(StoreError::Conflict("suspended"));
+                    return Ok(SessionCreated::UserSuspended);
                 }
                 let stmt = tx.prepare_cached(INSERT_SESSION).await.map_err(map_err)?;
                 tx.execute(
@@ -347,7 +402,8 @@ impl SessionStore for PgStore {
                     // The token belongs to this session, whatever its own field says.
                     insert_token(&tx, t, &s.id, t.expires_at).await?;
                 }
-                tx.commit().await.map_err(map_err)
+                tx.commit().await.map_err(map_err)?;
+                Ok(SessionCreated::Created)
             })
             .await;
         settle(client, result)
@@ -359,6 +415,30 @@ impl SessionStore for PgStore {
 
     async fn session_by_cookie_hash(&self, hash: &str) -> Result<Option<Session>, StoreError> {
         self.session_where(SESSION_BY_COOKIE, hash).await
+    }
+
+    async fn session_with_user(
+        &self,
+        key: SessionKey<'_>,
+    ) -> Result<Option<(Session, User)>, StoreError> {
+        let (sql, value) = match key {
+            SessionKey::Id(id) => (SESSION_WITH_USER_BY_ID, id),
+            SessionKey::CookieHash(hash) => (SESSION_WITH_USER_BY_COOKIE, hash),
+        };
+        let client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let stmt = client.prepare_cached(sql).await.map_err(map_err)?;
+                match client.query_opt(&stmt, &[&value]).await.map_err(map_err)? {
+                    Some(r) => Ok(Some((
+                        session_from(&r, 13)?,
+                        user_from(&r).map_err(map_err)?,
+                    ))),
+                    None => Ok(None),
+                }
+            })
+            .await;
+        settle(client, result)
     }
 
     async fn active_sessions_of_user(
@@ -407,16 +487,43 @@ impl SessionStore for PgStore {
         Ok(self.execute(REVOKE, &[&id, &now, &reason]).await? > 0)
     }
 
-    async fn revoke_sessions_of_user(
+    async fn revoke_sessions(
         &self,
         user_id: &str,
-        except: Option<&str>,
+        which: WhichSessions<'_>,
         now: OffsetDateTime,
         reason: &str,
+        event: Option<&AuditEvent>,
     ) -> Result<u64, StoreError> {
         let now = truncate_to_millis(now);
-        self.execute(REVOKE_OF_USER, &[&user_id, &except, &now, &reason])
-            .await
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let ended = match which {
+                    WhichSessions::One(sid) => {
+                        let stmt = tx
+                            .prepare_cached(REVOKE_ONE_OF_USER)
+                            .await
+                            .map_err(map_err)?;
+                        tx.execute(&stmt, &[&user_id, &sid, &now, &reason]).await
+                    }
+                    WhichSessions::AllExcept(except) => {
+                        let stmt = tx.prepare_cached(REVOKE_OF_USER).await.map_err(map_err)?;
+                        tx.execute(&stmt, &[&user_id, &except, &now, &reason]).await
+                    }
+                }
+                .map_err(map_err)?;
+                if let Some(event) = event.filter(|_| ended > 0) {
+                    let mut event = event.clone();
+                    event.details.insert("ended".into(), ended.into());
+                    insert_event(&tx, &event).await?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(ended)
+            })
+            .await;
+        settle(client, result)
     }
 
     async fn refresh_token(
@@ -439,12 +546,17 @@ impl SessionStore for PgStore {
         settle(client, result)
     }
 
-    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError> {
+    async fn exchange_refresh_token(
+        &self,
+        presented_hash: &str,
+        now: OffsetDateTime,
+        issue: Arc<IssueSuccessor>,
+    ) -> Result<RotateOutcome, StoreError> {
         let mut client = self.client().await?;
         let result = self
             .bounded_store(async {
                 let tx = client.transaction().await.map_err(map_err)?;
-                let outcome = rotate_in(&tx, rotation).await?;
+                let outcome = exchange_in(&tx, presented_hash, now, &*issue).await?;
                 // Also ends the read-only paths, releasing the row locks.
                 tx.commit().await.map_err(map_err)?;
                 Ok(outcome)

@@ -2,13 +2,16 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::store::{StoreError, UserStore, truncate_to_millis};
 use latchkey_core::user::{Suspension, User};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use crate::lifecycle::credential_purposes;
+use crate::audit::insert_event;
+use crate::credentials::credential_purposes;
+use crate::roles::assign;
 use crate::{PgStore, map_err, settle};
 
 /// The column list, as a macro so that the statements below are `&'static str`
@@ -16,11 +19,40 @@ use crate::{PgStore, map_err, settle};
 /// formatted on the hot path.
 macro_rules! columns {
     () => {
-        "id, email, email_normalized, email_verified, username, username_normalized, \
-         name, password_hash, created_at, updated_at, \
-         suspended_at, suspended_until, suspension_reason"
+        columns!("")
+    };
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "email, ",
+            $p,
+            "email_normalized, ",
+            $p,
+            "email_verified, ",
+            $p,
+            "username, ",
+            $p,
+            "username_normalized, ",
+            $p,
+            "name, ",
+            $p,
+            "password_hash, ",
+            $p,
+            "created_at, ",
+            $p,
+            "updated_at, ",
+            $p,
+            "suspended_at, ",
+            $p,
+            "suspended_until, ",
+            $p,
+            "suspension_reason"
+        )
     };
 }
+pub(crate) use columns as user_columns;
 
 /// The columns every user read selects, in [`user_from`]'s order.
 pub(crate) const COLUMNS: &str = columns!();
@@ -155,19 +187,26 @@ impl PgStore {
 
 #[async_trait]
 impl UserStore for PgStore {
-    async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
+    async fn insert_user(
+        &self,
+        u: &User,
+        roles: &[String],
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
         let created_at = truncate_to_millis(u.created_at);
-        let updated_at = truncate_to_millis(u.updated_at);
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(INSERT).await?;
-                client
-                    .execute(&stmt, &insert_params(u, &created_at, &updated_at))
-                    .await
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                insert_user_in(&tx, u).await?;
+                assign(&tx, &u.id, roles, created_at).await?;
+                if let Some(event) = event {
+                    insert_event(&tx, event).await?;
+                }
+                tx.commit().await.map_err(map_err)
             })
             .await;
-        settle(client, result.map(|_| ()))
+        settle(client, result)
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -207,22 +246,28 @@ impl UserStore for PgStore {
         settle(client, result)
     }
 
-    async fn update_user(&self, u: &User) -> Result<(), StoreError> {
+    async fn update_user(&self, u: &User, event: Option<&AuditEvent>) -> Result<(), StoreError> {
         let updated_at = truncate_to_millis(u.updated_at);
         let purposes = credential_purposes();
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(UPDATE).await?;
-                client
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(map_err)?;
+                let stmt = tx.prepare_cached(UPDATE).await.map_err(map_err)?;
+                let n = tx
                     .execute(&stmt, &update_params(u, &updated_at, &purposes))
                     .await
+                    .map_err(map_err)?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                if let Some(event) = event {
+                    insert_event(&tx, event).await?;
+                }
+                tx.commit().await.map_err(map_err)
             })
             .await;
-        match settle(client, result)? {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
-        }
+        settle(client, result)
     }
 
     async fn set_password_hash(

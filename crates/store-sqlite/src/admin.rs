@@ -10,9 +10,9 @@ use rusqlite::{params, params_from_iter};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
-use crate::lifecycle::void_tokens;
-use crate::roles::{assign, user_exists};
-use crate::users::{COLUMNS, finish, insert_user, raw_user, update_user};
+use crate::credentials::void_tokens;
+use crate::roles::user_exists;
+use crate::users::{COLUMNS, finish, raw_user};
 use crate::{SqliteStore, map_err};
 
 /// `%text%` for LIKE, with the wildcards in `text` escaped (by `\`).
@@ -67,39 +67,7 @@ impl AdminStore for SqliteStore {
         .await
     }
 
-    async fn create_user_audited(
-        &self,
-        user: &User,
-        roles: &[String],
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let (user, roles, event) = (user.clone(), roles.to_vec(), event.clone());
-        self.write(move |c| {
-            let tx = c.transaction().map_err(map_err)?;
-            insert_user(&tx, &user)?;
-            assign(&tx, &user.id, &roles, user.created_at)?;
-            insert_event(&tx, &event)?;
-            tx.commit().map_err(map_err)
-        })
-        .await
-    }
-
-    async fn update_user_audited(&self, user: &User, event: &AuditEvent) -> Result<(), StoreError> {
-        let (user, event) = (user.clone(), event.clone());
-        self.write(move |c| {
-            let tx = c.transaction().map_err(map_err)?;
-            update_user(&tx, &user)?;
-            insert_event(&tx, &event)?;
-            tx.commit().map_err(map_err)
-        })
-        .await
-    }
-
-    async fn delete_user_audited(
-        &self,
-        user_id: &str,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
+    async fn delete_user(&self, user_id: &str, event: &AuditEvent) -> Result<(), StoreError> {
         let (user_id, event) = (user_id.to_owned(), event.clone());
         self.write(move |c| {
             let tx = c.transaction().map_err(map_err)?;
@@ -177,48 +145,6 @@ impl AdminStore for SqliteStore {
             .map_err(map_err)?;
             insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)
-        })
-        .await
-    }
-
-    async fn revoke_sessions_audited(
-        &self,
-        user_id: &str,
-        session_id: Option<&str>,
-        except: Option<&str>,
-        now: OffsetDateTime,
-        reason: &str,
-        event: &AuditEvent,
-    ) -> Result<u64, StoreError> {
-        let (user_id, reason, event) = (user_id.to_owned(), reason.to_owned(), event.clone());
-        let (session_id, except) = (session_id.map(str::to_owned), except.map(str::to_owned));
-        let now = to_unix_millis(now);
-        self.write(move |c| {
-            let tx = c.transaction().map_err(map_err)?;
-            let ended = match &session_id {
-                Some(sid) => tx
-                    .prepare_cached(
-                        "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
-                         WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL",
-                    )
-                    .map_err(map_err)?
-                    .execute(params![user_id, sid, now, reason]),
-                None => tx
-                    .prepare_cached(
-                        "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
-                         WHERE user_id = ?1 AND revoked_at IS NULL AND id IS NOT ?2",
-                    )
-                    .map_err(map_err)?
-                    .execute(params![user_id, except, now, reason]),
-            }
-            .map_err(map_err)? as u64;
-            if ended > 0 {
-                let mut event = event;
-                event.details.insert("ended".into(), ended.into());
-                insert_event(&tx, &event)?;
-            }
-            tx.commit().map_err(map_err)?;
-            Ok(ended)
         })
         .await
     }

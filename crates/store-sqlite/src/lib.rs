@@ -21,6 +21,7 @@
 mod admin;
 mod audit;
 mod clients;
+mod credentials;
 mod keys;
 mod lifecycle;
 mod login_failures;

@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{
-    AccountState, AccountToken, CREDENTIAL_TOKENS, ClaimedJob, JobRecord, NewJob, OutboxMessage,
-    QueuedMail, Redeemed, Redemption, SweepCutoffs, SweepReport, TokenPurpose,
+    AccountState, AccountToken, ClaimedJob, JobRecord, NewJob, OutboxMessage, QueuedMail, Redeemed,
+    Redemption, RedemptionWrite, SweepPlan, SweepReport, TokenOwner, TokenPurpose,
 };
 use latchkey_core::store::{LifecycleStore, StoreError, from_unix_millis, to_unix_millis};
 use latchkey_core::user::User;
@@ -17,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
+use crate::credentials::void_tokens;
 use crate::users::insert_user;
 use crate::{SqliteStore, map_err};
 
@@ -25,13 +26,11 @@ const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const SUPERSEDE_TOKENS: &str = "UPDATE account_tokens SET used_at = ?3 \
      WHERE user_id = ?1 AND purpose = ?2 AND used_at IS NULL";
-const VOID_TOKENS: &str = "UPDATE account_tokens SET used_at = ?2 \
-     WHERE user_id = ?1 AND used_at IS NULL AND purpose IN (?3, ?4, ?5)";
 const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created_at, expires_at, \
      used_at FROM account_tokens WHERE token_hash = ?1";
-const REDEEM: &str = "UPDATE account_tokens SET used_at = ?3 \
-     WHERE token_hash = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3 \
-     RETURNING user_id, email";
+const MARK_TOKEN_USED: &str = "UPDATE account_tokens SET used_at = ?2 WHERE token_hash = ?1";
+const OWNER: &str = "SELECT email, email_normalized, deletion_due_at IS NOT NULL FROM users \
+     WHERE id = ?1 AND deleted_at IS NULL";
 const INSERT_MAIL: &str = "INSERT INTO mail_outbox (id, user_id, template, sealed, created_at) \
      VALUES (?1, ?2, ?3, ?4, ?5)";
 const INSERT_JOB: &str = "INSERT INTO jobs \
@@ -124,18 +123,6 @@ fn insert_token(c: &Connection, t: &AccountToken) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Voids (marks used at `now`) every outstanding credential token of the
-/// user ([`CREDENTIAL_TOKENS`]): the address or password changed, or the
-/// account was suspended or its deletion scheduled.
-pub(crate) fn void_tokens(c: &Connection, user_id: &str, now: i64) -> Result<u64, StoreError> {
-    let [a, b, d] = CREDENTIAL_TOKENS.map(TokenPurpose::as_str);
-    c.prepare_cached(VOID_TOKENS)
-        .map_err(map_err)?
-        .execute(params![user_id, now, a, b, d])
-        .map(|n| n as u64)
-        .map_err(map_err)
-}
-
 fn revoke_all(
     c: &Connection,
     user_id: &str,
@@ -160,86 +147,99 @@ fn opt_time(ms: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
     ms.map(from_unix_millis).transpose()
 }
 
+/// An account token by hash, whatever its state.
+fn token_by_hash(c: &Connection, hash: &str) -> Result<Option<AccountToken>, StoreError> {
+    let Some((mut t, purpose, created, expires, used)) = c
+        .prepare_cached(TOKEN_BY_HASH)
+        .map_err(map_err)?
+        .query_row(params![hash], token_row)
+        .optional()
+        .map_err(map_err)?
+    else {
+        return Ok(None);
+    };
+    t.purpose = TokenPurpose::parse(&purpose).ok_or_else(|| {
+        StoreError::Backend(format!("account token with unknown purpose {purpose:?}"))
+    })?;
+    t.created_at = from_unix_millis(created)?;
+    t.expires_at = from_unix_millis(expires)?;
+    t.used_at = opt_time(used)?;
+    Ok(Some(t))
+}
+
+/// Reads the token and its owner, lets core decide, and executes the
+/// decision, in one `IMMEDIATE` transaction.
 fn redeem(
     c: &mut Connection,
     hash: &str,
     purpose: TokenPurpose,
     action: &Redemption,
     notice: Option<&(QueuedMail, NewJob)>,
-    now: i64,
+    now: OffsetDateTime,
     event: &AuditEvent,
 ) -> Result<Option<Redeemed>, StoreError> {
     let tx = immediate(c)?;
-    let Some((user_id, email)) = tx
-        .prepare_cached(REDEEM)
+    let Some(token) = token_by_hash(&tx, hash)? else {
+        return Ok(None);
+    };
+    let owner = tx
+        .prepare_cached(OWNER)
         .map_err(map_err)?
-        .query_row(params![hash, purpose.as_str(), now], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        .query_row(params![token.user_id], |r| {
+            Ok(TokenOwner {
+                email: r.get(0)?,
+                email_normalized: r.get(1)?,
+                deletion_pending: r.get(2)?,
+            })
         })
         .optional()
-        .map_err(map_err)?
+        .map_err(map_err)?;
+    // A refusal returns without commit: nothing was written.
+    let (Ok(write), Some(owner)) = (action.decide(&token, purpose, owner.as_ref(), now), &owner)
     else {
         return Ok(None);
     };
-    let Some((previous_email, email_normalized)) = tx
-        .query_row(
-            "SELECT email, email_normalized FROM users WHERE id = ?1 AND deleted_at IS NULL",
-            params![user_id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-        )
-        .optional()
+    let (user_id, now) = (token.user_id.as_str(), to_unix_millis(now));
+    tx.prepare_cached(MARK_TOKEN_USED)
         .map_err(map_err)?
-    else {
-        return Ok(None);
-    };
-    match action {
-        Redemption::VerifyEmail => {
-            if email.as_deref() != Some(email_normalized.as_str()) {
-                return Ok(None); // rolls back: the address changed since
-            }
+        .execute(params![hash, now])
+        .map_err(map_err)?;
+    match write {
+        RedemptionWrite::VerifyEmail => {
             tx.execute(
                 "UPDATE users SET email_verified = 1, updated_at = ?2 WHERE id = ?1",
                 params![user_id, now],
             )
             .map_err(map_err)?;
         }
-        Redemption::ResetPassword { password_hash } => {
-            if email.as_deref() != Some(email_normalized.as_str()) {
-                return Ok(None); // rolls back: mailed to an address the account left
-            }
+        RedemptionWrite::ResetPassword { password_hash } => {
             tx.execute(
                 "UPDATE users SET password_hash = ?2, email_verified = 1, updated_at = ?3 \
                  WHERE id = ?1",
                 params![user_id, password_hash, now],
             )
             .map_err(map_err)?;
-            void_tokens(&tx, &user_id, now)?;
-            revoke_all(&tx, &user_id, None, now, "password_reset")?;
+            void_tokens(&tx, user_id, now)?;
+            revoke_all(&tx, user_id, None, now, "password_reset")?;
         }
-        Redemption::ChangeEmail => {
-            let Some(new_email) = email else {
-                return Ok(None);
-            };
-            let normalized = latchkey_core::user::normalize_email(&new_email);
+        RedemptionWrite::ChangeEmail {
+            email,
+            email_normalized,
+        } => {
             tx.execute(
                 "UPDATE users SET email = ?2, email_normalized = ?3, email_verified = 1, \
                  updated_at = ?4 WHERE id = ?1",
-                params![user_id, new_email, normalized, now],
+                params![user_id, email, email_normalized, now],
             )
             .map_err(map_err)?;
-            void_tokens(&tx, &user_id, now)?;
+            void_tokens(&tx, user_id, now)?;
         }
-        Redemption::CancelDeletion => {
-            let n = tx
-                .execute(
-                    "UPDATE users SET deletion_due_at = NULL, updated_at = ?2 \
-                     WHERE id = ?1 AND deletion_due_at IS NOT NULL",
-                    params![user_id, now],
-                )
-                .map_err(map_err)?;
-            if n == 0 {
-                return Ok(None);
-            }
+        RedemptionWrite::CancelDeletion => {
+            tx.execute(
+                "UPDATE users SET deletion_due_at = NULL, updated_at = ?2 WHERE id = ?1",
+                params![user_id, now],
+            )
+            .map_err(map_err)?;
         }
     }
     if let Some((mail, job)) = notice {
@@ -248,8 +248,8 @@ fn redeem(
     insert_event(&tx, event)?;
     tx.commit().map_err(map_err)?;
     Ok(Some(Redeemed {
-        user_id,
-        previous_email,
+        user_id: token.user_id.clone(),
+        previous_email: owner.email.clone(),
     }))
 }
 
@@ -287,9 +287,10 @@ fn anonymize(
     Ok(true)
 }
 
-fn sweep(c: &mut Connection, cut: SweepCutoffs) -> Result<SweepReport, StoreError> {
-    let now = to_unix_millis(cut.now);
-    let keep = to_unix_millis(cut.retain_after);
+/// Runs core's [`SweepPlan`], one statement per kind of row, each the SQL
+/// form of the plan's predicate.
+fn sweep(c: &mut Connection, plan: SweepPlan) -> Result<SweepReport, StoreError> {
+    let ms = to_unix_millis;
     let tx = immediate(c)?;
     let run = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<u64, StoreError> {
         tx.execute(sql, p).map(|n| n as u64).map_err(map_err)
@@ -297,22 +298,28 @@ fn sweep(c: &mut Connection, cut: SweepCutoffs) -> Result<SweepReport, StoreErro
     let report = SweepReport {
         sessions: run(
             "DELETE FROM sessions WHERE coalesce(revoked_at, min(expires_at, idle_expires_at)) <= ?1",
-            &[&keep],
+            &[&ms(plan.sessions_ended_by)],
         )?,
-        refresh_tokens: run("DELETE FROM refresh_tokens WHERE expires_at <= ?1", &[&now])?,
+        refresh_tokens: run(
+            "DELETE FROM refresh_tokens WHERE expires_at <= ?1",
+            &[&ms(plan.refresh_tokens_expired_by)],
+        )?,
         grace_responses: run(
             "UPDATE refresh_tokens SET successor_sealed = NULL \
              WHERE successor_sealed IS NOT NULL AND grace_until <= ?1",
-            &[&now],
+            &[&ms(plan.grace_ended_by)],
         )?,
         account_tokens: run(
             "DELETE FROM account_tokens WHERE expires_at <= ?1 OR used_at IS NOT NULL",
-            &[&now],
+            &[&ms(plan.account_tokens_expired_by)],
         )?,
-        jobs: run("DELETE FROM jobs WHERE finished_at <= ?1", &[&keep])?,
+        jobs: run(
+            "DELETE FROM jobs WHERE finished_at <= ?1",
+            &[&ms(plan.jobs_finished_by)],
+        )?,
         mail: run(
             "DELETE FROM mail_outbox WHERE coalesce(sent_at, created_at) <= ?1",
-            &[&keep],
+            &[&ms(plan.mail_settled_by)],
         )?,
     };
     tx.commit().map_err(map_err)?;
@@ -374,25 +381,7 @@ impl LifecycleStore for SqliteStore {
 
     async fn account_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError> {
         let hash = hash.to_owned();
-        self.read(move |c| {
-            let Some((mut t, purpose, created, expires, used)) = c
-                .prepare_cached(TOKEN_BY_HASH)
-                .map_err(map_err)?
-                .query_row(params![hash], token_row)
-                .optional()
-                .map_err(map_err)?
-            else {
-                return Ok(None);
-            };
-            t.purpose = TokenPurpose::parse(&purpose).ok_or_else(|| {
-                StoreError::Backend(format!("account token with unknown purpose {purpose:?}"))
-            })?;
-            t.created_at = from_unix_millis(created)?;
-            t.expires_at = from_unix_millis(expires)?;
-            t.used_at = opt_time(used)?;
-            Ok(Some(t))
-        })
-        .await
+        self.read(move |c| token_by_hash(c, &hash)).await
     }
 
     async fn redeem_account_token(
@@ -404,9 +393,8 @@ impl LifecycleStore for SqliteStore {
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<Option<Redeemed>, StoreError> {
-        let (hash, action, now) = (hash.to_owned(), action.clone(), to_unix_millis(now));
+        let (hash, action, event) = (hash.to_owned(), action.clone(), event.clone());
         let notice = notice.map(|(m, j)| (m.clone(), j.clone()));
-        let event = event.clone();
         self.write(move |c| redeem(c, &hash, purpose, &action, notice.as_ref(), now, &event))
             .await
     }
@@ -800,7 +788,7 @@ impl LifecycleStore for SqliteStore {
         .await
     }
 
-    async fn sweep(&self, cutoffs: SweepCutoffs) -> Result<SweepReport, StoreError> {
-        self.write(move |c| sweep(c, cutoffs)).await
+    async fn sweep(&self, plan: SweepPlan) -> Result<SweepReport, StoreError> {
+        self.write(move |c| sweep(c, plan)).await
     }
 }

@@ -35,6 +35,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0005_abuse",
         sql: include_str!("../migrations/0005_abuse.sql"),
     },
+    Migration {
+        name: "0006_refresh_successor",
+        sql: include_str!("../migrations/0006_refresh_successor.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

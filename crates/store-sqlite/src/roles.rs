@@ -60,6 +60,26 @@ pub(crate) fn user_exists(c: &Connection, user_id: &str) -> Result<bool, StoreEr
 }
 
 /// Assigns each role (all must exist: `NotFound` otherwise).
+/// The roles assigned to the user and every role reachable from them.
+pub(crate) fn role_graph(c: &Connection, user_id: &str) -> Result<UserRoleGraph, StoreError> {
+    let mut stmt = c.prepare_cached(GRAPH_OF_USER).map_err(map_err)?;
+    let rows = stmt
+        .query_map(params![user_id], |r| {
+            Ok((raw_role(r)?, r.get::<_, bool>(7)?))
+        })
+        .map_err(map_err)?;
+    let mut graph = UserRoleGraph::default();
+    for row in rows {
+        let (raw, assigned) = row.map_err(map_err)?;
+        let role = finish(raw)?;
+        if assigned {
+            graph.assigned.push(role.name.clone());
+        }
+        graph.roles.push(role);
+    }
+    Ok(graph)
+}
+
 pub(crate) fn assign(
     c: &Connection,
     user_id: &str,
@@ -209,25 +229,7 @@ impl RoleStore for SqliteStore {
 
     async fn user_role_graph(&self, user_id: &str) -> Result<UserRoleGraph, StoreError> {
         let user_id = user_id.to_owned();
-        self.read(move |c| {
-            let mut stmt = c.prepare_cached(GRAPH_OF_USER).map_err(map_err)?;
-            let rows = stmt
-                .query_map(params![user_id], |r| {
-                    Ok((raw_role(r)?, r.get::<_, bool>(7)?))
-                })
-                .map_err(map_err)?;
-            let mut graph = UserRoleGraph::default();
-            for row in rows {
-                let (raw, assigned) = row.map_err(map_err)?;
-                let role = finish(raw)?;
-                if assigned {
-                    graph.assigned.push(role.name.clone());
-                }
-                graph.roles.push(role);
-            }
-            Ok(graph)
-        })
-        .await
+        self.read(move |c| role_graph(c, &user_id)).await
     }
 
     async fn assigned_roles_of_users(

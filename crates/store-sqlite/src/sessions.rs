@@ -5,12 +5,22 @@
 //! the presented token, so a concurrent exchange (from this handle's queue or
 //! from another process on the same file) runs after it and sees `used_at`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use latchkey_core::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind};
+use latchkey_core::audit::AuditEvent;
+use latchkey_core::session::{
+    IssueSuccessor, PresentedToken, RefreshToken, RotateOutcome, RotationDecision, Session,
+    SessionCreated, SessionKey, SessionKind, WhichSessions,
+};
 use latchkey_core::store::{SessionStore, StoreError, from_unix_millis, to_unix_millis};
+use latchkey_core::user::User;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use time::OffsetDateTime;
 
+use crate::audit::insert_event;
+use crate::roles::role_graph;
+use crate::users::{COLUMNS as USER_COLUMNS, finish as finish_user, raw_user};
 use crate::{SqliteStore, map_err};
 
 /// The session columns, as a macro so that statements are string constants.
@@ -80,15 +90,19 @@ const REVOKE: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
      WHERE id = ?1 AND revoked_at IS NULL";
 const REVOKE_OF_USER: &str = "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
      WHERE user_id = ?1 AND revoked_at IS NULL AND id IS NOT ?2";
+const REVOKE_ONE_OF_USER: &str = "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4 \
+     WHERE id = ?2 AND user_id = ?1 AND revoked_at IS NULL";
 const TOKEN_WITH_SESSION: &str = concat!(
     "SELECT t.token_hash, t.session_id, t.created_at, t.expires_at, t.used_at, ",
     session_columns!("s."),
     " FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ?1"
 );
-const TOKEN_FOR_ROTATION: &str = "SELECT session_id, expires_at, used_at, successor_sealed, \
-     grace_until FROM refresh_tokens WHERE token_hash = ?1";
-const MARK_USED: &str = "UPDATE refresh_tokens \
-     SET used_at = ?2, successor_sealed = ?3, grace_until = ?4 WHERE token_hash = ?1";
+const TOKEN_FOR_ROTATION: &str = "SELECT t.session_id, t.expires_at, t.used_at, \
+     t.successor_sealed, t.grace_until, n.token_hash IS NOT NULL AND n.used_at IS NULL \
+     FROM refresh_tokens t LEFT JOIN refresh_tokens n ON n.token_hash = t.successor_hash \
+     WHERE t.token_hash = ?1";
+const MARK_USED: &str = "UPDATE refresh_tokens SET used_at = ?2, successor_sealed = ?3, \
+     grace_until = ?4, successor_hash = ?5 WHERE token_hash = ?1";
 const SESSION_ROTATED: &str =
     "UPDATE sessions SET last_seen_at = ?2, idle_expires_at = ?3 WHERE id = ?1";
 const REVOKE_REUSED: &str = "UPDATE sessions \
@@ -242,17 +256,16 @@ fn insert_token(
     Ok(())
 }
 
-/// The presented token as the exchange needs it.
-struct Presented {
-    session_id: String,
-    expires_at: i64,
-    used_at: Option<i64>,
-    successor_sealed: Option<Vec<u8>>,
-    grace_until: Option<i64>,
-}
-
-fn rotate(c: &mut Connection, r: &Rotation) -> Result<RotateOutcome, StoreError> {
-    let now = to_unix_millis(r.now);
+/// Reads the presented token (with whether its successor is still unused)
+/// and its session, lets core decide, and executes the decision, issuing the
+/// successor through `issue`; runs inside the writer's `IMMEDIATE`
+/// transaction, so the whole exchange is one job on the writer.
+fn exchange(
+    c: &mut Connection,
+    presented_hash: &str,
+    now: OffsetDateTime,
+    issue: &IssueSuccessor,
+) -> Result<RotateOutcome, StoreError> {
     // IMMEDIATE: the write lock is taken before the token is read.
     let tx = c
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -260,66 +273,70 @@ fn rotate(c: &mut Connection, r: &Rotation) -> Result<RotateOutcome, StoreError>
     let presented = tx
         .prepare_cached(TOKEN_FOR_ROTATION)
         .map_err(map_err)?
-        .query_row(params![r.presented_hash], |row| {
-            Ok(Presented {
-                session_id: row.get(0)?,
-                expires_at: row.get(1)?,
-                used_at: row.get(2)?,
-                successor_sealed: row.get(3)?,
-                grace_until: row.get(4)?,
-            })
+        .query_row(params![presented_hash], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+                row.get::<_, Option<Vec<u8>>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
+                row.get::<_, bool>(5)?,
+            ))
         })
         .optional()
         .map_err(map_err)?;
     // Returning without commit rolls back (nothing was written).
-    let Some(p) = presented else {
+    let Some((session_id, expires_at, used_at, sealed, grace_until, successor_unused)) = presented
+    else {
         return Ok(RotateOutcome::Invalid);
     };
-    let Some(session) = session_where(&tx, SESSION_BY_ID, &p.session_id)? else {
-        return Ok(RotateOutcome::Invalid);
+    let session = session_where(&tx, SESSION_BY_ID, &session_id)?;
+    let presented = PresentedToken {
+        expires_at: from_unix_millis(expires_at)?,
+        used_at: used_at.map(from_unix_millis).transpose()?,
+        grace_until: grace_until.map(from_unix_millis).transpose()?,
+        has_grace_response: sealed.is_some(),
+        successor_unused,
     };
-    if !session.is_active(from_unix_millis(now)?) {
-        return Ok(RotateOutcome::Invalid);
-    }
-    let outcome = match p.used_at {
-        None => {
-            if p.expires_at <= now {
-                return Ok(RotateOutcome::Invalid);
+    let at = to_unix_millis(now);
+    let outcome = match (presented.decide(session.as_ref(), now), session) {
+        (RotationDecision::GraceRetry, _) => {
+            return Ok(RotateOutcome::GraceRetry {
+                successor_sealed: sealed.unwrap_or_default(),
+            });
+        }
+        (RotationDecision::EndSession, Some(session)) => {
+            tx.prepare_cached(REVOKE_REUSED)
+                .map_err(map_err)?
+                .execute(params![session.id, at])
+                .map_err(map_err)?;
+            RotateOutcome::Reused {
+                session_id: session.id,
+                user_id: session.user_id,
             }
+        }
+        (RotationDecision::Rotate, Some(session)) => {
+            let graph = role_graph(&tx, &session.user_id)?;
+            let r = issue(&session, &graph).map_err(StoreError::Backend)?;
+            let (successor_expires_at, idle_expires_at) = r.capped(&session);
             tx.prepare_cached(MARK_USED)
                 .map_err(map_err)?
                 .execute(params![
-                    r.presented_hash,
-                    now,
+                    presented_hash,
+                    at,
                     r.successor_sealed,
                     to_unix_millis(r.grace_until),
+                    r.successor.token_hash,
                 ])
                 .map_err(map_err)?;
-            let expires_at = r.successor.expires_at.min(session.expires_at);
-            insert_token(&tx, &r.successor, &session.id, expires_at)?;
-            let idle = to_unix_millis(r.idle_expires_at.min(session.expires_at));
+            insert_token(&tx, &r.successor, &session.id, successor_expires_at)?;
             tx.prepare_cached(SESSION_ROTATED)
                 .map_err(map_err)?
-                .execute(params![session.id, now, idle])
+                .execute(params![session.id, at, to_unix_millis(idle_expires_at)])
                 .map_err(map_err)?;
             RotateOutcome::Rotated
         }
-        Some(_) => match (p.grace_until, p.successor_sealed) {
-            (Some(grace_until), Some(sealed)) if grace_until > now => {
-                return Ok(RotateOutcome::GraceRetry {
-                    successor_sealed: sealed,
-                });
-            }
-            _ => {
-                tx.prepare_cached(REVOKE_REUSED)
-                    .map_err(map_err)?
-                    .execute(params![session.id, now])
-                    .map_err(map_err)?;
-                RotateOutcome::Reused {
-                    session_id: session.id,
-                }
-            }
-        },
+        _ => return Ok(RotateOutcome::Invalid),
     };
     tx.commit().map_err(map_err)?;
     Ok(outcome)
@@ -331,7 +348,7 @@ impl SessionStore for SqliteStore {
         &self,
         session: &Session,
         first_refresh: Option<&RefreshToken>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<SessionCreated, StoreError> {
         let session = session.clone();
         let first = first_refresh.cloned();
         self.write(move |c| {
@@ -348,14 +365,15 @@ impl SessionStore for SqliteStore {
                 .optional()
                 .map_err(map_err)?;
             if suspended == Some(true) {
-                return Err(StoreError::Conflict("suspended"));
+                return Ok(SessionCreated::UserSuspended);
             }
             insert_session(&tx, &session)?;
             if let Some(t) = &first {
                 // The token belongs to this session, whatever its own field says.
                 insert_token(&tx, t, &session.id, t.expires_at)?;
             }
-            tx.commit().map_err(map_err)
+            tx.commit().map_err(map_err)?;
+            Ok(SessionCreated::Created)
         })
         .await
     }
@@ -370,6 +388,34 @@ impl SessionStore for SqliteStore {
         let hash = hash.to_owned();
         self.read(move |c| session_where(c, SESSION_BY_COOKIE, &hash))
             .await
+    }
+
+    async fn session_with_user(
+        &self,
+        key: SessionKey<'_>,
+    ) -> Result<Option<(Session, User)>, StoreError> {
+        let (sql, value) = match key {
+            SessionKey::Id(id) => (SESSION_BY_ID, id.to_owned()),
+            SessionKey::CookieHash(hash) => (SESSION_BY_COOKIE, hash.to_owned()),
+        };
+        // Two point reads in one job on one reader: one hop, one snapshot.
+        self.read(move |c| {
+            let tx = c.unchecked_transaction().map_err(map_err)?;
+            let Some(session) = session_where(&tx, sql, &value)? else {
+                return Ok(None);
+            };
+            let user = tx
+                .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))
+                .map_err(map_err)?
+                .query_row(params![session.user_id], raw_user)
+                .optional()
+                .map_err(map_err)?;
+            Ok(match user {
+                Some(u) => Some((session, finish_user(u)?)),
+                None => None,
+            })
+        })
+        .await
     }
 
     async fn active_sessions_of_user(
@@ -425,23 +471,39 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn revoke_sessions_of_user(
+    async fn revoke_sessions(
         &self,
         user_id: &str,
-        except: Option<&str>,
+        which: WhichSessions<'_>,
         now: OffsetDateTime,
         reason: &str,
+        event: Option<&AuditEvent>,
     ) -> Result<u64, StoreError> {
-        let user_id = user_id.to_owned();
-        let except = except.map(str::to_owned);
-        let (reason, now) = (reason.to_owned(), to_unix_millis(now));
+        let (user_id, reason, event) = (user_id.to_owned(), reason.to_owned(), event.cloned());
+        let (one, except) = match which {
+            WhichSessions::One(id) => (Some(id.to_owned()), None),
+            WhichSessions::AllExcept(except) => (None, except.map(str::to_owned)),
+        };
+        let now = to_unix_millis(now);
         self.write(move |c| {
-            let changed = c
-                .prepare_cached(REVOKE_OF_USER)
-                .map_err(map_err)?
-                .execute(params![user_id, except, now, reason])
-                .map_err(map_err)?;
-            Ok(changed as u64)
+            let tx = c.transaction().map_err(map_err)?;
+            let ended = match &one {
+                Some(id) => tx
+                    .prepare_cached(REVOKE_ONE_OF_USER)
+                    .map_err(map_err)?
+                    .execute(params![user_id, id, now, reason]),
+                None => tx
+                    .prepare_cached(REVOKE_OF_USER)
+                    .map_err(map_err)?
+                    .execute(params![user_id, except, now, reason]),
+            }
+            .map_err(map_err)? as u64;
+            if let Some(mut event) = event.filter(|_| ended > 0) {
+                event.details.insert("ended".into(), ended.into());
+                insert_event(&tx, &event)?;
+            }
+            tx.commit().map_err(map_err)?;
+            Ok(ended)
         })
         .await
     }
@@ -472,8 +534,14 @@ impl SessionStore for SqliteStore {
         .await
     }
 
-    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<RotateOutcome, StoreError> {
-        let rotation = rotation.clone();
-        self.write(move |c| rotate(c, &rotation)).await
+    async fn exchange_refresh_token(
+        &self,
+        presented_hash: &str,
+        now: OffsetDateTime,
+        issue: Arc<IssueSuccessor>,
+    ) -> Result<RotateOutcome, StoreError> {
+        let presented_hash = presented_hash.to_owned();
+        self.write(move |c| exchange(c, &presented_hash, now, &*issue))
+            .await
     }
 }

@@ -1,12 +1,15 @@
 //! [`UserStore`] on SQLite.
 
 use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::store::{StoreError, UserStore, from_unix_millis, to_unix_millis};
 use latchkey_core::user::{Suspension, User};
 use rusqlite::{OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
-use crate::lifecycle::void_tokens;
+use crate::audit::insert_event;
+use crate::credentials::void_tokens;
+use crate::roles::assign;
 use crate::{SqliteStore, map_err};
 
 /// The columns written by `insert_user` (a new account is never suspended).
@@ -148,9 +151,23 @@ impl SqliteStore {
 
 #[async_trait]
 impl UserStore for SqliteStore {
-    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
-        let u = user.clone();
-        self.write(move |c| insert_user(c, &u)).await
+    async fn insert_user(
+        &self,
+        user: &User,
+        roles: &[String],
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
+        let (u, roles, event) = (user.clone(), roles.to_vec(), event.cloned());
+        self.write(move |c| {
+            let tx = c.transaction().map_err(map_err)?;
+            insert_user(&tx, &u)?;
+            assign(&tx, &u.id, &roles, u.created_at)?;
+            if let Some(e) = &event {
+                insert_event(&tx, e)?;
+            }
+            tx.commit().map_err(map_err)
+        })
+        .await
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -189,11 +206,14 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        let u = user.clone();
+    async fn update_user(&self, user: &User, event: Option<&AuditEvent>) -> Result<(), StoreError> {
+        let (u, event) = (user.clone(), event.cloned());
         self.write(move |c| {
             let tx = c.transaction().map_err(map_err)?;
             update_user(&tx, &u)?;
+            if let Some(e) = &event {
+                insert_event(&tx, e)?;
+            }
             tx.commit().map_err(map_err)
         })
         .await

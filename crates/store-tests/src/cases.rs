@@ -5,18 +5,28 @@ use std::sync::Arc;
 
 use latchkey_core::abuse::brute_force::LoginFailures;
 use latchkey_core::keys::{Client, StoredKey};
-use latchkey_core::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind};
+use latchkey_core::session::{
+    RefreshToken, RotateOutcome, Rotation, Session, SessionKind, WhichSessions,
+};
 use latchkey_core::store::{Store, StoreError, truncate_to_millis};
 use latchkey_core::user::{User, normalize_email, normalize_username};
 use latchkey_core::{Clock, SystemClock, id};
 use time::{Duration, OffsetDateTime};
 
-use crate::TestDb;
+use crate::db::TestDb;
 
 mod credential_tokens;
 mod lifecycle;
 pub use credential_tokens::*;
 pub use lifecycle::*;
+mod roles_audit;
+pub use roles_audit::*;
+mod rotation;
+mod session_reads;
+pub use session_reads::*;
+mod sweep;
+pub use rotation::*;
+pub use sweep::*;
 
 async fn migrated(db: &dyn TestDb) -> Arc<dyn Store> {
     let store = db.open().await;
@@ -88,9 +98,13 @@ pub async fn concurrent_migrations_are_safe(db: &dyn TestDb) {
     assert_eq!(unique, expected.into_iter().collect::<BTreeSet<_>>());
     // and the schema works for every handle
     for s in &handles {
-        s.insert_user(&sample_user(&format!("{}@example.com", id::new_id()), None))
-            .await
-            .unwrap();
+        s.insert_user(
+            &sample_user(&format!("{}@example.com", id::new_id()), None),
+            &[],
+            None,
+        )
+        .await
+        .unwrap();
     }
 }
 
@@ -108,7 +122,7 @@ pub async fn user_round_trips(db: &dyn TestDb) {
     let store = migrated(db).await;
     let mut user = sample_user("Ada.Lovelace@Example.org", Some("Ada"));
     user.email_verified = true;
-    store.insert_user(&user).await.unwrap();
+    store.insert_user(&user, &[], None).await.unwrap();
     assert_eq!(
         store.user_by_id(&user.id).await.unwrap().as_ref(),
         Some(&user)
@@ -131,7 +145,7 @@ pub async fn user_round_trips(db: &dyn TestDb) {
         password_hash: None,
         ..sample_user("bare@example.org", None)
     };
-    store.insert_user(&bare).await.unwrap();
+    store.insert_user(&bare, &[], None).await.unwrap();
     assert_eq!(store.user_by_id(&bare.id).await.unwrap(), Some(bare));
 }
 
@@ -139,11 +153,11 @@ pub async fn user_round_trips(db: &dyn TestDb) {
 pub async fn email_is_unique_after_normalization(db: &dyn TestDb) {
     let store = migrated(db).await;
     store
-        .insert_user(&sample_user("grace@example.com", None))
+        .insert_user(&sample_user("grace@example.com", None), &[], None)
         .await
         .unwrap();
     let err = store
-        .insert_user(&sample_user("  GRACE@Example.COM ", None))
+        .insert_user(&sample_user("  GRACE@Example.COM ", None), &[], None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict("email")), "got {err:?}");
@@ -153,11 +167,11 @@ pub async fn email_is_unique_after_normalization(db: &dyn TestDb) {
 pub async fn username_is_unique_but_optional(db: &dyn TestDb) {
     let store = migrated(db).await;
     store
-        .insert_user(&sample_user("a@example.com", Some("Neo")))
+        .insert_user(&sample_user("a@example.com", Some("Neo")), &[], None)
         .await
         .unwrap();
     let err = store
-        .insert_user(&sample_user("b@example.com", Some("neo")))
+        .insert_user(&sample_user("b@example.com", Some("neo")), &[], None)
         .await
         .unwrap_err();
     assert!(
@@ -165,11 +179,11 @@ pub async fn username_is_unique_but_optional(db: &dyn TestDb) {
         "got {err:?}"
     );
     store
-        .insert_user(&sample_user("c@example.com", None))
+        .insert_user(&sample_user("c@example.com", None), &[], None)
         .await
         .unwrap();
     store
-        .insert_user(&sample_user("d@example.com", None))
+        .insert_user(&sample_user("d@example.com", None), &[], None)
         .await
         .unwrap();
 }
@@ -181,7 +195,7 @@ pub async fn list_users_pages_in_id_order(db: &dyn TestDb) {
     for i in 0..7 {
         let u = sample_user(&format!("user{i}@example.com"), None);
         ids.push(u.id.clone());
-        store.insert_user(&u).await.unwrap();
+        store.insert_user(&u, &[], None).await.unwrap();
     }
     ids.sort();
     let mut seen = Vec::new();
@@ -222,7 +236,7 @@ fn base_now() -> OffsetDateTime {
 /// Inserts a fresh user and returns it.
 async fn stored_user(store: &dyn Store) -> User {
     let user = sample_user(&format!("{}@example.com", id::new_id()), None);
-    store.insert_user(&user).await.unwrap();
+    store.insert_user(&user, &[], None).await.unwrap();
     user
 }
 
@@ -230,7 +244,7 @@ async fn stored_user(store: &dyn Store) -> User {
 pub async fn update_user_replaces_the_profile_only(db: &dyn TestDb) {
     let store = migrated(db).await;
     let user = sample_user("ada@example.org", Some("Ada"));
-    store.insert_user(&user).await.unwrap();
+    store.insert_user(&user, &[], None).await.unwrap();
     let later = user.updated_at + Duration::minutes(5);
     let changed = User {
         email: "Ada@Lovelace.example".into(),
@@ -245,7 +259,7 @@ pub async fn update_user_replaces_the_profile_only(db: &dyn TestDb) {
         created_at: user.created_at - Duration::days(3),
         ..user.clone()
     };
-    store.update_user(&changed).await.unwrap();
+    store.update_user(&changed, None).await.unwrap();
     let expected = User {
         password_hash: user.password_hash.clone(),
         created_at: user.created_at,
@@ -272,7 +286,7 @@ pub async fn update_user_replaces_the_profile_only(db: &dyn TestDb) {
         name: None,
         ..expected.clone()
     };
-    store.update_user(&cleared).await.unwrap();
+    store.update_user(&cleared, None).await.unwrap();
     assert_eq!(store.user_by_id(&user.id).await.unwrap(), Some(cleared));
 }
 
@@ -281,20 +295,23 @@ pub async fn update_user_replaces_the_profile_only(db: &dyn TestDb) {
 pub async fn update_user_reports_missing_and_conflicts(db: &dyn TestDb) {
     let store = migrated(db).await;
     let ghost = sample_user("ghost@example.com", None);
-    let err = store.update_user(&ghost).await.unwrap_err();
+    let err = store.update_user(&ghost, None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "got {err:?}");
     assert_eq!(store.user_by_id(&ghost.id).await.unwrap(), None);
 
     let alice = sample_user("alice@example.com", Some("alice"));
     let bob = sample_user("bob@example.com", Some("bob"));
-    store.insert_user(&alice).await.unwrap();
-    store.insert_user(&bob).await.unwrap();
+    store.insert_user(&alice, &[], None).await.unwrap();
+    store.insert_user(&bob, &[], None).await.unwrap();
     let err = store
-        .update_user(&User {
-            username: Some("BOB".into()),
-            username_normalized: Some(normalize_username("BOB")),
-            ..alice.clone()
-        })
+        .update_user(
+            &User {
+                username: Some("BOB".into()),
+                username_normalized: Some(normalize_username("BOB")),
+                ..alice.clone()
+            },
+            None,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -302,11 +319,14 @@ pub async fn update_user_reports_missing_and_conflicts(db: &dyn TestDb) {
         "got {err:?}"
     );
     let err = store
-        .update_user(&User {
-            email: "Bob@Example.com".into(),
-            email_normalized: normalize_email("Bob@Example.com"),
-            ..alice.clone()
-        })
+        .update_user(
+            &User {
+                email: "Bob@Example.com".into(),
+                email_normalized: normalize_email("Bob@Example.com"),
+                ..alice.clone()
+            },
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict("email")), "got {err:?}");
@@ -326,7 +346,7 @@ pub async fn set_password_hash_updates_hash_and_time(db: &dyn TestDb) {
     assert!(matches!(err, StoreError::NotFound), "got {err:?}");
 
     let user = sample_user("pw@example.com", Some("pw"));
-    store.insert_user(&user).await.unwrap();
+    store.insert_user(&user, &[], None).await.unwrap();
     let later = user.updated_at + Duration::seconds(90);
     store
         .set_password_hash(&user.id, "$argon2id$v=19$new", later)
@@ -705,7 +725,7 @@ pub async fn revoke_session_reports_whether_it_changed(db: &dyn TestDb) {
     );
 }
 
-/// `revoke_sessions_of_user` ends every unrevoked session of the user except
+/// `revoke_sessions` with `AllExcept` ends every unrevoked session of the user except
 /// the one named, counts what it changed, and leaves other users alone.
 pub async fn revoke_sessions_of_user_with_and_without_except(db: &dyn TestDb) {
     let store = migrated(db).await;
@@ -727,7 +747,13 @@ pub async fn revoke_sessions_of_user_with_and_without_except(db: &dyn TestDb) {
 
     let t1 = now + Duration::minutes(1);
     let n = store
-        .revoke_sessions_of_user(&user.id, Some(&keep.id), t1, "password_changed")
+        .revoke_sessions(
+            &user.id,
+            WhichSessions::AllExcept(Some(&keep.id)),
+            t1,
+            "password_changed",
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(n, 2);
@@ -747,7 +773,13 @@ pub async fn revoke_sessions_of_user_with_and_without_except(db: &dyn TestDb) {
     );
     assert_eq!(
         store
-            .revoke_sessions_of_user(&user.id, Some(&keep.id), t1, "again")
+            .revoke_sessions(
+                &user.id,
+                WhichSessions::AllExcept(Some(&keep.id)),
+                t1,
+                "again",
+                None
+            )
             .await
             .unwrap(),
         0
@@ -756,7 +788,7 @@ pub async fn revoke_sessions_of_user_with_and_without_except(db: &dyn TestDb) {
     let t2 = now + Duration::minutes(2);
     assert_eq!(
         store
-            .revoke_sessions_of_user(&user.id, None, t2, "user")
+            .revoke_sessions(&user.id, WhichSessions::AllExcept(None), t2, "user", None)
             .await
             .unwrap(),
         1
@@ -1005,7 +1037,8 @@ pub async fn rotation_grace_retry_then_reuse_ends_the_session(db: &dyn TestDb) {
     assert_eq!(
         store.rotate_refresh_token(&replay).await.unwrap(),
         RotateOutcome::Reused {
-            session_id: session.id.clone()
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
         }
     );
     assert_eq!(
@@ -1127,8 +1160,12 @@ async fn concurrent_rotations(db: &dyn TestDb, handles: usize, with_grace: bool)
         let mut reused = 0;
         for (_, o) in losers {
             match o {
-                RotateOutcome::Reused { session_id } => {
+                RotateOutcome::Reused {
+                    session_id,
+                    user_id,
+                } => {
                     assert_eq!(session_id, &session.id);
+                    assert_eq!(user_id, &session.user_id);
                     reused += 1;
                 }
                 RotateOutcome::Invalid => {}
@@ -1380,11 +1417,6 @@ pub async fn clients_round_trip_and_conflict(db: &dyn TestDb) {
     assert_eq!(store.list_clients().await.unwrap(), clients);
 }
 
-pub use crate::roles_audit::{
-    admin_writes_are_audited_atomically, audit_events_query_and_purge, role_graph_and_assignments,
-    roles_round_trip_and_delete_rules, search_users_by_text_and_role,
-    suspension_ends_sessions_and_blocks_new_ones,
-};
 fn failures_row(key: &str, failures: u32, at: OffsetDateTime, locked: bool) -> LoginFailures {
     LoginFailures {
         key: key.to_owned(),

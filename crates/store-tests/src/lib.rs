@@ -14,30 +14,9 @@
 //! the other is a bug in the first backend, never in the suite.
 
 pub mod cases;
-pub mod roles_audit;
+mod db;
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use latchkey_core::Store;
-
-/// A fresh, isolated database for one test case.
-#[async_trait]
-pub trait TestDb: Send + Sync {
-    /// Opens another handle (its own pool or threads) onto this same database.
-    /// The first call sees an empty, unmigrated database.
-    async fn open(&self) -> Arc<dyn Store>;
-
-    /// Deletes a user row with the backend's own SQL, bypassing the store
-    /// (the contract has no `delete_user` yet): lets the suite check that
-    /// foreign keys cascade alike on every backend. Panics on failure.
-    async fn delete_user_directly(&self, user_id: &str);
-
-    /// Every row of every table of the database, rendered as text with the
-    /// backend's own SQL, bypassing the store: lets the suite prove that
-    /// personal data is gone from *all* tables, including ones added later.
-    async fn all_rows_as_text(&self) -> String;
-}
+pub use db::TestDb;
 
 /// Expands into one test per conformance case for the given backend.
 #[macro_export]
@@ -59,6 +38,7 @@ macro_rules! conformance_suite {
             update_user_reports_missing_and_conflicts,
             set_password_hash_updates_hash_and_time,
             sessions_round_trip,
+            session_with_user_reads_both_in_one_call,
             session_uniqueness_and_atomic_creation,
             active_sessions_exclude_ended_and_others_newest_first,
             touch_session_slides_and_caps_and_ignores_ended,
@@ -67,6 +47,9 @@ macro_rules! conformance_suite {
             rotation_happy_path_then_successor_rotates,
             rotation_invalid_cases,
             rotation_grace_retry_then_reuse_ends_the_session,
+            rotation_replay_after_the_successor_was_used_ends_the_session,
+            concurrent_successor_use_and_ancestor_replays_leave_one_live_pair,
+            exchange_issues_from_what_it_read_and_writes_nothing_on_failure,
             concurrent_rotations_one_handle_with_grace,
             concurrent_rotations_many_handles_with_grace,
             concurrent_rotations_one_handle_without_grace,
@@ -100,6 +83,7 @@ macro_rules! conformance_suite {
             jobs_are_claimed_under_a_lease_and_finished_by_their_holder,
             concurrent_claims_hand_each_job_to_one_worker,
             sweep_removes_what_expired_and_keeps_the_rest,
+            sweep_removes_exactly_what_the_plan_says,
             credential_tokens_die_with_every_change_of_address_or_password,
             a_reset_link_for_an_address_the_account_left_is_refused,
             registration_commits_the_user_its_mail_and_its_event_together,

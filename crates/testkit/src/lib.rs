@@ -485,6 +485,17 @@ impl TestApp {
         r.json()
     }
 
+    /// Exchanges a refresh token at `POST /v1/auth/refresh`, whatever the answer.
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.json(
+            "POST",
+            "/v1/auth/refresh",
+            serde_json::json!({"refresh_token": refresh_token}),
+            None,
+        )
+        .await
+    }
+
     /// Signs in in cookie mode from latchkey's own origin; panics unless it
     /// succeeds. Returns the `name=value` of the session cookie.
     pub async fn login_cookie(&self, identifier: &str, password: &str) -> String {

@@ -73,21 +73,7 @@ impl BruteForcePolicy {
     }
 }
 
-/// The stored failure count of one key (an account, an unknown identifier or
-/// a device).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginFailures {
-    /// `user:<id>`, `ident:<sha256 of the identifier>` or `device:<id>`.
-    pub key: String,
-    /// Consecutive failures (including checks in progress).
-    pub failures: u32,
-    /// The last charged attempt.
-    pub last_failure_at: OffsetDateTime,
-    /// No check before this instant.
-    pub next_attempt_at: OffsetDateTime,
-    /// Set when the threshold was reached: no more checks until cleared.
-    pub locked_at: Option<OffsetDateTime>,
-}
+pub use super::failures::LoginFailures;
 
 /// The outcome of charging one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,7 @@
 pub mod brute_force;
 pub mod challenge;
 pub mod device;
+pub mod failures;
 pub mod limiter;
 
 use std::fmt;

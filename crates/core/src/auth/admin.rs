@@ -15,7 +15,7 @@ use super::{Auth, AuthError, ClientInfo, validate};
 use crate::audit::{AuditEvent, AuditQuery, EventType};
 use crate::id;
 use crate::roles::{self, Access, CATALOGUE, Role, perm};
-use crate::session::Session;
+use crate::session::{Session, WhichSessions};
 use crate::store::StoreError;
 use crate::user::{Suspension, User, UserSearch, normalize_email, normalize_username};
 
@@ -291,7 +291,7 @@ impl Auth {
             .subject(&user.id)
             .detail("roles", roles.clone());
         self.store
-            .create_user_audited(&user, &roles, &event)
+            .insert_user(&user, &roles, Some(&event))
             .await
             .map_err(store_error)?;
         Ok(user)
@@ -344,7 +344,7 @@ impl Auth {
             .subject(&user.id)
             .detail("fields", fields);
         self.store
-            .update_user_audited(&user, &event)
+            .update_user(&user, Some(&event))
             .await
             .map_err(store_error)?;
         Ok(user)
@@ -361,7 +361,7 @@ impl Auth {
             .event(EventType::UserDeleted, self.now())
             .subject(&user.id);
         self.store
-            .delete_user_audited(&user.id, &event)
+            .delete_user(&user.id, &event)
             .await
             .map_err(store_error)
     }
@@ -497,7 +497,16 @@ impl Auth {
         event = event.subject(&user.id);
         let ended = self
             .store
-            .revoke_sessions_audited(&user.id, session_id, None, now, "admin", &event)
+            .revoke_sessions(
+                &user.id,
+                match session_id {
+                    Some(sid) => WhichSessions::One(sid),
+                    None => WhichSessions::AllExcept(None),
+                },
+                now,
+                "admin",
+                Some(&event),
+            )
             .await?;
         if session_id.is_some() && ended == 0 {
             return Err(AuthError::NotFound);

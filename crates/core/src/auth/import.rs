@@ -152,7 +152,7 @@ impl Auth {
         if present(&user).await? {
             return Ok(Imported::Present);
         }
-        match self.store.create_user_audited(&user, &roles, &event).await {
+        match self.store.insert_user(&user, &roles, Some(&event)).await {
             Ok(()) => Ok(Imported::Created(Box::new(user))),
             // A store names one violated constraint, not necessarily the
             // address: an account that came in meanwhile is present.

@@ -15,7 +15,9 @@
 //!   rotated on every use. The exchange is one atomic store operation: of
 //!   concurrent exchanges of one token exactly one wins; retries within the
 //!   grace window get the winner's response (kept sealed under the master
-//!   key); a replay after it ends the whole session.
+//!   key) while the winner's token is still unused; a replay after the
+//!   window, or once that token was used, ends the whole session (the rule
+//!   is [`crate::session::PresentedToken::decide`]).
 //! - Password sign-ins go through [`crate::abuse::brute_force`]: each check
 //!   is charged against the account (or a known device) before the hash is
 //!   computed, so a locked account costs an attacker nothing but a refusal.
@@ -28,8 +30,9 @@ pub mod keyring;
 mod lifecycle;
 mod validate;
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use latchkey_proto::{AccessClaims, TokenResponse};
 use latchkey_tokens::{
@@ -46,11 +49,15 @@ use crate::id;
 use crate::keys::Client;
 use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher, Verified};
 use crate::password_policy::PasswordRules;
-use crate::roles::Access;
-use crate::session::{RefreshToken, RotateOutcome, Rotation, Session, SessionKind, device_label};
+use crate::roles::{Access, UserRoleGraph};
+use crate::session::{
+    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKey,
+    SessionKind, WhichSessions, device_label,
+};
 use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::{User, normalize_email, normalize_username};
 
+pub use crate::client_info::ClientInfo;
 pub use admin::{Actor, AdminPatch, NewUser, RoleInput, RolePatch};
 pub use import::{Imported, ImportedUser};
 pub use keyring::{KeyError, Keyring};
@@ -223,17 +230,6 @@ pub struct ProfilePatch {
     pub name: Option<Option<String>>,
 }
 
-/// Where a request came from, recorded on sessions.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    /// Client IP.
-    pub ip: Option<String>,
-    /// User-Agent header.
-    pub user_agent: Option<String>,
-    /// The request id, recorded in the audit log.
-    pub request_id: Option<String>,
-}
-
 /// A cookie session just created.
 #[derive(Debug, Clone)]
 pub struct CookieSession {
@@ -307,6 +303,8 @@ pub struct Principal {
     pub user_id: String,
     /// The active session the credential belongs to.
     pub session: Session,
+    /// The user, read with the session in the same store call.
+    pub user: User,
 }
 
 /// The answer of RFC 7662 introspection.
@@ -351,9 +349,9 @@ pub struct Auth {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     keys: Arc<Keyring>,
-    grace_sealer: Sealer,
+    grace_sealer: Arc<Sealer>,
     csrf_key: [u8; 32],
-    config: AuthConfig,
+    config: Arc<AuthConfig>,
     lifecycle: LifecycleConfig,
     mail_sealer: Sealer,
     job_sealer: Sealer,
@@ -362,6 +360,11 @@ pub struct Auth {
     devices: DeviceCookies,
     device_key: [u8; 32],
     password_checks: AtomicU64,
+    /// OAuth clients seen so far. A client never changes once created (the
+    /// store has no update or delete), so a cached one stays true; an id not
+    /// in the cache is looked up in the store (a client created since, by
+    /// the CLI or another node) and kept when found.
+    clients: RwLock<HashMap<String, Client>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -391,9 +394,9 @@ impl Auth {
             clock,
             hasher,
             keys,
-            grace_sealer: Sealer::new(master_key, "latchkey/refresh-grace/v1"),
+            grace_sealer: Arc::new(Sealer::new(master_key, "latchkey/refresh-grace/v1")),
             csrf_key,
-            config,
+            config: Arc::new(config),
             lifecycle: LifecycleConfig::default(),
             mail_sealer: Sealer::new(master_key, "latchkey/mail-outbox/v1"),
             job_sealer: Sealer::new(master_key, "latchkey/job-payload/v1"),
@@ -402,6 +405,7 @@ impl Auth {
             device_key: *master_key,
             protection,
             password_checks: AtomicU64::new(0),
+            clients: RwLock::default(),
         }
     }
 
@@ -956,18 +960,15 @@ impl Auth {
             revoked_at: None,
             revoked_reason: None,
         };
-        let suspended = |e: StoreError| match e {
-            StoreError::Conflict("suspended") => AuthError::Suspended {
+        let admitted = |created: SessionCreated| match created {
+            SessionCreated::Created => Ok(()),
+            SessionCreated::UserSuspended => Err(AuthError::Suspended {
                 until: user.suspension.as_ref().and_then(|s| s.until),
-            },
-            e => e.into(),
+            }),
         };
         match cookie_token {
             Some(cookie_token) => {
-                self.store
-                    .create_session(&session, None)
-                    .await
-                    .map_err(suspended)?;
+                admitted(self.store.create_session(&session, None).await?)?;
                 let csrf_token = self.csrf_token(&session.id);
                 Ok(LoginOutcome::Cookie(Box::new(CookieSession {
                     session,
@@ -977,75 +978,18 @@ impl Auth {
             }
             None => {
                 let access = self.access(&user.id).await?;
-                let (response, first) = self.issue(&session, now, &access)?;
-                self.store
-                    .create_session(&session, Some(&first))
-                    .await
-                    .map_err(suspended)?;
+                let (response, first) = issue(&self.keys, &self.config, &session, now, &access)?;
+                admitted(self.store.create_session(&session, Some(&first)).await?)?;
                 Ok(LoginOutcome::Tokens(response))
             }
         }
     }
 
-    /// Signs an access token and makes a refresh token for `session`.
-    fn issue(
-        &self,
-        session: &Session,
-        now: OffsetDateTime,
-        access: &Access,
-    ) -> Result<(TokenResponse, RefreshToken), AuthError> {
-        let key = self.keys.active()?;
-        let claims = AccessClaims {
-            iss: self.config.issuer.clone(),
-            sub: session.user_id.clone(),
-            aud: self.config.audience.clone(),
-            exp: (now + self.config.access_ttl).unix_timestamp(),
-            iat: now.unix_timestamp(),
-            nbf: now.unix_timestamp(),
-            jti: id::new_id(),
-            sid: session.id.clone(),
-            client_id: self.config.first_party_client_id.clone(),
-            scope: self.config.scope.clone(),
-            roles: access.roles.iter().cloned().collect(),
-            permissions: if self.config.include_permissions {
-                access.permissions.iter().cloned().collect()
-            } else {
-                Vec::new()
-            },
-            amr: session.amr.clone(),
-            acr: if session.amr.iter().any(|m| m == "mfa") {
-                "aal2"
-            } else {
-                "aal1"
-            }
-            .into(),
-            auth_time: session.auth_time.unix_timestamp(),
-        };
-        let access_token = key
-            .sign_jwt(ACCESS_TOKEN_TYP, &claims)
-            .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
-        let refresh_token = random_token();
-        let row = RefreshToken {
-            token_hash: sha256_hex(refresh_token.as_bytes()),
-            session_id: session.id.clone(),
-            created_at: now,
-            expires_at: (now + self.config.session_idle_ttl).min(session.expires_at),
-            used_at: None,
-        };
-        let response = TokenResponse {
-            access_token,
-            token_type: "Bearer".into(),
-            expires_in: self.config.access_ttl.whole_seconds().max(0) as u64,
-            refresh_token,
-            session_id: session.id.clone(),
-            scope: self.config.scope.clone(),
-        };
-        Ok((response, row))
-    }
-
-    /// Exchanges a refresh token for a new pair (see the module docs). The
-    /// user's roles are read again, so a role removed since the last
-    /// exchange is gone from the new access token.
+    /// Exchanges a refresh token for a new pair (see the module docs), in
+    /// one store call: the store reads the token, its session and the
+    /// user's roles and asks for the successor only when the token rotates.
+    /// The roles are read at each exchange, so a role removed since the
+    /// last one is gone from the new access token.
     pub async fn refresh(
         &self,
         refresh_token: &str,
@@ -1055,52 +999,64 @@ impl Auth {
             return Err(AuthError::InvalidRefreshToken);
         }
         let presented_hash = sha256_hex(refresh_token.as_bytes());
-        let Some((_, session)) = self.store.refresh_token(&presented_hash).await? else {
-            return Err(AuthError::InvalidRefreshToken);
-        };
         let now = self.now();
-        if !session.is_active(now) {
-            return Err(AuthError::InvalidRefreshToken);
-        }
-        let access = self.access(&session.user_id).await?;
-        let (response, successor) = self.issue(&session, now, &access)?;
-        let aad = presented_hash.as_bytes().to_vec();
-        let sealed = self.grace_sealer.seal(
-            &serde_json::to_vec(&response).map_err(|e| AuthError::Internal(e.to_string()))?,
-            &aad,
-        );
-        let rotation = Rotation {
-            presented_hash,
-            successor,
-            successor_sealed: sealed,
-            // With no grace window, one that ended long ago: concurrent
-            // requests read the clock at slightly different instants, and a
-            // window ending exactly at `now` would still admit the ones whose
-            // clock reading came a millisecond earlier.
-            grace_until: if self.config.refresh_grace.is_positive() {
-                now + self.config.refresh_grace
-            } else {
-                now - Duration::days(1)
-            },
-            idle_expires_at: now + self.config.session_idle_ttl,
-            now,
+        let issued: Arc<Mutex<Option<TokenResponse>>> = Arc::default();
+        let issue: Arc<IssueSuccessor> = {
+            let (keys, config) = (self.keys.clone(), self.config.clone());
+            let (sealer, issued) = (self.grace_sealer.clone(), issued.clone());
+            let presented_hash = presented_hash.clone();
+            Arc::new(move |session: &Session, graph: &UserRoleGraph| {
+                let access = Access::resolve(&graph.assigned, &graph.roles);
+                let (response, successor) =
+                    issue(&keys, &config, session, now, &access).map_err(|e| e.to_string())?;
+                let json = serde_json::to_vec(&response).map_err(|e| e.to_string())?;
+                let rotation = Rotation {
+                    successor,
+                    successor_sealed: sealer.seal(&json, presented_hash.as_bytes()),
+                    // With no grace window, one that ended long ago: concurrent
+                    // requests read the clock at slightly different instants,
+                    // and a window ending exactly at `now` would still admit
+                    // the ones whose clock reading came a millisecond earlier.
+                    grace_until: if config.refresh_grace.is_positive() {
+                        now + config.refresh_grace
+                    } else {
+                        now - Duration::days(1)
+                    },
+                    idle_expires_at: now + config.session_idle_ttl,
+                    presented_hash: presented_hash.clone(),
+                    now,
+                };
+                *issued.lock().unwrap_or_else(|p| p.into_inner()) = Some(response);
+                Ok(rotation)
+            })
         };
-        match self.store.rotate_refresh_token(&rotation).await? {
-            RotateOutcome::Rotated => Ok(response),
+        match self
+            .store
+            .exchange_refresh_token(&presented_hash, now, issue)
+            .await?
+        {
+            RotateOutcome::Rotated => issued
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .ok_or_else(|| AuthError::Internal("rotated without issuing".into())),
             RotateOutcome::GraceRetry { successor_sealed } => {
                 let plain = self
                     .grace_sealer
-                    .open(&successor_sealed, &aad)
+                    .open(&successor_sealed, presented_hash.as_bytes())
                     .map_err(|e| {
                         AuthError::Internal(format!("grace response cannot be opened: {e}"))
                     })?;
                 serde_json::from_slice(&plain).map_err(|e| AuthError::Internal(e.to_string()))
             }
-            RotateOutcome::Reused { session_id } => {
+            RotateOutcome::Reused {
+                session_id,
+                user_id,
+            } => {
                 tracing::warn!(session_id = %session_id, "refresh token reused: session ended");
                 self.record(
                     AuditEvent::new(EventType::RefreshTokenReused, now, client)
-                        .subject(&session.user_id)
+                        .subject(&user_id)
                         .session(&session_id)
                         .reason("refresh_token_reuse"),
                 )
@@ -1112,14 +1068,14 @@ impl Auth {
     }
 
     /// Checks an access token: signature, claims, and that its session is
-    /// still active.
+    /// still active, reading the session and its user in one store call.
     pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AuthError> {
         let claims = self.verify_access_token(token).await?;
-        let session = self
+        let (session, user) = self
             .store
-            .session_by_id(&claims.sid)
+            .session_with_user(SessionKey::Id(&claims.sid))
             .await?
-            .filter(|s| s.user_id == claims.sub)
+            .filter(|(s, _)| s.user_id == claims.sub)
             .ok_or(AuthError::Unauthenticated("unknown session"))?;
         if !session.is_active(self.now()) {
             return Err(AuthError::Unauthenticated("session ended"));
@@ -1127,6 +1083,7 @@ impl Auth {
         Ok(Principal {
             user_id: claims.sub,
             session,
+            user,
         })
     }
 
@@ -1162,11 +1119,11 @@ impl Auth {
             return Err(AuthError::Unauthenticated("malformed cookie"));
         }
         let hash = sha256_hex(cookie_token.as_bytes());
-        let session = self
+        let (session, user) = self
             .store
-            .session_by_cookie_hash(&hash)
+            .session_with_user(SessionKey::CookieHash(&hash))
             .await?
-            .filter(|s| s.kind == SessionKind::Cookie)
+            .filter(|(s, _)| s.kind == SessionKind::Cookie)
             .ok_or(AuthError::Unauthenticated("unknown session"))?;
         let now = self.now();
         if !session.is_active(now) {
@@ -1179,6 +1136,7 @@ impl Auth {
         Ok(Principal {
             user_id: session.user_id.clone(),
             session,
+            user,
         })
     }
 
@@ -1208,7 +1166,13 @@ impl Auth {
             .subject(&principal.user_id)
             .session(sid);
         self.store
-            .revoke_sessions_audited(&principal.user_id, Some(sid), None, now, "logout", &event)
+            .revoke_sessions(
+                &principal.user_id,
+                WhichSessions::One(sid),
+                now,
+                "logout",
+                Some(&event),
+            )
             .await?;
         Ok(())
     }
@@ -1236,7 +1200,13 @@ impl Auth {
             .session(session_id);
         let ended = self
             .store
-            .revoke_sessions_audited(user_id, Some(session_id), None, now, "user", &event)
+            .revoke_sessions(
+                user_id,
+                WhichSessions::One(session_id),
+                now,
+                "user",
+                Some(&event),
+            )
             .await?;
         if ended == 0 {
             return Err(AuthError::NotFound);
@@ -1260,7 +1230,13 @@ impl Auth {
         }
         Ok(self
             .store
-            .revoke_sessions_audited(user_id, None, keep, now, "user", &event)
+            .revoke_sessions(
+                user_id,
+                WhichSessions::AllExcept(keep),
+                now,
+                "user",
+                Some(&event),
+            )
             .await?)
     }
 
@@ -1299,7 +1275,7 @@ impl Auth {
         let event = AuditEvent::new(EventType::AccountUpdated, user.updated_at, client)
             .actor(Some(user_id))
             .subject(user_id);
-        match self.store.update_user_audited(&user, &event).await {
+        match self.store.update_user(&user, Some(&event)).await {
             Ok(()) => Ok(user),
             Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
             Err(StoreError::NotFound) => Err(AuthError::NotFound),
@@ -1423,11 +1399,89 @@ impl Auth {
             return Err(AuthError::Unauthenticated("malformed client credentials"));
         }
         let presented = sha256_hex(secret.as_bytes());
-        match self.store.client_by_id(client_id).await? {
+        match self.client(client_id).await? {
             Some(c) if constant_time_eq(c.secret_hash.as_bytes(), presented.as_bytes()) => Ok(c),
             _ => Err(AuthError::Unauthenticated("unknown client or wrong secret")),
         }
     }
+
+    /// A client by id: from memory, else from the store (then kept).
+    async fn client(&self, client_id: &str) -> Result<Option<Client>, AuthError> {
+        let cached = self
+            .clients
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(client_id)
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let found = self.store.client_by_id(client_id).await?;
+        if let Some(c) = &found {
+            self.clients
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(c.id.clone(), c.clone());
+        }
+        Ok(found)
+    }
+}
+
+/// Signs an access token and makes a refresh token for `session`.
+fn issue(
+    keys: &Keyring,
+    config: &AuthConfig,
+    session: &Session,
+    now: OffsetDateTime,
+    access: &Access,
+) -> Result<(TokenResponse, RefreshToken), AuthError> {
+    let key = keys.active()?;
+    let claims = AccessClaims {
+        iss: config.issuer.clone(),
+        sub: session.user_id.clone(),
+        aud: config.audience.clone(),
+        exp: (now + config.access_ttl).unix_timestamp(),
+        iat: now.unix_timestamp(),
+        nbf: now.unix_timestamp(),
+        jti: id::new_id(),
+        sid: session.id.clone(),
+        client_id: config.first_party_client_id.clone(),
+        scope: config.scope.clone(),
+        roles: access.roles.iter().cloned().collect(),
+        permissions: if config.include_permissions {
+            access.permissions.iter().cloned().collect()
+        } else {
+            Vec::new()
+        },
+        amr: session.amr.clone(),
+        acr: if session.amr.iter().any(|m| m == "mfa") {
+            "aal2"
+        } else {
+            "aal1"
+        }
+        .into(),
+        auth_time: session.auth_time.unix_timestamp(),
+    };
+    let access_token = key
+        .sign_jwt(ACCESS_TOKEN_TYP, &claims)
+        .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
+    let refresh_token = random_token();
+    let row = RefreshToken {
+        token_hash: sha256_hex(refresh_token.as_bytes()),
+        session_id: session.id.clone(),
+        created_at: now,
+        expires_at: (now + config.session_idle_ttl).min(session.expires_at),
+        used_at: None,
+    };
+    let response = TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: config.access_ttl.whole_seconds().max(0) as u64,
+        refresh_token,
+        session_id: session.id.clone(),
+        scope: config.scope.clone(),
+    };
+    Ok((response, row))
 }
 
 /// An attempt charged against a failure counter.

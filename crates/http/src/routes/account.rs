@@ -24,13 +24,8 @@ use crate::render::Renderer;
         (status = 200, description = "The account.", body = UserView),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get_account(
-    State(state): State<AppState>,
-    who: Authenticated,
-) -> Result<axum::Json<UserView>, ApiError> {
-    Ok(axum::Json(
-        state.auth().account(&who.principal.user_id).await?.into(),
-    ))
+pub async fn get_account(who: Authenticated) -> Result<axum::Json<UserView>, ApiError> {
+    Ok(axum::Json(who.principal.user.into()))
 }
 
 /// Profile changes; absent fields stay, `null` clears.

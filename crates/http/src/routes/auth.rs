@@ -328,7 +328,8 @@ pub struct RefreshRequest {
 /// Exchange a refresh token for a new pair. Needs nothing but the token.
 /// Each refresh token works once: a token presented again after the grace
 /// window (`tokens.refresh_grace_secs`) ends the whole session. Within the
-/// window, a retry gets the same new pair. Cookie sessions need no refresh:
+/// window, a retry gets the same new pair, until that pair's refresh token
+/// is used: then a retry is a replay too. Cookie sessions need no refresh:
 /// the cookie slides by itself. The new access token carries the user's
 /// roles as they are now. A reuse is recorded in the audit log
 /// (`refresh_token.reused`).

@@ -55,8 +55,7 @@ async fn own_limits(
     ip: Option<IpAddr>,
     who: &Authenticated,
 ) -> Result<Vec<Limited>, ApiError> {
-    let user = state.auth().account(&who.principal.user_id).await?;
-    account_limits(state, class, ip, &user.email_normalized).await
+    account_limits(state, class, ip, &who.principal.user.email_normalized).await
 }
 
 /// `response` with the RateLimit headers of `verdicts`.

@@ -118,9 +118,9 @@ async fn apply(
                 .unwrap()
                 .expect("redeemed");
         }
-        Change::AddressEdited => store.update_user(&moved(user)).await.unwrap(),
+        Change::AddressEdited => store.update_user(&moved(user), None).await.unwrap(),
         Change::AddressEditedByAnAdministrator => store
-            .update_user_audited(&moved(user), &ev(EventType::UserUpdated, user, at))
+            .update_user(&moved(user), Some(&ev(EventType::UserUpdated, user, at)))
             .await
             .unwrap(),
         Change::Suspended => {
@@ -228,9 +228,9 @@ pub async fn credential_tokens_die_with_every_change_of_address_or_password(db: 
     edited.email = user.email.to_uppercase();
     edited.updated_at = at;
     assert_eq!(normalize_email(&edited.email), user.email_normalized);
-    store.update_user(&edited).await.unwrap();
+    store.update_user(&edited, None).await.unwrap();
     store
-        .update_user_audited(&edited, &ev(EventType::UserUpdated, &user, at))
+        .update_user(&edited, Some(&ev(EventType::UserUpdated, &user, at)))
         .await
         .unwrap();
     for t in &tokens {
@@ -248,7 +248,7 @@ pub async fn a_reset_link_for_an_address_the_account_left_is_refused(db: &dyn Te
     let mut moved = user.clone();
     moved.email = format!("moved-{}", user.email);
     moved.email_normalized = normalize_email(&moved.email);
-    store.update_user(&moved).await.unwrap();
+    store.update_user(&moved, None).await.unwrap();
     // made after the change, for the address looked up before it
     let late = with_token(store.as_ref(), &user, TokenPurpose::PasswordReset, now).await;
     assert_eq!(late.email.as_deref(), Some(user.email_normalized.as_str()));

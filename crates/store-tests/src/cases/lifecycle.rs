@@ -10,13 +10,13 @@ use latchkey_core::id;
 use latchkey_core::lifecycle::{
     AccountToken, NewJob, QueuedMail, Redemption, SweepCutoffs, TokenPurpose,
 };
-use latchkey_core::session::Session;
+use latchkey_core::session::{Session, SessionCreated};
 use latchkey_core::store::{Store, StoreError};
 use latchkey_core::user::{Suspension, User};
 use time::{Duration, OffsetDateTime};
 
 use super::{base_now, migrated, sample_session, sample_token, sample_user, stored_user};
-use crate::TestDb;
+use crate::db::TestDb;
 
 pub(super) fn token(
     user: &User,
@@ -49,7 +49,7 @@ pub(super) fn mail(user: Option<&User>, now: OffsetDateTime) -> (QueuedMail, New
     )
 }
 
-fn job(kind: &str, key: &str, run_at: OffsetDateTime) -> NewJob {
+pub(super) fn job(kind: &str, key: &str, run_at: OffsetDateTime) -> NewJob {
     NewJob {
         id: id::new_id(),
         kind: kind.into(),
@@ -252,7 +252,7 @@ pub async fn verification_is_void_once_the_address_changed(db: &dyn TestDb) {
     user.email = format!("moved-{}", user.email);
     user.email_normalized = latchkey_core::user::normalize_email(&user.email);
     user.updated_at = moved;
-    store.update_user(&user).await.unwrap();
+    store.update_user(&user, None).await.unwrap();
     assert_eq!(
         store
             .redeem_account_token(
@@ -343,7 +343,7 @@ pub async fn email_change_applies_or_conflicts_without_using_the_token(db: &dyn 
         .await
         .unwrap();
     let squatter = sample_user("new.address@example.com", None);
-    store.insert_user(&squatter).await.unwrap();
+    store.insert_user(&squatter, &[], None).await.unwrap();
     let err = store
         .redeem_account_token(
             &t.token_hash,
@@ -461,7 +461,7 @@ pub async fn sweep_leaves_ended_suspensions_inactive_and_on_record(db: &dyn Test
         retain_after: at - Duration::days(7),
     };
     for at in [now, until, until + Duration::days(10)] {
-        store.sweep(cut(at)).await.unwrap();
+        store.sweep(cut(at).plan()).await.unwrap();
         let stored = store.user_by_id(&user.id).await.unwrap().unwrap();
         assert_eq!(
             stored.suspension.as_ref(),
@@ -476,7 +476,10 @@ pub async fn sweep_leaves_ended_suspensions_inactive_and_on_record(db: &dyn Test
     }
     // ended: a sign-in's session is stored again
     let later = sample_session(&user.id, until);
-    store.create_session(&later, None).await.unwrap();
+    assert_eq!(
+        store.create_session(&later, None).await.unwrap(),
+        SessionCreated::Created
+    );
     assert_eq!(
         events_about(store.as_ref(), &user.id).await,
         vec!["user.suspended"]
@@ -655,7 +658,7 @@ pub async fn deletion_is_scheduled_then_leaves_a_tombstone_without_personal_data
     let now = base_now();
     let mut user = sample_user("Erased.Person@Example.org", Some("erased_person"));
     user.name = Some("Erasmus Personname".into());
-    store.insert_user(&user).await.unwrap();
+    store.insert_user(&user, &[], None).await.unwrap();
     let bystander = stored_user(store.as_ref()).await;
     session_of(store.as_ref(), &bystander, now).await;
     let mut s = sample_session(&user.id, now);
@@ -1088,10 +1091,13 @@ pub async fn sweep_removes_what_expired_and_keeps_the_rest(db: &dyn TestDb) {
     store.enqueue_job(&pending).await.unwrap();
 
     let report = store
-        .sweep(SweepCutoffs {
-            now: now + Duration::seconds(11),
-            retain_after: now - Duration::days(7),
-        })
+        .sweep(
+            SweepCutoffs {
+                now: now + Duration::seconds(11),
+                retain_after: now - Duration::days(7),
+            }
+            .plan(),
+        )
         .await
         .unwrap();
     assert_eq!(report.sessions, 1, "{report:?}");
@@ -1122,10 +1128,13 @@ pub async fn sweep_removes_what_expired_and_keeps_the_rest(db: &dyn TestDb) {
     );
     // expired refresh tokens go once their expiry passes
     let report = store
-        .sweep(SweepCutoffs {
-            now: now + Duration::days(31),
-            retain_after: now - Duration::days(7),
-        })
+        .sweep(
+            SweepCutoffs {
+                now: now + Duration::days(31),
+                retain_after: now - Duration::days(7),
+            }
+            .plan(),
+        )
         .await
         .unwrap();
     assert!(report.refresh_tokens >= 2, "{report:?}");

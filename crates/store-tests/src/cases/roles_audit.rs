@@ -4,13 +4,14 @@
 use latchkey_core::audit::{AuditEvent, AuditQuery, EventType};
 use latchkey_core::auth::ClientInfo;
 use latchkey_core::roles::{Access, Role, perm};
+use latchkey_core::session::{SessionCreated, WhichSessions};
 use latchkey_core::store::{Store, StoreError, truncate_to_millis};
 use latchkey_core::user::{Suspension, User, UserSearch};
 use latchkey_core::{Clock, SystemClock, id};
 use time::{Duration, OffsetDateTime};
 
-use crate::TestDb;
-use crate::cases::{sample_session, sample_token, sample_user};
+use super::{sample_session, sample_token, sample_user};
+use crate::db::TestDb;
 
 async fn migrated(db: &dyn TestDb) -> std::sync::Arc<dyn Store> {
     let store = db.open().await;
@@ -65,7 +66,7 @@ fn custom(name: &str, parent: Option<&str>, perms: &[&str]) -> Role {
 
 async fn stored_user(store: &dyn Store) -> User {
     let u = sample_user(&format!("{}@example.com", id::new_id()), None);
-    store.insert_user(&u).await.unwrap();
+    store.insert_user(&u, &[], None).await.unwrap();
     u
 }
 
@@ -432,16 +433,21 @@ pub async fn suspension_ends_sessions_and_blocks_new_ones(db: &dyn TestDb) {
             .as_deref(),
         Some("suspended")
     );
-    let err = store
-        .create_session(&sample_session(&user.id, t + Duration::minutes(1)), None)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict("suspended")), "{err:?}");
+    assert_eq!(
+        store
+            .create_session(&sample_session(&user.id, t + Duration::minutes(1)), None)
+            .await
+            .unwrap(),
+        SessionCreated::UserSuspended
+    );
     // after it ends by itself, sessions may be created again
-    store
-        .create_session(&sample_session(&user.id, t + Duration::hours(2)), None)
-        .await
-        .unwrap();
+    assert_eq!(
+        store
+            .create_session(&sample_session(&user.id, t + Duration::hours(2)), None)
+            .await
+            .unwrap(),
+        SessionCreated::Created
+    );
     // an open-ended one, then lifted
     store
         .suspend_user(
@@ -454,11 +460,12 @@ pub async fn suspension_ends_sessions_and_blocks_new_ones(db: &dyn TestDb) {
         )
         .await
         .unwrap();
-    assert!(
+    assert_eq!(
         store
             .create_session(&sample_session(&user.id, t + Duration::days(400)), None)
             .await
-            .is_err()
+            .unwrap(),
+        SessionCreated::UserSuspended
     );
     store
         .unsuspend_user(
@@ -477,10 +484,13 @@ pub async fn suspension_ends_sessions_and_blocks_new_ones(db: &dyn TestDb) {
             .suspension,
         None
     );
-    store
-        .create_session(&sample_session(&user.id, t), None)
-        .await
-        .unwrap();
+    assert_eq!(
+        store
+            .create_session(&sample_session(&user.id, t), None)
+            .await
+            .unwrap(),
+        SessionCreated::Created
+    );
     for err in [
         store
             .suspend_user(
@@ -514,10 +524,10 @@ pub async fn admin_writes_are_audited_atomically(db: &dyn TestDb) {
     let store = migrated(db).await;
     let user = sample_user("made@example.com", Some("made"));
     store
-        .create_user_audited(
+        .insert_user(
             &user,
             &["moderator".into()],
-            &event(EventType::UserCreated, Some(&user.id)),
+            Some(&event(EventType::UserCreated, Some(&user.id))),
         )
         .await
         .unwrap();
@@ -532,16 +542,20 @@ pub async fn admin_writes_are_audited_atomically(db: &dyn TestDb) {
     // a taken email, or an unknown role: nothing is written
     let dup = sample_user("MADE@example.com", None);
     let err = store
-        .create_user_audited(&dup, &[], &event(EventType::UserCreated, Some(&dup.id)))
+        .insert_user(
+            &dup,
+            &[],
+            Some(&event(EventType::UserCreated, Some(&dup.id))),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict("email")), "{err:?}");
     let ghost = sample_user("ghost@example.com", None);
     let err = store
-        .create_user_audited(
+        .insert_user(
             &ghost,
             &["nope".into()],
-            &event(EventType::UserCreated, Some(&ghost.id)),
+            Some(&event(EventType::UserCreated, Some(&ghost.id))),
         )
         .await
         .unwrap_err();
@@ -555,7 +569,10 @@ pub async fn admin_writes_are_audited_atomically(db: &dyn TestDb) {
         ..user.clone()
     };
     store
-        .update_user_audited(&renamed, &event(EventType::UserUpdated, Some(&user.id)))
+        .update_user(
+            &renamed,
+            Some(&event(EventType::UserUpdated, Some(&user.id))),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -575,7 +592,13 @@ pub async fn admin_writes_are_audited_atomically(db: &dyn TestDb) {
     let ev = || event(EventType::SessionsRevoked, Some(&user.id));
     assert_eq!(
         store
-            .revoke_sessions_audited(&user.id, Some(&foreign.id), None, t, "admin", &ev())
+            .revoke_sessions(
+                &user.id,
+                WhichSessions::One(&foreign.id),
+                t,
+                "admin",
+                Some(&ev())
+            )
             .await
             .unwrap(),
         0,
@@ -592,14 +615,26 @@ pub async fn admin_writes_are_audited_atomically(db: &dyn TestDb) {
     );
     assert_eq!(
         store
-            .revoke_sessions_audited(&user.id, Some(&sessions[0].id), None, t, "user", &ev())
+            .revoke_sessions(
+                &user.id,
+                WhichSessions::One(&sessions[0].id),
+                t,
+                "user",
+                Some(&ev())
+            )
             .await
             .unwrap(),
         1
     );
     assert_eq!(
         store
-            .revoke_sessions_audited(&user.id, None, Some(&sessions[1].id), t, "user", &ev())
+            .revoke_sessions(
+                &user.id,
+                WhichSessions::AllExcept(Some(&sessions[1].id)),
+                t,
+                "user",
+                Some(&ev())
+            )
             .await
             .unwrap(),
         1
@@ -614,14 +649,20 @@ pub async fn admin_writes_are_audited_atomically(db: &dyn TestDb) {
     );
     assert_eq!(
         store
-            .revoke_sessions_audited(&user.id, None, Some(&sessions[1].id), t, "user", &ev())
+            .revoke_sessions(
+                &user.id,
+                WhichSessions::AllExcept(Some(&sessions[1].id)),
+                t,
+                "user",
+                Some(&ev())
+            )
             .await
             .unwrap(),
         0
     );
 
     store
-        .delete_user_audited(&user.id, &event(EventType::UserDeleted, Some(&user.id)))
+        .delete_user(&user.id, &event(EventType::UserDeleted, Some(&user.id)))
         .await
         .unwrap();
     assert_eq!(store.user_by_id(&user.id).await.unwrap(), None);
@@ -633,7 +674,7 @@ pub async fn admin_writes_are_audited_atomically(db: &dyn TestDb) {
             .is_empty()
     );
     let err = store
-        .delete_user_audited(&user.id, &event(EventType::UserDeleted, Some(&user.id)))
+        .delete_user(&user.id, &event(EventType::UserDeleted, Some(&user.id)))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
@@ -667,7 +708,7 @@ pub async fn search_users_by_text_and_role(db: &dyn TestDb) {
     let mut c = sample_user("c100%@example.com", None);
     c.name = None;
     for u in [&a, &b, &c] {
-        store.insert_user(u).await.unwrap();
+        store.insert_user(u, &[], None).await.unwrap();
     }
     store
         .set_user_roles(
