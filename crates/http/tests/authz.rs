@@ -186,6 +186,16 @@ async fn strangers_are_refused_or_sent_to_sign_in() {
     // nginx's auth_request passes on only 401 and 403
     let r = check(&app, "/docs", &[browser, ("x-latchkey-no-redirect", "1")]).await;
     assert_eq!(status_code(&r), (401, "unauthenticated".into()));
+    assert_eq!(
+        r.header("x-auth-redirect"),
+        Some(format!("{ISSUER}/login?return_to=https%3A%2F%2Fapp%2Eexample%2Ecom%2Fdocs").as_str())
+    );
+    let r = check(&app, "/docs", &[("x-latchkey-no-redirect", "1")]).await;
+    assert_eq!(
+        r.header("x-auth-redirect"),
+        None,
+        "API clients are not redirected"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

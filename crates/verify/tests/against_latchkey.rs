@@ -1,7 +1,6 @@
 //! latchkey-verify against a real latchkey: the application the server
 //! builds, over a real SQLite store, served on a loopback port.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -22,17 +21,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// Serves the app on 127.0.0.1; returns its base URL.
 async fn serve(app: &TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let addr = latchkey_testkit::serve(app.router.clone(), ([127, 0, 0, 1], 0).into()).await;
     format!("http://{addr}")
 }
 

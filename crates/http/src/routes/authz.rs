@@ -10,7 +10,8 @@
 //! ([`AuthzPolicy::rule_for`]); a request no rule covers needs a sign-in.
 //! Answers: 200 with `X-Auth-User`, `-Email`, `-Roles` and `-Session` for the
 //! application; 401 (a browser is redirected to the sign-in page instead,
-//! unless the gateway sends `X-Latchkey-No-Redirect`, as nginx must); 403.
+//! or, when the gateway sends `X-Latchkey-No-Redirect` as nginx must, told
+//! where in `X-Auth-Redirect`); 403.
 //! Only peers listed in `proxies.trusted` are answered.
 //!
 //! The route has no rate-limit class: every request through the gateway is
@@ -299,10 +300,14 @@ fn step_up() -> ApiError {
     .with_headers(headers)
 }
 
-/// Whether the asker is a browser that should be sent to the sign-in page.
-fn redirects_browser(headers: &HeaderMap) -> bool {
-    headers.get("x-latchkey-no-redirect").is_none()
-        && headers.get(header::AUTHORIZATION).is_none()
+/// Sent by a gateway that cannot pass a redirect on (nginx `auth_request`
+/// passes only 2xx, 401 and 403): a browser then gets 401 with the sign-in
+/// address in `X-Auth-Redirect`, for the gateway to redirect to.
+const NO_REDIRECT: &str = "x-latchkey-no-redirect";
+
+/// Whether the asker is a browser, to be sent to the sign-in page.
+fn is_browser(headers: &HeaderMap) -> bool {
+    headers.get(header::AUTHORIZATION).is_none()
         && header_str(headers, header::ACCEPT.as_str()).is_some_and(|a| a.contains("text/html"))
 }
 
@@ -317,13 +322,13 @@ fn redirects_browser(headers: &HeaderMap) -> bool {
         ("X-Forwarded-Uri" = Option<String>, Header, description = "The path and query the user asked for (default `/`)."),
         ("X-Forwarded-Method" = Option<String>, Header, description = "The user's method (accepted, not used by the rules)."),
         ("X-Forwarded-Proto" = Option<String>, Header, description = "`http` or `https`, for the sign-in page's return address."),
-        ("X-Latchkey-No-Redirect" = Option<String>, Header, description = "Answer 401 rather than redirecting browsers (nginx `auth_request` needs it)."),
+        ("X-Latchkey-No-Redirect" = Option<String>, Header, description = "Answer browsers 401 with the sign-in address in `X-Auth-Redirect` rather than 302 (nginx `auth_request` needs it)."),
     ),
     responses(
         (status = 200, description = "Allowed. For a signed-in user: `X-Auth-User`, `X-Auth-Email`, `X-Auth-Roles` (comma-separated) and `X-Auth-Session`."),
         (status = 302, description = "A browser that is not signed in: to the sign-in page, with `return_to`."),
         (status = 400, description = "`missing_forwarded_host`, `unreadable_target`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`unauthenticated`, or `insufficient_user_authentication` (RFC 9470 challenge, for an aal2 rule).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated` (with `X-Auth-Redirect` for a browser when asked), or `insufficient_user_authentication` (RFC 9470 challenge, for an aal2 rule).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`untrusted_proxy`, `missing_role`, `insufficient_scope`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_authz_check(
@@ -382,7 +387,7 @@ pub async fn get_authz_check(
         };
     let principal = match signed_in {
         Ok(p) => p,
-        Err(e) if e.status() == StatusCode::UNAUTHORIZED && redirects_browser(&headers) => {
+        Err(e) if e.status() == StatusCode::UNAUTHORIZED && is_browser(&headers) => {
             let proto = header_str(&headers, "x-forwarded-proto").unwrap_or("https");
             let proto = if proto == "http" { "http" } else { "https" };
             let back = format!("{proto}://{host}{uri}");
@@ -391,11 +396,15 @@ pub async fn get_authz_check(
                 state.cookies().origin,
                 percent_encoding::utf8_percent_encode(&back, percent_encoding::NON_ALPHANUMERIC)
             );
+            let login =
+                HeaderValue::from_str(&login).map_err(|e| ApiError::internal(e.to_string()))?;
+            if headers.contains_key(NO_REDIRECT) {
+                let mut h = HeaderMap::new();
+                h.insert(HeaderName::from_static("x-auth-redirect"), login);
+                return Err(e.with_headers(h));
+            }
             let mut r = StatusCode::FOUND.into_response();
-            r.headers_mut().insert(
-                header::LOCATION,
-                HeaderValue::from_str(&login).map_err(|e| ApiError::internal(e.to_string()))?,
-            );
+            r.headers_mut().insert(header::LOCATION, login);
             return Ok(r);
         }
         Err(e) => return Err(e),
