@@ -250,7 +250,8 @@ note() { record "{\"kind\":\"note\",\"text\":$(json_str "$*")}"; }
 say "building latchkey (release) and the hash-limit example"
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 (cd "$ROOT" && cargo build --release --locked -p latchkey-server --bin latchkey &&
-  cargo build --release --locked -p latchkey-core --example hash_limit) >&2
+  cargo build --release --locked -p latchkey-core --example hash_limit &&
+  cargo build --release --locked -p latchkey-verify --example cached_check) >&2
 LATCHKEY=$TARGET_DIR/release/latchkey
 HASH_LIMIT=$TARGET_DIR/release/examples/hash_limit
 
@@ -328,6 +329,7 @@ latchkey_backend() {
   # work, not the abuse protection: rate limits, challenges and failure
   # counters are off here (the production profile refuses the last one).
   export LATCHKEY_RATE_LIMITS_ENABLED=false LATCHKEY_CHALLENGE_ENABLED=false LATCHKEY_BRUTE_FORCE_ENABLED=false
+  export LATCHKEY_PROXIES_TRUSTED=127.0.0.1 LATCHKEY_AUTHZ_RULES="app.bench.example/admin role:admin"
 
   say "$label: first start (creates the database and applies the migrations)"
   spawn "latchkey-$name-first" "$base/health/ready" "$LATCHKEY" serve "${args[@]}"
@@ -374,6 +376,11 @@ latchkey_backend() {
   BODY="token=$access" CONTENT_TYPE=application/x-www-form-urlencoded AUTH="Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)" \
     measure "$label" "token check: introspection" "$pid" 16 post.lua "$base/oauth2/introspect"
   TOKEN=$access measure "$label" "token check: GET /v1/account" "$pid" 16 get_bearer.lua "$base/v1/account"
+  # Forward-auth as nginx/Traefik ask it (wrk runs on loopback, a trusted
+  # proxy here); the rule for /docs needs a sign-in, /admin the admin role.
+  TOKEN=$access measure "$label" "forward-auth check (signed in)" "$pid" 16 forward_auth.lua "$base/v1/authz/check"
+  TOKEN=$access URI=/admin/users measure "$label" "forward-auth check (403, missing role)" "$pid" 16 forward_auth.lua "$base/v1/authz/check"
+  say "$label: latchkey-verify, one check (cached_check example): $(cd "$ROOT" && cargo run -q --release --locked -p latchkey-verify --example cached_check 2>/dev/null | tr '\n' ';')"
 
   # Single-use refresh tokens: one set for the warm-up, a fresh set for the
   # measurement, more tokens than connections.

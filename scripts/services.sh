@@ -26,8 +26,12 @@
 #                                user with `@` and `%` in its password may sign in (the URL
 #                                holds them percent-encoded) and touch keys under `test:`
 #   LATCHKEY_TEST_REDIS_TLS_CA   that CA (the same PEM file as LATCHKEY_TEST_SMTP_CA)
+#   LATCHKEY_TEST_NGINX_PORT     Debian's nginx running examples/nginx/nginx.conf: it asks
+#                                latchkey on LATCHKEY_TEST_NGINX_LATCHKEY_PORT (forward-auth)
+#                                about each request before passing it to the application on
+#                                LATCHKEY_TEST_NGINX_APP_PORT (the test serves both there)
 #
-# Installs PostgreSQL, Redis, python3-aiosmtpd and openssl with apt-get when
+# Installs PostgreSQL, Redis, nginx, python3-aiosmtpd and openssl with apt-get when
 # they are missing and we are root.
 
 set -euo pipefail
@@ -134,6 +138,7 @@ lk_stop_services() {
     [ -d "$d/data" ] && lk_as_pg "$LK_PGBIN/pg_ctl" -D "$d/data" -m immediate stop >/dev/null 2>&1 || true
     [ -f "$d/redis.port" ] && redis-cli -p "$(cat "$d/redis.port")" shutdown nosave >/dev/null 2>&1 || true
     [ -f "$d/redis-tls.pid" ] && kill "$(cat "$d/redis-tls.pid")" 2>/dev/null || true
+    [ -f "$d/nginx.pid" ] && kill "$(cat "$d/nginx.pid")" 2>/dev/null || true
   done
   rm -rf "$LK_SERVICES_DIR"
 }
@@ -270,3 +275,33 @@ for p in "$LATCHKEY_TEST_SMTP_PORT" "$LATCHKEY_TEST_SMTP_STARTTLS_PORT" "$LATCHK
 done
 
 lk_log "SMTP on :$LATCHKEY_TEST_SMTP_PORT (plain), :$LATCHKEY_TEST_SMTP_STARTTLS_PORT (STARTTLS + AUTH), :$LATCHKEY_TEST_SMTP_TLS_PORT (TLS + AUTH)"
+
+# nginx in front of an application, with auth_request to latchkey: the
+# recipe of examples/nginx/nginx.conf with free ports filled in.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    lk_log "installing nginx (apt-get)"
+    apt-get install -y -qq --no-install-recommends nginx >/dev/null 2>&1 || {
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq --no-install-recommends nginx >/dev/null
+    }
+  else
+    lk_log "nginx is missing: install it (apt-get install nginx)"
+  fi
+fi
+LK_NGINX_DIR="$LK_SERVICES_DIR/nginx"
+mkdir -p "$LK_NGINX_DIR"
+LATCHKEY_TEST_NGINX_PORT=$(lk_free_port)
+LATCHKEY_TEST_NGINX_LATCHKEY_PORT=$(lk_free_port)
+LATCHKEY_TEST_NGINX_APP_PORT=$(lk_free_port)
+sed -e "s|@PREFIX@|$LK_NGINX_DIR|g" \
+    -e "s|@LISTEN@|127.0.0.1:$LATCHKEY_TEST_NGINX_PORT|g" \
+    -e "s|@LATCHKEY@|127.0.0.1:$LATCHKEY_TEST_NGINX_LATCHKEY_PORT|g" \
+    -e "s|@APP@|127.0.0.1:$LATCHKEY_TEST_NGINX_APP_PORT|g" \
+    "$LK_SCRIPTS/../examples/nginx/nginx.conf" >"$LK_NGINX_DIR/nginx.conf"
+# As root, the worker runs as root too (it only proxies on loopback), so
+# that it can write its temporary files in the services directory.
+[ "$(id -u)" = 0 ] && sed -i '1i user root;' "$LK_NGINX_DIR/nginx.conf"
+PATH="$PATH:/usr/sbin" nginx -p "$LK_NGINX_DIR" -c "$LK_NGINX_DIR/nginx.conf" -e "$LK_NGINX_DIR/error.log"
+export LATCHKEY_TEST_NGINX_PORT LATCHKEY_TEST_NGINX_LATCHKEY_PORT LATCHKEY_TEST_NGINX_APP_PORT
+lk_log "nginx on :$LATCHKEY_TEST_NGINX_PORT (latchkey :$LATCHKEY_TEST_NGINX_LATCHKEY_PORT, app :$LATCHKEY_TEST_NGINX_APP_PORT)"

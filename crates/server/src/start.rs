@@ -292,6 +292,7 @@ pub fn network(config: &Config, public: &Url) -> Network {
         admin_deny: access.admin_deny.clone(),
         cors: config.cors.clone(),
         hsts_max_age_secs: (https && hsts > 0).then_some(hsts),
+        authz: config.authz.clone(),
     }
 }
 

@@ -531,6 +531,25 @@ impl TestApp {
     }
 }
 
+/// Serves `router` on a real listener at `addr` (`127.0.0.1:0` for any free
+/// port), with the peer address its handlers see, for clients outside the
+/// process (a resource server's JWKS fetches, nginx). Returns the address.
+pub async fn serve(router: Router, addr: SocketAddr) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+    let bound = listener.local_addr().expect("bound address");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    bound
+}
+
 /// Runs each named case on a fresh SQLite file only, as
 /// `on_sqlite_only::case`: for tests of what the HTTP layer and `core` decide,
 /// which the store only keeps (routes, validation, tokens, cookies, pages,

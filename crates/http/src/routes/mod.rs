@@ -7,6 +7,7 @@
 mod account;
 mod admin;
 mod auth;
+pub mod authz;
 mod health;
 mod lifecycle;
 mod links;
@@ -55,6 +56,7 @@ use crate::state::AppState;
         (name = "account", description = "The signed-in user's profile, sessions and activity."),
         (name = "admin", description = "Users, roles, permissions and the audit log; each route needs the permission it names."),
         (name = "oauth", description = "JWKS, token introspection and revocation."),
+        (name = "authz", description = "Forward-auth for gateways (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth, Envoy ext_authz): may this request to an application pass?"),
         (name = "pages", description = "The pages that links in mail open (HTML forms)."),
         (name = "operations", description = "Health, metrics and self-description."),
     )
@@ -155,6 +157,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
     let mut classes = RouteClasses::default();
     for group in [
         auth::routes(),
+        authz::routes(),
         account::routes(),
         lifecycle::routes(),
         links::routes(),

@@ -24,6 +24,7 @@ use std::path::Path;
 mod access;
 mod accounts;
 mod audit;
+mod authz;
 mod brute_force;
 mod challenge;
 mod cors;
@@ -85,6 +86,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     proxies::SETTINGS,
     access::SETTINGS,
     cors::SETTINGS,
+    authz::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -131,6 +133,8 @@ pub struct Config {
     pub access: AccessConfig,
     /// CORS.
     pub cors: CorsPolicy,
+    /// Forward-auth rules.
+    pub authz: latchkey_http::AuthzPolicy,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -170,6 +174,7 @@ pub fn load_from(
     let proxies: proxies::Raw = c.section(table, proxies::SETTINGS, file);
     let access: access::Raw = c.section(table, access::SETTINGS, file);
     let cors: cors::Raw = c.section(table, cors::SETTINGS, file);
+    let authz: authz::Raw = c.section(table, authz::SETTINGS, file);
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
     }
@@ -195,6 +200,7 @@ pub fn load_from(
         proxies: proxies.validate(&mut c),
         access: access.validate(&mut c),
         cors: cors.validate(&mut c),
+        authz: authz.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

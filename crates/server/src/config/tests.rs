@@ -867,3 +867,32 @@ fn secret_files_that_cannot_be_used_are_named_never_shown() {
     );
     check(&e, "master_key", &["larger than"]);
 }
+
+#[test]
+fn authz_rules_parse_from_file_and_environment() {
+    let file = r#"
+[authz]
+rules = ["app.example.com/admin role:admin aal2", "*/health public"]
+"#;
+    let c = load_with(&[], Some(file), Overrides::default()).unwrap();
+    assert_eq!(
+        c.authz.to_string(),
+        "app.example.com/admin signed_in role:admin aal2, */health public"
+    );
+    let c = load_with(
+        &[(
+            "LATCHKEY_AUTHZ_RULES",
+            "app.example.com/ signed_in, */api scope:email",
+        )],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.authz.rules.len(), 2);
+    let e = err(
+        &[("LATCHKEY_AUTHZ_RULES", "app.example.com/x sudo")],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "authz.rules", &["expected public, signed_in"]);
+}

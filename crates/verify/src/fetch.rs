@@ -1,0 +1,159 @@
+//! The one outbound HTTP call this crate makes: a request on a fresh
+//! HTTP/1.1 connection (plain or rustls on aws-lc-rs with the system's
+//! roots), under a timeout, with the body read up to a limit.
+//!
+//! JWKS fetches and introspection calls are rare (their answers are
+//! cached), so there is no connection pool: one connection per call keeps
+//! this small and free of idle-connection bookkeeping.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::{HeaderMap, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use url::Url;
+
+/// The largest response body read (a JWKS of a few keys is ~1 KiB).
+const MAX_BODY: usize = 256 * 1024;
+
+/// Why a fetch failed. Never carries a token or a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The URL is not `http://` or `https://` with a host.
+    #[error("unsupported URL")]
+    Url,
+    /// Connecting, TLS, or the exchange failed.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// No answer within the timeout.
+    #[error("timed out")]
+    Timeout,
+    /// The answer's status was not 200.
+    #[error("unexpected status {0}")]
+    Status(u16),
+    /// The body was larger than the limit or not the expected JSON.
+    #[error("invalid response body")]
+    Body,
+}
+
+/// A response, fully read.
+pub(crate) struct Fetched {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The client: a timeout and the TLS configuration, made on first use.
+#[derive(Clone)]
+pub(crate) struct Http {
+    timeout: Duration,
+    tls: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
+}
+
+impl Http {
+    pub fn new(timeout: Duration) -> Http {
+        Http {
+            timeout,
+            tls: Arc::new(OnceLock::new()),
+        }
+    }
+
+    fn tls(&self) -> Result<Arc<rustls::ClientConfig>, FetchError> {
+        if let Some(c) = self.tls.get() {
+            return Ok(c.clone());
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|_| FetchError::Connect("TLS configuration".into()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(self.tls.get_or_init(|| Arc::new(config)).clone())
+    }
+
+    /// Sends `request` (its URI absolute) and reads a 200 answer.
+    pub async fn send(
+        &self,
+        url: &Url,
+        request: Request<Full<Bytes>>,
+    ) -> Result<Fetched, FetchError> {
+        tokio::time::timeout(self.timeout, self.exchange(url, request))
+            .await
+            .map_err(|_| FetchError::Timeout)?
+    }
+
+    async fn exchange(
+        &self,
+        url: &Url,
+        mut request: Request<Full<Bytes>>,
+    ) -> Result<Fetched, FetchError> {
+        let host = url.host_str().ok_or(FetchError::Url)?.to_owned();
+        let port = url.port_or_known_default().ok_or(FetchError::Url)?;
+        let host_header = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        request.headers_mut().insert(
+            hyper::header::HOST,
+            host_header.parse().map_err(|_| FetchError::Url)?,
+        );
+        *request.uri_mut() = url[url::Position::BeforePath..]
+            .parse()
+            .map_err(|_| FetchError::Url)?;
+        let connect_host = host.trim_start_matches('[').trim_end_matches(']');
+        let tcp = TcpStream::connect((connect_host, port))
+            .await
+            .map_err(|e| FetchError::Connect(e.kind().to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let response = match url.scheme() {
+            "http" => exchange_on(tcp, request).await?,
+            "https" => {
+                let name = rustls::pki_types::ServerName::try_from(connect_host.to_owned())
+                    .map_err(|_| FetchError::Url)?;
+                let tls = tokio_rustls::TlsConnector::from(self.tls()?)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| FetchError::Connect(format!("TLS: {}", e.kind())))?;
+                exchange_on(tls, request).await?
+            }
+            _ => return Err(FetchError::Url),
+        };
+        Ok(response)
+    }
+}
+
+async fn exchange_on<S>(stream: S, request: Request<Full<Bytes>>) -> Result<Fetched, FetchError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| FetchError::Connect("HTTP handshake".into()))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|_| FetchError::Connect("HTTP exchange".into()))?;
+    if response.status() != StatusCode::OK {
+        return Err(FetchError::Status(response.status().as_u16()));
+    }
+    let (parts, body) = response.into_parts();
+    let body = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map_err(|_| FetchError::Body)?
+        .to_bytes();
+    Ok(Fetched {
+        headers: parts.headers,
+        body,
+    })
+}
