@@ -12,6 +12,7 @@ mod lifecycle;
 mod links;
 mod meta;
 mod oauth;
+mod pages;
 mod responses;
 mod views;
 
@@ -55,7 +56,7 @@ use crate::state::AppState;
         (name = "account", description = "The signed-in user's profile, sessions and activity."),
         (name = "admin", description = "Users, roles, permissions and the audit log; each route needs the permission it names."),
         (name = "oauth", description = "JWKS, token introspection and revocation."),
-        (name = "pages", description = "The pages that links in mail open (HTML forms)."),
+        (name = "pages", description = "The hosted pages (HTML forms with CSRF tokens), the pages that links in mail open, and their stylesheet."),
         (name = "operations", description = "Health, metrics and self-description."),
     )
 )]
@@ -158,6 +159,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         account::routes(),
         lifecycle::routes(),
         links::routes(),
+        pages::routes(),
         admin::routes(),
         oauth::routes(),
         health::routes(),
