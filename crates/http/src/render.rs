@@ -17,6 +17,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use latchkey_proto::FieldError;
 use latchkey_proto::problem::{PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem};
 use serde::Serialize;
 
@@ -150,9 +151,18 @@ fn oauth(error: &ApiError) -> Response {
 
 fn error_page(error: &ApiError, pages: &Pages) -> Response {
     let options = PageOptions::OK.status(error.status());
-    if let (Some(retry), "validation_failed") = (error.retry(), error.code()) {
-        // the same form again, the reasons tied to its fields
-        let errors = Value::from_serialize(error.field_errors());
+    if let Some(retry) = error.retry() {
+        // the same form again, the reasons tied to its fields (or above
+        // the form when the refusal names none)
+        let errors = if error.field_errors().is_empty() {
+            Value::from_serialize([FieldError {
+                field: String::new(),
+                code: error.code().to_owned(),
+                message: error.detail().to_owned(),
+            }])
+        } else {
+            Value::from_serialize(error.field_errors())
+        };
         let ctx = context! { errors => errors, ..retry.context.clone() };
         return pages.render(retry.template, retry.title, ctx, options);
     }

@@ -64,17 +64,32 @@ fn assert_page_headers(r: &TestResponse, what: &str) -> String {
     nonce.to_owned()
 }
 
+/// The form a browser would have for POST `path`: the page of the same
+/// path when it has a form, else the sign-in page's (one CSRF cookie per
+/// browser serves every form before sign-in). Also whether that page is
+/// sent with `no-referrer` (its forms then post `Origin: null`).
+async fn form_for(app: &TestApp, path: &str) -> (PageForm, bool) {
+    let own = app.get(&format!("{path}?token=t")).await;
+    let page = if own.text().contains("name=\"csrf\"") {
+        format!("{path}?token=t")
+    } else {
+        "/login".to_owned()
+    };
+    let no_referrer = app.get(&page).await.header("referrer-policy") == Some("no-referrer");
+    (app.page_form(&page, None).await, no_referrer)
+}
+
 #[tokio::test]
 async fn every_page_form_refuses_cross_site_posts_with_a_readable_page() {
     let app = TestApp::sqlite().await;
     for path in page_routes("post") {
-        let form: PageForm = app.page_form(&format!("{path}?token=t"), None).await;
+        let (form, no_referrer) = form_for(&app, &path).await;
         let wrong = {
             let mut t = form.csrf.clone().into_bytes();
             t[0] = if t[0] == b'A' { b'B' } else { b'A' };
             String::from_utf8(t).unwrap()
         };
-        let other = app.page_form(&format!("{path}?token=t"), None).await;
+        let (other, _) = form_for(&app, &path).await;
         for (case, origin, cookie, body) in [
             (
                 "no token",
@@ -130,13 +145,11 @@ async fn every_page_form_refuses_cross_site_posts_with_a_readable_page() {
                 r.text()
             );
         }
-        // the browser's own form, from this site, gets through the check
-        // (and is then refused for its made-up link token)
+        // the browser's own form, from this site, gets past the check
         let r = app.post_page(&path, &form, "token=t").await;
-        assert_eq!(r.status, 400, "POST {path}: {}", r.text());
-        assert!(r.text().contains("This link does not work"), "{}", r.text());
-        // the link pages are sent with no-referrer, under which browsers
-        // post `Origin: null`: accepted there, with the right token
+        assert_ne!(r.status, 403, "POST {path}: {}", r.text());
+        // pages sent with no-referrer make browsers post `Origin: null`:
+        // accepted there (with the right token), refused everywhere else
         let r = post(
             &app,
             &path,
@@ -145,8 +158,175 @@ async fn every_page_form_refuses_cross_site_posts_with_a_readable_page() {
             &format!("token=t&csrf={}", form.csrf),
         )
         .await;
-        assert_eq!(r.status, 400, "POST {path} (Origin null): {}", r.text());
+        assert_eq!(
+            r.status == 403,
+            !no_referrer,
+            "POST {path} (Origin null): {}",
+            r.text()
+        );
     }
+}
+
+/// Signs in through the page; returns the answer.
+async fn sign_in(app: &TestApp, email: &str, password: &str, extra: &str) -> TestResponse {
+    let form = app.page_form("/login", None).await;
+    let body = format!(
+        "identifier={}&password={}{extra}",
+        email.replace('@', "%40"),
+        password.replace(' ', "+")
+    );
+    app.post_page("/login", &form, &body).await
+}
+
+fn session_cookie(r: &TestResponse) -> (String, String) {
+    let set = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("latchkey_session="))
+        .expect("a session cookie")
+        .to_owned();
+    (set.split(';').next().unwrap().to_owned(), set)
+}
+
+async fn page_with(app: &TestApp, path: &str, cookie: &str) -> TestResponse {
+    app.call(
+        Request::get(path)
+            .header("cookie", cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+#[tokio::test]
+async fn sign_in_page_account_and_sign_out() {
+    let app = TestApp::sqlite().await;
+    let email = "page@example.com";
+    app.register(email, PASSWORD).await;
+
+    // a wrong password: the form again, the reason above it, the address kept
+    let r = sign_in(&app, email, "wrong password here", "").await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_page_headers(&r, "refused sign-in");
+    assert!(r.text().contains("role=\"alert\""), "{}", r.text());
+    assert!(
+        r.text().contains("value=\"page@example.com\""),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains("name=\"csrf\""), "the form again");
+
+    // without "keep me signed in": a cookie for the browser session
+    let r = sign_in(&app, email, PASSWORD, "").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account"));
+    let (cookie, set) = session_cookie(&r);
+    assert!(!set.contains("Max-Age"), "{set}");
+    // with it: a cookie that outlives the browser session
+    let r = sign_in(&app, email, PASSWORD, "&remember=1").await;
+    let (_, kept) = session_cookie(&r);
+    assert!(kept.contains("Max-Age="), "{kept}");
+
+    // the account page shows the account; without a session it sends to sign-in
+    let r = page_with(&app, "/account", &cookie).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_page_headers(&r, "/account");
+    assert!(r.text().contains("page@example.com"));
+    let r = app.get("/account").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/login?return_to=/account"));
+
+    // signing out: GET only asks; the form, with the session's token, acts
+    let r = page_with(&app, "/logout", &cookie).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        page_with(&app, "/account", &cookie).await.status,
+        200,
+        "GET changed nothing"
+    );
+    let form = app.page_form("/logout", Some(&cookie)).await;
+    let pre = app.page_form("/login", None).await;
+    let mixed = PageForm {
+        cookie: format!("{cookie}; {}", pre.cookie),
+        csrf: pre.csrf,
+    };
+    let r = app.post_page("/logout", &mixed, "").await;
+    assert_eq!(r.status, 403, "a signed-in form needs the session's token");
+    let r = app.post_page("/logout", &form, "").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/login"));
+    assert_eq!(
+        page_with(&app, "/account", &cookie).await.status,
+        303,
+        "the session ended"
+    );
+}
+
+#[tokio::test]
+async fn sign_in_returns_only_to_allowed_places() {
+    let app = TestApp::sqlite().await;
+    app.register("back@example.com", PASSWORD).await;
+    for (return_to, expected) in [
+        ("%2Faccount%3Ftab%3D1", "/account?tab=1"),
+        ("http%3A%2F%2Flatchkey.test%2Fx", "http://latchkey.test/x"),
+        ("%2F%2Fevil.example", "/account"),
+        ("https%3A%2F%2Fevil.example%2F", "/account"),
+        ("http%3A%2F%2Flatchkey.test%40evil.example%2F", "/account"),
+        ("http%3A%2F%2Flatchkey.test.evil.example%2F", "/account"),
+    ] {
+        let r = sign_in(
+            &app,
+            "back@example.com",
+            PASSWORD,
+            &format!("&return_to={return_to}"),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{return_to}: {}", r.text());
+        assert_eq!(r.header("location"), Some(expected), "{return_to}");
+    }
+    // the page carries return_to into its form, escaped
+    let r = app.get("/login?return_to=%2Fx%22%3E%3Cscript%3E").await;
+    assert!(!r.text().contains("<script>"), "{}", r.text());
+}
+
+#[tokio::test]
+async fn the_json_login_without_remember_issues_no_refresh_token() {
+    let app = TestApp::sqlite().await;
+    app.register("short@example.com", PASSWORD).await;
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/login",
+            serde_json::json!({"identifier": "short@example.com", "password": PASSWORD, "remember": false}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["access_token"].is_string());
+    assert!(r.json().get("refresh_token").is_none(), "{}", r.text());
+    // remembered (the default): a refresh token as before
+    let r = app.login("short@example.com", PASSWORD).await;
+    assert!(r["refresh_token"].is_string());
+    // cookie mode: a cookie without Max-Age
+    let r = app
+        .call(
+            Request::post("/v1/auth/login")
+                .header("content-type", "application/json")
+                .header("origin", ISSUER)
+                .body(Body::from(
+                    serde_json::json!({"identifier": "short@example.com", "password": PASSWORD, "mode": "cookie", "remember": false})
+                        .to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (_, set) = session_cookie(&r);
+    assert!(!set.contains("Max-Age"), "{set}");
 }
 
 #[tokio::test]
@@ -165,6 +345,9 @@ async fn every_html_answer_has_a_fresh_nonce_no_framing_and_no_store() {
         let first = assert_page_headers(&r, &url);
         let second = assert_page_headers(&app.get(&url).await, &url);
         assert_ne!(first, second, "{url}: a fresh nonce per answer");
+        if !r.text().contains("name=\"csrf\"") {
+            continue; // no form (the sign-out page of a signed-out browser)
+        }
         // the CSRF cookie lasts the browser session and is HttpOnly
         let cookie = r.header("set-cookie").unwrap_or("");
         assert!(cookie.starts_with("latchkey_csrf="), "{url}: {cookie}");

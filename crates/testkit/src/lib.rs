@@ -325,6 +325,7 @@ impl TestApp {
                 },
                 mail: transport,
                 jobs: options.jobs,
+                pages: latchkey_http::Pages::builtin(),
             },
             &master,
         )

@@ -10,6 +10,7 @@
 //! and `Cache-Control: no-store`. Forms carry a CSRF token (see [`csrf`]).
 
 pub mod csrf;
+pub mod return_to;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,9 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!("../../templates/message.html")),
     ("link.html", include_str!("../../templates/link.html")),
     ("error.html", include_str!("../../templates/error.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("logout.html", include_str!("../../templates/logout.html")),
+    ("account.html", include_str!("../../templates/account.html")),
 ];
 
 /// The built-in stylesheet, served at `/assets/latchkey.css`.
@@ -39,6 +43,7 @@ pub struct Pages {
     env: Environment<'static>,
     theme: Option<PathBuf>,
     product_name: String,
+    return_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Pages {
@@ -107,7 +112,20 @@ impl Pages {
             env,
             theme,
             product_name: "latchkey".to_owned(),
+            return_origins: Vec::new(),
         }
+    }
+
+    /// Sets the origins `/login?return_to=` may send people back to
+    /// (`pages.allowed_return_origins`), besides latchkey's own.
+    pub fn with_return_origins(mut self, origins: Vec<String>) -> Pages {
+        self.return_origins = origins;
+        self
+    }
+
+    /// Where to go after sign-in, for a `return_to` (see [`return_to`]).
+    pub fn return_target(&self, return_to: &str, own_origin: &str) -> String {
+        return_to::target(return_to, own_origin, &self.return_origins)
     }
 
     /// The stylesheet: the theme's `latchkey.css`, else the built-in one.
@@ -190,6 +208,17 @@ fn csp(nonce: &str) -> String {
         "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; \
          img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
          frame-ancestors 'none'"
+    )
+}
+
+/// A form that could not be read (400 `unreadable_form`, shown as a page);
+/// `detail` says what to do.
+pub fn unreadable_form(detail: &'static str) -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "unreadable_form",
+        "Form unreadable",
+        detail,
     )
 }
 

@@ -21,7 +21,7 @@ use utoipa::IntoParams;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::pages::csrf::{self, OriginRule, PreSignIn};
-use crate::pages::{PageOptions, Retry};
+use crate::pages::{PageOptions, Retry, unreadable_form};
 use crate::principal::ClientMeta;
 use crate::state::AppState;
 use latchkey_core::abuse::RouteClass;
@@ -68,12 +68,7 @@ pub struct LinkForm {
 
 /// A form that could not be read (shown as a page by the group's renderer).
 fn unreadable() -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "unreadable_form",
-        "Form unreadable",
-        "The form could not be read; open the link from the mail again.",
-    )
+    unreadable_form("The form could not be read; open the link from the mail again.")
 }
 
 /// How a link page is sent: its URL holds the mailed token, so no

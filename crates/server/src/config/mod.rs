@@ -33,6 +33,7 @@ mod jobs;
 mod load;
 mod log;
 mod mail;
+mod pages;
 mod passwords;
 mod proxies;
 mod rate_limits;
@@ -54,6 +55,7 @@ pub use latchkey_http::CorsPolicy;
 pub use load::Overrides;
 pub use log::{LogConfig, LogFormat};
 pub use mail::{MailConfig, MailTransportConfig, SmtpConfig};
+pub use pages::PagesConfig;
 pub use passwords::PasswordConfig;
 pub use proxies::ProxiesConfig;
 pub use rate_limits::RateLimitsConfig;
@@ -85,6 +87,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     proxies::SETTINGS,
     access::SETTINGS,
     cors::SETTINGS,
+    pages::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -131,6 +134,8 @@ pub struct Config {
     pub access: AccessConfig,
     /// CORS.
     pub cors: CorsPolicy,
+    /// The hosted pages.
+    pub pages: PagesConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -170,6 +175,7 @@ pub fn load_from(
     let proxies: proxies::Raw = c.section(table, proxies::SETTINGS, file);
     let access: access::Raw = c.section(table, access::SETTINGS, file);
     let cors: cors::Raw = c.section(table, cors::SETTINGS, file);
+    let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
     }
@@ -195,6 +201,7 @@ pub fn load_from(
         proxies: proxies.validate(&mut c),
         access: access.validate(&mut c),
         cors: cors.validate(&mut c),
+        pages: pages.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };
