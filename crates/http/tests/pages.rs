@@ -364,3 +364,52 @@ async fn every_html_answer_has_a_fresh_nonce_no_framing_and_no_store() {
     assert_eq!(css.status, 200);
     assert!(css.header("content-type").unwrap().starts_with("text/css"));
 }
+
+#[tokio::test]
+async fn forgot_password_mails_a_link_and_says_the_same_for_unknown_addresses() {
+    let app = TestApp::sqlite().await;
+    let email = format!("forgot-{}@example.com", latchkey_core::id::new_id());
+    app.register(&email, PASSWORD).await;
+    app.run_jobs().await;
+    let before = latchkey_testkit::mailbox::messages_to(&email).len();
+    let form = app.page_form("/forgot-password", None).await;
+    let known = app
+        .post_page(
+            "/forgot-password",
+            &form,
+            &format!("email={}", email.replace('@', "%40")),
+        )
+        .await;
+    assert_eq!(known.status, 200, "{}", known.text());
+    assert_page_headers(&known, "/forgot-password");
+    let unknown = app
+        .post_page("/forgot-password", &form, "email=nobody%40example.com")
+        .await;
+    assert_eq!(unknown.status, 200);
+    let strip = |t: String| t.split("nonce=").next().unwrap_or("").to_owned();
+    assert_eq!(
+        strip(known.text()),
+        strip(unknown.text()),
+        "the same page either way"
+    );
+    app.run_jobs().await;
+    let mails = latchkey_testkit::mailbox::messages_to(&email);
+    assert_eq!(mails.len(), before + 1);
+    let token = mails[before]
+        .token(&format!("{ISSUER}/reset-password?token="))
+        .expect("a reset link");
+    // the link's page, then sign in with the new password
+    let reset = app
+        .page_form(&format!("/reset-password?token={token}"), None)
+        .await;
+    let r = app
+        .post_page(
+            "/reset-password",
+            &reset,
+            &format!("token={token}&new_password=a+fresh+long+passphrase"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sign_in(&app, &email, "a fresh long passphrase", "").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+}

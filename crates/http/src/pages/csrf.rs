@@ -18,6 +18,7 @@ use axum::response::Response;
 
 use crate::cookies::{cookie_value, set_browser_session_cookie};
 use crate::error::ApiError;
+use crate::pages::PageOptions;
 use crate::principal::csrf_failed;
 use crate::state::AppState;
 
@@ -58,6 +59,23 @@ impl PreSignIn {
     /// The token a form carries for this browser.
     pub fn token(&self, state: &AppState) -> String {
         state.auth().csrf_token(&subject(&self.value))
+    }
+
+    /// Renders a form page before sign-in: `context` gets the form's token,
+    /// and the browser keeps (or gets) its CSRF cookie.
+    pub fn form_page(
+        state: &AppState,
+        headers: &HeaderMap,
+        template: &str,
+        title: &str,
+        options: PageOptions,
+        context: impl FnOnce(&str) -> minijinja::Value,
+    ) -> Response {
+        let pre = PreSignIn::of(state, headers);
+        let page = state
+            .pages()
+            .render(template, title, context(&pre.token(state)), options);
+        pre.keep(state, page)
     }
 
     /// Sets the cookie on `response` if the browser had none.

@@ -29,6 +29,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/login.html")),
     ("logout.html", include_str!("../../templates/logout.html")),
     ("account.html", include_str!("../../templates/account.html")),
+    ("forgot.html", include_str!("../../templates/forgot.html")),
 ];
 
 /// The built-in stylesheet, served at `/assets/latchkey.css`.

@@ -127,14 +127,9 @@ impl LinkPage {
 
     /// The page with its form, and the browser's CSRF cookie.
     fn show(&self, state: &AppState, headers: &HeaderMap, token: &str) -> Response {
-        let pre = PreSignIn::of(state, headers);
-        let page = state.pages().render(
-            "link.html",
-            self.title,
-            self.context(token, &pre.token(state)),
-            LINK_PAGE,
-        );
-        pre.keep(state, page)
+        PreSignIn::form_page(state, headers, "link.html", self.title, LINK_PAGE, |csrf| {
+            self.context(token, csrf)
+        })
     }
 
     /// The same form again after `error`, when it is a refused value.

@@ -1,4 +1,4 @@
-//! The hosted pages: `/login`, `/logout`, `/account`, and their
+//! The hosted pages: `/login`, `/forgot-password`, `/logout`, `/account`, and their
 //! stylesheet. Server-rendered from the page templates, working without
 //! JavaScript (the only script is the proof-of-work solver, which fills the
 //! sign-in form's `pow` field when the server asks for one). Every form
@@ -100,18 +100,18 @@ pub async fn get_login_page(
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
-    let pre = PreSignIn::of(&state, &headers);
     let form = LoginForm {
         return_to: q.return_to,
         ..LoginForm::default()
     };
-    let page = state.pages().render(
+    PreSignIn::form_page(
+        &state,
+        &headers,
         "login.html",
         SIGN_IN,
-        login_context(&form, &pre.token(&state)),
         PageOptions::OK,
-    );
-    pre.keep(&state, page)
+        |csrf| login_context(&form, csrf),
+    )
 }
 
 /// Signs in (the form of `GET /login`) and goes to `return_to` (when
@@ -160,6 +160,87 @@ pub async fn post_login_page(
         .pages()
         .return_target(&f.return_to, &state.cookies().origin);
     Ok(signed_in.respond(Redirect::to(&target).into_response()))
+}
+
+const FORGOT: &str = "Forgot your password?";
+
+/// The password-reset request form.
+#[derive(Debug, Default, Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+fn forgot_context(form: &ForgotForm, csrf: &str) -> Value {
+    context! {
+        text => "Enter the address of your account; we will mail you a link to choose a new password.",
+        csrf => csrf,
+        email => &form.email,
+        errors => Vec::<Value>::new(),
+    }
+}
+
+/// The page to ask for a password-reset link. Needs nothing.
+#[utoipa::path(get, path = "/forgot-password", tag = "pages",
+    responses((status = 200, description = "The form.", content_type = "text/html")))]
+pub async fn get_forgot_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    PreSignIn::form_page(
+        &state,
+        &headers,
+        "forgot.html",
+        FORGOT,
+        PageOptions::OK,
+        |csrf| forgot_context(&ForgotForm::default(), csrf),
+    )
+}
+
+/// Mails a password-reset link (the form of `GET /forgot-password`) when
+/// the address has an account; the answer is the same either way. Needs
+/// the page's CSRF token; the `mail` quotas of `POST /v1/auth/password-reset`.
+#[utoipa::path(post, path = "/forgot-password", tag = "pages",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`email`, `csrf`"),
+    responses(
+        (status = 200, description = "Check your mail (whether or not the address has an account).", content_type = "text/html"),
+        (status = 400, description = "The form cannot be read.", content_type = "text/html"),
+        (status = 403, description = "`csrf_failed`.", content_type = "text/html"),
+        (status = 429, description = "The form again, saying to wait.", content_type = "text/html"),
+    ))]
+pub async fn post_forgot_page(
+    State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+    form: Result<Form<ForgotForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    let Form(f) = form.map_err(|_| unreadable())?;
+    csrf::check(&state, &headers, OriginRule::Exact, None, &f.csrf)?;
+    let again = |e: ApiError| {
+        e.with_retry(Retry {
+            template: "forgot.html",
+            title: FORGOT,
+            context: forgot_context(&f, &f.csrf),
+        })
+    };
+    let account = latchkey_core::user::normalize_email(f.email.trim());
+    super::lifecycle::account_limits(&state, RouteClass::Mail, ip, &account)
+        .await
+        .map_err(again)?;
+    state
+        .auth()
+        .request_password_reset(&f.email, &client)
+        .await
+        .map_err(|e| again(e.into()))?;
+    Ok(state.pages().render(
+        "message.html",
+        "Check your mail",
+        context! {
+            paragraphs => ["If this address has an account, a link to choose a new password is on its way. It works once, for a short time."],
+            link => context! { href => "/login", text => SIGN_IN },
+        },
+        PageOptions::OK,
+    ))
 }
 
 /// The signed-in person of a page request, if any (the session cookie).
@@ -272,6 +353,8 @@ pub(super) fn routes() -> Routes {
         .add(RouteClass::Api, routes!(get_stylesheet))
         .add(RouteClass::Api, routes!(get_login_page))
         .add(RouteClass::Login, routes!(post_login_page))
+        .add(RouteClass::Api, routes!(get_forgot_page))
+        .add(RouteClass::Mail, routes!(post_forgot_page))
         .add(RouteClass::Api, routes!(get_logout_page))
         .add(RouteClass::Api, routes!(post_logout_page))
         .add(RouteClass::Api, routes!(get_account_page))
