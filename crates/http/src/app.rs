@@ -16,6 +16,7 @@ use latchkey_core::password::{PasswordError, PasswordHasher, PoolConfig};
 use latchkey_core::{Clock, Store};
 
 use crate::abuse::Network;
+use crate::pages::Pages;
 use crate::state::{AppState, CookieSettings, Limits};
 
 /// What the account service is made of.
@@ -73,6 +74,8 @@ pub struct AppSettings {
     pub mail: Arc<dyn MailTransport>,
     /// The job runner's tuning.
     pub jobs: JobsConfig,
+    /// The hosted pages' templates and settings.
+    pub pages: Pages,
 }
 
 /// The assembled application.
@@ -109,12 +112,12 @@ pub fn app(settings: AppSettings, master_key: &[u8; 32]) -> Result<App, Password
         clock,
     ));
     let jobs = Jobs::new(auth.clone(), settings.mail, settings.jobs);
-    let state = AppState::new(auth.clone(), settings.limits, settings.cookies).with_protection(
-        crate::abuse::Protection {
+    let state = AppState::new(auth.clone(), settings.limits, settings.cookies)
+        .with_protection(crate::abuse::Protection {
             network: settings.network,
             guard: guard.clone(),
-        },
-    );
+        })
+        .with_pages(settings.pages);
     Ok(App {
         state,
         auth,

@@ -3,7 +3,7 @@
 //! the `__Host-` prefix, see [`crate::state::CookieSettings`]) under https.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use cookie::{Cookie, SameSite};
+use cookie::{Cookie, CookieBuilder, SameSite};
 
 /// The value of cookie `name`, if the request sent it.
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -26,14 +26,28 @@ pub fn set_cookie(
     max_age_secs: i64,
     secure: bool,
 ) {
-    let cookie = Cookie::build((name, value))
+    append(
+        headers,
+        latchkey_cookie(name, value, secure).max_age(time::Duration::seconds(max_age_secs)),
+    );
+}
+
+/// Appends a `Set-Cookie` for one of latchkey's cookies without `Max-Age`:
+/// the browser forgets it when it closes.
+pub fn set_browser_session_cookie(headers: &mut HeaderMap, name: &str, value: &str, secure: bool) {
+    append(headers, latchkey_cookie(name, value, secure));
+}
+
+fn latchkey_cookie<'c>(name: &'c str, value: &'c str, secure: bool) -> CookieBuilder<'c> {
+    Cookie::build((name, value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .max_age(time::Duration::seconds(max_age_secs))
         .secure(secure)
-        .build();
-    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+}
+
+fn append(headers: &mut HeaderMap, cookie: CookieBuilder<'_>) {
+    if let Ok(v) = HeaderValue::from_str(&cookie.build().to_string()) {
         headers.append(header::SET_COOKIE, v);
     }
 }
@@ -78,5 +92,11 @@ mod tests {
             set_cookie(&mut h, "n", "v", 60, secure);
             assert_eq!(h[header::SET_COOKIE], expected);
         }
+        let mut h = HeaderMap::new();
+        set_browser_session_cookie(&mut h, "n", "v", true);
+        assert_eq!(
+            h[header::SET_COOKIE],
+            "n=v; HttpOnly; SameSite=Lax; Secure; Path=/"
+        );
     }
 }

@@ -34,6 +34,7 @@ pub use abuse::{CorsPolicy, Network, Protection};
 pub use app::{App, AppSettings, AuthParts, app};
 pub use client_ip::{ClientIp, IpList};
 pub use error::ApiError;
+pub use pages::Pages;
 pub use routes::authz::{AuthzPolicy, AuthzRule, Requirement};
 pub use routes::{openapi, router, routes, with_middleware};
 pub use serve::{ServeLimits, serve};

@@ -169,7 +169,7 @@ pub async fn request_context(
         }
     });
     let response = handled.instrument(span.clone()).await;
-    let mut response = span.in_scope(|| crate::render::finish(response, &echoed));
+    let mut response = span.in_scope(|| crate::render::finish(response, &echoed, state.pages()));
 
     let status = response.status();
     let elapsed = started.elapsed();
@@ -208,10 +208,9 @@ fn security_headers(headers: &mut axum::http::HeaderMap, hsts_max_age: Option<u6
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     let html = headers
         .get(header::CONTENT_TYPE)

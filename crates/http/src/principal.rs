@@ -115,7 +115,7 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-fn csrf_failed(reason: &'static str) -> ApiError {
+pub(crate) fn csrf_failed(reason: &'static str) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "csrf_failed",

@@ -17,11 +17,13 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use latchkey_proto::FieldError;
 use latchkey_proto::problem::{PROBLEM_JSON, PROBLEM_TYPE_BASE, Problem};
 use serde::Serialize;
 
 use crate::error::{ApiError, Failure};
-use crate::pages::{Html, page};
+use crate::pages::{PageOptions, Pages};
+use minijinja::{Value, context};
 
 /// How a route group shows its errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +50,7 @@ impl Renderer {
 
 /// Logs the error of a response, if it carries one, and writes its body;
 /// called once per request by the pipeline, inside the request's span.
-pub fn finish(mut response: Response, request_id: &str) -> Response {
+pub fn finish(mut response: Response, request_id: &str, pages: &Pages) -> Response {
     let Some(Failure(error)) = response.extensions_mut().remove::<Failure>() else {
         return response;
     };
@@ -61,7 +63,7 @@ pub fn finish(mut response: Response, request_id: &str) -> Response {
     let rendered = match renderer {
         Renderer::Problem => problem(&error, request_id),
         Renderer::OAuth => oauth(&error),
-        Renderer::Page => error_page(&error),
+        Renderer::Page => error_page(&error, pages),
     };
     let (rendered, body) = rendered.into_parts();
     if renderer != Renderer::Problem {
@@ -147,39 +149,56 @@ fn oauth(error: &ApiError) -> Response {
     response
 }
 
-fn error_page(error: &ApiError) -> Response {
-    let status = error.status();
-    let (title, body) = match error.code() {
+fn error_page(error: &ApiError, pages: &Pages) -> Response {
+    let options = PageOptions::OK.status(error.status());
+    if let Some(retry) = error.retry() {
+        // the same form again, the reasons tied to its fields (or above
+        // the form when the refusal names none)
+        let errors = if error.field_errors().is_empty() {
+            Value::from_serialize([FieldError {
+                field: String::new(),
+                code: error.code().to_owned(),
+                message: error.detail().to_owned(),
+            }])
+        } else {
+            Value::from_serialize(error.field_errors())
+        };
+        let ctx = context! { errors => errors, ..retry.context.clone() };
+        return pages.render(retry.template, retry.title, ctx, options);
+    }
+    let (title, text) = match error.code() {
         "invalid_token" => (
             "This link does not work",
-            Html::paragraph(
-                "It is unknown, expired, already used, or replaced by a newer one. Ask for a new one.",
-            ),
+            "It is unknown, expired, already used, or replaced by a newer one. Ask for a new one.",
         ),
         "email_taken" => (
             "This address is taken",
-            Html::paragraph("Another account uses this address now."),
+            "Another account uses this address now.",
         ),
-        "validation_failed" => {
-            let messages = error
-                .field_errors()
-                .iter()
-                .fold(Html::default(), |html, e| {
-                    html.then(&Html::paragraph(&e.message))
-                });
-            match error.retry() {
-                Some(retry) => (retry.title, messages.then(&retry.form)),
-                None => ("Please try again", messages),
-            }
-        }
+        "validation_failed" => ("Please try again", ""),
         "unreadable_form" => (
             "Please try again",
-            Html::paragraph("The form could not be read; open the link from the mail again."),
+            "The form could not be read; open the link from the mail again.",
         ),
-        _ => (
-            "Something went wrong",
-            Html::paragraph("Try again in a moment."),
+        "csrf_failed" => (
+            "This form has expired",
+            "The form was sent from another site, or it is too old. Go back, reload the page and send it again.",
         ),
+        "rate_limited" => ("Too many attempts", "Wait a moment, then try again."),
+        _ => ("Something went wrong", "Try again in a moment."),
     };
-    page(status, title, &body)
+    let mut paragraphs: Vec<String> = error
+        .field_errors()
+        .iter()
+        .map(|e| e.message.clone())
+        .collect();
+    if !text.is_empty() {
+        paragraphs.push(text.to_owned());
+    }
+    pages.render(
+        "error.html",
+        title,
+        context! { paragraphs => paragraphs, back => "Go to the sign-in page" },
+        options,
+    )
 }

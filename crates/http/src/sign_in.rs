@@ -18,11 +18,11 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, RouteClass};
-use latchkey_core::auth::{AuthError, ClientInfo, LoginOutcome, LoginSuccess};
+use latchkey_core::auth::{AuthError, ClientInfo, LoginAttempt, LoginOutcome, LoginSuccess};
 use latchkey_core::session::SessionKind;
 
 use crate::abuse::{add_ratelimit_headers, challenge_refusal, check_limit, pow_solution};
-use crate::cookies::{cookie_value, set_cookie};
+use crate::cookies::{cookie_value, set_browser_session_cookie, set_cookie};
 use crate::error::ApiError;
 use crate::principal::check_origin;
 use crate::state::AppState;
@@ -45,6 +45,10 @@ pub struct SignIn<'a> {
     /// A challenge solution from the body, if any (the `Latchkey-Pow`
     /// header is read too).
     pub pow: Option<&'a str>,
+    /// "Keep me signed in": off, a cookie session's cookie lasts the
+    /// browser session (no `Max-Age`) and bearer sessions get no refresh
+    /// token.
+    pub remember: bool,
 }
 
 /// A session started: its credentials, and the headers of the answer.
@@ -124,14 +128,23 @@ impl SignIn<'_> {
             {
                 state.auth().logout(&previous, self.client).await?;
             }
-            let max_age = (c.session.expires_at - c.session.created_at).whole_seconds();
-            set_cookie(
-                &mut headers,
-                cookies.name(),
-                &c.cookie_token,
-                max_age,
-                cookies.secure,
-            );
+            if self.remember {
+                let max_age = (c.session.expires_at - c.session.created_at).whole_seconds();
+                set_cookie(
+                    &mut headers,
+                    cookies.name(),
+                    &c.cookie_token,
+                    max_age,
+                    cookies.secure,
+                );
+            } else {
+                set_browser_session_cookie(
+                    &mut headers,
+                    cookies.name(),
+                    &c.cookie_token,
+                    cookies.secure,
+                );
+            }
         }
         let ttl = state.auth().device_cookies().max_age().whole_seconds();
         set_cookie(
@@ -144,9 +157,33 @@ impl SignIn<'_> {
         for v in &verdicts {
             add_ratelimit_headers(&mut headers, v);
         }
-        Ok(SignedIn {
-            outcome: success.outcome,
-            headers,
+        let mut outcome = success.outcome;
+        if let (LoginOutcome::Tokens(tokens), false) = (&mut outcome, self.remember) {
+            // the session ends with its access token; the refresh token
+            // core minted is dropped unseen (a 256-bit value no one holds)
+            tokens.refresh_token.clear();
+        }
+        Ok(SignedIn { outcome, headers })
+    }
+
+    /// Runs the step with a password check of `identifier` and `password`.
+    pub async fn with_password(
+        self,
+        identifier: &str,
+        password: &str,
+    ) -> Result<SignedIn, ApiError> {
+        let auth = self.state.auth();
+        let (client, kind) = (self.client, self.kind);
+        self.run(|device_cookie| async move {
+            auth.login_with(LoginAttempt {
+                identifier,
+                password,
+                client,
+                kind,
+                device_cookie: device_cookie.as_deref(),
+            })
+            .await
         })
+        .await
     }
 }

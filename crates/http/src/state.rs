@@ -9,6 +9,7 @@ use latchkey_core::auth::Auth;
 use latchkey_core::{Store, SystemClock};
 
 use crate::abuse::{Network, Protection};
+use crate::pages::Pages;
 
 /// Per-request limits enforced by the middleware and extractors.
 #[derive(Debug, Clone)]
@@ -52,6 +53,16 @@ impl CookieSettings {
         }
     }
 
+    /// The name of the CSRF cookie of page forms before sign-in (see
+    /// `pages::csrf`).
+    pub fn csrf_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_csrf"
+        } else {
+            "latchkey_csrf"
+        }
+    }
+
     /// The device cookie's name (see `latchkey_core::abuse::device`).
     pub fn device_name(&self) -> &'static str {
         if self.secure {
@@ -73,6 +84,7 @@ struct Inner {
     limits: Limits,
     cookies: CookieSettings,
     protection: Protection,
+    pages: Arc<Pages>,
 }
 
 impl AppState {
@@ -94,6 +106,7 @@ impl AppState {
                     network: Network::default(),
                     guard: Arc::new(guard),
                 },
+                pages: Arc::new(Pages::builtin()),
             }),
         }
     }
@@ -104,6 +117,19 @@ impl AppState {
             .expect("protection is set before the state is cloned")
             .protection = protection;
         self
+    }
+
+    /// Sets the page templates (a theme); call before the state is shared.
+    pub fn with_pages(mut self, pages: Pages) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("pages are set before the state is cloned")
+            .pages = Arc::new(pages);
+        self
+    }
+
+    /// The page templates.
+    pub fn pages(&self) -> &Pages {
+        &self.inner.pages
     }
 
     /// Rate limits, challenges and network rules.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::Request;
-use latchkey_testkit::{TestApp, TestResponse};
+use latchkey_testkit::{ISSUER, PageForm, TestApp, TestResponse};
 
 /// The captured log, shared with the subscriber.
 #[derive(Clone, Default)]
@@ -43,6 +43,19 @@ fn request(method: &str, path: &str, id: &str, content_type: &str, body: &str) -
         .uri(path)
         .header("x-request-id", id)
         .header("content-type", content_type)
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+/// A POST of the `/verify-email` page's form, as the browser that opened it.
+fn page_request(form: &PageForm, id: &str, content_type: &str, body: &str) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri("/verify-email")
+        .header("x-request-id", id)
+        .header("content-type", content_type)
+        .header("origin", ISSUER)
+        .header("cookie", &form.cookie)
         .body(Body::from(body.to_owned()))
         .unwrap()
 }
@@ -180,8 +193,14 @@ async fn every_error_answer_is_logged_exactly_once() {
             "The form could not be read",
         ),
     ] {
+        let form = app.page_form("/verify-email?token=x", None).await;
         let r = app
-            .call(request("POST", "/verify-email", id, ct, body))
+            .call(page_request(
+                &form,
+                id,
+                ct,
+                &format!("{body}&csrf={}", form.csrf),
+            ))
             .await;
         let r = logged_once(&log, r, id, status);
         assert!(r.header("content-type").unwrap().starts_with("text/html"));
@@ -223,8 +242,14 @@ async fn every_error_answer_is_logged_exactly_once() {
             "Something went wrong",
         ),
     ];
+    let form = broken.page_form("/verify-email?token=x", None).await;
     for (method, path, ct, body, id, shape) in cases {
-        let r = broken.call(request(method, path, id, ct, body)).await;
+        let r = if path == "/verify-email" {
+            let body = format!("{body}&csrf={}", form.csrf);
+            broken.call(page_request(&form, id, ct, &body)).await
+        } else {
+            broken.call(request(method, path, id, ct, body)).await
+        };
         let r = logged_once(&log, r, id, 500);
         let line = log
             .lines_of(id)

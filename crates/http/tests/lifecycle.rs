@@ -824,14 +824,11 @@ impl ClockNow for TestApp {
     }
 }
 
+/// Posts a link page's form as the browser that opened the page would:
+/// with the page's CSRF cookie and token, from latchkey's origin.
 async fn form_post(app: &TestApp, path: &str, body: &str) -> TestResponse {
-    app.call(
-        Request::post(path)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body.to_owned()))
-            .unwrap(),
-    )
-    .await
+    let form = app.page_form(&format!("{path}?token=x"), None).await;
+    app.post_page(path, &form, body).await
 }
 
 async fn mailed_links_open_pages_that_act_only_when_submitted(app: TestApp) {

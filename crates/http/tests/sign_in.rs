@@ -46,6 +46,7 @@ async fn page_sign_in(
         account: &identifier,
         kind,
         pow: None,
+        remember: true,
     }
     .run(|device_cookie| async move {
         auth.login_with(LoginAttempt {

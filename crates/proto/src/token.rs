@@ -21,6 +21,8 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// Opaque, single use: exchange it at `/v1/auth/refresh` for a new pair.
+    /// Absent after a login with `remember: false`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub refresh_token: String,
     /// The session these tokens belong to.
     pub session_id: String,

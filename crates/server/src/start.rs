@@ -11,7 +11,7 @@ use latchkey_core::mail::{MailTransport, Theme};
 use latchkey_core::password::{HashParams, LengthPolicy, PoolConfig};
 use latchkey_core::password_policy::{BreachFilter, PasswordRules};
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
-use latchkey_http::{AppSettings, AuthParts, CookieSettings, Limits, Network, ServeLimits};
+use latchkey_http::{AppSettings, AuthParts, CookieSettings, Limits, Network, Pages, ServeLimits};
 use latchkey_redis::RedisCounters;
 use latchkey_store_postgres::PgStore;
 use latchkey_store_sqlite::SqliteStore;
@@ -418,6 +418,16 @@ pub fn spawn_jobs(
     })
 }
 
+/// The hosted pages: the theme's templates (or the built-in ones) and the
+/// origins sign-in may return to.
+fn pages(config: &Config) -> Pages {
+    let pages = match &config.pages.theme_dir {
+        Some(dir) => Pages::themed(dir.clone()),
+        None => Pages::builtin(),
+    };
+    pages.with_return_origins(config.pages.allowed_return_origins.clone())
+}
+
 /// Cookie settings for a public URL: `Secure` and `__Host-` under https.
 pub fn cookie_settings(public: &Url) -> CookieSettings {
     CookieSettings {
@@ -521,6 +531,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             cookies: cookie_settings(&public),
             mail: mail_transport(&config, &public)?,
             jobs: jobs_config(&config),
+            pages: pages(&config),
         },
         &master.0,
     )

@@ -330,6 +330,7 @@ impl TestApp {
                 },
                 mail: transport,
                 jobs: options.jobs,
+                pages: latchkey_http::Pages::builtin(),
             },
             &master,
         )
@@ -521,6 +522,61 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Opens page `path` as a browser would and returns what its form
+    /// needs: the CSRF cookie it set (or `cookie`, when given) and the
+    /// form's hidden `csrf` token.
+    pub async fn page_form(&self, path: &str, cookie: Option<&str>) -> PageForm {
+        let mut req = Request::get(path);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let r = self.call(req.body(Body::empty()).expect("request")).await;
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text());
+        let set = r
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|c| c.split(';').next())
+            .find(|c| c.contains("latchkey_csrf="))
+            .map(str::to_owned);
+        let cookies = [cookie.map(str::to_owned), set]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ");
+        let text = r.text();
+        let csrf = text
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{path} has a form with a CSRF token: {text}"))
+            .to_owned();
+        PageForm {
+            cookie: cookies,
+            csrf,
+        }
+    }
+
+    /// POSTs a page form (urlencoded `body`, to which the CSRF token is
+    /// added) from latchkey's own origin with `form`'s cookies.
+    pub async fn post_page(&self, path: &str, form: &PageForm, body: &str) -> TestResponse {
+        let body = if body.is_empty() {
+            format!("csrf={}", form.csrf)
+        } else {
+            format!("{body}&csrf={}", form.csrf)
+        };
+        self.call(
+            Request::post(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("origin", ISSUER)
+                .header("cookie", &form.cookie)
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await
+    }
+
     /// `method path` with no body and optional bearer token.
     pub async fn send(&self, method: &str, path: &str, bearer: Option<&str>) -> TestResponse {
         let mut req = Request::builder().method(method).uri(path);
@@ -529,6 +585,16 @@ impl TestApp {
         }
         self.call(req.body(Body::empty()).expect("request")).await
     }
+}
+
+/// What a page's form needs to be sent: the browser's cookies and the
+/// form's CSRF token (see [`TestApp::page_form`]).
+#[derive(Debug, Clone)]
+pub struct PageForm {
+    /// The `Cookie` header: `name=value` pairs joined by `; `.
+    pub cookie: String,
+    /// The hidden `csrf` field's value.
+    pub csrf: String,
 }
 
 /// Serves `router` on a real listener at `addr` (`127.0.0.1:0` for any free

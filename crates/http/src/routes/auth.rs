@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, Limited, RouteClass};
-use latchkey_core::auth::{AuthError, LoginAttempt, LoginOutcome, Registration};
+use latchkey_core::auth::{AuthError, LoginOutcome, Registration};
 use latchkey_core::session::SessionKind;
 use latchkey_proto::TokenResponse;
 use serde::{Deserialize, Serialize};
@@ -145,6 +145,16 @@ pub struct LoginRequest {
     /// A solved challenge (`<token>:<counter>`), when one is demanded; the
     /// `Latchkey-Pow` header does the same.
     pow: Option<String>,
+    /// "Keep me signed in" (default `true`). `false`: bearer mode issues no
+    /// refresh token (the session ends with the access token); cookie mode
+    /// sets the cookie without `Max-Age`, so it ends with the browser
+    /// session, and the session still ends after the idle timeout.
+    #[serde(default = "remember_by_default")]
+    remember: bool,
+}
+
+fn remember_by_default() -> bool {
+    true
 }
 
 /// The answer to a cookie-mode login (the session itself is in `Set-Cookie`).
@@ -197,8 +207,6 @@ pub async fn post_login(
         LoginMode::Bearer => SessionKind::Bearer,
         LoginMode::Cookie => SessionKind::Cookie,
     };
-    let (identifier, password, client_info) = (&body.identifier, &body.password, &client);
-    let auth = state.auth();
     let signed_in = SignIn {
         state: &state,
         headers: &headers,
@@ -207,17 +215,9 @@ pub async fn post_login(
         account: &body.identifier,
         kind,
         pow: body.pow.as_deref(),
+        remember: body.remember,
     }
-    .run(|device_cookie| async move {
-        auth.login_with(LoginAttempt {
-            identifier,
-            password,
-            client: client_info,
-            kind,
-            device_cookie: device_cookie.as_deref(),
-        })
-        .await
-    })
+    .with_password(&body.identifier, &body.password)
     .await?;
     let response = match &signed_in.outcome {
         LoginOutcome::Tokens(tokens) => axum::Json(tokens).into_response(),

@@ -34,7 +34,7 @@ use crate::render::Renderer;
 
 /// Applies the per-account quotas of `class` for `account` (a normalized
 /// address); an error when one is used up, else the verdicts (for headers).
-async fn account_limits(
+pub(super) async fn account_limits(
     state: &AppState,
     class: RouteClass,
     ip: Option<IpAddr>,

@@ -1,6 +1,6 @@
 //! The pages mailed links open: `/verify-email`, `/reset-password` and
-//! `/cancel-deletion`. Minimal, server-rendered, without JavaScript; the
-//! hosted pages will restyle them.
+//! `/cancel-deletion`: server-rendered from the page templates, without
+//! JavaScript; their forms carry a CSRF token (see `pages::csrf`).
 //!
 //! Opening a link never uses its token: mail scanners and link previews
 //! fetch links. The page shows a form; only submitting it (a POST from a
@@ -11,8 +11,8 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey_core::auth::AuthError;
 use serde::Deserialize;
@@ -20,10 +20,12 @@ use utoipa::IntoParams;
 
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::pages::{Html, Retry, page, token_form};
+use crate::pages::csrf::{self, OriginRule, PreSignIn};
+use crate::pages::{PageOptions, Retry, unreadable_form};
 use crate::principal::ClientMeta;
 use crate::state::AppState;
 use latchkey_core::abuse::RouteClass;
+use minijinja::{Value, context};
 use utoipa_axum::routes;
 
 use super::Routes;
@@ -60,21 +62,108 @@ pub struct LinkForm {
     token: String,
     #[serde(default)]
     new_password: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 /// A form that could not be read (shown as a page by the group's renderer).
 fn unreadable() -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "unreadable_form",
-        "Form unreadable",
-        "The form could not be read; open the link from the mail again.",
-    )
+    unreadable_form("The form could not be read; open the link from the mail again.")
+}
+
+/// How a link page is sent: its URL holds the mailed token, so no
+/// `Referer` ever carries it anywhere.
+const LINK_PAGE: PageOptions = PageOptions {
+    status: StatusCode::OK,
+    referrer: "no-referrer",
+};
+
+/// One of the link pages: what it says, where its form posts, its button
+/// and, for the reset, the new-password field's label.
+struct LinkPage {
+    title: &'static str,
+    action: &'static str,
+    text: Option<&'static str>,
+    button: &'static str,
+    new_password: Option<&'static str>,
+}
+
+const VERIFY: LinkPage = LinkPage {
+    title: "Confirm your email address",
+    action: "/verify-email",
+    text: None,
+    button: "Confirm",
+    new_password: None,
+};
+
+const RESET: LinkPage = LinkPage {
+    title: "Choose a new password",
+    action: "/reset-password",
+    text: None,
+    button: "Set the new password",
+    new_password: Some("New password"),
+};
+
+const CANCEL: LinkPage = LinkPage {
+    title: "Keep your account?",
+    action: "/cancel-deletion",
+    text: Some("Your account is scheduled for deletion. Keep it?"),
+    button: "Keep my account",
+    new_password: None,
+};
+
+impl LinkPage {
+    fn context(&self, token: &str, csrf: &str) -> Value {
+        context! {
+            paragraphs => self.text.into_iter().collect::<Vec<_>>(),
+            action => self.action,
+            token => token,
+            csrf => csrf,
+            button => self.button,
+            new_password => self.new_password,
+            errors => Vec::<Value>::new(),
+        }
+    }
+
+    /// The page with its form, and the browser's CSRF cookie.
+    fn show(&self, state: &AppState, headers: &HeaderMap, token: &str) -> Response {
+        PreSignIn::form_page(state, headers, "link.html", self.title, LINK_PAGE, |csrf| {
+            self.context(token, csrf)
+        })
+    }
+
+    /// The same form again after `error`, when it is a refused value.
+    fn again(&self, form: &LinkForm, error: AuthError) -> ApiError {
+        match error {
+            e @ AuthError::Validation(_) => ApiError::from(e).with_retry(Retry {
+                template: "link.html",
+                title: self.title,
+                context: self.context(&form.token, &form.csrf),
+            }),
+            e => e.into(),
+        }
+    }
+}
+
+/// Reads a submitted link form and checks its CSRF token and origin.
+fn submitted(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Result<Form<LinkForm>, FormRejection>,
+) -> Result<LinkForm, ApiError> {
+    let Form(f) = form.map_err(|_| unreadable())?;
+    csrf::check(state, headers, OriginRule::ExactOrNull, None, &f.csrf)?;
+    Ok(f)
 }
 
 /// The page shown when a link's action succeeded.
-fn done(title: &str, text: &str) -> Response {
-    page(StatusCode::OK, title, &Html::paragraph(text))
+fn done(state: &AppState, title: &str, text: &str) -> Response {
+    state.pages().render(
+        "message.html",
+        title,
+        context! { paragraphs => [text], link => None::<Value> },
+        LINK_PAGE,
+    )
 }
 
 /// The page a verification or email-change link opens: a button that
@@ -84,47 +173,37 @@ fn done(title: &str, text: &str) -> Response {
         (status = 200, description = "An HTML page with a confirmation button.", content_type = "text/html"),
         (status = 400, description = "The link cannot be read.", content_type = "text/html"),
     ))]
-pub async fn get_verify_email_page(LinkToken(token): LinkToken) -> Response {
-    page(
-        StatusCode::OK,
-        "Confirm your email address",
-        &token_form("/verify-email", &token, &Html::default(), "Confirm"),
-    )
+pub async fn get_verify_email_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    LinkToken(token): LinkToken,
+) -> Response {
+    VERIFY.show(&state, &headers, &token)
 }
 
 /// Confirms the address of a verification or email-change link (the form
-/// of `GET /verify-email`). Needs the token in the form.
+/// of `GET /verify-email`). Needs the token and the page's CSRF token in
+/// the form.
 #[utoipa::path(post, path = "/verify-email", tag = "pages",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`token`"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`token`, `csrf`"),
     responses(
         (status = 200, description = "Confirmed.", content_type = "text/html"),
         (status = 400, description = "The link does not work.", content_type = "text/html"),
+        (status = 403, description = "`csrf_failed`: no or a wrong CSRF token, or another site's `Origin`.", content_type = "text/html"),
     ))]
 pub async fn post_verify_email_page(
     State(state): State<AppState>,
     ClientMeta(client): ClientMeta,
+    headers: HeaderMap,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
+    let f = submitted(&state, &headers, form)?;
     state.auth().verify_email(&f.token, &client).await?;
     Ok(done(
+        &state,
         "Email address confirmed",
         "Thank you: your email address is confirmed. You can close this page.",
     ))
-}
-
-fn reset_form(token: &str) -> Html {
-    token_form(
-        "/reset-password",
-        token,
-        &Html::trusted(
-            "<label for=\"p\">New password</label>\
-             <input id=\"p\" type=\"password\" name=\"new_password\" minlength=\"8\" maxlength=\"1024\" \
-             autocomplete=\"new-password\" required>"
-                .to_owned(),
-        ),
-        "Set the new password",
-    )
 }
 
 /// The page a password reset link opens: a form for the new password.
@@ -134,38 +213,39 @@ fn reset_form(token: &str) -> Html {
         (status = 200, description = "An HTML form for the new password.", content_type = "text/html"),
         (status = 400, description = "The link cannot be read.", content_type = "text/html"),
     ))]
-pub async fn get_reset_password_page(LinkToken(token): LinkToken) -> Response {
-    page(StatusCode::OK, "Choose a new password", &reset_form(&token))
+pub async fn get_reset_password_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    LinkToken(token): LinkToken,
+) -> Response {
+    RESET.show(&state, &headers, &token)
 }
 
 /// Sets the new password of a reset link (the form of `GET
-/// /reset-password`); every session ends. Needs the token in the form.
+/// /reset-password`); every session ends. Needs the token and the page's
+/// CSRF token in the form.
 #[utoipa::path(post, path = "/reset-password", tag = "pages",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`token` and `new_password`"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`token`, `new_password`, `csrf`"),
     responses(
         (status = 200, description = "The password is set.", content_type = "text/html"),
         (status = 400, description = "The link does not work.", content_type = "text/html"),
+        (status = 403, description = "`csrf_failed`: no or a wrong CSRF token, or another site's `Origin`.", content_type = "text/html"),
         (status = 422, description = "The password is refused (too short or long, commonly used, breached, like the address); the page says why.", content_type = "text/html"),
     ))]
 pub async fn post_reset_password_page(
     State(state): State<AppState>,
     ClientMeta(client): ClientMeta,
+    headers: HeaderMap,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
+    let f = submitted(&state, &headers, form)?;
     state
         .auth()
         .confirm_password_reset(&f.token, &f.new_password, &client)
         .await
-        .map_err(|e| match e {
-            // a refused password: the same form again, under the reasons
-            e @ AuthError::Validation(_) => ApiError::from(e).with_retry(Retry {
-                title: "Choose a new password",
-                form: reset_form(&f.token),
-            }),
-            e => e.into(),
-        })?;
+        .map_err(|e| RESET.again(&f, e))?;
     Ok(done(
+        &state,
         "Password changed",
         "Your password is set, and you have been signed out everywhere. Sign in with the new password.",
     ))
@@ -178,35 +258,33 @@ pub async fn post_reset_password_page(
         (status = 200, description = "An HTML page with a button.", content_type = "text/html"),
         (status = 400, description = "The link cannot be read.", content_type = "text/html"),
     ))]
-pub async fn get_cancel_deletion_page(LinkToken(token): LinkToken) -> Response {
-    page(
-        StatusCode::OK,
-        "Keep your account?",
-        &token_form(
-            "/cancel-deletion",
-            &token,
-            &Html::paragraph("Your account is scheduled for deletion. Keep it?"),
-            "Keep my account",
-        ),
-    )
+pub async fn get_cancel_deletion_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    LinkToken(token): LinkToken,
+) -> Response {
+    CANCEL.show(&state, &headers, &token)
 }
 
 /// Cancels a pending deletion (the form of `GET /cancel-deletion`). Needs
-/// the token in the form.
+/// the token and the page's CSRF token in the form.
 #[utoipa::path(post, path = "/cancel-deletion", tag = "pages",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`token`"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`token`, `csrf`"),
     responses(
         (status = 200, description = "The deletion is cancelled.", content_type = "text/html"),
         (status = 400, description = "The link does not work.", content_type = "text/html"),
+        (status = 403, description = "`csrf_failed`: no or a wrong CSRF token, or another site's `Origin`.", content_type = "text/html"),
     ))]
 pub async fn post_cancel_deletion_page(
     State(state): State<AppState>,
     ClientMeta(client): ClientMeta,
+    headers: HeaderMap,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
+    let f = submitted(&state, &headers, form)?;
     state.auth().cancel_deletion(&f.token, &client).await?;
     Ok(done(
+        &state,
         "Your account stays",
         "The deletion is cancelled. Sign in again to use your account.",
     ))

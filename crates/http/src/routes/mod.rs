@@ -13,6 +13,7 @@ mod lifecycle;
 mod links;
 mod meta;
 mod oauth;
+mod pages;
 mod responses;
 mod views;
 
@@ -57,7 +58,7 @@ use crate::state::AppState;
         (name = "admin", description = "Users, roles, permissions and the audit log; each route needs the permission it names."),
         (name = "oauth", description = "JWKS, token introspection and revocation."),
         (name = "authz", description = "Forward-auth for gateways (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth, Envoy ext_authz): may this request to an application pass?"),
-        (name = "pages", description = "The pages that links in mail open (HTML forms)."),
+        (name = "pages", description = "The hosted pages (HTML forms with CSRF tokens), the pages that links in mail open, and their stylesheet."),
         (name = "operations", description = "Health, metrics and self-description."),
     )
 )]
@@ -161,6 +162,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         account::routes(),
         lifecycle::routes(),
         links::routes(),
+        pages::routes(),
         admin::routes(),
         oauth::routes(),
         health::routes(),

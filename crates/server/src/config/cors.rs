@@ -39,14 +39,7 @@ pub(super) struct Raw {
 
 impl Raw {
     pub(super) fn validate(self, c: &mut Checker) -> CorsPolicy {
-        let origins: Vec<String> = self
-            .allowed_origins
-            .map(|l| l.joined())
-            .unwrap_or_default()
-            .split(|ch: char| ch == ',' || ch.is_whitespace())
-            .filter(|o| !o.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let origins = origin_list(self.allowed_origins);
         for o in &origins {
             if o != "*" && !valid_origin(o) {
                 c.fail(
@@ -73,8 +66,18 @@ impl Raw {
     }
 }
 
+/// The origins of a list setting (commas or spaces between them).
+pub(super) fn origin_list(raw: Option<List>) -> Vec<String> {
+    raw.map(|l| l.joined())
+        .unwrap_or_default()
+        .split(|ch: char| ch == ',' || ch.is_whitespace())
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A browser origin: `scheme://host[:port]`, nothing more.
-fn valid_origin(o: &str) -> bool {
+pub(super) fn valid_origin(o: &str) -> bool {
     let Ok(u) = url::Url::parse(o) else {
         return false;
     };

@@ -34,6 +34,7 @@ mod jobs;
 mod load;
 mod log;
 mod mail;
+mod pages;
 mod passwords;
 mod proxies;
 mod rate_limits;
@@ -55,6 +56,7 @@ pub use latchkey_http::CorsPolicy;
 pub use load::Overrides;
 pub use log::{LogConfig, LogFormat};
 pub use mail::{MailConfig, MailTransportConfig, SmtpConfig};
+pub use pages::PagesConfig;
 pub use passwords::PasswordConfig;
 pub use proxies::ProxiesConfig;
 pub use rate_limits::RateLimitsConfig;
@@ -87,6 +89,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     access::SETTINGS,
     cors::SETTINGS,
     authz::SETTINGS,
+    pages::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -135,6 +138,8 @@ pub struct Config {
     pub cors: CorsPolicy,
     /// Forward-auth rules.
     pub authz: latchkey_http::AuthzPolicy,
+    /// The hosted pages.
+    pub pages: PagesConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -175,6 +180,7 @@ pub fn load_from(
     let access: access::Raw = c.section(table, access::SETTINGS, file);
     let cors: cors::Raw = c.section(table, cors::SETTINGS, file);
     let authz: authz::Raw = c.section(table, authz::SETTINGS, file);
+    let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
     }
@@ -201,6 +207,7 @@ pub fn load_from(
         access: access.validate(&mut c),
         cors: cors.validate(&mut c),
         authz: authz.validate(&mut c),
+        pages: pages.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

@@ -508,6 +508,24 @@ fn abuse_mistakes_name_the_setting() {
             &["scheme, host and port"][..],
         ),
         (
+            ("LATCHKEY_PAGES_ALLOWED_RETURN_ORIGINS", "*"),
+            "pages.allowed_return_origins",
+            &["no wildcards"][..],
+        ),
+        (
+            (
+                "LATCHKEY_PAGES_ALLOWED_RETURN_ORIGINS",
+                "https://*.example.com",
+            ),
+            "pages.allowed_return_origins",
+            &["exact origins"][..],
+        ),
+        (
+            ("LATCHKEY_PAGES_THEME_DIR", "/nonexistent/theme"),
+            "pages.theme_dir",
+            &["no such directory"][..],
+        ),
+        (
             ("LATCHKEY_BRUTE_FORCE_LOCKOUT_THRESHOLD", "101"),
             "brute_force.lockout_threshold",
             &["1 to 100"][..],
