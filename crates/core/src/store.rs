@@ -127,10 +127,15 @@ pub trait UserStore: Send + Sync {
     /// voided in the same transaction.
     async fn update_user(&self, user: &User, event: Option<&AuditEvent>) -> Result<(), StoreError>;
 
-    /// Sets the password hash (a rehash on login, a change, a reset).
+    /// Replaces the password hash `replaced` with `hash` (a rehash on login
+    /// under new parameters), only while the stored hash is still
+    /// `replaced`: a password change or reset that committed meanwhile wins,
+    /// and an old password is never written back. `NotFound` when the user
+    /// is unknown or its hash is no longer `replaced`.
     async fn set_password_hash(
         &self,
         user_id: &str,
+        replaced: &str,
         hash: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;

@@ -59,13 +59,6 @@ tokio::task_local! {
     static CURRENT_REQUEST_ID: RequestIds;
 }
 
-/// The id the request being handled on this task answers with
-/// (`x-request-id`, problem bodies), if any: a client's own id when it sent a
-/// sane one. Not for records: see [`recorded_request_id`].
-pub fn current_request_id() -> Option<String> {
-    CURRENT_REQUEST_ID.try_with(|ids| ids.echoed.clone()).ok()
-}
-
 /// The id logs and audit events record for the request being handled on
 /// this task: a client's own id only from a trusted proxy, the server's
 /// otherwise.

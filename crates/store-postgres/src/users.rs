@@ -89,7 +89,7 @@ pub(crate) const UPDATE: &str = "WITH moved AS (SELECT 1 FROM users \
      UPDATE users SET email = $2, email_normalized = $3, email_verified = $4, \
      username = $5, username_normalized = $6, name = $7, updated_at = $8 WHERE id = $1";
 const SET_PASSWORD_HASH: &str =
-    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND password_hash = $4";
 
 /// The parameters of [`INSERT`], in order.
 fn insert_params<'a>(
@@ -273,6 +273,7 @@ impl UserStore for PgStore {
     async fn set_password_hash(
         &self,
         user_id: &str,
+        replaced: &str,
         hash: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
@@ -281,7 +282,9 @@ impl UserStore for PgStore {
         let result = self
             .bounded(async {
                 let stmt = client.prepare_cached(SET_PASSWORD_HASH).await?;
-                client.execute(&stmt, &[&user_id, &hash, &now]).await
+                client
+                    .execute(&stmt, &[&user_id, &hash, &now, &replaced])
+                    .await
             })
             .await;
         match settle(client, result)? {

@@ -222,17 +222,24 @@ impl UserStore for SqliteStore {
     async fn set_password_hash(
         &self,
         user_id: &str,
+        replaced: &str,
         hash: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let (id, hash, now) = (user_id.to_owned(), hash.to_owned(), to_unix_millis(now));
+        let (id, replaced, hash, now) = (
+            user_id.to_owned(),
+            replaced.to_owned(),
+            hash.to_owned(),
+            to_unix_millis(now),
+        );
         self.write(move |c| {
             let changed = c
                 .prepare_cached(
-                    "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                    "UPDATE users SET password_hash = ?2, updated_at = ?3 \
+                     WHERE id = ?1 AND password_hash = ?4",
                 )
                 .map_err(map_err)?
-                .execute(params![id, hash, now])
+                .execute(params![id, hash, now, replaced])
                 .map_err(map_err)?;
             if changed == 0 {
                 return Err(StoreError::NotFound);

@@ -334,13 +334,14 @@ pub async fn update_user_reports_missing_and_conflicts(db: &dyn TestDb) {
     assert_eq!(store.user_by_id(&bob.id).await.unwrap(), Some(bob));
 }
 
-/// `set_password_hash` sets the hash and `updated_at`, nothing else;
-/// `NotFound` for a missing user.
+/// `set_password_hash` sets the hash and `updated_at`, nothing else, only
+/// in place of the hash it names; `NotFound` for a missing user, and for a
+/// hash changed meanwhile (which it leaves as it is).
 pub async fn set_password_hash_updates_hash_and_time(db: &dyn TestDb) {
     let store = migrated(db).await;
     let now = base_now();
     let err = store
-        .set_password_hash("no-such-user", "$argon2id$x", now)
+        .set_password_hash("no-such-user", "$argon2id$old", "$argon2id$x", now)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "got {err:?}");
@@ -348,8 +349,12 @@ pub async fn set_password_hash_updates_hash_and_time(db: &dyn TestDb) {
     let user = sample_user("pw@example.com", Some("pw"));
     store.insert_user(&user, &[], None).await.unwrap();
     let later = user.updated_at + Duration::seconds(90);
+    let current = user
+        .password_hash
+        .clone()
+        .expect("the sample has a password");
     store
-        .set_password_hash(&user.id, "$argon2id$v=19$new", later)
+        .set_password_hash(&user.id, &current, "$argon2id$v=19$new", later)
         .await
         .unwrap();
     let expected = User {
@@ -357,6 +362,22 @@ pub async fn set_password_hash_updates_hash_and_time(db: &dyn TestDb) {
         updated_at: later,
         ..user.clone()
     };
+    assert_eq!(
+        store.user_by_id(&user.id).await.unwrap(),
+        Some(expected.clone())
+    );
+
+    // a rehash of the hash that was replaced meanwhile (a reset won) writes nothing
+    let err = store
+        .set_password_hash(
+            &user.id,
+            &current,
+            "$argon2id$v=19$stale",
+            later + Duration::seconds(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
     assert_eq!(store.user_by_id(&user.id).await.unwrap(), Some(expected));
 }
 

@@ -727,8 +727,8 @@ impl Auth {
             .await;
             return Err(AuthError::Suspended { until });
         }
-        if needs_rehash {
-            self.rehash(&user.id, attempt.password).await;
+        if needs_rehash && let Some(verified) = user.password_hash.as_deref() {
+            self.rehash(&user.id, verified, attempt.password).await;
         }
         let device_cookie =
             self.devices
@@ -892,18 +892,23 @@ impl Auth {
         }
     }
 
-    async fn rehash(&self, user_id: &str, password: &str) {
+    /// Stores `password` hashed under today's parameters in place of
+    /// `verified`, the hash it was checked against, unless the password
+    /// changed meanwhile (a reset that raced this sign-in wins).
+    async fn rehash(&self, user_id: &str, verified: &str, password: &str) {
         // the stored password may predate the current policy: rehash it as it is
         match self.hasher.hash(Password::for_verification(password)).await {
-            Ok(hash) => {
-                if let Err(e) = self
-                    .store
-                    .set_password_hash(user_id, &hash, self.now())
-                    .await
-                {
-                    tracing::warn!(error = %e, "could not store the rehashed password");
+            Ok(hash) => match self
+                .store
+                .set_password_hash(user_id, verified, &hash, self.now())
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::NotFound) => {
+                    tracing::info!(user_id, "the password changed during sign-in: not rehashed");
                 }
-            }
+                Err(e) => tracing::warn!(error = %e, "could not store the rehashed password"),
+            },
             Err(e) => tracing::warn!(error = %e, "could not rehash the password"),
         }
     }

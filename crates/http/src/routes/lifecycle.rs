@@ -224,6 +224,7 @@ pub struct PasswordChange {
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`wrong_password`: the current password is wrong.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: the new password is refused (codes as for the reset).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "`account_locked`: too many wrong passwords (here and at sign-in); the password is not checked until the owner signs in from a known device, resets it, or an administrator unlocks the account.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
@@ -278,6 +279,7 @@ pub struct ReauthResponse {
         (status = 200, description = "Re-authenticated.", body = ReauthResponse),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`wrong_password`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "`account_locked`: too many wrong passwords (here and at sign-in); the password is not checked until the owner signs in from a known device, resets it, or an administrator unlocks the account.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]

@@ -190,6 +190,7 @@ pub async fn get_verify_email_page(
         (status = 200, description = "Confirmed.", content_type = "text/html"),
         (status = 400, description = "The link does not work.", content_type = "text/html"),
         (status = 403, description = "`csrf_failed`: no or a wrong CSRF token, or another site's `Origin`.", content_type = "text/html"),
+        (status = 409, description = "`email_taken`: the address of an email-change link belongs to another account now.", content_type = "text/html"),
     ))]
 pub async fn post_verify_email_page(
     State(state): State<AppState>,

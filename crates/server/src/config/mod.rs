@@ -63,7 +63,7 @@ pub use rate_limits::RateLimitsConfig;
 pub use redis::RedisSettings;
 pub use server::{MasterKey, Profile, ServerConfig};
 pub use sessions::SessionConfig;
-pub use setting::{ConfigError, Kind, Problem, Setting, Source, redact_url};
+pub use setting::{ConfigError, Kind, Problem, Setting, Source, redact_secret, redact_url};
 pub use tokens::TokenConfig;
 
 /// Every section's settings, in the order `config show` prints them (the

@@ -274,6 +274,17 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A secret as an error message may show it: a URL with its password
+/// replaced by `***`; anything else (a key, a libpq `key=value` string with
+/// `password=` in it, text that is no URL) not at all.
+pub fn redact_secret(value: &str) -> String {
+    if value.contains("://") {
+        redact_url(value)
+    } else {
+        "<redacted>".to_owned()
+    }
+}
+
 /// Validation state shared by the sections: every setting, where each value
 /// came from, the problems found so far, and each value as `config show`
 /// prints it (recorded as the section settles on it).
@@ -314,7 +325,7 @@ impl Checker {
             source: self.sources.get(key).cloned().unwrap_or(Source::Default),
             value: value.map(|v| {
                 if s.secret {
-                    redact_url(v)
+                    redact_secret(v)
                 } else {
                     v.to_owned()
                 }

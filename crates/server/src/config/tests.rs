@@ -314,6 +314,39 @@ fn redaction_of_urls() {
     );
     assert_eq!(redact_url("postgres://u@h:5/db"), "postgres://u@h:5/db");
     assert_eq!(redact_url("postgres://u:pw@/db"), "postgres://u:***@/db");
+    // a secret that is no URL is never shown: a libpq key/value string, a key
+    for secret in ["host=db user=lk password=s3cr3t", "3c9f01d2deadbeef"] {
+        assert_eq!(redact_secret(secret), "<redacted>");
+    }
+    assert_eq!(
+        redact_secret("postgres://u:pw@h:5/db"),
+        "postgres://u:***@h:5/db"
+    );
+}
+
+/// A secret setting with a value that cannot be used is named in the error,
+/// its value never shown.
+#[test]
+fn unusable_secrets_are_never_echoed() {
+    let e = err(
+        &[(
+            "LATCHKEY_DATABASE_URL",
+            "host=db user=lk password=s3cr3t-kv",
+        )],
+        None,
+        Overrides::default(),
+    );
+    let text = format!("{e}");
+    assert!(text.contains("database.url"), "{text}");
+    assert!(!text.contains("s3cr3t-kv"), "{text}");
+    let e = err(
+        &[("LATCHKEY_MASTER_KEY", "s3cr3t-not-hex")],
+        None,
+        Overrides::default(),
+    );
+    let text = format!("{e}");
+    assert!(text.contains("master_key"), "{text}");
+    assert!(!text.contains("s3cr3t-not-hex"), "{text}");
 }
 
 #[test]
