@@ -26,10 +26,11 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use crate::auth::{Auth, AuthError, JOB_MAIL, JOB_RESET};
+use crate::auth::{AuthError, JOB_MAIL, JOB_RESET};
 use crate::id;
 use crate::lifecycle::{ClaimedJob, NewJob, SweepCutoffs, SweepReport};
 use crate::mail::{MailError, MailTransport};
+use crate::services::Services;
 use crate::store::StoreError;
 
 /// The job kind of the periodic sweep.
@@ -112,7 +113,7 @@ impl From<StoreError> for Failure {
 
 /// The runner: claims due jobs one at a time and runs them.
 pub struct Jobs {
-    auth: Arc<Auth>,
+    auth: Arc<Services>,
     transport: Arc<dyn MailTransport>,
     worker: String,
     config: JobsConfig,
@@ -130,7 +131,7 @@ impl std::fmt::Debug for Jobs {
 impl Jobs {
     /// A runner over the account service, delivering mail with `transport`.
     /// Each runner has its own worker id (leases name it).
-    pub fn new(auth: Arc<Auth>, transport: Arc<dyn MailTransport>, config: JobsConfig) -> Jobs {
+    pub fn new(auth: Arc<Services>, transport: Arc<dyn MailTransport>, config: JobsConfig) -> Jobs {
         Jobs {
             auth,
             transport,
@@ -145,7 +146,7 @@ impl Jobs {
     }
 
     /// The account service.
-    pub fn auth(&self) -> &Auth {
+    pub fn auth(&self) -> &Services {
         &self.auth
     }
 
@@ -270,7 +271,7 @@ impl Jobs {
                 .plan(),
             )
             .await?;
-        let deleted = self.auth.anonymize_due_users().await?;
+        let deleted = self.auth.recovery().anonymize_due_users().await?;
         if report != SweepReport::default() || deleted > 0 {
             tracing::info!(
                 sessions = report.sessions,

@@ -14,6 +14,8 @@
 //!   what a client sees.
 
 pub mod abuse;
+pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod client_info;
@@ -25,8 +27,11 @@ pub mod lifecycle;
 pub mod mail;
 pub mod password;
 pub mod password_policy;
+pub mod recovery;
 pub mod roles;
+pub mod services;
 pub mod session;
+pub mod sessions;
 pub mod store;
 pub mod user;
 

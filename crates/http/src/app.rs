@@ -9,10 +9,11 @@ use std::sync::Arc;
 use axum::Router;
 use latchkey_core::abuse::limiter::{CounterBackend, Limiter};
 use latchkey_core::abuse::{Guard, GuardConfig};
-use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig, Protection};
+use latchkey_core::auth::{AuthConfig, Context, Keyring, LifecycleConfig, Protection};
 use latchkey_core::jobs::{Jobs, JobsConfig};
 use latchkey_core::mail::MailTransport;
 use latchkey_core::password::{PasswordError, PasswordHasher, PoolConfig};
+use latchkey_core::services::Services;
 use latchkey_core::{Clock, Store};
 
 use crate::abuse::Network;
@@ -37,11 +38,11 @@ pub struct AuthParts {
     pub lifecycle: LifecycleConfig,
 }
 
-/// The account service alone (the command line needs no more).
-pub fn auth(parts: AuthParts, master_key: &[u8; 32]) -> Result<Arc<Auth>, PasswordError> {
+/// The slice services over one context (the command line needs no more).
+pub fn auth(parts: AuthParts, master_key: &[u8; 32]) -> Result<Arc<Services>, PasswordError> {
     let hasher = PasswordHasher::new(parts.passwords)?;
-    Ok(Arc::new(
-        Auth::new(
+    Ok(Arc::new(Services::new(
+        Context::new(
             parts.store,
             parts.clock,
             hasher,
@@ -51,7 +52,7 @@ pub fn auth(parts: AuthParts, master_key: &[u8; 32]) -> Result<Arc<Auth>, Passwo
         )
         .with_protection(parts.protection)
         .with_lifecycle(parts.lifecycle),
-    ))
+    )))
 }
 
 /// Everything the application is made of.
@@ -83,7 +84,7 @@ pub struct App {
     /// What every handler reaches.
     pub state: AppState,
     /// The account service.
-    pub auth: Arc<Auth>,
+    pub auth: Arc<Services>,
     /// Rate limits and challenges.
     pub guard: Arc<Guard>,
     /// The background job runner (the server loops it; tests run it).

@@ -63,7 +63,7 @@ impl FromRequestParts<AppState> for RecentlyAuthenticated {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let who = Authenticated::from_request_parts(parts, state).await?;
-        state.auth().require_recent_auth(&who.principal)?;
+        state.recovery().require_recent_auth(&who.principal)?;
         Ok(RecentlyAuthenticated(who))
     }
 }
@@ -87,7 +87,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 .map(|(_, token)| token.trim())
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| unauthenticated("malformed Authorization header"))?;
-            let principal = state.auth().authenticate_bearer(token).await?;
+            let principal = state.sessions().authenticate_bearer(token).await?;
             return Ok(Authenticated {
                 principal,
                 via: Via::Bearer,
@@ -96,7 +96,7 @@ impl FromRequestParts<AppState> for Authenticated {
         let Some(cookie) = cookie_value(&parts.headers, state.cookies().name()) else {
             return Err(unauthenticated("no credentials"));
         };
-        let principal = state.auth().authenticate_cookie(&cookie).await?;
+        let principal = state.sessions().authenticate_cookie(&cookie).await?;
         if !parts.method.is_safe() {
             check_origin(&parts.headers, &state.cookies().origin)?;
             let presented = parts
@@ -104,7 +104,10 @@ impl FromRequestParts<AppState> for Authenticated {
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if !state.auth().check_csrf(&principal.session.id, presented) {
+            if !state
+                .sessions()
+                .check_csrf(&principal.session.id, presented)
+            {
                 return Err(csrf_failed("the X-CSRF-Token header is missing or wrong"));
             }
         }

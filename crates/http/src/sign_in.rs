@@ -124,9 +124,9 @@ impl SignIn<'_> {
             // A new sign-in replaces the browser's previous cookie session:
             // end it, so a stolen copy of the old cookie stops working too.
             if let Some(old) = cookie_value(self.headers, cookies.name())
-                && let Ok(previous) = state.auth().authenticate_cookie(&old).await
+                && let Ok(previous) = state.sessions().authenticate_cookie(&old).await
             {
-                state.auth().logout(&previous, self.client).await?;
+                state.sessions().logout(&previous, self.client).await?;
             }
             if self.remember {
                 let max_age = (c.session.expires_at - c.session.created_at).whole_seconds();
@@ -175,14 +175,15 @@ impl SignIn<'_> {
         let auth = self.state.auth();
         let (client, kind) = (self.client, self.kind);
         self.run(|device_cookie| async move {
-            auth.login_with(LoginAttempt {
-                identifier,
-                password,
-                client,
-                kind,
-                device_cookie: device_cookie.as_deref(),
-            })
-            .await
+            auth.sessions()
+                .login_with(LoginAttempt {
+                    identifier,
+                    password,
+                    client,
+                    kind,
+                    device_cookie: device_cookie.as_deref(),
+                })
+                .await
         })
         .await
     }

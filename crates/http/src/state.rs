@@ -5,7 +5,11 @@ use std::time::Duration;
 
 use latchkey_core::abuse::limiter::Limiter;
 use latchkey_core::abuse::{Guard, GuardConfig};
-use latchkey_core::auth::Auth;
+use latchkey_core::accounts::Accounts;
+use latchkey_core::admin::Admin;
+use latchkey_core::recovery::Recovery;
+use latchkey_core::services::Services;
+use latchkey_core::sessions::Sessions;
 use latchkey_core::{Store, SystemClock};
 
 use crate::abuse::{Network, Protection};
@@ -80,7 +84,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    auth: Arc<Auth>,
+    auth: Arc<Services>,
     limits: Limits,
     cookies: CookieSettings,
     protection: Protection,
@@ -90,7 +94,7 @@ struct Inner {
 impl AppState {
     /// State over the account service with the given limits, without rate
     /// limits, challenges or network rules until [`AppState::with_protection`].
-    pub fn new(auth: Arc<Auth>, limits: Limits, cookies: CookieSettings) -> Self {
+    pub fn new(auth: Arc<Services>, limits: Limits, cookies: CookieSettings) -> Self {
         let clock = Arc::new(SystemClock);
         let guard = Guard::with_random_key(
             Arc::new(Limiter::local(clock.clone(), 10_000)),
@@ -142,9 +146,29 @@ impl AppState {
         self.inner.auth.store()
     }
 
-    /// The account, session and token service.
-    pub fn auth(&self) -> &Auth {
+    /// The slice services and their shared context.
+    pub fn auth(&self) -> &Services {
         &self.inner.auth
+    }
+
+    /// Registration, profile and the account's own activity.
+    pub fn accounts(&self) -> &Accounts {
+        self.inner.auth.accounts()
+    }
+
+    /// Sign-in, tokens, session cookies, session ends, OAuth clients.
+    pub fn sessions(&self) -> &Sessions {
+        self.inner.auth.sessions()
+    }
+
+    /// Verification, reset, password and address changes, deletion.
+    pub fn recovery(&self) -> &Recovery {
+        self.inner.auth.recovery()
+    }
+
+    /// Administration by an actor: users, roles, audit, import.
+    pub fn admin(&self) -> &Admin {
+        self.inner.auth.admin()
     }
 
     /// Cookie settings.

@@ -289,7 +289,12 @@ async fn form(app: &TestApp, path: &str, auth: Option<&str>, body: &str) -> Test
 }
 
 async fn ended_sessions_are_inactive_at_introspection(app: TestApp) {
-    let (client, secret) = app.auth.create_client("resource server").await.unwrap();
+    let (client, secret) = app
+        .auth
+        .sessions()
+        .create_client("resource server")
+        .await
+        .unwrap();
     let auth = basic(&client.id, &secret);
     register(&app, "rs@example.com").await;
     let t = login(&app, "rs@example.com").await;
@@ -1077,9 +1082,9 @@ fn issued_to(app: &TestApp, first_party: &str, client_id: &str) -> String {
 }
 
 async fn revocation_ends_the_session(app: TestApp) {
-    let (client, secret) = app.auth.create_client("rp").await.unwrap();
+    let (client, secret) = app.auth.sessions().create_client("rp").await.unwrap();
     let auth = basic(&client.id, &secret);
-    let (other, other_secret) = app.auth.create_client("other rp").await.unwrap();
+    let (other, other_secret) = app.auth.sessions().create_client("other rp").await.unwrap();
     let other_auth = basic(&other.id, &other_secret);
     register(&app, "rev@example.com").await;
 

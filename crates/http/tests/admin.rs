@@ -70,6 +70,7 @@ async fn login(app: &TestApp, email: &str) -> Value {
 async fn grant(app: &TestApp, user_id: &str, roles: &[&str]) {
     let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
     app.auth
+        .admin()
         .admin_set_roles(&Actor::command_line(), user_id, &roles, false)
         .await
         .expect("set roles");
@@ -1325,6 +1326,7 @@ async fn every_admin_write_obeys_one_rule_over_actor_and_target() {
     let app = TestApp::sqlite().await;
     let cli = Actor::command_line();
     app.auth
+        .admin()
         .admin_create_role(
             &cli,
             latchkey_core::auth::RoleInput {
@@ -1388,6 +1390,7 @@ async fn every_admin_write_obeys_one_rule_over_actor_and_target() {
                 let email = unique(&format!("target-{target_role}"));
                 let target = app
                     .auth
+                    .admin()
                     .admin_create_user(
                         &cli,
                         latchkey_core::auth::NewUser {
@@ -1405,6 +1408,7 @@ async fn every_admin_write_obeys_one_rule_over_actor_and_target() {
                     .to_owned();
                 if path.ends_with("/unsuspend") {
                     app.auth
+                        .admin()
                         .admin_suspend(&cli, &target.id, None, "to be lifted")
                         .await
                         .expect("suspend");

@@ -117,6 +117,7 @@ async fn roles_and_assurance_are_required_where_the_rules_say() {
     assert_eq!(status_code(&r), (401, "unauthenticated".into()));
 
     app.auth
+        .admin()
         .admin_set_roles(
             &Actor::command_line(),
             user["id"].as_str().unwrap(),

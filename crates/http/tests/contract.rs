@@ -116,6 +116,7 @@ async fn user(app: &TestApp, email: &str, roles: &[&str]) -> (String, String) {
     if !roles.is_empty() {
         let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         app.auth
+            .admin()
             .admin_set_roles(&Actor::command_line(), &id, &roles, false)
             .await
             .expect("grant roles");

@@ -160,7 +160,12 @@ async fn every_error_answer_is_logged_exactly_once() {
     }
 
     // RFC 6749 JSON
-    let (client, secret) = app.auth.create_client("resource server").await.unwrap();
+    let (client, secret) = app
+        .auth
+        .sessions()
+        .create_client("resource server")
+        .await
+        .unwrap();
     let creds = format!("client_id={}&client_secret={secret}", client.id);
     for (body, id, status, error) in [
         ("token=x".to_owned(), "oauth-401", 401, "invalid_client"),
@@ -209,7 +214,7 @@ async fn every_error_answer_is_logged_exactly_once() {
 
     // server errors, one per renderer: the store lost a table
     let broken = TestApp::sqlite().await;
-    let (client, secret) = broken.auth.create_client("rs").await.unwrap();
+    let (client, secret) = broken.auth.sessions().create_client("rs").await.unwrap();
     drop_table(&broken, "account_tokens");
     drop_table(&broken, "clients");
     // a refresh reads the token first (one call on the writer): lose it too

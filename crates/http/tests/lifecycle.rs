@@ -629,6 +629,7 @@ async fn suspension_by_an_administrator_refuses_sign_in_until_it_ends(app: TestA
     let until = app.clock_now() + Duration::hours(1);
     let cli = Actor::command_line();
     app.auth
+        .admin()
         .admin_suspend(&cli, id, Some(until), "spam")
         .await
         .unwrap();
@@ -665,13 +666,14 @@ async fn suspension_by_an_administrator_refuses_sign_in_until_it_ends(app: TestA
     );
 
     app.auth
+        .admin()
         .admin_suspend(&cli, id, None, "abuse")
         .await
         .unwrap();
     let r = try_login(&app, &email, PASSWORD).await;
     assert_eq!(r.status, 423);
     assert_eq!(r.json()["suspended_until"], Value::Null);
-    app.auth.admin_unsuspend(&cli, id).await.unwrap();
+    app.auth.admin().admin_unsuspend(&cli, id).await.unwrap();
     login(&app, &email).await;
     assert_eq!(
         events_about(&app, id)
@@ -1229,6 +1231,7 @@ async fn registration_does_not_tell_who_has_an_account() {
     );
     let root = app
         .auth
+        .admin()
         .admin_create_user(
             &Actor::command_line(),
             latchkey_core::auth::NewUser {

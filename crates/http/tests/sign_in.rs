@@ -49,14 +49,15 @@ async fn page_sign_in(
         remember: true,
     }
     .run(|device_cookie| async move {
-        auth.login_with(LoginAttempt {
-            identifier: id,
-            password: pw,
-            client: who,
-            kind,
-            device_cookie: device_cookie.as_deref(),
-        })
-        .await
+        auth.sessions()
+            .login_with(LoginAttempt {
+                identifier: id,
+                password: pw,
+                client: who,
+                kind,
+                device_cookie: device_cookie.as_deref(),
+            })
+            .await
     })
     .await?;
     Ok(signed_in.respond((StatusCode::SEE_OTHER, [("location", "/account")]).into_response()))

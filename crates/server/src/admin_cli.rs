@@ -12,7 +12,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use latchkey_core::audit::AuditQuery;
-use latchkey_core::auth::{Actor, Auth, AuthError, NewUser};
+use latchkey_core::auth::{Actor, AuthError, NewUser};
+use latchkey_core::services::Services;
 use latchkey_core::user::{UserSearch, normalize_email};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -87,7 +88,7 @@ fn prompt_hidden(prompt: &str) -> Result<String, StartError> {
 
 /// `latchkey user create`.
 pub async fn create_user(
-    auth: &Auth,
+    auth: &Services,
     email: String,
     username: Option<String>,
     name: Option<String>,
@@ -97,6 +98,7 @@ pub async fn create_user(
 ) -> Result<(), StartError> {
     let actor = Actor::command_line();
     let user = auth
+        .admin()
         .admin_create_user(
             &actor,
             NewUser {
@@ -129,7 +131,7 @@ pub async fn create_user(
 
 /// `latchkey user list`.
 pub async fn list_users(
-    auth: &Auth,
+    auth: &Services,
     query: Option<String>,
     role: Option<String>,
     limit: u32,
@@ -140,6 +142,7 @@ pub async fn list_users(
     let now = OffsetDateTime::now_utc();
     while left > 0 {
         let page = auth
+            .admin()
             .admin_users(
                 &actor,
                 &UserSearch {
@@ -175,7 +178,7 @@ pub async fn list_users(
 
 /// `latchkey user set-role`: replaces the user's roles.
 pub async fn set_roles(
-    auth: &Auth,
+    auth: &Services,
     user: &str,
     roles: Vec<String>,
     end_sessions: bool,
@@ -192,6 +195,7 @@ pub async fn set_roles(
         user.to_owned()
     };
     let access = auth
+        .admin()
         .admin_set_roles(&actor, &id, &roles, end_sessions)
         .await
         .map_err(|e| fail("cannot set the roles", e))?;
@@ -222,7 +226,7 @@ fn parse_time(flag: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>,
 /// `latchkey audit export`: every matching event, oldest first, one JSON
 /// object per line on standard output.
 pub async fn export_audit(
-    auth: &Auth,
+    auth: &Services,
     since: Option<&str>,
     until: Option<&str>,
     user: Option<String>,
@@ -245,6 +249,7 @@ pub async fn export_audit(
     let mut written = 0u64;
     loop {
         let page = auth
+            .admin()
             .admin_audit(&actor, &query)
             .await
             .map_err(|e| fail("cannot read the audit log", e))?;

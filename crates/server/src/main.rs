@@ -414,10 +414,10 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
                 ClientCommand::Create { name } => {
                     let public = start::public_url(&config, config.server.listen);
                     let auth = start::auth(&config, store, &public, &master).await?;
-                    let (client, secret) = auth
-                        .create_client(&name)
-                        .await
-                        .map_err(|e| start::StartError(format!("cannot create the client: {e}")))?;
+                    let (client, secret) =
+                        auth.sessions().create_client(&name).await.map_err(|e| {
+                            start::StartError(format!("cannot create the client: {e}"))
+                        })?;
                     println!("client_id:     {}", client.id);
                     println!("client_secret: {secret}");
                     println!("(the secret is shown only now; latchkey keeps only its hash)");
@@ -542,7 +542,7 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
 /// (migrated when `database.migrate_on_start` allows) and keys.
 async fn command_auth(
     config: &Config,
-) -> Result<std::sync::Arc<latchkey_core::auth::Auth>, start::StartError> {
+) -> Result<std::sync::Arc<latchkey_core::services::Services>, start::StartError> {
     start::prepare_data_dir(config)?;
     let master = start::master_key(config)?;
     let store = start::open_store(config).await?;

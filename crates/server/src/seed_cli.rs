@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use latchkey_core::audit::{AuditEvent, EventType};
-use latchkey_core::auth::{Auth, ClientInfo};
+use latchkey_core::auth::ClientInfo;
 use latchkey_core::id::new_id;
 use latchkey_core::password::{LengthPolicy, Password};
+use latchkey_core::services::Services;
 use latchkey_core::session::{Session, SessionKind, device_label};
 use latchkey_core::user::{User, normalize_email, normalize_username};
 use time::OffsetDateTime;
@@ -97,7 +98,11 @@ pub fn refuse_production(config: &Config) -> Result<(), StartError> {
 }
 
 /// Seeds `count` accounts; refuses in production.
-pub async fn seed(config: &Config, auth: Arc<Auth>, count: u64) -> Result<SeedReport, StartError> {
+pub async fn seed(
+    config: &Config,
+    auth: Arc<Services>,
+    count: u64,
+) -> Result<SeedReport, StartError> {
     refuse_production(config)?;
     let started = Instant::now();
     let password = Password::new(SEED_PASSWORD, &LengthPolicy::default())
@@ -155,7 +160,7 @@ fn email(i: u64, tag: &str) -> String {
 
 /// One account with its event, and every third one signed in.
 async fn seed_one(
-    auth: &Auth,
+    auth: &Services,
     i: u64,
     tag: &str,
     hash: &str,

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use latchkey_core::abuse::limiter::CounterBackend;
-use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig, Protection};
+use latchkey_core::auth::{AuthConfig, Keyring, LifecycleConfig, Protection};
 use latchkey_core::jobs::{Jobs, JobsConfig};
 use latchkey_core::mail::{MailTransport, Theme};
 use latchkey_core::password::{HashParams, LengthPolicy, PoolConfig};
 use latchkey_core::password_policy::{BreachFilter, PasswordRules};
+use latchkey_core::services::Services;
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
 use latchkey_http::{AppSettings, AuthParts, CookieSettings, Limits, Network, Pages, ServeLimits};
 use latchkey_redis::RedisCounters;
@@ -168,7 +169,7 @@ pub async fn auth(
     store: Arc<dyn Store>,
     public: &Url,
     master: &MasterKey,
-) -> Result<Arc<Auth>, StartError> {
+) -> Result<Arc<Services>, StartError> {
     let parts = auth_parts(config, store, public, master).await?;
     latchkey_http::app::auth(parts, &master.0).map_err(|e| StartError(format!("passwords: {e}")))
 }
@@ -298,12 +299,12 @@ pub fn network(config: &Config, public: &Url) -> Network {
 
 /// Deletes forgotten sign-in failure counters every ten minutes. Every node
 /// runs it; the delete is idempotent, so several at once do no harm.
-fn spawn_failure_purge(auth: Arc<Auth>) {
+fn spawn_failure_purge(auth: Arc<Services>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            match auth.purge_login_failures().await {
+            match auth.sessions().purge_login_failures().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "forgotten sign-in failure counters deleted"),
                 Err(e) => {
@@ -439,7 +440,7 @@ pub fn cookie_settings(public: &Url) -> CookieSettings {
 /// Rotates the signing key on schedule. Every node runs this; the store's
 /// conditional rotation makes exactly one of them rotate, and a restart
 /// loses nothing (the schedule is the active key's age, kept in the store).
-fn spawn_key_rotation(auth: Arc<Auth>, period: time::Duration, max_ttl: time::Duration) {
+fn spawn_key_rotation(auth: Arc<Services>, period: time::Duration, max_ttl: time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
@@ -465,7 +466,7 @@ fn spawn_key_rotation(auth: Arc<Auth>, period: time::Duration, max_ttl: time::Du
 /// `latchkey keys rotate` is in force here within seconds
 /// ([`latchkey_core::auth::keyring::FOLLOW_INTERVAL`]); the retired key
 /// keeps verifying until it is unpublished.
-fn spawn_key_follower(auth: Arc<Auth>) {
+fn spawn_key_follower(auth: Arc<Services>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(latchkey_core::auth::keyring::FOLLOW_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -486,7 +487,7 @@ fn spawn_key_follower(auth: Arc<Auth>) {
 /// minute after start). Every node runs it: the deletion is idempotent, in
 /// small batches, and keeps no state, so several nodes and restarts at any
 /// moment are safe.
-fn spawn_audit_retention(auth: Arc<Auth>, retention: time::Duration) {
+fn spawn_audit_retention(auth: Arc<Services>, retention: time::Duration) {
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));

@@ -4,13 +4,14 @@
 //! `password_hash`; export adds `id`, which import ignores). Without
 //! `--with-hashes` no hash leaves the store. Import checks the whole file
 //! before it writes anything; the rules for each account are core's
-//! (`Auth::admin_import_user`).
+//! (`Admin::admin_import_user`).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use latchkey_core::auth::{Actor, Auth, AuthError, Imported, ImportedUser};
+use latchkey_core::auth::{Actor, AuthError, Imported, ImportedUser};
+use latchkey_core::services::Services;
 use latchkey_core::user::{User, UserSearch, normalize_email, normalize_username};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -43,7 +44,7 @@ fn line(user: &User, roles: &[String], with_hashes: bool) -> Value {
 
 /// Writes every account to `out`, in id order; returns how many.
 pub async fn export_users(
-    auth: &Auth,
+    auth: &Services,
     with_hashes: bool,
     out: &mut impl Write,
 ) -> Result<u64, StartError> {
@@ -58,6 +59,7 @@ pub async fn export_users(
     let mut written = 0u64;
     loop {
         let page = auth
+            .admin()
             .admin_users(&actor, &search)
             .await
             .map_err(|e| StartError(format!("cannot list users: {e}")))?;
@@ -147,7 +149,7 @@ fn problems(e: AuthError) -> Result<String, StartError> {
 /// `latchkey user import FILE`: checks every line first and imports nothing
 /// if any is bad (each bad line is named); then creates the accounts whose
 /// address is new. Running it again creates nothing twice.
-pub async fn import_users(auth: &Auth, file: &Path) -> Result<ImportReport, StartError> {
+pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, StartError> {
     let actor = Actor::command_line();
     let text = std::fs::read_to_string(file)
         .map_err(|e| StartError(format!("cannot read {}: {e}", file.display())))?;
@@ -178,7 +180,7 @@ pub async fn import_users(auth: &Auth, file: &Path) -> Result<ImportReport, Star
             bad.push((n, format!("username: the same as line {first}")));
             continue;
         }
-        match auth.admin_check_import(&actor, &account).await {
+        match auth.admin().admin_check_import(&actor, &account).await {
             Ok(_) => accounts.push(account),
             Err(e) => bad.push((n, problems(e)?)),
         }
@@ -198,7 +200,7 @@ pub async fn import_users(auth: &Auth, file: &Path) -> Result<ImportReport, Star
     let mut report = ImportReport::default();
     let step = (accounts.len() / 10).max(1);
     for (i, account) in accounts.iter().enumerate() {
-        match auth.admin_import_user(&actor, account).await {
+        match auth.admin().admin_import_user(&actor, account).await {
             Ok(Imported::Created(_)) => report.created += 1,
             Ok(Imported::Present) => report.present += 1,
             Err(e) => {

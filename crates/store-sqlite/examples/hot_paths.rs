@@ -11,8 +11,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use latchkey_core::auth::{Auth, AuthConfig, ClientInfo, Keyring, LoginOutcome, Registration};
+use latchkey_core::auth::{AuthConfig, ClientInfo, Context, Keyring, LoginOutcome, Registration};
 use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
+use latchkey_core::services::Services;
 use latchkey_core::session::SessionKind;
 use latchkey_core::{Store, SystemClock};
 use latchkey_store_sqlite::SqliteStore;
@@ -72,7 +73,7 @@ async fn main() {
         params: HashParams::default(),
     })
     .expect("hasher");
-    let auth = Auth::new(
+    let auth = Services::new(Context::new(
         store,
         clock,
         hasher,
@@ -90,28 +91,30 @@ async fn main() {
             password_policy: LengthPolicy::default(),
             include_permissions: false,
         },
-    );
+    ));
     let client = ClientInfo::default();
     let password = "correct horse battery staple";
-    auth.register(
-        Registration {
-            email: "bench@example.com".into(),
-            password: password.into(),
-            username: None,
-            name: None,
-        },
-        &client,
-    )
-    .await
-    .expect("register");
+    auth.accounts()
+        .register(
+            Registration {
+                email: "bench@example.com".into(),
+                password: password.into(),
+                username: None,
+                name: None,
+            },
+            &client,
+        )
+        .await
+        .expect("register");
     let LoginOutcome::Tokens(first) = auth
+        .sessions()
         .login("bench@example.com", password, &client, SessionKind::Bearer)
         .await
         .expect("login")
     else {
         panic!("bearer login answers tokens");
     };
-    let (client_id, secret) = match auth.create_client("bench").await {
+    let (client_id, secret) = match auth.sessions().create_client("bench").await {
         Ok((c, s)) => (c.id, s),
         Err(e) => panic!("client: {e}"),
     };
@@ -122,7 +125,11 @@ async fn main() {
     let token = access.as_str();
     // what GET /v1/account does: the user comes with the session
     let token_check = || async move {
-        let principal = auth.authenticate_bearer(token).await.expect("token check");
+        let principal = auth
+            .sessions()
+            .authenticate_bearer(token)
+            .await
+            .expect("token check");
         assert_eq!(principal.user.email, "bench@example.com");
     };
     measure("warm-up (token check)", ops / 4, token_check).await;
@@ -130,16 +137,24 @@ async fn main() {
     measure("introspection (client + token)", ops, || {
         let (access, client_id, secret) = (access.clone(), client_id.clone(), secret.clone());
         async move {
-            auth.authenticate_client(&client_id, &secret)
+            auth.sessions()
+                .authenticate_client(&client_id, &secret)
                 .await
                 .expect("client");
-            assert!(auth.introspect(&access).await.expect("introspect").active);
+            assert!(
+                auth.sessions()
+                    .introspect(&access)
+                    .await
+                    .expect("introspect")
+                    .active
+            );
         }
     })
     .await;
     let (cpu, wall) = (cpu_ticks(), Instant::now());
     for _ in 0..ops / 4 {
         refresh = auth
+            .sessions()
             .refresh(&refresh, &client)
             .await
             .expect("refresh")

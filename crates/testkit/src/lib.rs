@@ -27,10 +27,11 @@ pub use latchkey_core::ManualClock;
 use latchkey_core::abuse::brute_force::BruteForcePolicy;
 use latchkey_core::abuse::limiter::CounterBackend;
 use latchkey_core::abuse::{Guard, GuardConfig};
-use latchkey_core::auth::{Auth, AuthConfig, Keyring, LifecycleConfig, Protection};
+use latchkey_core::auth::{AuthConfig, Keyring, LifecycleConfig, Protection};
 use latchkey_core::jobs::{Jobs, JobsConfig};
 use latchkey_core::mail::MailTransport;
 use latchkey_core::password::{HashParams, LengthPolicy, PoolConfig};
+use latchkey_core::services::Services;
 use latchkey_core::{Clock, Store, SystemClock};
 use latchkey_http::{AppSettings, AppState, AuthParts, CookieSettings, Limits, Network};
 use latchkey_store_sqlite::SqliteStore;
@@ -79,7 +80,7 @@ pub struct TestApp {
     /// The store behind it, for arranging and checking data directly.
     pub store: Arc<dyn Store>,
     /// The account service behind it.
-    pub auth: Arc<Auth>,
+    pub auth: Arc<Services>,
     /// The background job runner (tests run due jobs with [`TestApp::run_jobs`]).
     pub jobs: Jobs,
     /// The rate limits and challenges in force.

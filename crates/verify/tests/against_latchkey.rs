@@ -240,7 +240,12 @@ fn introspecting(base: &str, client_id: &str, client_secret: &str) -> Verifier {
 async fn introspection_makes_a_logout_take_effect() {
     let app = TestApp::sqlite().await;
     let base = serve(&app).await;
-    let (client, secret) = app.auth.create_client("resource server").await.unwrap();
+    let (client, secret) = app
+        .auth
+        .sessions()
+        .create_client("resource server")
+        .await
+        .unwrap();
     let t = signed_in(&app, "intro@example.com").await;
     let plain = Verifier::new(config(&base));
     let checked = introspecting(&base, &client.id, &secret);

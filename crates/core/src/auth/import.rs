@@ -13,12 +13,11 @@
 use time::OffsetDateTime;
 
 use super::admin::Actor;
-use super::{Auth, AuthError, FieldProblem, validate};
-use crate::audit::EventType;
+use super::{AuthError, Context, FieldProblem, validate};
 use crate::id;
 use crate::password::check_stored_hash;
 use crate::roles::perm;
-use crate::store::{StoreError, truncate_to_millis};
+use crate::store::truncate_to_millis;
 use crate::user::{User, normalize_email, normalize_username};
 
 /// One account as another system exported it.
@@ -49,10 +48,10 @@ pub enum Imported {
     Present,
 }
 
-impl Auth {
+impl Context {
     /// Checks one account without writing: the account as it would be
     /// stored and its roles, or every problem found.
-    async fn imported_account(
+    pub(crate) async fn imported_account(
         &self,
         actor: &Actor,
         u: &ImportedUser,
@@ -105,60 +104,5 @@ impl Auth {
             suspension: None,
         };
         Ok((user, roles))
-    }
-
-    /// Checks one account to import, and whether its address or username
-    /// is taken already (an address taken is not a problem: importing it
-    /// changes nothing). Writes nothing.
-    pub async fn admin_check_import(
-        &self,
-        actor: &Actor,
-        u: &ImportedUser,
-    ) -> Result<Imported, AuthError> {
-        let (user, _) = self.imported_account(actor, u).await?;
-        if self
-            .store
-            .user_by_email(&user.email_normalized)
-            .await?
-            .is_some()
-        {
-            return Ok(Imported::Present);
-        }
-        if let Some(name) = &user.username_normalized
-            && self.store.user_by_username(name).await?.is_some()
-        {
-            return Err(AuthError::UsernameTaken);
-        }
-        Ok(Imported::Created(Box::new(user)))
-    }
-
-    /// Imports one account (`user.created`, with `import: true`), or
-    /// nothing when its address exists already.
-    pub async fn admin_import_user(
-        &self,
-        actor: &Actor,
-        u: &ImportedUser,
-    ) -> Result<Imported, AuthError> {
-        let (user, roles) = self.imported_account(actor, u).await?;
-        let event = actor
-            .event(EventType::UserCreated, self.now())
-            .subject(&user.id)
-            .detail("roles", roles.clone())
-            .detail("import", true);
-        let present = |user: &User| {
-            let email = user.email_normalized.clone();
-            async move { Ok::<_, AuthError>(self.store.user_by_email(&email).await?.is_some()) }
-        };
-        if present(&user).await? {
-            return Ok(Imported::Present);
-        }
-        match self.store.insert_user(&user, &roles, Some(&event)).await {
-            Ok(()) => Ok(Imported::Created(Box::new(user))),
-            // A store names one violated constraint, not necessarily the
-            // address: an account that came in meanwhile is present.
-            Err(StoreError::Conflict(_)) if present(&user).await? => Ok(Imported::Present),
-            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
-            Err(e) => Err(e.into()),
-        }
     }
 }

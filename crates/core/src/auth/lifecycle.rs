@@ -16,7 +16,7 @@
 //!   the link of its first run (a key derived from the job's id) and stores
 //!   nothing new.
 //! - **Every password check counts**: re-authentication and password change
-//!   are charged to the sign-in failure counters ([`Auth::check_password`]).
+//!   are charged to the sign-in failure counters ([`Context::check_password`]).
 //! - **Links are built from the issuer** (the configured public URL), never
 //!   from anything in a request.
 //! - **A reset request answers the same whatever the address**: the request
@@ -37,11 +37,11 @@
 //!   refused meanwhile. When due, a job turns the user into a tombstone
 //!   (audit events about it stay until their retention ends).
 //! - **Suspension** is the administrators' ([`crate::user::Suspension`],
-//!   `Auth::admin_suspend`): it is not part of this module. Sign-in refuses
+//!   `Context::admin_suspend`): it is not part of this module. Sign-in refuses
 //!   a suspended account after the password, and the store refuses the
 //!   session atomically; the gate here checks only what the lifecycle adds.
 //! - **New passwords** (reset, change) pass the same rules as at
-//!   registration ([`Auth::check_new_password`]: length, common and breached
+//!   registration ([`Context::check_new_password`]: length, common and breached
 //!   lists, likeness to the account's identity). A completed reset also
 //!   lifts a brute-force lock: the mailbox proved the owner.
 //! - **Audit**: every change here records its event (see
@@ -53,7 +53,7 @@ use std::sync::atomic::Ordering;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::{Auth, AuthError, ClientInfo, Principal, validate};
+use super::{AuthError, ClientInfo, Context};
 use crate::audit::{AuditEvent, EventType};
 use crate::id;
 use crate::lifecycle::{AccountToken, NewJob, QueuedMail, Redemption, TokenPurpose};
@@ -69,7 +69,7 @@ pub(crate) const JOB_MAIL: &str = "mail.send";
 pub(crate) const JOB_RESET: &str = "password_reset.request";
 
 /// Longest mailed token accepted before hashing (ours are 43 characters).
-const MAX_TOKEN_LEN: usize = 256;
+pub(crate) const MAX_TOKEN_LEN: usize = 256;
 
 /// The lifecycle rules.
 #[derive(Debug, Clone)]
@@ -126,26 +126,26 @@ pub struct ReauthInfo {
 /// What the reset job needs: the address asked for and who asked (for the
 /// audit event). Sealed in the job's payload.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct ResetRequest {
-    email: String,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    request_id: Option<String>,
+pub(crate) struct ResetRequest {
+    pub(crate) email: String,
+    pub(crate) ip: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 /// A token and the mail carrying its link (with the mail's delivery job),
 /// made together and stored together.
-pub(super) struct MailedToken {
+pub(crate) struct MailedToken {
     /// The stored form of the token.
-    pub(super) token: AccountToken,
+    pub(crate) token: AccountToken,
     /// The message with the link.
-    pub(super) mail: QueuedMail,
+    pub(crate) mail: QueuedMail,
     /// The job delivering it.
-    pub(super) job: NewJob,
+    pub(crate) job: NewJob,
 }
 
 /// An event by the user about their own account.
-fn own_event(
+pub(crate) fn own_event(
     kind: EventType,
     now: OffsetDateTime,
     client: &ClientInfo,
@@ -156,18 +156,23 @@ fn own_event(
         .subject(user_id)
 }
 
-impl Auth {
+impl Context {
     // ---------------------------------------------------------------------
     // mail
     // ---------------------------------------------------------------------
 
     /// The link to `path` on the public URL with `token`.
-    fn link(&self, path: &str, token: &str) -> String {
+    pub(crate) fn link(&self, path: &str, token: &str) -> String {
         format!("{}{path}?token={token}", self.config.issuer)
     }
 
     /// Renders and seals a message for `to`, with the job delivering it.
-    fn compose(&self, user_id: Option<&str>, to: &str, kind: &MailKind) -> (QueuedMail, NewJob) {
+    pub(crate) fn compose(
+        &self,
+        user_id: Option<&str>,
+        to: &str,
+        kind: &MailKind,
+    ) -> (QueuedMail, NewJob) {
         let now = self.now();
         let id = id::new_id();
         let rendered = render(kind, &self.lifecycle.theme, &self.lifecycle.locale);
@@ -209,7 +214,12 @@ impl Auth {
     }
 
     /// Queues a notice (a message without a token).
-    async fn notice(&self, user: &User, to: &str, kind: MailKind) -> Result<(), AuthError> {
+    pub(crate) async fn notice(
+        &self,
+        user: &User,
+        to: &str,
+        kind: MailKind,
+    ) -> Result<(), AuthError> {
         let (mail, job) = self.compose(Some(&user.id), to, &kind);
         self.store.enqueue_mail(&mail, &job).await?;
         self.wake_jobs();
@@ -217,8 +227,8 @@ impl Auth {
     }
 
     /// A new token for `user` and the mail carrying its link to `to`, not
-    /// yet stored (see [`Auth::store_token`]).
-    pub(super) fn mailed_token(
+    /// yet stored (see [`Context::store_token`]).
+    pub(crate) fn mailed_token(
         &self,
         user: &User,
         purpose: TokenPurpose,
@@ -254,7 +264,7 @@ impl Auth {
     /// Stores a token with the mail carrying it (and `notice`, and `event`)
     /// in one transaction, and wakes the job runner. `false` when the
     /// mail's delivery job existed already (nothing stored).
-    async fn store_token(
+    pub(crate) async fn store_token(
         &self,
         t: &MailedToken,
         notice: Option<&(QueuedMail, NewJob)>,
@@ -279,7 +289,7 @@ impl Auth {
         self.wakeup.notify_one();
     }
 
-    /// Completes when [`Auth::wake_jobs`] was called since the last wait.
+    /// Completes when [`Context::wake_jobs`] was called since the last wait.
     pub async fn jobs_woken(&self) {
         self.wakeup.notified().await;
     }
@@ -290,7 +300,7 @@ impl Auth {
 
     /// The stored token for `token` if it has one of `purposes` and is
     /// usable at `now` (compared in constant time after the lookup by hash).
-    async fn usable_token(
+    pub(crate) async fn usable_token(
         &self,
         token: &str,
         purposes: &[TokenPurpose],
@@ -314,7 +324,7 @@ impl Auth {
         }
     }
 
-    async fn redeem(
+    pub(crate) async fn redeem(
         &self,
         t: &AccountToken,
         action: Redemption,
@@ -355,7 +365,7 @@ impl Auth {
     }
 
     /// A verification link for the user's address, not yet stored.
-    pub(super) fn verification(&self, user: &User) -> MailedToken {
+    pub(crate) fn verification(&self, user: &User) -> MailedToken {
         self.mailed_token(
             user,
             TokenPurpose::VerifyEmail,
@@ -364,123 +374,6 @@ impl Auth {
             self.lifecycle.verify_ttl,
             |link| MailKind::VerifyEmail { link },
         )
-    }
-
-    /// Resends the verification mail to the signed-in user.
-    pub async fn resend_verification(&self, principal: &Principal) -> Result<(), AuthError> {
-        let user = self.account(&principal.user_id).await?;
-        self.send_verification(&user).await
-    }
-
-    /// Redeems a link that proves a mailbox: a verification link (the
-    /// address becomes verified: `email.verified`) or an email-change link
-    /// (the account moves to the new, verified address:
-    /// `email_change.confirmed`).
-    pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> Result<(), AuthError> {
-        let t = self
-            .usable_token(
-                token,
-                &[TokenPurpose::VerifyEmail, TokenPurpose::EmailChange],
-            )
-            .await?;
-        let (action, kind) = match t.purpose {
-            TokenPurpose::EmailChange => (Redemption::ChangeEmail, EventType::EmailChangeConfirmed),
-            _ => (Redemption::VerifyEmail, EventType::EmailVerified),
-        };
-        let event = own_event(kind, self.now(), client, &t.user_id);
-        self.redeem(&t, action, None, &event).await?;
-        Ok(())
-    }
-
-    /// Starts an email change: a confirmation link to the new address, and
-    /// a notice to the current one. Needs a recent authentication (checked
-    /// by the caller's extractor).
-    pub async fn request_email_change(
-        &self,
-        principal: &Principal,
-        new_email: &str,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        let mut problems = Vec::new();
-        let Some(new_email) = validate::email(new_email, &mut problems) else {
-            return Err(AuthError::Validation(problems));
-        };
-        let user = self.account(&principal.user_id).await?;
-        let normalized = normalize_email(&new_email);
-        if normalized == user.email_normalized {
-            return Err(AuthError::Validation(vec![validate::FieldProblem::new(
-                "new_email",
-                "same_email",
-                "this is the account's current address",
-            )]));
-        }
-        if self.store.user_by_email(&normalized).await?.is_some() {
-            return Err(AuthError::EmailTaken);
-        }
-        let event = own_event(
-            EventType::EmailChangeRequested,
-            self.now(),
-            client,
-            &user.id,
-        )
-        .session(&principal.session.id);
-        let t = self.mailed_token(
-            &user,
-            TokenPurpose::EmailChange,
-            &new_email,
-            Some(new_email.clone()),
-            self.lifecycle.verify_ttl,
-            |link| MailKind::EmailChange { link },
-        );
-        // the link, the notice to the current address and the event commit together
-        let notice = self.compose(
-            Some(&user.id),
-            &user.email,
-            &MailKind::EmailChangeNotice { new_email },
-        );
-        self.store_token(&t, Some(&notice), Some(&event))
-            .await
-            .map(|_| ())
-    }
-
-    // ---------------------------------------------------------------------
-    // passwords
-    // ---------------------------------------------------------------------
-
-    /// Queues a password reset for `email`, known or not: the answer and the
-    /// work on the request path are the same either way. The job records
-    /// `password_reset.requested` (with the caller's IP and User-Agent) when
-    /// it mails a link.
-    pub async fn request_password_reset(
-        &self,
-        email: &str,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        let now = self.now();
-        let id = id::new_id();
-        let email = email.trim();
-        if email.is_empty() || email.len() > 320 {
-            return Ok(());
-        }
-        let request = ResetRequest {
-            email: email.to_owned(),
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            request_id: client.request_id.clone(),
-        };
-        let plain = serde_json::to_vec(&request).expect("a reset request serializes");
-        let job = NewJob {
-            kind: JOB_RESET.into(),
-            idempotency_key: format!("reset:{id}"),
-            payload: self.job_sealer.seal(&plain, id.as_bytes()),
-            id,
-            run_at: now,
-            max_attempts: 5,
-            created_at: now,
-        };
-        self.store.enqueue_job(&job).await?;
-        self.wake_jobs();
-        Ok(())
     }
 
     /// The reset job: mails a link if the address belongs to an account
@@ -529,7 +422,7 @@ impl Auth {
     /// Mails `user` a reset link, recording `event` with it. With `once`,
     /// the delivery job's idempotency key: when a job with it exists, the
     /// link was made already and nothing new is stored.
-    pub(super) async fn mail_reset_link(
+    pub(crate) async fn mail_reset_link(
         &self,
         user: &User,
         event: &AuditEvent,
@@ -554,8 +447,8 @@ impl Auth {
     }
 
     /// A new password for `user` that passes every rule
-    /// ([`Auth::check_new_password`]), the problem named after `field`.
-    async fn new_password(
+    /// ([`Context::check_new_password`]), the problem named after `field`.
+    pub(crate) async fn new_password(
         &self,
         user: &User,
         raw: &str,
@@ -573,96 +466,17 @@ impl Auth {
             })
     }
 
-    /// Sets a new password with a reset link (`password_reset.completed`);
-    /// ends every session, and lifts a brute-force lock on the account.
-    pub async fn confirm_password_reset(
-        &self,
-        token: &str,
-        new_password: &str,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        // check the token before spending a hash on it
-        let t = self
-            .usable_token(token, &[TokenPurpose::PasswordReset])
-            .await?;
-        let user = self
-            .account(&t.user_id)
-            .await
-            .map_err(|_| AuthError::InvalidToken)?;
-        let password = self
-            .new_password(&user, new_password, "new_password")
-            .await?;
-        let password_hash = self.hasher.hash(password).await?;
-        let event = own_event(
-            EventType::PasswordResetCompleted,
-            self.now(),
-            client,
-            &user.id,
-        );
-        // the notice commits with the new password
-        let notice = self.compose(Some(&user.id), &user.email, &MailKind::PasswordChanged);
-        self.redeem(
-            &t,
-            Redemption::ResetPassword { password_hash },
-            Some(&notice),
-            &event,
-        )
-        .await?;
-        self.wake_jobs();
-        // the mailbox proved the owner: a lockout no longer protects anything
-        if let Err(e) = self.unlock_account(&user.id).await {
-            tracing::warn!(error = %e, "could not clear the failure counter after a reset");
-        }
-        Ok(())
-    }
-
-    /// Changes the password of the signed-in user, who proves it with the
-    /// current one; ends every other session and mails a notice.
-    pub async fn change_password(
-        &self,
-        principal: &Principal,
-        current: &str,
-        new_password: &str,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        let user = self.account(&principal.user_id).await?;
-        let password = self
-            .new_password(&user, new_password, "new_password")
-            .await?;
-        self.check_password(&user, current).await?;
-        let hash = self.hasher.hash(password).await?;
-        let (mail, job) = self.compose(Some(&user.id), &user.email, &MailKind::PasswordChanged);
-        let now = self.now();
-        let event = own_event(EventType::PasswordChanged, now, client, &user.id)
-            .session(&principal.session.id);
-        match self
-            .store
-            .change_password(
-                &user.id,
-                &hash,
-                Some(&principal.session.id),
-                Some((&mail, &job)),
-                now,
-                &event,
-            )
-            .await
-        {
-            Ok(_) => {
-                self.wake_jobs();
-                Ok(())
-            }
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// Checks the password of a signed-in user (re-authentication, password
     /// change), charged to the account's failure counter exactly like a
     /// sign-in: a throttled or locked account gets `Throttled` or
     /// `AccountLocked` without a hash, a wrong password counts one failure
     /// (and may lock), the right one clears the counter. A stolen session
     /// therefore guesses no further than a sign-in form would let it.
-    async fn check_password(&self, user: &User, password: &str) -> Result<(), AuthError> {
+    pub(crate) async fn check_password(
+        &self,
+        user: &User,
+        password: &str,
+    ) -> Result<(), AuthError> {
         let now = self.now();
         let charged = self
             .charge_attempt(&format!("user:{}", user.id), None, now)
@@ -698,169 +512,15 @@ impl Auth {
     }
 
     // ---------------------------------------------------------------------
-    // re-authentication
-    // ---------------------------------------------------------------------
-
-    /// Re-authenticates the signed-in user with the password: the session's
-    /// `auth_time` becomes now.
-    pub async fn reauthenticate(
-        &self,
-        principal: &Principal,
-        password: &str,
-    ) -> Result<ReauthInfo, AuthError> {
-        let user = self.account(&principal.user_id).await?;
-        self.check_password(&user, password).await?;
-        let now = self.now();
-        if !self
-            .store
-            .set_session_auth_time(&principal.session.id, now)
-            .await?
-        {
-            return Err(AuthError::Unauthenticated("session ended"));
-        }
-        Ok(ReauthInfo {
-            auth_time: now,
-            valid_until: now + self.lifecycle.reauth_max_age,
-        })
-    }
-
-    /// Whether the principal authenticated recently enough for sensitive
-    /// changes.
-    pub fn require_recent_auth(&self, principal: &Principal) -> Result<(), AuthError> {
-        if principal.session.auth_time + self.lifecycle.reauth_max_age > self.now() {
-            Ok(())
-        } else {
-            Err(AuthError::ReauthRequired)
-        }
-    }
-
-    // ---------------------------------------------------------------------
-    // deletion and deactivation
-    // ---------------------------------------------------------------------
-
-    /// Schedules the deletion of the signed-in user's account after the
-    /// grace period, ends every session and mails a cancel link. Returns
-    /// when the personal data will be removed.
-    pub async fn schedule_deletion(
-        &self,
-        principal: &Principal,
-        client: &ClientInfo,
-    ) -> Result<OffsetDateTime, AuthError> {
-        let user = self.account(&principal.user_id).await?;
-        let now = self.now();
-        let due = now + self.lifecycle.deletion_grace;
-        let token = random_token();
-        let cancel = AccountToken {
-            token_hash: sha256_hex(token.as_bytes()),
-            user_id: user.id.clone(),
-            purpose: TokenPurpose::CancelDeletion,
-            email: Some(user.email_normalized.clone()),
-            created_at: now,
-            expires_at: due,
-            used_at: None,
-        };
-        let kind = MailKind::DeletionScheduled {
-            link: self.link("/cancel-deletion", &token),
-            due: due.date().to_string(),
-        };
-        let (mail, job) = self.compose(Some(&user.id), &user.email, &kind);
-        let event = own_event(EventType::AccountDeletionScheduled, now, client, &user.id)
-            .session(&principal.session.id)
-            .detail("due", due.format(&Rfc3339).unwrap_or_default());
-        match self
-            .store
-            .schedule_deletion(&user.id, &cancel, &mail, &job, now, &event)
-            .await
-        {
-            Ok(()) => {
-                self.wake_jobs();
-                Ok(due)
-            }
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Cancels a pending deletion with the mailed link
-    /// (`account.deletion_cancelled`).
-    pub async fn cancel_deletion(&self, token: &str, client: &ClientInfo) -> Result<(), AuthError> {
-        let t = self
-            .usable_token(token, &[TokenPurpose::CancelDeletion])
-            .await?;
-        let event = own_event(
-            EventType::AccountDeletionCancelled,
-            self.now(),
-            client,
-            &t.user_id,
-        );
-        self.redeem(&t, Redemption::CancelDeletion, None, &event)
-            .await?;
-        Ok(())
-    }
-
-    /// Deactivates the signed-in user's account (`account.deactivated`):
-    /// every session ends; the next sign-in reactivates it.
-    pub async fn deactivate(
-        &self,
-        principal: &Principal,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        let now = self.now();
-        let event = own_event(
-            EventType::AccountDeactivated,
-            now,
-            client,
-            &principal.user_id,
-        )
-        .session(&principal.session.id);
-        match self
-            .store
-            .set_deactivated(&principal.user_id, Some(now), &event)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Removes the personal data of every user whose deletion is due
-    /// (the sweep job). Returns how many became tombstones.
-    pub async fn anonymize_due_users(&self) -> Result<u64, AuthError> {
-        let now = self.now();
-        let mut done = 0;
-        loop {
-            let due = self.store.deletions_due(now, 100).await?;
-            if due.is_empty() {
-                return Ok(done);
-            }
-            let batch = due.len();
-            for user_id in due {
-                // done by the system when the grace period ended: no actor
-                let event = AuditEvent::new(EventType::AccountDeleted, now, &ClientInfo::default())
-                    .subject(&user_id)
-                    .reason("grace_period_ended");
-                if self.store.anonymize_user(&user_id, now, &event).await? {
-                    tracing::info!(user_id = %user_id, "personal data removed: the account is a tombstone");
-                    done += 1;
-                }
-            }
-            if batch < 100 {
-                return Ok(done);
-            }
-        }
-    }
-
-    // ---------------------------------------------------------------------
     // the sign-in gate
     // ---------------------------------------------------------------------
 
-    /// Whether `user` may start a session now (see [`Auth::start_session`]):
+    /// Whether `user` may start a session now (see [`Context::start_session`]):
     /// not deleted, not pending deletion, verified when that is required. A
     /// deactivated account is reactivated (`account.reactivated`).
     /// Suspension is not checked here: the store refuses the session
     /// atomically (`Suspended`), and password sign-in checks it first.
-    pub(super) async fn admit(&self, user: &User, client: &ClientInfo) -> Result<(), AuthError> {
+    pub(crate) async fn admit(&self, user: &User, client: &ClientInfo) -> Result<(), AuthError> {
         let state = self
             .store
             .account_state(&user.id)
@@ -887,7 +547,7 @@ impl Auth {
     /// The device label if this sign-in comes from a device the user never
     /// used (and the user has signed in before); `None` otherwise, or when
     /// notices are off.
-    pub(super) async fn is_new_device(
+    pub(crate) async fn is_new_device(
         &self,
         user: &User,
         label: Option<&str>,
@@ -913,7 +573,7 @@ impl Auth {
     /// Tells the owner of an existing address that someone tried to
     /// register with it (a failure is logged: the registrant's answer must
     /// not depend on it).
-    pub(super) async fn notify_sign_up_attempt(&self, user: &User) {
+    pub(crate) async fn notify_sign_up_attempt(&self, user: &User) {
         if let Err(e) = self
             .notice(user, &user.email, MailKind::SignUpAttempt)
             .await
@@ -922,7 +582,7 @@ impl Auth {
         }
     }
 
-    pub(super) async fn notify_new_sign_in(
+    pub(crate) async fn notify_new_sign_in(
         &self,
         user: &User,
         device: String,

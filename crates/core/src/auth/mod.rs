@@ -1,6 +1,9 @@
 //! Password accounts, sessions and tokens: the rules, free of HTTP and SQL.
 //!
-//! [`Auth`] is the service the HTTP layer calls. It owns no I/O of its own:
+//! [`Context`] is what the slice services ([`crate::accounts`],
+//! [`crate::sessions`], [`crate::recovery`], [`crate::admin`], bundled in
+//! [`crate::services::Services`]) share, with the helpers more than one of
+//! them calls. It owns no I/O of its own:
 //! persistence goes through [`Store`], time through [`Clock`], password
 //! hashing through the bounded [`PasswordHasher`] pool, and signing through
 //! the [`Keyring`].
@@ -24,21 +27,18 @@
 //!   New passwords go through [`PasswordRules`] (length, common and breached
 //!   lists, identity, optional strength).
 
-mod admin;
-mod import;
+pub(crate) mod admin;
+pub(crate) mod import;
 pub mod keyring;
-mod lifecycle;
-mod validate;
+pub(crate) mod lifecycle;
+pub(crate) mod validate;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use latchkey_proto::{AccessClaims, TokenResponse};
-use latchkey_tokens::{
-    Sealer, Validation, VerifyError, b64url_encode, constant_time_eq, hmac_sha256, random_token,
-    sha256_hex, verify_jwt,
-};
+use latchkey_tokens::{Sealer, VerifyError, b64url_encode, hmac_sha256, random_token, sha256_hex};
 use time::{Duration, OffsetDateTime};
 
 use crate::abuse::brute_force::{self, BruteForcePolicy, Charge};
@@ -47,15 +47,12 @@ use crate::audit::{AuditEvent, EventType};
 use crate::clock::Clock;
 use crate::id;
 use crate::keys::Client;
-use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher, Verified};
+use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher};
 use crate::password_policy::PasswordRules;
-use crate::roles::{Access, UserRoleGraph};
-use crate::session::{
-    IssueSuccessor, RefreshToken, RotateOutcome, Rotation, Session, SessionCreated, SessionKey,
-    SessionKind, WhichSessions, device_label,
-};
+use crate::roles::Access;
+use crate::session::{RefreshToken, Session, SessionCreated, SessionKind, device_label};
 use crate::store::{Store, StoreError, truncate_to_millis};
-use crate::user::{User, normalize_email, normalize_username};
+use crate::user::User;
 
 pub use crate::client_info::ClientInfo;
 pub use admin::{Actor, AdminPatch, NewUser, RoleInput, RolePatch};
@@ -69,7 +66,7 @@ pub use validate::FieldProblem;
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// Longest refresh or cookie token accepted before hashing (ours are 43 chars).
-const MAX_OPAQUE_TOKEN_LEN: usize = 256;
+pub(crate) const MAX_OPAQUE_TOKEN_LEN: usize = 256;
 
 /// Tuning of the account, session and token rules.
 #[derive(Debug, Clone)]
@@ -343,39 +340,40 @@ pub enum Revocation {
     NotIssuedToClient,
 }
 
-/// The account, session and token service.
-pub struct Auth {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    hasher: PasswordHasher,
-    keys: Arc<Keyring>,
-    grace_sealer: Arc<Sealer>,
-    csrf_key: [u8; 32],
-    config: Arc<AuthConfig>,
-    lifecycle: LifecycleConfig,
-    mail_sealer: Sealer,
-    job_sealer: Sealer,
-    wakeup: Arc<tokio::sync::Notify>,
-    protection: Protection,
-    devices: DeviceCookies,
-    device_key: [u8; 32],
-    password_checks: AtomicU64,
+/// What every slice service shares: store, clock, hasher, keys, config,
+/// defences, sealers.
+pub struct Context {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) keys: Arc<Keyring>,
+    pub(crate) grace_sealer: Arc<Sealer>,
+    pub(crate) csrf_key: [u8; 32],
+    pub(crate) config: Arc<AuthConfig>,
+    pub(crate) lifecycle: LifecycleConfig,
+    pub(crate) mail_sealer: Sealer,
+    pub(crate) job_sealer: Sealer,
+    pub(crate) wakeup: Arc<tokio::sync::Notify>,
+    pub(crate) protection: Protection,
+    pub(crate) devices: DeviceCookies,
+    pub(crate) device_key: [u8; 32],
+    pub(crate) password_checks: AtomicU64,
     /// OAuth clients seen so far. A client never changes once created (the
     /// store has no update or delete), so a cached one stays true; an id not
     /// in the cache is looked up in the store (a client created since, by
     /// the CLI or another node) and kept when found.
-    clients: RwLock<HashMap<String, Client>>,
+    pub(crate) clients: RwLock<HashMap<String, Client>>,
 }
 
-impl std::fmt::Debug for Auth {
+impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auth")
+        f.debug_struct("Context")
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-impl Auth {
+impl Context {
     /// Builds the service. `master_key` derives the keys that seal grace
     /// responses and sign CSRF tokens; the keyring must be initialized.
     pub fn new(
@@ -385,11 +383,11 @@ impl Auth {
         keys: Arc<Keyring>,
         master_key: &[u8; 32],
         config: AuthConfig,
-    ) -> Auth {
+    ) -> Context {
         let csrf_key = hmac_sha256(master_key, b"latchkey/csrf/v1");
         let mut protection = Protection::default();
         protection.passwords.length = config.password_policy;
-        Auth {
+        Context {
             store,
             clock,
             hasher,
@@ -410,7 +408,7 @@ impl Auth {
     }
 
     /// Replaces the sign-in and new-password defences (the defaults are on).
-    pub fn with_protection(mut self, mut protection: Protection) -> Auth {
+    pub fn with_protection(mut self, mut protection: Protection) -> Context {
         protection.passwords.length = self.config.password_policy;
         self.devices = DeviceCookies::new(&self.device_key, protection.device_cookie_ttl);
         self.protection = protection;
@@ -468,20 +466,9 @@ impl Auth {
         Ok(cleared)
     }
 
-    /// Deletes failure counters that have been forgotten (see
-    /// [`BruteForcePolicy::reset_after`]). Returns how many.
-    pub async fn purge_login_failures(&self) -> Result<u64, AuthError> {
-        let reset = self.protection.brute_force.reset_after;
-        if reset.is_zero() {
-            return Ok(0);
-        }
-        let before = self.now() - Duration::try_from(reset).unwrap_or(Duration::days(1));
-        Ok(self.store.purge_login_failures(before).await?)
-    }
-
     /// Sets the account lifecycle rules (verification, reset, re-authentication,
     /// deletion, mail theme); [`LifecycleConfig::default`] otherwise.
-    pub fn with_lifecycle(mut self, lifecycle: LifecycleConfig) -> Auth {
+    pub fn with_lifecycle(mut self, lifecycle: LifecycleConfig) -> Context {
         self.lifecycle = lifecycle;
         self
     }
@@ -516,72 +503,16 @@ impl Auth {
         self.store.as_ref()
     }
 
-    fn now(&self) -> OffsetDateTime {
-        truncate_to_millis(self.clock.now())
+    /// The CSRF token bound to a cookie session.
+    pub fn csrf_token(&self, session_id: &str) -> String {
+        b64url_encode(&hmac_sha256(
+            &self.csrf_key,
+            format!("csrf:{session_id}").as_bytes(),
+        ))
     }
 
-    /// Creates an account (recorded as `user.registered`).
-    pub async fn register(&self, r: Registration, client: &ClientInfo) -> Result<User, AuthError> {
-        let mut problems = Vec::new();
-        let email = validate::email(&r.email, &mut problems);
-        let username = r
-            .username
-            .as_deref()
-            .and_then(|u| validate::username(u, &mut problems));
-        let name = r
-            .name
-            .as_deref()
-            .and_then(|n| validate::name(n, &mut problems));
-        let identity: Vec<&str> = [Some(r.email.as_str()), r.username.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        let password = match self.check_new_password(&r.password, &identity).await {
-            Ok(p) => Some(p),
-            Err(problem) => {
-                problems.push(problem);
-                None
-            }
-        };
-        let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
-            return Err(AuthError::Validation(problems));
-        };
-        let hash = self.hasher.hash(password).await?;
-        let now = self.now();
-        let user = User {
-            id: id::new_id(),
-            email_normalized: normalize_email(&email),
-            email,
-            email_verified: false,
-            username_normalized: username.as_deref().map(normalize_username),
-            username,
-            name,
-            password_hash: Some(hash),
-            created_at: now,
-            updated_at: now,
-            suspension: None,
-        };
-        let event = AuditEvent::new(EventType::UserRegistered, now, client)
-            .actor(Some(&user.id))
-            .subject(&user.id);
-        // the account, its event and its verification mail commit together
-        let verify = self.verification(&user);
-        match self
-            .store
-            .register_user(&user, &verify.token, &verify.mail, &verify.job, &event)
-            .await
-        {
-            Ok(()) => {
-                self.wake_jobs();
-                Ok(user)
-            }
-            Err(StoreError::Conflict("email")) if !self.lifecycle.reveal_existing_on_register => {
-                self.existing_address_registered(user).await
-            }
-            Err(StoreError::Conflict("email")) => Err(AuthError::EmailTaken),
-            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
-            Err(e) => Err(e.into()),
-        }
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        truncate_to_millis(self.clock.now())
     }
 
     /// A registration for an address that has an account, when that is not
@@ -589,7 +520,7 @@ impl Auth {
     /// new account gets (same status and shape, one hash and one queued mail
     /// done), for an id that names no account. A taken username is still
     /// `UsernameTaken`, as it would be for a new address.
-    async fn existing_address_registered(&self, decoy: User) -> Result<User, AuthError> {
+    pub(crate) async fn existing_address_registered(&self, decoy: User) -> Result<User, AuthError> {
         if let Some(username) = &decoy.username_normalized
             && self.store.user_by_username(username).await?.is_some()
         {
@@ -603,175 +534,6 @@ impl Auth {
             id: id::new_id(),
             password_hash: None,
             ..decoy
-        })
-    }
-
-    /// Signs in with an email or username and a password, from no known
-    /// device (see [`Auth::login_with`]).
-    pub async fn login(
-        &self,
-        identifier: &str,
-        password: &str,
-        client: &ClientInfo,
-        kind: SessionKind,
-    ) -> Result<LoginOutcome, AuthError> {
-        self.login_with(LoginAttempt {
-            identifier,
-            password,
-            client,
-            kind,
-            device_cookie: None,
-        })
-        .await
-        .map(|s| s.outcome)
-    }
-
-    /// Signs in with an email or username and a password. The attempt is
-    /// charged against the account's failure counter (or, with a valid device
-    /// cookie for the account, the device's) before the password is checked;
-    /// a throttled or locked account gets [`AuthError::Throttled`] or
-    /// [`AuthError::AccountLocked`] without any hash being computed.
-    pub async fn login_with(&self, attempt: LoginAttempt<'_>) -> Result<LoginSuccess, AuthError> {
-        let identifier = attempt.identifier.trim();
-        let normalized = if identifier.contains('@') {
-            normalize_email(identifier)
-        } else {
-            normalize_username(identifier)
-        };
-        let user = if identifier.is_empty() || identifier.len() > 320 {
-            None
-        } else if identifier.contains('@') {
-            self.store.user_by_email(&normalized).await?
-        } else {
-            self.store.user_by_username(&normalized).await?
-        };
-        let now = self.now();
-        let account_key = match &user {
-            Some(u) => format!("user:{}", u.id),
-            None => format!("ident:{}", sha256_hex(normalized.as_bytes())),
-        };
-        let device = attempt
-            .device_cookie
-            .and_then(|c| self.devices.verify(c, now))
-            .filter(|d| user.as_ref().is_some_and(|u| u.id == d.user_id));
-        let charged = match self
-            .charge_attempt(&account_key, device.as_ref(), now)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                let reason = match &e {
-                    AuthError::Throttled { .. } => Some("throttled"),
-                    AuthError::AccountLocked => Some("account_locked"),
-                    _ => None,
-                };
-                if let Some(reason) = reason {
-                    let subject = user.as_ref().map(|u| u.id.as_str());
-                    self.record(login_failed(now, attempt.client, subject, reason))
-                        .await;
-                }
-                return Err(e);
-            }
-        };
-
-        let candidate = Password::for_verification(attempt.password);
-        // Always one hash: an unknown user costs what a wrong password costs.
-        self.password_checks.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("latchkey_password_checks_total").increment(1);
-        let verdict = self
-            .hasher
-            .verify(
-                candidate,
-                user.as_ref().and_then(|u| u.password_hash.as_deref()),
-            )
-            .await;
-        let verdict = match verdict {
-            Ok(v) => v,
-            Err(e) => {
-                if let Some(c) = &charged {
-                    self.refund(c).await;
-                }
-                return Err(e.into());
-            }
-        };
-        let (user, needs_rehash) = match (user, verdict) {
-            (Some(u), Verified::Match { needs_rehash }) => (u, needs_rehash),
-            (user, _) => {
-                if let Some(c) = &charged {
-                    c.note_lock();
-                }
-                self.record(login_failed(
-                    now,
-                    attempt.client,
-                    user.as_ref().map(|u| u.id.as_str()),
-                    "invalid_credentials",
-                ))
-                .await;
-                return Err(AuthError::InvalidCredentials);
-            }
-        };
-        if let Some(c) = &charged {
-            self.store.clear_login_failures(&c.key).await?;
-            if c.key != account_key && self.store.clear_login_failures(&account_key).await? {
-                tracing::info!(event = "account.unlocked", user_id = %user.id, via = "known_device", "the owner signed in from a known device: the account's failure counter is cleared");
-            }
-        }
-        if let Some(s) = user.active_suspension(now) {
-            let until = s.until;
-            self.record(login_failed(
-                now,
-                attempt.client,
-                Some(&user.id),
-                "account_suspended",
-            ))
-            .await;
-            return Err(AuthError::Suspended { until });
-        }
-        if needs_rehash && let Some(verified) = user.password_hash.as_deref() {
-            self.rehash(&user.id, verified, attempt.password).await;
-        }
-        let device_cookie =
-            self.devices
-                .issue(&user.id, device.as_ref().map(|d| d.device_id.as_str()), now);
-        let outcome = match self
-            .start_session(&user, attempt.client, attempt.kind, vec!["pwd".into()])
-            .await
-        {
-            Err(e) => {
-                // refused after the right password: by the store (a
-                // suspension that raced this sign-in) or by the lifecycle
-                // gate (deletion pending, address unverified)
-                let reason = match &e {
-                    AuthError::Suspended { .. } => Some("account_suspended"),
-                    AuthError::PendingDeletion { .. } => Some("account_pending_deletion"),
-                    AuthError::EmailNotVerified => Some("email_not_verified"),
-                    AuthError::InvalidCredentials => Some("invalid_credentials"),
-                    _ => None,
-                };
-                if let Some(reason) = reason {
-                    self.record(login_failed(now, attempt.client, Some(&user.id), reason))
-                        .await;
-                }
-                return Err(e);
-            }
-            Ok(outcome) => outcome,
-        };
-        let session_id = match &outcome {
-            LoginOutcome::Tokens(t) => t.session_id.as_str(),
-            LoginOutcome::Cookie(c) => c.session.id.as_str(),
-        };
-        self.record(
-            AuditEvent::new(EventType::LoginSucceeded, now, attempt.client)
-                .actor(Some(&user.id))
-                .subject(&user.id)
-                .session(session_id)
-                .detail("method", "password")
-                .detail("mode", attempt.kind.as_str()),
-        )
-        .await;
-        Ok(LoginSuccess {
-            outcome,
-            device_cookie,
         })
     }
 
@@ -791,7 +553,7 @@ impl Auth {
 
     /// Charges an attempt to the known device (if it still has budget) or
     /// else to the account; `None` when brute-force protection is off.
-    async fn charge_attempt(
+    pub(crate) async fn charge_attempt(
         &self,
         account_key: &str,
         device: Option<&KnownDevice>,
@@ -866,7 +628,7 @@ impl Auth {
 
     /// Takes back a charge whose password could not be checked (a full
     /// hashing queue), if nothing else happened to the counter since.
-    async fn refund(&self, c: &Charged) {
+    pub(crate) async fn refund(&self, c: &Charged) {
         let Ok(Some(row)) = self.store.login_failures(&c.key).await else {
             return;
         };
@@ -895,7 +657,7 @@ impl Auth {
     /// Stores `password` hashed under today's parameters in place of
     /// `verified`, the hash it was checked against, unless the password
     /// changed meanwhile (a reset that raced this sign-in wins).
-    async fn rehash(&self, user_id: &str, verified: &str, password: &str) {
+    pub(crate) async fn rehash(&self, user_id: &str, verified: &str, password: &str) {
         // the stored password may predate the current policy: rehash it as it is
         match self.hasher.hash(Password::for_verification(password)).await {
             Ok(hash) => match self
@@ -938,7 +700,7 @@ impl Auth {
         Ok(outcome)
     }
 
-    async fn create_session(
+    pub(crate) async fn create_session(
         &self,
         user: &User,
         client: &ClientInfo,
@@ -990,258 +752,11 @@ impl Auth {
         }
     }
 
-    /// Exchanges a refresh token for a new pair (see the module docs), in
-    /// one store call: the store reads the token, its session and the
-    /// user's roles and asks for the successor only when the token rotates.
-    /// The roles are read at each exchange, so a role removed since the
-    /// last one is gone from the new access token.
-    pub async fn refresh(
-        &self,
-        refresh_token: &str,
-        client: &ClientInfo,
-    ) -> Result<TokenResponse, AuthError> {
-        if refresh_token.is_empty() || refresh_token.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Err(AuthError::InvalidRefreshToken);
-        }
-        let presented_hash = sha256_hex(refresh_token.as_bytes());
-        let now = self.now();
-        let issued: Arc<Mutex<Option<TokenResponse>>> = Arc::default();
-        let issue: Arc<IssueSuccessor> = {
-            let (keys, config) = (self.keys.clone(), self.config.clone());
-            let (sealer, issued) = (self.grace_sealer.clone(), issued.clone());
-            let presented_hash = presented_hash.clone();
-            Arc::new(move |session: &Session, graph: &UserRoleGraph| {
-                let access = Access::resolve(&graph.assigned, &graph.roles);
-                let (response, successor) =
-                    issue(&keys, &config, session, now, &access).map_err(|e| e.to_string())?;
-                let json = serde_json::to_vec(&response).map_err(|e| e.to_string())?;
-                let rotation = Rotation {
-                    successor,
-                    successor_sealed: sealer.seal(&json, presented_hash.as_bytes()),
-                    // With no grace window, one that ended long ago: concurrent
-                    // requests read the clock at slightly different instants,
-                    // and a window ending exactly at `now` would still admit
-                    // the ones whose clock reading came a millisecond earlier.
-                    grace_until: if config.refresh_grace.is_positive() {
-                        now + config.refresh_grace
-                    } else {
-                        now - Duration::days(1)
-                    },
-                    idle_expires_at: now + config.session_idle_ttl,
-                    presented_hash: presented_hash.clone(),
-                    now,
-                };
-                *issued.lock().unwrap_or_else(|p| p.into_inner()) = Some(response);
-                Ok(rotation)
-            })
-        };
-        match self
-            .store
-            .exchange_refresh_token(&presented_hash, now, issue)
-            .await?
-        {
-            RotateOutcome::Rotated => issued
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-                .ok_or_else(|| AuthError::Internal("rotated without issuing".into())),
-            RotateOutcome::GraceRetry { successor_sealed } => {
-                let plain = self
-                    .grace_sealer
-                    .open(&successor_sealed, presented_hash.as_bytes())
-                    .map_err(|e| {
-                        AuthError::Internal(format!("grace response cannot be opened: {e}"))
-                    })?;
-                serde_json::from_slice(&plain).map_err(|e| AuthError::Internal(e.to_string()))
-            }
-            RotateOutcome::Reused {
-                session_id,
-                user_id,
-            } => {
-                tracing::warn!(session_id = %session_id, "refresh token reused: session ended");
-                self.record(
-                    AuditEvent::new(EventType::RefreshTokenReused, now, client)
-                        .subject(&user_id)
-                        .session(&session_id)
-                        .reason("refresh_token_reuse"),
-                )
-                .await;
-                Err(AuthError::RefreshTokenReused)
-            }
-            RotateOutcome::Invalid => Err(AuthError::InvalidRefreshToken),
-        }
-    }
-
-    /// Checks an access token: signature, claims, and that its session is
-    /// still active, reading the session and its user in one store call.
-    pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AuthError> {
-        let claims = self.verify_access_token(token).await?;
-        let (session, user) = self
-            .store
-            .session_with_user(SessionKey::Id(&claims.sid))
-            .await?
-            .filter(|(s, _)| s.user_id == claims.sub)
-            .ok_or(AuthError::Unauthenticated("unknown session"))?;
-        if !session.is_active(self.now()) {
-            return Err(AuthError::Unauthenticated("session ended"));
-        }
-        Ok(Principal {
-            user_id: claims.sub,
-            session,
-            user,
-        })
-    }
-
-    /// Verifies an access token's signature and claims (not its session).
-    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, AuthError> {
-        let now = self.clock.now().unix_timestamp();
-        let validation = Validation {
-            issuer: &self.config.issuer,
-            audience: &self.config.audience,
-            typ: ACCESS_TOKEN_TYP,
-            now,
-            leeway_secs: 30,
-        };
-        let check =
-            || verify_jwt::<AccessClaims>(token, |kid| self.keys.verifying_key(kid), &validation);
-        match check() {
-            Ok(c) => Ok(c),
-            Err(VerifyError::UnknownKey)
-                if self
-                    .keys
-                    .reload_for_unknown_kid(self.store.as_ref(), self.now())
-                    .await =>
-            {
-                check().map_err(|e| AuthError::Unauthenticated(verify_reason(&e)))
-            }
-            Err(e) => Err(AuthError::Unauthenticated(verify_reason(&e))),
-        }
-    }
-
-    /// Checks a session cookie's token; extends the idle end at most once a minute.
-    pub async fn authenticate_cookie(&self, cookie_token: &str) -> Result<Principal, AuthError> {
-        if cookie_token.is_empty() || cookie_token.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Err(AuthError::Unauthenticated("malformed cookie"));
-        }
-        let hash = sha256_hex(cookie_token.as_bytes());
-        let (session, user) = self
-            .store
-            .session_with_user(SessionKey::CookieHash(&hash))
-            .await?
-            .filter(|(s, _)| s.kind == SessionKind::Cookie)
-            .ok_or(AuthError::Unauthenticated("unknown session"))?;
-        let now = self.now();
-        if !session.is_active(now) {
-            return Err(AuthError::Unauthenticated("session ended"));
-        }
-        if now - session.last_seen_at > Duration::minutes(1) {
-            let idle = (now + self.config.session_idle_ttl).min(session.expires_at);
-            self.store.touch_session(&session.id, now, idle).await?;
-        }
-        Ok(Principal {
-            user_id: session.user_id.clone(),
-            session,
-            user,
-        })
-    }
-
-    /// The CSRF token bound to a cookie session.
-    pub fn csrf_token(&self, session_id: &str) -> String {
-        b64url_encode(&hmac_sha256(
-            &self.csrf_key,
-            format!("csrf:{session_id}").as_bytes(),
-        ))
-    }
-
-    /// Whether `presented` is the CSRF token of `session_id` (constant time).
-    pub fn check_csrf(&self, session_id: &str, presented: &str) -> bool {
-        constant_time_eq(self.csrf_token(session_id).as_bytes(), presented.as_bytes())
-    }
-
-    /// Ends the caller's session (recorded as `logout`).
-    pub async fn logout(
-        &self,
-        principal: &Principal,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        let now = self.now();
-        let sid = principal.session.id.as_str();
-        let event = AuditEvent::new(EventType::Logout, now, client)
-            .actor(Some(&principal.user_id))
-            .subject(&principal.user_id)
-            .session(sid);
-        self.store
-            .revoke_sessions(
-                &principal.user_id,
-                WhichSessions::One(sid),
-                now,
-                "logout",
-                Some(&event),
-            )
-            .await?;
-        Ok(())
-    }
-
     /// The user's active sessions, newest first.
-    pub async fn sessions(&self, user_id: &str) -> Result<Vec<Session>, AuthError> {
+    pub async fn user_sessions(&self, user_id: &str) -> Result<Vec<Session>, AuthError> {
         Ok(self
             .store
             .active_sessions_of_user(user_id, self.now())
-            .await?)
-    }
-
-    /// Ends one of the user's sessions; `NotFound` for anyone else's (or
-    /// one that has ended already).
-    pub async fn end_session(
-        &self,
-        user_id: &str,
-        session_id: &str,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        let now = self.now();
-        let event = AuditEvent::new(EventType::SessionRevoked, now, client)
-            .actor(Some(user_id))
-            .subject(user_id)
-            .session(session_id);
-        let ended = self
-            .store
-            .revoke_sessions(
-                user_id,
-                WhichSessions::One(session_id),
-                now,
-                "user",
-                Some(&event),
-            )
-            .await?;
-        if ended == 0 {
-            return Err(AuthError::NotFound);
-        }
-        Ok(())
-    }
-
-    /// Ends every session of the user except `keep`; returns how many.
-    pub async fn end_sessions(
-        &self,
-        user_id: &str,
-        keep: Option<&str>,
-        client: &ClientInfo,
-    ) -> Result<u64, AuthError> {
-        let now = self.now();
-        let mut event = AuditEvent::new(EventType::SessionsRevoked, now, client)
-            .actor(Some(user_id))
-            .subject(user_id);
-        if let Some(keep) = keep {
-            event = event.session(keep).detail("kept_current", true);
-        }
-        Ok(self
-            .store
-            .revoke_sessions(
-                user_id,
-                WhichSessions::AllExcept(keep),
-                now,
-                "user",
-                Some(&event),
-            )
             .await?)
     }
 
@@ -1253,165 +768,8 @@ impl Auth {
             .ok_or(AuthError::NotFound)
     }
 
-    /// Changes profile fields (recorded as `account.updated`).
-    pub async fn update_account(
-        &self,
-        user_id: &str,
-        patch: ProfilePatch,
-        client: &ClientInfo,
-    ) -> Result<User, AuthError> {
-        let mut user = self.account(user_id).await?;
-        let mut problems = Vec::new();
-        if let Some(username) = patch.username {
-            user.username = username
-                .as_deref()
-                .and_then(|u| validate::username(u, &mut problems));
-            user.username_normalized = user.username.as_deref().map(normalize_username);
-        }
-        if let Some(name) = patch.name {
-            user.name = name
-                .as_deref()
-                .and_then(|n| validate::name(n, &mut problems));
-        }
-        if !problems.is_empty() {
-            return Err(AuthError::Validation(problems));
-        }
-        user.updated_at = self.now();
-        let event = AuditEvent::new(EventType::AccountUpdated, user.updated_at, client)
-            .actor(Some(user_id))
-            .subject(user_id);
-        match self.store.update_user(&user, Some(&event)).await {
-            Ok(()) => Ok(user),
-            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// RFC 7662: what a token is, if it is active.
-    pub async fn introspect(&self, token: &str) -> Result<Introspection, AuthError> {
-        if token.matches('.').count() == 2 {
-            let Ok(claims) = self.verify_access_token(token).await else {
-                return Ok(Introspection::default());
-            };
-            let active = self
-                .store
-                .session_by_id(&claims.sid)
-                .await?
-                .is_some_and(|s| s.user_id == claims.sub && s.is_active(self.now()));
-            if !active {
-                return Ok(Introspection::default());
-            }
-            return Ok(Introspection {
-                active: true,
-                token_type: Some("access_token"),
-                sub: Some(claims.sub),
-                sid: Some(claims.sid),
-                client_id: Some(claims.client_id),
-                scope: Some(claims.scope),
-                exp: Some(claims.exp),
-                iat: Some(claims.iat),
-                iss: Some(claims.iss),
-                aud: Some(claims.aud),
-            });
-        }
-        if token.is_empty() || token.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Ok(Introspection::default());
-        }
-        let now = self.now();
-        match self
-            .store
-            .refresh_token(&sha256_hex(token.as_bytes()))
-            .await?
-        {
-            Some((rt, s)) if rt.used_at.is_none() && rt.expires_at > now && s.is_active(now) => {
-                Ok(Introspection {
-                    active: true,
-                    token_type: Some("refresh_token"),
-                    sub: Some(s.user_id),
-                    sid: Some(s.id),
-                    client_id: Some(self.config.first_party_client_id.clone()),
-                    scope: Some(self.config.scope.clone()),
-                    exp: Some(rt.expires_at.unix_timestamp()),
-                    iat: Some(rt.created_at.unix_timestamp()),
-                    iss: Some(self.config.issuer.clone()),
-                    aud: None,
-                })
-            }
-            _ => Ok(Introspection::default()),
-        }
-    }
-
-    /// RFC 7009: revokes a token by ending its session, but only for the
-    /// client it was issued to (`client_id` is the authenticated client).
-    /// First-party tokens (issued to [`AuthConfig::first_party_client_id`],
-    /// every refresh token today) are ended by their holder (logout, the
-    /// account's sessions) or an administrator, never by another client:
-    /// [`Revocation::NotIssuedToClient`]. Unknown tokens are not an error.
-    pub async fn revoke_token(
-        &self,
-        token: &str,
-        client_id: &str,
-    ) -> Result<Revocation, AuthError> {
-        let now = self.now();
-        let (issued_to, session_id) = if token.matches('.').count() == 2 {
-            match self.verify_access_token(token).await {
-                Ok(claims) => (claims.client_id, claims.sid),
-                Err(_) => return Ok(Revocation::Unknown),
-            }
-        } else {
-            if token.is_empty() || token.len() > MAX_OPAQUE_TOKEN_LEN {
-                return Ok(Revocation::Unknown);
-            }
-            match self
-                .store
-                .refresh_token(&sha256_hex(token.as_bytes()))
-                .await?
-            {
-                Some((rt, _)) => (self.config.first_party_client_id.clone(), rt.session_id),
-                None => return Ok(Revocation::Unknown),
-            }
-        };
-        if !constant_time_eq(issued_to.as_bytes(), client_id.as_bytes()) {
-            return Ok(Revocation::NotIssuedToClient);
-        }
-        self.store
-            .revoke_session(&session_id, now, "revoked")
-            .await?;
-        Ok(Revocation::Revoked)
-    }
-
-    /// Registers an OAuth client; returns it with its secret (shown once).
-    pub async fn create_client(&self, name: &str) -> Result<(Client, String), AuthError> {
-        let secret = random_token();
-        let client = Client {
-            id: format!("lk_{}", id::new_id().replace('-', "")),
-            name: name.trim().to_owned(),
-            secret_hash: sha256_hex(secret.as_bytes()),
-            created_at: self.now(),
-        };
-        self.store.insert_client(&client).await?;
-        Ok((client, secret))
-    }
-
-    /// Checks a client's credentials (constant-time on the hash).
-    pub async fn authenticate_client(
-        &self,
-        client_id: &str,
-        secret: &str,
-    ) -> Result<Client, AuthError> {
-        if client_id.len() > 128 || secret.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Err(AuthError::Unauthenticated("malformed client credentials"));
-        }
-        let presented = sha256_hex(secret.as_bytes());
-        match self.client(client_id).await? {
-            Some(c) if constant_time_eq(c.secret_hash.as_bytes(), presented.as_bytes()) => Ok(c),
-            _ => Err(AuthError::Unauthenticated("unknown client or wrong secret")),
-        }
-    }
-
     /// A client by id: from memory, else from the store (then kept).
-    async fn client(&self, client_id: &str) -> Result<Option<Client>, AuthError> {
+    pub(crate) async fn client(&self, client_id: &str) -> Result<Option<Client>, AuthError> {
         let cached = self
             .clients
             .read()
@@ -1433,7 +791,7 @@ impl Auth {
 }
 
 /// Signs an access token and makes a refresh token for `session`.
-fn issue(
+pub(crate) fn issue(
     keys: &Keyring,
     config: &AuthConfig,
     session: &Session,
@@ -1491,16 +849,16 @@ fn issue(
 
 /// An attempt charged against a failure counter.
 #[derive(Debug)]
-struct Charged {
-    key: String,
-    failures: u32,
-    locks: bool,
-    now: OffsetDateTime,
+pub(crate) struct Charged {
+    pub(crate) key: String,
+    pub(crate) failures: u32,
+    pub(crate) locks: bool,
+    pub(crate) now: OffsetDateTime,
 }
 
 impl Charged {
     /// Logs and counts the lock when this failed attempt reached the threshold.
-    fn note_lock(&self) {
+    pub(crate) fn note_lock(&self) {
         if !self.locks {
             return;
         }
@@ -1514,7 +872,7 @@ impl Charged {
         );
     }
 
-    fn scope(&self) -> &'static str {
+    pub(crate) fn scope(&self) -> &'static str {
         match self.key.split_once(':').map(|(k, _)| k) {
             Some("device") => "device",
             Some("ident") => "unknown_identifier",
@@ -1525,7 +883,7 @@ impl Charged {
 
 /// A `login.failed` audit event; the subject is recorded only for an
 /// existing account, never the identifier typed for an unknown one.
-fn login_failed(
+pub(crate) fn login_failed(
     now: OffsetDateTime,
     client: &ClientInfo,
     subject: Option<&str>,
@@ -1538,7 +896,7 @@ fn login_failed(
     e
 }
 
-fn verify_reason(e: &VerifyError) -> &'static str {
+pub(crate) fn verify_reason(e: &VerifyError) -> &'static str {
     match e {
         VerifyError::Expired => "token expired",
         VerifyError::Signature => "bad signature",
@@ -1552,6 +910,6 @@ fn verify_reason(e: &VerifyError) -> &'static str {
     }
 }
 
-fn truncate(s: &str, max_chars: usize) -> String {
+pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }

@@ -128,9 +128,9 @@ pub fn check(
     }
     let auth = state.auth();
     let token_ok = match session_id {
-        Some(id) => auth.check_csrf(id, presented),
+        Some(id) => auth.sessions().check_csrf(id, presented),
         None => cookie_value(headers, state.cookies().csrf_name())
-            .is_some_and(|v| sane(&v) && auth.check_csrf(&subject(&v), presented)),
+            .is_some_and(|v| sane(&v) && auth.sessions().check_csrf(&subject(&v), presented)),
     };
     if token_ok {
         Ok(())

@@ -65,7 +65,7 @@ pub async fn patch_account(
     };
     Ok(axum::Json(
         state
-            .auth()
+            .accounts()
             .update_account(&who.principal.user_id, patch, &client)
             .await?
             .into(),
@@ -83,7 +83,7 @@ pub async fn get_sessions(
     State(state): State<AppState>,
     who: Authenticated,
 ) -> Result<axum::Json<Page<SessionView>>, ApiError> {
-    let sessions = state.auth().sessions(&who.principal.user_id).await?;
+    let sessions = state.auth().user_sessions(&who.principal.user_id).await?;
     let current = who.principal.session.id.as_str();
     Ok(axum::Json(Page {
         items: sessions
@@ -110,7 +110,7 @@ pub async fn delete_session(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     state
-        .auth()
+        .sessions()
         .end_session(&who.principal.user_id, &id, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -142,7 +142,7 @@ pub async fn delete_sessions(
 ) -> Result<Response, ApiError> {
     let keep = (!q.include_current).then_some(who.principal.session.id.as_str());
     state
-        .auth()
+        .sessions()
         .end_sessions(&who.principal.user_id, keep, &client)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -180,7 +180,7 @@ pub async fn get_activity(
     let limit = super::admin::page_limit(q.limit)?;
     let cursor = super::admin::cursor(q.cursor)?;
     let me = who.principal.user_id.as_str();
-    let events = state.auth().activity(me, cursor, limit + 1).await?;
+    let events = state.accounts().activity(me, cursor, limit + 1).await?;
     let (items, next_cursor) = super::admin::paged(events, limit, |e| e.id.clone());
     Ok(axum::Json(Page {
         items: items

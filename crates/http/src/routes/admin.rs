@@ -143,7 +143,7 @@ pub async fn get_users(
         after_id: cursor(q.cursor)?,
         limit: limit + 1,
     };
-    let users = state.auth().admin_users(&admin.actor, &search).await?;
+    let users = state.admin().admin_users(&admin.actor, &search).await?;
     let views = users
         .into_iter()
         .map(|(u, roles)| AdminUserView::new(u, roles))
@@ -189,7 +189,7 @@ pub async fn post_user(
     Json(body): Json<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
     let user = state
-        .auth()
+        .admin()
         .admin_create_user(
             &admin.actor,
             NewUser {
@@ -224,7 +224,7 @@ pub async fn get_user(
     admin: Admin<perm::UsersRead>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<AdminUserView>, ApiError> {
-    let (user, access) = state.auth().admin_user(&admin.actor, &id).await?;
+    let (user, access) = state.admin().admin_user(&admin.actor, &id).await?;
     Ok(axum::Json(AdminUserView::with_access(user, &access)))
 }
 
@@ -265,7 +265,7 @@ pub async fn patch_user(
     Json(body): Json<PatchUserRequest>,
 ) -> Result<axum::Json<AdminUserView>, ApiError> {
     let user = state
-        .auth()
+        .admin()
         .admin_update_user(
             &admin.actor,
             &id,
@@ -297,7 +297,7 @@ pub async fn delete_user(
     admin: Admin<perm::UsersDelete>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.auth().admin_delete_user(&admin.actor, &id).await?;
+    state.admin().admin_delete_user(&admin.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -333,7 +333,7 @@ pub async fn post_suspend(
 ) -> Result<axum::Json<AdminUserView>, ApiError> {
     let until = time_param("until", body.until.as_deref())?;
     let user = state
-        .auth()
+        .admin()
         .admin_suspend(&admin.actor, &id, until, &body.reason)
         .await?;
     let access = state.auth().access(&user.id).await?;
@@ -360,7 +360,7 @@ pub async fn post_password_reset(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     state
-        .auth()
+        .admin()
         .admin_send_password_reset(&admin.actor, &id)
         .await?;
     metrics::counter!("latchkey_admin_password_resets_total").increment(1);
@@ -381,7 +381,7 @@ pub async fn post_unsuspend(
     admin: Admin<perm::UsersSuspend>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<AdminUserView>, ApiError> {
-    let user = state.auth().admin_unsuspend(&admin.actor, &id).await?;
+    let user = state.admin().admin_unsuspend(&admin.actor, &id).await?;
     let access = state.auth().access(&user.id).await?;
     Ok(axum::Json(AdminUserView::with_access(user, &access)))
 }
@@ -399,7 +399,7 @@ pub async fn get_user_sessions(
     admin: Admin<perm::UsersRead>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Page<SessionView>>, ApiError> {
-    let sessions = state.auth().admin_sessions(&admin.actor, &id).await?;
+    let sessions = state.admin().admin_sessions(&admin.actor, &id).await?;
     let current = admin.who.principal.session.id.as_str();
     Ok(axum::Json(Page {
         items: sessions
@@ -427,7 +427,7 @@ pub async fn delete_user_sessions(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     state
-        .auth()
+        .admin()
         .admin_end_sessions(&admin.actor, &id, None)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -449,7 +449,7 @@ pub async fn delete_user_session(
     Path((id, session_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     state
-        .auth()
+        .admin()
         .admin_end_sessions(&admin.actor, &id, Some(&session_id))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -488,10 +488,10 @@ pub async fn put_user_roles(
     Json(body): Json<SetRolesRequest>,
 ) -> Result<axum::Json<AdminUserView>, ApiError> {
     let access = state
-        .auth()
+        .admin()
         .admin_set_roles(&admin.actor, &id, &body.roles, body.end_sessions)
         .await?;
-    let (user, _) = state.auth().admin_user(&admin.actor, &id).await?;
+    let (user, _) = state.admin().admin_user(&admin.actor, &id).await?;
     Ok(axum::Json(AdminUserView::with_access(user, &access)))
 }
 
@@ -510,7 +510,7 @@ pub async fn get_roles(
     State(state): State<AppState>,
     admin: Admin<perm::RolesRead>,
 ) -> Result<axum::Json<Page<RoleView>>, ApiError> {
-    let roles = state.auth().admin_roles(&admin.actor).await?;
+    let roles = state.admin().admin_roles(&admin.actor).await?;
     Ok(axum::Json(Page {
         items: roles.into_iter().map(RoleView::from).collect(),
         next_cursor: None,
@@ -550,7 +550,7 @@ pub async fn post_role(
     Json(body): Json<CreateRoleRequest>,
 ) -> Result<Response, ApiError> {
     let role = state
-        .auth()
+        .admin()
         .admin_create_role(
             &admin.actor,
             RoleInput {
@@ -578,7 +578,7 @@ pub async fn get_role(
     Path(name): Path<String>,
 ) -> Result<axum::Json<RoleView>, ApiError> {
     Ok(axum::Json(
-        state.auth().admin_role(&admin.actor, &name).await?.into(),
+        state.admin().admin_role(&admin.actor, &name).await?.into(),
     ))
 }
 
@@ -617,7 +617,7 @@ pub async fn patch_role(
     Json(body): Json<PatchRoleRequest>,
 ) -> Result<axum::Json<RoleView>, ApiError> {
     let role = state
-        .auth()
+        .admin()
         .admin_update_role(
             &admin.actor,
             &name,
@@ -648,7 +648,7 @@ pub async fn delete_role(
     admin: Admin<perm::RolesManage>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.auth().admin_delete_role(&admin.actor, &name).await?;
+    state.admin().admin_delete_role(&admin.actor, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -663,7 +663,7 @@ pub async fn get_permissions(
     State(state): State<AppState>,
     admin: Admin<perm::RolesRead>,
 ) -> Result<axum::Json<Page<PermissionView>>, ApiError> {
-    let perms = state.auth().admin_permissions(&admin.actor).await?;
+    let perms = state.admin().admin_permissions(&admin.actor).await?;
     Ok(axum::Json(Page {
         items: perms
             .into_iter()
@@ -761,7 +761,7 @@ pub async fn get_audit(
         oldest_first,
         limit: limit + 1,
     };
-    let found = state.auth().admin_audit(&admin.actor, &query).await?;
+    let found = state.admin().admin_audit(&admin.actor, &query).await?;
     let (items, next_cursor) = paged(found, limit, |e: &AuditEvent| e.id.clone());
     Ok(axum::Json(Page {
         items: items.into_iter().map(AuditEventView::from).collect(),

@@ -96,7 +96,7 @@ pub async fn post_register(
     // every sign-up, accepted or not, adds to the pressure behind challenges
     guard.record_pressure(ip, 1).await;
     let user = state
-        .auth()
+        .accounts()
         .register(
             Registration {
                 email: body.email,
@@ -343,7 +343,7 @@ pub async fn post_refresh(
     ClientMeta(client): ClientMeta,
     Json(body): Json<RefreshRequest>,
 ) -> Result<Response, ApiError> {
-    let result = state.auth().refresh(&body.refresh_token, &client).await;
+    let result = state.sessions().refresh(&body.refresh_token, &client).await;
     let outcome = match &result {
         Ok(_) => "success",
         Err(AuthError::RefreshTokenReused) => "reused",
@@ -368,7 +368,7 @@ pub async fn post_logout(
     ClientMeta(client): ClientMeta,
     who: Authenticated,
 ) -> Result<Response, ApiError> {
-    state.auth().logout(&who.principal, &client).await?;
+    state.sessions().logout(&who.principal, &client).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     if who.via == Via::Cookie {
         let settings = state.cookies();

@@ -374,12 +374,12 @@ pub async fn get_authz_check(
     let signed_in: Result<Principal, ApiError> =
         match (bearer, cookie_value(&headers, state.cookies().name())) {
             (Some(token), _) => state
-                .auth()
+                .sessions()
                 .authenticate_bearer(token)
                 .await
                 .map_err(Into::into),
             (None, Some(cookie)) => state
-                .auth()
+                .sessions()
                 .authenticate_cookie(&cookie)
                 .await
                 .map_err(Into::into),

@@ -95,7 +95,7 @@ pub async fn post_verify_email(
     ClientMeta(client): ClientMeta,
     Json(body): Json<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    state.auth().verify_email(&body.token, &client).await?;
+    state.recovery().verify_email(&body.token, &client).await?;
     metrics::counter!("latchkey_email_verifications_total").increment(1);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -116,7 +116,7 @@ pub async fn post_resend_verification(
     who: Authenticated,
 ) -> Result<Response, ApiError> {
     let verdicts = own_limits(&state, RouteClass::Mail, ip, &who).await?;
-    state.auth().resend_verification(&who.principal).await?;
+    state.recovery().resend_verification(&who.principal).await?;
     Ok(limited(StatusCode::ACCEPTED.into_response(), &verdicts))
 }
 
@@ -156,7 +156,7 @@ pub async fn post_password_reset(
     )
     .await?;
     state
-        .auth()
+        .recovery()
         .request_password_reset(&body.email, &client)
         .await?;
     metrics::counter!("latchkey_password_reset_requests_total").increment(1);
@@ -195,7 +195,7 @@ pub async fn post_password_reset_confirm(
     Json(body): Json<PasswordResetConfirm>,
 ) -> Result<Response, ApiError> {
     state
-        .auth()
+        .recovery()
         .confirm_password_reset(&body.token, &body.new_password, &client)
         .await?;
     metrics::counter!("latchkey_password_resets_total").increment(1);
@@ -237,7 +237,7 @@ pub async fn post_account_password(
 ) -> Result<Response, ApiError> {
     let verdicts = own_limits(&state, RouteClass::Login, ip, &who).await?;
     state
-        .auth()
+        .recovery()
         .change_password(
             &who.principal,
             &body.current_password,
@@ -291,7 +291,7 @@ pub async fn post_reauth(
 ) -> Result<Response, ApiError> {
     let verdicts = own_limits(&state, RouteClass::Login, ip, &who).await?;
     let info = state
-        .auth()
+        .recovery()
         .reauthenticate(&who.principal, &body.password)
         .await?;
     let body = axum::Json(ReauthResponse {
@@ -335,7 +335,7 @@ pub async fn post_account_email(
 ) -> Result<Response, ApiError> {
     let verdicts = own_limits(&state, RouteClass::Mail, ip, &who).await?;
     state
-        .auth()
+        .recovery()
         .request_email_change(&who.principal, &body.new_email, &client)
         .await?;
     Ok(limited(StatusCode::ACCEPTED.into_response(), &verdicts))
@@ -369,7 +369,7 @@ pub async fn delete_account(
     RecentlyAuthenticated(who): RecentlyAuthenticated,
 ) -> Result<Response, ApiError> {
     let due = state
-        .auth()
+        .recovery()
         .schedule_deletion(&who.principal, &client)
         .await?;
     metrics::counter!("latchkey_account_deletions_requested_total").increment(1);
@@ -396,7 +396,10 @@ pub async fn post_cancel_deletion(
     ClientMeta(client): ClientMeta,
     Json(body): Json<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    state.auth().cancel_deletion(&body.token, &client).await?;
+    state
+        .recovery()
+        .cancel_deletion(&body.token, &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -414,7 +417,7 @@ pub async fn post_deactivate(
     ClientMeta(client): ClientMeta,
     who: Authenticated,
 ) -> Result<Response, ApiError> {
-    state.auth().deactivate(&who.principal, &client).await?;
+    state.recovery().deactivate(&who.principal, &client).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -199,7 +199,7 @@ pub async fn post_verify_email_page(
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let f = submitted(&state, &headers, form)?;
-    state.auth().verify_email(&f.token, &client).await?;
+    state.recovery().verify_email(&f.token, &client).await?;
     Ok(done(
         &state,
         "Email address confirmed",
@@ -241,7 +241,7 @@ pub async fn post_reset_password_page(
 ) -> Result<Response, ApiError> {
     let f = submitted(&state, &headers, form)?;
     state
-        .auth()
+        .recovery()
         .confirm_password_reset(&f.token, &f.new_password, &client)
         .await
         .map_err(|e| RESET.again(&f, e))?;
@@ -283,7 +283,7 @@ pub async fn post_cancel_deletion_page(
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let f = submitted(&state, &headers, form)?;
-    state.auth().cancel_deletion(&f.token, &client).await?;
+    state.recovery().cancel_deletion(&f.token, &client).await?;
     Ok(done(
         &state,
         "Your account stays",

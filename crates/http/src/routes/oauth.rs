@@ -80,7 +80,7 @@ async fn authenticate_client(
         (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
         _ => return Err(invalid_client()),
     };
-    match state.auth().authenticate_client(&id, &secret).await {
+    match state.sessions().authenticate_client(&id, &secret).await {
         Ok(client) => Ok(client),
         Err(AuthError::Unauthenticated(_)) => Err(invalid_client()),
         Err(e) => Err(server_error(e)),
@@ -186,7 +186,7 @@ pub async fn post_introspect(
 ) -> Result<Response, ApiError> {
     let (_, token) = token_request(&state, &headers, form).await?;
     let i = state
-        .auth()
+        .sessions()
         .introspect(&token)
         .await
         .map_err(server_error)?;
@@ -225,7 +225,7 @@ pub async fn post_revoke(
 ) -> Result<Response, ApiError> {
     let (client, token) = token_request(&state, &headers, form).await?;
     match state
-        .auth()
+        .sessions()
         .revoke_token(&token, &client.id)
         .await
         .map_err(server_error)?

@@ -228,7 +228,7 @@ pub async fn post_forgot_page(
         .await
         .map_err(again)?;
     state
-        .auth()
+        .recovery()
         .request_password_reset(&f.email, &client)
         .await
         .map_err(|e| again(e.into()))?;
@@ -246,7 +246,7 @@ pub async fn post_forgot_page(
 /// The signed-in person of a page request, if any (the session cookie).
 async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
     let cookie = cookie_value(headers, state.cookies().name())?;
-    state.auth().authenticate_cookie(&cookie).await.ok()
+    state.sessions().authenticate_cookie(&cookie).await.ok()
 }
 
 /// The sign-out page: a confirmation form (signing out is never a GET's
@@ -310,7 +310,7 @@ pub async fn post_logout_page(
     // without a session the form's token is the pre-sign-in one
     csrf::check(&state, &headers, OriginRule::Exact, session, &f.csrf)?;
     if let Some(who) = &who {
-        state.auth().logout(who, &client).await?;
+        state.sessions().logout(who, &client).await?;
     }
     let mut response = Redirect::to("/login").into_response();
     let cookies = state.cookies();

@@ -1,0 +1,153 @@
+//! The accounts service; method bodies moved unchanged from the former `Auth`.
+
+use crate::audit::AuditEvent;
+use crate::audit::AuditQuery;
+use crate::audit::EventType;
+use crate::auth::*;
+use crate::id;
+use crate::store::StoreError;
+use crate::user::User;
+use crate::user::normalize_email;
+use crate::user::normalize_username;
+use std::sync::Arc;
+
+/// The accounts service: its methods over the shared [`Context`].
+#[derive(Clone)]
+pub struct Accounts {
+    ctx: Arc<Context>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts").finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Accounts {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
+}
+
+impl Accounts {
+    /// The service over `ctx`.
+    pub fn new(ctx: Arc<Context>) -> Accounts {
+        Accounts { ctx }
+    }
+
+    /// Creates an account (recorded as `user.registered`).
+    pub async fn register(&self, r: Registration, client: &ClientInfo) -> Result<User, AuthError> {
+        let mut problems = Vec::new();
+        let email = validate::email(&r.email, &mut problems);
+        let username = r
+            .username
+            .as_deref()
+            .and_then(|u| validate::username(u, &mut problems));
+        let name = r
+            .name
+            .as_deref()
+            .and_then(|n| validate::name(n, &mut problems));
+        let identity: Vec<&str> = [Some(r.email.as_str()), r.username.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let password = match self.check_new_password(&r.password, &identity).await {
+            Ok(p) => Some(p),
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        };
+        let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
+            return Err(AuthError::Validation(problems));
+        };
+        let hash = self.hasher.hash(password).await?;
+        let now = self.now();
+        let user = User {
+            id: id::new_id(),
+            email_normalized: normalize_email(&email),
+            email,
+            email_verified: false,
+            username_normalized: username.as_deref().map(normalize_username),
+            username,
+            name,
+            password_hash: Some(hash),
+            created_at: now,
+            updated_at: now,
+            suspension: None,
+        };
+        let event = AuditEvent::new(EventType::UserRegistered, now, client)
+            .actor(Some(&user.id))
+            .subject(&user.id);
+        // the account, its event and its verification mail commit together
+        let verify = self.verification(&user);
+        match self
+            .store
+            .register_user(&user, &verify.token, &verify.mail, &verify.job, &event)
+            .await
+        {
+            Ok(()) => {
+                self.wake_jobs();
+                Ok(user)
+            }
+            Err(StoreError::Conflict("email")) if !self.lifecycle.reveal_existing_on_register => {
+                self.existing_address_registered(user).await
+            }
+            Err(StoreError::Conflict("email")) => Err(AuthError::EmailTaken),
+            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes profile fields (recorded as `account.updated`).
+    pub async fn update_account(
+        &self,
+        user_id: &str,
+        patch: ProfilePatch,
+        client: &ClientInfo,
+    ) -> Result<User, AuthError> {
+        let mut user = self.account(user_id).await?;
+        let mut problems = Vec::new();
+        if let Some(username) = patch.username {
+            user.username = username
+                .as_deref()
+                .and_then(|u| validate::username(u, &mut problems));
+            user.username_normalized = user.username.as_deref().map(normalize_username);
+        }
+        if let Some(name) = patch.name {
+            user.name = name
+                .as_deref()
+                .and_then(|n| validate::name(n, &mut problems));
+        }
+        if !problems.is_empty() {
+            return Err(AuthError::Validation(problems));
+        }
+        user.updated_at = self.now();
+        let event = AuditEvent::new(EventType::AccountUpdated, user.updated_at, client)
+            .actor(Some(user_id))
+            .subject(user_id);
+        match self.store.update_user(&user, Some(&event)).await {
+            Ok(()) => Ok(user),
+            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
+            Err(StoreError::NotFound) => Err(AuthError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user's own security log: events about them or by them.
+    pub async fn activity(
+        &self,
+        user_id: &str,
+        after_id: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, AuthError> {
+        let query = AuditQuery {
+            involving: Some(user_id.to_owned()),
+            after_id,
+            limit,
+            ..AuditQuery::default()
+        };
+        Ok(self.store.audit_events(&query).await?)
+    }
+}

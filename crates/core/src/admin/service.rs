@@ -1,0 +1,672 @@
+//! The admin service; method bodies moved unchanged from the former `Auth`.
+
+use crate::audit::AuditEvent;
+use crate::audit::AuditQuery;
+use crate::audit::EventType;
+use crate::auth::admin::*;
+use crate::auth::import::*;
+use crate::auth::*;
+use crate::id;
+use crate::roles;
+use crate::roles::Access;
+use crate::roles::CATALOGUE;
+use crate::roles::Role;
+use crate::roles::perm;
+use crate::session::Session;
+use crate::session::WhichSessions;
+use crate::store::StoreError;
+use crate::user::Suspension;
+use crate::user::User;
+use crate::user::UserSearch;
+use crate::user::normalize_email;
+use crate::user::normalize_username;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The admin service: its methods over the shared [`Context`].
+#[derive(Clone)]
+pub struct Admin {
+    ctx: Arc<Context>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Admin {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
+}
+
+impl Admin {
+    /// The service over `ctx`.
+    pub fn new(ctx: Arc<Context>) -> Admin {
+        Admin { ctx }
+    }
+
+    /// Users matching a search, each with their assigned roles.
+    pub async fn admin_users(
+        &self,
+        actor: &Actor,
+        search: &UserSearch,
+    ) -> Result<Vec<(User, Vec<String>)>, AuthError> {
+        actor.require(perm::USERS_READ)?;
+        let users = self.store.search_users(search).await?;
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let assigned = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.store.assigned_roles_of_users(&ids).await?
+        };
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let mut roles: Vec<String> = assigned
+                    .iter()
+                    .filter(|(id, _)| *id == u.id)
+                    .map(|(_, r)| r.clone())
+                    .chain(std::iter::once(roles::USER.to_owned()))
+                    .collect();
+                roles.sort();
+                roles.dedup();
+                (u, roles)
+            })
+            .collect())
+    }
+
+    /// One user with their resolved roles.
+    pub async fn admin_user(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<(User, Access), AuthError> {
+        actor.require(perm::USERS_READ)?;
+        let user = self.existing_user(user_id).await?;
+        let access = self.access(&user.id).await?;
+        Ok((user, access))
+    }
+
+    /// Creates an account (`user.created`). Assigning roles also needs
+    /// `roles:manage` and the roles' permissions.
+    pub async fn admin_create_user(&self, actor: &Actor, new: NewUser) -> Result<User, AuthError> {
+        actor.require(perm::USERS_WRITE)?;
+        let roles = if new.roles.is_empty() {
+            Vec::new()
+        } else {
+            actor.require(perm::ROLES_MANAGE)?;
+            self.grantable(actor, &new.roles).await?
+        };
+        let mut problems = Vec::new();
+        let email = validate::email(&new.email, &mut problems);
+        let username = new
+            .username
+            .as_deref()
+            .and_then(|u| validate::username(u, &mut problems));
+        let name = new
+            .name
+            .as_deref()
+            .and_then(|n| validate::name(n, &mut problems));
+        // the same rules as sign-up: length, common and breached lists, identity
+        let identity: Vec<&str> = [Some(new.email.as_str()), new.username.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let password = match self.check_new_password(&new.password, &identity).await {
+            Ok(p) => Some(p),
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        };
+        let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
+            return Err(AuthError::Validation(problems));
+        };
+        let hash = self.hasher.hash(password).await?;
+        let now = self.now();
+        let user = User {
+            id: id::new_id(),
+            email_normalized: normalize_email(&email),
+            email,
+            email_verified: new.email_verified,
+            username_normalized: username.as_deref().map(normalize_username),
+            username,
+            name,
+            password_hash: Some(hash),
+            created_at: now,
+            updated_at: now,
+            suspension: None,
+        };
+        let event = actor
+            .event(EventType::UserCreated, now)
+            .subject(&user.id)
+            .detail("roles", roles.clone());
+        self.store
+            .insert_user(&user, &roles, Some(&event))
+            .await
+            .map_err(store_error)?;
+        Ok(user)
+    }
+
+    /// Changes an account's profile (`user.updated`, naming the fields).
+    pub async fn admin_update_user(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        patch: AdminPatch,
+    ) -> Result<User, AuthError> {
+        actor.require(perm::USERS_WRITE)?;
+        let mut user = self.target(actor, user_id).await?;
+        let mut problems = Vec::new();
+        let mut fields = Vec::new();
+        if let Some(email) = patch.email {
+            if let Some(email) = validate::email(&email, &mut problems) {
+                if normalize_email(&email) != user.email_normalized {
+                    user.email_verified = false;
+                }
+                user.email_normalized = normalize_email(&email);
+                user.email = email;
+            }
+            fields.push("email");
+        }
+        if let Some(v) = patch.email_verified {
+            user.email_verified = v;
+            fields.push("email_verified");
+        }
+        if let Some(username) = patch.username {
+            user.username = username
+                .as_deref()
+                .and_then(|u| validate::username(u, &mut problems));
+            user.username_normalized = user.username.as_deref().map(normalize_username);
+            fields.push("username");
+        }
+        if let Some(name) = patch.name {
+            user.name = name
+                .as_deref()
+                .and_then(|n| validate::name(n, &mut problems));
+            fields.push("name");
+        }
+        if !problems.is_empty() {
+            return Err(AuthError::Validation(problems));
+        }
+        user.updated_at = self.now();
+        let event = actor
+            .event(EventType::UserUpdated, user.updated_at)
+            .subject(&user.id)
+            .detail("fields", fields);
+        self.store
+            .update_user(&user, Some(&event))
+            .await
+            .map_err(store_error)?;
+        Ok(user)
+    }
+
+    /// Deletes an account and everything hanging off it (`user.deleted`).
+    pub async fn admin_delete_user(&self, actor: &Actor, user_id: &str) -> Result<(), AuthError> {
+        actor.require(perm::USERS_DELETE)?;
+        if actor.user_id.as_deref() == Some(user_id) {
+            return Err(AuthError::SelfAction);
+        }
+        let user = self.target(actor, user_id).await?;
+        let event = actor
+            .event(EventType::UserDeleted, self.now())
+            .subject(&user.id);
+        self.store
+            .delete_user(&user.id, &event)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Suspends an account until `until` (or until lifted) and ends its
+    /// sessions (`user.suspended`).
+    pub async fn admin_suspend(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        until: Option<OffsetDateTime>,
+        reason: &str,
+    ) -> Result<User, AuthError> {
+        actor.require(perm::USERS_SUSPEND)?;
+        if actor.user_id.as_deref() == Some(user_id) {
+            return Err(AuthError::SelfAction);
+        }
+        let now = self.now();
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
+        {
+            return Err(one_problem(
+                "reason",
+                "invalid_reason",
+                "a reason of 1 to 500 characters without control characters is required",
+            ));
+        }
+        let until = until.map(crate::store::truncate_to_millis);
+        if until.is_some_and(|u| u <= now) {
+            return Err(one_problem(
+                "until",
+                "invalid_until",
+                "must be in the future (RFC 3339), or absent for a suspension until lifted",
+            ));
+        }
+        let mut user = self.target(actor, user_id).await?;
+        let suspension = Suspension {
+            suspended_at: now,
+            until,
+            reason: reason.to_owned(),
+        };
+        let mut event = actor
+            .event(EventType::UserSuspended, now)
+            .subject(&user.id)
+            .reason(reason);
+        if let Some(u) = until {
+            event = event.detail(
+                "until",
+                u.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            );
+        }
+        self.store
+            .suspend_user(&user.id, &suspension, &event)
+            .await
+            .map_err(store_error)?;
+        user.suspension = Some(suspension);
+        Ok(user)
+    }
+
+    /// Mails the account a password reset link (`password_reset.requested`,
+    /// with the administrator as actor, recorded with the link). The
+    /// administrator never sees the link; the account keeps its password and
+    /// sessions until the link is used. `NotFound` for a deleted account,
+    /// `PendingDeletion` while its deletion is pending.
+    pub async fn admin_send_password_reset(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<(), AuthError> {
+        actor.require(perm::USERS_WRITE)?;
+        let user = self.target(actor, user_id).await?;
+        let state = self
+            .store
+            .account_state(&user.id)
+            .await?
+            .ok_or(AuthError::NotFound)?;
+        if state.deleted_at.is_some() {
+            return Err(AuthError::NotFound);
+        }
+        if let Some(due) = state.deletion_due_at {
+            return Err(AuthError::PendingDeletion { due });
+        }
+        let event = actor
+            .event(EventType::PasswordResetRequested, self.now())
+            .subject(&user.id);
+        self.mail_reset_link(&user, &event, None).await
+    }
+
+    /// Lifts a suspension (`user.unsuspended`).
+    pub async fn admin_unsuspend(&self, actor: &Actor, user_id: &str) -> Result<User, AuthError> {
+        actor.require(perm::USERS_SUSPEND)?;
+        let mut user = self.target(actor, user_id).await?;
+        let now = self.now();
+        let event = actor
+            .event(EventType::UserUnsuspended, now)
+            .subject(&user.id);
+        self.store
+            .unsuspend_user(&user.id, now, &event)
+            .await
+            .map_err(store_error)?;
+        user.suspension = None;
+        Ok(user)
+    }
+
+    /// A user's active sessions, newest first.
+    pub async fn admin_sessions(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<Vec<Session>, AuthError> {
+        actor.require(perm::USERS_READ)?;
+        let user = self.existing_user(user_id).await?;
+        self.user_sessions(&user.id).await
+    }
+
+    /// Ends one session of a user (`session.revoked`), or all of them
+    /// (`sessions.revoked`). Returns how many ended; one that is not the
+    /// user's, or has ended already, is `NotFound`.
+    pub async fn admin_end_sessions(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        session_id: Option<&str>,
+    ) -> Result<u64, AuthError> {
+        actor.require(perm::SESSIONS_REVOKE)?;
+        let user = self.target(actor, user_id).await?;
+        let now = self.now();
+        let mut event = match session_id {
+            Some(sid) => actor.event(EventType::SessionRevoked, now).session(sid),
+            None => actor.event(EventType::SessionsRevoked, now),
+        };
+        event = event.subject(&user.id);
+        let ended = self
+            .store
+            .revoke_sessions(
+                &user.id,
+                match session_id {
+                    Some(sid) => WhichSessions::One(sid),
+                    None => WhichSessions::AllExcept(None),
+                },
+                now,
+                "admin",
+                Some(&event),
+            )
+            .await?;
+        if session_id.is_some() && ended == 0 {
+            return Err(AuthError::NotFound);
+        }
+        Ok(ended)
+    }
+
+    /// Replaces a user's roles (`user.roles_changed`); takes effect at once
+    /// on latchkey's own checks, and in tokens at the next refresh, or at
+    /// once when `end_sessions` ends the user's sessions.
+    pub async fn admin_set_roles(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        wanted: &[String],
+        end_sessions: bool,
+    ) -> Result<Access, AuthError> {
+        actor.require(perm::ROLES_MANAGE)?;
+        let user = self.target(actor, user_id).await?;
+        let names = self.grantable(actor, wanted).await?;
+        let before = self.access(&user.id).await?;
+        // Removing a role is granting in reverse: it also needs its rights.
+        let all = self.all_roles().await?;
+        let before_assigned: Vec<String> = before.assigned.iter().cloned().collect();
+        let removed: Vec<String> = before_assigned
+            .iter()
+            .filter(|r| *r != roles::USER && !names.contains(r))
+            .cloned()
+            .collect();
+        let added: Vec<String> = names
+            .iter()
+            .filter(|r| !before.assigned.contains(*r))
+            .cloned()
+            .collect();
+        let removed_access = Access::resolve(&removed, &all);
+        if let Some(p) = actor.access.missing_for_grant(&removed_access.permissions) {
+            return Err(AuthError::PermissionDenied(p));
+        }
+        let now = self.now();
+        let mut event = actor
+            .event(EventType::UserRolesChanged, now)
+            .subject(&user.id)
+            .detail("added", added)
+            .detail("removed", removed)
+            .detail("roles", names.clone());
+        if end_sessions {
+            event = event.detail("sessions_ended", true);
+        }
+        self.store
+            .set_user_roles(
+                &user.id,
+                &names,
+                end_sessions.then_some("roles_changed"),
+                now,
+                &event,
+            )
+            .await
+            .map_err(store_error)?;
+        self.access(&user.id).await
+    }
+
+    /// Every role, built-in ones first.
+    pub async fn admin_roles(&self, actor: &Actor) -> Result<Vec<Role>, AuthError> {
+        actor.require(perm::ROLES_READ)?;
+        let mut all = self.all_roles().await?;
+        all.sort_by_key(|r| {
+            (
+                roles::BUILTIN_ROLES
+                    .iter()
+                    .position(|b| b.name == r.name)
+                    .unwrap_or(usize::MAX),
+                r.name.clone(),
+            )
+        });
+        Ok(all)
+    }
+
+    /// One role.
+    pub async fn admin_role(&self, actor: &Actor, name: &str) -> Result<Role, AuthError> {
+        actor.require(perm::ROLES_READ)?;
+        self.store
+            .role_by_name(name)
+            .await?
+            .map(Role::with_builtin_definition)
+            .ok_or(AuthError::NotFound)
+    }
+
+    /// Creates a custom role (`role.created`).
+    pub async fn admin_create_role(
+        &self,
+        actor: &Actor,
+        input: RoleInput,
+    ) -> Result<Role, AuthError> {
+        actor.require(perm::ROLES_MANAGE)?;
+        let name = input.name.trim().to_owned();
+        if !roles::valid_role_name(&name) {
+            return Err(one_problem(
+                "name",
+                "invalid_role_name",
+                "2 to 32 characters: a-z, 0-9, '_' or '-', starting with a letter",
+            ));
+        }
+        let description = Context::check_description(input.description)?;
+        let permissions = Context::check_permissions(actor, &input.permissions)?;
+        let all = self.all_roles().await?;
+        if all.iter().any(|r| r.name == name) {
+            return Err(AuthError::RoleTaken);
+        }
+        if let Some(parent) = &input.parent {
+            Context::check_parent(actor, &name, parent, &all)?;
+        }
+        let now = self.now();
+        let role = Role {
+            name,
+            description,
+            parent: input.parent,
+            permissions,
+            builtin: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let event = actor
+            .event(EventType::RoleCreated, now)
+            .detail("role", role.name.clone())
+            .detail("parent", role.parent.clone())
+            .detail("permissions", role.permissions.clone());
+        match self.store.insert_role(&role, &event).await {
+            Ok(()) => Ok(role),
+            Err(StoreError::Conflict(_)) => Err(AuthError::RoleTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes a custom role (`role.updated`). The change applies at once
+    /// to every user who has the role, or inherits from it.
+    pub async fn admin_update_role(
+        &self,
+        actor: &Actor,
+        name: &str,
+        patch: RolePatch,
+    ) -> Result<Role, AuthError> {
+        actor.require(perm::ROLES_MANAGE)?;
+        let all = self.all_roles().await?;
+        let mut role = all
+            .iter()
+            .find(|r| r.name == name)
+            .cloned()
+            .ok_or(AuthError::NotFound)?;
+        if role.builtin {
+            return Err(AuthError::RoleReadOnly);
+        }
+        // Changing a role changes what its holders may do: the actor must
+        // hold what it carries now, as well as what it will carry.
+        let current = Access::resolve(std::slice::from_ref(&role.name), &all);
+        if let Some(p) = actor.access.missing_for_grant(&current.permissions) {
+            return Err(AuthError::PermissionDenied(p));
+        }
+        if patch.description.is_some() {
+            role.description = Context::check_description(patch.description)?;
+        }
+        if let Some(perms) = patch.permissions {
+            role.permissions = Context::check_permissions(actor, &perms)?;
+        }
+        if let Some(parent) = patch.parent {
+            if let Some(p) = &parent {
+                Context::check_parent(actor, &role.name, p, &all)?;
+            }
+            role.parent = parent;
+        }
+        role.updated_at = self.now();
+        let event = actor
+            .event(EventType::RoleUpdated, role.updated_at)
+            .detail("role", role.name.clone())
+            .detail("parent", role.parent.clone())
+            .detail("permissions", role.permissions.clone());
+        self.store
+            .update_role(&role, &event)
+            .await
+            .map_err(store_error)?;
+        Ok(role)
+    }
+
+    /// Deletes a custom role and its assignments (`role.deleted`). A role
+    /// that is another's parent is refused (`RoleInUse`).
+    pub async fn admin_delete_role(&self, actor: &Actor, name: &str) -> Result<(), AuthError> {
+        actor.require(perm::ROLES_MANAGE)?;
+        let all = self.all_roles().await?;
+        let role = all
+            .iter()
+            .find(|r| r.name == name)
+            .ok_or(AuthError::NotFound)?;
+        if role.builtin {
+            return Err(AuthError::RoleReadOnly);
+        }
+        let current = Access::resolve(std::slice::from_ref(&role.name), &all);
+        if let Some(p) = actor.access.missing_for_grant(&current.permissions) {
+            return Err(AuthError::PermissionDenied(p));
+        }
+        let children: Vec<String> = all
+            .iter()
+            .filter(|r| r.parent.as_deref() == Some(name))
+            .map(|r| r.name.clone())
+            .collect();
+        if !children.is_empty() {
+            return Err(AuthError::RoleInUse(children));
+        }
+        let event = actor
+            .event(EventType::RoleDeleted, self.now())
+            .detail("role", name);
+        match self.store.delete_role(name, &event).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound) => Err(AuthError::NotFound),
+            Err(StoreError::Conflict(_)) => Err(AuthError::RoleInUse(Vec::new())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// latchkey's permissions, then the custom ones roles carry:
+    /// `(name, description, is latchkey's own)`.
+    pub async fn admin_permissions(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(String, String, bool)>, AuthError> {
+        actor.require(perm::ROLES_READ)?;
+        let mut out: Vec<(String, String, bool)> = CATALOGUE
+            .iter()
+            .map(|(p, d)| ((*p).to_owned(), (*d).to_owned(), true))
+            .collect();
+        let custom: BTreeSet<String> = self
+            .all_roles()
+            .await?
+            .into_iter()
+            .flat_map(|r| r.permissions)
+            .filter(|p| !roles::is_latchkey_permission(p))
+            .collect();
+        out.extend(
+            custom
+                .into_iter()
+                .map(|p| (p, "Defined by a custom role".to_owned(), false)),
+        );
+        Ok(out)
+    }
+
+    /// Audit events matching the query (`audit:read`).
+    pub async fn admin_audit(
+        &self,
+        actor: &Actor,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEvent>, AuthError> {
+        actor.require(perm::AUDIT_READ)?;
+        Ok(self.store.audit_events(query).await?)
+    }
+
+    /// Checks one account to import, and whether its address or username
+    /// is taken already (an address taken is not a problem: importing it
+    /// changes nothing). Writes nothing.
+    pub async fn admin_check_import(
+        &self,
+        actor: &Actor,
+        u: &ImportedUser,
+    ) -> Result<Imported, AuthError> {
+        let (user, _) = self.imported_account(actor, u).await?;
+        if self
+            .store
+            .user_by_email(&user.email_normalized)
+            .await?
+            .is_some()
+        {
+            return Ok(Imported::Present);
+        }
+        if let Some(name) = &user.username_normalized
+            && self.store.user_by_username(name).await?.is_some()
+        {
+            return Err(AuthError::UsernameTaken);
+        }
+        Ok(Imported::Created(Box::new(user)))
+    }
+
+    /// Imports one account (`user.created`, with `import: true`), or
+    /// nothing when its address exists already.
+    pub async fn admin_import_user(
+        &self,
+        actor: &Actor,
+        u: &ImportedUser,
+    ) -> Result<Imported, AuthError> {
+        let (user, roles) = self.imported_account(actor, u).await?;
+        let event = actor
+            .event(EventType::UserCreated, self.now())
+            .subject(&user.id)
+            .detail("roles", roles.clone())
+            .detail("import", true);
+        let present = |user: &User| {
+            let email = user.email_normalized.clone();
+            async move { Ok::<_, AuthError>(self.store.user_by_email(&email).await?.is_some()) }
+        };
+        if present(&user).await? {
+            return Ok(Imported::Present);
+        }
+        match self.store.insert_user(&user, &roles, Some(&event)).await {
+            Ok(()) => Ok(Imported::Created(Box::new(user))),
+            // A store names one violated constraint, not necessarily the
+            // address: an account that came in meanwhile is present.
+            Err(StoreError::Conflict(_)) if present(&user).await? => Ok(Imported::Present),
+            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

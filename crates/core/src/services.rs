@@ -1,0 +1,68 @@
+//! The services the HTTP layer and the command line call, built over one
+//! shared [`Context`] (store, clock, hasher, keys, configuration, defences).
+
+use std::sync::Arc;
+
+use crate::accounts::Accounts;
+use crate::admin::Admin;
+use crate::auth::Context;
+use crate::recovery::Recovery;
+use crate::sessions::Sessions;
+
+/// Every slice service over one context. Derefs to the [`Context`] for the
+/// shared reads (store, clock, keys, account, access, ...).
+#[derive(Debug, Clone)]
+pub struct Services {
+    context: Arc<Context>,
+    accounts: Accounts,
+    sessions: Sessions,
+    recovery: Recovery,
+    admin: Admin,
+}
+
+impl Services {
+    /// The services over `context`.
+    pub fn new(context: Context) -> Services {
+        let context = Arc::new(context);
+        Services {
+            accounts: Accounts::new(context.clone()),
+            sessions: Sessions::new(context.clone()),
+            recovery: Recovery::new(context.clone()),
+            admin: Admin::new(context.clone()),
+            context,
+        }
+    }
+
+    /// The shared context.
+    pub fn context(&self) -> &Arc<Context> {
+        &self.context
+    }
+
+    /// Registration, profile and the account's own activity.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Sign-in, tokens, session cookies, session ends, OAuth clients.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Verification, reset, password and address changes, re-authentication,
+    /// deletion and deactivation.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// Administration by an [`crate::auth::Actor`]: users, roles, audit, import.
+    pub fn admin(&self) -> &Admin {
+        &self.admin
+    }
+}
+
+impl std::ops::Deref for Services {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.context
+    }
+}
