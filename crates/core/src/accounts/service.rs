@@ -4,10 +4,8 @@ use crate::audit::AuditEvent;
 use crate::audit::AuditQuery;
 use crate::audit::EventType;
 use crate::auth::*;
-use crate::id;
 use crate::store::StoreError;
 use crate::user::User;
-use crate::user::normalize_email;
 use crate::user::normalize_username;
 use std::sync::Arc;
 
@@ -38,45 +36,16 @@ impl Accounts {
 
     /// Creates an account (recorded as `user.registered`).
     pub async fn register(&self, r: Registration, client: &ClientInfo) -> Result<User, AuthError> {
-        let mut problems = Vec::new();
-        let email = validate::email(&r.email, &mut problems);
-        let username = r
-            .username
-            .as_deref()
-            .and_then(|u| validate::username(u, &mut problems));
-        let name = r
-            .name
-            .as_deref()
-            .and_then(|n| validate::name(n, &mut problems));
-        let identity: Vec<&str> = [Some(r.email.as_str()), r.username.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        let password = match self.check_new_password(&r.password, &identity).await {
-            Ok(p) => Some(p),
-            Err(problem) => {
-                problems.push(problem);
-                None
-            }
-        };
-        let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
-            return Err(AuthError::Validation(problems));
-        };
-        let hash = self.hasher.hash(password).await?;
-        let now = self.now();
-        let user = User {
-            id: id::new_id(),
-            email_normalized: normalize_email(&email),
-            email,
-            email_verified: false,
-            username_normalized: username.as_deref().map(normalize_username),
-            username,
-            name,
-            password_hash: Some(hash),
-            created_at: now,
-            updated_at: now,
-            suspension: None,
-        };
+        let user = self
+            .new_account(
+                &r.email,
+                r.username.as_deref(),
+                r.name.as_deref(),
+                &r.password,
+                false,
+            )
+            .await?;
+        let now = user.created_at;
         let event = AuditEvent::new(EventType::UserRegistered, now, client)
             .actor(Some(&user.id))
             .subject(&user.id);

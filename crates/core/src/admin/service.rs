@@ -6,7 +6,6 @@ use crate::audit::EventType;
 use crate::auth::admin::*;
 use crate::auth::import::*;
 use crate::auth::*;
-use crate::id;
 use crate::roles;
 use crate::roles::Access;
 use crate::roles::CATALOGUE;
@@ -101,46 +100,17 @@ impl Admin {
             actor.require(perm::ROLES_MANAGE)?;
             self.grantable(actor, &new.roles).await?
         };
-        let mut problems = Vec::new();
-        let email = validate::email(&new.email, &mut problems);
-        let username = new
-            .username
-            .as_deref()
-            .and_then(|u| validate::username(u, &mut problems));
-        let name = new
-            .name
-            .as_deref()
-            .and_then(|n| validate::name(n, &mut problems));
         // the same rules as sign-up: length, common and breached lists, identity
-        let identity: Vec<&str> = [Some(new.email.as_str()), new.username.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        let password = match self.check_new_password(&new.password, &identity).await {
-            Ok(p) => Some(p),
-            Err(problem) => {
-                problems.push(problem);
-                None
-            }
-        };
-        let (Some(email), Some(password), true) = (email, password, problems.is_empty()) else {
-            return Err(AuthError::Validation(problems));
-        };
-        let hash = self.hasher.hash(password).await?;
-        let now = self.now();
-        let user = User {
-            id: id::new_id(),
-            email_normalized: normalize_email(&email),
-            email,
-            email_verified: new.email_verified,
-            username_normalized: username.as_deref().map(normalize_username),
-            username,
-            name,
-            password_hash: Some(hash),
-            created_at: now,
-            updated_at: now,
-            suspension: None,
-        };
+        let user = self
+            .new_account(
+                &new.email,
+                new.username.as_deref(),
+                new.name.as_deref(),
+                &new.password,
+                new.email_verified,
+            )
+            .await?;
+        let now = user.created_at;
         let event = actor
             .event(EventType::UserCreated, now)
             .subject(&user.id)

@@ -449,6 +449,53 @@ impl Context {
             })
     }
 
+    /// A new account from what was typed (sign-up or an administrator's
+    /// creation): the address, username and name validated, the password
+    /// checked against every rule of [`check_new_password`](Self::check_new_password)
+    /// and hashed. Every way an account with a password is made goes through
+    /// here, so they cannot differ in their rules. All problems are reported
+    /// together as [`AuthError::Validation`]; nothing is stored.
+    pub(crate) async fn new_account(
+        &self,
+        email: &str,
+        username: Option<&str>,
+        name: Option<&str>,
+        password: &str,
+        email_verified: bool,
+    ) -> Result<User, AuthError> {
+        let mut problems = Vec::new();
+        let valid_email = validate::email(email, &mut problems);
+        let username_ok = username.and_then(|u| validate::username(u, &mut problems));
+        let name = name.and_then(|n| validate::name(n, &mut problems));
+        let identity: Vec<&str> = [Some(email), username].into_iter().flatten().collect();
+        let password = match self.check_new_password(password, &identity).await {
+            Ok(p) => Some(p),
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        };
+        let (Some(email), Some(password), true) = (valid_email, password, problems.is_empty())
+        else {
+            return Err(AuthError::Validation(problems));
+        };
+        let hash = self.hasher.hash(password).await?;
+        let now = self.now();
+        Ok(User {
+            id: id::new_id(),
+            email_normalized: crate::user::normalize_email(&email),
+            email,
+            email_verified,
+            username_normalized: username_ok.as_deref().map(crate::user::normalize_username),
+            username: username_ok,
+            name,
+            password_hash: Some(hash),
+            created_at: now,
+            updated_at: now,
+            suspension: None,
+        })
+    }
+
     /// Lifts a lockout: clears the account's failure counter. Returns
     /// whether there was one.
     pub async fn unlock_account(&self, user_id: &str) -> Result<bool, AuthError> {
