@@ -72,7 +72,7 @@ pub struct Network {
     /// `Strict-Transport-Security: max-age=…` (only under an https public URL).
     pub hsts_max_age_secs: Option<u64>,
     /// The forward-auth rules (`authz.rules`).
-    pub authz: crate::routes::authz::AuthzPolicy,
+    pub authz: crate::authz::AuthzPolicy,
 }
 
 /// Everything the edge needs: the network rules and the core guard.

@@ -410,3 +410,14 @@ pub fn permission_denied(permission: &str) -> ApiError {
         serde_json::Value::String(permission.to_owned()),
     )
 }
+
+/// A form that could not be read (400 `unreadable_form`, shown as a page by
+/// the group's renderer); `detail` says what to do.
+pub fn unreadable_form(detail: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "unreadable_form",
+        "Form unreadable",
+        detail,
+    )
+}

@@ -15,6 +15,7 @@
 
 pub mod abuse;
 pub mod app;
+pub mod authz;
 pub mod client_ip;
 pub mod cookies;
 pub mod error;
@@ -32,10 +33,10 @@ pub mod timefmt;
 
 pub use abuse::{CorsPolicy, Network, Protection};
 pub use app::{App, AppSettings, AuthParts, app};
+pub use authz::{AuthzPolicy, AuthzRule, Requirement};
 pub use client_ip::{ClientIp, IpList};
 pub use error::ApiError;
 pub use pages::Pages;
-pub use routes::authz::{AuthzPolicy, AuthzRule, Requirement};
 pub use routes::{openapi, router, routes, with_middleware};
 pub use serve::{ServeLimits, serve};
 pub use state::{AppState, CookieSettings, Limits};

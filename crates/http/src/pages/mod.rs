@@ -212,17 +212,6 @@ fn csp(nonce: &str) -> String {
     )
 }
 
-/// A form that could not be read (400 `unreadable_form`, shown as a page);
-/// `detail` says what to do.
-pub fn unreadable_form(detail: &'static str) -> crate::error::ApiError {
-    crate::error::ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "unreadable_form",
-        "Form unreadable",
-        detail,
-    )
-}
-
 /// `N` random bytes, base64url without padding.
 pub(crate) fn random_b64<const N: usize>() -> String {
     let mut bytes = [0u8; N];

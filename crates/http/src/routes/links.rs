@@ -19,9 +19,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
+use crate::error::unreadable_form;
 use crate::extract::Query;
 use crate::pages::csrf::{self, OriginRule, PreSignIn};
-use crate::pages::{PageOptions, Retry, unreadable_form};
+use crate::pages::{PageOptions, Retry};
 use crate::principal::ClientMeta;
 use crate::state::AppState;
 use latchkey_core::abuse::RouteClass;
