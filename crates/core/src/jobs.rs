@@ -26,7 +26,8 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use crate::auth::{AuthError, JOB_MAIL, JOB_RESET};
+use crate::auth::{JOB_MAIL, JOB_RESET};
+use crate::error::SharedError;
 use crate::id;
 use crate::lifecycle::{ClaimedJob, NewJob, SweepCutoffs, SweepReport};
 use crate::mail::{MailError, MailTransport};
@@ -99,8 +100,8 @@ enum Failure {
     Permanent(String),
 }
 
-impl From<AuthError> for Failure {
-    fn from(e: AuthError) -> Self {
+impl From<SharedError> for Failure {
+    fn from(e: SharedError) -> Self {
         Failure::Temporary(e.to_string())
     }
 }
@@ -258,7 +259,7 @@ impl Jobs {
     /// old jobs and mail, and due deletions. Ended suspensions are not
     /// touched: they are inactive by their end time, and the administrators'
     /// view keeps showing the last one (`active: false`).
-    pub async fn sweep(&self) -> Result<(SweepReport, u64), AuthError> {
+    pub async fn sweep(&self) -> Result<(SweepReport, u64), SharedError> {
         let now = self.auth.clock().now();
         let report = self
             .auth

@@ -20,8 +20,10 @@ pub mod audit;
 pub mod auth;
 pub mod client_info;
 pub mod clock;
+pub mod error;
 pub mod id;
 pub mod jobs;
+pub mod keyring;
 pub mod keys;
 pub mod lifecycle;
 pub mod mail;
@@ -32,8 +34,10 @@ pub mod roles;
 pub mod services;
 pub mod session;
 pub mod sessions;
+pub mod sign_in;
 pub mod store;
 pub mod user;
+pub mod validate;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{

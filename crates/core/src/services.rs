@@ -7,6 +7,7 @@ use crate::accounts::Accounts;
 use crate::admin::Admin;
 use crate::auth::Context;
 use crate::recovery::Recovery;
+use crate::roles::Roles;
 use crate::sessions::Sessions;
 
 /// Every slice service over one context. Derefs to the [`Context`] for the
@@ -18,6 +19,7 @@ pub struct Services {
     sessions: Sessions,
     recovery: Recovery,
     admin: Admin,
+    roles: Roles,
 }
 
 impl Services {
@@ -29,6 +31,7 @@ impl Services {
             sessions: Sessions::new(context.clone()),
             recovery: Recovery::new(context.clone()),
             admin: Admin::new(context.clone()),
+            roles: Roles::new(context.clone()),
             context,
         }
     }
@@ -54,9 +57,14 @@ impl Services {
         &self.recovery
     }
 
-    /// Administration by an [`crate::auth::Actor`]: users, roles, audit, import.
+    /// Administration by an [`crate::admin::Actor`]: users, audit, import.
     pub fn admin(&self) -> &Admin {
         &self.admin
+    }
+
+    /// Role administration by an [`crate::admin::Actor`].
+    pub fn roles(&self) -> &Roles {
+        &self.roles
     }
 }
 

@@ -80,7 +80,7 @@ pub struct UserSearch {
 /// mailboxes at many providers.
 ///
 /// Only ASCII letters are folded: registration refuses non-ASCII addresses
-/// (see `auth::validate::email`), and full Unicode lower-casing would map
+/// (see `validate::email`), and full Unicode lower-casing would map
 /// look-alikes such as U+212A KELVIN SIGN onto ASCII `k`.
 pub fn normalize_email(email: &str) -> String {
     let e = email.trim();

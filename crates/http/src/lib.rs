@@ -18,6 +18,7 @@ pub mod app;
 pub mod authz;
 pub mod client_ip;
 pub mod cookies;
+mod core_errors;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -24,7 +24,8 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use latchkey_core::auth::{Actor, ClientInfo, Principal};
+use latchkey_core::admin::Actor;
+use latchkey_core::auth::{ClientInfo, Principal};
 
 use crate::client_ip::ClientIp;
 use crate::cookies::cookie_value;

@@ -18,8 +18,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, RouteClass};
-use latchkey_core::auth::{AuthError, ClientInfo, LoginAttempt, LoginOutcome, LoginSuccess};
+use latchkey_core::auth::{ClientInfo, LoginAttempt, LoginOutcome, LoginSuccess};
+use latchkey_core::error::SharedError;
 use latchkey_core::session::SessionKind;
+use latchkey_core::sign_in::SignInError;
 
 use crate::abuse::{add_ratelimit_headers, challenge_refusal, check_limit, pow_solution};
 use crate::cookies::{cookie_value, set_browser_session_cookie, set_cookie};
@@ -76,7 +78,7 @@ impl SignIn<'_> {
     pub async fn run<F, Fut>(self, check: F) -> Result<SignedIn, ApiError>
     where
         F: FnOnce(Option<String>) -> Fut,
-        Fut: Future<Output = Result<LoginSuccess, AuthError>>,
+        Fut: Future<Output = Result<LoginSuccess, SignInError>>,
     {
         let state = self.state;
         let cookies = state.cookies();
@@ -102,19 +104,19 @@ impl SignIn<'_> {
         let result = check(cookie_value(self.headers, cookies.device_name())).await;
         let outcome = match &result {
             Ok(_) => "success",
-            Err(AuthError::InvalidCredentials) => "invalid_credentials",
-            Err(AuthError::Throttled { .. }) => "throttled",
-            Err(AuthError::AccountLocked) => "locked",
-            Err(AuthError::Busy { .. }) => "busy",
-            Err(AuthError::Suspended { .. }) => "suspended",
+            Err(SignInError::InvalidCredentials) => "invalid_credentials",
+            Err(SignInError::Throttled { .. }) => "throttled",
+            Err(SignInError::AccountLocked) => "locked",
+            Err(SignInError::Shared(SharedError::Busy { .. })) => "busy",
+            Err(SignInError::Suspended { .. }) => "suspended",
             Err(_) => "error",
         };
         metrics::counter!("latchkey_logins_total", "outcome" => outcome).increment(1);
         if matches!(
             result,
-            Err(AuthError::InvalidCredentials
-                | AuthError::Throttled { .. }
-                | AuthError::AccountLocked)
+            Err(SignInError::InvalidCredentials
+                | SignInError::Throttled { .. }
+                | SignInError::AccountLocked)
         ) {
             guard.record_pressure(self.ip, 1).await;
         }

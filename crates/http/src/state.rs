@@ -8,6 +8,7 @@ use latchkey_core::abuse::{Guard, GuardConfig};
 use latchkey_core::accounts::Accounts;
 use latchkey_core::admin::Admin;
 use latchkey_core::recovery::Recovery;
+use latchkey_core::roles::Roles;
 use latchkey_core::services::Services;
 use latchkey_core::sessions::Sessions;
 use latchkey_core::{Store, SystemClock};
@@ -166,9 +167,14 @@ impl AppState {
         self.inner.auth.recovery()
     }
 
-    /// Administration by an actor: users, roles, audit, import.
+    /// Administration by an actor: users, audit, import.
     pub fn admin(&self) -> &Admin {
         self.inner.auth.admin()
+    }
+
+    /// Role administration by an actor.
+    pub fn roles(&self) -> &Roles {
+        self.inner.auth.roles()
     }
 
     /// Cookie settings.

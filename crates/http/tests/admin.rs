@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use latchkey_core::auth::Actor;
+use latchkey_core::admin::Actor;
 use latchkey_testkit::{Options, TestApp, TestResponse, USER_AGENT};
 use serde_json::{Value, json};
 
@@ -1326,10 +1326,10 @@ async fn every_admin_write_obeys_one_rule_over_actor_and_target() {
     let app = TestApp::sqlite().await;
     let cli = Actor::command_line();
     app.auth
-        .admin()
+        .roles()
         .admin_create_role(
             &cli,
-            latchkey_core::auth::RoleInput {
+            latchkey_core::roles::RoleInput {
                 name: "helpdesk".into(),
                 permissions: [
                     "users:read",
@@ -1393,7 +1393,7 @@ async fn every_admin_write_obeys_one_rule_over_actor_and_target() {
                     .admin()
                     .admin_create_user(
                         &cli,
-                        latchkey_core::auth::NewUser {
+                        latchkey_core::admin::NewUser {
                             email: email.clone(),
                             password: PASSWORD.into(),
                             roles,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::http::Request;
-use latchkey_core::auth::Actor;
+use latchkey_core::admin::Actor;
 use latchkey_http::Network;
 use latchkey_testkit::{ISSUER, Options, PEER, TestApp, TestResponse};
 

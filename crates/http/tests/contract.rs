@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::Request;
 use latchkey_core::ManualClock;
 use latchkey_core::abuse::{ChallengePolicy, GuardConfig};
-use latchkey_core::auth::Actor;
+use latchkey_core::admin::Actor;
 use latchkey_http::{Limits, Network};
 use latchkey_testkit::{Options, TestApp, TestResponse};
 use serde_json::{Value, json};

@@ -11,8 +11,9 @@ use axum::body::Body;
 use axum::http::Request;
 use latchkey_core::abuse::brute_force::BruteForcePolicy;
 use latchkey_core::abuse::{ChallengePolicy, GuardConfig};
+use latchkey_core::admin::Actor;
 use latchkey_core::audit::AuditQuery;
-use latchkey_core::auth::{Actor, LifecycleConfig};
+use latchkey_core::auth::LifecycleConfig;
 use latchkey_core::jobs::{Jobs, Ran};
 use latchkey_testkit::mailbox::{self, Received};
 use latchkey_testkit::{ISSUER, Options, TestApp, TestResponse, USER_AGENT};
@@ -1234,7 +1235,7 @@ async fn registration_does_not_tell_who_has_an_account() {
         .admin()
         .admin_create_user(
             &Actor::command_line(),
-            latchkey_core::auth::NewUser {
+            latchkey_core::admin::NewUser {
                 email: address("root"),
                 password: PASSWORD.into(),
                 roles: vec!["admin".into()],

@@ -11,8 +11,9 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use latchkey_core::admin::{Actor, AdminError, NewUser};
 use latchkey_core::audit::AuditQuery;
-use latchkey_core::auth::{Actor, AuthError, NewUser};
+use latchkey_core::error::SharedError;
 use latchkey_core::services::Services;
 use latchkey_core::user::{UserSearch, normalize_email};
 use time::OffsetDateTime;
@@ -20,16 +21,16 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::start::StartError;
 
-fn fail(what: &str, e: AuthError) -> StartError {
+fn fail(what: &str, e: AdminError) -> StartError {
     let detail = match e {
-        AuthError::Validation(problems) => problems
+        AdminError::Shared(SharedError::Validation(problems)) => problems
             .iter()
             .map(|p| format!("{}: {}", p.field, p.message))
             .collect::<Vec<_>>()
             .join("; "),
-        AuthError::EmailTaken => "an account with this email address exists already".into(),
-        AuthError::UsernameTaken => "the username is taken".into(),
-        AuthError::NotFound => "no such user".into(),
+        AdminError::EmailTaken => "an account with this email address exists already".into(),
+        AdminError::UsernameTaken => "the username is taken".into(),
+        AdminError::Shared(SharedError::NotFound) => "no such user".into(),
         other => other.to_string(),
     };
     StartError(format!("{what}: {detail}"))
@@ -115,7 +116,7 @@ pub async fn create_user(
     let access = auth
         .access(&user.id)
         .await
-        .map_err(|e| fail("cannot read the roles", e))?;
+        .map_err(|e| fail("cannot read the roles", e.into()))?;
     println!("created user {} <{}>", user.id, user.email);
     println!(
         "roles: {}",

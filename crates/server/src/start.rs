@@ -464,11 +464,11 @@ fn spawn_key_rotation(auth: Arc<Services>, period: time::Duration, max_ttl: time
 
 /// Follows the store's active signing key: a rotation by another node or by
 /// `latchkey keys rotate` is in force here within seconds
-/// ([`latchkey_core::auth::keyring::FOLLOW_INTERVAL`]); the retired key
+/// ([`latchkey_core::keyring::FOLLOW_INTERVAL`]); the retired key
 /// keeps verifying until it is unpublished.
 fn spawn_key_follower(auth: Arc<Services>) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(latchkey_core::auth::keyring::FOLLOW_INTERVAL);
+        let mut tick = tokio::time::interval(latchkey_core::keyring::FOLLOW_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

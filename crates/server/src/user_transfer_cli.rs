@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use latchkey_core::auth::{Actor, AuthError, Imported, ImportedUser};
+use latchkey_core::admin::{Actor, AdminError, Imported, ImportedUser};
+use latchkey_core::error::SharedError;
 use latchkey_core::services::Services;
 use latchkey_core::user::{User, UserSearch, normalize_email, normalize_username};
 use serde::Deserialize;
@@ -134,14 +135,14 @@ fn parse_line(text: &str) -> Result<ImportedUser, String> {
     })
 }
 
-fn problems(e: AuthError) -> Result<String, StartError> {
+fn problems(e: AdminError) -> Result<String, StartError> {
     match e {
-        AuthError::Validation(problems) => Ok(problems
+        AdminError::Shared(SharedError::Validation(problems)) => Ok(problems
             .iter()
             .map(|p| format!("{}: {}", p.field, p.message))
             .collect::<Vec<_>>()
             .join("; ")),
-        AuthError::UsernameTaken => Ok("username: taken by another account".into()),
+        AdminError::UsernameTaken => Ok("username: taken by another account".into()),
         other => Err(StartError(format!("cannot check the import: {other}"))),
     }
 }

@@ -1,9 +1,10 @@
 //! Accounts: registration, the profile and the account's own activity.
 //!
 //! The service holds an `Arc<Context>` (store, clock, hasher, keys, config)
-//! and derefs to it for the shared helpers; errors are the shared
-//! [`crate::auth::AuthError`] for now.
+//! and derefs to it for the shared helpers; its failures are [`AccountError`].
 
+mod error;
 mod service;
 
+pub use error::AccountError;
 pub use service::Accounts;

@@ -1,9 +1,12 @@
-//! The accounts service; method bodies moved unchanged from the former `Auth`.
+//! The accounts service.
 
+use super::AccountError;
 use crate::audit::AuditEvent;
 use crate::audit::AuditQuery;
 use crate::audit::EventType;
 use crate::auth::*;
+use crate::error::SharedError;
+use crate::id;
 use crate::store::StoreError;
 use crate::user::User;
 use crate::user::normalize_username;
@@ -35,7 +38,11 @@ impl Accounts {
     }
 
     /// Creates an account (recorded as `user.registered`).
-    pub async fn register(&self, r: Registration, client: &ClientInfo) -> Result<User, AuthError> {
+    pub async fn register(
+        &self,
+        r: Registration,
+        client: &ClientInfo,
+    ) -> Result<User, AccountError> {
         let user = self
             .new_account(
                 &r.email,
@@ -63,8 +70,8 @@ impl Accounts {
             Err(StoreError::Conflict("email")) if !self.lifecycle.reveal_existing_on_register => {
                 self.existing_address_registered(user).await
             }
-            Err(StoreError::Conflict("email")) => Err(AuthError::EmailTaken),
-            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
+            Err(StoreError::Conflict("email")) => Err(AccountError::EmailTaken),
+            Err(StoreError::Conflict("username")) => Err(AccountError::UsernameTaken),
             Err(e) => Err(e.into()),
         }
     }
@@ -75,7 +82,7 @@ impl Accounts {
         user_id: &str,
         patch: ProfilePatch,
         client: &ClientInfo,
-    ) -> Result<User, AuthError> {
+    ) -> Result<User, AccountError> {
         let mut user = self.account(user_id).await?;
         let mut problems = Vec::new();
         if let Some(username) = patch.username {
@@ -90,7 +97,7 @@ impl Accounts {
                 .and_then(|n| validate::name(n, &mut problems));
         }
         if !problems.is_empty() {
-            return Err(AuthError::Validation(problems));
+            return Err(SharedError::Validation(problems).into());
         }
         user.updated_at = self.now();
         let event = AuditEvent::new(EventType::AccountUpdated, user.updated_at, client)
@@ -98,8 +105,8 @@ impl Accounts {
             .subject(user_id);
         match self.store.update_user(&user, Some(&event)).await {
             Ok(()) => Ok(user),
-            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
+            Err(StoreError::Conflict("username")) => Err(AccountError::UsernameTaken),
+            Err(StoreError::NotFound) => Err(SharedError::NotFound.into()),
             Err(e) => Err(e.into()),
         }
     }
@@ -110,7 +117,7 @@ impl Accounts {
         user_id: &str,
         after_id: Option<String>,
         limit: u32,
-    ) -> Result<Vec<AuditEvent>, AuthError> {
+    ) -> Result<Vec<AuditEvent>, AccountError> {
         let query = AuditQuery {
             involving: Some(user_id.to_owned()),
             after_id,
@@ -118,5 +125,27 @@ impl Accounts {
             ..AuditQuery::default()
         };
         Ok(self.store.audit_events(&query).await?)
+    }
+
+    /// A registration for an address that has an account, when that is not
+    /// to be revealed: the owner is mailed, and the registrant gets what a
+    /// new account gets (same status and shape, one hash and one queued mail
+    /// done), for an id that names no account. A taken username is still
+    /// `UsernameTaken`, as it would be for a new address.
+    async fn existing_address_registered(&self, decoy: User) -> Result<User, AccountError> {
+        if let Some(username) = &decoy.username_normalized
+            && self.store.user_by_username(username).await?.is_some()
+        {
+            return Err(AccountError::UsernameTaken);
+        }
+        match self.store.user_by_email(&decoy.email_normalized).await? {
+            Some(owner) => self.notify_sign_up_attempt(&owner).await,
+            None => tracing::warn!("registration conflict on an address no account has"),
+        }
+        Ok(User {
+            id: id::new_id(),
+            password_hash: None,
+            ..decoy
+        })
     }
 }

@@ -1,15 +1,15 @@
 //! The admin service; method bodies moved unchanged from the former `Auth`.
 
+use super::actor::store_error;
+use super::{Actor, AdminError, AdminPatch, Imported, ImportedUser, NewUser};
 use crate::audit::AuditEvent;
 use crate::audit::AuditQuery;
 use crate::audit::EventType;
-use crate::auth::admin::*;
-use crate::auth::import::*;
 use crate::auth::*;
+use crate::error::SharedError;
 use crate::roles;
 use crate::roles::Access;
-use crate::roles::CATALOGUE;
-use crate::roles::Role;
+use crate::roles::PermissionDenied;
 use crate::roles::perm;
 use crate::session::Session;
 use crate::session::WhichSessions;
@@ -19,7 +19,6 @@ use crate::user::User;
 use crate::user::UserSearch;
 use crate::user::normalize_email;
 use crate::user::normalize_username;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -53,7 +52,7 @@ impl Admin {
         &self,
         actor: &Actor,
         search: &UserSearch,
-    ) -> Result<Vec<(User, Vec<String>)>, AuthError> {
+    ) -> Result<Vec<(User, Vec<String>)>, AdminError> {
         actor.require(perm::USERS_READ)?;
         let users = self.store.search_users(search).await?;
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
@@ -83,7 +82,7 @@ impl Admin {
         &self,
         actor: &Actor,
         user_id: &str,
-    ) -> Result<(User, Access), AuthError> {
+    ) -> Result<(User, Access), AdminError> {
         actor.require(perm::USERS_READ)?;
         let user = self.existing_user(user_id).await?;
         let access = self.access(&user.id).await?;
@@ -92,7 +91,7 @@ impl Admin {
 
     /// Creates an account (`user.created`). Assigning roles also needs
     /// `roles:manage` and the roles' permissions.
-    pub async fn admin_create_user(&self, actor: &Actor, new: NewUser) -> Result<User, AuthError> {
+    pub async fn admin_create_user(&self, actor: &Actor, new: NewUser) -> Result<User, AdminError> {
         actor.require(perm::USERS_WRITE)?;
         let roles = if new.roles.is_empty() {
             Vec::new()
@@ -128,7 +127,7 @@ impl Admin {
         actor: &Actor,
         user_id: &str,
         patch: AdminPatch,
-    ) -> Result<User, AuthError> {
+    ) -> Result<User, AdminError> {
         actor.require(perm::USERS_WRITE)?;
         let mut user = self.target(actor, user_id).await?;
         let mut problems = Vec::new();
@@ -161,7 +160,7 @@ impl Admin {
             fields.push("name");
         }
         if !problems.is_empty() {
-            return Err(AuthError::Validation(problems));
+            return Err(SharedError::Validation(problems).into());
         }
         user.updated_at = self.now();
         let event = actor
@@ -176,10 +175,10 @@ impl Admin {
     }
 
     /// Deletes an account and everything hanging off it (`user.deleted`).
-    pub async fn admin_delete_user(&self, actor: &Actor, user_id: &str) -> Result<(), AuthError> {
+    pub async fn admin_delete_user(&self, actor: &Actor, user_id: &str) -> Result<(), AdminError> {
         actor.require(perm::USERS_DELETE)?;
         if actor.user_id.as_deref() == Some(user_id) {
-            return Err(AuthError::SelfAction);
+            return Err(AdminError::SelfAction);
         }
         let user = self.target(actor, user_id).await?;
         let event = actor
@@ -199,28 +198,30 @@ impl Admin {
         user_id: &str,
         until: Option<OffsetDateTime>,
         reason: &str,
-    ) -> Result<User, AuthError> {
+    ) -> Result<User, AdminError> {
         actor.require(perm::USERS_SUSPEND)?;
         if actor.user_id.as_deref() == Some(user_id) {
-            return Err(AuthError::SelfAction);
+            return Err(AdminError::SelfAction);
         }
         let now = self.now();
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
         {
-            return Err(one_problem(
+            return Err(SharedError::field(
                 "reason",
                 "invalid_reason",
                 "a reason of 1 to 500 characters without control characters is required",
-            ));
+            )
+            .into());
         }
         let until = until.map(crate::store::truncate_to_millis);
         if until.is_some_and(|u| u <= now) {
-            return Err(one_problem(
+            return Err(SharedError::field(
                 "until",
                 "invalid_until",
                 "must be in the future (RFC 3339), or absent for a suspension until lifted",
-            ));
+            )
+            .into());
         }
         let mut user = self.target(actor, user_id).await?;
         let suspension = Suspension {
@@ -256,28 +257,28 @@ impl Admin {
         &self,
         actor: &Actor,
         user_id: &str,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), AdminError> {
         actor.require(perm::USERS_WRITE)?;
         let user = self.target(actor, user_id).await?;
         let state = self
             .store
             .account_state(&user.id)
             .await?
-            .ok_or(AuthError::NotFound)?;
+            .ok_or(SharedError::NotFound)?;
         if state.deleted_at.is_some() {
-            return Err(AuthError::NotFound);
+            return Err(SharedError::NotFound.into());
         }
         if let Some(due) = state.deletion_due_at {
-            return Err(AuthError::PendingDeletion { due });
+            return Err(AdminError::PendingDeletion { due });
         }
         let event = actor
             .event(EventType::PasswordResetRequested, self.now())
             .subject(&user.id);
-        self.mail_reset_link(&user, &event, None).await
+        Ok(self.mail_reset_link(&user, &event, None).await?)
     }
 
     /// Lifts a suspension (`user.unsuspended`).
-    pub async fn admin_unsuspend(&self, actor: &Actor, user_id: &str) -> Result<User, AuthError> {
+    pub async fn admin_unsuspend(&self, actor: &Actor, user_id: &str) -> Result<User, AdminError> {
         actor.require(perm::USERS_SUSPEND)?;
         let mut user = self.target(actor, user_id).await?;
         let now = self.now();
@@ -297,10 +298,10 @@ impl Admin {
         &self,
         actor: &Actor,
         user_id: &str,
-    ) -> Result<Vec<Session>, AuthError> {
+    ) -> Result<Vec<Session>, AdminError> {
         actor.require(perm::USERS_READ)?;
         let user = self.existing_user(user_id).await?;
-        self.user_sessions(&user.id).await
+        Ok(self.user_sessions(&user.id).await?)
     }
 
     /// Ends one session of a user (`session.revoked`), or all of them
@@ -311,7 +312,7 @@ impl Admin {
         actor: &Actor,
         user_id: &str,
         session_id: Option<&str>,
-    ) -> Result<u64, AuthError> {
+    ) -> Result<u64, AdminError> {
         actor.require(perm::SESSIONS_REVOKE)?;
         let user = self.target(actor, user_id).await?;
         let now = self.now();
@@ -334,7 +335,7 @@ impl Admin {
             )
             .await?;
         if session_id.is_some() && ended == 0 {
-            return Err(AuthError::NotFound);
+            return Err(SharedError::NotFound.into());
         }
         Ok(ended)
     }
@@ -348,7 +349,7 @@ impl Admin {
         user_id: &str,
         wanted: &[String],
         end_sessions: bool,
-    ) -> Result<Access, AuthError> {
+    ) -> Result<Access, AdminError> {
         actor.require(perm::ROLES_MANAGE)?;
         let user = self.target(actor, user_id).await?;
         let names = self.grantable(actor, wanted).await?;
@@ -368,7 +369,7 @@ impl Admin {
             .collect();
         let removed_access = Access::resolve(&removed, &all);
         if let Some(p) = actor.access.missing_for_grant(&removed_access.permissions) {
-            return Err(AuthError::PermissionDenied(p));
+            return Err(PermissionDenied(p).into());
         }
         let now = self.now();
         let mut event = actor
@@ -390,189 +391,7 @@ impl Admin {
             )
             .await
             .map_err(store_error)?;
-        self.access(&user.id).await
-    }
-
-    /// Every role, built-in ones first.
-    pub async fn admin_roles(&self, actor: &Actor) -> Result<Vec<Role>, AuthError> {
-        actor.require(perm::ROLES_READ)?;
-        let mut all = self.all_roles().await?;
-        all.sort_by_key(|r| {
-            (
-                roles::BUILTIN_ROLES
-                    .iter()
-                    .position(|b| b.name == r.name)
-                    .unwrap_or(usize::MAX),
-                r.name.clone(),
-            )
-        });
-        Ok(all)
-    }
-
-    /// One role.
-    pub async fn admin_role(&self, actor: &Actor, name: &str) -> Result<Role, AuthError> {
-        actor.require(perm::ROLES_READ)?;
-        self.store
-            .role_by_name(name)
-            .await?
-            .map(Role::with_builtin_definition)
-            .ok_or(AuthError::NotFound)
-    }
-
-    /// Creates a custom role (`role.created`).
-    pub async fn admin_create_role(
-        &self,
-        actor: &Actor,
-        input: RoleInput,
-    ) -> Result<Role, AuthError> {
-        actor.require(perm::ROLES_MANAGE)?;
-        let name = input.name.trim().to_owned();
-        if !roles::valid_role_name(&name) {
-            return Err(one_problem(
-                "name",
-                "invalid_role_name",
-                "2 to 32 characters: a-z, 0-9, '_' or '-', starting with a letter",
-            ));
-        }
-        let description = Context::check_description(input.description)?;
-        let permissions = Context::check_permissions(actor, &input.permissions)?;
-        let all = self.all_roles().await?;
-        if all.iter().any(|r| r.name == name) {
-            return Err(AuthError::RoleTaken);
-        }
-        if let Some(parent) = &input.parent {
-            Context::check_parent(actor, &name, parent, &all)?;
-        }
-        let now = self.now();
-        let role = Role {
-            name,
-            description,
-            parent: input.parent,
-            permissions,
-            builtin: false,
-            created_at: now,
-            updated_at: now,
-        };
-        let event = actor
-            .event(EventType::RoleCreated, now)
-            .detail("role", role.name.clone())
-            .detail("parent", role.parent.clone())
-            .detail("permissions", role.permissions.clone());
-        match self.store.insert_role(&role, &event).await {
-            Ok(()) => Ok(role),
-            Err(StoreError::Conflict(_)) => Err(AuthError::RoleTaken),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Changes a custom role (`role.updated`). The change applies at once
-    /// to every user who has the role, or inherits from it.
-    pub async fn admin_update_role(
-        &self,
-        actor: &Actor,
-        name: &str,
-        patch: RolePatch,
-    ) -> Result<Role, AuthError> {
-        actor.require(perm::ROLES_MANAGE)?;
-        let all = self.all_roles().await?;
-        let mut role = all
-            .iter()
-            .find(|r| r.name == name)
-            .cloned()
-            .ok_or(AuthError::NotFound)?;
-        if role.builtin {
-            return Err(AuthError::RoleReadOnly);
-        }
-        // Changing a role changes what its holders may do: the actor must
-        // hold what it carries now, as well as what it will carry.
-        let current = Access::resolve(std::slice::from_ref(&role.name), &all);
-        if let Some(p) = actor.access.missing_for_grant(&current.permissions) {
-            return Err(AuthError::PermissionDenied(p));
-        }
-        if patch.description.is_some() {
-            role.description = Context::check_description(patch.description)?;
-        }
-        if let Some(perms) = patch.permissions {
-            role.permissions = Context::check_permissions(actor, &perms)?;
-        }
-        if let Some(parent) = patch.parent {
-            if let Some(p) = &parent {
-                Context::check_parent(actor, &role.name, p, &all)?;
-            }
-            role.parent = parent;
-        }
-        role.updated_at = self.now();
-        let event = actor
-            .event(EventType::RoleUpdated, role.updated_at)
-            .detail("role", role.name.clone())
-            .detail("parent", role.parent.clone())
-            .detail("permissions", role.permissions.clone());
-        self.store
-            .update_role(&role, &event)
-            .await
-            .map_err(store_error)?;
-        Ok(role)
-    }
-
-    /// Deletes a custom role and its assignments (`role.deleted`). A role
-    /// that is another's parent is refused (`RoleInUse`).
-    pub async fn admin_delete_role(&self, actor: &Actor, name: &str) -> Result<(), AuthError> {
-        actor.require(perm::ROLES_MANAGE)?;
-        let all = self.all_roles().await?;
-        let role = all
-            .iter()
-            .find(|r| r.name == name)
-            .ok_or(AuthError::NotFound)?;
-        if role.builtin {
-            return Err(AuthError::RoleReadOnly);
-        }
-        let current = Access::resolve(std::slice::from_ref(&role.name), &all);
-        if let Some(p) = actor.access.missing_for_grant(&current.permissions) {
-            return Err(AuthError::PermissionDenied(p));
-        }
-        let children: Vec<String> = all
-            .iter()
-            .filter(|r| r.parent.as_deref() == Some(name))
-            .map(|r| r.name.clone())
-            .collect();
-        if !children.is_empty() {
-            return Err(AuthError::RoleInUse(children));
-        }
-        let event = actor
-            .event(EventType::RoleDeleted, self.now())
-            .detail("role", name);
-        match self.store.delete_role(name, &event).await {
-            Ok(_) => Ok(()),
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
-            Err(StoreError::Conflict(_)) => Err(AuthError::RoleInUse(Vec::new())),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// latchkey's permissions, then the custom ones roles carry:
-    /// `(name, description, is latchkey's own)`.
-    pub async fn admin_permissions(
-        &self,
-        actor: &Actor,
-    ) -> Result<Vec<(String, String, bool)>, AuthError> {
-        actor.require(perm::ROLES_READ)?;
-        let mut out: Vec<(String, String, bool)> = CATALOGUE
-            .iter()
-            .map(|(p, d)| ((*p).to_owned(), (*d).to_owned(), true))
-            .collect();
-        let custom: BTreeSet<String> = self
-            .all_roles()
-            .await?
-            .into_iter()
-            .flat_map(|r| r.permissions)
-            .filter(|p| !roles::is_latchkey_permission(p))
-            .collect();
-        out.extend(
-            custom
-                .into_iter()
-                .map(|p| (p, "Defined by a custom role".to_owned(), false)),
-        );
-        Ok(out)
+        Ok(self.access(&user.id).await?)
     }
 
     /// Audit events matching the query (`audit:read`).
@@ -580,7 +399,7 @@ impl Admin {
         &self,
         actor: &Actor,
         query: &AuditQuery,
-    ) -> Result<Vec<AuditEvent>, AuthError> {
+    ) -> Result<Vec<AuditEvent>, AdminError> {
         actor.require(perm::AUDIT_READ)?;
         Ok(self.store.audit_events(query).await?)
     }
@@ -592,7 +411,7 @@ impl Admin {
         &self,
         actor: &Actor,
         u: &ImportedUser,
-    ) -> Result<Imported, AuthError> {
+    ) -> Result<Imported, AdminError> {
         let (user, _) = self.imported_account(actor, u).await?;
         if self
             .store
@@ -605,7 +424,7 @@ impl Admin {
         if let Some(name) = &user.username_normalized
             && self.store.user_by_username(name).await?.is_some()
         {
-            return Err(AuthError::UsernameTaken);
+            return Err(AdminError::UsernameTaken);
         }
         Ok(Imported::Created(Box::new(user)))
     }
@@ -616,7 +435,7 @@ impl Admin {
         &self,
         actor: &Actor,
         u: &ImportedUser,
-    ) -> Result<Imported, AuthError> {
+    ) -> Result<Imported, AdminError> {
         let (user, roles) = self.imported_account(actor, u).await?;
         let event = actor
             .event(EventType::UserCreated, self.now())
@@ -625,7 +444,7 @@ impl Admin {
             .detail("import", true);
         let present = |user: &User| {
             let email = user.email_normalized.clone();
-            async move { Ok::<_, AuthError>(self.store.user_by_email(&email).await?.is_some()) }
+            async move { Ok::<_, AdminError>(self.store.user_by_email(&email).await?.is_some()) }
         };
         if present(&user).await? {
             return Ok(Imported::Present);
@@ -635,7 +454,7 @@ impl Admin {
             // A store names one violated constraint, not necessarily the
             // address: an account that came in meanwhile is present.
             Err(StoreError::Conflict(_)) if present(&user).await? => Ok(Imported::Present),
-            Err(StoreError::Conflict("username")) => Err(AuthError::UsernameTaken),
+            Err(StoreError::Conflict("username")) => Err(AdminError::UsernameTaken),
             Err(e) => Err(e.into()),
         }
     }

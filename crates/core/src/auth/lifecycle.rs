@@ -53,12 +53,15 @@ use std::sync::atomic::Ordering;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::{AuthError, ClientInfo, Context};
+use super::{ClientInfo, Context};
 use crate::audit::{AuditEvent, EventType};
+use crate::error::SharedError;
 use crate::id;
 use crate::lifecycle::{AccountToken, NewJob, QueuedMail, Redemption, TokenPurpose};
 use crate::mail::{MailKind, OutgoingMail, Theme, render};
 use crate::password::{Password, Verified};
+use crate::recovery::RecoveryError;
+use crate::sign_in::SignInError;
 use crate::store::StoreError;
 use crate::user::{User, normalize_email};
 use latchkey_tokens::{constant_time_eq, random_token, sha256_hex};
@@ -206,11 +209,11 @@ impl Context {
     }
 
     /// Opens a sealed outbox message (for the delivery job).
-    pub fn open_mail(&self, id: &str, sealed: &[u8]) -> Result<OutgoingMail, AuthError> {
+    pub fn open_mail(&self, id: &str, sealed: &[u8]) -> Result<OutgoingMail, SharedError> {
         let plain = self.mail_sealer.open(sealed, id.as_bytes()).map_err(|e| {
-            AuthError::Internal(format!("outbox message {id} cannot be opened: {e}"))
+            SharedError::Internal(format!("outbox message {id} cannot be opened: {e}"))
         })?;
-        serde_json::from_slice(&plain).map_err(|e| AuthError::Internal(e.to_string()))
+        serde_json::from_slice(&plain).map_err(|e| SharedError::Internal(e.to_string()))
     }
 
     /// Queues a notice (a message without a token).
@@ -219,7 +222,7 @@ impl Context {
         user: &User,
         to: &str,
         kind: MailKind,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), SharedError> {
         let (mail, job) = self.compose(Some(&user.id), to, &kind);
         self.store.enqueue_mail(&mail, &job).await?;
         self.wake_jobs();
@@ -269,7 +272,7 @@ impl Context {
         t: &MailedToken,
         notice: Option<&(QueuedMail, NewJob)>,
         event: Option<&AuditEvent>,
-    ) -> Result<bool, AuthError> {
+    ) -> Result<bool, SharedError> {
         let stored = self
             .store
             .insert_account_token(
@@ -304,10 +307,10 @@ impl Context {
         &self,
         token: &str,
         purposes: &[TokenPurpose],
-    ) -> Result<AccountToken, AuthError> {
+    ) -> Result<AccountToken, RecoveryError> {
         let token = token.trim();
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-            return Err(AuthError::InvalidToken);
+            return Err(RecoveryError::InvalidToken);
         }
         let hash = sha256_hex(token.as_bytes());
         let now = self.now();
@@ -320,7 +323,7 @@ impl Context {
             {
                 Ok(t)
             }
-            _ => Err(AuthError::InvalidToken),
+            _ => Err(RecoveryError::InvalidToken),
         }
     }
 
@@ -330,7 +333,7 @@ impl Context {
         action: Redemption,
         notice: Option<&(QueuedMail, NewJob)>,
         event: &AuditEvent,
-    ) -> Result<crate::lifecycle::Redeemed, AuthError> {
+    ) -> Result<crate::lifecycle::Redeemed, RecoveryError> {
         match self
             .store
             .redeem_account_token(
@@ -344,8 +347,8 @@ impl Context {
             .await
         {
             Ok(Some(r)) => Ok(r),
-            Ok(None) => Err(AuthError::InvalidToken),
-            Err(StoreError::Conflict("email")) => Err(AuthError::EmailTaken),
+            Ok(None) => Err(RecoveryError::InvalidToken),
+            Err(StoreError::Conflict("email")) => Err(RecoveryError::EmailTaken),
             Err(e) => Err(e.into()),
         }
     }
@@ -356,7 +359,7 @@ impl Context {
 
     /// Mails a verification link to the user's address, unless it is
     /// verified already.
-    pub async fn send_verification(&self, user: &User) -> Result<(), AuthError> {
+    pub async fn send_verification(&self, user: &User) -> Result<(), SharedError> {
         if user.email_verified {
             return Ok(());
         }
@@ -382,13 +385,13 @@ impl Context {
         &self,
         job_id: &str,
         payload: &[u8],
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), SharedError> {
         let plain = self
             .job_sealer
             .open(payload, job_id.as_bytes())
-            .map_err(|e| AuthError::Internal(format!("reset job payload: {e}")))?;
+            .map_err(|e| SharedError::Internal(format!("reset job payload: {e}")))?;
         let request: ResetRequest = serde_json::from_slice(&plain)
-            .map_err(|e| AuthError::Internal(format!("reset job payload: {e}")))?;
+            .map_err(|e| SharedError::Internal(format!("reset job payload: {e}")))?;
         let Some(user) = self
             .store
             .user_by_email(&normalize_email(&request.email))
@@ -427,7 +430,7 @@ impl Context {
         user: &User,
         event: &AuditEvent,
         once: Option<String>,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), SharedError> {
         let minutes = self.lifecycle.reset_ttl.whole_minutes();
         let mut t = self.mailed_token(
             user,
@@ -453,7 +456,7 @@ impl Context {
         user: &User,
         raw: &str,
         field: &str,
-    ) -> Result<Password, AuthError> {
+    ) -> Result<Password, SharedError> {
         let identity: Vec<&str> = [Some(user.email.as_str()), user.username.as_deref()]
             .into_iter()
             .flatten()
@@ -462,7 +465,7 @@ impl Context {
             .await
             .map_err(|mut problem| {
                 problem.field = field.to_owned();
-                AuthError::Validation(vec![problem])
+                SharedError::Validation(vec![problem])
             })
     }
 
@@ -476,7 +479,7 @@ impl Context {
         &self,
         user: &User,
         password: &str,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), RecoveryError> {
         let now = self.now();
         let charged = self
             .charge_attempt(&format!("user:{}", user.id), None, now)
@@ -500,7 +503,7 @@ impl Context {
                 if let Some(c) = c {
                     c.note_lock();
                 }
-                Err(AuthError::WrongPassword)
+                Err(RecoveryError::WrongPassword)
             }
             (Err(e), c) => {
                 if let Some(c) = c {
@@ -520,21 +523,21 @@ impl Context {
     /// deactivated account is reactivated (`account.reactivated`).
     /// Suspension is not checked here: the store refuses the session
     /// atomically (`Suspended`), and password sign-in checks it first.
-    pub(crate) async fn admit(&self, user: &User, client: &ClientInfo) -> Result<(), AuthError> {
+    pub(crate) async fn admit(&self, user: &User, client: &ClientInfo) -> Result<(), SignInError> {
         let state = self
             .store
             .account_state(&user.id)
             .await?
-            .ok_or(AuthError::InvalidCredentials)?;
+            .ok_or(SignInError::InvalidCredentials)?;
         let now = self.now();
         if state.deleted_at.is_some() {
-            return Err(AuthError::InvalidCredentials);
+            return Err(SignInError::InvalidCredentials);
         }
         if let Some(due) = state.deletion_due_at {
-            return Err(AuthError::PendingDeletion { due });
+            return Err(SignInError::PendingDeletion { due });
         }
         if self.lifecycle.require_verified_email && !user.email_verified {
-            return Err(AuthError::EmailNotVerified);
+            return Err(SignInError::EmailNotVerified);
         }
         if state.deactivated_at.is_some() {
             let event = own_event(EventType::AccountReactivated, now, client, &user.id);

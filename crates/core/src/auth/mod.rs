@@ -27,11 +27,7 @@
 //!   New passwords go through [`PasswordRules`] (length, common and breached
 //!   lists, identity, optional strength).
 
-pub(crate) mod admin;
-pub(crate) mod import;
-pub mod keyring;
 pub(crate) mod lifecycle;
-pub(crate) mod validate;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,22 +41,23 @@ use crate::abuse::brute_force::{self, BruteForcePolicy, Charge};
 use crate::abuse::device::{DeviceCookies, KnownDevice};
 use crate::audit::{AuditEvent, EventType};
 use crate::clock::Clock;
+use crate::error::SharedError;
 use crate::id;
 use crate::keys::Client;
-use crate::password::{LengthPolicy, Password, PasswordError, PasswordHasher};
+use crate::password::{LengthPolicy, Password, PasswordHasher};
 use crate::password_policy::PasswordRules;
 use crate::roles::Access;
 use crate::session::{RefreshToken, Session, SessionCreated, SessionKind, device_label};
+use crate::sign_in::SignInError;
 use crate::store::{Store, StoreError, truncate_to_millis};
 use crate::user::User;
 
 pub use crate::client_info::ClientInfo;
-pub use admin::{Actor, AdminPatch, NewUser, RoleInput, RolePatch};
-pub use import::{Imported, ImportedUser};
-pub use keyring::{KeyError, Keyring};
+pub use crate::keyring::{KeyError, Keyring};
+pub(crate) use crate::validate;
+pub use crate::validate::FieldProblem;
 pub(crate) use lifecycle::{JOB_MAIL, JOB_RESET};
 pub use lifecycle::{LifecycleConfig, ReauthInfo};
-pub use validate::FieldProblem;
 
 /// The `typ` of latchkey access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -91,118 +88,6 @@ pub struct AuthConfig {
     pub password_policy: LengthPolicy,
     /// Whether access tokens carry a `permissions` claim besides `roles`.
     pub include_permissions: bool,
-}
-
-/// What went wrong, in terms the HTTP layer turns into responses.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    /// The input has invalid fields.
-    #[error("validation failed")]
-    Validation(Vec<FieldProblem>),
-    /// The email address is registered already.
-    #[error("email taken")]
-    EmailTaken,
-    /// The username is taken.
-    #[error("username taken")]
-    UsernameTaken,
-    /// Unknown identifier or wrong password: deliberately indistinguishable.
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    /// The refresh token is unknown, expired, used or its session ended.
-    #[error("invalid refresh token")]
-    InvalidRefreshToken,
-    /// A refresh token was presented again after it was exchanged: the
-    /// session has been ended.
-    #[error("refresh token reused; session ended")]
-    RefreshTokenReused,
-    /// The access token or session cookie is invalid (the reason is for logs).
-    #[error("invalid credentials: {0}")]
-    Unauthenticated(&'static str),
-    /// The object does not exist (or belongs to someone else).
-    #[error("not found")]
-    NotFound,
-    /// The account is suspended (checked after the password, so only
-    /// someone who knows it learns this).
-    #[error("account suspended")]
-    Suspended {
-        /// When the suspension ends; `None`: until lifted.
-        until: Option<OffsetDateTime>,
-    },
-    /// The caller lacks this permission.
-    #[error("permission {0} denied")]
-    PermissionDenied(String),
-    /// The role name is taken.
-    #[error("role name taken")]
-    RoleTaken,
-    /// Built-in roles cannot be changed or deleted.
-    #[error("built-in role")]
-    RoleReadOnly,
-    /// The role is the parent of other roles (named).
-    #[error("role in use")]
-    RoleInUse(Vec<String>),
-    /// An administrator tried to suspend or delete their own account.
-    #[error("cannot act on own account")]
-    SelfAction,
-    /// Too many recent failed sign-ins for this account (or identifier):
-    /// the password was not checked.
-    #[error("sign-in throttled")]
-    Throttled {
-        /// Seconds to wait.
-        retry_after_secs: u32,
-    },
-    /// The account is locked after too many consecutive failed sign-ins:
-    /// the password was not checked.
-    #[error("account locked")]
-    AccountLocked,
-    /// The account's deletion is pending: sign-in is refused until it is
-    /// cancelled with the mailed link.
-    #[error("account pending deletion")]
-    PendingDeletion {
-        /// When the personal data will be removed.
-        due: OffsetDateTime,
-    },
-    /// Sign-in needs a verified address (`accounts.require_verified_email`).
-    #[error("email not verified")]
-    EmailNotVerified,
-    /// The operation needs a recent authentication (`POST /v1/auth/reauth`).
-    #[error("recent authentication required")]
-    ReauthRequired,
-    /// The current password given to confirm a change is wrong.
-    #[error("wrong current password")]
-    WrongPassword,
-    /// A mailed token is unknown, expired, used, superseded or for something else.
-    #[error("invalid or expired token")]
-    InvalidToken,
-    /// The password hashing queue is full: retry shortly.
-    #[error("busy")]
-    Busy {
-        /// Seconds to wait.
-        retry_after_secs: u32,
-    },
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A bug or a broken key: logged, never shown.
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<PasswordError> for AuthError {
-    fn from(e: PasswordError) -> Self {
-        match e {
-            PasswordError::Busy { retry_after_secs } => AuthError::Busy { retry_after_secs },
-            other => AuthError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<KeyError> for AuthError {
-    fn from(e: KeyError) -> Self {
-        match e {
-            KeyError::Store(s) => AuthError::Store(s),
-            other => AuthError::Internal(other.to_string()),
-        }
-    }
 }
 
 /// A new account.
@@ -454,7 +339,7 @@ impl Context {
     /// checked against every rule of [`check_new_password`](Self::check_new_password)
     /// and hashed. Every way an account with a password is made goes through
     /// here, so they cannot differ in their rules. All problems are reported
-    /// together as [`AuthError::Validation`]; nothing is stored.
+    /// together as [`SharedError::Validation`]; nothing is stored.
     pub(crate) async fn new_account(
         &self,
         email: &str,
@@ -462,7 +347,7 @@ impl Context {
         name: Option<&str>,
         password: &str,
         email_verified: bool,
-    ) -> Result<User, AuthError> {
+    ) -> Result<User, SharedError> {
         let mut problems = Vec::new();
         let valid_email = validate::email(email, &mut problems);
         let username_ok = username.and_then(|u| validate::username(u, &mut problems));
@@ -477,7 +362,7 @@ impl Context {
         };
         let (Some(email), Some(password), true) = (valid_email, password, problems.is_empty())
         else {
-            return Err(AuthError::Validation(problems));
+            return Err(SharedError::Validation(problems));
         };
         let hash = self.hasher.hash(password).await?;
         let now = self.now();
@@ -498,7 +383,7 @@ impl Context {
 
     /// Lifts a lockout: clears the account's failure counter. Returns
     /// whether there was one.
-    pub async fn unlock_account(&self, user_id: &str) -> Result<bool, AuthError> {
+    pub async fn unlock_account(&self, user_id: &str) -> Result<bool, SharedError> {
         let cleared = self
             .store
             .clear_login_failures(&format!("user:{user_id}"))
@@ -562,28 +447,6 @@ impl Context {
         truncate_to_millis(self.clock.now())
     }
 
-    /// A registration for an address that has an account, when that is not
-    /// to be revealed: the owner is mailed, and the registrant gets what a
-    /// new account gets (same status and shape, one hash and one queued mail
-    /// done), for an id that names no account. A taken username is still
-    /// `UsernameTaken`, as it would be for a new address.
-    pub(crate) async fn existing_address_registered(&self, decoy: User) -> Result<User, AuthError> {
-        if let Some(username) = &decoy.username_normalized
-            && self.store.user_by_username(username).await?.is_some()
-        {
-            return Err(AuthError::UsernameTaken);
-        }
-        match self.store.user_by_email(&decoy.email_normalized).await? {
-            Some(owner) => self.notify_sign_up_attempt(&owner).await,
-            None => tracing::warn!("registration conflict on an address no account has"),
-        }
-        Ok(User {
-            id: id::new_id(),
-            password_hash: None,
-            ..decoy
-        })
-    }
-
     /// Appends an event to the audit log. A failure is logged, not
     /// returned: the change it records has happened already.
     pub async fn record(&self, event: AuditEvent) {
@@ -593,7 +456,7 @@ impl Context {
     }
 
     /// The user's roles and permissions, read from the store now.
-    pub async fn access(&self, user_id: &str) -> Result<Access, AuthError> {
+    pub async fn access(&self, user_id: &str) -> Result<Access, SharedError> {
         let graph = self.store.user_role_graph(user_id).await?;
         Ok(Access::resolve(&graph.assigned, &graph.roles))
     }
@@ -605,7 +468,7 @@ impl Context {
         account_key: &str,
         device: Option<&KnownDevice>,
         now: OffsetDateTime,
-    ) -> Result<Option<Charged>, AuthError> {
+    ) -> Result<Option<Charged>, SignInError> {
         let policy = &self.protection.brute_force;
         if !policy.enabled {
             return Ok(None);
@@ -655,7 +518,7 @@ impl Context {
                     retry_after_secs = retry_after.as_secs(),
                     "sign-in refused without a check: too soon after the last failures"
                 );
-                Err(AuthError::Throttled {
+                Err(SignInError::Throttled {
                     retry_after_secs: u32::try_from(retry_after.as_secs().max(1))
                         .unwrap_or(u32::MAX)
                         .saturating_add(u32::from(retry_after.subsec_nanos() > 0)),
@@ -668,7 +531,7 @@ impl Context {
                     user_id = account_key.strip_prefix("user:"),
                     "sign-in refused without a check: the account is locked"
                 );
-                Err(AuthError::AccountLocked)
+                Err(SignInError::AccountLocked)
             }
         }
     }
@@ -736,7 +599,7 @@ impl Context {
         client: &ClientInfo,
         kind: SessionKind,
         amr: Vec<String>,
-    ) -> Result<LoginOutcome, AuthError> {
+    ) -> Result<LoginOutcome, SignInError> {
         self.admit(user, client).await?;
         let label = client.user_agent.as_deref().map(device_label);
         let new_device = self.is_new_device(user, label.as_deref(), client).await;
@@ -753,7 +616,7 @@ impl Context {
         client: &ClientInfo,
         kind: SessionKind,
         amr: Vec<String>,
-    ) -> Result<LoginOutcome, AuthError> {
+    ) -> Result<LoginOutcome, SignInError> {
         let now = self.now();
         let cookie_token = (kind == SessionKind::Cookie).then(random_token);
         let session = Session {
@@ -776,7 +639,7 @@ impl Context {
         };
         let admitted = |created: SessionCreated| match created {
             SessionCreated::Created => Ok(()),
-            SessionCreated::UserSuspended => Err(AuthError::Suspended {
+            SessionCreated::UserSuspended => Err(SignInError::Suspended {
                 until: user.suspension.as_ref().and_then(|s| s.until),
             }),
         };
@@ -800,7 +663,7 @@ impl Context {
     }
 
     /// The user's active sessions, newest first.
-    pub async fn user_sessions(&self, user_id: &str) -> Result<Vec<Session>, AuthError> {
+    pub async fn user_sessions(&self, user_id: &str) -> Result<Vec<Session>, SharedError> {
         Ok(self
             .store
             .active_sessions_of_user(user_id, self.now())
@@ -808,15 +671,15 @@ impl Context {
     }
 
     /// The user's account.
-    pub async fn account(&self, user_id: &str) -> Result<User, AuthError> {
+    pub async fn account(&self, user_id: &str) -> Result<User, SharedError> {
         self.store
             .user_by_id(user_id)
             .await?
-            .ok_or(AuthError::NotFound)
+            .ok_or(SharedError::NotFound)
     }
 
     /// A client by id: from memory, else from the store (then kept).
-    pub(crate) async fn client(&self, client_id: &str) -> Result<Option<Client>, AuthError> {
+    pub(crate) async fn client(&self, client_id: &str) -> Result<Option<Client>, SharedError> {
         let cached = self
             .clients
             .read()
@@ -844,7 +707,7 @@ pub(crate) fn issue(
     session: &Session,
     now: OffsetDateTime,
     access: &Access,
-) -> Result<(TokenResponse, RefreshToken), AuthError> {
+) -> Result<(TokenResponse, RefreshToken), SharedError> {
     let key = keys.active()?;
     let claims = AccessClaims {
         iss: config.issuer.clone(),
@@ -874,7 +737,7 @@ pub(crate) fn issue(
     };
     let access_token = key
         .sign_jwt(ACCESS_TOKEN_TYP, &claims)
-        .map_err(|e| AuthError::Internal(format!("signing failed: {e}")))?;
+        .map_err(|e| SharedError::Internal(format!("signing failed: {e}")))?;
     let refresh_token = random_token();
     let row = RefreshToken {
         token_hash: sha256_hex(refresh_token.as_bytes()),

@@ -4,9 +4,10 @@
 //! [`crate::auth::Context`] (`auth/lifecycle.rs`), which the admin slice uses too.
 //!
 //! The service holds an `Arc<Context>` (store, clock, hasher, keys, config)
-//! and derefs to it for the shared helpers; errors are the shared
-//! [`crate::auth::AuthError`] for now.
+//! and derefs to it for the shared helpers; its failures are [`RecoveryError`].
 
+mod error;
 mod service;
 
+pub use error::RecoveryError;
 pub use service::Recovery;

@@ -1,9 +1,11 @@
-//! The recovery service; method bodies moved unchanged from the former `Auth`.
+//! The recovery service.
 
+use super::RecoveryError;
 use crate::audit::AuditEvent;
 use crate::audit::EventType;
 use crate::auth::lifecycle::*;
 use crate::auth::*;
+use crate::error::SharedError;
 use crate::id;
 use crate::lifecycle::AccountToken;
 use crate::lifecycle::NewJob;
@@ -44,16 +46,20 @@ impl Recovery {
     }
 
     /// Resends the verification mail to the signed-in user.
-    pub async fn resend_verification(&self, principal: &Principal) -> Result<(), AuthError> {
+    pub async fn resend_verification(&self, principal: &Principal) -> Result<(), RecoveryError> {
         let user = self.account(&principal.user_id).await?;
-        self.send_verification(&user).await
+        Ok(self.send_verification(&user).await?)
     }
 
     /// Redeems a link that proves a mailbox: a verification link (the
     /// address becomes verified: `email.verified`) or an email-change link
     /// (the account moves to the new, verified address:
     /// `email_change.confirmed`).
-    pub async fn verify_email(&self, token: &str, client: &ClientInfo) -> Result<(), AuthError> {
+    pub async fn verify_email(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<(), RecoveryError> {
         let t = self
             .usable_token(
                 token,
@@ -77,22 +83,23 @@ impl Recovery {
         principal: &Principal,
         new_email: &str,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), RecoveryError> {
         let mut problems = Vec::new();
         let Some(new_email) = validate::email(new_email, &mut problems) else {
-            return Err(AuthError::Validation(problems));
+            return Err(SharedError::Validation(problems).into());
         };
         let user = self.account(&principal.user_id).await?;
         let normalized = normalize_email(&new_email);
         if normalized == user.email_normalized {
-            return Err(AuthError::Validation(vec![validate::FieldProblem::new(
+            return Err(SharedError::Validation(vec![validate::FieldProblem::new(
                 "new_email",
                 "same_email",
                 "this is the account's current address",
-            )]));
+            )])
+            .into());
         }
         if self.store.user_by_email(&normalized).await?.is_some() {
-            return Err(AuthError::EmailTaken);
+            return Err(RecoveryError::EmailTaken);
         }
         let event = own_event(
             EventType::EmailChangeRequested,
@@ -115,9 +122,8 @@ impl Recovery {
             &user.email,
             &MailKind::EmailChangeNotice { new_email },
         );
-        self.store_token(&t, Some(&notice), Some(&event))
-            .await
-            .map(|_| ())
+        self.store_token(&t, Some(&notice), Some(&event)).await?;
+        Ok(())
     }
 
     // ---------------------------------------------------------------------
@@ -132,7 +138,7 @@ impl Recovery {
         &self,
         email: &str,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), RecoveryError> {
         let now = self.now();
         let id = id::new_id();
         let email = email.trim();
@@ -167,7 +173,7 @@ impl Recovery {
         token: &str,
         new_password: &str,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), RecoveryError> {
         // check the token before spending a hash on it
         let t = self
             .usable_token(token, &[TokenPurpose::PasswordReset])
@@ -175,7 +181,7 @@ impl Recovery {
         let user = self
             .account(&t.user_id)
             .await
-            .map_err(|_| AuthError::InvalidToken)?;
+            .map_err(|_| RecoveryError::InvalidToken)?;
         let password = self
             .new_password(&user, new_password, "new_password")
             .await?;
@@ -211,7 +217,7 @@ impl Recovery {
         current: &str,
         new_password: &str,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), RecoveryError> {
         let user = self.account(&principal.user_id).await?;
         let password = self
             .new_password(&user, new_password, "new_password")
@@ -238,7 +244,7 @@ impl Recovery {
                 self.wake_jobs();
                 Ok(())
             }
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
+            Err(StoreError::NotFound) => Err(SharedError::NotFound.into()),
             Err(e) => Err(e.into()),
         }
     }
@@ -253,7 +259,7 @@ impl Recovery {
         &self,
         principal: &Principal,
         password: &str,
-    ) -> Result<ReauthInfo, AuthError> {
+    ) -> Result<ReauthInfo, RecoveryError> {
         let user = self.account(&principal.user_id).await?;
         self.check_password(&user, password).await?;
         let now = self.now();
@@ -262,7 +268,7 @@ impl Recovery {
             .set_session_auth_time(&principal.session.id, now)
             .await?
         {
-            return Err(AuthError::Unauthenticated("session ended"));
+            return Err(RecoveryError::Unauthenticated("session ended"));
         }
         Ok(ReauthInfo {
             auth_time: now,
@@ -272,11 +278,11 @@ impl Recovery {
 
     /// Whether the principal authenticated recently enough for sensitive
     /// changes.
-    pub fn require_recent_auth(&self, principal: &Principal) -> Result<(), AuthError> {
+    pub fn require_recent_auth(&self, principal: &Principal) -> Result<(), RecoveryError> {
         if principal.session.auth_time + self.lifecycle.reauth_max_age > self.now() {
             Ok(())
         } else {
-            Err(AuthError::ReauthRequired)
+            Err(RecoveryError::ReauthRequired)
         }
     }
 
@@ -291,7 +297,7 @@ impl Recovery {
         &self,
         principal: &Principal,
         client: &ClientInfo,
-    ) -> Result<OffsetDateTime, AuthError> {
+    ) -> Result<OffsetDateTime, RecoveryError> {
         let user = self.account(&principal.user_id).await?;
         let now = self.now();
         let due = now + self.lifecycle.deletion_grace;
@@ -322,14 +328,18 @@ impl Recovery {
                 self.wake_jobs();
                 Ok(due)
             }
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
+            Err(StoreError::NotFound) => Err(SharedError::NotFound.into()),
             Err(e) => Err(e.into()),
         }
     }
 
     /// Cancels a pending deletion with the mailed link
     /// (`account.deletion_cancelled`).
-    pub async fn cancel_deletion(&self, token: &str, client: &ClientInfo) -> Result<(), AuthError> {
+    pub async fn cancel_deletion(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<(), RecoveryError> {
         let t = self
             .usable_token(token, &[TokenPurpose::CancelDeletion])
             .await?;
@@ -350,7 +360,7 @@ impl Recovery {
         &self,
         principal: &Principal,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), RecoveryError> {
         let now = self.now();
         let event = own_event(
             EventType::AccountDeactivated,
@@ -365,14 +375,14 @@ impl Recovery {
             .await
         {
             Ok(()) => Ok(()),
-            Err(StoreError::NotFound) => Err(AuthError::NotFound),
+            Err(StoreError::NotFound) => Err(SharedError::NotFound.into()),
             Err(e) => Err(e.into()),
         }
     }
 
     /// Removes the personal data of every user whose deletion is due
     /// (the sweep job). Returns how many became tombstones.
-    pub async fn anonymize_due_users(&self) -> Result<u64, AuthError> {
+    pub async fn anonymize_due_users(&self) -> Result<u64, SharedError> {
         let now = self.now();
         let mut done = 0;
         loop {

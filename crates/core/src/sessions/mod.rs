@@ -3,9 +3,11 @@
 //! introspection and RFC 7009 revocation, OAuth client credentials.
 //!
 //! The service holds an `Arc<Context>` (store, clock, hasher, keys, config)
-//! and derefs to it for the shared helpers; errors are the shared
-//! [`crate::auth::AuthError`] for now.
+//! and derefs to it for the shared helpers. Its failures are [`SessionError`];
+//! sign-in's are [`crate::sign_in::SignInError`].
 
+mod error;
 mod service;
 
+pub use error::SessionError;
 pub use service::Sessions;

@@ -1,8 +1,10 @@
-//! The sessions service; method bodies moved unchanged from the former `Auth`.
+//! The sessions service.
 
+use super::SessionError;
 use crate::audit::AuditEvent;
 use crate::audit::EventType;
 use crate::auth::*;
+use crate::error::SharedError;
 use crate::id;
 use crate::keys::Client;
 use crate::password::Password;
@@ -16,6 +18,7 @@ use crate::session::Session;
 use crate::session::SessionKey;
 use crate::session::SessionKind;
 use crate::session::WhichSessions;
+use crate::sign_in::SignInError;
 use crate::user::normalize_email;
 use crate::user::normalize_username;
 use latchkey_proto::AccessClaims;
@@ -58,7 +61,7 @@ impl Sessions {
 
     /// Deletes failure counters that have been forgotten (see
     /// [`BruteForcePolicy::reset_after`](crate::abuse::brute_force::BruteForcePolicy::reset_after)). Returns how many.
-    pub async fn purge_login_failures(&self) -> Result<u64, AuthError> {
+    pub async fn purge_login_failures(&self) -> Result<u64, SharedError> {
         let reset = self.protection.brute_force.reset_after;
         if reset.is_zero() {
             return Ok(0);
@@ -75,7 +78,7 @@ impl Sessions {
         password: &str,
         client: &ClientInfo,
         kind: SessionKind,
-    ) -> Result<LoginOutcome, AuthError> {
+    ) -> Result<LoginOutcome, SignInError> {
         self.login_with(LoginAttempt {
             identifier,
             password,
@@ -90,9 +93,9 @@ impl Sessions {
     /// Signs in with an email or username and a password. The attempt is
     /// charged against the account's failure counter (or, with a valid device
     /// cookie for the account, the device's) before the password is checked;
-    /// a throttled or locked account gets [`AuthError::Throttled`] or
-    /// [`AuthError::AccountLocked`] without any hash being computed.
-    pub async fn login_with(&self, attempt: LoginAttempt<'_>) -> Result<LoginSuccess, AuthError> {
+    /// a throttled or locked account gets [`SignInError::Throttled`] or
+    /// [`SignInError::AccountLocked`] without any hash being computed.
+    pub async fn login_with(&self, attempt: LoginAttempt<'_>) -> Result<LoginSuccess, SignInError> {
         let identifier = attempt.identifier.trim();
         let normalized = if identifier.contains('@') {
             normalize_email(identifier)
@@ -122,8 +125,8 @@ impl Sessions {
             Ok(c) => c,
             Err(e) => {
                 let reason = match &e {
-                    AuthError::Throttled { .. } => Some("throttled"),
-                    AuthError::AccountLocked => Some("account_locked"),
+                    SignInError::Throttled { .. } => Some("throttled"),
+                    SignInError::AccountLocked => Some("account_locked"),
                     _ => None,
                 };
                 if let Some(reason) = reason {
@@ -168,7 +171,7 @@ impl Sessions {
                     "invalid_credentials",
                 ))
                 .await;
-                return Err(AuthError::InvalidCredentials);
+                return Err(SignInError::InvalidCredentials);
             }
         };
         if let Some(c) = &charged {
@@ -186,7 +189,7 @@ impl Sessions {
                 "account_suspended",
             ))
             .await;
-            return Err(AuthError::Suspended { until });
+            return Err(SignInError::Suspended { until });
         }
         if needs_rehash && let Some(verified) = user.password_hash.as_deref() {
             self.rehash(&user.id, verified, attempt.password).await;
@@ -203,10 +206,10 @@ impl Sessions {
                 // suspension that raced this sign-in) or by the lifecycle
                 // gate (deletion pending, address unverified)
                 let reason = match &e {
-                    AuthError::Suspended { .. } => Some("account_suspended"),
-                    AuthError::PendingDeletion { .. } => Some("account_pending_deletion"),
-                    AuthError::EmailNotVerified => Some("email_not_verified"),
-                    AuthError::InvalidCredentials => Some("invalid_credentials"),
+                    SignInError::Suspended { .. } => Some("account_suspended"),
+                    SignInError::PendingDeletion { .. } => Some("account_pending_deletion"),
+                    SignInError::EmailNotVerified => Some("email_not_verified"),
+                    SignInError::InvalidCredentials => Some("invalid_credentials"),
                     _ => None,
                 };
                 if let Some(reason) = reason {
@@ -245,9 +248,9 @@ impl Sessions {
         &self,
         refresh_token: &str,
         client: &ClientInfo,
-    ) -> Result<TokenResponse, AuthError> {
+    ) -> Result<TokenResponse, SessionError> {
         if refresh_token.is_empty() || refresh_token.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Err(AuthError::InvalidRefreshToken);
+            return Err(SessionError::InvalidRefreshToken);
         }
         let presented_hash = sha256_hex(refresh_token.as_bytes());
         let now = self.now();
@@ -290,15 +293,16 @@ impl Sessions {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
-                .ok_or_else(|| AuthError::Internal("rotated without issuing".into())),
+                .ok_or_else(|| SharedError::Internal("rotated without issuing".into()).into()),
             RotateOutcome::GraceRetry { successor_sealed } => {
                 let plain = self
                     .grace_sealer
                     .open(&successor_sealed, presented_hash.as_bytes())
                     .map_err(|e| {
-                        AuthError::Internal(format!("grace response cannot be opened: {e}"))
+                        SharedError::Internal(format!("grace response cannot be opened: {e}"))
                     })?;
-                serde_json::from_slice(&plain).map_err(|e| AuthError::Internal(e.to_string()))
+                serde_json::from_slice(&plain)
+                    .map_err(|e| SharedError::Internal(e.to_string()).into())
             }
             RotateOutcome::Reused {
                 session_id,
@@ -312,24 +316,24 @@ impl Sessions {
                         .reason("refresh_token_reuse"),
                 )
                 .await;
-                Err(AuthError::RefreshTokenReused)
+                Err(SessionError::RefreshTokenReused)
             }
-            RotateOutcome::Invalid => Err(AuthError::InvalidRefreshToken),
+            RotateOutcome::Invalid => Err(SessionError::InvalidRefreshToken),
         }
     }
 
     /// Checks an access token: signature, claims, and that its session is
     /// still active, reading the session and its user in one store call.
-    pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Principal, SessionError> {
         let claims = self.verify_access_token(token).await?;
         let (session, user) = self
             .store
             .session_with_user(SessionKey::Id(&claims.sid))
             .await?
             .filter(|(s, _)| s.user_id == claims.sub)
-            .ok_or(AuthError::Unauthenticated("unknown session"))?;
+            .ok_or(SessionError::Unauthenticated("unknown session"))?;
         if !session.is_active(self.now()) {
-            return Err(AuthError::Unauthenticated("session ended"));
+            return Err(SessionError::Unauthenticated("session ended"));
         }
         Ok(Principal {
             user_id: claims.sub,
@@ -339,7 +343,7 @@ impl Sessions {
     }
 
     /// Verifies an access token's signature and claims (not its session).
-    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, AuthError> {
+    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, SessionError> {
         let now = self.clock.now().unix_timestamp();
         let validation = Validation {
             issuer: &self.config.issuer,
@@ -358,16 +362,16 @@ impl Sessions {
                     .reload_for_unknown_kid(self.store.as_ref(), self.now())
                     .await =>
             {
-                check().map_err(|e| AuthError::Unauthenticated(verify_reason(&e)))
+                check().map_err(|e| SessionError::Unauthenticated(verify_reason(&e)))
             }
-            Err(e) => Err(AuthError::Unauthenticated(verify_reason(&e))),
+            Err(e) => Err(SessionError::Unauthenticated(verify_reason(&e))),
         }
     }
 
     /// Checks a session cookie's token; extends the idle end at most once a minute.
-    pub async fn authenticate_cookie(&self, cookie_token: &str) -> Result<Principal, AuthError> {
+    pub async fn authenticate_cookie(&self, cookie_token: &str) -> Result<Principal, SessionError> {
         if cookie_token.is_empty() || cookie_token.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Err(AuthError::Unauthenticated("malformed cookie"));
+            return Err(SessionError::Unauthenticated("malformed cookie"));
         }
         let hash = sha256_hex(cookie_token.as_bytes());
         let (session, user) = self
@@ -375,10 +379,10 @@ impl Sessions {
             .session_with_user(SessionKey::CookieHash(&hash))
             .await?
             .filter(|(s, _)| s.kind == SessionKind::Cookie)
-            .ok_or(AuthError::Unauthenticated("unknown session"))?;
+            .ok_or(SessionError::Unauthenticated("unknown session"))?;
         let now = self.now();
         if !session.is_active(now) {
-            return Err(AuthError::Unauthenticated("session ended"));
+            return Err(SessionError::Unauthenticated("session ended"));
         }
         if now - session.last_seen_at > Duration::minutes(1) {
             let idle = (now + self.config.session_idle_ttl).min(session.expires_at);
@@ -401,7 +405,7 @@ impl Sessions {
         &self,
         principal: &Principal,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), SessionError> {
         let now = self.now();
         let sid = principal.session.id.as_str();
         let event = AuditEvent::new(EventType::Logout, now, client)
@@ -427,7 +431,7 @@ impl Sessions {
         user_id: &str,
         session_id: &str,
         client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    ) -> Result<(), SessionError> {
         let now = self.now();
         let event = AuditEvent::new(EventType::SessionRevoked, now, client)
             .actor(Some(user_id))
@@ -444,7 +448,7 @@ impl Sessions {
             )
             .await?;
         if ended == 0 {
-            return Err(AuthError::NotFound);
+            return Err(SharedError::NotFound.into());
         }
         Ok(())
     }
@@ -455,7 +459,7 @@ impl Sessions {
         user_id: &str,
         keep: Option<&str>,
         client: &ClientInfo,
-    ) -> Result<u64, AuthError> {
+    ) -> Result<u64, SessionError> {
         let now = self.now();
         let mut event = AuditEvent::new(EventType::SessionsRevoked, now, client)
             .actor(Some(user_id))
@@ -476,7 +480,7 @@ impl Sessions {
     }
 
     /// RFC 7662: what a token is, if it is active.
-    pub async fn introspect(&self, token: &str) -> Result<Introspection, AuthError> {
+    pub async fn introspect(&self, token: &str) -> Result<Introspection, SessionError> {
         if token.matches('.').count() == 2 {
             let Ok(claims) = self.verify_access_token(token).await else {
                 return Ok(Introspection::default());
@@ -539,7 +543,7 @@ impl Sessions {
         &self,
         token: &str,
         client_id: &str,
-    ) -> Result<Revocation, AuthError> {
+    ) -> Result<Revocation, SessionError> {
         let now = self.now();
         let (issued_to, session_id) = if token.matches('.').count() == 2 {
             match self.verify_access_token(token).await {
@@ -569,7 +573,7 @@ impl Sessions {
     }
 
     /// Registers an OAuth client; returns it with its secret (shown once).
-    pub async fn create_client(&self, name: &str) -> Result<(Client, String), AuthError> {
+    pub async fn create_client(&self, name: &str) -> Result<(Client, String), SessionError> {
         let secret = random_token();
         let client = Client {
             id: format!("lk_{}", id::new_id().replace('-', "")),
@@ -586,14 +590,18 @@ impl Sessions {
         &self,
         client_id: &str,
         secret: &str,
-    ) -> Result<Client, AuthError> {
+    ) -> Result<Client, SessionError> {
         if client_id.len() > 128 || secret.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Err(AuthError::Unauthenticated("malformed client credentials"));
+            return Err(SessionError::Unauthenticated(
+                "malformed client credentials",
+            ));
         }
         let presented = sha256_hex(secret.as_bytes());
         match self.client(client_id).await? {
             Some(c) if constant_time_eq(c.secret_hash.as_bytes(), presented.as_bytes()) => Ok(c),
-            _ => Err(AuthError::Unauthenticated("unknown client or wrong secret")),
+            _ => Err(SessionError::Unauthenticated(
+                "unknown client or wrong secret",
+            )),
         }
     }
 }

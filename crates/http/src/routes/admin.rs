@@ -13,8 +13,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use latchkey_core::admin::{AdminPatch, NewUser};
 use latchkey_core::audit::{AuditEvent, AuditQuery};
-use latchkey_core::auth::{AdminPatch, NewUser, RoleInput, RolePatch};
+use latchkey_core::roles::{RoleInput, RolePatch};
 use latchkey_core::user::UserSearch;
 use latchkey_proto::problem::FieldError;
 use serde::Deserialize;
@@ -510,7 +511,7 @@ pub async fn get_roles(
     State(state): State<AppState>,
     admin: Admin<perm::RolesRead>,
 ) -> Result<axum::Json<Page<RoleView>>, ApiError> {
-    let roles = state.admin().admin_roles(&admin.actor).await?;
+    let roles = state.roles().admin_roles(&admin.actor).await?;
     Ok(axum::Json(Page {
         items: roles.into_iter().map(RoleView::from).collect(),
         next_cursor: None,
@@ -550,7 +551,7 @@ pub async fn post_role(
     Json(body): Json<CreateRoleRequest>,
 ) -> Result<Response, ApiError> {
     let role = state
-        .admin()
+        .roles()
         .admin_create_role(
             &admin.actor,
             RoleInput {
@@ -578,7 +579,7 @@ pub async fn get_role(
     Path(name): Path<String>,
 ) -> Result<axum::Json<RoleView>, ApiError> {
     Ok(axum::Json(
-        state.admin().admin_role(&admin.actor, &name).await?.into(),
+        state.roles().admin_role(&admin.actor, &name).await?.into(),
     ))
 }
 
@@ -617,7 +618,7 @@ pub async fn patch_role(
     Json(body): Json<PatchRoleRequest>,
 ) -> Result<axum::Json<RoleView>, ApiError> {
     let role = state
-        .admin()
+        .roles()
         .admin_update_role(
             &admin.actor,
             &name,
@@ -648,7 +649,7 @@ pub async fn delete_role(
     admin: Admin<perm::RolesManage>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.admin().admin_delete_role(&admin.actor, &name).await?;
+    state.roles().admin_delete_role(&admin.actor, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -663,7 +664,7 @@ pub async fn get_permissions(
     State(state): State<AppState>,
     admin: Admin<perm::RolesRead>,
 ) -> Result<axum::Json<Page<PermissionView>>, ApiError> {
-    let perms = state.admin().admin_permissions(&admin.actor).await?;
+    let perms = state.roles().admin_permissions(&admin.actor).await?;
     Ok(axum::Json(Page {
         items: perms
             .into_iter()

@@ -6,8 +6,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, Limited, RouteClass};
-use latchkey_core::auth::{AuthError, LoginOutcome, Registration};
+use latchkey_core::auth::{LoginOutcome, Registration};
 use latchkey_core::session::SessionKind;
+use latchkey_core::sessions::SessionError;
 use latchkey_proto::TokenResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -346,8 +347,8 @@ pub async fn post_refresh(
     let result = state.sessions().refresh(&body.refresh_token, &client).await;
     let outcome = match &result {
         Ok(_) => "success",
-        Err(AuthError::RefreshTokenReused) => "reused",
-        Err(AuthError::InvalidRefreshToken) => "invalid",
+        Err(SessionError::RefreshTokenReused) => "reused",
+        Err(SessionError::InvalidRefreshToken) => "invalid",
         Err(_) => "error",
     };
     metrics::counter!("latchkey_refreshes_total", "outcome" => outcome).increment(1);

@@ -14,7 +14,8 @@ use axum::extract::{Form, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use latchkey_core::auth::AuthError;
+use latchkey_core::error::SharedError;
+use latchkey_core::recovery::RecoveryError;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -134,13 +135,15 @@ impl LinkPage {
     }
 
     /// The same form again after `error`, when it is a refused value.
-    fn again(&self, form: &LinkForm, error: AuthError) -> ApiError {
+    fn again(&self, form: &LinkForm, error: RecoveryError) -> ApiError {
         match error {
-            e @ AuthError::Validation(_) => ApiError::from(e).with_retry(Retry {
-                template: "link.html",
-                title: self.title,
-                context: self.context(&form.token, &form.csrf),
-            }),
+            e @ RecoveryError::Shared(SharedError::Validation(_)) => {
+                ApiError::from(e).with_retry(Retry {
+                    template: "link.html",
+                    title: self.title,
+                    context: self.context(&form.token, &form.csrf),
+                })
+            }
             e => e.into(),
         }
     }

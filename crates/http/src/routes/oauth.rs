@@ -9,8 +9,10 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use latchkey_core::auth::{AuthError, Revocation};
+use latchkey_core::auth::Revocation;
+use latchkey_core::error::SharedError;
 use latchkey_core::keys::Client;
+use latchkey_core::sessions::SessionError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -82,16 +84,18 @@ async fn authenticate_client(
     };
     match state.sessions().authenticate_client(&id, &secret).await {
         Ok(client) => Ok(client),
-        Err(AuthError::Unauthenticated(_)) => Err(invalid_client()),
+        Err(SessionError::Unauthenticated(_)) => Err(invalid_client()),
         Err(e) => Err(server_error(e)),
     }
 }
 
 /// A failure on our side: 503 when the database is unreachable, else 500
 /// (the renderer words both as RFC 6749 errors; details go to the log).
-fn server_error(e: AuthError) -> ApiError {
+fn server_error(e: SessionError) -> ApiError {
     match e {
-        AuthError::Store(s @ latchkey_core::StoreError::Unavailable(_)) => s.into(),
+        SessionError::Shared(SharedError::Store(s @ latchkey_core::StoreError::Unavailable(_))) => {
+            s.into()
+        }
         other => ApiError::internal(format!("OAuth endpoint failed: {other}")),
     }
 }

@@ -22,7 +22,13 @@
 //!   latchkey permission the role carries ([`Access::missing_for_grant`]).
 //!   Custom permissions give no power over latchkey and are exempt.
 
+mod error;
+mod service;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+pub use error::{PermissionDenied, RoleError};
+pub use service::{RoleInput, RolePatch, Roles};
 
 use time::OffsetDateTime;
 

@@ -12,8 +12,9 @@
 
 use time::OffsetDateTime;
 
-use super::admin::Actor;
-use super::{AuthError, Context, FieldProblem, validate};
+use super::{Actor, Admin, AdminError};
+use crate::auth::{FieldProblem, validate};
+use crate::error::SharedError;
 use crate::id;
 use crate::password::check_stored_hash;
 use crate::roles::perm;
@@ -48,14 +49,14 @@ pub enum Imported {
     Present,
 }
 
-impl Context {
+impl Admin {
     /// Checks one account without writing: the account as it would be
     /// stored and its roles, or every problem found.
     pub(crate) async fn imported_account(
         &self,
         actor: &Actor,
         u: &ImportedUser,
-    ) -> Result<(User, Vec<String>), AuthError> {
+    ) -> Result<(User, Vec<String>), AdminError> {
         actor.require(perm::USERS_WRITE)?;
         let mut problems = Vec::new();
         let email = validate::email(&u.email, &mut problems);
@@ -78,7 +79,7 @@ impl Context {
             actor.require(perm::ROLES_MANAGE)?;
             match self.grantable(actor, &u.roles).await {
                 Ok(roles) => roles,
-                Err(AuthError::Validation(p)) => {
+                Err(AdminError::Shared(SharedError::Validation(p))) => {
                     problems.extend(p);
                     Vec::new()
                 }
@@ -86,7 +87,7 @@ impl Context {
             }
         };
         let (Some(email), true) = (email, problems.is_empty()) else {
-            return Err(AuthError::Validation(problems));
+            return Err(SharedError::Validation(problems).into());
         };
         let now = self.now();
         let created_at = u.created_at.map_or(now, truncate_to_millis);
