@@ -27,7 +27,12 @@ if [ "${LATCHKEY_SKIP_LINT:-0}" != 1 ]; then
 fi
 
 echo "== cargo test (SQLite and PostgreSQL)"
-cargo test --workspace --locked --no-fail-fast "$@"
+# --tests: unit and integration tests, without linking the examples (clippy
+# --all-targets above checks that they compile); doc tests after.
+cargo test --workspace --locked --no-fail-fast --tests "$@"
+if [ $# -eq 0 ]; then
+  cargo test --workspace --locked --doc
+fi
 
 echo "== deployment checks (Dockerfile, compose.yaml, Kubernetes, the image's root file system)"
 scripts/ops-checks.sh

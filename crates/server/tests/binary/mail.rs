@@ -2,7 +2,7 @@
 //! delivery to the test SMTP server across stops and restarts (and, on
 //! PostgreSQL, two nodes at once), exactly once.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

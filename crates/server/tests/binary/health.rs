@@ -1,6 +1,6 @@
 //! `latchkey health`, the container's health check, against a real server.
 
-mod common;
+use crate::common;
 
 use common::{Server, run_in};
 

@@ -2,7 +2,7 @@
 //! would: the seeded accounts sign in with the seed password, and the
 //! export lists each of them once, hashes only when asked.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! the first administrator is made on the command line and then uses the
 //! admin API of a running server.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! writers keep registering accounts, restores to a server that signs in
 //! every account the copy holds.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -4,7 +4,7 @@
 //! imports nothing and names the line; running an import again creates
 //! nothing twice.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! `latchkey keys` and `latchkey client`, and what the server does with them.
 
-mod common;
+use crate::common;
 
 use common::{Server, run_in};
 use latchkey_testkit::raw_http;

@@ -5,7 +5,7 @@
 //! test alone (`LATCHKEY_TEST_PG_FAULT_URL`, controlled by the script in
 //! `LATCHKEY_TEST_PG_FAULT_CTL`), so stopping it disturbs no other test.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! The `latchkey` command line, run as a user would run it.
 
-mod common;
+use crate::common;
 
 use common::{Server, run_in};
 use latchkey_testkit::raw_http;

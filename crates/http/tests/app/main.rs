@@ -1,0 +1,18 @@
+//! The HTTP tests of the app, one binary: each module is what was one test
+//! file (a test binary links the whole tree, so one link instead of one per
+//! file). `error_log.rs` stays a binary of its own: it installs the
+//! process-wide log subscriber whose lines it counts.
+
+mod abuse;
+mod accounts;
+mod admin;
+mod authz;
+mod contract;
+mod hash_pool;
+mod lifecycle;
+mod nginx;
+mod pages;
+mod pipeline;
+mod route_policy;
+mod serve;
+mod sign_in;
