@@ -290,6 +290,18 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// An event by the user about their own account.
+pub(crate) fn own_event(
+    kind: EventType,
+    now: OffsetDateTime,
+    client: &ClientInfo,
+    user_id: &str,
+) -> AuditEvent {
+    AuditEvent::new(kind, now, client)
+        .actor(Some(user_id))
+        .subject(user_id)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

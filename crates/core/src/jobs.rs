@@ -291,7 +291,11 @@ impl Jobs {
     async fn run(&self, job: &ClaimedJob) -> Result<(), Failure> {
         match job.kind.as_str() {
             JOB_MAIL => self.deliver(job).await,
-            JOB_RESET => Ok(self.auth.send_password_reset(&job.id, &job.payload).await?),
+            JOB_RESET => Ok(self
+                .auth
+                .recovery()
+                .send_password_reset(&job.id, &job.payload)
+                .await?),
             JOB_SWEEP => self.sweep().await.map(|_| ()).map_err(Failure::from),
             // A newer node's job met by an older one during a rolling
             // upgrade: leave it for later rather than burn it.

@@ -25,7 +25,8 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use latchkey_core::admin::Actor;
-use latchkey_core::auth::{ClientInfo, Principal};
+use latchkey_core::auth::ClientInfo;
+use latchkey_core::sessions::Principal;
 
 use crate::client_ip::ClientIp;
 use crate::cookies::cookie_value;

@@ -18,10 +18,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, RouteClass};
-use latchkey_core::auth::{ClientInfo, LoginAttempt, LoginOutcome, LoginSuccess};
+use latchkey_core::auth::ClientInfo;
 use latchkey_core::error::SharedError;
 use latchkey_core::session::SessionKind;
-use latchkey_core::sign_in::SignInError;
+use latchkey_core::sign_in::{LoginAttempt, LoginOutcome, LoginSuccess, SignInError};
 
 use crate::abuse::{add_ratelimit_headers, challenge_refusal, check_limit, pow_solution};
 use crate::cookies::{cookie_value, set_browser_session_cookie, set_cookie};

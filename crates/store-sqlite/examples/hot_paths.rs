@@ -11,10 +11,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use latchkey_core::auth::{AuthConfig, ClientInfo, Context, Keyring, LoginOutcome, Registration};
+use latchkey_core::accounts::Registration;
+use latchkey_core::auth::{AuthConfig, ClientInfo, Context, Keyring};
 use latchkey_core::password::{HashParams, LengthPolicy, PasswordHasher, PoolConfig};
 use latchkey_core::services::Services;
 use latchkey_core::session::SessionKind;
+use latchkey_core::sign_in::LoginOutcome;
 use latchkey_core::{Store, SystemClock};
 use latchkey_store_sqlite::SqliteStore;
 use time::Duration;

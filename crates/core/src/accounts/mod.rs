@@ -4,7 +4,9 @@
 //! and derefs to it for the shared helpers; its failures are [`AccountError`].
 
 mod error;
+mod model;
 mod service;
 
 pub use error::AccountError;
+pub use model::{ProfilePatch, Registration};
 pub use service::Accounts;

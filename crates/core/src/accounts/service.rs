@@ -1,6 +1,6 @@
 //! The accounts service.
 
-use super::AccountError;
+use super::{AccountError, ProfilePatch, Registration};
 use crate::audit::AuditEvent;
 use crate::audit::AuditQuery;
 use crate::audit::EventType;

@@ -27,19 +27,18 @@
 //!   New passwords go through [`PasswordRules`] (length, common and breached
 //!   lists, identity, optional strength).
 
-pub(crate) mod lifecycle;
+pub(crate) mod outbox;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use latchkey_proto::{AccessClaims, TokenResponse};
-use latchkey_tokens::{Sealer, VerifyError, b64url_encode, hmac_sha256, random_token, sha256_hex};
+use latchkey_tokens::{Sealer, b64url_encode, hmac_sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::abuse::brute_force::{self, BruteForcePolicy, Charge};
-use crate::abuse::device::{DeviceCookies, KnownDevice};
-use crate::audit::{AuditEvent, EventType};
+use crate::abuse::brute_force::BruteForcePolicy;
+use crate::abuse::device::DeviceCookies;
+use crate::audit::AuditEvent;
 use crate::clock::Clock;
 use crate::error::SharedError;
 use crate::id;
@@ -47,23 +46,16 @@ use crate::keys::Client;
 use crate::password::{LengthPolicy, Password, PasswordHasher};
 use crate::password_policy::PasswordRules;
 use crate::roles::Access;
-use crate::session::{RefreshToken, Session, SessionCreated, SessionKind, device_label};
-use crate::sign_in::SignInError;
-use crate::store::{Store, StoreError, truncate_to_millis};
+use crate::session::Session;
+use crate::store::{Store, truncate_to_millis};
 use crate::user::User;
 
 pub use crate::client_info::ClientInfo;
 pub use crate::keyring::{KeyError, Keyring};
 pub(crate) use crate::validate;
 pub use crate::validate::FieldProblem;
-pub(crate) use lifecycle::{JOB_MAIL, JOB_RESET};
-pub use lifecycle::{LifecycleConfig, ReauthInfo};
-
-/// The `typ` of latchkey access tokens (RFC 9068).
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-
-/// Longest refresh or cookie token accepted before hashing (ours are 43 chars).
-pub(crate) const MAX_OPAQUE_TOKEN_LEN: usize = 256;
+pub use outbox::LifecycleConfig;
+pub(crate) use outbox::{JOB_MAIL, JOB_RESET};
 
 /// Tuning of the account, session and token rules.
 #[derive(Debug, Clone)]
@@ -90,72 +82,6 @@ pub struct AuthConfig {
     pub include_permissions: bool,
 }
 
-/// A new account.
-#[derive(Debug)]
-pub struct Registration {
-    /// Email address.
-    pub email: String,
-    /// Chosen password, as typed.
-    pub password: String,
-    /// Optional handle.
-    pub username: Option<String>,
-    /// Optional display name.
-    pub name: Option<String>,
-}
-
-/// Changes to a profile; `None` leaves a field as it is, `Some(None)` clears it.
-#[derive(Debug, Default)]
-pub struct ProfilePatch {
-    /// New username.
-    pub username: Option<Option<String>>,
-    /// New display name.
-    pub name: Option<Option<String>>,
-}
-
-/// A cookie session just created.
-#[derive(Debug, Clone)]
-pub struct CookieSession {
-    /// The session.
-    pub session: Session,
-    /// The cookie's value (256 random bits); stored only as a hash.
-    pub cookie_token: String,
-    /// The CSRF token to send in `X-CSRF-Token` on unsafe requests.
-    pub csrf_token: String,
-}
-
-/// The outcome of a password login.
-#[derive(Debug, Clone)]
-pub enum LoginOutcome {
-    /// Bearer mode: tokens in the body.
-    Tokens(TokenResponse),
-    /// Cookie mode: a session cookie.
-    Cookie(Box<CookieSession>),
-}
-
-/// A password sign-in attempt.
-#[derive(Debug, Clone, Copy)]
-pub struct LoginAttempt<'a> {
-    /// Email address or username.
-    pub identifier: &'a str,
-    /// The password as typed.
-    pub password: &'a str,
-    /// Where the request came from.
-    pub client: &'a ClientInfo,
-    /// Bearer or cookie session.
-    pub kind: SessionKind,
-    /// The device cookie the client sent, if any.
-    pub device_cookie: Option<&'a str>,
-}
-
-/// A successful password sign-in.
-#[derive(Debug, Clone)]
-pub struct LoginSuccess {
-    /// The session's credentials.
-    pub outcome: LoginOutcome,
-    /// A fresh device cookie for this client (see [`crate::abuse::device`]).
-    pub device_cookie: String,
-}
-
 /// Sign-in and new-password defences.
 #[derive(Debug, Clone)]
 pub struct Protection {
@@ -176,53 +102,6 @@ impl Default for Protection {
             device_cookie_ttl: Duration::days(180),
         }
     }
-}
-
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// The user id.
-    pub user_id: String,
-    /// The active session the credential belongs to.
-    pub session: Session,
-    /// The user, read with the session in the same store call.
-    pub user: User,
-}
-
-/// The answer of RFC 7662 introspection.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Introspection {
-    /// Whether the token is active.
-    pub active: bool,
-    /// `access_token` or `refresh_token`.
-    pub token_type: Option<&'static str>,
-    /// The user.
-    pub sub: Option<String>,
-    /// The session.
-    pub sid: Option<String>,
-    /// The client.
-    pub client_id: Option<String>,
-    /// Scopes.
-    pub scope: Option<String>,
-    /// Expiry (Unix seconds).
-    pub exp: Option<i64>,
-    /// Issued at (Unix seconds).
-    pub iat: Option<i64>,
-    /// Issuer.
-    pub iss: Option<String>,
-    /// Audience.
-    pub aud: Option<String>,
-}
-
-/// What an RFC 7009 revocation request did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Revocation {
-    /// The token's session has ended.
-    Revoked,
-    /// Not a live token of this server: nothing to do (not an error).
-    Unknown,
-    /// The token was issued to another client (or is first-party): refused.
-    NotIssuedToClient,
 }
 
 /// What every slice service shares: store, clock, hasher, keys, config,
@@ -461,207 +340,6 @@ impl Context {
         Ok(Access::resolve(&graph.assigned, &graph.roles))
     }
 
-    /// Charges an attempt to the known device (if it still has budget) or
-    /// else to the account; `None` when brute-force protection is off.
-    pub(crate) async fn charge_attempt(
-        &self,
-        account_key: &str,
-        device: Option<&KnownDevice>,
-        now: OffsetDateTime,
-    ) -> Result<Option<Charged>, SignInError> {
-        let policy = &self.protection.brute_force;
-        if !policy.enabled {
-            return Ok(None);
-        }
-        let store = self.store.as_ref();
-        if let Some(d) = device {
-            let key = format!("device:{}", d.device_id);
-            match brute_force::charge(store, &key, policy, policy.device_attempts, false, now)
-                .await?
-            {
-                Charge::Allowed { failures, locks } => {
-                    return Ok(Some(Charged {
-                        key,
-                        failures,
-                        locks,
-                        now,
-                    }));
-                }
-                _ => tracing::info!(
-                    event = "device.exhausted",
-                    user_id = %d.user_id,
-                    "a known device used up its failed sign-ins: treated as unknown"
-                ),
-            }
-        }
-        match brute_force::charge(
-            store,
-            account_key,
-            policy,
-            policy.lockout_threshold,
-            true,
-            now,
-        )
-        .await?
-        {
-            Charge::Allowed { failures, locks } => Ok(Some(Charged {
-                key: account_key.to_owned(),
-                failures,
-                locks,
-                now,
-            })),
-            Charge::Throttled { retry_after } => {
-                metrics::counter!("latchkey_login_throttled_total").increment(1);
-                tracing::warn!(
-                    event = "login.throttled",
-                    user_id = account_key.strip_prefix("user:"),
-                    retry_after_secs = retry_after.as_secs(),
-                    "sign-in refused without a check: too soon after the last failures"
-                );
-                Err(SignInError::Throttled {
-                    retry_after_secs: u32::try_from(retry_after.as_secs().max(1))
-                        .unwrap_or(u32::MAX)
-                        .saturating_add(u32::from(retry_after.subsec_nanos() > 0)),
-                })
-            }
-            Charge::Locked => {
-                metrics::counter!("latchkey_login_locked_refusals_total").increment(1);
-                tracing::warn!(
-                    event = "login.locked",
-                    user_id = account_key.strip_prefix("user:"),
-                    "sign-in refused without a check: the account is locked"
-                );
-                Err(SignInError::AccountLocked)
-            }
-        }
-    }
-
-    /// Takes back a charge whose password could not be checked (a full
-    /// hashing queue), if nothing else happened to the counter since.
-    pub(crate) async fn refund(&self, c: &Charged) {
-        let Ok(Some(row)) = self.store.login_failures(&c.key).await else {
-            return;
-        };
-        if row.failures != c.failures || row.last_failure_at != c.now {
-            return;
-        }
-        let result = if c.failures <= 1 {
-            self.store.clear_login_failures(&c.key).await.map(|_| ())
-        } else {
-            let back = brute_force::LoginFailures {
-                failures: c.failures - 1,
-                locked_at: None,
-                next_attempt_at: c.now,
-                ..row
-            };
-            self.store
-                .swap_login_failures(&c.key, c.failures, &back)
-                .await
-                .map(|_| ())
-        };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not take back a failed-sign-in charge");
-        }
-    }
-
-    /// Stores `password` hashed under today's parameters in place of
-    /// `verified`, the hash it was checked against, unless the password
-    /// changed meanwhile (a reset that raced this sign-in wins).
-    pub(crate) async fn rehash(&self, user_id: &str, verified: &str, password: &str) {
-        // the stored password may predate the current policy: rehash it as it is
-        match self.hasher.hash(Password::for_verification(password)).await {
-            Ok(hash) => match self
-                .store
-                .set_password_hash(user_id, verified, &hash, self.now())
-                .await
-            {
-                Ok(()) => {}
-                Err(StoreError::NotFound) => {
-                    tracing::info!(user_id, "the password changed during sign-in: not rehashed");
-                }
-                Err(e) => tracing::warn!(error = %e, "could not store the rehashed password"),
-            },
-            Err(e) => tracing::warn!(error = %e, "could not rehash the password"),
-        }
-    }
-
-    /// Creates a session for an authenticated user and issues its
-    /// credentials. Every way of signing in ends here, so the account's
-    /// lifecycle state is checked here: one pending deletion, or (with
-    /// `accounts.require_verified_email`) an unverified one is refused; a
-    /// deactivated one is reactivated. Suspension is checked by the store
-    /// when the session is stored (atomic with a concurrent suspension):
-    /// `Suspended` then. A sign-in from a device the user never used before
-    /// mails a notice.
-    pub async fn start_session(
-        &self,
-        user: &User,
-        client: &ClientInfo,
-        kind: SessionKind,
-        amr: Vec<String>,
-    ) -> Result<LoginOutcome, SignInError> {
-        self.admit(user, client).await?;
-        let label = client.user_agent.as_deref().map(device_label);
-        let new_device = self.is_new_device(user, label.as_deref(), client).await;
-        let outcome = self.create_session(user, client, kind, amr).await?;
-        if let Some(device) = new_device {
-            self.notify_new_sign_in(user, device, client).await;
-        }
-        Ok(outcome)
-    }
-
-    pub(crate) async fn create_session(
-        &self,
-        user: &User,
-        client: &ClientInfo,
-        kind: SessionKind,
-        amr: Vec<String>,
-    ) -> Result<LoginOutcome, SignInError> {
-        let now = self.now();
-        let cookie_token = (kind == SessionKind::Cookie).then(random_token);
-        let session = Session {
-            id: id::new_id(),
-            user_id: user.id.clone(),
-            kind,
-            created_at: now,
-            last_seen_at: now,
-            expires_at: now + self.config.session_ttl,
-            idle_expires_at: (now + self.config.session_idle_ttl)
-                .min(now + self.config.session_ttl),
-            auth_time: now,
-            amr,
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.as_ref().map(|ua| truncate(ua, 512)),
-            device_label: client.user_agent.as_deref().map(device_label),
-            cookie_token_hash: cookie_token.as_deref().map(|t| sha256_hex(t.as_bytes())),
-            revoked_at: None,
-            revoked_reason: None,
-        };
-        let admitted = |created: SessionCreated| match created {
-            SessionCreated::Created => Ok(()),
-            SessionCreated::UserSuspended => Err(SignInError::Suspended {
-                until: user.suspension.as_ref().and_then(|s| s.until),
-            }),
-        };
-        match cookie_token {
-            Some(cookie_token) => {
-                admitted(self.store.create_session(&session, None).await?)?;
-                let csrf_token = self.csrf_token(&session.id);
-                Ok(LoginOutcome::Cookie(Box::new(CookieSession {
-                    session,
-                    cookie_token,
-                    csrf_token,
-                })))
-            }
-            None => {
-                let access = self.access(&user.id).await?;
-                let (response, first) = issue(&self.keys, &self.config, &session, now, &access)?;
-                admitted(self.store.create_session(&session, Some(&first)).await?)?;
-                Ok(LoginOutcome::Tokens(response))
-            }
-        }
-    }
-
     /// The user's active sessions, newest first.
     pub async fn user_sessions(&self, user_id: &str) -> Result<Vec<Session>, SharedError> {
         Ok(self
@@ -698,128 +376,4 @@ impl Context {
         }
         Ok(found)
     }
-}
-
-/// Signs an access token and makes a refresh token for `session`.
-pub(crate) fn issue(
-    keys: &Keyring,
-    config: &AuthConfig,
-    session: &Session,
-    now: OffsetDateTime,
-    access: &Access,
-) -> Result<(TokenResponse, RefreshToken), SharedError> {
-    let key = keys.active()?;
-    let claims = AccessClaims {
-        iss: config.issuer.clone(),
-        sub: session.user_id.clone(),
-        aud: config.audience.clone(),
-        exp: (now + config.access_ttl).unix_timestamp(),
-        iat: now.unix_timestamp(),
-        nbf: now.unix_timestamp(),
-        jti: id::new_id(),
-        sid: session.id.clone(),
-        client_id: config.first_party_client_id.clone(),
-        scope: config.scope.clone(),
-        roles: access.roles.iter().cloned().collect(),
-        permissions: if config.include_permissions {
-            access.permissions.iter().cloned().collect()
-        } else {
-            Vec::new()
-        },
-        amr: session.amr.clone(),
-        acr: if session.amr.iter().any(|m| m == "mfa") {
-            "aal2"
-        } else {
-            "aal1"
-        }
-        .into(),
-        auth_time: session.auth_time.unix_timestamp(),
-    };
-    let access_token = key
-        .sign_jwt(ACCESS_TOKEN_TYP, &claims)
-        .map_err(|e| SharedError::Internal(format!("signing failed: {e}")))?;
-    let refresh_token = random_token();
-    let row = RefreshToken {
-        token_hash: sha256_hex(refresh_token.as_bytes()),
-        session_id: session.id.clone(),
-        created_at: now,
-        expires_at: (now + config.session_idle_ttl).min(session.expires_at),
-        used_at: None,
-    };
-    let response = TokenResponse {
-        access_token,
-        token_type: "Bearer".into(),
-        expires_in: config.access_ttl.whole_seconds().max(0) as u64,
-        refresh_token,
-        session_id: session.id.clone(),
-        scope: config.scope.clone(),
-    };
-    Ok((response, row))
-}
-
-/// An attempt charged against a failure counter.
-#[derive(Debug)]
-pub(crate) struct Charged {
-    pub(crate) key: String,
-    pub(crate) failures: u32,
-    pub(crate) locks: bool,
-    pub(crate) now: OffsetDateTime,
-}
-
-impl Charged {
-    /// Logs and counts the lock when this failed attempt reached the threshold.
-    pub(crate) fn note_lock(&self) {
-        if !self.locks {
-            return;
-        }
-        metrics::counter!("latchkey_lockouts_total", "scope" => self.scope()).increment(1);
-        tracing::warn!(
-            event = "account.locked",
-            scope = self.scope(),
-            user_id = self.key.strip_prefix("user:"),
-            failures = self.failures,
-            "consecutive failed sign-ins reached the threshold: no more passwords are checked for it until it is cleared"
-        );
-    }
-
-    pub(crate) fn scope(&self) -> &'static str {
-        match self.key.split_once(':').map(|(k, _)| k) {
-            Some("device") => "device",
-            Some("ident") => "unknown_identifier",
-            _ => "account",
-        }
-    }
-}
-
-/// A `login.failed` audit event; the subject is recorded only for an
-/// existing account, never the identifier typed for an unknown one.
-pub(crate) fn login_failed(
-    now: OffsetDateTime,
-    client: &ClientInfo,
-    subject: Option<&str>,
-    reason: &str,
-) -> AuditEvent {
-    let mut e = AuditEvent::new(EventType::LoginFailed, now, client).reason(reason);
-    if let Some(id) = subject {
-        e = e.subject(id);
-    }
-    e
-}
-
-pub(crate) fn verify_reason(e: &VerifyError) -> &'static str {
-    match e {
-        VerifyError::Expired => "token expired",
-        VerifyError::Signature => "bad signature",
-        VerifyError::Algorithm => "algorithm not allowed",
-        VerifyError::UnknownKey => "unknown key",
-        VerifyError::Issuer => "wrong issuer",
-        VerifyError::Audience => "wrong audience",
-        VerifyError::Type => "wrong token type",
-        VerifyError::NotYetValid => "token not yet valid",
-        _ => "malformed token",
-    }
-}
-
-pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
-    s.chars().take(max_chars).collect()
 }

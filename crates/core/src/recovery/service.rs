@@ -1,9 +1,11 @@
 //! The recovery service.
 
+use super::ReauthInfo;
 use super::RecoveryError;
+use super::tokens::ResetRequest;
 use crate::audit::AuditEvent;
 use crate::audit::EventType;
-use crate::auth::lifecycle::*;
+use crate::audit::own_event;
 use crate::auth::*;
 use crate::error::SharedError;
 use crate::id;
@@ -12,6 +14,7 @@ use crate::lifecycle::NewJob;
 use crate::lifecycle::Redemption;
 use crate::lifecycle::TokenPurpose;
 use crate::mail::MailKind;
+use crate::sessions::Principal;
 use crate::store::StoreError;
 use crate::user::normalize_email;
 use latchkey_tokens::random_token;

@@ -7,7 +7,12 @@
 //! sign-in's are [`crate::sign_in::SignInError`].
 
 mod error;
+mod model;
 mod service;
+mod tokens;
 
 pub use error::SessionError;
+pub use model::{Introspection, Principal, Revocation};
 pub use service::Sessions;
+pub use tokens::ACCESS_TOKEN_TYP;
+pub(crate) use tokens::{MAX_OPAQUE_TOKEN_LEN, issue, verify_reason};

@@ -1,6 +1,10 @@
 //! The sessions service.
 
 use super::SessionError;
+use super::{
+    ACCESS_TOKEN_TYP, Introspection, MAX_OPAQUE_TOKEN_LEN, Principal, Revocation, issue,
+    verify_reason,
+};
 use crate::audit::AuditEvent;
 use crate::audit::EventType;
 use crate::auth::*;
@@ -18,7 +22,7 @@ use crate::session::Session;
 use crate::session::SessionKey;
 use crate::session::SessionKind;
 use crate::session::WhichSessions;
-use crate::sign_in::SignInError;
+use crate::sign_in::{LoginAttempt, LoginOutcome, LoginSuccess, SignInError, login_failed};
 use crate::user::normalize_email;
 use crate::user::normalize_username;
 use latchkey_proto::AccessClaims;

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use latchkey_core::auth::ProfilePatch;
+use latchkey_core::accounts::ProfilePatch;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 

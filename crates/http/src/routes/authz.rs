@@ -25,7 +25,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use latchkey_core::auth::Principal;
+use latchkey_core::sessions::Principal;
 use utoipa_axum::routes;
 
 use super::Routes;

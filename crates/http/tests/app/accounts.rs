@@ -1077,7 +1077,7 @@ fn issued_to(app: &TestApp, first_party: &str, client_id: &str) -> String {
         .keys()
         .active()
         .unwrap()
-        .sign_jwt(latchkey_core::auth::ACCESS_TOKEN_TYP, &claims)
+        .sign_jwt(latchkey_core::sessions::ACCESS_TOKEN_TYP, &claims)
         .unwrap()
 }
 
