@@ -67,6 +67,16 @@ impl CookieSettings {
         }
     }
 
+    /// The name of the pages' one-shot notice cookie (what the last form
+    /// did, shown once after its redirect; see `routes::account_center`).
+    pub fn flash_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_flash"
+        } else {
+            "latchkey_flash"
+        }
+    }
+
     /// The device cookie's name (see `latchkey_core::abuse::device`).
     pub fn device_name(&self) -> &'static str {
         if self.secure {

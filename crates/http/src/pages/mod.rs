@@ -30,6 +30,19 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("logout.html", include_str!("../../templates/logout.html")),
     ("account.html", include_str!("../../templates/account.html")),
     ("forgot.html", include_str!("../../templates/forgot.html")),
+    (
+        "register.html",
+        include_str!("../../templates/register.html"),
+    ),
+    (
+        "registered.html",
+        include_str!("../../templates/registered.html"),
+    ),
+    (
+        "activity.html",
+        include_str!("../../templates/activity.html"),
+    ),
+    ("deleted.html", include_str!("../../templates/deleted.html")),
 ];
 
 /// The built-in stylesheet, served at `/assets/latchkey.css`.

@@ -6,8 +6,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, Limited, RouteClass};
-use latchkey_core::auth::{AuthError, LoginOutcome, Registration};
+use std::net::IpAddr;
+
+use latchkey_core::auth::{AuthError, ClientInfo, LoginOutcome, Registration};
 use latchkey_core::session::SessionKind;
+use latchkey_core::user::User;
 use latchkey_proto::TokenResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -79,38 +82,46 @@ pub async fn post_register(
     headers: HeaderMap,
     Json(body): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
+    let registration = Registration {
+        email: body.email,
+        password: body.password,
+        username: body.username,
+        name: body.name,
+    };
+    let pow = pow_solution(&headers, body.pow.as_deref());
+    let (user, verdicts) = sign_up(&state, &client, ip, pow, registration).await?;
+    let mut response = (StatusCode::CREATED, axum::Json(UserView::from(user))).into_response();
+    with_limits(&mut response, &verdicts);
+    Ok(response)
+}
+
+/// The sign-up step of `POST /v1/auth/register` and the `/register` page:
+/// the challenge under pressure, the per-account quotas of the `register`
+/// class, the pressure every sign-up adds, then the account (or, for an
+/// address that has one, the indistinguishable answer). Returns the user
+/// and the quota verdicts (for `RateLimit` headers).
+pub(super) async fn sign_up(
+    state: &AppState,
+    client: &ClientInfo,
+    ip: Option<IpAddr>,
+    pow: Option<&str>,
+    registration: Registration,
+) -> Result<(User, Vec<Limited>), ApiError> {
     let guard = state.protection().guard.clone();
     guard
-        .demand_challenge(
-            ChallengeAction::Register,
-            ip,
-            pow_solution(&headers, body.pow.as_deref()),
-        )
+        .demand_challenge(ChallengeAction::Register, ip, pow)
         .await
         .map_err(|d| challenge_refusal(&d))?;
-    let account = latchkey_core::user::normalize_email(&body.email);
+    let account = latchkey_core::user::normalize_email(&registration.email);
     let mut verdicts = Vec::new();
     for dim in [Dimension::Account, Dimension::IpAccount] {
         verdicts.extend(check_limit(&guard, RouteClass::Register, dim, ip, Some(&account)).await?);
     }
     // every sign-up, accepted or not, adds to the pressure behind challenges
     guard.record_pressure(ip, 1).await;
-    let user = state
-        .accounts()
-        .register(
-            Registration {
-                email: body.email,
-                password: body.password,
-                username: body.username,
-                name: body.name,
-            },
-            &client,
-        )
-        .await?;
+    let user = state.accounts().register(registration, client).await?;
     metrics::counter!("latchkey_registrations_total").increment(1);
-    let mut response = (StatusCode::CREATED, axum::Json(UserView::from(user))).into_response();
-    with_limits(&mut response, &verdicts);
-    Ok(response)
+    Ok((user, verdicts))
 }
 
 fn with_limits(response: &mut Response, verdicts: &[Limited]) {

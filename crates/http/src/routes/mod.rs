@@ -5,6 +5,7 @@
 //! of its errors. This module only lists the groups.
 
 mod account;
+mod account_center;
 mod admin;
 mod auth;
 pub mod authz;
@@ -14,6 +15,7 @@ mod links;
 mod meta;
 mod oauth;
 mod pages;
+mod register_page;
 mod responses;
 mod views;
 
@@ -163,6 +165,8 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         lifecycle::routes(),
         links::routes(),
         pages::routes(),
+        register_page::routes(),
+        account_center::routes(),
         admin::routes(),
         oauth::routes(),
         health::routes(),
