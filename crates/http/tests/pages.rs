@@ -538,8 +538,7 @@ async fn register_page_makes_an_account_and_tells_nothing_about_taken_addresses(
     let r = app
         .post_page("/register", &form, &body("not-an-address", ""))
         .await;
-    assert_eq!(r.status, 422, "{}", r.text());
-    assert!(r.text().contains("id=\"email-error\""), "{}", r.text());
+    refused_at(&r, 422, "email");
 
     // the mailed link confirms the address; then sign in
     let token = mailed_token(&app, &email, "/verify-email").await;
@@ -620,7 +619,11 @@ async fn register_page_asks_for_the_challenge_when_the_server_does() {
     .await;
     let form = app.page_form("/register", None).await;
     // the first sign-up makes the pressure that asks the next for a puzzle
-    let first = format!("email={}&password={}", enc(&unique("reg-pow")), enc(PASSWORD));
+    let first = format!(
+        "email={}&password={}",
+        enc(&unique("reg-pow")),
+        enc(PASSWORD)
+    );
     let r = app.post_page("/register", &form, &first).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let email = unique("reg-pow");
@@ -648,6 +651,19 @@ async fn register_page_asks_for_the_challenge_when_the_server_does() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// A refused form: `status`, the page again, the reason beside `field`
+/// and the field pointing at it.
+fn refused_at(r: &TestResponse, status: u16, field: &str) {
+    let text = r.text();
+    assert_eq!(r.status, status, "{text}");
+    assert_page_headers(r, field);
+    assert!(text.contains(&format!("id=\"{field}-error\"")), "{text}");
+    assert!(
+        text.contains(&format!("aria-describedby=\"{field}-error")),
+        "{text}"
+    );
 }
 
 /// Signs in through the page; the session cookie.
@@ -764,8 +780,7 @@ async fn account_center_end_to_end() {
     assert_eq!(notice(&page), "Your profile is saved.");
     assert!(page.text().contains("value=\"center\"") && page.text().contains("value=\"Ada C\""));
     let r = account_post(&app, &cookie, "/account/profile", "username=%21%21").await;
-    assert_eq!(r.status, 422, "{}", r.text());
-    assert!(r.text().contains("id=\"username-error\""), "{}", r.text());
+    refused_at(&r, 422, "username");
     assert!(r.text().contains("value=\"!!\""), "what was typed stays");
 
     // email change: the password first, then the link to the new address
@@ -777,12 +792,7 @@ async fn account_center_end_to_end() {
         &format!("new_email={}&password=wrong+password+here", enc(&new_email)),
     )
     .await;
-    assert_eq!(r.status, 403, "{}", r.text());
-    assert!(
-        r.text().contains("id=\"email_password-error\""),
-        "{}",
-        r.text()
-    );
+    refused_at(&r, 403, "email_password");
     assert!(
         r.text()
             .contains("aria-describedby=\"email_password-error\"")
@@ -829,12 +839,7 @@ async fn account_center_end_to_end() {
         "current_password=wrong+password+here&new_password=another+long+passphrase",
     )
     .await;
-    assert_eq!(r.status, 403, "{}", r.text());
-    assert!(
-        r.text().contains("id=\"current_password-error\""),
-        "{}",
-        r.text()
-    );
+    refused_at(&r, 403, "current_password");
     let r = account_post(
         &app,
         &cookie,
@@ -842,12 +847,7 @@ async fn account_center_end_to_end() {
         &format!("current_password={}&new_password=password", enc(PASSWORD)),
     )
     .await;
-    assert_eq!(r.status, 422, "{}", r.text());
-    assert!(
-        r.text().contains("id=\"new_password-error\""),
-        "{}",
-        r.text()
-    );
+    refused_at(&r, 422, "new_password");
     assert!(
         r.text()
             .contains("aria-describedby=\"new_password-error new_password-hint\""),
@@ -971,12 +971,7 @@ async fn account_center_end_to_end() {
         "password=wrong+password+here",
     )
     .await;
-    assert_eq!(r.status, 403, "{}", r.text());
-    assert!(
-        r.text().contains("id=\"delete_password-error\""),
-        "{}",
-        r.text()
-    );
+    refused_at(&r, 403, "delete_password");
     assert_eq!(
         page_with(&app, "/account", &cookie).await.status,
         200,

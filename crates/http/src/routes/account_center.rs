@@ -109,23 +109,21 @@ pub async fn get_account_page(
     Ok(page)
 }
 
-/// A submitted account form: who sent it (after its CSRF check), or the
-/// way to the sign-in page.
-enum Sender {
-    SignedIn(Box<Principal>),
+/// What an account form's POST came to.
+enum Attempt<T> {
+    /// Done by the signed-in sender.
+    Done(T, Box<Principal>),
+    /// No session: on to the sign-in page.
     SignedOut(Response),
 }
 
-/// Checks an account form's origin and CSRF token: the session's when
-/// signed in, else the pre-sign-in one (and then on to the sign-in page).
-async fn sender(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Sender, ApiError> {
-    let who = signed_in(state, headers).await;
-    let session = who.as_ref().map(|w| w.session.id.as_str());
-    csrf::check(state, headers, OriginRule::Exact, session, csrf)?;
-    Ok(match who {
-        Some(who) => Sender::SignedIn(Box::new(who)),
-        None => Sender::SignedOut(Redirect::to(SIGN_IN_FIRST).into_response()),
-    })
+/// A submitted account form: its CSRF token, and what it keeps of what was
+/// typed when it is refused (never a password).
+trait Submitted: serde::de::DeserializeOwned + Send {
+    fn csrf(&self) -> &str;
+    fn typed(&self) -> Value {
+        context! {}
+    }
 }
 
 /// Back to the account page's `section`, which then says `notice` once.
@@ -175,23 +173,55 @@ impl AccountForm {
         }
     }
 
-    /// The account page again with `error`, keeping what was `typed`
-    /// (never a password).
-    async fn again(
+    /// Reads a submitted form and checks its origin and CSRF token (the
+    /// session's when signed in, else the pre-sign-in one, and then on to
+    /// the sign-in page); then `act` as the sender. A refusal shows the
+    /// account page again with the reasons in this form's section.
+    async fn attempt<F: Submitted, T>(
         &self,
         state: &AppState,
-        who: &Principal,
-        error: ApiError,
-        typed: Value,
-    ) -> ApiError {
-        match account_context(state, who, None, self.name, typed).await {
-            Ok(context) => error.with_retry(Retry {
-                template: "account.html",
-                title: TITLE,
-                context,
-            }),
-            Err(_) => error,
+        headers: &HeaderMap,
+        form: Result<Form<F>, FormRejection>,
+        act: impl AsyncFnOnce(&Principal, &F) -> Result<T, ApiError>,
+    ) -> Result<Attempt<T>, ApiError> {
+        let Form(f) = form.map_err(|_| unreadable())?;
+        let who = signed_in(state, headers).await;
+        let session = who.as_ref().map(|w| w.session.id.as_str());
+        csrf::check(state, headers, OriginRule::Exact, session, f.csrf())?;
+        let Some(who) = who else {
+            return Ok(Attempt::SignedOut(
+                Redirect::to(SIGN_IN_FIRST).into_response(),
+            ));
+        };
+        match act(&who, &f).await {
+            Ok(value) => Ok(Attempt::Done(value, Box::new(who))),
+            Err(error) => Err(
+                match account_context(state, &who, None, self.name, f.typed()).await {
+                    Ok(context) => error.with_retry(Retry {
+                        template: "account.html",
+                        title: TITLE,
+                        context,
+                    }),
+                    Err(_) => error,
+                },
+            ),
         }
+    }
+
+    /// [`AccountForm::attempt`], then back to this form's section of the
+    /// account page, which says `notice` once.
+    async fn submit<F: Submitted>(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        form: Result<Form<F>, FormRejection>,
+        notice: &str,
+        act: impl AsyncFnOnce(&Principal, &F) -> Result<(), ApiError>,
+    ) -> Result<Response, ApiError> {
+        Ok(match self.attempt(state, headers, form, act).await? {
+            Attempt::Done((), _) => done(state, notice, self.name),
+            Attempt::SignedOut(redirect) => redirect,
+        })
     }
 }
 
@@ -237,6 +267,16 @@ pub struct ProfileForm {
     csrf: String,
 }
 
+impl Submitted for ProfileForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn typed(&self) -> Value {
+        context! { username => &self.username, name => &self.name }
+    }
+}
+
 /// A blank field clears the value.
 fn cleared_if_blank(value: &str) -> Option<Option<String>> {
     let value = value.trim();
@@ -260,26 +300,20 @@ pub async fn post_profile_page(
     headers: HeaderMap,
     form: Result<Form<ProfileForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
-    let who = match sender(&state, &headers, &f.csrf).await? {
-        Sender::SignedIn(who) => who,
-        Sender::SignedOut(r) => return Ok(r),
-    };
-    let patch = ProfilePatch {
-        username: cleared_if_blank(&f.username),
-        name: cleared_if_blank(&f.name),
-    };
-    match state
-        .accounts()
-        .update_account(&who.user_id, patch, &client)
+    PROFILE
+        .submit(&state, &headers, form, "profile_saved", async |who, f| {
+            let patch = ProfilePatch {
+                username: cleared_if_blank(&f.username),
+                name: cleared_if_blank(&f.name),
+            };
+            state
+                .accounts()
+                .update_account(&who.user_id, patch, &client)
+                .await
+                .map(|_| ())
+                .map_err(|e| PROFILE.error(e))
+        })
         .await
-    {
-        Ok(_) => Ok(done(&state, "profile_saved", PROFILE.name)),
-        Err(e) => {
-            let typed = context! { username => &f.username, name => &f.name };
-            Err(PROFILE.again(&state, &who, PROFILE.error(e), typed).await)
-        }
-    }
 }
 
 /// The email change form.
@@ -291,6 +325,16 @@ pub struct EmailForm {
     password: String,
     #[serde(default)]
     csrf: String,
+}
+
+impl Submitted for EmailForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    fn typed(&self) -> Value {
+        context! { new_email => &self.new_email }
+    }
 }
 
 /// Re-authenticates `who` with `password` (the rules and quotas of
@@ -335,28 +379,23 @@ pub async fn post_email_page(
     headers: HeaderMap,
     form: Result<Form<EmailForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
-    let who = match sender(&state, &headers, &f.csrf).await? {
-        Sender::SignedIn(who) => who,
-        Sender::SignedOut(r) => return Ok(r),
-    };
-    let result = async {
-        reauthenticate(&state, ip, &who, &f.password, &EMAIL).await?;
-        account_limits(&state, RouteClass::Mail, ip, &who.user.email_normalized).await?;
-        state
-            .recovery()
-            .request_email_change(&who, &f.new_email, &client)
-            .await
-            .map_err(|e| EMAIL.error(e))
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done(&state, "email_change_sent", EMAIL.name)),
-        Err(e) => {
-            let typed = context! { new_email => &f.new_email };
-            Err(EMAIL.again(&state, &who, e, typed).await)
-        }
-    }
+    EMAIL
+        .submit(
+            &state,
+            &headers,
+            form,
+            "email_change_sent",
+            async |who, f| {
+                reauthenticate(&state, ip, who, &f.password, &EMAIL).await?;
+                account_limits(&state, RouteClass::Mail, ip, &who.user.email_normalized).await?;
+                state
+                    .recovery()
+                    .request_email_change(who, &f.new_email, &client)
+                    .await
+                    .map_err(|e| EMAIL.error(e))
+            },
+        )
+        .await
 }
 
 /// The password change form.
@@ -368,6 +407,12 @@ pub struct PasswordForm {
     new_password: String,
     #[serde(default)]
     csrf: String,
+}
+
+impl Submitted for PasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// Changes the password; every other session ends, this one stays, and a
@@ -391,27 +436,24 @@ pub async fn post_password_page(
     headers: HeaderMap,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
-    let who = match sender(&state, &headers, &f.csrf).await? {
-        Sender::SignedIn(who) => who,
-        Sender::SignedOut(r) => return Ok(r),
-    };
-    let result = async {
-        account_limits(&state, RouteClass::Login, ip, &who.user.email_normalized).await?;
-        state
-            .recovery()
-            .change_password(&who, &f.current_password, &f.new_password, &client)
-            .await
-            .map_err(|e| PASSWORD.error(e))
-    }
-    .await;
-    match result {
-        Ok(()) => {
-            metrics::counter!("latchkey_password_changes_total").increment(1);
-            Ok(done(&state, "password_changed", PASSWORD.name))
-        }
-        Err(e) => Err(PASSWORD.again(&state, &who, e, context! {}).await),
-    }
+    PASSWORD
+        .submit(
+            &state,
+            &headers,
+            form,
+            "password_changed",
+            async |who, f| {
+                account_limits(&state, RouteClass::Login, ip, &who.user.email_normalized).await?;
+                state
+                    .recovery()
+                    .change_password(who, &f.current_password, &f.new_password, &client)
+                    .await
+                    .map_err(|e| PASSWORD.error(e))?;
+                metrics::counter!("latchkey_password_changes_total").increment(1);
+                Ok(())
+            },
+        )
+        .await
 }
 
 /// The form that ends one session.
@@ -421,6 +463,12 @@ pub struct EndSessionForm {
     session: String,
     #[serde(default)]
     csrf: String,
+}
+
+impl Submitted for EndSessionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// Ends one of the user's sessions (signs that device out). Needs the
@@ -440,21 +488,15 @@ pub async fn post_end_session_page(
     headers: HeaderMap,
     form: Result<Form<EndSessionForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
-    let who = match sender(&state, &headers, &f.csrf).await? {
-        Sender::SignedIn(who) => who,
-        Sender::SignedOut(r) => return Ok(r),
-    };
-    match state
-        .sessions()
-        .end_session(&who.user_id, &f.session, &client)
+    SESSIONS
+        .submit(&state, &headers, form, "session_ended", async |who, f| {
+            state
+                .sessions()
+                .end_session(&who.user_id, &f.session, &client)
+                .await
+                .map_err(|e| SESSIONS.error(e))
+        })
         .await
-    {
-        Ok(()) => Ok(done(&state, "session_ended", SESSIONS.name)),
-        Err(e) => Err(SESSIONS
-            .again(&state, &who, SESSIONS.error(e), context! {})
-            .await),
-    }
 }
 
 /// The forms that carry nothing but their CSRF token.
@@ -462,6 +504,12 @@ pub async fn post_end_session_page(
 pub struct TokenOnlyForm {
     #[serde(default)]
     csrf: String,
+}
+
+impl Submitted for TokenOnlyForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// Ends every other session of the user (signs out everywhere else).
@@ -480,21 +528,22 @@ pub async fn post_end_other_sessions_page(
     headers: HeaderMap,
     form: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
-    let who = match sender(&state, &headers, &f.csrf).await? {
-        Sender::SignedIn(who) => who,
-        Sender::SignedOut(r) => return Ok(r),
-    };
-    match state
-        .sessions()
-        .end_sessions(&who.user_id, Some(&who.session.id), &client)
+    SESSIONS
+        .submit(
+            &state,
+            &headers,
+            form,
+            "other_sessions_ended",
+            async |who, _| {
+                state
+                    .sessions()
+                    .end_sessions(&who.user_id, Some(&who.session.id), &client)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| SESSIONS.error(e))
+            },
+        )
         .await
-    {
-        Ok(_) => Ok(done(&state, "other_sessions_ended", SESSIONS.name)),
-        Err(e) => Err(SESSIONS
-            .again(&state, &who, SESSIONS.error(e), context! {})
-            .await),
-    }
 }
 
 /// Sends the verification mail again (nothing for a verified address).
@@ -514,24 +563,22 @@ pub async fn post_resend_verification_page(
     headers: HeaderMap,
     form: Result<Form<TokenOnlyForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
-    let who = match sender(&state, &headers, &f.csrf).await? {
-        Sender::SignedIn(who) => who,
-        Sender::SignedOut(r) => return Ok(r),
-    };
-    let result = async {
-        account_limits(&state, RouteClass::Mail, ip, &who.user.email_normalized).await?;
-        state
-            .recovery()
-            .resend_verification(&who)
-            .await
-            .map_err(|e| VERIFY.error(e))
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done(&state, "verification_sent", VERIFY.name)),
-        Err(e) => Err(VERIFY.again(&state, &who, e, context! {}).await),
-    }
+    VERIFY
+        .submit(
+            &state,
+            &headers,
+            form,
+            "verification_sent",
+            async |who, _| {
+                account_limits(&state, RouteClass::Mail, ip, &who.user.email_normalized).await?;
+                state
+                    .recovery()
+                    .resend_verification(who)
+                    .await
+                    .map_err(|e| VERIFY.error(e))
+            },
+        )
+        .await
 }
 
 /// The deletion form.
@@ -541,6 +588,12 @@ pub struct DeleteForm {
     password: String,
     #[serde(default)]
     csrf: String,
+}
+
+impl Submitted for DeleteForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// Deletes the account after the grace period: the current password
@@ -567,23 +620,19 @@ pub async fn post_delete_page(
     headers: HeaderMap,
     form: Result<Form<DeleteForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(f) = form.map_err(|_| unreadable())?;
-    let who = match sender(&state, &headers, &f.csrf).await? {
-        Sender::SignedIn(who) => who,
-        Sender::SignedOut(r) => return Ok(r),
-    };
-    let result = async {
-        reauthenticate(&state, ip, &who, &f.password, &DELETE).await?;
-        state
-            .recovery()
-            .schedule_deletion(&who, &client)
-            .await
-            .map_err(|e| DELETE.error(e))
-    }
-    .await;
-    let due = match result {
-        Ok(due) => due,
-        Err(e) => return Err(DELETE.again(&state, &who, e, context! {}).await),
+    let attempt = DELETE
+        .attempt(&state, &headers, form, async |who, f| {
+            reauthenticate(&state, ip, who, &f.password, &DELETE).await?;
+            state
+                .recovery()
+                .schedule_deletion(who, &client)
+                .await
+                .map_err(|e| DELETE.error(e))
+        })
+        .await?;
+    let (due, who) = match attempt {
+        Attempt::Done(due, who) => (due, who),
+        Attempt::SignedOut(redirect) => return Ok(redirect),
     };
     metrics::counter!("latchkey_account_deletions_requested_total").increment(1);
     let mut page = state.pages().render(
