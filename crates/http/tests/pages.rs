@@ -714,9 +714,11 @@ fn notice(page: &TestResponse) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn account_center_end_to_end() {
-    let app = TestApp::sqlite().await;
+// the account journey touches every kind of write a backend could get
+// wrong (sessions, single-use links, deletion), so it runs on both
+latchkey_testkit::both_backends!(account_center_end_to_end);
+
+async fn account_center_end_to_end(app: TestApp) {
     let email = unique("center");
     app.register(&email, PASSWORD).await;
     let token = mailed_token(&app, &email, "/verify-email").await;
