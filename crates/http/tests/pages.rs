@@ -796,6 +796,12 @@ async fn account_center_end_to_end(app: TestApp) {
     .await;
     refused_at(&r, 403, "email_password");
     assert!(
+        r.text().contains("id=\"failed-summary\"") && r.text().contains("href=\"#email\""),
+        "said at the top, linking to the form: {}",
+        r.text()
+    );
+    assert_eq!(r.text().matches(" autofocus").count(), 1, "{}", r.text());
+    assert!(
         r.text()
             .contains("aria-describedby=\"email_password-error\"")
     );
