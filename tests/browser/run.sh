@@ -58,7 +58,8 @@ fi
 
 # A database of its own for the journey on PostgreSQL.
 db="latchkey_browser_$$_$RANDOM"
-psql -q -X -v ON_ERROR_STOP=1 "$LATCHKEY_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null
+psql=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 1)
+"$psql" -q -X -v ON_ERROR_STOP=1 "$LATCHKEY_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null
 export LATCHKEY_BROWSER_POSTGRES_URL="${LATCHKEY_TEST_POSTGRES_URL%/*}/$db"
 
 export LATCHKEY_BROWSER_OUT=${LATCHKEY_BROWSER_OUT:-$target/browser-tests}
