@@ -25,7 +25,7 @@ const servers = () => [sqlite, postgres, pressured].filter(Boolean);
 
 before(async () => {
   app = await startApp(returnTo.allowed[0]);
-  [browser, sqlite, postgres, pressured] = await Promise.all([
+  const started = await Promise.allSettled([
     launch([`MAP ${app.host} 127.0.0.1:${app.port}`]),
     startLatchkey("sqlite", {
       // the open-redirect journey signs in once per case
@@ -39,6 +39,10 @@ before(async () => {
       LATCHKEY_CHALLENGE_MAX_DIFFICULTY: "14",
     }),
   ]);
+  // what did start is stopped by `after` even when something else did not
+  [browser, sqlite, postgres, pressured] = started.map((r) => r.value);
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
 });
 
 after(async () => {
@@ -156,8 +160,14 @@ test("forgot password → mailed link → reset → sign in with the new passwor
   assert.equal(path(page), "/login", "the old password no longer signs in");
   assert.match(await page.textContent("main [role=alert]"), /./, "the refusal is announced");
   await inspect(page, "login-refused");
-  await signIn(page, who);
-  assert.equal(path(page), "/account");
+
+  // with the keyboard alone: the form starts at its first field, Tab moves on, Enter sends
+  await page.goto(`${sqlite.origin}/login`);
+  await page.keyboard.type(who.email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(who.password);
+  await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.keyboard.press("Enter")]);
+  assert.equal(path(page), "/account", "signed in with the keyboard alone");
   b.assertClean();
   await b.context.close();
 });
@@ -218,6 +228,7 @@ test("proof-of-work sign-in: the page's solver answers the challenge the server 
   assert.equal(refused.status(), 403, "no solution, no sign-in");
   await plain.page.waitForLoadState();
   assert.equal(path(plain.page), "/login");
+  assert.match(await plain.page.textContent("main [role=alert]"), /./, "the refusal is explained");
   plain.assertClean();
   await plain.context.close();
 

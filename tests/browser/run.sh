@@ -63,7 +63,7 @@ psql=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -n 
 export LATCHKEY_BROWSER_POSTGRES_URL="${LATCHKEY_TEST_POSTGRES_URL%/*}/$db"
 
 export LATCHKEY_BROWSER_OUT=${LATCHKEY_BROWSER_OUT:-$target/browser-tests}
-rm -rf "$LATCHKEY_BROWSER_OUT"
+rm -rf "$LATCHKEY_BROWSER_OUT/screenshots"
 mkdir -p "$LATCHKEY_BROWSER_OUT"
 lk_browser_log "screenshots and server logs: $LATCHKEY_BROWSER_OUT"
 status=0

@@ -4,11 +4,18 @@
 // variables, and the test services export some).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, openSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+
+// Servers still running when node exits (a failed start-up, an interrupt)
+// are killed with it.
+const running = new Set();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
 
 /** An environment variable the suite needs, or a readable failure. */
 export function required(name) {
@@ -58,9 +65,11 @@ export async function startLatchkey(name, settings = {}) {
   const log = openSync(logFile, "w");
   const child = spawn(bin, ["serve"], { env, stdio: ["ignore", log, log] });
   closeSync(log);
+  running.add(child);
   let exited = null;
   child.on("exit", (code, signal) => {
     exited = signal ?? code;
+    running.delete(child);
   });
   const tail = () => readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n");
   const deadline = Date.now() + 60_000;
@@ -102,11 +111,13 @@ export async function startLatchkey(name, settings = {}) {
     },
     async stop() {
       if (exited !== null) return;
+      // its data directory goes with it (the log stays in $LATCHKEY_BROWSER_OUT)
       const done = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
       const killer = setTimeout(() => child.kill("SIGKILL"), 25_000);
       await done;
       clearTimeout(killer);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
