@@ -66,9 +66,11 @@ export LATCHKEY_BROWSER_OUT=${LATCHKEY_BROWSER_OUT:-$target/browser-tests}
 rm -rf "$LATCHKEY_BROWSER_OUT/screenshots"
 mkdir -p "$LATCHKEY_BROWSER_OUT"
 lk_browser_log "screenshots and server logs: $LATCHKEY_BROWSER_OUT"
+started=$SECONDS
 status=0
 node --test --test-reporter=spec "$here/journeys.test.js" || status=$?
 lk_browser_log "screenshots of every page (360 px and 1280 px): $LATCHKEY_BROWSER_OUT/screenshots"
+lk_browser_log "journeys took $((SECONDS - started)) s; this script $SECONDS s (with installs and npm ci)"
 if [ "$status" != 0 ]; then
   lk_browser_log "a browser journey failed (above); the servers' logs are in $LATCHKEY_BROWSER_OUT/*.log"
 fi

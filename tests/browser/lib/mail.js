@@ -77,11 +77,11 @@ export function messagesTo(address) {
 }
 
 /**
- * Waits (up to 20 s) for a message to `address` holding a link that starts
+ * Waits (up to 60 s) for a message to `address` holding a link that starts
  * with `prefix`, and returns the newest such link.
  */
 export async function mailedLink(address, prefix) {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const links = messagesTo(address)
       .map((m) => m.text.split(/\s+/).find((w) => w.startsWith(prefix)))
@@ -89,7 +89,7 @@ export async function mailedLink(address, prefix) {
     if (links.length) return links[links.length - 1];
     if (Date.now() > deadline) {
       const got = messagesTo(address).map((m) => m.subject);
-      throw new Error(`no mail to ${address} with a link starting ${prefix} within 20 s (got: ${JSON.stringify(got)})`);
+      throw new Error(`no mail to ${address} with a link starting ${prefix} within 60 s (got: ${JSON.stringify(got)})`);
     }
     await sleep(100);
   }
