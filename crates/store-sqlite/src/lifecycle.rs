@@ -65,7 +65,11 @@ fn token_row(
     ))
 }
 
-fn insert_mail(c: &Connection, mail: &QueuedMail, job: &NewJob) -> Result<bool, StoreError> {
+pub(crate) fn insert_mail(
+    c: &Connection,
+    mail: &QueuedMail,
+    job: &NewJob,
+) -> Result<bool, StoreError> {
     if !insert_job(c, job)? {
         return Ok(false);
     }
@@ -123,7 +127,7 @@ fn insert_token(c: &Connection, t: &AccountToken) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn revoke_all(
+pub(crate) fn revoke_all(
     c: &Connection,
     user_id: &str,
     keep: Option<&str>,
@@ -138,7 +142,7 @@ fn revoke_all(
     Ok(n as u64)
 }
 
-fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+pub(crate) fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
     c.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)
 }

@@ -12,6 +12,7 @@ mod health;
 mod lifecycle;
 mod links;
 mod meta;
+mod mfa;
 mod oauth;
 mod pages;
 mod responses;
@@ -164,6 +165,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         links::routes(),
         pages::routes(),
         admin::routes(),
+        mfa::routes(),
         oauth::routes(),
         health::routes(),
         meta::routes(),
