@@ -502,12 +502,20 @@ async fn an_aal1_session_reaches_no_aal2_route_until_it_steps_up(app: TestApp) {
     assert_eq!(r.status, 200, "{}", r.text());
     let aal1 = r.json()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(claims(&aal1)["acr"], "aal1");
-    for (method, path) in [
-        ("DELETE", "/v1/account/mfa/totp"),
-        ("POST", "/v1/account/mfa/backup-codes"),
-        ("DELETE", "/v1/account"),
+    let password_change =
+        json!({"current_password": PASSWORD, "new_password": "another fine passphrase"});
+    for (method, path, body) in [
+        ("DELETE", "/v1/account/mfa/totp", Value::Null),
+        ("POST", "/v1/account/mfa/backup-codes", Value::Null),
+        ("DELETE", "/v1/account", Value::Null),
+        (
+            "POST",
+            "/v1/account/email",
+            json!({"new_email": unique("new")}),
+        ),
+        ("POST", "/v1/account/password", password_change),
     ] {
-        let r = app.send(method, path, Some(&aal1)).await;
+        let r = app.json(method, path, body, Some(&aal1)).await;
         assert_eq!(
             status_code(&r),
             (403, "mfa_required".into()),

@@ -545,6 +545,9 @@ impl LifecycleStore for PgStore {
                 "DELETE FROM mail_outbox WHERE user_id = $1",
                 "DELETE FROM user_roles WHERE user_id = $1",
                 "DELETE FROM login_failures WHERE key = 'user:' || $1",
+                "DELETE FROM mfa_totp WHERE user_id = $1",
+                "DELETE FROM mfa_backup_codes WHERE user_id = $1",
+                "DELETE FROM mfa_challenges WHERE user_id = $1",
             ] {
                 exec(tx, sql, &[&user_id]).await?;
             }

@@ -39,6 +39,7 @@ const DELETE_CHALLENGES: &str = "DELETE FROM mfa_challenges WHERE user_id = $1";
 const INSERT_CHALLENGE: &str = "INSERT INTO mfa_challenges \
      (token_hash, user_id, kind, binding_hash, amr, created_at, expires_at, failures, used_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const DROP_EXPIRED: &str = "DELETE FROM mfa_challenges WHERE user_id = $1 AND expires_at <= $2";
 const CHALLENGE: &str = "SELECT token_hash, user_id, kind, binding_hash, amr, created_at, \
      expires_at, failures, used_at FROM mfa_challenges WHERE token_hash = $1";
 const FAIL_CHALLENGE: &str = "UPDATE mfa_challenges SET failures = failures + 1 \
@@ -222,6 +223,7 @@ impl MfaStore for PgStore {
         );
         let used = c.used_at.map(truncate_to_millis);
         let failures = i32::try_from(c.failures).unwrap_or(i32::MAX);
+        self.exec1(DROP_EXPIRED, &[&c.user_id, &created]).await?;
         self.exec1(
             INSERT_CHALLENGE,
             &[

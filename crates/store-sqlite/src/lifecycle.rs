@@ -283,6 +283,9 @@ fn anonymize(
         "DELETE FROM mail_outbox WHERE user_id = ?1",
         "DELETE FROM user_roles WHERE user_id = ?1",
         "DELETE FROM login_failures WHERE key = 'user:' || ?1",
+        "DELETE FROM mfa_totp WHERE user_id = ?1",
+        "DELETE FROM mfa_backup_codes WHERE user_id = ?1",
+        "DELETE FROM mfa_challenges WHERE user_id = ?1",
     ] {
         tx.execute(sql, params![user_id]).map_err(map_err)?;
     }

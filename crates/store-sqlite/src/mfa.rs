@@ -37,6 +37,7 @@ const DELETE_CHALLENGES: &str = "DELETE FROM mfa_challenges WHERE user_id = ?1";
 const INSERT_CHALLENGE: &str = "INSERT INTO mfa_challenges \
      (token_hash, user_id, kind, binding_hash, amr, created_at, expires_at, failures, used_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+const DROP_EXPIRED: &str = "DELETE FROM mfa_challenges WHERE user_id = ?1 AND expires_at <= ?2";
 const CHALLENGE: &str = "SELECT token_hash, user_id, kind, binding_hash, amr, created_at, \
      expires_at, failures, used_at FROM mfa_challenges WHERE token_hash = ?1";
 const FAIL_CHALLENGE: &str = "UPDATE mfa_challenges SET failures = failures + 1 \
@@ -295,6 +296,10 @@ impl MfaStore for SqliteStore {
     async fn insert_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
         let ch = challenge.clone();
         self.write(move |c| {
+            c.prepare_cached(DROP_EXPIRED)
+                .map_err(map_err)?
+                .execute(params![ch.user_id, to_unix_millis(ch.created_at)])
+                .map_err(map_err)?;
             c.prepare_cached(INSERT_CHALLENGE)
                 .map_err(map_err)?
                 .execute(params![

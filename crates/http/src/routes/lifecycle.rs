@@ -214,7 +214,8 @@ pub struct PasswordChange {
 }
 
 /// Change the password. **Requires** an access token or the session cookie
-/// (with CSRF token), and the current password. Every other session of the
+/// (with CSRF token), and the current password (and, for an account with a
+/// second factor, a session that passed it). Every other session of the
 /// user ends; the calling one stays. A notice is mailed. Limited like
 /// sign-in (`rate_limits.login`), per client IP and per account. Recorded as
 /// `password.changed`.
@@ -222,7 +223,7 @@ pub struct PasswordChange {
     responses(
         (status = 204, description = "Changed; the other sessions have ended."),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`wrong_password`: the current password is wrong.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`wrong_password`: the current password is wrong; `mfa_required`: the account has a second factor and this session did not pass it.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: the new password is refused (codes as for the reset).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked`: too many wrong passwords (here and at sign-in); the password is not checked until the owner signs in from a known device, resets it, or an administrator unlocks the account.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -236,6 +237,8 @@ pub async fn post_account_password(
     Json(body): Json<PasswordChange>,
 ) -> Result<Response, ApiError> {
     let verdicts = own_limits(&state, RouteClass::Login, ip, &who).await?;
+    // with a second factor, only a session that passed it (aal2)
+    state.mfa().require_aal2_if_enrolled(&who.principal).await?;
     state
         .recovery()
         .change_password(

@@ -373,10 +373,39 @@ pub async fn mfa_challenges_count_failures_and_are_used_once(db: &dyn TestDb) {
         0,
         "used: not counted"
     );
+    // a changed password voids the second steps under way, like every
+    // outstanding credential of the account
+    store
+        .insert_mfa_challenge(&challenge("hash-d", None))
+        .await
+        .unwrap();
+    store
+        .change_password(
+            &user.id,
+            "$argon2id$new",
+            Some(session.as_str()),
+            None,
+            now,
+            &ev(EventType::PasswordChanged, &user, now),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.mfa_challenge("hash-d").await.unwrap(), None, "voided");
+    // an expired challenge goes when the next one is made
+    let old = MfaChallenge {
+        expires_at: now - Duration::seconds(1),
+        ..challenge("hash-old", None)
+    };
+    store.insert_mfa_challenge(&old).await.unwrap();
     store
         .insert_mfa_challenge(&challenge("hash-c", None))
         .await
         .unwrap();
+    assert_eq!(
+        store.mfa_challenge("hash-old").await.unwrap(),
+        None,
+        "swept"
+    );
     // a fresh authentication raises a session; an ended one is not raised
     let amr = vec!["pwd".to_owned(), "otp".into(), "mfa".into()];
     let later = now + Duration::minutes(1);
