@@ -8,7 +8,6 @@ use axum::http::Request;
 use base64::Engine;
 use latchkey_core::Clock;
 use latchkey_core::auth::Actor;
-use latchkey_core::mfa::totp::Generator;
 use latchkey_testkit::mailbox;
 use latchkey_testkit::{ISSUER, TestApp, TestResponse};
 use serde_json::{Value, json};
@@ -49,9 +48,7 @@ struct Enrolled {
 }
 
 fn code_at(app: &TestApp, secret: &str, offset_secs: i64) -> String {
-    let g = Generator::from_base32(secret, "latchkey", "x").expect("secret");
-    let t = app.clock.now().unix_timestamp() + offset_secs;
-    g.code_at(u64::try_from(t).expect("after 1970"))
+    app.totp_code(secret, offset_secs)
 }
 
 /// The next 30-second step, so the next code is a new one.
