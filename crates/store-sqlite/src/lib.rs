@@ -25,6 +25,7 @@ mod credentials;
 mod keys;
 mod lifecycle;
 mod login_failures;
+mod mfa;
 mod migrate;
 mod roles;
 mod sessions;

@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_refresh_successor",
         sql: include_str!("../migrations/0006_refresh_successor.sql"),
     },
+    Migration {
+        name: "0010_mfa",
+        sql: include_str!("../migrations/0010_mfa.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -347,6 +347,8 @@ async fn reauthenticate(
     form: &AccountForm,
 ) -> Result<(), ApiError> {
     account_limits(state, RouteClass::Login, ip, &who.user.email_normalized).await?;
+    // with a second factor, only a session that passed it (as the JSON routes)
+    state.mfa().require_aal2_if_enrolled(who).await?;
     state
         .recovery()
         .reauthenticate(who, password)
@@ -444,6 +446,7 @@ pub async fn post_password_page(
             "password_changed",
             async |who, f| {
                 account_limits(&state, RouteClass::Login, ip, &who.user.email_normalized).await?;
+                state.mfa().require_aal2_if_enrolled(who).await?;
                 state
                     .recovery()
                     .change_password(who, &f.current_password, &f.new_password, &client)

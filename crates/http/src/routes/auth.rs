@@ -8,7 +8,7 @@ use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, Limited, RouteClass};
 use std::net::IpAddr;
 
-use latchkey_core::auth::{AuthError, ClientInfo, LoginOutcome, Registration};
+use latchkey_core::auth::{AuthError, ClientInfo, Registration};
 use latchkey_core::session::SessionKind;
 use latchkey_core::user::User;
 use latchkey_proto::TokenResponse;
@@ -141,6 +141,16 @@ pub enum LoginMode {
     Cookie,
 }
 
+impl LoginMode {
+    /// The kind of session the mode asks for.
+    pub fn kind(self) -> SessionKind {
+        match self {
+            LoginMode::Bearer => SessionKind::Bearer,
+            LoginMode::Cookie => SessionKind::Cookie,
+        }
+    }
+}
+
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -194,7 +204,7 @@ pub struct CookieLoginResponse {
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     params(("Latchkey-Pow" = Option<String>, Header, description = "A solved challenge, `<token>:<counter>`, when one is demanded.")),
     responses(
-        (status = 200, description = "Bearer mode: the token response. Cookie mode: `CookieLoginResponse` and `Set-Cookie`. Both set the device cookie.", body = TokenResponse),
+        (status = 200, description = "Bearer mode: the token response. Cookie mode: `CookieLoginResponse` and `Set-Cookie`. Both set the device cookie. When the account has a second factor: `MfaChallengeResponse` (`mfa_required`, and in cookie mode a cookie binding its `mfa_token` to this browser); no session yet: finish with `POST /v1/auth/login/mfa`.", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:invalid_credentials", "title": "Invalid credentials", "status": 401, "detail": "The identifier or the password is wrong.", "code": "invalid_credentials"})),
         (status = 403, description = "`csrf_failed`: a cookie-mode login from another origin; `challenge_required` or `challenge_failed`: solve the puzzle in `challenge` and repeat with `Latchkey-Pow`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
@@ -214,10 +224,7 @@ pub async fn post_login(
     headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let kind = match body.mode {
-        LoginMode::Bearer => SessionKind::Bearer,
-        LoginMode::Cookie => SessionKind::Cookie,
-    };
+    let kind = body.mode.kind();
     let signed_in = SignIn {
         state: &state,
         headers: &headers,
@@ -230,16 +237,7 @@ pub async fn post_login(
     }
     .with_password(&body.identifier, &body.password)
     .await?;
-    let response = match &signed_in.outcome {
-        LoginOutcome::Tokens(tokens) => axum::Json(tokens).into_response(),
-        LoginOutcome::Cookie(c) => axum::Json(CookieLoginResponse {
-            session_id: c.session.id.clone(),
-            csrf_token: c.csrf_token.clone(),
-            expires_at: rfc3339(c.session.expires_at.min(c.session.idle_expires_at)),
-        })
-        .into_response(),
-    };
-    Ok(signed_in.respond(response))
+    Ok(super::mfa::signed_in_json(signed_in))
 }
 
 /// Which action a challenge is wanted for.

@@ -13,6 +13,7 @@ mod health;
 mod lifecycle;
 mod links;
 mod meta;
+mod mfa;
 mod oauth;
 mod pages;
 mod register_page;
@@ -168,6 +169,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         register_page::routes(),
         account_center::routes(),
         admin::routes(),
+        mfa::routes(),
         oauth::routes(),
         health::routes(),
         meta::routes(),

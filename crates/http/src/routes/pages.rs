@@ -8,10 +8,10 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use latchkey_core::abuse::RouteClass;
-use latchkey_core::auth::Principal;
+use latchkey_core::auth::{LoginOutcome, Principal};
 use latchkey_core::session::SessionKind;
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -157,6 +157,20 @@ pub async fn post_login_page(
             context: login_context(&state, &f, &f.csrf),
         })
     })?;
+    if let LoginOutcome::MfaRequired(_) = &signed_in.outcome {
+        // no session was made; the code-entry page (/mfa) is not built yet
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "mfa_required",
+            "Second factor required",
+            "This account uses two-step sign-in, which this page cannot ask for yet. Sign in with an app that supports it.",
+        )
+        .with_retry(Retry {
+            template: "login.html",
+            title: SIGN_IN,
+            context: login_context(&state, &f, &f.csrf),
+        }));
+    }
     let target = state
         .pages()
         .return_target(&f.return_to, &state.cookies().origin);
