@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::accounts::Accounts;
 use crate::admin::Admin;
 use crate::auth::Context;
+use crate::events::{Events, EventsConfig};
 use crate::recovery::Recovery;
 use crate::sessions::Sessions;
 
@@ -18,6 +19,7 @@ pub struct Services {
     sessions: Sessions,
     recovery: Recovery,
     admin: Admin,
+    events: Events,
 }
 
 impl Services {
@@ -29,6 +31,7 @@ impl Services {
             sessions: Sessions::new(context.clone()),
             recovery: Recovery::new(context.clone()),
             admin: Admin::new(context.clone()),
+            events: Events::new(context.clone(), EventsConfig::default()),
             context,
         }
     }
@@ -57,6 +60,11 @@ impl Services {
     /// Administration by an [`crate::auth::Actor`]: users, roles, audit, import.
     pub fn admin(&self) -> &Admin {
         &self.admin
+    }
+
+    /// The event stream: revocations and account events, resumable by id.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 }
 

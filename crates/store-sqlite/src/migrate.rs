@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_refresh_successor",
         sql: include_str!("../migrations/0006_refresh_successor.sql"),
     },
+    Migration {
+        name: "0020_events",
+        sql: include_str!("../migrations/0020_events.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
