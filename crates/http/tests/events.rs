@@ -37,7 +37,16 @@ struct EventStream {
 
 impl EventStream {
     async fn open(app: &TestApp, auth: &str, last_event_id: Option<i64>) -> EventStream {
-        let mut req = Request::get("/v1/events/stream").header("authorization", auth);
+        Self::open_at(app, "/v1/events/stream", auth, last_event_id).await
+    }
+
+    async fn open_at(
+        app: &TestApp,
+        path: &str,
+        auth: &str,
+        last_event_id: Option<i64>,
+    ) -> EventStream {
+        let mut req = Request::get(path).header("authorization", auth);
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }
@@ -82,6 +91,73 @@ impl EventStream {
             self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
         }
     }
+}
+
+impl EventStream {
+    /// Panics unless the server ends the stream (after any events buffered).
+    async fn ends(mut self) {
+        let rest = tokio::time::timeout(Duration::from_secs(5), async {
+            let mut rest = String::new();
+            while let Some(chunk) = self.body.next().await {
+                rest.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+            }
+            rest
+        })
+        .await
+        .expect("the stream ends");
+        assert!(
+            (self.buffer + &rest)
+                .lines()
+                .all(|l| l.is_empty() || l.starts_with(':')),
+            "no further event"
+        );
+    }
+}
+
+/// The user's own stream: their new sessions and ended ones, nobody
+/// else's, and it ends with the caller's own session.
+#[tokio::test]
+async fn the_account_stream_shows_the_users_own_sessions_and_ends_with_its_own() {
+    let app = TestApp::sqlite().await;
+    app.register("own@example.com", PASSWORD).await;
+    app.register("else@example.com", PASSWORD).await;
+    let token = |t: &Value| t["access_token"].as_str().unwrap().to_owned();
+    let a = token(&app.login("own@example.com", PASSWORD).await);
+    let b = token(&app.login("own@example.com", PASSWORD).await);
+    let r = app.send("GET", "/v1/account/events", None).await;
+    assert_eq!(r.status, 401);
+    let mut stream =
+        EventStream::open_at(&app, "/v1/account/events", &format!("Bearer {a}"), None).await;
+    let other = token(&app.login("else@example.com", PASSWORD).await);
+    assert_eq!(
+        app.send("POST", "/v1/auth/logout", Some(&other))
+            .await
+            .status,
+        204
+    );
+    let c = token(&app.login("own@example.com", PASSWORD).await);
+    assert_eq!(
+        app.send("POST", "/v1/auth/logout", Some(&b)).await.status,
+        204
+    );
+    assert_eq!(
+        app.send("POST", "/v1/auth/logout", Some(&a)).await.status,
+        204
+    );
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (_, event, data) = stream.next(Duration::from_secs(10)).await;
+        seen.push((event, data["sid"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ("session.created".to_owned(), sid_of(&c)),
+            ("session.revoked".to_owned(), sid_of(&b)),
+            ("session.revoked".to_owned(), sid_of(&a)),
+        ]
+    );
+    stream.ends().await;
 }
 
 #[tokio::test]

@@ -457,7 +457,9 @@ impl TestApp {
             .expect("infallible")
     }
 
-    /// Sends a request through the router, as if from `peer`.
+    /// Sends a request through the router, as if from `peer`. The body of
+    /// a Server-Sent Events answer is not read (it never ends): use
+    /// [`TestApp::open`] to read a stream.
     pub async fn call_from(&self, peer: SocketAddr, mut request: Request<Body>) -> TestResponse {
         request.extensions_mut().insert(ConnectInfo(peer));
         let response = self
@@ -468,6 +470,16 @@ impl TestApp {
             .expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
+        if headers
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+        {
+            return TestResponse {
+                status,
+                headers,
+                body: Vec::new(),
+            };
+        }
         let body = response
             .into_body()
             .collect()
