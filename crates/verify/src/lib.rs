@@ -242,10 +242,14 @@ impl Verifier {
         self.inner.revoked.connected()
     }
 
+    /// Whether the revocation stream reported the token's session (or
+    /// user) ended; two hash lookups, and none when no stream is followed.
     fn refused(&self, claims: &AccessClaims) -> bool {
-        self.inner
-            .revoked
-            .refuses(&claims.sid, &claims.sub, claims.iat)
+        self.inner.config.revocation_stream.is_some()
+            && self
+                .inner
+                .revoked
+                .refuses(&claims.sid, &claims.sub, claims.iat)
     }
 
     /// The configuration in force.
