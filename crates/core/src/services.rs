@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::accounts::Accounts;
 use crate::admin::Admin;
 use crate::auth::Context;
+use crate::events::{Events, EventsConfig};
 use crate::mfa::Mfa;
 use crate::recovery::Recovery;
 use crate::sessions::Sessions;
@@ -20,6 +21,7 @@ pub struct Services {
     recovery: Recovery,
     admin: Admin,
     mfa: Mfa,
+    events: Events,
 }
 
 impl Services {
@@ -32,6 +34,7 @@ impl Services {
             recovery: Recovery::new(context.clone()),
             admin: Admin::new(context.clone()),
             mfa: Mfa::new(context.clone()),
+            events: Events::new(context.clone(), EventsConfig::default()),
             context,
         }
     }
@@ -65,6 +68,11 @@ impl Services {
     /// Second factors: enrolment, the second step of sign-in, step-up.
     pub fn mfa(&self) -> &Mfa {
         &self.mfa
+    }
+
+    /// The event stream: revocations and account events, resumable by id.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 }
 

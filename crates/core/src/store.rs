@@ -73,6 +73,7 @@ pub trait Store:
     + LoginFailureStore
     + LifecycleStore
     + crate::mfa::MfaStore
+    + crate::events::EventStore
     + Send
     + Sync
     + 'static

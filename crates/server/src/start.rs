@@ -365,6 +365,7 @@ pub fn jobs_config(config: &Config) -> JobsConfig {
         retry_max: config.jobs.retry_max,
         sweep_interval: config.jobs.sweep_interval,
         retention: config.jobs.retention,
+        event_retention: config.events.retention,
     }
 }
 

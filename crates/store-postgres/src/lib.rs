@@ -52,6 +52,7 @@ mod admin;
 mod audit;
 mod clients;
 mod credentials;
+mod events;
 mod keys;
 mod lifecycle;
 mod login_failures;

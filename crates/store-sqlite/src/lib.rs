@@ -22,6 +22,7 @@ mod admin;
 mod audit;
 mod clients;
 mod credentials;
+mod events;
 mod keys;
 mod lifecycle;
 mod login_failures;

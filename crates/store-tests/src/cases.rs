@@ -16,6 +16,8 @@ use time::{Duration, OffsetDateTime};
 use crate::db::TestDb;
 
 mod credential_tokens;
+mod events;
+pub use events::*;
 mod lifecycle;
 mod mfa;
 pub use credential_tokens::*;

@@ -357,3 +357,54 @@ async fn introspection_makes_a_logout_take_effect() {
         Rejection::Unavailable
     );
 }
+
+/// Two latchkey nodes on one PostgreSQL database: the verifier follows the
+/// revocation stream of one, the user logs out on the other, and the token
+/// (verified and cached before) is refused within a second, without
+/// introspection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revocation_stream_refuses_a_logged_out_session_within_a_second() {
+    use latchkey_testkit::Options;
+    use latchkey_verify::RevocationStream;
+
+    let one = TestApp::postgres(Options::default()).await;
+    let other = one.another_node(Options::default()).await;
+    let (base_one, base_other) = (serve(&one).await, serve(&other).await);
+    let (client, secret) = one.auth.sessions().create_client("rs").await.unwrap();
+    let mut c = config(&base_one);
+    let mut stream = RevocationStream::new(&base_other, &client.id, &secret).unwrap();
+    stream.max_retry = Duration::from_millis(200);
+    c.revocation_stream = Some(stream);
+    let verifier = Verifier::new(c);
+    let t = signed_in(&one, "stream@example.com").await;
+    let kept = one.login("stream@example.com", PASSWORD).await;
+    for _ in 0..100 {
+        if verifier.revocation_stream_connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(verifier.revocation_stream_connected());
+    assert!(verifier.verify(access(&t)).await.is_ok());
+
+    let r = one.send("POST", "/v1/auth/logout", Some(access(&t))).await;
+    assert_eq!(r.status, 204);
+    let started = std::time::Instant::now();
+    while verifier.verify(access(&t)).await.is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(5), "never refused");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "refused after {elapsed:?}"
+    );
+    assert_eq!(
+        verifier.verify(access(&t)).await.unwrap_err(),
+        Rejection::Inactive
+    );
+    assert!(
+        verifier.verify(access(&kept)).await.is_ok(),
+        "the user's other session is untouched"
+    );
+}

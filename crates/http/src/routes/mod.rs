@@ -9,6 +9,7 @@ mod account_center;
 mod admin;
 mod auth;
 pub mod authz;
+mod events;
 mod health;
 mod lifecycle;
 mod links;
@@ -60,6 +61,7 @@ use crate::state::AppState;
         (name = "account", description = "The signed-in user's profile, sessions and activity."),
         (name = "admin", description = "Users, roles, permissions and the audit log; each route needs the permission it names."),
         (name = "oauth", description = "JWKS, token introspection and revocation."),
+        (name = "events", description = "Live events: the revocation stream for resource servers (Server-Sent Events, resumable with `Last-Event-ID`)."),
         (name = "authz", description = "Forward-auth for gateways (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth, Envoy ext_authz): may this request to an application pass?"),
         (name = "pages", description = "The hosted pages (HTML forms with CSRF tokens), the pages that links in mail open, and their stylesheet."),
         (name = "operations", description = "Health, metrics and self-description."),
@@ -171,6 +173,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         admin::routes(),
         mfa::routes(),
         oauth::routes(),
+        events::routes(),
         health::routes(),
         meta::routes(),
     ] {

@@ -87,6 +87,21 @@ async fn authenticate_client(
     }
 }
 
+/// Client authentication by HTTP Basic alone, for the GET endpoints that
+/// clients call (the event stream): the same check as introspection's.
+pub(crate) async fn basic_client(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Client, ApiError> {
+    let none = TokenForm {
+        token: None,
+        token_type_hint: None,
+        client_id: None,
+        client_secret: None,
+    };
+    authenticate_client(state, headers, &none).await
+}
+
 /// A failure on our side: 503 when the database is unreachable, else 500
 /// (the renderer words both as RFC 6749 errors; details go to the log).
 fn server_error(e: AuthError) -> ApiError {

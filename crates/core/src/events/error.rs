@@ -1,0 +1,14 @@
+//! The events slice's failures.
+
+use crate::store::StoreError;
+
+/// What can go wrong reading the event stream.
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    /// `Last-Event-ID` (or `after`) is not an event id this server issued.
+    #[error("the event id to resume after is not a non-negative integer")]
+    BadCursor,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
