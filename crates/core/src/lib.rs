@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod keys;
 pub mod lifecycle;
 pub mod mail;
+pub mod oauth;
 pub mod password;
 pub mod password_policy;
 pub mod recovery;

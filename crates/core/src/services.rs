@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::accounts::Accounts;
 use crate::admin::Admin;
 use crate::auth::Context;
+use crate::oauth::OAuth;
 use crate::recovery::Recovery;
 use crate::sessions::Sessions;
 
@@ -18,6 +19,7 @@ pub struct Services {
     sessions: Sessions,
     recovery: Recovery,
     admin: Admin,
+    oauth: OAuth,
 }
 
 impl Services {
@@ -29,6 +31,7 @@ impl Services {
             sessions: Sessions::new(context.clone()),
             recovery: Recovery::new(context.clone()),
             admin: Admin::new(context.clone()),
+            oauth: OAuth::new(context.clone()),
             context,
         }
     }
@@ -57,6 +60,11 @@ impl Services {
     /// Administration by an [`crate::auth::Actor`]: users, roles, audit, import.
     pub fn admin(&self) -> &Admin {
         &self.admin
+    }
+
+    /// The OAuth 2.0 / OpenID Connect provider: clients.
+    pub fn oauth(&self) -> &OAuth {
+        &self.oauth
     }
 }
 

@@ -72,6 +72,7 @@ pub trait Store:
     + AdminStore
     + LoginFailureStore
     + LifecycleStore
+    + crate::oauth::OAuthStore
     + Send
     + Sync
     + 'static

@@ -56,6 +56,7 @@ mod keys;
 mod lifecycle;
 mod login_failures;
 mod migrate;
+mod oauth;
 mod roles;
 mod sessions;
 mod users;

@@ -17,8 +17,10 @@ use crate::db::TestDb;
 
 mod credential_tokens;
 mod lifecycle;
+mod oauth;
 pub use credential_tokens::*;
 pub use lifecycle::*;
+pub use oauth::*;
 mod roles_audit;
 pub use roles_audit::*;
 mod rotation;

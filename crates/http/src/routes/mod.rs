@@ -13,6 +13,7 @@ mod lifecycle;
 mod links;
 mod meta;
 mod oauth;
+mod oauth_clients;
 mod pages;
 mod responses;
 mod views;
@@ -165,6 +166,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         pages::routes(),
         admin::routes(),
         oauth::routes(),
+        oauth_clients::routes(),
         health::routes(),
         meta::routes(),
     ] {

@@ -1,0 +1,41 @@
+//! The failures of the OAuth slice.
+
+use crate::store::StoreError;
+
+/// What can go wrong when managing or using OAuth clients.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// A registration field is unacceptable (`field`, a stable `code`, why).
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The field, e.g. `redirect_uris`.
+        field: &'static str,
+        /// A stable machine word, e.g. `invalid_redirect_uri`.
+        code: &'static str,
+        /// Why, for people.
+        reason: String,
+    },
+    /// No client with that id.
+    #[error("unknown client")]
+    UnknownClient,
+    /// The caller lacks a permission.
+    #[error("permission {0} required")]
+    PermissionDenied(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl OAuthError {
+    pub(crate) fn invalid(
+        field: &'static str,
+        code: &'static str,
+        reason: impl Into<String>,
+    ) -> Self {
+        OAuthError::Invalid {
+            field,
+            code,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! What the OAuth slice needs from a store.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::model::{ClientSettings, OAuthClient};
+use crate::audit::AuditEvent;
+use crate::keys::Client;
+use crate::store::StoreError;
+
+/// Persistence of OAuth clients' registrations. Every write records its
+/// audit event in the same transaction.
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    /// Stores a new client and its settings. `Conflict("id")` if taken.
+    async fn insert_oauth_client(
+        &self,
+        client: &Client,
+        settings: &ClientSettings,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// A client with its settings (a client without a settings row reads
+    /// with the defaults).
+    async fn oauth_client(&self, id: &str) -> Result<Option<OAuthClient>, StoreError>;
+
+    /// Every client, by id.
+    async fn list_oauth_clients(&self) -> Result<Vec<OAuthClient>, StoreError>;
+
+    /// Replaces a client's name and settings. `NotFound` if there is no such client.
+    async fn update_oauth_client(
+        &self,
+        id: &str,
+        name: &str,
+        settings: &ClientSettings,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces a client's secret hash. `NotFound` if there is no such client.
+    async fn set_client_secret_hash(
+        &self,
+        id: &str,
+        secret_hash: &str,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a client and its settings. `NotFound` if there is no such client.
+    async fn delete_oauth_client(&self, id: &str, event: &AuditEvent) -> Result<(), StoreError>;
+}

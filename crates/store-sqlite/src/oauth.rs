@@ -1,0 +1,168 @@
+//! [`OAuthStore`] on SQLite.
+
+use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
+use latchkey_core::keys::Client;
+use latchkey_core::oauth::{ClientSettings, OAuthClient, OAuthStore};
+use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use time::OffsetDateTime;
+
+use crate::audit::insert_event;
+use crate::{SqliteStore, map_err};
+
+const SELECT: &str = "SELECT c.id, c.name, c.secret_hash, c.created_at, o.settings \
+     FROM clients c LEFT JOIN oauth_clients o ON o.client_id = c.id";
+
+type Raw = (Client, i64, Option<String>);
+
+fn raw(r: &Row<'_>) -> rusqlite::Result<Raw> {
+    Ok((
+        Client {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            secret_hash: r.get(2)?,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        },
+        r.get(3)?,
+        r.get(4)?,
+    ))
+}
+
+fn finish((mut client, created, settings): Raw) -> Result<OAuthClient, StoreError> {
+    client.created_at = from_unix_millis(created)?;
+    let settings = match settings {
+        Some(json) => ClientSettings::from_json(&json)?,
+        None => ClientSettings::default(),
+    };
+    Ok(OAuthClient { client, settings })
+}
+
+/// Runs `f` in a transaction that also records `event`; `NotFound` when
+/// `f` changed no row.
+fn changing(
+    c: &mut Connection,
+    event: &AuditEvent,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<usize>,
+) -> Result<(), StoreError> {
+    let tx = c.transaction().map_err(map_err)?;
+    if f(&tx).map_err(map_err)? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    insert_event(&tx, event)?;
+    tx.commit().map_err(map_err)
+}
+
+#[async_trait]
+impl OAuthStore for SqliteStore {
+    async fn insert_oauth_client(
+        &self,
+        client: &Client,
+        settings: &ClientSettings,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (cl, json, event) = (client.clone(), settings.to_json(), event.clone());
+        self.write(move |c| {
+            let created = to_unix_millis(cl.created_at);
+            changing(c, &event, |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO clients (id, name, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![cl.id, cl.name, cl.secret_hash, created])?;
+                tx.prepare_cached(
+                    "INSERT INTO oauth_clients (client_id, settings, updated_at) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![cl.id, json, created])
+            })
+        })
+        .await
+    }
+
+    async fn oauth_client(&self, id: &str) -> Result<Option<OAuthClient>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(&format!("{SELECT} WHERE c.id = ?1"))
+                .map_err(map_err)?
+                .query_row(params![id], raw)
+                .optional()
+                .map_err(map_err)?
+                .map(finish)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list_oauth_clients(&self) -> Result<Vec<OAuthClient>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!("{SELECT} ORDER BY c.id"))
+                .map_err(map_err)?;
+            let rows = stmt.query_map([], raw).map_err(map_err)?;
+            rows.map(|r| r.map_err(map_err).and_then(finish)).collect()
+        })
+        .await
+    }
+
+    async fn update_oauth_client(
+        &self,
+        id: &str,
+        name: &str,
+        settings: &ClientSettings,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (id, name, json, event) = (
+            id.to_owned(),
+            name.to_owned(),
+            settings.to_json(),
+            event.clone(),
+        );
+        self.write(move |c| {
+            changing(c, &event, |tx| {
+                let n = tx
+                    .prepare_cached("UPDATE clients SET name = ?2 WHERE id = ?1")?
+                    .execute(params![id, name])?;
+                if n == 0 {
+                    return Ok(0);
+                }
+                tx.prepare_cached(
+                    "INSERT INTO oauth_clients (client_id, settings, updated_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (client_id) DO UPDATE SET settings = excluded.settings, \
+                     updated_at = excluded.updated_at",
+                )?
+                .execute(params![id, json, to_unix_millis(now)])?;
+                Ok(n)
+            })
+        })
+        .await
+    }
+
+    async fn set_client_secret_hash(
+        &self,
+        id: &str,
+        secret_hash: &str,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (id, hash, event) = (id.to_owned(), secret_hash.to_owned(), event.clone());
+        self.write(move |c| {
+            changing(c, &event, |tx| {
+                tx.prepare_cached("UPDATE clients SET secret_hash = ?2 WHERE id = ?1")?
+                    .execute(params![id, hash])
+            })
+        })
+        .await
+    }
+
+    async fn delete_oauth_client(&self, id: &str, event: &AuditEvent) -> Result<(), StoreError> {
+        let (id, event) = (id.to_owned(), event.clone());
+        self.write(move |c| {
+            changing(c, &event, |tx| {
+                tx.prepare_cached("DELETE FROM oauth_clients WHERE client_id = ?1")?
+                    .execute(params![id])?;
+                tx.prepare_cached("DELETE FROM clients WHERE id = ?1")?
+                    .execute(params![id])
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,217 @@
+//! Conformance cases for the OAuth slice (re-exported from [`crate::cases`]).
+
+use latchkey_core::audit::{AuditEvent, AuditQuery, EventType};
+use latchkey_core::auth::ClientInfo;
+use latchkey_core::keys::Client;
+use latchkey_core::oauth::{ClientSettings, ClientType, GrantType, IdTokenAlg, OAuthClient};
+use latchkey_core::store::{Store, StoreError, truncate_to_millis};
+use latchkey_core::{Clock, SystemClock, id};
+
+use crate::db::TestDb;
+
+async fn migrated(db: &dyn TestDb) -> std::sync::Arc<dyn Store> {
+    let store = db.open().await;
+    store.migrate().await.expect("migrations apply");
+    store
+}
+
+fn event(kind: EventType, actor: &str) -> AuditEvent {
+    let client = ClientInfo {
+        ip: None,
+        user_agent: Some("conformance".into()),
+        request_id: Some(id::new_id()),
+    };
+    AuditEvent::new(kind, truncate_to_millis(SystemClock.now()), &client).actor(Some(actor))
+}
+
+async fn events_by(store: &dyn Store, actor: &str) -> Vec<String> {
+    store
+        .audit_events(&AuditQuery {
+            actor_id: Some(actor.to_owned()),
+            oldest_first: true,
+            limit: 100,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+/// Clients with their settings: stored and read whole, an id taken is a
+/// conflict that records nothing, a client from before the slice reads with
+/// the default settings, and updates, secret changes and deletes report an
+/// unknown id as `NotFound` and record their event with the write.
+pub async fn oauth_clients_round_trip_update_and_delete(db: &dyn TestDb) {
+    let store = migrated(db).await;
+    let actor = id::new_id();
+    let now = truncate_to_millis(SystemClock.now());
+    let client = |id: &str| Client {
+        id: id.into(),
+        name: format!("App {id}"),
+        secret_hash: format!("{:064x}", id.len()),
+        created_at: now,
+    };
+    let settings = ClientSettings {
+        client_type: ClientType::Public,
+        redirect_uris: vec![
+            "https://app.example/cb".into(),
+            "http://127.0.0.1/cb".into(),
+        ],
+        post_logout_redirect_uris: vec!["https://app.example/bye".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: vec!["openid".into(), "email".into()],
+        first_party: true,
+        access_token_ttl_secs: Some(300),
+        id_token_signed_response_alg: IdTokenAlg::EdDSA,
+        ..ClientSettings::default()
+    };
+    store
+        .insert_oauth_client(
+            &client("app-b"),
+            &settings,
+            &event(EventType::ClientCreated, &actor),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_oauth_client(
+            &client("app-a"),
+            &ClientSettings::default(),
+            &event(EventType::ClientCreated, &actor),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .insert_oauth_client(
+            &client("app-a"),
+            &settings,
+            &event(EventType::ClientCreated, &actor),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict("id")), "got {err:?}");
+    // a client registered before the slice existed
+    store.insert_client(&client("legacy")).await.unwrap();
+
+    let b = OAuthClient {
+        client: client("app-b"),
+        settings: settings.clone(),
+    };
+    assert_eq!(store.oauth_client("app-b").await.unwrap(), Some(b.clone()));
+    assert_eq!(store.oauth_client("nobody").await.unwrap(), None);
+    let legacy = store.oauth_client("legacy").await.unwrap().unwrap();
+    assert_eq!(legacy.settings, ClientSettings::default());
+    let ids: Vec<String> = store
+        .list_oauth_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client.id)
+        .collect();
+    assert_eq!(ids, ["app-a", "app-b", "legacy"]);
+
+    let changed = ClientSettings {
+        scopes: vec!["openid".into()],
+        ..settings.clone()
+    };
+    for id in ["app-b", "legacy"] {
+        store
+            .update_oauth_client(
+                id,
+                "Renamed",
+                &changed,
+                now,
+                &event(EventType::ClientUpdated, &actor),
+            )
+            .await
+            .unwrap();
+        let got = store.oauth_client(id).await.unwrap().unwrap();
+        assert_eq!(
+            (got.client.name.as_str(), &got.settings),
+            ("Renamed", &changed)
+        );
+    }
+    let err = store
+        .update_oauth_client(
+            "nobody",
+            "x",
+            &changed,
+            now,
+            &event(EventType::ClientUpdated, &actor),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+
+    store
+        .set_client_secret_hash(
+            "app-b",
+            &"f".repeat(64),
+            &event(EventType::ClientSecretRotated, &actor),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .client_by_id("app-b")
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_hash,
+        "f".repeat(64)
+    );
+    let err = store
+        .set_client_secret_hash(
+            "nobody",
+            "x",
+            &event(EventType::ClientSecretRotated, &actor),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+
+    store
+        .delete_oauth_client("app-b", &event(EventType::ClientDeleted, &actor))
+        .await
+        .unwrap();
+    store
+        .delete_oauth_client("legacy", &event(EventType::ClientDeleted, &actor))
+        .await
+        .unwrap();
+    assert_eq!(store.oauth_client("app-b").await.unwrap(), None);
+    assert_eq!(store.client_by_id("legacy").await.unwrap(), None);
+    let err = store
+        .delete_oauth_client("app-b", &event(EventType::ClientDeleted, &actor))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "got {err:?}");
+    // the same id can be registered again: nothing of the old one is left
+    store
+        .insert_oauth_client(
+            &client("app-b"),
+            &ClientSettings::default(),
+            &event(EventType::ClientCreated, &actor),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.oauth_client("app-b").await.unwrap().unwrap().settings,
+        ClientSettings::default()
+    );
+
+    assert_eq!(
+        events_by(store.as_ref(), &actor).await,
+        [
+            "client.created",
+            "client.created",
+            "client.updated",
+            "client.updated",
+            "client.secret_rotated",
+            "client.deleted",
+            "client.deleted",
+            "client.created",
+        ]
+    );
+}
