@@ -10,6 +10,7 @@ latchkey_testkit::sqlite_only!(
     registration_refuses_unsafe_redirect_uris,
     client_management_needs_its_permission,
     a_rotated_secret_replaces_the_old_one_at_once,
+    discovery_lists_what_is_supported_and_jwks_holds_an_rsa_key,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -367,4 +368,61 @@ async fn a_rotated_secret_replaces_the_old_one_at_once(app: TestApp) {
         introspect_as(&app, public["client_id"].as_str().unwrap(), "").await,
         401
     );
+}
+
+async fn discovery_lists_what_is_supported_and_jwks_holds_an_rsa_key(app: TestApp) {
+    let oidc = app.get("/.well-known/openid-configuration").await;
+    assert_eq!(oidc.status, 200, "{}", oidc.text());
+    assert_eq!(oidc.header("access-control-allow-origin"), Some("*"));
+    let rfc8414 = app.get("/.well-known/oauth-authorization-server").await;
+    assert_eq!(rfc8414.status, 200);
+    let doc = oidc.json();
+    assert_eq!(doc, rfc8414.json(), "one document for both");
+    let issuer = doc["issuer"].as_str().unwrap();
+    assert_eq!(issuer, app.auth.config().issuer);
+    for (field, path) in [
+        ("jwks_uri", "/.well-known/jwks.json"),
+        ("introspection_endpoint", "/oauth2/introspect"),
+        ("revocation_endpoint", "/oauth2/revoke"),
+    ] {
+        let url = doc[field].as_str().unwrap();
+        assert_eq!(url, format!("{}{path}", issuer.trim_end_matches('/')));
+        // every endpoint listed answers
+        let r = app.get(path).await;
+        assert_ne!(r.status, 404, "{field}");
+    }
+    assert_eq!(doc["response_types_supported"], json!(["code"]));
+    assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["RS256", "ES256", "EdDSA"])
+    );
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    for grant in ["implicit", "password"] {
+        assert!(!doc.to_string().contains(grant), "{grant} is never offered");
+    }
+
+    let jwks = app.get("/.well-known/jwks.json").await;
+    assert_eq!(jwks.status, 200);
+    let keys = jwks.json()["keys"].as_array().unwrap().clone();
+    let rsa: Vec<&Value> = keys.iter().filter(|k| k["kty"] == "RSA").collect();
+    assert_eq!(rsa.len(), 1, "{keys:?}");
+    assert_eq!(rsa[0]["alg"], "RS256");
+    assert_eq!(rsa[0]["use"], "sig");
+    assert_eq!(
+        rsa[0]["n"].as_str().unwrap().len(),
+        512,
+        "a 3072-bit modulus"
+    );
+    assert!(
+        rsa[0].get("d").is_none() && rsa[0].get("p").is_none(),
+        "public half only"
+    );
+    assert!(
+        keys.iter().any(|k| k["alg"] == "EdDSA"),
+        "the access-token key stays published"
+    );
+    // the ID-token key is made once: a second look finds the same
+    let again = app.get("/.well-known/jwks.json").await.json();
+    assert_eq!(again["keys"].as_array().unwrap().len(), keys.len());
 }

@@ -13,3 +13,18 @@ CREATE TABLE oauth_clients (
 
 INSERT INTO oauth_clients (client_id, settings, updated_at)
     SELECT id, '{}', created_at FROM clients;
+
+-- The RSA keys that sign ID tokens (RS256, as OpenID Connect requires), kept
+-- like `signing_keys`: sealed under the master key, one active, retired
+-- ones published until their tokens expire.
+CREATE TABLE oauth_signing_keys (
+    kid            TEXT        COLLATE "C" NOT NULL PRIMARY KEY,
+    alg            TEXT        NOT NULL,
+    private_sealed BYTEA       NOT NULL,
+    public_jwk     TEXT        NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL,
+    retired_at     TIMESTAMPTZ,
+    publish_until  TIMESTAMPTZ
+);
+
+CREATE UNIQUE INDEX oauth_signing_keys_one_active ON oauth_signing_keys ((true)) WHERE retired_at IS NULL;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
-use latchkey_core::keys::Client;
+use latchkey_core::keys::{Client, StoredKey};
 use latchkey_core::oauth::{ClientSettings, OAuthClient, OAuthStore};
 use latchkey_core::store::{StoreError, truncate_to_millis};
 use time::OffsetDateTime;
@@ -10,6 +10,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::audit::insert_event;
+use crate::keys::ID_TOKEN_KEYS;
 use crate::{PgStore, map_err, settle};
 
 const SELECT: &str = "SELECT c.id, c.name, c.secret_hash, c.created_at, o.settings \
@@ -158,6 +159,29 @@ impl OAuthStore for PgStore {
         self.oauth_write(
             vec![(DELETE_CLIENT, vec![&id]), (DELETE_SETTINGS, vec![&id])],
             event,
+        )
+        .await
+    }
+
+    async fn id_token_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.keys_in(&ID_TOKEN_KEYS).await
+    }
+
+    async fn active_id_token_kid(&self) -> Result<Option<String>, StoreError> {
+        self.active_kid_in(&ID_TOKEN_KEYS).await
+    }
+
+    async fn rotate_id_token_key(
+        &self,
+        new: &StoredKey,
+        rotate_if_created_before: Option<OffsetDateTime>,
+        previous_publish_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.rotate_in(
+            &ID_TOKEN_KEYS,
+            new,
+            rotate_if_created_before,
+            previous_publish_until,
         )
         .await
     }

@@ -89,7 +89,8 @@ macro_rules! conformance_suite {
             registration_commits_the_user_its_mail_and_its_event_together,
             a_retried_token_mail_finds_the_first_one_and_stores_nothing,
             notices_commit_with_their_change_and_only_with_it,
-            oauth_clients_round_trip_update_and_delete
+            oauth_clients_round_trip_update_and_delete,
+            id_token_keys_rotate_apart_from_access_keys
             );
         }
     };

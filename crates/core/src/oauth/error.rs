@@ -24,6 +24,9 @@ pub enum OAuthError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The signing keys cannot be loaded or made.
+    #[error(transparent)]
+    Keys(#[from] crate::auth::keyring::KeyError),
 }
 
 impl OAuthError {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use latchkey_tokens::{random_token, sha256_hex};
+use latchkey_tokens::{Jwks, random_token, sha256_hex};
 
 use super::error::OAuthError;
 use super::model::{
@@ -10,6 +10,7 @@ use super::model::{
 };
 use super::redirect;
 use crate::audit::EventType;
+use crate::auth::keyring::Keyring;
 use crate::auth::{Actor, Context};
 use crate::id;
 use crate::keys::Client;
@@ -25,6 +26,7 @@ pub const MAX_SCOPES: usize = 50;
 #[derive(Debug, Clone)]
 pub struct OAuth {
     ctx: Arc<Context>,
+    id_token_keys: Arc<Keyring>,
 }
 
 impl std::ops::Deref for OAuth {
@@ -52,7 +54,58 @@ fn not_found(e: StoreError) -> OAuthError {
 impl OAuth {
     /// The service over `ctx`.
     pub fn new(ctx: Arc<Context>) -> OAuth {
-        OAuth { ctx }
+        let id_token_keys = Arc::new(Keyring::for_id_tokens(&ctx.device_key));
+        OAuth { ctx, id_token_keys }
+    }
+
+    /// The RSA keys that sign ID tokens, loaded (and the first one made)
+    /// on first use, so that a server whose clients never ask for an ID
+    /// token never spends the RSA key generation.
+    pub async fn id_token_keys(&self) -> Result<&Keyring, OAuthError> {
+        if !self.id_token_keys.is_loaded() {
+            self.id_token_keys
+                .init(self.store(), self.now(), self.config().access_ttl)
+                .await?;
+        }
+        Ok(&self.id_token_keys)
+    }
+
+    /// Every published key, access tokens' and ID tokens', for
+    /// `/.well-known/jwks.json`.
+    pub async fn jwks(&self) -> Result<Jwks, OAuthError> {
+        let now = self.now();
+        let mut jwks = self.keys().jwks(now);
+        jwks.keys.extend(self.id_token_keys().await?.jwks(now).keys);
+        Ok(jwks)
+    }
+
+    /// Follows a rotation of the ID-token key made elsewhere (see
+    /// [`Keyring::follow`]); nothing before the keys are first loaded.
+    pub async fn follow_keys(&self) -> Result<bool, OAuthError> {
+        if !self.id_token_keys.is_loaded() {
+            return Ok(false);
+        }
+        Ok(self.id_token_keys.follow(self.store(), self.now()).await?)
+    }
+
+    /// Rotates the ID-token key (on schedule: only when the active one was
+    /// made before `only_if_created_before`), then reloads.
+    pub async fn rotate_keys(
+        &self,
+        only_if_created_before: Option<time::OffsetDateTime>,
+    ) -> Result<bool, OAuthError> {
+        let keys = self.id_token_keys().await?;
+        let now = self.now();
+        let rotated = keys
+            .rotate(
+                self.store(),
+                now,
+                only_if_created_before,
+                self.config().access_ttl,
+            )
+            .await?;
+        keys.reload(self.store(), now).await?;
+        Ok(rotated)
     }
 
     /// Registers a client (`client.created`); returns it with its secret

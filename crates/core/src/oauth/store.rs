@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::model::{ClientSettings, OAuthClient};
 use crate::audit::AuditEvent;
-use crate::keys::Client;
+use crate::keys::{Client, StoredKey};
 use crate::store::StoreError;
 
 /// Persistence of OAuth clients' registrations. Every write records its
@@ -47,4 +47,20 @@ pub trait OAuthStore: Send + Sync {
 
     /// Deletes a client and its settings. `NotFound` if there is no such client.
     async fn delete_oauth_client(&self, id: &str, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Every ID-token signing key, newest first (like
+    /// [`crate::store::KeyStore::signing_keys`], in its own table).
+    async fn id_token_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+
+    /// The active ID-token key's id.
+    async fn active_id_token_kid(&self) -> Result<Option<String>, StoreError>;
+
+    /// Makes `new` the active ID-token key, with the rules of
+    /// [`crate::store::KeyStore::rotate_signing_key`].
+    async fn rotate_id_token_key(
+        &self,
+        new: &StoredKey,
+        rotate_if_created_before: Option<OffsetDateTime>,
+        previous_publish_until: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }

@@ -14,6 +14,7 @@ mod links;
 mod meta;
 mod oauth;
 mod oauth_clients;
+mod oauth_discovery;
 mod pages;
 mod responses;
 mod views;
@@ -45,7 +46,7 @@ use crate::state::AppState;
                        every response carries `x-request-id`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    components(schemas(latchkey_proto::Problem, latchkey_proto::FieldError, latchkey_proto::TokenResponse)),
+    components(schemas(latchkey_proto::discovery::ProviderMetadata, latchkey_proto::Problem, latchkey_proto::FieldError, latchkey_proto::TokenResponse)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign up, sign in, refresh, sign out.\n\n\
@@ -167,6 +168,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         admin::routes(),
         oauth::routes(),
         oauth_clients::routes(),
+        oauth_discovery::routes(),
         health::routes(),
         meta::routes(),
     ] {

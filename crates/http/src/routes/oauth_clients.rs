@@ -41,6 +41,8 @@ impl From<OAuthError> for ApiError {
             OAuthError::UnknownClient => ApiError::not_found("No client with this id."),
             OAuthError::PermissionDenied(p) => permission_denied(&p),
             OAuthError::Store(s) => s.into(),
+            OAuthError::Keys(latchkey_core::auth::keyring::KeyError::Store(s)) => s.into(),
+            OAuthError::Keys(k) => ApiError::internal(format!("ID-token keys: {k}")),
         }
     }
 }

@@ -2,10 +2,11 @@
 
 use latchkey_core::audit::{AuditEvent, AuditQuery, EventType};
 use latchkey_core::auth::ClientInfo;
-use latchkey_core::keys::Client;
+use latchkey_core::keys::{Client, StoredKey};
 use latchkey_core::oauth::{ClientSettings, ClientType, GrantType, IdTokenAlg, OAuthClient};
 use latchkey_core::store::{Store, StoreError, truncate_to_millis};
 use latchkey_core::{Clock, SystemClock, id};
+use time::OffsetDateTime;
 
 use crate::db::TestDb;
 
@@ -214,4 +215,56 @@ pub async fn oauth_clients_round_trip_update_and_delete(db: &dyn TestDb) {
             "client.created",
         ]
     );
+}
+
+/// The ID-token keys rotate under the same rules as the access-token keys,
+/// in their own table: neither rotation touches the other's keys.
+pub async fn id_token_keys_rotate_apart_from_access_keys(db: &dyn TestDb) {
+    use time::Duration;
+    let store = migrated(db).await;
+    let now = truncate_to_millis(SystemClock.now());
+    let key = |created| StoredKey {
+        alg: "RS256".into(),
+        ..crate::cases::sample_key(created)
+    };
+    assert!(store.id_token_keys().await.unwrap().is_empty());
+    assert_eq!(store.active_id_token_kid().await.unwrap(), None);
+    let access = crate::cases::sample_key(now - Duration::days(1));
+    assert!(store.rotate_signing_key(&access, None, now).await.unwrap());
+
+    let k1 = key(now - Duration::days(10));
+    assert!(
+        store
+            .rotate_id_token_key(&k1, Some(OffsetDateTime::UNIX_EPOCH), now)
+            .await
+            .unwrap(),
+        "with no active ID-token key, the first is made although an access key exists"
+    );
+    let k2 = key(now);
+    assert!(
+        !store
+            .rotate_id_token_key(&k2, Some(OffsetDateTime::UNIX_EPOCH), now)
+            .await
+            .unwrap(),
+        "an active key younger than the threshold stays"
+    );
+    assert!(
+        store
+            .rotate_id_token_key(&k2, Some(now - Duration::days(5)), now + Duration::days(1))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.active_id_token_kid().await.unwrap(),
+        Some(k2.kid.clone())
+    );
+    let keys = store.id_token_keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], k2);
+    assert_eq!(keys[1].kid, k1.kid);
+    assert_eq!(keys[1].retired_at, Some(k2.created_at));
+    assert_eq!(keys[1].publish_until, Some(now + Duration::days(1)));
+    // the access-token keys are untouched
+    assert_eq!(store.signing_keys().await.unwrap(), vec![access.clone()]);
+    assert_eq!(store.active_signing_kid().await.unwrap(), Some(access.kid));
 }
