@@ -402,6 +402,21 @@ async fn discovery_lists_what_is_supported_and_jwks_holds_an_rsa_key(app: TestAp
         assert!(!doc.to_string().contains(grant), "{grant} is never offered");
     }
 
+    let before = app.get("/.well-known/jwks.json").await.json();
+    assert!(
+        before["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kty"] != "RSA"),
+        "no RSA key is made before an ID token needs one: {before}"
+    );
+    // the first ID token makes the key (the token endpoint asks the same way)
+    app.auth
+        .oauth()
+        .id_token_keys()
+        .await
+        .expect("ID-token keys");
     let jwks = app.get("/.well-known/jwks.json").await;
     assert_eq!(jwks.status, 200);
     let keys = jwks.json()["keys"].as_array().unwrap().clone();

@@ -28,3 +28,25 @@ CREATE TABLE oauth_signing_keys (
 );
 
 CREATE UNIQUE INDEX oauth_signing_keys_one_active ON oauth_signing_keys ((true)) WHERE retired_at IS NULL;
+
+-- Authorization codes (RFC 6749 §4.1): only their hash, what they are bound
+-- to (client, redirect URI, PKCE challenge, the browser session) and when
+-- they were first presented (single use). They live 60 seconds.
+CREATE TABLE oauth_codes (
+    code_hash      TEXT        COLLATE "C" NOT NULL PRIMARY KEY,
+    client_id      TEXT        COLLATE "C" NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    user_id        TEXT        COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    session_id     TEXT        COLLATE "C" NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    redirect_uri   TEXT        NOT NULL,
+    scope          TEXT        NOT NULL,
+    nonce          TEXT,
+    code_challenge TEXT,
+    resource       TEXT,
+    auth_time      TIMESTAMPTZ NOT NULL,
+    amr            TEXT        NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL,
+    expires_at     TIMESTAMPTZ NOT NULL,
+    used_at        TIMESTAMPTZ
+);
+
+CREATE INDEX oauth_codes_expires_at_idx ON oauth_codes (expires_at);

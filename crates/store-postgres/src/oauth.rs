@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::keys::{Client, StoredKey};
-use latchkey_core::oauth::{ClientSettings, OAuthClient, OAuthStore};
+use latchkey_core::oauth::{AuthorizationCode, ClientSettings, CodeTaken, OAuthClient, OAuthStore};
 use latchkey_core::store::{StoreError, truncate_to_millis};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -40,6 +40,29 @@ fn from_row(r: &Row) -> Result<OAuthClient, StoreError> {
         None => ClientSettings::default(),
     };
     Ok(OAuthClient { client, settings })
+}
+
+const CODE_COLUMNS: &str = "code_hash, client_id, user_id, session_id, redirect_uri, scope, \
+     nonce, code_challenge, resource, auth_time, amr, created_at, expires_at, used_at";
+
+fn code_from(r: &Row) -> Result<AuthorizationCode, tokio_postgres::Error> {
+    let words = |s: String| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    Ok(AuthorizationCode {
+        code_hash: r.try_get(0)?,
+        client_id: r.try_get(1)?,
+        user_id: r.try_get(2)?,
+        session_id: r.try_get(3)?,
+        redirect_uri: r.try_get(4)?,
+        scope: words(r.try_get(5)?),
+        nonce: r.try_get(6)?,
+        code_challenge: r.try_get(7)?,
+        resource: r.try_get(8)?,
+        auth_time: r.try_get(9)?,
+        amr: words(r.try_get(10)?),
+        created_at: r.try_get(11)?,
+        expires_at: r.try_get(12)?,
+        used_at: r.try_get(13)?,
+    })
 }
 
 type Statement<'a> = (&'static str, Vec<&'a (dyn ToSql + Sync)>);
@@ -184,5 +207,75 @@ impl OAuthStore for PgStore {
             previous_publish_until,
         )
         .await
+    }
+
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
+        let (scope, amr) = (code.scope.join(" "), code.amr.join(" "));
+        let times = [code.auth_time, code.created_at, code.expires_at].map(truncate_to_millis);
+        let used_at = code.used_at.map(truncate_to_millis);
+        let sql = format!(
+            "INSERT INTO oauth_codes ({CODE_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        );
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(&sql).await?;
+                client
+                    .execute(
+                        &stmt,
+                        &[
+                            &code.code_hash,
+                            &code.client_id,
+                            &code.user_id,
+                            &code.session_id,
+                            &code.redirect_uri,
+                            &scope,
+                            &code.nonce,
+                            &code.code_challenge,
+                            &code.resource,
+                            &times[0],
+                            &amr,
+                            &times[1],
+                            &times[2],
+                            &used_at,
+                        ],
+                    )
+                    .await
+            })
+            .await;
+        settle(client, result.map(|_| ()))
+    }
+
+    async fn take_authorization_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<CodeTaken, StoreError> {
+        // READ COMMITTED: of concurrent takes, the second UPDATE waits for
+        // the first to commit, re-reads the row, and no longer matches
+        let take = format!(
+            "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+             RETURNING {CODE_COLUMNS}"
+        );
+        let read = format!("SELECT {CODE_COLUMNS} FROM oauth_codes WHERE code_hash = $1");
+        let now = truncate_to_millis(now);
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(&take).await?;
+                if let Some(row) = client.query_opt(&stmt, &[&code_hash, &now]).await? {
+                    let mut code = code_from(&row)?;
+                    code.used_at = None;
+                    return Ok(CodeTaken::Taken(code));
+                }
+                let stmt = client.prepare_cached(&read).await?;
+                Ok(match client.query_opt(&stmt, &[&code_hash]).await? {
+                    Some(row) => CodeTaken::AlreadyUsed(code_from(&row)?),
+                    None => CodeTaken::Unknown,
+                })
+            })
+            .await;
+        settle(client, result)
     }
 }

@@ -28,3 +28,25 @@ CREATE TABLE oauth_signing_keys (
 ) STRICT;
 
 CREATE UNIQUE INDEX oauth_signing_keys_one_active ON oauth_signing_keys ((1)) WHERE retired_at IS NULL;
+
+-- Authorization codes (RFC 6749 §4.1): only their hash, what they are bound
+-- to (client, redirect URI, PKCE challenge, the browser session) and when
+-- they were first presented (single use). They live 60 seconds.
+CREATE TABLE oauth_codes (
+    code_hash      TEXT    NOT NULL PRIMARY KEY,
+    client_id      TEXT    NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    user_id        TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    session_id     TEXT    NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    redirect_uri   TEXT    NOT NULL,
+    scope          TEXT    NOT NULL,  -- space-separated
+    nonce          TEXT,
+    code_challenge TEXT,              -- S256 only
+    resource       TEXT,
+    auth_time      INTEGER NOT NULL,
+    amr            TEXT    NOT NULL,  -- space-separated RFC 8176 values
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    used_at        INTEGER
+) STRICT;
+
+CREATE INDEX oauth_codes_expires_at_idx ON oauth_codes (expires_at);

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::keys::{Client, StoredKey};
-use latchkey_core::oauth::{ClientSettings, OAuthClient, OAuthStore};
+use latchkey_core::oauth::{AuthorizationCode, ClientSettings, CodeTaken, OAuthClient, OAuthStore};
 use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::OffsetDateTime;
@@ -52,6 +52,74 @@ fn changing(
     }
     insert_event(&tx, event)?;
     tx.commit().map_err(map_err)
+}
+
+const CODE_COLUMNS: &str = "code_hash, client_id, user_id, session_id, redirect_uri, scope, \
+     nonce, code_challenge, resource, auth_time, amr, created_at, expires_at, used_at";
+
+fn code_from(r: &Row<'_>) -> rusqlite::Result<(AuthorizationCode, [i64; 3], Option<i64>)> {
+    let words = |s: String| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    Ok((
+        AuthorizationCode {
+            code_hash: r.get(0)?,
+            client_id: r.get(1)?,
+            user_id: r.get(2)?,
+            session_id: r.get(3)?,
+            redirect_uri: r.get(4)?,
+            scope: words(r.get(5)?),
+            nonce: r.get(6)?,
+            code_challenge: r.get(7)?,
+            resource: r.get(8)?,
+            auth_time: OffsetDateTime::UNIX_EPOCH,
+            amr: words(r.get(10)?),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+            used_at: None,
+        },
+        [r.get(9)?, r.get(11)?, r.get(12)?],
+        r.get(13)?,
+    ))
+}
+
+fn finish_code(
+    (mut code, [auth, created, expires], used): (AuthorizationCode, [i64; 3], Option<i64>),
+) -> Result<AuthorizationCode, StoreError> {
+    code.auth_time = from_unix_millis(auth)?;
+    code.created_at = from_unix_millis(created)?;
+    code.expires_at = from_unix_millis(expires)?;
+    code.used_at = used.map(from_unix_millis).transpose()?;
+    Ok(code)
+}
+
+fn take_code(c: &mut Connection, hash: &str, now: i64) -> Result<CodeTaken, StoreError> {
+    let tx = c.transaction().map_err(map_err)?;
+    let taken = tx
+        .prepare_cached(
+            "UPDATE oauth_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL",
+        )
+        .map_err(map_err)?
+        .execute(params![hash, now])
+        .map_err(map_err)?
+        == 1;
+    let row = tx
+        .prepare_cached(&format!(
+            "SELECT {CODE_COLUMNS} FROM oauth_codes WHERE code_hash = ?1"
+        ))
+        .map_err(map_err)?
+        .query_row(params![hash], code_from)
+        .optional()
+        .map_err(map_err)?
+        .map(finish_code)
+        .transpose()?;
+    tx.commit().map_err(map_err)?;
+    Ok(match row {
+        Some(code) if taken => CodeTaken::Taken(AuthorizationCode {
+            used_at: None,
+            ..code
+        }),
+        Some(code) => CodeTaken::AlreadyUsed(code),
+        None => CodeTaken::Unknown,
+    })
 }
 
 #[async_trait]
@@ -188,5 +256,45 @@ impl OAuthStore for SqliteStore {
             previous_publish_until,
         )
         .await
+    }
+
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
+        let code = code.clone();
+        self.write(move |c| {
+            c.prepare_cached(&format!(
+                "INSERT INTO oauth_codes ({CODE_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))
+            .map_err(map_err)?
+            .execute(params![
+                code.code_hash,
+                code.client_id,
+                code.user_id,
+                code.session_id,
+                code.redirect_uri,
+                code.scope.join(" "),
+                code.nonce,
+                code.code_challenge,
+                code.resource,
+                to_unix_millis(code.auth_time),
+                code.amr.join(" "),
+                to_unix_millis(code.created_at),
+                to_unix_millis(code.expires_at),
+                code.used_at.map(to_unix_millis),
+            ])
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_authorization_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<CodeTaken, StoreError> {
+        let hash = code_hash.to_owned();
+        self.write(move |c| take_code(c, &hash, to_unix_millis(now)))
+            .await
     }
 }

@@ -90,7 +90,8 @@ macro_rules! conformance_suite {
             a_retried_token_mail_finds_the_first_one_and_stores_nothing,
             notices_commit_with_their_change_and_only_with_it,
             oauth_clients_round_trip_update_and_delete,
-            id_token_keys_rotate_apart_from_access_keys
+            id_token_keys_rotate_apart_from_access_keys,
+            authorization_codes_are_taken_once
             );
         }
     };

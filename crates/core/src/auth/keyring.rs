@@ -159,8 +159,16 @@ impl Keyring {
         max_token_ttl: Duration,
     ) -> Result<bool, KeyError> {
         let kid = id::new_id();
-        let (_key, pkcs8) =
-            SigningKey::generate(self.alg, kid.clone()).map_err(|e| KeyError::Broken {
+        // key generation is CPU work (RSA-3072: a prime search of up to
+        // seconds): off the async runtime
+        let (alg, new_kid) = (self.alg, kid.clone());
+        let (_key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(alg, new_kid))
+            .await
+            .map_err(|e| KeyError::Broken {
+                kid: kid.clone(),
+                reason: e.to_string(),
+            })?
+            .map_err(|e| KeyError::Broken {
                 kid: kid.clone(),
                 reason: e.to_string(),
             })?;

@@ -18,6 +18,16 @@ pub enum OAuthError {
     /// No client with that id.
     #[error("unknown client")]
     UnknownClient,
+    /// A presented authorization code may not be exchanged (`invalid_grant`).
+    #[error("invalid grant: {0}")]
+    InvalidGrant(&'static str),
+    /// An authorization code came back after it was used: refuse, and
+    /// revoke what was issued from it.
+    #[error("authorization code replayed")]
+    CodeReplayed {
+        /// The code's hash (the key of what was issued from it).
+        code_hash: String,
+    },
     /// The caller lacks a permission.
     #[error("permission {0} required")]
     PermissionDenied(String),

@@ -15,13 +15,18 @@
 //!   `[::1]`) registered over `http` accepts any port.
 //! - A public client has no secret (its stored hash is empty and matches
 //!   nothing) and must use PKCE.
+//! - An authorization code is stored as its hash and used up by its first
+//!   presentation, right or wrong ([`code`]); the rule deciding an exchange
+//!   is the pure [`CodeTaken::decide`].
 
+pub mod code;
 mod error;
 mod model;
 pub mod redirect;
 mod service;
 mod store;
 
+pub use code::{AuthorizationCode, CODE_TTL, CodeExchange, CodeTaken, Redemption};
 pub use error::OAuthError;
 pub use model::{
     AuthMethod, ClientPatch, ClientSettings, ClientType, GrantType, IdTokenAlg, NewClient,

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use latchkey_tokens::{Jwks, random_token, sha256_hex};
 
+use super::code::{AuthorizationCode, CODE_TTL, CodeExchange, CodeTaken, Redemption};
 use super::error::OAuthError;
 use super::model::{
     AuthMethod, ClientPatch, ClientSettings, ClientType, GrantType, NewClient, OAuthClient,
 };
 use super::redirect;
 use crate::audit::EventType;
-use crate::auth::keyring::Keyring;
+use crate::auth::keyring::{KeyError, Keyring};
 use crate::auth::{Actor, Context};
 use crate::id;
 use crate::keys::Client;
@@ -58,9 +59,9 @@ impl OAuth {
         OAuth { ctx, id_token_keys }
     }
 
-    /// The RSA keys that sign ID tokens, loaded (and the first one made)
-    /// on first use, so that a server whose clients never ask for an ID
-    /// token never spends the RSA key generation.
+    /// The RSA keys that sign ID tokens, loaded (and the first one made,
+    /// off the async runtime) on first use: a server whose clients never
+    /// ask for an ID token never spends the RSA key generation.
     pub async fn id_token_keys(&self) -> Result<&Keyring, OAuthError> {
         if !self.id_token_keys.is_loaded() {
             self.id_token_keys
@@ -71,11 +72,20 @@ impl OAuth {
     }
 
     /// Every published key, access tokens' and ID tokens', for
-    /// `/.well-known/jwks.json`.
+    /// `/.well-known/jwks.json`. The ID-token keys are read from the store
+    /// (once loaded, they follow rotations), never made here: the JWKS
+    /// stays a quick read, and a server that never issued an ID token
+    /// publishes no RSA key.
     pub async fn jwks(&self) -> Result<Jwks, OAuthError> {
         let now = self.now();
         let mut jwks = self.keys().jwks(now);
-        jwks.keys.extend(self.id_token_keys().await?.jwks(now).keys);
+        if !self.id_token_keys.is_loaded() {
+            match self.id_token_keys.reload(self.store(), now).await {
+                Ok(()) | Err(KeyError::NoActiveKey) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        jwks.keys.extend(self.id_token_keys.jwks(now).keys);
         Ok(jwks)
     }
 
@@ -89,12 +99,17 @@ impl OAuth {
     }
 
     /// Rotates the ID-token key (on schedule: only when the active one was
-    /// made before `only_if_created_before`), then reloads.
+    /// made before `only_if_created_before`), then reloads. Nothing before
+    /// the keys are first loaded: a server whose clients never asked for an
+    /// ID token makes no RSA key.
     pub async fn rotate_keys(
         &self,
         only_if_created_before: Option<time::OffsetDateTime>,
     ) -> Result<bool, OAuthError> {
-        let keys = self.id_token_keys().await?;
+        if !self.id_token_keys.is_loaded() {
+            return Ok(false);
+        }
+        let keys = &self.id_token_keys;
         let now = self.now();
         let rotated = keys
             .rotate(
@@ -106,6 +121,47 @@ impl OAuth {
             .await?;
         keys.reload(self.store(), now).await?;
         Ok(rotated)
+    }
+
+    /// Issues an authorization code for an approved request (`code.code_hash`
+    /// is ignored and replaced); returns the code, to be sent once in the
+    /// redirect. The store keeps only its hash.
+    pub async fn issue_code(&self, mut code: AuthorizationCode) -> Result<String, OAuthError> {
+        let plain = random_token();
+        code.code_hash = sha256_hex(plain.as_bytes());
+        let now = crate::store::truncate_to_millis(self.now());
+        code.created_at = now;
+        code.expires_at = now + CODE_TTL;
+        code.used_at = None;
+        self.store().insert_authorization_code(&code).await?;
+        Ok(plain)
+    }
+
+    /// Redeems a code at the token endpoint: takes it (its first
+    /// presentation uses it up, right or wrong) and decides
+    /// ([`CodeTaken::decide`]). A second presentation by its client is
+    /// [`OAuthError::CodeReplayed`]: the caller revokes what was issued from it.
+    pub async fn redeem_code(
+        &self,
+        code: &str,
+        exchange: CodeExchange<'_>,
+    ) -> Result<AuthorizationCode, OAuthError> {
+        if code.is_empty() || code.len() > 256 {
+            return Err(OAuthError::InvalidGrant("unknown code"));
+        }
+        let hash = sha256_hex(code.as_bytes());
+        let taken = self
+            .store()
+            .take_authorization_code(&hash, exchange.now)
+            .await?;
+        match taken.decide(&exchange) {
+            Redemption::Issue => match taken {
+                CodeTaken::Taken(c) => Ok(c),
+                _ => Err(OAuthError::InvalidGrant("unknown code")),
+            },
+            Redemption::Replay => Err(OAuthError::CodeReplayed { code_hash: hash }),
+            Redemption::Invalid(why) => Err(OAuthError::InvalidGrant(why)),
+        }
     }
 
     /// Registers a client (`client.created`); returns it with its secret

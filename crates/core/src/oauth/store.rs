@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use super::code::{AuthorizationCode, CodeTaken};
 use super::model::{ClientSettings, OAuthClient};
 use crate::audit::AuditEvent;
 use crate::keys::{Client, StoredKey};
@@ -63,4 +64,16 @@ pub trait OAuthStore: Send + Sync {
         rotate_if_created_before: Option<OffsetDateTime>,
         previous_publish_until: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+
+    /// Stores a new authorization code.
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+
+    /// Takes a code in one atomic step: marks it used at `now` if it was
+    /// unused ([`CodeTaken::Taken`], with the code as it was), or reports
+    /// it used before or unknown. Of concurrent takes exactly one wins.
+    async fn take_authorization_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<CodeTaken, StoreError>;
 }

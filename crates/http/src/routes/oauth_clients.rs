@@ -39,6 +39,12 @@ impl From<OAuthError> for ApiError {
                 message: reason,
             }]),
             OAuthError::UnknownClient => ApiError::not_found("No client with this id."),
+            e @ (OAuthError::InvalidGrant(_) | OAuthError::CodeReplayed { .. }) => ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "Invalid grant",
+                e.to_string(),
+            ),
             OAuthError::PermissionDenied(p) => permission_denied(&p),
             OAuthError::Store(s) => s.into(),
             OAuthError::Keys(latchkey_core::auth::keyring::KeyError::Store(s)) => s.into(),
@@ -295,8 +301,8 @@ pub async fn post_client(
 }
 
 /// One client. **Requires** `clients:manage`.
-#[utoipa::path(get, path = "/v1/admin/clients/{id}", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = String, Path, description = "Client id")),
+#[utoipa::path(get, path = "/v1/admin/clients/{client_id}", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
+    params(("client_id" = String, Path, description = "Client id")),
     responses(
         (status = 200, description = "The client.", body = ClientView),
         (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -314,8 +320,8 @@ pub async fn get_client(
 
 /// Change a client's registration; absent fields stay. Its type cannot
 /// change. **Requires** `clients:manage`.
-#[utoipa::path(patch, path = "/v1/admin/clients/{id}", tag = "admin", request_body = PatchClientRequest, security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = String, Path, description = "Client id")),
+#[utoipa::path(patch, path = "/v1/admin/clients/{client_id}", tag = "admin", request_body = PatchClientRequest, security(("bearer" = []), ("session_cookie" = [])),
+    params(("client_id" = String, Path, description = "Client id")),
     responses(
         (status = 200, description = "The client.", body = ClientView),
         (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -357,8 +363,8 @@ pub async fn patch_client(
 }
 
 /// Delete a client. **Requires** `clients:manage`.
-#[utoipa::path(delete, path = "/v1/admin/clients/{id}", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = String, Path, description = "Client id")),
+#[utoipa::path(delete, path = "/v1/admin/clients/{client_id}", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
+    params(("client_id" = String, Path, description = "Client id")),
     responses(
         (status = 204, description = "Deleted."),
         (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -385,8 +391,8 @@ pub struct ClientSecretView {
 /// Replace a confidential client's secret; the old one stops working at
 /// once. **Requires** `clients:manage`. A public client has none (422
 /// `public_client`).
-#[utoipa::path(post, path = "/v1/admin/clients/{id}/secret", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
-    params(("id" = String, Path, description = "Client id")),
+#[utoipa::path(post, path = "/v1/admin/clients/{client_id}/secret", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
+    params(("client_id" = String, Path, description = "Client id")),
     responses(
         (status = 200, description = "The new secret.", body = ClientSecretView),
         (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),

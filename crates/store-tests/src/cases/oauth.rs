@@ -268,3 +268,99 @@ pub async fn id_token_keys_rotate_apart_from_access_keys(db: &dyn TestDb) {
     assert_eq!(store.signing_keys().await.unwrap(), vec![access.clone()]);
     assert_eq!(store.active_signing_kid().await.unwrap(), Some(access.kid));
 }
+
+/// An authorization code is taken once: its first presentation marks it
+/// used and returns it as it was; later ones find it used; of concurrent
+/// presentations exactly one takes it. It goes with its user.
+pub async fn authorization_codes_are_taken_once(db: &dyn TestDb) {
+    use latchkey_core::oauth::{AuthorizationCode, CODE_TTL, CodeTaken};
+    let store = migrated(db).await;
+    let now = truncate_to_millis(SystemClock.now());
+    let user = crate::cases::sample_user(&format!("{}@example.com", id::new_id()), None);
+    store.insert_user(&user, &[], None).await.unwrap();
+    let session = crate::cases::sample_session(&user.id, now);
+    store.create_session(&session, None).await.unwrap();
+    let client = Client {
+        id: "app".into(),
+        name: "App".into(),
+        secret_hash: String::new(),
+        created_at: now,
+    };
+    store
+        .insert_oauth_client(
+            &client,
+            &ClientSettings::default(),
+            &event(EventType::ClientCreated, "admin"),
+        )
+        .await
+        .unwrap();
+    let code = |hash: &str| AuthorizationCode {
+        code_hash: hash.into(),
+        client_id: "app".into(),
+        user_id: user.id.clone(),
+        session_id: session.id.clone(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: vec!["openid".into(), "email".into()],
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        resource: None,
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        created_at: now,
+        expires_at: now + CODE_TTL,
+        used_at: None,
+    };
+    let first = code("hash-1");
+    store.insert_authorization_code(&first).await.unwrap();
+    assert_eq!(
+        store.take_authorization_code("hash-1", now).await.unwrap(),
+        CodeTaken::Taken(first.clone())
+    );
+    let later = now + time::Duration::seconds(1);
+    assert_eq!(
+        store
+            .take_authorization_code("hash-1", later)
+            .await
+            .unwrap(),
+        CodeTaken::AlreadyUsed(AuthorizationCode {
+            used_at: Some(now),
+            ..first.clone()
+        }),
+        "the first use is kept"
+    );
+    assert_eq!(
+        store.take_authorization_code("nope", now).await.unwrap(),
+        CodeTaken::Unknown
+    );
+
+    store
+        .insert_authorization_code(&code("hash-2"))
+        .await
+        .unwrap();
+    let takes: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_authorization_code("hash-2", now).await })
+        })
+        .collect();
+    let mut taken = 0;
+    for t in takes {
+        if matches!(t.await.unwrap().unwrap(), CodeTaken::Taken(_)) {
+            taken += 1;
+        }
+    }
+    assert_eq!(
+        taken, 1,
+        "exactly one concurrent presentation takes the code"
+    );
+
+    store
+        .delete_user(&user.id, &event(EventType::UserDeleted, "admin"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_authorization_code("hash-2", now).await.unwrap(),
+        CodeTaken::Unknown,
+        "a deleted user's codes are gone"
+    );
+}
