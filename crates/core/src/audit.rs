@@ -67,6 +67,14 @@ pub enum EventType {
     RoleUpdated,
     /// A role was deleted.
     RoleDeleted,
+    /// An OAuth client was registered.
+    ClientCreated,
+    /// An OAuth client's registration was changed.
+    ClientUpdated,
+    /// An OAuth client was deleted.
+    ClientDeleted,
+    /// An OAuth client's secret was replaced.
+    ClientSecretRotated,
     /// The user changed their password (with the current one).
     PasswordChanged,
     /// A password reset link was mailed (asked for by the user, or sent by
@@ -125,6 +133,10 @@ impl EventType {
         EventType::RoleCreated,
         EventType::RoleUpdated,
         EventType::RoleDeleted,
+        EventType::ClientCreated,
+        EventType::ClientUpdated,
+        EventType::ClientDeleted,
+        EventType::ClientSecretRotated,
         EventType::PasswordChanged,
         EventType::PasswordResetRequested,
         EventType::PasswordResetCompleted,
@@ -164,6 +176,10 @@ impl EventType {
             EventType::RoleCreated => "role.created",
             EventType::RoleUpdated => "role.updated",
             EventType::RoleDeleted => "role.deleted",
+            EventType::ClientCreated => "client.created",
+            EventType::ClientUpdated => "client.updated",
+            EventType::ClientDeleted => "client.deleted",
+            EventType::ClientSecretRotated => "client.secret_rotated",
             EventType::PasswordChanged => "password.changed",
             EventType::PasswordResetRequested => "password_reset.requested",
             EventType::PasswordResetCompleted => "password_reset.completed",

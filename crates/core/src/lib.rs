@@ -27,6 +27,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod mail;
 pub mod mfa;
+pub mod oauth;
 pub mod password;
 pub mod password_policy;
 pub mod recovery;

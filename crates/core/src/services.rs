@@ -8,6 +8,7 @@ use crate::admin::Admin;
 use crate::auth::Context;
 use crate::events::{Events, EventsConfig};
 use crate::mfa::Mfa;
+use crate::oauth::OAuth;
 use crate::recovery::Recovery;
 use crate::sessions::Sessions;
 
@@ -22,6 +23,7 @@ pub struct Services {
     admin: Admin,
     mfa: Mfa,
     events: Events,
+    oauth: OAuth,
 }
 
 impl Services {
@@ -35,6 +37,7 @@ impl Services {
             admin: Admin::new(context.clone()),
             mfa: Mfa::new(context.clone()),
             events: Events::new(context.clone(), EventsConfig::default()),
+            oauth: OAuth::new(context.clone()),
             context,
         }
     }
@@ -73,6 +76,11 @@ impl Services {
     /// The event stream: revocations and account events, resumable by id.
     pub fn events(&self) -> &Events {
         &self.events
+    }
+
+    /// The OAuth 2.0 / OpenID Connect provider: clients.
+    pub fn oauth(&self) -> &OAuth {
+        &self.oauth
     }
 }
 

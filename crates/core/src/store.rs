@@ -74,6 +74,7 @@ pub trait Store:
     + LifecycleStore
     + crate::mfa::MfaStore
     + crate::events::EventStore
+    + crate::oauth::OAuthStore
     + Send
     + Sync
     + 'static

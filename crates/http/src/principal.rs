@@ -213,6 +213,8 @@ pub mod perm {
         RolesManage = p::ROLES_MANAGE;
         /// `audit:read`
         AuditRead = p::AUDIT_READ;
+        /// `clients:manage`
+        ClientsManage = p::CLIENTS_MANAGE;
     }
 }
 

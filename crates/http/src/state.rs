@@ -196,6 +196,11 @@ impl AppState {
         self.inner.auth.admin()
     }
 
+    /// The OAuth 2.0 / OpenID Connect provider.
+    pub fn oauth(&self) -> &latchkey_core::oauth::OAuth {
+        self.inner.auth.oauth()
+    }
+
     /// Cookie settings.
     pub fn cookies(&self) -> &CookieSettings {
         &self.inner.cookies

@@ -1291,6 +1291,10 @@ const NOT_ON_AN_ACCOUNT: &[&str] = &[
     "POST /v1/admin/roles",
     "PATCH /v1/admin/roles/{name}",
     "DELETE /v1/admin/roles/{name}",
+    "POST /v1/admin/clients",
+    "PATCH /v1/admin/clients/{client_id}",
+    "DELETE /v1/admin/clients/{client_id}",
+    "POST /v1/admin/clients/{client_id}/secret",
 ];
 
 /// The permission a write route on an account needs, and its body.

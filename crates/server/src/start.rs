@@ -455,6 +455,9 @@ fn spawn_key_rotation(auth: Arc<Services>, period: time::Duration, max_ttl: time
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "scheduled key rotation failed; will retry"),
             }
+            if let Err(e) = auth.oauth().rotate_keys(Some(now - period)).await {
+                tracing::warn!(error = %e, "scheduled ID-token key rotation failed; will retry");
+            }
             // pick up keys rotated by other nodes, and drop expired ones
             if let Err(e) = auth.keys().reload(auth.store(), now).await {
                 tracing::warn!(error = %e, "reloading signing keys failed; will retry");
@@ -478,6 +481,13 @@ fn spawn_key_follower(auth: Arc<Services>) {
                 Ok(false) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "checking the signing keys failed; will retry")
+                }
+            }
+            match auth.oauth().follow_keys().await {
+                Ok(true) => tracing::info!("ID-token keys reloaded: the active key changed"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "checking the ID-token keys failed; will retry")
                 }
             }
         }

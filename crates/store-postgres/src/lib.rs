@@ -58,6 +58,7 @@ mod lifecycle;
 mod login_failures;
 mod mfa;
 mod migrate;
+mod oauth;
 mod roles;
 mod sessions;
 mod users;

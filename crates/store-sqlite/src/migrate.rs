@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0020_events",
         sql: include_str!("../migrations/0020_events.sql"),
     },
+    Migration {
+        name: "0030_oauth",
+        sql: include_str!("../migrations/0030_oauth.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -95,7 +95,10 @@ macro_rules! conformance_suite {
             backup_codes_are_single_use_replaced_and_removed,
             mfa_challenges_count_failures_and_are_used_once,
             every_session_end_records_its_event,
-            events_resume_in_order_and_are_purged_by_age
+            events_resume_in_order_and_are_purged_by_age,
+            oauth_clients_round_trip_update_and_delete,
+            id_token_keys_rotate_apart_from_access_keys,
+            authorization_codes_are_taken_once
             );
         }
     };

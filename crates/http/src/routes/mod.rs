@@ -16,6 +16,8 @@ mod links;
 mod meta;
 mod mfa;
 mod oauth;
+mod oauth_clients;
+mod oauth_discovery;
 mod pages;
 mod register_page;
 mod responses;
@@ -48,7 +50,7 @@ use crate::state::AppState;
                        every response carries `x-request-id`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    components(schemas(latchkey_proto::Problem, latchkey_proto::FieldError, latchkey_proto::TokenResponse)),
+    components(schemas(latchkey_proto::discovery::ProviderMetadata, latchkey_proto::Problem, latchkey_proto::FieldError, latchkey_proto::TokenResponse)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign up, sign in, refresh, sign out.\n\n\
@@ -174,6 +176,8 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         mfa::routes(),
         oauth::routes(),
         events::routes(),
+        oauth_clients::routes(),
+        oauth_discovery::routes(),
         health::routes(),
         meta::routes(),
     ] {
