@@ -135,6 +135,7 @@ async function accountJourney(server, look) {
   assert.equal(path(page), "/register", "a common password is refused");
   assert.equal(await page.getAttribute("#password", "aria-invalid"), "true", "at its field");
   assert.match(await page.textContent("#password-error"), /./, "saying why");
+  await page.waitForFunction(() => document.activeElement?.id === "password"); // the refused field has the focus
   await look(page, "register-refused");
   await registerOnPage(page, who);
   assert.ok(await page.isVisible("#registered"), "the page says to check the mail");
