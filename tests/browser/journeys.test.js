@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { inspect, inspected, launch, openContext, submit } from "./lib/browser.js";
+import { inspect, inspected, launch, openContext, submit, submitRefused } from "./lib/browser.js";
 import { startApp } from "./lib/app.js";
 import { required, startLatchkey } from "./lib/latchkey.js";
-import { mailedLink } from "./lib/mail.js";
+import { mailedLink, messagesTo } from "./lib/mail.js";
 
 const returnTo = JSON.parse(
   readFileSync(new URL("../../crates/http/src/pages/return_to_cases.json", import.meta.url), "utf8"),
@@ -83,15 +83,63 @@ function powSent(b) {
   return new URLSearchParams(posts[posts.length - 1].body).get("pow");
 }
 
+/** `who`'s address as a pattern (for text on a page). */
+const addressIn = (who) => new RegExp(who.email.replace(/[.+]/g, "\\$&"));
+
+/** Fills the sign-up form on the page (`/register`) and sends it. */
+async function registerOnPage(page, who) {
+  await page.fill("#email", who.email);
+  await page.fill("#password", who.password);
+  await page.fill("#name", "Ada Browser");
+  await submit(page, "#register-form button[type=submit]");
+}
+
+/** A fresh browser profile signed in as `who` on `server`, at /account. */
+async function signedIn(server, who) {
+  const b = await openContext(browser, server);
+  await b.page.goto(`${server.origin}/login`);
+  await signIn(b.page, who);
+  assert.equal(path(b.page), "/account", `${who.email} signed in`);
+  return b;
+}
+
+/** The session `b` is signed in with has ended: /account sends it to sign in. */
+async function assertSignedOut(server, b, why) {
+  await b.page.goto(`${server.origin}/account`);
+  assert.equal(path(b.page), "/login", why);
+}
+
+/** Sends the account page's form `#id`, and returns the notice it comes back with. */
+async function accountForm(page, id) {
+  await submit(page, `#${id} button[type=submit]`);
+  assert.equal(path(page), "/account", `${id} leads back to the account page`);
+  return page.textContent("#notice");
+}
+
 /**
- * Register (JSON API) → the mailed verification link → sign in (without
- * "keep me signed in") → account → sign out.
+ * The issue's journey: register on /register → the mailed verification
+ * link → sign in (without "keep me signed in") → account → change the
+ * password (a second browser's session ends) → end another session from
+ * the list → sign out.
  */
 async function accountJourney(server, look) {
   const who = person("account");
-  await register(server, who);
   const b = await openContext(browser, server);
   const { page } = b;
+
+  await page.goto(`${server.origin}/login`);
+  await Promise.all([page.waitForNavigation(), page.click("#register-link")]);
+  assert.equal(path(page), "/register", "the sign-in page links to sign-up");
+  await look(page, "register");
+  await registerOnPage(page, { ...who, password: "password123" });
+  assert.equal(path(page), "/register", "a common password is refused");
+  assert.equal(await page.getAttribute("#password", "aria-invalid"), "true", "at its field");
+  assert.match(await page.textContent("#password-error"), /./, "saying why");
+  await page.waitForFunction(() => document.activeElement?.id === "password"); // the refused field has the focus
+  await look(page, "register-refused");
+  await registerOnPage(page, who);
+  assert.ok(await page.isVisible("#registered"), "the page says to check the mail");
+  await look(page, "registered");
 
   await page.goto(await mailedLink(who.email, `${server.origin}/verify-email?token=`));
   await look(page, "verify-email");
@@ -104,7 +152,8 @@ async function accountJourney(server, look) {
   await look(page, "login");
   await signIn(page, who);
   assert.equal(path(page), "/account", "signed in, back to /account");
-  assert.match(await page.textContent("main"), new RegExp(who.email.replace(/\./g, "\\.")));
+  assert.match(await page.textContent("#current-email"), addressIn(who));
+  assert.match(await page.textContent("#profile"), /\(confirmed\)/, "the address is confirmed");
   await look(page, "account");
   const session = (await b.context.cookies()).find((c) => c.name.includes("latchkey_session"));
   assert.ok(session, "a session cookie was set");
@@ -112,7 +161,39 @@ async function accountJourney(server, look) {
   assert.ok(session.httpOnly, "the session cookie is HttpOnly");
   assert.equal(powSent(b), "", "no puzzle is solved when the server asks for none");
 
-  await Promise.all([page.waitForNavigation(), page.click("main a[href='/logout']")]);
+  // change the password: the current one re-authenticates; another browser's session ends
+  const other = await signedIn(server, who);
+  await page.reload();
+  assert.equal(await page.locator("#session-list > li").count(), 2, "both browsers are in the session list");
+  await page.fill("#current_password", `${who.password} wrong`);
+  await page.fill("#new_password", `${who.password} changed`);
+  assert.equal(await submitRefused(page, "#password-form button[type=submit]"), 403, "a wrong current password changes nothing");
+  assert.equal(await page.getAttribute("#current_password", "aria-invalid"), "true", "the refusal is at its field");
+  assert.ok(await page.isVisible("#failed-summary"), "the refusal is summed up at the top");
+  await look(page, "account-refused");
+  await page.fill("#current_password", who.password);
+  who.password = `${who.password} changed`;
+  await page.fill("#new_password", who.password);
+  assert.match(await accountForm(page, "password-form"), /password is changed/);
+  await look(page, "account-notice");
+  await assertSignedOut(server, other, "the other browser's session ended with the password change");
+  assert.equal(await page.locator("#session-list > li").count(), 1, "only this session is left");
+  await other.context.close();
+
+  // a browser signed in with the new password, ended from the session list
+  const third = await signedIn(server, who);
+  await page.reload();
+  const ends = page.locator("form.end-session");
+  assert.equal(await ends.count(), 1, "one other session to end");
+  await Promise.all([page.waitForNavigation({ waitUntil: "load" }), ends.locator("button").click()]);
+  assert.match(await page.textContent("#notice"), /session has ended/);
+  assert.equal(await page.locator("#session-list > li").count(), 1, "the ended session left the list");
+  await assertSignedOut(server, third, "the ended session is signed out");
+  third.assertClean();
+  await third.context.close();
+
+  await page.goto(`${server.origin}/account`);
+  await Promise.all([page.waitForNavigation(), page.click("#logout-link")]);
   await look(page, "logout");
   await submit(page);
   assert.equal(path(page), "/login", "signed out, to the sign-in page");
@@ -125,12 +206,107 @@ async function accountJourney(server, look) {
   await b.context.close();
 }
 
-test("account journey on SQLite: verify the mailed link, sign in, account, sign out", async () => {
+test("account journey on SQLite: register, the mailed link, sign in, account, change the password, end another session, sign out", async () => {
   await accountJourney(sqlite, inspect);
 });
 
 test("account journey on PostgreSQL", async () => {
   await accountJourney(postgres, async () => {});
+});
+
+test("the account center: end all other sessions, change the address by its mailed link, the activity list, deletion and its cancel link", async () => {
+  const who = person("center");
+  await register(sqlite, who);
+  const b = await openContext(browser, sqlite);
+  const { page } = b;
+  await page.goto(await mailedLink(who.email, `${sqlite.origin}/verify-email?token=`));
+  await submit(page);
+  await page.goto(`${sqlite.origin}/login`);
+  await signIn(page, who);
+  assert.equal(path(page), "/account");
+  const others = [await signedIn(sqlite, who), await signedIn(sqlite, who)];
+  await page.reload();
+  assert.equal(await page.locator("#session-list > li").count(), 3);
+  assert.match(await accountForm(page, "end-others-form"), /Every other session has ended/);
+  assert.equal(await page.locator("#session-list > li").count(), 1, "only this session is left");
+  assert.equal(await page.locator("#end-others-form").count(), 0, "nothing else to end");
+  for (const o of others) {
+    await assertSignedOut(sqlite, o, "'sign out everywhere else' ended this browser's session");
+    o.assertClean();
+    await o.context.close();
+  }
+
+  // the address changes when the link mailed to the new one is opened
+  const old = who.email;
+  const renamed = { ...who, email: `moved-${who.email}` };
+  await page.fill("#new_email", renamed.email);
+  await page.fill("#email_password", who.password);
+  assert.match(await accountForm(page, "email-form"), /confirmation link to the new address/);
+  assert.match(await page.textContent("#current-email"), addressIn(who), "unchanged until the link is opened");
+  await page.goto(await mailedLink(renamed.email, `${sqlite.origin}/verify-email?token=`));
+  await submit(page);
+  assert.match(await page.textContent("main"), /confirmed/i);
+  await page.goto(`${sqlite.origin}/account`);
+  assert.equal(path(page), "/account", "still signed in");
+  assert.match(await page.textContent("#current-email"), addressIn(renamed), "the new address is the account's");
+  who.email = renamed.email;
+
+  await Promise.all([page.waitForNavigation(), page.click("#activity-link")]);
+  assert.equal(path(page), "/account/activity");
+  const events = await page.locator("#events > li strong").allTextContents();
+  for (const e of ["Email address changed", "Email change requested", "Sessions were ended", "Signed in", "Account created"]) {
+    assert.ok(events.includes(e), `the activity lists "${e}": ${JSON.stringify(events)}`);
+  }
+  assert.equal(events[0], "Email address changed", "newest first");
+  assert.ok(!(await page.textContent("main")).includes(who.password), "no password on the page");
+  await inspect(page, "activity");
+  await Promise.all([page.waitForNavigation(), page.click("#account-link")]);
+
+  // deletion: the password re-authenticates; the cancel link goes to the (new) address
+  await page.fill("#delete_password", who.password);
+  await submit(page, "#delete-form button[type=submit]");
+  assert.ok(await page.isVisible("#deleted"), "the deletion is confirmed");
+  assert.match(await page.textContent("#deleted ~ p"), addressIn(who));
+  await inspect(page, "deleted");
+  await assertSignedOut(sqlite, b, "deleting the account signed this browser out");
+  await signIn(page, who);
+  assert.equal(path(page), "/login", "a deleted account cannot sign in");
+  await page.goto(await mailedLink(who.email, `${sqlite.origin}/cancel-deletion?token=`));
+  await submit(page);
+  assert.match(await page.textContent("main"), /./);
+  await page.goto(`${sqlite.origin}/login`);
+  await signIn(page, who);
+  assert.equal(path(page), "/account", "the account is back after the cancel link");
+  assert.ok(messagesTo(old).length > 0, "the old address was mailed too");
+  b.assertClean();
+  await b.context.close();
+});
+
+// (no `inspect` without JavaScript: axe-core runs in the page)
+test("registration with JavaScript disabled: the form, a refused field, the mailed link, sign in", async () => {
+  const who = person("nojs-register");
+  const b = await openContext(browser, sqlite, { javaScript: false });
+  const { page } = b;
+  await page.goto(`${sqlite.origin}/register`);
+  await page.fill("#email", who.email);
+  await page.fill("#password", "password123");
+  assert.equal(await submitRefused(page, "#register-form button[type=submit]"), 422, "a common password is refused");
+  assert.equal(await page.getAttribute("#password", "aria-invalid"), "true", "at its field");
+  assert.equal(await page.inputValue("#email"), who.email, "what was typed stays (not the password)");
+  assert.equal(await page.inputValue("#password"), "");
+  await registerOnPage(page, who);
+  assert.ok(await page.isVisible("#registered"));
+  await page.goto(await mailedLink(who.email, `${sqlite.origin}/verify-email?token=`));
+  await submit(page);
+  await page.goto(`${sqlite.origin}/login`);
+  await signIn(page, who);
+  assert.equal(path(page), "/account", "signed in without JavaScript");
+  assert.match(await page.textContent("#profile"), /\(confirmed\)/);
+  const posts = b.requests.filter((r) => r.method === "POST" && new URL(r.url).pathname === "/register");
+  assert.equal(posts.length, 2);
+  assert.equal(new URLSearchParams(posts[1].body).get("pow"), "", "nothing solved a puzzle");
+  b.assertClean();
+  await b.context.close();
 });
 
 test("forgot password → mailed link → reset → sign in with the new password only", async () => {
@@ -228,12 +404,7 @@ test("proof-of-work sign-in: the page's solver answers the challenge the server 
   await plain.page.goto(`${pressured.origin}/login`);
   await plain.page.fill("#identifier", who.email);
   await plain.page.fill("#password", who.password);
-  const [refused] = await Promise.all([
-    plain.page.waitForResponse((r) => r.request().method() === "POST"),
-    plain.page.click("main button[type=submit]"),
-  ]);
-  assert.equal(refused.status(), 403, "no solution, no sign-in");
-  await plain.page.waitForLoadState();
+  assert.equal(await submitRefused(plain.page), 403, "no solution, no sign-in");
   assert.equal(path(plain.page), "/login");
   assert.match(await plain.page.textContent("main [role=alert]"), /./, "the refusal is explained");
   plain.assertClean();
@@ -249,6 +420,30 @@ test("proof-of-work sign-in: the page's solver answers the challenge the server 
     "the solver fetched a puzzle",
   );
   assert.match(powSent(b), /^v1\.login\.[^:]+:\d+$/, "the form carried the solution");
+  b.assertClean();
+  await b.context.close();
+});
+
+test("proof-of-work registration: the page's solver answers the challenge the server asks", async () => {
+  // a failed sign-in from this address: from now on it must solve puzzles
+  await pressured.api("POST", "/v1/auth/login", { identifier: person("pow-pressure").email, password: "not the password" });
+  const c = await pressured.api("GET", "/v1/auth/challenge?action=register");
+  assert.equal(c.body.required, true, "the server asks for a challenge to sign up");
+
+  const who = person("pow-register");
+  const b = await openContext(browser, pressured);
+  const { page } = b;
+  await page.goto(`${pressured.origin}/register`);
+  await inspect(page, "register-challenge");
+  await registerOnPage(page, who);
+  assert.ok(await page.isVisible("#registered"), "signed up with the solved puzzle");
+  assert.ok(
+    b.requests.some((r) => r.url === `${pressured.origin}/v1/auth/challenge?action=register`),
+    "the solver fetched a puzzle",
+  );
+  const posts = b.requests.filter((r) => r.method === "POST" && new URL(r.url).pathname === "/register");
+  assert.match(new URLSearchParams(posts[posts.length - 1].body).get("pow"), /^v1\.register\.[^:]+:\d+$/, "the form carried the solution");
+  await mailedLink(who.email, `${pressured.origin}/verify-email?token=`);
   b.assertClean();
   await b.context.close();
 });
@@ -295,9 +490,7 @@ test("the link pages' other states: a deletion cancelled, a bad link, a forged f
 
   await page.goto(`${sqlite.origin}/reset-password?token=not-a-real-token`);
   await page.fill("#new_password", `${who.password} again`);
-  const [bad] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.click("main button[type=submit]")]);
-  assert.equal(bad.status(), 400, "an unknown link token is refused");
-  await page.waitForLoadState();
+  assert.equal(await submitRefused(page), 400, "an unknown link token is refused");
   await inspect(page, "reset-password-bad-link");
 
   await page.goto(`${sqlite.origin}/forgot-password`);
@@ -305,9 +498,7 @@ test("the link pages' other states: a deletion cancelled, a bad link, a forged f
     document.querySelector("input[name=csrf]").value = "forged";
   });
   await page.fill("#email", who.email);
-  const [forged] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.click("main button[type=submit]")]);
-  assert.equal(forged.status(), 403, "a form without its CSRF token is refused");
-  await page.waitForLoadState();
+  assert.equal(await submitRefused(page), 403, "a form without its CSRF token is refused");
   await inspect(page, "error-csrf");
   b.assertClean();
   await b.context.close();
@@ -321,7 +512,10 @@ test("every page was inspected at 360 px and 1280 px", () => {
     "/verify-email": ["verify-email", "verify-email-done"],
     "/cancel-deletion": ["cancel-deletion", "cancel-deletion-done"],
     "/logout": ["logout", "logout-signed-out"],
-    "/account": ["account"],
+    "/register": ["register", "register-refused", "register-challenge", "registered"],
+    "/account": ["account", "account-refused", "account-notice"],
+    "/account/activity": ["activity"],
+    "/account/delete": ["deleted"],
     "the error page": ["error-csrf"],
   };
   for (const [page, names] of Object.entries(states)) {

@@ -463,6 +463,15 @@ async fn follow_link(app: &TestApp, path: &str, token: &str, extra: &str) -> Tes
         .await
 }
 
+/// The `<input>` tag of the field with id `id` in `html`.
+fn input_tag<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<input id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no input #{id}: {html}"));
+    let len = html[start..].find('>').expect("the tag ends");
+    &html[start..start + len]
+}
+
 #[tokio::test]
 async fn register_page_makes_an_account_and_tells_nothing_about_taken_addresses() {
     let app = TestApp::sqlite().await;
@@ -529,6 +538,11 @@ async fn register_page_makes_an_account_and_tells_nothing_about_taken_addresses(
             "{case}: the field points at its error: {text}"
         );
         assert!(text.contains(&format!("value=\"{other}\"")), "{case}");
+        assert_eq!(text.matches(" autofocus").count(), 1, "{case}: {text}");
+        assert!(
+            input_tag(&text, field).contains(" autofocus"),
+            "{case}: the refused field has the focus: {text}"
+        );
         assert!(
             !text.contains(PASSWORD),
             "{case}: the password is not echoed"
@@ -539,6 +553,7 @@ async fn register_page_makes_an_account_and_tells_nothing_about_taken_addresses(
         .post_page("/register", &form, &body("not-an-address", ""))
         .await;
     refused_at(&r, 422, "email");
+    assert!(input_tag(&r.text(), "email").contains(" autofocus"));
 
     // the mailed link confirms the address; then sign in
     let token = mailed_token(&app, &email, "/verify-email").await;

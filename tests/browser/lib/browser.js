@@ -1,7 +1,7 @@
 // One Chromium (Debian's /usr/bin/chromium) for every journey, browser
 // contexts that record every request they make, and `inspect`: the checks
-// every page gets (no horizontal scroll at 360 px, axe-core without serious
-// or critical violations, no console error such as a CSP refusal) and its
+// every page gets (an icon of its own, no horizontal scroll at 360 px, axe-core
+// without serious or critical violations, no console error such as a CSP refusal) and its
 // screenshots at 360 px and 1280 px.
 
 import assert from "node:assert/strict";
@@ -90,6 +90,16 @@ export async function submit(page, selector = "main button[type=submit]") {
   await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click(selector)]);
 }
 
+/**
+ * Clicks `selector` (a submit button) of a form the server refuses: waits
+ * for the page that answers the POST and resolves to its status.
+ */
+export async function submitRefused(page, selector = "main button[type=submit]") {
+  const [answer] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.click(selector)]);
+  await page.waitForLoadState();
+  return answer.status();
+}
+
 /** Names of the pages `inspect` has looked at. */
 export const inspected = new Set();
 
@@ -102,6 +112,11 @@ export async function inspect(page, name) {
   const dir = path.join(required("LATCHKEY_BROWSER_OUT"), "screenshots");
   mkdirSync(dir, { recursive: true });
   const where = `page "${name}" (${page.url()})`;
+
+  // an icon of its own (a `data:` URL or from latchkey), so the browser asks for no /favicon.ico
+  const icon = await page.evaluate(() => document.querySelector("link[rel~=icon]")?.href ?? null);
+  assert.ok(icon, `${where} declares no icon: the browser asks for /favicon.ico, a 404 per page load`);
+  assert.ok(icon.startsWith("data:") || new URL(icon).origin === new URL(page.url()).origin, `${where}: its icon ${icon} is from elsewhere`);
 
   await page.setViewportSize(PHONE);
   const widths = await page.evaluate(() => ({
