@@ -23,6 +23,7 @@ pub mod clock;
 pub mod id;
 pub mod jobs;
 pub mod keys;
+pub mod legacy_hashes;
 pub mod lifecycle;
 pub mod mail;
 pub mod password;

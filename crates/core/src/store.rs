@@ -72,6 +72,7 @@ pub trait Store:
     + AdminStore
     + LoginFailureStore
     + LifecycleStore
+    + crate::legacy_hashes::LegacyHashStore
     + Send
     + Sync
     + 'static

@@ -1,7 +1,10 @@
 //! `latchkey user export` and `latchkey user import`: every account as one
 //! JSON object per line (`email`, `email_verified`, `username`, `name`,
-//! `roles`, `identities`, `created_at`, and with `--with-hashes` the PHC
-//! `password_hash`; export adds `id`, which import ignores). Without
+//! `roles`, `identities`, `created_at`, and with `--with-hashes` the
+//! `password_hash`; export adds `id`, which import ignores). Import also
+//! reads Auth0's export lines (`passwordHash`) and a Keycloak realm export
+//! (one document whose `users` carry `credentials`); foreign hashes are
+//! core's (`latchkey_core::legacy_hashes`). Without
 //! `--with-hashes` no hash leaves the store. Import checks the whole file
 //! before it writes anything; the rules for each account are core's
 //! (`Admin::admin_import_user`).
@@ -11,6 +14,7 @@ use std::io::Write;
 use std::path::Path;
 
 use latchkey_core::auth::{Actor, AuthError, Imported, ImportedUser};
+use latchkey_core::legacy_hashes::keycloak_credential;
 use latchkey_core::services::Services;
 use latchkey_core::user::{User, UserSearch, normalize_email, normalize_username};
 use serde::Deserialize;
@@ -94,10 +98,88 @@ struct ImportLine {
     roles: Vec<String>,
     #[serde(default)]
     identities: Vec<Value>,
-    #[serde(default)]
+    /// Auth0's bulk export of password hashes calls it `passwordHash`.
+    #[serde(default, alias = "passwordHash")]
     password_hash: Option<String>,
     #[serde(default)]
     created_at: Option<String>,
+}
+
+/// A user of a Keycloak realm export (`kc.sh export`): its password
+/// credential (PBKDF2 or argon2 with parameters) becomes the hash; realm
+/// roles other than Keycloak's defaults are imported as roles.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeycloakUser {
+    email: String,
+    #[serde(default)]
+    email_verified: bool,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    credentials: Vec<KeycloakCredential>,
+    #[serde(default)]
+    realm_roles: Vec<String>,
+    #[serde(default)]
+    created_timestamp: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeycloakCredential {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    secret_data: String,
+    #[serde(default)]
+    credential_data: String,
+}
+
+/// Keycloak's own realm roles, present on every user.
+fn keycloak_default_role(role: &str) -> bool {
+    role.starts_with("default-roles-") || role == "offline_access" || role == "uma_authorization"
+}
+
+fn keycloak_user(value: Value) -> Result<ImportedUser, String> {
+    let u: KeycloakUser =
+        serde_json::from_value(value).map_err(|e| format!("not a Keycloak user: {e}"))?;
+    let mut passwords = u.credentials.iter().filter(|c| c.kind == "password");
+    let password_hash = match (passwords.next(), passwords.next()) {
+        (None, _) => None,
+        (Some(c), None) => Some(
+            keycloak_credential(&c.secret_data, &c.credential_data)
+                .map_err(|e| format!("password_hash: {e}"))?,
+        ),
+        (Some(_), Some(_)) => return Err("more than one password credential".into()),
+    };
+    let name = match (u.first_name, u.last_name) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (f, l) => f.or(l),
+    };
+    let created_at = u
+        .created_timestamp
+        .map(|ms| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .map_err(|_| format!("createdTimestamp {ms} is out of range"))
+        })
+        .transpose()?;
+    Ok(ImportedUser {
+        email: u.email,
+        email_verified: u.email_verified,
+        username: u.username,
+        name,
+        roles: u
+            .realm_roles
+            .into_iter()
+            .filter(|r| !keycloak_default_role(r))
+            .collect(),
+        password_hash,
+        created_at,
+    })
 }
 
 /// What an import did.
@@ -111,8 +193,18 @@ pub struct ImportReport {
 
 /// Parses one line into an account to import, or says what is wrong.
 fn parse_line(text: &str) -> Result<ImportedUser, String> {
-    let line: ImportLine =
+    let value: Value =
         serde_json::from_str(text).map_err(|e| format!("not an account as JSON: {e}"))?;
+    parse_account(value)
+}
+
+/// One account: a Keycloak user (it has `credentials`) or an import line.
+fn parse_account(value: Value) -> Result<ImportedUser, String> {
+    if value.get("credentials").is_some() {
+        return keycloak_user(value);
+    }
+    let line: ImportLine =
+        serde_json::from_value(value).map_err(|e| format!("not an account as JSON: {e}"))?;
     if !line.identities.is_empty() {
         return Err("linked identities are not supported yet; remove them to import".into());
     }
@@ -134,6 +226,23 @@ fn parse_line(text: &str) -> Result<ImportedUser, String> {
     })
 }
 
+/// An account of a file by its number, or what is wrong with it.
+type Entry = (usize, Result<ImportedUser, String>);
+
+/// The accounts of a file, numbered: JSON lines (by line), or one JSON
+/// document with a `users` array, as a Keycloak realm export is (by user).
+fn entries(text: &str) -> (&'static str, Vec<Entry>) {
+    if let Ok(Value::Object(mut doc)) = serde_json::from_str::<Value>(text)
+        && let Some(Value::Array(users)) = doc.remove("users")
+    {
+        let users = users.into_iter().map(parse_account).enumerate();
+        return ("user", users.map(|(i, u)| (i + 1, u)).collect());
+    }
+    let lines = text.lines().enumerate();
+    let lines = lines.filter(|(_, l)| !l.trim().is_empty());
+    ("line", lines.map(|(i, l)| (i + 1, parse_line(l))).collect())
+}
+
 fn problems(e: AuthError) -> Result<String, StartError> {
     match e {
         AuthError::Validation(problems) => Ok(problems
@@ -153,17 +262,13 @@ pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, 
     let actor = Actor::command_line();
     let text = std::fs::read_to_string(file)
         .map_err(|e| StartError(format!("cannot read {}: {e}", file.display())))?;
+    let (unit, entries) = entries(&text);
     let mut accounts = Vec::new();
     let mut bad = Vec::new();
     let mut emails = HashMap::new();
     let mut usernames = HashMap::new();
-    for (i, text) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let n = i + 1;
-        let account = match parse_line(text) {
+    for (n, entry) in entries {
+        let account = match entry {
             Ok(a) => a,
             Err(why) => {
                 bad.push((n, why));
@@ -188,10 +293,10 @@ pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, 
     if !bad.is_empty() {
         let lines: Vec<String> = bad
             .iter()
-            .map(|(n, why)| format!("  line {n}: {why}"))
+            .map(|(n, why)| format!("  {unit} {n}: {why}"))
             .collect();
         return Err(StartError(format!(
-            "{} bad line(s) in {}; nothing was imported:\n{}",
+            "{} bad {unit}(s) in {}; nothing was imported:\n{}",
             bad.len(),
             file.display(),
             lines.join("\n")

@@ -53,6 +53,7 @@ mod audit;
 mod clients;
 mod credentials;
 mod keys;
+mod legacy_hashes;
 mod lifecycle;
 mod login_failures;
 mod migrate;

@@ -16,6 +16,8 @@ use time::{Duration, OffsetDateTime};
 use crate::db::TestDb;
 
 mod credential_tokens;
+mod legacy_hashes;
+pub use legacy_hashes::*;
 mod lifecycle;
 pub use credential_tokens::*;
 pub use lifecycle::*;
