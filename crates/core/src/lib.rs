@@ -35,6 +35,7 @@ pub mod session;
 pub mod sessions;
 pub mod store;
 pub mod user;
+pub mod user_transfer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{

@@ -73,6 +73,7 @@ pub trait Store:
     + LoginFailureStore
     + LifecycleStore
     + crate::legacy_hashes::LegacyHashStore
+    + crate::user_transfer::UserTransferStore
     + Send
     + Sync
     + 'static

@@ -7,16 +7,17 @@
 //! core's (`latchkey_core::legacy_hashes`). Without
 //! `--with-hashes` no hash leaves the store. Import checks the whole file
 //! before it writes anything; the rules for each account are core's
-//! (`Admin::admin_import_user`).
+//! (`Admin::admin_check_import_batch`, `Admin::admin_import_batch`).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use latchkey_core::auth::{Actor, AuthError, Imported, ImportedUser};
+use latchkey_core::auth::{Actor, AuthError, ImportedUser};
 use latchkey_core::legacy_hashes::keycloak_credential;
 use latchkey_core::services::Services;
 use latchkey_core::user::{User, UserSearch, normalize_email, normalize_username};
+use latchkey_core::user_transfer::BATCH;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -255,15 +256,155 @@ fn problems(e: AuthError) -> Result<String, StartError> {
     }
 }
 
+/// The accounts of a CSV file with a header row naming its columns (those
+/// of an import line, in any order; `email` required): `roles` separated by
+/// spaces, `email_verified` `true`/`false` (or `1`/`0`), an empty cell for
+/// an absent value. Numbered by the line a record starts on.
+fn csv_entries(text: &str) -> Vec<Entry> {
+    const COLUMNS: [&str; 8] = [
+        "email",
+        "email_verified",
+        "password_hash",
+        "username",
+        "name",
+        "roles",
+        "identities",
+        "created_at",
+    ];
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return vec![(1, Err(format!("not a CSV header: {e}")))],
+    };
+    if let Some(unknown) = headers.iter().find(|h| !COLUMNS.contains(h)) {
+        return vec![(
+            1,
+            Err(format!("unknown column {unknown:?} (known: {COLUMNS:?})")),
+        )];
+    }
+    if !headers.iter().any(|h| h == "email") {
+        return vec![(1, Err("no email column".into()))];
+    }
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                out.push((line, Err(format!("not a CSV record: {e}"))));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let mut object = serde_json::Map::new();
+        let mut problem = None;
+        for (column, cell) in headers.iter().zip(record.iter()) {
+            if cell.is_empty() {
+                continue;
+            }
+            let value = match column {
+                "email_verified" => match cell {
+                    "true" | "1" => json!(true),
+                    "false" | "0" => json!(false),
+                    other => {
+                        problem = Some(format!(
+                            "email_verified: expected true or false, got {other:?}"
+                        ));
+                        break;
+                    }
+                },
+                "roles" => json!(cell.split_whitespace().collect::<Vec<_>>()),
+                "identities" => match serde_json::from_str::<Value>(cell) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        problem = Some(format!("identities: not JSON: {e}"));
+                        break;
+                    }
+                },
+                _ => json!(cell),
+            };
+            object.insert(column.to_owned(), value);
+        }
+        out.push((
+            line,
+            match problem {
+                Some(why) => Err(why),
+                None => parse_account(Value::Object(object)),
+            },
+        ));
+    }
+    out
+}
+
+/// A progress bar on a terminal; elsewhere a line at every tenth.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    verb: &'static str,
+    total: u64,
+    step: u64,
+    shown: u64,
+}
+
+impl Progress {
+    fn new(verb: &'static str, total: usize) -> Progress {
+        use std::io::IsTerminal;
+        let total = total as u64;
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} {wide_bar} {pos}/{len} ({per_sec}, {eta} left)",
+            ) {
+                bar.set_style(style);
+            }
+            bar.set_message(verb);
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Progress {
+            bar,
+            verb,
+            total,
+            step: (total / 10).max(1),
+            shown: 0,
+        }
+    }
+
+    fn advance(&mut self, by: u64) {
+        self.set(self.shown + by);
+    }
+
+    fn set(&mut self, done: u64) {
+        self.bar.set_position(done);
+        if self.bar.is_hidden() && done / self.step > self.shown / self.step {
+            eprintln!("{} {done} of {}", self.verb, self.total);
+        }
+        self.shown = done;
+    }
+
+    fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 /// `latchkey user import FILE`: checks every line first and imports nothing
 /// if any is bad (each bad line is named); then creates the accounts whose
-/// address is new. Running it again creates nothing twice.
+/// address is new, in batches of one transaction each. Running it again
+/// (after a failure or a kill) creates nothing twice.
 pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, StartError> {
     let actor = Actor::command_line();
     let text = std::fs::read_to_string(file)
         .map_err(|e| StartError(format!("cannot read {}: {e}", file.display())))?;
-    let (unit, entries) = entries(&text);
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let (unit, entries) = if is_csv {
+        ("line", csv_entries(&text))
+    } else {
+        entries(&text)
+    };
     let mut accounts = Vec::new();
+    let mut numbers = Vec::new();
     let mut bad = Vec::new();
     let mut emails = HashMap::new();
     let mut usernames = HashMap::new();
@@ -276,20 +417,34 @@ pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, 
             }
         };
         if let Some(first) = emails.insert(normalize_email(&account.email), n) {
-            bad.push((n, format!("email: the same address as line {first}")));
+            bad.push((n, format!("email: the same address as {unit} {first}")));
             continue;
         }
         if let Some(u) = &account.username
             && let Some(first) = usernames.insert(normalize_username(u), n)
         {
-            bad.push((n, format!("username: the same as line {first}")));
+            bad.push((n, format!("username: the same as {unit} {first}")));
             continue;
         }
-        match auth.admin().admin_check_import(&actor, &account).await {
-            Ok(_) => accounts.push(account),
-            Err(e) => bad.push((n, problems(e)?)),
-        }
+        accounts.push(account);
+        numbers.push(n);
     }
+    let mut checking = Progress::new("checked", accounts.len());
+    for (batch, numbers) in accounts.chunks(BATCH).zip(numbers.chunks(BATCH)) {
+        let checked = auth
+            .admin()
+            .admin_check_import_batch(&actor, batch)
+            .await
+            .map_err(|e| StartError(format!("cannot check the import: {e}")))?;
+        for (result, n) in checked.into_iter().zip(numbers) {
+            if let Err(e) = result {
+                bad.push((*n, problems(e)?));
+            }
+        }
+        checking.advance(batch.len() as u64);
+    }
+    checking.finish();
+    bad.sort_by_key(|(n, _)| *n);
     if !bad.is_empty() {
         let lines: Vec<String> = bad
             .iter()
@@ -303,23 +458,23 @@ pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, 
         )));
     }
     let mut report = ImportReport::default();
-    let step = (accounts.len() / 10).max(1);
-    for (i, account) in accounts.iter().enumerate() {
-        match auth.admin().admin_import_user(&actor, account).await {
-            Ok(Imported::Created(_)) => report.created += 1,
-            Ok(Imported::Present) => report.present += 1,
+    let mut importing = Progress::new("imported", accounts.len());
+    for batch in accounts.chunks(BATCH) {
+        match auth.admin().admin_import_batch(&actor, batch).await {
+            Ok((created, present)) => {
+                report.created += created;
+                report.present += present;
+            }
             Err(e) => {
                 return Err(StartError(format!(
-                    "stopped after {} account(s) ({}): {}; run the import again to go on",
-                    report.created,
-                    account.email,
+                    "stopped after {} account(s): {}; run the import again to go on",
+                    report.created + report.present,
                     problems(e)?
                 )));
             }
         }
-        if (i + 1) % step == 0 {
-            eprintln!("imported {} of {}", i + 1, accounts.len());
-        }
+        importing.set(report.created + report.present);
     }
+    importing.finish();
     Ok(report)
 }

@@ -24,6 +24,22 @@ fn write_lines(path: &Path, rows: &[Value]) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Importing `file` fails, names each bad line with its words, does not
+/// name the good line, and imports nothing.
+fn refused_naming(dir: &Path, file: &Path, bad: &[(usize, &str)], good: usize) {
+    let out = run_in(dir, &["user", "import", file.to_str().unwrap()], CHEAP_HASH);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (line, words) in bad {
+        let found = stderr
+            .lines()
+            .any(|l| l.contains(&format!("line {line}: ")) && l.contains(words));
+        assert!(found, "line {line} ({words}) not named: {stderr}");
+    }
+    assert!(!stderr.contains(&format!("line {good}: ")), "{stderr}");
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+}
+
 /// A wrong password is refused, the right one signs in.
 fn wrong_then_right(server: &Server, email: &str, password: &str) {
     let r = login(server.addr, email, "not the password");
@@ -170,29 +186,20 @@ fn a_file_with_bad_lines_imports_nothing_and_names_them() {
     ]
     .join("\n");
     std::fs::write(&file, text).unwrap();
-    let out = run_in(
+    refused_naming(
         dir.path(),
-        &["user", "import", file.to_str().unwrap()],
-        CHEAP_HASH,
+        &file,
+        &[
+            (2, "email"),
+            (3, "bcrypt cost 31 is above the limit"),
+            (4, "password_hash"),
+            (8, "PBKDF2 iterations 1000000000 are above the limit"),
+            (5, "no-such-role"),
+            (6, "the same address as line 1"),
+            (7, "not an account as JSON"),
+        ],
+        1,
     );
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for (line, words) in [
-        (2, "email"),
-        (3, "bcrypt cost 31 is above the limit"),
-        (4, "password_hash"),
-        (8, "PBKDF2 iterations 1000000000 are above the limit"),
-        (5, "no-such-role"),
-        (6, "the same address as line 1"),
-        (7, "not an account as JSON"),
-    ] {
-        let found = stderr
-            .lines()
-            .any(|l| l.contains(&format!("line {line}: ")) && l.contains(words));
-        assert!(found, "line {line} ({words}) not named: {stderr}");
-    }
-    assert!(!stderr.contains("line 1: "), "{stderr}");
-    assert!(stderr.contains("nothing was imported"), "{stderr}");
     let users = lines(&run_in(dir.path(), &["user", "export"], CHEAP_HASH));
     assert!(users.is_empty(), "{users:?}");
 }
@@ -328,4 +335,146 @@ fn an_export_with_foreign_hashes_imports_again_unchanged() {
     import_ok(to.path(), &path, CHEAP_HASH);
     let imported = export_hashes(to.path(), CHEAP_HASH);
     assert_eq!(portable(&imported), portable(&exported));
+}
+
+#[test]
+fn a_csv_file_imports_with_the_same_columns_and_bad_rows_are_named_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::fs::read_to_string(Path::new(FIXTURES).join("formats.jsonl")).unwrap();
+    let bcrypt: Value = serde_json::from_str(fixtures.lines().next().unwrap()).unwrap();
+    let good = dir.path().join("users.csv");
+    std::fs::write(
+        &good,
+        format!(
+            "email,email_verified,password_hash,username,name,roles,identities,created_at\n\
+             csv1@example.com,true,{},csvone,\"One, the first\",moderator,,2024-01-02T03:04:05Z\n\
+             csv2@example.com,false,,,\"Two \"\"quoted\"\"\",,[],\n",
+            bcrypt["password_hash"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    import_ok(dir.path(), &good, CHEAP_HASH);
+    import_ok(dir.path(), &good, CHEAP_HASH);
+    let users = export_hashes(dir.path(), CHEAP_HASH);
+    assert_eq!(users.len(), 2, "{users:?}");
+    let one = users
+        .iter()
+        .find(|u| u["email"] == "csv1@example.com")
+        .unwrap();
+    assert_eq!(one["email_verified"], true);
+    assert_eq!(one["username"], "csvone");
+    assert_eq!(one["name"], "One, the first");
+    assert_eq!(one["roles"], json!(["moderator", "user"]));
+    assert_eq!(one["created_at"], "2024-01-02T03:04:05Z");
+    assert_eq!(one["password_hash"], bcrypt["password_hash"]);
+    let two = users
+        .iter()
+        .find(|u| u["email"] == "csv2@example.com")
+        .unwrap();
+    assert_eq!(two["name"], "Two \"quoted\"");
+    assert_eq!(two["password_hash"], Value::Null);
+    let server = Server::start(dir.path(), &[], CHEAP_HASH);
+    let r = login(
+        server.addr,
+        "csv1@example.com",
+        bcrypt["test_password"].as_str().unwrap(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(server.terminate().success());
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "email,name,email_verified,password_hash\n\
+         fine@example.com,Fine,true,\n\
+         not-an-address,Bad,true,\n\
+         multi@example.com,\"Line\nbreak\",maybe,\n\
+         cost@example.com,Cost,,$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\n\
+         short@example.com\n",
+    )
+    .unwrap();
+    refused_naming(
+        dir.path(),
+        &bad,
+        &[
+            (3, "email"),
+            (4, "email_verified: expected true or false"),
+            (6, "bcrypt cost 31 is above the limit"),
+            (7, "not a CSV record"),
+        ],
+        2,
+    );
+    let unknown = dir.path().join("unknown.csv");
+    std::fs::write(&unknown, "email,password\nx@example.com,hunter2\n").unwrap();
+    let out = run_in(
+        dir.path(),
+        &["user", "import", unknown.to_str().unwrap()],
+        CHEAP_HASH,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column \"password\""));
+    assert_eq!(
+        export_hashes(dir.path(), CHEAP_HASH).len(),
+        2,
+        "nothing more"
+    );
+}
+
+#[test]
+fn an_import_killed_halfway_and_run_again_ends_with_every_user_once() {
+    use std::io::BufRead;
+    const USERS: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.jsonl");
+    let text: String = (0..USERS)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"email": format!("many{i}@example.com"), "email_verified": true})
+            )
+        })
+        .collect();
+    std::fs::write(&file, text).unwrap();
+
+    let mut child = common::latchkey()
+        .current_dir(dir.path())
+        .args(["user", "import", file.to_str().unwrap()])
+        .envs(CHEAP_HASH.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.starts_with("imported ") {
+            break; // the first tenth is in: kill -9 now
+        }
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success(), "killed, not finished");
+    let first = lines(&run_in(dir.path(), &["user", "export"], CHEAP_HASH)).len();
+    assert!(
+        first > 0 && first < USERS,
+        "killed halfway: {first} of {USERS}"
+    );
+
+    let out = run_in(
+        dir.path(),
+        &["user", "import", file.to_str().unwrap()],
+        CHEAP_HASH,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains(&format!(
+            "imported {} account(s); {first} were present already",
+            USERS - first
+        )),
+        "{said}"
+    );
+    let users = lines(&run_in(dir.path(), &["user", "export"], CHEAP_HASH));
+    let emails: BTreeSet<&str> = users.iter().map(|u| u["email"].as_str().unwrap()).collect();
+    assert_eq!(users.len(), USERS);
+    assert_eq!(emails.len(), USERS, "each once");
 }

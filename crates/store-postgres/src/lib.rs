@@ -59,6 +59,7 @@ mod login_failures;
 mod migrate;
 mod roles;
 mod sessions;
+mod user_transfer;
 mod users;
 
 use std::str::FromStr;

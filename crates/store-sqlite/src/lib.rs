@@ -29,6 +29,7 @@ mod login_failures;
 mod migrate;
 mod roles;
 mod sessions;
+mod user_transfer;
 mod users;
 
 use std::panic::AssertUnwindSafe;

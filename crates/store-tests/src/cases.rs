@@ -18,6 +18,8 @@ use crate::db::TestDb;
 mod credential_tokens;
 mod legacy_hashes;
 pub use legacy_hashes::*;
+mod user_transfer;
+pub use user_transfer::*;
 mod lifecycle;
 pub use credential_tokens::*;
 pub use lifecycle::*;

@@ -89,7 +89,8 @@ macro_rules! conformance_suite {
             registration_commits_the_user_its_mail_and_its_event_together,
             a_retried_token_mail_finds_the_first_one_and_stores_nothing,
             notices_commit_with_their_change_and_only_with_it,
-            password_hashes_are_counted_by_scheme
+            password_hashes_are_counted_by_scheme,
+            account_batches_store_each_address_once
             );
         }
     };

@@ -42,15 +42,6 @@ pub struct ImportedUser {
     pub created_at: Option<OffsetDateTime>,
 }
 
-/// What importing one account did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Imported {
-    /// The account was created.
-    Created(Box<User>),
-    /// An account with this address exists already; nothing changed.
-    Present,
-}
-
 impl Context {
     /// Checks one account without writing: the account as it would be
     /// stored and its roles, or every problem found.
