@@ -24,6 +24,7 @@ pub mod events;
 pub mod id;
 pub mod jobs;
 pub mod keys;
+pub mod legacy_hashes;
 pub mod lifecycle;
 pub mod mail;
 pub mod mfa;
@@ -37,6 +38,7 @@ pub mod session;
 pub mod sessions;
 pub mod store;
 pub mod user;
+pub mod user_transfer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use store::{

@@ -61,6 +61,8 @@ use tokio::sync::oneshot;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
+use crate::legacy_hashes::LegacyHash;
+
 /// Length of the random salt of every new hash, in bytes.
 pub const SALT_LEN: usize = 16;
 
@@ -399,6 +401,12 @@ enum Job {
         force_mismatch: bool,
         reply: Reply<Verified>,
     },
+    /// A hash imported from another system (`crate::legacy_hashes`).
+    VerifyLegacy {
+        password: Password,
+        stored: Box<LegacyHash>,
+        reply: Reply<Verified>,
+    },
     /// Arbitrary work on a worker (tests: a panic, a blocked worker).
     #[cfg(test)]
     Test {
@@ -487,7 +495,8 @@ impl PasswordHasher {
     /// the same hash and answers [`Verified::Mismatch`].
     ///
     /// Fails with [`PasswordError::MalformedHash`] (without queueing) when the
-    /// stored string is not a supported argon2 hash, and with
+    /// stored string is not a supported argon2 hash nor an imported one
+    /// within its caps ([`crate::legacy_hashes`]), and with
     /// [`PasswordError::Busy`] when the queue is full.
     pub async fn verify(
         &self,
@@ -495,6 +504,16 @@ impl PasswordHasher {
         phc: Option<&str>,
     ) -> Result<Verified, PasswordError> {
         let (stored, force_mismatch) = match phc {
+            Some(phc) if crate::legacy_hashes::is_legacy(phc) => {
+                let stored = LegacyHash::parse(phc).map_err(|_| PasswordError::MalformedHash)?;
+                let (reply, answer) = oneshot::channel();
+                self.submit(Job::VerifyLegacy {
+                    password,
+                    stored: Box::new(stored),
+                    reply,
+                })?;
+                return receive(answer).await;
+            }
             Some(phc) => (Arc::new(StoredHash::parse(phc)?), false),
             None => (Arc::clone(&self.inner.dummy), true),
         };
@@ -629,6 +648,13 @@ fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, params: &Params) {
                     shared,
                 )
             }),
+            Job::VerifyLegacy {
+                password,
+                stored,
+                reply,
+            } => answer(reply, shared, || {
+                legacy_verify_job(&password, &stored, params, &mut memory, shared)
+            }),
             #[cfg(test)]
             Job::Test { work, reply } => answer(reply, shared, || {
                 work();
@@ -715,18 +741,49 @@ fn verify_job(
     // hash with the current ones): spend that hash too. A right password
     // pays it as the rehash instead.
     if stored.needs_rehash(current) {
-        let mut filler = Zeroizing::new([0u8; OUTPUT_LEN]);
-        derive(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            current,
-            password.secret(),
-            &[0u8; SALT_LEN],
-            &mut filler[..],
-            memory,
-            shared,
-        )?;
+        filler_hash(password, current, memory, shared)?;
     }
+    Ok(Verified::Mismatch)
+}
+
+/// One argon2id hash with the current parameters, thrown away: the time a
+/// mismatch must cost at least.
+fn filler_hash(
+    password: &Password,
+    current: &Params,
+    memory: &mut [Block],
+    shared: &Shared,
+) -> Result<(), PasswordError> {
+    let mut filler = Zeroizing::new([0u8; OUTPUT_LEN]);
+    derive(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        current,
+        password.secret(),
+        &[0u8; SALT_LEN],
+        &mut filler[..],
+        memory,
+        shared,
+    )
+}
+
+/// A foreign hash: a match always needs a rehash (into argon2id); a
+/// mismatch also spends one current hash, like an outdated argon2 hash.
+fn legacy_verify_job(
+    password: &Password,
+    stored: &LegacyHash,
+    current: &Params,
+    memory: &mut [Block],
+    shared: &Shared,
+) -> Result<Verified, PasswordError> {
+    // An over-long candidate is checked as the empty string, for the time.
+    let equal = stored
+        .verify(password.secret())
+        .map_err(|_| PasswordError::MalformedHash)?;
+    if equal && !password.over_long {
+        return Ok(Verified::Match { needs_rehash: true });
+    }
+    filler_hash(password, current, memory, shared)?;
     Ok(Verified::Mismatch)
 }
 
@@ -830,7 +887,7 @@ pub fn check_stored_hash(phc: &str) -> Result<(), String> {
         )),
         None => Err(
             "not an argon2 PHC string ($argon2id$…, $argon2i$… or $argon2d$…); \
-                     other formats (bcrypt, scrypt, PBKDF2) cannot be imported yet"
+                     other formats go through crate::legacy_hashes::canonical"
                 .into(),
         ),
     }
@@ -1157,6 +1214,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_imported_hash_verifies_on_the_pool_and_always_needs_a_rehash() {
+        let hasher = small_pool();
+        // pyca bcrypt (scripts/import-fixtures/generate.py)
+        let bcrypt = "$2b$05$x7jQp7pReLT5qhGKLAkHseMmcNy8KUboKpgj1lFL.eWfpwXMRU26a";
+        let right = "bcrypt 2b pw";
+        let before = hasher.hashes_computed();
+        assert_eq!(
+            hasher.verify(candidate(right), Some(bcrypt)).await,
+            Ok(Verified::Match { needs_rehash: true })
+        );
+        assert_eq!(
+            hasher.hashes_computed(),
+            before,
+            "a match pays the rehash instead"
+        );
+        assert_eq!(
+            hasher.verify(candidate("wrong"), Some(bcrypt)).await,
+            Ok(Verified::Mismatch)
+        );
+        assert_eq!(
+            hasher.hashes_computed(),
+            before + 1,
+            "a mismatch costs a current hash too, as an unknown account does"
+        );
+        let over_long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert_eq!(
+            hasher.verify(candidate(&over_long), Some(bcrypt)).await,
+            Ok(Verified::Mismatch)
+        );
+    }
+
+    #[tokio::test]
     async fn malformed_stored_hashes_are_refused_without_panic() {
         let hasher = small_pool();
         let good = "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$RAME85Nb8CxpfIy5Ca0XN5R2weN/7wRhxgF0shgwz70";
@@ -1203,10 +1292,15 @@ mod tests {
             "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$RAME",
             "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$RAME85Nb8CxpfIy5Ca0XN5R2weN/7wRhxgF0shgwz70$",
             "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$RAME85Nb8CxpfIy5Ca0XN5R2weN/7wRhxgF0shgwz70$extra",
-            // Other schemes.
-            "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            // Other schemes, and imported ones in a form that is not stored
+            // (import converts passlib's PBKDF2) or past their caps.
+            "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            "$2x$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
             "$pbkdf2-sha256$29000$N2YuJCHgxKJ2YkaBWYTUqg$AJfN7aq0G0UCmHuR4NzrKxxqoN4ZvRkeYV7FhJv1C3U",
-            "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+            "$pbkdf2-sha256$i=1000000000,l=32$N2YuJCHgxKJ2YkaBWYTUqg$AJfN7aq0G0UCmHuR4NzrKxxqoN4ZvRkeYV7FhJv1C3U",
+            "$scrypt$ln=24,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+            "$5$rounds=5000$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZF6E5BVM",
+            "pbkdf2_sha256$10000$ZGPnXQqHzfHFUrbRGCvQTJ$AsYhARL4g9D1e+jWvs6OsR0uyWd437UFstPl/ILk3Ro=",
             "plaintext",
             &long,
         ];

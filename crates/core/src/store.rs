@@ -75,6 +75,8 @@ pub trait Store:
     + crate::mfa::MfaStore
     + crate::events::EventStore
     + crate::oauth::OAuthStore
+    + crate::legacy_hashes::LegacyHashStore
+    + crate::user_transfer::UserTransferStore
     + Send
     + Sync
     + 'static

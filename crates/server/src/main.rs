@@ -155,11 +155,13 @@ enum UserCommand {
         with_hashes: bool,
     },
     /// Import accounts with their password hashes from JSON lines (the
-    /// shape `export` writes). Every line is checked first; one bad line
-    /// imports nothing. Addresses present already are left alone, so an
-    /// interrupted import can run again.
+    /// shape `export` writes, or Auth0's export), a `.csv` file with the
+    /// same columns, or a Keycloak realm export; argon2, bcrypt, scrypt,
+    /// Firebase scrypt and PBKDF2 hashes (docs/operations.md). Every line is
+    /// checked first; one bad line imports nothing. Addresses present
+    /// already are left alone, so an interrupted import can run again.
     Import {
-        /// The JSON-lines file.
+        /// The file: JSON lines, `*.csv`, or one JSON document with `users`.
         file: PathBuf,
     },
     /// Replace a user's roles (`--role user` alone removes every other role).

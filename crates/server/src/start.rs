@@ -498,6 +498,20 @@ fn spawn_key_follower(auth: Arc<Services>) {
 /// minute after start). Every node runs it: the deletion is idempotent, in
 /// small batches, and keeps no state, so several nodes and restarts at any
 /// moment are safe.
+/// Counts the imported password hashes left (one scan of the users) every
+/// five minutes, for `latchkey_legacy_password_hashes`.
+fn spawn_legacy_hash_gauge(auth: Arc<Services>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = latchkey_core::legacy_hashes::record_gauge(auth.store()).await {
+                tracing::warn!(error = %e, "cannot count the imported password hashes");
+            }
+        }
+    });
+}
+
 fn spawn_audit_retention(auth: Arc<Services>, retention: time::Duration) {
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
@@ -559,6 +573,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
     if let Some(retention) = config.audit.retention {
         spawn_audit_retention(auth.clone(), retention);
     }
+    spawn_legacy_hash_gauge(auth.clone());
     spawn_failure_purge(auth);
     let shutdown = shutdown_signal();
     let base = public.as_str().trim_end_matches('/');

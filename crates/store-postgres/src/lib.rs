@@ -54,6 +54,7 @@ mod clients;
 mod credentials;
 mod events;
 mod keys;
+mod legacy_hashes;
 mod lifecycle;
 mod login_failures;
 mod mfa;
@@ -61,6 +62,7 @@ mod migrate;
 mod oauth;
 mod roles;
 mod sessions;
+mod user_transfer;
 mod users;
 
 use std::str::FromStr;

@@ -24,6 +24,7 @@ mod clients;
 mod credentials;
 mod events;
 mod keys;
+mod legacy_hashes;
 mod lifecycle;
 mod login_failures;
 mod mfa;
@@ -31,6 +32,7 @@ mod migrate;
 mod oauth;
 mod roles;
 mod sessions;
+mod user_transfer;
 mod users;
 
 use std::panic::AssertUnwindSafe;

@@ -98,7 +98,9 @@ macro_rules! conformance_suite {
             events_resume_in_order_and_are_purged_by_age,
             oauth_clients_round_trip_update_and_delete,
             id_token_keys_rotate_apart_from_access_keys,
-            authorization_codes_are_taken_once
+            authorization_codes_are_taken_once,
+            password_hashes_are_counted_by_scheme,
+            account_batches_store_each_address_once
             );
         }
     };

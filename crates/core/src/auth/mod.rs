@@ -56,7 +56,7 @@ use crate::user::User;
 
 pub use crate::client_info::ClientInfo;
 pub use admin::{Actor, AdminPatch, NewUser, RoleInput, RolePatch};
-pub use import::{Imported, ImportedUser};
+pub use import::ImportedUser;
 pub use keyring::{KeyError, Keyring};
 pub(crate) use lifecycle::{JOB_MAIL, JOB_RESET};
 pub use lifecycle::{LifecycleConfig, ReauthInfo};
