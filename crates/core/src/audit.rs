@@ -67,6 +67,14 @@ pub enum EventType {
     RoleUpdated,
     /// A role was deleted.
     RoleDeleted,
+    /// An OAuth client was registered.
+    ClientCreated,
+    /// An OAuth client's registration was changed.
+    ClientUpdated,
+    /// An OAuth client was deleted.
+    ClientDeleted,
+    /// An OAuth client's secret was replaced.
+    ClientSecretRotated,
     /// The user changed their password (with the current one).
     PasswordChanged,
     /// A password reset link was mailed (asked for by the user, or sent by
@@ -91,6 +99,18 @@ pub enum EventType {
     AccountDeactivated,
     /// A deactivated account was reactivated by signing in.
     AccountReactivated,
+    /// A second factor (TOTP) was confirmed and is now required at sign-in.
+    MfaEnabled,
+    /// The user turned their second factor off.
+    MfaDisabled,
+    /// A backup code was used (sign-in or re-authentication).
+    MfaBackupCodeUsed,
+    /// The user replaced their backup codes.
+    MfaBackupCodesRegenerated,
+    /// An administrator removed a user's second factors.
+    MfaReset,
+    /// A wrong second-factor code was presented; `reason` says where.
+    MfaFailed,
 }
 
 impl EventType {
@@ -113,6 +133,10 @@ impl EventType {
         EventType::RoleCreated,
         EventType::RoleUpdated,
         EventType::RoleDeleted,
+        EventType::ClientCreated,
+        EventType::ClientUpdated,
+        EventType::ClientDeleted,
+        EventType::ClientSecretRotated,
         EventType::PasswordChanged,
         EventType::PasswordResetRequested,
         EventType::PasswordResetCompleted,
@@ -124,6 +148,12 @@ impl EventType {
         EventType::AccountDeleted,
         EventType::AccountDeactivated,
         EventType::AccountReactivated,
+        EventType::MfaEnabled,
+        EventType::MfaDisabled,
+        EventType::MfaBackupCodeUsed,
+        EventType::MfaBackupCodesRegenerated,
+        EventType::MfaReset,
+        EventType::MfaFailed,
     ];
 
     /// The stored and wire form, e.g. `login.failed`.
@@ -146,6 +176,10 @@ impl EventType {
             EventType::RoleCreated => "role.created",
             EventType::RoleUpdated => "role.updated",
             EventType::RoleDeleted => "role.deleted",
+            EventType::ClientCreated => "client.created",
+            EventType::ClientUpdated => "client.updated",
+            EventType::ClientDeleted => "client.deleted",
+            EventType::ClientSecretRotated => "client.secret_rotated",
             EventType::PasswordChanged => "password.changed",
             EventType::PasswordResetRequested => "password_reset.requested",
             EventType::PasswordResetCompleted => "password_reset.completed",
@@ -157,6 +191,12 @@ impl EventType {
             EventType::AccountDeleted => "account.deleted",
             EventType::AccountDeactivated => "account.deactivated",
             EventType::AccountReactivated => "account.reactivated",
+            EventType::MfaEnabled => "mfa.enabled",
+            EventType::MfaDisabled => "mfa.disabled",
+            EventType::MfaBackupCodeUsed => "mfa.backup_code_used",
+            EventType::MfaBackupCodesRegenerated => "mfa.backup_codes_regenerated",
+            EventType::MfaReset => "mfa.reset",
+            EventType::MfaFailed => "mfa.failed",
         }
     }
 

@@ -50,6 +50,8 @@ pub struct JobsConfig {
     pub sweep_interval: Duration,
     /// How long ended sessions, finished jobs and sent mail are kept.
     pub retention: Duration,
+    /// How long events stay resumable in the event stream.
+    pub event_retention: Duration,
 }
 
 impl Default for JobsConfig {
@@ -60,6 +62,7 @@ impl Default for JobsConfig {
             retry_max: Duration::hours(1),
             sweep_interval: Duration::minutes(5),
             retention: Duration::days(7),
+            event_retention: Duration::days(1),
         }
     }
 }
@@ -273,7 +276,11 @@ impl Jobs {
             )
             .await?;
         let deleted = self.auth.recovery().anonymize_due_users().await?;
-        if report != SweepReport::default() || deleted > 0 {
+        let events = purge_batches(now - self.config.event_retention, 5_000, |before, n| {
+            self.auth.store().purge_events(before, n)
+        })
+        .await?;
+        if report != SweepReport::default() || deleted > 0 || events > 0 {
             tracing::info!(
                 sessions = report.sessions,
                 refresh_tokens = report.refresh_tokens,
@@ -282,6 +289,7 @@ impl Jobs {
                 jobs = report.jobs,
                 mail = report.mail,
                 accounts_deleted = deleted,
+                events,
                 "sweep"
             );
         }
@@ -360,9 +368,26 @@ pub async fn purge_audit_events_older_than(
     cutoff: time::OffsetDateTime,
     batch: u32,
 ) -> Result<u64, crate::store::StoreError> {
+    purge_batches(cutoff, batch, |before, n| {
+        store.purge_audit_events(before, n)
+    })
+    .await
+}
+
+/// Runs `purge(cutoff, batch)` until a call deletes fewer than `batch` rows;
+/// returns how many it deleted in all.
+async fn purge_batches<F, Fut>(
+    cutoff: time::OffsetDateTime,
+    batch: u32,
+    purge: F,
+) -> Result<u64, StoreError>
+where
+    F: Fn(time::OffsetDateTime, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
     let mut total = 0;
     loop {
-        let n = store.purge_audit_events(cutoff, batch).await?;
+        let n = purge(cutoff, batch).await?;
         total += n;
         if n < u64::from(batch) {
             return Ok(total);

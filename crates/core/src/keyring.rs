@@ -58,10 +58,20 @@ struct KeySet {
     by_kid: HashMap<String, VerifyingKey>,
 }
 
+/// Which stored keys a keyring holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyTable {
+    /// `signing_keys`: access tokens (the configured algorithm).
+    Access,
+    /// `oauth_signing_keys`: the OAuth provider's RS256 ID tokens.
+    IdToken,
+}
+
 /// The parsed keys, shared by all requests.
 pub struct Keyring {
     sealer: Sealer,
     alg: Alg,
+    table: KeyTable,
     set: RwLock<Option<Arc<KeySet>>>,
     last_reload: Mutex<Option<Instant>>,
 }
@@ -85,8 +95,30 @@ impl Keyring {
         Keyring {
             sealer: Sealer::new(master_key, "latchkey/signing-keys/v1"),
             alg,
+            table: KeyTable::Access,
             set: RwLock::new(None),
             last_reload: Mutex::new(None),
+        }
+    }
+
+    /// The OAuth provider's ID-token keys: RSA (RS256, 3072 bits), in their
+    /// own table, generated, sealed, rotated and retired like the others.
+    pub fn for_id_tokens(master_key: &[u8; 32]) -> Keyring {
+        Keyring {
+            table: KeyTable::IdToken,
+            ..Keyring::new(master_key, Alg::RS256)
+        }
+    }
+
+    /// Whether the keys have been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.current().is_ok()
+    }
+
+    async fn stored(&self, store: &dyn Store) -> Result<Vec<StoredKey>, StoreError> {
+        match self.table {
+            KeyTable::Access => store.signing_keys().await,
+            KeyTable::IdToken => store.id_token_keys().await,
         }
     }
 
@@ -98,7 +130,7 @@ impl Keyring {
         now: OffsetDateTime,
         max_token_ttl: Duration,
     ) -> Result<(), KeyError> {
-        let keys = store.signing_keys().await?;
+        let keys = self.stored(store).await?;
         let active = keys.iter().find(|k| k.retired_at.is_none());
         match active {
             Some(k) if k.alg == self.alg.as_str() => {}
@@ -127,8 +159,16 @@ impl Keyring {
         max_token_ttl: Duration,
     ) -> Result<bool, KeyError> {
         let kid = id::new_id();
-        let (_key, pkcs8) =
-            SigningKey::generate(self.alg, kid.clone()).map_err(|e| KeyError::Broken {
+        // key generation is CPU work (RSA-3072: a prime search of up to
+        // seconds): off the async runtime
+        let (alg, new_kid) = (self.alg, kid.clone());
+        let (_key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(alg, new_kid))
+            .await
+            .map_err(|e| KeyError::Broken {
+                kid: kid.clone(),
+                reason: e.to_string(),
+            })?
+            .map_err(|e| KeyError::Broken {
                 kid: kid.clone(),
                 reason: e.to_string(),
             })?;
@@ -154,9 +194,18 @@ impl Keyring {
         // ones other nodes sign with it until they follow (within
         // FOLLOW_INTERVAL, or at their periodic reload), plus clock skew.
         let publish_until = now + max_token_ttl + PUBLISH_SLACK;
-        let rotated = store
-            .rotate_signing_key(&stored, only_if_created_before, publish_until)
-            .await?;
+        let rotated = match self.table {
+            KeyTable::Access => {
+                store
+                    .rotate_signing_key(&stored, only_if_created_before, publish_until)
+                    .await?
+            }
+            KeyTable::IdToken => {
+                store
+                    .rotate_id_token_key(&stored, only_if_created_before, publish_until)
+                    .await?
+            }
+        };
         if rotated {
             tracing::info!(kid = %kid, alg = self.alg.as_str(), "signing key rotated");
             self.reload(store, now).await?;
@@ -166,7 +215,7 @@ impl Keyring {
 
     /// Re-reads every key from the store.
     pub async fn reload(&self, store: &dyn Store, now: OffsetDateTime) -> Result<(), KeyError> {
-        let keys = store.signing_keys().await?;
+        let keys = self.stored(store).await?;
         let mut active = None;
         let mut published = Vec::new();
         let mut by_kid = HashMap::new();
@@ -220,7 +269,10 @@ impl Keyring {
     /// indexed single-row read when nothing changed. Servers call it every
     /// [`FOLLOW_INTERVAL`]. Returns whether it reloaded.
     pub async fn follow(&self, store: &dyn Store, now: OffsetDateTime) -> Result<bool, KeyError> {
-        let stored = store.active_signing_kid().await?;
+        let stored = match self.table {
+            KeyTable::Access => store.active_signing_kid().await?,
+            KeyTable::IdToken => store.active_id_token_kid().await?,
+        };
         let ours = self.current().ok().map(|set| set.active.kid().to_owned());
         if stored.is_none() || stored == ours {
             return Ok(false);

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use crate::accounts::Accounts;
 use crate::admin::Admin;
 use crate::auth::Context;
+use crate::events::{Events, EventsConfig};
+use crate::mfa::Mfa;
+use crate::oauth::OAuth;
 use crate::recovery::Recovery;
 use crate::roles::Roles;
 use crate::sessions::Sessions;
@@ -20,6 +23,9 @@ pub struct Services {
     recovery: Recovery,
     admin: Admin,
     roles: Roles,
+    mfa: Mfa,
+    events: Events,
+    oauth: OAuth,
 }
 
 impl Services {
@@ -32,6 +38,9 @@ impl Services {
             recovery: Recovery::new(context.clone()),
             admin: Admin::new(context.clone()),
             roles: Roles::new(context.clone()),
+            mfa: Mfa::new(context.clone()),
+            events: Events::new(context.clone(), EventsConfig::default()),
+            oauth: OAuth::new(context.clone()),
             context,
         }
     }
@@ -65,6 +74,21 @@ impl Services {
     /// Role administration by an [`crate::admin::Actor`].
     pub fn roles(&self) -> &Roles {
         &self.roles
+    }
+
+    /// Second factors: enrolment, the second step of sign-in, step-up.
+    pub fn mfa(&self) -> &Mfa {
+        &self.mfa
+    }
+
+    /// The event stream: revocations and account events, resumable by id.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// The OAuth 2.0 / OpenID Connect provider: clients.
+    pub fn oauth(&self) -> &OAuth {
+        &self.oauth
     }
 }
 

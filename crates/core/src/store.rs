@@ -72,6 +72,11 @@ pub trait Store:
     + AdminStore
     + LoginFailureStore
     + LifecycleStore
+    + crate::mfa::MfaStore
+    + crate::events::EventStore
+    + crate::oauth::OAuthStore
+    + crate::legacy_hashes::LegacyHashStore
+    + crate::user_transfer::UserTransferStore
     + Send
     + Sync
     + 'static

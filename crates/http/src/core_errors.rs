@@ -259,6 +259,9 @@ fn pending_deletion(due: OffsetDateTime) -> ApiError {
 mod tests {
     use latchkey_core::StoreError;
     use latchkey_core::auth::FieldProblem;
+    use latchkey_core::events::EventsError;
+    use latchkey_core::mfa::MfaError;
+    use latchkey_core::oauth::OAuthError;
 
     use super::*;
 
@@ -403,6 +406,93 @@ mod tests {
                 RoleError::Shared(SharedError::NotFound).into(),
                 404,
                 "not_found",
+            ),
+            (MfaError::InvalidCode.into(), 403, "invalid_code"),
+            (MfaError::InvalidMfaToken.into(), 401, "invalid_mfa_token"),
+            (
+                MfaError::MethodUnavailable.into(),
+                400,
+                "method_unavailable",
+            ),
+            (MfaError::NotEnrolled.into(), 409, "mfa_not_enabled"),
+            (MfaError::AlreadyEnrolled.into(), 409, "mfa_already_enabled"),
+            (
+                MfaError::NoPendingEnrolment.into(),
+                409,
+                "no_pending_enrolment",
+            ),
+            (MfaError::StepUpRequired.into(), 403, "mfa_required"),
+            (
+                MfaError::SignIn(SignInError::Throttled {
+                    retry_after_secs: 2,
+                })
+                .into(),
+                429,
+                "rate_limited",
+            ),
+            (
+                MfaError::SignIn(SignInError::Suspended { until: None }).into(),
+                423,
+                "account_suspended",
+            ),
+            (
+                MfaError::Session(SessionError::Unauthenticated("x")).into(),
+                401,
+                "unauthenticated",
+            ),
+            (
+                MfaError::Recovery(RecoveryError::ReauthRequired).into(),
+                403,
+                "reauth_required",
+            ),
+            (
+                MfaError::from(PermissionDenied("users:write".into())).into(),
+                403,
+                "permission_denied",
+            ),
+            (
+                MfaError::Shared(SharedError::Busy {
+                    retry_after_secs: 1,
+                })
+                .into(),
+                503,
+                "busy",
+            ),
+            (
+                OAuthError::Invalid {
+                    field: "redirect_uris",
+                    code: "invalid_redirect_uri",
+                    reason: "x".into(),
+                }
+                .into(),
+                422,
+                "validation_failed",
+            ),
+            (OAuthError::UnknownClient.into(), 404, "not_found"),
+            (OAuthError::InvalidGrant("x").into(), 400, "invalid_grant"),
+            (
+                OAuthError::CodeReplayed {
+                    code_hash: "x".into(),
+                }
+                .into(),
+                400,
+                "invalid_grant",
+            ),
+            (
+                OAuthError::Denied(PermissionDenied("clients:manage".into())).into(),
+                403,
+                "permission_denied",
+            ),
+            (
+                OAuthError::Shared(SharedError::Store(StoreError::Unavailable("x".into()))).into(),
+                503,
+                "service_unavailable",
+            ),
+            (EventsError::BadCursor.into(), 400, "bad_last_event_id"),
+            (
+                EventsError::Shared(SharedError::Internal("x".into())).into(),
+                500,
+                "internal_error",
             ),
         ];
         for (error, status, code) in cases {

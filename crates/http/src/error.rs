@@ -136,6 +136,31 @@ impl ApiError {
         self
     }
 
+    /// For an HTML form: ties a refusal that names no field (a wrong
+    /// password, a taken username) to form field `field`, so the page shows
+    /// it beside that field.
+    pub fn on_field(mut self, field: &str) -> Self {
+        if self.0.errors.is_empty() {
+            self.0.errors.push(FieldError {
+                field: field.to_owned(),
+                code: self.0.code.to_owned(),
+                message: self.0.detail.clone(),
+            });
+        }
+        self
+    }
+
+    /// For an HTML form: names each refused field as the form names it
+    /// (`(core's name, the form's name)` pairs; others stay).
+    pub fn with_field_names(mut self, names: &[(&str, &str)]) -> Self {
+        for e in &mut self.0.errors {
+            if let Some((_, to)) = names.iter().find(|(from, _)| *from == e.field) {
+                e.field = (*to).to_owned();
+            }
+        }
+        self
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.0.status

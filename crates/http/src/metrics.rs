@@ -47,6 +47,10 @@ fn describe() {
         "latchkey_database_up",
         "1 when the last readiness check reached the database."
     );
+    metrics::describe_gauge!(
+        "latchkey_legacy_password_hashes",
+        "Accounts whose password hash is still an imported scheme, by format (counted every 5 min)."
+    );
 }
 
 /// Records one finished request.

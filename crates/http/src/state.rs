@@ -68,6 +68,26 @@ impl CookieSettings {
         }
     }
 
+    /// The name of the pages' one-shot notice cookie (what the last form
+    /// did, shown once after its redirect; see `routes::account_center`).
+    pub fn flash_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_flash"
+        } else {
+            "latchkey_flash"
+        }
+    }
+
+    /// The name of the cookie binding an `mfa_token` to the browser that
+    /// got it (cookie mode; see `latchkey_core::mfa`).
+    pub fn mfa_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_mfa"
+        } else {
+            "latchkey_mfa"
+        }
+    }
+
     /// The device cookie's name (see `latchkey_core::abuse::device`).
     pub fn device_name(&self) -> &'static str {
         if self.secure {
@@ -167,6 +187,11 @@ impl AppState {
         self.inner.auth.recovery()
     }
 
+    /// Second factors: enrolment, the second step of sign-in, step-up.
+    pub fn mfa(&self) -> &latchkey_core::mfa::Mfa {
+        self.inner.auth.mfa()
+    }
+
     /// Administration by an actor: users, audit, import.
     pub fn admin(&self) -> &Admin {
         self.inner.auth.admin()
@@ -175,6 +200,11 @@ impl AppState {
     /// Role administration by an actor.
     pub fn roles(&self) -> &Roles {
         self.inner.auth.roles()
+    }
+
+    /// The OAuth 2.0 / OpenID Connect provider.
+    pub fn oauth(&self) -> &latchkey_core::oauth::OAuth {
+        self.inner.auth.oauth()
     }
 
     /// Cookie settings.

@@ -4,6 +4,7 @@
 //! types), so it depends on `serde` only; OpenAPI schemas are behind the
 //! `openapi` feature.
 
+pub mod discovery;
 pub mod problem;
 pub mod token;
 

@@ -6,6 +6,7 @@
 
 pub mod admin_cli;
 pub mod backup_cli;
+pub mod client_cli;
 pub mod config;
 pub mod health_cli;
 pub mod master_key;

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use latchkey_server::client_cli::ClientCommand;
 use latchkey_server::config::{self, Config, Overrides};
-use latchkey_server::{admin_cli, seed_cli, start, telemetry, user_transfer_cli};
+use latchkey_server::{admin_cli, client_cli, seed_cli, start, telemetry, user_transfer_cli};
 
 /// latchkey: an authentication and identity server.
 #[derive(Debug, Parser)]
@@ -46,7 +47,7 @@ enum Command {
     /// Manage token-signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Manage OAuth clients (resource servers calling introspection).
+    /// Manage OAuth clients: create, list, update, delete, rotate-secret.
     #[command(subcommand)]
     Client(ClientCommand),
     /// Manage users: create the first administrator, list, set roles.
@@ -114,18 +115,6 @@ enum KeysCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum ClientCommand {
-    /// Register a client and print its id and secret (shown once).
-    Create {
-        /// A name for people.
-        #[arg(long)]
-        name: String,
-    },
-    /// List the clients.
-    List,
-}
-
-#[derive(Debug, Subcommand)]
 enum UserCommand {
     /// Create a user. The password is prompted for on a terminal (without
     /// echo), or read as the first line of standard input; never an argument.
@@ -166,11 +155,13 @@ enum UserCommand {
         with_hashes: bool,
     },
     /// Import accounts with their password hashes from JSON lines (the
-    /// shape `export` writes). Every line is checked first; one bad line
-    /// imports nothing. Addresses present already are left alone, so an
-    /// interrupted import can run again.
+    /// shape `export` writes, or Auth0's export), a `.csv` file with the
+    /// same columns, or a Keycloak realm export; argon2, bcrypt, scrypt,
+    /// Firebase scrypt and PBKDF2 hashes (docs/operations.md). Every line is
+    /// checked first; one bad line imports nothing. Addresses present
+    /// already are left alone, so an interrupted import can run again.
     Import {
-        /// The JSON-lines file.
+        /// The file: JSON lines, `*.csv`, or one JSON document with `users`.
         file: PathBuf,
     },
     /// Replace a user's roles (`--role user` alone removes every other role).
@@ -410,28 +401,9 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
             let master = start::master_key(&config)?;
             let store = start::open_store(&config).await?;
             start::migrate(store.as_ref(), config.database.migrate_on_start).await?;
-            match cmd {
-                ClientCommand::Create { name } => {
-                    let public = start::public_url(&config, config.server.listen);
-                    let auth = start::auth(&config, store, &public, &master).await?;
-                    let (client, secret) =
-                        auth.sessions().create_client(&name).await.map_err(|e| {
-                            start::StartError(format!("cannot create the client: {e}"))
-                        })?;
-                    println!("client_id:     {}", client.id);
-                    println!("client_secret: {secret}");
-                    println!("(the secret is shown only now; latchkey keeps only its hash)");
-                }
-                ClientCommand::List => {
-                    let clients = store
-                        .list_clients()
-                        .await
-                        .map_err(|e| start::StartError(format!("cannot list clients: {e}")))?;
-                    for c in clients {
-                        println!("{}  {}  created {}", c.id, c.name, c.created_at);
-                    }
-                }
-            }
+            let public = start::public_url(&config, config.server.listen);
+            let auth = start::auth(&config, store, &public, &master).await?;
+            client_cli::run(&auth, cmd).await?;
             Ok(())
         }
         Command::User(cmd) => {

@@ -6,7 +6,8 @@
 //! Speed comes from hashing once: every seeded account shares one argon2id
 //! hash of [`SEED_PASSWORD`] (made on the hash pool with the configured
 //! parameters, so signing in as a seeded user costs what a real sign-in
-//! costs), and the writes go to the store many at a time. Production
+//! costs), and the writes go to the store in batches of one transaction
+//! each (`UserTransferStore::insert_accounts`). Production
 //! refuses to seed: a known password on many accounts is test data only.
 
 use std::sync::Arc;
@@ -19,18 +20,14 @@ use latchkey_core::password::{LengthPolicy, Password};
 use latchkey_core::services::Services;
 use latchkey_core::session::{Session, SessionKind, device_label};
 use latchkey_core::user::{User, normalize_email, normalize_username};
+use latchkey_core::user_transfer::{BATCH, NewAccount};
 use time::OffsetDateTime;
-use tokio::task::JoinSet;
 
 use crate::config::{Config, Profile};
 use crate::start::StartError;
 
 /// The password of every seeded account.
 pub const SEED_PASSWORD: &str = "latchkey seed password";
-
-/// Writes in flight at once (the SQLite writer takes them one by one; a
-/// PostgreSQL pool takes them in parallel).
-const IN_FLIGHT: usize = 64;
 
 const FIRST_NAMES: &[&str] = &[
     "Ada",
@@ -118,23 +115,26 @@ pub async fn seed(
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let mut tasks = JoinSet::new();
+    let store = auth.store();
     let mut sessions = 0u64;
     let mut done = 0u64;
     let step = (count / 10).max(1);
+    let mut batch = Vec::with_capacity(BATCH);
     for i in 0..count {
-        if tasks.len() >= IN_FLIGHT {
-            sessions += joined(tasks.join_next().await)?;
-            done += 1;
-            if done.is_multiple_of(step) {
+        batch.push(seed_one(i, tag, &hash, now));
+        if batch.len() == BATCH || i + 1 == count {
+            sessions += batch.iter().filter(|a| a.session.is_some()).count() as u64;
+            store
+                .insert_accounts(&batch)
+                .await
+                .map_err(|e| StartError(format!("cannot seed accounts up to {i}: {e}")))?;
+            let before = done;
+            done += batch.len() as u64;
+            batch.clear();
+            if done / step > before / step {
                 eprintln!("seeded {done} of {count} accounts");
             }
         }
-        let (auth, hash, tag) = (auth.clone(), hash.clone(), tag.to_owned());
-        tasks.spawn(async move { seed_one(&auth, i, &tag, &hash, now).await });
-    }
-    while let Some(r) = tasks.join_next().await {
-        sessions += joined(Some(r))?;
     }
     Ok(SeedReport {
         users: count,
@@ -144,29 +144,12 @@ pub async fn seed(
     })
 }
 
-fn joined(
-    r: Option<Result<Result<u64, StartError>, tokio::task::JoinError>>,
-) -> Result<u64, StartError> {
-    match r {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => Err(StartError(format!("a seeding task failed: {e}"))),
-        None => Ok(0),
-    }
-}
-
 fn email(i: u64, tag: &str) -> String {
     format!("user{i}.{tag}@example.test")
 }
 
 /// One account with its event, and every third one signed in.
-async fn seed_one(
-    auth: &Services,
-    i: u64,
-    tag: &str,
-    hash: &str,
-    now: OffsetDateTime,
-) -> Result<u64, StartError> {
-    let fail = |e| StartError(format!("cannot seed account {i}: {e}"));
+fn seed_one(i: u64, tag: &str, hash: &str, now: OffsetDateTime) -> NewAccount {
     // spread over the past year, deterministic per index
     let created_at = now - time::Duration::minutes(((i * 7_919) % 525_600) as i64);
     let first = FIRST_NAMES[(i % FIRST_NAMES.len() as u64) as usize];
@@ -201,13 +184,13 @@ async fn seed_one(
     let event = AuditEvent::new(EventType::UserRegistered, created_at, &client)
         .actor(Some(&user.id))
         .subject(&user.id);
-    let store = auth.store();
-    store
-        .insert_user(&user, &roles, Some(&event))
-        .await
-        .map_err(fail)?;
     if !i.is_multiple_of(3) {
-        return Ok(0);
+        return NewAccount {
+            user,
+            roles,
+            events: vec![event],
+            session: None,
+        };
     }
     let signed_in = now - time::Duration::minutes(((i * 31) % 1_440) as i64);
     let session = Session {
@@ -229,11 +212,14 @@ async fn seed_one(
         revoked_at: None,
         revoked_reason: None,
     };
-    store.create_session(&session, None).await.map_err(fail)?;
     let login = AuditEvent::new(EventType::LoginSucceeded, signed_in, &client)
         .actor(Some(&user.id))
         .subject(&user.id)
         .session(&session.id);
-    store.append_audit_event(&login).await.map_err(fail)?;
-    Ok(1)
+    NewAccount {
+        user,
+        roles,
+        events: vec![event, login],
+        session: Some(session),
+    }
 }

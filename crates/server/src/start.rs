@@ -365,6 +365,7 @@ pub fn jobs_config(config: &Config) -> JobsConfig {
         retry_max: config.jobs.retry_max,
         sweep_interval: config.jobs.sweep_interval,
         retention: config.jobs.retention,
+        event_retention: config.events.retention,
     }
 }
 
@@ -454,6 +455,9 @@ fn spawn_key_rotation(auth: Arc<Services>, period: time::Duration, max_ttl: time
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "scheduled key rotation failed; will retry"),
             }
+            if let Err(e) = auth.oauth().rotate_keys(Some(now - period)).await {
+                tracing::warn!(error = %e, "scheduled ID-token key rotation failed; will retry");
+            }
             // pick up keys rotated by other nodes, and drop expired ones
             if let Err(e) = auth.keys().reload(auth.store(), now).await {
                 tracing::warn!(error = %e, "reloading signing keys failed; will retry");
@@ -479,6 +483,13 @@ fn spawn_key_follower(auth: Arc<Services>) {
                     tracing::warn!(error = %e, "checking the signing keys failed; will retry")
                 }
             }
+            match auth.oauth().follow_keys().await {
+                Ok(true) => tracing::info!("ID-token keys reloaded: the active key changed"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "checking the ID-token keys failed; will retry")
+                }
+            }
         }
     });
 }
@@ -487,6 +498,20 @@ fn spawn_key_follower(auth: Arc<Services>) {
 /// minute after start). Every node runs it: the deletion is idempotent, in
 /// small batches, and keeps no state, so several nodes and restarts at any
 /// moment are safe.
+/// Counts the imported password hashes left (one scan of the users) every
+/// five minutes, for `latchkey_legacy_password_hashes`.
+fn spawn_legacy_hash_gauge(auth: Arc<Services>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = latchkey_core::legacy_hashes::record_gauge(auth.store()).await {
+                tracing::warn!(error = %e, "cannot count the imported password hashes");
+            }
+        }
+    });
+}
+
 fn spawn_audit_retention(auth: Arc<Services>, retention: time::Duration) {
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
@@ -548,6 +573,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
     if let Some(retention) = config.audit.retention {
         spawn_audit_retention(auth.clone(), retention);
     }
+    spawn_legacy_hash_gauge(auth.clone());
     spawn_failure_purge(auth);
     let shutdown = shutdown_signal();
     let base = public.as_str().trim_end_matches('/');

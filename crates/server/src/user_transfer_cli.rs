@@ -1,19 +1,24 @@
 //! `latchkey user export` and `latchkey user import`: every account as one
 //! JSON object per line (`email`, `email_verified`, `username`, `name`,
-//! `roles`, `identities`, `created_at`, and with `--with-hashes` the PHC
-//! `password_hash`; export adds `id`, which import ignores). Without
+//! `roles`, `identities`, `created_at`, and with `--with-hashes` the
+//! `password_hash`; export adds `id`, which import ignores). Import also
+//! reads Auth0's export lines (`passwordHash`) and a Keycloak realm export
+//! (one document whose `users` carry `credentials`); foreign hashes are
+//! core's (`latchkey_core::legacy_hashes`). Without
 //! `--with-hashes` no hash leaves the store. Import checks the whole file
 //! before it writes anything; the rules for each account are core's
-//! (`Admin::admin_import_user`).
+//! (`Admin::admin_check_import_batch`, `Admin::admin_import_batch`).
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use latchkey_core::admin::{Actor, AdminError, Imported, ImportedUser};
+use latchkey_core::admin::{Actor, AdminError, ImportedUser};
 use latchkey_core::error::SharedError;
+use latchkey_core::legacy_hashes::keycloak_credential;
 use latchkey_core::services::Services;
 use latchkey_core::user::{User, UserSearch, normalize_email, normalize_username};
+use latchkey_core::user_transfer::BATCH;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -95,10 +100,88 @@ struct ImportLine {
     roles: Vec<String>,
     #[serde(default)]
     identities: Vec<Value>,
-    #[serde(default)]
+    /// Auth0's bulk export of password hashes calls it `passwordHash`.
+    #[serde(default, alias = "passwordHash")]
     password_hash: Option<String>,
     #[serde(default)]
     created_at: Option<String>,
+}
+
+/// A user of a Keycloak realm export (`kc.sh export`): its password
+/// credential (PBKDF2 or argon2 with parameters) becomes the hash; realm
+/// roles other than Keycloak's defaults are imported as roles.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeycloakUser {
+    email: String,
+    #[serde(default)]
+    email_verified: bool,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    credentials: Vec<KeycloakCredential>,
+    #[serde(default)]
+    realm_roles: Vec<String>,
+    #[serde(default)]
+    created_timestamp: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeycloakCredential {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    secret_data: String,
+    #[serde(default)]
+    credential_data: String,
+}
+
+/// Keycloak's own realm roles, present on every user.
+fn keycloak_default_role(role: &str) -> bool {
+    role.starts_with("default-roles-") || role == "offline_access" || role == "uma_authorization"
+}
+
+fn keycloak_user(value: Value) -> Result<ImportedUser, String> {
+    let u: KeycloakUser =
+        serde_json::from_value(value).map_err(|e| format!("not a Keycloak user: {e}"))?;
+    let mut passwords = u.credentials.iter().filter(|c| c.kind == "password");
+    let password_hash = match (passwords.next(), passwords.next()) {
+        (None, _) => None,
+        (Some(c), None) => Some(
+            keycloak_credential(&c.secret_data, &c.credential_data)
+                .map_err(|e| format!("password_hash: {e}"))?,
+        ),
+        (Some(_), Some(_)) => return Err("more than one password credential".into()),
+    };
+    let name = match (u.first_name, u.last_name) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (f, l) => f.or(l),
+    };
+    let created_at = u
+        .created_timestamp
+        .map(|ms| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .map_err(|_| format!("createdTimestamp {ms} is out of range"))
+        })
+        .transpose()?;
+    Ok(ImportedUser {
+        email: u.email,
+        email_verified: u.email_verified,
+        username: u.username,
+        name,
+        roles: u
+            .realm_roles
+            .into_iter()
+            .filter(|r| !keycloak_default_role(r))
+            .collect(),
+        password_hash,
+        created_at,
+    })
 }
 
 /// What an import did.
@@ -112,8 +195,18 @@ pub struct ImportReport {
 
 /// Parses one line into an account to import, or says what is wrong.
 fn parse_line(text: &str) -> Result<ImportedUser, String> {
-    let line: ImportLine =
+    let value: Value =
         serde_json::from_str(text).map_err(|e| format!("not an account as JSON: {e}"))?;
+    parse_account(value)
+}
+
+/// One account: a Keycloak user (it has `credentials`) or an import line.
+fn parse_account(value: Value) -> Result<ImportedUser, String> {
+    if value.get("credentials").is_some() {
+        return keycloak_user(value);
+    }
+    let line: ImportLine =
+        serde_json::from_value(value).map_err(|e| format!("not an account as JSON: {e}"))?;
     if !line.identities.is_empty() {
         return Err("linked identities are not supported yet; remove them to import".into());
     }
@@ -135,6 +228,23 @@ fn parse_line(text: &str) -> Result<ImportedUser, String> {
     })
 }
 
+/// An account of a file by its number, or what is wrong with it.
+type Entry = (usize, Result<ImportedUser, String>);
+
+/// The accounts of a file, numbered: JSON lines (by line), or one JSON
+/// document with a `users` array, as a Keycloak realm export is (by user).
+fn entries(text: &str) -> (&'static str, Vec<Entry>) {
+    if let Ok(Value::Object(mut doc)) = serde_json::from_str::<Value>(text)
+        && let Some(Value::Array(users)) = doc.remove("users")
+    {
+        let users = users.into_iter().map(parse_account).enumerate();
+        return ("user", users.map(|(i, u)| (i + 1, u)).collect());
+    }
+    let lines = text.lines().enumerate();
+    let lines = lines.filter(|(_, l)| !l.trim().is_empty());
+    ("line", lines.map(|(i, l)| (i + 1, parse_line(l))).collect())
+}
+
 fn problems(e: AdminError) -> Result<String, StartError> {
     match e {
         AdminError::Shared(SharedError::Validation(problems)) => Ok(problems
@@ -147,24 +257,160 @@ fn problems(e: AdminError) -> Result<String, StartError> {
     }
 }
 
+/// The accounts of a CSV file with a header row naming its columns (those
+/// of an import line, in any order; `email` required): `roles` separated by
+/// spaces, `email_verified` `true`/`false` (or `1`/`0`), an empty cell for
+/// an absent value. Numbered by the line a record starts on.
+fn csv_entries(text: &str) -> Vec<Entry> {
+    const COLUMNS: [&str; 8] = [
+        "email",
+        "email_verified",
+        "password_hash",
+        "username",
+        "name",
+        "roles",
+        "identities",
+        "created_at",
+    ];
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return vec![(1, Err(format!("not a CSV header: {e}")))],
+    };
+    if let Some(unknown) = headers.iter().find(|h| !COLUMNS.contains(h)) {
+        return vec![(
+            1,
+            Err(format!("unknown column {unknown:?} (known: {COLUMNS:?})")),
+        )];
+    }
+    if !headers.iter().any(|h| h == "email") {
+        return vec![(1, Err("no email column".into()))];
+    }
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                out.push((line, Err(format!("not a CSV record: {e}"))));
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let mut object = serde_json::Map::new();
+        let mut problem = None;
+        for (column, cell) in headers.iter().zip(record.iter()) {
+            if cell.is_empty() {
+                continue;
+            }
+            let value = match column {
+                "email_verified" => match cell {
+                    "true" | "1" => json!(true),
+                    "false" | "0" => json!(false),
+                    other => {
+                        problem = Some(format!(
+                            "email_verified: expected true or false, got {other:?}"
+                        ));
+                        break;
+                    }
+                },
+                "roles" => json!(cell.split_whitespace().collect::<Vec<_>>()),
+                "identities" => match serde_json::from_str::<Value>(cell) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        problem = Some(format!("identities: not JSON: {e}"));
+                        break;
+                    }
+                },
+                _ => json!(cell),
+            };
+            object.insert(column.to_owned(), value);
+        }
+        out.push((
+            line,
+            match problem {
+                Some(why) => Err(why),
+                None => parse_account(Value::Object(object)),
+            },
+        ));
+    }
+    out
+}
+
+/// A progress bar on a terminal; elsewhere a line at every tenth.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    verb: &'static str,
+    total: u64,
+    step: u64,
+    shown: u64,
+}
+
+impl Progress {
+    fn new(verb: &'static str, total: usize) -> Progress {
+        use std::io::IsTerminal;
+        let total = total as u64;
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(total);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} {wide_bar} {pos}/{len} ({per_sec}, {eta} left)",
+            ) {
+                bar.set_style(style);
+            }
+            bar.set_message(verb);
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Progress {
+            bar,
+            verb,
+            total,
+            step: (total / 10).max(1),
+            shown: 0,
+        }
+    }
+
+    fn advance(&mut self, by: u64) {
+        self.set(self.shown + by);
+    }
+
+    fn set(&mut self, done: u64) {
+        self.bar.set_position(done);
+        if self.bar.is_hidden() && done / self.step > self.shown / self.step {
+            eprintln!("{} {done} of {}", self.verb, self.total);
+        }
+        self.shown = done;
+    }
+
+    fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 /// `latchkey user import FILE`: checks every line first and imports nothing
 /// if any is bad (each bad line is named); then creates the accounts whose
-/// address is new. Running it again creates nothing twice.
+/// address is new, in batches of one transaction each. Running it again
+/// (after a failure or a kill) creates nothing twice.
 pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, StartError> {
     let actor = Actor::command_line();
     let text = std::fs::read_to_string(file)
         .map_err(|e| StartError(format!("cannot read {}: {e}", file.display())))?;
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let (unit, entries) = if is_csv {
+        ("line", csv_entries(&text))
+    } else {
+        entries(&text)
+    };
     let mut accounts = Vec::new();
+    let mut numbers = Vec::new();
     let mut bad = Vec::new();
     let mut emails = HashMap::new();
     let mut usernames = HashMap::new();
-    for (i, text) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let n = i + 1;
-        let account = match parse_line(text) {
+    for (n, entry) in entries {
+        let account = match entry {
             Ok(a) => a,
             Err(why) => {
                 bad.push((n, why));
@@ -172,50 +418,64 @@ pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, 
             }
         };
         if let Some(first) = emails.insert(normalize_email(&account.email), n) {
-            bad.push((n, format!("email: the same address as line {first}")));
+            bad.push((n, format!("email: the same address as {unit} {first}")));
             continue;
         }
         if let Some(u) = &account.username
             && let Some(first) = usernames.insert(normalize_username(u), n)
         {
-            bad.push((n, format!("username: the same as line {first}")));
+            bad.push((n, format!("username: the same as {unit} {first}")));
             continue;
         }
-        match auth.admin().admin_check_import(&actor, &account).await {
-            Ok(_) => accounts.push(account),
-            Err(e) => bad.push((n, problems(e)?)),
-        }
+        accounts.push(account);
+        numbers.push(n);
     }
+    let mut checking = Progress::new("checked", accounts.len());
+    for (batch, numbers) in accounts.chunks(BATCH).zip(numbers.chunks(BATCH)) {
+        let checked = auth
+            .admin()
+            .admin_check_import_batch(&actor, batch)
+            .await
+            .map_err(|e| StartError(format!("cannot check the import: {e}")))?;
+        for (result, n) in checked.into_iter().zip(numbers) {
+            if let Err(e) = result {
+                bad.push((*n, problems(e)?));
+            }
+        }
+        checking.advance(batch.len() as u64);
+    }
+    checking.finish();
+    bad.sort_by_key(|(n, _)| *n);
     if !bad.is_empty() {
         let lines: Vec<String> = bad
             .iter()
-            .map(|(n, why)| format!("  line {n}: {why}"))
+            .map(|(n, why)| format!("  {unit} {n}: {why}"))
             .collect();
         return Err(StartError(format!(
-            "{} bad line(s) in {}; nothing was imported:\n{}",
+            "{} bad {unit}(s) in {}; nothing was imported:\n{}",
             bad.len(),
             file.display(),
             lines.join("\n")
         )));
     }
     let mut report = ImportReport::default();
-    let step = (accounts.len() / 10).max(1);
-    for (i, account) in accounts.iter().enumerate() {
-        match auth.admin().admin_import_user(&actor, account).await {
-            Ok(Imported::Created(_)) => report.created += 1,
-            Ok(Imported::Present) => report.present += 1,
+    let mut importing = Progress::new("imported", accounts.len());
+    for batch in accounts.chunks(BATCH) {
+        match auth.admin().admin_import_batch(&actor, batch).await {
+            Ok((created, present)) => {
+                report.created += created;
+                report.present += present;
+            }
             Err(e) => {
                 return Err(StartError(format!(
-                    "stopped after {} account(s) ({}): {}; run the import again to go on",
-                    report.created,
-                    account.email,
+                    "stopped after {} account(s): {}; run the import again to go on",
+                    report.created + report.present,
                     problems(e)?
                 )));
             }
         }
-        if (i + 1) % step == 0 {
-            eprintln!("imported {} of {}", i + 1, accounts.len());
-        }
+        importing.set(report.created + report.present);
     }
+    importing.finish();
     Ok(report)
 }

@@ -14,6 +14,11 @@ use crate::roles::lock_user;
 use crate::users::{COLUMNS, user_from};
 use crate::{PgStore, map_err, settle};
 
+/// Ends a deleted user's sessions (`$2` the deletion's time), so that each
+/// records its `session.revoked` event before the rows go.
+const END_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2, revoked_reason = 'user_deleted' \
+     WHERE user_id = $1 AND revoked_at IS NULL";
+
 /// `%text%` for LIKE, with the wildcards in `text` escaped (by `\`).
 fn contains_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -87,13 +92,18 @@ impl AdminStore for PgStore {
         let result = self
             .bounded_store(async {
                 let tx = client.transaction().await.map_err(map_err)?;
-                let n = tx
-                    .execute("DELETE FROM users WHERE id = $1", &[&user_id])
-                    .await
-                    .map_err(map_err)?;
-                if n == 0 {
+                // The user's row first (as suspension and password changes
+                // lock it), then its sessions end with their events, then it goes.
+                if !lock_user(&tx, user_id).await? {
                     return Err(StoreError::NotFound);
                 }
+                let at = truncate_to_millis(event.at);
+                tx.execute(END_SESSIONS, &[&user_id, &at])
+                    .await
+                    .map_err(map_err)?;
+                tx.execute("DELETE FROM users WHERE id = $1", &[&user_id])
+                    .await
+                    .map_err(map_err)?;
                 insert_event(&tx, event).await?;
                 tx.commit().await.map_err(map_err)
             })

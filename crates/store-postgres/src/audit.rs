@@ -180,12 +180,25 @@ impl AuditStore for PgStore {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<u64, StoreError> {
+        self.purge_before(PURGE, before, limit).await
+    }
+}
+
+impl PgStore {
+    /// Runs a retention purge `sql` (`$1` the cut-off, `$2` the batch size);
+    /// returns how many rows it deleted.
+    pub(crate) async fn purge_before(
+        &self,
+        sql: &'static str,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
         let before = truncate_to_millis(before);
         let limit = i64::from(limit);
         let client = self.client().await?;
         let result = self
             .bounded(async {
-                let stmt = client.prepare_cached(PURGE).await?;
+                let stmt = client.prepare_cached(sql).await?;
                 client.execute(&stmt, &[&before, &limit]).await
             })
             .await;

@@ -23,16 +23,53 @@ use crate::{PgStore, settle};
 /// fixed so that every latchkey version takes the same one.
 pub(crate) const KEYS_LOCK_KEY: i64 = fnv1a(b"latchkey-signing-keys");
 
-const ALL: &str = "SELECT kid, alg, private_sealed, public_jwk, created_at, retired_at, \
-     publish_until FROM signing_keys ORDER BY created_at DESC, kid DESC";
 const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
-const ACTIVE_KID: &str = "SELECT kid FROM signing_keys WHERE retired_at IS NULL";
-const ACTIVE_CREATED_AT: &str = "SELECT created_at FROM signing_keys WHERE retired_at IS NULL";
-const RETIRE_ACTIVE: &str =
-    "UPDATE signing_keys SET retired_at = $1, publish_until = $2 WHERE retired_at IS NULL";
-const INSERT: &str = "INSERT INTO signing_keys \
-     (kid, alg, private_sealed, public_jwk, created_at, retired_at, publish_until) \
-     VALUES ($1, $2, $3, $4, $5, NULL, $6)";
+
+/// The statements of one key table: `signing_keys` (access tokens) or
+/// `oauth_signing_keys` (ID tokens), which hold the same columns and rules
+/// (both rotate under [`KEYS_LOCK_KEY`]).
+pub(crate) struct KeyTable {
+    all: &'static str,
+    active_kid: &'static str,
+    active_created_at: &'static str,
+    retire_active: &'static str,
+    insert: &'static str,
+}
+
+macro_rules! key_table {
+    ($table:literal) => {
+        KeyTable {
+            all: concat!(
+                "SELECT kid, alg, private_sealed, public_jwk, created_at, retired_at, \
+                 publish_until FROM ",
+                $table,
+                " ORDER BY created_at DESC, kid DESC"
+            ),
+            active_kid: concat!("SELECT kid FROM ", $table, " WHERE retired_at IS NULL"),
+            active_created_at: concat!(
+                "SELECT created_at FROM ",
+                $table,
+                " WHERE retired_at IS NULL"
+            ),
+            retire_active: concat!(
+                "UPDATE ",
+                $table,
+                " SET retired_at = $1, publish_until = $2 WHERE retired_at IS NULL"
+            ),
+            insert: concat!(
+                "INSERT INTO ",
+                $table,
+                " (kid, alg, private_sealed, public_jwk, created_at, retired_at, publish_until) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6)"
+            ),
+        }
+    };
+}
+
+/// The access-token signing keys.
+pub(crate) const SIGNING_KEYS: KeyTable = key_table!("signing_keys");
+/// The ID-token signing keys of the OAuth provider.
+pub(crate) const ID_TOKEN_KEYS: KeyTable = key_table!("oauth_signing_keys");
 
 fn key_from(r: &Row) -> Result<StoredKey, tokio_postgres::Error> {
     Ok(StoredKey {
@@ -46,13 +83,13 @@ fn key_from(r: &Row) -> Result<StoredKey, tokio_postgres::Error> {
     })
 }
 
-#[async_trait]
-impl KeyStore for PgStore {
-    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+impl PgStore {
+    /// Every key of table `t`, newest first.
+    pub(crate) async fn keys_in(&self, t: &KeyTable) -> Result<Vec<StoredKey>, StoreError> {
         let client = self.client().await?;
         let result = self
             .bounded(async {
-                let stmt = client.prepare_cached(ALL).await?;
+                let stmt = client.prepare_cached(t.all).await?;
                 client
                     .query(&stmt, &[])
                     .await?
@@ -64,11 +101,12 @@ impl KeyStore for PgStore {
         settle(client, result)
     }
 
-    async fn active_signing_kid(&self) -> Result<Option<String>, StoreError> {
+    /// The active key's id in table `t`.
+    pub(crate) async fn active_kid_in(&self, t: &KeyTable) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         let result = self
             .bounded(async {
-                let stmt = client.prepare_cached(ACTIVE_KID).await?;
+                let stmt = client.prepare_cached(t.active_kid).await?;
                 match client.query_opt(&stmt, &[]).await? {
                     Some(row) => Ok(Some(row.try_get(0)?)),
                     None => Ok(None),
@@ -78,8 +116,10 @@ impl KeyStore for PgStore {
         settle(client, result)
     }
 
-    async fn rotate_signing_key(
+    /// A rotation in table `t` (see [`KeyStore::rotate_signing_key`]).
+    pub(crate) async fn rotate_in(
         &self,
+        t: &KeyTable,
         new: &StoredKey,
         rotate_if_created_before: Option<OffsetDateTime>,
         previous_publish_until: OffsetDateTime,
@@ -94,7 +134,7 @@ impl KeyStore for PgStore {
                 let tx = client.transaction().await?;
                 let stmt = tx.prepare_cached(LOCK).await?;
                 tx.execute(&stmt, &[&KEYS_LOCK_KEY]).await?;
-                let stmt = tx.prepare_cached(ACTIVE_CREATED_AT).await?;
+                let stmt = tx.prepare_cached(t.active_created_at).await?;
                 let active: Option<OffsetDateTime> = match tx.query_opt(&stmt, &[]).await? {
                     Some(row) => Some(row.try_get(0)?),
                     None => None,
@@ -105,9 +145,9 @@ impl KeyStore for PgStore {
                     tx.commit().await?;
                     return Ok(false);
                 }
-                let stmt = tx.prepare_cached(RETIRE_ACTIVE).await?;
+                let stmt = tx.prepare_cached(t.retire_active).await?;
                 tx.execute(&stmt, &[&created_at, &publish_until]).await?;
-                let stmt = tx.prepare_cached(INSERT).await?;
+                let stmt = tx.prepare_cached(t.insert).await?;
                 tx.execute(
                     &stmt,
                     &[
@@ -125,6 +165,32 @@ impl KeyStore for PgStore {
             })
             .await;
         settle(client, result)
+    }
+}
+
+#[async_trait]
+impl KeyStore for PgStore {
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.keys_in(&SIGNING_KEYS).await
+    }
+
+    async fn active_signing_kid(&self) -> Result<Option<String>, StoreError> {
+        self.active_kid_in(&SIGNING_KEYS).await
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        new: &StoredKey,
+        rotate_if_created_before: Option<OffsetDateTime>,
+        previous_publish_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.rotate_in(
+            &SIGNING_KEYS,
+            new,
+            rotate_if_created_before,
+            previous_publish_until,
+        )
+        .await
     }
 }
 

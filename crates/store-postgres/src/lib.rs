@@ -52,12 +52,17 @@ mod admin;
 mod audit;
 mod clients;
 mod credentials;
+mod events;
 mod keys;
+mod legacy_hashes;
 mod lifecycle;
 mod login_failures;
+mod mfa;
 mod migrate;
+mod oauth;
 mod roles;
 mod sessions;
+mod user_transfer;
 mod users;
 
 use std::str::FromStr;

@@ -44,6 +44,18 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_refresh_successor",
         sql: include_str!("../migrations/0006_refresh_successor.sql"),
     },
+    Migration {
+        name: "0010_mfa",
+        sql: include_str!("../migrations/0010_mfa.sql"),
+    },
+    Migration {
+        name: "0020_events",
+        sql: include_str!("../migrations/0020_events.sql"),
+    },
+    Migration {
+        name: "0030_oauth",
+        sql: include_str!("../migrations/0030_oauth.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -351,12 +351,6 @@ impl SessionStore for PgStore {
         first_refresh: Option<&RefreshToken>,
     ) -> Result<SessionCreated, StoreError> {
         let created_at = truncate_to_millis(s.created_at);
-        let last_seen_at = truncate_to_millis(s.last_seen_at);
-        let expires_at = truncate_to_millis(s.expires_at);
-        let idle_expires_at = truncate_to_millis(s.idle_expires_at);
-        let auth_time = truncate_to_millis(s.auth_time);
-        let revoked_at = s.revoked_at.map(truncate_to_millis);
-        let amr = s.amr.join(" ");
         let mut client = self.client().await?;
         let result = self
             .bounded_store(async {
@@ -375,29 +369,7 @@ impl SessionStore for PgStore {
                 if suspended == Some(true) {
                     return Ok(SessionCreated::UserSuspended);
                 }
-                let stmt = tx.prepare_cached(INSERT_SESSION).await.map_err(map_err)?;
-                tx.execute(
-                    &stmt,
-                    &[
-                        &s.id,
-                        &s.user_id,
-                        &s.kind.as_str(),
-                        &created_at,
-                        &last_seen_at,
-                        &expires_at,
-                        &idle_expires_at,
-                        &auth_time,
-                        &amr,
-                        &s.ip,
-                        &s.user_agent,
-                        &s.device_label,
-                        &s.cookie_token_hash,
-                        &revoked_at,
-                        &s.revoked_reason,
-                    ],
-                )
-                .await
-                .map_err(map_err)?;
+                insert_session_in(&tx, s).await?;
                 if let Some(t) = first_refresh {
                     // The token belongs to this session, whatever its own field says.
                     insert_token(&tx, t, &s.id, t.expires_at).await?;
@@ -564,4 +536,40 @@ impl SessionStore for PgStore {
             .await;
         settle(client, result)
     }
+}
+
+/// Inserts a session row inside a transaction (also used by the batched
+/// account writes of `user_transfer`).
+pub(crate) async fn insert_session_in(tx: &Transaction<'_>, s: &Session) -> Result<(), StoreError> {
+    let created_at = truncate_to_millis(s.created_at);
+    let last_seen_at = truncate_to_millis(s.last_seen_at);
+    let expires_at = truncate_to_millis(s.expires_at);
+    let idle_expires_at = truncate_to_millis(s.idle_expires_at);
+    let auth_time = truncate_to_millis(s.auth_time);
+    let revoked_at = s.revoked_at.map(truncate_to_millis);
+    let amr = s.amr.join(" ");
+    let stmt = tx.prepare_cached(INSERT_SESSION).await.map_err(map_err)?;
+    tx.execute(
+        &stmt,
+        &[
+            &s.id,
+            &s.user_id,
+            &s.kind.as_str(),
+            &created_at,
+            &last_seen_at,
+            &expires_at,
+            &idle_expires_at,
+            &auth_time,
+            &amr,
+            &s.ip,
+            &s.user_agent,
+            &s.device_label,
+            &s.cookie_token_hash,
+            &revoked_at,
+            &s.revoked_reason,
+        ],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
 }

@@ -15,6 +15,11 @@ use crate::roles::user_exists;
 use crate::users::{COLUMNS, finish, raw_user};
 use crate::{SqliteStore, map_err};
 
+/// Ends a deleted user's sessions (`?2` the deletion's time), so that each
+/// records its `session.revoked` event before the rows go.
+const END_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = 'user_deleted' \
+     WHERE user_id = ?1 AND revoked_at IS NULL";
+
 /// `%text%` for LIKE, with the wildcards in `text` escaped (by `\`).
 pub(crate) fn contains_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -71,6 +76,11 @@ impl AdminStore for SqliteStore {
         let (user_id, event) = (user_id.to_owned(), event.clone());
         self.write(move |c| {
             let tx = c.transaction().map_err(map_err)?;
+            // Its sessions end first, so that each records `session.revoked`.
+            tx.prepare_cached(END_SESSIONS)
+                .map_err(map_err)?
+                .execute(params![user_id, to_unix_millis(event.at)])
+                .map_err(map_err)?;
             let n = tx
                 .prepare_cached("DELETE FROM users WHERE id = ?1")
                 .map_err(map_err)?

@@ -156,10 +156,23 @@ impl AuditStore for SqliteStore {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<u64, StoreError> {
+        self.purge_before(PURGE, before, limit).await
+    }
+}
+
+impl SqliteStore {
+    /// Runs a retention purge `sql` (`?1` the cut-off, `?2` the batch size)
+    /// on the writer; returns how many rows it deleted.
+    pub(crate) async fn purge_before(
+        &self,
+        sql: &'static str,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
         let before = to_unix_millis(before);
         self.write(move |c| {
             let n = c
-                .prepare_cached(PURGE)
+                .prepare_cached(sql)
                 .map_err(map_err)?
                 .execute(params![before, limit])
                 .map_err(map_err)?;

@@ -15,15 +15,50 @@ use time::OffsetDateTime;
 
 use crate::{SqliteStore, map_err};
 
-const ALL: &str = "SELECT kid, alg, private_sealed, public_jwk, created_at, retired_at, \
-     publish_until FROM signing_keys ORDER BY created_at DESC, kid DESC";
-const ACTIVE_KID: &str = "SELECT kid FROM signing_keys WHERE retired_at IS NULL";
-const ACTIVE_CREATED_AT: &str = "SELECT created_at FROM signing_keys WHERE retired_at IS NULL";
-const RETIRE_ACTIVE: &str =
-    "UPDATE signing_keys SET retired_at = ?1, publish_until = ?2 WHERE retired_at IS NULL";
-const INSERT: &str = "INSERT INTO signing_keys \
-     (kid, alg, private_sealed, public_jwk, created_at, retired_at, publish_until) \
-     VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)";
+/// The statements of one key table: `signing_keys` (access tokens) or
+/// `oauth_signing_keys` (ID tokens), which hold the same columns and rules.
+pub(crate) struct KeyTable {
+    all: &'static str,
+    active_kid: &'static str,
+    active_created_at: &'static str,
+    retire_active: &'static str,
+    insert: &'static str,
+}
+
+macro_rules! key_table {
+    ($table:literal) => {
+        KeyTable {
+            all: concat!(
+                "SELECT kid, alg, private_sealed, public_jwk, created_at, retired_at, \
+                 publish_until FROM ",
+                $table,
+                " ORDER BY created_at DESC, kid DESC"
+            ),
+            active_kid: concat!("SELECT kid FROM ", $table, " WHERE retired_at IS NULL"),
+            active_created_at: concat!(
+                "SELECT created_at FROM ",
+                $table,
+                " WHERE retired_at IS NULL"
+            ),
+            retire_active: concat!(
+                "UPDATE ",
+                $table,
+                " SET retired_at = ?1, publish_until = ?2 WHERE retired_at IS NULL"
+            ),
+            insert: concat!(
+                "INSERT INTO ",
+                $table,
+                " (kid, alg, private_sealed, public_jwk, created_at, retired_at, publish_until) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)"
+            ),
+        }
+    };
+}
+
+/// The access-token signing keys.
+pub(crate) const SIGNING_KEYS: KeyTable = key_table!("signing_keys");
+/// The ID-token signing keys of the OAuth provider.
+pub(crate) const ID_TOKEN_KEYS: KeyTable = key_table!("oauth_signing_keys");
 
 type RawKey = (StoredKey, i64, Option<i64>, Option<i64>);
 
@@ -35,6 +70,7 @@ fn finish((mut key, created, retired, publish): RawKey) -> Result<StoredKey, Sto
 }
 
 fn rotate(
+    t: &KeyTable,
     c: &mut Connection,
     new: &StoredKey,
     rotate_if_created_before: Option<OffsetDateTime>,
@@ -44,7 +80,7 @@ fn rotate(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
     let active: Option<i64> = tx
-        .prepare_cached(ACTIVE_CREATED_AT)
+        .prepare_cached(t.active_created_at)
         .map_err(map_err)?
         .query_row([], |r| r.get(0))
         .optional()
@@ -55,11 +91,11 @@ fn rotate(
         return Ok(false); // rolls back; nothing was written
     }
     let created = to_unix_millis(new.created_at);
-    tx.prepare_cached(RETIRE_ACTIVE)
+    tx.prepare_cached(t.retire_active)
         .map_err(map_err)?
         .execute(params![created, to_unix_millis(previous_publish_until)])
         .map_err(map_err)?;
-    tx.prepare_cached(INSERT)
+    tx.prepare_cached(t.insert)
         .map_err(map_err)?
         .execute(params![
             new.kid,
@@ -74,11 +110,11 @@ fn rotate(
     Ok(true)
 }
 
-#[async_trait]
-impl KeyStore for SqliteStore {
-    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(ALL).map_err(map_err)?;
+impl SqliteStore {
+    /// Every key of table `t`, newest first.
+    pub(crate) async fn keys_in(&self, t: &'static KeyTable) -> Result<Vec<StoredKey>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(t.all).map_err(map_err)?;
             let rows = stmt
                 .query_map([], |r| {
                     Ok((
@@ -102,9 +138,13 @@ impl KeyStore for SqliteStore {
         .await
     }
 
-    async fn active_signing_kid(&self) -> Result<Option<String>, StoreError> {
-        self.read(|c| {
-            c.prepare_cached(ACTIVE_KID)
+    /// The active key's id in table `t`.
+    pub(crate) async fn active_kid_in(
+        &self,
+        t: &'static KeyTable,
+    ) -> Result<Option<String>, StoreError> {
+        self.read(move |c| {
+            c.prepare_cached(t.active_kid)
                 .map_err(map_err)?
                 .query_row([], |r| r.get(0))
                 .optional()
@@ -113,14 +153,42 @@ impl KeyStore for SqliteStore {
         .await
     }
 
+    /// A rotation in table `t` (see [`KeyStore::rotate_signing_key`]).
+    pub(crate) async fn rotate_in(
+        &self,
+        t: &'static KeyTable,
+        new: &StoredKey,
+        rotate_if_created_before: Option<OffsetDateTime>,
+        previous_publish_until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let new = new.clone();
+        self.write(move |c| rotate(t, c, &new, rotate_if_created_before, previous_publish_until))
+            .await
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.keys_in(&SIGNING_KEYS).await
+    }
+
+    async fn active_signing_kid(&self) -> Result<Option<String>, StoreError> {
+        self.active_kid_in(&SIGNING_KEYS).await
+    }
+
     async fn rotate_signing_key(
         &self,
         new: &StoredKey,
         rotate_if_created_before: Option<OffsetDateTime>,
         previous_publish_until: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let new = new.clone();
-        self.write(move |c| rotate(c, &new, rotate_if_created_before, previous_publish_until))
-            .await
+        self.rotate_in(
+            &SIGNING_KEYS,
+            new,
+            rotate_if_created_before,
+            previous_publish_until,
+        )
+        .await
     }
 }

@@ -211,7 +211,7 @@ fn session_where(c: &Connection, sql: &str, value: &str) -> Result<Option<Sessio
         .transpose()
 }
 
-fn insert_session(c: &Connection, s: &Session) -> Result<(), StoreError> {
+pub(crate) fn insert_session(c: &Connection, s: &Session) -> Result<(), StoreError> {
     c.prepare_cached(INSERT_SESSION)
         .map_err(map_err)?
         .execute(params![

@@ -89,6 +89,7 @@ pub struct TestApp {
     pub clock: Arc<ShiftedClock>,
     /// The database.
     pub backend: Option<Backend>,
+    master: [u8; 32],
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -248,6 +249,21 @@ impl TestApp {
         Self::over(store, options, |r| r).await
     }
 
+    /// A second node of this PostgreSQL app: its own connection pool, key
+    /// ring, services and router over the same database and master key, as
+    /// another server process behind the same load balancer would be.
+    pub async fn another_node(&self, options: Options) -> TestApp {
+        let Some(Backend::Postgres(url)) = &self.backend else {
+            panic!("another node needs a PostgreSQL app");
+        };
+        let store = latchkey_store_postgres::PgStore::connect(url, 8)
+            .await
+            .expect("connect to the test database");
+        let mut app = Self::over_with_master(Arc::new(store), options, self.master, |r| r).await;
+        app.backend = self.backend.clone();
+        app
+    }
+
     async fn over(
         store: Arc<dyn Store>,
         options: Options,
@@ -255,6 +271,15 @@ impl TestApp {
     ) -> TestApp {
         let mut master = [0u8; 32];
         getrandom::fill(&mut master).expect("OS random source");
+        Self::over_with_master(store, options, master, extra).await
+    }
+
+    async fn over_with_master(
+        store: Arc<dyn Store>,
+        options: Options,
+        master: [u8; 32],
+        extra: impl FnOnce(Router<AppState>) -> Router<AppState>,
+    ) -> TestApp {
         let clock = Arc::new(ShiftedClock {
             base: options.clock.clone(),
             offset: Mutex::new(Duration::ZERO),
@@ -346,6 +371,7 @@ impl TestApp {
             guard,
             clock,
             backend: None,
+            master,
             _dir: None,
         }
     }
@@ -408,7 +434,32 @@ impl TestApp {
         self.call_from(PEER, request).await
     }
 
-    /// Sends a request through the router, as if from `peer`.
+    /// Registers an OAuth client (a resource server); returns its
+    /// `Authorization: Basic` header value.
+    pub async fn client_basic_auth(&self, name: &str) -> String {
+        let (client, secret) = self
+            .auth
+            .sessions()
+            .create_client(name)
+            .await
+            .expect("client");
+        basic_auth(&client.id, &secret)
+    }
+
+    /// Sends a request through the router, as if from [`PEER`], and returns
+    /// the response unread: for streams (Server-Sent Events), read as they come.
+    pub async fn open(&self, mut request: Request<Body>) -> axum::response::Response {
+        request.extensions_mut().insert(ConnectInfo(PEER));
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible")
+    }
+
+    /// Sends a request through the router, as if from `peer`. The body of
+    /// a Server-Sent Events answer is not read (it never ends): use
+    /// [`TestApp::open`] to read a stream.
     pub async fn call_from(&self, peer: SocketAddr, mut request: Request<Body>) -> TestResponse {
         request.extensions_mut().insert(ConnectInfo(peer));
         let response = self
@@ -419,6 +470,16 @@ impl TestApp {
             .expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
+        if headers
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+        {
+            return TestResponse {
+                status,
+                headers,
+                body: Vec::new(),
+            };
+        }
         let body = response
             .into_body()
             .collect()
@@ -578,6 +639,15 @@ impl TestApp {
         .await
     }
 
+    /// The TOTP code an authenticator app shows for `secret` (base32, as
+    /// enrolment answers it) at the app's clock moved by `offset_secs`.
+    pub fn totp_code(&self, secret: &str, offset_secs: i64) -> String {
+        let g = latchkey_core::mfa::totp::Generator::from_base32(secret, "latchkey", "test")
+            .expect("a base32 TOTP secret");
+        let t = self.clock.now().unix_timestamp() + offset_secs;
+        g.code_at(u64::try_from(t).expect("after 1970"))
+    }
+
     /// `method path` with no body and optional bearer token.
     pub async fn send(&self, method: &str, path: &str, bearer: Option<&str>) -> TestResponse {
         let mut req = Request::builder().method(method).uri(path);
@@ -586,6 +656,16 @@ impl TestApp {
         }
         self.call(req.body(Body::empty()).expect("request")).await
     }
+}
+
+/// An `Authorization: Basic` header value for `id` and `secret`.
+pub fn basic_auth(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let pair = format!("{id}:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
 }
 
 /// What a page's form needs to be sent: the browser's cookies and the

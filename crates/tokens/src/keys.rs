@@ -43,7 +43,7 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// Generates a new key for `alg` (Ed25519, P-256, or RSA 2048-bit).
+    /// Generates a new key for `alg` (Ed25519, P-256, or RSA 3072-bit).
     ///
     /// Returns the key and its PKCS#8 DER encoding, which is what to store
     /// (sealed with [`Sealer`](crate::Sealer)) and later load with
@@ -67,7 +67,7 @@ impl SigningKey {
                 .to_vec(),
             Alg::RS256 => {
                 let pair =
-                    RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| TokenError::Crypto)?;
+                    RsaKeyPair::generate(KeySize::Rsa3072).map_err(|_| TokenError::Crypto)?;
                 let der: aws_lc_rs::encoding::Pkcs8V1Der<'static> =
                     pair.as_der().map_err(|_| TokenError::Crypto)?;
                 der.as_ref().to_vec()

@@ -2,6 +2,9 @@
 //! HTTP/1.1 connection (plain or rustls on aws-lc-rs with the system's
 //! roots), under a timeout, with the body read up to a limit.
 //!
+//! The revocation stream is the one long-lived call: its body is read as
+//! it comes ([`Http::open`]).
+//!
 //! JWKS fetches and introspection calls are rare (their answers are
 //! cached), so there is no connection pool: one connection per call keeps
 //! this small and free of idle-connection bookkeeping.
@@ -10,8 +13,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper::{HeaderMap, Request, StatusCode};
+use hyper::body::{Bytes, Incoming};
+use hyper::{HeaderMap, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use url::Url;
@@ -84,16 +87,41 @@ impl Http {
         url: &Url,
         request: Request<Full<Bytes>>,
     ) -> Result<Fetched, FetchError> {
+        tokio::time::timeout(self.timeout, async {
+            let (parts, body) = self.exchange(url, request).await?.into_parts();
+            let body = Limited::new(body, MAX_BODY)
+                .collect()
+                .await
+                .map_err(|_| FetchError::Body)?
+                .to_bytes();
+            Ok(Fetched {
+                headers: parts.headers,
+                body,
+            })
+        })
+        .await
+        .map_err(|_| FetchError::Timeout)?
+    }
+
+    /// Sends `request` and returns the body of a 200 answer unread, for a
+    /// stream (Server-Sent Events) read as it comes. The timeout bounds the
+    /// connection and the answer's head, not the body.
+    pub async fn open(
+        &self,
+        url: &Url,
+        request: Request<Full<Bytes>>,
+    ) -> Result<Incoming, FetchError> {
         tokio::time::timeout(self.timeout, self.exchange(url, request))
             .await
             .map_err(|_| FetchError::Timeout)?
+            .map(Response::into_body)
     }
 
     async fn exchange(
         &self,
         url: &Url,
         mut request: Request<Full<Bytes>>,
-    ) -> Result<Fetched, FetchError> {
+    ) -> Result<Response<Incoming>, FetchError> {
         let host = url.host_str().ok_or(FetchError::Url)?.to_owned();
         let port = url.port_or_known_default().ok_or(FetchError::Url)?;
         let host_header = match url.port() {
@@ -129,7 +157,10 @@ impl Http {
     }
 }
 
-async fn exchange_on<S>(stream: S, request: Request<Full<Bytes>>) -> Result<Fetched, FetchError>
+async fn exchange_on<S>(
+    stream: S,
+    request: Request<Full<Bytes>>,
+) -> Result<Response<Incoming>, FetchError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -146,14 +177,5 @@ where
     if response.status() != StatusCode::OK {
         return Err(FetchError::Status(response.status().as_u16()));
     }
-    let (parts, body) = response.into_parts();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map_err(|_| FetchError::Body)?
-        .to_bytes();
-    Ok(Fetched {
-        headers: parts.headers,
-        body,
-    })
+    Ok(response)
 }

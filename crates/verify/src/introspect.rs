@@ -46,18 +46,23 @@ fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// The `Authorization` value of a client: HTTP Basic with both parts
+/// form-urlencoded (RFC 6749 §2.3.1).
+pub(crate) fn basic_credentials(client_id: &str, client_secret: &str) -> String {
+    let pair = format!("{}:{}", form_encode(client_id), form_encode(client_secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
 impl Introspection {
     /// Whether latchkey says `token` is active.
     pub(crate) async fn is_active(&self, http: &Http, token: &str) -> Result<bool, FetchError> {
-        // RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic.
-        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            form_encode(&self.client_id),
-            form_encode(&self.client_secret)
-        ));
+        let credentials = basic_credentials(&self.client_id, &self.client_secret);
         let body = format!("token={}&token_type_hint=access_token", form_encode(token));
         let request = Request::post("/")
-            .header(hyper::header::AUTHORIZATION, format!("Basic {credentials}"))
+            .header(hyper::header::AUTHORIZATION, credentials)
             .header(
                 hyper::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",

@@ -51,7 +51,11 @@
 //! **Revocation.** A JWT stays valid until it expires. With
 //! [`Introspection`] configured, a token is also checked at latchkey's
 //! RFC 7662 endpoint, and an "active" answer is believed for `cache_secs`:
-//! a logout takes effect within that time.
+//! a logout takes effect within that time. With a [`RevocationStream`]
+//! configured, a background task follows latchkey's Server-Sent Events
+//! stream of ended sessions (reconnecting with `Last-Event-ID`) and every
+//! check refuses a token of an ended session, cached or not, within about a
+//! second of the logout and without a call to latchkey per request.
 //!
 //! **Refusals** are [`Rejection`] values; as axum responses they are
 //! problem+json bodies with RFC 6750 `WWW-Authenticate` challenges, and a
@@ -64,6 +68,7 @@ mod jwks;
 mod layer;
 mod rejection;
 mod require;
+mod revocations;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -81,6 +86,7 @@ pub use require::{
     Aal2, AalLevel, RequireAal, RequireRole, RequireScope, RoleName, ScopeName, Verified,
     bearer_token, check_aal, check_role, check_scope,
 };
+pub use revocations::RevocationStream;
 
 /// The header `typ` of latchkey access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -110,6 +116,10 @@ pub struct Config {
     pub timeout: Duration,
     /// Introspect tokens at latchkey (off by default).
     pub introspection: Option<Introspection>,
+    /// Latchkey's revocation stream, followed by a background task (started
+    /// by [`Verifier::new`] on the Tokio runtime it is called on): tokens of
+    /// a session it reports ended are refused at once (default: none).
+    pub revocation_stream: Option<RevocationStream>,
 }
 
 impl Config {
@@ -134,6 +144,7 @@ impl Config {
             cache_capacity: 10_000,
             timeout: Duration::from_secs(5),
             introspection: None,
+            revocation_stream: None,
         })
     }
 }
@@ -152,6 +163,7 @@ struct Inner {
     http: fetch::Http,
     jwks: jwks::JwksCache,
     verified: RwLock<HashMap<Box<str>, Cached>>,
+    revoked: Arc<revocations::Revoked>,
 }
 
 /// Verifies latchkey access tokens. Cheap to clone (one `Arc`); share one
@@ -198,14 +210,46 @@ impl Verifier {
     }
 
     fn with(config: Config, http: fetch::Http, jwks: jwks::JwksCache) -> Verifier {
+        let revoked = Arc::new(revocations::Revoked::default());
+        if let Some(stream) = &config.revocation_stream {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(revocations::follow(
+                        stream.clone(),
+                        http.clone(),
+                        Arc::downgrade(&revoked),
+                    ));
+                }
+                Err(_) => tracing::error!(
+                    "latchkey-verify: a revocation stream needs a Tokio runtime; not following it"
+                ),
+            }
+        }
         Verifier {
             inner: Arc::new(Inner {
                 config,
                 http,
                 jwks,
                 verified: RwLock::new(HashMap::new()),
+                revoked,
             }),
         }
+    }
+
+    /// Whether the revocation stream is connected right now.
+    #[must_use]
+    pub fn revocation_stream_connected(&self) -> bool {
+        self.inner.revoked.connected()
+    }
+
+    /// Whether the revocation stream reported the token's session (or
+    /// user) ended; two hash lookups, and none when no stream is followed.
+    fn refused(&self, claims: &AccessClaims) -> bool {
+        self.inner.config.revocation_stream.is_some()
+            && self
+                .inner
+                .revoked
+                .refuses(&claims.sid, &claims.sub, claims.iat)
     }
 
     /// The configuration in force.
@@ -258,6 +302,9 @@ impl Verifier {
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
         let now = unix_now();
         if let Some(claims) = self.cached(token, now) {
+            if self.refused(&claims) {
+                return Err(Rejection::Inactive);
+            }
             return Ok(claims);
         }
         self.inner.jwks.ensure_fresh().await;
@@ -274,6 +321,9 @@ impl Verifier {
             }
             Err(e) => return Err(Rejection::Invalid(e)),
         };
+        if self.refused(&claims) {
+            return Err(Rejection::Inactive);
+        }
         let mut good_until = claims
             .exp
             .saturating_add(self.inner.config.leeway_secs.max(0));

@@ -224,6 +224,89 @@ async fn extractors_layer_and_typed_requirements() {
     );
 }
 
+/// An aal2 level that also wants the sign-in within five minutes.
+struct RecentAal2;
+impl latchkey_verify::AalLevel for RecentAal2 {
+    const ACR: &'static str = "aal2";
+    const MAX_AGE: Option<u64> = Some(300);
+}
+
+/// latchkey's sign-in with a second factor issues what `RequireAal` reads:
+/// `acr` `aal2`, `amr` with `mfa`, and `auth_time`; a stale sign-in gets the
+/// step-up challenge with `max_age`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_aal_accepts_a_second_factor_sign_in() {
+    // the app runs ten minutes behind this verifier, so that a sign-in can
+    // be old while its tokens are valid
+    let behind = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    let app = TestApp::sqlite_from(latchkey_testkit::Options {
+        clock: Some(std::sync::Arc::new(latchkey_testkit::ManualClock::new(
+            behind,
+        ))),
+        access_ttl: time::Duration::minutes(30),
+        ..Default::default()
+    })
+    .await;
+    let base = serve(&app).await;
+    let t = signed_in(&app, "aal2@example.com").await;
+    let r = app
+        .send("POST", "/v1/account/mfa/totp", Some(access(&t)))
+        .await;
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            serde_json::json!({"code": app.totp_code(&secret, 0)}),
+            Some(access(&t)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // the confirming session passed the factor: its next token is aal2
+    let old = app
+        .refresh(t["refresh_token"].as_str().unwrap())
+        .await
+        .json();
+    let router: Router = Router::new()
+        .route("/billing", get(|_: RequireAal<Aal2>| async { "ok" }))
+        .route("/payout", get(|_: RequireAal<RecentAal2>| async { "ok" }))
+        .with_state(Verifier::new(config(&base)));
+    let claims = Verifier::new(config(&base))
+        .verify(access(&old))
+        .await
+        .unwrap();
+    assert_eq!(
+        (claims.acr.as_str(), claims.amr.clone()),
+        ("aal2", vec!["pwd".to_owned(), "otp".into(), "mfa".into()])
+    );
+    assert_eq!(
+        call(&router, "/billing", Some(access(&old))).await.0,
+        StatusCode::OK
+    );
+    let (status, challenge, _) = call(&router, "/payout", Some(access(&old))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "ten minutes old");
+    assert!(challenge.contains("max_age=300"), "{challenge}");
+    // caught up, a step-up with a code makes auth_time recent again
+    app.clock.advance(time::Duration::minutes(10));
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/reauth",
+            serde_json::json!({"method": "totp", "code": app.totp_code(&secret, 0)}),
+            Some(access(&old)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let fresh = app
+        .refresh(old["refresh_token"].as_str().unwrap())
+        .await
+        .json();
+    assert_eq!(
+        call(&router, "/payout", Some(access(&fresh))).await.0,
+        StatusCode::OK
+    );
+}
+
 /// A verifier introspecting every token (answers are not cached).
 fn introspecting(base: &str, client_id: &str, client_secret: &str) -> Verifier {
     let mut c = config(base);
@@ -272,5 +355,56 @@ async fn introspection_makes_a_logout_take_effect() {
             .await
             .unwrap_err(),
         Rejection::Unavailable
+    );
+}
+
+/// Two latchkey nodes on one PostgreSQL database: the verifier follows the
+/// revocation stream of one, the user logs out on the other, and the token
+/// (verified and cached before) is refused within a second, without
+/// introspection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_revocation_stream_refuses_a_logged_out_session_within_a_second() {
+    use latchkey_testkit::Options;
+    use latchkey_verify::RevocationStream;
+
+    let one = TestApp::postgres(Options::default()).await;
+    let other = one.another_node(Options::default()).await;
+    let (base_one, base_other) = (serve(&one).await, serve(&other).await);
+    let (client, secret) = one.auth.sessions().create_client("rs").await.unwrap();
+    let mut c = config(&base_one);
+    let mut stream = RevocationStream::new(&base_other, &client.id, &secret).unwrap();
+    stream.max_retry = Duration::from_millis(200);
+    c.revocation_stream = Some(stream);
+    let verifier = Verifier::new(c);
+    let t = signed_in(&one, "stream@example.com").await;
+    let kept = one.login("stream@example.com", PASSWORD).await;
+    for _ in 0..100 {
+        if verifier.revocation_stream_connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(verifier.revocation_stream_connected());
+    assert!(verifier.verify(access(&t)).await.is_ok());
+
+    let r = one.send("POST", "/v1/auth/logout", Some(access(&t))).await;
+    assert_eq!(r.status, 204);
+    let started = std::time::Instant::now();
+    while verifier.verify(access(&t)).await.is_ok() {
+        assert!(started.elapsed() < Duration::from_secs(5), "never refused");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "refused after {elapsed:?}"
+    );
+    assert_eq!(
+        verifier.verify(access(&t)).await.unwrap_err(),
+        Rejection::Inactive
+    );
+    assert!(
+        verifier.verify(access(&kept)).await.is_ok(),
+        "the user's other session is untouched"
     );
 }

@@ -115,9 +115,7 @@ impl Context {
             .map(Role::with_builtin_definition)
             .collect())
     }
-}
 
-impl Admin {
     pub(crate) async fn existing_user(&self, user_id: &str) -> Result<User, SharedError> {
         self.store
             .user_by_id(user_id)
@@ -137,7 +135,9 @@ impl Admin {
         }
         Ok(user)
     }
+}
 
+impl Admin {
     /// Checks role names against the existing roles and the actor's
     /// rights; returns them sorted, unique, without the implicit `user`.
     pub(crate) async fn grantable(

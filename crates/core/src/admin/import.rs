@@ -2,8 +2,10 @@
 //! (`latchkey user import`): the same address, username and name rules as
 //! every other way an account is made, roles that exist and that the actor
 //! may grant, and a stored hash that the hasher accepts within its cost
-//! limits (so an imported hash can never stall the hash pool). An imported
-//! argon2 hash with other parameters is replaced by a fresh one at the
+//! limits (so an imported hash can never stall the hash pool): argon2, or a
+//! foreign scheme (bcrypt, scrypt, PBKDF2, ...) turned into its stored form
+//! by [`crate::legacy_hashes::canonical`]. An imported hash of another
+//! scheme or with other parameters is replaced by a fresh argon2id at the
 //! first successful sign-in, as any outdated hash is.
 //!
 //! Checking and importing are separate steps, so that a file is checked
@@ -16,7 +18,7 @@ use super::{Actor, Admin, AdminError};
 use crate::auth::{FieldProblem, validate};
 use crate::error::SharedError;
 use crate::id;
-use crate::password::check_stored_hash;
+use crate::legacy_hashes::canonical;
 use crate::roles::perm;
 use crate::store::truncate_to_millis;
 use crate::user::{User, normalize_email, normalize_username};
@@ -34,19 +36,11 @@ pub struct ImportedUser {
     pub name: Option<String>,
     /// Roles to assign (besides the implicit `user`).
     pub roles: Vec<String>,
-    /// The password hash (an argon2 PHC string), if the account has a password.
+    /// The password hash (argon2 PHC or a form [`crate::legacy_hashes::canonical`]
+    /// accepts), if the account has a password.
     pub password_hash: Option<String>,
     /// When the account was created there; now if unknown.
     pub created_at: Option<OffsetDateTime>,
-}
-
-/// What importing one account did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Imported {
-    /// The account was created.
-    Created(Box<User>),
-    /// An account with this address exists already; nothing changed.
-    Present,
 }
 
 impl Admin {
@@ -68,11 +62,17 @@ impl Admin {
             .name
             .as_deref()
             .and_then(|n| validate::name(n, &mut problems));
-        if let Some(hash) = &u.password_hash
-            && let Err(why) = check_stored_hash(hash)
-        {
-            problems.push(FieldProblem::new("password_hash", "unsupported_hash", why));
-        }
+        let password_hash = match u.password_hash.as_deref().map(canonical).transpose() {
+            Ok(hash) => hash,
+            Err(why) => {
+                problems.push(FieldProblem::new(
+                    "password_hash",
+                    "unsupported_hash",
+                    why.to_string(),
+                ));
+                None
+            }
+        };
         let roles = if u.roles.iter().all(|r| r.trim() == crate::roles::USER) {
             Vec::new()
         } else {
@@ -99,7 +99,7 @@ impl Admin {
             username_normalized: username.as_deref().map(normalize_username),
             username,
             name,
-            password_hash: u.password_hash.clone(),
+            password_hash,
             created_at,
             updated_at: now,
             suspension: None,

@@ -1,7 +1,9 @@
 //! The admin service; method bodies moved unchanged from the former `Auth`.
 
+use std::collections::BTreeSet;
+
 use super::actor::store_error;
-use super::{Actor, AdminError, AdminPatch, Imported, ImportedUser, NewUser};
+use super::{Actor, AdminError, AdminPatch, ImportedUser, NewUser};
 use crate::audit::AuditEvent;
 use crate::audit::AuditQuery;
 use crate::audit::EventType;
@@ -404,58 +406,72 @@ impl Admin {
         Ok(self.store.audit_events(query).await?)
     }
 
-    /// Checks one account to import, and whether its address or username
-    /// is taken already (an address taken is not a problem: importing it
-    /// changes nothing). Writes nothing.
-    pub async fn admin_check_import(
+    /// Checks a batch of accounts to import, with one store read for the
+    /// whole batch: per account, `Ok` (also when its address exists already:
+    /// importing it changes nothing) or what is wrong with it, a username
+    /// taken by another account included. Writes nothing.
+    pub async fn admin_check_import_batch(
         &self,
         actor: &Actor,
-        u: &ImportedUser,
-    ) -> Result<Imported, AdminError> {
-        let (user, _) = self.imported_account(actor, u).await?;
-        if self
-            .store
-            .user_by_email(&user.email_normalized)
-            .await?
-            .is_some()
-        {
-            return Ok(Imported::Present);
+        users: &[ImportedUser],
+    ) -> Result<Vec<Result<(), AdminError>>, AdminError> {
+        let mut checked = Vec::with_capacity(users.len());
+        for u in users {
+            checked.push(self.imported_account(actor, u).await.map(|(user, _)| user));
         }
-        if let Some(name) = &user.username_normalized
-            && self.store.user_by_username(name).await?.is_some()
-        {
-            return Err(AdminError::UsernameTaken);
-        }
-        Ok(Imported::Created(Box::new(user)))
+        let valid = || checked.iter().filter_map(|c| c.as_ref().ok());
+        let emails: Vec<String> = valid().map(|u| u.email_normalized.clone()).collect();
+        let usernames: Vec<String> = valid()
+            .filter_map(|u| u.username_normalized.clone())
+            .collect();
+        let (present, taken) = self.store.taken(&emails, &usernames).await?;
+        let present: BTreeSet<String> = present.into_iter().collect();
+        let taken: BTreeSet<String> = taken.into_iter().collect();
+        Ok(checked
+            .into_iter()
+            .map(|c| {
+                let user = c?;
+                // an address present is left alone: its username is its own
+                match &user.username_normalized {
+                    Some(name)
+                        if !present.contains(&user.email_normalized) && taken.contains(name) =>
+                    {
+                        Err(AdminError::UsernameTaken)
+                    }
+                    _ => Ok(()),
+                }
+            })
+            .collect())
     }
 
-    /// Imports one account (`user.created`, with `import: true`), or
-    /// nothing when its address exists already.
-    pub async fn admin_import_user(
+    /// Imports accounts in one transaction (each with its `user.created`
+    /// event, `import: true`); those whose address exists are left alone. Answers how many were created and how many were present.
+    /// Any error stores nothing of the batch.
+    pub async fn admin_import_batch(
         &self,
         actor: &Actor,
-        u: &ImportedUser,
-    ) -> Result<Imported, AdminError> {
-        let (user, roles) = self.imported_account(actor, u).await?;
-        let event = actor
-            .event(EventType::UserCreated, self.now())
-            .subject(&user.id)
-            .detail("roles", roles.clone())
-            .detail("import", true);
-        let present = |user: &User| {
-            let email = user.email_normalized.clone();
-            async move { Ok::<_, AdminError>(self.store.user_by_email(&email).await?.is_some()) }
+        users: &[ImportedUser],
+    ) -> Result<(u64, u64), AdminError> {
+        let mut accounts = Vec::with_capacity(users.len());
+        for u in users {
+            let (user, roles) = self.imported_account(actor, u).await?;
+            let event = actor
+                .event(EventType::UserCreated, self.now())
+                .subject(&user.id)
+                .detail("roles", roles.clone())
+                .detail("import", true);
+            accounts.push(crate::user_transfer::NewAccount {
+                user,
+                roles,
+                events: vec![event],
+                session: None,
+            });
+        }
+        let created = match self.store.insert_accounts(&accounts).await {
+            Ok(n) => n,
+            Err(StoreError::Conflict("username")) => return Err(AdminError::UsernameTaken),
+            Err(e) => return Err(e.into()),
         };
-        if present(&user).await? {
-            return Ok(Imported::Present);
-        }
-        match self.store.insert_user(&user, &roles, Some(&event)).await {
-            Ok(()) => Ok(Imported::Created(Box::new(user))),
-            // A store names one violated constraint, not necessarily the
-            // address: an account that came in meanwhile is present.
-            Err(StoreError::Conflict(_)) if present(&user).await? => Ok(Imported::Present),
-            Err(StoreError::Conflict("username")) => Err(AdminError::UsernameTaken),
-            Err(e) => Err(e.into()),
-        }
+        Ok((created, users.len() as u64 - created))
     }
 }

@@ -122,11 +122,12 @@ pub struct Context {
     pub(crate) devices: DeviceCookies,
     pub(crate) device_key: [u8; 32],
     pub(crate) password_checks: AtomicU64,
-    /// OAuth clients seen so far. A client never changes once created (the
-    /// store has no update or delete), so a cached one stays true; an id not
-    /// in the cache is looked up in the store (a client created since, by
-    /// the CLI or another node) and kept when found.
-    pub(crate) clients: RwLock<HashMap<String, Client>>,
+    /// OAuth clients seen lately, with when each was read. A client can be
+    /// changed, get a new secret or be deleted (`crate::oauth`): this node
+    /// forgets it at once ([`Context::forget_client`]), other nodes once the
+    /// entry is [`CLIENT_CACHE_TTL`] old. An id not in the cache is looked
+    /// up in the store and kept when found.
+    pub(crate) clients: RwLock<HashMap<String, (Client, std::time::Instant)>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -363,17 +364,33 @@ impl Context {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(client_id)
-            .cloned();
+            .filter(|(_, read)| read.elapsed() < CLIENT_CACHE_TTL)
+            .map(|(c, _)| c.clone());
         if cached.is_some() {
             return Ok(cached);
         }
         let found = self.store.client_by_id(client_id).await?;
-        if let Some(c) = &found {
-            self.clients
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(c.id.clone(), c.clone());
+        let mut cache = self.clients.write().unwrap_or_else(|p| p.into_inner());
+        match &found {
+            Some(c) => {
+                cache.insert(c.id.clone(), (c.clone(), std::time::Instant::now()));
+            }
+            None => {
+                cache.remove(client_id);
+            }
         }
         Ok(found)
     }
+
+    /// Drops a cached client after its registration changed here.
+    pub(crate) fn forget_client(&self, client_id: &str) {
+        self.clients
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(client_id);
+    }
 }
+
+/// How long another node may keep using a client it read (a secret
+/// rotated or a client deleted elsewhere reaches every node within this).
+pub const CLIENT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);

@@ -54,7 +54,7 @@ pub fn check_stored_hash(phc: &str) -> Result<(), String> {
         )),
         None => Err(
             "not an argon2 PHC string ($argon2id$…, $argon2i$… or $argon2d$…); \
-                     other formats (bcrypt, scrypt, PBKDF2) cannot be imported yet"
+                     other formats go through crate::legacy_hashes::canonical"
                 .into(),
         ),
     }

@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::phc::{StoredHash, argon2_params};
 use super::*;
+use crate::legacy_hashes::LegacyHash;
 
 /// Hashes and verifies passwords on a fixed pool of worker threads.
 ///
@@ -74,6 +75,12 @@ enum Job {
         stored: Arc<StoredHash>,
         /// No stored hash: compute, compare, and answer `Mismatch` anyway.
         force_mismatch: bool,
+        reply: Reply<Verified>,
+    },
+    /// A hash imported from another system (`crate::legacy_hashes`).
+    VerifyLegacy {
+        password: Password,
+        stored: Box<LegacyHash>,
         reply: Reply<Verified>,
     },
     /// Arbitrary work on a worker (tests: a panic, a blocked worker).
@@ -164,7 +171,8 @@ impl PasswordHasher {
     /// the same hash and answers [`Verified::Mismatch`].
     ///
     /// Fails with [`PasswordError::MalformedHash`] (without queueing) when the
-    /// stored string is not a supported argon2 hash, and with
+    /// stored string is not a supported argon2 hash nor an imported one
+    /// within its caps ([`crate::legacy_hashes`]), and with
     /// [`PasswordError::Busy`] when the queue is full.
     pub async fn verify(
         &self,
@@ -172,6 +180,16 @@ impl PasswordHasher {
         phc: Option<&str>,
     ) -> Result<Verified, PasswordError> {
         let (stored, force_mismatch) = match phc {
+            Some(phc) if crate::legacy_hashes::is_legacy(phc) => {
+                let stored = LegacyHash::parse(phc).map_err(|_| PasswordError::MalformedHash)?;
+                let (reply, answer) = oneshot::channel();
+                self.submit(Job::VerifyLegacy {
+                    password,
+                    stored: Box::new(stored),
+                    reply,
+                })?;
+                return receive(answer).await;
+            }
             Some(phc) => (Arc::new(StoredHash::parse(phc)?), false),
             None => (Arc::clone(&self.inner.dummy), true),
         };
@@ -306,6 +324,13 @@ fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, params: &Params) {
                     shared,
                 )
             }),
+            Job::VerifyLegacy {
+                password,
+                stored,
+                reply,
+            } => answer(reply, shared, || {
+                legacy_verify_job(&password, &stored, params, &mut memory, shared)
+            }),
             #[cfg(test)]
             Job::Test { work, reply } => answer(reply, shared, || {
                 work();
@@ -392,18 +417,49 @@ fn verify_job(
     // hash with the current ones): spend that hash too. A right password
     // pays it as the rehash instead.
     if stored.needs_rehash(current) {
-        let mut filler = Zeroizing::new([0u8; OUTPUT_LEN]);
-        derive(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            current,
-            password.secret(),
-            &[0u8; SALT_LEN],
-            &mut filler[..],
-            memory,
-            shared,
-        )?;
+        filler_hash(password, current, memory, shared)?;
     }
+    Ok(Verified::Mismatch)
+}
+
+/// One argon2id hash with the current parameters, thrown away: the time a
+/// mismatch must cost at least.
+fn filler_hash(
+    password: &Password,
+    current: &Params,
+    memory: &mut [Block],
+    shared: &Shared,
+) -> Result<(), PasswordError> {
+    let mut filler = Zeroizing::new([0u8; OUTPUT_LEN]);
+    derive(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        current,
+        password.secret(),
+        &[0u8; SALT_LEN],
+        &mut filler[..],
+        memory,
+        shared,
+    )
+}
+
+/// A foreign hash: a match always needs a rehash (into argon2id); a
+/// mismatch also spends one current hash, like an outdated argon2 hash.
+fn legacy_verify_job(
+    password: &Password,
+    stored: &LegacyHash,
+    current: &Params,
+    memory: &mut [Block],
+    shared: &Shared,
+) -> Result<Verified, PasswordError> {
+    // An over-long candidate is checked as the empty string, for the time.
+    let equal = stored
+        .verify(password.secret())
+        .map_err(|_| PasswordError::MalformedHash)?;
+    if equal && !password.over_long {
+        return Ok(Verified::Match { needs_rehash: true });
+    }
+    filler_hash(password, current, memory, shared)?;
     Ok(Verified::Mismatch)
 }
 

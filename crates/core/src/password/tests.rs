@@ -234,6 +234,38 @@ async fn an_over_long_candidate_costs_one_hash_and_never_matches() {
 }
 
 #[tokio::test]
+async fn an_imported_hash_verifies_on_the_pool_and_always_needs_a_rehash() {
+    let hasher = small_pool();
+    // pyca bcrypt (scripts/import-fixtures/generate.py)
+    let bcrypt = "$2b$05$x7jQp7pReLT5qhGKLAkHseMmcNy8KUboKpgj1lFL.eWfpwXMRU26a";
+    let right = "bcrypt 2b pw";
+    let before = hasher.hashes_computed();
+    assert_eq!(
+        hasher.verify(candidate(right), Some(bcrypt)).await,
+        Ok(Verified::Match { needs_rehash: true })
+    );
+    assert_eq!(
+        hasher.hashes_computed(),
+        before,
+        "a match pays the rehash instead"
+    );
+    assert_eq!(
+        hasher.verify(candidate("wrong"), Some(bcrypt)).await,
+        Ok(Verified::Mismatch)
+    );
+    assert_eq!(
+        hasher.hashes_computed(),
+        before + 1,
+        "a mismatch costs a current hash too, as an unknown account does"
+    );
+    let over_long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+    assert_eq!(
+        hasher.verify(candidate(&over_long), Some(bcrypt)).await,
+        Ok(Verified::Mismatch)
+    );
+}
+
+#[tokio::test]
 async fn malformed_stored_hashes_are_refused_without_panic() {
     let hasher = small_pool();
     let good = "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$RAME85Nb8CxpfIy5Ca0XN5R2weN/7wRhxgF0shgwz70";
@@ -280,10 +312,15 @@ async fn malformed_stored_hashes_are_refused_without_panic() {
         "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$RAME",
         "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$RAME85Nb8CxpfIy5Ca0XN5R2weN/7wRhxgF0shgwz70$",
         "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$RAME85Nb8CxpfIy5Ca0XN5R2weN/7wRhxgF0shgwz70$extra",
-        // Other schemes.
-        "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+        // Other schemes, and imported ones in a form that is not stored
+        // (import converts passlib's PBKDF2) or past their caps.
+        "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+        "$2x$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
         "$pbkdf2-sha256$29000$N2YuJCHgxKJ2YkaBWYTUqg$AJfN7aq0G0UCmHuR4NzrKxxqoN4ZvRkeYV7FhJv1C3U",
-        "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+        "$pbkdf2-sha256$i=1000000000,l=32$N2YuJCHgxKJ2YkaBWYTUqg$AJfN7aq0G0UCmHuR4NzrKxxqoN4ZvRkeYV7FhJv1C3U",
+        "$scrypt$ln=24,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+        "$5$rounds=5000$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZF6E5BVM",
+        "pbkdf2_sha256$10000$ZGPnXQqHzfHFUrbRGCvQTJ$AsYhARL4g9D1e+jWvs6OsR0uyWd437UFstPl/ILk3Ro=",
         "plaintext",
         &long,
     ];

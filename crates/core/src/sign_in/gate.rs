@@ -31,6 +31,12 @@ impl Context {
         amr: Vec<String>,
     ) -> Result<LoginOutcome, SignInError> {
         self.admit(user, client).await?;
+        // the one branch every way of signing in takes: a second factor first
+        if let Some(required) =
+            crate::mfa::service::challenge_if_enrolled(self, user, kind, &amr).await?
+        {
+            return Ok(LoginOutcome::MfaRequired(Box::new(required)));
+        }
         let label = client.user_agent.as_deref().map(device_label);
         let new_device = self.is_new_device(user, label.as_deref(), client).await;
         let outcome = self.create_session(user, client, kind, amr).await?;

@@ -23,6 +23,9 @@ pub enum LoginOutcome {
     Tokens(TokenResponse),
     /// Cookie mode: a session cookie.
     Cookie(Box<CookieSession>),
+    /// The account has a second factor: no session yet; the second step
+    /// (`POST /v1/auth/login/mfa`) answers this challenge.
+    MfaRequired(Box<crate::mfa::MfaRequired>),
 }
 
 /// A password sign-in attempt.

@@ -5,15 +5,21 @@
 //! of its errors. This module only lists the groups.
 
 mod account;
+mod account_center;
 mod admin;
 mod auth;
 pub mod authz;
+mod events;
 mod health;
 mod lifecycle;
 mod links;
 mod meta;
+mod mfa;
 mod oauth;
+mod oauth_clients;
+mod oauth_discovery;
 mod pages;
+mod register_page;
 mod responses;
 mod views;
 
@@ -44,7 +50,7 @@ use crate::state::AppState;
                        every response carries `x-request-id`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    components(schemas(latchkey_proto::Problem, latchkey_proto::FieldError, latchkey_proto::TokenResponse)),
+    components(schemas(latchkey_proto::discovery::ProviderMetadata, latchkey_proto::Problem, latchkey_proto::FieldError, latchkey_proto::TokenResponse)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Sign up, sign in, refresh, sign out.\n\n\
@@ -57,6 +63,7 @@ use crate::state::AppState;
         (name = "account", description = "The signed-in user's profile, sessions and activity."),
         (name = "admin", description = "Users, roles, permissions and the audit log; each route needs the permission it names."),
         (name = "oauth", description = "JWKS, token introspection and revocation."),
+        (name = "events", description = "Live events: the revocation stream for resource servers (Server-Sent Events, resumable with `Last-Event-ID`)."),
         (name = "authz", description = "Forward-auth for gateways (nginx auth_request, Traefik ForwardAuth, Caddy forward_auth, Envoy ext_authz): may this request to an application pass?"),
         (name = "pages", description = "The hosted pages (HTML forms with CSRF tokens), the pages that links in mail open, and their stylesheet."),
         (name = "operations", description = "Health, metrics and self-description."),
@@ -163,8 +170,14 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         lifecycle::routes(),
         links::routes(),
         pages::routes(),
+        register_page::routes(),
+        account_center::routes(),
         admin::routes(),
+        mfa::routes(),
         oauth::routes(),
+        events::routes(),
+        oauth_clients::routes(),
+        oauth_discovery::routes(),
         health::routes(),
         meta::routes(),
     ] {

@@ -25,20 +25,21 @@ use utoipa_axum::routes;
 use super::Routes;
 use crate::render::Renderer;
 
-/// The public signing keys (RFC 7517). Needs nothing. Retired keys stay
-/// listed until every token they signed has expired.
+/// The public signing keys (RFC 7517): the access tokens' and the ID
+/// tokens' (RSA). Needs nothing. Retired keys stay listed until every token
+/// they signed has expired.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth",
     responses((status = 200, description = "The JWK set.", content_type = "application/json",
-        example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "alg": "EdDSA", "use": "sig"}]}))))]
-pub async fn get_jwks(State(state): State<AppState>) -> Response {
-    let now = time::OffsetDateTime::now_utc();
-    let jwks = state.auth().keys().jwks(now);
+        example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60", "alg": "EdDSA", "use": "sig"}]})),
+        (status = 503, description = "The database is unavailable (the first ID-token key cannot be made).", body = OAuthError)))]
+pub async fn get_jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let jwks = state.oauth().jwks().await?;
     let mut response = axum::Json(jwks).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    response
+    Ok(response)
 }
 
 /// The form of introspection and revocation requests.
@@ -87,6 +88,21 @@ async fn authenticate_client(
         Err(SessionError::Unauthenticated(_)) => Err(invalid_client()),
         Err(e) => Err(server_error(e)),
     }
+}
+
+/// Client authentication by HTTP Basic alone, for the GET endpoints that
+/// clients call (the event stream): the same check as introspection's.
+pub(crate) async fn basic_client(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Client, ApiError> {
+    let none = TokenForm {
+        token: None,
+        token_type_hint: None,
+        client_id: None,
+        client_secret: None,
+    };
+    authenticate_client(state, headers, &none).await
 }
 
 /// A failure on our side: 503 when the database is unreachable, else 500

@@ -29,6 +29,7 @@ mod brute_force;
 mod challenge;
 mod cors;
 mod database;
+mod events;
 mod http;
 mod jobs;
 mod load;
@@ -49,6 +50,7 @@ pub use accounts::AccountsConfig;
 pub use audit::AuditConfig;
 pub use brute_force::BruteForceConfig;
 pub use database::{DatabaseConfig, DatabaseUrl};
+pub use events::EventsConfig;
 pub use http::HttpConfig;
 pub use jobs::JobsSettings;
 pub use latchkey_core::abuse::ChallengePolicy;
@@ -90,6 +92,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     cors::SETTINGS,
     authz::SETTINGS,
     pages::SETTINGS,
+    events::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -140,6 +143,8 @@ pub struct Config {
     pub authz: latchkey_http::AuthzPolicy,
     /// The hosted pages.
     pub pages: PagesConfig,
+    /// The event stream.
+    pub events: EventsConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -181,6 +186,7 @@ pub fn load_from(
     let cors: cors::Raw = c.section(table, cors::SETTINGS, file);
     let authz: authz::Raw = c.section(table, authz::SETTINGS, file);
     let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
+    let events: events::Raw = c.section(table, events::SETTINGS, file);
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
     }
@@ -208,6 +214,7 @@ pub fn load_from(
         cors: cors.validate(&mut c),
         authz: authz.validate(&mut c),
         pages: pages.validate(&mut c),
+        events: events.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

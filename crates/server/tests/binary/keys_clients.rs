@@ -183,3 +183,116 @@ fn a_rotation_on_the_command_line_reaches_the_running_server_within_seconds() {
     assert!(jwks.contains(&old_kid) && jwks.contains(&new_kid), "{jwks}");
     assert!(server.terminate().success());
 }
+
+#[test]
+fn clients_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout(&run_in(
+        dir.path(),
+        &[
+            "client",
+            "create",
+            "--name",
+            "Mobile app",
+            "--public",
+            "--redirect-uri",
+            "com.example.app:/cb",
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--scope",
+            "openid",
+        ],
+        &[],
+    ));
+    assert!(
+        !out.contains("client_secret:"),
+        "a public client has no secret: {out}"
+    );
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client_id:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let listed = stdout(&run_in(dir.path(), &["client", "list"], &[]));
+    assert!(
+        listed.contains(&id)
+            && listed.contains("public")
+            && listed.contains("authorization_code refresh_token")
+            && listed.contains("com.example.app:/cb"),
+        "{listed}"
+    );
+    let updated = stdout(&run_in(
+        dir.path(),
+        &[
+            "client",
+            "update",
+            &id,
+            "--name",
+            "Renamed",
+            "--first-party",
+            "true",
+        ],
+        &[],
+    ));
+    assert!(
+        updated.contains("Renamed") && updated.contains("first-party"),
+        "{updated}"
+    );
+    // a public client has no secret to rotate; a bad redirect URI is refused
+    let refused = run_in(dir.path(), &["client", "rotate-secret", &id], &[]);
+    assert!(!refused.status.success());
+    let refused = run_in(
+        dir.path(),
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "http://evil.example/cb",
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("redirect"));
+
+    let confidential = stdout(&run_in(
+        dir.path(),
+        &["client", "create", "--name", "Service"],
+        &[],
+    ));
+    let service = confidential
+        .lines()
+        .find_map(|l| l.strip_prefix("client_id:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let old = confidential
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let rotated = stdout(&run_in(
+        dir.path(),
+        &["client", "rotate-secret", &service],
+        &[],
+    ));
+    assert!(
+        rotated.contains("client_secret:") && !rotated.contains(&old),
+        "{rotated}"
+    );
+
+    stdout(&run_in(dir.path(), &["client", "delete", &id], &[]));
+    let listed = stdout(&run_in(dir.path(), &["client", "list"], &[]));
+    assert!(
+        !listed.contains(&id) && listed.contains(&service),
+        "{listed}"
+    );
+    assert!(
+        !run_in(dir.path(), &["client", "delete", &id], &[])
+            .status
+            .success()
+    );
+}

@@ -24,6 +24,30 @@ fn write_lines(path: &Path, rows: &[Value]) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Importing `file` fails, names each bad line with its words, does not
+/// name the good line, and imports nothing.
+fn refused_naming(dir: &Path, file: &Path, bad: &[(usize, &str)], good: usize) {
+    let out = run_in(dir, &["user", "import", file.to_str().unwrap()], CHEAP_HASH);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (line, words) in bad {
+        let found = stderr
+            .lines()
+            .any(|l| l.contains(&format!("line {line}: ")) && l.contains(words));
+        assert!(found, "line {line} ({words}) not named: {stderr}");
+    }
+    assert!(!stderr.contains(&format!("line {good}: ")), "{stderr}");
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+}
+
+/// A wrong password is refused, the right one signs in.
+fn wrong_then_right(server: &Server, email: &str, password: &str) {
+    let r = login(server.addr, email, "not the password");
+    assert_eq!(r.status, 401, "{email}: {}", r.text());
+    let r = login(server.addr, email, password);
+    assert_eq!(r.status, 200, "{email}: {}", r.text());
+}
+
 /// The fields an import carries, per account, comparable across stores.
 fn portable(users: &[Value]) -> BTreeSet<String> {
     users
@@ -117,10 +141,7 @@ fn foreign_argon2_hashes_sign_in_and_leave_latchkeys_argon2id_behind() {
 
     let server = Server::start(dir.path(), &[], CHEAP_HASH);
     for email in ["id@example.com", "i@example.com"] {
-        let r = login(server.addr, email, "not the password");
-        assert_eq!(r.status, 401, "{email}: {}", r.text());
-        let r = login(server.addr, email, FOREIGN_PASSWORD);
-        assert_eq!(r.status, 200, "{email}: {}", r.text());
+        wrong_then_right(&server, email, FOREIGN_PASSWORD);
     }
     assert!(server.terminate().success());
     let users = lines(&run_in(
@@ -150,40 +171,310 @@ fn a_file_with_bad_lines_imports_nothing_and_names_them() {
     let text = [
         json!({"email": "good@example.com", "password_hash": FOREIGN_ARGON2ID}).to_string(),
         json!({"email": "not-an-address", "password_hash": FOREIGN_ARGON2ID}).to_string(),
-        // a bcrypt hash: not a format latchkey verifies yet
+        // a bcrypt hash of cost 31, whose check would stall the hash pool
         json!({"email": "b@example.com",
-               "password_hash": "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"}).to_string(),
+               "password_hash": "$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"}).to_string(),
         // an argon2id hash whose cost would stall the hash pool
         json!({"email": "slow@example.com",
                "password_hash": "$argon2id$v=19$m=4194304,t=3,p=2$c2FsdC1mcm9tLWVsc2V3aGVyZQ$0iiTVr6RZISEVoDv+nN7dVzh/w38ulkvcPo8FGaZuFw"}).to_string(),
         json!({"email": "role@example.com", "roles": ["no-such-role"]}).to_string(),
         json!({"email": "GOOD@example.com"}).to_string(),
         "{not json".to_owned(),
+        // PBKDF2 with 10⁹ iterations (Django's form): over the cap too
+        json!({"email": "pbkdf2@example.com",
+               "password_hash": "pbkdf2_sha256$1000000000$ZGPnXQqHzfHFUrbRGCvQTJ$AsYhARL4g9D1e+jWvs6OsR0uyWd437UFstPl/ILk3Ro="}).to_string(),
     ]
     .join("\n");
     std::fs::write(&file, text).unwrap();
+    refused_naming(
+        dir.path(),
+        &file,
+        &[
+            (2, "email"),
+            (3, "bcrypt cost 31 is above the limit"),
+            (4, "password_hash"),
+            (8, "PBKDF2 iterations 1000000000 are above the limit"),
+            (5, "no-such-role"),
+            (6, "the same address as line 1"),
+            (7, "not an account as JSON"),
+        ],
+        1,
+    );
+    let users = lines(&run_in(dir.path(), &["user", "export"], CHEAP_HASH));
+    assert!(users.is_empty(), "{users:?}");
+}
+
+/// The fixtures made by each format's own tool (scripts/import-fixtures).
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import");
+
+/// Login quotas wide enough for a sign-in per imported account, and no
+/// puzzle after the deliberate wrong passwords.
+const WIDE_LOGIN: &[(&str, &str)] = &[
+    (
+        "LATCHKEY_RATE_LIMITS_LOGIN",
+        "ip=1000/min, ip_account=10/min",
+    ),
+    ("LATCHKEY_CHALLENGE_ENABLED", "false"),
+];
+
+/// The value of `latchkey_legacy_password_hashes{format="…"}`, waiting for
+/// the first count after start-up.
+fn legacy_gauge(server: &Server, format: &str) -> f64 {
+    let series = format!("latchkey_legacy_password_hashes{{format=\"{format}\"}} ");
+    for _ in 0..100 {
+        let r = common::request(server.addr, "GET", "/metrics", None, "");
+        if let Some(v) = r.text().lines().find_map(|l| l.strip_prefix(&series)) {
+            return v.trim().parse().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no {series}");
+}
+
+#[test]
+fn every_formats_hashes_from_its_own_tool_sign_in_and_become_argon2id() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(FIXTURES);
+    let mut env = CHEAP_HASH.to_vec();
+    env.extend_from_slice(WIDE_LOGIN);
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for file in ["formats.jsonl", "auth0-export.jsonl", "keycloak-realm.json"] {
+        let path = fixtures.join(file);
+        import_ok(dir.path(), &path, &env);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let users: Vec<Value> = if file.ends_with(".json") {
+            serde_json::from_str::<Value>(&text).unwrap()["users"]
+                .as_array()
+                .unwrap()
+                .clone()
+        } else {
+            text.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        for u in users {
+            let email = u["email"].as_str().unwrap().to_owned();
+            expected.push((email, u["test_password"].as_str().unwrap().to_owned()));
+        }
+    }
+    assert_eq!(expected.len(), 21);
+    let before = export_hashes(dir.path(), &env);
+    let kc = before
+        .iter()
+        .find(|u| u["email"] == "kc-sha512@example.com")
+        .unwrap();
+    assert_eq!(
+        kc["roles"],
+        json!(["moderator", "user"]),
+        "Keycloak's own roles are left out"
+    );
+    assert_eq!(kc["name"], "Kay kc-sha512");
+
+    let server = Server::start(dir.path(), &[], &env);
+    assert_eq!(legacy_gauge(&server, "bcrypt"), 5.0);
+    assert_eq!(legacy_gauge(&server, "scrypt"), 4.0);
+    assert_eq!(legacy_gauge(&server, "firebase-scrypt"), 1.0);
+    assert_eq!(legacy_gauge(&server, "pbkdf2-sha1"), 3.0);
+    assert_eq!(legacy_gauge(&server, "pbkdf2-sha256"), 4.0);
+    assert_eq!(legacy_gauge(&server, "pbkdf2-sha512"), 2.0);
+    for (email, password) in &expected {
+        wrong_then_right(&server, email, password);
+    }
+    assert!(server.terminate().success());
+
+    let after = export_hashes(dir.path(), &env);
+    assert_eq!(after.len(), expected.len());
+    for u in &after {
+        let hash = u["password_hash"].as_str().unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"),
+            "{}: not replaced by latchkey's argon2id: {hash}",
+            u["email"]
+        );
+    }
+    // what is left is counted again at the next start: nothing
+    let server = Server::start(dir.path(), &[], &env);
+    for format in [
+        "bcrypt",
+        "scrypt",
+        "firebase-scrypt",
+        "pbkdf2-sha1",
+        "pbkdf2-sha256",
+        "pbkdf2-sha512",
+    ] {
+        assert_eq!(legacy_gauge(&server, format), 0.0, "{format}");
+    }
+    // and the original passwords still sign in, now against argon2id
+    let (email, password) = &expected[0];
+    assert_eq!(login(server.addr, email, password).status, 200);
+    assert!(server.terminate().success());
+}
+
+/// `latchkey user import FILE` in `dir`, which must succeed.
+fn import_ok(dir: &Path, file: &Path, env: &[(&str, &str)]) {
+    let out = run_in(dir, &["user", "import", file.to_str().unwrap()], env);
+    assert!(out.status.success(), "{}: {out:?}", file.display());
+}
+
+/// `latchkey user export --with-hashes` in `dir`.
+fn export_hashes(dir: &Path, env: &[(&str, &str)]) -> Vec<Value> {
+    lines(&run_in(dir, &["user", "export", "--with-hashes"], env))
+}
+
+#[test]
+fn an_export_with_foreign_hashes_imports_again_unchanged() {
+    let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    import_ok(
+        from.path(),
+        &Path::new(FIXTURES).join("formats.jsonl"),
+        CHEAP_HASH,
+    );
+    let exported = export_hashes(from.path(), CHEAP_HASH);
+    let path = to.path().join("users.jsonl");
+    write_lines(&path, &exported);
+    import_ok(to.path(), &path, CHEAP_HASH);
+    let imported = export_hashes(to.path(), CHEAP_HASH);
+    assert_eq!(portable(&imported), portable(&exported));
+}
+
+#[test]
+fn a_csv_file_imports_with_the_same_columns_and_bad_rows_are_named_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::fs::read_to_string(Path::new(FIXTURES).join("formats.jsonl")).unwrap();
+    let bcrypt: Value = serde_json::from_str(fixtures.lines().next().unwrap()).unwrap();
+    let good = dir.path().join("users.csv");
+    std::fs::write(
+        &good,
+        format!(
+            "email,email_verified,password_hash,username,name,roles,identities,created_at\n\
+             csv1@example.com,true,{},csvone,\"One, the first\",moderator,,2024-01-02T03:04:05Z\n\
+             csv2@example.com,false,,,\"Two \"\"quoted\"\"\",,[],\n",
+            bcrypt["password_hash"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    import_ok(dir.path(), &good, CHEAP_HASH);
+    import_ok(dir.path(), &good, CHEAP_HASH);
+    let users = export_hashes(dir.path(), CHEAP_HASH);
+    assert_eq!(users.len(), 2, "{users:?}");
+    let one = users
+        .iter()
+        .find(|u| u["email"] == "csv1@example.com")
+        .unwrap();
+    assert_eq!(one["email_verified"], true);
+    assert_eq!(one["username"], "csvone");
+    assert_eq!(one["name"], "One, the first");
+    assert_eq!(one["roles"], json!(["moderator", "user"]));
+    assert_eq!(one["created_at"], "2024-01-02T03:04:05Z");
+    assert_eq!(one["password_hash"], bcrypt["password_hash"]);
+    let two = users
+        .iter()
+        .find(|u| u["email"] == "csv2@example.com")
+        .unwrap();
+    assert_eq!(two["name"], "Two \"quoted\"");
+    assert_eq!(two["password_hash"], Value::Null);
+    let server = Server::start(dir.path(), &[], CHEAP_HASH);
+    let r = login(
+        server.addr,
+        "csv1@example.com",
+        bcrypt["test_password"].as_str().unwrap(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(server.terminate().success());
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "email,name,email_verified,password_hash\n\
+         fine@example.com,Fine,true,\n\
+         not-an-address,Bad,true,\n\
+         multi@example.com,\"Line\nbreak\",maybe,\n\
+         cost@example.com,Cost,,$2b$31$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW\n\
+         short@example.com\n",
+    )
+    .unwrap();
+    refused_naming(
+        dir.path(),
+        &bad,
+        &[
+            (3, "email"),
+            (4, "email_verified: expected true or false"),
+            (6, "bcrypt cost 31 is above the limit"),
+            (7, "not a CSV record"),
+        ],
+        2,
+    );
+    let unknown = dir.path().join("unknown.csv");
+    std::fs::write(&unknown, "email,password\nx@example.com,hunter2\n").unwrap();
+    let out = run_in(
+        dir.path(),
+        &["user", "import", unknown.to_str().unwrap()],
+        CHEAP_HASH,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column \"password\""));
+    assert_eq!(
+        export_hashes(dir.path(), CHEAP_HASH).len(),
+        2,
+        "nothing more"
+    );
+}
+
+#[test]
+fn an_import_killed_halfway_and_run_again_ends_with_every_user_once() {
+    use std::io::BufRead;
+    const USERS: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.jsonl");
+    let text: String = (0..USERS)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"email": format!("many{i}@example.com"), "email_verified": true})
+            )
+        })
+        .collect();
+    std::fs::write(&file, text).unwrap();
+
+    let mut child = common::latchkey()
+        .current_dir(dir.path())
+        .args(["user", "import", file.to_str().unwrap()])
+        .envs(CHEAP_HASH.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.starts_with("imported ") {
+            break; // the first tenth is in: kill -9 now
+        }
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success(), "killed, not finished");
+    let first = lines(&run_in(dir.path(), &["user", "export"], CHEAP_HASH)).len();
+    assert!(
+        first > 0 && first < USERS,
+        "killed halfway: {first} of {USERS}"
+    );
+
     let out = run_in(
         dir.path(),
         &["user", "import", file.to_str().unwrap()],
         CHEAP_HASH,
     );
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for (line, words) in [
-        (2, "email"),
-        (3, "password_hash"),
-        (4, "password_hash"),
-        (5, "no-such-role"),
-        (6, "the same address as line 1"),
-        (7, "not an account as JSON"),
-    ] {
-        let found = stderr
-            .lines()
-            .any(|l| l.contains(&format!("line {line}: ")) && l.contains(words));
-        assert!(found, "line {line} ({words}) not named: {stderr}");
-    }
-    assert!(!stderr.contains("line 1: "), "{stderr}");
-    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains(&format!(
+            "imported {} account(s); {first} were present already",
+            USERS - first
+        )),
+        "{said}"
+    );
     let users = lines(&run_in(dir.path(), &["user", "export"], CHEAP_HASH));
-    assert!(users.is_empty(), "{users:?}");
+    let emails: BTreeSet<&str> = users.iter().map(|u| u["email"].as_str().unwrap()).collect();
+    assert_eq!(users.len(), USERS);
+    assert_eq!(emails.len(), USERS, "each once");
 }

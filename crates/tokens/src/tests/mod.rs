@@ -215,7 +215,7 @@ fn jwk_shapes() {
     let rsa = k.rsa.public_jwk();
     assert_eq!((rsa.kty.as_str(), rsa.crv.as_deref()), ("RSA", None));
     assert_eq!(rsa.e.as_deref(), Some("AQAB"));
-    assert_eq!(rsa.n.as_ref().unwrap().len(), 342, "2048-bit modulus");
+    assert_eq!(rsa.n.as_ref().unwrap().len(), 512, "3072-bit modulus");
     assert_eq!((&rsa.x, &rsa.y), (&None, &None));
 
     for key in k.all() {

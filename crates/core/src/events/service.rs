@@ -1,0 +1,184 @@
+//! The events service: reading the stream, and the per-node [`Hub`] that
+//! wakes waiting readers when new events were committed (on this node or
+//! any other).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::{Event, EventFilter, EventsError};
+use crate::auth::Context;
+use crate::store::Store;
+
+/// Tuning of the stream.
+#[derive(Debug, Clone)]
+pub struct EventsConfig {
+    /// How often a node looks for new events while anyone listens.
+    pub poll_interval: Duration,
+    /// The most events one read returns.
+    pub batch: u32,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            poll_interval: Duration::from_millis(200),
+            batch: 500,
+        }
+    }
+}
+
+/// Wakes this node's readers when the newest event id changes. It polls the
+/// store (one indexed read) only while at least one reader is subscribed;
+/// the first subscriber starts it and it stops when the last one is gone.
+pub struct Hub {
+    store: Arc<dyn Store>,
+    interval: Duration,
+    newest: watch::Sender<i64>,
+    polling: AtomicBool,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("newest", &*self.newest.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    fn new(store: Arc<dyn Store>, interval: Duration) -> Hub {
+        Hub {
+            store,
+            interval,
+            newest: watch::channel(0).0,
+            polling: AtomicBool::new(false),
+        }
+    }
+
+    /// A receiver that changes when the newest event id does. Must be
+    /// called on a Tokio runtime (it may start the poller).
+    pub fn subscribe(self: &Arc<Self>) -> watch::Receiver<i64> {
+        let rx = self.newest.subscribe();
+        if !self.polling.swap(true, Ordering::SeqCst) {
+            tokio::spawn(self.clone().poll());
+        }
+        rx
+    }
+
+    async fn poll(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(self.interval).await;
+            if self.newest.receiver_count() == 0 {
+                self.polling.store(false, Ordering::SeqCst);
+                // A subscriber that came in between saw `polling` still
+                // set and started nothing: keep going for it.
+                if self.newest.receiver_count() > 0 && !self.polling.swap(true, Ordering::SeqCst) {
+                    continue;
+                }
+                return;
+            }
+            match self.store.last_event_id().await {
+                Ok(id) => {
+                    self.newest.send_if_modified(|v| {
+                        let changed = *v != id;
+                        *v = id;
+                        changed
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "event poll failed; retrying"),
+            }
+        }
+    }
+}
+
+/// The events service.
+#[derive(Clone)]
+pub struct Events {
+    ctx: Arc<Context>,
+    hub: Arc<Hub>,
+    config: EventsConfig,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").finish_non_exhaustive()
+    }
+}
+
+impl Events {
+    /// The service over `ctx`.
+    pub fn new(ctx: Arc<Context>, config: EventsConfig) -> Events {
+        let hub = Arc::new(Hub::new(ctx.store.clone(), config.poll_interval));
+        Events { ctx, hub, config }
+    }
+
+    /// The newest event's id (0 when there is none): where a reader that
+    /// did not say where to resume starts.
+    pub async fn newest(&self) -> Result<i64, EventsError> {
+        Ok(self.ctx.store().last_event_id().await?)
+    }
+
+    /// A reader of the events `types` (of user `sub`, or everyone's) after
+    /// `cursor`.
+    pub fn subscribe(
+        &self,
+        cursor: i64,
+        types: &'static [&'static str],
+        sub: Option<String>,
+    ) -> Subscription {
+        Subscription {
+            events: self.clone(),
+            wake: self.hub.subscribe(),
+            cursor,
+            types,
+            sub,
+        }
+    }
+}
+
+/// One reader's position in the stream.
+#[derive(Debug)]
+pub struct Subscription {
+    events: Events,
+    wake: watch::Receiver<i64>,
+    cursor: i64,
+    types: &'static [&'static str],
+    sub: Option<String>,
+}
+
+impl Subscription {
+    /// The next events after the cursor, waiting until there is at least
+    /// one; advances the cursor past them.
+    pub async fn next_batch(&mut self) -> Result<Vec<Event>, EventsError> {
+        loop {
+            // Marked seen before the read: a change published after it wakes us.
+            self.wake.borrow_and_update();
+            let filter = EventFilter {
+                types: self.types,
+                sub: self.sub.as_deref(),
+            };
+            let batch = self
+                .events
+                .ctx
+                .store()
+                .events_after(self.cursor, &filter, self.events.config.batch)
+                .await?;
+            if let Some(last) = batch.last() {
+                self.cursor = last.id;
+                return Ok(batch);
+            }
+            if self.wake.changed().await.is_err() {
+                // The hub is gone (the service is shutting down): no more events.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// The id of the last event returned (or the starting point).
+    pub fn cursor(&self) -> i64 {
+        self.cursor
+    }
+}

@@ -1,0 +1,80 @@
+//! [`EventStore`] on PostgreSQL. The rows are written by the triggers of
+//! migration `0020_events`, which draw ids under an advisory lock so that
+//! they are commit-ordered.
+
+use async_trait::async_trait;
+use latchkey_core::events::{Event, EventFilter, EventStore};
+use latchkey_core::store::StoreError;
+use time::OffsetDateTime;
+use tokio_postgres::Row;
+
+use crate::{PgStore, settle};
+
+const AFTER: &str = "SELECT id, at, type, sub, data FROM events \
+     WHERE id > $1 AND type = ANY($2) ORDER BY id LIMIT $3";
+const AFTER_OF_SUB: &str = "SELECT id, at, type, sub, data FROM events \
+     WHERE sub = $4 AND id > $1 AND type = ANY($2) ORDER BY id LIMIT $3";
+const LAST: &str = "SELECT coalesce(max(id), 0) FROM events";
+const PURGE: &str = "DELETE FROM events WHERE id IN \
+     (SELECT id FROM events WHERE at < $1 ORDER BY at LIMIT $2)";
+
+type RawEvent = (i64, OffsetDateTime, String, Option<String>, String);
+
+fn raw_event(r: &Row) -> Result<RawEvent, tokio_postgres::Error> {
+    Ok((
+        r.try_get(0)?,
+        r.try_get(1)?,
+        r.try_get(2)?,
+        r.try_get(3)?,
+        r.try_get(4)?,
+    ))
+}
+
+fn finish((id, at, kind, sub, data): RawEvent) -> Result<Event, StoreError> {
+    Event::from_stored(id, at, kind, sub, &data)
+}
+
+#[async_trait]
+impl EventStore for PgStore {
+    async fn events_after(
+        &self,
+        after: i64,
+        filter: &EventFilter<'_>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let types: Vec<&str> = filter.types.to_vec();
+        let limit = i64::from(limit);
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let rows = match filter.sub {
+                    None => {
+                        let stmt = client.prepare_cached(AFTER).await?;
+                        client.query(&stmt, &[&after, &types, &limit]).await?
+                    }
+                    Some(sub) => {
+                        let stmt = client.prepare_cached(AFTER_OF_SUB).await?;
+                        client.query(&stmt, &[&after, &types, &limit, &sub]).await?
+                    }
+                };
+                rows.iter().map(raw_event).collect::<Result<Vec<_>, _>>()
+            })
+            .await;
+        settle(client, result)?.into_iter().map(finish).collect()
+    }
+
+    async fn last_event_id(&self) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(LAST).await?;
+                client.query_one(&stmt, &[]).await?.try_get(0)
+            })
+            .await;
+        settle(client, result)
+    }
+
+    async fn purge_events(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        self.purge_before(PURGE, before, limit).await
+    }
+}

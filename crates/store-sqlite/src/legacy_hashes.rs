@@ -1,0 +1,31 @@
+//! [`LegacyHashStore`] on SQLite.
+
+use async_trait::async_trait;
+use latchkey_core::legacy_hashes::LegacyHashStore;
+use latchkey_core::store::StoreError;
+
+use crate::{SqliteStore, map_err};
+
+/// Accounts per scheme id: the text between the first two `$` of the hash.
+const SCHEMES: &str =
+    "SELECT substr(password_hash, 2, instr(substr(password_hash, 2), '$') - 1) AS scheme,
+                              COUNT(*)
+                       FROM users WHERE password_hash LIKE '$%$%' GROUP BY scheme";
+
+#[async_trait]
+impl LegacyHashStore for SqliteStore {
+    async fn password_hash_schemes(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(SCHEMES).map_err(map_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(map_err)?;
+            rows.map(|r| {
+                r.map(|(s, n)| (s, u64::try_from(n).unwrap_or(0)))
+                    .map_err(map_err)
+            })
+            .collect()
+        })
+        .await
+    }
+}
