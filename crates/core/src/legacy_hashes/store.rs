@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::LegacyFormat;
 use crate::store::StoreError;
 
 /// Counts of stored password hashes by scheme, for
@@ -12,4 +13,15 @@ pub trait LegacyHashStore: Send + Sync {
     /// between the first two `$`; accounts without a password are not
     /// counted), in any order. One scan of the users; call it rarely.
     async fn password_hash_schemes(&self) -> Result<Vec<(String, u64)>, StoreError>;
+}
+
+/// Sets `latchkey_legacy_password_hashes{format}` from one count of the
+/// stored hashes by scheme: what is left to replace at sign-in.
+pub async fn record_gauge(store: &dyn LegacyHashStore) -> Result<(), StoreError> {
+    let counts = LegacyFormat::tally(&store.password_hash_schemes().await?);
+    for (format, n) in counts {
+        metrics::gauge!("latchkey_legacy_password_hashes", "format" => format.label())
+            .set(n as f64);
+    }
+    Ok(())
 }

@@ -2,6 +2,7 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 use super::*;
+use crate::password::check_stored_hash;
 
 /// Hashes made by each format's own tool (scripts/import-fixtures/generate.py).
 const FORMATS: &str = include_str!("../../../server/tests/fixtures/import/formats.jsonl");
