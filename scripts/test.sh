@@ -7,7 +7,9 @@
 #
 # Starts (and afterwards stops) throwaway PostgreSQL servers; installs
 # PostgreSQL with apt-get if it is missing and this runs as root.
-# LATCHKEY_SKIP_LINT=1 skips fmt and clippy for a quicker local loop.
+# LATCHKEY_SKIP_LINT=1 skips fmt and clippy for a quicker local loop;
+# LATCHKEY_SKIP_BROWSER=1 skips the browser tests (tests/browser/run.sh), which
+# run after `cargo test` when no extra arguments are given.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +30,13 @@ fi
 
 echo "== cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked --no-fail-fast "$@"
+
+# The hosted pages in Chromium, with the latchkey binary `cargo test` just
+# built; only for the whole suite (extra arguments may have built less).
+if [ "$#" = 0 ] && [ "${LATCHKEY_SKIP_BROWSER:-0}" != 1 ]; then
+  echo "== browser tests (Chromium: tests/browser)"
+  tests/browser/run.sh
+fi
 
 echo "== deployment checks (Dockerfile, compose.yaml, Kubernetes, the image's root file system)"
 scripts/ops-checks.sh

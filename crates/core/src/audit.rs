@@ -91,6 +91,18 @@ pub enum EventType {
     AccountDeactivated,
     /// A deactivated account was reactivated by signing in.
     AccountReactivated,
+    /// A second factor (TOTP) was confirmed and is now required at sign-in.
+    MfaEnabled,
+    /// The user turned their second factor off.
+    MfaDisabled,
+    /// A backup code was used (sign-in or re-authentication).
+    MfaBackupCodeUsed,
+    /// The user replaced their backup codes.
+    MfaBackupCodesRegenerated,
+    /// An administrator removed a user's second factors.
+    MfaReset,
+    /// A wrong second-factor code was presented; `reason` says where.
+    MfaFailed,
 }
 
 impl EventType {
@@ -124,6 +136,12 @@ impl EventType {
         EventType::AccountDeleted,
         EventType::AccountDeactivated,
         EventType::AccountReactivated,
+        EventType::MfaEnabled,
+        EventType::MfaDisabled,
+        EventType::MfaBackupCodeUsed,
+        EventType::MfaBackupCodesRegenerated,
+        EventType::MfaReset,
+        EventType::MfaFailed,
     ];
 
     /// The stored and wire form, e.g. `login.failed`.
@@ -157,6 +175,12 @@ impl EventType {
             EventType::AccountDeleted => "account.deleted",
             EventType::AccountDeactivated => "account.deactivated",
             EventType::AccountReactivated => "account.reactivated",
+            EventType::MfaEnabled => "mfa.enabled",
+            EventType::MfaDisabled => "mfa.disabled",
+            EventType::MfaBackupCodeUsed => "mfa.backup_code_used",
+            EventType::MfaBackupCodesRegenerated => "mfa.backup_codes_regenerated",
+            EventType::MfaReset => "mfa.reset",
+            EventType::MfaFailed => "mfa.failed",
         }
     }
 

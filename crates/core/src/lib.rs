@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod keys;
 pub mod lifecycle;
 pub mod mail;
+pub mod mfa;
 pub mod password;
 pub mod password_policy;
 pub mod recovery;

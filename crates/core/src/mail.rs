@@ -89,6 +89,41 @@ pub enum MailKind {
         /// When the personal data will be removed (a date, UTC).
         due: String,
     },
+    /// Two-step sign-in was turned on, off, or reset, or the backup codes
+    /// were replaced.
+    MfaChanged {
+        /// What changed, as the catalogue's `mfa_changed.<what>` key names it.
+        what: MfaChange,
+    },
+    /// A backup code was used; `left` remain.
+    BackupCodeUsed {
+        /// Unused codes left.
+        left: u32,
+    },
+}
+
+/// What changed about two-step sign-in (for [`MailKind::MfaChanged`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaChange {
+    /// The user turned it on.
+    Enabled,
+    /// The user turned it off.
+    Disabled,
+    /// An administrator removed the factors.
+    Reset,
+    /// The user replaced the backup codes.
+    BackupCodesRegenerated,
+}
+
+impl MfaChange {
+    fn key(self) -> &'static str {
+        match self {
+            MfaChange::Enabled => "mfa_changed.enabled",
+            MfaChange::Disabled => "mfa_changed.disabled",
+            MfaChange::Reset => "mfa_changed.reset",
+            MfaChange::BackupCodesRegenerated => "mfa_changed.regenerated",
+        }
+    }
 }
 
 impl MailKind {
@@ -103,6 +138,9 @@ impl MailKind {
             MailKind::NewSignIn { .. } => "new_sign_in",
             MailKind::SignUpAttempt => "sign_up_attempt",
             MailKind::DeletionScheduled { .. } => "deletion_scheduled",
+            MailKind::MfaChanged { .. } => "mfa_changed",
+            MailKind::BackupCodeUsed { left } if *left <= 2 => "backup_codes_low",
+            MailKind::BackupCodeUsed { .. } => "backup_code_used",
         }
     }
 
@@ -193,6 +231,10 @@ pub fn render(kind: &MailKind, theme: &Theme, locale: &str) -> Rendered {
             vars.push(("at", at.clone()));
         }
         MailKind::DeletionScheduled { due, .. } => vars.push(("due", due.clone())),
+        MailKind::MfaChanged { what } => {
+            vars.push(("what", interpolate(lookup(locale, what.key()), &vars)));
+        }
+        MailKind::BackupCodeUsed { left } => vars.push(("left", left.to_string())),
         _ => {}
     }
     let fill = |text: &str| interpolate(text, &vars);
@@ -406,6 +448,52 @@ const EN: &[(&str, &str)] = &[
     ("new_sign_in.action", ""),
     ("new_sign_in.note", ""),
     (
+        "mfa_changed.subject",
+        "Two-step sign-in changed on your {product} account",
+    ),
+    (
+        "mfa_changed.body",
+        "{what}\n\nIf this was not you, reset your password now and contact your administrator.",
+    ),
+    ("mfa_changed.action", ""),
+    ("mfa_changed.note", ""),
+    (
+        "mfa_changed.enabled",
+        "Two-step sign-in is now on: signing in to {product} asks for a code from your authenticator app (or a backup code).",
+    ),
+    (
+        "mfa_changed.disabled",
+        "Two-step sign-in was turned off: signing in to {product} asks for your password only.",
+    ),
+    (
+        "mfa_changed.reset",
+        "An administrator removed the second factor of your {product} account: signing in asks for your password only until you set up two-step sign-in again.",
+    ),
+    (
+        "mfa_changed.regenerated",
+        "Your {product} backup codes were replaced: the old ones no longer work.",
+    ),
+    (
+        "backup_code_used.subject",
+        "A backup code was used on your {product} account",
+    ),
+    (
+        "backup_code_used.body",
+        "One of your {product} backup codes was just used to sign in or confirm a change. Each code works once; {left} are left.\n\nIf this was not you, change your password and replace your backup codes now.",
+    ),
+    ("backup_code_used.action", ""),
+    ("backup_code_used.note", ""),
+    (
+        "backup_codes_low.subject",
+        "Only {left} {product} backup codes left",
+    ),
+    (
+        "backup_codes_low.body",
+        "One of your {product} backup codes was just used. Only {left} are left: make a new set in your account's security settings before you run out.\n\nIf this was not you, change your password and replace your backup codes now.",
+    ),
+    ("backup_codes_low.action", ""),
+    ("backup_codes_low.note", ""),
+    (
         "sign_up_attempt.subject",
         "Someone tried to sign up with your address",
     ),
@@ -463,6 +551,20 @@ mod tests {
                 link: "https://auth.example.com/cancel-deletion?token=abc".into(),
                 due: "2026-12-22".into(),
             },
+            MailKind::MfaChanged {
+                what: MfaChange::Enabled,
+            },
+            MailKind::MfaChanged {
+                what: MfaChange::Disabled,
+            },
+            MailKind::MfaChanged {
+                what: MfaChange::Reset,
+            },
+            MailKind::MfaChanged {
+                what: MfaChange::BackupCodesRegenerated,
+            },
+            MailKind::BackupCodeUsed { left: 9 },
+            MailKind::BackupCodeUsed { left: 2 },
         ]
     }
 

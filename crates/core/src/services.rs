@@ -7,6 +7,7 @@ use crate::accounts::Accounts;
 use crate::admin::Admin;
 use crate::auth::Context;
 use crate::events::{Events, EventsConfig};
+use crate::mfa::Mfa;
 use crate::recovery::Recovery;
 use crate::sessions::Sessions;
 
@@ -19,6 +20,7 @@ pub struct Services {
     sessions: Sessions,
     recovery: Recovery,
     admin: Admin,
+    mfa: Mfa,
     events: Events,
 }
 
@@ -31,6 +33,7 @@ impl Services {
             sessions: Sessions::new(context.clone()),
             recovery: Recovery::new(context.clone()),
             admin: Admin::new(context.clone()),
+            mfa: Mfa::new(context.clone()),
             events: Events::new(context.clone(), EventsConfig::default()),
             context,
         }
@@ -60,6 +63,11 @@ impl Services {
     /// Administration by an [`crate::auth::Actor`]: users, roles, audit, import.
     pub fn admin(&self) -> &Admin {
         &self.admin
+    }
+
+    /// Second factors: enrolment, the second step of sign-in, step-up.
+    pub fn mfa(&self) -> &Mfa {
+        &self.mfa
     }
 
     /// The event stream: revocations and account events, resumable by id.

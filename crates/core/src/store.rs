@@ -72,6 +72,7 @@ pub trait Store:
     + AdminStore
     + LoginFailureStore
     + LifecycleStore
+    + crate::mfa::MfaStore
     + crate::events::EventStore
     + Send
     + Sync

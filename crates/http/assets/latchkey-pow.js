@@ -90,7 +90,9 @@
   }
 
   // Forms marked data-latchkey-pow="login|register" get a solved puzzle in
-  // their hidden "pow" input before they are submitted.
+  // their hidden "pow" input before they are submitted, when the server
+  // asks for one (`required`); otherwise, and when no puzzle can be had,
+  // they are sent as they are and the server decides.
   function wireForms(doc) {
     var forms = doc.querySelectorAll("form[data-latchkey-pow]");
     Array.prototype.forEach.call(forms, function (form) {
@@ -101,8 +103,9 @@
         var action = form.getAttribute("data-latchkey-pow");
         fetch("/v1/auth/challenge?action=" + encodeURIComponent(action), { credentials: "same-origin" })
           .then(function (r) { return r.json(); })
-          .then(function (c) { return solve(c.token, c.difficulty); })
-          .then(function (solution) { input.value = solution; form.submit(); });
+          .then(function (c) { return c.required ? solve(c.token, c.difficulty) : ""; })
+          .then(function (solution) { input.value = solution; form.submit(); },
+                function () { form.submit(); });
       });
     });
   }

@@ -137,6 +137,20 @@ impl ApiError {
         self
     }
 
+    /// For an HTML form: ties a refusal that names no field (a wrong
+    /// password, a taken username) to form field `field`, so the page shows
+    /// it beside that field.
+    pub fn on_field(mut self, field: &str) -> Self {
+        if self.0.errors.is_empty() {
+            self.0.errors.push(FieldError {
+                field: field.to_owned(),
+                code: self.0.code.to_owned(),
+                message: self.0.detail.clone(),
+            });
+        }
+        self
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.0.status

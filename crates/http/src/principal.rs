@@ -51,7 +51,10 @@ pub struct Authenticated {
 
 /// An authenticated caller whose session authenticated recently enough for
 /// sensitive changes (`accounts.reauth_max_age_minutes`); otherwise 403
-/// `reauth_required`, answered after the credential and CSRF checks.
+/// `reauth_required`, answered after the credential and CSRF checks. When
+/// the account has a second factor, the session must also have passed one
+/// (`acr` `aal2`, at sign-in or `POST /v1/auth/reauth` with a code):
+/// otherwise 403 `mfa_required`.
 #[derive(Debug, Clone)]
 pub struct RecentlyAuthenticated(pub Authenticated);
 
@@ -63,7 +66,7 @@ impl FromRequestParts<AppState> for RecentlyAuthenticated {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let who = Authenticated::from_request_parts(parts, state).await?;
-        state.recovery().require_recent_auth(&who.principal)?;
+        state.mfa().require_recent(&who.principal).await?;
         Ok(RecentlyAuthenticated(who))
     }
 }
@@ -237,6 +240,13 @@ impl<P: Permission + Send + Sync> FromRequestParts<AppState> for Admin<P> {
             metrics::counter!("latchkey_permission_denied_total", "permission" => P::NAME)
                 .increment(1);
             return Err(permission_denied(P::NAME));
+        }
+        if !parts.method.is_safe() {
+            // an administrator with a second factor writes only with recent aal2
+            state
+                .mfa()
+                .require_step_up_if_enrolled(&who.principal)
+                .await?;
         }
         let ClientMeta(client) = match ClientMeta::from_request_parts(parts, state).await {
             Ok(meta) => meta,

@@ -19,6 +19,7 @@ use axum::response::Response;
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, RouteClass};
 use latchkey_core::auth::{AuthError, ClientInfo, LoginAttempt, LoginOutcome, LoginSuccess};
+use latchkey_core::mfa::{MFA_TOKEN_TTL, MfaError, SecondStep};
 use latchkey_core::session::SessionKind;
 
 use crate::abuse::{add_ratelimit_headers, challenge_refusal, check_limit, pow_solution};
@@ -26,6 +27,56 @@ use crate::cookies::{cookie_value, set_browser_session_cookie, set_cookie};
 use crate::error::ApiError;
 use crate::principal::check_origin;
 use crate::state::AppState;
+
+/// A refusal of a sign-in check, as the step counts it: the outcome label
+/// of `latchkey_logins_total`, and whether it was a guess (which adds to
+/// the pressure behind challenges).
+pub trait CheckError: Into<ApiError> {
+    /// The `outcome` label.
+    fn outcome(&self) -> &'static str;
+    /// Whether the refusal is a wrong secret (or a throttle or lock from
+    /// earlier wrong ones).
+    fn is_guess(&self) -> bool;
+}
+
+impl CheckError for AuthError {
+    fn outcome(&self) -> &'static str {
+        match self {
+            AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::Throttled { .. } => "throttled",
+            AuthError::AccountLocked => "locked",
+            AuthError::Busy { .. } => "busy",
+            AuthError::Suspended { .. } => "suspended",
+            _ => "error",
+        }
+    }
+
+    fn is_guess(&self) -> bool {
+        matches!(
+            self,
+            AuthError::InvalidCredentials | AuthError::Throttled { .. } | AuthError::AccountLocked
+        )
+    }
+}
+
+impl CheckError for MfaError {
+    fn outcome(&self) -> &'static str {
+        match self {
+            MfaError::InvalidCode => "invalid_code",
+            MfaError::InvalidMfaToken => "invalid_mfa_token",
+            MfaError::Auth(e) => e.outcome(),
+            _ => "error",
+        }
+    }
+
+    fn is_guess(&self) -> bool {
+        match self {
+            MfaError::InvalidCode | MfaError::InvalidMfaToken => true,
+            MfaError::Auth(e) => e.is_guess(),
+            _ => false,
+        }
+    }
+}
 
 /// A sign-in about to be attempted.
 #[derive(Clone, Copy)]
@@ -73,10 +124,11 @@ impl SignedIn {
 impl SignIn<'_> {
     /// Runs the step around `check`, which proves the user given the
     /// device cookie the client sent.
-    pub async fn run<F, Fut>(self, check: F) -> Result<SignedIn, ApiError>
+    pub async fn run<F, Fut, E>(self, check: F) -> Result<SignedIn, ApiError>
     where
         F: FnOnce(Option<String>) -> Fut,
-        Fut: Future<Output = Result<LoginSuccess, AuthError>>,
+        Fut: Future<Output = Result<LoginSuccess, E>>,
+        E: CheckError,
     {
         let state = self.state;
         let cookies = state.cookies();
@@ -101,25 +153,32 @@ impl SignIn<'_> {
         }
         let result = check(cookie_value(self.headers, cookies.device_name())).await;
         let outcome = match &result {
+            Ok(LoginSuccess {
+                outcome: LoginOutcome::MfaRequired(_),
+                ..
+            }) => "mfa_required",
             Ok(_) => "success",
-            Err(AuthError::InvalidCredentials) => "invalid_credentials",
-            Err(AuthError::Throttled { .. }) => "throttled",
-            Err(AuthError::AccountLocked) => "locked",
-            Err(AuthError::Busy { .. }) => "busy",
-            Err(AuthError::Suspended { .. }) => "suspended",
-            Err(_) => "error",
+            Err(e) => e.outcome(),
         };
         metrics::counter!("latchkey_logins_total", "outcome" => outcome).increment(1);
-        if matches!(
-            result,
-            Err(AuthError::InvalidCredentials
-                | AuthError::Throttled { .. }
-                | AuthError::AccountLocked)
-        ) {
+        if result.as_ref().is_err_and(CheckError::is_guess) {
             guard.record_pressure(self.ip, 1).await;
         }
-        let success = result?;
+        let success = result.map_err(Into::into)?;
         let mut headers = HeaderMap::new();
+        if let LoginOutcome::MfaRequired(m) = &success.outcome
+            && let Some(binding) = &m.binding_cookie
+        {
+            // the second step must come from this browser: the mfa_token
+            // alone (in a log, another browser) is useless
+            set_cookie(
+                &mut headers,
+                cookies.mfa_name(),
+                binding,
+                MFA_TOKEN_TTL.whole_seconds(),
+                cookies.secure,
+            );
+        }
         if let LoginOutcome::Cookie(c) = &success.outcome {
             // A new sign-in replaces the browser's previous cookie session:
             // end it, so a stolen copy of the old cookie stops working too.
@@ -184,6 +243,32 @@ impl SignIn<'_> {
                     device_cookie: device_cookie.as_deref(),
                 })
                 .await
+        })
+        .await
+    }
+
+    /// Runs the step with the second factor of a sign-in that answered
+    /// `mfa_required`: its `mfa_token` (and, in cookie mode, the binding
+    /// cookie it set) and a code of `method`.
+    pub async fn with_second_factor(
+        self,
+        mfa_token: &str,
+        method: &str,
+        code: &str,
+    ) -> Result<SignedIn, ApiError> {
+        let mfa = self.state.mfa();
+        let binding = cookie_value(self.headers, self.state.cookies().mfa_name());
+        let (client, kind) = (self.client, self.kind);
+        self.run(|_device_cookie| async move {
+            mfa.complete_sign_in(SecondStep {
+                mfa_token,
+                binding_cookie: binding.as_deref(),
+                kind,
+                method,
+                code,
+                client,
+            })
+            .await
         })
         .await
     }

@@ -67,6 +67,26 @@ impl CookieSettings {
         }
     }
 
+    /// The name of the pages' one-shot notice cookie (what the last form
+    /// did, shown once after its redirect; see `routes::account_center`).
+    pub fn flash_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_flash"
+        } else {
+            "latchkey_flash"
+        }
+    }
+
+    /// The name of the cookie binding an `mfa_token` to the browser that
+    /// got it (cookie mode; see `latchkey_core::mfa`).
+    pub fn mfa_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_mfa"
+        } else {
+            "latchkey_mfa"
+        }
+    }
+
     /// The device cookie's name (see `latchkey_core::abuse::device`).
     pub fn device_name(&self) -> &'static str {
         if self.secure {
@@ -164,6 +184,11 @@ impl AppState {
     /// Verification, reset, password and address changes, deletion.
     pub fn recovery(&self) -> &Recovery {
         self.inner.auth.recovery()
+    }
+
+    /// Second factors: enrolment, the second step of sign-in, step-up.
+    pub fn mfa(&self) -> &latchkey_core::mfa::Mfa {
+        self.inner.auth.mfa()
     }
 
     /// Administration by an actor: users, roles, audit, import.

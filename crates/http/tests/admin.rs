@@ -1313,6 +1313,7 @@ fn account_write(method: &str, path: &str, target_role: &str) -> Option<(&'stati
             ("sessions:revoke", Value::Null)
         }
         ("PUT", "/v1/admin/users/{id}/roles") => ("roles:manage", json!({"roles": roles})),
+        ("DELETE", "/v1/admin/users/{id}/mfa") => ("users:write", Value::Null),
         _ => return None,
     })
 }
@@ -1413,6 +1414,9 @@ async fn every_admin_write_obeys_one_rule_over_actor_and_target() {
                         .await
                         .expect("suspend");
                 }
+                if path.ends_with("/mfa") {
+                    enrol_directly(&app, &target.id, &session).await;
+                }
                 let about_target = || latchkey_core::audit::AuditQuery {
                     subject_id: Some(target.id.clone()),
                     limit: 1000,
@@ -1447,7 +1451,34 @@ async fn every_admin_write_obeys_one_rule_over_actor_and_target() {
             }
         }
     }
-    assert_eq!(walked, 8 * 4 * 4, "every account route × actor × target");
+    assert_eq!(walked, 9 * 4 * 4, "every account route × actor × target");
+}
+
+/// Gives `user_id` a confirmed TOTP factor, as the store keeps one (the
+/// secret itself does not matter to an administrator's reset).
+async fn enrol_directly(app: &TestApp, user_id: &str, session_id: &str) {
+    use latchkey_core::Clock;
+    let now = latchkey_core::store::truncate_to_millis(app.clock.now());
+    let factor = latchkey_core::mfa::TotpFactor {
+        user_id: user_id.to_owned(),
+        secret_sealed: b"sealed".to_vec(),
+        created_at: now,
+        confirmed_at: None,
+        last_step: None,
+    };
+    app.store.put_pending_totp(&factor).await.expect("pending");
+    let event = latchkey_core::audit::AuditEvent::new(
+        latchkey_core::audit::EventType::MfaEnabled,
+        now,
+        &Default::default(),
+    );
+    let amr = ["pwd", "otp", "mfa"].map(String::from);
+    let confirmed = app
+        .store
+        .confirm_totp(user_id, b"sealed", 1, &[], session_id, &amr, now, &event)
+        .await
+        .expect("confirm");
+    assert!(confirmed);
 }
 
 /// The administrators' ways of setting a password follow the sign-up rules.

@@ -413,3 +413,770 @@ async fn forgot_password_mails_a_link_and_says_the_same_for_unknown_addresses() 
     let r = sign_in(&app, &email, "a fresh long passphrase", "").await;
     assert_eq!(r.status, 303, "{}", r.text());
 }
+
+// ---------------------------------------------------------------------------
+// /register and the account center
+// ---------------------------------------------------------------------------
+
+/// `s` percent-encoded for a form body.
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// `s` as the pages print it in an attribute (the engine escapes `/`).
+fn attr(s: &str) -> String {
+    s.replace('/', "&#x2f;")
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}@example.com", latchkey_core::id::new_id())
+}
+
+/// A page without its nonce (which differs on every answer).
+fn without_nonce(text: &str) -> String {
+    text.split("nonce=\"")
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part
+            } else {
+                part.split_once('"').map_or("", |(_, rest)| rest)
+            }
+        })
+        .collect()
+}
+
+/// The token of the last mailed link to `email` starting with `path`.
+async fn mailed_token(app: &TestApp, email: &str, path: &str) -> String {
+    app.run_jobs().await;
+    latchkey_testkit::mailbox::messages_to(email)
+        .iter()
+        .rev()
+        .find_map(|m| m.token(&format!("{ISSUER}{path}?token=")))
+        .unwrap_or_else(|| panic!("a {path} link mailed to {email}"))
+}
+
+/// Opens a mailed link's page and submits its form, as a person would.
+async fn follow_link(app: &TestApp, path: &str, token: &str, extra: &str) -> TestResponse {
+    let form = app.page_form(&format!("{path}?token={token}"), None).await;
+    app.post_page(path, &form, &format!("token={token}{extra}"))
+        .await
+}
+
+#[tokio::test]
+async fn register_page_makes_an_account_and_tells_nothing_about_taken_addresses() {
+    let app = TestApp::sqlite().await;
+    let r = app.get("/register").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_page_headers(&r, "/register");
+    for field in ["email", "password", "username", "name"] {
+        assert!(
+            r.text().contains(&format!("<label for=\"{field}\">")),
+            "{field} is labelled"
+        );
+    }
+    assert!(r.text().contains("<legend>"), "optional fields grouped");
+    let form = app.page_form("/register", None).await;
+    let body = |email: &str, extra: &str| {
+        format!("email={}&password={}{extra}", enc(email), enc(PASSWORD))
+    };
+
+    // a new address, then the same address again: the same page
+    let email = unique("reg");
+    let new = app
+        .post_page(
+            "/register",
+            &form,
+            &body(&email, "&username=reg-page&name=Reg"),
+        )
+        .await;
+    assert_eq!(new.status, 200, "{}", new.text());
+    assert_page_headers(&new, "registered");
+    assert!(new.text().contains("id=\"registered\""), "{}", new.text());
+    let again = app
+        .post_page("/register", &form, &body(&email.to_uppercase(), ""))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(
+        without_nonce(&new.text()),
+        without_nonce(&again.text()),
+        "a taken address gets the same page"
+    );
+
+    // refusals: the form again, each reason beside its field, what was
+    // typed kept (never the password)
+    let other = unique("reg-other");
+    for (case, extra, status, field) in [
+        ("short password", "", 422, "password"),
+        ("taken username", "&username=reg-page", 409, "username"),
+        ("bad username", "&username=a", 422, "username"),
+    ] {
+        let b = if case == "short password" {
+            format!("email={}&password=short{extra}", enc(&other))
+        } else {
+            body(&other, extra)
+        };
+        let r = app.post_page("/register", &form, &b).await;
+        let text = r.text();
+        assert_eq!(r.status, status, "{case}: {text}");
+        assert_page_headers(&r, case);
+        assert!(
+            text.contains(&format!("id=\"{field}-error\"")),
+            "{case}: {text}"
+        );
+        assert!(
+            text.contains(&format!("aria-describedby=\"{field}-error")),
+            "{case}: the field points at its error: {text}"
+        );
+        assert!(text.contains(&format!("value=\"{other}\"")), "{case}");
+        assert!(
+            !text.contains(PASSWORD),
+            "{case}: the password is not echoed"
+        );
+        assert!(text.contains("name=\"csrf\""), "{case}: the form again");
+    }
+    let r = app
+        .post_page("/register", &form, &body("not-an-address", ""))
+        .await;
+    refused_at(&r, 422, "email");
+
+    // the mailed link confirms the address; then sign in
+    let token = mailed_token(&app, &email, "/verify-email").await;
+    let r = follow_link(&app, "/verify-email", &token, "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sign_in(&app, &email, PASSWORD, "").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let (cookie, _) = session_cookie(&r);
+    let page = page_with(&app, "/account", &cookie).await;
+    assert!(page.text().contains("(confirmed)"), "{}", page.text());
+    assert!(
+        page.text().contains("value=\"reg-page\""),
+        "{}",
+        page.text()
+    );
+
+    // return_to rides along to the sign-in link, only when allowed
+    for (return_to, link) in [
+        (
+            "/account/activity",
+            "/login?return_to=%2Faccount%2Factivity",
+        ),
+        ("https://evil.example/", "/login"),
+        ("//evil.example", "/login"),
+    ] {
+        let r = app
+            .get(&format!("/register?return_to={}", enc(return_to)))
+            .await;
+        assert!(
+            r.text().contains(&format!("href=\"{}\"", attr(link))),
+            "{return_to}: {}",
+            r.text()
+        );
+        let r = app
+            .post_page(
+                "/register",
+                &form,
+                &body(
+                    &unique("reg-back"),
+                    &format!("&return_to={}", enc(return_to)),
+                ),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(
+            r.text().contains(&format!("href=\"{}\"", attr(link))),
+            "{return_to}: {}",
+            r.text()
+        );
+    }
+    // and from the sign-in page to the sign-up page
+    let r = app.get("/login?return_to=%2Faccount%2Factivity").await;
+    assert!(
+        r.text()
+            .contains(&attr("href=\"/register?return_to=%2Faccount%2Factivity\"")),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn register_page_asks_for_the_challenge_when_the_server_does() {
+    use latchkey_core::abuse::{ChallengePolicy, GuardConfig};
+    let app = TestApp::sqlite_from(latchkey_testkit::Options {
+        guard: GuardConfig {
+            challenge: ChallengePolicy {
+                enabled: true,
+                ip_threshold: 1,
+                global_threshold: 1000,
+                base_difficulty: 1,
+                max_difficulty: 1,
+                ..ChallengePolicy::default()
+            },
+            ..GuardConfig::off()
+        },
+        ..latchkey_testkit::Options::default()
+    })
+    .await;
+    let form = app.page_form("/register", None).await;
+    // the first sign-up makes the pressure that asks the next for a puzzle
+    let first = format!(
+        "email={}&password={}",
+        enc(&unique("reg-pow")),
+        enc(PASSWORD)
+    );
+    let r = app.post_page("/register", &form, &first).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let email = unique("reg-pow");
+    let body = format!("email={}&password={}", enc(&email), enc(PASSWORD));
+    let r = app.post_page("/register", &form, &body).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("role=\"alert\""), "{}", r.text());
+    assert!(
+        r.text().contains("data-latchkey-pow=\"register\""),
+        "the form again, with the solver: {}",
+        r.text()
+    );
+    // what the solver does: fetch a puzzle, solve it, send it in `pow`
+    let c = app.get("/v1/auth/challenge?action=register").await.json();
+    let token = c["token"].as_str().unwrap();
+    let solution = (0u64..)
+        .map(|n| format!("{token}:{n}"))
+        .find(|s| latchkey_tokens::sha256_hex(s.as_bytes()).as_bytes()[0] < b'8')
+        .unwrap();
+    let r = app
+        .post_page(
+            "/register",
+            &form,
+            &format!("{body}&pow={}", enc(&solution)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// A refused form: `status`, the page again, the reason beside `field`
+/// and the field pointing at it.
+fn refused_at(r: &TestResponse, status: u16, field: &str) {
+    let text = r.text();
+    assert_eq!(r.status, status, "{text}");
+    assert_page_headers(r, field);
+    assert!(text.contains(&format!("id=\"{field}-error\"")), "{text}");
+    assert!(
+        text.contains(&format!("aria-describedby=\"{field}-error")),
+        "{text}"
+    );
+}
+
+/// Signs in through the page; the session cookie.
+async fn signed_in_cookie(app: &TestApp, email: &str, password: &str) -> String {
+    let r = sign_in(app, email, password, "").await;
+    assert_eq!(r.status, 303, "sign in {email}: {}", r.text());
+    session_cookie(&r).0
+}
+
+/// Posts account form `path` with the session's form token.
+async fn account_post(app: &TestApp, cookie: &str, path: &str, body: &str) -> TestResponse {
+    let form = app.page_form("/account", Some(cookie)).await;
+    app.post_page(path, &form, body).await
+}
+
+/// The account page after a form's redirect, as the browser shows it.
+async fn after(app: &TestApp, r: &TestResponse, cookie: &str) -> TestResponse {
+    assert_eq!(r.status, 303, "{}", r.text());
+    let location = r.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/account#"), "{location}");
+    let flash = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("latchkey_flash="))
+        .expect("a notice cookie");
+    assert!(flash.contains("HttpOnly"), "{flash}");
+    let flash = flash.split(';').next().unwrap();
+    let page = page_with(app, "/account", &format!("{cookie}; {flash}")).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_page_headers(&page, "/account after a form");
+    let cleared = page.header("set-cookie").unwrap_or("");
+    assert!(
+        cleared.starts_with("latchkey_flash=;") && cleared.contains("Max-Age=0"),
+        "shown once: {cleared}"
+    );
+    page
+}
+
+fn notice(page: &TestResponse) -> String {
+    let text = page.text();
+    text.split("id=\"notice\">")
+        .nth(1)
+        .and_then(|t| t.split("</p>").next())
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+// the account journey touches every kind of write a backend could get
+// wrong (sessions, single-use links, deletion), so it runs on both
+latchkey_testkit::both_backends!(account_center_end_to_end);
+
+async fn account_center_end_to_end(app: TestApp) {
+    let email = unique("center");
+    app.register(&email, PASSWORD).await;
+    let token = mailed_token(&app, &email, "/verify-email").await;
+    assert_eq!(
+        follow_link(&app, "/verify-email", &token, "").await.status,
+        200
+    );
+    let cookie = signed_in_cookie(&app, &email, PASSWORD).await;
+    let other = signed_in_cookie(&app, &email, PASSWORD).await;
+    let third = signed_in_cookie(&app, &email, PASSWORD).await;
+
+    // the page: every section, labelled fields, this device marked
+    let page = page_with(&app, "/account", &cookie).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_page_headers(&page, "/account");
+    let text = page.text();
+    for id in [
+        "profile-form",
+        "email-form",
+        "password-form",
+        "end-others-form",
+        "delete-form",
+        "session-list",
+        "activity-link",
+    ] {
+        assert!(text.contains(&format!("id=\"{id}\"")), "{id}: {text}");
+    }
+    for field in [
+        "username",
+        "name",
+        "new_email",
+        "email_password",
+        "current_password",
+        "new_password",
+        "delete_password",
+    ] {
+        assert!(
+            text.contains(&format!("<label for=\"{field}\">")),
+            "{field}"
+        );
+        assert!(text.contains(&format!("id=\"{field}\"")), "{field}");
+    }
+    assert_eq!(text.matches("This device").count(), 1, "{text}");
+    assert_eq!(text.matches("class=\"end-session\"").count(), 2, "{text}");
+    let from = format!("From {}", latchkey_testkit::PEER.ip());
+    assert_eq!(
+        text.matches(&from).count(),
+        3,
+        "where each session is: {text}"
+    );
+
+    // profile
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/profile",
+        "username=center&name=Ada+C",
+    )
+    .await;
+    let page = after(&app, &r, &cookie).await;
+    assert_eq!(notice(&page), "Your profile is saved.");
+    assert!(page.text().contains("value=\"center\"") && page.text().contains("value=\"Ada C\""));
+    let r = account_post(&app, &cookie, "/account/profile", "username=%21%21").await;
+    refused_at(&r, 422, "username");
+    assert!(r.text().contains("value=\"!!\""), "what was typed stays");
+
+    // email change: the password first, then the link to the new address
+    let new_email = unique("center-new");
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/email",
+        &format!("new_email={}&password=wrong+password+here", enc(&new_email)),
+    )
+    .await;
+    refused_at(&r, 403, "email_password");
+    assert!(
+        r.text().contains("id=\"failed-summary\"") && r.text().contains("href=\"#email\""),
+        "said at the top, linking to the form: {}",
+        r.text()
+    );
+    assert_eq!(r.text().matches(" autofocus").count(), 1, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("aria-describedby=\"email_password-error\"")
+    );
+    assert!(r.text().contains(&format!("value=\"{new_email}\"")), "kept");
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/email",
+        &format!("new_email={}&password=wrong+password+here", enc(&email)),
+    )
+    .await;
+    assert!(r.status == 403 || r.status == 422, "{}", r.text());
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/email",
+        &format!("new_email={}&password={}", enc(&new_email), enc(PASSWORD)),
+    )
+    .await;
+    let page = after(&app, &r, &cookie).await;
+    assert!(
+        notice(&page).starts_with("We sent a confirmation link"),
+        "{}",
+        notice(&page)
+    );
+    assert!(
+        page.text().contains(&email),
+        "the address stays until the link is opened"
+    );
+    let token = mailed_token(&app, &new_email, "/verify-email").await;
+    assert_eq!(
+        follow_link(&app, "/verify-email", &token, "").await.status,
+        200
+    );
+    let page = page_with(&app, "/account", &cookie).await;
+    assert!(page.text().contains(&new_email), "{}", page.text());
+
+    // password change: the current one checked, the other sessions end
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/password",
+        "current_password=wrong+password+here&new_password=another+long+passphrase",
+    )
+    .await;
+    refused_at(&r, 403, "current_password");
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/password",
+        &format!("current_password={}&new_password=password", enc(PASSWORD)),
+    )
+    .await;
+    refused_at(&r, 422, "new_password");
+    assert!(
+        r.text()
+            .contains("aria-describedby=\"new_password-error new_password-hint\""),
+        "{}",
+        r.text()
+    );
+    let new_password = "another long passphrase";
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/password",
+        &format!(
+            "current_password={}&new_password={}",
+            enc(PASSWORD),
+            enc(new_password)
+        ),
+    )
+    .await;
+    let page = after(&app, &r, &cookie).await;
+    assert!(notice(&page).starts_with("Your password is changed"));
+    for ended in [&other, &third] {
+        assert_eq!(
+            page_with(&app, "/account", ended).await.status,
+            303,
+            "ended"
+        );
+    }
+    assert_eq!(page.text().matches("class=\"end-session\"").count(), 0);
+
+    // sessions: end one, then every other
+    let second = signed_in_cookie(&app, &new_email, new_password).await;
+    let third = signed_in_cookie(&app, &new_email, new_password).await;
+    let page = page_with(&app, "/account", &cookie).await;
+    let ids: Vec<String> = page
+        .text()
+        .split("name=\"session\" value=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2, "{}", page.text());
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/sessions/end",
+        &format!("session={}", ids[0]),
+    )
+    .await;
+    let page = after(&app, &r, &cookie).await;
+    assert_eq!(notice(&page), "The session has ended.");
+    let statuses = [
+        page_with(&app, "/account", &second).await.status,
+        page_with(&app, "/account", &third).await.status,
+    ];
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    // an unknown (or another user's) session: not found, said in its section
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/sessions/end",
+        &format!("session={}", ids[0]),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(r.text().contains("role=\"alert\""), "{}", r.text());
+    // more sessions (and more events than one page of the log holds)
+    for _ in 0..12 {
+        signed_in_cookie(&app, &new_email, new_password).await;
+    }
+    let r = account_post(&app, &cookie, "/account/sessions/end-others", "").await;
+    let page = after(&app, &r, &cookie).await;
+    assert_eq!(notice(&page), "Every other session has ended.");
+    for c in [&second, &third] {
+        assert_eq!(page_with(&app, "/account", c).await.status, 303);
+    }
+    assert_eq!(
+        page_with(&app, "/account", &cookie).await.status,
+        200,
+        "this one stays"
+    );
+
+    // the activity log, paged
+    let r = page_with(&app, "/account/activity", &cookie).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_page_headers(&r, "/account/activity");
+    for what in [
+        "Password changed",
+        "Email address changed",
+        "Signed in",
+        "A session was ended",
+        "by you",
+    ] {
+        assert!(r.text().contains(what), "{what}: {}", r.text());
+    }
+    let older = r
+        .text()
+        .split("id=\"older\" href=\"")
+        .nth(1)
+        .map(|s| s.split('"').next().unwrap().replace("&#x2f;", "/"))
+        .expect("more than one page of events");
+    let r2 = page_with(&app, &older, &cookie).await;
+    assert_eq!(r2.status, 200, "{}", r2.text());
+    assert!(
+        r2.text().contains("Account created"),
+        "the oldest: {}",
+        r2.text()
+    );
+    let r = page_with(&app, "/account/activity?cursor=%27%3B--", &cookie).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_page_headers(&r, "a bad cursor");
+    assert_eq!(app.get("/account/activity").await.status, 303);
+
+    // deletion: the password, then a page saying when and how to cancel
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/delete",
+        "password=wrong+password+here",
+    )
+    .await;
+    refused_at(&r, 403, "delete_password");
+    assert_eq!(
+        page_with(&app, "/account", &cookie).await.status,
+        200,
+        "nothing happened"
+    );
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/delete",
+        &format!("password={}", enc(new_password)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_page_headers(&r, "deleted");
+    assert!(r.text().contains("id=\"deleted\""), "{}", r.text());
+    assert!(r.text().contains(&new_email), "where the cancel link went");
+    let (_, set) = session_cookie(&r);
+    assert!(set.contains("Max-Age=0"), "{set}");
+    assert_eq!(
+        page_with(&app, "/account", &cookie).await.status,
+        303,
+        "signed out"
+    );
+    assert_eq!(
+        sign_in(&app, &new_email, new_password, "").await.status,
+        423
+    );
+    // the mailed link keeps the account
+    let token = mailed_token(&app, &new_email, "/cancel-deletion").await;
+    assert_eq!(
+        follow_link(&app, "/cancel-deletion", &token, "")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        sign_in(&app, &new_email, new_password, "").await.status,
+        303
+    );
+}
+
+/// The form actions of a page, as a browser reads them.
+fn form_actions(page: &TestResponse) -> std::collections::BTreeSet<String> {
+    page.text()
+        .split("action=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().replace("&#x2f;", "/"))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_account_form_refuses_cross_site_posts_when_signed_in() {
+    let app = TestApp::sqlite().await;
+    let email = unique("walk");
+    app.register(&email, PASSWORD).await; // unverified: the resend form shows
+    let cookie = signed_in_cookie(&app, &email, PASSWORD).await;
+    let other = signed_in_cookie(&app, &email, PASSWORD).await;
+    let page = page_with(&app, "/account", &cookie).await;
+    let actions = form_actions(&page);
+    // every page form under /account is on the account page, so this walk
+    // covers each one (a new form without a place there fails here)
+    for path in page_routes("post") {
+        if path.starts_with("/account") {
+            assert!(
+                actions.contains(&path),
+                "{path} is not on /account: {actions:?}"
+            );
+        }
+    }
+    assert!(actions.len() >= 7, "{actions:?}");
+    let form = app.page_form("/account", Some(&cookie)).await;
+    let other_form = app.page_form("/account", Some(&other)).await;
+    let pre = app.page_form("/login", None).await;
+    let with_pre = format!("{cookie}; {}", pre.cookie);
+    let wrong = {
+        let mut t = form.csrf.clone().into_bytes();
+        t[0] = if t[0] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(t).unwrap()
+    };
+    let fields = format!(
+        "session=x&new_email={}&password={}&current_password={}&new_password=a+new+long+passphrase&username=walker",
+        enc(&unique("walk-new")),
+        enc(PASSWORD),
+        enc(PASSWORD)
+    );
+    for path in &actions {
+        for (case, origin, cookies, csrf) in [
+            ("no token", Some(ISSUER), cookie.as_str(), None),
+            (
+                "wrong token",
+                Some(ISSUER),
+                cookie.as_str(),
+                Some(wrong.as_str()),
+            ),
+            (
+                "the browser's pre-sign-in token",
+                Some(ISSUER),
+                with_pre.as_str(),
+                Some(pre.csrf.as_str()),
+            ),
+            (
+                "another session's token",
+                Some(ISSUER),
+                cookie.as_str(),
+                Some(other_form.csrf.as_str()),
+            ),
+            (
+                "foreign origin",
+                Some("https://evil.example"),
+                cookie.as_str(),
+                Some(form.csrf.as_str()),
+            ),
+            (
+                "Origin null",
+                Some("null"),
+                cookie.as_str(),
+                Some(form.csrf.as_str()),
+            ),
+            ("no origin", None, cookie.as_str(), Some(form.csrf.as_str())),
+        ] {
+            let body = match csrf {
+                Some(t) => format!("{fields}&csrf={t}"),
+                None => fields.clone(),
+            };
+            let r = post(&app, path, origin, cookies, &body).await;
+            let what = format!("POST {path} signed in ({case})");
+            assert_eq!(r.status, 403, "{what}: {}", r.text());
+            assert_page_headers(&r, &what);
+            assert!(
+                r.text().contains("This form has expired"),
+                "{what}: {}",
+                r.text()
+            );
+        }
+    }
+    // nothing happened
+    let page = page_with(&app, "/account", &cookie).await;
+    assert_eq!(page.text().matches("class=\"end-session\"").count(), 1);
+    assert!(page.text().contains(&email) && !page.text().contains("walker"));
+    assert_eq!(page_with(&app, "/account", &other).await.status, 200);
+}
+
+#[tokio::test]
+async fn no_page_form_fails_on_garbage() {
+    let app = TestApp::sqlite().await;
+    let email = unique("garbage");
+    app.register(&email, PASSWORD).await;
+    let long = "x".repeat(20_000);
+    for path in page_routes("post") {
+        // fresh for each path: signing out or deleting ends the session
+        let cookie = signed_in_cookie(&app, &email, PASSWORD).await;
+        let form = app.page_form("/account", Some(&cookie)).await;
+        let pre = app.page_form("/login", None).await;
+        let t = form.csrf.clone();
+        for (signed_in, body) in [
+            (true, "%%%&&==&=%".to_owned()),
+            (true, format!("csrf={t}&csrf={t}")),
+            (
+                true,
+                format!(
+                    "csrf={t}&session=%00%FF&new_email=%E2%80%AE%FF&username=%00&name=%3Cscript%3E&password=&current_password=&new_password=%FF%FE&email=&identifier=&return_to=%2F%2Fevil"
+                ),
+            ),
+            (
+                true,
+                format!(
+                    "csrf={t}&session={long}&new_email={long}&username={long}&name={long}&password={long}&new_password={long}&email={long}&identifier={long}"
+                ),
+            ),
+            (
+                false,
+                format!(
+                    "csrf={}&email=%FF&password=%00&username=%0A&token=%FF",
+                    pre.csrf
+                ),
+            ),
+        ] {
+            let cookies = if signed_in { &form.cookie } else { &pre.cookie };
+            let r = post(&app, &path, Some(ISSUER), cookies, &body).await;
+            let what = format!("POST {path} ({})", &body[..body.len().min(60)]);
+            assert!(r.status.as_u16() < 500, "{what}: {} {}", r.status, r.text());
+            if r.status != 303 {
+                assert_page_headers(&r, &what);
+            }
+        }
+        // a body that is not a form at all
+        let r = app
+            .call(
+                Request::post(path.as_str())
+                    .header("content-type", "application/json")
+                    .header("origin", ISSUER)
+                    .header("cookie", &form.cookie)
+                    .body(Body::from("{\"csrf\": 1}"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, 400, "POST {path} as JSON: {}", r.text());
+        assert_page_headers(&r, &path);
+    }
+}

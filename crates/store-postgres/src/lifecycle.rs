@@ -59,9 +59,13 @@ const ANONYMIZE: &str = "UPDATE users SET email = '', email_normalized = 'delete
      suspension_reason = NULL, deactivated_at = NULL, deletion_due_at = NULL, deleted_at = $2, updated_at = $2 \
      WHERE id = $1 AND deleted_at IS NULL AND deletion_due_at <= $2";
 
-type Params<'a> = [&'a (dyn ToSql + Sync)];
+pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
 
-async fn exec(tx: &Transaction<'_>, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
+pub(crate) async fn exec(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &Params<'_>,
+) -> Result<u64, StoreError> {
     let stmt = tx.prepare_cached(sql).await.map_err(map_err)?;
     tx.execute(&stmt, params).await.map_err(map_err)
 }
@@ -87,7 +91,7 @@ async fn insert_job(tx: &Transaction<'_>, job: &NewJob) -> Result<bool, StoreErr
     Ok(n > 0)
 }
 
-async fn insert_mail(
+pub(crate) async fn insert_mail(
     tx: &Transaction<'_>,
     mail: &QueuedMail,
     job: &NewJob,
@@ -138,7 +142,7 @@ async fn insert_token(tx: &Transaction<'_>, t: &AccountToken) -> Result<(), Stor
     Ok(())
 }
 
-async fn revoke_all(
+pub(crate) async fn revoke_all(
     tx: &Transaction<'_>,
     user_id: &str,
     keep: Option<&str>,
@@ -274,10 +278,15 @@ macro_rules! in_tx {
         settle(client, result)
     }};
 }
+pub(crate) use in_tx;
 
 impl PgStore {
     /// One statement outside a transaction; the number of rows it changed.
-    async fn exec1(&self, sql: &'static str, params: &Params<'_>) -> Result<u64, StoreError> {
+    pub(crate) async fn exec1(
+        &self,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<u64, StoreError> {
         let client = self.client().await?;
         let result = self
             .bounded(async {
@@ -289,7 +298,7 @@ impl PgStore {
     }
 
     /// One query outside a transaction.
-    async fn query1(
+    pub(crate) async fn query1(
         &self,
         sql: &'static str,
         params: &Params<'_>,
@@ -536,6 +545,9 @@ impl LifecycleStore for PgStore {
                 "DELETE FROM mail_outbox WHERE user_id = $1",
                 "DELETE FROM user_roles WHERE user_id = $1",
                 "DELETE FROM login_failures WHERE key = 'user:' || $1",
+                "DELETE FROM mfa_totp WHERE user_id = $1",
+                "DELETE FROM mfa_backup_codes WHERE user_id = $1",
+                "DELETE FROM mfa_challenges WHERE user_id = $1",
             ] {
                 exec(tx, sql, &[&user_id]).await?;
             }

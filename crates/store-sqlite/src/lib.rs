@@ -26,6 +26,7 @@ mod events;
 mod keys;
 mod lifecycle;
 mod login_failures;
+mod mfa;
 mod migrate;
 mod roles;
 mod sessions;

@@ -65,7 +65,11 @@ fn token_row(
     ))
 }
 
-fn insert_mail(c: &Connection, mail: &QueuedMail, job: &NewJob) -> Result<bool, StoreError> {
+pub(crate) fn insert_mail(
+    c: &Connection,
+    mail: &QueuedMail,
+    job: &NewJob,
+) -> Result<bool, StoreError> {
     if !insert_job(c, job)? {
         return Ok(false);
     }
@@ -123,7 +127,7 @@ fn insert_token(c: &Connection, t: &AccountToken) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn revoke_all(
+pub(crate) fn revoke_all(
     c: &Connection,
     user_id: &str,
     keep: Option<&str>,
@@ -138,7 +142,7 @@ fn revoke_all(
     Ok(n as u64)
 }
 
-fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+pub(crate) fn immediate(c: &mut Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
     c.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)
 }
@@ -279,6 +283,9 @@ fn anonymize(
         "DELETE FROM mail_outbox WHERE user_id = ?1",
         "DELETE FROM user_roles WHERE user_id = ?1",
         "DELETE FROM login_failures WHERE key = 'user:' || ?1",
+        "DELETE FROM mfa_totp WHERE user_id = ?1",
+        "DELETE FROM mfa_backup_codes WHERE user_id = ?1",
+        "DELETE FROM mfa_challenges WHERE user_id = ?1",
     ] {
         tx.execute(sql, params![user_id]).map_err(map_err)?;
     }

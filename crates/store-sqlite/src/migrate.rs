@@ -40,6 +40,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0006_refresh_successor.sql"),
     },
     Migration {
+        name: "0010_mfa",
+        sql: include_str!("../migrations/0010_mfa.sql"),
+    },
+    Migration {
         name: "0020_events",
         sql: include_str!("../migrations/0020_events.sql"),
     },

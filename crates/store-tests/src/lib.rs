@@ -89,6 +89,11 @@ macro_rules! conformance_suite {
             registration_commits_the_user_its_mail_and_its_event_together,
             a_retried_token_mail_finds_the_first_one_and_stores_nothing,
             notices_commit_with_their_change_and_only_with_it,
+            totp_enrolment_is_pending_until_confirmed_once,
+            totp_steps_are_accepted_once_and_in_order,
+            concurrent_uses_of_one_step_or_code_admit_one,
+            backup_codes_are_single_use_replaced_and_removed,
+            mfa_challenges_count_failures_and_are_used_once,
             every_session_end_records_its_event,
             events_resume_in_order_and_are_purged_by_age
             );

@@ -639,6 +639,15 @@ impl TestApp {
         .await
     }
 
+    /// The TOTP code an authenticator app shows for `secret` (base32, as
+    /// enrolment answers it) at the app's clock moved by `offset_secs`.
+    pub fn totp_code(&self, secret: &str, offset_secs: i64) -> String {
+        let g = latchkey_core::mfa::totp::Generator::from_base32(secret, "latchkey", "test")
+            .expect("a base32 TOTP secret");
+        let t = self.clock.now().unix_timestamp() + offset_secs;
+        g.code_at(u64::try_from(t).expect("after 1970"))
+    }
+
     /// `method path` with no body and optional bearer token.
     pub async fn send(&self, method: &str, path: &str, bearer: Option<&str>) -> TestResponse {
         let mut req = Request::builder().method(method).uri(path);

@@ -224,6 +224,89 @@ async fn extractors_layer_and_typed_requirements() {
     );
 }
 
+/// An aal2 level that also wants the sign-in within five minutes.
+struct RecentAal2;
+impl latchkey_verify::AalLevel for RecentAal2 {
+    const ACR: &'static str = "aal2";
+    const MAX_AGE: Option<u64> = Some(300);
+}
+
+/// latchkey's sign-in with a second factor issues what `RequireAal` reads:
+/// `acr` `aal2`, `amr` with `mfa`, and `auth_time`; a stale sign-in gets the
+/// step-up challenge with `max_age`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_aal_accepts_a_second_factor_sign_in() {
+    // the app runs ten minutes behind this verifier, so that a sign-in can
+    // be old while its tokens are valid
+    let behind = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    let app = TestApp::sqlite_from(latchkey_testkit::Options {
+        clock: Some(std::sync::Arc::new(latchkey_testkit::ManualClock::new(
+            behind,
+        ))),
+        access_ttl: time::Duration::minutes(30),
+        ..Default::default()
+    })
+    .await;
+    let base = serve(&app).await;
+    let t = signed_in(&app, "aal2@example.com").await;
+    let r = app
+        .send("POST", "/v1/account/mfa/totp", Some(access(&t)))
+        .await;
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            serde_json::json!({"code": app.totp_code(&secret, 0)}),
+            Some(access(&t)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // the confirming session passed the factor: its next token is aal2
+    let old = app
+        .refresh(t["refresh_token"].as_str().unwrap())
+        .await
+        .json();
+    let router: Router = Router::new()
+        .route("/billing", get(|_: RequireAal<Aal2>| async { "ok" }))
+        .route("/payout", get(|_: RequireAal<RecentAal2>| async { "ok" }))
+        .with_state(Verifier::new(config(&base)));
+    let claims = Verifier::new(config(&base))
+        .verify(access(&old))
+        .await
+        .unwrap();
+    assert_eq!(
+        (claims.acr.as_str(), claims.amr.clone()),
+        ("aal2", vec!["pwd".to_owned(), "otp".into(), "mfa".into()])
+    );
+    assert_eq!(
+        call(&router, "/billing", Some(access(&old))).await.0,
+        StatusCode::OK
+    );
+    let (status, challenge, _) = call(&router, "/payout", Some(access(&old))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "ten minutes old");
+    assert!(challenge.contains("max_age=300"), "{challenge}");
+    // caught up, a step-up with a code makes auth_time recent again
+    app.clock.advance(time::Duration::minutes(10));
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/reauth",
+            serde_json::json!({"method": "totp", "code": app.totp_code(&secret, 0)}),
+            Some(access(&old)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let fresh = app
+        .refresh(old["refresh_token"].as_str().unwrap())
+        .await
+        .json();
+    assert_eq!(
+        call(&router, "/payout", Some(access(&fresh))).await.0,
+        StatusCode::OK
+    );
+}
+
 /// A verifier introspecting every token (answers are not cached).
 fn introspecting(base: &str, client_id: &str, client_secret: &str) -> Verifier {
     let mut c = config(base);

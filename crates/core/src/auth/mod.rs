@@ -245,6 +245,9 @@ pub enum LoginOutcome {
     Tokens(TokenResponse),
     /// Cookie mode: a session cookie.
     Cookie(Box<CookieSession>),
+    /// The account has a second factor: no session yet; the second step
+    /// (`POST /v1/auth/login/mfa`) answers this challenge.
+    MfaRequired(Box<crate::mfa::MfaRequired>),
 }
 
 /// A password sign-in attempt.
@@ -738,6 +741,12 @@ impl Context {
         amr: Vec<String>,
     ) -> Result<LoginOutcome, AuthError> {
         self.admit(user, client).await?;
+        // the one branch every way of signing in takes: a second factor first
+        if let Some(required) =
+            crate::mfa::service::challenge_if_enrolled(self, user, kind, &amr).await?
+        {
+            return Ok(LoginOutcome::MfaRequired(Box::new(required)));
+        }
         let label = client.user_agent.as_deref().map(device_label);
         let new_device = self.is_new_device(user, label.as_deref(), client).await;
         let outcome = self.create_session(user, client, kind, amr).await?;

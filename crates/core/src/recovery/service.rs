@@ -280,6 +280,12 @@ impl Recovery {
         }
     }
 
+    /// How long a deleted account can still be restored with its cancel
+    /// link (`accounts.deletion_grace_days`), for pages that explain it.
+    pub fn deletion_grace(&self) -> time::Duration {
+        self.lifecycle.deletion_grace
+    }
+
     // ---------------------------------------------------------------------
     // deletion and deactivation
     // ---------------------------------------------------------------------

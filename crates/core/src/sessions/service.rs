@@ -171,7 +171,13 @@ impl Sessions {
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        if let Some(c) = &charged {
+        // With a second factor, the right password only takes back its own
+        // charge: the counter is cleared by the second step, so wrong codes
+        // add up across sign-ins instead of being forgiven by each password.
+        let second_factor = crate::mfa::service::enrolled(self, &user.id).await?;
+        if let Some(c) = charged.as_ref().filter(|_| second_factor) {
+            self.refund(c).await;
+        } else if let Some(c) = &charged {
             self.store.clear_login_failures(&c.key).await?;
             if c.key != account_key && self.store.clear_login_failures(&account_key).await? {
                 tracing::info!(event = "account.unlocked", user_id = %user.id, via = "known_device", "the owner signed in from a known device: the account's failure counter is cleared");
@@ -220,6 +226,12 @@ impl Sessions {
         let session_id = match &outcome {
             LoginOutcome::Tokens(t) => t.session_id.as_str(),
             LoginOutcome::Cookie(c) => c.session.id.as_str(),
+            LoginOutcome::MfaRequired(_) => {
+                return Ok(LoginSuccess {
+                    outcome,
+                    device_cookie,
+                });
+            }
         };
         self.record(
             AuditEvent::new(EventType::LoginSucceeded, now, attempt.client)

@@ -30,6 +30,19 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("logout.html", include_str!("../../templates/logout.html")),
     ("account.html", include_str!("../../templates/account.html")),
     ("forgot.html", include_str!("../../templates/forgot.html")),
+    (
+        "register.html",
+        include_str!("../../templates/register.html"),
+    ),
+    (
+        "registered.html",
+        include_str!("../../templates/registered.html"),
+    ),
+    (
+        "activity.html",
+        include_str!("../../templates/activity.html"),
+    ),
+    ("deleted.html", include_str!("../../templates/deleted.html")),
 ];
 
 /// The built-in stylesheet, served at `/assets/latchkey.css`.
@@ -157,7 +170,7 @@ impl Pages {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),
                 );
-                if let Ok(csp) = HeaderValue::from_str(&csp(&nonce)) {
+                if let Ok(csp) = HeaderValue::from_str(&csp(&nonce, &self.return_origins)) {
                     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
                 }
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -203,11 +216,19 @@ fn theme_file(dir: Option<&PathBuf>, name: &str) -> Result<Option<String>, minij
 }
 
 /// The policy of a page: its own stylesheet, scripts only with this
-/// answer's nonce, forms posting back here, never framed.
-fn csp(nonce: &str) -> String {
+/// answer's nonce, forms posting back here, never framed. `form-action`
+/// also names the allowed return origins: browsers apply it to the
+/// redirect that follows a form (sign-in going on to `return_to`), and
+/// would otherwise stop the person at latchkey.
+fn csp(nonce: &str, return_origins: &[String]) -> String {
+    let mut form_action = String::from("'self'");
+    for origin in return_origins {
+        form_action.push(' ');
+        form_action.push_str(origin);
+    }
     format!(
         "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; \
-         img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+         img-src 'self' data:; connect-src 'self'; form-action {form_action}; base-uri 'none'; \
          frame-ancestors 'none'"
     )
 }
@@ -288,6 +309,25 @@ mod tests {
         assert!(nonce.len() >= 22, "{nonce}");
         assert!(body(a).await.contains(&format!("nonce=\"{nonce}\"")));
         assert_eq!(b.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn forms_may_lead_on_to_the_allowed_return_origins_only() {
+        let pages =
+            Pages::builtin().with_return_origins(vec!["https://app.example.com".to_owned()]);
+        let r = pages.render("message.html", "t", context! {}, PageOptions::OK);
+        let p = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(
+            p.contains("form-action 'self' https://app.example.com;"),
+            "{p}"
+        );
+        let r = Pages::builtin().render("message.html", "t", context! {}, PageOptions::OK);
+        let p = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(p.contains("form-action 'self';"), "{p}");
     }
 
     #[tokio::test]

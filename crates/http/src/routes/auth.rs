@@ -6,8 +6,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::challenge::ChallengeAction;
 use latchkey_core::abuse::{Dimension, Limited, RouteClass};
-use latchkey_core::auth::{AuthError, LoginOutcome, Registration};
+use std::net::IpAddr;
+
+use latchkey_core::auth::{AuthError, ClientInfo, Registration};
 use latchkey_core::session::SessionKind;
+use latchkey_core::user::User;
 use latchkey_proto::TokenResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -79,38 +82,46 @@ pub async fn post_register(
     headers: HeaderMap,
     Json(body): Json<RegisterRequest>,
 ) -> Result<Response, ApiError> {
+    let registration = Registration {
+        email: body.email,
+        password: body.password,
+        username: body.username,
+        name: body.name,
+    };
+    let pow = pow_solution(&headers, body.pow.as_deref());
+    let (user, verdicts) = sign_up(&state, &client, ip, pow, registration).await?;
+    let mut response = (StatusCode::CREATED, axum::Json(UserView::from(user))).into_response();
+    with_limits(&mut response, &verdicts);
+    Ok(response)
+}
+
+/// The sign-up step of `POST /v1/auth/register` and the `/register` page:
+/// the challenge under pressure, the per-account quotas of the `register`
+/// class, the pressure every sign-up adds, then the account (or, for an
+/// address that has one, the indistinguishable answer). Returns the user
+/// and the quota verdicts (for `RateLimit` headers).
+pub(super) async fn sign_up(
+    state: &AppState,
+    client: &ClientInfo,
+    ip: Option<IpAddr>,
+    pow: Option<&str>,
+    registration: Registration,
+) -> Result<(User, Vec<Limited>), ApiError> {
     let guard = state.protection().guard.clone();
     guard
-        .demand_challenge(
-            ChallengeAction::Register,
-            ip,
-            pow_solution(&headers, body.pow.as_deref()),
-        )
+        .demand_challenge(ChallengeAction::Register, ip, pow)
         .await
         .map_err(|d| challenge_refusal(&d))?;
-    let account = latchkey_core::user::normalize_email(&body.email);
+    let account = latchkey_core::user::normalize_email(&registration.email);
     let mut verdicts = Vec::new();
     for dim in [Dimension::Account, Dimension::IpAccount] {
         verdicts.extend(check_limit(&guard, RouteClass::Register, dim, ip, Some(&account)).await?);
     }
     // every sign-up, accepted or not, adds to the pressure behind challenges
     guard.record_pressure(ip, 1).await;
-    let user = state
-        .accounts()
-        .register(
-            Registration {
-                email: body.email,
-                password: body.password,
-                username: body.username,
-                name: body.name,
-            },
-            &client,
-        )
-        .await?;
+    let user = state.accounts().register(registration, client).await?;
     metrics::counter!("latchkey_registrations_total").increment(1);
-    let mut response = (StatusCode::CREATED, axum::Json(UserView::from(user))).into_response();
-    with_limits(&mut response, &verdicts);
-    Ok(response)
+    Ok((user, verdicts))
 }
 
 fn with_limits(response: &mut Response, verdicts: &[Limited]) {
@@ -128,6 +139,16 @@ pub enum LoginMode {
     Bearer,
     /// An HttpOnly session cookie, for browser apps on latchkey's origin.
     Cookie,
+}
+
+impl LoginMode {
+    /// The kind of session the mode asks for.
+    pub fn kind(self) -> SessionKind {
+        match self {
+            LoginMode::Bearer => SessionKind::Bearer,
+            LoginMode::Cookie => SessionKind::Cookie,
+        }
+    }
 }
 
 /// Credentials.
@@ -183,7 +204,7 @@ pub struct CookieLoginResponse {
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     params(("Latchkey-Pow" = Option<String>, Header, description = "A solved challenge, `<token>:<counter>`, when one is demanded.")),
     responses(
-        (status = 200, description = "Bearer mode: the token response. Cookie mode: `CookieLoginResponse` and `Set-Cookie`. Both set the device cookie.", body = TokenResponse),
+        (status = 200, description = "Bearer mode: the token response. Cookie mode: `CookieLoginResponse` and `Set-Cookie`. Both set the device cookie. When the account has a second factor: `MfaChallengeResponse` (`mfa_required`, and in cookie mode a cookie binding its `mfa_token` to this browser); no session yet: finish with `POST /v1/auth/login/mfa`.", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
             example = json!({"type": "urn:latchkey:problem:invalid_credentials", "title": "Invalid credentials", "status": 401, "detail": "The identifier or the password is wrong.", "code": "invalid_credentials"})),
         (status = 403, description = "`csrf_failed`: a cookie-mode login from another origin; `challenge_required` or `challenge_failed`: solve the puzzle in `challenge` and repeat with `Latchkey-Pow`.", body = latchkey_proto::Problem, content_type = "application/problem+json",
@@ -203,10 +224,7 @@ pub async fn post_login(
     headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let kind = match body.mode {
-        LoginMode::Bearer => SessionKind::Bearer,
-        LoginMode::Cookie => SessionKind::Cookie,
-    };
+    let kind = body.mode.kind();
     let signed_in = SignIn {
         state: &state,
         headers: &headers,
@@ -219,16 +237,7 @@ pub async fn post_login(
     }
     .with_password(&body.identifier, &body.password)
     .await?;
-    let response = match &signed_in.outcome {
-        LoginOutcome::Tokens(tokens) => axum::Json(tokens).into_response(),
-        LoginOutcome::Cookie(c) => axum::Json(CookieLoginResponse {
-            session_id: c.session.id.clone(),
-            csrf_token: c.csrf_token.clone(),
-            expires_at: rfc3339(c.session.expires_at.min(c.session.idle_expires_at)),
-        })
-        .into_response(),
-    };
-    Ok(signed_in.respond(response))
+    Ok(super::mfa::signed_in_json(signed_in))
 }
 
 /// Which action a challenge is wanted for.

@@ -214,7 +214,8 @@ pub struct PasswordChange {
 }
 
 /// Change the password. **Requires** an access token or the session cookie
-/// (with CSRF token), and the current password. Every other session of the
+/// (with CSRF token), and the current password (and, for an account with a
+/// second factor, a session that passed it). Every other session of the
 /// user ends; the calling one stays. A notice is mailed. Limited like
 /// sign-in (`rate_limits.login`), per client IP and per account. Recorded as
 /// `password.changed`.
@@ -222,7 +223,7 @@ pub struct PasswordChange {
     responses(
         (status = 204, description = "Changed; the other sessions have ended."),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`wrong_password`: the current password is wrong.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`wrong_password`: the current password is wrong; `mfa_required`: the account has a second factor and this session did not pass it.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: the new password is refused (codes as for the reset).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked`: too many wrong passwords (here and at sign-in); the password is not checked until the owner signs in from a known device, resets it, or an administrator unlocks the account.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -236,6 +237,8 @@ pub async fn post_account_password(
     Json(body): Json<PasswordChange>,
 ) -> Result<Response, ApiError> {
     let verdicts = own_limits(&state, RouteClass::Login, ip, &who).await?;
+    // with a second factor, only a session that passed it (aal2)
+    state.mfa().require_aal2_if_enrolled(&who.principal).await?;
     state
         .recovery()
         .change_password(
@@ -249,13 +252,17 @@ pub async fn post_account_password(
     Ok(limited(StatusCode::NO_CONTENT.into_response(), &verdicts))
 }
 
-/// The password, to confirm it is still the user.
+/// The password, or a second factor's code, to confirm it is still the user.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"password": "correct horse battery staple"}))]
 pub struct ReauthRequest {
-    /// The account's password.
-    password: String,
+    /// The account's password (or give `method` and `code`).
+    password: Option<String>,
+    /// A second factor: `totp` or `backup_code`.
+    method: Option<String>,
+    /// The code of `method`.
+    code: Option<String>,
 }
 
 /// When the session last authenticated, and until when that counts as recent.
@@ -268,9 +275,12 @@ pub struct ReauthResponse {
     pub reauth_valid_until: String,
 }
 
-/// Step-up: confirm the password to refresh the session's `auth_time`, so
-/// that changes needing a recent authentication (email change, deletion)
-/// are allowed for `accounts.reauth_max_age_minutes`. **Requires** an access
+/// Step-up: confirm the password, or a second factor's code (`method`
+/// `totp` or `backup_code`), to refresh the session's `auth_time`, so that
+/// changes needing a recent authentication (email change, deletion, the
+/// account's factors) are allowed for `accounts.reauth_max_age_minutes`. A
+/// code also raises the session to `aal2` (`amr` gains `otp` and `mfa`),
+/// which accounts with a second factor need for those changes. **Requires** an access
 /// token or the session cookie (with CSRF token). Access tokens issued
 /// earlier keep their `auth_time` claim; refresh to get one with the new value.
 /// Limited like sign-in (`rate_limits.login`), per client IP and per account.
@@ -278,22 +288,44 @@ pub struct ReauthResponse {
     responses(
         (status = 200, description = "Re-authenticated.", body = ReauthResponse),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`wrong_password`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`method_unavailable`: the account has no such factor.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`wrong_password` or `invalid_code`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: neither a password nor a method and code.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked`: too many wrong passwords (here and at sign-in); the password is not checked until the owner signs in from a known device, resets it, or an administrator unlocks the account.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 429, description = RATE_LIMITED, body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`busy`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_reauth(
     State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
     ClientAddr(ip): ClientAddr,
     who: Authenticated,
     Json(body): Json<ReauthRequest>,
 ) -> Result<Response, ApiError> {
     let verdicts = own_limits(&state, RouteClass::Login, ip, &who).await?;
-    let info = state
-        .recovery()
-        .reauthenticate(&who.principal, &body.password)
-        .await?;
+    let info = match (&body.password, &body.method, &body.code) {
+        (Some(password), None, None) => {
+            state
+                .recovery()
+                .reauthenticate(&who.principal, password)
+                .await?
+        }
+        (None, Some(method), Some(code)) => {
+            state
+                .mfa()
+                .reauthenticate(&who.principal, method, code, &client)
+                .await?
+        }
+        _ => {
+            return Err(ApiError::validation(vec![
+                latchkey_proto::problem::FieldError {
+                    field: "password".into(),
+                    code: "password_or_code".into(),
+                    message: "give either `password`, or `method` and `code`".into(),
+                },
+            ]));
+        }
+    };
     let body = axum::Json(ReauthResponse {
         auth_time: rfc3339(info.auth_time),
         reauth_valid_until: rfc3339(info.valid_until),

@@ -5,6 +5,7 @@
 //! of its errors. This module only lists the groups.
 
 mod account;
+mod account_center;
 mod admin;
 mod auth;
 pub mod authz;
@@ -13,8 +14,10 @@ mod health;
 mod lifecycle;
 mod links;
 mod meta;
+mod mfa;
 mod oauth;
 mod pages;
+mod register_page;
 mod responses;
 mod views;
 
@@ -165,7 +168,10 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         lifecycle::routes(),
         links::routes(),
         pages::routes(),
+        register_page::routes(),
+        account_center::routes(),
         admin::routes(),
+        mfa::routes(),
         oauth::routes(),
         events::routes(),
         health::routes(),

@@ -1,4 +1,4 @@
-//! The hosted pages: `/login`, `/forgot-password`, `/logout`, `/account`, and their
+//! The hosted pages: `/login`, `/forgot-password`, `/logout`, and their
 //! stylesheet. Server-rendered from the page templates, working without
 //! JavaScript (the only script is the proof-of-work solver, which fills the
 //! sign-in form's `pow` field when the server asks for one). Every form
@@ -8,10 +8,10 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use latchkey_core::abuse::RouteClass;
-use latchkey_core::auth::Principal;
+use latchkey_core::auth::{LoginOutcome, Principal};
 use latchkey_core::session::SessionKind;
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -19,7 +19,6 @@ use utoipa::IntoParams;
 use utoipa_axum::routes;
 
 use super::Routes;
-use super::views::UserView;
 use crate::cookies::{cookie_value, set_cookie};
 use crate::error::ApiError;
 use crate::error::unreadable_form;
@@ -53,7 +52,7 @@ pub struct LoginQuery {
     /// A path here, or a URL on an allowed origin
     /// (`pages.allowed_return_origins`); anything else goes to `/account`.
     #[serde(default)]
-    return_to: String,
+    pub(super) return_to: String,
 }
 
 /// The sign-in form.
@@ -75,8 +74,9 @@ pub struct LoginForm {
 
 const SIGN_IN: &str = "Sign in";
 
-fn login_context(form: &LoginForm, csrf: &str) -> Value {
+fn login_context(state: &AppState, form: &LoginForm, csrf: &str) -> Value {
     context! {
+        register => super::register_page::with_return_to("/register", state, &form.return_to),
         csrf => csrf,
         identifier => &form.identifier,
         return_to => &form.return_to,
@@ -86,7 +86,7 @@ fn login_context(form: &LoginForm, csrf: &str) -> Value {
 }
 
 /// A form that could not be read.
-fn unreadable() -> ApiError {
+pub(super) fn unreadable() -> ApiError {
     unreadable_form("The form could not be read; reload the page and send it again.")
 }
 
@@ -111,7 +111,7 @@ pub async fn get_login_page(
         "login.html",
         SIGN_IN,
         PageOptions::OK,
-        |csrf| login_context(&form, csrf),
+        |csrf| login_context(&state, &form, csrf),
     )
 }
 
@@ -154,9 +154,23 @@ pub async fn post_login_page(
         e.with_retry(Retry {
             template: "login.html",
             title: SIGN_IN,
-            context: login_context(&f, &f.csrf),
+            context: login_context(&state, &f, &f.csrf),
         })
     })?;
+    if let LoginOutcome::MfaRequired(_) = &signed_in.outcome {
+        // no session was made; the code-entry page (/mfa) is not built yet
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "mfa_required",
+            "Second factor required",
+            "This account uses two-step sign-in, which this page cannot ask for yet. Sign in with an app that supports it.",
+        )
+        .with_retry(Retry {
+            template: "login.html",
+            title: SIGN_IN,
+            context: login_context(&state, &f, &f.csrf),
+        }));
+    }
     let target = state
         .pages()
         .return_target(&f.return_to, &state.cookies().origin);
@@ -245,7 +259,7 @@ pub async fn post_forgot_page(
 }
 
 /// The signed-in person of a page request, if any (the session cookie).
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
+pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
     let cookie = cookie_value(headers, state.cookies().name())?;
     state.sessions().authenticate_cookie(&cookie).await.ok()
 }
@@ -325,29 +339,6 @@ pub async fn post_logout_page(
     Ok(response)
 }
 
-/// The account page. Needs the session cookie; without one, the sign-in
-/// page (coming back here afterwards).
-#[utoipa::path(get, path = "/account", tag = "pages",
-    responses(
-        (status = 200, description = "The account.", content_type = "text/html"),
-        (status = 303, description = "Not signed in: to `/login`."),
-    ))]
-pub async fn get_account_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let Some(who) = signed_in(&state, &headers).await else {
-        return Ok(Redirect::to("/login?return_to=/account").into_response());
-    };
-    let account = UserView::from(state.auth().account(&who.user_id).await?);
-    Ok(state.pages().render(
-        "account.html",
-        "Your account",
-        context! { account => Value::from_serialize(&account) },
-        PageOptions::OK,
-    ))
-}
-
 /// The group: errors as pages. Signing in has the `login` quotas.
 pub(super) fn routes() -> Routes {
     Routes::new(Renderer::Page)
@@ -358,5 +349,4 @@ pub(super) fn routes() -> Routes {
         .add(RouteClass::Mail, routes!(post_forgot_page))
         .add(RouteClass::Api, routes!(get_logout_page))
         .add(RouteClass::Api, routes!(post_logout_page))
-        .add(RouteClass::Api, routes!(get_account_page))
 }

@@ -1,0 +1,571 @@
+//! The mfa service: enrolment, the second step of sign-in, step-up, and the
+//! administrator's reset.
+
+use std::sync::Arc;
+
+use latchkey_tokens::{Sealer, random_bytes, random_token, sha256_hex};
+
+use super::backup::BackupCodes;
+use super::error::MfaError;
+use super::model::{
+    ChallengeVerdict, MAX_CHALLENGE_FAILURES, MFA_TOKEN_TTL, Method, MfaChallenge, MfaRequired,
+    MfaStatus, TotpFactor, has_second_factor,
+};
+use super::totp::{Generator, SECRET_LEN};
+use crate::audit::{AuditEvent, EventType};
+use crate::auth::{
+    Actor, AuthError, ClientInfo, Context, LoginOutcome, LoginSuccess, MAX_OPAQUE_TOKEN_LEN,
+    Principal, ReauthInfo,
+};
+use crate::mail::{MailKind, MfaChange};
+use crate::roles::perm;
+use crate::session::SessionKind;
+use crate::store::StoreError;
+use crate::user::User;
+
+/// What enrolment shows once: the secret, and the URI an app scans.
+#[derive(Debug, Clone)]
+pub struct TotpEnrolment {
+    /// The secret in base32, to type in by hand.
+    pub secret: String,
+    /// `otpauth://totp/...`, for the QR code.
+    pub otpauth_uri: String,
+}
+
+/// The second step of a sign-in, as presented.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondStep<'a> {
+    /// The `mfa_token` of the first step.
+    pub mfa_token: &'a str,
+    /// The binding cookie the first step set (cookie mode).
+    pub binding_cookie: Option<&'a str>,
+    /// The mode asked for: must be the first step's.
+    pub kind: SessionKind,
+    /// `totp` or `backup_code`.
+    pub method: &'a str,
+    /// The code as typed.
+    pub code: &'a str,
+    /// Where the request came from.
+    pub client: &'a ClientInfo,
+}
+
+/// The mfa service over the shared [`Context`].
+#[derive(Clone)]
+pub struct Mfa {
+    ctx: Arc<Context>,
+    sealer: Arc<Sealer>,
+    codes: BackupCodes,
+}
+
+impl std::fmt::Debug for Mfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mfa").finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Mfa {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
+}
+
+/// The `amr` of a session that passed a second factor after `first`.
+fn raised(first: &[String], method: Method) -> Vec<String> {
+    let mut amr = first.to_vec();
+    for m in [method.amr(), "mfa"] {
+        if !amr.iter().any(|a| a == m) {
+            amr.push(m.to_owned());
+        }
+    }
+    amr
+}
+
+impl Mfa {
+    /// The service over `ctx`; its keys derive from the context's master key.
+    pub fn new(ctx: Arc<Context>) -> Mfa {
+        let master = ctx.device_key;
+        Mfa {
+            sealer: Arc::new(Sealer::new(&master, "latchkey/totp-secrets/v1")),
+            codes: BackupCodes::new(&master),
+            ctx,
+        }
+    }
+
+    /// What the user has enrolled.
+    pub async fn status(&self, user_id: &str) -> Result<MfaStatus, MfaError> {
+        status(&self.ctx, user_id).await.map_err(MfaError::from)
+    }
+
+    fn generator(&self, user: &User, sealed: &[u8]) -> Result<Generator, MfaError> {
+        let secret = self
+            .sealer
+            .open(sealed, user.id.as_bytes())
+            .map_err(|e| AuthError::Internal(format!("TOTP secret cannot be opened: {e}")))?;
+        Generator::new(&secret, &self.lifecycle.theme.product_name, &user.email)
+            .map_err(|e| MfaError::Auth(AuthError::Internal(e.to_string())))
+    }
+
+    /// Starts (or restarts) TOTP enrolment: a new secret, pending until
+    /// [`Mfa::confirm_totp`]. `AlreadyEnrolled` when a confirmed one exists.
+    pub async fn start_totp(&self, principal: &Principal) -> Result<TotpEnrolment, MfaError> {
+        let user = &principal.user;
+        let secret: [u8; SECRET_LEN] = random_bytes();
+        let factor = TotpFactor {
+            user_id: user.id.clone(),
+            secret_sealed: self.sealer.seal(&secret, user.id.as_bytes()),
+            created_at: self.now(),
+            confirmed_at: None,
+            last_step: None,
+        };
+        let generator = self.generator(user, &factor.secret_sealed)?;
+        match self.store.put_pending_totp(&factor).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(MfaError::AlreadyEnrolled),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(TotpEnrolment {
+            secret: generator.secret_base32(),
+            otpauth_uri: generator.otpauth_uri(),
+        })
+    }
+
+    /// Confirms the pending factor with its first code: two-step sign-in is
+    /// on, this session counts as having passed it (`aal2`), the user's
+    /// other sessions end (none of them passed it), and ten backup codes are
+    /// returned, to be shown once.
+    pub async fn confirm_totp(
+        &self,
+        principal: &Principal,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, MfaError> {
+        let user = &principal.user;
+        let factor = self
+            .store
+            .totp_factor(&user.id)
+            .await?
+            .ok_or(MfaError::NoPendingEnrolment)?;
+        if factor.confirmed_at.is_some() {
+            return Err(MfaError::AlreadyEnrolled);
+        }
+        let now = self.now();
+        let generator = self.generator(user, &factor.secret_sealed)?;
+        let step = generator
+            .matching_step(code, now.unix_timestamp().max(0) as u64)
+            .ok_or(MfaError::InvalidCode)?;
+        let (codes, hashes) = self.codes.generate(&user.id);
+        let amr = raised(&principal.session.amr, Method::Totp);
+        let event = AuditEvent::new(EventType::MfaEnabled, now, client)
+            .actor(Some(&user.id))
+            .subject(&user.id)
+            .session(&principal.session.id)
+            .detail("method", "totp");
+        if !self
+            .store
+            .confirm_totp(
+                &user.id,
+                &factor.secret_sealed,
+                step,
+                &hashes,
+                &principal.session.id,
+                &amr,
+                now,
+                &event,
+            )
+            .await?
+        {
+            return Err(MfaError::NoPendingEnrolment);
+        }
+        self.mail(
+            user,
+            MailKind::MfaChanged {
+                what: MfaChange::Enabled,
+            },
+        )
+        .await;
+        Ok(codes)
+    }
+
+    /// Turns two-step sign-in off: the factor and the backup codes go. The
+    /// caller must have checked a recent `aal2` authentication.
+    pub async fn disable_totp(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<(), MfaError> {
+        let user = &principal.user;
+        let event = AuditEvent::new(EventType::MfaDisabled, self.now(), client)
+            .actor(Some(&user.id))
+            .subject(&user.id)
+            .session(&principal.session.id);
+        self.remove(user, &event, MfaChange::Disabled).await
+    }
+
+    /// Removes the second factors of `user_id` as an administrator (the
+    /// [`Access::may_act_on`](crate::roles::Access::may_act_on) rule;
+    /// `mfa.reset`, the user is mailed). `NotEnrolled` when there are none.
+    pub async fn admin_reset(&self, actor: &Actor, user_id: &str) -> Result<(), MfaError> {
+        actor.require(perm::USERS_WRITE)?;
+        let user = self.target(actor, user_id).await?;
+        let event = actor
+            .event(EventType::MfaReset, self.now())
+            .subject(&user.id);
+        self.remove(&user, &event, MfaChange::Reset).await
+    }
+
+    async fn remove(
+        &self,
+        user: &User,
+        event: &AuditEvent,
+        what: MfaChange,
+    ) -> Result<(), MfaError> {
+        let (mail, job) = self.compose(Some(&user.id), &user.email, &MailKind::MfaChanged { what });
+        if !self
+            .store
+            .remove_mfa(&user.id, event, Some((&mail, &job)))
+            .await?
+        {
+            return Err(MfaError::NotEnrolled);
+        }
+        self.wake_jobs();
+        Ok(())
+    }
+
+    /// Replaces the backup codes (the old ones stop working); the new ones
+    /// are returned, to be shown once. The caller must have checked a recent
+    /// `aal2` authentication.
+    pub async fn regenerate_backup_codes(
+        &self,
+        principal: &Principal,
+        client: &ClientInfo,
+    ) -> Result<Vec<String>, MfaError> {
+        let user = &principal.user;
+        let now = self.now();
+        let (codes, hashes) = self.codes.generate(&user.id);
+        let event = AuditEvent::new(EventType::MfaBackupCodesRegenerated, now, client)
+            .actor(Some(&user.id))
+            .subject(&user.id)
+            .session(&principal.session.id);
+        if !self
+            .store
+            .replace_backup_codes(&user.id, &hashes, now, &event)
+            .await?
+        {
+            return Err(MfaError::NotEnrolled);
+        }
+        self.mail(
+            user,
+            MailKind::MfaChanged {
+                what: MfaChange::BackupCodesRegenerated,
+            },
+        )
+        .await;
+        Ok(codes)
+    }
+
+    /// Whether the principal may make a sensitive change now: a recent
+    /// authentication (`accounts.reauth_max_age_minutes`), and, when the
+    /// account has a second factor, a session that passed one (`aal2`).
+    pub async fn require_recent(&self, principal: &Principal) -> Result<(), MfaError> {
+        if principal.session.auth_time + self.lifecycle.reauth_max_age <= self.now() {
+            return Err(MfaError::Auth(AuthError::ReauthRequired));
+        }
+        self.require_aal2_if_enrolled(principal).await
+    }
+
+    /// `StepUpRequired` when the account has a second factor and this
+    /// session never passed it.
+    pub async fn require_aal2_if_enrolled(&self, principal: &Principal) -> Result<(), MfaError> {
+        if has_second_factor(&principal.session.amr) {
+            return Ok(());
+        }
+        if enrolled(&self.ctx, &principal.user_id).await? {
+            return Err(MfaError::StepUpRequired);
+        }
+        Ok(())
+    }
+
+    /// For writes that need recent `aal2` only from accounts with a factor
+    /// (administration): nothing without one; with one, as
+    /// [`Mfa::require_recent`].
+    pub async fn require_step_up_if_enrolled(&self, principal: &Principal) -> Result<(), MfaError> {
+        if !enrolled(&self.ctx, &principal.user_id).await? {
+            return Ok(());
+        }
+        if !has_second_factor(&principal.session.amr) {
+            return Err(MfaError::StepUpRequired);
+        }
+        self.require_recent(principal).await
+    }
+
+    /// Step-up with a second factor: the session's `auth_time` becomes now
+    /// and it counts as `aal2` from here on.
+    pub async fn reauthenticate(
+        &self,
+        principal: &Principal,
+        method: &str,
+        code: &str,
+        client: &ClientInfo,
+    ) -> Result<ReauthInfo, MfaError> {
+        let user = self.account(&principal.user_id).await?;
+        let method = self.verify(&user, method, code, client, "reauth").await?;
+        let now = self.now();
+        let amr = raised(&principal.session.amr, method);
+        if !self
+            .store
+            .raise_session(&principal.session.id, now, &amr)
+            .await?
+        {
+            return Err(AuthError::Unauthenticated("session ended").into());
+        }
+        Ok(ReauthInfo {
+            auth_time: now,
+            valid_until: now + self.lifecycle.reauth_max_age,
+        })
+    }
+
+    /// The second step of a sign-in: the `mfa_token` (with its cookie in
+    /// cookie mode) and a code. Wrong codes count against the token (five
+    /// and it is dead) and the account's failure counters; the right one
+    /// uses the token and starts the session.
+    pub async fn complete_sign_in(&self, step: SecondStep<'_>) -> Result<LoginSuccess, MfaError> {
+        if step.mfa_token.is_empty() || step.mfa_token.len() > MAX_OPAQUE_TOKEN_LEN {
+            return Err(MfaError::InvalidMfaToken);
+        }
+        let token_hash = sha256_hex(step.mfa_token.as_bytes());
+        let binding = step
+            .binding_cookie
+            .filter(|c| c.len() <= MAX_OPAQUE_TOKEN_LEN)
+            .map(|c| sha256_hex(c.as_bytes()));
+        let now = self.now();
+        let challenge = self
+            .store
+            .mfa_challenge(&token_hash)
+            .await?
+            .ok_or(MfaError::InvalidMfaToken)?;
+        if challenge.decide(now, binding.as_deref()) == ChallengeVerdict::Refused
+            || challenge.kind != step.kind
+        {
+            return Err(MfaError::InvalidMfaToken);
+        }
+        let user = self
+            .store
+            .user_by_id(&challenge.user_id)
+            .await?
+            .ok_or(MfaError::InvalidMfaToken)?;
+        let method = match self
+            .verify(&user, step.method, step.code, step.client, "sign_in")
+            .await
+        {
+            Ok(m) => m,
+            Err(MfaError::InvalidCode) => {
+                self.store.fail_mfa_challenge(&token_hash).await?;
+                return Err(MfaError::InvalidCode);
+            }
+            Err(e) => return Err(e),
+        };
+        if !self
+            .store
+            .use_mfa_challenge(&token_hash, MAX_CHALLENGE_FAILURES, now)
+            .await?
+        {
+            return Err(MfaError::InvalidMfaToken);
+        }
+        if let Some(s) = user.active_suspension(now) {
+            return Err(AuthError::Suspended { until: s.until }.into());
+        }
+        let amr = raised(&challenge.amr, method);
+        let outcome = self
+            .start_session(&user, step.client, challenge.kind, amr)
+            .await?;
+        let session_id = match &outcome {
+            LoginOutcome::Tokens(t) => t.session_id.as_str(),
+            LoginOutcome::Cookie(c) => c.session.id.as_str(),
+            LoginOutcome::MfaRequired(_) => {
+                return Err(AuthError::Internal("second factor asked twice".into()).into());
+            }
+        };
+        self.record(
+            AuditEvent::new(EventType::LoginSucceeded, now, step.client)
+                .actor(Some(&user.id))
+                .subject(&user.id)
+                .session(session_id)
+                .detail("method", format!("password+{}", method.as_str()))
+                .detail("mode", challenge.kind.as_str()),
+        )
+        .await;
+        let device_cookie = self.devices.issue(&user.id, None, now);
+        Ok(LoginSuccess {
+            outcome,
+            device_cookie,
+        })
+    }
+
+    /// Checks a code of `method` for `user`: charged to the account's
+    /// failure counter first (a locked account gets no check), one use of a
+    /// time step or backup code on success, `mfa.failed` on failure.
+    async fn verify(
+        &self,
+        user: &User,
+        method: &str,
+        code: &str,
+        client: &ClientInfo,
+        place: &'static str,
+    ) -> Result<Method, MfaError> {
+        let method = Method::parse(method).ok_or(MfaError::MethodUnavailable)?;
+        let status = status(&self.ctx, &user.id).await?;
+        if !status.methods().contains(&method) {
+            return Err(MfaError::MethodUnavailable);
+        }
+        let now = self.now();
+        let charged = self
+            .charge_attempt(&format!("user:{}", user.id), None, now)
+            .await?;
+        let accepted = match method {
+            Method::Totp => match &status.totp {
+                Some(factor) => {
+                    let generator = self.generator(user, &factor.secret_sealed)?;
+                    match generator.matching_step(code, now.unix_timestamp().max(0) as u64) {
+                        Some(step) => self.store.use_totp_step(&user.id, step).await?,
+                        None => false,
+                    }
+                }
+                None => false,
+            },
+            Method::BackupCode => {
+                if BackupCodes::well_formed(code) {
+                    self.use_backup_code(user, code, client, place).await?
+                } else {
+                    false
+                }
+            }
+        };
+        let outcome = if accepted { "success" } else { "invalid_code" };
+        metrics::counter!("latchkey_mfa_verifications_total", "method" => method.as_str(), "outcome" => outcome)
+            .increment(1);
+        if accepted {
+            if let Some(c) = &charged {
+                self.store.clear_login_failures(&c.key).await?;
+            }
+            return Ok(method);
+        }
+        if let Some(c) = &charged {
+            c.note_lock();
+        }
+        self.record(
+            AuditEvent::new(EventType::MfaFailed, now, client)
+                .subject(&user.id)
+                .reason(place)
+                .detail("method", method.as_str()),
+        )
+        .await;
+        Err(MfaError::InvalidCode)
+    }
+
+    async fn use_backup_code(
+        &self,
+        user: &User,
+        code: &str,
+        client: &ClientInfo,
+        place: &'static str,
+    ) -> Result<bool, MfaError> {
+        let now = self.now();
+        let left_after = self
+            .store
+            .backup_codes_left(&user.id)
+            .await?
+            .saturating_sub(1);
+        let event = AuditEvent::new(EventType::MfaBackupCodeUsed, now, client)
+            .actor(Some(&user.id))
+            .subject(&user.id)
+            .detail("where", place);
+        let (mail, job) = self.compose(
+            Some(&user.id),
+            &user.email,
+            &MailKind::BackupCodeUsed { left: left_after },
+        );
+        let used = self
+            .store
+            .use_backup_code(
+                &user.id,
+                &self.codes.hash(&user.id, code),
+                now,
+                &event,
+                Some((&mail, &job)),
+            )
+            .await?;
+        if used.is_some() {
+            self.wake_jobs();
+        }
+        Ok(used.is_some())
+    }
+
+    async fn mail(&self, user: &User, kind: MailKind) {
+        if let Err(e) = self.notice(user, &user.email, kind).await {
+            tracing::warn!(error = %e, "could not queue the two-step sign-in notice");
+        }
+    }
+}
+
+async fn status(ctx: &Context, user_id: &str) -> Result<MfaStatus, StoreError> {
+    let totp = ctx.store.totp_factor(user_id).await?;
+    let backup_codes_left = if totp.as_ref().is_some_and(|t| t.confirmed_at.is_some()) {
+        ctx.store.backup_codes_left(user_id).await?
+    } else {
+        0
+    };
+    Ok(MfaStatus {
+        totp,
+        backup_codes_left,
+    })
+}
+
+/// Whether the account has a confirmed second factor (for the sign-in gate).
+pub(crate) async fn enrolled(ctx: &Context, user_id: &str) -> Result<bool, StoreError> {
+    Ok(ctx
+        .store
+        .totp_factor(user_id)
+        .await?
+        .is_some_and(|t| t.confirmed_at.is_some()))
+}
+
+/// The sign-in gate's second-factor branch: when `user` has a factor and
+/// `amr` does not include one, the challenge that the second step answers
+/// (stored; its token and cookie returned once), else `None`.
+pub(crate) async fn challenge_if_enrolled(
+    ctx: &Context,
+    user: &User,
+    kind: SessionKind,
+    amr: &[String],
+) -> Result<Option<MfaRequired>, AuthError> {
+    if has_second_factor(amr) {
+        return Ok(None);
+    }
+    let status = status(ctx, &user.id).await?;
+    if !status.enabled() {
+        return Ok(None);
+    }
+    let now = ctx.now();
+    let mfa_token = random_token();
+    let binding_cookie = (kind == SessionKind::Cookie).then(random_token);
+    let challenge = MfaChallenge {
+        token_hash: sha256_hex(mfa_token.as_bytes()),
+        user_id: user.id.clone(),
+        kind,
+        binding_hash: binding_cookie.as_deref().map(|c| sha256_hex(c.as_bytes())),
+        amr: amr.to_vec(),
+        created_at: now,
+        expires_at: now + MFA_TOKEN_TTL,
+        failures: 0,
+        used_at: None,
+    };
+    ctx.store.insert_mfa_challenge(&challenge).await?;
+    Ok(Some(MfaRequired {
+        mfa_token,
+        methods: status.methods(),
+        binding_cookie,
+        user_id: user.id.clone(),
+        expires_at: challenge.expires_at,
+    }))
+}

@@ -1,0 +1,893 @@
+//! Second factors over HTTP (issue 14): enrolment, the second step of
+//! sign-in, step-up, backup codes, the administrator's reset, and every
+//! bypass tried. Codes are computed from the secret the enrolment showed,
+//! at the app's clock. What races in the store runs on both backends.
+
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine;
+use latchkey_core::Clock;
+use latchkey_core::auth::Actor;
+use latchkey_testkit::mailbox;
+use latchkey_testkit::{ISSUER, TestApp, TestResponse};
+use serde_json::{Value, json};
+use time::Duration;
+
+latchkey_testkit::both_backends!(
+    of_fifty_concurrent_uses_of_one_code_exactly_one_succeeds,
+    wrong_codes_count_in_the_accounts_failure_counter,
+);
+
+latchkey_testkit::sqlite_only!(
+    sign_in_asks_for_the_second_factor_and_issues_aal2,
+    a_code_is_good_once_and_only_near_its_time,
+    the_mfa_token_is_single_use_short_lived_and_dies_after_five_wrong_codes,
+    in_cookie_mode_the_mfa_token_works_only_in_its_browser,
+    a_reset_does_not_skip_the_second_factor,
+    other_ways_in_do_not_skip_the_second_factor,
+    an_aal1_session_reaches_no_aal2_route_until_it_steps_up,
+    backup_codes_work_once_are_counted_mailed_and_regenerated,
+    an_administrator_resets_factors_and_writes_only_with_aal2,
+    enrolment_needs_a_recent_sign_in_and_a_right_first_code,
+);
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn unique(tag: &str) -> String {
+    format!("{tag}.{}@example.com", latchkey_core::id::new_id())
+}
+
+/// An account with TOTP on, signed in with it (aal2).
+struct Enrolled {
+    email: String,
+    id: String,
+    secret: String,
+    backup_codes: Vec<String>,
+    token: String,
+    refresh: String,
+}
+
+fn code_at(app: &TestApp, secret: &str, offset_secs: i64) -> String {
+    app.totp_code(secret, offset_secs)
+}
+
+/// The next 30-second step, so the next code is a new one.
+fn next_step(app: &TestApp) {
+    app.clock.advance(Duration::seconds(30));
+}
+
+async fn enrolled(app: &TestApp, tag: &str) -> Enrolled {
+    let email = unique(tag);
+    let id = app.register(&email, PASSWORD).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = app.login(&email, PASSWORD).await;
+    let token = t["access_token"].as_str().unwrap().to_owned();
+    let r = app.send("POST", "/v1/account/mfa/totp", Some(&token)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let e = r.json();
+    let secret = e["secret"].as_str().unwrap().to_owned();
+    assert!(
+        e["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
+    assert!(e["qr_svg"].as_str().unwrap().contains("<svg"));
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            json!({"code": code_at(app, &secret, 0)}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let backup_codes: Vec<String> = r.json()["backup_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(backup_codes.len(), 10);
+    next_step(app);
+    Enrolled {
+        email,
+        id,
+        secret,
+        backup_codes,
+        refresh: t["refresh_token"].as_str().unwrap().to_owned(),
+        token,
+    }
+}
+
+async fn password_step(app: &TestApp, email: &str) -> Value {
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/login",
+            json!({"identifier": email, "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+async fn mfa_token(app: &TestApp, email: &str) -> String {
+    let first = password_step(app, email).await;
+    assert_eq!(first["mfa_required"], true, "{first}");
+    first["mfa_token"].as_str().unwrap().to_owned()
+}
+
+async fn second_step(app: &TestApp, token: &str, method: &str, code: &str) -> TestResponse {
+    app.json(
+        "POST",
+        "/v1/auth/login/mfa",
+        json!({"mfa_token": token, "method": method, "code": code}),
+        None,
+    )
+    .await
+}
+
+fn claims(access_token: &str) -> Value {
+    let payload = access_token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn events_about(app: &TestApp, user_id: &str) -> Vec<latchkey_core::audit::AuditEvent> {
+    app.store
+        .audit_events(&latchkey_core::audit::AuditQuery {
+            subject_id: Some(user_id.to_owned()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+fn status_code(r: &TestResponse) -> (u16, String) {
+    (r.status.as_u16(), r.code())
+}
+
+async fn sign_in_asks_for_the_second_factor_and_issues_aal2(app: TestApp) {
+    let u = enrolled(&app, "signin").await;
+    let before = claims(&u.token);
+    assert_eq!(
+        before["acr"], "aal1",
+        "the password sign-in before enrolment"
+    );
+    let first = password_step(&app, &u.email).await;
+    assert_eq!(first["mfa_required"], true);
+    assert_eq!(first["methods"], json!(["totp", "backup_code"]));
+    assert!(first.get("access_token").is_none() && first.get("refresh_token").is_none());
+    let token = first["mfa_token"].as_str().unwrap();
+    assert!(token.len() >= 43, "at least 256 bits");
+    let wrong = if code_at(&app, &u.secret, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let r = second_step(&app, token, "totp", wrong).await;
+    assert_eq!(
+        status_code(&r),
+        (403, "invalid_code".into()),
+        "{}",
+        r.text()
+    );
+    let r = second_step(&app, token, "sms", "123456").await;
+    assert_eq!(status_code(&r), (400, "method_unavailable".into()));
+    let r = second_step(&app, token, "totp", &code_at(&app, &u.secret, 0)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = r.json();
+    let c = claims(t["access_token"].as_str().unwrap());
+    assert_eq!(c["acr"], "aal2");
+    assert_eq!(c["amr"], json!(["pwd", "otp", "mfa"]));
+    assert!(c["auth_time"].as_i64().unwrap() >= app.clock.now().unix_timestamp() - 1);
+    let me = app
+        .send("GET", "/v1/account", t["access_token"].as_str())
+        .await;
+    assert_eq!(me.status, 200);
+    // a refresh keeps what the session proved
+    let r = app.refresh(t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims(r.json()["access_token"].as_str().unwrap())["acr"],
+        "aal2"
+    );
+    let events: Vec<String> = events_about(&app, &u.id)
+        .await
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(events.contains(&"mfa.enabled".to_owned()), "{events:?}");
+    assert!(events.contains(&"mfa.failed".to_owned()), "{events:?}");
+}
+
+async fn a_code_is_good_once_and_only_near_its_time(app: TestApp) {
+    let u = enrolled(&app, "replay").await;
+    let code = code_at(&app, &u.secret, 0);
+    let r = second_step(&app, &mfa_token(&app, &u.email).await, "totp", &code).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // (why, seconds to move the clock first, the code, the status)
+    let cases = [
+        ("the same code in its own step", 0, code.clone(), 403),
+        (
+            "the code of the step before",
+            0,
+            code_at(&app, &u.secret, -30),
+            403,
+        ),
+        (
+            "the code of two steps before",
+            0,
+            code_at(&app, &u.secret, -60),
+            403,
+        ),
+        ("the code replayed at t+1", 30, code.clone(), 403),
+        ("two steps ahead", 0, code_at(&app, &u.secret, 90), 403),
+        (
+            "one step ahead, within the skew",
+            0,
+            code_at(&app, &u.secret, 60),
+            200,
+        ),
+    ];
+    for (why, wait, code, status) in cases {
+        app.clock.advance(Duration::seconds(wait));
+        let r = second_step(&app, &mfa_token(&app, &u.email).await, "totp", &code).await;
+        assert_eq!(r.status, status, "{why}: {}", r.text());
+    }
+}
+
+async fn the_mfa_token_is_single_use_short_lived_and_dies_after_five_wrong_codes(app: TestApp) {
+    let u = enrolled(&app, "token").await;
+    let token = mfa_token(&app, &u.email).await;
+    let r = second_step(&app, &token, "totp", &code_at(&app, &u.secret, 0)).await;
+    assert_eq!(r.status, 200);
+    next_step(&app);
+    let r = second_step(&app, &token, "totp", &code_at(&app, &u.secret, 0)).await;
+    assert_eq!(
+        status_code(&r),
+        (401, "invalid_mfa_token".into()),
+        "second use"
+    );
+
+    let token = mfa_token(&app, &u.email).await;
+    app.clock.advance(Duration::minutes(5));
+    let r = second_step(&app, &token, "totp", &code_at(&app, &u.secret, 0)).await;
+    assert_eq!(
+        status_code(&r),
+        (401, "invalid_mfa_token".into()),
+        "after 5 minutes"
+    );
+
+    let token = mfa_token(&app, &u.email).await;
+    let right = code_at(&app, &u.secret, 0);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..5 {
+        let r = second_step(&app, &token, "totp", wrong).await;
+        assert_eq!(status_code(&r), (403, "invalid_code".into()));
+    }
+    let r = second_step(&app, &token, "totp", &right).await;
+    assert_eq!(
+        status_code(&r),
+        (401, "invalid_mfa_token".into()),
+        "dead after 5 wrong codes"
+    );
+    for bad in ["", "nope", &"x".repeat(300)] {
+        let r = second_step(&app, bad, "totp", &right).await;
+        assert_eq!(
+            status_code(&r),
+            (401, "invalid_mfa_token".into()),
+            "{bad:?}"
+        );
+    }
+    // a fresh sign-in with the right code still works: nothing was used
+    let r = second_step(&app, &mfa_token(&app, &u.email).await, "totp", &right).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+fn cookie_of(r: &TestResponse, name: &str) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+async fn cookie_request(
+    app: &TestApp,
+    path: &str,
+    body: Value,
+    cookie: Option<&str>,
+) -> TestResponse {
+    let mut req = Request::post(path)
+        .header("content-type", "application/json")
+        .header("origin", ISSUER);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    app.call(req.body(Body::from(body.to_string())).unwrap())
+        .await
+}
+
+async fn in_cookie_mode_the_mfa_token_works_only_in_its_browser(app: TestApp) {
+    let u = enrolled(&app, "cookie").await;
+    let login = json!({"identifier": u.email, "password": PASSWORD, "mode": "cookie"});
+    let first = cookie_request(&app, "/v1/auth/login", login.clone(), None).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.json()["mfa_required"], true);
+    assert_eq!(
+        cookie_of(&first, "latchkey_session"),
+        None,
+        "no session yet"
+    );
+    let binding = cookie_of(&first, "latchkey_mfa").expect("a binding cookie");
+    let token = first.json()["mfa_token"].as_str().unwrap().to_owned();
+    // another browser's sign-in, with its own cookie
+    let other = cookie_request(&app, "/v1/auth/login", login, None).await;
+    let other_binding = cookie_of(&other, "latchkey_mfa").unwrap();
+    let step = |code: String| json!({"mfa_token": token, "method": "totp", "code": code, "mode": "cookie"});
+    let code = code_at(&app, &u.secret, 0);
+    for (why, cookie) in [
+        ("without the cookie", None),
+        (
+            "with another browser's cookie",
+            Some(other_binding.as_str()),
+        ),
+    ] {
+        let r = cookie_request(&app, "/v1/auth/login/mfa", step(code.clone()), cookie).await;
+        assert_eq!(status_code(&r), (401, "invalid_mfa_token".into()), "{why}");
+    }
+    let r = app
+        .json("POST", "/v1/auth/login/mfa", step(code.clone()), None)
+        .await;
+    assert_eq!(
+        status_code(&r),
+        (403, "csrf_failed".into()),
+        "cookie mode only from latchkey's origin"
+    );
+    let bearer = json!({"mfa_token": token, "method": "totp", "code": code});
+    let r = cookie_request(&app, "/v1/auth/login/mfa", bearer, Some(&binding)).await;
+    assert_eq!(
+        status_code(&r),
+        (401, "invalid_mfa_token".into()),
+        "a cookie challenge makes no bearer session"
+    );
+    let r = cookie_request(&app, "/v1/auth/login/mfa", step(code), Some(&binding)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let session = cookie_of(&r, "latchkey_session").expect("a session cookie");
+    let s = app
+        .call(
+            Request::get("/v1/auth/session")
+                .header("cookie", &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s.json()["amr"], json!(["pwd", "otp", "mfa"]));
+}
+
+async fn a_reset_does_not_skip_the_second_factor(app: TestApp) {
+    let u = enrolled(&app, "reset").await;
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/password-reset",
+            json!({"email": u.email}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    app.run_jobs().await;
+    app.run_jobs().await;
+    let mail = mailbox::wait_for(&u.email, 3)
+        .into_iter()
+        .find(|m| m.subject().contains("Reset"))
+        .expect("a reset mail");
+    let token = mail
+        .token(&format!("{ISSUER}/reset-password?token="))
+        .expect("a reset link");
+    let new_password = "a brand new passphrase";
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/password-reset/confirm",
+            json!({"token": token, "new_password": new_password}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert!(r.body.is_empty(), "a reset signs nobody in");
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/login",
+            json!({"identifier": u.email, "password": new_password}),
+            None,
+        )
+        .await;
+    assert_eq!(r.json()["mfa_required"], true, "still asks for the factor");
+    assert!(r.json().get("access_token").is_none());
+}
+
+async fn other_ways_in_do_not_skip_the_second_factor(app: TestApp) {
+    let u = enrolled(&app, "pages").await;
+    // the hosted sign-in page: refused with a message, no session cookie
+    let form = app.page_form("/login", None).await;
+    let body = format!(
+        "identifier={}&password={}",
+        u.email.replace('@', "%40"),
+        PASSWORD.replace(' ', "+")
+    );
+    let r = app.post_page("/login", &form, &body).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("two-step sign-in"), "{}", r.text());
+    assert_eq!(cookie_of(&r, "latchkey_session"), None);
+    // core's sign-in, whoever calls it: a challenge, never a session
+    let outcome = app
+        .auth
+        .sessions()
+        .login(
+            &u.email,
+            PASSWORD,
+            &Default::default(),
+            latchkey_core::session::SessionKind::Bearer,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, latchkey_core::auth::LoginOutcome::MfaRequired(_)),
+        "{outcome:?}"
+    );
+    // the sessions that existed before enrolment ended with it
+    let sessions = app.auth.user_sessions(&u.id).await.unwrap();
+    assert!(
+        sessions.iter().all(|s| s.amr.iter().any(|m| m == "mfa")),
+        "only sessions that passed the factor: {sessions:?}"
+    );
+}
+
+async fn an_aal1_session_reaches_no_aal2_route_until_it_steps_up(app: TestApp) {
+    let email = unique("aal");
+    app.register(&email, PASSWORD).await;
+    let before = app.login(&email, PASSWORD).await;
+    // enrol from a second session: the first (aal1) ends with the enrolment
+    let u2 = app.login(&email, PASSWORD).await;
+    let t2 = u2["access_token"].as_str().unwrap();
+    let secret = app
+        .send("POST", "/v1/account/mfa/totp", Some(t2))
+        .await
+        .json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            json!({"code": code_at(&app, &secret, 0)}),
+            Some(t2),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    next_step(&app);
+    let r = app.refresh(before["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, 401, "the aal1 session ended: {}", r.text());
+    let r = app
+        .send("GET", "/v1/account", before["access_token"].as_str())
+        .await;
+    assert_eq!(r.status, 401);
+    // a session that somehow stayed aal1 (made before this release) is
+    // refreshed at aal1 and refused where aal2 is needed
+    let sid = u2["session_id"].as_str().unwrap();
+    app.store
+        .raise_session(sid, app.clock.now(), &["pwd".to_owned()])
+        .await
+        .unwrap();
+    let r = app.refresh(u2["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let aal1 = r.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims(&aal1)["acr"], "aal1");
+    let password_change =
+        json!({"current_password": PASSWORD, "new_password": "another fine passphrase"});
+    for (method, path, body) in [
+        ("DELETE", "/v1/account/mfa/totp", Value::Null),
+        ("POST", "/v1/account/mfa/backup-codes", Value::Null),
+        ("DELETE", "/v1/account", Value::Null),
+        (
+            "POST",
+            "/v1/account/email",
+            json!({"new_email": unique("new")}),
+        ),
+        ("POST", "/v1/account/password", password_change),
+    ] {
+        let r = app.json(method, path, body, Some(&aal1)).await;
+        assert_eq!(
+            status_code(&r),
+            (403, "mfa_required".into()),
+            "{method} {path}"
+        );
+    }
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/reauth",
+            json!({"password": PASSWORD}),
+            Some(&aal1),
+        )
+        .await;
+    assert_eq!(r.status, 200, "a password refreshes auth_time only");
+    let r = app
+        .send("DELETE", "/v1/account/mfa/totp", Some(&aal1))
+        .await;
+    assert_eq!(status_code(&r), (403, "mfa_required".into()));
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/reauth",
+            json!({"method": "totp"}),
+            Some(&aal1),
+        )
+        .await;
+    assert_eq!(status_code(&r), (422, "validation_failed".into()));
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/reauth",
+            json!({"method": "totp", "code": code_at(&app, &secret, 0)}),
+            Some(&aal1),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = app
+        .send("DELETE", "/v1/account/mfa/totp", Some(&aal1))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = app
+        .send("DELETE", "/v1/account/mfa/totp", Some(&aal1))
+        .await;
+    assert_eq!(status_code(&r), (409, "mfa_not_enabled".into()));
+    let t = app.login(&email, PASSWORD).await;
+    assert!(
+        t["access_token"].is_string(),
+        "off again: the password is enough"
+    );
+}
+
+async fn backup_codes_work_once_are_counted_mailed_and_regenerated(app: TestApp) {
+    let u = enrolled(&app, "backup").await;
+    let code = u.backup_codes[0].clone();
+    let r = second_step(
+        &app,
+        &mfa_token(&app, &u.email).await,
+        "backup_code",
+        &code.to_uppercase(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = r.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims(&t)["acr"], "aal2");
+    let r = second_step(&app, &mfa_token(&app, &u.email).await, "backup_code", &code).await;
+    assert_eq!(status_code(&r), (403, "invalid_code".into()), "single use");
+    let status = app.send("GET", "/v1/account/mfa", Some(&t)).await.json();
+    assert_eq!(status["backup_codes_left"], 9);
+    assert_eq!(status["totp"], "enabled");
+    // step-up with backup codes until two are left
+    for c in &u.backup_codes[1..8] {
+        let r = app
+            .json(
+                "POST",
+                "/v1/auth/reauth",
+                json!({"method": "backup_code", "code": c}),
+                Some(&t),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    app.run_jobs().await;
+    // the verification, "turned on", and one per code used
+    let subjects: Vec<String> = mailbox::wait_for(&u.email, 10)
+        .iter()
+        .map(|m| m.subject().to_owned())
+        .collect();
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("Two-step sign-in changed")),
+        "{subjects:?}"
+    );
+    assert_eq!(
+        subjects
+            .iter()
+            .filter(|s| s.contains("backup code was used"))
+            .count(),
+        7,
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| s.contains("Only 2")),
+        "{subjects:?}"
+    );
+    let r = app
+        .send("POST", "/v1/account/mfa/backup-codes", Some(&t))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let fresh: Vec<String> = serde_json::from_value(r.json()["backup_codes"].clone()).unwrap();
+    assert_eq!(fresh.len(), 10);
+    let r = second_step(
+        &app,
+        &mfa_token(&app, &u.email).await,
+        "backup_code",
+        &u.backup_codes[9],
+    )
+    .await;
+    assert_eq!(
+        status_code(&r),
+        (403, "invalid_code".into()),
+        "the old set is void"
+    );
+    let r = second_step(
+        &app,
+        &mfa_token(&app, &u.email).await,
+        "backup_code",
+        &fresh[0],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let rows = app.all_rows_as_text().await;
+    for c in fresh.iter().chain(&u.backup_codes) {
+        assert!(
+            !rows.contains(c.as_str()),
+            "codes are stored as hashes only"
+        );
+    }
+    assert!(!rows.contains(&u.secret), "the secret is stored sealed");
+}
+
+async fn an_administrator_resets_factors_and_writes_only_with_aal2(app: TestApp) {
+    let u = enrolled(&app, "target").await;
+    let admin = enrolled(&app, "admin").await;
+    app.auth
+        .admin()
+        .admin_set_roles(
+            &Actor::command_line(),
+            &admin.id,
+            &["admin".to_owned()],
+            false,
+        )
+        .await
+        .unwrap();
+    let path = format!("/v1/admin/users/{}/mfa", u.id);
+    let r = app.send("DELETE", &path, Some(&u.token)).await;
+    assert_eq!(status_code(&r), (403, "permission_denied".into()));
+    // the administrator's session passed the factor, but long ago
+    app.clock.advance(Duration::minutes(11));
+    let refreshed = app.refresh(&admin.refresh).await.json();
+    let admin_token = refreshed["access_token"].as_str().unwrap();
+    let r = app.send("DELETE", &path, Some(admin_token)).await;
+    assert_eq!(
+        status_code(&r),
+        (403, "reauth_required".into()),
+        "admin writes need recent aal2"
+    );
+    let r = app
+        .send(
+            "GET",
+            &format!("/v1/admin/users/{}", u.id),
+            Some(admin_token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "reads do not");
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/reauth",
+            json!({"method": "totp", "code": code_at(&app, &admin.secret, 0)}),
+            Some(admin_token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = app.send("DELETE", &path, Some(admin_token)).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = app.send("DELETE", &path, Some(admin_token)).await;
+    assert_eq!(status_code(&r), (409, "mfa_not_enabled".into()));
+    let t = app.login(&u.email, PASSWORD).await;
+    assert!(
+        t["access_token"].is_string(),
+        "signs in with the password alone"
+    );
+    app.run_jobs().await;
+    let mails = mailbox::wait_for(&u.email, 3);
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.text.contains("administrator removed")),
+        "the user is mailed"
+    );
+    let events = events_about(&app, &u.id).await;
+    let reset = events
+        .iter()
+        .find(|e| e.event == "mfa.reset")
+        .expect("audited");
+    assert_eq!(reset.subject_id.as_deref(), Some(u.id.as_str()));
+    assert_eq!(reset.actor_id.as_deref(), Some(admin.id.as_str()));
+}
+
+async fn enrolment_needs_a_recent_sign_in_and_a_right_first_code(app: TestApp) {
+    let email = unique("enrol");
+    app.register(&email, PASSWORD).await;
+    let t = app.login(&email, PASSWORD).await;
+    let token = t["access_token"].as_str().unwrap();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            json!({"code": "123456"}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status_code(&r), (409, "no_pending_enrolment".into()));
+    let first = app
+        .send("POST", "/v1/account/mfa/totp", Some(token))
+        .await
+        .json();
+    let second = app
+        .send("POST", "/v1/account/mfa/totp", Some(token))
+        .await
+        .json();
+    assert_ne!(
+        first["secret"], second["secret"],
+        "a restart replaces the secret"
+    );
+    let stale = code_at(&app, first["secret"].as_str().unwrap(), 0);
+    let right = code_at(&app, second["secret"].as_str().unwrap(), 0);
+    if stale != right {
+        let r = app
+            .json(
+                "POST",
+                "/v1/account/mfa/totp/confirm",
+                json!({"code": stale}),
+                Some(token),
+            )
+            .await;
+        assert_eq!(status_code(&r), (403, "invalid_code".into()));
+    }
+    let r = app.send("GET", "/v1/account/mfa", Some(token)).await.json();
+    assert_eq!(
+        (r["enabled"].clone(), r["totp"].clone()),
+        (json!(false), json!("pending"))
+    );
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            json!({"code": right}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = app.send("POST", "/v1/account/mfa/totp", Some(token)).await;
+    assert_eq!(status_code(&r), (409, "mfa_already_enabled".into()));
+    // another account, signed in too long ago, cannot start
+    let other = unique("stale");
+    app.register(&other, PASSWORD).await;
+    let t = app.login(&other, PASSWORD).await;
+    app.clock.advance(Duration::minutes(11));
+    let fresh = app
+        .refresh(t["refresh_token"].as_str().unwrap())
+        .await
+        .json();
+    let r = app
+        .send(
+            "POST",
+            "/v1/account/mfa/totp",
+            fresh["access_token"].as_str(),
+        )
+        .await;
+    assert_eq!(status_code(&r), (403, "reauth_required".into()));
+}
+
+async fn wrong_codes_count_in_the_accounts_failure_counter(app: TestApp) {
+    let u = enrolled(&app, "counter").await;
+    let key = format!("user:{}", u.id);
+    let failures = || async {
+        app.store
+            .login_failures(&key)
+            .await
+            .unwrap()
+            .map_or(0, |f| f.failures)
+    };
+    let right = code_at(&app, &u.secret, 0);
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for n in 1..=3 {
+        let token = mfa_token(&app, &u.email).await;
+        assert_eq!(
+            failures().await,
+            n - 1,
+            "the right password adds nothing, clears nothing"
+        );
+        let r = second_step(&app, &token, "totp", wrong).await;
+        assert_eq!(r.status, 403);
+        assert_eq!(failures().await, n);
+    }
+    let r = second_step(&app, &mfa_token(&app, &u.email).await, "totp", &right).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(failures().await, 0, "a complete sign-in clears the counter");
+}
+
+async fn of_fifty_concurrent_uses_of_one_code_exactly_one_succeeds(app: TestApp) {
+    let u = enrolled(&app, "race").await;
+    let mut tokens = Vec::new();
+    for _ in 0..50 {
+        tokens.push(mfa_token(&app, &u.email).await);
+    }
+    let code = code_at(&app, &u.secret, 0);
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|t| {
+            let (app, code) = (app.clone(), code.clone());
+            tokio::spawn(async move { second_step(&app, &t, "totp", &code).await.status.as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 403, 429].contains(s)),
+        "{statuses:?}"
+    );
+    // and at step-up: one session, 50 concurrent reauths with one code
+    next_step(&app);
+    app.store
+        .clear_login_failures(&format!("user:{}", u.id))
+        .await
+        .unwrap();
+    let code = code_at(&app, &u.secret, 0);
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, code, token) = (app.clone(), code.clone(), u.token.clone());
+            tokio::spawn(async move {
+                app.json(
+                    "POST",
+                    "/v1/auth/reauth",
+                    json!({"method": "totp", "code": code}),
+                    Some(&token),
+                )
+                .await
+                .status
+                .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+}
