@@ -52,6 +52,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0020_events",
         sql: include_str!("../migrations/0020_events.sql"),
     },
+    Migration {
+        name: "0021_events_mfa",
+        sql: include_str!("../migrations/0021_events_mfa.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0020_events",
         sql: include_str!("../migrations/0020_events.sql"),
     },
+    Migration {
+        name: "0021_events_mfa",
+        sql: include_str!("../migrations/0021_events_mfa.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
