@@ -489,6 +489,7 @@ mod tests {
                 "service_unavailable",
             ),
             (EventsError::BadCursor.into(), 400, "bad_last_event_id"),
+            (EventsError::Closed.into(), 503, "service_unavailable"),
             (
                 EventsError::Shared(SharedError::Internal("x".into())).into(),
                 500,

@@ -574,6 +574,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
         spawn_audit_retention(auth.clone(), retention);
     }
     spawn_legacy_hash_gauge(auth.clone());
+    let events = auth.events().clone();
     spawn_failure_purge(auth);
     let shutdown = shutdown_signal();
     let base = public.as_str().trim_end_matches('/');
@@ -597,6 +598,8 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             shutdown.await;
             // stop claiming jobs at once; the one in hand finishes below
             let _ = stop_jobs.send(true);
+            // end the event streams, whose clients resume on another node
+            events.close();
         },
     )
     .await;

@@ -53,6 +53,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0020_events.sql"),
     },
     Migration {
+        name: "0021_events_mfa",
+        sql: include_str!("../migrations/0021_events_mfa.sql"),
+    },
+    Migration {
         name: "0030_oauth",
         sql: include_str!("../migrations/0030_oauth.sql"),
     },

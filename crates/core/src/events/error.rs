@@ -8,6 +8,10 @@ pub enum EventsError {
     /// `Last-Event-ID` (or `after`) is not an event id this server issued.
     #[error("the event id to resume after is not a non-negative integer")]
     BadCursor,
+    /// The node is shutting down: streams end, and their clients resume
+    /// on another node (or after the restart) with `Last-Event-ID`.
+    #[error("the server is shutting down")]
+    Closed,
     /// A failure every slice shares.
     #[error(transparent)]
     Shared(#[from] SharedError),

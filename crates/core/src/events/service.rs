@@ -38,6 +38,7 @@ pub struct Hub {
     interval: Duration,
     newest: watch::Sender<i64>,
     polling: AtomicBool,
+    closed: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -55,6 +56,7 @@ impl Hub {
             interval,
             newest: watch::channel(0).0,
             polling: AtomicBool::new(false),
+            closed: watch::channel(false).0,
         }
     }
 
@@ -121,6 +123,12 @@ impl Events {
         Ok(self.ctx.store().last_event_id().await?)
     }
 
+    /// Ends every subscription of this node (at shutdown, so that open
+    /// streams do not hold the drain up; their clients resume elsewhere).
+    pub fn close(&self) {
+        self.hub.closed.send_replace(true);
+    }
+
     /// A reader of the events `types` (of user `sub`, or everyone's) after
     /// `cursor`.
     pub fn subscribe(
@@ -132,6 +140,7 @@ impl Events {
         Subscription {
             events: self.clone(),
             wake: self.hub.subscribe(),
+            closed: self.hub.closed.subscribe(),
             cursor,
             types,
             sub,
@@ -144,6 +153,7 @@ impl Events {
 pub struct Subscription {
     events: Events,
     wake: watch::Receiver<i64>,
+    closed: watch::Receiver<bool>,
     cursor: i64,
     types: &'static [&'static str],
     sub: Option<String>,
@@ -151,9 +161,13 @@ pub struct Subscription {
 
 impl Subscription {
     /// The next events after the cursor, waiting until there is at least
-    /// one; advances the cursor past them.
+    /// one; advances the cursor past them. [`EventsError::Closed`] once the
+    /// service was closed.
     pub async fn next_batch(&mut self) -> Result<Vec<Event>, EventsError> {
         loop {
+            if *self.closed.borrow() {
+                return Err(EventsError::Closed);
+            }
             // Marked seen before the read: a change published after it wakes us.
             self.wake.borrow_and_update();
             let filter = EventFilter {
@@ -170,9 +184,13 @@ impl Subscription {
                 self.cursor = last.id;
                 return Ok(batch);
             }
-            if self.wake.changed().await.is_err() {
-                // The hub is gone (the service is shutting down): no more events.
-                std::future::pending::<()>().await;
+            tokio::select! {
+                changed = self.wake.changed() => {
+                    if changed.is_err() {
+                        return Err(EventsError::Closed);
+                    }
+                }
+                _ = self.closed.changed() => {}
             }
         }
     }

@@ -120,8 +120,9 @@ pub(crate) fn sse(subscription: Subscription, until_revoked: Option<String>) -> 
             }
             match r.sub.next_batch().await {
                 Ok(batch) => r.pending.extend(batch),
+                // The client reconnects with its Last-Event-ID.
+                Err(EventsError::Closed) => return None,
                 Err(e) => {
-                    // The client reconnects with its Last-Event-ID.
                     tracing::warn!(error = %e, "event stream read failed; closing it");
                     return None;
                 }
@@ -155,6 +156,9 @@ impl From<EventsError> for ApiError {
                 "Bad Last-Event-ID",
                 "Last-Event-ID must be the id of an event this stream sent",
             ),
+            EventsError::Closed => ApiError::from(latchkey_core::StoreError::Unavailable(
+                "the server is shutting down".into(),
+            )),
             EventsError::Shared(e) => e.into(),
         }
     }

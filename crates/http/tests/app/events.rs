@@ -160,6 +160,17 @@ async fn the_account_stream_shows_the_users_own_sessions_and_ends_with_its_own()
     stream.ends().await;
 }
 
+/// At shutdown the node ends its streams (they would hold the drain up);
+/// the client resumes on another node with `Last-Event-ID`.
+#[tokio::test]
+async fn closing_the_service_ends_open_streams() {
+    let app = TestApp::sqlite().await;
+    let auth = app.client_basic_auth("resource server").await;
+    let stream = EventStream::open(&app, &auth, None).await;
+    app.auth.events().close();
+    stream.ends().await;
+}
+
 #[tokio::test]
 async fn the_stream_needs_a_client_and_a_valid_last_event_id() {
     let app = TestApp::sqlite().await;

@@ -162,7 +162,19 @@ pub async fn every_session_end_records_its_event(db: &dyn TestDb) {
         kinds(all(&*store, &["user.deleted"], None).await),
         vec!["user.deleted"]
     );
+    // a second factor's change (issue 14's audit events) is `mfa.changed`
+    for kind in [EventType::MfaEnabled, EventType::MfaReset] {
+        store
+            .append_audit_event(&audit(kind, &user.id, s(7)))
+            .await
+            .unwrap();
+    }
+    store
+        .append_audit_event(&audit(EventType::MfaFailed, &user.id, s(7)))
+        .await
+        .unwrap();
     let own = kinds(all(&*store, ACCOUNT_STREAM, Some(&user.id)).await);
+    assert_eq!(own.iter().filter(|k| *k == "mfa.changed").count(), 2);
     assert_eq!(own.iter().filter(|k| *k == "session.created").count(), 5);
     assert_eq!(own.iter().filter(|k| *k == "password.changed").count(), 1);
 }
