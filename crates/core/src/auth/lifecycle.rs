@@ -93,8 +93,11 @@ pub struct LifecycleConfig {
     pub mail_max_attempts: u32,
     /// Branding of mail.
     pub theme: Theme,
-    /// The language of mail.
+    /// The language of mail to an account without a locale of its own
+    /// (`mail.locale`).
     pub locale: String,
+    /// The sentences of mail in every configured locale.
+    pub catalogue: std::sync::Arc<crate::i18n::Catalogue>,
 }
 
 impl Default for LifecycleConfig {
@@ -110,6 +113,7 @@ impl Default for LifecycleConfig {
             mail_max_attempts: 12,
             theme: Theme::default(),
             locale: "en".into(),
+            catalogue: Default::default(),
         }
     }
 }
@@ -175,7 +179,12 @@ impl Context {
     ) -> (QueuedMail, NewJob) {
         let now = self.now();
         let id = id::new_id();
-        let rendered = render(kind, &self.lifecycle.theme, &self.lifecycle.locale);
+        let rendered = render(
+            kind,
+            &self.lifecycle.theme,
+            &self.lifecycle.catalogue,
+            &self.lifecycle.locale,
+        );
         let outgoing = OutgoingMail {
             id: id.clone(),
             to: to.to_owned(),
