@@ -15,6 +15,7 @@
 //! language ([`lang`]); handlers pass keys for titles and translate the
 //! texts they choose with [`Pages::t`].
 
+pub mod contract;
 pub mod csrf;
 pub mod lang;
 pub mod return_to;
