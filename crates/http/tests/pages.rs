@@ -178,15 +178,18 @@ async fn sign_in(app: &TestApp, email: &str, password: &str, extra: &str) -> Tes
     app.post_page("/login", &form, &body).await
 }
 
-fn session_cookie(r: &TestResponse) -> (String, String) {
-    let set = r
-        .headers
+/// The `Set-Cookie` of the answer for cookie `name`, if any.
+fn set_cookie(r: &TestResponse, name: &str) -> Option<String> {
+    r.headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("latchkey_session="))
-        .expect("a session cookie")
-        .to_owned();
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn session_cookie(r: &TestResponse) -> (String, String) {
+    let set = set_cookie(r, "latchkey_session").expect("a session cookie");
     (set.split(';').next().unwrap().to_owned(), set)
 }
 
@@ -513,12 +516,7 @@ async fn every_page_renders_in_every_shipped_language() {
             assert!(left.is_empty(), "{what} in {lang} still says {left:?}");
         }
         let r = &pages[0].1;
-        let set = r
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("latchkey_lang="))
+        let set = set_cookie(r, "latchkey_lang")
             .unwrap_or_else(|| panic!("?lang= is remembered: {:?}", r.headers));
         assert!(set.starts_with(&format!("latchkey_lang={lang};")), "{set}");
         assert!(
@@ -554,12 +552,7 @@ async fn the_language_is_the_query_then_the_cookie_then_accept_language_then_the
         let r = get(query, cookie, accept).await;
         assert_eq!(r.status, 200);
         assert_eq!(html_lang(&r), expected, "{query} {cookie} {accept}");
-        let remembered = r
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|c| c.starts_with("latchkey_lang="));
+        let remembered = set_cookie(&r, "latchkey_lang").is_some();
         assert_eq!(
             remembered,
             query == "?lang=fr",
