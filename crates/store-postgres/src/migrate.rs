@@ -44,6 +44,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_refresh_successor",
         sql: include_str!("../migrations/0006_refresh_successor.sql"),
     },
+    Migration {
+        name: "0050_account_locale",
+        sql: include_str!("../migrations/0050_account_locale.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_refresh_successor",
         sql: include_str!("../migrations/0006_refresh_successor.sql"),
     },
+    Migration {
+        name: "0050_account_locale",
+        sql: include_str!("../migrations/0050_account_locale.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -88,7 +88,8 @@ macro_rules! conformance_suite {
             a_reset_link_for_an_address_the_account_left_is_refused,
             registration_commits_the_user_its_mail_and_its_event_together,
             a_retried_token_mail_finds_the_first_one_and_stores_nothing,
-            notices_commit_with_their_change_and_only_with_it
+            notices_commit_with_their_change_and_only_with_it,
+            account_locale_round_trips
             );
         }
     };

@@ -170,20 +170,17 @@ impl Context {
         format!("{}{path}?token={token}", self.config.issuer)
     }
 
-    /// Renders and seals a message for `to`, with the job delivering it.
-    pub(crate) fn compose(
-        &self,
-        user_id: Option<&str>,
-        to: &str,
-        kind: &MailKind,
-    ) -> (QueuedMail, NewJob) {
+    /// Renders and seals a message about `user` for `to` in the user's
+    /// language (else `mail.locale`), with the job delivering it.
+    pub(crate) fn compose(&self, user: &User, to: &str, kind: &MailKind) -> (QueuedMail, NewJob) {
         let now = self.now();
         let id = id::new_id();
+        let locale = user.locale.as_deref().unwrap_or(&self.lifecycle.locale);
         let rendered = render(
             kind,
             &self.lifecycle.theme,
             &self.lifecycle.catalogue,
-            &self.lifecycle.locale,
+            locale,
         );
         let outgoing = OutgoingMail {
             id: id.clone(),
@@ -197,7 +194,7 @@ impl Context {
         let plain = serde_json::to_vec(&outgoing).expect("mail serializes");
         let mail = QueuedMail {
             id: id.clone(),
-            user_id: user_id.map(str::to_owned),
+            user_id: Some(user.id.clone()),
             template: kind.template().to_owned(),
             sealed: self.mail_sealer.seal(&plain, id.as_bytes()),
             created_at: now,
@@ -229,7 +226,7 @@ impl Context {
         to: &str,
         kind: MailKind,
     ) -> Result<(), AuthError> {
-        let (mail, job) = self.compose(Some(&user.id), to, &kind);
+        let (mail, job) = self.compose(user, to, &kind);
         self.store.enqueue_mail(&mail, &job).await?;
         self.wake_jobs();
         Ok(())
@@ -262,7 +259,7 @@ impl Context {
             expires_at: now + ttl,
             used_at: None,
         };
-        let (mail, job) = self.compose(Some(&user.id), to, &kind(self.link(path, &token)));
+        let (mail, job) = self.compose(user, to, &kind(self.link(path, &token)));
         MailedToken {
             token: row,
             mail,

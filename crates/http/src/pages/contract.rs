@@ -72,7 +72,7 @@ pub fn sample(template: &str) -> Value {
         "account.html" => context! {
             account => context! {
                 id => "0190", email => "a@example.com", email_verified => true,
-                username => "ada", name => "Ada", created_at => "2026-01-01T00:00:00Z",
+                username => "ada", name => "Ada", locale => "en", created_at => "2026-01-01T00:00:00Z",
                 updated_at => "2026-01-01T00:00:00Z",
             },
         },

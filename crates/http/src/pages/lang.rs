@@ -25,6 +25,9 @@ pub struct Lang {
     pub tag: String,
     /// Whether `?lang=` chose it (then the cookie remembers it).
     pub from_query: bool,
+    /// Whether the request asked for it (`?lang=`, the cookie or
+    /// `Accept-Language`), rather than getting the default.
+    pub negotiated: bool,
 }
 
 impl Lang {
@@ -43,6 +46,7 @@ impl Lang {
             return Lang {
                 tag: tag.to_owned(),
                 from_query: true,
+                negotiated: true,
             };
         }
         let remembered = cookie_value(headers, cookie);
@@ -51,13 +55,13 @@ impl Lang {
             .and_then(|v| v.to_str().ok())
             .map(accept_language)
             .unwrap_or_default();
-        let tag = remembered
+        let asked = remembered
             .into_iter()
             .chain(accepted)
-            .find_map(|wanted| catalogue.supported(&wanted).map(str::to_owned))
-            .unwrap_or_else(|| catalogue.default_locale().to_owned());
+            .find_map(|wanted| catalogue.supported(&wanted).map(str::to_owned));
         Lang {
-            tag,
+            negotiated: asked.is_some(),
+            tag: asked.unwrap_or_else(|| catalogue.default_locale().to_owned()),
             from_query: false,
         }
     }
@@ -72,6 +76,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
         Ok(parts.extensions.get::<Lang>().cloned().unwrap_or(Lang {
             tag: latchkey_core::i18n::REFERENCE.to_owned(),
             from_query: false,
+            negotiated: false,
         }))
     }
 }
