@@ -425,6 +425,37 @@ mod tests {
     }
 
     #[test]
+    fn every_page_sentence_is_in_every_shipped_language_and_translated() {
+        let pages = Pages::builtin();
+        let c = pages.catalogue();
+        let english = c.keys("en");
+        assert!(
+            english.iter().any(|k| k.starts_with("login-")),
+            "the pages' keys are in"
+        );
+        for lang in latchkey_core::i18n::SHIPPED {
+            assert_eq!(c.keys(lang), english, "{lang} has exactly the English keys");
+            if *lang == latchkey_core::i18n::REFERENCE {
+                continue;
+            }
+            for key in &english {
+                let (ours, en) = (c.text(lang, key, &[]), c.text("en", key, &[]));
+                assert!(
+                    ours != en || latchkey_core::i18n::SAME_AS_ENGLISH.contains(key),
+                    "{lang}: `{key}` reads as in English ({ours:?}); translate it or add it to the reviewed list"
+                );
+            }
+        }
+        // and every key a built-in template asks for exists
+        for (name, text) in TEMPLATES {
+            for part in text.split("t(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or_default();
+                assert!(c.has("en", key), "{name} uses the unknown key `{key}`");
+            }
+        }
+    }
+
+    #[test]
     fn every_built_in_template_compiles() {
         let pages = Pages::builtin();
         for (name, _) in TEMPLATES {
