@@ -20,6 +20,7 @@ pub mod audit;
 pub mod auth;
 pub mod client_info;
 pub mod clock;
+pub mod i18n;
 pub mod id;
 pub mod jobs;
 pub mod keys;

@@ -187,6 +187,7 @@ async fn seed_one(
         created_at,
         updated_at: created_at,
         suspension: None,
+        locale: None,
     };
     let client = ClientInfo {
         ip: Some(format!("198.51.100.{}", i % 254 + 1)),

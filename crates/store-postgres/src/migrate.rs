@@ -48,6 +48,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_mfa",
         sql: include_str!("../migrations/0010_mfa.sql"),
     },
+    Migration {
+        name: "0050_account_locale",
+        sql: include_str!("../migrations/0050_account_locale.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -43,6 +43,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0010_mfa",
         sql: include_str!("../migrations/0010_mfa.sql"),
     },
+    Migration {
+        name: "0050_account_locale",
+        sql: include_str!("../migrations/0050_account_locale.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

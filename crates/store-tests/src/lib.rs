@@ -93,7 +93,8 @@ macro_rules! conformance_suite {
             totp_steps_are_accepted_once_and_in_order,
             concurrent_uses_of_one_step_or_code_admit_one,
             backup_codes_are_single_use_replaced_and_removed,
-            mfa_challenges_count_failures_and_are_used_once
+            mfa_challenges_count_failures_and_are_used_once,
+            account_locale_round_trips
             );
         }
     };
