@@ -1232,6 +1232,29 @@ async fn every_page_renders_in_every_shipped_language() {
     let email = "lang@example.com";
     app.register(email, PASSWORD).await;
     let (session, _) = session_cookie(&sign_in(&app, email, PASSWORD, "").await);
+    let two_step = "two-step@example.com";
+    app.register(two_step, PASSWORD).await;
+    let token = app.login(two_step, PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = app
+        .send("POST", "/v1/account/mfa/totp", Some(&token))
+        .await
+        .json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let confirm = serde_json::json!({ "code": app.totp_code(&secret, 0) });
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            confirm,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
     for lang in latchkey_core::i18n::SHIPPED {
         let mut pages: Vec<(String, TestResponse)> = Vec::new();
         for path in page_routes("get") {
@@ -1276,6 +1299,43 @@ async fn every_page_renders_in_every_shipped_language() {
             )
             .await,
         ));
+        // the second step of signing in, and its refusal
+        let body = format!(
+            "identifier={}&password={}",
+            two_step.replace('@', "%40"),
+            PASSWORD.replace(' ', "+")
+        );
+        let code_form = app.post_page("/login", &lang_cookie, &body).await;
+        assert!(
+            code_form.text().contains("action=\"/mfa\""),
+            "{}",
+            code_form.text()
+        );
+        let mfa_token = code_form
+            .text()
+            .split("name=\"mfa_token\" value=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .unwrap()
+            .to_owned();
+        let binding = set_cookie(&code_form, "latchkey_mfa").unwrap();
+        let browser = PageForm {
+            cookie: format!(
+                "{}; {}",
+                lang_cookie.cookie,
+                binding.split(';').next().unwrap()
+            ),
+            csrf: lang_cookie.csrf.clone(),
+        };
+        let wrong = format!("mfa_token={mfa_token}&method=totp&code=000000");
+        let refused = app.post_page("/mfa", &browser, &wrong).await;
+        assert!(
+            refused.text().contains("id=\"code-error\""),
+            "{}",
+            refused.text()
+        );
+        pages.push(("the code form".into(), code_form));
+        pages.push(("a wrong code".into(), refused));
         // the account center's answers: a notice, a refusal beside its
         // field, the sign-up answer, the deletion page
         let with_lang = |cookie: &str| format!("{cookie}; latchkey_lang={lang}");

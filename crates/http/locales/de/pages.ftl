@@ -81,6 +81,13 @@ error-invalid_name = Ein Name hat höchstens 200 Zeichen und keine Steuerzeichen
 error-not_found-title = Nicht gefunden
 error-not_found = Hier gibt es nichts, oder es ist nicht mehr da.
 error-mfa_required = Dieses Konto nutzt die Anmeldung in zwei Schritten: Melden Sie sich erneut mit Ihrem zweiten Faktor an und versuchen Sie es dann noch einmal.
+error-invalid_code = Der Code ist falsch oder wurde schon verwendet; jeder Code funktioniert einmal.
+error-invalid_mfa_token = Diese Anmeldung ist abgelaufen, wurde zu oft versucht oder ist schon abgeschlossen. Melden Sie sich erneut an.
+error-method_unavailable = Dieses Konto kann diese Art von Code nicht verwenden.
+error-mfa_not_enabled = Die Anmeldung in zwei Schritten ist ausgeschaltet.
+error-mfa_already_enabled = Die Anmeldung in zwei Schritten ist bereits eingeschaltet.
+error-no_pending_enrolment = Beginnen Sie zuerst mit dem Einrichten der Anmeldung in zwei Schritten.
+error-reauth_required = Bestätigen Sie zuerst mit Ihrem Passwort.
 
 login-register = Konto erstellen
 
@@ -181,3 +188,12 @@ activity-mfa_backup_code_used = Backup-Code verwendet
 activity-mfa_backup_codes_regenerated = Backup-Codes ersetzt
 activity-mfa_reset = Zweiter Faktor von der Administration entfernt
 activity-mfa_failed = Falscher Code des zweiten Faktors
+
+mfa-title = Anmeldung in zwei Schritten
+mfa-code = Code aus Ihrer Authenticator-App
+mfa-code-hint = Die 6 Ziffern, die die App jetzt für dieses Konto anzeigt.
+mfa-submit = Weiter
+mfa-use_backup = Einen Backup-Code verwenden
+mfa-backup_code = Backup-Code
+mfa-backup_code-hint = Einer der Codes, die Sie beim Einrichten der Anmeldung in zwei Schritten gespeichert haben; jeder funktioniert einmal.
+mfa-start_over = Erneut anmelden

@@ -85,6 +85,13 @@ error-invalid_name = A name has at most 200 characters and no control characters
 error-not_found-title = Not found
 error-not_found = There is nothing here, or it is no longer there.
 error-mfa_required = This account uses two-step sign-in: sign in again with your second factor, then try again.
+error-invalid_code = The code is wrong or was used already; each code works once.
+error-invalid_mfa_token = This sign-in expired, was tried too often, or was finished already. Sign in again.
+error-method_unavailable = This account cannot use this kind of code.
+error-mfa_not_enabled = Two-step sign-in is off.
+error-mfa_already_enabled = Two-step sign-in is on already.
+error-no_pending_enrolment = Start setting up two-step sign-in first.
+error-reauth_required = Confirm with your password first.
 
 login-register = Create an account
 
@@ -185,3 +192,12 @@ activity-mfa_backup_code_used = Backup code used
 activity-mfa_backup_codes_regenerated = Backup codes replaced
 activity-mfa_reset = Second factor removed by an administrator
 activity-mfa_failed = Wrong second-factor code
+
+mfa-title = Two-step sign-in
+mfa-code = Code from your authenticator app
+mfa-code-hint = The 6 digits the app shows for this account now.
+mfa-submit = Continue
+mfa-use_backup = Use a backup code
+mfa-backup_code = Backup code
+mfa-backup_code-hint = One of the codes you saved when you set up two-step sign-in; each works once.
+mfa-start_over = Sign in again

@@ -81,6 +81,13 @@ error-invalid_name = Un nom compte au plus 200 caractères, sans caractères de 
 error-not_found-title = Introuvable
 error-not_found = Il n’y a rien ici, ou ce n’est plus là.
 error-mfa_required = Ce compte utilise la connexion en deux étapes : reconnectez-vous avec votre second facteur, puis réessayez.
+error-invalid_code = Le code est erroné ou a déjà été utilisé ; chaque code ne fonctionne qu’une fois.
+error-invalid_mfa_token = Cette connexion a expiré, a été tentée trop souvent ou est déjà terminée. Reconnectez-vous.
+error-method_unavailable = Ce compte ne peut pas utiliser ce type de code.
+error-mfa_not_enabled = La connexion en deux étapes est désactivée.
+error-mfa_already_enabled = La connexion en deux étapes est déjà activée.
+error-no_pending_enrolment = Commencez d’abord la configuration de la connexion en deux étapes.
+error-reauth_required = Confirmez d’abord avec votre mot de passe.
 
 login-register = Créer un compte
 
@@ -181,3 +188,12 @@ activity-mfa_backup_code_used = Code de secours utilisé
 activity-mfa_backup_codes_regenerated = Codes de secours remplacés
 activity-mfa_reset = Second facteur supprimé par un administrateur
 activity-mfa_failed = Code de second facteur erroné
+
+mfa-title = Connexion en deux étapes
+mfa-code = Code de votre application d’authentification
+mfa-code-hint = Les 6 chiffres que l’application affiche maintenant pour ce compte.
+mfa-submit = Continuer
+mfa-use_backup = Utiliser un code de secours
+mfa-backup_code = Code de secours
+mfa-backup_code-hint = L’un des codes que vous avez conservés en configurant la connexion en deux étapes ; chacun ne fonctionne qu’une fois.
+mfa-start_over = Se reconnecter

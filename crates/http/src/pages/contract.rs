@@ -107,6 +107,10 @@ pub fn sample(template: &str) -> Value {
             next_cursor => "0191",
             current_session => "s1",
         },
+        "mfa.html" => context! {
+            csrf => "c", mfa_token => "m", methods => ["totp", "backup_code"],
+            return_to => "/account", remember => true, method => "totp", errors => errors(),
+        },
         "deleted.html" => context! {
             due => "2026-02-01T00:00:00Z", due_date => "2026-02-01", email => "a@example.com",
         },

@@ -54,6 +54,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/activity.html"),
     ),
     ("deleted.html", include_str!("../../templates/deleted.html")),
+    ("mfa.html", include_str!("../../templates/mfa.html")),
 ];
 
 /// The page catalogue, by locale (the mail catalogue is core's).

@@ -14,6 +14,7 @@ mod lifecycle;
 mod links;
 mod meta;
 mod mfa;
+mod mfa_page;
 mod oauth;
 mod pages;
 mod register_page;
@@ -170,6 +171,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         account_center::routes(),
         admin::routes(),
         mfa::routes(),
+        mfa_page::routes(),
         oauth::routes(),
         health::routes(),
         meta::routes(),

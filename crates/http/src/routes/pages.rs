@@ -8,7 +8,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use latchkey_core::abuse::RouteClass;
 use latchkey_core::auth::{LoginOutcome, Principal};
@@ -91,7 +91,17 @@ pub struct LoginForm {
 /// The sign-in page's title (a catalogue key).
 const SIGN_IN: &str = "login-title";
 
-fn login_context(state: &AppState, form: &LoginForm, csrf: &str) -> Value {
+impl LoginForm {
+    /// An empty sign-in form going back to `return_to`.
+    pub(super) fn returning_to(return_to: &str) -> LoginForm {
+        LoginForm {
+            return_to: return_to.to_owned(),
+            ..LoginForm::default()
+        }
+    }
+}
+
+pub(super) fn login_context(state: &AppState, form: &LoginForm, csrf: &str) -> Value {
     context! {
         register => super::register_page::with_return_to("/register", state, &form.return_to),
         csrf => csrf,
@@ -150,6 +160,7 @@ pub async fn get_login_page(
     ))]
 pub async fn post_login_page(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
@@ -176,19 +187,18 @@ pub async fn post_login_page(
             context: login_context(&state, &f, &f.csrf),
         })
     })?;
-    if let LoginOutcome::MfaRequired(_) = &signed_in.outcome {
-        // no session was made; the code-entry page (/mfa) is not built yet
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "mfa_required",
-            "Second factor required",
-            "This account uses two-step sign-in, which this page cannot ask for yet. Sign in with an app that supports it.",
-        )
-        .with_retry(Retry {
-            template: "login.html",
-            title: SIGN_IN,
-            context: login_context(&state, &f, &f.csrf),
-        }));
+    if let LoginOutcome::MfaRequired(required) = &signed_in.outcome {
+        // no session yet: the code form, then POST /mfa
+        let required = required.clone();
+        return Ok(super::mfa_page::challenge_page(
+            &state,
+            &lang.tag,
+            signed_in,
+            &required,
+            &f.return_to,
+            f.remember.is_some(),
+            &f.csrf,
+        ));
     }
     let target = state
         .pages()
