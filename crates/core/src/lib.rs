@@ -21,6 +21,7 @@ pub mod auth;
 pub mod client_info;
 pub mod clock;
 pub mod events;
+pub mod i18n;
 pub mod id;
 pub mod jobs;
 pub mod keys;

@@ -102,6 +102,7 @@ impl Context {
             created_at,
             updated_at: now,
             suspension: None,
+            locale: None,
         };
         Ok((user, roles))
     }

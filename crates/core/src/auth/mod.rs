@@ -216,6 +216,9 @@ pub struct Registration {
     pub username: Option<String>,
     /// Optional display name.
     pub name: Option<String>,
+    /// The language of the account's mail (the page's or request's), if
+    /// known; kept only when it is a configured locale.
+    pub locale: Option<String>,
 }
 
 /// Changes to a profile; `None` leaves a field as it is, `Some(None)` clears it.
@@ -225,6 +228,8 @@ pub struct ProfilePatch {
     pub username: Option<Option<String>>,
     /// New display name.
     pub name: Option<Option<String>>,
+    /// New language of mail (a configured locale; `Some(None)`: the default).
+    pub locale: Option<Option<String>>,
 }
 
 /// A cookie session just created.
@@ -497,6 +502,7 @@ impl Context {
             created_at: now,
             updated_at: now,
             suspension: None,
+            locale: None,
         })
     }
 
@@ -560,6 +566,14 @@ impl Context {
             &self.csrf_key,
             format!("csrf:{session_id}").as_bytes(),
         ))
+    }
+
+    /// The configured locale for `wanted` (`de-AT` → `de`), if any: what
+    /// an account stores as the language of its mail.
+    pub(crate) fn configured_locale(&self, wanted: Option<&str>) -> Option<String> {
+        wanted
+            .and_then(|l| self.lifecycle.catalogue.supported(l))
+            .map(str::to_owned)
     }
 
     pub(crate) fn now(&self) -> OffsetDateTime {
