@@ -13,14 +13,18 @@
 //!   HTML. Every value is escaped for HTML; the theme (product name, logo
 //!   URL, colour) is checked when the configuration is loaded and escaped
 //!   again here.
-//! - **Translatable.** Every sentence is looked up by key in a catalogue for
-//!   a locale (`en` for now); an unknown locale, or a region (`en-GB`) without
-//!   a catalogue of its own, falls back to its language and then to English.
+//! - **Translated.** Every sentence is looked up by key (`mail-<template>-<part>`)
+//!   in the [`Catalogue`] for the recipient's locale (see [`crate::i18n`]:
+//!   `crates/core/locales/<lang>/mail.ftl`, a theme may override); a region
+//!   without a catalogue of its own falls back to its language, then to the
+//!   default locale.
 //! - **Links come from the configured public URL** (the issuer), passed in by
 //!   the caller; nothing here ever sees a request header.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+use crate::i18n::Catalogue;
 
 /// Branding of outgoing mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +96,7 @@ pub enum MailKind {
     /// Two-step sign-in was turned on, off, or reset, or the backup codes
     /// were replaced.
     MfaChanged {
-        /// What changed, as the catalogue's `mfa_changed.<what>` key names it.
+        /// What changed, as the catalogue's `mail-mfa_changed-<what>` key names it.
         what: MfaChange,
     },
     /// A backup code was used; `left` remain.
@@ -118,10 +122,10 @@ pub enum MfaChange {
 impl MfaChange {
     fn key(self) -> &'static str {
         match self {
-            MfaChange::Enabled => "mfa_changed.enabled",
-            MfaChange::Disabled => "mfa_changed.disabled",
-            MfaChange::Reset => "mfa_changed.reset",
-            MfaChange::BackupCodesRegenerated => "mfa_changed.regenerated",
+            MfaChange::Enabled => "mail-mfa_changed-enabled",
+            MfaChange::Disabled => "mail-mfa_changed-disabled",
+            MfaChange::Reset => "mail-mfa_changed-reset",
+            MfaChange::BackupCodesRegenerated => "mail-mfa_changed-regenerated",
         }
     }
 }
@@ -217,9 +221,8 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// Renders `kind` in `locale` with `theme`.
-pub fn render(kind: &MailKind, theme: &Theme, locale: &str) -> Rendered {
-    let t = |key: &str| lookup(locale, &format!("{}.{key}", kind.template()));
+/// Renders `kind` in `locale` with `theme`, its sentences from `catalogue`.
+pub fn render(kind: &MailKind, theme: &Theme, catalogue: &Catalogue, locale: &str) -> Rendered {
     let product = theme.product_name.as_str();
     let mut vars: Vec<(&str, String)> = vec![("product", product.to_owned())];
     match kind {
@@ -232,22 +235,23 @@ pub fn render(kind: &MailKind, theme: &Theme, locale: &str) -> Rendered {
         }
         MailKind::DeletionScheduled { due, .. } => vars.push(("due", due.clone())),
         MailKind::MfaChanged { what } => {
-            vars.push(("what", interpolate(lookup(locale, what.key()), &vars)));
+            let what = catalogue.text(locale, what.key(), &vars);
+            vars.push(("what", what));
         }
         MailKind::BackupCodeUsed { left } => vars.push(("left", left.to_string())),
         _ => {}
     }
-    let fill = |text: &str| interpolate(text, &vars);
-    let subject = fill(t("subject"));
-    let paragraphs: Vec<String> = t("body")
-        .split("\n\n")
-        .map(fill)
-        .filter(|p| !p.is_empty())
-        .collect();
-    let action = kind.link().map(|link| (fill(t("action")), link.to_owned()));
-    let note = fill(t("note"));
-    let signature = fill(lookup(locale, "common.signature"));
-    let link_hint = lookup(locale, "common.link_hint");
+    // a part a template does not have (an action, a note) is empty
+    let t = |key: &str| catalogue.get(locale, key, &vars).unwrap_or_default();
+    let part = |name: &str| t(&format!("mail-{}-{name}", kind.template()));
+    let subject = part("subject");
+    let body = part("body");
+    let paragraphs: Vec<&str> = body.split("\n\n").filter(|p| !p.is_empty()).collect();
+    let action = kind.link().map(|link| (part("action"), link.to_owned()));
+    let note = part("note");
+    let signature = t("mail-common-signature");
+    let link_hint = t("mail-common-link_hint");
+    let link_hint = link_hint.as_str();
 
     let mut text = String::new();
     for p in &paragraphs {
@@ -341,186 +345,6 @@ pub fn is_hex_color(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn interpolate(text: &str, vars: &[(&str, String)]) -> String {
-    let mut out = text.to_owned();
-    for (name, value) in vars {
-        out = out.replace(&format!("{{{name}}}"), value);
-    }
-    out
-}
-
-/// The locales with a catalogue of their own.
-pub const LOCALES: &[&str] = &["en"];
-
-/// The sentence `key` in `locale`, falling back to the language, then to
-/// English. A key missing everywhere is a bug caught by the tests; it
-/// renders as empty.
-pub fn lookup(locale: &str, key: &str) -> &'static str {
-    let lang = locale.split(['-', '_']).next().unwrap_or("en");
-    for candidate in [locale, lang, "en"] {
-        if let Some(catalogue) = catalogue(candidate)
-            && let Some((_, text)) = catalogue.iter().find(|(k, _)| *k == key)
-        {
-            return text;
-        }
-    }
-    ""
-}
-
-fn catalogue(locale: &str) -> Option<&'static [(&'static str, &'static str)]> {
-    match locale.to_ascii_lowercase().as_str() {
-        "en" => Some(EN),
-        _ => None,
-    }
-}
-
-/// English. Paragraphs of a body are separated by a blank line.
-const EN: &[(&str, &str)] = &[
-    ("common.signature", "— {product}"),
-    (
-        "common.link_hint",
-        "If the button does not work, copy this link into your browser:",
-    ),
-    (
-        "verify_email.subject",
-        "Confirm your email address for {product}",
-    ),
-    (
-        "verify_email.body",
-        "Please confirm that this is your email address, so that {product} can reach you when it matters.",
-    ),
-    ("verify_email.action", "Confirm my address"),
-    (
-        "verify_email.note",
-        "The link works once, for 24 hours. If you did not sign up for {product}, ignore this message.",
-    ),
-    ("password_reset.subject", "Reset your {product} password"),
-    (
-        "password_reset.body",
-        "Someone, hopefully you, asked to reset the password of your {product} account.",
-    ),
-    ("password_reset.action", "Choose a new password"),
-    (
-        "password_reset.note",
-        "The link works once, for {minutes} minutes, and signs you out everywhere. If you did not ask for it, ignore this message: your password stays as it is.",
-    ),
-    (
-        "password_changed.subject",
-        "Your {product} password was changed",
-    ),
-    (
-        "password_changed.body",
-        "The password of your {product} account was just changed.\n\nIf you did this, there is nothing to do. If you did not, reset your password at once and review your account's sessions.",
-    ),
-    ("password_changed.action", ""),
-    ("password_changed.note", ""),
-    (
-        "email_change.subject",
-        "Confirm your new email address for {product}",
-    ),
-    (
-        "email_change.body",
-        "You asked to use this address for your {product} account. Confirm it, and it replaces the old one.",
-    ),
-    ("email_change.action", "Use this address"),
-    (
-        "email_change.note",
-        "The link works once, for 24 hours. If you did not ask for this, ignore this message.",
-    ),
-    (
-        "email_change_notice.subject",
-        "A change of your {product} email address was requested",
-    ),
-    (
-        "email_change_notice.body",
-        "Someone signed in to your {product} account asked to change its email address to {new_email}. The change happens only when the link sent to that address is used.\n\nIf this was not you, change your password now and sign out your other sessions.",
-    ),
-    ("email_change_notice.action", ""),
-    ("email_change_notice.note", ""),
-    (
-        "new_sign_in.subject",
-        "New sign-in to your {product} account",
-    ),
-    (
-        "new_sign_in.body",
-        "Your {product} account was just signed in to from a device we had not seen before:\n\n{device}, IP address {ip}, at {at}.\n\nIf this was you, there is nothing to do. If not, change your password now and sign out that session.",
-    ),
-    ("new_sign_in.action", ""),
-    ("new_sign_in.note", ""),
-    (
-        "mfa_changed.subject",
-        "Two-step sign-in changed on your {product} account",
-    ),
-    (
-        "mfa_changed.body",
-        "{what}\n\nIf this was not you, reset your password now and contact your administrator.",
-    ),
-    ("mfa_changed.action", ""),
-    ("mfa_changed.note", ""),
-    (
-        "mfa_changed.enabled",
-        "Two-step sign-in is now on: signing in to {product} asks for a code from your authenticator app (or a backup code).",
-    ),
-    (
-        "mfa_changed.disabled",
-        "Two-step sign-in was turned off: signing in to {product} asks for your password only.",
-    ),
-    (
-        "mfa_changed.reset",
-        "An administrator removed the second factor of your {product} account: signing in asks for your password only until you set up two-step sign-in again.",
-    ),
-    (
-        "mfa_changed.regenerated",
-        "Your {product} backup codes were replaced: the old ones no longer work.",
-    ),
-    (
-        "backup_code_used.subject",
-        "A backup code was used on your {product} account",
-    ),
-    (
-        "backup_code_used.body",
-        "One of your {product} backup codes was just used to sign in or confirm a change. Each code works once; {left} are left.\n\nIf this was not you, change your password and replace your backup codes now.",
-    ),
-    ("backup_code_used.action", ""),
-    ("backup_code_used.note", ""),
-    (
-        "backup_codes_low.subject",
-        "Only {left} {product} backup codes left",
-    ),
-    (
-        "backup_codes_low.body",
-        "One of your {product} backup codes was just used. Only {left} are left: make a new set in your account's security settings before you run out.\n\nIf this was not you, change your password and replace your backup codes now.",
-    ),
-    ("backup_codes_low.action", ""),
-    ("backup_codes_low.note", ""),
-    (
-        "sign_up_attempt.subject",
-        "Someone tried to sign up with your address",
-    ),
-    (
-        "sign_up_attempt.body",
-        "Someone just tried to create a {product} account with this email address. It already has an account, so no new account was made and nothing about yours changed.\n\nIf it was you, sign in instead; if you forgot your password, you can reset it from the sign-in page.",
-    ),
-    ("sign_up_attempt.action", ""),
-    (
-        "sign_up_attempt.note",
-        "If it was not you, you can ignore this message.",
-    ),
-    (
-        "deletion_scheduled.subject",
-        "Your {product} account will be deleted",
-    ),
-    (
-        "deletion_scheduled.body",
-        "You asked to delete your {product} account. You have been signed out everywhere, and your personal data will be removed on {due}.\n\nChanged your mind? Until then, you can cancel the deletion.",
-    ),
-    ("deletion_scheduled.action", "Keep my account"),
-    (
-        "deletion_scheduled.note",
-        "If you did not ask for this, cancel the deletion and change your password.",
-    ),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,33 +393,49 @@ mod tests {
     }
 
     #[test]
-    fn every_template_has_every_sentence_in_every_locale() {
-        for locale in LOCALES {
+    fn every_mail_renders_in_every_shipped_locale() {
+        let catalogue = Catalogue::default();
+        for locale in crate::i18n::SHIPPED {
             for kind in all_kinds() {
-                for part in ["subject", "body", "action", "note"] {
-                    let key = format!("{}.{part}", kind.template());
-                    let found = catalogue(locale).unwrap().iter().any(|(k, _)| *k == key);
-                    assert!(found, "{locale}: {key} missing");
+                for part in ["subject", "body"] {
+                    let key = format!("mail-{}-{part}", kind.template());
+                    assert!(catalogue.has(locale, &key), "{locale}: {key} missing");
                 }
-                let r = render(&kind, &Theme::default(), locale);
+                if kind.link().is_some() {
+                    let key = format!("mail-{}-action", kind.template());
+                    assert!(catalogue.has(locale, &key), "{locale}: {key} missing");
+                }
+                let r = render(&kind, &Theme::default(), &catalogue, locale);
                 assert!(!r.subject.is_empty() && !r.text.is_empty());
                 assert!(!r.subject.contains('{') && !r.text.contains('{'), "{r:?}");
                 if let Some(link) = kind.link() {
                     assert!(r.text.contains(link), "{:?}: the link is in the text", kind);
                     assert!(r.html.contains(&escape(link)));
                 }
+                if *locale != "en" {
+                    let en = render(&kind, &Theme::default(), &catalogue, "en");
+                    assert_ne!(r.subject, en.subject, "{locale}: {kind:?} is translated");
+                    assert_ne!(r.text, en.text, "{locale}: {kind:?} is translated");
+                }
             }
         }
     }
 
     #[test]
-    fn locales_fall_back_to_the_language_then_english() {
-        let en = lookup("en", "verify_email.subject");
-        assert!(!en.is_empty());
-        for locale in ["en-GB", "en_US", "fr", "zz-ZZ", ""] {
-            assert_eq!(lookup(locale, "verify_email.subject"), en, "{locale}");
+    fn locales_fall_back_to_the_language_then_the_default() {
+        let catalogue = Catalogue::default();
+        let kind = MailKind::PasswordChanged;
+        let en = render(&kind, &Theme::default(), &catalogue, "en");
+        for locale in ["en-GB", "en_US", "zz-ZZ", ""] {
+            assert_eq!(
+                render(&kind, &Theme::default(), &catalogue, locale),
+                en,
+                "{locale}"
+            );
         }
-        assert_eq!(lookup("en", "no.such.key"), "");
+        let de = render(&kind, &Theme::default(), &catalogue, "de");
+        assert_eq!(render(&kind, &Theme::default(), &catalogue, "de-AT"), de);
+        assert!(de.subject.starts_with("Ihr latchkey-Passwort"), "{de:?}");
     }
 
     #[test]
@@ -610,6 +450,7 @@ mod tests {
                 new_email: "<script>alert(1)</script>@evil.example".into(),
             },
             &theme,
+            &Catalogue::default(),
             "en",
         );
         assert!(!r.html.contains("<script>"), "{}", r.html);
@@ -625,6 +466,7 @@ mod tests {
                 link: "https://a.example/x?token=t".into(),
             },
             &theme,
+            &Catalogue::default(),
             "en",
         );
         assert!(r.html.contains("background:#aa0000"));
@@ -637,6 +479,7 @@ mod tests {
                 link: "https://a.example/x".into(),
             },
             &bad,
+            &Catalogue::default(),
             "en",
         );
         assert!(!r.html.contains("url(x)"), "only #rrggbb colours are used");

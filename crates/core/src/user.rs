@@ -32,6 +32,9 @@ pub struct User {
     /// The account's suspension, if it has one (it may have ended: see
     /// [`Suspension::is_active`]).
     pub suspension: Option<Suspension>,
+    /// The language of the account's mail (a language tag); `None`: the
+    /// default (`mail.locale`).
+    pub locale: Option<String>,
 }
 
 /// An administrator's suspension of an account: no sign-in while it lasts.

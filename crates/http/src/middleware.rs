@@ -121,6 +121,13 @@ pub async fn request_context(
         req.extensions_mut().insert(ClientIp(client));
     }
     let hsts = state.protection().network.hsts_max_age_secs;
+    let lang = crate::pages::lang::Lang::choose(
+        state.pages().catalogue(),
+        req.uri().query(),
+        req.headers(),
+        state.cookies().lang_name(),
+    );
+    req.extensions_mut().insert(lang.clone());
 
     let limits = state.limits().clone();
     let header_bytes: usize = req
@@ -162,7 +169,19 @@ pub async fn request_context(
         }
     });
     let response = handled.instrument(span.clone()).await;
-    let mut response = span.in_scope(|| crate::render::finish(response, &echoed, state.pages()));
+    let mut response =
+        span.in_scope(|| crate::render::finish(response, &echoed, state.pages(), &lang.tag));
+    if lang.from_query && is_html(response.headers()) {
+        // `?lang=` chose: later pages without it speak the same
+        let cookies = state.cookies();
+        crate::cookies::set_cookie(
+            response.headers_mut(),
+            cookies.lang_name(),
+            &lang.tag,
+            crate::pages::lang::COOKIE_MAX_AGE_SECS,
+            cookies.secure,
+        );
+    }
 
     let status = response.status();
     let elapsed = started.elapsed();
@@ -180,6 +199,12 @@ pub async fn request_context(
         );
     });
     response
+}
+
+fn is_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 /// The policy of HTML pages that set none of their own: their own scripts,

@@ -50,7 +50,7 @@ impl Renderer {
 
 /// Logs the error of a response, if it carries one, and writes its body;
 /// called once per request by the pipeline, inside the request's span.
-pub fn finish(mut response: Response, request_id: &str, pages: &Pages) -> Response {
+pub fn finish(mut response: Response, request_id: &str, pages: &Pages, lang: &str) -> Response {
     let Some(Failure(error)) = response.extensions_mut().remove::<Failure>() else {
         return response;
     };
@@ -63,7 +63,7 @@ pub fn finish(mut response: Response, request_id: &str, pages: &Pages) -> Respon
     let rendered = match renderer {
         Renderer::Problem => problem(&error, request_id),
         Renderer::OAuth => oauth(&error),
-        Renderer::Page => error_page(&error, pages),
+        Renderer::Page => error_page(&error, pages, lang),
     };
     let (rendered, body) = rendered.into_parts();
     if renderer != Renderer::Problem {
@@ -149,56 +149,54 @@ fn oauth(error: &ApiError) -> Response {
     response
 }
 
-fn error_page(error: &ApiError, pages: &Pages) -> Response {
+/// An error as a page in `lang`: the text of the refusal's code from the
+/// catalogue (`error-<code>`, `error-<code>-title`), else the English detail.
+fn error_page(error: &ApiError, pages: &Pages, lang: &str) -> Response {
     let options = PageOptions::OK.status(error.status());
+    let catalogue = pages.catalogue();
+    let text = |code: &str| catalogue.get(lang, &format!("error-{code}"), &[]);
+    let say = |code: &str, english: &str| text(code).unwrap_or_else(|| english.to_owned());
+    let field_errors: Vec<FieldError> = error
+        .field_errors()
+        .iter()
+        .map(|e| FieldError {
+            message: say(&e.code, &e.message),
+            ..e.clone()
+        })
+        .collect();
     if let Some(retry) = error.retry() {
         // the same form again, the reasons tied to its fields (or above
         // the form when the refusal names none)
-        let errors = if error.field_errors().is_empty() {
+        let errors = if field_errors.is_empty() {
             Value::from_serialize([FieldError {
                 field: String::new(),
                 code: error.code().to_owned(),
-                message: error.detail().to_owned(),
+                message: say(error.code(), error.detail()),
             }])
         } else {
-            Value::from_serialize(error.field_errors())
+            Value::from_serialize(&field_errors)
         };
         let ctx = context! { errors => errors, ..retry.context.clone() };
-        return pages.render(retry.template, retry.title, ctx, options);
+        return pages.render(lang, retry.template, retry.title, ctx, options);
     }
-    let (title, text) = match error.code() {
-        "invalid_token" => (
-            "This link does not work",
-            "It is unknown, expired, already used, or replaced by a newer one. Ask for a new one.",
-        ),
-        "email_taken" => (
-            "This address is taken",
-            "Another account uses this address now.",
-        ),
-        "validation_failed" => ("Please try again", ""),
-        "unreadable_form" => (
-            "Please try again",
-            "The form could not be read; open the link from the mail again.",
-        ),
-        "csrf_failed" => (
-            "This form has expired",
-            "The form was sent from another site, or it is too old. Go back, reload the page and send it again.",
-        ),
-        "rate_limited" => ("Too many attempts", "Wait a moment, then try again."),
-        _ => ("Something went wrong", "Try again in a moment."),
+    let code = error.code();
+    let own_title = format!("error-{code}-title");
+    let title = if catalogue.get(lang, &own_title, &[]).is_some() {
+        own_title.as_str()
+    } else {
+        "error-default-title"
     };
-    let mut paragraphs: Vec<String> = error
-        .field_errors()
-        .iter()
-        .map(|e| e.message.clone())
-        .collect();
-    if !text.is_empty() {
-        paragraphs.push(text.to_owned());
+    let mut paragraphs: Vec<String> = field_errors.into_iter().map(|e| e.message).collect();
+    match text(code) {
+        Some(t) => paragraphs.push(t),
+        None if code != "validation_failed" => paragraphs.push(pages.t(lang, "error-default-text")),
+        None => {}
     }
     pages.render(
+        lang,
         "error.html",
         title,
-        context! { paragraphs => paragraphs, back => "Go to the sign-in page" },
+        context! { paragraphs => paragraphs, back => pages.t(lang, "error-back") },
         options,
     )
 }

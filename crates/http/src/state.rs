@@ -88,6 +88,16 @@ impl CookieSettings {
         }
     }
 
+    /// The name of the cookie remembering the language `?lang=` chose
+    /// (see `pages::lang`).
+    pub fn lang_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_lang"
+        } else {
+            "latchkey_lang"
+        }
+    }
+
     /// The device cookie's name (see `latchkey_core::abuse::device`).
     pub fn device_name(&self) -> &'static str {
         if self.secure {

@@ -81,8 +81,26 @@ enum Command {
         #[arg(long, value_name = "N")]
         users: u64,
     },
+    /// Hosted-page themes (offline; needs no configuration).
+    #[command(subcommand)]
+    Theme(ThemeCommand),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum ThemeCommand {
+    /// Render every template of the theme in DIR against this version's
+    /// template contract (docs/theming.md) in every language, and name each
+    /// value a template uses that no longer exists and each catalogue key a
+    /// language lacks. Exit 0 when the theme works with this version.
+    Check {
+        /// The theme directory (`pages.theme_dir`).
+        dir: PathBuf,
+        /// The languages to check (`pages.locales`), the default first.
+        #[arg(long, default_value = "en,de,fr", value_name = "LIST")]
+        locales: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +230,32 @@ fn main() -> ExitCode {
     if let Command::Version = cli.command {
         println!("latchkey {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    if let Command::Theme(ThemeCommand::Check { dir, locales }) = &cli.command {
+        let locales: Vec<String> = locales
+            .split([',', ' '])
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if !dir.is_dir() {
+            eprintln!("latchkey: {}: no such directory", dir.display());
+            return ExitCode::FAILURE;
+        }
+        let problems = latchkey_http::pages::contract::check(dir, &locales);
+        if problems.is_empty() {
+            println!(
+                "{}: the theme works with template contract version {} in {}",
+                dir.display(),
+                latchkey_http::pages::contract::VERSION,
+                locales.join(", ")
+            );
+            return ExitCode::SUCCESS;
+        }
+        for p in &problems {
+            eprintln!("{}: {p}", dir.display());
+        }
+        eprintln!("latchkey: the theme has {} problem(s)", problems.len());
+        return ExitCode::FAILURE;
     }
     if let Command::Passwords(PasswordsCommand::BuildFilter {
         input,
@@ -503,6 +547,7 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
         }
         Command::Version
         | Command::Passwords(_)
+        | Command::Theme(_)
         | Command::Health { .. }
         | Command::Backup { .. } => {
             unreachable!("handled before configuration")

@@ -170,6 +170,7 @@ fn seed_one(i: u64, tag: &str, hash: &str, now: OffsetDateTime) -> NewAccount {
         created_at,
         updated_at: created_at,
         suspension: None,
+        locale: None,
     };
     let client = ClientInfo {
         ip: Some(format!("198.51.100.{}", i % 254 + 1)),

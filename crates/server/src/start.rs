@@ -12,6 +12,7 @@ use latchkey_core::password::{HashParams, LengthPolicy, PoolConfig};
 use latchkey_core::password_policy::{BreachFilter, PasswordRules};
 use latchkey_core::services::Services;
 use latchkey_core::{Clock, Store, StoreError, SystemClock};
+use latchkey_http::pages::Branding;
 use latchkey_http::{AppSettings, AuthParts, CookieSettings, Limits, Network, Pages, ServeLimits};
 use latchkey_redis::RedisCounters;
 use latchkey_store_postgres::PgStore;
@@ -241,11 +242,12 @@ pub async fn auth_parts(
         reveal_existing_on_register: acc.reveal_existing_on_register,
         mail_max_attempts: config.mail.max_attempts,
         theme: Theme {
-            product_name: config.mail.product_name.clone(),
-            logo_url: config.mail.logo_url.clone(),
-            color: config.mail.brand_color.clone(),
+            product_name: config.branding.product_name.clone(),
+            logo_url: config.branding.logo_url.clone(),
+            color: config.branding.color.clone(),
         },
         locale: config.mail.locale.clone(),
+        catalogue: config.pages.catalogue.clone(),
         ..LifecycleConfig::default()
     };
     Ok(AuthParts {
@@ -327,7 +329,7 @@ pub fn mail_transport(config: &Config, public: &Url) -> Result<Arc<dyn MailTrans
             } else {
                 format!("{host}.localdomain")
             };
-            let from_text = format!("{} <no-reply@{domain}>", config.mail.product_name);
+            let from_text = format!("{} <no-reply@{domain}>", config.branding.product_name);
             latchkey_mail::parse_mailbox(&from_text)
                 .map_err(|e| StartError(format!("mail.from: {from_text:?} is {e}")))?
         }
@@ -423,11 +425,19 @@ pub fn spawn_jobs(
 /// The hosted pages: the theme's templates (or the built-in ones) and the
 /// origins sign-in may return to.
 fn pages(config: &Config) -> Pages {
-    let pages = match &config.pages.theme_dir {
-        Some(dir) => Pages::themed(dir.clone()),
-        None => Pages::builtin(),
-    };
-    pages.with_return_origins(config.pages.allowed_return_origins.clone())
+    let b = &config.branding;
+    Pages::new(
+        config.pages.theme_dir.clone(),
+        config.pages.catalogue.clone(),
+    )
+    .with_branding(Branding {
+        product_name: b.product_name.clone(),
+        // the stylesheet's own accent unless one is configured
+        color: (b.color != latchkey_core::mail::Theme::default().color).then(|| b.color.clone()),
+        background_color: b.background_color.clone(),
+        custom_css: b.custom_css.as_ref().map(|(_, css)| css.clone()),
+    })
+    .with_return_origins(config.pages.allowed_return_origins.clone())
 }
 
 /// Cookie settings for a public URL: `Secure` and `__Host-` under https.

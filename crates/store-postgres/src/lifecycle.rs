@@ -56,7 +56,8 @@ const DEVICE_SEEN: &str = "SELECT count(*), \
 const ANONYMIZE: &str = "UPDATE users SET email = '', email_normalized = 'deleted:' || id, \
      email_verified = FALSE, username = NULL, username_normalized = NULL, name = NULL, \
      password_hash = NULL, suspended_at = NULL, suspended_until = NULL, \
-     suspension_reason = NULL, deactivated_at = NULL, deletion_due_at = NULL, deleted_at = $2, updated_at = $2 \
+     suspension_reason = NULL, deactivated_at = NULL, deletion_due_at = NULL, deleted_at = $2, updated_at = $2, \
+     locale = NULL \
      WHERE id = $1 AND deleted_at IS NULL AND deletion_due_at <= $2";
 
 pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];

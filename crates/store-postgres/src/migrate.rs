@@ -60,6 +60,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0030_oauth",
         sql: include_str!("../migrations/0030_oauth.sql"),
     },
+    Migration {
+        name: "0050_account_locale",
+        sql: include_str!("../migrations/0050_account_locale.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

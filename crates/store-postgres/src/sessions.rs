@@ -23,7 +23,7 @@ use tokio_postgres::Row;
 
 use crate::audit::insert_event;
 use crate::roles::role_graph;
-use crate::users::{user_columns, user_from};
+use crate::users::{USER_COLUMN_COUNT, user_columns, user_from};
 use crate::{PgStore, map_err, settle};
 
 /// The session columns with a table prefix, as a macro so that statements
@@ -403,7 +403,7 @@ impl SessionStore for PgStore {
                 let stmt = client.prepare_cached(sql).await.map_err(map_err)?;
                 match client.query_opt(&stmt, &[&value]).await.map_err(map_err)? {
                     Some(r) => Ok(Some((
-                        session_from(&r, 13)?,
+                        session_from(&r, USER_COLUMN_COUNT)?,
                         user_from(&r).map_err(map_err)?,
                     ))),
                     None => Ok(None),

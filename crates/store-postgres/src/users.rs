@@ -48,7 +48,9 @@ macro_rules! columns {
             $p,
             "suspended_until, ",
             $p,
-            "suspension_reason"
+            "suspension_reason, ",
+            $p,
+            "locale"
         )
     };
 }
@@ -57,10 +59,13 @@ pub(crate) use columns as user_columns;
 /// The columns every user read selects, in [`user_from`]'s order.
 pub(crate) const COLUMNS: &str = columns!();
 
+/// How many columns [`COLUMNS`] has (a joined read's next column).
+pub(crate) const USER_COLUMN_COUNT: usize = 14;
+
 /// A new account is never suspended: the suspension columns stay NULL.
 const INSERT: &str = "INSERT INTO users (id, email, email_normalized, email_verified, \
-     username, username_normalized, name, password_hash, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+     username, username_normalized, name, password_hash, created_at, updated_at, locale) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
 const BY_EMAIL: &str = concat!(
     "SELECT ",
@@ -87,7 +92,8 @@ pub(crate) const UPDATE: &str = "WITH moved AS (SELECT 1 FROM users \
      voided AS (UPDATE account_tokens SET used_at = $8 \
      WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($9) AND EXISTS (SELECT 1 FROM moved)) \
      UPDATE users SET email = $2, email_normalized = $3, email_verified = $4, \
-     username = $5, username_normalized = $6, name = $7, updated_at = $8 WHERE id = $1";
+     username = $5, username_normalized = $6, name = $7, updated_at = $8, locale = $10 \
+     WHERE id = $1";
 const SET_PASSWORD_HASH: &str =
     "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND password_hash = $4";
 
@@ -96,7 +102,7 @@ fn insert_params<'a>(
     u: &'a User,
     created_at: &'a OffsetDateTime,
     updated_at: &'a OffsetDateTime,
-) -> [&'a (dyn ToSql + Sync); 10] {
+) -> [&'a (dyn ToSql + Sync); 11] {
     [
         &u.id,
         &u.email,
@@ -108,6 +114,7 @@ fn insert_params<'a>(
         &u.password_hash,
         created_at,
         updated_at,
+        &u.locale,
     ]
 }
 
@@ -116,7 +123,7 @@ pub(crate) fn update_params<'a>(
     u: &'a User,
     updated_at: &'a OffsetDateTime,
     purposes: &'a Vec<&'static str>,
-) -> [&'a (dyn ToSql + Sync); 9] {
+) -> [&'a (dyn ToSql + Sync); 10] {
     [
         &u.id,
         &u.email,
@@ -127,6 +134,7 @@ pub(crate) fn update_params<'a>(
         &u.name,
         updated_at,
         purposes,
+        &u.locale,
     ]
 }
 
@@ -164,6 +172,7 @@ pub(crate) fn user_from(r: &Row) -> Result<User, tokio_postgres::Error> {
         created_at: r.try_get(8)?,
         updated_at: r.try_get(9)?,
         suspension,
+        locale: r.try_get(13)?,
     })
 }
 
@@ -291,5 +300,15 @@ impl UserStore for PgStore {
             0 => Err(StoreError::NotFound),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+
+    #[test]
+    fn the_column_count_is_the_columns() {
+        assert_eq!(COLUMNS.split(',').count(), USER_COLUMN_COUNT);
     }
 }

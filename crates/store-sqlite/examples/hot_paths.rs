@@ -99,6 +99,7 @@ async fn main() {
     auth.accounts()
         .register(
             Registration {
+                locale: None,
                 email: "bench@example.com".into(),
                 password: password.into(),
                 username: None,

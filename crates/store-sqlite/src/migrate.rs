@@ -55,6 +55,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0030_oauth",
         sql: include_str!("../migrations/0030_oauth.sql"),
     },
+    Migration {
+        name: "0050_account_locale",
+        sql: include_str!("../migrations/0050_account_locale.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -14,12 +14,13 @@ use crate::{SqliteStore, map_err};
 
 /// The columns written by `insert_user` (a new account is never suspended).
 const INSERT_COLUMNS: &str = "id, email, email_normalized, email_verified, username, \
-                              username_normalized, name, password_hash, created_at, updated_at";
+                              username_normalized, name, password_hash, created_at, updated_at, \
+                              locale";
 
 /// The columns every user read selects, in [`raw_user`]'s order.
 pub(crate) const COLUMNS: &str = "id, email, email_normalized, email_verified, username, \
                        username_normalized, name, password_hash, created_at, updated_at, \
-                       suspended_at, suspended_until, suspension_reason";
+                       suspended_at, suspended_until, suspension_reason, locale";
 
 /// The raw row; timestamps are converted after the rusqlite callback so that
 /// an out-of-range value becomes a `StoreError` rather than a panic.
@@ -40,6 +41,7 @@ pub(crate) fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             updated_at: time::OffsetDateTime::UNIX_EPOCH,
             suspension: None,
+            locale: r.get(13)?,
         },
         r.get(8)?,
         r.get(9)?,
@@ -72,7 +74,7 @@ pub(crate) fn finish(raw: RawUser) -> Result<User, StoreError> {
 /// Inserts a user row (also used inside the admin store's transactions).
 pub(crate) fn insert_user(c: &rusqlite::Connection, u: &User) -> Result<(), StoreError> {
     c.prepare_cached(&format!(
-        "INSERT INTO users ({INSERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        "INSERT INTO users ({INSERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))
     .map_err(map_err)?
     .execute(params![
@@ -86,6 +88,7 @@ pub(crate) fn insert_user(c: &rusqlite::Connection, u: &User) -> Result<(), Stor
         u.password_hash,
         to_unix_millis(u.created_at),
         to_unix_millis(u.updated_at),
+        u.locale,
     ])
     .map_err(map_err)?;
     Ok(())
@@ -107,8 +110,8 @@ pub(crate) fn update_user(c: &rusqlite::Connection, u: &User) -> Result<(), Stor
     let changed = c
         .prepare_cached(
             "UPDATE users SET email = ?2, email_normalized = ?3, email_verified = ?4, \
-             username = ?5, username_normalized = ?6, name = ?7, updated_at = ?8 \
-             WHERE id = ?1",
+             username = ?5, username_normalized = ?6, name = ?7, updated_at = ?8, \
+             locale = ?9 WHERE id = ?1",
         )
         .map_err(map_err)?
         .execute(params![
@@ -120,6 +123,7 @@ pub(crate) fn update_user(c: &rusqlite::Connection, u: &User) -> Result<(), Stor
             u.username_normalized,
             u.name,
             to_unix_millis(u.updated_at),
+            u.locale,
         ])
         .map_err(map_err)?;
     if changed == 0 {

@@ -47,7 +47,9 @@ pub use roles_audit::*;
 mod rotation;
 mod session_reads;
 pub use session_reads::*;
+mod i18n;
 mod sweep;
+pub use i18n::*;
 pub use rotation::*;
 pub use sweep::*;
 
@@ -75,6 +77,7 @@ pub fn sample_user(email: &str, username: Option<&str>) -> User {
         created_at: now,
         updated_at: now,
         suspension: None,
+        locale: None,
     }
 }
 

@@ -11,6 +11,9 @@ pub struct Registration {
     pub username: Option<String>,
     /// Optional display name.
     pub name: Option<String>,
+    /// The language of the account's mail (the page's or request's), if
+    /// known; kept only when it is a configured locale.
+    pub locale: Option<String>,
 }
 
 /// Changes to a profile; `None` leaves a field as it is, `Some(None)` clears it.
@@ -20,4 +23,6 @@ pub struct ProfilePatch {
     pub username: Option<Option<String>>,
     /// New display name.
     pub name: Option<Option<String>>,
+    /// New language of mail (a configured locale; `Some(None)`: the default).
+    pub locale: Option<Option<String>>,
 }

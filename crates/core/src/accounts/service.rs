@@ -43,7 +43,7 @@ impl Accounts {
         r: Registration,
         client: &ClientInfo,
     ) -> Result<User, AccountError> {
-        let user = self
+        let mut user = self
             .new_account(
                 &r.email,
                 r.username.as_deref(),
@@ -52,6 +52,7 @@ impl Accounts {
                 false,
             )
             .await?;
+        user.locale = self.configured_locale(r.locale.as_deref());
         let now = user.created_at;
         let event = AuditEvent::new(EventType::UserRegistered, now, client)
             .actor(Some(&user.id))
@@ -90,6 +91,25 @@ impl Accounts {
                 .as_deref()
                 .and_then(|u| validate::username(u, &mut problems));
             user.username_normalized = user.username.as_deref().map(normalize_username);
+        }
+        if let Some(locale) = patch.locale {
+            user.locale = match locale.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+                None => None,
+                Some(l) => match self.configured_locale(Some(l)) {
+                    Some(ours) => Some(ours),
+                    None => {
+                        problems.push(validate::FieldProblem::new(
+                            "locale",
+                            "unsupported_locale",
+                            format!(
+                                "expected one of the configured languages: {}",
+                                self.lifecycle.catalogue.locales().join(", ")
+                            ),
+                        ));
+                        None
+                    }
+                },
+            };
         }
         if let Some(name) = patch.name {
             user.name = name

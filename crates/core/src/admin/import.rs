@@ -103,6 +103,7 @@ impl Admin {
             created_at,
             updated_at: now,
             suspension: None,
+            locale: None,
         };
         Ok((user, roles))
     }

@@ -258,6 +258,7 @@ impl Context {
             created_at: now,
             updated_at: now,
             suspension: None,
+            locale: None,
         })
     }
 
@@ -321,6 +322,14 @@ impl Context {
             &self.csrf_key,
             format!("csrf:{session_id}").as_bytes(),
         ))
+    }
+
+    /// The configured locale for `wanted` (`de-AT` → `de`), if any: what
+    /// an account stores as the language of its mail.
+    pub(crate) fn configured_locale(&self, wanted: Option<&str>) -> Option<String> {
+        wanted
+            .and_then(|l| self.lifecycle.catalogue.supported(l))
+            .map(str::to_owned)
     }
 
     pub(crate) fn now(&self) -> OffsetDateTime {

@@ -41,8 +41,11 @@ pub struct LifecycleConfig {
     pub mail_max_attempts: u32,
     /// Branding of mail.
     pub theme: Theme,
-    /// The language of mail.
+    /// The language of mail to an account without a locale of its own
+    /// (`mail.locale`).
     pub locale: String,
+    /// The sentences of mail in every configured locale.
+    pub catalogue: std::sync::Arc<crate::i18n::Catalogue>,
 }
 
 impl Default for LifecycleConfig {
@@ -58,6 +61,7 @@ impl Default for LifecycleConfig {
             mail_max_attempts: 12,
             theme: Theme::default(),
             locale: "en".into(),
+            catalogue: Default::default(),
         }
     }
 }
@@ -83,16 +87,18 @@ impl Context {
         format!("{}{path}?token={token}", self.config.issuer)
     }
 
-    /// Renders and seals a message for `to`, with the job delivering it.
-    pub(crate) fn compose(
-        &self,
-        user_id: Option<&str>,
-        to: &str,
-        kind: &MailKind,
-    ) -> (QueuedMail, NewJob) {
+    /// Renders and seals a message about `user` for `to` in the user's
+    /// language (else `mail.locale`), with the job delivering it.
+    pub(crate) fn compose(&self, user: &User, to: &str, kind: &MailKind) -> (QueuedMail, NewJob) {
         let now = self.now();
         let id = id::new_id();
-        let rendered = render(kind, &self.lifecycle.theme, &self.lifecycle.locale);
+        let locale = user.locale.as_deref().unwrap_or(&self.lifecycle.locale);
+        let rendered = render(
+            kind,
+            &self.lifecycle.theme,
+            &self.lifecycle.catalogue,
+            locale,
+        );
         let outgoing = OutgoingMail {
             id: id.clone(),
             to: to.to_owned(),
@@ -105,7 +111,7 @@ impl Context {
         let plain = serde_json::to_vec(&outgoing).expect("mail serializes");
         let mail = QueuedMail {
             id: id.clone(),
-            user_id: user_id.map(str::to_owned),
+            user_id: Some(user.id.clone()),
             template: kind.template().to_owned(),
             sealed: self.mail_sealer.seal(&plain, id.as_bytes()),
             created_at: now,
@@ -137,7 +143,7 @@ impl Context {
         to: &str,
         kind: MailKind,
     ) -> Result<(), SharedError> {
-        let (mail, job) = self.compose(Some(&user.id), to, &kind);
+        let (mail, job) = self.compose(user, to, &kind);
         self.store.enqueue_mail(&mail, &job).await?;
         self.wake_jobs();
         Ok(())
@@ -170,7 +176,7 @@ impl Context {
             expires_at: now + ttl,
             used_at: None,
         };
-        let (mail, job) = self.compose(Some(&user.id), to, &kind(self.link(path, &token)));
+        let (mail, job) = self.compose(user, to, &kind(self.link(path, &token)));
         MailedToken {
             token: row,
             mail,

@@ -225,7 +225,7 @@ impl Mfa {
         event: &AuditEvent,
         what: MfaChange,
     ) -> Result<(), MfaError> {
-        let (mail, job) = self.compose(Some(&user.id), &user.email, &MailKind::MfaChanged { what });
+        let (mail, job) = self.compose(user, &user.email, &MailKind::MfaChanged { what });
         if !self
             .store
             .remove_mfa(&user.id, event, Some((&mail, &job)))
@@ -486,7 +486,7 @@ impl Mfa {
             .subject(&user.id)
             .detail("where", place);
         let (mail, job) = self.compose(
-            Some(&user.id),
+            user,
             &user.email,
             &MailKind::BackupCodeUsed { left: left_after },
         );

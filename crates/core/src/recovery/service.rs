@@ -121,7 +121,7 @@ impl Recovery {
         );
         // the link, the notice to the current address and the event commit together
         let notice = self.compose(
-            Some(&user.id),
+            &user,
             &user.email,
             &MailKind::EmailChangeNotice { new_email },
         );
@@ -196,7 +196,7 @@ impl Recovery {
             &user.id,
         );
         // the notice commits with the new password
-        let notice = self.compose(Some(&user.id), &user.email, &MailKind::PasswordChanged);
+        let notice = self.compose(&user, &user.email, &MailKind::PasswordChanged);
         self.redeem(
             &t,
             Redemption::ResetPassword { password_hash },
@@ -227,7 +227,7 @@ impl Recovery {
             .await?;
         self.check_password(&user, current).await?;
         let hash = self.hasher.hash(password).await?;
-        let (mail, job) = self.compose(Some(&user.id), &user.email, &MailKind::PasswordChanged);
+        let (mail, job) = self.compose(&user, &user.email, &MailKind::PasswordChanged);
         let now = self.now();
         let event = own_event(EventType::PasswordChanged, now, client, &user.id)
             .session(&principal.session.id);
@@ -324,7 +324,7 @@ impl Recovery {
             link: self.link("/cancel-deletion", &token),
             due: due.date().to_string(),
         };
-        let (mail, job) = self.compose(Some(&user.id), &user.email, &kind);
+        let (mail, job) = self.compose(&user, &user.email, &kind);
         let event = own_event(EventType::AccountDeletionScheduled, now, client, &user.id)
             .session(&principal.session.id)
             .detail("due", due.format(&Rfc3339).unwrap_or_default());

@@ -61,11 +61,13 @@ impl PreSignIn {
         state.auth().csrf_token(&subject(&self.value))
     }
 
-    /// Renders a form page before sign-in: `context` gets the form's token,
-    /// and the browser keeps (or gets) its CSRF cookie.
+    /// Renders a form page before sign-in in `lang`: `context` gets the
+    /// form's token, and the browser keeps (or gets) its CSRF cookie.
+    #[allow(clippy::too_many_arguments)]
     pub fn form_page(
         state: &AppState,
         headers: &HeaderMap,
+        lang: &str,
         template: &str,
         title: &str,
         options: PageOptions,
@@ -74,7 +76,7 @@ impl PreSignIn {
         let pre = PreSignIn::of(state, headers);
         let page = state
             .pages()
-            .render(template, title, context(&pre.token(state)), options);
+            .render(lang, template, title, context(&pre.token(state)), options);
         pre.keep(state, page)
     }
 

@@ -8,11 +8,22 @@
 //! Every page answer carries a fresh CSP nonce (the only scripts and styles
 //! a page may load are its own, marked with it), `frame-ancestors 'none'`
 //! and `Cache-Control: no-store`. Forms carry a CSRF token (see [`csrf`]).
+//!
+//! Every sentence comes from the message catalogue
+//! (`crates/http/locales/<lang>/pages.ftl`, see `latchkey_core::i18n`):
+//! templates call `t("key")` (or `t("key", name=value)`) in the page's
+//! language ([`lang`]); handlers pass keys for titles and translate the
+//! texts they choose with [`Pages::t`].
 
+pub mod contract;
 pub mod csrf;
+pub mod lang;
 pub mod return_to;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use latchkey_core::i18n::{Builder, Catalogue, I18nError};
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -43,7 +54,71 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/activity.html"),
     ),
     ("deleted.html", include_str!("../../templates/deleted.html")),
+    ("mfa.html", include_str!("../../templates/mfa.html")),
 ];
+
+/// The page catalogue, by locale (the mail catalogue is core's).
+pub const CATALOGUE: &[(&str, &str)] = &[
+    ("en", include_str!("../../locales/en/pages.ftl")),
+    ("de", include_str!("../../locales/de/pages.ftl")),
+    ("fr", include_str!("../../locales/fr/pages.ftl")),
+];
+
+/// The catalogue of pages and mail for `locales` (the first is the
+/// default): the built-in one, overridden by the `.ftl` files in the
+/// theme's `locales/<lang>/`. Fails on a locale that lacks a key, naming it.
+pub fn catalogue(theme: Option<&Path>, locales: &[String]) -> Result<Catalogue, I18nError> {
+    let mut builder = Builder::new();
+    for (locale, text) in CATALOGUE {
+        builder = builder.builtin(locale, "pages.ftl", text);
+    }
+    for (locale, path, text) in theme_catalogue(theme)? {
+        builder = builder.theme(&locale, &path, text);
+    }
+    builder.build(locales)
+}
+
+/// The `.ftl` files of a theme's `locales/<lang>/` folders: (locale, path,
+/// text), sorted by path.
+fn theme_catalogue(theme: Option<&Path>) -> Result<Vec<(String, String, String)>, I18nError> {
+    let Some(dir) = theme.map(|t| t.join("locales")) else {
+        return Ok(Vec::new());
+    };
+    let unreadable = |path: &Path, e: std::io::Error| I18nError::Syntax {
+        origin: path.display().to_string(),
+        message: format!("cannot be read: {e}"),
+    };
+    let mut files = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => return Err(unreadable(&dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| unreadable(&dir, e))?;
+        let locale = entry.file_name().to_string_lossy().into_owned();
+        if !entry.path().is_dir() {
+            continue;
+        }
+        if !latchkey_core::i18n::valid_tag(&locale) {
+            return Err(I18nError::BadLocale(format!(
+                "{} (a folder of {})",
+                locale,
+                dir.display()
+            )));
+        }
+        let inner = std::fs::read_dir(entry.path()).map_err(|e| unreadable(&entry.path(), e))?;
+        for file in inner {
+            let path = file.map_err(|e| unreadable(&entry.path(), e))?.path();
+            if path.extension().is_some_and(|x| x == "ftl") {
+                let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
+                files.push((locale.clone(), path.display().to_string(), text));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(files)
+}
 
 /// The built-in stylesheet, served at `/assets/latchkey.css`.
 const STYLESHEET: &str = include_str!("../../assets/latchkey.css");
@@ -56,15 +131,47 @@ const STYLESHEET_FILE: &str = "latchkey.css";
 pub struct Pages {
     env: Environment<'static>,
     theme: Option<PathBuf>,
-    product_name: String,
+    catalogue: Arc<Catalogue>,
+    branding: Branding,
     return_origins: Vec<String>,
+}
+
+/// The look shared by pages and mail (`[branding]`), checked when the
+/// configuration is loaded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Branding {
+    /// The product's name, atop every page and in every title.
+    pub product_name: String,
+    /// The accent colour (buttons, links), `#rrggbb`; `None`: the stylesheet's.
+    pub color: Option<String>,
+    /// The page background, `#rrggbb`; `None`: the stylesheet's.
+    pub background_color: Option<String>,
+    /// A stylesheet served at `/assets/custom.css` after the built-in one
+    /// (from latchkey's origin, so the CSP stays strict).
+    #[serde(serialize_with = "is_some")]
+    pub custom_css: Option<String>,
+}
+
+fn is_some<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(v.is_some())
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Branding {
+            product_name: "latchkey".to_owned(),
+            color: None,
+            background_color: None,
+            custom_css: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Pages {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pages")
             .field("theme", &self.theme)
-            .field("product_name", &self.product_name)
+            .field("branding", &self.branding.product_name)
             .finish_non_exhaustive()
     }
 }
@@ -99,19 +206,48 @@ impl PageOptions {
 }
 
 impl Pages {
-    /// The built-in templates.
+    /// The built-in templates and catalogue (every shipped locale).
     pub fn builtin() -> Pages {
-        Pages::build(None)
+        Pages::new(None, Arc::new(builtin_catalogue()))
     }
 
     /// The templates of theme directory `dir`, and the built-in ones for
-    /// names the theme does not have. Files are read when first used.
+    /// names the theme does not have, with the built-in catalogue (see
+    /// [`Pages::new`] for the theme's). Files are read when first used.
     pub fn themed(dir: PathBuf) -> Pages {
-        Pages::build(Some(dir))
+        Pages::new(Some(dir), Arc::new(builtin_catalogue()))
     }
 
-    fn build(theme: Option<PathBuf>) -> Pages {
+    /// The templates of `theme` (or the built-in ones) speaking from
+    /// `catalogue` (see [`catalogue`]; shared with mail).
+    pub fn new(theme: Option<PathBuf>, catalogue: Arc<Catalogue>) -> Pages {
         let mut env = Environment::new();
+        let words = catalogue.clone();
+        env.add_function(
+            "t",
+            move |state: &minijinja::State,
+                  key: &str,
+                  kwargs: minijinja::value::Kwargs|
+                  -> Result<String, minijinja::Error> {
+                let lang = state
+                    .lookup("lang")
+                    .and_then(|l| l.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let args: Vec<(&str, String)> = kwargs
+                    .args()
+                    .map(|name| {
+                        let value: Value = kwargs.get(name).unwrap_or_default();
+                        (name, value.to_string())
+                    })
+                    .collect();
+                words.get(&lang, key, &args).ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        format!("no message `{key}` in the catalogue"),
+                    )
+                })
+            },
+        );
         let dir = theme.clone();
         env.set_loader(move |name| {
             if let Some(text) = theme_file(dir.as_ref(), name)? {
@@ -125,9 +261,29 @@ impl Pages {
         Pages {
             env,
             theme,
-            product_name: "latchkey".to_owned(),
+            catalogue,
+            branding: Branding::default(),
             return_origins: Vec::new(),
         }
+    }
+
+    /// Sets the product name, colours and custom stylesheet.
+    pub fn with_branding(mut self, branding: Branding) -> Pages {
+        self.branding = branding;
+        self
+    }
+
+    /// The custom stylesheet (`branding.custom_css`), if there is one.
+    pub fn custom_css(&self) -> Option<&str> {
+        self.branding.custom_css.as_deref()
+    }
+
+    /// Makes a variable or attribute a template uses without it being
+    /// given an error, instead of empty text (`latchkey theme check`).
+    pub fn strict(mut self) -> Pages {
+        self.env
+            .set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        self
     }
 
     /// Sets the origins `/login?return_to=` may send people back to
@@ -150,16 +306,36 @@ impl Pages {
         }
     }
 
-    /// Renders template `name` with `ctx` (plus `nonce`, `product_name`,
-    /// `lang` and `title`) into a page answer. A template that fails (a
-    /// theme's mistake) is logged and answered with a plain 500.
-    pub fn render(&self, name: &str, title: &str, ctx: Value, options: PageOptions) -> Response {
+    /// The catalogue of pages and mail.
+    pub fn catalogue(&self) -> &Arc<Catalogue> {
+        &self.catalogue
+    }
+
+    /// The sentence `key` in `lang` (see [`Catalogue::text`]).
+    pub fn t(&self, lang: &str, key: &str) -> String {
+        self.catalogue.text(lang, key, &[])
+    }
+
+    /// Renders template `name` in `lang` with `ctx` (plus `nonce`,
+    /// `product_name`, `lang`, `locales` and `title`, the sentence of
+    /// `title_key`) into a page answer. A template that fails (a theme's
+    /// mistake) is logged and answered with a plain 500.
+    pub fn render(
+        &self,
+        lang: &str,
+        name: &str,
+        title_key: &str,
+        ctx: Value,
+        options: PageOptions,
+    ) -> Response {
         let nonce = random_b64::<16>();
         let full = context! {
             nonce => &nonce,
-            product_name => &self.product_name,
-            lang => "en",
-            title => title,
+            product_name => &self.branding.product_name,
+            branding => Value::from_serialize(&self.branding),
+            lang => lang,
+            locales => self.catalogue.locales(),
+            title => self.t(lang, title_key),
             ..ctx
         };
         match self.env.get_template(name).and_then(|t| t.render(full)) {
@@ -195,6 +371,14 @@ impl Pages {
             }
         }
     }
+}
+
+fn builtin_catalogue() -> Catalogue {
+    let shipped: Vec<String> = latchkey_core::i18n::SHIPPED
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    catalogue(None, &shipped).expect("the built-in catalogue is complete")
 }
 
 /// A theme's file `name`, if the theme has it. Names are the built-in ones;
@@ -246,7 +430,7 @@ pub(crate) fn random_b64<const N: usize>() -> String {
 pub struct Retry {
     /// The template.
     pub template: &'static str,
-    /// The page title.
+    /// The page title's catalogue key.
     pub title: &'static str,
     /// The template's values (without `errors`).
     pub context: Value,
@@ -263,6 +447,37 @@ mod tests {
     }
 
     #[test]
+    fn every_page_sentence_is_in_every_shipped_language_and_translated() {
+        let pages = Pages::builtin();
+        let c = pages.catalogue();
+        let english = c.keys("en");
+        assert!(
+            english.iter().any(|k| k.starts_with("login-")),
+            "the pages' keys are in"
+        );
+        for lang in latchkey_core::i18n::SHIPPED {
+            assert_eq!(c.keys(lang), english, "{lang} has exactly the English keys");
+            if *lang == latchkey_core::i18n::REFERENCE {
+                continue;
+            }
+            for key in &english {
+                let (ours, en) = (c.text(lang, key, &[]), c.text("en", key, &[]));
+                assert!(
+                    ours != en || latchkey_core::i18n::SAME_AS_ENGLISH.contains(key),
+                    "{lang}: `{key}` reads as in English ({ours:?}); translate it or add it to the reviewed list"
+                );
+            }
+        }
+        // and every key a built-in template asks for exists
+        for (name, text) in TEMPLATES {
+            for part in text.split("t(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or_default();
+                assert!(c.has("en", key), "{name} uses the unknown key `{key}`");
+            }
+        }
+    }
+
+    #[test]
     fn every_built_in_template_compiles() {
         let pages = Pages::builtin();
         for (name, _) in TEMPLATES {
@@ -276,6 +491,7 @@ mod tests {
     async fn text_is_escaped_wherever_it_goes() {
         let evil = "\"><script>alert(1)</script>";
         let r = Pages::builtin().render(
+            "en",
             "link.html",
             evil,
             context! { paragraphs => [evil], action => "/x", csrf => evil, token => evil,
@@ -292,8 +508,8 @@ mod tests {
     async fn every_page_has_a_fresh_nonce_in_its_policy() {
         let pages = Pages::builtin();
         let ctx = || context! { paragraphs => ["x"] };
-        let a = pages.render("message.html", "t", ctx(), PageOptions::OK);
-        let b = pages.render("message.html", "t", ctx(), PageOptions::OK);
+        let a = pages.render("en", "message.html", "t", ctx(), PageOptions::OK);
+        let b = pages.render("en", "message.html", "t", ctx(), PageOptions::OK);
         let policy = |r: &Response| r.headers()[header::CONTENT_SECURITY_POLICY].clone();
         assert_ne!(policy(&a), policy(&b));
         let p = policy(&a);
@@ -315,7 +531,7 @@ mod tests {
     fn forms_may_lead_on_to_the_allowed_return_origins_only() {
         let pages =
             Pages::builtin().with_return_origins(vec!["https://app.example.com".to_owned()]);
-        let r = pages.render("message.html", "t", context! {}, PageOptions::OK);
+        let r = pages.render("en", "message.html", "t", context! {}, PageOptions::OK);
         let p = r.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap();
@@ -323,7 +539,7 @@ mod tests {
             p.contains("form-action 'self' https://app.example.com;"),
             "{p}"
         );
-        let r = Pages::builtin().render("message.html", "t", context! {}, PageOptions::OK);
+        let r = Pages::builtin().render("en", "message.html", "t", context! {}, PageOptions::OK);
         let p = r.headers()[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap();
@@ -341,6 +557,7 @@ mod tests {
         std::fs::write(dir.path().join("latchkey.css"), "body{color:red}").unwrap();
         let pages = Pages::themed(dir.path().to_owned());
         let html = body(pages.render(
+            "en",
             "message.html",
             "t",
             context! { paragraphs => ["<b>"] },
@@ -356,7 +573,7 @@ mod tests {
         assert_eq!(Pages::builtin().stylesheet(), STYLESHEET);
         // a broken theme template is a 500 page, never a panic
         std::fs::write(dir.path().join("error.html"), "{% if %}").unwrap();
-        let r = pages.render("error.html", "t", context! {}, PageOptions::OK);
+        let r = pages.render("en", "error.html", "t", context! {}, PageOptions::OK);
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

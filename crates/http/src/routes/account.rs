@@ -41,9 +41,16 @@ pub struct AccountPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     name: Option<Option<String>>,
+    /// The language of the account's mail (one of `pages.locales`, such as
+    /// `de`; a region takes its language), or null for the default
+    /// (`mail.locale`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    locale: Option<Option<String>>,
 }
 
-/// Change the caller's profile (username, display name). **Requires** an
+/// Change the caller's profile (username, display name, the language of
+/// their mail). **Requires** an
 /// access token or the session cookie (with CSRF token). The email address
 /// and password have flows of their own.
 #[utoipa::path(patch, path = "/v1/account", tag = "account", request_body = AccountPatch, security(("bearer" = []), ("session_cookie" = [])),
@@ -62,6 +69,7 @@ pub async fn patch_account(
     let patch = ProfilePatch {
         username: body.username,
         name: body.name,
+        locale: body.locale,
     };
     Ok(axum::Json(
         state

@@ -35,12 +35,14 @@ use crate::cookies::{cookie_value, set_cookie};
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::pages::csrf::{self, OriginRule};
+use crate::pages::lang::Lang;
 use crate::pages::{PageOptions, Retry};
 use crate::principal::{ClientAddr, ClientMeta};
 use crate::render::Renderer;
 use crate::state::AppState;
 
-const TITLE: &str = "Your account";
+/// The account page's title (a catalogue key).
+const TITLE: &str = "account-title";
 
 /// Where a page goes without a session.
 const SIGN_IN_FIRST: &str = "/login?return_to=/account";
@@ -86,6 +88,7 @@ async fn account_context(
     ))]
 pub async fn get_account_page(
     State(state): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Some(who) = signed_in(&state, &headers).await else {
@@ -96,7 +99,7 @@ pub async fn get_account_page(
     let ctx = account_context(&state, &who, notice.clone(), "", context! {}).await?;
     let mut page = state
         .pages()
-        .render("account.html", TITLE, ctx, PageOptions::OK);
+        .render(&lang.tag, "account.html", TITLE, ctx, PageOptions::OK);
     if notice.is_some() {
         // shown once
         set_cookie(
@@ -295,6 +298,7 @@ pub async fn post_profile_page(
             let patch = ProfilePatch {
                 username: cleared_if_blank(&f.username),
                 name: cleared_if_blank(&f.name),
+                locale: None,
             };
             state
                 .accounts()
@@ -608,6 +612,7 @@ impl Submitted for DeleteForm {
     ))]
 pub async fn post_delete_page(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
@@ -629,8 +634,9 @@ pub async fn post_delete_page(
     };
     metrics::counter!("latchkey_account_deletions_requested_total").increment(1);
     let mut page = state.pages().render(
+        &lang.tag,
         "deleted.html",
-        "Your account will be deleted",
+        "deleted-title",
         context! {
             due => rfc3339(due),
             due_date => due.date().to_string(),
@@ -662,6 +668,7 @@ pub struct ActivityPageQuery {
     ))]
 pub async fn get_activity_page(
     State(state): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
     Query(q): Query<ActivityPageQuery>,
 ) -> Result<Response, ApiError> {
@@ -680,8 +687,9 @@ pub async fn get_activity_page(
         .map(|e| ActivityView::new(e, me))
         .collect();
     Ok(state.pages().render(
+        &lang.tag,
         "activity.html",
-        "Recent security activity",
+        "activity-title",
         context! {
             events => Value::from_serialize(&events),
             next_cursor => next_cursor,

@@ -24,6 +24,7 @@ use crate::abuse::{
 use crate::cookies::set_cookie;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
+use crate::pages::lang::Lang;
 use crate::principal::{Authenticated, ClientAddr, ClientMeta, Via};
 use crate::sign_in::SignIn;
 use crate::state::AppState;
@@ -48,6 +49,10 @@ pub struct RegisterRequest {
     /// A solved challenge (`<token>:<counter>`), when one is demanded; the
     /// `Latchkey-Pow` header does the same.
     pow: Option<String>,
+    /// The language of the account's mail (one of `pages.locales`; a region
+    /// takes its language); without it, the request's (`?lang=`, the
+    /// language cookie, `Accept-Language`), else `mail.locale`.
+    locale: Option<String>,
 }
 
 /// Register an account. Needs nothing, except a solved challenge when the
@@ -79,6 +84,7 @@ pub struct RegisterRequest {
     ))]
 pub async fn post_register(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
@@ -89,6 +95,7 @@ pub async fn post_register(
         password: body.password,
         username: body.username,
         name: body.name,
+        locale: body.locale.or(lang.negotiated.then_some(lang.tag)),
     };
     let pow = pow_solution(&headers, body.pow.as_deref());
     let (user, verdicts) = sign_up(&state, &client, ip, pow, registration).await?;

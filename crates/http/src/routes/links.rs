@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::error::unreadable_form;
 use crate::extract::Query;
 use crate::pages::csrf::{self, OriginRule, PreSignIn};
+use crate::pages::lang::Lang;
 use crate::pages::{PageOptions, Retry};
 use crate::principal::ClientMeta;
 use crate::state::AppState;
@@ -81,7 +82,7 @@ const LINK_PAGE: PageOptions = PageOptions {
 };
 
 /// One of the link pages: what it says, where its form posts, its button
-/// and, for the reset, the new-password field's label.
+/// and, for the reset, the new-password field's label (catalogue keys).
 struct LinkPage {
     title: &'static str,
     action: &'static str,
@@ -91,57 +92,71 @@ struct LinkPage {
 }
 
 const VERIFY: LinkPage = LinkPage {
-    title: "Confirm your email address",
+    title: "verify-title",
     action: "/verify-email",
     text: None,
-    button: "Confirm",
+    button: "verify-submit",
     new_password: None,
 };
 
 const RESET: LinkPage = LinkPage {
-    title: "Choose a new password",
+    title: "reset-title",
     action: "/reset-password",
     text: None,
-    button: "Set the new password",
-    new_password: Some("New password"),
+    button: "reset-submit",
+    new_password: Some("reset-new_password"),
 };
 
 const CANCEL: LinkPage = LinkPage {
-    title: "Keep your account?",
+    title: "cancel-title",
     action: "/cancel-deletion",
-    text: Some("Your account is scheduled for deletion. Keep it?"),
-    button: "Keep my account",
+    text: Some("cancel-text"),
+    button: "cancel-submit",
     new_password: None,
 };
 
 impl LinkPage {
-    fn context(&self, token: &str, csrf: &str) -> Value {
+    fn context(&self, state: &AppState, lang: &str, token: &str, csrf: &str) -> Value {
+        let t = |key| state.pages().t(lang, key);
         context! {
-            paragraphs => self.text.into_iter().collect::<Vec<_>>(),
+            paragraphs => self.text.map(t).into_iter().collect::<Vec<_>>(),
             action => self.action,
             token => token,
             csrf => csrf,
-            button => self.button,
-            new_password => self.new_password,
+            button => t(self.button),
+            new_password => self.new_password.map(t),
             errors => Vec::<Value>::new(),
         }
     }
 
     /// The page with its form, and the browser's CSRF cookie.
-    fn show(&self, state: &AppState, headers: &HeaderMap, token: &str) -> Response {
-        PreSignIn::form_page(state, headers, "link.html", self.title, LINK_PAGE, |csrf| {
-            self.context(token, csrf)
-        })
+    fn show(&self, state: &AppState, lang: &Lang, headers: &HeaderMap, token: &str) -> Response {
+        let lang = lang.tag.as_str();
+        PreSignIn::form_page(
+            state,
+            headers,
+            lang,
+            "link.html",
+            self.title,
+            LINK_PAGE,
+            |csrf| self.context(state, lang, token, csrf),
+        )
     }
 
     /// The same form again after `error`, when it is a refused value.
-    fn again(&self, form: &LinkForm, error: RecoveryError) -> ApiError {
+    fn again(
+        &self,
+        state: &AppState,
+        lang: &Lang,
+        form: &LinkForm,
+        error: RecoveryError,
+    ) -> ApiError {
         match error {
             e @ RecoveryError::Shared(SharedError::Validation(_)) => {
                 ApiError::from(e).with_retry(Retry {
                     template: "link.html",
                     title: self.title,
-                    context: self.context(&form.token, &form.csrf),
+                    context: self.context(state, &lang.tag, &form.token, &form.csrf),
                 })
             }
             e => e.into(),
@@ -160,12 +175,18 @@ fn submitted(
     Ok(f)
 }
 
-/// The page shown when a link's action succeeded.
-fn done(state: &AppState, title: &str, text: &str) -> Response {
-    state.pages().render(
+/// The page shown when a link's action succeeded: `<page>-done-title` and
+/// `<page>-done-text` of the catalogue.
+fn done(state: &AppState, lang: &Lang, page: &str) -> Response {
+    let pages = state.pages();
+    pages.render(
+        &lang.tag,
         "message.html",
-        title,
-        context! { paragraphs => [text], link => None::<Value> },
+        &format!("{page}-done-title"),
+        context! {
+            paragraphs => [pages.t(&lang.tag, &format!("{page}-done-text"))],
+            link => None::<Value>,
+        },
         LINK_PAGE,
     )
 }
@@ -179,10 +200,11 @@ fn done(state: &AppState, title: &str, text: &str) -> Response {
     ))]
 pub async fn get_verify_email_page(
     State(state): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
     LinkToken(token): LinkToken,
 ) -> Response {
-    VERIFY.show(&state, &headers, &token)
+    VERIFY.show(&state, &lang, &headers, &token)
 }
 
 /// Confirms the address of a verification or email-change link (the form
@@ -198,17 +220,14 @@ pub async fn get_verify_email_page(
     ))]
 pub async fn post_verify_email_page(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     headers: HeaderMap,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let f = submitted(&state, &headers, form)?;
     state.recovery().verify_email(&f.token, &client).await?;
-    Ok(done(
-        &state,
-        "Email address confirmed",
-        "Thank you: your email address is confirmed. You can close this page.",
-    ))
+    Ok(done(&state, &lang, "verify"))
 }
 
 /// The page a password reset link opens: a form for the new password.
@@ -220,10 +239,11 @@ pub async fn post_verify_email_page(
     ))]
 pub async fn get_reset_password_page(
     State(state): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
     LinkToken(token): LinkToken,
 ) -> Response {
-    RESET.show(&state, &headers, &token)
+    RESET.show(&state, &lang, &headers, &token)
 }
 
 /// Sets the new password of a reset link (the form of `GET
@@ -239,6 +259,7 @@ pub async fn get_reset_password_page(
     ))]
 pub async fn post_reset_password_page(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     headers: HeaderMap,
     form: Result<Form<LinkForm>, FormRejection>,
@@ -248,12 +269,8 @@ pub async fn post_reset_password_page(
         .recovery()
         .confirm_password_reset(&f.token, &f.new_password, &client)
         .await
-        .map_err(|e| RESET.again(&f, e))?;
-    Ok(done(
-        &state,
-        "Password changed",
-        "Your password is set, and you have been signed out everywhere. Sign in with the new password.",
-    ))
+        .map_err(|e| RESET.again(&state, &lang, &f, e))?;
+    Ok(done(&state, &lang, "reset"))
 }
 
 /// The page a cancel-deletion link opens: a button that keeps the account.
@@ -265,10 +282,11 @@ pub async fn post_reset_password_page(
     ))]
 pub async fn get_cancel_deletion_page(
     State(state): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
     LinkToken(token): LinkToken,
 ) -> Response {
-    CANCEL.show(&state, &headers, &token)
+    CANCEL.show(&state, &lang, &headers, &token)
 }
 
 /// Cancels a pending deletion (the form of `GET /cancel-deletion`). Needs
@@ -282,17 +300,14 @@ pub async fn get_cancel_deletion_page(
     ))]
 pub async fn post_cancel_deletion_page(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     headers: HeaderMap,
     form: Result<Form<LinkForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let f = submitted(&state, &headers, form)?;
     state.recovery().cancel_deletion(&f.token, &client).await?;
-    Ok(done(
-        &state,
-        "Your account stays",
-        "The deletion is cancelled. Sign in again to use your account.",
-    ))
+    Ok(done(&state, &lang, "cancel"))
 }
 
 /// The group: errors as pages. Opening a page is `api`; submitting its

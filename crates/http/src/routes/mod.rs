@@ -15,6 +15,7 @@ mod lifecycle;
 mod links;
 mod meta;
 mod mfa;
+mod mfa_page;
 mod oauth;
 mod oauth_clients;
 mod oauth_discovery;
@@ -174,6 +175,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         account_center::routes(),
         admin::routes(),
         mfa::routes(),
+        mfa_page::routes(),
         oauth::routes(),
         events::routes(),
         oauth_clients::routes(),

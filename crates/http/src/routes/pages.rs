@@ -8,7 +8,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use latchkey_core::abuse::RouteClass;
 use latchkey_core::session::SessionKind;
@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::error::unreadable_form;
 use crate::extract::Query;
 use crate::pages::csrf::{self, OriginRule, PreSignIn};
+use crate::pages::lang::Lang;
 use crate::pages::{PageOptions, Retry};
 use crate::principal::{ClientAddr, ClientMeta};
 use crate::render::Renderer;
@@ -42,6 +43,21 @@ pub async fn get_stylesheet(State(state): State<AppState>) -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         state.pages().stylesheet(),
+    )
+        .into_response()
+}
+
+/// The custom stylesheet of `branding.custom_css`, loaded by every page
+/// after the built-in one (empty when none is configured). Needs nothing.
+#[utoipa::path(get, path = "/assets/custom.css", tag = "pages",
+    responses((status = 200, description = "CSS.", content_type = "text/css")))]
+pub async fn get_custom_stylesheet(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        state.pages().custom_css().unwrap_or_default().to_owned(),
     )
         .into_response()
 }
@@ -73,9 +89,20 @@ pub struct LoginForm {
     csrf: String,
 }
 
-const SIGN_IN: &str = "Sign in";
+/// The sign-in page's title (a catalogue key).
+const SIGN_IN: &str = "login-title";
 
-fn login_context(state: &AppState, form: &LoginForm, csrf: &str) -> Value {
+impl LoginForm {
+    /// An empty sign-in form going back to `return_to`.
+    pub(super) fn returning_to(return_to: &str) -> LoginForm {
+        LoginForm {
+            return_to: return_to.to_owned(),
+            ..LoginForm::default()
+        }
+    }
+}
+
+pub(super) fn login_context(state: &AppState, form: &LoginForm, csrf: &str) -> Value {
     context! {
         register => super::register_page::with_return_to("/register", state, &form.return_to),
         csrf => csrf,
@@ -99,6 +126,7 @@ pub(super) fn unreadable() -> ApiError {
     ))]
 pub async fn get_login_page(
     State(state): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
@@ -109,6 +137,7 @@ pub async fn get_login_page(
     PreSignIn::form_page(
         &state,
         &headers,
+        &lang.tag,
         "login.html",
         SIGN_IN,
         PageOptions::OK,
@@ -132,6 +161,7 @@ pub async fn get_login_page(
     ))]
 pub async fn post_login_page(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
@@ -158,19 +188,18 @@ pub async fn post_login_page(
             context: login_context(&state, &f, &f.csrf),
         })
     })?;
-    if let LoginOutcome::MfaRequired(_) = &signed_in.outcome {
-        // no session was made; the code-entry page (/mfa) is not built yet
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "mfa_required",
-            "Second factor required",
-            "This account uses two-step sign-in, which this page cannot ask for yet. Sign in with an app that supports it.",
-        )
-        .with_retry(Retry {
-            template: "login.html",
-            title: SIGN_IN,
-            context: login_context(&state, &f, &f.csrf),
-        }));
+    if let LoginOutcome::MfaRequired(required) = &signed_in.outcome {
+        // no session yet: the code form, then POST /mfa
+        let required = required.clone();
+        return Ok(super::mfa_page::challenge_page(
+            &state,
+            &lang.tag,
+            signed_in,
+            &required,
+            &f.return_to,
+            f.remember.is_some(),
+            &f.csrf,
+        ));
     }
     let target = state
         .pages()
@@ -178,7 +207,8 @@ pub async fn post_login_page(
     Ok(signed_in.respond(Redirect::to(&target).into_response()))
 }
 
-const FORGOT: &str = "Forgot your password?";
+/// The reset request page's title (a catalogue key).
+const FORGOT: &str = "forgot-title";
 
 /// The password-reset request form.
 #[derive(Debug, Default, Deserialize)]
@@ -189,9 +219,9 @@ pub struct ForgotForm {
     csrf: String,
 }
 
-fn forgot_context(form: &ForgotForm, csrf: &str) -> Value {
+fn forgot_context(state: &AppState, lang: &str, form: &ForgotForm, csrf: &str) -> Value {
     context! {
-        text => "Enter the address of your account; we will mail you a link to choose a new password.",
+        text => state.pages().t(lang, "forgot-text"),
         csrf => csrf,
         email => &form.email,
         errors => Vec::<Value>::new(),
@@ -201,14 +231,19 @@ fn forgot_context(form: &ForgotForm, csrf: &str) -> Value {
 /// The page to ask for a password-reset link. Needs nothing.
 #[utoipa::path(get, path = "/forgot-password", tag = "pages",
     responses((status = 200, description = "The form.", content_type = "text/html")))]
-pub async fn get_forgot_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn get_forgot_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Response {
     PreSignIn::form_page(
         &state,
         &headers,
+        &lang.tag,
         "forgot.html",
         FORGOT,
         PageOptions::OK,
-        |csrf| forgot_context(&ForgotForm::default(), csrf),
+        |csrf| forgot_context(&state, &lang.tag, &ForgotForm::default(), csrf),
     )
 }
 
@@ -225,6 +260,7 @@ pub async fn get_forgot_page(State(state): State<AppState>, headers: HeaderMap) 
     ))]
 pub async fn post_forgot_page(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
@@ -236,7 +272,7 @@ pub async fn post_forgot_page(
         e.with_retry(Retry {
             template: "forgot.html",
             title: FORGOT,
-            context: forgot_context(&f, &f.csrf),
+            context: forgot_context(&state, &lang.tag, &f, &f.csrf),
         })
     };
     let account = latchkey_core::user::normalize_email(f.email.trim());
@@ -248,12 +284,14 @@ pub async fn post_forgot_page(
         .request_password_reset(&f.email, &client)
         .await
         .map_err(|e| again(e.into()))?;
-    Ok(state.pages().render(
+    let pages = state.pages();
+    Ok(pages.render(
+        &lang.tag,
         "message.html",
-        "Check your mail",
+        "forgot-sent-title",
         context! {
-            paragraphs => ["If this address has an account, a link to choose a new password is on its way. It works once, for a short time."],
-            link => context! { href => "/login", text => SIGN_IN },
+            paragraphs => [pages.t(&lang.tag, "forgot-sent-text")],
+            link => context! { href => "/login", text => pages.t(&lang.tag, "login-submit") },
         },
         PageOptions::OK,
     ))
@@ -269,33 +307,36 @@ pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<P
 /// side effect). Needs nothing; without a session it says so.
 #[utoipa::path(get, path = "/logout", tag = "pages",
     responses((status = 200, description = "A confirmation form.", content_type = "text/html")))]
-pub async fn get_logout_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn get_logout_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Response {
     let pages = state.pages();
+    let t = |key| pages.t(&lang.tag, key);
     match signed_in(&state, &headers).await {
         Some(who) => pages.render(
+            &lang.tag,
             "logout.html",
-            "Sign out",
+            "logout-title",
             context! {
-                text => "Sign out of this browser?",
-                button => "Sign out",
+                text => t("logout-text"),
+                button => t("logout-submit"),
                 csrf => state.auth().csrf_token(&who.session.id),
             },
             PageOptions::OK,
         ),
-        None => signed_out_page(&state),
+        None => pages.render(
+            &lang.tag,
+            "message.html",
+            "logout-none-title",
+            context! {
+                paragraphs => [t("logout-none-text")],
+                link => context! { href => "/login", text => t("login-submit") },
+            },
+            PageOptions::OK,
+        ),
     }
-}
-
-fn signed_out_page(state: &AppState) -> Response {
-    state.pages().render(
-        "message.html",
-        "You are signed out",
-        context! {
-            paragraphs => ["This browser is not signed in."],
-            link => context! { href => "/login", text => SIGN_IN },
-        },
-        PageOptions::OK,
-    )
 }
 
 /// The sign-out form.
@@ -344,6 +385,7 @@ pub async fn post_logout_page(
 pub(super) fn routes() -> Routes {
     Routes::new(Renderer::Page)
         .add(RouteClass::Api, routes!(get_stylesheet))
+        .add(RouteClass::Api, routes!(get_custom_stylesheet))
         .add(RouteClass::Api, routes!(get_login_page))
         .add(RouteClass::Login, routes!(post_login_page))
         .add(RouteClass::Api, routes!(get_forgot_page))

@@ -23,6 +23,7 @@ use crate::abuse::pow_solution;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::pages::csrf::{self, OriginRule, PreSignIn};
+use crate::pages::lang::Lang;
 use crate::pages::{PageOptions, Retry, return_to};
 use crate::principal::{ClientAddr, ClientMeta};
 use crate::render::Renderer;
@@ -47,7 +48,8 @@ pub struct RegisterForm {
     csrf: String,
 }
 
-const TITLE: &str = "Create your account";
+/// The sign-up page's title (a catalogue key).
+const TITLE: &str = "register-title";
 
 /// `path`, carrying `return_to` when it is a place sign-in may return to
 /// (a page link between sign-in and sign-up keeps it).
@@ -91,6 +93,7 @@ fn optional(value: &str) -> Option<String> {
     ))]
 pub async fn get_register_page(
     State(state): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
@@ -101,6 +104,7 @@ pub async fn get_register_page(
     PreSignIn::form_page(
         &state,
         &headers,
+        &lang.tag,
         "register.html",
         TITLE,
         PageOptions::OK,
@@ -125,6 +129,7 @@ pub async fn get_register_page(
     ))]
 pub async fn post_register_page(
     State(state): State<AppState>,
+    lang: Lang,
     ClientMeta(client): ClientMeta,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
@@ -137,6 +142,8 @@ pub async fn post_register_page(
         password: f.password.clone(),
         username: optional(&f.username),
         name: optional(&f.name),
+        // mail in the language the person reads the page in, when chosen
+        locale: lang.negotiated.then(|| lang.tag.clone()),
     };
     let pow = pow_solution(&headers, Some(f.pow.as_str()));
     if let Err(e) = super::auth::sign_up(&state, &client, ip, pow, registration).await {
@@ -154,8 +161,9 @@ pub async fn post_register_page(
     // back to the app after confirming and signing in, when allowed
     let login = with_return_to("/login", &state, &f.return_to);
     Ok(state.pages().render(
+        &lang.tag,
         "registered.html",
-        "Check your mail",
+        "registered-title",
         context! { login => login },
         PageOptions::OK,
     ))

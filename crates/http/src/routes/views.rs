@@ -26,6 +26,8 @@ pub struct UserView {
     pub username: Option<String>,
     /// Display name, if any.
     pub name: Option<String>,
+    /// The language of the account's mail, if it has one of its own.
+    pub locale: Option<String>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -40,6 +42,7 @@ impl From<User> for UserView {
             email_verified: u.email_verified,
             username: u.username,
             name: u.name,
+            locale: u.locale,
             created_at: rfc3339(u.created_at),
             updated_at: rfc3339(u.updated_at),
         }

@@ -388,6 +388,7 @@ async fn one_password_across_1000_accounts_from_one_ip_limits_the_ip_not_the_acc
             created_at: now,
             updated_at: now,
             suspension: None,
+            locale: None,
         };
         app.store.insert_user(&user, &[], None).await.unwrap();
         ids.push(user.id);

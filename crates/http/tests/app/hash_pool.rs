@@ -96,6 +96,7 @@ async fn login_rehashes_a_password_stored_with_other_parameters() {
         name: None,
         password_hash: Some(old_hash.clone()),
         suspension: None,
+        locale: None,
         created_at: now,
         updated_at: now,
     };

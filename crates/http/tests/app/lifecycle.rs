@@ -64,6 +64,14 @@ latchkey_testkit::sqlite_only!(
     deactivation_ends_sessions_and_signing_in_reactivates,
     a_sign_in_from_a_new_device_is_notified,
     mailed_links_open_pages_that_act_only_when_submitted,
+    mail_speaks_the_language_of_its_recipient,
+    mail_locale_is_the_language_of_accounts_without_one(Options {
+        lifecycle: LifecycleConfig {
+            locale: "fr".into(),
+            ..LifecycleConfig::default()
+        },
+        ..Options::default()
+    }),
     mail_routes_are_limited_per_account_and_per_ip(Options {
         guard: GuardConfig {
             mail: "ip=8/hour, account=2/hour".parse().unwrap(),
@@ -1500,5 +1508,106 @@ async fn jobs_retried_after_a_crash_mail_no_second_link(app: TestApp) {
             .count(),
         1,
         "{events:?}"
+    );
+}
+
+/// Registers through the JSON API with the given `Accept-Language` and body.
+async fn register_in(app: &TestApp, accept: &str, body: Value) -> TestResponse {
+    app.call(
+        Request::post("/v1/auth/register")
+            .header("content-type", "application/json")
+            .header("accept-language", accept)
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn reset_mail(app: &TestApp, email: &str, count: usize) -> Received {
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/password-reset",
+            json!({"email": email}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    app.run_jobs().await;
+    delivered(app, email, count).await.pop().unwrap()
+}
+
+async fn mail_speaks_the_language_of_its_recipient(app: TestApp) {
+    // registered from a German browser: the account's language is German
+    let email = address("sprache");
+    let r = register_in(
+        &app,
+        "de-DE, en;q=0.5",
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["locale"], "de");
+    let verify = delivered(&app, &email, 1).await.remove(0);
+    assert!(
+        verify.text.contains("Der Link funktioniert einmal"),
+        "{}",
+        verify.text
+    );
+    // the body's `locale` wins over the request's language
+    let other = address("langue");
+    let r = register_in(
+        &app,
+        "de",
+        json!({"email": other, "password": PASSWORD, "locale": "fr-BE"}),
+    )
+    .await;
+    assert_eq!(r.json()["locale"], "fr");
+    let verify = delivered(&app, &other, 1).await.remove(0);
+    assert!(
+        verify.text.contains("Le lien fonctionne une seule fois"),
+        "{}",
+        verify.text
+    );
+
+    // the account changes its language; later mail follows it
+    let token = login(&app, &email).await;
+    let patch = |body: Value| app.json("PATCH", "/v1/account", body, Some(&token));
+    let r = patch(json!({"locale": "fr-CA"})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["locale"], "fr");
+    let reset = reset_mail(&app, &email, 2).await;
+    assert!(reset.text.contains("pendant 15 minutes"), "{}", reset.text);
+    let r = patch(json!({"locale": "es"})).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["errors"][0]["field"], "locale");
+    assert_eq!(r.json()["errors"][0]["code"], "unsupported_locale");
+    // null: back to the default (mail.locale, English here)
+    let r = patch(json!({"locale": null})).await;
+    assert_eq!(r.json()["locale"], Value::Null);
+    let reset = reset_mail(&app, &email, 3).await;
+    assert!(
+        reset.text.contains("The link works once, for 15 minutes"),
+        "{}",
+        reset.text
+    );
+}
+
+async fn mail_locale_is_the_language_of_accounts_without_one(app: TestApp) {
+    // a request that names no configured language: the account has none
+    let email = address("default");
+    let r = register_in(
+        &app,
+        "es, it;q=0.5",
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["locale"], Value::Null);
+    let verify = delivered(&app, &email, 1).await.remove(0);
+    assert!(
+        verify.text.contains("Le lien fonctionne une seule fois"),
+        "{}",
+        verify.text
     );
 }

@@ -29,6 +29,7 @@ latchkey_testkit::sqlite_only!(
     backup_codes_work_once_are_counted_mailed_and_regenerated,
     an_administrator_resets_factors_and_writes_only_with_aal2,
     enrolment_needs_a_recent_sign_in_and_a_right_first_code,
+    the_mfa_page_finishes_a_sign_in_in_its_browser_only,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -423,16 +424,11 @@ async fn a_reset_does_not_skip_the_second_factor(app: TestApp) {
 
 async fn other_ways_in_do_not_skip_the_second_factor(app: TestApp) {
     let u = enrolled(&app, "pages").await;
-    // the hosted sign-in page: refused with a message, no session cookie
+    // the hosted sign-in page: the code form (/mfa), no session cookie
     let form = app.page_form("/login", None).await;
-    let body = format!(
-        "identifier={}&password={}",
-        u.email.replace('@', "%40"),
-        PASSWORD.replace(' ', "+")
-    );
-    let r = app.post_page("/login", &form, &body).await;
-    assert_eq!(r.status, 403, "{}", r.text());
-    assert!(r.text().contains("two-step sign-in"), "{}", r.text());
+    let r = app.post_page("/login", &form, &login_body(&u.email)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("action=\"/mfa\""), "{}", r.text());
     assert_eq!(cookie_of(&r, "latchkey_session"), None);
     // core's sign-in, whoever calls it: a challenge, never a session
     let outcome = app
@@ -893,4 +889,160 @@ async fn of_fifty_concurrent_uses_of_one_code_exactly_one_succeeds(app: TestApp)
         1,
         "{statuses:?}"
     );
+}
+
+/// The sign-in form's body for `email` with the right password.
+fn login_body(email: &str) -> String {
+    format!(
+        "identifier={}&password={}",
+        email.replace('@', "%40"),
+        PASSWORD.replace(' ', "+")
+    )
+}
+
+/// The value of hidden field `name` in a page.
+fn hidden(page: &TestResponse, name: &str) -> String {
+    let text = page.text();
+    text.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a hidden {name}: {text}"))
+        .to_owned()
+}
+
+/// The password step on `/login` (returning to `return_to`) as a browser
+/// does it: the code form, and the browser's cookies after it (the CSRF
+/// cookie and the binding of the `mfa_token`).
+async fn page_password_step(
+    app: &TestApp,
+    email: &str,
+    return_to: &str,
+) -> (TestResponse, latchkey_testkit::PageForm) {
+    let form = app
+        .page_form(&format!("/login?return_to={return_to}"), None)
+        .await;
+    let body = format!("{}&return_to={return_to}", login_body(email));
+    let r = app.post_page("/login", &form, &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let binding = cookie_of(&r, "latchkey_mfa").expect("the token's binding cookie");
+    let browser = latchkey_testkit::PageForm {
+        cookie: format!("{}; {binding}", form.cookie),
+        csrf: hidden(&r, "csrf"),
+    };
+    (r, browser)
+}
+
+async fn the_mfa_page_finishes_a_sign_in_in_its_browser_only(app: TestApp) {
+    let u = enrolled(&app, "mfa-page").await;
+    let (page, browser) = page_password_step(&app, &u.email, "/account/activity").await;
+    let text = page.text();
+    assert_eq!(cookie_of(&page, "latchkey_session"), None, "no session yet");
+    for part in [
+        "id=\"totp-form\"",
+        "id=\"backup-form\"",
+        "autocomplete=\"one-time-code\"",
+        "<label for=\"code\">",
+        "<label for=\"backup_code\">",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    let token = hidden(&page, "mfa_token");
+    assert!(
+        !page.header("location").unwrap_or("").contains(&token),
+        "never in a URL"
+    );
+    let step = |method: &str, code: &str| {
+        format!("mfa_token={token}&method={method}&code={code}&return_to=/account/activity")
+    };
+
+    // a wrong code: the form again, the reason at the code, no session
+    let r = app
+        .post_page("/mfa", &browser, &step("totp", "000000"))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("id=\"code-error\""), "{}", r.text());
+    assert_eq!(hidden(&r, "mfa_token"), token, "the same sign-in goes on");
+    assert_eq!(cookie_of(&r, "latchkey_session"), None);
+
+    // the right code from another browser (no binding cookie): the
+    // sign-in form again, no session
+    let other = app.page_form("/login", None).await;
+    let code = code_at(&app, &u.secret, 0);
+    let r = app.post_page("/mfa", &other, &step("totp", &code)).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r.text().contains("name=\"identifier\""), "{}", r.text());
+    assert_eq!(cookie_of(&r, "latchkey_session"), None);
+
+    // in its browser: signed in, on to return_to, the binding cleared
+    let r = app.post_page("/mfa", &browser, &step("totp", &code)).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account/activity"));
+    let session = cookie_of(&r, "latchkey_session").expect("a session cookie");
+    let cleared = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("latchkey_mfa="))
+        .unwrap_or("");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let s = app
+        .call(
+            Request::get("/v1/auth/session")
+                .header("cookie", &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s.json()["amr"], json!(["pwd", "otp", "mfa"]));
+
+    // the token is used: again is the sign-in form
+    next_step(&app);
+    let again = code_at(&app, &u.secret, 0);
+    let r = app.post_page("/mfa", &browser, &step("totp", &again)).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(cookie_of(&r, "latchkey_session"), None);
+
+    // a backup code, once; a token only with its own sign-in's binding
+    let (_, browser) = page_password_step(&app, &u.email, "/account").await;
+    let (page, _) = page_password_step(&app, &u.email, "/account").await;
+    let token2 = hidden(&page, "mfa_token");
+    let body = |token: &str| {
+        format!(
+            "mfa_token={token}&method=backup_code&code={}",
+            u.backup_codes[0]
+        )
+    };
+    let r = app.post_page("/mfa", &browser, &body(&token2)).await;
+    assert_eq!(
+        r.status,
+        401,
+        "another sign-in's token with this one's binding: {}",
+        r.text()
+    );
+    let (page, browser) = page_password_step(&app, &u.email, "/account").await;
+    let token3 = hidden(&page, "mfa_token");
+    let r = app.post_page("/mfa", &browser, &body(&token3)).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account"));
+    let (page, browser) = page_password_step(&app, &u.email, "/account").await;
+    let r = app
+        .post_page("/mfa", &browser, &body(&hidden(&page, "mfa_token")))
+        .await;
+    assert_eq!(r.status, 403, "a backup code works once: {}", r.text());
+    assert!(
+        r.text().contains("id=\"backup_code-error\""),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.text().contains("<details id=\"backup\" open>"),
+        "{}",
+        r.text()
+    );
+
+    // /mfa opened directly: nothing to finish
+    let r = app.get("/mfa").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/login"));
 }

@@ -178,15 +178,18 @@ async fn sign_in(app: &TestApp, email: &str, password: &str, extra: &str) -> Tes
     app.post_page("/login", &form, &body).await
 }
 
-fn session_cookie(r: &TestResponse) -> (String, String) {
-    let set = r
-        .headers
+/// The `Set-Cookie` of the answer for cookie `name`, if any.
+fn set_cookie(r: &TestResponse, name: &str) -> Option<String> {
+    r.headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("latchkey_session="))
-        .expect("a session cookie")
-        .to_owned();
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn session_cookie(r: &TestResponse) -> (String, String) {
+    let set = set_cookie(r, "latchkey_session").expect("a session cookie");
     (set.split(';').next().unwrap().to_owned(), set)
 }
 
@@ -1194,4 +1197,261 @@ async fn no_page_form_fails_on_garbage() {
         assert_eq!(r.status, 400, "POST {path} as JSON: {}", r.text());
         assert_page_headers(&r, &path);
     }
+}
+
+/// `<html lang="…">` of a page.
+fn html_lang(r: &TestResponse) -> String {
+    let text = r.text();
+    text.split("<html lang=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap_or_else(|| panic!("no <html lang>: {text}"))
+        .to_owned()
+}
+
+/// The English sentences (of the built-in catalogue) a page in `lang`
+/// shows although `lang` says them otherwise.
+fn english_left_in(page: &str, lang: &str) -> Vec<String> {
+    let pages = latchkey_http::Pages::builtin();
+    let c = pages.catalogue();
+    c.keys("en")
+        .into_iter()
+        .map(|k| (c.text("en", k, &[]), c.text(lang, k, &[])))
+        .filter(|(en, ours)| en != ours && en.len() > 4 && !en.contains('{'))
+        .filter(|(en, _)| contains_words(page, &minijinja_escape(en)))
+        .map(|(en, _)| en)
+        .collect()
+}
+
+/// Whether `text` holds `words` not as part of a longer word ("Confirm"
+/// is not in "Confirmer").
+fn contains_words(text: &str, words: &str) -> bool {
+    text.match_indices(words).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + words.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+fn minijinja_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+#[tokio::test]
+async fn every_page_renders_in_every_shipped_language() {
+    let app = TestApp::sqlite().await;
+    let email = "lang@example.com";
+    app.register(email, PASSWORD).await;
+    let (session, _) = session_cookie(&sign_in(&app, email, PASSWORD, "").await);
+    let two_step = "two-step@example.com";
+    app.register(two_step, PASSWORD).await;
+    let token = app.login(two_step, PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = app
+        .send("POST", "/v1/account/mfa/totp", Some(&token))
+        .await
+        .json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let confirm = serde_json::json!({ "code": app.totp_code(&secret, 0) });
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            confirm,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for lang in latchkey_core::i18n::SHIPPED {
+        let mut pages: Vec<(String, TestResponse)> = Vec::new();
+        for path in page_routes("get") {
+            let url = format!("{path}?token=t&lang={lang}");
+            let r = app.get(&url).await;
+            if r.header("content-type")
+                .unwrap_or("")
+                .starts_with("text/html")
+            {
+                pages.push((url, r));
+            }
+        }
+        for path in ["/account", "/account/activity", "/logout"] {
+            let url = format!("{path}?lang={lang}");
+            pages.push((
+                format!("{url} (signed in)"),
+                page_with(&app, &url, &session).await,
+            ));
+        }
+        // a refusal, and an error page
+        let form = app.page_form(&format!("/login?lang={lang}"), None).await;
+        let lang_cookie = PageForm {
+            cookie: format!("{}; latchkey_lang={lang}", form.cookie),
+            csrf: form.csrf.clone(),
+        };
+        let body = format!(
+            "identifier={}&password=wrong+password+here",
+            email.replace('@', "%40")
+        );
+        pages.push((
+            "refused sign-in".into(),
+            app.post_page("/login", &lang_cookie, &body).await,
+        ));
+        pages.push((
+            "expired form".into(),
+            post(
+                &app,
+                "/verify-email",
+                Some(ISSUER),
+                &format!("latchkey_lang={lang}"),
+                "token=t",
+            )
+            .await,
+        ));
+        // the second step of signing in, and its refusal
+        let body = format!(
+            "identifier={}&password={}",
+            two_step.replace('@', "%40"),
+            PASSWORD.replace(' ', "+")
+        );
+        let code_form = app.post_page("/login", &lang_cookie, &body).await;
+        assert!(
+            code_form.text().contains("action=\"/mfa\""),
+            "{}",
+            code_form.text()
+        );
+        let mfa_token = code_form
+            .text()
+            .split("name=\"mfa_token\" value=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .unwrap()
+            .to_owned();
+        let binding = set_cookie(&code_form, "latchkey_mfa").unwrap();
+        let browser = PageForm {
+            cookie: format!(
+                "{}; {}",
+                lang_cookie.cookie,
+                binding.split(';').next().unwrap()
+            ),
+            csrf: lang_cookie.csrf.clone(),
+        };
+        let wrong = format!("mfa_token={mfa_token}&method=totp&code=000000");
+        let refused = app.post_page("/mfa", &browser, &wrong).await;
+        assert!(
+            refused.text().contains("id=\"code-error\""),
+            "{}",
+            refused.text()
+        );
+        pages.push(("the code form".into(), code_form));
+        pages.push(("a wrong code".into(), refused));
+        // the account center's answers: a notice, a refusal beside its
+        // field, the sign-up answer, the deletion page
+        let with_lang = |cookie: &str| format!("{cookie}; latchkey_lang={lang}");
+        let form = app.page_form("/account", Some(&with_lang(&session))).await;
+        let saved = app.post_page("/account/profile", &form, "name=Ada").await;
+        let flash = set_cookie(&saved, "latchkey_flash").expect("a notice");
+        let flash = flash.split(';').next().unwrap();
+        let page = page_with(
+            &app,
+            "/account",
+            &format!("{}; {flash}", with_lang(&session)),
+        )
+        .await;
+        assert!(page.text().contains("id=\"notice\""), "{}", page.text());
+        pages.push(("a notice".into(), page));
+        let refused = app
+            .post_page(
+                "/account/password",
+                &form,
+                "current_password=not+the+password&new_password=another+long+password",
+            )
+            .await;
+        assert!(refused.text().contains("id=\"current_password-error\""));
+        pages.push(("refused password change".into(), refused));
+        let form = app
+            .page_form("/register", Some(&format!("latchkey_lang={lang}")))
+            .await;
+        let leaving = format!("leaving-{lang}@example.com");
+        let body = format!(
+            "email={}&password={}",
+            leaving.replace('@', "%40"),
+            PASSWORD.replace(' ', "+")
+        );
+        let registered = app.post_page("/register", &form, &body).await;
+        assert!(
+            registered.text().contains("id=\"registered\""),
+            "{}",
+            registered.text()
+        );
+        pages.push(("registered".into(), registered));
+        let gone = with_lang(&signed_in_cookie(&app, &leaving, PASSWORD).await);
+        let form = app.page_form("/account", Some(&gone)).await;
+        let body = format!("password={}", PASSWORD.replace(' ', "+"));
+        let deleted = app.post_page("/account/delete", &form, &body).await;
+        assert!(
+            deleted.text().contains("id=\"deleted\""),
+            "{}",
+            deleted.text()
+        );
+        pages.push(("deleted".into(), deleted));
+        for (what, r) in &pages {
+            assert!(r.status != 500 && r.status != 404, "{what}: {}", r.status);
+            assert_eq!(html_lang(r), *lang, "{what}");
+            let left = english_left_in(&r.text(), lang);
+            assert!(left.is_empty(), "{what} in {lang} still says {left:?}");
+        }
+        let r = &pages[0].1;
+        let set = set_cookie(r, "latchkey_lang")
+            .unwrap_or_else(|| panic!("?lang= is remembered: {:?}", r.headers));
+        assert!(set.starts_with(&format!("latchkey_lang={lang};")), "{set}");
+        assert!(
+            set.contains("Max-Age=") && set.contains("HttpOnly"),
+            "{set}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_language_is_the_query_then_the_cookie_then_accept_language_then_the_default() {
+    let app = TestApp::sqlite().await;
+    let get = |query: &'static str, cookie: &'static str, accept: &'static str| {
+        let mut req = Request::get(format!("/login{query}"));
+        if !cookie.is_empty() {
+            req = req.header("cookie", cookie);
+        }
+        if !accept.is_empty() {
+            req = req.header("accept-language", accept);
+        }
+        let app = &app;
+        async move { app.call(req.body(Body::empty()).unwrap()).await }
+    };
+    for (query, cookie, accept, expected) in [
+        ("", "", "", "en"),
+        ("", "", "fr;q=0.4, de-CH;q=0.9, es", "de"),
+        ("", "", "es, it", "en"),
+        ("", "latchkey_lang=fr", "de", "fr"),
+        ("", "latchkey_lang=zz", "de", "de"),
+        ("?lang=fr", "latchkey_lang=de", "de", "fr"),
+        ("?lang=es", "latchkey_lang=de", "fr", "de"),
+    ] {
+        let r = get(query, cookie, accept).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(html_lang(&r), expected, "{query} {cookie} {accept}");
+        let remembered = set_cookie(&r, "latchkey_lang").is_some();
+        assert_eq!(
+            remembered,
+            query == "?lang=fr",
+            "{query}: only a usable ?lang= sets the cookie"
+        );
+    }
+    // the JSON API is never given a language cookie
+    let r = app.get("/health/live?lang=de").await;
+    assert!(r.header("set-cookie").is_none());
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use latchkey_mail::{Mailbox, SmtpSecurity};
 use serde::Deserialize;
-use url::Url;
 
 use super::server::Profile;
 use super::setting::{Checker, Setting};
@@ -84,26 +83,26 @@ pub const SETTINGS: &[Setting] = &[
     Setting::text(
         "mail.product_name",
         "LATCHKEY_MAIL_PRODUCT_NAME",
-        "latchkey",
-        "the product name in subjects and text of mail",
+        "",
+        "alias of `branding.product_name` (which wins when both are set)",
     ),
     Setting::text(
         "mail.logo_url",
         "LATCHKEY_MAIL_LOGO_URL",
         "",
-        "an absolute http(s) URL of a logo atop HTML mail",
+        "alias of `branding.logo_url` (which wins when both are set)",
     ),
     Setting::text(
         "mail.brand_color",
         "LATCHKEY_MAIL_BRAND_COLOR",
-        "#2f6fde",
-        "the colour of buttons in HTML mail, `#rrggbb`",
+        "",
+        "alias of `branding.color` (which wins when both are set)",
     ),
     Setting::text(
         "mail.locale",
         "LATCHKEY_MAIL_LOCALE",
         "en",
-        "the language of mail (`en`; others fall back to English)",
+        "the language of mail to an account without a locale of its own; one of `pages.locales`, a region falls back to its language",
     ),
 ];
 
@@ -124,6 +123,17 @@ pub(super) struct Raw {
     logo_url: Option<String>,
     brand_color: Option<String>,
     locale: Option<String>,
+}
+
+impl Raw {
+    /// The values of the aliases of `[branding]` settings (read there).
+    pub(super) fn branding_aliases(&mut self) -> super::branding::Aliases {
+        super::branding::Aliases {
+            product_name: self.product_name.take(),
+            logo_url: self.logo_url.take(),
+            brand_color: self.brand_color.take(),
+        }
+    }
 }
 
 /// How mail leaves.
@@ -175,13 +185,7 @@ pub struct MailConfig {
     pub from: Option<Mailbox>,
     /// Delivery attempts per message.
     pub max_attempts: u32,
-    /// Branding.
-    pub product_name: String,
-    /// Logo URL.
-    pub logo_url: Option<String>,
-    /// Button colour.
-    pub brand_color: String,
-    /// Language.
+    /// The language of mail to an account without a locale of its own.
     pub locale: String,
 }
 
@@ -293,34 +297,8 @@ impl Raw {
             ),
         );
         let max_attempts = c.int("mail.max_attempts", self.max_attempts) as u32;
-        let product_name = c.nonblank("mail.product_name", self.product_name);
-        if product_name.chars().count() > 100 || product_name.chars().any(char::is_control) {
-            c.fail(
-                "mail.product_name",
-                Some(&product_name),
-                "expected at most 100 characters without control characters",
-            );
-        }
-        let logo_url = c.optional("mail.logo_url", self.logo_url);
-        if let Some(u) = &logo_url
-            && !Url::parse(u).is_ok_and(|p| p.scheme() == "https" || p.scheme() == "http")
-        {
-            c.fail("mail.logo_url", Some(u), "expected an absolute http(s) URL");
-        }
-        let brand_color = c.nonblank("mail.brand_color", self.brand_color);
-        if !latchkey_core::mail::is_hex_color(&brand_color) {
-            c.fail(
-                "mail.brand_color",
-                Some(&brand_color),
-                "expected a colour such as #2f6fde",
-            );
-        }
         let locale = c.nonblank("mail.locale", self.locale);
-        if locale.len() > 35
-            || !locale
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        {
+        if !latchkey_core::i18n::valid_tag(&locale) {
             c.fail(
                 "mail.locale",
                 Some(&locale),
@@ -331,9 +309,6 @@ impl Raw {
             transport,
             from,
             max_attempts,
-            product_name,
-            logo_url,
-            brand_color,
             locale,
         }
     }

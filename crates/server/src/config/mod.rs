@@ -25,6 +25,7 @@ mod access;
 mod accounts;
 mod audit;
 mod authz;
+mod branding;
 mod brute_force;
 mod challenge;
 mod cors;
@@ -48,6 +49,7 @@ mod tokens;
 pub use access::AccessConfig;
 pub use accounts::AccountsConfig;
 pub use audit::AuditConfig;
+pub use branding::BrandingConfig;
 pub use brute_force::BruteForceConfig;
 pub use database::{DatabaseConfig, DatabaseUrl};
 pub use events::EventsConfig;
@@ -93,6 +95,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     authz::SETTINGS,
     pages::SETTINGS,
     events::SETTINGS,
+    branding::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -145,6 +148,8 @@ pub struct Config {
     pub pages: PagesConfig,
     /// The event stream.
     pub events: EventsConfig,
+    /// Product name, logo, colours and custom CSS of pages and mail.
+    pub branding: BrandingConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -174,7 +179,7 @@ pub fn load_from(
     let passwords: passwords::Raw = c.section(table, passwords::SETTINGS, file);
     let audit: audit::Raw = c.section(table, audit::SETTINGS, file);
     let accounts: accounts::Raw = c.section(table, accounts::SETTINGS, file);
-    let mail: mail::Raw = c.section(table, mail::SETTINGS, file);
+    let mut mail: mail::Raw = c.section(table, mail::SETTINGS, file);
     let jobs: jobs::Raw = c.section(table, jobs::SETTINGS, file);
     let log: log::Raw = c.section(table, log::SETTINGS, file);
     let rate_limits: rate_limits::Raw = c.section(table, rate_limits::SETTINGS, file);
@@ -187,12 +192,15 @@ pub fn load_from(
     let authz: authz::Raw = c.section(table, authz::SETTINGS, file);
     let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
     let events: events::Raw = c.section(table, events::SETTINGS, file);
+    let branding: branding::Raw = c.section(table, branding::SETTINGS, file);
+    let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
     }
 
     let server = server.validate(&mut c);
     let profile = server.profile;
+    let mail = mail.validate(&mut c, profile);
     let config = Config {
         database: database.validate(&mut c, &server),
         server,
@@ -202,7 +210,9 @@ pub fn load_from(
         passwords: passwords.validate(&mut c),
         audit: audit.validate(&mut c),
         accounts: accounts.validate(&mut c),
-        mail: mail.validate(&mut c, profile),
+        pages: pages.validate(&mut c, &mail.locale),
+        branding: branding.validate(&mut c, aliases),
+        mail,
         jobs: jobs.validate(&mut c),
         log: log.validate(&mut c),
         rate_limits: rate_limits.validate(&mut c),
@@ -213,7 +223,6 @@ pub fn load_from(
         access: access.validate(&mut c),
         cors: cors.validate(&mut c),
         authz: authz.validate(&mut c),
-        pages: pages.validate(&mut c),
         events: events.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),

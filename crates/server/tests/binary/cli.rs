@@ -323,3 +323,31 @@ fn serve_shares_rate_limits_through_rediss_with_a_private_ca() {
         drop(server);
     }
 }
+
+#[test]
+fn theme_check_passes_the_built_in_theme_and_names_a_removed_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let theme = dir.path().join("theme");
+    std::fs::create_dir(&theme).unwrap();
+    for (name, text) in latchkey_http::pages::TEMPLATES {
+        std::fs::write(theme.join(name), text).unwrap();
+    }
+    let out = run_in(dir.path(), &["theme", "check", "theme"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("contract version"));
+
+    // a theme written against a value that is gone
+    std::fs::write(
+        theme.join("account.html"),
+        "{% extends \"layout.html\" %}{% block content %}{{ account.email }} {{ account.avatar_url }}{% endblock %}",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["theme", "check", "theme"], &[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("account.html") && err.contains("`account.avatar_url`"),
+        "{err}"
+    );
+    assert!(!err.contains("`account.email`"), "{err}");
+}

@@ -184,6 +184,7 @@ pub async fn deletion_is_scheduled_then_leaves_a_tombstone_without_personal_data
     let now = base_now();
     let mut user = sample_user("Erased.Person@Example.org", Some("erased_person"));
     user.name = Some("Erasmus Personname".into());
+    user.locale = Some("de".into());
     store.insert_user(&user, &[], None).await.unwrap();
     let bystander = stored_user(store.as_ref()).await;
     session_of(store.as_ref(), &bystander, now).await;
@@ -321,8 +322,8 @@ pub async fn deletion_is_scheduled_then_leaves_a_tombstone_without_personal_data
         .expect("the row stays");
     assert_eq!(tomb.email, "");
     assert_eq!(
-        (tomb.username, tomb.name, tomb.password_hash),
-        (None, None, None)
+        (tomb.username, tomb.name, tomb.password_hash, tomb.locale),
+        (None, None, None, None)
     );
     assert_eq!(
         store

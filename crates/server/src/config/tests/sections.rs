@@ -1,4 +1,5 @@
-//! Sections with many settings: mail, the abuse defences, Redis, forward-auth rules.
+//! Sections with many settings: mail, the abuse defences, Redis, forward-auth rules,
+//! branding and a theme's catalogues.
 
 use std::time::Duration;
 
@@ -292,4 +293,138 @@ rules = ["app.example.com/admin role:admin aal2", "*/health public"]
         Overrides::default(),
     );
     check(&e, "authz.rules", &["expected public, signed_in"]);
+}
+
+
+#[test]
+fn branding_is_read_with_the_mail_aliases() {
+    let c = load_with(&[], None, Overrides::default()).unwrap();
+    assert_eq!(c.branding.product_name, "latchkey");
+    assert_eq!(c.branding.color, "#2f6fde");
+    // the old `mail.*` names still work
+    let c = load_with(
+        &[
+            ("LATCHKEY_MAIL_PRODUCT_NAME", "Acme"),
+            ("LATCHKEY_MAIL_LOGO_URL", "https://acme.example/logo.png"),
+            ("LATCHKEY_MAIL_BRAND_COLOR", "#aa0000"),
+        ],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.branding.product_name, "Acme");
+    assert_eq!(
+        c.branding.logo_url.as_deref(),
+        Some("https://acme.example/logo.png")
+    );
+    assert_eq!(c.branding.color, "#aa0000");
+    // `[branding]` wins over an alias
+    let c = load_with(
+        &[("LATCHKEY_MAIL_PRODUCT_NAME", "Old")],
+        Some("[branding]\nproduct_name = \"New\"\n"),
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.branding.product_name, "New");
+    let e = err(
+        &[
+            ("LATCHKEY_BRANDING_COLOR", "blue"),
+            ("LATCHKEY_BRANDING_BACKGROUND_COLOR", "#12"),
+            ("LATCHKEY_BRANDING_CUSTOM_CSS", "/no/such/file.css"),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "branding.color", &["#2f6fde"]);
+    check(&e, "branding.background_color", &["blue", "#12"]);
+    check(&e, "branding.custom_css", &["cannot be read"]);
+    let dir = tempfile::tempdir().unwrap();
+    let css = dir.path().join("custom.css");
+    std::fs::write(&css, "body{color:#123456}").unwrap();
+    let c = load_with(
+        &[("LATCHKEY_BRANDING_CUSTOM_CSS", css.to_str().unwrap())],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.branding.custom_css.unwrap().1, "body{color:#123456}");
+}
+
+#[test]
+fn a_theme_catalogue_missing_a_key_of_a_configured_locale_stops_start_up() {
+    let theme = tempfile::tempdir().unwrap();
+    let dir = theme.path().to_str().unwrap();
+    std::fs::create_dir_all(theme.path().join("locales/en")).unwrap();
+    std::fs::write(
+        theme.path().join("locales/en/pages.ftl"),
+        "login-title = Welcome back\n",
+    )
+    .unwrap();
+    let e = err(
+        &[("LATCHKEY_PAGES_THEME_DIR", dir)],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "pages.locales", &["`de`", "`login-title`"]);
+    // with the key in every configured locale it starts
+    for lang in ["de", "fr"] {
+        std::fs::create_dir_all(theme.path().join(format!("locales/{lang}"))).unwrap();
+        std::fs::write(
+            theme.path().join(format!("locales/{lang}/pages.ftl")),
+            format!("login-title = Willkommen ({lang})\n"),
+        )
+        .unwrap();
+    }
+    let c = load_with(
+        &[("LATCHKEY_PAGES_THEME_DIR", dir)],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.pages.catalogue.text("fr", "login-title", &[]),
+        "Willkommen (fr)"
+    );
+    // or when only the locales it covers are configured
+    let c = load_with(
+        &[("LATCHKEY_PAGES_LOCALES", "fr")],
+        None,
+        Overrides::default(),
+    );
+    assert!(c.is_err(), "mail.locale `en` is not configured");
+    let c = load_with(
+        &[
+            ("LATCHKEY_PAGES_LOCALES", "fr, en"),
+            ("LATCHKEY_MAIL_LOCALE", "fr-CA"),
+        ],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.pages.catalogue.default_locale(), "fr");
+    // a language nobody ships
+    let e = err(
+        &[("LATCHKEY_PAGES_LOCALES", "en, es")],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "pages.locales", &["`es`", "lacks the key"]);
+    let e = err(
+        &[("LATCHKEY_MAIL_LOCALE", "es")],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "mail.locale", &["pages.locales"]);
+    // a theme file that is not Fluent is named
+    std::fs::write(
+        theme.path().join("locales/fr/pages.ftl"),
+        "login-title = { $\n",
+    )
+    .unwrap();
+    let e = err(
+        &[("LATCHKEY_PAGES_THEME_DIR", dir)],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "pages.locales", &["locales/fr/pages.ftl"]);
 }
