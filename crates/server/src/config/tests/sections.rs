@@ -295,7 +295,6 @@ rules = ["app.example.com/admin role:admin aal2", "*/health public"]
     check(&e, "authz.rules", &["expected public, signed_in"]);
 }
 
-
 #[test]
 fn branding_is_read_with_the_mail_aliases() {
     let c = load_with(&[], None, Overrides::default()).unwrap();
