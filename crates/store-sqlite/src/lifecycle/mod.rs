@@ -1,9 +1,12 @@
-//! [`LifecycleStore`] on SQLite.
+//! [`LifecycleStore`] on SQLite: account tokens, account state, deletion
+//! and the sweep here; the mail outbox and the job queue in [`queue`].
 //!
 //! Every write runs on the one writer thread, so job claims are serialized
 //! by construction: a claim is one `UPDATE … RETURNING` over the due rows,
 //! and no other claim can interleave with it. Multi-row changes run in one
 //! `BEGIN IMMEDIATE` transaction.
+
+mod queue;
 
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
@@ -20,6 +23,8 @@ use crate::audit::insert_event;
 use crate::credentials::void_tokens;
 use crate::users::insert_user;
 use crate::{SqliteStore, map_err};
+use queue::insert_job;
+pub(crate) use queue::insert_mail;
 
 const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
      (token_hash, user_id, purpose, email, created_at, expires_at, used_at) \
@@ -31,19 +36,9 @@ const TOKEN_BY_HASH: &str = "SELECT token_hash, user_id, purpose, email, created
 const MARK_TOKEN_USED: &str = "UPDATE account_tokens SET used_at = ?2 WHERE token_hash = ?1";
 const OWNER: &str = "SELECT email, email_normalized, deletion_due_at IS NOT NULL FROM users \
      WHERE id = ?1 AND deleted_at IS NULL";
-const INSERT_MAIL: &str = "INSERT INTO mail_outbox (id, user_id, template, sealed, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5)";
-const INSERT_JOB: &str = "INSERT INTO jobs \
-     (id, kind, idempotency_key, payload, run_at, max_attempts, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (idempotency_key) DO NOTHING";
 const REVOKE_ALL: &str = "UPDATE sessions SET revoked_at = ?2, revoked_reason = ?3 \
      WHERE user_id = ?1 AND revoked_at IS NULL AND id IS NOT ?4";
 const STATE: &str = "SELECT deactivated_at, deletion_due_at, deleted_at FROM users WHERE id = ?1";
-const CLAIM: &str = "UPDATE jobs SET locked_until = ?2, locked_by = ?3, attempts = attempts + 1 \
-     WHERE id IN (SELECT id FROM jobs WHERE finished_at IS NULL AND run_at <= ?1 \
-                  AND (locked_until IS NULL OR locked_until <= ?1) \
-                  ORDER BY run_at, id LIMIT ?4) \
-     RETURNING id, kind, idempotency_key, payload, attempts, max_attempts";
 
 fn token_row(
     r: &rusqlite::Row<'_>,
@@ -63,44 +58,6 @@ fn token_row(
         r.get(5)?,
         r.get(6)?,
     ))
-}
-
-pub(crate) fn insert_mail(
-    c: &Connection,
-    mail: &QueuedMail,
-    job: &NewJob,
-) -> Result<bool, StoreError> {
-    if !insert_job(c, job)? {
-        return Ok(false);
-    }
-    c.prepare_cached(INSERT_MAIL)
-        .map_err(map_err)?
-        .execute(params![
-            mail.id,
-            mail.user_id,
-            mail.template,
-            mail.sealed,
-            to_unix_millis(mail.created_at),
-        ])
-        .map_err(map_err)?;
-    Ok(true)
-}
-
-fn insert_job(c: &Connection, job: &NewJob) -> Result<bool, StoreError> {
-    let n = c
-        .prepare_cached(INSERT_JOB)
-        .map_err(map_err)?
-        .execute(params![
-            job.id,
-            job.kind,
-            job.idempotency_key,
-            job.payload,
-            to_unix_millis(job.run_at),
-            job.max_attempts,
-            to_unix_millis(job.created_at),
-        ])
-        .map_err(map_err)?;
-    Ok(n > 0)
 }
 
 fn insert_token(c: &Connection, t: &AccountToken) -> Result<(), StoreError> {
@@ -622,52 +579,13 @@ impl LifecycleStore for SqliteStore {
 
     async fn outbox_message(&self, id: &str) -> Result<Option<OutboxMessage>, StoreError> {
         let id = id.to_owned();
-        self.read(move |c| {
-            let raw = c
-                .prepare_cached(
-                    "SELECT id, user_id, template, sealed, created_at, sent_at \
-                     FROM mail_outbox WHERE id = ?1",
-                )
-                .map_err(map_err)?
-                .query_row(params![id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<Vec<u8>>>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                    ))
-                })
-                .optional()
-                .map_err(map_err)?;
-            raw.map(|(id, user_id, template, sealed, created, sent)| {
-                Ok(OutboxMessage {
-                    id,
-                    user_id,
-                    template,
-                    sealed,
-                    created_at: from_unix_millis(created)?,
-                    sent_at: opt_time(sent)?,
-                })
-            })
-            .transpose()
-        })
-        .await
+        self.read(move |c| queue::outbox_message(c, &id)).await
     }
 
     async fn mark_mail_sent(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
         let (id, now) = (id.to_owned(), to_unix_millis(now));
-        self.write(move |c| {
-            c.prepare_cached(
-                "UPDATE mail_outbox SET sent_at = ?2, sealed = NULL WHERE id = ?1 AND sent_at IS NULL",
-            )
-            .map_err(map_err)?
-            .execute(params![id, now])
-            .map(|n| n > 0)
-            .map_err(map_err)
-        })
-        .await
+        self.write(move |c| queue::mark_mail_sent(c, &id, now))
+            .await
     }
 
     async fn enqueue_job(&self, job: &NewJob) -> Result<bool, StoreError> {
@@ -684,23 +602,8 @@ impl LifecycleStore for SqliteStore {
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let worker = worker.to_owned();
         let (now, lease) = (to_unix_millis(now), to_unix_millis(lease_until));
-        self.write(move |c| {
-            let mut stmt = c.prepare_cached(CLAIM).map_err(map_err)?;
-            let rows = stmt
-                .query_map(params![now, lease, worker, limit], |r| {
-                    Ok(ClaimedJob {
-                        id: r.get(0)?,
-                        kind: r.get(1)?,
-                        idempotency_key: r.get(2)?,
-                        payload: r.get(3)?,
-                        attempts: r.get(4)?,
-                        max_attempts: r.get(5)?,
-                    })
-                })
-                .map_err(map_err)?;
-            rows.collect::<Result<_, _>>().map_err(map_err)
-        })
-        .await
+        self.write(move |c| queue::claim_jobs(c, &worker, now, lease, limit))
+            .await
     }
 
     async fn complete_job(
@@ -710,17 +613,8 @@ impl LifecycleStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let (id, worker, now) = (id.to_owned(), worker.to_owned(), to_unix_millis(now));
-        self.write(move |c| {
-            c.prepare_cached(
-                "UPDATE jobs SET finished_at = ?3, outcome = 'done', payload = x'', \
-                 locked_until = NULL WHERE id = ?1 AND locked_by = ?2 AND finished_at IS NULL",
-            )
-            .map_err(map_err)?
-            .execute(params![id, worker, now])
-            .map(|n| n > 0)
-            .map_err(map_err)
-        })
-        .await
+        self.write(move |c| queue::complete_job(c, &id, &worker, now))
+            .await
     }
 
     async fn fail_job(
@@ -733,67 +627,13 @@ impl LifecycleStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (id, worker, error) = (id.to_owned(), worker.to_owned(), error.to_owned());
         let (retry, now) = (retry_at.map(to_unix_millis), to_unix_millis(now));
-        self.write(move |c| {
-            let n = match retry {
-                Some(retry) => c
-                    .prepare_cached(
-                        "UPDATE jobs SET run_at = ?4, last_error = ?3, locked_until = NULL, \
-                         locked_by = NULL WHERE id = ?1 AND locked_by = ?2 AND finished_at IS NULL",
-                    )
-                    .map_err(map_err)?
-                    .execute(params![id, worker, error, retry]),
-                None => c
-                    .prepare_cached(
-                        "UPDATE jobs SET finished_at = ?4, outcome = 'failed', last_error = ?3, \
-                         payload = x'', locked_until = NULL \
-                         WHERE id = ?1 AND locked_by = ?2 AND finished_at IS NULL",
-                    )
-                    .map_err(map_err)?
-                    .execute(params![id, worker, error, now]),
-            };
-            n.map(|n| n > 0).map_err(map_err)
-        })
-        .await
+        self.write(move |c| queue::fail_job(c, &id, &worker, &error, retry, now))
+            .await
     }
 
     async fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
         let id = id.to_owned();
-        self.read(move |c| {
-            let raw = c
-                .prepare_cached(
-                    "SELECT id, kind, attempts, run_at, finished_at, outcome, last_error \
-                     FROM jobs WHERE id = ?1",
-                )
-                .map_err(map_err)?
-                .query_row(params![id], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, u32>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                        r.get::<_, Option<String>>(6)?,
-                    ))
-                })
-                .optional()
-                .map_err(map_err)?;
-            raw.map(
-                |(id, kind, attempts, run_at, finished, outcome, last_error)| {
-                    Ok(JobRecord {
-                        id,
-                        kind,
-                        attempts,
-                        run_at: from_unix_millis(run_at)?,
-                        finished_at: opt_time(finished)?,
-                        outcome,
-                        last_error,
-                    })
-                },
-            )
-            .transpose()
-        })
-        .await
+        self.read(move |c| queue::job(c, &id)).await
     }
 
     async fn sweep(&self, plan: SweepPlan) -> Result<SweepReport, StoreError> {
