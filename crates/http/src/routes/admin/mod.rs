@@ -6,6 +6,9 @@
 //! with the administrator as actor. Users are addressed by id in the path,
 //! never by an id in the body.
 //!
+//! Users are here; roles and permissions in [`roles`], the audit log in
+//! [`audit`].
+//!
 //! Not here yet: resetting MFA (built separately), OAuth clients, webhooks
 //! and signing keys (`latchkey client`/`latchkey keys` on the command line
 //! for now).
@@ -14,8 +17,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::admin::{AdminPatch, NewUser};
-use latchkey_core::audit::{AuditEvent, AuditQuery};
-use latchkey_core::roles::{RoleInput, RolePatch};
 use latchkey_core::user::UserSearch;
 use latchkey_proto::problem::FieldError;
 use serde::Deserialize;
@@ -23,9 +24,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
-use super::views::{
-    AdminUserView, AuditEventView, Page, PermissionView, RoleView, SessionView, nullable,
-};
+use super::views::{AdminUserView, Page, SessionView, nullable};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::principal::{Admin, perm};
@@ -35,6 +34,9 @@ use utoipa_axum::routes;
 
 use super::Routes;
 use crate::render::Renderer;
+
+mod audit;
+mod roles;
 
 /// Default and largest page sizes.
 const DEFAULT_LIMIT: u32 = 50;
@@ -496,280 +498,6 @@ pub async fn put_user_roles(
     Ok(axum::Json(AdminUserView::with_access(user, &access)))
 }
 
-// ---------------------------------------------------------------------------
-// Roles and permissions
-// ---------------------------------------------------------------------------
-
-/// Every role: the built-in ones first, then custom roles by name.
-/// **Requires** `roles:read`.
-#[utoipa::path(get, path = "/v1/admin/roles", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
-    responses(
-        (status = 200, description = "Every role (one page).", body = Page<RoleView>),
-        (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_roles(
-    State(state): State<AppState>,
-    admin: Admin<perm::RolesRead>,
-) -> Result<axum::Json<Page<RoleView>>, ApiError> {
-    let roles = state.roles().admin_roles(&admin.actor).await?;
-    Ok(axum::Json(Page {
-        items: roles.into_iter().map(RoleView::from).collect(),
-        next_cursor: None,
-    }))
-}
-
-/// A new role.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "support", "description": "First-line support", "parent": "moderator", "permissions": ["tickets:read"]}))]
-pub struct CreateRoleRequest {
-    /// 2–32 characters of `a-z 0-9 _ -`, starting with a letter.
-    name: String,
-    /// What it is for (at most 500 characters).
-    description: Option<String>,
-    /// The role it inherits every permission from.
-    parent: Option<String>,
-    /// Its own permissions, `resource:action`: latchkey's (see
-    /// `/v1/admin/permissions`) or your own for resource servers.
-    #[serde(default)]
-    permissions: Vec<String>,
-}
-
-/// Create a custom role. **Requires** `roles:manage` and every latchkey
-/// permission the role would carry (its own and its parent's). Recorded as
-/// `role.created`.
-#[utoipa::path(post, path = "/v1/admin/roles", tag = "admin", request_body = CreateRoleRequest, security(("bearer" = []), ("session_cookie" = [])),
-    responses(
-        (status = 201, description = "The role.", body = RoleView),
-        (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`role_taken`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: a bad name, permission or parent (unknown, or a cycle).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn post_role(
-    State(state): State<AppState>,
-    admin: Admin<perm::RolesManage>,
-    Json(body): Json<CreateRoleRequest>,
-) -> Result<Response, ApiError> {
-    let role = state
-        .roles()
-        .admin_create_role(
-            &admin.actor,
-            RoleInput {
-                name: body.name,
-                description: body.description,
-                parent: body.parent,
-                permissions: body.permissions,
-            },
-        )
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(RoleView::from(role))).into_response())
-}
-
-/// One role. **Requires** `roles:read`.
-#[utoipa::path(get, path = "/v1/admin/roles/{name}", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
-    params(("name" = String, Path, description = "Role name")),
-    responses(
-        (status = 200, description = "The role.", body = RoleView),
-        (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_role(
-    State(state): State<AppState>,
-    admin: Admin<perm::RolesRead>,
-    Path(name): Path<String>,
-) -> Result<axum::Json<RoleView>, ApiError> {
-    Ok(axum::Json(
-        state.roles().admin_role(&admin.actor, &name).await?.into(),
-    ))
-}
-
-/// Changes to a role; absent fields stay.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"permissions": ["tickets:read", "tickets:assign"], "parent": null}))]
-pub struct PatchRoleRequest {
-    /// New description.
-    description: Option<String>,
-    /// New parent, or null for none.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    parent: Option<Option<String>>,
-    /// New permissions (replacing the current ones).
-    permissions: Option<Vec<String>>,
-}
-
-/// Change a custom role; applies at once to everyone who has it or
-/// inherits from it. **Requires** `roles:manage` and every latchkey
-/// permission the role carries before and after. Built-in roles answer
-/// 409 `role_builtin`. Recorded as `role.updated`.
-#[utoipa::path(patch, path = "/v1/admin/roles/{name}", tag = "admin", request_body = PatchRoleRequest, security(("bearer" = []), ("session_cookie" = [])),
-    params(("name" = String, Path, description = "Role name")),
-    responses(
-        (status = 200, description = "The role.", body = RoleView),
-        (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`role_builtin`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn patch_role(
-    State(state): State<AppState>,
-    admin: Admin<perm::RolesManage>,
-    Path(name): Path<String>,
-    Json(body): Json<PatchRoleRequest>,
-) -> Result<axum::Json<RoleView>, ApiError> {
-    let role = state
-        .roles()
-        .admin_update_role(
-            &admin.actor,
-            &name,
-            RolePatch {
-                description: body.description,
-                parent: body.parent,
-                permissions: body.permissions,
-            },
-        )
-        .await?;
-    Ok(axum::Json(role.into()))
-}
-
-/// Delete a custom role; everyone who had it loses it at once.
-/// **Requires** `roles:manage` and every latchkey permission the role
-/// carries. Built-in roles answer 409 `role_builtin`; a role other roles
-/// inherit from answers 409 `role_in_use`. Recorded as `role.deleted`.
-#[utoipa::path(delete, path = "/v1/admin/roles/{name}", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
-    params(("name" = String, Path, description = "Role name")),
-    responses(
-        (status = 204, description = "Deleted."),
-        (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`role_builtin` or `role_in_use`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn delete_role(
-    State(state): State<AppState>,
-    admin: Admin<perm::RolesManage>,
-    Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    state.roles().admin_delete_role(&admin.actor, &name).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Every permission: latchkey's own (`builtin: true`), then those custom
-/// roles define for resource servers. **Requires** `roles:read`.
-#[utoipa::path(get, path = "/v1/admin/permissions", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
-    responses(
-        (status = 200, description = "Every permission (one page).", body = Page<PermissionView>),
-        (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_permissions(
-    State(state): State<AppState>,
-    admin: Admin<perm::RolesRead>,
-) -> Result<axum::Json<Page<PermissionView>>, ApiError> {
-    let perms = state.roles().admin_permissions(&admin.actor).await?;
-    Ok(axum::Json(Page {
-        items: perms
-            .into_iter()
-            .map(|(name, description, builtin)| PermissionView {
-                name,
-                description,
-                builtin,
-            })
-            .collect(),
-        next_cursor: None,
-    }))
-}
-
-// ---------------------------------------------------------------------------
-// Audit log
-// ---------------------------------------------------------------------------
-
-/// Which audit events to read.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditParams {
-    /// Events about this user (the subject).
-    user: Option<String>,
-    /// Events by this user (the actor).
-    actor: Option<String>,
-    /// Event types, comma-separated (e.g. `login.failed,user.suspended`).
-    event: Option<String>,
-    /// At or after this time (RFC 3339).
-    since: Option<String>,
-    /// Before this time (RFC 3339).
-    until: Option<String>,
-    /// `desc` (newest first, the default) or `asc`.
-    order: Option<String>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
-/// Query the audit log: by user (subject), actor, event type and time
-/// range, newest first (or oldest first with `order=asc`). **Requires**
-/// `audit:read`. `latchkey audit export` writes the same events as JSON
-/// lines.
-#[utoipa::path(get, path = "/v1/admin/audit", tag = "admin", security(("bearer" = []), ("session_cookie" = [])),
-    params(AuditParams),
-    responses(
-        (status = 200, description = "A page of events.", body = Page<AuditEventView>),
-        (status = 403, description = "`permission_denied`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: a bad time, order, event, limit or cursor.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_audit(
-    State(state): State<AppState>,
-    admin: Admin<perm::AuditRead>,
-    Query(p): Query<AuditParams>,
-) -> Result<axum::Json<Page<AuditEventView>>, ApiError> {
-    let limit = page_limit(p.limit)?;
-    let events: Vec<String> = p
-        .event
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if events.len() > 50
-        || events.iter().any(|e| {
-            e.len() > 64
-                || !e
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || matches!(b, b'.' | b'_'))
-        })
-    {
-        return Err(invalid(
-            "event",
-            "invalid_event",
-            "comma-separated event types such as login.failed,user.suspended",
-        ));
-    }
-    let oldest_first = match p.order.as_deref() {
-        None | Some("desc") => false,
-        Some("asc") => true,
-        Some(_) => return Err(invalid("order", "invalid_order", "must be asc or desc")),
-    };
-    let query = AuditQuery {
-        subject_id: p.user,
-        actor_id: p.actor,
-        involving: None,
-        events,
-        since: time_param("since", p.since.as_deref())?,
-        until: time_param("until", p.until.as_deref())?,
-        after_id: cursor(p.cursor)?,
-        oldest_first,
-        limit: limit + 1,
-    };
-    let found = state.admin().admin_audit(&admin.actor, &query).await?;
-    let (items, next_cursor) = paged(found, limit, |e: &AuditEvent| e.id.clone());
-    Ok(axum::Json(Page {
-        items: items.into_iter().map(AuditEventView::from).collect(),
-        next_cursor,
-    }))
-}
-
 /// The group: JSON API errors, the general quota (each route also needs
 /// its permission, which its `Admin<P>` extractor states).
 pub(super) fn routes() -> Routes {
@@ -785,8 +513,11 @@ pub(super) fn routes() -> Routes {
         )
         .add(RouteClass::Api, routes!(delete_user_session))
         .add(RouteClass::Api, routes!(put_user_roles))
-        .add(RouteClass::Api, routes!(get_roles, post_role))
-        .add(RouteClass::Api, routes!(get_role, patch_role, delete_role))
-        .add(RouteClass::Api, routes!(get_permissions))
-        .add(RouteClass::Api, routes!(get_audit))
+        .add(RouteClass::Api, routes!(roles::get_roles, roles::post_role))
+        .add(
+            RouteClass::Api,
+            routes!(roles::get_role, roles::patch_role, roles::delete_role),
+        )
+        .add(RouteClass::Api, routes!(roles::get_permissions))
+        .add(RouteClass::Api, routes!(audit::get_audit))
 }
