@@ -205,3 +205,30 @@ fn the_fast_lane_needs_no_server() {
         }
     }
 }
+
+/// The most lines a source file under `crates/*/src` may have (ARCHITECTURE.md,
+/// "Invariants"): past it, the file is split by meaning.
+const MAX_SOURCE_LINES: usize = 800;
+
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let mut files = Vec::new();
+    for krate in std::fs::read_dir(root().join("crates")).unwrap().flatten() {
+        rust_files(&krate.path().join("src"), &mut files);
+    }
+    assert!(files.len() > 100, "found {} source files", files.len());
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let lines = std::fs::read_to_string(file).unwrap().lines().count();
+            (lines > MAX_SOURCE_LINES).then(|| {
+                let name = file.strip_prefix(root()).unwrap_or(file);
+                format!("{} ({lines} lines)", name.display())
+            })
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these by meaning (at most {MAX_SOURCE_LINES} lines each): {long:?}"
+    );
+}
