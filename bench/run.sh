@@ -6,6 +6,14 @@
 #   BENCH_DURATION=5s bench/run.sh    shorter workloads
 #   BENCH_PEERS="oidc-provider" bench/run.sh    only some peers ("" for none)
 #   BENCH_BACKENDS="sqlite" bench/run.sh        latchkey on SQLite only
+#   BENCH_LATCHKEY_WORKLOADS=checks ...   latchkey's token checks and refresh only
+#   BENCH_BASELINE=/path/to/older/latchkey BENCH_BASELINE_LABEL=d4ac983 BENCH_ROUNDS=2 ...
+#       an older build side by side with this tree's, alternating on each
+#       backend (baseline, this tree, baseline, ...), BENCH_ROUNDS times
+#   BENCH_OUT=DIR ...                     results elsewhere than bench/results
+#   BENCH_LATCHKEY_BIN=PATH BENCH_LATCHKEY_LABEL=69a370e ...   a built binary
+#       instead of building this tree (the examples are still built from it
+#       for the logins and the peers)
 #
 # Builds latchkey in release mode, measures the hash-bound limit (argon2id
 # without a server), starts latchkey on SQLite and on a PostgreSQL cluster it
@@ -35,7 +43,14 @@ BACKENDS=${BENCH_BACKENDS-sqlite postgres}
 # synchronous=NORMAL (a crash may lose the last commits, never corrupts).
 PG_SYNC=${BENCH_PG_SYNCHRONOUS_COMMIT:-off}
 SCRATCH=${BENCH_SCRATCH:-${TMPDIR:-/tmp}/latchkey-bench}
-OUT=$BENCH/results
+OUT=${BENCH_OUT:-$BENCH/results}
+# "all" or "checks" (token check by introspection and GET /v1/account, and
+# refresh: the hot paths, without the logins' hashing).
+LATCHKEY_WORKLOADS=${BENCH_LATCHKEY_WORKLOADS:-all}
+case $LATCHKEY_WORKLOADS in all | checks) ;; *) echo "BENCH_LATCHKEY_WORKLOADS: all or checks" >&2; exit 1 ;; esac
+BASELINE=${BENCH_BASELINE:-}
+BASELINE_LABEL=${BENCH_BASELINE_LABEL:-baseline}
+ROUNDS=${BENCH_ROUNDS:-1}
 RESULTS=$SCRATCH/results.jsonl
 HZ=$(getconf CLK_TCK)
 PASSWORD=correct-horse-battery
@@ -247,13 +262,20 @@ note() { record "{\"kind\":\"note\",\"text\":$(json_str "$*")}"; }
 
 # ------------------------------------------------------------------ build
 
-say "building latchkey (release) and the hash-limit example"
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-(cd "$ROOT" && cargo build --release --locked -p latchkey-server --bin latchkey &&
-  cargo build --release --locked -p latchkey-core --example hash_limit &&
-  cargo build --release --locked -p latchkey-verify --example cached_check) >&2
-LATCHKEY=$TARGET_DIR/release/latchkey
+LATCHKEY=${BENCH_LATCHKEY_BIN:-$TARGET_DIR/release/latchkey}
 HASH_LIMIT=$TARGET_DIR/release/examples/hash_limit
+if [ -z "${BENCH_LATCHKEY_BIN:-}" ]; then
+  say "building latchkey (release)"
+  (cd "$ROOT" && cargo build --release --locked -p latchkey-server --bin latchkey) >&2
+fi
+# The hash-bound limit and latchkey-verify's check: for the logins and the peers.
+if [ "$LATCHKEY_WORKLOADS" = all ] || [ -n "$PEERS" ]; then
+  say "building the hash-limit and cached-check examples (release)"
+  (cd "$ROOT" && cargo build --release --locked -p latchkey-core --example hash_limit &&
+    cargo build --release --locked -p latchkey-verify --example cached_check) >&2
+fi
+[ -x "$LATCHKEY" ] || die "no latchkey binary at $LATCHKEY"
 
 # ------------------------------------------------------------------ machine
 
@@ -266,8 +288,13 @@ record "$(printf '{"kind":"run","date":%s,"duration":"%s","warmup":"%s","threads
   "$(json_str "$(date -u '+%Y-%m-%d %H:%M UTC')")" "$DURATION" "$WARMUP" "$THREADS")"
 version() { record "{\"kind\":\"version\",\"name\":$(json_str "$1"),\"version\":$(json_str "$2")}"; }
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
-git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || COMMIT+=" with uncommitted changes"
+git -C "$ROOT" diff --quiet HEAD -- crates Cargo.lock 2>/dev/null || COMMIT+=" with uncommitted changes"
+[ -z "${BENCH_LATCHKEY_BIN:-}" ] || COMMIT=${BENCH_LATCHKEY_LABEL:-$BENCH_LATCHKEY_BIN}
 version latchkey "$("$LATCHKEY" version | awk '{ print $2 }') ($COMMIT)"
+if [ -n "$BASELINE" ]; then
+  [ -x "$BASELINE" ] || die "BENCH_BASELINE: $BASELINE is not an executable"
+  version "latchkey $BASELINE_LABEL" "$("$BASELINE" version | awk '{ print $2 }') ($BASELINE)"
+fi
 version rustc "$(rustc --version | awk '{ print $2 }')"
 version wrk "$(wrk --version 2>&1 | awk 'NR == 1 { print $2 }')"
 
@@ -359,17 +386,21 @@ latchkey_backend() {
   id=$(awk '/^client_id:/ { print $2 }' <<<"$client")
   secret=$(awk '/^client_secret:/ { print $2 }' <<<"$client")
 
+  local timing=null
+  if [ "$LATCHKEY_WORKLOADS" = all ]; then
   BODY='{"email":"u{n}@bench.example","password":"'$PASSWORD'"}' \
     measure "$label" register "$pid" 8 post_unique.lua "$base/v1/auth/register"
+  fi
   "${TOOLS[@]}" request POST "$base/v1/auth/register" --json '{"email":"bench@example.com","password":"'$PASSWORD'"}' >/dev/null
   local login='{"identifier":"bench@example.com","password":"'$PASSWORD'"}'
+  if [ "$LATCHKEY_WORKLOADS" = all ]; then
   hash_limit_once
   BODY=$login measure "$label" login "$pid" 8 post.lua "$base/v1/auth/login"
   BODY=$login login_share "$label" "$pid" "$base/v1/auth/login"
   say "$label: unknown user vs wrong password, 200 each"
-  local timing
   timing=$("${TOOLS[@]}" login-timing "$base" bench@example.com "$PASSWORD" 200)
   BODY=$login NO_WARMUP=1 measure "$label" "login, 64 connections" "$pid" 64 post.lua "$base/v1/auth/login"
+  fi
 
   local access
   access=$("${TOOLS[@]}" latchkey-tokens "$base" bench@example.com "$PASSWORD" 1 | cut -d' ' -f1)
@@ -378,9 +409,11 @@ latchkey_backend() {
   TOKEN=$access measure "$label" "token check: GET /v1/account" "$pid" 16 get_bearer.lua "$base/v1/account"
   # Forward-auth as nginx/Traefik ask it (wrk runs on loopback, a trusted
   # proxy here); the rule for /docs needs a sign-in, /admin the admin role.
+  if [ "$LATCHKEY_WORKLOADS" = all ]; then
   TOKEN=$access measure "$label" "forward-auth check (signed in)" "$pid" 16 forward_auth.lua "$base/v1/authz/check"
   TOKEN=$access URI=/admin/users measure "$label" "forward-auth check (403, missing role)" "$pid" 16 forward_auth.lua "$base/v1/authz/check"
   say "$label: latchkey-verify, one check (cached_check example): $(cd "$ROOT" && cargo run -q --release --locked -p latchkey-verify --example cached_check 2>/dev/null | tr '\n' ';')"
+  fi
 
   # Single-use refresh tokens: one set for the warm-up, a fresh set for the
   # measurement, more tokens than connections.
@@ -400,9 +433,24 @@ latchkey_backend() {
 }
 
 note "latchkey: its defaults (argon2id m=19456 KiB, t=2, p=1 on one hash worker per core with a queue of 64; EdDSA access tokens; refresh tokens rotated with a 10 s grace window; SQLite in WAL mode with synchronous=NORMAL, one writer thread and 8 reader threads; access log at info as JSON lines). Token checks send one access token again and again; refresh sends each refresh token once, carrying the new one from each response into a later request."
+# latchkey_builds BACKEND_LABEL: "NAME BINARY LABEL" for each build to measure,
+# in the order measured: the baseline first, then this tree's, ROUNDS times.
+latchkey_builds() {
+  local round
+  for round in $(seq 1 "$ROUNDS"); do
+    [ -z "$BASELINE" ] || echo "baseline$round $BASELINE latchkey $BASELINE_LABEL ($1)"
+    echo "current$round $LATCHKEY latchkey ($1)"
+  done
+}
 for backend in $BACKENDS; do
   case $backend in
-    sqlite) latchkey_backend sqlite "latchkey (SQLite)" ;;
+    sqlite)
+      mapfile -t builds < <(latchkey_builds SQLite)
+      for build in "${builds[@]}"; do
+        read -r tag bin label <<<"$build"
+        LATCHKEY=$bin latchkey_backend "sqlite-$tag" "$label"
+      done
+      ;;
     postgres)
       say "starting PostgreSQL (synchronous_commit=$PG_SYNC)"
       PG_DATA=$RUN/pg/data
@@ -412,10 +460,15 @@ for backend in $BACKENDS; do
       as_pg "$PGBIN/initdb" -D "$PG_DATA" -U postgres -A trust -E UTF8 >/dev/null
       as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -l "$RUN/pg/server.log" -w -o \
         "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $RUN/pg -c synchronous_commit=$PG_SYNC" start >/dev/null
-      "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres latchkey
       version PostgreSQL "$("$PGBIN/postgres" --version | awk '{ print $3 }')"
       DB_PID=$(head -n 1 "$PG_DATA/postmaster.pid")
-      latchkey_backend postgres "latchkey (PostgreSQL)" "postgres://postgres@127.0.0.1:$PG_PORT/latchkey"
+      # A database for each build: an older binary refuses a newer one's migrations.
+      mapfile -t builds < <(latchkey_builds PostgreSQL)
+      for build in "${builds[@]}"; do
+        read -r tag bin label <<<"$build"
+        "$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "latchkey_$tag"
+        LATCHKEY=$bin latchkey_backend "postgres-$tag" "$label" "postgres://postgres@127.0.0.1:$PG_PORT/latchkey_$tag"
+      done
       DB_PID=
       as_pg "$PGBIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null
       PG_DATA=
@@ -427,7 +480,7 @@ done
 
 # ------------------------------------------------------------------ peers
 
-hash_limit_once
+[ -z "$PEERS" ] || hash_limit_once
 
 # npm_install DIR: the peer's pinned package.json into the scratch directory
 peer_dir() {
