@@ -15,6 +15,7 @@ const AFTER: &str = "SELECT id, at, type, sub, data FROM events \
 const AFTER_OF_SUB: &str = "SELECT id, at, type, sub, data FROM events \
      WHERE sub = $4 AND id > $1 AND type = ANY($2) ORDER BY id LIMIT $3";
 const LAST: &str = "SELECT coalesce(max(id), 0) FROM events";
+const HORIZON: &str = "SELECT purged_through FROM events_horizon";
 const PURGE: &str = "DELETE FROM events WHERE id IN \
      (SELECT id FROM events WHERE at < $1 ORDER BY at LIMIT $2)";
 
@@ -32,6 +33,20 @@ fn raw_event(r: &Row) -> Result<RawEvent, tokio_postgres::Error> {
 
 fn finish((id, at, kind, sub, data): RawEvent) -> Result<Event, StoreError> {
     Event::from_stored(id, at, kind, sub, &data)
+}
+
+impl PgStore {
+    /// The one integer `sql` answers.
+    async fn one_number(&self, sql: &'static str) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(sql).await?;
+                client.query_one(&stmt, &[]).await?.try_get(0)
+            })
+            .await;
+        settle(client, result)
+    }
 }
 
 #[async_trait]
@@ -64,14 +79,11 @@ impl EventStore for PgStore {
     }
 
     async fn last_event_id(&self) -> Result<i64, StoreError> {
-        let client = self.client().await?;
-        let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(LAST).await?;
-                client.query_one(&stmt, &[]).await?.try_get(0)
-            })
-            .await;
-        settle(client, result)
+        self.one_number(LAST).await
+    }
+
+    async fn purged_through(&self) -> Result<i64, StoreError> {
+        self.one_number(HORIZON).await
     }
 
     async fn purge_events(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {

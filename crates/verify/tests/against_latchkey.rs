@@ -370,9 +370,9 @@ async fn the_revocation_stream_refuses_a_logged_out_session_within_a_second() {
     let one = TestApp::postgres(Options::default()).await;
     let other = one.another_node(Options::default()).await;
     let (base_one, base_other) = (serve(&one).await, serve(&other).await);
-    let (client, secret) = one.auth.sessions().create_client("rs").await.unwrap();
+    let (client, secret) = one.events_client("rs").await;
     let mut c = config(&base_one);
-    let mut stream = RevocationStream::new(&base_other, &client.id, &secret).unwrap();
+    let mut stream = RevocationStream::new(&base_other, &client, &secret).unwrap();
     stream.max_retry = Duration::from_millis(200);
     c.revocation_stream = Some(stream);
     let verifier = Verifier::new(c);

@@ -186,6 +186,7 @@ pub async fn events_resume_in_order_and_are_purged_by_age(db: &dyn TestDb) {
     let store = migrated(db).await;
     let t = base_now();
     assert_eq!(store.last_event_id().await.unwrap(), 0);
+    assert_eq!(store.purged_through().await.unwrap(), 0);
     let user = stored_user(&*store).await;
     let mut sids = Vec::new();
     for i in 0..10 {
@@ -256,13 +257,19 @@ pub async fn events_resume_in_order_and_are_purged_by_age(db: &dyn TestDb) {
     assert_eq!(purged, 10, "5 created and 5 revoked");
     let left = all(&*store, REVOCATION_STREAM, None).await;
     assert_eq!(left, stream[5..].to_vec());
+    // the horizon: the newest purged id, where resuming stops being exact
+    assert_eq!(store.purged_through().await.unwrap(), stream[4].id);
     // a new event after purging the newest ones still gets a larger id
     let newest = store.last_event_id().await.unwrap();
     store
         .purge_events(t + Duration::days(1), 1_000)
         .await
         .unwrap();
+    assert_eq!(store.purged_through().await.unwrap(), newest);
     let x = sample_session(&user.id, t);
     store.create_session(&x, None).await.unwrap();
     assert!(store.last_event_id().await.unwrap() > newest);
+    // deleting nothing moves nothing
+    store.purge_events(t, 1_000).await.unwrap();
+    assert_eq!(store.purged_through().await.unwrap(), newest);
 }
