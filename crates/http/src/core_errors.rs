@@ -490,6 +490,12 @@ mod tests {
             ),
             (EventsError::BadCursor.into(), 400, "bad_last_event_id"),
             (EventsError::Closed.into(), 503, "service_unavailable"),
+            (EventsError::Expired.into(), 410, "last_event_id_expired"),
+            (
+                EventsError::NotPermitted.into(),
+                403,
+                "events_not_permitted",
+            ),
             (
                 EventsError::Shared(SharedError::Internal("x".into())).into(),
                 500,

@@ -49,6 +49,9 @@ pub enum ClientCommand {
         /// The ID-token algorithm: RS256 (default), ES256, EdDSA.
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
+        /// A resource server: may read the revocation stream (every user's session ends).
+        #[arg(long)]
+        events: bool,
     },
     /// List the clients.
     List,
@@ -77,6 +80,9 @@ pub enum ClientCommand {
         /// The ID-token algorithm.
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
+        /// May read the revocation stream or not.
+        #[arg(long, value_name = "BOOL")]
+        events: Option<bool>,
     },
     /// Delete a client.
     Delete {
@@ -119,11 +125,12 @@ fn describe(c: &OAuthClient) -> String {
     let s = &c.settings;
     let grants: Vec<&str> = s.grant_types.iter().map(|g| g.as_str()).collect();
     format!(
-        "{}  {}  {}{}  grants [{}]  scopes [{}]  redirect [{}]  created {}",
+        "{}  {}  {}{}{}  grants [{}]  scopes [{}]  redirect [{}]  created {}",
         c.client.id,
         c.client.name,
         s.client_type.as_str(),
         if s.first_party { " first-party" } else { "" },
+        if s.events { " events" } else { "" },
         grants.join(" "),
         s.scopes.join(" "),
         s.redirect_uris.join(" "),
@@ -151,6 +158,7 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
             require_pkce,
             auth_method,
             id_token_alg,
+            events,
         } => {
             let client_type = if public {
                 ClientType::Public
@@ -184,6 +192,7 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
                 first_party,
                 require_pkce,
                 id_token_signed_response_alg: alg(id_token_alg.as_deref())?.unwrap_or_default(),
+                events,
                 ..ClientSettings::default()
             };
             let (client, secret) = oauth
@@ -213,6 +222,7 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
             scopes,
             first_party,
             id_token_alg,
+            events,
         } => {
             let given = |v: Vec<String>| (!v.is_empty()).then_some(v);
             let patch = ClientPatch {
@@ -223,6 +233,7 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
                 scopes: given(scopes),
                 first_party,
                 id_token_signed_response_alg: alg(id_token_alg.as_deref())?,
+                events,
                 ..ClientPatch::default()
             };
             let client = oauth

@@ -1,6 +1,8 @@
 //! [`EventStore`] on PostgreSQL. The rows are written by the triggers of
-//! migration `0020_events`, which draw ids under an advisory lock so that
-//! they are commit-ordered.
+//! migration `0020_events`, without a lock; a row's place in the stream
+//! (`pos`, served as the event's id) is given after it committed by
+//! `events_sequence()` (migration `0023_events_sequencer`), which every read
+//! runs first: positions follow commit order, so resuming is exact.
 
 use async_trait::async_trait;
 use latchkey_core::events::{Event, EventFilter, EventStore};
@@ -10,11 +12,13 @@ use tokio_postgres::Row;
 
 use crate::{PgStore, settle};
 
-const AFTER: &str = "SELECT id, at, type, sub, data FROM events \
-     WHERE id > $1 AND type = ANY($2) ORDER BY id LIMIT $3";
-const AFTER_OF_SUB: &str = "SELECT id, at, type, sub, data FROM events \
-     WHERE sub = $4 AND id > $1 AND type = ANY($2) ORDER BY id LIMIT $3";
-const LAST: &str = "SELECT coalesce(max(id), 0) FROM events";
+const SEQUENCE: &str = "SELECT events_sequence()";
+const AFTER: &str = "SELECT pos, at, type, sub, data FROM events \
+     WHERE pos > $1 AND type = ANY($2) ORDER BY pos LIMIT $3";
+const AFTER_OF_SUB: &str = "SELECT pos, at, type, sub, data FROM events \
+     WHERE sub = $4 AND pos > $1 AND type = ANY($2) ORDER BY pos LIMIT $3";
+const LAST: &str = "SELECT coalesce(max(pos), 0) FROM events";
+const HORIZON: &str = "SELECT purged_through FROM events_horizon";
 const PURGE: &str = "DELETE FROM events WHERE id IN \
      (SELECT id FROM events WHERE at < $1 ORDER BY at LIMIT $2)";
 
@@ -34,6 +38,25 @@ fn finish((id, at, kind, sub, data): RawEvent) -> Result<Event, StoreError> {
     Event::from_stored(id, at, kind, sub, &data)
 }
 
+impl PgStore {
+    /// The one integer `sql` answers; after positioning the committed
+    /// events when `sequence_first`.
+    async fn one_number(&self, sql: &'static str, sequence_first: bool) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                if sequence_first {
+                    let sequence = client.prepare_cached(SEQUENCE).await?;
+                    client.execute(&sequence, &[]).await?;
+                }
+                let stmt = client.prepare_cached(sql).await?;
+                client.query_one(&stmt, &[]).await?.try_get(0)
+            })
+            .await;
+        settle(client, result)
+    }
+}
+
 #[async_trait]
 impl EventStore for PgStore {
     async fn events_after(
@@ -47,6 +70,8 @@ impl EventStore for PgStore {
         let client = self.client().await?;
         let result = self
             .bounded(async {
+                let sequence = client.prepare_cached(SEQUENCE).await?;
+                client.execute(&sequence, &[]).await?;
                 let rows = match filter.sub {
                     None => {
                         let stmt = client.prepare_cached(AFTER).await?;
@@ -64,14 +89,11 @@ impl EventStore for PgStore {
     }
 
     async fn last_event_id(&self) -> Result<i64, StoreError> {
-        let client = self.client().await?;
-        let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(LAST).await?;
-                client.query_one(&stmt, &[]).await?.try_get(0)
-            })
-            .await;
-        settle(client, result)
+        self.one_number(LAST, true).await
+    }
+
+    async fn purged_through(&self) -> Result<i64, StoreError> {
+        self.one_number(HORIZON, false).await
     }
 
     async fn purge_events(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {

@@ -15,6 +15,7 @@ const AFTER_OF_SUB: &str = "SELECT id, at, type, sub, data FROM events \
      WHERE sub = ?4 AND id > ?1 AND type IN (SELECT value FROM json_each(?2)) \
      ORDER BY id LIMIT ?3";
 const LAST: &str = "SELECT coalesce(max(id), 0) FROM events";
+const HORIZON: &str = "SELECT purged_through FROM events_horizon";
 const PURGE: &str = "DELETE FROM events WHERE id IN \
      (SELECT id FROM events WHERE at < ?1 ORDER BY at LIMIT ?2)";
 
@@ -26,6 +27,19 @@ fn raw_event(r: &Row<'_>) -> rusqlite::Result<RawEvent> {
 
 fn finish((id, at, kind, sub, data): RawEvent) -> Result<Event, StoreError> {
     Event::from_stored(id, from_unix_millis(at)?, kind, sub, &data)
+}
+
+impl SqliteStore {
+    /// The one integer `sql` answers.
+    async fn one_number(&self, sql: &'static str) -> Result<i64, StoreError> {
+        self.read(move |c| {
+            c.prepare_cached(sql)
+                .map_err(map_err)?
+                .query_row([], |r| r.get(0))
+                .map_err(map_err)
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -61,13 +75,11 @@ impl EventStore for SqliteStore {
     }
 
     async fn last_event_id(&self) -> Result<i64, StoreError> {
-        self.read(|c| {
-            c.prepare_cached(LAST)
-                .map_err(map_err)?
-                .query_row([], |r| r.get(0))
-                .map_err(map_err)
-        })
-        .await
+        self.one_number(LAST).await
+    }
+
+    async fn purged_through(&self) -> Result<i64, StoreError> {
+        self.one_number(HORIZON).await
     }
 
     async fn purge_events(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {

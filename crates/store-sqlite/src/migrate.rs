@@ -52,6 +52,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0021_events_mfa.sql"),
     },
     Migration {
+        name: "0022_events_horizon",
+        sql: include_str!("../migrations/0022_events_horizon.sql"),
+    },
+    Migration {
+        name: "0023_events_sequencer",
+        sql: include_str!("../migrations/0023_events_sequencer.sql"),
+    },
+    Migration {
         name: "0030_oauth",
         sql: include_str!("../migrations/0030_oauth.sql"),
     },

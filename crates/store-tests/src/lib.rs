@@ -96,6 +96,7 @@ macro_rules! conformance_suite {
             mfa_challenges_count_failures_and_are_used_once,
             every_session_end_records_its_event,
             events_resume_in_order_and_are_purged_by_age,
+            concurrent_writers_skip_no_event_for_a_polling_reader,
             oauth_clients_round_trip_update_and_delete,
             id_token_keys_rotate_apart_from_access_keys,
             authorization_codes_are_taken_once,

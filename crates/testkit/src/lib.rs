@@ -446,6 +446,33 @@ impl TestApp {
         basic_auth(&client.id, &secret)
     }
 
+    /// Registers a resource server that may read the revocation stream
+    /// (`events`); returns its client id and secret.
+    pub async fn events_client(&self, name: &str) -> (String, String) {
+        let (client, secret) = self
+            .auth
+            .oauth()
+            .create_client(
+                &latchkey_core::admin::Actor::command_line(),
+                latchkey_core::oauth::NewClient {
+                    name: name.to_owned(),
+                    settings: latchkey_core::oauth::ClientSettings {
+                        events: true,
+                        ..Default::default()
+                    },
+                },
+            )
+            .await
+            .expect("client");
+        (client.client.id, secret.expect("a confidential client"))
+    }
+
+    /// [`TestApp::events_client`]'s `Authorization: Basic` header value.
+    pub async fn events_basic_auth(&self, name: &str) -> String {
+        let (id, secret) = self.events_client(name).await;
+        basic_auth(&id, &secret)
+    }
+
     /// Sends a request through the router, as if from [`PEER`], and returns
     /// the response unread: for streams (Server-Sent Events), read as they come.
     pub async fn open(&self, mut request: Request<Body>) -> axum::response::Response {

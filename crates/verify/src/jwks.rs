@@ -137,6 +137,29 @@ impl JwksCache {
         self.refresh().await
     }
 
+    /// latchkey announced a new key (`keys.rotated` on the revocation
+    /// stream): fetches until the set lists `kid`, so that the first tokens
+    /// it signs are not refused while `min_refresh` holds fetches back. The
+    /// stream asked, not a token, so the rate limit does not apply; the node
+    /// answering may not have loaded the key yet, so it tries a few times,
+    /// doubling the pause (about 15 s in all).
+    pub async fn learn(&self, kid: &str) {
+        let mut pause = Duration::from_millis(250);
+        for _ in 0..6 {
+            if self.key(kid).is_some() {
+                return;
+            }
+            *self.last_fetch.lock().expect("fetch lock") = None;
+            self.refresh().await;
+            if self.key(kid).is_some() {
+                return;
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+        tracing::warn!(kid, "latchkey-verify: a rotated key is not in the JWKS yet");
+    }
+
     fn may_fetch(&self) -> bool {
         let last = *self.last_fetch.lock().expect("fetch lock");
         last.is_none_or(|t| t.elapsed() >= self.min_refresh)

@@ -161,7 +161,7 @@ struct Cached {
 struct Inner {
     config: Config,
     http: fetch::Http,
-    jwks: jwks::JwksCache,
+    jwks: Arc<jwks::JwksCache>,
     verified: RwLock<HashMap<Box<str>, Cached>>,
     revoked: Arc<revocations::Revoked>,
 }
@@ -211,6 +211,7 @@ impl Verifier {
 
     fn with(config: Config, http: fetch::Http, jwks: jwks::JwksCache) -> Verifier {
         let revoked = Arc::new(revocations::Revoked::default());
+        let jwks = Arc::new(jwks);
         if let Some(stream) = &config.revocation_stream {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
@@ -218,6 +219,7 @@ impl Verifier {
                         stream.clone(),
                         http.clone(),
                         Arc::downgrade(&revoked),
+                        Arc::downgrade(&jwks),
                     ));
                 }
                 Err(_) => tracing::error!(

@@ -7,14 +7,22 @@
 //! and resumes with `Last-Event-ID`, so no revocation committed while it
 //! was away is missed. It starts from the stream's newest event: sessions
 //! that ended before it first connected are not known (introspection, if
-//! configured, still catches them). It stops when the [`Verifier`] is
-//! dropped.
+//! configured, still catches them); the same when it was away longer than
+//! latchkey keeps events (410: it starts again from the newest). It stops
+//! when the [`Verifier`] is dropped.
+//!
+//! A suspension or deletion voids the user's tokens issued up to the
+//! event's `at` (latchkey's clock, not this host's: a replayed event does
+//! not void tokens issued after it, and clock skew opens no window). A
+//! `keys.rotated` event fetches the JWKS until it lists the new key.
 //!
 //! [`Verifier`]: crate::Verifier
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, Weak};
+
+use crate::jwks::JwksCache;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -91,6 +99,45 @@ pub(crate) struct Revoked {
 struct EventData {
     sid: Option<String>,
     sub: Option<String>,
+    kid: Option<String>,
+    /// RFC 3339, in UTC.
+    at: Option<String>,
+}
+
+/// Unix seconds of latchkey's RFC 3339 UTC times
+/// (`2126-12-07T18:00:00.000Z`; fractions dropped); `None` for anything else.
+fn unix_seconds(at: &str) -> Option<i64> {
+    let b = at.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = at.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let zone = at.get(19..)?;
+    let zone = match zone.strip_prefix('.') {
+        Some(rest) => rest.trim_start_matches(|c: char| c.is_ascii_digit()),
+        None => zone,
+    };
+    if b.len() < 20 || (b[4], b[7], b[10], b[13], b[16]) != (b'-', b'-', b'T', b':', b':') {
+        return None;
+    }
+    if zone != "Z" && zone != "+00:00" {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // days from the civil date (Howard Hinnant's algorithm)
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 impl Revoked {
@@ -115,10 +162,13 @@ impl Revoked {
         self.connected.load(Ordering::Relaxed)
     }
 
-    fn record(&self, event: &str, data: &str, now: i64, remember: i64) {
+    /// Takes in one event; returns the `kid` of a `keys.rotated`.
+    fn record(&self, event: &str, data: &str, now: i64, remember: i64) -> Option<String> {
         let Ok(data) = serde_json::from_str::<EventData>(data) else {
-            return;
+            return None;
         };
+        // when it happened, by latchkey's clock (this host's only when absent)
+        let at = data.at.as_deref().and_then(unix_seconds).unwrap_or(now);
         match (event, data.sid, data.sub) {
             ("session.revoked", Some(sid), _) => {
                 let mut sessions = self.sessions.write().expect("revoked lock");
@@ -130,15 +180,23 @@ impl Revoked {
             ("user.suspended" | "user.deleted", _, Some(sub)) => {
                 let mut users = self.users.write().expect("revoked lock");
                 users.retain(|_, until| now < until.saturating_add(remember));
-                users.insert(sub.into(), now);
+                let until = users.entry(sub.into()).or_insert(at);
+                *until = (*until).max(at);
             }
+            ("keys.rotated", _, _) => return data.kid,
             _ => {}
         }
+        None
     }
 }
 
 /// Follows the stream for as long as `revoked` is alive.
-pub(crate) async fn follow(stream: RevocationStream, http: Http, revoked: Weak<Revoked>) {
+pub(crate) async fn follow(
+    stream: RevocationStream,
+    http: Http,
+    revoked: Weak<Revoked>,
+    jwks: Weak<JwksCache>,
+) {
     let mut last_id: Option<String> = None;
     let mut pause = Duration::from_millis(100);
     loop {
@@ -146,8 +204,18 @@ pub(crate) async fn follow(stream: RevocationStream, http: Http, revoked: Weak<R
             return;
         };
         drop(alive);
-        match read(&stream, &http, &revoked, &mut last_id).await {
+        match read(&stream, &http, &revoked, &jwks, &mut last_id).await {
             Ok(()) => return,
+            Err(FetchError::Status(410)) => {
+                // away longer than latchkey keeps events: some were missed
+                tracing::warn!(
+                    "latchkey-verify: revocation stream events were missed (no longer retained); resuming from the newest"
+                );
+                last_id = None;
+            }
+            Err(FetchError::Status(403)) => tracing::error!(
+                "latchkey-verify: this client may not read the revocation stream; register it with `events` (latchkey client update ID --events true)"
+            ),
             Err(e) => {
                 // after a connection that worked, start again from a short pause
                 if revoked
@@ -170,6 +238,7 @@ async fn read(
     stream: &RevocationStream,
     http: &Http,
     revoked: &Weak<Revoked>,
+    jwks: &Weak<JwksCache>,
     last_id: &mut Option<String>,
 ) -> Result<(), FetchError> {
     let mut request = Request::get("/")
@@ -219,7 +288,10 @@ async fn read(
                     data.push_str(v.trim_start());
                 }
             }
-            revoked.record(event, &data, crate::unix_now(), remember);
+            let rotated = revoked.record(event, &data, crate::unix_now(), remember);
+            if let (Some(kid), Some(jwks)) = (rotated, jwks.upgrade()) {
+                tokio::spawn(async move { jwks.learn(&kid).await });
+            }
             if let Some(id) = id {
                 *last_id = Some(id.to_owned());
             }
@@ -253,6 +325,79 @@ mod tests {
             ("s3", "u3", 999, false),
         ] {
             assert_eq!(r.refuses(sid, sub, iat), refused, "{sid} {sub} {iat}");
+        }
+    }
+
+    /// A suspension voids the tokens issued up to the event's `at`, by
+    /// latchkey's clock: one replayed later (a reconnection with
+    /// `Last-Event-ID`) does not void the tokens the user got after it
+    /// ended, and this host's clock running late opens no window. Old
+    /// main dated it by this host's clock at reading.
+    #[test]
+    fn suspensions_are_dated_by_the_events_at() {
+        let r = Revoked::default();
+        // 1970-01-01T00:16:40Z is unix 1000; read at 5000
+        r.record(
+            "user.suspended",
+            r#"{"sub":"u1","at":"1970-01-01T00:16:40.250Z"}"#,
+            5000,
+            3600,
+        );
+        assert!(r.refuses("s", "u1", 1000));
+        assert!(!r.refuses("s", "u1", 1001), "issued after the suspension");
+        // read early (this host's clock behind latchkey's): still void
+        r.record(
+            "user.deleted",
+            r#"{"sub":"u2","at":"1970-01-01T00:16:40.000Z"}"#,
+            900,
+            3600,
+        );
+        assert!(r.refuses("s", "u2", 999));
+        assert!(r.refuses("s", "u2", 1000));
+        // an older replay does not move a later date back
+        r.record(
+            "user.suspended",
+            r#"{"sub":"u2","at":"1970-01-01T00:00:10Z"}"#,
+            900,
+            3600,
+        );
+        assert!(r.refuses("s", "u2", 1000));
+        // no `at` (an older server): this host's clock
+        r.record("user.suspended", r#"{"sub":"u3"}"#, 2000, 3600);
+        assert!(r.refuses("s", "u3", 2000) && !r.refuses("s", "u3", 2001));
+    }
+
+    #[test]
+    fn a_key_rotation_names_the_key_to_learn() {
+        let r = Revoked::default();
+        assert_eq!(
+            r.record(
+                "keys.rotated",
+                r#"{"kid":"k2","at":"2126-12-07T18:00:00.000Z"}"#,
+                0,
+                60
+            ),
+            Some("k2".to_owned())
+        );
+        assert_eq!(r.record("session.revoked", r#"{"sid":"s"}"#, 0, 60), None);
+    }
+
+    #[test]
+    fn rfc3339_times_in_utc() {
+        for (at, expected) in [
+            ("1970-01-01T00:00:00Z", Some(0)),
+            ("1970-01-01T00:16:40.999Z", Some(1000)),
+            ("2000-03-01T00:00:00Z", Some(951_868_800)),
+            ("2126-12-07T18:00:00.000Z", Some(4_952_340_000)),
+            ("2024-02-29T12:00:00+00:00", Some(1_709_208_000)),
+            ("2024-02-29T12:00:00+01:00", None),
+            ("2024-13-01T00:00:00Z", None),
+            ("2024-01-01 00:00:00Z", None),
+            ("2024-01-01T00:00:00", None),
+            ("yesterday", None),
+            ("", None),
+        ] {
+            assert_eq!(unix_seconds(at), expected, "{at}");
         }
     }
 }

@@ -40,6 +40,29 @@ fn access(t: &Value) -> &str {
     t["access_token"].as_str().unwrap()
 }
 
+/// A new signing key, in use at once.
+async fn rotate_keys(app: &TestApp) {
+    let now = time::OffsetDateTime::now_utc();
+    assert!(
+        app.auth
+            .keys()
+            .rotate(app.store.as_ref(), now, None, time::Duration::minutes(15))
+            .await
+            .unwrap()
+    );
+}
+
+/// Waits (up to 5 s) until `verifier` follows the revocation stream.
+async fn connected(verifier: &Verifier) {
+    for _ in 0..100 {
+        if verifier.revocation_stream_connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(verifier.revocation_stream_connected());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verifies_latchkey_tokens_and_follows_rotation_at_a_bounded_rate() {
     let app = TestApp::sqlite().await;
@@ -59,14 +82,7 @@ async fn verifies_latchkey_tokens_and_follows_rotation_at_a_bounded_rate() {
     }
 
     // A new key, which the JWKS (max-age=300) fetched above does not list.
-    let now = time::OffsetDateTime::now_utc();
-    assert!(
-        app.auth
-            .keys()
-            .rotate(app.store.as_ref(), now, None, time::Duration::minutes(15))
-            .await
-            .unwrap()
-    );
+    rotate_keys(&app).await;
     let fresh = app.login("rs@example.com", PASSWORD).await;
     assert!(
         quick.verify(access(&fresh)).await.is_ok(),
@@ -370,21 +386,15 @@ async fn the_revocation_stream_refuses_a_logged_out_session_within_a_second() {
     let one = TestApp::postgres(Options::default()).await;
     let other = one.another_node(Options::default()).await;
     let (base_one, base_other) = (serve(&one).await, serve(&other).await);
-    let (client, secret) = one.auth.sessions().create_client("rs").await.unwrap();
+    let (client, secret) = one.events_client("rs").await;
     let mut c = config(&base_one);
-    let mut stream = RevocationStream::new(&base_other, &client.id, &secret).unwrap();
+    let mut stream = RevocationStream::new(&base_other, &client, &secret).unwrap();
     stream.max_retry = Duration::from_millis(200);
     c.revocation_stream = Some(stream);
     let verifier = Verifier::new(c);
     let t = signed_in(&one, "stream@example.com").await;
     let kept = one.login("stream@example.com", PASSWORD).await;
-    for _ in 0..100 {
-        if verifier.revocation_stream_connected() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(verifier.revocation_stream_connected());
+    connected(&verifier).await;
     assert!(verifier.verify(access(&t)).await.is_ok());
 
     let r = one.send("POST", "/v1/auth/logout", Some(access(&t))).await;
@@ -406,5 +416,44 @@ async fn the_revocation_stream_refuses_a_logged_out_session_within_a_second() {
     assert!(
         verifier.verify(access(&kept)).await.is_ok(),
         "the user's other session is untouched"
+    );
+}
+
+/// `keys.rotated` on the revocation stream makes the verifier fetch the
+/// JWKS at once: a token signed with the new key is accepted although
+/// `min_refresh_interval` (an hour here) holds back the fetch an unknown
+/// `kid` would make. Old main ignored the event and refused such tokens for
+/// the rest of the hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_on_the_stream_refetches_the_keys() {
+    use latchkey_verify::RevocationStream;
+
+    let app = TestApp::sqlite().await;
+    let base = serve(&app).await;
+    let (client, secret) = app.events_client("rs").await;
+    let mut c = config(&base);
+    c.min_refresh_interval = Duration::from_secs(3600);
+    let mut stream = RevocationStream::new(&base, &client, &secret).unwrap();
+    stream.max_retry = Duration::from_millis(200);
+    c.revocation_stream = Some(stream);
+    let verifier = Verifier::new(c);
+    let t = signed_in(&app, "rotate@example.com").await;
+    assert!(verifier.verify(access(&t)).await.is_ok());
+    connected(&verifier).await;
+
+    rotate_keys(&app).await;
+    let fresh = app.login("rotate@example.com", PASSWORD).await;
+    let started = std::time::Instant::now();
+    while let Err(e) = verifier.verify(access(&fresh)).await {
+        assert_eq!(e, Rejection::Invalid(VerifyError::UnknownKey));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the new key was never fetched"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        verifier.verify(access(&t)).await.is_ok(),
+        "the old key stays"
     );
 }

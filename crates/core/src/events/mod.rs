@@ -10,9 +10,12 @@
 //!   (`user.suspended`, `user.deleted`, `password.changed`, `email.changed`)
 //!   are derived from the audit event each change already records in its
 //!   transaction.
-//! - Ids are commit-ordered (SQLite: the single writer; PostgreSQL: an
-//!   advisory lock taken before the id is drawn), so a reader that saw id N
-//!   never later meets a new row below N: `Last-Event-ID` resumes exactly.
+//! - Ids are commit-ordered (SQLite: the single writer; PostgreSQL: a
+//!   position given after commit by a sequencer each read runs first,
+//!   migration `0023_events_sequencer`, so that writers take no global
+//!   lock), so a reader that saw id N never later meets a new row below N:
+//!   `Last-Event-ID` resumes exactly. A resumption below the retention
+//!   sweep's horizon is refused ([`EventsError::Expired`]).
 //! - Delivery across nodes: every node's [`Hub`] polls the newest id (one
 //!   indexed read) every [`EventsConfig::poll_interval`] while anyone
 //!   listens, and wakes its streams; a stream then reads the rows after its

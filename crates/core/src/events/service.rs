@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::{Event, EventFilter, EventsError};
+use super::{Event, EventFilter, EventsError, parse_cursor};
 use crate::auth::Context;
 use crate::store::Store;
 
@@ -121,6 +121,33 @@ impl Events {
     /// did not say where to resume starts.
     pub async fn newest(&self) -> Result<i64, EventsError> {
         Ok(self.ctx.store().last_event_id().await?)
+    }
+
+    /// Where a stream starts: after `last_event_id` (the `Last-Event-ID`
+    /// header), or after the newest event when there is none.
+    /// [`EventsError::Expired`] when the retention sweep has deleted events
+    /// after it: the reader learns it missed some, rather than being served
+    /// a stream with a hole (it reconnects without `Last-Event-ID`).
+    pub async fn resume_point(&self, last_event_id: Option<&str>) -> Result<i64, EventsError> {
+        let Some(raw) = last_event_id else {
+            return self.newest().await;
+        };
+        let cursor = parse_cursor(raw)?;
+        if cursor < self.ctx.store().purged_through().await? {
+            return Err(EventsError::Expired);
+        }
+        Ok(cursor)
+    }
+
+    /// Whether client `client_id` may read the revocation stream (every
+    /// user's session ends): only when its registration says `events`.
+    /// Third-party OAuth clients are registered in the same table, so
+    /// authenticating is not enough.
+    pub async fn may_read_revocations(&self, client_id: &str) -> Result<(), EventsError> {
+        match self.ctx.store().oauth_client(client_id).await? {
+            Some(c) if c.settings.events => Ok(()),
+            _ => Err(EventsError::NotPermitted),
+        }
     }
 
     /// Ends every subscription of this node (at shutdown, so that open

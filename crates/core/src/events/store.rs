@@ -23,6 +23,10 @@ pub trait EventStore: Send + Sync {
     /// The newest event's id (0 when there is none): what every node polls.
     async fn last_event_id(&self) -> Result<i64, StoreError>;
 
+    /// The highest event id the retention sweep has deleted (0 when none):
+    /// a reader resuming below it has missed events.
+    async fn purged_through(&self) -> Result<i64, StoreError>;
+
     /// Deletes at most `limit` of the events older than `before` (the
     /// retention sweep); returns how many. Safe to run from several nodes.
     async fn purge_events(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError>;

@@ -148,6 +148,10 @@ pub struct ClientSettings {
     pub refresh_token_ttl_secs: Option<u32>,
     /// The algorithm of its ID tokens.
     pub id_token_signed_response_alg: IdTokenAlg,
+    /// A resource server that may read the revocation stream
+    /// (`GET /v1/events/stream`: every user's session ends). Off by default:
+    /// third-party clients share the table.
+    pub events: bool,
 }
 
 impl Default for ClientSettings {
@@ -164,6 +168,7 @@ impl Default for ClientSettings {
             access_token_ttl_secs: None,
             refresh_token_ttl_secs: None,
             id_token_signed_response_alg: IdTokenAlg::RS256,
+            events: false,
         }
     }
 }
@@ -242,6 +247,8 @@ pub struct ClientPatch {
     pub refresh_token_ttl_secs: Option<Option<u32>>,
     /// New ID-token algorithm.
     pub id_token_signed_response_alg: Option<IdTokenAlg>,
+    /// May it read the revocation stream.
+    pub events: Option<bool>,
 }
 
 impl ClientPatch {
@@ -260,7 +267,8 @@ impl ClientPatch {
             token_endpoint_auth_method,
             access_token_ttl_secs,
             refresh_token_ttl_secs,
-            id_token_signed_response_alg
+            id_token_signed_response_alg,
+            events
         );
         settings
     }

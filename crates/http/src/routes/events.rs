@@ -14,9 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::RouteClass;
-use latchkey_core::events::{
-    ACCOUNT_STREAM, Event, EventsError, REVOCATION_STREAM, Subscription, parse_cursor,
-};
+use latchkey_core::events::{ACCOUNT_STREAM, Event, EventsError, REVOCATION_STREAM, Subscription};
 use utoipa_axum::routes;
 
 use super::Routes;
@@ -31,9 +29,11 @@ use crate::state::AppState;
 /// refresh-token reuse, password change or reset, an administrator's
 /// revocation, suspension, deletion), `user.suspended` and `user.deleted`
 /// `{sub}`, `keys.rotated` `{kid}`. **Requires** client authentication with
-/// HTTP Basic (clients come from `latchkey client create`). Without
-/// `Last-Event-ID` the stream starts with the next event; with it, it
-/// resumes after that event. Events reach every node within about a second
+/// HTTP Basic, of a client registered with `events` (`latchkey client
+/// create --events`, or `"events": true` in `/v1/admin/clients`): other
+/// clients are refused with 403. Without `Last-Event-ID` the stream starts
+/// with the next event; with it, it resumes after that event, unless the
+/// retention sweep has deleted events after it (410: reconnect without it). Events reach every node within about a second
 /// of their commit; a comment line is sent every 15 s to keep the connection
 /// open.
 #[utoipa::path(get, path = "/v1/events/stream", tag = "events",
@@ -45,14 +45,17 @@ use crate::state::AppState;
             example = "id: 42\nevent: session.revoked\ndata: {\"type\":\"session.revoked\",\"at\":\"2126-12-07T18:00:00.000Z\",\"sid\":\"019a8d6e-3a00-7c3b-9a57-3b1d2c4e5f61\",\"sub\":\"019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60\",\"reason\":\"logout\"}\n\n"),
         (status = 400, description = "`bad_last_event_id`: `Last-Event-ID` is not an event id.", body = latchkey_proto::Problem),
         (status = 401, description = "`invalid_client`: client authentication failed.", body = latchkey_proto::Problem),
+        (status = 403, description = "`events_not_permitted`: the client is not registered with `events`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`last_event_id_expired`: events after `Last-Event-ID` are no longer retained; reconnect without it.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_events_stream(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    basic_client(&state, &headers).await?;
-    let cursor = cursor(&state, &headers).await?;
+    let client = basic_client(&state, &headers).await?;
     let events = state.auth().events();
+    events.may_read_revocations(&client.id).await?;
+    let cursor = cursor(&state, &headers).await?;
     Ok(sse(events.subscribe(cursor, REVOCATION_STREAM, None), None))
 }
 
@@ -71,6 +74,7 @@ pub async fn get_events_stream(
             example = "id: 43\nevent: session.created\ndata: {\"type\":\"session.created\",\"at\":\"2126-12-07T18:00:00.000Z\",\"sid\":\"019a8d6e-3a00-7c3b-9a57-3b1d2c4e5f61\",\"sub\":\"019a8d6e-2f41-7c3b-9a57-3b1d2c4e5f60\"}\n\n"),
         (status = 400, description = "`bad_last_event_id`: `Last-Event-ID` is not an event id.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`last_event_id_expired`: events after `Last-Event-ID` are no longer retained; reconnect without it.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_account_events(
     State(state): State<AppState>,
@@ -86,10 +90,10 @@ pub async fn get_account_events(
 
 /// Where a stream starts: after `Last-Event-ID`, or after the newest event.
 async fn cursor(state: &AppState, headers: &HeaderMap) -> Result<i64, ApiError> {
-    match headers.get("last-event-id") {
-        Some(raw) => parse_cursor(raw.to_str().unwrap_or("")).map_err(ApiError::from),
-        None => state.auth().events().newest().await.map_err(ApiError::from),
-    }
+    let last = headers
+        .get("last-event-id")
+        .map(|raw| raw.to_str().unwrap_or(""));
+    Ok(state.auth().events().resume_point(last).await?)
 }
 
 /// The SSE response reading `subscription` until the client goes away, or
@@ -155,6 +159,18 @@ impl From<EventsError> for ApiError {
                 "bad_last_event_id",
                 "Bad Last-Event-ID",
                 "Last-Event-ID must be the id of an event this stream sent",
+            ),
+            EventsError::Expired => ApiError::new(
+                StatusCode::GONE,
+                "last_event_id_expired",
+                "Events no longer retained",
+                "events after Last-Event-ID were deleted by the retention sweep; reconnect without Last-Event-ID",
+            ),
+            EventsError::NotPermitted => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "events_not_permitted",
+                "Not permitted",
+                "this client is not registered to read the revocation stream (events)",
             ),
             EventsError::Closed => ApiError::from(latchkey_core::StoreError::Unavailable(
                 "the server is shutting down".into(),

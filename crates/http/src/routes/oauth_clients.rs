@@ -53,7 +53,7 @@ impl From<OAuthError> for ApiError {
 
 /// A registered client (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"client_id": "lk_019a8d6e2f417c3b9a573b1d2c4e5f60", "name": "Partner app", "client_type": "confidential", "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": ["https://app.example.com/callback"], "post_logout_redirect_uris": [], "grant_types": ["authorization_code", "refresh_token"], "scopes": ["email", "openid", "profile"], "first_party": false, "require_pkce": false, "access_token_ttl_secs": null, "refresh_token_ttl_secs": null, "id_token_signed_response_alg": "RS256", "created_at": "2126-11-22T10:00:00Z"}))]
+#[schema(example = json!({"client_id": "lk_019a8d6e2f417c3b9a573b1d2c4e5f60", "name": "Partner app", "client_type": "confidential", "token_endpoint_auth_method": "client_secret_basic", "redirect_uris": ["https://app.example.com/callback"], "post_logout_redirect_uris": [], "grant_types": ["authorization_code", "refresh_token"], "scopes": ["email", "openid", "profile"], "first_party": false, "require_pkce": false, "access_token_ttl_secs": null, "refresh_token_ttl_secs": null, "id_token_signed_response_alg": "RS256", "events": false, "created_at": "2126-11-22T10:00:00Z"}))]
 pub struct ClientView {
     /// The `client_id`.
     client_id: String,
@@ -81,6 +81,8 @@ pub struct ClientView {
     refresh_token_ttl_secs: Option<u32>,
     /// `RS256` (default), `ES256` or `EdDSA`.
     id_token_signed_response_alg: &'static str,
+    /// A resource server that may read the revocation stream (`GET /v1/events/stream`).
+    events: bool,
     /// RFC 3339.
     created_at: String,
 }
@@ -103,6 +105,7 @@ impl From<OAuthClient> for ClientView {
             access_token_ttl_secs: s.access_token_ttl_secs,
             refresh_token_ttl_secs: s.refresh_token_ttl_secs,
             id_token_signed_response_alg: s.id_token_signed_response_alg.as_str(),
+            events: s.events,
             created_at: rfc3339(c.client.created_at),
         }
     }
@@ -153,6 +156,9 @@ pub struct CreateClientRequest {
     refresh_token_ttl_secs: Option<u32>,
     /// `RS256` (default), `ES256` or `EdDSA`.
     id_token_signed_response_alg: Option<String>,
+    /// May read the revocation stream, every user's session ends (default false).
+    #[serde(default)]
+    events: bool,
 }
 
 /// Changes to a client; absent fields stay, `null` lifetimes return to the server's.
@@ -175,6 +181,7 @@ pub struct PatchClientRequest {
     #[schema(value_type = Option<u32>)]
     refresh_token_ttl_secs: Option<Option<u32>>,
     id_token_signed_response_alg: Option<String>,
+    events: Option<bool>,
 }
 
 /// Parses a registered name of `field` (422 `invalid_value` naming the choices).
@@ -277,6 +284,7 @@ pub async fn post_client(
             .map(id_token_alg)
             .transpose()?
             .unwrap_or_default(),
+        events: body.events,
     };
     let (client, secret) = state
         .oauth()
@@ -352,6 +360,7 @@ pub async fn patch_client(
             .as_deref()
             .map(id_token_alg)
             .transpose()?,
+        events: body.events,
     };
     let client = state
         .oauth()

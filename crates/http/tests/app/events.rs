@@ -165,7 +165,7 @@ async fn the_account_stream_shows_the_users_own_sessions_and_ends_with_its_own()
 #[tokio::test]
 async fn closing_the_service_ends_open_streams() {
     let app = TestApp::sqlite().await;
-    let auth = app.client_basic_auth("resource server").await;
+    let auth = app.events_basic_auth("resource server").await;
     let stream = EventStream::open(&app, &auth, None).await;
     app.auth.events().close();
     stream.ends().await;
@@ -174,7 +174,7 @@ async fn closing_the_service_ends_open_streams() {
 #[tokio::test]
 async fn the_stream_needs_a_client_and_a_valid_last_event_id() {
     let app = TestApp::sqlite().await;
-    let auth = app.client_basic_auth("resource server").await;
+    let auth = app.events_basic_auth("resource server").await;
     for (header, last_event_id, status, code) in [
         (None, None, 401, "invalid_client"),
         (
@@ -223,13 +223,132 @@ async fn the_stream_needs_a_client_and_a_valid_last_event_id() {
     assert_eq!(r.status, 401);
 }
 
+/// The status and problem `code` of a refused `GET /v1/events/stream`.
+async fn stream_answer(app: &TestApp, auth: String, last_event_id: Option<i64>) -> (u16, String) {
+    let mut req = Request::get("/v1/events/stream").header("authorization", auth);
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id.to_string());
+    }
+    let r = app.call(req.body(Body::empty()).unwrap()).await;
+    (r.status.as_u16(), r.code())
+}
+
+/// The revocation stream carries every user's session ends: a client reads
+/// it only when registered with `events` (off by default, since third-party
+/// OAuth clients live in the same table), set and unset through the admin
+/// API. Old main served any registered client.
+#[tokio::test]
+async fn only_clients_registered_with_events_read_the_revocation_stream() {
+    let app = TestApp::sqlite().await;
+    let status = |auth: String| stream_answer(&app, auth, None);
+    let forbidden = (403, "events_not_permitted".to_owned());
+    // a client as the older API made it, and one registered without `events`
+    let plain = app.client_basic_auth("third-party app").await;
+    assert_eq!(status(plain).await, forbidden);
+    let email = "events-admin@example.com";
+    let admin = app.register(email, PASSWORD).await;
+    app.auth
+        .admin()
+        .admin_set_roles(
+            &latchkey_core::admin::Actor::command_line(),
+            admin["id"].as_str().unwrap(),
+            &["admin".to_owned()],
+            false,
+        )
+        .await
+        .unwrap();
+    let t = app.login(email, PASSWORD).await;
+    let admin = t["access_token"].as_str().unwrap();
+    let app = &app;
+    let register = |body: Value| async move {
+        let r = app
+            .json("POST", "/v1/admin/clients", body, Some(admin))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()
+    };
+    let created = register(serde_json::json!({"name": "Partner app",
+        "redirect_uris": ["https://app.example.com/cb"]}))
+    .await;
+    assert_eq!(created["events"], false);
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let auth = basic_auth(&id, created["client_secret"].as_str().unwrap());
+    assert_eq!(status(auth.clone()).await, forbidden);
+    // allowed by the admin API: the stream opens; taken back: refused again
+    for (events, expected) in [(true, (200, String::new())), (false, forbidden.clone())] {
+        let r = app
+            .json(
+                "PATCH",
+                &format!("/v1/admin/clients/{id}"),
+                serde_json::json!({ "events": events }),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["events"], events);
+        if events {
+            EventStream::open(app, &auth, None).await;
+        } else {
+            assert_eq!(status(auth.clone()).await, expected);
+        }
+    }
+    // a registration that allows it from the start
+    let rs = register(serde_json::json!({"name": "Resource server", "events": true})).await;
+    let auth = basic_auth(
+        rs["client_id"].as_str().unwrap(),
+        rs["client_secret"].as_str().unwrap(),
+    );
+    EventStream::open(app, &auth, Some(0)).await;
+}
+
+/// A `Last-Event-ID` whose following events the retention sweep already
+/// deleted answers 410 `last_event_id_expired` (the reader learns it missed
+/// events) instead of a stream with a hole; one at or after the horizon
+/// resumes as before. Old main served `Last-Event-ID: 0` from the oldest
+/// kept event, silently.
+#[tokio::test]
+async fn a_last_event_id_older_than_the_retention_window_is_refused_with_410() {
+    let app = TestApp::sqlite().await;
+    let auth = app.events_basic_auth("resource server").await;
+    app.register("old@example.com", PASSWORD).await;
+    let token = |t: &Value| t["access_token"].as_str().unwrap().to_owned();
+    let old = token(&app.login("old@example.com", PASSWORD).await);
+    assert_eq!(
+        app.send("POST", "/v1/auth/logout", Some(&old)).await.status,
+        204
+    );
+    let horizon = app.auth.store().last_event_id().await.unwrap();
+    // the sweep deletes everything so far
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(365);
+    assert!(app.auth.store().purge_events(later, 1_000).await.unwrap() > 0);
+    let kept = token(&app.login("old@example.com", PASSWORD).await);
+    assert_eq!(
+        app.send("POST", "/v1/auth/logout", Some(&kept))
+            .await
+            .status,
+        204
+    );
+    for last in [0, horizon - 1] {
+        assert_eq!(
+            stream_answer(&app, auth.clone(), Some(last)).await,
+            (410, "last_event_id_expired".to_owned()),
+            "{last}"
+        );
+    }
+    let mut stream = EventStream::open(&app, &auth, Some(horizon)).await;
+    let (id, event, data) = stream.next(Duration::from_secs(10)).await;
+    assert!(id > horizon);
+    assert_eq!(event, "session.revoked");
+    assert_eq!(data["sid"], sid_of(&kept));
+}
+
 /// A client that loses its connection while 100 sessions end reconnects with
 /// `Last-Event-ID` and receives every revocation, in the order of the
 /// logouts, exactly once.
 #[tokio::test]
 async fn a_client_disconnected_during_100_revocations_resumes_and_gets_each_once_in_order() {
     let app = Arc::new(TestApp::sqlite().await);
-    let auth = app.client_basic_auth("resource server").await;
+    let auth = app.events_basic_auth("resource server").await;
     app.register("many@example.com", PASSWORD).await;
     let mut tokens = Vec::new();
     for _ in 0..100 {
@@ -299,7 +418,7 @@ async fn a_client_disconnected_during_100_revocations_resumes_and_gets_each_once
 async fn a_logout_on_one_node_reaches_the_stream_on_the_other_within_a_second() {
     let one = TestApp::postgres(Options::default()).await;
     let other = one.another_node(Options::default()).await;
-    let auth = one.client_basic_auth("resource server").await;
+    let auth = one.events_basic_auth("resource server").await;
     one.register("two@example.com", PASSWORD).await;
     for _ in 0..3 {
         let t = one.login("two@example.com", PASSWORD).await;

@@ -296,3 +296,45 @@ fn clients_are_managed_from_the_command_line() {
             .success()
     );
 }
+
+/// `--events` registers a resource server that may read the revocation
+/// stream; `update --events false` takes it back. Without it a client may not.
+#[test]
+fn the_events_permission_is_set_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = stdout(&run_in(
+        dir.path(),
+        &["client", "create", "--name", "Orders API", "--events"],
+        &[],
+    ));
+    let client_id = |out: &str| {
+        let id = out.lines().find_map(|l| l.strip_prefix("client_id:"));
+        id.unwrap().trim().to_owned()
+    };
+    let id = client_id(&created);
+    let plain = stdout(&run_in(
+        dir.path(),
+        &["client", "create", "--name", "Partner"],
+        &[],
+    ));
+    let line_of = |listed: &str, id: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} in {listed}"))
+            .to_owned()
+    };
+    let plain_id = client_id(&plain);
+    let listed = stdout(&run_in(dir.path(), &["client", "list"], &[]));
+    assert!(line_of(&listed, &id).contains(" events "), "{listed}");
+    assert!(
+        !line_of(&listed, &plain_id).contains(" events "),
+        "{listed}"
+    );
+    let updated = stdout(&run_in(
+        dir.path(),
+        &["client", "update", &id, "--events", "false"],
+        &[],
+    ));
+    assert!(!updated.contains(" events "), "{updated}");
+}

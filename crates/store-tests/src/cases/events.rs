@@ -8,6 +8,9 @@ use latchkey_core::events::{ACCOUNT_STREAM, Event, EventFilter, REVOCATION_STREA
 use latchkey_core::session::{RotateOutcome, WhichSessions};
 use latchkey_core::store::Store;
 use latchkey_core::user::Suspension;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use time::{Duration, OffsetDateTime};
 
 use super::{
@@ -186,6 +189,7 @@ pub async fn events_resume_in_order_and_are_purged_by_age(db: &dyn TestDb) {
     let store = migrated(db).await;
     let t = base_now();
     assert_eq!(store.last_event_id().await.unwrap(), 0);
+    assert_eq!(store.purged_through().await.unwrap(), 0);
     let user = stored_user(&*store).await;
     let mut sids = Vec::new();
     for i in 0..10 {
@@ -256,13 +260,83 @@ pub async fn events_resume_in_order_and_are_purged_by_age(db: &dyn TestDb) {
     assert_eq!(purged, 10, "5 created and 5 revoked");
     let left = all(&*store, REVOCATION_STREAM, None).await;
     assert_eq!(left, stream[5..].to_vec());
+    // the horizon: the newest purged id, where resuming stops being exact
+    assert_eq!(store.purged_through().await.unwrap(), stream[4].id);
     // a new event after purging the newest ones still gets a larger id
     let newest = store.last_event_id().await.unwrap();
     store
         .purge_events(t + Duration::days(1), 1_000)
         .await
         .unwrap();
+    assert_eq!(store.purged_through().await.unwrap(), newest);
     let x = sample_session(&user.id, t);
     store.create_session(&x, None).await.unwrap();
     assert!(store.last_event_id().await.unwrap() > newest);
+    // deleting nothing moves nothing
+    store.purge_events(t, 1_000).await.unwrap();
+    assert_eq!(store.purged_through().await.unwrap(), newest);
+}
+
+/// Writers record events at once (on PostgreSQL over the pool's
+/// connections) while a reader on another handle polls and resumes after
+/// the last id it got, as a stream does: it gets every
+/// event, once, with ids increasing, although the writers' transactions
+/// commit in any order (PostgreSQL: positions are given after commit, no
+/// writer takes a global lock).
+pub async fn concurrent_writers_skip_no_event_for_a_polling_reader(db: &dyn TestDb) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 25;
+    let store = migrated(db).await;
+    let t = base_now();
+    let user = stored_user(&*store).await;
+    let start = store.last_event_id().await.unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (s, done, sub) = (db.open().await, done.clone(), user.id.clone());
+        tokio::spawn(async move {
+            let filter = EventFilter {
+                types: &["session.created"],
+                sub: Some(&sub),
+            };
+            let (mut seen, mut cursor) = (Vec::new(), start);
+            loop {
+                // read `done` first: an empty read after it saw everything
+                let finished = done.load(Ordering::SeqCst);
+                let batch = s.events_after(cursor, &filter, 7).await.unwrap();
+                if batch.is_empty() && finished {
+                    return seen;
+                }
+                for e in batch {
+                    assert!(e.id > cursor, "ids increase: {} after {cursor}", e.id);
+                    cursor = e.id;
+                    seen.push(e.data["sid"].as_str().unwrap().to_owned());
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let (s, user_id) = (store.clone(), user.id.clone());
+            tokio::spawn(async move {
+                let mut sids = Vec::new();
+                for _ in 0..EACH {
+                    let x = sample_session(&user_id, t);
+                    s.create_session(&x, None).await.unwrap();
+                    sids.push(x.id);
+                }
+                sids
+            })
+        })
+        .collect();
+    let mut written = Vec::new();
+    for w in writers {
+        written.extend(w.await.expect("the writer completes"));
+    }
+    done.store(true, Ordering::SeqCst);
+    let mut seen = reader.await.expect("the reader completes");
+    assert_eq!(seen.len(), WRITERS * EACH, "every event once, none skipped");
+    seen.sort();
+    written.sort();
+    assert_eq!(seen, written);
 }

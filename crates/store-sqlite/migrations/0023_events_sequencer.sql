@@ -1,0 +1,3 @@
+-- PostgreSQL's 0023 gives events their stream position after commit, so
+-- that writers take no global lock. SQLite has one writer: its ids are
+-- already in commit order and are the positions. Nothing to change.
