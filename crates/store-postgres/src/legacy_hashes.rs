@@ -10,8 +10,30 @@ use crate::{PgStore, settle};
 const SCHEMES: &str = "SELECT split_part(password_hash, '$', 2), COUNT(*)
                        FROM users WHERE password_hash LIKE '$%$%' GROUP BY 1";
 
+/// The greatest hash per scheme id, argon2id left out.
+const SAMPLES: &str = "SELECT MAX(password_hash) FROM users
+                       WHERE password_hash LIKE '$%$%' AND password_hash NOT LIKE '$argon2id$%'
+                       GROUP BY split_part(password_hash, '$', 2)";
+
 #[async_trait]
 impl LegacyHashStore for PgStore {
+    async fn legacy_hash_samples(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(SAMPLES).await?;
+                client.query(&stmt, &[]).await
+            })
+            .await;
+        let rows = settle(client, result)?;
+        rows.iter()
+            .map(|r| {
+                r.try_get(0)
+                    .map_err(|e: tokio_postgres::Error| StoreError::Backend(e.to_string()))
+            })
+            .collect()
+    }
+
     async fn password_hash_schemes(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let client = self.client().await?;
         let result = self

@@ -100,6 +100,7 @@ macro_rules! conformance_suite {
             id_token_keys_rotate_apart_from_access_keys,
             authorization_codes_are_taken_once,
             password_hashes_are_counted_by_scheme,
+            one_imported_hash_per_scheme_is_sampled,
             account_batches_store_each_address_once,
             account_locale_round_trips
             );

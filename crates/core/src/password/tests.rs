@@ -255,14 +255,77 @@ async fn an_imported_hash_verifies_on_the_pool_and_always_needs_a_rehash() {
     );
     assert_eq!(
         hasher.hashes_computed(),
-        before + 1,
-        "a mismatch costs a current hash too, as an unknown account does"
+        before,
+        "a mismatch costs the imported check alone; the floor pads the rest"
     );
     let over_long = "x".repeat(MAX_PASSWORD_BYTES + 1);
     assert_eq!(
         hasher.verify(candidate(&over_long), Some(bcrypt)).await,
         Ok(Verified::Mismatch)
     );
+}
+
+/// Which hashes a wrong password costs, per kind of stored hash: one check
+/// each, never an imported check plus an argon2id (which made imported
+/// accounts slower than unknown ones); only an outdated argon2 hash adds
+/// today's price.
+#[test]
+fn a_mismatch_costs_one_check_per_kind_of_stored_hash() {
+    use pool::{Check, Step};
+    let cases: [(Check, &[Step]); 4] = [
+        (Check::Nothing, &[Step::Dummy]),
+        (Check::Argon2 { outdated: false }, &[Step::StoredArgon2]),
+        (
+            Check::Argon2 { outdated: true },
+            &[Step::StoredArgon2, Step::Filler],
+        ),
+        (Check::Imported, &[Step::Imported]),
+    ];
+    for (check, steps) in cases {
+        assert_eq!(check.mismatch_steps(), steps, "{check:?}");
+    }
+    // the wait that pads a mismatch to the floor
+    let ms = Duration::from_millis;
+    assert_eq!(pool::pad(ms(50), ms(20)), ms(30));
+    assert_eq!(pool::pad(ms(50), ms(80)), Duration::ZERO);
+    assert_eq!(pool::pad(Duration::ZERO, ms(20)), Duration::ZERO);
+}
+
+#[tokio::test]
+async fn the_mismatch_floor_comes_from_the_imported_hashes_and_pads_every_mismatch() {
+    let hasher = small_pool();
+    assert_eq!(hasher.mismatch_floor(), Duration::ZERO, "nothing imported");
+    // pyca bcrypt, cost 5 (scripts/import-fixtures/generate.py)
+    let bcrypt = "$2b$05$x7jQp7pReLT5qhGKLAkHseMmcNy8KUboKpgj1lFL.eWfpwXMRU26a";
+    let argon2 = hasher
+        .hash(new_password("a native password"))
+        .await
+        .unwrap();
+    let before = hasher.hashes_computed();
+    let floor = hasher
+        .calibrate(&[bcrypt.to_owned(), argon2.clone(), "$2b$junk".to_owned()])
+        .await
+        .unwrap();
+    assert!(floor > Duration::ZERO, "one bcrypt check was timed");
+    assert_eq!(hasher.mismatch_floor(), floor);
+    assert_eq!(
+        hasher.hashes_computed(),
+        before,
+        "argon2 and malformed samples are skipped"
+    );
+    // a mismatch of every kind waits for the floor; a match does not have to
+    for phc in [None, Some(argon2.as_str()), Some(bcrypt)] {
+        let started = Instant::now();
+        let got = hasher.verify(candidate("not it"), phc).await.unwrap();
+        assert_eq!(got, Verified::Mismatch);
+        assert!(
+            started.elapsed() >= floor,
+            "{phc:?} answered before the floor"
+        );
+    }
+    // without imported hashes left, the floor is zero again
+    assert_eq!(hasher.calibrate(&[]).await.unwrap(), Duration::ZERO);
+    assert_eq!(hasher.mismatch_floor(), Duration::ZERO);
 }
 
 #[tokio::test]
