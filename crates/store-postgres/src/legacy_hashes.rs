@@ -18,38 +18,40 @@ const SAMPLES: &str = "SELECT MAX(password_hash) FROM users
 #[async_trait]
 impl LegacyHashStore for PgStore {
     async fn legacy_hash_samples(&self) -> Result<Vec<String>, StoreError> {
-        let client = self.client().await?;
-        let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(SAMPLES).await?;
-                client.query(&stmt, &[]).await
-            })
-            .await;
-        let rows = settle(client, result)?;
-        rows.iter()
-            .map(|r| {
-                r.try_get(0)
-                    .map_err(|e: tokio_postgres::Error| StoreError::Backend(e.to_string()))
-            })
+        self.rows(SAMPLES)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0).map_err(backend))
             .collect()
     }
 
     async fn password_hash_schemes(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let client = self.client().await?;
-        let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(SCHEMES).await?;
-                client.query(&stmt, &[]).await
-            })
-            .await;
-        let rows = settle(client, result)?;
-        rows.iter()
+        self.rows(SCHEMES)
+            .await?
+            .iter()
             .map(|r| {
-                let get = |e: tokio_postgres::Error| StoreError::Backend(e.to_string());
-                let scheme: String = r.try_get(0).map_err(get)?;
-                let n: i64 = r.try_get(1).map_err(get)?;
+                let scheme: String = r.try_get(0).map_err(backend)?;
+                let n: i64 = r.try_get(1).map_err(backend)?;
                 Ok((scheme, u64::try_from(n).unwrap_or(0)))
             })
             .collect()
+    }
+}
+
+fn backend(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl PgStore {
+    /// The rows of one parameterless query.
+    async fn rows(&self, sql: &str) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let client = self.client().await?;
+        let result = self
+            .bounded(async {
+                let stmt = client.prepare_cached(sql).await?;
+                client.query(&stmt, &[]).await
+            })
+            .await;
+        settle(client, result)
     }
 }

@@ -4,6 +4,8 @@
 use latchkey_core::id;
 use latchkey_core::legacy_hashes::LegacyFormat;
 
+use latchkey_core::store::Store;
+
 use super::{migrated, sample_user};
 use crate::db::TestDb;
 
@@ -21,11 +23,7 @@ pub async fn password_hashes_are_counted_by_scheme(db: &dyn TestDb) {
         Some("$firebase-scrypt$ln=14,r=8$a2V5$Bw$c2FsdA$aGFzaA"),
         None,
     ];
-    for hash in hashes {
-        let mut user = sample_user(&format!("{}@example.com", id::new_id()), None);
-        user.password_hash = hash.map(str::to_owned);
-        store.insert_user(&user, &[], None).await.unwrap();
-    }
+    insert_with_hashes(&*store, &hashes).await;
     let mut schemes = store.password_hash_schemes().await.unwrap();
     schemes.sort();
     let expected: Vec<(String, u64)> = [
@@ -60,11 +58,7 @@ pub async fn one_imported_hash_per_scheme_is_sampled(db: &dyn TestDb) {
         Some("$pbkdf2-sha256$i=1000,l=4$c2FsdA$aGFzaA"),
         None,
     ];
-    for hash in hashes {
-        let mut user = sample_user(&format!("{}@example.com", id::new_id()), None);
-        user.password_hash = hash.map(str::to_owned);
-        store.insert_user(&user, &[], None).await.unwrap();
-    }
+    insert_with_hashes(&*store, &hashes).await;
     let mut samples = store.legacy_hash_samples().await.unwrap();
     samples.sort();
     assert_eq!(
@@ -74,4 +68,13 @@ pub async fn one_imported_hash_per_scheme_is_sampled(db: &dyn TestDb) {
             "$pbkdf2-sha256$i=1000,l=4$c2FsdA$aGFzaA",
         ]
     );
+}
+
+/// One account per entry, with that password hash (or none).
+async fn insert_with_hashes(store: &dyn Store, hashes: &[Option<&str>]) {
+    for hash in hashes {
+        let mut user = sample_user(&format!("{}@example.com", id::new_id()), None);
+        user.password_hash = hash.map(str::to_owned);
+        store.insert_user(&user, &[], None).await.unwrap();
+    }
 }
