@@ -25,7 +25,9 @@
 //!   a row written some other way is refused as malformed, never computed.
 //! - **Verified on the pool, replaced at the first sign-in.**
 //!   [`crate::password::PasswordHasher::verify`] runs [`LegacyHash::verify`]
-//!   on its workers and answers a match with `needs_rehash`, so sign-in
+//!   on its workers and answers a match with `needs_rehash` (except a bcrypt
+//!   match of 72 bytes or more, which proved only the first 72:
+//!   [`LegacyHash::proves_whole`]), so sign-in
 //!   stores argon2id with the current parameters (compare-and-set, as for any
 //!   outdated hash). A mismatch spends nothing more: an extra argon2id made
 //!   a wrong password on an imported account cost the foreign check plus
@@ -55,6 +57,9 @@ pub use store::{LegacyHashStore, calibrate_floor, record_gauge};
 pub use stored::LegacyHash;
 
 use stored::*;
+
+/// The bytes of a password bcrypt reads; the rest is ignored.
+pub const BCRYPT_MAX_BYTES: usize = 72;
 
 /// The highest bcrypt cost imported (2^16 rounds: seconds per check).
 pub const MAX_BCRYPT_COST: u32 = 16;

@@ -578,7 +578,8 @@ fn filler_hash(
     )
 }
 
-/// A foreign hash: a match always needs a rehash (into argon2id). A
+/// A foreign hash: a match needs a rehash (into argon2id) unless it proved
+/// less than the whole password ([`LegacyHash::proves_whole`]). A
 /// mismatch spends nothing more ([`Check::mismatch_steps`]): the time of
 /// the check raises the floor every mismatch waits for instead.
 fn legacy_verify_job(
@@ -596,7 +597,9 @@ fn legacy_verify_job(
     let worked = started.elapsed();
     shared.raise_floor(worked);
     if equal && !password.over_long {
-        return Ok((Verified::Match { needs_rehash: true }, worked));
+        // a bcrypt match of a longer password proved only its first 72 bytes
+        let needs_rehash = stored.proves_whole(password.secret());
+        return Ok((Verified::Match { needs_rehash }, worked));
     }
     if Check::Imported.needs_filler() {
         filler_hash(password, current, memory, shared)?;

@@ -328,6 +328,44 @@ async fn the_mismatch_floor_comes_from_the_imported_hashes_and_pads_every_mismat
     assert_eq!(hasher.mismatch_floor(), Duration::ZERO);
 }
 
+/// bcrypt reads 72 bytes: a longer password that matches proved only those,
+/// and replacing the hash with argon2id of what was typed would lock out an
+/// owner whose password has another tail. Such a match keeps the bcrypt hash.
+#[tokio::test]
+async fn a_bcrypt_match_of_72_bytes_or_more_keeps_the_bcrypt_hash() {
+    let hasher = small_pool();
+    // pyca bcrypt 5.0: bcrypt.hashpw(first72, bcrypt.gensalt(4)), which is
+    // what a truncating bcrypt makes of any password starting with them
+    let bcrypt = "$2b$04$f86XJv0rE6r3RkqdLWoXHOR69zuqO7zQXwI2vAo70nqaTebZvKUH.";
+    let first72 = "correct horse battery staple, seventy-two bytes of it: padding padding!!";
+    assert_eq!(first72.len(), 72);
+    let owners = format!("{first72} and the owner's own tail");
+    let others = format!("{first72} and somebody else's tail");
+    for typed in [first72, owners.as_str(), others.as_str()] {
+        assert_eq!(
+            hasher.verify(candidate(typed), Some(bcrypt)).await,
+            Ok(Verified::Match {
+                needs_rehash: false
+            }),
+            "{} bytes",
+            typed.len()
+        );
+    }
+    // 71 bytes carry bcrypt's NUL: not a prefix match, a mismatch
+    assert_eq!(
+        hasher.verify(candidate(&first72[..71]), Some(bcrypt)).await,
+        Ok(Verified::Mismatch)
+    );
+    let stored = crate::legacy_hashes::LegacyHash::parse(bcrypt).unwrap();
+    assert!(stored.proves_whole(&[b'x'; 71]));
+    assert!(!stored.proves_whole(&[b'x'; 72]));
+    let pbkdf2 = crate::legacy_hashes::LegacyHash::parse("$pbkdf2-sha256$i=1000,l=4$c2FsdA$aGFzaA");
+    assert!(
+        pbkdf2.unwrap().proves_whole(&[b'x'; 200]),
+        "only bcrypt truncates"
+    );
+}
+
 #[tokio::test]
 async fn malformed_stored_hashes_are_refused_without_panic() {
     let hasher = small_pool();

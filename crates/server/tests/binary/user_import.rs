@@ -310,6 +310,41 @@ fn every_formats_hashes_from_its_own_tool_sign_in_and_become_argon2id() {
     assert!(server.terminate().success());
 }
 
+/// bcrypt reads the first 72 bytes: an imported owner with a longer password
+/// signs in with it, a sign-in with the same 72 bytes and another tail (which
+/// bcrypt cannot tell apart) does not replace the hash with argon2id of that
+/// tail, so the owner's own password keeps working; the bcrypt hash stays.
+#[test]
+fn a_bcrypt_password_over_72_bytes_is_not_rehashed_from_another_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    // pyca bcrypt 5.0 of the first 72 bytes: what a truncating bcrypt (pyca
+    // before 5, PHP, Node's bcryptjs) makes of the owner's whole password
+    let first72 = "correct horse battery staple, seventy-two bytes of it: padding padding!!";
+    let owners = format!("{first72} and the owner's own tail");
+    let path = dir.path().join("users.jsonl");
+    write_lines(
+        &path,
+        &[json!({
+            "email": "long@example.com",
+            "email_verified": true,
+            "password_hash": "$2b$04$f86XJv0rE6r3RkqdLWoXHOR69zuqO7zQXwI2vAo70nqaTebZvKUH.",
+        })],
+    );
+    import_ok(dir.path(), &path, CHEAP_HASH);
+    let server = Server::start(dir.path(), &[], CHEAP_HASH);
+    let others = format!("{first72} and somebody else's tail");
+    for typed in [others.as_str(), first72, owners.as_str()] {
+        let r = login(server.addr, "long@example.com", typed);
+        assert_eq!(r.status, 200, "{} bytes: {}", typed.len(), r.text());
+    }
+    assert!(server.terminate().success());
+    let users = export_hashes(dir.path(), CHEAP_HASH);
+    assert_eq!(
+        users[0]["password_hash"], "$2b$04$f86XJv0rE6r3RkqdLWoXHOR69zuqO7zQXwI2vAo70nqaTebZvKUH.",
+        "kept until a proof of the whole password"
+    );
+}
+
 /// `latchkey user import FILE` in `dir`, which must succeed.
 fn import_ok(dir: &Path, file: &Path, env: &[(&str, &str)]) {
     let out = run_in(dir, &["user", "import", file.to_str().unwrap()], env);
