@@ -54,7 +54,7 @@ async fn run(rounds: usize, cost: u32) -> Result<(), String> {
     ];
     for calibrated in [false, true] {
         let floor = if calibrated {
-            hasher.calibrate(&[imported.clone()]).await
+            hasher.calibrate(std::slice::from_ref(&imported)).await
         } else {
             hasher.calibrate(&[]).await
         }
