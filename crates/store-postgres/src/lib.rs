@@ -67,6 +67,7 @@ mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
+use tracing::Instrument;
 
 use async_trait::async_trait;
 use deadpool_postgres::{
@@ -218,7 +219,8 @@ impl PgStore {
         &self,
         queries: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(QUERY_TIMEOUT, queries).await {
+        let bounded = tokio::time::timeout(QUERY_TIMEOUT, queries).instrument(store_span());
+        match bounded.await {
             Ok(result) => result.map_err(map_err),
             Err(_) => Err(self.timed_out("waiting for an answer")),
         }
@@ -230,7 +232,8 @@ impl PgStore {
         &self,
         queries: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(QUERY_TIMEOUT, queries).await {
+        let bounded = tokio::time::timeout(QUERY_TIMEOUT, queries).instrument(store_span());
+        match bounded.await {
             Ok(result) => result,
             Err(_) => Err(self.timed_out("waiting for an answer")),
         }
@@ -462,6 +465,11 @@ impl Store for PgStore {
         };
         settle(client, result)
     }
+}
+
+/// The trace span of one store operation's queries.
+fn store_span() -> tracing::Span {
+    tracing::info_span!(target: latchkey_core::SPAN_TARGET, "store", db.system = "postgresql")
 }
 
 #[cfg(test)]

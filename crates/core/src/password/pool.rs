@@ -29,7 +29,7 @@ pub struct PasswordHasher {
 }
 
 pub(super) struct Inner {
-    sender: SyncSender<Job>,
+    sender: SyncSender<Queued>,
     pub(super) shared: Arc<Shared>,
     pub(super) params: HashParams,
     pub(super) workers: usize,
@@ -166,6 +166,27 @@ enum Job {
         work: Box<dyn FnOnce() + Send>,
         reply: Reply<()>,
     },
+}
+
+/// A job with its trace spans: the caller's span, the parent of the
+/// `hash` span the worker runs it in, and `hash.queue_wait`, which ends
+/// when a worker takes the job.
+struct Queued {
+    job: Job,
+    parent: tracing::Span,
+    waiting: tracing::Span,
+}
+
+impl Job {
+    fn kind(&self) -> &'static str {
+        match self {
+            Job::Hash { .. } => "hash",
+            Job::Verify { .. } => "verify",
+            Job::VerifyLegacy { .. } => "verify_imported",
+            #[cfg(test)]
+            Job::Test { .. } => "test",
+        }
+    }
 }
 
 impl PasswordHasher {
@@ -347,7 +368,12 @@ impl PasswordHasher {
     fn submit(&self, job: Job) -> Result<(), PasswordError> {
         let shared = &self.inner.shared;
         shared.queued.fetch_add(1, Ordering::Relaxed);
-        match self.inner.sender.try_send(job) {
+        let queued = Queued {
+            waiting: tracing::info_span!(target: crate::SPAN_TARGET, "hash.queue_wait"),
+            parent: tracing::Span::current(),
+            job,
+        };
+        match self.inner.sender.try_send(queued) {
             Ok(()) => Ok(()),
             Err(e) => {
                 shared.queued.fetch_sub(1, Ordering::Relaxed);
@@ -416,7 +442,7 @@ async fn receive<T>(
 
 /// A worker: owns one buffer sized for the current parameters and runs jobs
 /// until every handle is gone and the queue is empty.
-fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, params: &Params) {
+fn worker(receiver: &Mutex<Receiver<Queued>>, shared: &Shared, params: &Params) {
     // Allocated, and its pages touched, at the first job. Should that fail,
     // `derive` uses a temporary buffer per call and the next job tries again.
     let mut memory = Vec::new();
@@ -426,8 +452,18 @@ fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, params: &Params) {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .recv();
-        let Ok(job) = job else { break };
+        let Ok(Queued {
+            job,
+            parent,
+            waiting,
+        }) = job
+        else {
+            break;
+        };
+        drop(waiting);
         shared.queued.fetch_sub(1, Ordering::Relaxed);
+        let span = tracing::info_span!(target: crate::SPAN_TARGET, parent: &parent, "hash", job = job.kind());
+        let _entered = span.enter();
         if memory.is_empty() {
             memory = allocate(params.block_count()).unwrap_or_default();
         }
