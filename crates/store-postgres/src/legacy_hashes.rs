@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use latchkey_core::legacy_hashes::LegacyHashStore;
 use latchkey_core::store::StoreError;
 
-use crate::{PgStore, settle};
+use crate::{PgStore, backend};
 
 /// Accounts per scheme id: the text between the first two `$` of the hash.
 const SCHEMES: &str = "SELECT split_part(password_hash, '$', 2), COUNT(*)
@@ -18,7 +18,7 @@ const SAMPLES: &str = "SELECT MAX(password_hash) FROM users
 #[async_trait]
 impl LegacyHashStore for PgStore {
     async fn legacy_hash_samples(&self) -> Result<Vec<String>, StoreError> {
-        self.rows(SAMPLES)
+        self.query1(SAMPLES, &[])
             .await?
             .iter()
             .map(|r| r.try_get(0).map_err(backend))
@@ -26,7 +26,7 @@ impl LegacyHashStore for PgStore {
     }
 
     async fn password_hash_schemes(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        self.rows(SCHEMES)
+        self.query1(SCHEMES, &[])
             .await?
             .iter()
             .map(|r| {
@@ -35,23 +35,5 @@ impl LegacyHashStore for PgStore {
                 Ok((scheme, u64::try_from(n).unwrap_or(0)))
             })
             .collect()
-    }
-}
-
-fn backend(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
-impl PgStore {
-    /// The rows of one parameterless query.
-    async fn rows(&self, sql: &str) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-        let client = self.client().await?;
-        let result = self
-            .bounded(async {
-                let stmt = client.prepare_cached(sql).await?;
-                client.query(&stmt, &[]).await
-            })
-            .await;
-        settle(client, result)
     }
 }

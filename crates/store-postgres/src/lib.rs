@@ -424,6 +424,7 @@ fn conflict_field(constraint: &str) -> &'static str {
         "signing_keys_one_active" => "active_key",
         "clients_pkey" => "id",
         "jobs_idempotency_key" => "idempotency_key",
+        "identities_provider_subject_key" => "identity",
         _ => "unique",
     }
 }
@@ -472,6 +473,11 @@ fn store_span() -> tracing::Span {
     tracing::info_span!(target: latchkey_core::SPAN_TARGET, "store", db.system = "postgresql")
 }
 
+/// A row value of the wrong type: a backend failure.
+pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,6 +494,7 @@ mod tests {
             ("signing_keys_pkey", "kid"),
             ("signing_keys_one_active", "active_key"),
             ("clients_pkey", "id"),
+            ("identities_provider_subject_key", "identity"),
             ("other_thing_key", "unique"),
             ("", "unique"),
         ] {

@@ -272,6 +272,7 @@ fn conflict_field(msg: &str) -> &'static str {
         "token_hash" => "token_hash",
         "kid" => "kid",
         "idempotency_key" => "idempotency_key",
+        "subject" => "identity",
         _ => "unique",
     }
 }
