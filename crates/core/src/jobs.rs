@@ -23,6 +23,7 @@
 //! directly to run what is due, without sleeping.
 
 use std::sync::Arc;
+use tracing::Instrument;
 
 use time::Duration;
 
@@ -324,7 +325,11 @@ impl Jobs {
             .auth
             .open_mail(&id, &sealed)
             .map_err(|e| Failure::Permanent(e.to_string()))?;
-        let result = self.transport.send(&mail).await;
+        let result = self
+            .transport
+            .send(&mail)
+            .instrument(tracing::info_span!(target: crate::SPAN_TARGET, "mail.send"))
+            .await;
         let outcome = match &result {
             Ok(()) => "sent",
             Err(MailError::Temporary(_)) => "temporary_failure",

@@ -46,6 +46,11 @@ pub mod user_transfer;
 pub mod validate;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+
+/// The target of spans that only traces show (hash-queue wait and hash,
+/// store calls, mail sends): the log's formatter leaves them out, so a log
+/// line inside one still names its request's span (request and trace id).
+pub const SPAN_TARGET: &str = "latchkey::span";
 pub use store::{
     AdminStore, AuditStore, ClientStore, KeyStore, LifecycleStore, LoginFailureStore, RoleStore,
     SessionStore, Store, StoreError, UserStore,

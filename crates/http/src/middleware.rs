@@ -95,9 +95,10 @@ pub async fn request_context(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let trusted = &state.protection().network.trusted_proxies;
+    let from_proxy = peer.is_some_and(|ip| trusted.contains(ip));
     let ids = RequestIds::choose(
         req.headers().get(&REQUEST_ID).and_then(sane_request_id),
-        peer.is_some_and(|ip| trusted.contains(ip)),
+        from_proxy,
         uuid::Uuid::now_v7().simple().to_string(),
     );
     let span = tracing::info_span!(
@@ -108,7 +109,15 @@ pub async fn request_context(
         peer = tracing::field::Empty,
         client_ip = tracing::field::Empty,
         client_request_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     );
+    let parent = from_proxy
+        .then(|| req.headers().get(crate::trace::TRACEPARENT))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::trace::TraceParent::parse);
+    let trace_id = crate::trace::adopt(&span, parent);
+    span.record("trace_id", tracing::field::display(&trace_id));
     if ids.echoed != ids.recorded {
         span.record("client_request_id", tracing::field::display(&ids.echoed));
     }
@@ -169,8 +178,9 @@ pub async fn request_context(
         }
     });
     let response = handled.instrument(span.clone()).await;
-    let mut response =
-        span.in_scope(|| crate::render::finish(response, &echoed, state.pages(), &lang.tag));
+    let mut response = span.in_scope(|| {
+        crate::render::finish(response, (&echoed, &trace_id), state.pages(), &lang.tag)
+    });
     if lang.from_query && is_html(response.headers()) {
         // `?lang=` chose: later pages without it speak the same
         let cookies = state.cookies();

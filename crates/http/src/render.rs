@@ -50,7 +50,7 @@ impl Renderer {
 
 /// Logs the error of a response, if it carries one, and writes its body;
 /// called once per request by the pipeline, inside the request's span.
-pub fn finish(mut response: Response, request_id: &str, pages: &Pages, lang: &str) -> Response {
+pub fn finish(mut response: Response, ids: (&str, &str), pages: &Pages, lang: &str) -> Response {
     let Some(Failure(error)) = response.extensions_mut().remove::<Failure>() else {
         return response;
     };
@@ -61,7 +61,7 @@ pub fn finish(mut response: Response, request_id: &str, pages: &Pages, lang: &st
         .unwrap_or(Renderer::Problem);
     let (mut parts, _) = response.into_parts();
     let rendered = match renderer {
-        Renderer::Problem => problem(&error, request_id),
+        Renderer::Problem => problem(&error, ids),
         Renderer::OAuth => oauth(&error),
         Renderer::Page => error_page(&error, pages, lang),
     };
@@ -90,7 +90,8 @@ fn log(error: &ApiError) {
     }
 }
 
-fn problem(error: &ApiError, request_id: &str) -> Response {
+/// A problem+json body; `ids` are the request id and the trace id.
+fn problem(error: &ApiError, (request_id, trace_id): (&str, &str)) -> Response {
     let problem = Problem {
         type_uri: format!("{PROBLEM_TYPE_BASE}{}", error.code()),
         title: error.title().to_owned(),
@@ -99,6 +100,7 @@ fn problem(error: &ApiError, request_id: &str) -> Response {
         code: error.code().to_owned(),
         errors: error.field_errors().to_vec(),
         request_id: Some(request_id.to_owned()),
+        trace_id: Some(trace_id.to_owned()),
     };
     let body = match error.extension() {
         None => serde_json::to_vec(&problem),

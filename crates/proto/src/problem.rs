@@ -17,7 +17,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
     "detail": "The request body has invalid fields; see errors.",
     "code": "validation_failed",
     "errors": [{"field": "email", "code": "invalid_email", "message": "must be an email address"}],
-    "request_id": "01HZX3K9Q2"
+    "request_id": "01HZX3K9Q2",
+    "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"
 })))]
 pub struct Problem {
     /// A URI naming the problem type; stable per `code`.
@@ -37,6 +38,10 @@ pub struct Problem {
     /// The request id, also sent as the `x-request-id` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The W3C trace id of the request (32 hex digits), as in its log lines
+    /// and its OpenTelemetry spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 /// One invalid field of a request.
@@ -66,6 +71,7 @@ impl Problem {
             code: code.to_owned(),
             errors: Vec::new(),
             request_id: None,
+            trace_id: None,
         }
     }
 }

@@ -337,7 +337,17 @@ fn main() -> ExitCode {
         Command::Serve { .. } => telemetry::Sink::Stdout,
         _ => telemetry::Sink::Stderr,
     };
-    telemetry::init(&config.log.level, config.log.format, sink);
+    let traces = match cli.command {
+        Command::Serve { .. } => config.telemetry.otlp_traces_url.as_ref(),
+        _ => None,
+    };
+    let traces = match telemetry::init(&config.log.level, config.log.format, sink, traces) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -349,6 +359,9 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(run(cli.command, config));
+    drop(runtime);
+    // the last spans, after the server has stopped
+    drop(traces);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

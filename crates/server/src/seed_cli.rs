@@ -191,6 +191,7 @@ fn seed_one(i: u64, tag: &str, hash: &str, now: OffsetDateTime) -> NewAccount {
             roles,
             events: vec![event],
             session: None,
+            identities: Vec::new(),
         };
     }
     let signed_in = now - time::Duration::minutes(((i * 31) % 1_440) as i64);
@@ -222,5 +223,6 @@ fn seed_one(i: u64, tag: &str, hash: &str, now: OffsetDateTime) -> NewAccount {
         roles,
         events: vec![event, login],
         session: Some(session),
+        identities: Vec::new(),
     }
 }

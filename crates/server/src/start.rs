@@ -509,7 +509,9 @@ fn spawn_key_follower(auth: Arc<Services>) {
 /// small batches, and keeps no state, so several nodes and restarts at any
 /// moment are safe.
 /// Counts the imported password hashes left (one scan of the users) every
-/// five minutes, for `latchkey_legacy_password_hashes`.
+/// five minutes, for `latchkey_legacy_password_hashes`, and times one of each
+/// scheme for the hash pool's mismatch floor (at start too: the first tick is
+/// at once).
 fn spawn_legacy_hash_gauge(auth: Arc<Services>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
@@ -517,6 +519,13 @@ fn spawn_legacy_hash_gauge(auth: Arc<Services>) {
             tick.tick().await;
             if let Err(e) = latchkey_core::legacy_hashes::record_gauge(auth.store()).await {
                 tracing::warn!(error = %e, "cannot count the imported password hashes");
+            }
+            match latchkey_core::legacy_hashes::calibrate_floor(auth.store(), auth.hasher()).await {
+                Ok(floor) => tracing::debug!(
+                    floor_ms = floor.as_millis() as u64,
+                    "password mismatch floor set from the imported hashes"
+                ),
+                Err(e) => tracing::warn!(error = %e, "cannot time the imported password hashes"),
             }
         }
     });

@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use latchkey_core::admin::{Actor, AdminError, ImportedUser};
+use latchkey_core::admin::{Actor, AdminError, ImportedIdentity, ImportedUser};
 use latchkey_core::error::SharedError;
 use latchkey_core::legacy_hashes::keycloak_credential;
 use latchkey_core::services::Services;
 use latchkey_core::user::{User, UserSearch, normalize_email, normalize_username};
-use latchkey_core::user_transfer::BATCH;
+use latchkey_core::user_transfer::{BATCH, LinkedIdentity};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -30,7 +30,18 @@ use crate::start::StartError;
 const PAGE: u32 = 1_000;
 
 /// One exported line.
-fn line(user: &User, roles: &[String], with_hashes: bool) -> Value {
+fn line(user: &User, roles: &[String], identities: &[&LinkedIdentity], with_hashes: bool) -> Value {
+    let identities: Vec<Value> = identities
+        .iter()
+        .map(|i| {
+            json!({
+                "provider": i.provider,
+                "subject": i.subject,
+                "email": i.email,
+                "email_verified": i.email_verified,
+            })
+        })
+        .collect();
     let mut v = json!({
         "id": user.id,
         "email": user.email,
@@ -38,8 +49,7 @@ fn line(user: &User, roles: &[String], with_hashes: bool) -> Value {
         "username": user.username,
         "name": user.name,
         "roles": roles,
-        // linked upstream identities: none are stored yet
-        "identities": [],
+        "identities": identities,
         "created_at": user.created_at.format(&Rfc3339).unwrap_or_default(),
     });
     if with_hashes {
@@ -71,8 +81,19 @@ pub async fn export_users(
             .map_err(|e| StartError(format!("cannot list users: {e}")))?;
         let Some((last, _)) = page.last() else { break };
         search.after_id = Some(last.id.clone());
+        let ids: Vec<String> = page.iter().map(|(u, _)| u.id.clone()).collect();
+        let linked = auth
+            .store()
+            .identities_of(&ids)
+            .await
+            .map_err(|e| StartError(format!("cannot list linked identities: {e}")))?;
+        let mut by_user: HashMap<&str, Vec<&LinkedIdentity>> = HashMap::new();
+        for (id, identity) in &linked {
+            by_user.entry(id.as_str()).or_default().push(identity);
+        }
         for (user, roles) in &page {
-            serde_json::to_writer(&mut *out, &line(user, roles, with_hashes))
+            let identities = by_user.get(user.id.as_str()).map_or(&[][..], Vec::as_slice);
+            serde_json::to_writer(&mut *out, &line(user, roles, identities, with_hashes))
                 .map_err(|e| StartError(format!("cannot write: {e}")))?;
             out.write_all(b"\n").map_err(write_err)?;
             written += 1;
@@ -99,12 +120,35 @@ struct ImportLine {
     #[serde(default)]
     roles: Vec<String>,
     #[serde(default)]
-    identities: Vec<Value>,
+    identities: Vec<IdentityLine>,
     /// Auth0's bulk export of password hashes calls it `passwordHash`.
     #[serde(default, alias = "passwordHash")]
     password_hash: Option<String>,
     #[serde(default)]
     created_at: Option<String>,
+}
+
+/// A linked upstream identity of an import line (what export writes).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityLine {
+    provider: String,
+    subject: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: bool,
+}
+
+impl From<IdentityLine> for ImportedIdentity {
+    fn from(i: IdentityLine) -> Self {
+        ImportedIdentity {
+            provider: i.provider,
+            subject: i.subject,
+            email: i.email,
+            email_verified: i.email_verified,
+        }
+    }
 }
 
 /// A user of a Keycloak realm export (`kc.sh export`): its password
@@ -128,6 +172,16 @@ struct KeycloakUser {
     realm_roles: Vec<String>,
     #[serde(default)]
     created_timestamp: Option<i64>,
+    #[serde(default)]
+    federated_identities: Vec<KeycloakFederated>,
+}
+
+/// A Keycloak user's link to an identity provider.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeycloakFederated {
+    identity_provider: String,
+    user_id: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +235,16 @@ fn keycloak_user(value: Value) -> Result<ImportedUser, String> {
             .collect(),
         password_hash,
         created_at,
+        identities: u
+            .federated_identities
+            .into_iter()
+            .map(|f| ImportedIdentity {
+                provider: f.identity_provider,
+                subject: f.user_id,
+                email: None,
+                email_verified: false,
+            })
+            .collect(),
     })
 }
 
@@ -207,9 +271,6 @@ fn parse_account(value: Value) -> Result<ImportedUser, String> {
     }
     let line: ImportLine =
         serde_json::from_value(value).map_err(|e| format!("not an account as JSON: {e}"))?;
-    if !line.identities.is_empty() {
-        return Err("linked identities are not supported yet; remove them to import".into());
-    }
     let created_at = line
         .created_at
         .map(|t| {
@@ -225,6 +286,7 @@ fn parse_account(value: Value) -> Result<ImportedUser, String> {
         roles: line.roles,
         password_hash: line.password_hash,
         created_at,
+        identities: line.identities.into_iter().map(Into::into).collect(),
     })
 }
 
@@ -409,6 +471,7 @@ pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, 
     let mut bad = Vec::new();
     let mut emails = HashMap::new();
     let mut usernames = HashMap::new();
+    let mut identities = HashMap::new();
     for (n, entry) in entries {
         let account = match entry {
             Ok(a) => a,
@@ -425,6 +488,20 @@ pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, 
             && let Some(first) = usernames.insert(normalize_username(u), n)
         {
             bad.push((n, format!("username: the same as {unit} {first}")));
+            continue;
+        }
+        let key =
+            |i: &ImportedIdentity| (i.provider.trim().to_owned(), i.subject.trim().to_owned());
+        // twice in one account is the account's own problem (core names it)
+        if let Some(first) = account
+            .identities
+            .iter()
+            .find_map(|i| identities.insert(key(i), n).filter(|first| *first != n))
+        {
+            bad.push((
+                n,
+                format!("identities: a provider and subject of {unit} {first}"),
+            ));
             continue;
         }
         accounts.push(account);

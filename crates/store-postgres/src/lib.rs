@@ -67,6 +67,7 @@ mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
+use tracing::Instrument;
 
 use async_trait::async_trait;
 use deadpool_postgres::{
@@ -218,7 +219,8 @@ impl PgStore {
         &self,
         queries: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(QUERY_TIMEOUT, queries).await {
+        let bounded = tokio::time::timeout(QUERY_TIMEOUT, queries).instrument(store_span());
+        match bounded.await {
             Ok(result) => result.map_err(map_err),
             Err(_) => Err(self.timed_out("waiting for an answer")),
         }
@@ -230,7 +232,8 @@ impl PgStore {
         &self,
         queries: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(QUERY_TIMEOUT, queries).await {
+        let bounded = tokio::time::timeout(QUERY_TIMEOUT, queries).instrument(store_span());
+        match bounded.await {
             Ok(result) => result,
             Err(_) => Err(self.timed_out("waiting for an answer")),
         }
@@ -421,6 +424,7 @@ fn conflict_field(constraint: &str) -> &'static str {
         "signing_keys_one_active" => "active_key",
         "clients_pkey" => "id",
         "jobs_idempotency_key" => "idempotency_key",
+        "identities_provider_subject_key" => "identity",
         _ => "unique",
     }
 }
@@ -464,6 +468,16 @@ impl Store for PgStore {
     }
 }
 
+/// The trace span of one store operation's queries.
+fn store_span() -> tracing::Span {
+    tracing::info_span!(target: latchkey_core::SPAN_TARGET, "store", db.system = "postgresql")
+}
+
+/// A row value of the wrong type: a backend failure.
+pub(crate) fn backend(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,6 +494,7 @@ mod tests {
             ("signing_keys_pkey", "kid"),
             ("signing_keys_one_active", "active_key"),
             ("clients_pkey", "id"),
+            ("identities_provider_subject_key", "identity"),
             ("other_thing_key", "unique"),
             ("", "unique"),
         ] {

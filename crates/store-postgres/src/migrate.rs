@@ -69,6 +69,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0030_oauth.sql"),
     },
     Migration {
+        name: "0040_identities",
+        sql: include_str!("../migrations/0040_identities.sql"),
+    },
+    Migration {
         name: "0050_account_locale",
         sql: include_str!("../migrations/0050_account_locale.sql"),
     },

@@ -39,6 +39,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use tracing::Instrument;
 
 use async_trait::async_trait;
 use latchkey_core::store::{MigrationReport, Store, StoreError};
@@ -115,7 +116,9 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        run(&self.inner.readers, move |c| f(c)).await
+        run(&self.inner.readers, move |c| f(c))
+            .instrument(store_span("read"))
+            .await
     }
 
     /// Runs `f` on the writer connection; `f` opens its own transaction when
@@ -125,8 +128,15 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        run(&self.inner.writer, f).await
+        run(&self.inner.writer, f)
+            .instrument(store_span("write"))
+            .await
     }
+}
+
+/// The trace span of one store call (the queue wait and the statements).
+fn store_span(operation: &'static str) -> tracing::Span {
+    tracing::info_span!(target: latchkey_core::SPAN_TARGET, "store", db.system = "sqlite", db.operation = operation)
 }
 
 async fn run<T, F>(queue: &mpsc::Sender<Job>, f: F) -> Result<T, StoreError>
@@ -262,6 +272,7 @@ fn conflict_field(msg: &str) -> &'static str {
         "token_hash" => "token_hash",
         "kid" => "kid",
         "idempotency_key" => "idempotency_key",
+        "subject" => "identity",
         _ => "unique",
     }
 }

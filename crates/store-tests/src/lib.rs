@@ -101,7 +101,9 @@ macro_rules! conformance_suite {
             id_token_keys_rotate_apart_from_access_keys,
             authorization_codes_are_taken_once,
             password_hashes_are_counted_by_scheme,
+            one_imported_hash_per_scheme_is_sampled,
             account_batches_store_each_address_once,
+            linked_identities_are_stored_once_per_provider_and_subject,
             account_locale_round_trips
             );
         }

@@ -22,6 +22,7 @@ use crate::legacy_hashes::canonical;
 use crate::roles::perm;
 use crate::store::truncate_to_millis;
 use crate::user::{User, normalize_email, normalize_username};
+use crate::user_transfer::LinkedIdentity;
 
 /// One account as another system exported it.
 #[derive(Debug, Clone, Default)]
@@ -41,16 +42,112 @@ pub struct ImportedUser {
     pub password_hash: Option<String>,
     /// When the account was created there; now if unknown.
     pub created_at: Option<OffsetDateTime>,
+    /// Accounts at upstream identity providers linked to it.
+    pub identities: Vec<ImportedIdentity>,
+}
+
+/// A linked upstream identity as another system exported it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportedIdentity {
+    /// The provider's name (`google.com`, `github`, ...): 1 to 64 printable
+    /// ASCII characters without spaces.
+    pub provider: String,
+    /// The provider's id of the account: 1 to 255 bytes, no control
+    /// characters.
+    pub subject: String,
+    /// The address the provider gave, if any.
+    pub email: Option<String>,
+    /// Whether the provider said that address was verified.
+    pub email_verified: bool,
+}
+
+/// A linked identity's (provider, subject) is another account's already.
+pub(super) fn identity_linked() -> AdminError {
+    SharedError::field(
+        "identities",
+        "identity_linked",
+        "a provider and subject already linked to another account",
+    )
+    .into()
+}
+
+/// The longest provider name and subject of a linked identity, in bytes.
+const MAX_PROVIDER: usize = 64;
+const MAX_SUBJECT: usize = 255;
+
+/// The identities of one account, checked: each field's rule, and each
+/// (provider, subject) once.
+fn linked_identities(
+    given: &[ImportedIdentity],
+    linked_at: OffsetDateTime,
+    problems: &mut Vec<FieldProblem>,
+) -> Vec<LinkedIdentity> {
+    let mut out: Vec<LinkedIdentity> = Vec::with_capacity(given.len());
+    for (i, g) in given.iter().enumerate() {
+        let field = format!("identities[{i}]");
+        let mut bad = |code: &'static str, message: &str| {
+            problems.push(FieldProblem::new(&field, code, message));
+        };
+        let provider = g.provider.trim();
+        if provider.is_empty()
+            || provider.len() > MAX_PROVIDER
+            || !provider.bytes().all(|b| b.is_ascii_graphic())
+        {
+            bad(
+                "invalid_provider",
+                "provider: 1 to 64 printable ASCII characters without spaces",
+            );
+            continue;
+        }
+        let subject = g.subject.trim();
+        if subject.is_empty()
+            || subject.len() > MAX_SUBJECT
+            || subject.chars().any(char::is_control)
+        {
+            bad(
+                "invalid_subject",
+                "subject: 1 to 255 bytes without control characters",
+            );
+            continue;
+        }
+        let email = match g.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(e) => {
+                let mut found = Vec::new();
+                let email = validate::email(e, &mut found);
+                if email.is_none() {
+                    bad("invalid_email", "email: not an email address");
+                    continue;
+                }
+                email
+            }
+        };
+        if out
+            .iter()
+            .any(|o| o.provider == provider && o.subject == subject)
+        {
+            bad("duplicate_identity", "the same provider and subject twice");
+            continue;
+        }
+        out.push(LinkedIdentity {
+            provider: provider.to_owned(),
+            subject: subject.to_owned(),
+            email,
+            email_verified: g.email_verified && g.email.is_some(),
+            linked_at,
+        });
+    }
+    out
 }
 
 impl Admin {
     /// Checks one account without writing: the account as it would be
-    /// stored and its roles, or every problem found.
+    /// stored, its roles and its linked identities, or every problem found.
     pub(crate) async fn imported_account(
         &self,
         actor: &Actor,
         u: &ImportedUser,
-    ) -> Result<(User, Vec<String>), AdminError> {
+    ) -> Result<(User, Vec<String>, Vec<LinkedIdentity>), AdminError> {
         actor.require(perm::USERS_WRITE)?;
         let mut problems = Vec::new();
         let email = validate::email(&u.email, &mut problems);
@@ -86,10 +183,11 @@ impl Admin {
                 Err(e) => return Err(e),
             }
         };
+        let now = self.now();
+        let identities = linked_identities(&u.identities, now, &mut problems);
         let (Some(email), true) = (email, problems.is_empty()) else {
             return Err(SharedError::Validation(problems).into());
         };
-        let now = self.now();
         let created_at = u.created_at.map_or(now, truncate_to_millis);
         let user = User {
             id: id::new_id(),
@@ -105,6 +203,6 @@ impl Admin {
             suspension: None,
             locale: None,
         };
-        Ok((user, roles))
+        Ok((user, roles, identities))
     }
 }

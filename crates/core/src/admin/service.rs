@@ -417,20 +417,43 @@ impl Admin {
     ) -> Result<Vec<Result<(), AdminError>>, AdminError> {
         let mut checked = Vec::with_capacity(users.len());
         for u in users {
-            checked.push(self.imported_account(actor, u).await.map(|(user, _)| user));
+            checked.push(self.imported_account(actor, u).await);
         }
         let valid = || checked.iter().filter_map(|c| c.as_ref().ok());
-        let emails: Vec<String> = valid().map(|u| u.email_normalized.clone()).collect();
+        let emails: Vec<String> = valid()
+            .map(|(u, _, _)| u.email_normalized.clone())
+            .collect();
         let usernames: Vec<String> = valid()
-            .filter_map(|u| u.username_normalized.clone())
+            .filter_map(|(u, _, _)| u.username_normalized.clone())
+            .collect();
+        let keys: Vec<(String, String)> = valid()
+            .flat_map(|(_, _, ids)| ids.iter().map(|i| (i.provider.clone(), i.subject.clone())))
             .collect();
         let (present, taken) = self.store.taken(&emails, &usernames).await?;
         let present: BTreeSet<String> = present.into_iter().collect();
         let taken: BTreeSet<String> = taken.into_iter().collect();
+        let linked: BTreeSet<(String, String)> = if keys.is_empty() {
+            BTreeSet::new()
+        } else {
+            self.store
+                .identities_taken(&keys)
+                .await?
+                .into_iter()
+                .collect()
+        };
         Ok(checked
             .into_iter()
             .map(|c| {
-                let user = c?;
+                let (user, _, identities) = c?;
+                // an address present is left alone, its identities too
+                let new = !present.contains(&user.email_normalized);
+                if new
+                    && identities
+                        .iter()
+                        .any(|i| linked.contains(&(i.provider.clone(), i.subject.clone())))
+                {
+                    return Err(super::import::identity_linked());
+                }
                 // an address present is left alone: its username is its own
                 match &user.username_normalized {
                     Some(name)
@@ -454,7 +477,7 @@ impl Admin {
     ) -> Result<(u64, u64), AdminError> {
         let mut accounts = Vec::with_capacity(users.len());
         for u in users {
-            let (user, roles) = self.imported_account(actor, u).await?;
+            let (user, roles, identities) = self.imported_account(actor, u).await?;
             let event = actor
                 .event(EventType::UserCreated, self.now())
                 .subject(&user.id)
@@ -465,11 +488,15 @@ impl Admin {
                 roles,
                 events: vec![event],
                 session: None,
+                identities,
             });
         }
         let created = match self.store.insert_accounts(&accounts).await {
             Ok(n) => n,
             Err(StoreError::Conflict("username")) => return Err(AdminError::UsernameTaken),
+            Err(StoreError::Conflict("identity")) => {
+                return Err(super::import::identity_linked());
+            }
             Err(e) => return Err(e.into()),
         };
         Ok((created, users.len() as u64 - created))

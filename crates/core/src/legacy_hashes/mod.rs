@@ -25,11 +25,21 @@
 //!   a row written some other way is refused as malformed, never computed.
 //! - **Verified on the pool, replaced at the first sign-in.**
 //!   [`crate::password::PasswordHasher::verify`] runs [`LegacyHash::verify`]
-//!   on its workers and answers a match with `needs_rehash`, so sign-in
+//!   on its workers and answers a match with `needs_rehash` (except a bcrypt
+//!   match of 72 bytes or more, which proved only the first 72:
+//!   [`LegacyHash::proves_whole`]), so sign-in
 //!   stores argon2id with the current parameters (compare-and-set, as for any
-//!   outdated hash). A mismatch also spends one argon2id hash with the
-//!   current parameters, so a wrong password is never faster than an
-//!   unknown account.
+//!   outdated hash). A mismatch spends nothing more: an extra argon2id made
+//!   a wrong password on an imported account cost the foreign check plus
+//!   the argon2id an unknown account costs, so timing told which addresses
+//!   were imported. Instead every mismatch (unknown account, argon2id,
+//!   imported) is answered no sooner than the *mismatch floor*, the longest
+//!   imported check seen: the server sets it from one sample per scheme
+//!   ([`LegacyHashStore::legacy_hash_samples`],
+//!   [`crate::password::PasswordHasher::calibrate`]) at start and every five
+//!   minutes, and slower checks under load raise it. The wait is a timer,
+//!   not work on the pool. `bench/legacy-timing.sh` prints the three
+//!   timings.
 //! - **What is hashed** is the password after NFKC normalization (the
 //!   [`crate::password::Password`] the pool gets); for ASCII, and for
 //!   better-auth, which normalizes to NFKC itself, that is what the other
@@ -43,10 +53,13 @@ mod stored;
 
 pub use error::LegacyHashError;
 pub use forms::{canonical, keycloak_credential};
-pub use store::{LegacyHashStore, record_gauge};
+pub use store::{LegacyHashStore, calibrate_floor, record_gauge};
 pub use stored::LegacyHash;
 
 use stored::*;
+
+/// The bytes of a password bcrypt reads; the rest is ignored.
+pub const BCRYPT_MAX_BYTES: usize = 72;
 
 /// The highest bcrypt cost imported (2^16 rounds: seconds per check).
 pub const MAX_BCRYPT_COST: u32 = 16;

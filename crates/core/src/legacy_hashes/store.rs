@@ -13,6 +13,12 @@ pub trait LegacyHashStore: Send + Sync {
     /// between the first two `$`; accounts without a password are not
     /// counted), in any order. One scan of the users; call it rarely.
     async fn password_hash_schemes(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// One stored hash per scheme id other than argon2id (the greatest by
+    /// text, which for bcrypt is the highest cost), in any order: what
+    /// [`crate::password::PasswordHasher::calibrate`] times. One scan of the
+    /// users; call it rarely.
+    async fn legacy_hash_samples(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Sets `latchkey_legacy_password_hashes{format}` from one count of the
@@ -24,4 +30,14 @@ pub async fn record_gauge(store: &dyn LegacyHashStore) -> Result<(), StoreError>
             .set(n as f64);
     }
     Ok(())
+}
+
+/// Sets the hash pool's mismatch floor from the imported hashes left (see
+/// [`crate::password::PasswordHasher::calibrate`]); returns it.
+pub async fn calibrate_floor(
+    store: &dyn LegacyHashStore,
+    hasher: &crate::password::PasswordHasher,
+) -> Result<std::time::Duration, crate::error::SharedError> {
+    let samples = store.legacy_hash_samples().await?;
+    Ok(hasher.calibrate(&samples).await?)
 }

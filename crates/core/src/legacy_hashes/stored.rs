@@ -172,6 +172,23 @@ impl LegacyHash {
         }
     }
 
+    /// Whether a match of `secret` proves all of it, so that it may replace
+    /// this hash. Only bcrypt proves less: it reads the first
+    /// [`BCRYPT_MAX_BYTES`] bytes, so a longer secret that matches may differ
+    /// from the owner's in its tail, and an argon2id hash of what was typed
+    /// would lock the owner's real password out. A secret of exactly 72
+    /// bytes is no proof either: it leaves no room for the NUL bcrypt appends
+    /// to shorter ones, so it matches every longer password that starts with
+    /// it. Such a hash is kept (a sign-in still checks the first 72 bytes, as
+    /// the old system did) until the password changes or a secret of at most
+    /// 71 bytes matches.
+    pub fn proves_whole(&self, secret: &[u8]) -> bool {
+        match &self.kind {
+            Kind::Bcrypt(_) => secret.len() < BCRYPT_MAX_BYTES,
+            _ => true,
+        }
+    }
+
     /// Whether `secret` is the password; compares in constant time. Costs
     /// what the stored parameters say (bounded by the caps): run it on the
     /// hash pool only.

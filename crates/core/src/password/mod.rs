@@ -21,7 +21,10 @@
 //!   stored hash (unknown user, account without a password) still computes one
 //!   full hash with the current parameters, against a dummy hash made at
 //!   start-up, and answers [`Verified::Mismatch`]. Derived bytes are compared
-//!   in constant time.
+//!   in constant time. Every mismatch waits for the mismatch floor (the
+//!   longest check of an imported hash, [`PasswordHasher::calibrate`]), so
+//!   imported accounts, whose foreign hashes cost what their own parameters
+//!   say, do not stand out either.
 //! - **Parameters can change.** A stored hash made with other parameters (or
 //!   another argon2 variant or version) still verifies, and
 //!   [`Verified::Match`] says `needs_rehash: true` so the caller stores a fresh

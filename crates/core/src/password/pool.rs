@@ -29,7 +29,7 @@ pub struct PasswordHasher {
 }
 
 pub(super) struct Inner {
-    sender: SyncSender<Job>,
+    sender: SyncSender<Queued>,
     pub(super) shared: Arc<Shared>,
     pub(super) params: HashParams,
     pub(super) workers: usize,
@@ -45,6 +45,10 @@ pub(super) struct Shared {
     pub(super) queued: AtomicUsize,
     /// A moving average of the time a job takes, in nanoseconds.
     pub(super) avg_job_nanos: AtomicU64,
+    /// The least time a [`Verified::Mismatch`] takes, counted from the start
+    /// of its job, in nanoseconds: the longest imported-hash check seen since
+    /// the last [`PasswordHasher::calibrate`] (see [`Check`]).
+    pub(super) mismatch_floor_nanos: AtomicU64,
     /// Hashes computed (tests check that unknown users cost a hash).
     #[cfg(test)]
     pub(super) hashes: AtomicUsize,
@@ -54,8 +58,19 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// Raises the mismatch floor to an imported-hash check that took
+    /// `worked`.
+    fn raise_floor(&self, worked: Duration) {
+        self.mismatch_floor_nanos
+            .fetch_max(nanos(worked), Ordering::Relaxed);
+    }
+
+    fn mismatch_floor(&self) -> Duration {
+        Duration::from_nanos(self.mismatch_floor_nanos.load(Ordering::Relaxed))
+    }
+
     fn record(&self, elapsed: Duration) {
-        let sample = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let sample = nanos(elapsed);
         let old = self.avg_job_nanos.load(Ordering::Relaxed);
         // Races between workers only lose a sample; it is an estimate.
         let new = old.saturating_mul(7).saturating_add(sample) / 8;
@@ -63,7 +78,69 @@ impl Shared {
     }
 }
 
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 type Reply<T> = oneshot::Sender<Result<T, PasswordError>>;
+
+/// A verification's answer and how long its job computed.
+type Checked = (Verified, Duration);
+
+/// What a verification is checked against, as far as its cost goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    /// No stored hash (unknown account, or no password): the dummy hash.
+    Nothing,
+    /// An argon2 hash; `outdated` when it was made with other parameters
+    /// (or variant, version, salt or output length) than new hashes get.
+    Argon2 { outdated: bool },
+    /// A hash imported from another system ([`crate::legacy_hashes`]).
+    Imported,
+}
+
+/// One computation a verification job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// argon2 against the dummy hash (current parameters).
+    Dummy,
+    /// argon2 against the stored hash, with its own parameters.
+    StoredArgon2,
+    /// The imported scheme against the stored hash.
+    Imported,
+    /// One argon2id hash with the current parameters, thrown away.
+    Filler,
+}
+
+impl Check {
+    /// What a wrong password costs, in hashes. Every mismatch costs at
+    /// least one hash with the current parameters' price or an imported
+    /// check, never both: an imported check (bcrypt, scrypt, PBKDF2) costs
+    /// what its own parameters say, which no extra argon2id would equalize;
+    /// it is the floor instead ([`pad`]): every mismatch answer waits until
+    /// the longest imported check seen, so a wrong password on an imported
+    /// account, on an argon2id account and an unknown address take the same
+    /// time, and the waiting costs no worker.
+    pub(super) fn mismatch_steps(self) -> &'static [Step] {
+        match self {
+            Check::Nothing => &[Step::Dummy],
+            Check::Argon2 { outdated: false } => &[Step::StoredArgon2],
+            // older (cheaper or dearer) parameters still pay today's price
+            Check::Argon2 { outdated: true } => &[Step::StoredArgon2, Step::Filler],
+            Check::Imported => &[Step::Imported],
+        }
+    }
+
+    fn needs_filler(self) -> bool {
+        self.mismatch_steps().contains(&Step::Filler)
+    }
+}
+
+/// How long a mismatch whose job computed for `worked` still waits before
+/// it is answered, to reach `floor`.
+pub(super) fn pad(floor: Duration, worked: Duration) -> Duration {
+    floor.saturating_sub(worked)
+}
 
 enum Job {
     Hash {
@@ -75,13 +152,13 @@ enum Job {
         stored: Arc<StoredHash>,
         /// No stored hash: compute, compare, and answer `Mismatch` anyway.
         force_mismatch: bool,
-        reply: Reply<Verified>,
+        reply: Reply<Checked>,
     },
     /// A hash imported from another system (`crate::legacy_hashes`).
     VerifyLegacy {
         password: Password,
         stored: Box<LegacyHash>,
-        reply: Reply<Verified>,
+        reply: Reply<Checked>,
     },
     /// Arbitrary work on a worker (tests: a panic, a blocked worker).
     #[cfg(test)]
@@ -89,6 +166,27 @@ enum Job {
         work: Box<dyn FnOnce() + Send>,
         reply: Reply<()>,
     },
+}
+
+/// A job with its trace spans: the caller's span, the parent of the
+/// `hash` span the worker runs it in, and `hash.queue_wait`, which ends
+/// when a worker takes the job.
+struct Queued {
+    job: Job,
+    parent: tracing::Span,
+    waiting: tracing::Span,
+}
+
+impl Job {
+    fn kind(&self) -> &'static str {
+        match self {
+            Job::Hash { .. } => "hash",
+            Job::Verify { .. } => "verify",
+            Job::VerifyLegacy { .. } => "verify_imported",
+            #[cfg(test)]
+            Job::Test { .. } => "test",
+        }
+    }
 }
 
 impl PasswordHasher {
@@ -115,6 +213,7 @@ impl PasswordHasher {
             avg_job_nanos: AtomicU64::new(
                 u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             ),
+            mismatch_floor_nanos: AtomicU64::new(0),
             #[cfg(test)]
             hashes: AtomicUsize::new(0),
             #[cfg(test)]
@@ -174,11 +273,59 @@ impl PasswordHasher {
     /// stored string is not a supported argon2 hash nor an imported one
     /// within its caps ([`crate::legacy_hashes`]), and with
     /// [`PasswordError::Busy`] when the queue is full.
+    ///
+    /// A mismatch is answered no sooner than the mismatch floor after its
+    /// job started (see [`PasswordHasher::calibrate`]); the wait holds no
+    /// worker.
     pub async fn verify(
         &self,
         password: Password,
         phc: Option<&str>,
     ) -> Result<Verified, PasswordError> {
+        let (verdict, worked) = self.check(password, phc).await?;
+        if verdict == Verified::Mismatch {
+            let rest = pad(self.inner.shared.mismatch_floor(), worked);
+            if !rest.is_zero() {
+                tokio::time::sleep(rest).await;
+            }
+        }
+        Ok(verdict)
+    }
+
+    /// Sets the mismatch floor from the imported hashes still stored (one
+    /// sample per scheme, e.g. [`crate::legacy_hashes::LegacyHashStore::legacy_hash_samples`]):
+    /// the longest check of a random password against one of them. Imported
+    /// checks made later raise it when they take longer (load), until the
+    /// next calibration. Without imported hashes the floor is zero. Samples
+    /// that are not imported hashes within the caps are skipped. Returns the
+    /// floor.
+    pub async fn calibrate(&self, samples: &[String]) -> Result<Duration, PasswordError> {
+        let mut floor = Duration::ZERO;
+        for sample in samples {
+            if !crate::legacy_hashes::is_legacy(sample) || LegacyHash::parse(sample).is_err() {
+                continue;
+            }
+            let mut random = [0u8; 24];
+            getrandom::fill(&mut random)
+                .map_err(|e| PasswordError::Internal(format!("no randomness: {e}")))?;
+            let probe = Password::for_verification(&Base64Unpadded::encode_string(&random));
+            let (_, worked) = self.check(probe, Some(sample)).await?;
+            floor = floor.max(worked);
+        }
+        self.inner
+            .shared
+            .mismatch_floor_nanos
+            .store(nanos(floor), Ordering::Relaxed);
+        Ok(floor)
+    }
+
+    /// The mismatch floor now (see [`PasswordHasher::calibrate`]).
+    pub fn mismatch_floor(&self) -> Duration {
+        self.inner.shared.mismatch_floor()
+    }
+
+    /// Runs one verification job: its answer and how long it computed.
+    async fn check(&self, password: Password, phc: Option<&str>) -> Result<Checked, PasswordError> {
         let (stored, force_mismatch) = match phc {
             Some(phc) if crate::legacy_hashes::is_legacy(phc) => {
                 let stored = LegacyHash::parse(phc).map_err(|_| PasswordError::MalformedHash)?;
@@ -221,7 +368,12 @@ impl PasswordHasher {
     fn submit(&self, job: Job) -> Result<(), PasswordError> {
         let shared = &self.inner.shared;
         shared.queued.fetch_add(1, Ordering::Relaxed);
-        match self.inner.sender.try_send(job) {
+        let queued = Queued {
+            waiting: tracing::info_span!(target: crate::SPAN_TARGET, "hash.queue_wait"),
+            parent: tracing::Span::current(),
+            job,
+        };
+        match self.inner.sender.try_send(queued) {
             Ok(()) => Ok(()),
             Err(e) => {
                 shared.queued.fetch_sub(1, Ordering::Relaxed);
@@ -290,7 +442,7 @@ async fn receive<T>(
 
 /// A worker: owns one buffer sized for the current parameters and runs jobs
 /// until every handle is gone and the queue is empty.
-fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, params: &Params) {
+fn worker(receiver: &Mutex<Receiver<Queued>>, shared: &Shared, params: &Params) {
     // Allocated, and its pages touched, at the first job. Should that fail,
     // `derive` uses a temporary buffer per call and the next job tries again.
     let mut memory = Vec::new();
@@ -300,8 +452,18 @@ fn worker(receiver: &Mutex<Receiver<Job>>, shared: &Shared, params: &Params) {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .recv();
-        let Ok(job) = job else { break };
+        let Ok(Queued {
+            job,
+            parent,
+            waiting,
+        }) = job
+        else {
+            break;
+        };
+        drop(waiting);
         shared.queued.fetch_sub(1, Ordering::Relaxed);
+        let span = tracing::info_span!(target: crate::SPAN_TARGET, parent: &parent, "hash", job = job.kind());
+        let _entered = span.enter();
         if memory.is_empty() {
             memory = allocate(params.block_count()).unwrap_or_default();
         }
@@ -392,7 +554,15 @@ fn verify_job(
     current: &Params,
     memory: &mut [Block],
     shared: &Shared,
-) -> Result<Verified, PasswordError> {
+) -> Result<Checked, PasswordError> {
+    let started = Instant::now();
+    let check = if force_mismatch {
+        Check::Nothing
+    } else {
+        Check::Argon2 {
+            outdated: stored.needs_rehash(current),
+        }
+    };
     let mut out = Zeroizing::new([0u8; *STORED_OUTPUT_LEN.end()]);
     let out = &mut out[..stored.hash.len()];
     // An over-long candidate is hashed as the empty string, for the time.
@@ -408,18 +578,19 @@ fn verify_job(
     )?;
     let equal = bool::from(out.ct_eq(&stored.hash[..]));
     if equal && !force_mismatch && !password.over_long {
-        return Ok(Verified::Match {
+        let verdict = Verified::Match {
             needs_rehash: stored.needs_rehash(current),
-        });
+        };
+        return Ok((verdict, started.elapsed()));
     }
     // A wrong password for an account still hashed with older parameters
     // must not answer faster than an unknown identifier (which costs one
     // hash with the current ones): spend that hash too. A right password
     // pays it as the rehash instead.
-    if stored.needs_rehash(current) {
+    if check.needs_filler() {
         filler_hash(password, current, memory, shared)?;
     }
-    Ok(Verified::Mismatch)
+    Ok((Verified::Mismatch, started.elapsed()))
 }
 
 /// One argon2id hash with the current parameters, thrown away: the time a
@@ -443,24 +614,33 @@ fn filler_hash(
     )
 }
 
-/// A foreign hash: a match always needs a rehash (into argon2id); a
-/// mismatch also spends one current hash, like an outdated argon2 hash.
+/// A foreign hash: a match needs a rehash (into argon2id) unless it proved
+/// less than the whole password ([`LegacyHash::proves_whole`]). A
+/// mismatch spends nothing more ([`Check::mismatch_steps`]): the time of
+/// the check raises the floor every mismatch waits for instead.
 fn legacy_verify_job(
     password: &Password,
     stored: &LegacyHash,
     current: &Params,
     memory: &mut [Block],
     shared: &Shared,
-) -> Result<Verified, PasswordError> {
+) -> Result<Checked, PasswordError> {
+    let started = Instant::now();
     // An over-long candidate is checked as the empty string, for the time.
     let equal = stored
         .verify(password.secret())
         .map_err(|_| PasswordError::MalformedHash)?;
+    let worked = started.elapsed();
+    shared.raise_floor(worked);
     if equal && !password.over_long {
-        return Ok(Verified::Match { needs_rehash: true });
+        // a bcrypt match of a longer password proved only its first 72 bytes
+        let needs_rehash = stored.proves_whole(password.secret());
+        return Ok((Verified::Match { needs_rehash }, worked));
     }
-    filler_hash(password, current, memory, shared)?;
-    Ok(Verified::Mismatch)
+    if Check::Imported.needs_filler() {
+        filler_hash(password, current, memory, shared)?;
+    }
+    Ok((Verified::Mismatch, started.elapsed()))
 }
 
 /// One argon2 computation, in the worker's buffer when it is large enough,

@@ -255,13 +255,114 @@ async fn an_imported_hash_verifies_on_the_pool_and_always_needs_a_rehash() {
     );
     assert_eq!(
         hasher.hashes_computed(),
-        before + 1,
-        "a mismatch costs a current hash too, as an unknown account does"
+        before,
+        "a mismatch costs the imported check alone; the floor pads the rest"
     );
     let over_long = "x".repeat(MAX_PASSWORD_BYTES + 1);
     assert_eq!(
         hasher.verify(candidate(&over_long), Some(bcrypt)).await,
         Ok(Verified::Mismatch)
+    );
+}
+
+/// Which hashes a wrong password costs, per kind of stored hash: one check
+/// each, never an imported check plus an argon2id (which made imported
+/// accounts slower than unknown ones); only an outdated argon2 hash adds
+/// today's price.
+#[test]
+fn a_mismatch_costs_one_check_per_kind_of_stored_hash() {
+    use pool::{Check, Step};
+    let cases: [(Check, &[Step]); 4] = [
+        (Check::Nothing, &[Step::Dummy]),
+        (Check::Argon2 { outdated: false }, &[Step::StoredArgon2]),
+        (
+            Check::Argon2 { outdated: true },
+            &[Step::StoredArgon2, Step::Filler],
+        ),
+        (Check::Imported, &[Step::Imported]),
+    ];
+    for (check, steps) in cases {
+        assert_eq!(check.mismatch_steps(), steps, "{check:?}");
+    }
+    // the wait that pads a mismatch to the floor
+    let ms = Duration::from_millis;
+    assert_eq!(pool::pad(ms(50), ms(20)), ms(30));
+    assert_eq!(pool::pad(ms(50), ms(80)), Duration::ZERO);
+    assert_eq!(pool::pad(Duration::ZERO, ms(20)), Duration::ZERO);
+}
+
+#[tokio::test]
+async fn the_mismatch_floor_comes_from_the_imported_hashes_and_pads_every_mismatch() {
+    let hasher = small_pool();
+    assert_eq!(hasher.mismatch_floor(), Duration::ZERO, "nothing imported");
+    // pyca bcrypt, cost 5 (scripts/import-fixtures/generate.py)
+    let bcrypt = "$2b$05$x7jQp7pReLT5qhGKLAkHseMmcNy8KUboKpgj1lFL.eWfpwXMRU26a";
+    let argon2 = hasher
+        .hash(new_password("a native password"))
+        .await
+        .unwrap();
+    let before = hasher.hashes_computed();
+    let floor = hasher
+        .calibrate(&[bcrypt.to_owned(), argon2.clone(), "$2b$junk".to_owned()])
+        .await
+        .unwrap();
+    assert!(floor > Duration::ZERO, "one bcrypt check was timed");
+    assert_eq!(hasher.mismatch_floor(), floor);
+    assert_eq!(
+        hasher.hashes_computed(),
+        before,
+        "argon2 and malformed samples are skipped"
+    );
+    // a mismatch of every kind waits for the floor; a match does not have to
+    for phc in [None, Some(argon2.as_str()), Some(bcrypt)] {
+        let started = Instant::now();
+        let got = hasher.verify(candidate("not it"), phc).await.unwrap();
+        assert_eq!(got, Verified::Mismatch);
+        assert!(
+            started.elapsed() >= floor,
+            "{phc:?} answered before the floor"
+        );
+    }
+    // without imported hashes left, the floor is zero again
+    assert_eq!(hasher.calibrate(&[]).await.unwrap(), Duration::ZERO);
+    assert_eq!(hasher.mismatch_floor(), Duration::ZERO);
+}
+
+/// bcrypt reads 72 bytes: a longer password that matches proved only those,
+/// and replacing the hash with argon2id of what was typed would lock out an
+/// owner whose password has another tail. Such a match keeps the bcrypt hash.
+#[tokio::test]
+async fn a_bcrypt_match_of_72_bytes_or_more_keeps_the_bcrypt_hash() {
+    let hasher = small_pool();
+    // pyca bcrypt 5.0: bcrypt.hashpw(first72, bcrypt.gensalt(4)), which is
+    // what a truncating bcrypt makes of any password starting with them
+    let bcrypt = "$2b$04$f86XJv0rE6r3RkqdLWoXHOR69zuqO7zQXwI2vAo70nqaTebZvKUH.";
+    let first72 = "correct horse battery staple, seventy-two bytes of it: padding padding!!";
+    assert_eq!(first72.len(), 72);
+    let owners = format!("{first72} and the owner's own tail");
+    let others = format!("{first72} and somebody else's tail");
+    for typed in [first72, owners.as_str(), others.as_str()] {
+        assert_eq!(
+            hasher.verify(candidate(typed), Some(bcrypt)).await,
+            Ok(Verified::Match {
+                needs_rehash: false
+            }),
+            "{} bytes",
+            typed.len()
+        );
+    }
+    // 71 bytes carry bcrypt's NUL: not a prefix match, a mismatch
+    assert_eq!(
+        hasher.verify(candidate(&first72[..71]), Some(bcrypt)).await,
+        Ok(Verified::Mismatch)
+    );
+    let stored = crate::legacy_hashes::LegacyHash::parse(bcrypt).unwrap();
+    assert!(stored.proves_whole(&[b'x'; 71]));
+    assert!(!stored.proves_whole(&[b'x'; 72]));
+    let pbkdf2 = crate::legacy_hashes::LegacyHash::parse("$pbkdf2-sha256$i=1000,l=4$c2FsdA$aGFzaA");
+    assert!(
+        pbkdf2.unwrap().proves_whole(&[b'x'; 200]),
+        "only bcrypt truncates"
     );
 }
 

@@ -9,6 +9,8 @@ mod store;
 
 pub use store::UserTransferStore;
 
+use time::OffsetDateTime;
+
 use crate::audit::AuditEvent;
 use crate::session::Session;
 use crate::user::User;
@@ -28,4 +30,24 @@ pub struct NewAccount {
     pub events: Vec<AuditEvent>,
     /// A session to create for it (seeding), if any.
     pub session: Option<Session>,
+    /// Upstream identities linked to it (import).
+    pub identities: Vec<LinkedIdentity>,
+}
+
+/// An account at an upstream identity provider linked to a latchkey
+/// account: table `identities`, one account per (provider, subject), the
+/// shape federation signs in with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedIdentity {
+    /// The provider's name as configured (`google`, `github`, an OIDC
+    /// issuer's short name).
+    pub provider: String,
+    /// The provider's stable id of the account (`sub`).
+    pub subject: String,
+    /// The address the provider gave, if any.
+    pub email: Option<String>,
+    /// Whether the provider said the address was verified.
+    pub email_verified: bool,
+    /// When the link was made.
+    pub linked_at: OffsetDateTime,
 }

@@ -44,6 +44,7 @@ mod redis;
 mod server;
 mod sessions;
 mod setting;
+mod telemetry;
 mod tokens;
 
 pub use access::AccessConfig;
@@ -68,6 +69,7 @@ pub use redis::RedisSettings;
 pub use server::{MasterKey, Profile, ServerConfig};
 pub use sessions::SessionConfig;
 pub use setting::{ConfigError, Kind, Problem, Setting, Source, redact_secret, redact_url};
+pub use telemetry::TelemetryConfig;
 pub use tokens::TokenConfig;
 
 /// Every section's settings, in the order `config show` prints them (the
@@ -96,6 +98,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     pages::SETTINGS,
     events::SETTINGS,
     branding::SETTINGS,
+    telemetry::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -150,6 +153,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// Product name, logo, colours and custom CSS of pages and mail.
     pub branding: BrandingConfig,
+    /// OpenTelemetry traces.
+    pub telemetry: TelemetryConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -193,6 +198,7 @@ pub fn load_from(
     let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
     let events: events::Raw = c.section(table, events::SETTINGS, file);
     let branding: branding::Raw = c.section(table, branding::SETTINGS, file);
+    let telemetry: telemetry::Raw = c.section(table, telemetry::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
@@ -224,6 +230,7 @@ pub fn load_from(
         cors: cors.validate(&mut c),
         authz: authz.validate(&mut c),
         events: events.validate(&mut c),
+        telemetry: telemetry.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

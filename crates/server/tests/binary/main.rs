@@ -15,4 +15,5 @@ mod mail;
 mod postgres;
 mod seed_export;
 mod smtp;
+mod telemetry;
 mod user_import;

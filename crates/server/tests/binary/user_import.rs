@@ -310,6 +310,114 @@ fn every_formats_hashes_from_its_own_tool_sign_in_and_become_argon2id() {
     assert!(server.terminate().success());
 }
 
+/// bcrypt reads the first 72 bytes: an imported owner with a longer password
+/// signs in with it, a sign-in with the same 72 bytes and another tail (which
+/// bcrypt cannot tell apart) does not replace the hash with argon2id of that
+/// tail, so the owner's own password keeps working; the bcrypt hash stays.
+#[test]
+fn a_bcrypt_password_over_72_bytes_is_not_rehashed_from_another_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    // pyca bcrypt 5.0 of the first 72 bytes: what a truncating bcrypt (pyca
+    // before 5, PHP, Node's bcryptjs) makes of the owner's whole password
+    let first72 = "correct horse battery staple, seventy-two bytes of it: padding padding!!";
+    let owners = format!("{first72} and the owner's own tail");
+    let path = dir.path().join("users.jsonl");
+    write_lines(
+        &path,
+        &[json!({
+            "email": "long@example.com",
+            "email_verified": true,
+            "password_hash": "$2b$04$f86XJv0rE6r3RkqdLWoXHOR69zuqO7zQXwI2vAo70nqaTebZvKUH.",
+        })],
+    );
+    import_ok(dir.path(), &path, CHEAP_HASH);
+    let server = Server::start(dir.path(), &[], CHEAP_HASH);
+    let others = format!("{first72} and somebody else's tail");
+    for typed in [others.as_str(), first72, owners.as_str()] {
+        let r = login(server.addr, "long@example.com", typed);
+        assert_eq!(r.status, 200, "{} bytes: {}", typed.len(), r.text());
+    }
+    assert!(server.terminate().success());
+    let users = export_hashes(dir.path(), CHEAP_HASH);
+    assert_eq!(
+        users[0]["password_hash"], "$2b$04$f86XJv0rE6r3RkqdLWoXHOR69zuqO7zQXwI2vAo70nqaTebZvKUH.",
+        "kept until a proof of the whole password"
+    );
+}
+
+/// Linked upstream identities (provider + subject) come in with their
+/// accounts, go out with `user export`, are not linked twice by a second
+/// run, and a file that would link one to two accounts (in the store or in
+/// the file) imports nothing and names the lines.
+#[test]
+fn linked_identities_import_once_export_and_conflicts_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.jsonl");
+    write_lines(
+        &path,
+        &[
+            json!({"email": "fed1@example.com", "email_verified": true, "identities": [
+                {"provider": "google.com", "subject": "1001", "email": "fed1@gmail.example", "email_verified": true},
+                {"provider": "github", "subject": "77"}]}),
+            json!({"email": "fed2@example.com", "identities": [{"provider": "google.com", "subject": "1002"}]}),
+        ],
+    );
+    import_ok(dir.path(), &path, CHEAP_HASH);
+    import_ok(dir.path(), &path, CHEAP_HASH);
+    let exported = lines(&run_in(dir.path(), &["user", "export"], CHEAP_HASH));
+    let of =
+        |email: &str| exported.iter().find(|u| u["email"] == email).unwrap()["identities"].clone();
+    assert_eq!(
+        of("fed1@example.com"),
+        json!([
+            {"provider": "github", "subject": "77", "email": null, "email_verified": false},
+            {"provider": "google.com", "subject": "1001", "email": "fed1@gmail.example", "email_verified": true}
+        ])
+    );
+    assert_eq!(
+        of("fed2@example.com"),
+        json!([{"provider": "google.com", "subject": "1002", "email": null, "email_verified": false}])
+    );
+    // the export imports into another store with the same links
+    let other = tempfile::tempdir().unwrap();
+    let again = other.path().join("users.jsonl");
+    write_lines(&again, &exported);
+    import_ok(other.path(), &again, CHEAP_HASH);
+    let round = lines(&run_in(other.path(), &["user", "export"], CHEAP_HASH));
+    let links = |users: &[Value]| -> BTreeSet<String> {
+        users
+            .iter()
+            .map(|u| json!([u["email"], u["identities"]]).to_string())
+            .collect()
+    };
+    assert_eq!(links(&round), links(&exported));
+
+    let bad = dir.path().join("bad.jsonl");
+    write_lines(
+        &bad,
+        &[
+            json!({"email": "fed3@example.com", "identities": [{"provider": "google.com", "subject": "1001"}]}),
+            json!({"email": "fed4@example.com", "identities": [
+                {"provider": "x", "subject": "1"}, {"provider": "x", "subject": "1"}]}),
+            json!({"email": "fed5@example.com", "identities": [{"provider": "y", "subject": "2"}]}),
+            json!({"email": "fed6@example.com", "identities": [{"provider": "y", "subject": "2"}]}),
+            json!({"email": "fed7@example.com", "identities": [{"provider": "has space", "subject": "3"}]}),
+            json!({"email": "fed8@example.com"}),
+        ],
+    );
+    refused_naming(
+        dir.path(),
+        &bad,
+        &[
+            (1, "already linked to another account"),
+            (2, "the same provider and subject twice"),
+            (4, "a provider and subject of line 3"),
+            (5, "printable ASCII"),
+        ],
+        6,
+    );
+}
+
 /// `latchkey user import FILE` in `dir`, which must succeed.
 fn import_ok(dir: &Path, file: &Path, env: &[(&str, &str)]) {
     let out = run_in(dir, &["user", "import", file.to_str().unwrap()], env);

@@ -4,7 +4,7 @@ use latchkey_core::audit::{AuditEvent, AuditQuery, EventType};
 use latchkey_core::client_info::ClientInfo;
 use latchkey_core::id;
 use latchkey_core::store::StoreError;
-use latchkey_core::user_transfer::NewAccount;
+use latchkey_core::user_transfer::{LinkedIdentity, NewAccount};
 
 use super::{base_now, migrated, sample_session, sample_user};
 use crate::db::TestDb;
@@ -18,6 +18,7 @@ fn account(email: &str, username: Option<&str>, with_session: bool) -> NewAccoun
         user,
         roles: vec!["moderator".into()],
         events: vec![event],
+        identities: Vec::new(),
     }
 }
 
@@ -84,5 +85,74 @@ pub async fn account_batches_store_each_address_once(db: &dyn TestDb) {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+fn identity(provider: &str, subject: &str, email: Option<&str>) -> LinkedIdentity {
+    LinkedIdentity {
+        provider: provider.into(),
+        subject: subject.into(),
+        email: email.map(str::to_owned),
+        email_verified: email.is_some(),
+        linked_at: base_now(),
+    }
+}
+
+/// Linked identities are stored with their account and read back per
+/// account; a (provider, subject) links one account only: a batch that
+/// links it again fails whole, and `identities_taken` names it beforehand.
+pub async fn linked_identities_are_stored_once_per_provider_and_subject(db: &dyn TestDb) {
+    let store = migrated(db).await;
+    let tag = id::new_id();
+    let mut a = account(&format!("ia.{tag}@example.com"), None, false);
+    let google = identity("google.com", &format!("g-{tag}"), Some("a@gmail.example"));
+    let github = identity("github", &tag, None);
+    a.identities = vec![google.clone(), github.clone()];
+    assert_eq!(store.insert_accounts(&[a.clone()]).await.unwrap(), 1);
+    let mut linked = store
+        .identities_of(std::slice::from_ref(&a.user.id))
+        .await
+        .unwrap();
+    linked.sort_by(|x, y| x.1.provider.cmp(&y.1.provider));
+    assert_eq!(
+        linked,
+        vec![
+            (a.user.id.clone(), github.clone()),
+            (a.user.id.clone(), google.clone())
+        ]
+    );
+    let other = (google.provider.clone(), format!("other-{tag}"));
+    let taken = store
+        .identities_taken(&[
+            (google.provider.clone(), google.subject.clone()),
+            other.clone(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        taken,
+        vec![(google.provider.clone(), google.subject.clone())]
+    );
+
+    let mut b = account(&format!("ib.{tag}@example.com"), None, false);
+    b.identities = vec![identity(&other.0, &other.1, None), google.clone()];
+    let c = account(&format!("ic.{tag}@example.com"), None, false);
+    let result = store.insert_accounts(&[c.clone(), b.clone()]).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict("identity"))),
+        "{result:?}"
+    );
+    assert!(
+        store
+            .user_by_email(&c.user.email_normalized)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing of the failed batch"
+    );
+    assert_eq!(store.identities_taken(&[other]).await.unwrap(), vec![]);
+    assert_eq!(
+        store.identities_of(&[b.user.id.clone()]).await.unwrap(),
+        vec![]
     );
 }
