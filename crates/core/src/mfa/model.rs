@@ -7,7 +7,9 @@ use crate::session::SessionKind;
 /// How long an `mfa_token` lasts.
 pub const MFA_TOKEN_TTL: Duration = Duration::minutes(5);
 
-/// Wrong codes after which an `mfa_token` is dead.
+/// Codes checked against one `mfa_token`: each reserves an attempt in the
+/// store before the check (the fifth may still be the right one); after five
+/// wrong codes it is dead.
 pub const MAX_CHALLENGE_FAILURES: u32 = 5;
 
 /// A user's TOTP factor, pending until confirmed with a first code.
@@ -108,7 +110,8 @@ pub struct MfaChallenge {
     pub created_at: OffsetDateTime,
     /// When it stops working.
     pub expires_at: OffsetDateTime,
-    /// Wrong codes so far.
+    /// Attempts reserved so far (codes checked; a right one uses the
+    /// challenge, so every attempt after it counts as wrong).
     pub failures: u32,
     /// When it was used; it works once.
     pub used_at: Option<OffsetDateTime>,

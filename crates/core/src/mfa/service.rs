@@ -331,8 +331,8 @@ impl Mfa {
     }
 
     /// The second step of a sign-in: the `mfa_token` (with its cookie in
-    /// cookie mode) and a code. Wrong codes count against the token (five
-    /// and it is dead) and the account's failure counters; the right one
+    /// cookie mode) and a code. Every code checked takes one of the token's
+    /// five attempts first (five wrong codes and it is dead) and the account's failure counters; the right one
     /// uses the token and starts the session.
     pub async fn complete_sign_in(&self, step: SecondStep<'_>) -> Result<LoginSuccess, MfaError> {
         if step.mfa_token.is_empty() || step.mfa_token.len() > MAX_OPAQUE_TOKEN_LEN {
@@ -359,22 +359,20 @@ impl Mfa {
             .user_by_id(&challenge.user_id)
             .await?
             .ok_or(MfaError::InvalidMfaToken)?;
-        let method = match self
-            .verify(&user, step.method, step.code, step.client, "sign_in")
-            .await
-        {
-            Ok(m) => m,
-            Err(MfaError::InvalidCode) => {
-                self.store.fail_mfa_challenge(&token_hash).await?;
-                return Err(MfaError::InvalidCode);
-            }
-            Err(e) => return Err(e),
-        };
-        if !self
+        // the attempt is taken before the check, atomically, so parallel
+        // wrong codes cannot outrun the limit; a right code keeps it taken
+        if self
             .store
-            .use_mfa_challenge(&token_hash, MAX_CHALLENGE_FAILURES, now)
+            .reserve_mfa_attempt(&token_hash, MAX_CHALLENGE_FAILURES, now)
             .await?
+            .is_none()
         {
+            return Err(MfaError::InvalidMfaToken);
+        }
+        let method = self
+            .verify(&user, step.method, step.code, step.client, "sign_in")
+            .await?;
+        if !self.store.use_mfa_challenge(&token_hash, now).await? {
             return Err(MfaError::InvalidMfaToken);
         }
         if let Some(s) = user.active_suspension(now) {

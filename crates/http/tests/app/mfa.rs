@@ -16,11 +16,12 @@ use time::Duration;
 latchkey_testkit::both_backends!(
     of_fifty_concurrent_uses_of_one_code_exactly_one_succeeds,
     wrong_codes_count_in_the_accounts_failure_counter,
+    twenty_concurrent_wrong_codes_spend_five_attempts_and_kill_the_token(without_failure_counters()),
+    a_code_is_good_once_and_only_near_its_time,
 );
 
 latchkey_testkit::sqlite_only!(
     sign_in_asks_for_the_second_factor_and_issues_aal2,
-    a_code_is_good_once_and_only_near_its_time,
     the_mfa_token_is_single_use_short_lived_and_dies_after_five_wrong_codes,
     in_cookie_mode_the_mfa_token_works_only_in_its_browser,
     a_reset_does_not_skip_the_second_factor,
@@ -34,6 +35,18 @@ latchkey_testkit::sqlite_only!(
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// The account's failure counters off, so that only the `mfa_token`'s own
+/// limit bounds its wrong codes.
+fn without_failure_counters() -> latchkey_testkit::Options {
+    latchkey_testkit::Options {
+        brute_force: latchkey_core::abuse::brute_force::BruteForcePolicy {
+            enabled: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 fn unique(tag: &str) -> String {
     format!("{tag}.{}@example.com", latchkey_core::id::new_id())
 }
@@ -46,6 +59,15 @@ struct Enrolled {
     backup_codes: Vec<String>,
     token: String,
     refresh: String,
+}
+
+/// A code that is not `right`.
+fn wrong_code(right: &str) -> &'static str {
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
 }
 
 fn code_at(app: &TestApp, secret: &str, offset_secs: i64) -> String {
@@ -268,11 +290,7 @@ async fn the_mfa_token_is_single_use_short_lived_and_dies_after_five_wrong_codes
 
     let token = mfa_token(&app, &u.email).await;
     let right = code_at(&app, &u.secret, 0);
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_code(&right);
     for _ in 0..5 {
         let r = second_step(&app, &token, "totp", wrong).await;
         assert_eq!(status_code(&r), (403, "invalid_code".into()));
@@ -294,6 +312,46 @@ async fn the_mfa_token_is_single_use_short_lived_and_dies_after_five_wrong_codes
     // a fresh sign-in with the right code still works: nothing was used
     let r = second_step(&app, &mfa_token(&app, &u.email).await, "totp", &right).await;
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+async fn twenty_concurrent_wrong_codes_spend_five_attempts_and_kill_the_token(app: TestApp) {
+    let u = enrolled(&app, "attempts").await;
+    let token = mfa_token(&app, &u.email).await;
+    let right = code_at(&app, &u.secret, 0);
+    let wrong = wrong_code(&right);
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, token) = (app.clone(), token.clone());
+            tokio::spawn(
+                async move { status_code(&second_step(&app, &token, "totp", wrong).await) },
+            )
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let checked = answers
+        .iter()
+        .filter(|a| **a == (403, "invalid_code".into()))
+        .count();
+    assert!(checked <= 5, "{checked} wrong codes checked: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| *a == (403, "invalid_code".into()) || *a == (401, "invalid_mfa_token".into())),
+        "{answers:?}"
+    );
+    let hash = latchkey_tokens::sha256_hex(token.as_bytes());
+    let stored = app.store.mfa_challenge(&hash).await.unwrap().unwrap();
+    assert_eq!(stored.failures, 5, "five attempts counted, no more");
+    let r = second_step(&app, &token, "totp", &right).await;
+    assert_eq!(
+        status_code(&r),
+        (401, "invalid_mfa_token".into()),
+        "dead after five wrong codes"
+    );
 }
 
 fn cookie_of(r: &TestResponse, name: &str) -> Option<String> {
@@ -808,11 +866,7 @@ async fn wrong_codes_count_in_the_accounts_failure_counter(app: TestApp) {
             .map_or(0, |f| f.failures)
     };
     let right = code_at(&app, &u.secret, 0);
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_code(&right);
     for n in 1..=3 {
         let token = mfa_token(&app, &u.email).await;
         assert_eq!(
