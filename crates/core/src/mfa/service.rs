@@ -123,12 +123,28 @@ impl Mfa {
             confirmed_at: None,
             last_step: None,
         };
-        let generator = self.generator(user, &factor.secret_sealed)?;
+        let enrolment = self.enrolment(user, &factor.secret_sealed)?;
         match self.store.put_pending_totp(&factor).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(MfaError::AlreadyEnrolled),
             Err(e) => return Err(e.into()),
         }
+        Ok(enrolment)
+    }
+
+    /// The enrolment of `user` under way (started, not confirmed), to show
+    /// its secret again until the first code confirms it; `None` without one.
+    pub async fn pending_totp(&self, user: &User) -> Result<Option<TotpEnrolment>, MfaError> {
+        match self.store.totp_factor(&user.id).await? {
+            Some(f) if f.confirmed_at.is_none() => {
+                Ok(Some(self.enrolment(user, &f.secret_sealed)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn enrolment(&self, user: &User, sealed: &[u8]) -> Result<TotpEnrolment, MfaError> {
+        let generator = self.generator(user, sealed)?;
         Ok(TotpEnrolment {
             secret: generator.secret_base32(),
             otpauth_uri: generator.otpauth_uri(),

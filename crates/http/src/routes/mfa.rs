@@ -233,7 +233,7 @@ pub struct TotpEnrolmentView {
 }
 
 /// The QR code of `uri` as an SVG document.
-fn qr_svg(uri: &str) -> Result<String, ApiError> {
+pub(super) fn qr_svg(uri: &str) -> Result<String, ApiError> {
     let code = qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M)
         .map_err(|e| ApiError::internal(format!("QR code: {e}")))?;
     Ok(code

@@ -31,6 +31,7 @@ latchkey_testkit::sqlite_only!(
     an_administrator_resets_factors_and_writes_only_with_aal2,
     enrolment_needs_a_recent_sign_in_and_a_right_first_code,
     the_mfa_page_finishes_a_sign_in_in_its_browser_only,
+    the_account_security_section_enrols_shows_codes_once_regenerates_and_disables,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1099,4 +1100,231 @@ async fn the_mfa_page_finishes_a_sign_in_in_its_browser_only(app: TestApp) {
     let r = app.get("/mfa").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some("/login"));
+}
+
+/// A page answered with the refusal `code` (its English text shown above
+/// the form again).
+fn refused_page(r: &TestResponse, code: &str) {
+    let text = match code {
+        "reauth_required" => "Confirm with your password first.",
+        "wrong_password" => "The password is wrong.",
+        "invalid_code" => "The code is wrong or was used already",
+        other => panic!("no text for {other}"),
+    };
+    assert_eq!(r.status, 403, "{code}: {}", r.text());
+    assert!(r.text().contains(text), "{code}: {}", r.text());
+    assert!(r.text().contains("id=\"security\""), "the page again");
+}
+
+/// The text between `start` and the next `end` of `text`, with the HTML
+/// escapes of an attribute value undone.
+fn between(text: &str, start: &str, end: &str) -> String {
+    text.split(start)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .unwrap_or_else(|| panic!("{start}…{end} in {text}"))
+        .replace("&#x2f;", "/")
+        .replace("&#x3d;", "=")
+        .replace("&#x2b;", "+")
+}
+
+/// The backup codes an account page shows, and the text its download link
+/// saves (a `data:` URI).
+fn shown_codes(page: &TestResponse) -> (Vec<String>, String) {
+    let text = page.text();
+    let list = between(
+        &text,
+        "<ul class=\"backup-codes\" id=\"backup-codes\">",
+        "</ul>",
+    );
+    let codes: Vec<String> = list
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split("</code>").next().unwrap().to_owned())
+        .collect();
+    let href = between(&text, "id=\"backup-codes-download\" href=\"", "\"");
+    let b64 = href
+        .strip_prefix("data:text/plain;charset=utf-8;base64,")
+        .unwrap_or_else(|| panic!("a text data: link: {href}"));
+    let saved = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    (codes, String::from_utf8(saved).unwrap())
+}
+
+async fn the_account_security_section_enrols_shows_codes_once_regenerates_and_disables(
+    app: TestApp,
+) {
+    let email = unique("center");
+    let id = app.register(&email, PASSWORD).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cookie = app.login_cookie(&email, PASSWORD).await;
+    let get = |path: &'static str| crate::pages::page_with(&app, path, &cookie);
+    let post = |path: &'static str, body: String| {
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            let form = app.page_form("/account", Some(&cookie)).await;
+            app.post_page(path, &form, &body).await
+        }
+    };
+    let page = get("/account").await;
+    assert!(
+        page.text().contains("id=\"enable-mfa-form\""),
+        "{}",
+        page.text()
+    );
+
+    // a sign-in that is no longer recent needs the password again
+    app.clock.advance(Duration::minutes(11));
+    let r = post("/account/security/totp", String::new()).await;
+    refused_page(&r, "reauth_required");
+    assert!(
+        r.text().contains("id=\"enable-mfa-form\""),
+        "the page again"
+    );
+    let r = post("/account/security/totp", "password=wrong+one".into()).await;
+    refused_page(&r, "wrong_password");
+    assert!(
+        r.text().contains("id=\"security_password-error\""),
+        "{}",
+        r.text()
+    );
+    let r = post(
+        "/account/security/totp",
+        format!("password={}", PASSWORD.replace(' ', "+")),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account#security"));
+
+    // the page shows the QR code (an image, no script) and the key
+    let page = get("/account").await;
+    let text = page.text();
+    let qr = between(&text, "id=\"totp-qr\" src=\"", "\"");
+    let svg = base64::engine::general_purpose::STANDARD
+        .decode(qr.strip_prefix("data:image/svg+xml;base64,").unwrap())
+        .unwrap();
+    assert!(String::from_utf8(svg).unwrap().contains("<svg"));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("img-src 'self' data:"),
+        "the CSP allows the QR image"
+    );
+    let secret = between(&text, "<code id=\"totp-secret\">", "</code>");
+    assert!(text.contains("id=\"confirm-mfa-form\""), "{text}");
+    assert!(!text.contains("id=\"backup-codes\""));
+
+    // a wrong first code: the page again, still enrolling
+    let right = code_at(&app, &secret, 0);
+    let r = post(
+        "/account/security/totp/confirm",
+        format!("code={}", wrong_code(&right)),
+    )
+    .await;
+    refused_page(&r, "invalid_code");
+    assert!(r.text().contains(&secret), "the key again: {}", r.text());
+    assert!(!app.auth.mfa().status(&id).await.unwrap().enabled());
+
+    // the right one: on, and the ten codes shown once, with a download
+    let r = post("/account/security/totp/confirm", format!("code={right}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let (codes, saved) = shown_codes(&r);
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert_eq!(saved, format!("{}\n", codes.join("\n")));
+    assert!(app.auth.mfa().status(&id).await.unwrap().enabled());
+    let page = get("/account").await;
+    let text = page.text();
+    assert!(!text.contains("id=\"backup-codes\""), "shown once");
+    assert!(!text.contains(&codes[0]), "shown once");
+    assert!(!text.contains(&secret), "the key is not shown again");
+    assert!(text.contains("Backup codes left: 10."), "{text}");
+    assert!(text.contains("id=\"disable-mfa-form\""), "{text}");
+
+    // a code saved there signs in
+    let r = second_step(
+        &app,
+        &mfa_token(&app, &email).await,
+        "backup_code",
+        &codes[0],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        get("/account")
+            .await
+            .text()
+            .contains("Backup codes left: 9.")
+    );
+
+    // new codes right after confirming (a recent sign-in with the factor)
+    let r = post("/account/security/backup-codes", String::new()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (new_codes, _) = shown_codes(&r);
+    assert_eq!(new_codes.len(), 10);
+    let r = second_step(
+        &app,
+        &mfa_token(&app, &email).await,
+        "backup_code",
+        &codes[1],
+    )
+    .await;
+    assert_eq!(
+        status_code(&r),
+        (403, "invalid_code".into()),
+        "the old codes are gone"
+    );
+
+    // later: a change needs the factor again, a code in the form gives it
+    app.clock.advance(Duration::minutes(11));
+    for path in [
+        "/account/security/backup-codes",
+        "/account/security/totp/disable",
+    ] {
+        let r = post(path, String::new()).await;
+        refused_page(&r, "reauth_required");
+        let r = post(
+            path,
+            format!("code={}", wrong_code(&code_at(&app, &secret, 0))),
+        )
+        .await;
+        refused_page(&r, "invalid_code");
+    }
+    assert!(app.auth.mfa().status(&id).await.unwrap().enabled());
+    let r = post(
+        "/account/security/totp/disable",
+        format!("code={}", new_codes[0]),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(!app.auth.mfa().status(&id).await.unwrap().enabled());
+    let page = get("/account").await;
+    assert!(
+        page.text().contains("id=\"enable-mfa-form\""),
+        "{}",
+        page.text()
+    );
+    let events: Vec<String> = events_about(&app, &id)
+        .await
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    for e in [
+        "mfa.enabled",
+        "mfa.backup_codes_regenerated",
+        "mfa.disabled",
+    ] {
+        assert!(events.contains(&e.to_owned()), "{e}: {events:?}");
+    }
+
+    // signed out, a form goes to the sign-in page
+    let form = app.page_form("/login", None).await;
+    let r = app
+        .post_page("/account/security/totp/disable", &form, "code=")
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").unwrap().starts_with("/login"));
 }
