@@ -295,6 +295,32 @@ impl Mfa {
         self.require_aal2_if_enrolled(principal).await
     }
 
+    /// Whether `user_id` must enrol a second factor before anything else:
+    /// it holds a role of `mfa.required_for_roles` and has no confirmed
+    /// factor. Nothing is read while the policy names no role.
+    pub async fn enrolment_required(&self, user_id: &str) -> Result<bool, MfaError> {
+        let policy = &self.lifecycle.mfa;
+        if policy.required_for_roles.is_empty() {
+            return Ok(false);
+        }
+        if !policy.applies_to(&self.access(user_id).await?.roles) {
+            return Ok(false);
+        }
+        Ok(!enrolled(&self.ctx, user_id).await?)
+    }
+
+    /// `EnrolmentRequired` for a session of an account that must enrol
+    /// first (the gate of every route but enrolment and sign-out).
+    pub async fn require_enrolled_if_required(
+        &self,
+        principal: &Principal,
+    ) -> Result<(), MfaError> {
+        if self.enrolment_required(&principal.user_id).await? {
+            return Err(MfaError::EnrolmentRequired);
+        }
+        Ok(())
+    }
+
     /// `StepUpRequired` when the account has a second factor and this
     /// session never passed it.
     pub async fn require_aal2_if_enrolled(&self, principal: &Principal) -> Result<(), MfaError> {

@@ -98,6 +98,7 @@ pub fn sample(template: &str) -> Value {
                 qr => "data:image/svg+xml;base64,PHN2Zy8+",
             },
             backup_codes => ["4kq7-mz2x-9c8d"],
+            enrolment_required => true,
             backup_codes_download => "data:text/plain;charset=utf-8;base64,NGtxNy1tejJ4LTljOGQK",
         },
         "register.html" => context! {

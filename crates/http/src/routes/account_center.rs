@@ -68,6 +68,7 @@ pub(super) async fn account_context(
         .map(|s| SessionView::new(s, &who.session.id))
         .collect();
     let security = super::account_security::security_values(state, who).await?;
+    let enrolment_required = state.mfa().enrolment_required(&who.user_id).await?;
     Ok(context! {
         account => Value::from_serialize(UserView::from(who.user.clone())),
         sessions => Value::from_serialize(&sessions),
@@ -77,6 +78,7 @@ pub(super) async fn account_context(
         typed => typed,
         deletion_grace_days => state.recovery().deletion_grace().whole_days(),
         errors => Vec::<Value>::new(),
+        enrolment_required => enrolment_required,
         ..security
     })
 }
@@ -151,6 +153,9 @@ fn done(state: &AppState, notice: &str, section: &str) -> Response {
 /// password it asks for, and the form fields core's field names stand for.
 pub(super) struct AccountForm {
     pub(super) name: &'static str,
+    /// Whether a session that must enrol a second factor first
+    /// (`mfa.required_for_roles`) may use it.
+    pub(super) while_enrolling: bool,
     pub(super) password_field: Option<&'static str>,
     pub(super) fields: &'static [(&'static str, &'static str)],
 }
@@ -188,7 +193,15 @@ impl AccountForm {
                 Redirect::to(SIGN_IN_FIRST).into_response(),
             ));
         };
-        match act(&who, &f).await {
+        let gate = match self.while_enrolling {
+            true => Ok(()),
+            false => state.mfa().require_enrolled_if_required(&who).await,
+        };
+        let result = match gate {
+            Ok(()) => act(&who, &f).await,
+            Err(e) => Err(e.into()),
+        };
+        match result {
             Ok(value) => Ok(Attempt::Done(value, Box::new(who))),
             Err(error) => Err(
                 match account_context(state, &who, None, self.name, f.typed()).await {
@@ -222,31 +235,37 @@ impl AccountForm {
 
 const PROFILE: AccountForm = AccountForm {
     name: "profile",
+    while_enrolling: false,
     password_field: None,
     fields: &[],
 };
 const EMAIL: AccountForm = AccountForm {
     name: "email",
+    while_enrolling: false,
     password_field: Some("email_password"),
     fields: &[("email", "new_email")],
 };
 const PASSWORD: AccountForm = AccountForm {
     name: "password",
+    while_enrolling: false,
     password_field: Some("current_password"),
     fields: &[],
 };
 const SESSIONS: AccountForm = AccountForm {
     name: "sessions",
+    while_enrolling: false,
     password_field: None,
     fields: &[],
 };
 const VERIFY: AccountForm = AccountForm {
     name: "verify",
+    while_enrolling: false,
     password_field: None,
     fields: &[],
 };
 const DELETE: AccountForm = AccountForm {
     name: "delete",
+    while_enrolling: false,
     password_field: Some("delete_password"),
     fields: &[],
 };
@@ -677,6 +696,7 @@ pub async fn get_activity_page(
     let Some(who) = signed_in(&state, &headers).await else {
         return Ok(Redirect::to("/login?return_to=/account/activity").into_response());
     };
+    state.mfa().require_enrolled_if_required(&who).await?;
     let cursor = super::admin::cursor(q.cursor)?;
     let me = who.user_id.as_str();
     let events = state

@@ -41,6 +41,7 @@ use crate::state::AppState;
 
 const SECURITY: AccountForm = AccountForm {
     name: "security",
+    while_enrolling: true,
     password_field: Some("security_password"),
     fields: &[],
 };

@@ -32,9 +32,23 @@ latchkey_testkit::sqlite_only!(
     enrolment_needs_a_recent_sign_in_and_a_right_first_code,
     the_mfa_page_finishes_a_sign_in_in_its_browser_only,
     the_account_security_section_enrols_shows_codes_once_regenerates_and_disables,
+    a_required_role_without_a_factor_gets_an_enrolment_only_session(admins_must_enrol()),
 );
 
 const PASSWORD: &str = "correct horse battery staple";
+
+/// `mfa.required_for_roles = ["admin"]`.
+fn admins_must_enrol() -> latchkey_testkit::Options {
+    latchkey_testkit::Options {
+        lifecycle: latchkey_core::auth::LifecycleConfig {
+            mfa: latchkey_core::mfa::MfaPolicy {
+                required_for_roles: vec!["admin".into()],
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
 
 /// The account's failure counters off, so that only the `mfa_token`'s own
 /// limit bounds its wrong codes.
@@ -1327,4 +1341,104 @@ async fn the_account_security_section_enrols_shows_codes_once_regenerates_and_di
         .await;
     assert_eq!(r.status, 303);
     assert!(r.header("location").unwrap().starts_with("/login"));
+}
+
+async fn a_required_role_without_a_factor_gets_an_enrolment_only_session(app: TestApp) {
+    let email = unique("must-enrol");
+    let id = app.register(&email, PASSWORD).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.auth
+        .admin()
+        .admin_set_roles(&Actor::command_line(), &id, &["admin".to_owned()], false)
+        .await
+        .unwrap();
+    // an account without the role is not concerned
+    let plain = unique("plain");
+    app.register(&plain, PASSWORD).await;
+    let t = app.login(&plain, PASSWORD).await;
+    let r = app
+        .send("GET", "/v1/account", t["access_token"].as_str())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let t = app.login(&email, PASSWORD).await;
+    let token = t["access_token"].as_str().unwrap().to_owned();
+    for (method, path) in [
+        ("GET", "/v1/account"),
+        ("GET", "/v1/account/sessions"),
+        ("GET", "/v1/auth/session"),
+        ("POST", "/v1/account/mfa/backup-codes"),
+    ] {
+        let r = app.send(method, path, Some(&token)).await;
+        assert_eq!(
+            status_code(&r),
+            (403, "mfa_enrollment_required".into()),
+            "{method} {path}: {}",
+            r.text()
+        );
+    }
+    let r = app.send("GET", "/v1/admin/users", Some(&token)).await;
+    assert_eq!(
+        status_code(&r),
+        (403, "mfa_required".into()),
+        "{}",
+        r.text()
+    );
+    let r = app.send("GET", "/v1/account/mfa", Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // the hosted pages: the account page says why, other forms are refused
+    let cookie = app.login_cookie(&email, PASSWORD).await;
+    let page = crate::pages::page_with(&app, "/account", &cookie).await;
+    assert!(
+        page.text().contains("id=\"enrolment-required\""),
+        "{}",
+        page.text()
+    );
+    let form = app.page_form("/account", Some(&cookie)).await;
+    let r = app
+        .post_page("/account/profile", &form, "name=Mallory")
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(
+        r.text().contains("requires two-step sign-in"),
+        "{}",
+        r.text()
+    );
+    let r = crate::pages::page_with(&app, "/account/activity", &cookie).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    // signing out works
+    let r = app
+        .call(
+            Request::post("/v1/auth/logout")
+                .header("cookie", &cookie)
+                .header("origin", ISSUER)
+                .header("x-csrf-token", &form.csrf)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+
+    // enrolling is what the session can do; then it is a full one
+    let r = app.send("POST", "/v1/account/mfa/totp", Some(&token)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            json!({"code": code_at(&app, &secret, 0)}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for path in ["/v1/account", "/v1/admin/users"] {
+        let r = app.send("GET", path, Some(&token)).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    // from now on, signing in asks for the factor
+    assert_eq!(password_step(&app, &email).await["mfa_required"], true);
 }
