@@ -7,6 +7,10 @@
 //!   in `X-CSRF-Token`.
 //! - [`RecentlyAuthenticated`]: [`Authenticated`], and the session's
 //!   `auth_time` is recent (see `POST /v1/auth/reauth`).
+//! - [`Enrolling`]: [`Authenticated`] also for a session of an account that
+//!   `mfa.required_for_roles` obliges to enrol a second factor first (which
+//!   [`Authenticated`] answers `mfa_enrollment_required`): only on the
+//!   routes of enrolment and sign-out.
 //! - [`Admin<P>`]: an authenticated caller holding permission `P` (a marker
 //!   type from [`perm`], e.g. `Admin<perm::UsersRead>`). The caller's roles
 //!   are read from the store on every request, never from the token, so a
@@ -26,6 +30,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use latchkey_core::admin::Actor;
 use latchkey_core::auth::ClientInfo;
+use latchkey_core::mfa::MfaError;
 use latchkey_core::sessions::Principal;
 
 use crate::client_ip::ClientIp;
@@ -76,6 +81,25 @@ impl FromRequestParts<AppState> for RecentlyAuthenticated {
 /// The header carrying the CSRF token of a cookie session.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// [`Authenticated`] without the `mfa.required_for_roles` gate: for the
+/// routes a session of an account that must enrol a second factor may
+/// still reach (the factor's status, enrolment, confirmation, sign-out).
+/// [`Authenticated`] itself answers such a session 403
+/// `mfa_enrollment_required`, and [`Admin<P>`] 403 `mfa_required`.
+#[derive(Debug, Clone)]
+pub struct Enrolling(pub Authenticated);
+
+impl FromRequestParts<AppState> for Enrolling {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Enrolling(Authenticated::credentials(parts, state).await?))
+    }
+}
+
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
@@ -83,6 +107,19 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let who = Authenticated::credentials(parts, state).await?;
+        state
+            .mfa()
+            .require_enrolled_if_required(&who.principal)
+            .await?;
+        Ok(who)
+    }
+}
+
+impl Authenticated {
+    /// The credential (bearer, or cookie with its CSRF checks), without the
+    /// enrolment gate.
+    async fn credentials(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -238,12 +275,19 @@ impl<P: Permission + Send + Sync> FromRequestParts<AppState> for Admin<P> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let who = Authenticated::from_request_parts(parts, state).await?;
+        let who = Authenticated::credentials(parts, state).await?;
         let access = state.auth().access(&who.principal.user_id).await?;
         if !access.has(P::NAME) {
             metrics::counter!("latchkey_permission_denied_total", "permission" => P::NAME)
                 .increment(1);
             return Err(permission_denied(P::NAME));
+        }
+        if state
+            .mfa()
+            .enrolment_required(&who.principal.user_id)
+            .await?
+        {
+            return Err(MfaError::AdminWithoutFactor.into());
         }
         if !parts.method.is_safe() {
             // an administrator with a second factor writes only with recent aal2

@@ -248,6 +248,7 @@ pub async fn auth_parts(
         },
         locale: config.mail.locale.clone(),
         catalogue: config.pages.catalogue.clone(),
+        mfa: config.mfa.clone(),
         ..LifecycleConfig::default()
     };
     Ok(AuthParts {

@@ -42,10 +42,11 @@ const INSERT_CHALLENGE: &str = "INSERT INTO mfa_challenges \
 const DROP_EXPIRED: &str = "DELETE FROM mfa_challenges WHERE user_id = $1 AND expires_at <= $2";
 const CHALLENGE: &str = "SELECT token_hash, user_id, kind, binding_hash, amr, created_at, \
      expires_at, failures, used_at FROM mfa_challenges WHERE token_hash = $1";
-const FAIL_CHALLENGE: &str = "UPDATE mfa_challenges SET failures = failures + 1 \
-     WHERE token_hash = $1 AND used_at IS NULL RETURNING failures";
+const RESERVE_ATTEMPT: &str = "UPDATE mfa_challenges SET failures = failures + 1 \
+     WHERE token_hash = $1 AND used_at IS NULL AND failures < $2 AND expires_at > $3 \
+     RETURNING failures";
 const USE_CHALLENGE: &str = "UPDATE mfa_challenges SET used_at = $2 \
-     WHERE token_hash = $1 AND used_at IS NULL AND failures < $3";
+     WHERE token_hash = $1 AND used_at IS NULL";
 const RAISE_SESSION: &str =
     "UPDATE sessions SET auth_time = $2, amr = $3 WHERE id = $1 AND revoked_at IS NULL";
 
@@ -264,29 +265,32 @@ impl MfaStore for PgStore {
         }))
     }
 
-    async fn fail_mfa_challenge(&self, token_hash: &str) -> Result<u32, StoreError> {
-        let rows = self.query1(FAIL_CHALLENGE, &[&token_hash]).await?;
-        let n: i32 = rows
+    async fn reserve_mfa_attempt(
+        &self,
+        token_hash: &str,
+        max_attempts: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
+        let now = truncate_to_millis(now);
+        let max = i32::try_from(max_attempts).unwrap_or(i32::MAX);
+        let rows = self
+            .query1(RESERVE_ATTEMPT, &[&token_hash, &max, &now])
+            .await?;
+        let n: Option<i32> = rows
             .first()
             .map(|r| r.try_get(0))
             .transpose()
-            .map_err(map_err)?
-            .unwrap_or(0);
-        Ok(u32::try_from(n).unwrap_or(0))
+            .map_err(map_err)?;
+        Ok(n.map(|n| u32::try_from(n).unwrap_or(0)))
     }
 
     async fn use_mfa_challenge(
         &self,
         token_hash: &str,
-        max_failures: u32,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let now = truncate_to_millis(now);
-        let max = i32::try_from(max_failures).unwrap_or(i32::MAX);
-        Ok(self
-            .exec1(USE_CHALLENGE, &[&token_hash, &now, &max])
-            .await?
-            > 0)
+        Ok(self.exec1(USE_CHALLENGE, &[&token_hash, &now]).await? > 0)
     }
 
     async fn raise_session(

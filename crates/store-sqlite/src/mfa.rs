@@ -40,10 +40,11 @@ const INSERT_CHALLENGE: &str = "INSERT INTO mfa_challenges \
 const DROP_EXPIRED: &str = "DELETE FROM mfa_challenges WHERE user_id = ?1 AND expires_at <= ?2";
 const CHALLENGE: &str = "SELECT token_hash, user_id, kind, binding_hash, amr, created_at, \
      expires_at, failures, used_at FROM mfa_challenges WHERE token_hash = ?1";
-const FAIL_CHALLENGE: &str = "UPDATE mfa_challenges SET failures = failures + 1 \
-     WHERE token_hash = ?1 AND used_at IS NULL RETURNING failures";
+const RESERVE_ATTEMPT: &str = "UPDATE mfa_challenges SET failures = failures + 1 \
+     WHERE token_hash = ?1 AND used_at IS NULL AND failures < ?2 AND expires_at > ?3 \
+     RETURNING failures";
 const USE_CHALLENGE: &str = "UPDATE mfa_challenges SET used_at = ?2 \
-     WHERE token_hash = ?1 AND used_at IS NULL AND failures < ?3";
+     WHERE token_hash = ?1 AND used_at IS NULL";
 const RAISE_SESSION: &str =
     "UPDATE sessions SET auth_time = ?2, amr = ?3 WHERE id = ?1 AND revoked_at IS NULL";
 
@@ -361,14 +362,19 @@ impl MfaStore for SqliteStore {
         }))
     }
 
-    async fn fail_mfa_challenge(&self, token_hash: &str) -> Result<u32, StoreError> {
+    async fn reserve_mfa_attempt(
+        &self,
+        token_hash: &str,
+        max_attempts: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError> {
         let hash = token_hash.to_owned();
+        let now = to_unix_millis(now);
         self.write(move |c| {
-            c.prepare_cached(FAIL_CHALLENGE)
+            c.prepare_cached(RESERVE_ATTEMPT)
                 .map_err(map_err)?
-                .query_row(params![hash], |r| r.get::<_, u32>(0))
+                .query_row(params![hash, max_attempts, now], |r| r.get::<_, u32>(0))
                 .optional()
-                .map(Option::unwrap_or_default)
                 .map_err(map_err)
         })
         .await
@@ -377,7 +383,6 @@ impl MfaStore for SqliteStore {
     async fn use_mfa_challenge(
         &self,
         token_hash: &str,
-        max_failures: u32,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let hash = token_hash.to_owned();
@@ -385,7 +390,7 @@ impl MfaStore for SqliteStore {
         self.write(move |c| {
             c.prepare_cached(USE_CHALLENGE)
                 .map_err(map_err)?
-                .execute(params![hash, now, max_failures])
+                .execute(params![hash, now])
                 .map(|n| n > 0)
                 .map_err(map_err)
         })

@@ -94,6 +94,7 @@ macro_rules! conformance_suite {
             concurrent_uses_of_one_step_or_code_admit_one,
             backup_codes_are_single_use_replaced_and_removed,
             mfa_challenges_count_failures_and_are_used_once,
+            concurrent_attempts_at_one_mfa_token_reserve_at_most_the_maximum,
             every_session_end_records_its_event,
             events_resume_in_order_and_are_purged_by_age,
             concurrent_writers_skip_no_event_for_a_polling_reader,

@@ -46,6 +46,8 @@ pub struct LifecycleConfig {
     pub locale: String,
     /// The sentences of mail in every configured locale.
     pub catalogue: std::sync::Arc<crate::i18n::Catalogue>,
+    /// `mfa.required_for_roles`.
+    pub mfa: crate::mfa::MfaPolicy,
 }
 
 impl Default for LifecycleConfig {
@@ -62,6 +64,7 @@ impl Default for LifecycleConfig {
             theme: Theme::default(),
             locale: "en".into(),
             catalogue: Default::default(),
+            mfa: Default::default(),
         }
     }
 }

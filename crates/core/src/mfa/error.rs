@@ -32,6 +32,14 @@ pub enum MfaError {
     /// The change needs a recent authentication with a second factor.
     #[error("recent aal2 authentication required")]
     StepUpRequired,
+    /// `mfa.required_for_roles` names a role of the account and it has no
+    /// second factor: the session may only enrol one, or sign out.
+    #[error("a second factor must be enrolled first")]
+    EnrolmentRequired,
+    /// The same, on an administration route: administrators of such a role
+    /// act only with a second factor.
+    #[error("administration needs a second factor")]
+    AdminWithoutFactor,
     /// A refusal of the sign-in gate (throttled, locked, suspended, ...).
     #[error(transparent)]
     SignIn(#[from] SignInError),

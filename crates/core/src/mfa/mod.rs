@@ -38,8 +38,8 @@ pub mod totp;
 pub use backup::{BACKUP_CODE_COUNT, BackupCodes};
 pub use error::MfaError;
 pub use model::{
-    ChallengeVerdict, MAX_CHALLENGE_FAILURES, MFA_TOKEN_TTL, Method, MfaChallenge, MfaRequired,
-    MfaStatus, TotpFactor, has_second_factor,
+    ChallengeVerdict, MAX_CHALLENGE_FAILURES, MFA_TOKEN_TTL, Method, MfaChallenge, MfaPolicy,
+    MfaRequired, MfaStatus, TotpFactor, has_second_factor,
 };
 pub use service::{Mfa, SecondStep, TotpEnrolment};
 pub use store::MfaStore;

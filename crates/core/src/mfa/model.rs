@@ -7,8 +7,29 @@ use crate::session::SessionKind;
 /// How long an `mfa_token` lasts.
 pub const MFA_TOKEN_TTL: Duration = Duration::minutes(5);
 
-/// Wrong codes after which an `mfa_token` is dead.
+/// Codes checked against one `mfa_token`: each reserves an attempt in the
+/// store before the check (the fifth may still be the right one); after five
+/// wrong codes it is dead.
 pub const MAX_CHALLENGE_FAILURES: u32 = 5;
+
+/// `mfa.required_for_roles`: accounts holding one of these roles (assigned
+/// or inherited) must have a second factor. Without one, a session reaches
+/// only enrolment and sign-out (`EnrolmentRequired`), and administration
+/// answers `mfa_required`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MfaPolicy {
+    /// The role names; empty: no account must.
+    pub required_for_roles: Vec<String>,
+}
+
+impl MfaPolicy {
+    /// Whether an account holding `roles` must have a second factor.
+    pub fn applies_to<'a>(&self, roles: impl IntoIterator<Item = &'a String>) -> bool {
+        roles
+            .into_iter()
+            .any(|r| self.required_for_roles.iter().any(|w| w == r))
+    }
+}
 
 /// A user's TOTP factor, pending until confirmed with a first code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +129,8 @@ pub struct MfaChallenge {
     pub created_at: OffsetDateTime,
     /// When it stops working.
     pub expires_at: OffsetDateTime,
-    /// Wrong codes so far.
+    /// Attempts reserved so far (codes checked; a right one uses the
+    /// challenge, so every attempt after it counts as wrong).
     pub failures: u32,
     /// When it was used; it works once.
     pub used_at: Option<OffsetDateTime>,
@@ -219,6 +241,24 @@ mod tests {
         ] {
             assert_eq!(c.decide(now, binding), want, "{name}");
         }
+    }
+
+    #[test]
+    fn the_policy_names_roles() {
+        let policy = MfaPolicy {
+            required_for_roles: vec!["admin".into(), "ops".into()],
+        };
+        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for (held, want) in [
+            (roles(&["user"]), false),
+            (roles(&["user", "admin"]), true),
+            (roles(&["ops"]), true),
+            (roles(&["administrator"]), false),
+            (roles(&[]), false),
+        ] {
+            assert_eq!(policy.applies_to(&held), want, "{held:?}");
+        }
+        assert!(!MfaPolicy::default().applies_to(&roles(&["admin"])));
     }
 
     #[test]

@@ -123,12 +123,28 @@ impl Mfa {
             confirmed_at: None,
             last_step: None,
         };
-        let generator = self.generator(user, &factor.secret_sealed)?;
+        let enrolment = self.enrolment(user, &factor.secret_sealed)?;
         match self.store.put_pending_totp(&factor).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(MfaError::AlreadyEnrolled),
             Err(e) => return Err(e.into()),
         }
+        Ok(enrolment)
+    }
+
+    /// The enrolment of `user` under way (started, not confirmed), to show
+    /// its secret again until the first code confirms it; `None` without one.
+    pub async fn pending_totp(&self, user: &User) -> Result<Option<TotpEnrolment>, MfaError> {
+        match self.store.totp_factor(&user.id).await? {
+            Some(f) if f.confirmed_at.is_none() => {
+                Ok(Some(self.enrolment(user, &f.secret_sealed)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn enrolment(&self, user: &User, sealed: &[u8]) -> Result<TotpEnrolment, MfaError> {
+        let generator = self.generator(user, sealed)?;
         Ok(TotpEnrolment {
             secret: generator.secret_base32(),
             otpauth_uri: generator.otpauth_uri(),
@@ -279,6 +295,32 @@ impl Mfa {
         self.require_aal2_if_enrolled(principal).await
     }
 
+    /// Whether `user_id` must enrol a second factor before anything else:
+    /// it holds a role of `mfa.required_for_roles` and has no confirmed
+    /// factor. Nothing is read while the policy names no role.
+    pub async fn enrolment_required(&self, user_id: &str) -> Result<bool, MfaError> {
+        let policy = &self.lifecycle.mfa;
+        if policy.required_for_roles.is_empty() {
+            return Ok(false);
+        }
+        if !policy.applies_to(&self.access(user_id).await?.roles) {
+            return Ok(false);
+        }
+        Ok(!enrolled(&self.ctx, user_id).await?)
+    }
+
+    /// `EnrolmentRequired` for a session of an account that must enrol
+    /// first (the gate of every route but enrolment and sign-out).
+    pub async fn require_enrolled_if_required(
+        &self,
+        principal: &Principal,
+    ) -> Result<(), MfaError> {
+        if self.enrolment_required(&principal.user_id).await? {
+            return Err(MfaError::EnrolmentRequired);
+        }
+        Ok(())
+    }
+
     /// `StepUpRequired` when the account has a second factor and this
     /// session never passed it.
     pub async fn require_aal2_if_enrolled(&self, principal: &Principal) -> Result<(), MfaError> {
@@ -331,8 +373,8 @@ impl Mfa {
     }
 
     /// The second step of a sign-in: the `mfa_token` (with its cookie in
-    /// cookie mode) and a code. Wrong codes count against the token (five
-    /// and it is dead) and the account's failure counters; the right one
+    /// cookie mode) and a code. Every code checked takes one of the token's
+    /// five attempts first (five wrong codes and it is dead) and the account's failure counters; the right one
     /// uses the token and starts the session.
     pub async fn complete_sign_in(&self, step: SecondStep<'_>) -> Result<LoginSuccess, MfaError> {
         if step.mfa_token.is_empty() || step.mfa_token.len() > MAX_OPAQUE_TOKEN_LEN {
@@ -359,22 +401,20 @@ impl Mfa {
             .user_by_id(&challenge.user_id)
             .await?
             .ok_or(MfaError::InvalidMfaToken)?;
-        let method = match self
-            .verify(&user, step.method, step.code, step.client, "sign_in")
-            .await
-        {
-            Ok(m) => m,
-            Err(MfaError::InvalidCode) => {
-                self.store.fail_mfa_challenge(&token_hash).await?;
-                return Err(MfaError::InvalidCode);
-            }
-            Err(e) => return Err(e),
-        };
-        if !self
+        // the attempt is taken before the check, atomically, so parallel
+        // wrong codes cannot outrun the limit; a right code keeps it taken
+        if self
             .store
-            .use_mfa_challenge(&token_hash, MAX_CHALLENGE_FAILURES, now)
+            .reserve_mfa_attempt(&token_hash, MAX_CHALLENGE_FAILURES, now)
             .await?
+            .is_none()
         {
+            return Err(MfaError::InvalidMfaToken);
+        }
+        let method = self
+            .verify(&user, step.method, step.code, step.client, "sign_in")
+            .await?;
+        if !self.store.use_mfa_challenge(&token_hash, now).await? {
             return Err(MfaError::InvalidMfaToken);
         }
         if let Some(s) = user.active_suspension(now) {

@@ -82,15 +82,24 @@ pub trait MfaStore: Send + Sync {
     /// A challenge by the hash of its token, whatever its state.
     async fn mfa_challenge(&self, token_hash: &str) -> Result<Option<MfaChallenge>, StoreError>;
 
-    /// Counts a wrong code against an unused challenge; the failures now.
-    async fn fail_mfa_challenge(&self, token_hash: &str) -> Result<u32, StoreError>;
+    /// Reserves one attempt at an open challenge (unused, unexpired at
+    /// `now`, fewer than `max_attempts` reserved) before its code is
+    /// checked: the attempt's number, or `None` (nothing changes) when the
+    /// challenge is not open. One conditional update, so concurrent codes
+    /// never reserve more than `max_attempts`; a right code does not give
+    /// its attempt back.
+    async fn reserve_mfa_attempt(
+        &self,
+        token_hash: &str,
+        max_attempts: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<u32>, StoreError>;
 
-    /// Marks an unused challenge with fewer than `max_failures` failures
-    /// used; `false` when another request used it first (or it is dead).
+    /// Marks an unused challenge (whose attempt was reserved) used; `false`
+    /// when another request used it first.
     async fn use_mfa_challenge(
         &self,
         token_hash: &str,
-        max_failures: u32,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 

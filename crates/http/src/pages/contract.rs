@@ -92,6 +92,14 @@ pub fn sample(template: &str) -> Value {
             typed => context! { username => "ada", name => "Ada", new_email => "b@example.com" },
             deletion_grace_days => 30,
             errors => errors(),
+            mfa => context! { enabled => true, pending => false, backup_codes_left => 9 },
+            enrolment => context! {
+                secret => "JBSWY3DPEHPK3PXP", otpauth_uri => "otpauth://totp/latchkey:a%40example.com",
+                qr => "data:image/svg+xml;base64,PHN2Zy8+",
+            },
+            backup_codes => ["4kq7-mz2x-9c8d"],
+            enrolment_required => true,
+            backup_codes_download => "data:text/plain;charset=utf-8;base64,NGtxNy1tejJ4LTljOGQK",
         },
         "register.html" => context! {
             csrf => "c", email => "a@example.com", username => "ada", name => "Ada",

@@ -42,7 +42,7 @@ use crate::render::Renderer;
 use crate::state::AppState;
 
 /// The account page's title (a catalogue key).
-const TITLE: &str = "account-title";
+pub(super) const TITLE: &str = "account-title";
 
 /// Where a page goes without a session.
 const SIGN_IN_FIRST: &str = "/login?return_to=/account";
@@ -53,7 +53,7 @@ const ACTIVITY_PAGE: u32 = 20;
 /// The values of the account page: the account, its sessions, the
 /// session's CSRF token, the notice to show, and, after a refused form,
 /// which form (`failed`) and what was typed (`typed`).
-async fn account_context(
+pub(super) async fn account_context(
     state: &AppState,
     who: &Principal,
     notice: Option<String>,
@@ -67,6 +67,8 @@ async fn account_context(
         .into_iter()
         .map(|s| SessionView::new(s, &who.session.id))
         .collect();
+    let security = super::account_security::security_values(state, who).await?;
+    let enrolment_required = state.mfa().enrolment_required(&who.user_id).await?;
     Ok(context! {
         account => Value::from_serialize(UserView::from(who.user.clone())),
         sessions => Value::from_serialize(&sessions),
@@ -76,6 +78,8 @@ async fn account_context(
         typed => typed,
         deletion_grace_days => state.recovery().deletion_grace().whole_days(),
         errors => Vec::<Value>::new(),
+        enrolment_required => enrolment_required,
+        ..security
     })
 }
 
@@ -114,7 +118,7 @@ pub async fn get_account_page(
 }
 
 /// What an account form's POST came to.
-enum Attempt<T> {
+pub(super) enum Attempt<T> {
     /// Done by the signed-in sender.
     Done(T, Box<Principal>),
     /// No session: on to the sign-in page.
@@ -123,7 +127,7 @@ enum Attempt<T> {
 
 /// A submitted account form: its CSRF token, and what it keeps of what was
 /// typed when it is refused (never a password).
-trait Submitted: serde::de::DeserializeOwned + Send {
+pub(super) trait Submitted: serde::de::DeserializeOwned + Send {
     fn csrf(&self) -> &str;
     fn typed(&self) -> Value {
         context! {}
@@ -147,16 +151,19 @@ fn done(state: &AppState, notice: &str, section: &str) -> Response {
 /// One of the account page's forms: its name (the section's id, and
 /// `failed` when it is refused), the form field that takes refusals of the
 /// password it asks for, and the form fields core's field names stand for.
-struct AccountForm {
-    name: &'static str,
-    password_field: Option<&'static str>,
-    fields: &'static [(&'static str, &'static str)],
+pub(super) struct AccountForm {
+    pub(super) name: &'static str,
+    /// Whether a session that must enrol a second factor first
+    /// (`mfa.required_for_roles`) may use it.
+    pub(super) while_enrolling: bool,
+    pub(super) password_field: Option<&'static str>,
+    pub(super) fields: &'static [(&'static str, &'static str)],
 }
 
 impl AccountForm {
     /// `error` as this form shows it: its fields named as the form names
     /// them, a refused password beside the password field.
-    fn error(&self, error: impl Into<ApiError>) -> ApiError {
+    pub(super) fn error(&self, error: impl Into<ApiError>) -> ApiError {
         let error = error.into().with_field_names(self.fields);
         match (error.code(), self.password_field) {
             ("wrong_password", Some(field)) => error.on_field(field),
@@ -170,7 +177,7 @@ impl AccountForm {
     /// session's when signed in, else the pre-sign-in one, and then on to
     /// the sign-in page); then `act` as the sender. A refusal shows the
     /// account page again with the reasons in this form's section.
-    async fn attempt<F: Submitted, T>(
+    pub(super) async fn attempt<F: Submitted, T>(
         &self,
         state: &AppState,
         headers: &HeaderMap,
@@ -186,7 +193,15 @@ impl AccountForm {
                 Redirect::to(SIGN_IN_FIRST).into_response(),
             ));
         };
-        match act(&who, &f).await {
+        let gate = match self.while_enrolling {
+            true => Ok(()),
+            false => state.mfa().require_enrolled_if_required(&who).await,
+        };
+        let result = match gate {
+            Ok(()) => act(&who, &f).await,
+            Err(e) => Err(e.into()),
+        };
+        match result {
             Ok(value) => Ok(Attempt::Done(value, Box::new(who))),
             Err(error) => Err(
                 match account_context(state, &who, None, self.name, f.typed()).await {
@@ -203,7 +218,7 @@ impl AccountForm {
 
     /// [`AccountForm::attempt`], then back to this form's section of the
     /// account page, which says `notice` once.
-    async fn submit<F: Submitted>(
+    pub(super) async fn submit<F: Submitted>(
         &self,
         state: &AppState,
         headers: &HeaderMap,
@@ -220,31 +235,37 @@ impl AccountForm {
 
 const PROFILE: AccountForm = AccountForm {
     name: "profile",
+    while_enrolling: false,
     password_field: None,
     fields: &[],
 };
 const EMAIL: AccountForm = AccountForm {
     name: "email",
+    while_enrolling: false,
     password_field: Some("email_password"),
     fields: &[("email", "new_email")],
 };
 const PASSWORD: AccountForm = AccountForm {
     name: "password",
+    while_enrolling: false,
     password_field: Some("current_password"),
     fields: &[],
 };
 const SESSIONS: AccountForm = AccountForm {
     name: "sessions",
+    while_enrolling: false,
     password_field: None,
     fields: &[],
 };
 const VERIFY: AccountForm = AccountForm {
     name: "verify",
+    while_enrolling: false,
     password_field: None,
     fields: &[],
 };
 const DELETE: AccountForm = AccountForm {
     name: "delete",
+    while_enrolling: false,
     password_field: Some("delete_password"),
     fields: &[],
 };
@@ -333,7 +354,7 @@ impl Submitted for EmailForm {
 
 /// Re-authenticates `who` with `password` (the rules and quotas of
 /// `POST /v1/auth/reauth`): the step before an email change or deletion.
-async fn reauthenticate(
+pub(super) async fn reauthenticate(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
     who: &Principal,
@@ -675,6 +696,7 @@ pub async fn get_activity_page(
     let Some(who) = signed_in(&state, &headers).await else {
         return Ok(Redirect::to("/login?return_to=/account/activity").into_response());
     };
+    state.mfa().require_enrolled_if_required(&who).await?;
     let cursor = super::admin::cursor(q.cursor)?;
     let me = who.user_id.as_str();
     let events = state

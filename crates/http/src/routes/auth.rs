@@ -25,7 +25,7 @@ use crate::cookies::set_cookie;
 use crate::error::ApiError;
 use crate::extract::{Json, Query};
 use crate::pages::lang::Lang;
-use crate::principal::{Authenticated, ClientAddr, ClientMeta, Via};
+use crate::principal::{Authenticated, ClientAddr, ClientMeta, Enrolling, Via};
 use crate::sign_in::SignIn;
 use crate::state::AppState;
 use utoipa_axum::routes;
@@ -384,7 +384,7 @@ pub async fn post_refresh(
 pub async fn post_logout(
     State(state): State<AppState>,
     ClientMeta(client): ClientMeta,
-    who: Authenticated,
+    Enrolling(who): Enrolling,
 ) -> Result<Response, ApiError> {
     state.sessions().logout(&who.principal, &client).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();

@@ -205,6 +205,8 @@ pub async fn get_authz_check(
         }
         Err(e) => return Err(e),
     };
+    // a session that must enrol a second factor first reaches nothing here
+    state.mfa().require_enrolled_if_required(&principal).await?;
     if require.aal2 && !principal.session.amr.iter().any(|m| m == "mfa") {
         return Err(step_up());
     }

@@ -18,7 +18,7 @@ use super::auth::{CookieLoginResponse, LoginMode};
 use super::views::rfc3339;
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
-use crate::principal::{Admin, Authenticated, ClientAddr, ClientMeta, RecentlyAuthenticated, perm};
+use crate::principal::{Admin, ClientAddr, ClientMeta, Enrolling, RecentlyAuthenticated, perm};
 use crate::render::Renderer;
 use crate::sign_in::{SignIn, SignedIn};
 use crate::state::AppState;
@@ -67,6 +67,18 @@ impl From<MfaError> for ApiError {
                 "mfa_required",
                 "Second factor required",
                 "This account has a second factor and this change needs a recent sign-in with it: POST /v1/auth/reauth with {method, code}, then retry.",
+            ),
+            MfaError::EnrolmentRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_enrollment_required",
+                "Second factor enrolment required",
+                "A role of this account requires two-step sign-in (mfa.required_for_roles): until a second factor is enrolled (POST /v1/account/mfa/totp, then /confirm), this session can only enrol one or sign out.",
+            ),
+            MfaError::AdminWithoutFactor => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_required",
+                "Second factor required",
+                "A role of this account requires two-step sign-in (mfa.required_for_roles): administration answers only once a second factor is enrolled.",
             ),
             MfaError::SignIn(e) => e.into(),
             MfaError::Session(e) => e.into(),
@@ -205,7 +217,7 @@ pub struct MfaStatusView {
     ))]
 pub async fn get_mfa(
     State(state): State<AppState>,
-    who: Authenticated,
+    Enrolling(who): Enrolling,
 ) -> Result<axum::Json<MfaStatusView>, ApiError> {
     let status = state.mfa().status(&who.principal.user_id).await?;
     Ok(axum::Json(MfaStatusView {
@@ -233,7 +245,7 @@ pub struct TotpEnrolmentView {
 }
 
 /// The QR code of `uri` as an SVG document.
-fn qr_svg(uri: &str) -> Result<String, ApiError> {
+pub(super) fn qr_svg(uri: &str) -> Result<String, ApiError> {
     let code = qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M)
         .map_err(|e| ApiError::internal(format!("QR code: {e}")))?;
     Ok(code
@@ -256,8 +268,9 @@ fn qr_svg(uri: &str) -> Result<String, ApiError> {
     ))]
 pub async fn post_totp(
     State(state): State<AppState>,
-    RecentlyAuthenticated(who): RecentlyAuthenticated,
+    Enrolling(who): Enrolling,
 ) -> Result<Response, ApiError> {
+    state.mfa().require_recent(&who.principal).await?;
     let enrolment = state.mfa().start_totp(&who.principal).await?;
     let view = TotpEnrolmentView {
         qr_svg: qr_svg(&enrolment.otpauth_uri)?,
@@ -299,7 +312,7 @@ pub struct BackupCodesView {
 pub async fn post_totp_confirm(
     State(state): State<AppState>,
     ClientMeta(client): ClientMeta,
-    who: Authenticated,
+    Enrolling(who): Enrolling,
     Json(body): Json<CodeRequest>,
 ) -> Result<axum::Json<BackupCodesView>, ApiError> {
     let backup_codes = state

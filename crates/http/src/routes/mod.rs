@@ -6,6 +6,7 @@
 
 mod account;
 mod account_center;
+mod account_security;
 mod admin;
 mod auth;
 pub mod authz;
@@ -173,6 +174,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         pages::routes(),
         register_page::routes(),
         account_center::routes(),
+        account_security::routes(),
         admin::routes(),
         mfa::routes(),
         mfa_page::routes(),

@@ -16,11 +16,12 @@ use time::Duration;
 latchkey_testkit::both_backends!(
     of_fifty_concurrent_uses_of_one_code_exactly_one_succeeds,
     wrong_codes_count_in_the_accounts_failure_counter,
+    twenty_concurrent_wrong_codes_spend_five_attempts_and_kill_the_token(without_failure_counters()),
+    a_code_is_good_once_and_only_near_its_time,
 );
 
 latchkey_testkit::sqlite_only!(
     sign_in_asks_for_the_second_factor_and_issues_aal2,
-    a_code_is_good_once_and_only_near_its_time,
     the_mfa_token_is_single_use_short_lived_and_dies_after_five_wrong_codes,
     in_cookie_mode_the_mfa_token_works_only_in_its_browser,
     a_reset_does_not_skip_the_second_factor,
@@ -30,9 +31,36 @@ latchkey_testkit::sqlite_only!(
     an_administrator_resets_factors_and_writes_only_with_aal2,
     enrolment_needs_a_recent_sign_in_and_a_right_first_code,
     the_mfa_page_finishes_a_sign_in_in_its_browser_only,
+    the_account_security_section_enrols_shows_codes_once_regenerates_and_disables,
+    a_required_role_without_a_factor_gets_an_enrolment_only_session(admins_must_enrol()),
 );
 
 const PASSWORD: &str = "correct horse battery staple";
+
+/// `mfa.required_for_roles = ["admin"]`.
+fn admins_must_enrol() -> latchkey_testkit::Options {
+    latchkey_testkit::Options {
+        lifecycle: latchkey_core::auth::LifecycleConfig {
+            mfa: latchkey_core::mfa::MfaPolicy {
+                required_for_roles: vec!["admin".into()],
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The account's failure counters off, so that only the `mfa_token`'s own
+/// limit bounds its wrong codes.
+fn without_failure_counters() -> latchkey_testkit::Options {
+    latchkey_testkit::Options {
+        brute_force: latchkey_core::abuse::brute_force::BruteForcePolicy {
+            enabled: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
 
 fn unique(tag: &str) -> String {
     format!("{tag}.{}@example.com", latchkey_core::id::new_id())
@@ -46,6 +74,15 @@ struct Enrolled {
     backup_codes: Vec<String>,
     token: String,
     refresh: String,
+}
+
+/// A code that is not `right`.
+fn wrong_code(right: &str) -> &'static str {
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
 }
 
 fn code_at(app: &TestApp, secret: &str, offset_secs: i64) -> String {
@@ -268,11 +305,7 @@ async fn the_mfa_token_is_single_use_short_lived_and_dies_after_five_wrong_codes
 
     let token = mfa_token(&app, &u.email).await;
     let right = code_at(&app, &u.secret, 0);
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_code(&right);
     for _ in 0..5 {
         let r = second_step(&app, &token, "totp", wrong).await;
         assert_eq!(status_code(&r), (403, "invalid_code".into()));
@@ -294,6 +327,46 @@ async fn the_mfa_token_is_single_use_short_lived_and_dies_after_five_wrong_codes
     // a fresh sign-in with the right code still works: nothing was used
     let r = second_step(&app, &mfa_token(&app, &u.email).await, "totp", &right).await;
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+async fn twenty_concurrent_wrong_codes_spend_five_attempts_and_kill_the_token(app: TestApp) {
+    let u = enrolled(&app, "attempts").await;
+    let token = mfa_token(&app, &u.email).await;
+    let right = code_at(&app, &u.secret, 0);
+    let wrong = wrong_code(&right);
+    let app = std::sync::Arc::new(app);
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, token) = (app.clone(), token.clone());
+            tokio::spawn(
+                async move { status_code(&second_step(&app, &token, "totp", wrong).await) },
+            )
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let checked = answers
+        .iter()
+        .filter(|a| **a == (403, "invalid_code".into()))
+        .count();
+    assert!(checked <= 5, "{checked} wrong codes checked: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| *a == (403, "invalid_code".into()) || *a == (401, "invalid_mfa_token".into())),
+        "{answers:?}"
+    );
+    let hash = latchkey_tokens::sha256_hex(token.as_bytes());
+    let stored = app.store.mfa_challenge(&hash).await.unwrap().unwrap();
+    assert_eq!(stored.failures, 5, "five attempts counted, no more");
+    let r = second_step(&app, &token, "totp", &right).await;
+    assert_eq!(
+        status_code(&r),
+        (401, "invalid_mfa_token".into()),
+        "dead after five wrong codes"
+    );
 }
 
 fn cookie_of(r: &TestResponse, name: &str) -> Option<String> {
@@ -808,11 +881,7 @@ async fn wrong_codes_count_in_the_accounts_failure_counter(app: TestApp) {
             .map_or(0, |f| f.failures)
     };
     let right = code_at(&app, &u.secret, 0);
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_code(&right);
     for n in 1..=3 {
         let token = mfa_token(&app, &u.email).await;
         assert_eq!(
@@ -1045,4 +1114,331 @@ async fn the_mfa_page_finishes_a_sign_in_in_its_browser_only(app: TestApp) {
     let r = app.get("/mfa").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.header("location"), Some("/login"));
+}
+
+/// A page answered with the refusal `code` (its English text shown above
+/// the form again).
+fn refused_page(r: &TestResponse, code: &str) {
+    let text = match code {
+        "reauth_required" => "Confirm with your password first.",
+        "wrong_password" => "The password is wrong.",
+        "invalid_code" => "The code is wrong or was used already",
+        other => panic!("no text for {other}"),
+    };
+    assert_eq!(r.status, 403, "{code}: {}", r.text());
+    assert!(r.text().contains(text), "{code}: {}", r.text());
+    assert!(r.text().contains("id=\"security\""), "the page again");
+}
+
+/// The text between `start` and the next `end` of `text`, with the HTML
+/// escapes of an attribute value undone.
+fn between(text: &str, start: &str, end: &str) -> String {
+    text.split(start)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .unwrap_or_else(|| panic!("{start}…{end} in {text}"))
+        .replace("&#x2f;", "/")
+        .replace("&#x3d;", "=")
+        .replace("&#x2b;", "+")
+}
+
+/// The backup codes an account page shows, and the text its download link
+/// saves (a `data:` URI).
+fn shown_codes(page: &TestResponse) -> (Vec<String>, String) {
+    let text = page.text();
+    let list = between(
+        &text,
+        "<ul class=\"backup-codes\" id=\"backup-codes\">",
+        "</ul>",
+    );
+    let codes: Vec<String> = list
+        .split("<code>")
+        .skip(1)
+        .map(|c| c.split("</code>").next().unwrap().to_owned())
+        .collect();
+    let href = between(&text, "id=\"backup-codes-download\" href=\"", "\"");
+    let b64 = href
+        .strip_prefix("data:text/plain;charset=utf-8;base64,")
+        .unwrap_or_else(|| panic!("a text data: link: {href}"));
+    let saved = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    (codes, String::from_utf8(saved).unwrap())
+}
+
+async fn the_account_security_section_enrols_shows_codes_once_regenerates_and_disables(
+    app: TestApp,
+) {
+    let email = unique("center");
+    let id = app.register(&email, PASSWORD).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cookie = app.login_cookie(&email, PASSWORD).await;
+    let get = |path: &'static str| crate::pages::page_with(&app, path, &cookie);
+    let post = |path: &'static str, body: String| {
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            let form = app.page_form("/account", Some(&cookie)).await;
+            app.post_page(path, &form, &body).await
+        }
+    };
+    let page = get("/account").await;
+    assert!(
+        page.text().contains("id=\"enable-mfa-form\""),
+        "{}",
+        page.text()
+    );
+
+    // a sign-in that is no longer recent needs the password again
+    app.clock.advance(Duration::minutes(11));
+    let r = post("/account/security/totp", String::new()).await;
+    refused_page(&r, "reauth_required");
+    assert!(
+        r.text().contains("id=\"enable-mfa-form\""),
+        "the page again"
+    );
+    let r = post("/account/security/totp", "password=wrong+one".into()).await;
+    refused_page(&r, "wrong_password");
+    assert!(
+        r.text().contains("id=\"security_password-error\""),
+        "{}",
+        r.text()
+    );
+    let r = post(
+        "/account/security/totp",
+        format!("password={}", PASSWORD.replace(' ', "+")),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account#security"));
+
+    // the page shows the QR code (an image, no script) and the key
+    let page = get("/account").await;
+    let text = page.text();
+    let qr = between(&text, "id=\"totp-qr\" src=\"", "\"");
+    let svg = base64::engine::general_purpose::STANDARD
+        .decode(qr.strip_prefix("data:image/svg+xml;base64,").unwrap())
+        .unwrap();
+    assert!(String::from_utf8(svg).unwrap().contains("<svg"));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("img-src 'self' data:"),
+        "the CSP allows the QR image"
+    );
+    let secret = between(&text, "<code id=\"totp-secret\">", "</code>");
+    assert!(text.contains("id=\"confirm-mfa-form\""), "{text}");
+    assert!(!text.contains("id=\"backup-codes\""));
+
+    // a wrong first code: the page again, still enrolling
+    let right = code_at(&app, &secret, 0);
+    let r = post(
+        "/account/security/totp/confirm",
+        format!("code={}", wrong_code(&right)),
+    )
+    .await;
+    refused_page(&r, "invalid_code");
+    assert!(r.text().contains(&secret), "the key again: {}", r.text());
+    assert!(!app.auth.mfa().status(&id).await.unwrap().enabled());
+
+    // the right one: on, and the ten codes shown once, with a download
+    let r = post("/account/security/totp/confirm", format!("code={right}")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let (codes, saved) = shown_codes(&r);
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert_eq!(saved, format!("{}\n", codes.join("\n")));
+    assert!(app.auth.mfa().status(&id).await.unwrap().enabled());
+    let page = get("/account").await;
+    let text = page.text();
+    assert!(!text.contains("id=\"backup-codes\""), "shown once");
+    assert!(!text.contains(&codes[0]), "shown once");
+    assert!(!text.contains(&secret), "the key is not shown again");
+    assert!(text.contains("Backup codes left: 10."), "{text}");
+    assert!(text.contains("id=\"disable-mfa-form\""), "{text}");
+
+    // a code saved there signs in
+    let r = second_step(
+        &app,
+        &mfa_token(&app, &email).await,
+        "backup_code",
+        &codes[0],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        get("/account")
+            .await
+            .text()
+            .contains("Backup codes left: 9.")
+    );
+
+    // new codes right after confirming (a recent sign-in with the factor)
+    let r = post("/account/security/backup-codes", String::new()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (new_codes, _) = shown_codes(&r);
+    assert_eq!(new_codes.len(), 10);
+    let r = second_step(
+        &app,
+        &mfa_token(&app, &email).await,
+        "backup_code",
+        &codes[1],
+    )
+    .await;
+    assert_eq!(
+        status_code(&r),
+        (403, "invalid_code".into()),
+        "the old codes are gone"
+    );
+
+    // later: a change needs the factor again, a code in the form gives it
+    app.clock.advance(Duration::minutes(11));
+    for path in [
+        "/account/security/backup-codes",
+        "/account/security/totp/disable",
+    ] {
+        let r = post(path, String::new()).await;
+        refused_page(&r, "reauth_required");
+        let r = post(
+            path,
+            format!("code={}", wrong_code(&code_at(&app, &secret, 0))),
+        )
+        .await;
+        refused_page(&r, "invalid_code");
+    }
+    assert!(app.auth.mfa().status(&id).await.unwrap().enabled());
+    let r = post(
+        "/account/security/totp/disable",
+        format!("code={}", new_codes[0]),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(!app.auth.mfa().status(&id).await.unwrap().enabled());
+    let page = get("/account").await;
+    assert!(
+        page.text().contains("id=\"enable-mfa-form\""),
+        "{}",
+        page.text()
+    );
+    let events: Vec<String> = events_about(&app, &id)
+        .await
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    for e in [
+        "mfa.enabled",
+        "mfa.backup_codes_regenerated",
+        "mfa.disabled",
+    ] {
+        assert!(events.contains(&e.to_owned()), "{e}: {events:?}");
+    }
+
+    // signed out, a form goes to the sign-in page
+    let form = app.page_form("/login", None).await;
+    let r = app
+        .post_page("/account/security/totp/disable", &form, "code=")
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").unwrap().starts_with("/login"));
+}
+
+async fn a_required_role_without_a_factor_gets_an_enrolment_only_session(app: TestApp) {
+    let email = unique("must-enrol");
+    let id = app.register(&email, PASSWORD).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.auth
+        .admin()
+        .admin_set_roles(&Actor::command_line(), &id, &["admin".to_owned()], false)
+        .await
+        .unwrap();
+    // an account without the role is not concerned
+    let plain = unique("plain");
+    app.register(&plain, PASSWORD).await;
+    let t = app.login(&plain, PASSWORD).await;
+    let r = app
+        .send("GET", "/v1/account", t["access_token"].as_str())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let t = app.login(&email, PASSWORD).await;
+    let token = t["access_token"].as_str().unwrap().to_owned();
+    for (method, path) in [
+        ("GET", "/v1/account"),
+        ("GET", "/v1/account/sessions"),
+        ("GET", "/v1/auth/session"),
+        ("POST", "/v1/account/mfa/backup-codes"),
+    ] {
+        let r = app.send(method, path, Some(&token)).await;
+        assert_eq!(
+            status_code(&r),
+            (403, "mfa_enrollment_required".into()),
+            "{method} {path}: {}",
+            r.text()
+        );
+    }
+    let r = app.send("GET", "/v1/admin/users", Some(&token)).await;
+    assert_eq!(
+        status_code(&r),
+        (403, "mfa_required".into()),
+        "{}",
+        r.text()
+    );
+    let r = app.send("GET", "/v1/account/mfa", Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // the hosted pages: the account page says why, other forms are refused
+    let cookie = app.login_cookie(&email, PASSWORD).await;
+    let page = crate::pages::page_with(&app, "/account", &cookie).await;
+    assert!(
+        page.text().contains("id=\"enrolment-required\""),
+        "{}",
+        page.text()
+    );
+    let form = app.page_form("/account", Some(&cookie)).await;
+    let r = app
+        .post_page("/account/profile", &form, "name=Mallory")
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(
+        r.text().contains("requires two-step sign-in"),
+        "{}",
+        r.text()
+    );
+    let r = crate::pages::page_with(&app, "/account/activity", &cookie).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    // signing out works
+    let r = app
+        .call(
+            Request::post("/v1/auth/logout")
+                .header("cookie", &cookie)
+                .header("origin", ISSUER)
+                .header("x-csrf-token", &form.csrf)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+
+    // enrolling is what the session can do; then it is a full one
+    let r = app.send("POST", "/v1/account/mfa/totp", Some(&token)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            json!({"code": code_at(&app, &secret, 0)}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for path in ["/v1/account", "/v1/admin/users"] {
+        let r = app.send("GET", path, Some(&token)).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    // from now on, signing in asks for the factor
+    assert_eq!(password_step(&app, &email).await["mfa_required"], true);
 }

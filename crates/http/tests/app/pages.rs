@@ -193,7 +193,7 @@ fn session_cookie(r: &TestResponse) -> (String, String) {
     (set.split(';').next().unwrap().to_owned(), set)
 }
 
-async fn page_with(app: &TestApp, path: &str, cookie: &str) -> TestResponse {
+pub(crate) async fn page_with(app: &TestApp, path: &str, cookie: &str) -> TestResponse {
     app.call(
         Request::get(path)
             .header("cookie", cookie)
@@ -1048,6 +1048,33 @@ fn form_actions(page: &TestResponse) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// The form actions of the account page as an account turns two-step
+/// sign-in on: while enrolling, and once it is on.
+async fn security_section_actions(app: &TestApp) -> std::collections::BTreeSet<String> {
+    let email = unique("walk-mfa");
+    app.register(&email, PASSWORD).await;
+    let cookie = app.login_cookie(&email, PASSWORD).await;
+    let form = app.page_form("/account", Some(&cookie)).await;
+    let r = app.post_page("/account/security/totp", &form, "").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let enrolling = page_with(app, "/account", &cookie).await;
+    let secret = enrolling
+        .text()
+        .split("<code id=\"totp-secret\">")
+        .nth(1)
+        .and_then(|s| s.split("</code>").next())
+        .expect("the key")
+        .to_owned();
+    let body = format!("code={}", app.totp_code(&secret, 0));
+    let on = app
+        .post_page("/account/security/totp/confirm", &form, &body)
+        .await;
+    assert_eq!(on.status, 200, "{}", on.text());
+    let mut actions = form_actions(&enrolling);
+    actions.extend(form_actions(&on));
+    actions
+}
+
 #[tokio::test]
 async fn every_account_form_refuses_cross_site_posts_when_signed_in() {
     let app = TestApp::sqlite().await;
@@ -1056,7 +1083,10 @@ async fn every_account_form_refuses_cross_site_posts_when_signed_in() {
     let cookie = signed_in_cookie(&app, &email, PASSWORD).await;
     let other = signed_in_cookie(&app, &email, PASSWORD).await;
     let page = page_with(&app, "/account", &cookie).await;
-    let actions = form_actions(&page);
+    let mut actions = form_actions(&page);
+    // the security section's forms follow the account's state: add those
+    // of another account's page as it turns two-step sign-in on
+    actions.extend(security_section_actions(&app).await);
     // every page form under /account is on the account page, so this walk
     // covers each one (a new form without a place there fails here)
     for path in page_routes("post") {

@@ -36,6 +36,7 @@ mod jobs;
 mod load;
 mod log;
 mod mail;
+mod mfa;
 mod pages;
 mod passwords;
 mod proxies;
@@ -99,6 +100,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     events::SETTINGS,
     branding::SETTINGS,
     telemetry::SETTINGS,
+    mfa::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -155,6 +157,8 @@ pub struct Config {
     pub branding: BrandingConfig,
     /// OpenTelemetry traces.
     pub telemetry: TelemetryConfig,
+    /// Who must use a second factor.
+    pub mfa: latchkey_core::mfa::MfaPolicy,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -199,6 +203,7 @@ pub fn load_from(
     let events: events::Raw = c.section(table, events::SETTINGS, file);
     let branding: branding::Raw = c.section(table, branding::SETTINGS, file);
     let telemetry: telemetry::Raw = c.section(table, telemetry::SETTINGS, file);
+    let mfa: mfa::Raw = c.section(table, mfa::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
@@ -231,6 +236,7 @@ pub fn load_from(
         authz: authz.validate(&mut c),
         events: events.validate(&mut c),
         telemetry: telemetry.validate(&mut c),
+        mfa: mfa.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

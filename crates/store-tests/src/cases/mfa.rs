@@ -17,6 +17,15 @@ use crate::TestDb;
 
 const STEP: i64 = 56_666_666;
 
+/// What the tasks that got something got.
+async fn joined<T>(tasks: Vec<tokio::task::JoinHandle<Option<T>>>) -> Vec<T> {
+    let mut got = Vec::new();
+    for t in tasks {
+        got.extend(t.await.unwrap());
+    }
+    got
+}
+
 fn pending(user: &User, now: OffsetDateTime, secret: &[u8]) -> TotpFactor {
     TotpFactor {
         user_id: user.id.clone(),
@@ -218,10 +227,7 @@ pub async fn concurrent_uses_of_one_step_or_code_admit_one(db: &dyn TestDb) {
             })
         })
         .collect();
-    let mut results = Vec::new();
-    for t in tasks {
-        results.extend(t.await.unwrap());
-    }
+    let results = joined(tasks).await;
     assert_eq!(results, [9], "one code, one use; nine left");
     let events = events_about(store.as_ref(), &user.id).await;
     assert_eq!(
@@ -231,6 +237,50 @@ pub async fn concurrent_uses_of_one_step_or_code_admit_one(db: &dyn TestDb) {
             .count(),
         1,
         "only the use that counted left an event"
+    );
+}
+
+/// Of 20 concurrent attempts at one `mfa_token`, at most the maximum are
+/// reserved: the limit is taken atomically, not read before and raised after.
+pub async fn concurrent_attempts_at_one_mfa_token_reserve_at_most_the_maximum(db: &dyn TestDb) {
+    let store = migrated(db).await;
+    let now = base_now();
+    let (user, _, _) = enrolled(store.as_ref(), now).await;
+    let challenge = MfaChallenge {
+        token_hash: "hash-race".into(),
+        user_id: user.id.clone(),
+        kind: SessionKind::Bearer,
+        binding_hash: None,
+        amr: vec!["pwd".into()],
+        created_at: now,
+        expires_at: now + Duration::minutes(5),
+        failures: 0,
+        used_at: None,
+    };
+    store.insert_mfa_challenge(&challenge).await.unwrap();
+    let max = MAX_CHALLENGE_FAILURES;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .reserve_mfa_attempt("hash-race", max, now)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut got = joined(tasks).await;
+    got.sort_unstable();
+    assert_eq!(got, (1..=max).collect::<Vec<_>>(), "each attempt once");
+    assert_eq!(
+        store
+            .mfa_challenge("hash-race")
+            .await
+            .unwrap()
+            .unwrap()
+            .failures,
+        max
     );
 }
 
@@ -312,8 +362,8 @@ pub async fn backup_codes_are_single_use_replaced_and_removed(db: &dyn TestDb) {
     );
 }
 
-/// An `mfa_token`'s challenge round-trips, counts failures, is used once,
-/// cannot be used after the maximum of failures, and goes with the factor.
+/// An `mfa_token`'s challenge round-trips, reserves attempts up to the
+/// maximum (not when used or expired), is used once, and goes with the factor.
 pub async fn mfa_challenges_count_failures_and_are_used_once(db: &dyn TestDb) {
     let store = migrated(db).await;
     let now = base_now();
@@ -346,33 +396,57 @@ pub async fn mfa_challenges_count_failures_and_are_used_once(db: &dyn TestDb) {
         Some(&b)
     );
     assert_eq!(store.mfa_challenge("nope").await.unwrap(), None);
-    for n in 1..=MAX_CHALLENGE_FAILURES {
-        assert_eq!(store.fail_mfa_challenge("hash-b").await.unwrap(), n);
-    }
     let max = MAX_CHALLENGE_FAILURES;
-    assert!(
-        !store.use_mfa_challenge("hash-b", max, now).await.unwrap(),
+    for n in 1..=max {
+        assert_eq!(
+            store.reserve_mfa_attempt("hash-b", max, now).await.unwrap(),
+            Some(n)
+        );
+    }
+    assert_eq!(
+        store.reserve_mfa_attempt("hash-b", max, now).await.unwrap(),
+        None,
         "dead"
-    );
-    assert!(store.use_mfa_challenge("hash-a", max, now).await.unwrap());
-    assert!(
-        !store.use_mfa_challenge("hash-a", max, now).await.unwrap(),
-        "once"
     );
     assert_eq!(
         store
-            .mfa_challenge("hash-a")
+            .mfa_challenge("hash-b")
             .await
             .unwrap()
             .unwrap()
-            .used_at,
-        Some(now)
+            .failures,
+        max,
+        "a refused attempt is not counted"
     );
     assert_eq!(
-        store.fail_mfa_challenge("hash-a").await.unwrap(),
-        0,
-        "used: not counted"
+        store
+            .reserve_mfa_attempt("hash-a", max, now + Duration::minutes(5))
+            .await
+            .unwrap(),
+        None,
+        "expired"
     );
+    assert_eq!(
+        store.reserve_mfa_attempt("nope", max, now).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.reserve_mfa_attempt("hash-a", max, now).await.unwrap(),
+        Some(1)
+    );
+    assert!(store.use_mfa_challenge("hash-a", now).await.unwrap());
+    assert!(
+        !store.use_mfa_challenge("hash-a", now).await.unwrap(),
+        "once"
+    );
+    assert_eq!(
+        store.reserve_mfa_attempt("hash-a", max, now).await.unwrap(),
+        None,
+        "used: no more attempts"
+    );
+    let used = store.mfa_challenge("hash-a").await.unwrap().unwrap();
+    assert_eq!(used.used_at, Some(now));
+    assert_eq!(used.failures, 1, "the right code keeps its attempt");
     // a changed password voids the second steps under way, like every
     // outstanding credential of the account
     store

@@ -296,6 +296,31 @@ rules = ["app.example.com/admin role:admin aal2", "*/health public"]
 }
 
 #[test]
+fn mfa_required_roles_parse_from_file_and_environment() {
+    let c = load_with(&[], None, Overrides::default()).unwrap();
+    assert!(c.mfa.required_for_roles.is_empty(), "none by default");
+    let file = r#"
+[mfa]
+required_for_roles = ["admin", "ops"]
+"#;
+    let c = load_with(&[], Some(file), Overrides::default()).unwrap();
+    assert_eq!(c.mfa.required_for_roles, ["admin", "ops"]);
+    let c = load_with(
+        &[("LATCHKEY_MFA_REQUIRED_FOR_ROLES", "admin, auditor")],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.mfa.required_for_roles, ["admin", "auditor"]);
+    let e = err(
+        &[("LATCHKEY_MFA_REQUIRED_FOR_ROLES", "admin, Root!")],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "mfa.required_for_roles", &["Root!", "role names"]);
+}
+
+#[test]
 fn branding_is_read_with_the_mail_aliases() {
     let c = load_with(&[], None, Overrides::default()).unwrap();
     assert_eq!(c.branding.product_name, "latchkey");
