@@ -56,6 +56,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0030_oauth.sql"),
     },
     Migration {
+        name: "0031_oauth_grants",
+        sql: include_str!("../migrations/0031_oauth_grants.sql"),
+    },
+    Migration {
         name: "0050_account_locale",
         sql: include_str!("../migrations/0050_account_locale.sql"),
     },
