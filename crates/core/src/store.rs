@@ -75,6 +75,7 @@ pub trait Store:
     + crate::mfa::MfaStore
     + crate::events::EventStore
     + crate::oauth::OAuthStore
+    + crate::oauth::OAuthGrantStore
     + crate::legacy_hashes::LegacyHashStore
     + crate::user_transfer::UserTransferStore
     + Send

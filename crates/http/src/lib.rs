@@ -17,6 +17,7 @@ pub mod abuse;
 pub mod app;
 pub mod authz;
 pub mod client_ip;
+pub mod client_scopes;
 pub mod cookies;
 mod core_errors;
 pub mod error;

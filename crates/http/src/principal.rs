@@ -130,6 +130,9 @@ impl Authenticated {
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| unauthenticated("malformed Authorization header"))?;
             let principal = state.sessions().authenticate_bearer(token).await?;
+            if let Some(client) = &principal.client {
+                third_party_reach(parts, state, client).await?;
+            }
             return Ok(Authenticated {
                 principal,
                 via: Via::Bearer,
@@ -157,6 +160,33 @@ impl Authenticated {
             principal,
             via: Via::Cookie,
         })
+    }
+}
+
+/// A token of an OAuth client that is not first-party reaches only the
+/// routes its scopes grant ([`crate::client_scopes`]); 403 `insufficient_scope`.
+async fn third_party_reach(
+    parts: &Parts,
+    state: &AppState,
+    client: &latchkey_core::sessions::TokenClient,
+) -> Result<(), ApiError> {
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str())
+        .unwrap_or("");
+    if crate::client_scopes::allows(client, parts.method.as_str(), route) {
+        return Ok(());
+    }
+    match state.oauth().registered(&client.client_id).await {
+        Ok(c) if c.settings.first_party => Ok(()),
+        Ok(_) | Err(latchkey_core::oauth::OAuthError::UnknownClient) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "Insufficient scope",
+            "this token was issued to an application, and no scope it holds grants this route",
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -142,11 +142,32 @@ fn oauth(error: &ApiError) -> Response {
         }),
     )
         .into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"latchkey\""),
-        );
+    let headers = response.headers_mut();
+    // RFC 6749 §5.1: nothing the token endpoints answer is cached
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match code {
+        // RFC 6750 §3: a protected resource's challenge
+        "invalid_token" => {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"latchkey\", error=\"invalid_token\""),
+            );
+        }
+        "insufficient_scope" => {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Bearer realm=\"latchkey\", error=\"insufficient_scope\", scope=\"openid\"",
+                ),
+            );
+        }
+        _ if status == StatusCode::UNAUTHORIZED => {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"latchkey\""),
+            );
+        }
+        _ => {}
     }
     response
 }

@@ -69,6 +69,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0030_oauth.sql"),
     },
     Migration {
+        name: "0031_oauth_grants",
+        sql: include_str!("../migrations/0031_oauth_grants.sql"),
+    },
+    Migration {
         name: "0040_identities",
         sql: include_str!("../migrations/0040_identities.sql"),
     },

@@ -101,6 +101,8 @@ macro_rules! conformance_suite {
             oauth_clients_round_trip_update_and_delete,
             id_token_keys_rotate_apart_from_access_keys,
             authorization_codes_are_taken_once,
+            client_sessions_end_with_their_code_grant_and_browser_session,
+            grants_are_remembered_listed_and_revoked_with_their_sessions,
             password_hashes_are_counted_by_scheme,
             one_imported_hash_per_scheme_is_sampled,
             account_batches_store_each_address_once,

@@ -29,6 +29,30 @@ pub enum OAuthError {
         /// The code's hash (the key of what was issued from it).
         code_hash: String,
     },
+    /// The token endpoint's client authentication failed (`invalid_client`).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The client may not use this grant or flow (`unauthorized_client`).
+    #[error("unauthorized client: {0}")]
+    UnauthorizedClient(&'static str),
+    /// A malformed protocol request (`invalid_request`).
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    /// A scope the client may not have, or wider than granted (`invalid_scope`).
+    #[error("invalid scope: {0}")]
+    InvalidScope(&'static str),
+    /// An unacceptable RFC 8707 `resource` (`invalid_target`).
+    #[error("invalid target: {0}")]
+    InvalidTarget(&'static str),
+    /// A grant type latchkey does not support (`unsupported_grant_type`).
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    /// A bearer token refused at a protected endpoint (RFC 6750 `invalid_token`).
+    #[error("invalid token: {0}")]
+    InvalidToken(&'static str),
+    /// A bearer token without the scope an endpoint needs (`insufficient_scope`).
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(&'static str),
     /// The caller lacks a permission.
     #[error(transparent)]
     Denied(#[from] PermissionDenied),

@@ -19,8 +19,11 @@
 //!   presentation, right or wrong ([`code`]); the rule deciding an exchange
 //!   is the pure [`CodeTaken::decide`].
 
+pub mod authorize;
 pub mod code;
 mod error;
+mod flow;
+pub mod grants;
 mod model;
 pub mod redirect;
 mod service;
@@ -28,9 +31,11 @@ mod store;
 
 pub use code::{AuthorizationCode, CODE_TTL, CodeExchange, CodeTaken, Redemption};
 pub use error::OAuthError;
+pub use flow::{ClientAuth, LoggedOut, scoped_claims};
+pub use grants::{CLIENT_REFRESH_PREFIX, ClientSession, ClientSessions, Grant};
 pub use model::{
     AuthMethod, ClientPatch, ClientSettings, ClientType, GrantType, IdTokenAlg, NewClient,
     OAuthClient,
 };
 pub use service::OAuth;
-pub use store::OAuthStore;
+pub use store::{OAuthGrantStore, OAuthStore};

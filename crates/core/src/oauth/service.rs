@@ -56,6 +56,28 @@ impl OAuth {
         OAuth { ctx, id_token_keys }
     }
 
+    /// The shared context.
+    pub(crate) fn ctx(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    /// The ID-token key ring, shared (for signing inside a store exchange).
+    pub(crate) fn id_keys_arc(&self) -> Arc<Keyring> {
+        self.id_token_keys.clone()
+    }
+
+    /// An access token's claims, if its signature and claims are good (its
+    /// session is not checked).
+    pub(crate) async fn sessions_verify(
+        &self,
+        token: &str,
+    ) -> Option<latchkey_proto::AccessClaims> {
+        crate::sessions::Sessions::new(self.ctx.clone())
+            .verify_access_token(token)
+            .await
+            .ok()
+    }
+
     /// The RSA keys that sign ID tokens, loaded (and the first one made,
     /// off the async runtime) on first use: a server whose clients never
     /// ask for an ID token never spends the RSA key generation.

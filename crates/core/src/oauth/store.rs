@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::code::{AuthorizationCode, CodeTaken};
+use super::grants::{ClientSession, ClientSessions, Grant};
 use super::model::{ClientSettings, OAuthClient};
 use crate::audit::AuditEvent;
 use crate::keys::{Client, StoredKey};
@@ -76,4 +77,47 @@ pub trait OAuthStore: Send + Sync {
         code_hash: &str,
         now: OffsetDateTime,
     ) -> Result<CodeTaken, StoreError>;
+}
+
+/// Persistence of the provider's flows: client sessions and remembered
+/// consent (see [`super::grants`]).
+#[async_trait]
+pub trait OAuthGrantStore: Send + Sync {
+    /// Stores a client session's row (its `sessions` row exists).
+    async fn insert_client_session(&self, session: &ClientSession) -> Result<(), StoreError>;
+
+    /// The client session of `session_id`, if it is one.
+    async fn client_session(&self, session_id: &str) -> Result<Option<ClientSession>, StoreError>;
+
+    /// The client session the refresh token with this hash belongs to.
+    async fn client_session_by_refresh(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<ClientSession>, StoreError>;
+
+    /// Ends the unrevoked client sessions `which` selects; returns how many.
+    async fn revoke_client_sessions(
+        &self,
+        which: ClientSessions<'_>,
+        now: OffsetDateTime,
+        reason: &str,
+    ) -> Result<u64, StoreError>;
+
+    /// The consent remembered for (user, client).
+    async fn grant(&self, user_id: &str, client_id: &str) -> Result<Option<Grant>, StoreError>;
+
+    /// Remembers consent: inserts, or replaces the scope and `updated_at`.
+    async fn upsert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
+
+    /// The user's grants, by client id.
+    async fn grants_of_user(&self, user_id: &str) -> Result<Vec<Grant>, StoreError>;
+
+    /// Forgets a grant and ends the client's sessions of that user, in one
+    /// transaction. Returns whether there was a grant.
+    async fn delete_grant(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }

@@ -12,7 +12,7 @@ mod service;
 mod tokens;
 
 pub use error::SessionError;
-pub use model::{Introspection, Principal, Revocation};
+pub use model::{Introspection, Principal, Revocation, TokenClient};
 pub use service::Sessions;
 pub use tokens::ACCESS_TOKEN_TYP;
 pub(crate) use tokens::{MAX_OPAQUE_TOKEN_LEN, issue, verify_reason};

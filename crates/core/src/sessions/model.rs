@@ -12,6 +12,18 @@ pub struct Principal {
     pub session: Session,
     /// The user, read with the session in the same store call.
     pub user: User,
+    /// The OAuth client the access token was issued to; `None` for
+    /// first-party tokens and the session cookie.
+    pub client: Option<TokenClient>,
+}
+
+/// The OAuth client of an access token, and its scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClient {
+    /// `client_id`.
+    pub client_id: String,
+    /// Space-separated scopes.
+    pub scope: String,
 }
 
 /// The answer of RFC 7662 introspection.

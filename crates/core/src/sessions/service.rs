@@ -2,8 +2,8 @@
 
 use super::SessionError;
 use super::{
-    ACCESS_TOKEN_TYP, Introspection, MAX_OPAQUE_TOKEN_LEN, Principal, Revocation, issue,
-    verify_reason,
+    ACCESS_TOKEN_TYP, Introspection, MAX_OPAQUE_TOKEN_LEN, Principal, Revocation, TokenClient,
+    issue, verify_reason,
 };
 use crate::audit::AuditEvent;
 use crate::audit::EventType;
@@ -265,7 +265,11 @@ impl Sessions {
         refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<TokenResponse, SessionError> {
-        if refresh_token.is_empty() || refresh_token.len() > MAX_OPAQUE_TOKEN_LEN {
+        // an OAuth client's refresh token is exchanged at /oauth2/token only
+        if refresh_token.is_empty()
+            || refresh_token.len() > MAX_OPAQUE_TOKEN_LEN
+            || refresh_token.starts_with(crate::oauth::CLIENT_REFRESH_PREFIX)
+        {
             return Err(SessionError::InvalidRefreshToken);
         }
         let presented_hash = sha256_hex(refresh_token.as_bytes());
@@ -351,10 +355,18 @@ impl Sessions {
         if !session.is_active(self.now()) {
             return Err(SessionError::Unauthenticated("session ended"));
         }
+        // a token issued to an OAuth client names it: the routes decide
+        // what its scopes reach
+        let client =
+            (claims.client_id != self.config.first_party_client_id).then_some(TokenClient {
+                client_id: claims.client_id,
+                scope: claims.scope,
+            });
         Ok(Principal {
             user_id: claims.sub,
             session,
             user,
+            client,
         })
     }
 
@@ -408,6 +420,7 @@ impl Sessions {
             user_id: session.user_id.clone(),
             session,
             user,
+            client: None,
         })
     }
 
@@ -501,11 +514,16 @@ impl Sessions {
             let Ok(claims) = self.verify_access_token(token).await else {
                 return Ok(Introspection::default());
             };
-            let active = self
-                .store
-                .session_by_id(&claims.sid)
-                .await?
-                .is_some_and(|s| s.user_id == claims.sub && s.is_active(self.now()));
+            // a client_credentials token has no session: its signature and
+            // expiry are all there is
+            let active = if claims.sid.is_empty() {
+                claims.sub == claims.client_id
+            } else {
+                self.store
+                    .session_by_id(&claims.sid)
+                    .await?
+                    .is_some_and(|s| s.user_id == claims.sub && s.is_active(self.now()))
+            };
             if !active {
                 return Ok(Introspection::default());
             }
@@ -532,13 +550,14 @@ impl Sessions {
             .await?
         {
             Some((rt, s)) if rt.used_at.is_none() && rt.expires_at > now && s.is_active(now) => {
+                let (client_id, scope) = self.issued_to(token, &rt.token_hash).await?;
                 Ok(Introspection {
                     active: true,
                     token_type: Some("refresh_token"),
                     sub: Some(s.user_id),
                     sid: Some(s.id),
-                    client_id: Some(self.config.first_party_client_id.clone()),
-                    scope: Some(self.config.scope.clone()),
+                    client_id: Some(client_id),
+                    scope: Some(scope),
                     exp: Some(rt.expires_at.unix_timestamp()),
                     iat: Some(rt.created_at.unix_timestamp()),
                     iss: Some(self.config.issuer.clone()),
@@ -575,7 +594,10 @@ impl Sessions {
                 .refresh_token(&sha256_hex(token.as_bytes()))
                 .await?
             {
-                Some((rt, _)) => (self.config.first_party_client_id.clone(), rt.session_id),
+                Some((rt, _)) => (
+                    self.issued_to(token, &rt.token_hash).await?.0,
+                    rt.session_id,
+                ),
                 None => return Ok(Revocation::Unknown),
             }
         };
@@ -586,6 +608,22 @@ impl Sessions {
             .revoke_session(&session_id, now, "revoked")
             .await?;
         Ok(Revocation::Revoked)
+    }
+
+    /// The client and scope a refresh token was issued with: an OAuth
+    /// client's (by its prefix, from its client session) or first-party.
+    async fn issued_to(&self, token: &str, hash: &str) -> Result<(String, String), SessionError> {
+        if !token.starts_with(crate::oauth::CLIENT_REFRESH_PREFIX) {
+            return Ok((
+                self.config.first_party_client_id.clone(),
+                self.config.scope.clone(),
+            ));
+        }
+        match self.store.client_session_by_refresh(hash).await? {
+            Some(cs) => Ok((cs.client_id, cs.scope.join(" "))),
+            // not a client session after all: nobody's to revoke or describe
+            None => Ok((String::new(), String::new())),
+        }
     }
 
     /// Registers an OAuth client; returns it with its secret (shown once).

@@ -119,6 +119,15 @@ pub fn sample(template: &str) -> Value {
             csrf => "c", mfa_token => "m", methods => ["totp", "backup_code"],
             return_to => "/account", remember => true, method => "totp", errors => errors(),
         },
+        "consent.html" => context! {
+            client_name => "Partner app", csrf => "c",
+            scopes => [context! { name => "openid", text => "know who you are" }],
+            fields => [context! { name => "client_id", value => "lk_1" }],
+        },
+        "form_post.html" => context! {
+            action => "https://app.example.com/cb",
+            fields => [context! { name => "code", value => "x" }],
+        },
         "deleted.html" => context! {
             due => "2026-02-01T00:00:00Z", due_date => "2026-02-01", email => "a@example.com",
         },

@@ -55,6 +55,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("deleted.html", include_str!("../../templates/deleted.html")),
     ("mfa.html", include_str!("../../templates/mfa.html")),
+    ("consent.html", include_str!("../../templates/consent.html")),
+    (
+        "form_post.html",
+        include_str!("../../templates/form_post.html"),
+    ),
 ];
 
 /// The page catalogue, by locale (the mail catalogue is core's).
@@ -328,6 +333,21 @@ impl Pages {
         ctx: Value,
         options: PageOptions,
     ) -> Response {
+        self.render_posting_to(lang, name, title_key, ctx, options, None)
+    }
+
+    /// [`Pages::render`] for a page whose form (or the redirect after it)
+    /// goes to `origin` too (an OAuth client's redirect URI): the policy's
+    /// `form-action` names it.
+    pub fn render_posting_to(
+        &self,
+        lang: &str,
+        name: &str,
+        title_key: &str,
+        ctx: Value,
+        options: PageOptions,
+        origin: Option<&str>,
+    ) -> Response {
         let nonce = random_b64::<16>();
         let full = context! {
             nonce => &nonce,
@@ -346,7 +366,9 @@ impl Pages {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),
                 );
-                if let Ok(csp) = HeaderValue::from_str(&csp(&nonce, &self.return_origins)) {
+                let mut origins = self.return_origins.clone();
+                origins.extend(origin.map(str::to_owned));
+                if let Ok(csp) = HeaderValue::from_str(&csp(&nonce, &origins)) {
                     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
                 }
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -18,8 +18,12 @@ mod meta;
 mod mfa;
 mod mfa_page;
 mod oauth;
+mod oauth_authorize;
 mod oauth_clients;
 mod oauth_discovery;
+mod oauth_grants;
+mod oauth_logout;
+mod oauth_token;
 mod pages;
 mod register_page;
 mod responses;
@@ -182,6 +186,10 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         events::routes(),
         oauth_clients::routes(),
         oauth_discovery::routes(),
+        oauth_authorize::routes(),
+        oauth_token::routes(),
+        oauth_grants::routes(),
+        oauth_logout::routes(),
         health::routes(),
         meta::routes(),
     ] {

@@ -63,23 +63,12 @@ async fn authenticate_client(
     headers: &HeaderMap,
     form: &TokenForm,
 ) -> Result<Client, ApiError> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .and_then(|(_, b64)| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-        })
-        .and_then(|raw| String::from_utf8(raw).ok());
-    let (id, secret) = match (basic, &form.client_id, &form.client_secret) {
-        (Some(pair), _, _) => match pair.split_once(':') {
-            // RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic
-            Some((id, secret)) => (urldecode(id), urldecode(secret)),
-            None => return Err(invalid_client()),
-        },
+    let (id, secret) = match (
+        basic_credentials(headers)?,
+        &form.client_id,
+        &form.client_secret,
+    ) {
+        (Some(pair), _, _) => pair,
         (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
         _ => return Err(invalid_client()),
     };
@@ -87,6 +76,31 @@ async fn authenticate_client(
         Ok(client) => Ok(client),
         Err(SessionError::Unauthenticated(_)) => Err(invalid_client()),
         Err(e) => Err(server_error(e)),
+    }
+}
+
+/// The `client_id` and secret of an HTTP Basic `Authorization` header
+/// (`None` without one; `invalid_client` when it cannot be read).
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
+    let Some((scheme, b64)) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+    else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let pair = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok())
+        .ok_or_else(invalid_client)?;
+    match pair.split_once(':') {
+        // RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic
+        Some((id, secret)) => Ok(Some((urldecode(id), urldecode(secret)))),
+        None => Err(invalid_client()),
     }
 }
 
@@ -116,7 +130,7 @@ fn server_error(e: SessionError) -> ApiError {
     }
 }
 
-fn invalid_client() -> ApiError {
+pub(crate) fn invalid_client() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         "invalid_client",
@@ -125,7 +139,7 @@ fn invalid_client() -> ApiError {
     )
 }
 
-fn invalid_request(detail: &'static str) -> ApiError {
+pub(crate) fn invalid_request(detail: &'static str) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "invalid_request",

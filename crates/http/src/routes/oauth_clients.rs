@@ -40,15 +40,48 @@ impl From<OAuthError> for ApiError {
             }]),
             OAuthError::UnknownClient => ApiError::not_found("No client with this id."),
             e @ (OAuthError::InvalidGrant(_) | OAuthError::CodeReplayed { .. }) => ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
+                StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "Invalid grant",
                 e.to_string(),
             ),
+            OAuthError::InvalidClient => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Invalid client",
+                "client authentication failed",
+            ),
+            e @ OAuthError::UnauthorizedClient(_) => {
+                oauth_refusal(StatusCode::BAD_REQUEST, "unauthorized_client", e)
+            }
+            e @ OAuthError::InvalidRequest(_) => {
+                oauth_refusal(StatusCode::BAD_REQUEST, "invalid_request", e)
+            }
+            e @ OAuthError::InvalidScope(_) => {
+                oauth_refusal(StatusCode::BAD_REQUEST, "invalid_scope", e)
+            }
+            e @ OAuthError::InvalidTarget(_) => {
+                oauth_refusal(StatusCode::BAD_REQUEST, "invalid_target", e)
+            }
+            e @ OAuthError::UnsupportedGrantType => {
+                oauth_refusal(StatusCode::BAD_REQUEST, "unsupported_grant_type", e)
+            }
+            e @ OAuthError::InvalidToken(_) => {
+                oauth_refusal(StatusCode::UNAUTHORIZED, "invalid_token", e)
+            }
+            e @ OAuthError::InsufficientScope(_) => {
+                oauth_refusal(StatusCode::FORBIDDEN, "insufficient_scope", e)
+            }
             OAuthError::Denied(e) => e.into(),
             OAuthError::Shared(e) => e.into(),
         }
     }
+}
+
+/// An RFC 6749 / RFC 6750 refusal: `code` is the `error`, the message the
+/// description.
+fn oauth_refusal(status: StatusCode, code: &'static str, e: OAuthError) -> ApiError {
+    ApiError::new(status, code, "OAuth request refused", e.to_string())
 }
 
 /// A registered client (never its secret).

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::RouteClass;
-use latchkey_core::oauth::{AuthMethod, IdTokenAlg};
+use latchkey_core::oauth::{AuthMethod, GrantType, IdTokenAlg};
 use latchkey_proto::discovery::ProviderMetadata;
 use utoipa_axum::routes;
 
@@ -28,13 +28,41 @@ pub(crate) fn metadata(issuer: &str) -> ProviderMetadata {
         .collect();
     ProviderMetadata {
         issuer: issuer.to_owned(),
+        authorization_endpoint: Some(at("/oauth2/authorize")),
+        token_endpoint: Some(at("/oauth2/token")),
+        userinfo_endpoint: Some(at("/oauth2/userinfo")),
+        end_session_endpoint: Some(at("/oauth2/logout")),
         jwks_uri: at("/.well-known/jwks.json"),
         introspection_endpoint: at("/oauth2/introspect"),
         revocation_endpoint: at("/oauth2/revoke"),
         response_types_supported: strings(&["code"]),
         subject_types_supported: strings(&["public"]),
-        // no grant works at a token endpoint yet: listed as they land
-        grant_types_supported: Vec::new(),
+        grant_types_supported: GrantType::ALL
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        response_modes_supported: strings(&["query", "form_post"]),
+        scopes_supported: strings(&["openid", "profile", "email", "roles", "offline_access"]),
+        claims_supported: strings(&[
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "sid",
+            "azp",
+            "at_hash",
+            "email",
+            "email_verified",
+            "name",
+            "preferred_username",
+            "locale",
+            "roles",
+        ]),
         id_token_signing_alg_values_supported: IdTokenAlg::ALL
             .iter()
             .map(|a| a.as_str().to_owned())
@@ -98,8 +126,23 @@ mod tests {
         assert_eq!(m.id_token_signing_alg_values_supported[0], "RS256");
         assert_eq!(m.code_challenge_methods_supported, ["S256"]);
         assert_eq!(m.response_types_supported, ["code"]);
-        assert_eq!(m.grant_types_supported, Vec::<String>::new());
-        assert!(m.authorization_endpoint.is_none() && m.token_endpoint.is_none());
+        assert_eq!(
+            m.grant_types_supported,
+            ["authorization_code", "refresh_token", "client_credentials"]
+        );
+        assert_eq!(
+            m.authorization_endpoint.as_deref(),
+            Some("https://auth.example.com/oauth2/authorize")
+        );
+        assert_eq!(
+            m.token_endpoint.as_deref(),
+            Some("https://auth.example.com/oauth2/token")
+        );
+        assert!(
+            m.end_session_endpoint.is_none(),
+            "no RP-initiated logout yet"
+        );
+        assert_eq!(m.response_modes_supported, ["query", "form_post"]);
         assert!(m.authorization_response_iss_parameter_supported);
     }
 }

@@ -14,6 +14,7 @@ mod lifecycle;
 mod mfa;
 mod nginx;
 mod oauth;
+mod oauth_flows;
 mod pages;
 mod pipeline;
 mod route_policy;

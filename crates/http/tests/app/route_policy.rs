@@ -9,7 +9,7 @@ use latchkey_http::routes::route_classes;
 use latchkey_testkit::{Options, TestApp};
 
 /// A concrete path for a template (`{id}` → an id that does not exist).
-fn concrete(template: &str) -> String {
+pub(crate) fn concrete(template: &str) -> String {
     template
         .split('/')
         .map(|seg| {
