@@ -101,7 +101,10 @@ macro_rules! conformance_suite {
             authorization_codes_are_taken_once,
             password_hashes_are_counted_by_scheme,
             account_batches_store_each_address_once,
-            account_locale_round_trips
+            account_locale_round_trips,
+            passkey_challenges_are_taken_once_until_they_expire,
+            passkeys_round_trip_and_count_uses_once,
+            passkeys_are_renamed_and_deleted_by_their_owner_only
             );
         }
     };
