@@ -125,7 +125,11 @@ pub fn valid_name(name: &str) -> Result<String, SharedError> {
 
 impl Passkeys {
     /// The service over `ctx` for relying party `rp`.
-    pub fn new(ctx: Arc<Context>, rp: RelyingParty) -> Passkeys {
+    /// An empty RP name becomes the product name of `[branding]`.
+    pub fn new(ctx: Arc<Context>, mut rp: RelyingParty) -> Passkeys {
+        if rp.name.is_empty() {
+            rp.name = ctx.lifecycle.theme.product_name.clone();
+        }
         let decoy_key = hmac_sha256(&ctx.device_key, b"latchkey/passkeys/decoy/v1");
         Passkeys {
             ctx,

@@ -20,6 +20,7 @@ mod oauth;
 mod oauth_clients;
 mod oauth_discovery;
 mod pages;
+mod passkeys;
 mod register_page;
 mod responses;
 mod views;
@@ -176,6 +177,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         admin::routes(),
         mfa::routes(),
         mfa_page::routes(),
+        passkeys::routes(),
         oauth::routes(),
         events::routes(),
         oauth_clients::routes(),
