@@ -37,6 +37,7 @@ mod load;
 mod log;
 mod mail;
 mod pages;
+mod passkeys;
 mod passwords;
 mod proxies;
 mod rate_limits;
@@ -61,6 +62,7 @@ pub use load::Overrides;
 pub use log::{LogConfig, LogFormat};
 pub use mail::{MailConfig, MailTransportConfig, SmtpConfig};
 pub use pages::PagesConfig;
+pub use passkeys::PasskeysConfig;
 pub use passwords::PasswordConfig;
 pub use proxies::ProxiesConfig;
 pub use rate_limits::RateLimitsConfig;
@@ -96,6 +98,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     pages::SETTINGS,
     events::SETTINGS,
     branding::SETTINGS,
+    passkeys::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -150,6 +153,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// Product name, logo, colours and custom CSS of pages and mail.
     pub branding: BrandingConfig,
+    /// The passkeys' relying party.
+    pub passkeys: PasskeysConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -193,12 +198,14 @@ pub fn load_from(
     let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
     let events: events::Raw = c.section(table, events::SETTINGS, file);
     let branding: branding::Raw = c.section(table, branding::SETTINGS, file);
+    let passkeys: passkeys::Raw = c.section(table, passkeys::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
     }
 
     let server = server.validate(&mut c);
+    let server_public = server.public_url.clone();
     let profile = server.profile;
     let mail = mail.validate(&mut c, profile);
     let config = Config {
@@ -224,6 +231,7 @@ pub fn load_from(
         cors: cors.validate(&mut c),
         authz: authz.validate(&mut c),
         events: events.validate(&mut c),
+        passkeys: passkeys.validate(&mut c, server_public.as_ref()),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };
