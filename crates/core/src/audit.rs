@@ -111,6 +111,14 @@ pub enum EventType {
     MfaReset,
     /// A wrong second-factor code was presented; `reason` says where.
     MfaFailed,
+    /// A passkey was registered to the account.
+    PasskeyAdded,
+    /// A passkey was removed from the account.
+    PasskeyRemoved,
+    /// A passkey was renamed.
+    PasskeyRenamed,
+    /// A passkey ceremony was refused; `reason` says why (e.g. `sign_count_regressed`).
+    PasskeyFailed,
 }
 
 impl EventType {
@@ -154,6 +162,10 @@ impl EventType {
         EventType::MfaBackupCodesRegenerated,
         EventType::MfaReset,
         EventType::MfaFailed,
+        EventType::PasskeyAdded,
+        EventType::PasskeyRemoved,
+        EventType::PasskeyRenamed,
+        EventType::PasskeyFailed,
     ];
 
     /// The stored and wire form, e.g. `login.failed`.
@@ -197,6 +209,10 @@ impl EventType {
             EventType::MfaBackupCodesRegenerated => "mfa.backup_codes_regenerated",
             EventType::MfaReset => "mfa.reset",
             EventType::MfaFailed => "mfa.failed",
+            EventType::PasskeyAdded => "passkey.added",
+            EventType::PasskeyRemoved => "passkey.removed",
+            EventType::PasskeyRenamed => "passkey.renamed",
+            EventType::PasskeyFailed => "passkey.failed",
         }
     }
 

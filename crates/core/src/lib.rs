@@ -32,6 +32,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod mfa;
 pub mod oauth;
+pub mod passkeys;
 pub mod password;
 pub mod password_policy;
 pub mod recovery;

@@ -73,6 +73,7 @@ pub trait Store:
     + LoginFailureStore
     + LifecycleStore
     + crate::mfa::MfaStore
+    + crate::passkeys::PasskeyStore
     + crate::events::EventStore
     + crate::oauth::OAuthStore
     + crate::oauth::OAuthGrantStore

@@ -7,6 +7,7 @@ use latchkey_core::abuse::limiter::Limiter;
 use latchkey_core::abuse::{Guard, GuardConfig};
 use latchkey_core::accounts::Accounts;
 use latchkey_core::admin::Admin;
+use latchkey_core::passkeys::{Passkeys, RelyingParty};
 use latchkey_core::recovery::Recovery;
 use latchkey_core::roles::Roles;
 use latchkey_core::services::Services;
@@ -98,6 +99,15 @@ impl CookieSettings {
         }
     }
 
+    /// The cookie binding a passkey sign-in to the browser that started it.
+    pub fn passkey_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_passkey"
+        } else {
+            "latchkey_passkey"
+        }
+    }
+
     /// The device cookie's name (see `latchkey_core::abuse::device`).
     pub fn device_name(&self) -> &'static str {
         if self.secure {
@@ -120,6 +130,7 @@ struct Inner {
     cookies: CookieSettings,
     protection: Protection,
     pages: Arc<Pages>,
+    passkeys: latchkey_core::passkeys::Passkeys,
 }
 
 impl AppState {
@@ -132,6 +143,10 @@ impl AppState {
             GuardConfig::off(),
             clock,
         );
+        let passkeys = Passkeys::new(
+            auth.context().clone(),
+            relying_party_of(&cookies.origin, None, &[]),
+        );
         AppState {
             inner: Arc::new(Inner {
                 auth,
@@ -142,6 +157,7 @@ impl AppState {
                     guard: Arc::new(guard),
                 },
                 pages: Arc::new(Pages::builtin()),
+                passkeys,
             }),
         }
     }
@@ -160,6 +176,20 @@ impl AppState {
             .expect("pages are set before the state is cloned")
             .pages = Arc::new(pages);
         self
+    }
+
+    /// Sets the passkeys' relying party (from `[passkeys]`; by default the
+    /// RP ID is the public URL's host and its origin the only one).
+    pub fn with_relying_party(mut self, rp: RelyingParty) -> Self {
+        let inner = Arc::get_mut(&mut self.inner)
+            .expect("the relying party is set before the state is cloned");
+        inner.passkeys = Passkeys::new(inner.auth.context().clone(), rp);
+        self
+    }
+
+    /// Passkeys: registration, sign-in, rename and delete.
+    pub fn passkeys(&self) -> &Passkeys {
+        &self.inner.passkeys
     }
 
     /// The page templates.
@@ -225,5 +255,28 @@ impl AppState {
     /// The request limits.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+}
+
+/// The relying party of latchkey at `origin` (its public URL's origin): the
+/// RP ID is `rp_id` or the origin's host; the origins are `origin` and
+/// `extra_origins`.
+pub fn relying_party_of(
+    origin: &str,
+    rp_id: Option<&str>,
+    extra_origins: &[String],
+) -> RelyingParty {
+    let host = origin
+        .split_once("://")
+        .map_or(origin, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    let mut origins = vec![origin.to_owned()];
+    origins.extend(extra_origins.iter().filter(|o| *o != origin).cloned());
+    RelyingParty {
+        id: rp_id.unwrap_or(host).to_owned(),
+        name: String::new(),
+        origins,
     }
 }

@@ -582,6 +582,14 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
         &master.0,
     )
     .map_err(|e| StartError(format!("passwords: {e}")))?;
+    let mut app = app;
+    app.state = app
+        .state
+        .with_relying_party(latchkey_http::state::relying_party_of(
+            &cookie_settings(&public).origin,
+            config.passkeys.rp_id.as_deref(),
+            &config.passkeys.origins,
+        ));
     let router = app.router();
     let latchkey_http::App { auth, jobs, .. } = app;
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);

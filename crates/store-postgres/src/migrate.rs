@@ -80,6 +80,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0050_account_locale",
         sql: include_str!("../migrations/0050_account_locale.sql"),
     },
+    Migration {
+        name: "0070_passkeys",
+        sql: include_str!("../migrations/0070_passkeys.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -31,6 +31,7 @@ mod mfa;
 mod migrate;
 mod oauth;
 mod oauth_grants;
+mod passkeys;
 mod roles;
 mod sessions;
 mod user_transfer;

@@ -75,6 +75,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0050_account_locale",
         sql: include_str!("../migrations/0050_account_locale.sql"),
     },
+    Migration {
+        name: "0070_passkeys",
+        sql: include_str!("../migrations/0070_passkeys.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

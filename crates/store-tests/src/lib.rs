@@ -107,7 +107,10 @@ macro_rules! conformance_suite {
             one_imported_hash_per_scheme_is_sampled,
             account_batches_store_each_address_once,
             linked_identities_are_stored_once_per_provider_and_subject,
-            account_locale_round_trips
+            account_locale_round_trips,
+            passkey_challenges_are_taken_once_until_they_expire,
+            passkeys_round_trip_and_count_uses_once,
+            passkeys_are_renamed_and_deleted_by_their_owner_only
             );
         }
     };

@@ -216,6 +216,10 @@ activity-mfa_backup_code_used = Backup-Code verwendet
 activity-mfa_backup_codes_regenerated = Backup-Codes ersetzt
 activity-mfa_reset = Zweiter Faktor von der Administration entfernt
 activity-mfa_failed = Falscher Code des zweiten Faktors
+activity-passkey_added = Passkey hinzugefügt
+activity-passkey_removed = Passkey entfernt
+activity-passkey_renamed = Passkey umbenannt
+activity-passkey_failed = Eine Anmeldung mit Passkey wurde abgelehnt
 
 mfa-title = Anmeldung in zwei Schritten
 mfa-code = Code aus Ihrer Authenticator-App

@@ -220,6 +220,10 @@ activity-mfa_backup_code_used = Backup code used
 activity-mfa_backup_codes_regenerated = Backup codes replaced
 activity-mfa_reset = Second factor removed by an administrator
 activity-mfa_failed = Wrong second-factor code
+activity-passkey_added = Passkey added
+activity-passkey_removed = Passkey removed
+activity-passkey_renamed = Passkey renamed
+activity-passkey_failed = A passkey sign-in was refused
 
 mfa-title = Two-step sign-in
 mfa-code = Code from your authenticator app

@@ -216,6 +216,10 @@ activity-mfa_backup_code_used = Code de secours utilisé
 activity-mfa_backup_codes_regenerated = Codes de secours remplacés
 activity-mfa_reset = Second facteur supprimé par un administrateur
 activity-mfa_failed = Code de second facteur erroné
+activity-passkey_added = Clé d’accès ajoutée
+activity-passkey_removed = Clé d’accès supprimée
+activity-passkey_renamed = Clé d’accès renommée
+activity-passkey_failed = Une connexion par clé d’accès a été refusée
 
 mfa-title = Connexion en deux étapes
 mfa-code = Code de votre application d’authentification

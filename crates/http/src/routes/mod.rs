@@ -25,6 +25,7 @@ mod oauth_grants;
 mod oauth_logout;
 mod oauth_token;
 mod pages;
+mod passkeys;
 mod register_page;
 mod responses;
 mod views;
@@ -182,6 +183,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         admin::routes(),
         mfa::routes(),
         mfa_page::routes(),
+        passkeys::routes(),
         oauth::routes(),
         events::routes(),
         oauth_clients::routes(),

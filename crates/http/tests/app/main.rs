@@ -16,6 +16,7 @@ mod nginx;
 mod oauth;
 mod oauth_flows;
 mod pages;
+mod passkeys;
 mod pipeline;
 mod route_policy;
 mod serve;

@@ -38,6 +38,7 @@ mod log;
 mod mail;
 mod mfa;
 mod pages;
+mod passkeys;
 mod passwords;
 mod proxies;
 mod rate_limits;
@@ -63,6 +64,7 @@ pub use load::Overrides;
 pub use log::{LogConfig, LogFormat};
 pub use mail::{MailConfig, MailTransportConfig, SmtpConfig};
 pub use pages::PagesConfig;
+pub use passkeys::PasskeysConfig;
 pub use passwords::PasswordConfig;
 pub use proxies::ProxiesConfig;
 pub use rate_limits::RateLimitsConfig;
@@ -101,6 +103,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     branding::SETTINGS,
     telemetry::SETTINGS,
     mfa::SETTINGS,
+    passkeys::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -159,6 +162,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// Who must use a second factor.
     pub mfa: latchkey_core::mfa::MfaPolicy,
+    /// The passkeys' relying party.
+    pub passkeys: PasskeysConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -204,12 +209,14 @@ pub fn load_from(
     let branding: branding::Raw = c.section(table, branding::SETTINGS, file);
     let telemetry: telemetry::Raw = c.section(table, telemetry::SETTINGS, file);
     let mfa: mfa::Raw = c.section(table, mfa::SETTINGS, file);
+    let passkeys: passkeys::Raw = c.section(table, passkeys::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
     }
 
     let server = server.validate(&mut c);
+    let server_public = server.public_url.clone();
     let profile = server.profile;
     let mail = mail.validate(&mut c, profile);
     let config = Config {
@@ -237,6 +244,7 @@ pub fn load_from(
         events: events.validate(&mut c),
         telemetry: telemetry.validate(&mut c),
         mfa: mfa.validate(&mut c),
+        passkeys: passkeys.validate(&mut c, server_public.as_ref()),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

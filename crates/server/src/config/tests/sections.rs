@@ -452,3 +452,36 @@ fn a_theme_catalogue_missing_a_key_of_a_configured_locale_stops_start_up() {
     );
     check(&e, "pages.locales", &["locales/fr/pages.ftl"]);
 }
+
+#[test]
+fn the_passkeys_relying_party_is_checked_against_the_public_url() {
+    let public = ("LATCHKEY_PUBLIC_URL", "https://id.example.com");
+    let c = load_with(
+        &[
+            public,
+            ("LATCHKEY_PASSKEYS_RP_ID", "example.com"),
+            ("LATCHKEY_PASSKEYS_ORIGINS", "https://app.example.com"),
+        ],
+        None,
+        Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(c.passkeys.rp_id.as_deref(), Some("example.com"));
+    assert_eq!(c.passkeys.origins, ["https://app.example.com"]);
+    let c = load_with(&[public], None, Overrides::default()).unwrap();
+    assert_eq!(c.passkeys.rp_id, None, "the public URL's host by default");
+    let e = err(
+        &[
+            public,
+            ("LATCHKEY_PASSKEYS_RP_ID", "other.com"),
+            (
+                "LATCHKEY_PASSKEYS_ORIGINS",
+                "https://app.example.com.evil.net",
+            ),
+        ],
+        None,
+        Overrides::default(),
+    );
+    check(&e, "passkeys.rp_id", &["registrable suffix"]);
+    check(&e, "passkeys.origins", &["on the RP ID"]);
+}

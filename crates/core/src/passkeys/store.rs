@@ -1,0 +1,73 @@
+//! What the passkeys slice needs from persistence.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::model::{Passkey, PasskeyChallenge};
+use crate::audit::AuditEvent;
+use crate::store::StoreError;
+
+/// Persistence of passkeys and their ceremonies' challenges.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Stores a challenge (and drops the expired ones).
+    async fn insert_passkey_challenge(
+        &self,
+        challenge: &PasskeyChallenge,
+    ) -> Result<(), StoreError>;
+
+    /// Takes the unexpired challenge whose hash is `challenge_hash`: it is
+    /// deleted in the same statement, so of two requests with one challenge
+    /// exactly one gets it. `None` when unknown, taken or expired.
+    async fn take_passkey_challenge(
+        &self,
+        challenge_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<PasskeyChallenge>, StoreError>;
+
+    /// Stores a new passkey with `event`, in one transaction;
+    /// `Conflict` when the credential is registered already
+    /// (to this account or another).
+    async fn insert_passkey(&self, passkey: &Passkey, event: &AuditEvent)
+    -> Result<(), StoreError>;
+
+    /// The passkeys of an account, oldest first.
+    async fn passkeys_of(&self, user_id: &str) -> Result<Vec<Passkey>, StoreError>;
+
+    /// The passkey with credential id `credential_id`.
+    async fn passkey_by_credential_id(
+        &self,
+        credential_id: &[u8],
+    ) -> Result<Option<Passkey>, StoreError>;
+
+    /// Records a use: the new counter, backup state and `last_used_at`, only
+    /// if the stored counter is still `expected` (so two assertions racing
+    /// with one counter value cannot both pass). `false` otherwise.
+    async fn record_passkey_use(
+        &self,
+        id: &str,
+        expected: u32,
+        sign_count: u32,
+        backup_state: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Renames a passkey of `user_id`; `false` when the account has no
+    /// passkey `id`.
+    async fn rename_passkey(
+        &self,
+        user_id: &str,
+        id: &str,
+        name: &str,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes a passkey of `user_id` with `event`; `false` when the account
+    /// has no passkey `id`.
+    async fn delete_passkey(
+        &self,
+        user_id: &str,
+        id: &str,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+}

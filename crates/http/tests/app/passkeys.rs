@@ -1,0 +1,542 @@
+//! Passkeys over HTTP (issue 15): registration from a signed-in account,
+//! sign-in (discoverable and for an address), the factors a passkey counts
+//! as, and every refusal the relying party owes: a replayed challenge, a
+//! wrong origin or RP ID, a counter that went back, another account's
+//! credential. The authenticator is a software one written here: ES256 on
+//! aws-lc-rs, attestation `none`, its CBOR built by hand.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use latchkey_testkit::{ISSUER, TestApp, TestResponse};
+use serde_json::{Value, json};
+use time::Duration;
+
+latchkey_testkit::both_backends!(a_passkey_registers_and_signs_in_as_two_factors,);
+
+latchkey_testkit::sqlite_only!(
+    a_challenge_works_once,
+    a_wrong_origin_or_rp_id_is_refused,
+    a_counter_that_does_not_grow_is_refused,
+    without_user_verification_the_second_factor_is_still_asked,
+    another_accounts_passkey_is_refused_and_not_found,
+    registration_needs_a_recent_sign_in_and_excludes_known_credentials,
+    in_cookie_mode_the_ceremony_finishes_only_in_its_browser,
+);
+
+const PASSWORD: &str = "correct horse battery staple";
+const RP_ID: &str = "latchkey.test";
+
+fn unique(tag: &str) -> String {
+    format!("{tag}.{}@example.com", latchkey_core::id::new_id())
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
+        .as_ref()
+        .to_vec()
+}
+
+/// A software authenticator holding one ES256 credential.
+struct Authenticator {
+    key: EcdsaKeyPair,
+    credential_id: Vec<u8>,
+    user_handle: Vec<u8>,
+    counter: u32,
+    /// Whether it verifies the user (PIN, biometric).
+    uv: bool,
+    /// The origin its browser reports.
+    origin: String,
+    /// The RP ID whose hash it puts in the authenticator data.
+    rp_id: String,
+}
+
+/// CBOR head of major type `major` with argument `n` (< 65536).
+fn head(major: u8, n: usize) -> Vec<u8> {
+    match n {
+        0..=23 => vec![major << 5 | n as u8],
+        24..=255 => vec![major << 5 | 24, n as u8],
+        _ => vec![major << 5 | 25, (n >> 8) as u8, n as u8],
+    }
+}
+
+fn text(s: &str) -> Vec<u8> {
+    let mut out = head(3, s.len());
+    out.extend_from_slice(s.as_bytes());
+    out
+}
+
+impl Authenticator {
+    fn new() -> Authenticator {
+        Authenticator {
+            key: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap(),
+            credential_id: latchkey_core::id::new_id().into_bytes(),
+            user_handle: Vec::new(),
+            counter: 0,
+            uv: true,
+            origin: ISSUER.into(),
+            rp_id: RP_ID.into(),
+        }
+    }
+
+    /// The COSE_Key of the credential (EC2, ES256, P-256).
+    fn cose_key(&self) -> Vec<u8> {
+        let point = self.key.public_key().as_ref();
+        let mut out = vec![0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20];
+        out.extend_from_slice(&point[1..33]);
+        out.extend_from_slice(&[0x22, 0x58, 0x20]);
+        out.extend_from_slice(&point[33..65]);
+        out
+    }
+
+    fn auth_data(&self, attested: bool) -> Vec<u8> {
+        let mut flags = 0x01;
+        if self.uv {
+            flags |= 0x04;
+        }
+        if attested {
+            flags |= 0x40;
+        }
+        let mut out = sha256(self.rp_id.as_bytes());
+        out.push(flags);
+        out.extend_from_slice(&self.counter.to_be_bytes());
+        if attested {
+            out.extend_from_slice(&[0u8; 16]);
+            out.extend_from_slice(&(self.credential_id.len() as u16).to_be_bytes());
+            out.extend_from_slice(&self.credential_id);
+            out.extend_from_slice(&self.cose_key());
+        }
+        out
+    }
+
+    fn client_data(&self, kind: &str, challenge: &str) -> Vec<u8> {
+        json!({"type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": false})
+            .to_string()
+            .into_bytes()
+    }
+
+    /// `navigator.credentials.create` with `options` (the server's answer
+    /// to `register/start`): `credential.toJSON()`.
+    fn create(&mut self, options: &Value) -> Value {
+        let o = &options["publicKey"];
+        assert_eq!(o["rp"]["id"], RP_ID, "{o}");
+        self.user_handle = B64.decode(o["user"]["id"].as_str().unwrap()).unwrap();
+        let client_data = self.client_data("webauthn.create", o["challenge"].as_str().unwrap());
+        let auth_data = self.auth_data(true);
+        let mut object = vec![0xa3];
+        object.extend(text("fmt"));
+        object.extend(text("none"));
+        object.extend(text("attStmt"));
+        object.push(0xa0);
+        object.extend(text("authData"));
+        object.extend(head(2, auth_data.len()));
+        object.extend(auth_data);
+        json!({
+            "id": B64.encode(&self.credential_id),
+            "rawId": B64.encode(&self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": B64.encode(&client_data),
+                "attestationObject": B64.encode(&object),
+                "transports": ["internal"],
+            },
+            "clientExtensionResults": {},
+        })
+    }
+
+    /// `navigator.credentials.get` with `options` (the answer to
+    /// `login/start`): `credential.toJSON()`. The counter grows by one.
+    fn get(&mut self, options: &Value) -> Value {
+        self.counter += 1;
+        self.assert(options)
+    }
+
+    /// As [`Authenticator::get`], with the counter as it is.
+    fn assert(&self, options: &Value) -> Value {
+        let challenge = options["publicKey"]["challenge"].as_str().unwrap();
+        let client_data = self.client_data("webauthn.get", challenge);
+        let auth_data = self.auth_data(false);
+        let mut message = auth_data.clone();
+        message.extend(sha256(&client_data));
+        let signature = self.key.sign(&SystemRandom::new(), &message).unwrap();
+        json!({
+            "id": B64.encode(&self.credential_id),
+            "rawId": B64.encode(&self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": B64.encode(&client_data),
+                "authenticatorData": B64.encode(&auth_data),
+                "signature": B64.encode(signature.as_ref()),
+                "userHandle": B64.encode(&self.user_handle),
+            },
+            "clientExtensionResults": {},
+        })
+    }
+}
+
+/// A new account signed in with its password (bearer); its id and token.
+async fn account(app: &TestApp, tag: &str) -> (String, String, String) {
+    let email = unique(tag);
+    let id = app.register(&email, PASSWORD).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = app.login(&email, PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (email, id, token)
+}
+
+async fn register(app: &TestApp, token: &str, auth: &mut Authenticator) -> TestResponse {
+    let r = app
+        .send("POST", "/v1/account/passkeys/register/start", Some(token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let credential = auth.create(&r.json());
+    app.json(
+        "POST",
+        "/v1/account/passkeys/register/finish",
+        json!({"credential": credential, "name": "Laptop"}),
+        Some(token),
+    )
+    .await
+}
+
+async fn registered(app: &TestApp, token: &str) -> Authenticator {
+    let mut auth = Authenticator::new();
+    let r = register(app, token, &mut auth).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    auth
+}
+
+async fn login_start(app: &TestApp, body: Value) -> Value {
+    let r = app
+        .json("POST", "/v1/auth/passkeys/login/start", body, None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+async fn login_finish(app: &TestApp, credential: Value) -> TestResponse {
+    app.json(
+        "POST",
+        "/v1/auth/passkeys/login/finish",
+        json!({ "credential": credential }),
+        None,
+    )
+    .await
+}
+
+fn claims(access_token: &str) -> Value {
+    let payload = access_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
+}
+
+fn assert_refused(r: &TestResponse) {
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.code(), "invalid_passkey", "{}", r.text());
+}
+
+async fn a_passkey_registers_and_signs_in_as_two_factors(app: TestApp) {
+    let (email, id, token) = account(&app, "pk").await;
+    let mut auth = registered(&app, &token).await;
+    let list = app.send("GET", "/v1/account/passkeys", Some(&token)).await;
+    assert_eq!(list.status, 200);
+    let list = list.json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["name"], "Laptop");
+    assert_eq!(list[0]["last_used_at"], Value::Null);
+    assert_eq!(auth.user_handle, id.as_bytes(), "the user handle is the id");
+
+    // discoverable: no address typed
+    let options = login_start(&app, json!({})).await;
+    assert_eq!(options["publicKey"]["rpId"], RP_ID);
+    assert_eq!(options["publicKey"]["allowCredentials"], json!([]));
+    let r = login_finish(&app, auth.get(&options)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = claims(r.json()["access_token"].as_str().unwrap());
+    assert_eq!(c["sub"], id.as_str());
+    assert_eq!(c["amr"], json!(["hwk", "user", "mfa"]), "{c}");
+    assert_eq!(c["acr"], "aal2", "{c}");
+
+    // for an address: its passkeys are listed
+    let options = login_start(&app, json!({ "email": email })).await;
+    let allowed = &options["publicKey"]["allowCredentials"];
+    assert_eq!(
+        allowed[0]["id"],
+        B64.encode(&auth.credential_id),
+        "{allowed}"
+    );
+    let r = login_finish(&app, auth.get(&options)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let list = app.send("GET", "/v1/account/passkeys", Some(&token)).await;
+    assert!(list.json()[0]["last_used_at"].is_string());
+
+    // an unknown address gets an answer of the same shape
+    let options = login_start(&app, json!({"email": unique("nobody")})).await;
+    assert_eq!(
+        options["publicKey"]["allowCredentials"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_refused(&login_finish(&app, auth.get(&options)).await);
+}
+
+async fn a_challenge_works_once(app: TestApp) {
+    let (_, _, token) = account(&app, "replay").await;
+    let mut auth = registered(&app, &token).await;
+    let options = login_start(&app, json!({})).await;
+    let answer = auth.get(&options);
+    assert_eq!(login_finish(&app, answer.clone()).await.status, 200);
+    assert_refused(&login_finish(&app, answer).await);
+    // a challenge five minutes old is dead
+    let options = login_start(&app, json!({})).await;
+    app.clock.advance(Duration::minutes(5));
+    assert_refused(&login_finish(&app, auth.get(&options)).await);
+    // a registration challenge does not sign in
+    let r = app
+        .send("POST", "/v1/account/passkeys/register/start", Some(&token))
+        .await;
+    assert_refused(&login_finish(&app, auth.get(&r.json())).await);
+}
+
+async fn a_wrong_origin_or_rp_id_is_refused(app: TestApp) {
+    let (_, _, token) = account(&app, "origin").await;
+    let mut auth = registered(&app, &token).await;
+    auth.origin = "https://evil.example".into();
+    let options = login_start(&app, json!({})).await;
+    assert_refused(&login_finish(&app, auth.get(&options)).await);
+    auth.origin = ISSUER.into();
+    auth.rp_id = "evil.example".into();
+    let options = login_start(&app, json!({})).await;
+    assert_refused(&login_finish(&app, auth.get(&options)).await);
+    // nor does a registration from another origin succeed
+    let mut other = Authenticator::new();
+    other.origin = "http://latchkey.test.evil.example".into();
+    assert_refused(&register(&app, &token, &mut other).await);
+    auth.rp_id = RP_ID.into();
+    let options = login_start(&app, json!({})).await;
+    assert_eq!(login_finish(&app, auth.get(&options)).await.status, 200);
+}
+
+async fn a_counter_that_does_not_grow_is_refused(app: TestApp) {
+    let (_, id, token) = account(&app, "clone").await;
+    let mut auth = registered(&app, &token).await;
+    let options = login_start(&app, json!({})).await;
+    assert_eq!(login_finish(&app, auth.get(&options)).await.status, 200);
+    // a clone that signs with the counter the server saw last
+    let options = login_start(&app, json!({})).await;
+    assert_refused(&login_finish(&app, auth.assert(&options)).await);
+    auth.counter -= 1;
+    let options = login_start(&app, json!({})).await;
+    assert_refused(&login_finish(&app, auth.assert(&options)).await);
+    let rows = app.all_rows_as_text().await;
+    assert!(rows.contains("sign_count_regressed"), "audited");
+    assert!(rows.contains(&id));
+    // the real authenticator, counting on, still works
+    auth.counter += 1;
+    let options = login_start(&app, json!({})).await;
+    assert_eq!(login_finish(&app, auth.get(&options)).await.status, 200);
+}
+
+async fn without_user_verification_the_second_factor_is_still_asked(app: TestApp) {
+    let (_, _, token) = account(&app, "nouv").await;
+    let mut auth = registered(&app, &token).await;
+    auth.uv = false;
+    // no second factor: one factor, aal1
+    let options = login_start(&app, json!({})).await;
+    let r = login_finish(&app, auth.get(&options)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = claims(r.json()["access_token"].as_str().unwrap());
+    assert_eq!(c["amr"], json!(["hwk"]), "{c}");
+    assert_ne!(c["acr"], "aal2", "{c}");
+    // with TOTP on, a passkey without UV is the first factor only
+    let r = app.send("POST", "/v1/account/mfa/totp", Some(&token)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            json!({"code": app.totp_code(&secret, 0)}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let options = login_start(&app, json!({})).await;
+    let r = login_finish(&app, auth.get(&options)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let first = r.json();
+    assert_eq!(first["mfa_required"], true, "{first}");
+    assert!(first.get("access_token").is_none());
+    app.clock.advance(Duration::seconds(30));
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/login/mfa",
+            json!({"mfa_token": first["mfa_token"], "method": "totp", "code": app.totp_code(&secret, 0)}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = claims(r.json()["access_token"].as_str().unwrap());
+    assert_eq!(c["acr"], "aal2", "{c}");
+    // with UV the passkey is both factors
+    auth.uv = true;
+    let options = login_start(&app, json!({})).await;
+    let r = login_finish(&app, auth.get(&options)).await;
+    assert!(r.json()["access_token"].is_string(), "{}", r.text());
+}
+
+async fn another_accounts_passkey_is_refused_and_not_found(app: TestApp) {
+    let (alice, _, alice_token) = account(&app, "alice").await;
+    let _alice_key = registered(&app, &alice_token).await;
+    let (_, _, bob_token) = account(&app, "bob").await;
+    let mut bob_key = registered(&app, &bob_token).await;
+    // a sign-in started for Alice answered by Bob's passkey
+    let options = login_start(&app, json!({ "email": alice })).await;
+    assert_refused(&login_finish(&app, bob_key.get(&options)).await);
+    // a user handle that is not the credential's
+    let mut forged = bob_key.get(&login_start(&app, json!({})).await);
+    forged["response"]["userHandle"] = json!(B64.encode(b"someone-else"));
+    assert_refused(&login_finish(&app, forged).await);
+    // Alice's passkey is not Bob's to see, rename or delete
+    let alice_list = app
+        .send("GET", "/v1/account/passkeys", Some(&alice_token))
+        .await
+        .json();
+    let alice_id = alice_list[0]["id"].as_str().unwrap();
+    let path = format!("/v1/account/passkeys/{alice_id}");
+    let r = app
+        .json("PATCH", &path, json!({"name": "mine"}), Some(&bob_token))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = app.send("DELETE", &path, Some(&bob_token)).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    // Alice renames and removes her own
+    let r = app
+        .json("PATCH", &path, json!({"name": "Phone"}), Some(&alice_token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["name"], "Phone");
+    let r = app
+        .json("PATCH", &path, json!({"name": ""}), Some(&alice_token))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(
+        app.send("DELETE", &path, Some(&alice_token)).await.status,
+        204
+    );
+    assert_eq!(
+        app.send("DELETE", &path, Some(&alice_token)).await.status,
+        404
+    );
+}
+
+async fn registration_needs_a_recent_sign_in_and_excludes_known_credentials(app: TestApp) {
+    let (_, _, token) = account(&app, "recent").await;
+    let mut auth = registered(&app, &token).await;
+    let r = app
+        .send("POST", "/v1/account/passkeys/register/start", Some(&token))
+        .await;
+    let excluded = &r.json()["publicKey"]["excludeCredentials"];
+    assert_eq!(
+        excluded[0]["id"],
+        B64.encode(&auth.credential_id),
+        "{excluded}"
+    );
+    let again = register(&app, &token, &mut auth).await;
+    assert_eq!(again.status, 409, "{}", again.text());
+    assert_eq!(again.code(), "passkey_registered");
+    // another account's registration challenge is not this one's
+    let (_, _, other_token) = account(&app, "other").await;
+    let r = app
+        .send(
+            "POST",
+            "/v1/account/passkeys/register/start",
+            Some(&other_token),
+        )
+        .await;
+    let stolen = Authenticator::new().create(&r.json());
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/passkeys/register/finish",
+            json!({ "credential": stolen }),
+            Some(&token),
+        )
+        .await;
+    assert_refused(&r);
+    app.clock.advance(Duration::minutes(11));
+    let r = app
+        .send("POST", "/v1/account/passkeys/register/start", Some(&token))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.code(), "reauth_required");
+}
+
+async fn in_cookie_mode_the_ceremony_finishes_only_in_its_browser(app: TestApp) {
+    let (_, _, token) = account(&app, "cookie").await;
+    let mut auth = registered(&app, &token).await;
+    let post = |body: Value, cookie: Option<String>| {
+        let mut req = Request::post("/v1/auth/passkeys/login/finish")
+            .header("content-type", "application/json")
+            .header("origin", ISSUER);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.body(Body::from(body.to_string())).unwrap()
+    };
+    let start = app
+        .call(
+            Request::post("/v1/auth/passkeys/login/start")
+                .header("content-type", "application/json")
+                .body(Body::from(json!({"mode": "cookie"}).to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(start.status, 200, "{}", start.text());
+    let set = start.header("set-cookie").unwrap().to_owned();
+    assert!(set.starts_with("latchkey_passkey="), "{set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let answer = auth.get(&start.json());
+    let elsewhere = app
+        .call(post(
+            json!({"credential": answer.clone(), "mode": "cookie"}),
+            None,
+        ))
+        .await;
+    assert_refused(&elsewhere);
+    // the refusal burnt the challenge: start again, finish in this browser
+    let start = app
+        .call(
+            Request::post("/v1/auth/passkeys/login/start")
+                .header("content-type", "application/json")
+                .body(Body::from(json!({"mode": "cookie"}).to_string()))
+                .unwrap(),
+        )
+        .await;
+    let cookie2 = start
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(cookie, cookie2);
+    let answer = auth.get(&start.json());
+    let r = app
+        .call(post(
+            json!({"credential": answer, "mode": "cookie"}),
+            Some(cookie2),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["csrf_token"].is_string(), "{}", r.text());
+}
