@@ -111,6 +111,10 @@ pub enum EventType {
     MfaReset,
     /// A wrong second-factor code was presented; `reason` says where.
     MfaFailed,
+    /// An upstream provider's identity was linked to the account.
+    IdentityLinked,
+    /// A linked identity was removed from the account.
+    IdentityUnlinked,
 }
 
 impl EventType {
@@ -154,6 +158,8 @@ impl EventType {
         EventType::MfaBackupCodesRegenerated,
         EventType::MfaReset,
         EventType::MfaFailed,
+        EventType::IdentityLinked,
+        EventType::IdentityUnlinked,
     ];
 
     /// The stored and wire form, e.g. `login.failed`.
@@ -197,6 +203,8 @@ impl EventType {
             EventType::MfaBackupCodesRegenerated => "mfa.backup_codes_regenerated",
             EventType::MfaReset => "mfa.reset",
             EventType::MfaFailed => "mfa.failed",
+            EventType::IdentityLinked => "identity.linked",
+            EventType::IdentityUnlinked => "identity.unlinked",
         }
     }
 

@@ -59,6 +59,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0050_account_locale",
         sql: include_str!("../migrations/0050_account_locale.sql"),
     },
+    Migration {
+        name: "0080_federation",
+        sql: include_str!("../migrations/0080_federation.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

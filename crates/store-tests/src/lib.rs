@@ -101,7 +101,10 @@ macro_rules! conformance_suite {
             authorization_codes_are_taken_once,
             password_hashes_are_counted_by_scheme,
             account_batches_store_each_address_once,
-            account_locale_round_trips
+            account_locale_round_trips,
+            identities_link_once_and_keep_the_last_way_in,
+            concurrent_unlinks_keep_one_way_in,
+            federation_rows_are_taken_once
             );
         }
     };
