@@ -31,6 +31,7 @@ pub mod serve;
 pub mod sign_in;
 pub mod state;
 pub mod timefmt;
+pub mod upstream;
 
 pub use abuse::{CorsPolicy, Network, Protection};
 pub use app::{App, AppSettings, AuthParts, app};

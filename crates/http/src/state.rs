@@ -7,6 +7,7 @@ use latchkey_core::abuse::limiter::Limiter;
 use latchkey_core::abuse::{Guard, GuardConfig};
 use latchkey_core::accounts::Accounts;
 use latchkey_core::admin::Admin;
+use latchkey_core::federation::{Federation, FederationConfig};
 use latchkey_core::recovery::Recovery;
 use latchkey_core::roles::Roles;
 use latchkey_core::services::Services;
@@ -98,6 +99,16 @@ impl CookieSettings {
         }
     }
 
+    /// The name of the cookie binding a federation flow's `state` to the
+    /// browser that started it (see `latchkey_core::federation`).
+    pub fn federation_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_fed"
+        } else {
+            "latchkey_fed"
+        }
+    }
+
     /// The device cookie's name (see `latchkey_core::abuse::device`).
     pub fn device_name(&self) -> &'static str {
         if self.secure {
@@ -120,6 +131,7 @@ struct Inner {
     cookies: CookieSettings,
     protection: Protection,
     pages: Arc<Pages>,
+    federation: Federation,
 }
 
 impl AppState {
@@ -134,7 +146,6 @@ impl AppState {
         );
         AppState {
             inner: Arc::new(Inner {
-                auth,
                 limits,
                 cookies,
                 protection: Protection {
@@ -142,6 +153,12 @@ impl AppState {
                     guard: Arc::new(guard),
                 },
                 pages: Arc::new(Pages::builtin()),
+                federation: Federation::new(
+                    auth.context().clone(),
+                    FederationConfig::default(),
+                    Arc::new(crate::upstream::HttpUpstream::new(Duration::from_secs(10))),
+                ),
+                auth,
             }),
         }
     }
@@ -160,6 +177,20 @@ impl AppState {
             .expect("pages are set before the state is cloned")
             .pages = Arc::new(pages);
         self
+    }
+
+    /// Sets the upstream providers; call before the state is shared.
+    pub fn with_federation(mut self, config: FederationConfig) -> Self {
+        let inner = Arc::get_mut(&mut self.inner).expect("federation is set before sharing");
+        let upstream = crate::upstream::HttpUpstream::new(config.upstream_timeout);
+        inner.federation =
+            Federation::new(inner.auth.context().clone(), config, Arc::new(upstream));
+        self
+    }
+
+    /// Signing in with upstream providers.
+    pub fn federation(&self) -> &Federation {
+        &self.inner.federation
     }
 
     /// The page templates.

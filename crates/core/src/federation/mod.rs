@@ -23,4 +23,4 @@ pub use model::{
 };
 pub use service::{Arrived, Begun, Callback, Endpoints, Federation, outcome, s256};
 pub use store::FederationStore;
-pub use upstream::{Upstream, UpstreamError};
+pub use upstream::{Upstream, UpstreamError, VerifyingKey};

@@ -94,13 +94,25 @@ impl std::fmt::Debug for Provider {
 }
 
 /// The federation settings: the providers and the API mode's redirects.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct FederationConfig {
     /// The providers, by name.
     pub providers: Vec<Provider>,
     /// Where the API mode may send its one-time code (exact match); empty:
     /// API mode is off.
     pub api_redirect_uris: Vec<String>,
+    /// The bound of every call to a provider.
+    pub upstream_timeout: std::time::Duration,
+}
+
+impl Default for FederationConfig {
+    fn default() -> Self {
+        FederationConfig {
+            providers: Vec::new(),
+            api_redirect_uris: Vec::new(),
+            upstream_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 /// How long a flow may take from the authorization request to the callback.

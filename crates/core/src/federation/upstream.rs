@@ -3,7 +3,7 @@
 //! in `latchkey-http` on a bounded-timeout client with a JWKS cache).
 
 use async_trait::async_trait;
-use latchkey_tokens::VerifyingKey;
+pub use latchkey_tokens::VerifyingKey;
 use url::Url;
 
 /// Why an upstream call failed. Never carries a token or a secret.

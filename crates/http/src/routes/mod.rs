@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 pub mod authz;
 mod events;
+mod federation;
 mod health;
 mod lifecycle;
 mod links;
@@ -176,6 +177,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         admin::routes(),
         mfa::routes(),
         mfa_page::routes(),
+        federation::routes(),
         oauth::routes(),
         events::routes(),
         oauth_clients::routes(),

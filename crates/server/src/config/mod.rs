@@ -31,6 +31,7 @@ mod challenge;
 mod cors;
 mod database;
 mod events;
+mod federation;
 mod http;
 mod jobs;
 mod load;
@@ -96,6 +97,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     pages::SETTINGS,
     events::SETTINGS,
     branding::SETTINGS,
+    federation::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -150,6 +152,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// Product name, logo, colours and custom CSS of pages and mail.
     pub branding: BrandingConfig,
+    /// `[federation]`: upstream providers.
+    pub federation: latchkey_core::federation::FederationConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -193,6 +197,7 @@ pub fn load_from(
     let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
     let events: events::Raw = c.section(table, events::SETTINGS, file);
     let branding: branding::Raw = c.section(table, branding::SETTINGS, file);
+    let federation: federation::Raw = c.section(table, federation::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
@@ -224,6 +229,7 @@ pub fn load_from(
         cors: cors.validate(&mut c),
         authz: authz.validate(&mut c),
         events: events.validate(&mut c),
+        federation: federation.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

@@ -1,7 +1,7 @@
 //! Sign in with Apple: OpenID Connect. Apple asserts verified addresses
 //! (`"true"` as a string; private-relay addresses included).
 
-use super::{OIDC, Preset};
+use super::{GENERIC_OIDC, Preset};
 use crate::federation::model::LinkPolicy;
 
 pub(super) const PRESET: Preset = Preset {
@@ -10,5 +10,5 @@ pub(super) const PRESET: Preset = Preset {
     issuer: Some("https://appleid.apple.com"),
     scopes: &["openid", "email", "name"],
     link_policy: LinkPolicy::Verified,
-    ..OIDC
+    ..GENERIC_OIDC
 };

@@ -1,7 +1,7 @@
 //! Discord: OAuth 2.0, the person from `/users/@me` (`verified` says
 //! whether the address is).
 
-use super::{OIDC, Preset};
+use super::{GENERIC_OIDC, Preset};
 use crate::federation::model::ProviderKind;
 
 pub(super) const PRESET: Preset = Preset {
@@ -14,5 +14,5 @@ pub(super) const PRESET: Preset = Preset {
     scopes: &["identify", "email"],
     subject_claim: "id",
     email_verified_claim: "verified",
-    ..OIDC
+    ..GENERIC_OIDC
 };

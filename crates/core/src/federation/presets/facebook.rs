@@ -1,6 +1,6 @@
 //! Facebook Login: OAuth 2.0, the person from the Graph API's `/me`.
 
-use super::{OIDC, Preset};
+use super::{GENERIC_OIDC, Preset};
 use crate::federation::model::ProviderKind;
 
 pub(super) const PRESET: Preset = Preset {
@@ -12,5 +12,5 @@ pub(super) const PRESET: Preset = Preset {
     userinfo_endpoint: Some("https://graph.facebook.com/me?fields=id,name,email"),
     scopes: &["email", "public_profile"],
     subject_claim: "id",
-    ..OIDC
+    ..GENERIC_OIDC
 };

@@ -1,6 +1,6 @@
 //! GitHub: OAuth 2.0, the person from `GET /user` (numeric `id`).
 
-use super::{OIDC, Preset};
+use super::{GENERIC_OIDC, Preset};
 use crate::federation::model::ProviderKind;
 
 pub(super) const PRESET: Preset = Preset {
@@ -12,5 +12,5 @@ pub(super) const PRESET: Preset = Preset {
     userinfo_endpoint: Some("https://api.github.com/user"),
     scopes: &["read:user", "user:email"],
     subject_claim: "id",
-    ..OIDC
+    ..GENERIC_OIDC
 };

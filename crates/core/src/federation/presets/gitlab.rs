@@ -1,10 +1,10 @@
 //! GitLab.com: OpenID Connect.
 
-use super::{OIDC, Preset};
+use super::{GENERIC_OIDC, Preset};
 
 pub(super) const PRESET: Preset = Preset {
     name: "gitlab",
     display_name: "GitLab",
     issuer: Some("https://gitlab.com"),
-    ..OIDC
+    ..GENERIC_OIDC
 };

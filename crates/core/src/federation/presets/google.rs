@@ -1,7 +1,7 @@
 //! Google: OpenID Connect. Google vouches for the addresses it asserts
 //! verified (its own and Workspace domains), so it may link on its own.
 
-use super::{OIDC, Preset};
+use super::{GENERIC_OIDC, Preset};
 use crate::federation::model::LinkPolicy;
 
 pub(super) const PRESET: Preset = Preset {
@@ -9,5 +9,5 @@ pub(super) const PRESET: Preset = Preset {
     display_name: "Google",
     issuer: Some("https://accounts.google.com"),
     link_policy: LinkPolicy::Verified,
-    ..OIDC
+    ..GENERIC_OIDC
 };

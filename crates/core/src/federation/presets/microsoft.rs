@@ -2,11 +2,11 @@
 //! (`tenant` setting). The multi-tenant `common` issuer is not supported
 //! yet: its ID tokens carry each tenant's issuer.
 
-use super::{OIDC, Preset};
+use super::{GENERIC_OIDC, Preset};
 
 pub(super) const PRESET: Preset = Preset {
     name: "microsoft",
     display_name: "Microsoft",
     issuer: Some("https://login.microsoftonline.com/{tenant}/v2.0"),
-    ..OIDC
+    ..GENERIC_OIDC
 };

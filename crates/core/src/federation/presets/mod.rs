@@ -53,13 +53,17 @@ pub const ALL: &[Preset] = &[
     discord::PRESET,
 ];
 
-/// The preset selected by `kind`.
+/// What `kind` selects: a generic kind (`oidc`, `oauth2`) or a preset.
 pub fn preset(kind: &str) -> Option<&'static Preset> {
-    ALL.iter().find(|p| p.name == kind)
+    [&GENERIC_OIDC, &GENERIC_OAUTH2]
+        .into_iter()
+        .chain(ALL)
+        .find(|p| p.name == kind)
 }
 
-const OIDC: Preset = Preset {
-    name: "",
+/// `kind = "oidc"`: any OpenID Connect provider; never links on its own.
+pub const GENERIC_OIDC: Preset = Preset {
+    name: "oidc",
     display_name: "",
     kind: ProviderKind::Oidc,
     issuer: None,
@@ -70,4 +74,12 @@ const OIDC: Preset = Preset {
     subject_claim: "sub",
     email_verified_claim: "email_verified",
     link_policy: LinkPolicy::Never,
+};
+
+/// `kind = "oauth2"`: any OAuth 2.0 provider with a userinfo endpoint.
+pub const GENERIC_OAUTH2: Preset = Preset {
+    name: "oauth2",
+    kind: ProviderKind::OAuth2,
+    scopes: &[],
+    ..GENERIC_OIDC
 };
