@@ -26,6 +26,9 @@
 #                                user with `@` and `%` in its password may sign in (the URL
 #                                holds them percent-encoded) and touch keys under `test:`
 #   LATCHKEY_TEST_REDIS_TLS_CA   that CA (the same PEM file as LATCHKEY_TEST_SMTP_CA)
+#   LATCHKEY_TEST_OIDC_ISSUER, LATCHKEY_TEST_OIDC_ISSUER_2
+#                                two independent OpenID Providers (node oidc-provider,
+#                                tests/federation/start.sh) for the federation tests
 #   LATCHKEY_TEST_NGINX_PORT     Debian's nginx running examples/nginx/nginx.conf: it asks
 #                                latchkey on LATCHKEY_TEST_NGINX_LATCHKEY_PORT (forward-auth)
 #                                about each request before passing it to the application on
@@ -139,6 +142,7 @@ lk_stop_services() {
     [ -f "$d/redis.port" ] && redis-cli -p "$(cat "$d/redis.port")" shutdown nosave >/dev/null 2>&1 || true
     [ -f "$d/redis-tls.pid" ] && kill "$(cat "$d/redis-tls.pid")" 2>/dev/null || true
     [ -f "$d/nginx.pid" ] && kill "$(cat "$d/nginx.pid")" 2>/dev/null || true
+    [ -f "$d/node.pid" ] && kill "$(cat "$d/node.pid")" 2>/dev/null || true
   done
   rm -rf "$LK_SERVICES_DIR"
 }
@@ -305,3 +309,17 @@ sed -e "s|@PREFIX@|$LK_NGINX_DIR|g" \
 PATH="$PATH:/usr/sbin" nginx -p "$LK_NGINX_DIR" -c "$LK_NGINX_DIR/nginx.conf" -e "$LK_NGINX_DIR/error.log"
 export LATCHKEY_TEST_NGINX_PORT LATCHKEY_TEST_NGINX_LATCHKEY_PORT LATCHKEY_TEST_NGINX_APP_PORT
 lk_log "nginx on :$LATCHKEY_TEST_NGINX_PORT (latchkey :$LATCHKEY_TEST_NGINX_LATCHKEY_PORT, app :$LATCHKEY_TEST_NGINX_APP_PORT)"
+
+# Two independent OpenID Providers (node oidc-provider 9) for the federation
+# tests: latchkey's test app (http://latchkey.test) signs in through them.
+lk_fed_redirects=""
+for p in idp idp2 strict; do
+  lk_fed_redirects="$lk_fed_redirects,http://latchkey.test/v1/auth/oauth/$p/callback"
+done
+LK_OIDC_PORT=$(lk_free_port)
+"$LK_SCRIPTS/../tests/federation/start.sh" "$LK_OIDC_PORT" "$LK_SERVICES_DIR/oidc" "$lk_fed_redirects"
+LK_OIDC_PORT_2=$(lk_free_port)
+"$LK_SCRIPTS/../tests/federation/start.sh" "$LK_OIDC_PORT_2" "$LK_SERVICES_DIR/oidc2" "$lk_fed_redirects"
+export LATCHKEY_TEST_OIDC_ISSUER="http://127.0.0.1:$LK_OIDC_PORT"
+export LATCHKEY_TEST_OIDC_ISSUER_2="http://127.0.0.1:$LK_OIDC_PORT_2"
+lk_log "OpenID Providers at $LATCHKEY_TEST_OIDC_ISSUER and $LATCHKEY_TEST_OIDC_ISSUER_2"

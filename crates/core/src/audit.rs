@@ -119,6 +119,10 @@ pub enum EventType {
     PasskeyRenamed,
     /// A passkey ceremony was refused; `reason` says why (e.g. `sign_count_regressed`).
     PasskeyFailed,
+    /// An upstream provider's identity was linked to the account.
+    IdentityLinked,
+    /// A linked identity was removed from the account.
+    IdentityUnlinked,
 }
 
 impl EventType {
@@ -166,6 +170,8 @@ impl EventType {
         EventType::PasskeyRemoved,
         EventType::PasskeyRenamed,
         EventType::PasskeyFailed,
+        EventType::IdentityLinked,
+        EventType::IdentityUnlinked,
     ];
 
     /// The stored and wire form, e.g. `login.failed`.
@@ -213,6 +219,8 @@ impl EventType {
             EventType::PasskeyRemoved => "passkey.removed",
             EventType::PasskeyRenamed => "passkey.renamed",
             EventType::PasskeyFailed => "passkey.failed",
+            EventType::IdentityLinked => "identity.linked",
+            EventType::IdentityUnlinked => "identity.unlinked",
         }
     }
 

@@ -22,6 +22,7 @@ pub mod client_info;
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod federation;
 pub mod i18n;
 pub mod id;
 pub mod jobs;

@@ -79,6 +79,7 @@ pub trait Store:
     + crate::oauth::OAuthGrantStore
     + crate::legacy_hashes::LegacyHashStore
     + crate::user_transfer::UserTransferStore
+    + crate::federation::FederationStore
     + Send
     + Sync
     + 'static

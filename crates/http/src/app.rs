@@ -77,6 +77,8 @@ pub struct AppSettings {
     pub jobs: JobsConfig,
     /// The hosted pages' templates and settings.
     pub pages: Pages,
+    /// The upstream providers (issue 17).
+    pub federation: latchkey_core::federation::FederationConfig,
 }
 
 /// The assembled application.
@@ -118,7 +120,8 @@ pub fn app(settings: AppSettings, master_key: &[u8; 32]) -> Result<App, Password
             network: settings.network,
             guard: guard.clone(),
         })
-        .with_pages(settings.pages);
+        .with_pages(settings.pages)
+        .with_federation(settings.federation);
     Ok(App {
         state,
         auth,

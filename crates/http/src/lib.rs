@@ -33,6 +33,7 @@ pub mod sign_in;
 pub mod state;
 pub mod timefmt;
 pub mod trace;
+pub mod upstream;
 
 pub use abuse::{CorsPolicy, Network, Protection};
 pub use app::{App, AppSettings, AuthParts, app};

@@ -135,12 +135,26 @@ impl SignIn<'_> {
         Fut: Future<Output = Result<LoginSuccess, E>>,
         E: CheckError,
     {
-        let state = self.state;
-        let cookies = state.cookies();
         if self.kind == SessionKind::Cookie {
             // login CSRF: a cookie session may only be started from our own pages
-            check_origin(self.headers, &cookies.origin)?;
+            check_origin(self.headers, &self.state.cookies().origin)?;
         }
+        self.run_bound(check).await
+    }
+
+    /// [`SignIn::run`] for a sign-in whose login-CSRF defence is a binding
+    /// of its own rather than `Origin`: the federation callback, a
+    /// navigation from the provider's site, whose `state` must equal the
+    /// flow cookie of the browser that started it (checked by the caller
+    /// before).
+    pub async fn run_bound<F, Fut, E>(self, check: F) -> Result<SignedIn, ApiError>
+    where
+        F: FnOnce(Option<String>) -> Fut,
+        Fut: Future<Output = Result<LoginSuccess, E>>,
+        E: CheckError,
+    {
+        let state = self.state;
+        let cookies = state.cookies();
         let guard = &state.protection().guard;
         guard
             .demand_challenge(

@@ -8,6 +8,7 @@ use latchkey_core::abuse::{Guard, GuardConfig};
 use latchkey_core::accounts::Accounts;
 use latchkey_core::admin::Admin;
 use latchkey_core::passkeys::{Passkeys, RelyingParty};
+use latchkey_core::federation::{Federation, FederationConfig};
 use latchkey_core::recovery::Recovery;
 use latchkey_core::roles::Roles;
 use latchkey_core::services::Services;
@@ -108,6 +109,16 @@ impl CookieSettings {
         }
     }
 
+    /// The name of the cookie binding a federation flow's `state` to the
+    /// browser that started it (see `latchkey_core::federation`).
+    pub fn federation_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-latchkey_fed"
+        } else {
+            "latchkey_fed"
+        }
+    }
+
     /// The device cookie's name (see `latchkey_core::abuse::device`).
     pub fn device_name(&self) -> &'static str {
         if self.secure {
@@ -131,6 +142,7 @@ struct Inner {
     protection: Protection,
     pages: Arc<Pages>,
     passkeys: latchkey_core::passkeys::Passkeys,
+    federation: Federation,
 }
 
 impl AppState {
@@ -149,7 +161,6 @@ impl AppState {
         );
         AppState {
             inner: Arc::new(Inner {
-                auth,
                 limits,
                 cookies,
                 protection: Protection {
@@ -158,6 +169,12 @@ impl AppState {
                 },
                 pages: Arc::new(Pages::builtin()),
                 passkeys,
+                federation: Federation::new(
+                    auth.context().clone(),
+                    FederationConfig::default(),
+                    Arc::new(crate::upstream::HttpUpstream::new(Duration::from_secs(10))),
+                ),
+                auth,
             }),
         }
     }
@@ -190,6 +207,20 @@ impl AppState {
     /// Passkeys: registration, sign-in, rename and delete.
     pub fn passkeys(&self) -> &Passkeys {
         &self.inner.passkeys
+    }
+
+    /// Sets the upstream providers; call before the state is shared.
+    pub fn with_federation(mut self, config: FederationConfig) -> Self {
+        let inner = Arc::get_mut(&mut self.inner).expect("federation is set before sharing");
+        let upstream = crate::upstream::HttpUpstream::new(config.upstream_timeout);
+        inner.federation =
+            Federation::new(inner.auth.context().clone(), config, Arc::new(upstream));
+        self
+    }
+
+    /// Signing in with upstream providers.
+    pub fn federation(&self) -> &Federation {
+        &self.inner.federation
     }
 
     /// The page templates.

@@ -578,6 +578,7 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             mail: mail_transport(&config, &public)?,
             jobs: jobs_config(&config),
             pages: pages(&config),
+            federation: config.federation.clone(),
         },
         &master.0,
     )

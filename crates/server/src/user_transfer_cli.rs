@@ -84,7 +84,7 @@ pub async fn export_users(
         let ids: Vec<String> = page.iter().map(|(u, _)| u.id.clone()).collect();
         let linked = auth
             .store()
-            .identities_of(&ids)
+            .identities_of_users(&ids)
             .await
             .map_err(|e| StartError(format!("cannot list linked identities: {e}")))?;
         let mut by_user: HashMap<&str, Vec<&LinkedIdentity>> = HashMap::new();

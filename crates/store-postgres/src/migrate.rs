@@ -84,6 +84,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0070_passkeys",
         sql: include_str!("../migrations/0070_passkeys.sql"),
     },
+    Migration {
+        name: "0080_federation",
+        sql: include_str!("../migrations/0080_federation.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -122,7 +122,7 @@ impl UserTransferStore for PgStore {
             .collect()
     }
 
-    async fn identities_of(
+    async fn identities_of_users(
         &self,
         user_ids: &[String],
     ) -> Result<Vec<(String, LinkedIdentity)>, StoreError> {

@@ -23,6 +23,7 @@ mod audit;
 mod clients;
 mod credentials;
 mod events;
+mod federation;
 mod keys;
 mod legacy_hashes;
 mod lifecycle;

@@ -79,6 +79,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0070_passkeys",
         sql: include_str!("../migrations/0070_passkeys.sql"),
     },
+    Migration {
+        name: "0080_federation",
+        sql: include_str!("../migrations/0080_federation.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -111,7 +111,7 @@ impl UserTransferStore for SqliteStore {
         .await
     }
 
-    async fn identities_of(
+    async fn identities_of_users(
         &self,
         user_ids: &[String],
     ) -> Result<Vec<(String, LinkedIdentity)>, StoreError> {

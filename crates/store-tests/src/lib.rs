@@ -110,7 +110,10 @@ macro_rules! conformance_suite {
             account_locale_round_trips,
             passkey_challenges_are_taken_once_until_they_expire,
             passkeys_round_trip_and_count_uses_once,
-            passkeys_are_renamed_and_deleted_by_their_owner_only
+            passkeys_are_renamed_and_deleted_by_their_owner_only,
+            identities_link_once_and_keep_the_last_way_in,
+            concurrent_unlinks_keep_one_way_in,
+            federation_rows_are_taken_once
             );
         }
     };

@@ -177,6 +177,8 @@ pub struct Options {
     pub lifecycle: LifecycleConfig,
     /// The job runner's tuning.
     pub jobs: JobsConfig,
+    /// Upstream providers (none by default).
+    pub federation: latchkey_core::federation::FederationConfig,
 }
 
 impl Default for Options {
@@ -200,6 +202,7 @@ impl Default for Options {
             shared_counters: None,
             lifecycle: LifecycleConfig::default(),
             jobs: JobsConfig::default(),
+            federation: latchkey_core::federation::FederationConfig::default(),
         }
     }
 }
@@ -357,6 +360,7 @@ impl TestApp {
                 mail: transport,
                 jobs: options.jobs,
                 pages: latchkey_http::Pages::builtin(),
+                federation: options.federation.clone(),
             },
             &master,
         )

@@ -225,13 +225,42 @@ pub fn verify_jwt<C: DeserializeOwned>(
     key_for_kid: impl Fn(&str) -> Option<VerifyingKey>,
     v: &Validation,
 ) -> Result<C, VerifyError> {
+    verify_typed(token, key_for_kid, v, |typ| {
+        typ.is_some_and(|t| typ_matches(t, v.typ))
+    })
+}
+
+/// [`verify_jwt`] for tokens whose issuers may leave `typ` out, such as
+/// OpenID Connect ID tokens (OpenID Connect Core does not require it): a
+/// missing `typ` is accepted, a present one must equal `v.typ`. Every other
+/// check is the same.
+///
+/// # Errors
+///
+/// The [`VerifyError`] of the first check that fails.
+pub fn verify_jwt_typ_optional<C: DeserializeOwned>(
+    token: &str,
+    key_for_kid: impl Fn(&str) -> Option<VerifyingKey>,
+    v: &Validation,
+) -> Result<C, VerifyError> {
+    verify_typed(token, key_for_kid, v, |typ| {
+        typ.is_none_or(|t| typ_matches(t, v.typ))
+    })
+}
+
+fn verify_typed<C: DeserializeOwned>(
+    token: &str,
+    key_for_kid: impl Fn(&str) -> Option<VerifyingKey>,
+    v: &Validation,
+    typ_ok: impl Fn(Option<&str>) -> bool,
+) -> Result<C, VerifyError> {
     let segments = split(token)?;
     let header = parse_header(segments.header)?;
     let payload = decode(segments.payload, "payload is not base64url")?;
     let signature = decode(segments.signature, "signature is not base64url")?;
 
     let alg: Alg = header.alg.parse().map_err(|_| VerifyError::Algorithm)?;
-    if !header.typ.as_deref().is_some_and(|t| typ_matches(t, v.typ)) {
+    if !typ_ok(header.typ.as_deref()) {
         return Err(VerifyError::Type);
     }
     if header.has_crit {

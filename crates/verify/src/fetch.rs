@@ -43,19 +43,24 @@ pub enum FetchError {
 }
 
 /// A response, fully read.
-pub(crate) struct Fetched {
+pub struct Fetched {
+    /// Its headers.
     pub headers: HeaderMap,
+    /// Its body.
     pub body: Bytes,
 }
 
 /// The client: a timeout and the TLS configuration, made on first use.
+/// Public for latchkey's own upstream calls (federation), which keep the
+/// same bounds.
 #[derive(Clone)]
-pub(crate) struct Http {
+pub struct Http {
     timeout: Duration,
     tls: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
 }
 
 impl Http {
+    /// A client whose every call ends within `timeout`.
     pub fn new(timeout: Duration) -> Http {
         Http {
             timeout,

@@ -20,7 +20,9 @@ struct Keys {
     fresh_until: Instant,
 }
 
-pub(crate) struct JwksCache {
+/// A JWKS cache over one URL (public for latchkey's federation, which
+/// verifies upstream ID tokens with it).
+pub struct JwksCache {
     url: Option<Url>,
     http: Http,
     keys: RwLock<Arc<Keys>>,
@@ -69,6 +71,9 @@ pub(crate) fn max_age(cache_control: &str) -> Option<Duration> {
 }
 
 impl JwksCache {
+    /// A cache of the JWKS at `url`: refetched after its `max-age`
+    /// (`default_max_age` without one, clamped to `max_max_age`), and on an
+    /// unknown `kid`, never sooner than `min_refresh` after the last fetch.
     pub fn new(
         url: Option<Url>,
         http: Http,

@@ -78,8 +78,9 @@ use latchkey_proto::token::AccessClaims;
 use latchkey_tokens::{Jwks, Validation, VerifyError, verify_jwt};
 use url::Url;
 
-pub use fetch::FetchError;
+pub use fetch::{FetchError, Fetched, Http};
 pub use introspect::Introspection;
+pub use jwks::JwksCache;
 pub use layer::{VerifyLayer, VerifyService};
 pub use rejection::Rejection;
 pub use require::{

@@ -26,7 +26,7 @@ pub trait UserTransferStore: Send + Sync {
 
     /// The identities linked to these accounts, as (user id, identity), in
     /// any order.
-    async fn identities_of(
+    async fn identities_of_users(
         &self,
         user_ids: &[String],
     ) -> Result<Vec<(String, LinkedIdentity)>, StoreError>;

@@ -11,6 +11,7 @@ mod admin;
 mod auth;
 pub mod authz;
 mod events;
+mod federation;
 mod health;
 mod lifecycle;
 mod links;
@@ -184,6 +185,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         mfa::routes(),
         mfa_page::routes(),
         passkeys::routes(),
+        federation::routes(),
         oauth::routes(),
         events::routes(),
         oauth_clients::routes(),

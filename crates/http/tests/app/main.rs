@@ -9,6 +9,7 @@ mod admin;
 mod authz;
 mod contract;
 mod events;
+mod federation;
 mod hash_pool;
 mod lifecycle;
 mod mfa;

@@ -31,6 +31,7 @@ mod challenge;
 mod cors;
 mod database;
 mod events;
+mod federation;
 mod http;
 mod jobs;
 mod load;
@@ -104,6 +105,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     telemetry::SETTINGS,
     mfa::SETTINGS,
     passkeys::SETTINGS,
+    federation::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -164,6 +166,8 @@ pub struct Config {
     pub mfa: latchkey_core::mfa::MfaPolicy,
     /// The passkeys' relying party.
     pub passkeys: PasskeysConfig,
+    /// `[federation]`: upstream providers.
+    pub federation: latchkey_core::federation::FederationConfig,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -210,6 +214,7 @@ pub fn load_from(
     let telemetry: telemetry::Raw = c.section(table, telemetry::SETTINGS, file);
     let mfa: mfa::Raw = c.section(table, mfa::SETTINGS, file);
     let passkeys: passkeys::Raw = c.section(table, passkeys::SETTINGS, file);
+    let federation: federation::Raw = c.section(table, federation::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
@@ -245,6 +250,7 @@ pub fn load_from(
         telemetry: telemetry.validate(&mut c),
         mfa: mfa.validate(&mut c),
         passkeys: passkeys.validate(&mut c, server_public.as_ref()),
+        federation: federation.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

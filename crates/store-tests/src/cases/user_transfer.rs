@@ -110,7 +110,7 @@ pub async fn linked_identities_are_stored_once_per_provider_and_subject(db: &dyn
     a.identities = vec![google.clone(), github.clone()];
     assert_eq!(store.insert_accounts(&[a.clone()]).await.unwrap(), 1);
     let mut linked = store
-        .identities_of(std::slice::from_ref(&a.user.id))
+        .identities_of_users(std::slice::from_ref(&a.user.id))
         .await
         .unwrap();
     linked.sort_by(|x, y| x.1.provider.cmp(&y.1.provider));
@@ -152,7 +152,7 @@ pub async fn linked_identities_are_stored_once_per_provider_and_subject(db: &dyn
     );
     assert_eq!(store.identities_taken(&[other]).await.unwrap(), vec![]);
     assert_eq!(
-        store.identities_of(&[b.user.id.clone()]).await.unwrap(),
+        store.identities_of_users(&[b.user.id.clone()]).await.unwrap(),
         vec![]
     );
 }

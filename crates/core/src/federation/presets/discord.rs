@@ -1,0 +1,18 @@
+//! Discord: OAuth 2.0, the person from `/users/@me` (`verified` says
+//! whether the address is).
+
+use super::{GENERIC_OIDC, Preset};
+use crate::federation::model::ProviderKind;
+
+pub(super) const PRESET: Preset = Preset {
+    name: "discord",
+    display_name: "Discord",
+    kind: ProviderKind::OAuth2,
+    authorization_endpoint: Some("https://discord.com/oauth2/authorize"),
+    token_endpoint: Some("https://discord.com/api/oauth2/token"),
+    userinfo_endpoint: Some("https://discord.com/api/users/@me"),
+    scopes: &["identify", "email"],
+    subject_claim: "id",
+    email_verified_claim: "verified",
+    ..GENERIC_OIDC
+};

@@ -1,0 +1,16 @@
+//! Facebook Login: OAuth 2.0, the person from the Graph API's `/me`.
+
+use super::{GENERIC_OIDC, Preset};
+use crate::federation::model::ProviderKind;
+
+pub(super) const PRESET: Preset = Preset {
+    name: "facebook",
+    display_name: "Facebook",
+    kind: ProviderKind::OAuth2,
+    authorization_endpoint: Some("https://www.facebook.com/v19.0/dialog/oauth"),
+    token_endpoint: Some("https://graph.facebook.com/v19.0/oauth/access_token"),
+    userinfo_endpoint: Some("https://graph.facebook.com/me?fields=id,name,email"),
+    scopes: &["email", "public_profile"],
+    subject_claim: "id",
+    ..GENERIC_OIDC
+};

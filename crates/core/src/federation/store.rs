@@ -1,0 +1,74 @@
+//! What the federation slice needs from persistence.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::model::Identity;
+use crate::audit::AuditEvent;
+use crate::store::StoreError;
+use crate::user::User;
+
+/// Persistence of linked identities and of the one-time rows of a flow
+/// (its `state`, the API mode's code).
+#[async_trait]
+pub trait FederationStore: Send + Sync {
+    /// The identity of `subject` at `provider`.
+    async fn identity_by_subject(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<Identity>, StoreError>;
+
+    /// The identities linked to a user, oldest first.
+    async fn identities_of(&self, user_id: &str) -> Result<Vec<Identity>, StoreError>;
+
+    /// Links `identity` with `event`, in one transaction;
+    /// `Conflict("identity")` when (provider, subject) is linked already.
+    async fn link_identity(
+        &self,
+        identity: &Identity,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Creates `user` (no roles, no password) with `identity` and `event`
+    /// in one transaction; `Conflict("email")` or `Conflict("identity")`
+    /// and nothing stored when taken.
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        identity: &Identity,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
+    /// Removes identity `id` of `user_id` with `event`, unless it is the
+    /// user's last way to sign in (no password and no other identity): in
+    /// one transaction, so two concurrent unlinks cannot both pass.
+    /// `Ok(false)` when there is no such identity; `Conflict("last_way_in")`
+    /// when it is the last.
+    async fn unlink_identity(
+        &self,
+        user_id: &str,
+        id: &str,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a one-time row `data` of `purpose` under `key_hash` until
+    /// `expires_at`, dropping the rows expired at `now`.
+    async fn put_federation_pending(
+        &self,
+        key_hash: &str,
+        purpose: &str,
+        data: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Takes (deletes and returns) the row of `purpose` under `key_hash`
+    /// if it has not expired at `now`: at most one caller gets it.
+    async fn take_federation_pending(
+        &self,
+        key_hash: &str,
+        purpose: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, StoreError>;
+}

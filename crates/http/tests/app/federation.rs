@@ -1,0 +1,521 @@
+//! Sign-in with other providers (issue 17) through REAL, independent
+//! OpenID Providers: two node oidc-provider 9 servers that
+//! scripts/services.sh starts (tests/federation/start.sh). The test plays
+//! the browser: latchkey's authorization request, the provider's login
+//! form, back to latchkey's callback, with the cookies of each side.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::http::Request;
+use latchkey_core::federation::{
+    ClaimMapping, FederationConfig, LinkPolicy, Provider, ProviderKind, s256,
+};
+use latchkey_testkit::raw_http;
+use latchkey_testkit::{Options, TestApp, TestResponse};
+
+const PASSWORD: &str = "correct horse battery staple";
+const APP_REDIRECT: &str = "https://app.example/cb";
+
+fn issuer(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: run the tests through scripts/test.sh or source scripts/services.sh"
+        )
+    })
+}
+
+fn provider(name: &str, issuer: &str, link_policy: LinkPolicy) -> Provider {
+    Provider {
+        name: name.into(),
+        display_name: name.into(),
+        kind: ProviderKind::Oidc,
+        issuer: Some(issuer.into()),
+        authorization_endpoint: None,
+        token_endpoint: None,
+        userinfo_endpoint: None,
+        client_id: "latchkey".into(),
+        client_secret: "latchkey-secret".into(),
+        scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        claims: ClaimMapping::default(),
+        link_policy,
+        sign_up: true,
+    }
+}
+
+/// `idp` (trusted for verified addresses) and `strict` (the same provider,
+/// never linking on its own) at the first provider, `idp2` at the second.
+async fn app() -> TestApp {
+    let (a, b) = (
+        issuer("LATCHKEY_TEST_OIDC_ISSUER"),
+        issuer("LATCHKEY_TEST_OIDC_ISSUER_2"),
+    );
+    TestApp::sqlite_from(Options {
+        federation: FederationConfig {
+            providers: vec![
+                provider("idp", &a, LinkPolicy::Verified),
+                provider("strict", &a, LinkPolicy::Never),
+                provider("idp2", &b, LinkPolicy::Never),
+            ],
+            api_redirect_uris: vec![APP_REDIRECT.into()],
+            ..FederationConfig::default()
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse {
+    let mut req = Request::get(path).header("user-agent", latchkey_testkit::USER_AGENT);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    app.call(req.body(Body::empty()).unwrap()).await
+}
+
+/// The `name=value` of cookie `name` a response set.
+fn set_cookie(r: &TestResponse, name: &str) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// Starts a flow at latchkey: the provider's URL and the flow cookie.
+async fn start(app: &TestApp, path: &str) -> (String, String) {
+    let r = get(app, path, None).await;
+    assert_eq!(r.status, 303, "{path}: {}", r.text());
+    let cookie = set_cookie(&r, "latchkey_fed").expect("the flow cookie");
+    (r.header("location").unwrap().to_owned(), cookie)
+}
+
+/// The browser at the provider: the authorization request, its login form
+/// with `login`, and the redirect back. Returns latchkey's callback URL
+/// (path and query) as the provider sent it.
+async fn at_provider(authorize_url: String, login: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        let url = url::Url::parse(&authorize_url).unwrap();
+        let addr: SocketAddr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())
+            .parse()
+            .unwrap();
+        let mut jar: Vec<(String, String)> = Vec::new();
+        let mut send = |method: &str, target: &str, body: &str| {
+            let cookies: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let mut head = format!(
+                "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {}\r\n",
+                cookies.join("; ")
+            );
+            if method == "POST" {
+                head.push_str(&format!(
+                    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                    body.len()
+                ));
+            }
+            head.push_str("\r\n");
+            head.push_str(body);
+            let r = raw_http::send(addr, head.as_bytes()).expect("the provider answers");
+            for (k, v) in &r.headers {
+                if k == "set-cookie"
+                    && let Some((name, value)) = v.split(';').next().and_then(|c| c.split_once('='))
+                {
+                    jar.retain(|(n, _)| n != name);
+                    jar.push((name.to_owned(), value.to_owned()));
+                }
+            }
+            assert!(
+                (300..400).contains(&r.status),
+                "{method} {target}: {} {}",
+                r.status,
+                r.text()
+            );
+            r.header("location").unwrap().to_owned()
+        };
+        let relative = |location: String| match url::Url::parse(&location) {
+            Ok(u) => u[url::Position::BeforePath..].to_owned(),
+            Err(_) => location,
+        };
+        let interaction = relative(send("GET", &url[url::Position::BeforePath..], ""));
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("prompt", "login")
+            .append_pair("login", &login)
+            .append_pair("password", "x")
+            .finish();
+        let resume = relative(send("POST", &interaction, &form));
+        let back = send("GET", &resume, "");
+        let back = url::Url::parse(&back).expect("an absolute callback URL");
+        assert_eq!(back.host_str(), Some("latchkey.test"), "{back}");
+        back[url::Position::BeforePath..].to_owned()
+    })
+    .await
+    .unwrap()
+}
+
+/// A whole sign-in as `login` at `provider` in cookie mode: the callback's
+/// answer.
+async fn sign_in(app: &TestApp, provider: &str, login: &str) -> TestResponse {
+    let (url, cookie) = start(app, &format!("/v1/auth/oauth/{provider}/authorize")).await;
+    let callback = at_provider(url, login.into()).await;
+    get(app, &callback, Some(&cookie)).await
+}
+
+fn with_query(path: &str, drop: &str, set: Option<(&str, &str)>) -> String {
+    let mut u = url::Url::parse(&format!("http://latchkey.test{path}")).unwrap();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| k != drop)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut q = u.query_pairs_mut();
+        q.clear();
+        for (k, v) in &pairs {
+            q.append_pair(k, v);
+        }
+        if let Some((k, v)) = set {
+            q.append_pair(k, v);
+        }
+    }
+    u[url::Position::BeforePath..].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signs_in_through_an_independent_provider_in_cookie_and_api_mode() {
+    let app = app().await;
+    // cookie mode: an account is created, the session cookie works
+    let (url, flow) = start(&app, "/v1/auth/oauth/idp/authorize?return_to=/account").await;
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("nonce="),
+        "{url}"
+    );
+    let callback = at_provider(url, "alice".into()).await;
+    assert!(callback.contains("iss="), "RFC 9207 iss sent: {callback}");
+    let r = get(&app, &callback, Some(&flow)).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account"));
+    let session = set_cookie(&r, "latchkey_session").expect("a session cookie");
+    assert_eq!(
+        set_cookie(&r, "latchkey_fed").as_deref(),
+        Some("latchkey_fed="),
+        "flow cookie cleared"
+    );
+    let me = get(&app, "/v1/account", Some(&session)).await;
+    assert_eq!(me.status, 200, "{}", me.text());
+    assert_eq!(me.json()["email"], "alice@idp.test");
+    let user = app
+        .store
+        .user_by_email("alice@idp.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.email_verified && user.password_hash.is_none());
+    let sessions = app
+        .store
+        .active_sessions_of_user(&user.id, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert!(!sessions.is_empty());
+    assert!(
+        sessions.iter().all(|s| s.amr == vec!["fed".to_owned()]),
+        "{sessions:?}"
+    );
+    // the second sign-in finds the same account by (provider, subject)
+    let r = sign_in(&app, "idp", "alice").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(app.store.identities_of(&user.id).await.unwrap().len(), 1);
+
+    // API mode: a one-time code to the app, exchanged with the verifier
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let path = format!(
+        "/v1/auth/oauth/idp/authorize?mode=api&redirect_uri={APP_REDIRECT}&code_challenge={}&state=app-state-1",
+        s256(verifier)
+    );
+    let (url, flow) = start(&app, &path).await;
+    let callback = at_provider(url, "alice".into()).await;
+    let r = get(&app, &callback, Some(&flow)).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let to_app = url::Url::parse(r.header("location").unwrap()).unwrap();
+    assert!(to_app.as_str().starts_with(APP_REDIRECT), "{to_app}");
+    assert!(
+        set_cookie(&r, "latchkey_session").is_none(),
+        "no cookie session in API mode"
+    );
+    let q: std::collections::HashMap<_, _> = to_app.query_pairs().into_owned().collect();
+    assert_eq!(q["state"], "app-state-1");
+    let exchange = |code: &str, verifier: &str| {
+        app.json(
+            "POST",
+            "/v1/auth/oauth/exchange",
+            serde_json::json!({"code": code, "code_verifier": verifier}),
+            None,
+        )
+    };
+    let tokens = exchange(&q["code"], verifier).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let me = app.send("GET", "/v1/account", Some(&access)).await;
+    assert_eq!(me.json()["email"], "alice@idp.test");
+    let again = exchange(&q["code"], verifier).await;
+    assert_eq!(
+        (again.status.as_u16(), again.code().as_str()),
+        (400, "invalid_code"),
+        "single use"
+    );
+    // a wrong verifier burns the code
+    let (url, flow) = start(&app, &path).await;
+    let r = get(&app, &at_provider(url, "alice".into()).await, Some(&flow)).await;
+    let to_app = url::Url::parse(r.header("location").unwrap()).unwrap();
+    let code = to_app
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let wrong = exchange(&code, &"x".repeat(43)).await;
+    assert_eq!(wrong.code(), "invalid_code");
+    assert_eq!(exchange(&code, verifier).await.code(), "invalid_code");
+    // API mode only to a configured redirect URI
+    let r = get(
+        &app,
+        &path.replace(APP_REDIRECT, "https://evil.example/cb"),
+        None,
+    )
+    .await;
+    assert_eq!(r.code(), "redirect_uri_not_allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_callbacks_without_state_from_another_browser_replayed_or_mixed_up() {
+    let app = app().await;
+    let refused = |r: &TestResponse, code: &str| {
+        assert_eq!(r.code(), code, "{}", r.text());
+        assert!(set_cookie(r, "latchkey_session").is_none());
+    };
+    let (url, flow) = start(&app, "/v1/auth/oauth/idp/authorize").await;
+    let callback = at_provider(url, "mallory".into()).await;
+    // missing state
+    let no_state = with_query(&callback, "state", None);
+    refused(&get(&app, &no_state, Some(&flow)).await, "state_mismatch");
+    // a callback in another browser (or the attacker's, for login CSRF)
+    refused(&get(&app, &callback, None).await, "state_mismatch");
+    let other = "latchkey_fed=another-browsers-state";
+    refused(&get(&app, &callback, Some(other)).await, "state_mismatch");
+    // RFC 9207: the `iss` of another provider; the flow is spent then
+    let mixed = with_query(&callback, "iss", Some(("iss", "http://127.0.0.1:1")));
+    refused(&get(&app, &mixed, Some(&flow)).await, "issuer_mismatch");
+    refused(&get(&app, &callback, Some(&flow)).await, "state_expired");
+
+    // a replayed state
+    let (url, flow) = start(&app, "/v1/auth/oauth/idp/authorize").await;
+    let callback = at_provider(url, "mallory".into()).await;
+    assert_eq!(get(&app, &callback, Some(&flow)).await.status, 303);
+    refused(&get(&app, &callback, Some(&flow)).await, "state_expired");
+    // no `iss` from a provider that says it sends one
+    let (url, flow) = start(&app, "/v1/auth/oauth/idp/authorize").await;
+    let callback = at_provider(url, "mallory".into()).await;
+    let no_iss = with_query(&callback, "iss", None);
+    refused(&get(&app, &no_iss, Some(&flow)).await, "issuer_mismatch");
+
+    // mix-up: provider 2's real code and issuer at provider 1's callback
+    let (url1, flow1) = start(&app, "/v1/auth/oauth/idp/authorize").await;
+    let (url2, flow2) = start(&app, "/v1/auth/oauth/idp2/authorize").await;
+    let callback2 = at_provider(url2, "mallory".into()).await;
+    let state1 = url::Url::parse(&url1)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let at_idp = with_query(&callback2, "state", Some(("state", &state1)))
+        .replace("/idp2/callback", "/idp/callback");
+    refused(&get(&app, &at_idp, Some(&flow1)).await, "issuer_mismatch");
+    // ... and provider 2's whole answer at provider 1's callback
+    let whole = callback2.replace("/idp2/callback", "/idp/callback");
+    refused(&get(&app, &whole, Some(&flow2)).await, "state_mismatch");
+    // unknown providers are 404 at both ends
+    assert_eq!(
+        get(&app, "/v1/auth/oauth/nope/authorize", None)
+            .await
+            .code(),
+        "unknown_provider"
+    );
+    assert_eq!(
+        get(&app, "/v1/auth/oauth/nope/callback?state=x", Some(&flow2))
+            .await
+            .code(),
+        "unknown_provider"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_address_never_links_or_signs_in_to_a_local_account() {
+    let app = app().await;
+    app.register("carol@example.com", PASSWORD).await;
+    let carol = app
+        .store
+        .user_by_email("carol@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    // the provider asserts carol's address UNVERIFIED: no link, no session
+    let r = sign_in(&app, "idp", "unverified:carol@example.com").await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (409, "link_required"),
+        "{}",
+        r.text()
+    );
+    assert!(set_cookie(&r, "latchkey_session").is_none());
+    assert!(app.store.identities_of(&carol.id).await.unwrap().is_empty());
+    // a provider that may not link on its own: no link even when verified
+    let r = sign_in(&app, "strict", "carol@example.com").await;
+    assert_eq!(r.code(), "link_required");
+    assert!(app.store.identities_of(&carol.id).await.unwrap().is_empty());
+    // a provider trusted for verified addresses links and signs in
+    let r = sign_in(&app, "idp", "carol@example.com").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(set_cookie(&r, "latchkey_session").is_some());
+    let linked = app.store.identities_of(&carol.id).await.unwrap();
+    assert_eq!(linked.len(), 1);
+    assert_eq!(
+        (linked[0].provider.as_str(), linked[0].subject.as_str()),
+        ("idp", "carol@example.com")
+    );
+    // an unverified address of no account makes an unverified account
+    let r = sign_in(&app, "idp2", "unverified:dan@example.com").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let dan = app
+        .store
+        .user_by_email("dan@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!dan.email_verified);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_last() {
+    let app = app().await;
+    // an account made by a provider, signed in in API mode (bearer)
+    let verifier = "M25iVXpKU3puUjFaYWg3T1NDTDQtcW1ROUY5YXlwalNoc0hhakxifmZHag";
+    let path = format!(
+        "/v1/auth/oauth/idp/authorize?mode=api&redirect_uri={APP_REDIRECT}&code_challenge={}",
+        s256(verifier)
+    );
+    let (url, flow) = start(&app, &path).await;
+    let r = get(&app, &at_provider(url, "erin".into()).await, Some(&flow)).await;
+    let to_app = url::Url::parse(r.header("location").unwrap()).unwrap();
+    let code = to_app
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens = app
+        .json(
+            "POST",
+            "/v1/auth/oauth/exchange",
+            serde_json::json!({"code": code, "code_verifier": verifier}),
+            None,
+        )
+        .await;
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let list = app
+        .send("GET", "/v1/account/identities", Some(&access))
+        .await
+        .json();
+    let first = list[0]["id"].as_str().unwrap().to_owned();
+    // its only identity is its only way in
+    let r = app
+        .send(
+            "DELETE",
+            &format!("/v1/account/identities/{first}"),
+            Some(&access),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code().as_str()), (409, "last_way_in"));
+
+    // link the second provider (another person's name there: linking goes by the session)
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/identities",
+            serde_json::json!({"provider": "idp2"}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let flow = set_cookie(&r, "latchkey_fed").expect("the flow cookie");
+    let url = r.json()["authorize_url"].as_str().unwrap().to_owned();
+    let r = get(
+        &app,
+        &at_provider(url, "erin-elsewhere".into()).await,
+        Some(&flow),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account"));
+    let list = app
+        .send("GET", "/v1/account/identities", Some(&access))
+        .await
+        .json();
+    let providers: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(providers, ["idp", "idp2"]);
+    // the upstream account cannot be linked to a second account
+    app.register("frank@example.com", PASSWORD).await;
+    let frank = app.login("frank@example.com", PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/identities",
+            serde_json::json!({"provider": "idp2"}),
+            Some(&frank),
+        )
+        .await;
+    let flow = set_cookie(&r, "latchkey_fed").unwrap();
+    let url = r.json()["authorize_url"].as_str().unwrap().to_owned();
+    let r = get(
+        &app,
+        &at_provider(url, "erin-elsewhere".into()).await,
+        Some(&flow),
+    )
+    .await;
+    assert_eq!(r.code(), "identity_already_linked");
+    // unlink the first: the second is still a way in
+    let r = app
+        .send(
+            "DELETE",
+            &format!("/v1/account/identities/{first}"),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let list = app
+        .send("GET", "/v1/account/identities", Some(&access))
+        .await
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let events: Vec<String> = app
+        .all_rows_as_text()
+        .await
+        .lines()
+        .filter(|l| l.contains("identity."))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        events.iter().any(|l| l.contains("identity.linked"))
+            && events.iter().any(|l| l.contains("identity.unlinked")),
+        "{events:?}"
+    );
+}

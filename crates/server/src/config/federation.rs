@@ -1,0 +1,316 @@
+//! `[federation]`: sign-in with other providers (issue 17). Each provider
+//! is a table `[federation.providers.<name>]`; `<name>` is the
+//! `{provider}` of `/v1/auth/oauth/{provider}/…`. `kind` is `oidc`,
+//! `oauth2`, or a preset of `latchkey_core::federation::presets` (`google`,
+//! `microsoft`, `apple`, `github`, `gitlab`, `facebook`, `discord`) that
+//! fills what the provider's documentation fixes. Every provider is checked
+//! here, at start-up: a bad one stops the server with a message naming it.
+
+use std::collections::BTreeMap;
+
+use latchkey_core::federation::presets;
+use latchkey_core::federation::{
+    ClaimMapping, FederationConfig, LinkPolicy, Provider, ProviderKind,
+};
+use serde::Deserialize;
+use url::Url;
+
+use super::setting::{Checker, List, Setting};
+
+const PROVIDERS: &str = "federation.providers";
+const REDIRECTS: &str = "federation.api_redirect_uris";
+const TIMEOUT: &str = "federation.timeout_secs";
+
+/// The `[federation]` settings.
+pub const SETTINGS: &[Setting] = &[
+    Setting::text(
+        PROVIDERS,
+        "LATCHKEY_FEDERATION_PROVIDERS",
+        "",
+        "upstream providers, one table `[federation.providers.<name>]` each (file only; see below)",
+    ),
+    Setting::text(
+        REDIRECTS,
+        "LATCHKEY_FEDERATION_API_REDIRECT_URIS",
+        "",
+        "where the API mode may send its one-time code, exact URIs (none: API mode off)",
+    ),
+    Setting::int(
+        TIMEOUT,
+        "LATCHKEY_FEDERATION_TIMEOUT_SECS",
+        10,
+        1,
+        60,
+        "the bound of every call to an upstream provider, in seconds",
+    ),
+];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Raw {
+    providers: Option<BTreeMap<String, RawProvider>>,
+    api_redirect_uris: Option<List>,
+    timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    kind: String,
+    display_name: Option<String>,
+    issuer: Option<String>,
+    tenant: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scopes: Option<List>,
+    link_policy: Option<String>,
+    sign_up: Option<bool>,
+    #[serde(default)]
+    claims: RawClaims,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClaims {
+    subject: Option<String>,
+    email: Option<String>,
+    email_verified: Option<String>,
+    name: Option<String>,
+}
+
+fn split(list: Option<List>) -> Option<Vec<String>> {
+    list.map(|l| {
+        l.joined()
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// An http(s) URL; plain http only on a loopback host (development).
+fn endpoint(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err(format!(
+            "{raw:?} must be https (http only on a loopback host)"
+        )),
+    }
+}
+
+impl Raw {
+    pub(super) fn validate(self, c: &mut Checker) -> FederationConfig {
+        let mut problems = Vec::new();
+        let mut providers = Vec::new();
+        for (name, raw) in self.providers.unwrap_or_default() {
+            match provider(&name, raw) {
+                Ok(p) => providers.push(p),
+                Err(e) => problems.push(format!("[federation.providers.{name}]: {e}")),
+            }
+        }
+        for p in problems {
+            c.fail(PROVIDERS, None, p);
+        }
+        let names: Vec<&str> = providers.iter().map(|p| p.name.as_str()).collect();
+        c.show(PROVIDERS, format!("{names:?}"));
+        let api_redirect_uris = split(self.api_redirect_uris).unwrap_or_default();
+        for uri in &api_redirect_uris {
+            if let Err(e) = Url::parse(uri) {
+                c.fail(REDIRECTS, Some(uri), format!("not an absolute URI: {e}"));
+            }
+        }
+        c.show(REDIRECTS, format!("{api_redirect_uris:?}"));
+        FederationConfig {
+            providers,
+            api_redirect_uris,
+            upstream_timeout: std::time::Duration::from_secs(c.int(TIMEOUT, self.timeout_secs)),
+        }
+    }
+}
+
+fn provider(name: &str, raw: RawProvider) -> Result<Provider, String> {
+    let name_ok = (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !name_ok {
+        return Err("the name must be 1 to 32 of a-z, 0-9, `-`, `_`".into());
+    }
+    let preset = presets::preset(&raw.kind).ok_or_else(|| {
+        let known: Vec<&str> = presets::ALL.iter().map(|p| p.name).collect();
+        format!(
+            "kind {:?} is not oidc, oauth2 or a preset ({})",
+            raw.kind,
+            known.join(", ")
+        )
+    })?;
+    let nonblank = |v: Option<String>, what: &str| {
+        v.filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| format!("`{what}` is required"))
+    };
+    let client_id = nonblank(raw.client_id, "client_id")?;
+    let client_secret = nonblank(raw.client_secret, "client_secret")?;
+    let issuer = match (raw.issuer, preset.issuer) {
+        (Some(i), _) => Some(i),
+        (None, Some(i)) if i.contains("{tenant}") => {
+            let tenant = nonblank(raw.tenant, "tenant")?;
+            Some(i.replace("{tenant}", &tenant))
+        }
+        (None, i) => i.map(str::to_owned),
+    };
+    let url = |own: Option<String>, preset: Option<&str>| {
+        own.or(preset.map(str::to_owned))
+            .map(|u| endpoint(&u))
+            .transpose()
+    };
+    let authorization_endpoint = url(raw.authorization_endpoint, preset.authorization_endpoint)?;
+    let token_endpoint = url(raw.token_endpoint, preset.token_endpoint)?;
+    let userinfo_endpoint = url(raw.userinfo_endpoint, preset.userinfo_endpoint)?;
+    match preset.kind {
+        ProviderKind::Oidc => {
+            let issuer = issuer.as_deref().ok_or("`issuer` is required")?;
+            endpoint(issuer)?;
+        }
+        ProviderKind::OAuth2 => {
+            if authorization_endpoint.is_none()
+                || token_endpoint.is_none()
+                || userinfo_endpoint.is_none()
+            {
+                return Err("`authorization_endpoint`, `token_endpoint` and `userinfo_endpoint` are required".into());
+            }
+        }
+    }
+    let link_policy = match raw.link_policy.as_deref() {
+        None => preset.link_policy,
+        Some("never") => LinkPolicy::Never,
+        Some("verified") => LinkPolicy::Verified,
+        Some(other) => {
+            return Err(format!(
+                "link_policy {other:?} is not `never` or `verified`"
+            ));
+        }
+    };
+    let defaults = ClaimMapping {
+        subject: preset.subject_claim.into(),
+        email_verified: preset.email_verified_claim.into(),
+        ..ClaimMapping::default()
+    };
+    let claims = ClaimMapping {
+        subject: raw.claims.subject.unwrap_or(defaults.subject),
+        email: raw.claims.email.unwrap_or(defaults.email),
+        email_verified: raw.claims.email_verified.unwrap_or(defaults.email_verified),
+        name: raw.claims.name.unwrap_or(defaults.name),
+    };
+    let display_name = raw
+        .display_name
+        .or_else(|| (!preset.display_name.is_empty()).then(|| preset.display_name.to_owned()))
+        .unwrap_or_else(|| name.to_owned());
+    Ok(Provider {
+        name: name.to_owned(),
+        display_name,
+        kind: preset.kind,
+        issuer: if preset.kind == ProviderKind::Oidc {
+            issuer
+        } else {
+            None
+        },
+        authorization_endpoint,
+        token_endpoint,
+        userinfo_endpoint,
+        client_id,
+        client_secret,
+        scopes: split(raw.scopes)
+            .unwrap_or_else(|| preset.scopes.iter().map(|s| (*s).to_owned()).collect()),
+        claims,
+        link_policy,
+        sign_up: raw.sign_up.unwrap_or(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Result<Provider, String> {
+        let raw: RawProvider = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        provider("p", raw)
+    }
+
+    #[test]
+    fn presets_fill_and_settings_override() {
+        let g = parse("kind = \"google\"\nclient_id = \"id\"\nclient_secret = \"s\"").unwrap();
+        assert_eq!(g.issuer.as_deref(), Some("https://accounts.google.com"));
+        assert_eq!(g.link_policy, LinkPolicy::Verified);
+        let g = parse(
+            "kind = \"google\"\nclient_id = \"id\"\nclient_secret = \"s\"\nlink_policy = \"never\"",
+        )
+        .unwrap();
+        assert_eq!(g.link_policy, LinkPolicy::Never);
+        let gh = parse("kind = \"github\"\nclient_id = \"id\"\nclient_secret = \"s\"").unwrap();
+        assert_eq!(
+            (gh.kind, gh.claims.subject.as_str()),
+            (ProviderKind::OAuth2, "id")
+        );
+        let ms = parse(
+            "kind = \"microsoft\"\ntenant = \"t1\"\nclient_id = \"id\"\nclient_secret = \"s\"",
+        )
+        .unwrap();
+        assert_eq!(
+            ms.issuer.as_deref(),
+            Some("https://login.microsoftonline.com/t1/v2.0")
+        );
+        let generic = parse("kind = \"oidc\"\nissuer = \"http://127.0.0.1:3200\"\nclient_id = \"id\"\nclient_secret = \"s\"").unwrap();
+        assert_eq!(
+            generic.link_policy,
+            LinkPolicy::Never,
+            "generic kinds never link on their own"
+        );
+    }
+
+    #[test]
+    fn bad_providers_are_refused_with_the_reason() {
+        for (text, says) in [
+            (
+                "kind = \"myspace\"\nclient_id = \"i\"\nclient_secret = \"s\"",
+                "not oidc, oauth2 or a preset",
+            ),
+            (
+                "kind = \"oidc\"\nclient_id = \"i\"\nclient_secret = \"s\"",
+                "`issuer` is required",
+            ),
+            (
+                "kind = \"oidc\"\nissuer = \"http://idp.example\"\nclient_id = \"i\"\nclient_secret = \"s\"",
+                "must be https",
+            ),
+            (
+                "kind = \"google\"\nclient_secret = \"s\"",
+                "`client_id` is required",
+            ),
+            (
+                "kind = \"google\"\nclient_id = \"i\"",
+                "`client_secret` is required",
+            ),
+            (
+                "kind = \"oauth2\"\nclient_id = \"i\"\nclient_secret = \"s\"",
+                "are required",
+            ),
+            (
+                "kind = \"microsoft\"\nclient_id = \"i\"\nclient_secret = \"s\"",
+                "`tenant` is required",
+            ),
+            (
+                "kind = \"google\"\nclient_id = \"i\"\nclient_secret = \"s\"\nlink_policy = \"email\"",
+                "link_policy",
+            ),
+        ] {
+            let e = parse(text).expect_err(text);
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+}
