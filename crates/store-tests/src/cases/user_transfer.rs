@@ -152,7 +152,10 @@ pub async fn linked_identities_are_stored_once_per_provider_and_subject(db: &dyn
     );
     assert_eq!(store.identities_taken(&[other]).await.unwrap(), vec![]);
     assert_eq!(
-        store.identities_of_users(&[b.user.id.clone()]).await.unwrap(),
+        store
+            .identities_of_users(&[b.user.id.clone()])
+            .await
+            .unwrap(),
         vec![]
     );
 }
