@@ -179,8 +179,22 @@ enum UserCommand {
     /// checked first; one bad line imports nothing. Addresses present
     /// already are left alone, so an interrupted import can run again.
     Import {
-        /// The file: JSON lines, `*.csv`, or one JSON document with `users`.
+        /// The file: JSON lines, `*.csv`, or one JSON document with `users`
+        /// (a Keycloak realm export, or `firebase auth:export --format=json`).
         file: PathBuf,
+        /// Firebase's `base64_signer_key` (with the three below: the
+        /// project's password hash parameters, for Firebase's scrypt hashes).
+        #[arg(long, value_name = "BASE64", requires_all = ["salt_separator", "rounds", "mem_cost"])]
+        hash_key: Option<String>,
+        /// Firebase's `base64_salt_separator`.
+        #[arg(long, value_name = "BASE64", requires = "hash_key")]
+        salt_separator: Option<String>,
+        /// Firebase's `rounds`.
+        #[arg(long, requires = "hash_key")]
+        rounds: Option<u32>,
+        /// Firebase's `mem_cost`.
+        #[arg(long, requires = "hash_key")]
+        mem_cost: Option<u32>,
     },
     /// Replace a user's roles (`--role user` alone removes every other role).
     SetRole {
@@ -498,8 +512,26 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
                     roles,
                     end_sessions,
                 } => admin_cli::set_roles(&auth, &user, roles, end_sessions).await,
-                UserCommand::Import { file } => {
-                    let r = user_transfer_cli::import_users(&auth, &file).await?;
+                UserCommand::Import {
+                    file,
+                    hash_key,
+                    salt_separator,
+                    rounds,
+                    mem_cost,
+                } => {
+                    let firebase = match (hash_key, salt_separator, rounds, mem_cost) {
+                        (Some(signer_key), Some(salt_separator), Some(rounds), Some(mem_cost)) => {
+                            Some(user_transfer_cli::FirebaseHashConfig {
+                                signer_key,
+                                salt_separator,
+                                rounds,
+                                mem_cost,
+                            })
+                        }
+                        _ => None,
+                    };
+                    let r =
+                        user_transfer_cli::import_users(&auth, &file, firebase.as_ref()).await?;
                     println!(
                         "imported {} account(s); {} were present already",
                         r.created, r.present

@@ -248,6 +248,111 @@ fn keycloak_user(value: Value) -> Result<ImportedUser, String> {
     })
 }
 
+/// Firebase's password hash parameters, which `firebase auth:export` leaves
+/// out (console: Authentication, Users, ⋮, Password hash parameters), named
+/// as `firebase auth:import` names them.
+#[derive(Debug, Clone)]
+pub struct FirebaseHashConfig {
+    /// `base64_signer_key` (`--hash-key`).
+    pub signer_key: String,
+    /// `base64_salt_separator` (`--salt-separator`).
+    pub salt_separator: String,
+    /// `rounds` (`--rounds`).
+    pub rounds: u32,
+    /// `mem_cost` (`--mem-cost`).
+    pub mem_cost: u32,
+}
+
+/// A user of `firebase auth:export --format=json` (it has `localId`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FirebaseUser {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: bool,
+    #[serde(default)]
+    password_hash: Option<String>,
+    #[serde(default)]
+    salt: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+    /// Milliseconds since the epoch, as a string.
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    provider_user_info: Vec<FirebaseProvider>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FirebaseProvider {
+    provider_id: String,
+    #[serde(default)]
+    raw_id: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// A Firebase user: its scrypt hash in the Firebase form with the project's
+/// parameters, its sign-in providers other than password and phone as
+/// linked identities.
+fn firebase_user(value: Value, hash: Option<&FirebaseHashConfig>) -> Result<ImportedUser, String> {
+    let u: FirebaseUser =
+        serde_json::from_value(value).map_err(|e| format!("not a Firebase user: {e}"))?;
+    let email = u
+        .email
+        .ok_or("email: a Firebase user without an address (phone only) cannot be imported")?;
+    let password_hash = match (u.password_hash, u.salt) {
+        (None, _) => None,
+        (Some(_), None) => return Err("passwordHash without salt".into()),
+        (Some(h), Some(salt)) => {
+            let c = hash.ok_or(
+                "passwordHash: Firebase hashes need --hash-key, --salt-separator, --rounds and \
+                 --mem-cost (the project's password hash parameters)",
+            )?;
+            Some(format!(
+                "$firebase-scrypt$ln={},r={}${}${}${salt}${h}",
+                c.mem_cost, c.rounds, c.signer_key, c.salt_separator
+            ))
+        }
+    };
+    let created_at = u
+        .created_at
+        .map(|ms| {
+            ms.parse::<i64>()
+                .ok()
+                .and_then(|ms| {
+                    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+                })
+                .ok_or_else(|| format!("createdAt: expected milliseconds, got {ms:?}"))
+        })
+        .transpose()?;
+    let identities = u
+        .provider_user_info
+        .into_iter()
+        .filter(|p| p.provider_id != "password" && p.provider_id != "phone")
+        .filter_map(|p| {
+            Some(ImportedIdentity {
+                provider: p.provider_id,
+                subject: p.raw_id?,
+                email: p.email,
+                email_verified: false,
+            })
+        })
+        .collect();
+    Ok(ImportedUser {
+        email,
+        email_verified: u.email_verified,
+        username: None,
+        name: u.display_name,
+        roles: Vec::new(),
+        password_hash,
+        created_at,
+        identities,
+    })
+}
+
 /// What an import did.
 #[derive(Debug, Default)]
 pub struct ImportReport {
@@ -258,16 +363,22 @@ pub struct ImportReport {
 }
 
 /// Parses one line into an account to import, or says what is wrong.
-fn parse_line(text: &str) -> Result<ImportedUser, String> {
+fn parse_line(text: &str, firebase: Option<&FirebaseHashConfig>) -> Result<ImportedUser, String> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| format!("not an account as JSON: {e}"))?;
-    parse_account(value)
+    parse_account(value, firebase)
 }
 
 /// One account: a Keycloak user (it has `credentials`) or an import line.
-fn parse_account(value: Value) -> Result<ImportedUser, String> {
+fn parse_account(
+    value: Value,
+    firebase: Option<&FirebaseHashConfig>,
+) -> Result<ImportedUser, String> {
     if value.get("credentials").is_some() {
         return keycloak_user(value);
+    }
+    if value.get("localId").is_some() {
+        return firebase_user(value, firebase);
     }
     let line: ImportLine =
         serde_json::from_value(value).map_err(|e| format!("not an account as JSON: {e}"))?;
@@ -295,16 +406,24 @@ type Entry = (usize, Result<ImportedUser, String>);
 
 /// The accounts of a file, numbered: JSON lines (by line), or one JSON
 /// document with a `users` array, as a Keycloak realm export is (by user).
-fn entries(text: &str) -> (&'static str, Vec<Entry>) {
+fn entries(text: &str, firebase: Option<&FirebaseHashConfig>) -> (&'static str, Vec<Entry>) {
     if let Ok(Value::Object(mut doc)) = serde_json::from_str::<Value>(text)
         && let Some(Value::Array(users)) = doc.remove("users")
     {
-        let users = users.into_iter().map(parse_account).enumerate();
+        let users = users
+            .into_iter()
+            .map(|u| parse_account(u, firebase))
+            .enumerate();
         return ("user", users.map(|(i, u)| (i + 1, u)).collect());
     }
     let lines = text.lines().enumerate();
     let lines = lines.filter(|(_, l)| !l.trim().is_empty());
-    ("line", lines.map(|(i, l)| (i + 1, parse_line(l))).collect())
+    (
+        "line",
+        lines
+            .map(|(i, l)| (i + 1, parse_line(l, firebase)))
+            .collect(),
+    )
 }
 
 fn problems(e: AdminError) -> Result<String, StartError> {
@@ -392,7 +511,7 @@ fn csv_entries(text: &str) -> Vec<Entry> {
             line,
             match problem {
                 Some(why) => Err(why),
-                None => parse_account(Value::Object(object)),
+                None => parse_account(Value::Object(object), None),
             },
         ));
     }
@@ -454,7 +573,14 @@ impl Progress {
 /// if any is bad (each bad line is named); then creates the accounts whose
 /// address is new, in batches of one transaction each. Running it again
 /// (after a failure or a kill) creates nothing twice.
-pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, StartError> {
+///
+/// `firebase`: the project's hash parameters, for a `firebase auth:export`
+/// file with password hashes.
+pub async fn import_users(
+    auth: &Services,
+    file: &Path,
+    firebase: Option<&FirebaseHashConfig>,
+) -> Result<ImportReport, StartError> {
     let actor = Actor::command_line();
     let text = std::fs::read_to_string(file)
         .map_err(|e| StartError(format!("cannot read {}: {e}", file.display())))?;
@@ -464,7 +590,7 @@ pub async fn import_users(auth: &Services, file: &Path) -> Result<ImportReport, 
     let (unit, entries) = if is_csv {
         ("line", csv_entries(&text))
     } else {
-        entries(&text)
+        entries(&text, firebase)
     };
     let mut accounts = Vec::new();
     let mut numbers = Vec::new();

@@ -34,7 +34,7 @@
 //!   the argon2id an unknown account costs, so timing told which addresses
 //!   were imported. Instead every mismatch (unknown account, argon2id,
 //!   imported) is answered no sooner than the *mismatch floor*, the longest
-//!   imported check seen: the server sets it from one sample per scheme
+//!   imported check seen (or the argon2id one, when that is longer): the server sets it from one sample per scheme
 //!   ([`LegacyHashStore::legacy_hash_samples`],
 //!   [`crate::password::PasswordHasher::calibrate`]) at start and every five
 //!   minutes, and slower checks under load raise it. The wait is a timer,

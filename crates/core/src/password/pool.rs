@@ -294,22 +294,27 @@ impl PasswordHasher {
 
     /// Sets the mismatch floor from the imported hashes still stored (one
     /// sample per scheme, e.g. [`crate::legacy_hashes::LegacyHashStore::legacy_hash_samples`]):
-    /// the longest check of a random password against one of them. Imported
-    /// checks made later raise it when they take longer (load), until the
-    /// next calibration. Without imported hashes the floor is zero. Samples
-    /// that are not imported hashes within the caps are skipped. Returns the
-    /// floor.
+    /// the longest check of a random password against one of them or
+    /// against the dummy hash (an imported hash may be cheaper than
+    /// argon2id, and must not answer sooner either). Imported checks made
+    /// later raise it when they take longer (load), until the next
+    /// calibration. Without imported hashes the floor is zero: argon2id
+    /// accounts and unknown ones cost the same hash. Samples that are not
+    /// imported hashes within the caps are skipped. Returns the floor.
     pub async fn calibrate(&self, samples: &[String]) -> Result<Duration, PasswordError> {
         let mut floor = Duration::ZERO;
-        for sample in samples {
-            if !crate::legacy_hashes::is_legacy(sample) || LegacyHash::parse(sample).is_err() {
-                continue;
+        let imported = samples
+            .iter()
+            .filter(|s| crate::legacy_hashes::is_legacy(s) && LegacyHash::parse(s).is_ok());
+        for stored in imported.map(Some).chain([None]) {
+            if stored.is_none() && floor.is_zero() {
+                break;
             }
             let mut random = [0u8; 24];
             getrandom::fill(&mut random)
                 .map_err(|e| PasswordError::Internal(format!("no randomness: {e}")))?;
             let probe = Password::for_verification(&Base64Unpadded::encode_string(&random));
-            let (_, worked) = self.check(probe, Some(sample)).await?;
+            let (_, worked) = self.check(probe, stored.map(String::as_str)).await?;
             floor = floor.max(worked);
         }
         self.inner

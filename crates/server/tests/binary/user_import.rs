@@ -418,6 +418,81 @@ fn linked_identities_import_once_export_and_conflicts_are_named() {
     );
 }
 
+/// `firebase auth:export --format=json` with the project's hash parameters
+/// as `firebase auth:import` takes them: the published example of
+/// firebase/scrypt signs in with its password and leaves argon2id, its
+/// Google sign-in comes in as a linked identity; without the parameters the
+/// file imports nothing and says which flags are missing.
+#[test]
+fn a_firebase_auth_export_imports_with_the_hash_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("firebase-users.json");
+    // firebase/scrypt's README: password "user1password"
+    let export = json!({"users": [{
+        "localId": "Ek2wmBnmdXTdUeMEE7hDuJb1Vvz2",
+        "email": "firebase-export@example.com",
+        "emailVerified": true,
+        "passwordHash": "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==",
+        "salt": "42xEC+ixf3L2lw==",
+        "displayName": "Fire Base",
+        "createdAt": "1600000000000",
+        "providerUserInfo": [
+            {"providerId": "password", "rawId": "firebase-export@example.com", "email": "firebase-export@example.com"},
+            {"providerId": "google.com", "rawId": "109876543210", "email": "fb@gmail.example"}
+        ]
+    }]});
+    std::fs::write(&path, export.to_string()).unwrap();
+    let file = path.to_str().unwrap();
+    let out = run_in(dir.path(), &["user", "import", file], CHEAP_HASH);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("user 1: passwordHash: Firebase hashes need --hash-key"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+
+    let flags = [
+        "--hash-key",
+        "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==",
+        "--salt-separator",
+        "Bw==",
+        "--rounds",
+        "8",
+        "--mem-cost",
+        "14",
+    ];
+    let mut args = vec!["user", "import", file];
+    args.extend_from_slice(&flags);
+    let out = run_in(dir.path(), &args, CHEAP_HASH);
+    assert!(out.status.success(), "{out:?}");
+    let users = export_hashes(dir.path(), CHEAP_HASH);
+    assert_eq!(users[0]["name"], "Fire Base");
+    assert_eq!(users[0]["created_at"], "2020-09-13T12:26:40Z");
+    assert_eq!(
+        users[0]["identities"],
+        json!([{"provider": "google.com", "subject": "109876543210", "email": "fb@gmail.example", "email_verified": false}])
+    );
+    assert!(
+        users[0]["password_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("$firebase-scrypt$ln=14,r=8$")
+    );
+    let server = Server::start(dir.path(), &[], CHEAP_HASH);
+    wrong_then_right(&server, "firebase-export@example.com", "user1password");
+    assert!(server.terminate().success());
+    let users = export_hashes(dir.path(), CHEAP_HASH);
+    assert!(
+        users[0]["password_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("$argon2id$"),
+        "{}",
+        users[0]
+    );
+}
+
 /// `latchkey user import FILE` in `dir`, which must succeed.
 fn import_ok(dir: &Path, file: &Path, env: &[(&str, &str)]) {
     let out = run_in(dir, &["user", "import", file.to_str().unwrap()], env);
