@@ -4,7 +4,7 @@
 // tests/browser/run.sh (scripts/test.sh does, after `cargo test`).
 
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { inspect, inspected, launch, openContext, submit, submitRefused } from "./lib/browser.js";
@@ -504,6 +504,98 @@ test("the link pages' other states: a deletion cancelled, a bad link, a forged f
   await b.context.close();
 });
 
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 `secret` at `ms`, as an authenticator app computes it. */
+function totp(secret, ms = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bits = [...secret.replace(/[\s=]/g, "").toUpperCase()].map((c) => alphabet.indexOf(c).toString(2).padStart(5, "0")).join("");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 30000)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[19] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1e6).padStart(6, "0");
+}
+
+/** Waits for the next 30-second step, so that its code is one not used yet. */
+async function nextStep() {
+  await new Promise((resolve) => setTimeout(resolve, 30000 - (Date.now() % 30000) + 500));
+}
+
+/** Signs out through the /logout page. */
+async function signOut(server, page) {
+  await page.goto(`${server.origin}/logout`);
+  await submit(page);
+  assert.equal(path(page), "/login", "signed out");
+}
+
+test("two-step sign-in: enrol on the account page, sign in with the app's code, then with a backup code, new codes, off", async () => {
+  // RFC 6238's own vector first (the secret "12345678901234567890", t = 59 s)
+  assert.equal(totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 59000), "287082");
+  const server = sqlite;
+  const who = person("mfa");
+  await register(server, who);
+  const b = await signedIn(server, who);
+  const { page } = b;
+  assert.match(await page.textContent("#mfa-status"), /off/);
+
+  // enrol: the QR code (an image the CSP lets load) and the key shown
+  await submit(page, "#enable-mfa-form button[type=submit]");
+  assert.equal(path(page), "/account");
+  const qrWidth = await page.$eval("#totp-qr", (img) => img.naturalWidth);
+  assert.ok(qrWidth > 0, "the QR code is shown");
+  const secret = (await page.textContent("#totp-secret")).trim();
+  await inspect(page, "account-mfa-enrol");
+  await page.fill("#confirm_code", totp(secret));
+  await submit(page, "#confirm-mfa-form button[type=submit]");
+  const codes = (await page.locator("#backup-codes code").allTextContents()).map((c) => c.trim());
+  assert.equal(codes.length, 10, "ten backup codes shown once");
+  const href = await page.getAttribute("#backup-codes-download", "href");
+  const saved = Buffer.from(href.replace("data:text/plain;charset=utf-8;base64,", ""), "base64").toString("utf8");
+  assert.deepEqual(saved.trim().split("\n"), codes, "the download holds the same codes");
+  await inspect(page, "account-mfa-codes");
+  await signOut(server, page);
+
+  // sign in with the app's code (of a step after the one that confirmed)
+  await nextStep();
+  await page.goto(`${server.origin}/login`);
+  await signIn(page, who);
+  assert.ok(await page.isVisible("#totp-form"), "the password step asks for the code");
+  await inspect(page, "mfa");
+  await page.fill("#code", totp(secret));
+  await submit(page, "#totp-form button[type=submit]");
+  assert.equal(path(page), "/account", "signed in with the app's code");
+  assert.match(await page.textContent("#mfa-status"), /is on/);
+  assert.match(await page.textContent("#backup-codes-left"), /10/);
+  await signOut(server, page);
+
+  // sign in with a backup code
+  await page.goto(`${server.origin}/login`);
+  await signIn(page, who);
+  await page.click("#backup summary");
+  await page.fill("#backup_code", codes[0]);
+  await submit(page, "#backup-form button[type=submit]");
+  assert.equal(path(page), "/account", "signed in with a backup code");
+  assert.match(await page.textContent("#backup-codes-left"), /9/);
+
+  // new codes (the sign-in with the factor is recent), then off
+  await submit(page, "#backup-codes-form button[type=submit]");
+  const fresh = (await page.locator("#backup-codes code").allTextContents()).map((c) => c.trim());
+  assert.equal(fresh.length, 10);
+  assert.ok(!fresh.includes(codes[1]), "new codes, not the old ones");
+  assert.match(await page.textContent("#notice"), /New backup codes/);
+  await page.goto(`${server.origin}/account`);
+  await submit(page, "#disable-mfa-form button[type=submit]");
+  assert.equal(path(page), "/account");
+  assert.match(await page.textContent("#notice"), /off/);
+  assert.match(await page.textContent("#mfa-status"), /off/);
+  await signOut(server, page);
+  await page.goto(`${server.origin}/login`);
+  await signIn(page, who);
+  assert.equal(path(page), "/account", "the password alone signs in again");
+  b.assertClean();
+  await b.context.close();
+});
+
 test("every page was inspected at 360 px and 1280 px", () => {
   const states = {
     "/login": ["login", "login-refused", "login-challenge"],
@@ -513,7 +605,8 @@ test("every page was inspected at 360 px and 1280 px", () => {
     "/cancel-deletion": ["cancel-deletion", "cancel-deletion-done"],
     "/logout": ["logout", "logout-signed-out"],
     "/register": ["register", "register-refused", "register-challenge", "registered"],
-    "/account": ["account", "account-refused", "account-notice"],
+    "/account": ["account", "account-refused", "account-notice", "account-mfa-enrol", "account-mfa-codes"],
+    "/mfa": ["mfa"],
     "/account/activity": ["activity"],
     "/account/delete": ["deleted"],
     "the error page": ["error-csrf"],

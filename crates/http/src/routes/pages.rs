@@ -152,7 +152,7 @@ pub async fn get_login_page(
 #[utoipa::path(post, path = "/login", tag = "pages",
     request_body(content_type = "application/x-www-form-urlencoded", description = "`identifier`, `password`, `remember`, `return_to`, `pow`, `csrf`"),
     responses(
-        (status = 303, description = "Signed in: on to `return_to` or `/account`."),
+        (status = 303, description = "Signed in: on to `return_to` or `/account` (to `/account#security` when a role of the account requires a second factor it lacks)."),
         (status = 400, description = "The form cannot be read.", content_type = "text/html"),
         (status = 401, description = "The form again, saying the identifier or password is wrong.", content_type = "text/html"),
         (status = 403, description = "`csrf_failed`, or the form again asking for the challenge.", content_type = "text/html"),
@@ -201,9 +201,15 @@ pub async fn post_login_page(
             &f.csrf,
         ));
     }
-    let target = state
-        .pages()
-        .return_target(&f.return_to, &state.cookies().origin);
+    let target = match &signed_in.outcome {
+        // a role requires a second factor the account lacks: set one up first
+        LoginOutcome::Cookie(c) if state.mfa().enrolment_required(&c.session.user_id).await? => {
+            "/account#security".to_owned()
+        }
+        _ => state
+            .pages()
+            .return_target(&f.return_to, &state.cookies().origin),
+    };
     Ok(signed_in.respond(Redirect::to(&target).into_response()))
 }
 

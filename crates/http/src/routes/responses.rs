@@ -58,6 +58,23 @@ impl Op<'_> {
     fn admin(&self) -> bool {
         self.path == "/v1/admin" || self.path.starts_with("/v1/admin/")
     }
+
+    /// An operation an enrolment-only session may not reach (everything
+    /// authenticated but the `Enrolling` routes and administration, which
+    /// answers `mfa_required` instead).
+    fn gated_until_enrolled(&self) -> bool {
+        const ENROLLING: &[(Method, &str)] = &[
+            (Method::GET, "/v1/account/mfa"),
+            (Method::POST, "/v1/account/mfa/totp"),
+            (Method::POST, "/v1/account/mfa/totp/confirm"),
+            (Method::POST, "/v1/auth/logout"),
+        ];
+        self.authenticated()
+            && !self.admin()
+            && !ENROLLING
+                .iter()
+                .any(|(m, p)| m == self.method && *p == self.path)
+    }
 }
 
 /// A response the pipeline or a shared extractor gives where `applies`.
@@ -97,6 +114,18 @@ const RULES: &[Rule] = &[
         status: 403,
         code: "permission_denied",
         meaning: "none of the caller's roles grants the permission; `missing_permission` names it",
+        applies: |op| op.admin(),
+    },
+    Rule {
+        status: 403,
+        code: "mfa_enrollment_required",
+        meaning: "a role of the account requires a second factor (`mfa.required_for_roles`) and none is enrolled: the session reaches only enrolment and sign-out",
+        applies: |op| op.gated_until_enrolled(),
+    },
+    Rule {
+        status: 403,
+        code: "mfa_required",
+        meaning: "a role of the caller requires a second factor (`mfa.required_for_roles`) and none is enrolled; or, for a write, the caller has one and did not pass it recently",
         applies: |op| op.admin(),
     },
     Rule {

@@ -1389,7 +1389,20 @@ async fn a_required_role_without_a_factor_gets_an_enrolment_only_session(app: Te
     let r = app.send("GET", "/v1/account/mfa", Some(&token)).await;
     assert_eq!(r.status, 200, "{}", r.text());
 
-    // the hosted pages: the account page says why, other forms are refused
+    // the hosted pages: signing in leads to the security section, the
+    // account page says why, other forms are refused
+    let form = app
+        .page_form("/login?return_to=/account/activity", None)
+        .await;
+    let r = app
+        .post_page(
+            "/login",
+            &form,
+            &format!("{}&return_to=/account/activity", login_body(&email)),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account#security"));
     let cookie = app.login_cookie(&email, PASSWORD).await;
     let page = crate::pages::page_with(&app, "/account", &cookie).await;
     assert!(
