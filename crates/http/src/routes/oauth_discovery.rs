@@ -138,9 +138,9 @@ mod tests {
             m.token_endpoint.as_deref(),
             Some("https://auth.example.com/oauth2/token")
         );
-        assert!(
-            m.end_session_endpoint.is_none(),
-            "no RP-initiated logout yet"
+        assert_eq!(
+            m.end_session_endpoint.as_deref(),
+            Some("https://auth.example.com/oauth2/logout")
         );
         assert_eq!(m.response_modes_supported, ["query", "form_post"]);
         assert!(m.authorization_response_iss_parameter_supported);
