@@ -75,7 +75,6 @@ pub(crate) fn metadata(issuer: &str) -> ProviderMetadata {
         revocation_endpoint_auth_methods_supported: secret_methods,
         code_challenge_methods_supported: strings(&["S256"]),
         authorization_response_iss_parameter_supported: true,
-        ..ProviderMetadata::default()
     }
 }
 
