@@ -281,6 +281,14 @@ const CORS_EXPOSE: &str =
 fn cors_scope(path: &str) -> Option<bool> {
     if path.starts_with("/.well-known/") {
         Some(true) // public documents: any origin, never credentials
+    } else if matches!(
+        path,
+        "/oauth2/token" | "/oauth2/userinfo" | "/oauth2/revoke"
+    ) {
+        // what public browser clients call: authenticated by what the
+        // request carries (a code and its verifier, a token, a client),
+        // never by a cookie, so any origin, never credentials
+        Some(true)
     } else if path.starts_with("/v1/") || path.starts_with("/oauth2/") {
         Some(false)
     } else {

@@ -695,11 +695,13 @@ impl OAuth {
     /// expired ones are accepted for as long as a session may last); the
     /// browser session its client session came from ends, and with it
     /// every client's tokens under it. `InvalidRequest` for a hint that is
-    /// not ours, or whose `client_id` differs from the one sent.
+    /// not ours, whose `client_id` differs from the one sent, or a
+    /// `post_logout_redirect_uri` the client did not register (exactly).
     pub async fn logout_with_hint(
         &self,
         id_token_hint: &str,
         client_id: Option<&str>,
+        post_logout_redirect_uri: Option<&str>,
     ) -> Result<LoggedOut, OAuthError> {
         let claims = self.verify_id_token(id_token_hint).await?;
         if client_id.is_some_and(|c| c != claims.aud) {
@@ -711,6 +713,18 @@ impl OAuth {
             .registered(&claims.aud)
             .await
             .map_err(|_| OAuthError::InvalidRequest("the ID token's client is unknown"))?;
+        // checked before anything ends: a refused request changes nothing
+        if post_logout_redirect_uri.is_some_and(|uri| {
+            !client
+                .settings
+                .post_logout_redirect_uris
+                .iter()
+                .any(|u| u == uri)
+        }) {
+            return Err(OAuthError::InvalidRequest(
+                "post_logout_redirect_uri is not registered for this client",
+            ));
+        }
         let now = self.now();
         let parent = self
             .store()

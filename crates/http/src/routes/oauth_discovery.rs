@@ -75,7 +75,6 @@ pub(crate) fn metadata(issuer: &str) -> ProviderMetadata {
         revocation_endpoint_auth_methods_supported: secret_methods,
         code_challenge_methods_supported: strings(&["S256"]),
         authorization_response_iss_parameter_supported: true,
-        ..ProviderMetadata::default()
     }
 }
 
@@ -138,9 +137,9 @@ mod tests {
             m.token_endpoint.as_deref(),
             Some("https://auth.example.com/oauth2/token")
         );
-        assert!(
-            m.end_session_endpoint.is_none(),
-            "no RP-initiated logout yet"
+        assert_eq!(
+            m.end_session_endpoint.as_deref(),
+            Some("https://auth.example.com/oauth2/logout")
         );
         assert_eq!(m.response_modes_supported, ["query", "form_post"]);
         assert!(m.authorization_response_iss_parameter_supported);

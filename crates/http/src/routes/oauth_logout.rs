@@ -9,7 +9,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use latchkey_core::abuse::RouteClass;
 use serde::Deserialize;
@@ -42,22 +42,17 @@ async fn logout(state: &AppState, p: LogoutParams) -> Result<Response, ApiError>
     if p.id_token_hint.is_empty() {
         return Ok(Redirect::to("/logout").into_response());
     }
-    let out = state
+    state
         .oauth()
         .logout_with_hint(
             &p.id_token_hint,
             Some(p.client_id.as_str()).filter(|c| !c.is_empty()),
+            Some(p.post_logout_redirect_uri.as_str()).filter(|u| !u.is_empty()),
         )
         .await?;
     let target = if p.post_logout_redirect_uri.is_empty() {
         "/logout".to_owned()
-    } else if out
-        .client
-        .settings
-        .post_logout_redirect_uris
-        .iter()
-        .any(|u| *u == p.post_logout_redirect_uri)
-    {
+    } else {
         let mut url = p.post_logout_redirect_uri.clone();
         if !p.state.is_empty() {
             url.push(if url.contains('?') { '&' } else { '?' });
@@ -71,13 +66,6 @@ async fn logout(state: &AppState, p: LogoutParams) -> Result<Response, ApiError>
             );
         }
         url
-    } else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_post_logout_redirect_uri",
-            "Invalid logout request",
-            "post_logout_redirect_uri is not registered for this client; nothing was sent to it.",
-        ));
     };
     let mut response = Redirect::to(&target).into_response();
     let cookies = state.cookies();
@@ -99,7 +87,7 @@ async fn logout(state: &AppState, p: LogoutParams) -> Result<Response, ApiError>
 #[utoipa::path(get, path = "/oauth2/logout", tag = "oauth", params(LogoutParams),
     responses(
         (status = 303, description = "Signed out: to `post_logout_redirect_uri` with `state`, or to the sign-out page."),
-        (status = 400, description = "`invalid_request` (the hint is not ours) or `invalid_post_logout_redirect_uri`: an error page, no redirect.", content_type = "text/html"),
+        (status = 400, description = "`invalid_request`: the hint is not ours, or `post_logout_redirect_uri` is not registered: an error page, no redirect.", content_type = "text/html"),
     ))]
 pub async fn get_logout(
     State(state): State<AppState>,
@@ -113,7 +101,7 @@ pub async fn get_logout(
     request_body(content_type = "application/x-www-form-urlencoded", description = "The parameters of `GET /oauth2/logout`."),
     responses(
         (status = 303, description = "Signed out: to `post_logout_redirect_uri` with `state`, or to the sign-out page."),
-        (status = 400, description = "`invalid_request`, `invalid_post_logout_redirect_uri` or an unreadable form: an error page.", content_type = "text/html"),
+        (status = 400, description = "`invalid_request` or an unreadable form: an error page.", content_type = "text/html"),
     ))]
 pub async fn post_logout(
     State(state): State<AppState>,

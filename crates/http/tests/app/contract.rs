@@ -218,9 +218,11 @@ impl Findings {
             }
         } else if op.is_page() && ct.starts_with("text/html") {
             // the pages mailed links open answer in HTML
-        } else if op.path == "/oauth2/authorize" && ct.starts_with("text/html") {
-            // RFC 6749 §4.1.2.1: what cannot go back to a verified redirect
-            // URI is shown to the person, never redirected
+        } else if matches!(op.path.as_str(), "/oauth2/authorize" | "/oauth2/logout")
+            && ct.starts_with("text/html")
+        {
+            // RFC 6749 §4.1.2.1 (and RP-initiated logout): what cannot go
+            // back to a verified URI is shown to the person, never redirected
         } else if op.is_oauth()
             && ct.starts_with("application/json")
             && serde_json::from_slice::<Value>(&r.body)

@@ -26,6 +26,7 @@ latchkey_testkit::sqlite_only!(
     form_post_answers_with_a_form_under_the_pages_policy,
     a_client_revokes_only_its_own_tokens,
     a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not_grant,
+    rp_initiated_logout_ends_the_browser_session_and_returns_exactly,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -238,6 +239,18 @@ async fn a_first_party_code_flow_with_pkce_gives_tokens_an_id_token_and_userinfo
 
     let info = userinfo(&app, at).await;
     assert_eq!(info.status, 200, "{}", info.text());
+    // a public browser client may call it from its own origin (no cookie)
+    let cors = app
+        .call(
+            Request::get("/oauth2/userinfo")
+                .header("authorization", format!("Bearer {at}"))
+                .header("origin", "https://app.example.com")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(cors.header("access-control-allow-origin"), Some("*"));
+    assert!(cors.header("access-control-allow-credentials").is_none());
     assert_eq!(info.json()["sub"], user_id.as_str());
     assert_eq!(info.json()["email"], idt["email"]);
     // introspection sees the client and its scope
@@ -919,4 +932,71 @@ async fn a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not
             .status,
         200
     );
+}
+
+async fn rp_initiated_logout_ends_the_browser_session_and_returns_exactly(app: TestApp) {
+    let c = client(&app, |b| {
+        b["post_logout_redirect_uris"] = json!(["https://app.example.com/bye"])
+    })
+    .await;
+    let (_, cookie) = person(&app).await;
+    let code = code_for(&app, &c, &cookie, "").await;
+    let t = redeem(&app, &c, &code).await.json();
+    let at = t["access_token"].as_str().unwrap();
+    let hint = t["id_token"].as_str().unwrap();
+    let account = || {
+        Request::get("/v1/account")
+            .header("cookie", cookie.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+    // without a hint nothing ends: on to the page that asks
+    let r = app
+        .get("/oauth2/logout?post_logout_redirect_uri=https%3A%2F%2Fapp.example.com%2Fbye")
+        .await;
+    assert_eq!(r.header("location"), Some("/logout"));
+    assert_eq!(app.call(account()).await.status, 200);
+    // not ours, or an unregistered place to go: a page, no redirect
+    for q in [
+        "id_token_hint=eyJhbGciOiJub25lIn0.e30.".to_owned(),
+        format!(
+            "id_token_hint={hint}&post_logout_redirect_uri={}",
+            enc("https://app.example.com/bye/")
+        ),
+        format!(
+            "id_token_hint={hint}&post_logout_redirect_uri={}",
+            enc("https://evil.example/bye")
+        ),
+        format!("id_token_hint={hint}&client_id=lk_other"),
+    ] {
+        let r = app.get(&format!("/oauth2/logout?{q}")).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.text());
+        assert!(r.header("location").is_none(), "{q}");
+    }
+    assert_eq!(app.call(account()).await.status, 200);
+    // an expired hint still names its session
+    app.clock.advance(time::Duration::minutes(20));
+    let r = app
+        .get(&format!(
+            "/oauth2/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=b%20y",
+            enc("https://app.example.com/bye")
+        ))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        r.header("location"),
+        Some("https://app.example.com/bye?state=b%20y")
+    );
+    assert_eq!(
+        app.call(account()).await.status,
+        401,
+        "the browser session ended"
+    );
+    assert_eq!(
+        userinfo(&app, at).await.status,
+        401,
+        "and the client's tokens under it"
+    );
+    let d = app.get("/.well-known/openid-configuration").await.json();
+    assert_eq!(d["end_session_endpoint"], format!("{ISSUER}/oauth2/logout"));
 }
