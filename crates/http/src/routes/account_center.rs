@@ -67,9 +67,17 @@ async fn account_context(
         .into_iter()
         .map(|s| SessionView::new(s, &who.session.id))
         .collect();
+    let passkeys: Vec<super::passkeys::PasskeyView> = state
+        .passkeys()
+        .list(&who.user_id)
+        .await?
+        .iter()
+        .map(super::passkeys::PasskeyView::of)
+        .collect();
     Ok(context! {
         account => Value::from_serialize(UserView::from(who.user.clone())),
         sessions => Value::from_serialize(&sessions),
+        passkeys => Value::from_serialize(&passkeys),
         csrf => state.auth().csrf_token(&who.session.id),
         notice => notice,
         failed => failed,
