@@ -585,7 +585,7 @@ test("every page was inspected at 360 px and 1280 px", () => {
     "/cancel-deletion": ["cancel-deletion", "cancel-deletion-done"],
     "/logout": ["logout", "logout-signed-out"],
     "/register": ["register", "register-refused", "register-challenge", "registered"],
-    "/account": ["account", "account-refused", "account-notice"],
+    "/account": ["account", "account-refused", "account-notice", "account-passkeys"],
     "/account/activity": ["activity"],
     "/account/delete": ["deleted"],
     "the error page": ["error-csrf"],
