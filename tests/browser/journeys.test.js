@@ -21,7 +21,8 @@ let app; // the allowed return origin's stand-in
 let sqlite; // most journeys
 let postgres; // the account journey again
 let pressured; // challenges from the first failure or sign-up of an address
-const servers = () => [sqlite, postgres, pressured].filter(Boolean);
+let passkeys; // on http://localhost: WebAuthn takes no IP address as RP ID
+const servers = () => [sqlite, postgres, pressured, passkeys].filter(Boolean);
 
 before(async () => {
   app = await startApp(returnTo.allowed[0]);
@@ -42,9 +43,10 @@ before(async () => {
       LATCHKEY_CHALLENGE_BASE_DIFFICULTY: "12",
       LATCHKEY_CHALLENGE_MAX_DIFFICULTY: "14",
     }),
+    startLatchkey("sqlite-passkeys", {}, { host: "localhost" }),
   ]);
   // what did start is stopped by `after` even when something else did not
-  [browser, sqlite, postgres, pressured] = started.map((r) => r.value);
+  [browser, sqlite, postgres, pressured, passkeys] = started.map((r) => r.value);
   const failed = started.find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
 });
@@ -596,6 +598,76 @@ test("two-step sign-in: enrol on the account page, sign in with the app's code, 
   await b.context.close();
 });
 
+test("passkeys: add one in the account center (Chromium's virtual authenticator), sign out, sign in with it, and nothing signs in from another origin", async () => {
+  const who = person("passkey");
+  await register(passkeys, who);
+  const b = await openContext(browser, passkeys);
+  const cdp = await b.context.newCDPSession(b.page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  await b.page.goto(`${passkeys.origin}/login`);
+  assert.equal(await b.page.getAttribute("#identifier", "autocomplete"), "username webauthn");
+  await signIn(b.page, who);
+  assert.equal(path(b.page), "/account");
+
+  await b.page.fill("#passkey-name", "Virtual key");
+  await Promise.all([b.page.waitForNavigation(), b.page.click("#passkey-add")]);
+  assert.match(await b.page.textContent("#passkey-list"), /Virtual key/, "the account center lists it");
+  await inspect(b.page, "account-passkeys");
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  assert.equal(credentials.length, 1, "one credential on the authenticator");
+  assert.equal(credentials[0].isResidentCredential, true, "a discoverable credential: a passkey");
+
+  await b.page.goto(`${passkeys.origin}/logout`);
+  await submit(b.page);
+  await b.page.goto(`${passkeys.origin}/account`);
+  assert.equal(path(b.page), "/login", "signed out");
+
+  // the passkey, nothing typed: the button (or the autofill that the
+  // virtual authenticator may answer first) signs in
+  const signedIn = b.page.waitForURL(`${passkeys.origin}/account`);
+  await b.page.click("#passkey-signin", { timeout: 10_000 }).catch(() => {}); // gone once the autofill signed in
+  await signedIn;
+  assert.equal(path(b.page), "/account", "signed in with the passkey");
+  const used = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  assert.ok(used.credentials[0].signCount >= 1, "the authenticator signed");
+  const finished = b.requests.filter((r) => r.url === `${passkeys.origin}/v1/auth/passkeys/login/finish`);
+  assert.ok(finished.length >= 1, "through the passkey sign-in");
+  b.assertClean();
+  await b.context.close();
+
+  // the same authenticator's answer does not sign in from another origin:
+  // a ceremony run on 127.0.0.1 (its own RP ID) is refused by the server
+  const start = await passkeys.api("POST", "/v1/auth/passkeys/login/start", {});
+  assert.equal(start.status, 200);
+  const forged = {
+    credential: {
+      id: credentials[0].credentialId,
+      rawId: credentials[0].credentialId.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
+      type: "public-key",
+      response: {
+        clientDataJSON: Buffer.from(JSON.stringify({
+          type: "webauthn.get", challenge: start.body.publicKey.challenge, origin: "https://evil.example",
+        })).toString("base64url"),
+        authenticatorData: Buffer.alloc(37).toString("base64url"),
+        signature: Buffer.alloc(64).toString("base64url"),
+      },
+    },
+  };
+  const refused = await passkeys.api("POST", "/v1/auth/passkeys/login/finish", forged);
+  assert.equal(refused.status, 401);
+  assert.equal(refused.body.code, "invalid_passkey");
+});
+
 test("every page was inspected at 360 px and 1280 px", () => {
   const states = {
     "/login": ["login", "login-refused", "login-challenge"],
@@ -605,7 +677,7 @@ test("every page was inspected at 360 px and 1280 px", () => {
     "/cancel-deletion": ["cancel-deletion", "cancel-deletion-done"],
     "/logout": ["logout", "logout-signed-out"],
     "/register": ["register", "register-refused", "register-challenge", "registered"],
-    "/account": ["account", "account-refused", "account-notice", "account-mfa-enrol", "account-mfa-codes"],
+    "/account": ["account", "account-refused", "account-notice", "account-mfa-enrol", "account-mfa-codes", "account-passkeys"],
     "/mfa": ["mfa"],
     "/account/activity": ["activity"],
     "/account/delete": ["deleted"],

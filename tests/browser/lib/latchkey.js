@@ -40,11 +40,14 @@ async function freePort() {
  * are LATCHKEY_* variables on top of the suite's defaults (SQLite in a fresh
  * data directory, mail to the test SMTP sink, quick password hashing).
  */
-export async function startLatchkey(name, settings = {}) {
+export async function startLatchkey(name, settings = {}, { host = "127.0.0.1" } = {}) {
   const bin = required("LATCHKEY_BIN");
   const out = required("LATCHKEY_BROWSER_OUT");
   const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
+  // the browser's origin (`host`: `localhost` where WebAuthn needs a domain
+  // as RP ID); this process always calls the server on 127.0.0.1
+  const origin = `http://${host}:${port}`;
+  const base = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(path.join(tmpdir(), `latchkey-browser-${name}-`));
   const env = {
     PATH: process.env.PATH,
@@ -78,7 +81,7 @@ export async function startLatchkey(name, settings = {}) {
       throw new Error(`latchkey (${name}) exited with ${exited} before it was ready:\n${tail()}`);
     }
     try {
-      const r = await fetch(`${origin}/health/ready`);
+      const r = await fetch(`${base}/health/ready`);
       if (r.ok) break;
     } catch {
       // not listening yet
@@ -95,7 +98,7 @@ export async function startLatchkey(name, settings = {}) {
     logFile,
     /** A JSON API call; resolves to { status, body }. */
     async api(method, pathname, body, headers = {}) {
-      const r = await fetch(origin + pathname, {
+      const r = await fetch(base + pathname, {
         method,
         headers: { "content-type": "application/json", ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -86,6 +86,11 @@ pub fn sample(template: &str) -> Value {
                 updated_at => "2026-01-01T00:00:00Z",
             },
             sessions => [session(true), session(false)],
+            passkeys => [context! {
+                id => "p1", name => "Laptop", created_at => "2026-01-01T00:00:00Z",
+                last_used_at => "2026-01-02T00:00:00Z", backup_eligible => true,
+                backup_state => true, transports => ["internal"], aaguid => "00",
+            }],
             csrf => "c",
             notice => "profile_saved",
             failed => "profile",

@@ -69,9 +69,17 @@ pub(super) async fn account_context(
         .collect();
     let security = super::account_security::security_values(state, who).await?;
     let enrolment_required = state.mfa().enrolment_required(&who.user_id).await?;
+    let passkeys: Vec<super::passkeys::PasskeyView> = state
+        .passkeys()
+        .list(&who.user_id)
+        .await?
+        .iter()
+        .map(super::passkeys::PasskeyView::of)
+        .collect();
     Ok(context! {
         account => Value::from_serialize(UserView::from(who.user.clone())),
         sessions => Value::from_serialize(&sessions),
+        passkeys => Value::from_serialize(&passkeys),
         csrf => state.auth().csrf_token(&who.session.id),
         notice => notice,
         failed => failed,

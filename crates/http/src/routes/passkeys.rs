@@ -7,7 +7,7 @@
 //! here.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -585,11 +585,27 @@ pub async fn delete_passkey(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The passkey ceremonies of the hosted pages (`/login`: the passkey
+/// button and the autofill; `/account`: add and remove). Needs nothing.
+#[utoipa::path(get, path = "/assets/latchkey-passkeys.js", tag = "pages",
+    responses((status = 200, description = "JavaScript.", content_type = "text/javascript")))]
+pub async fn get_passkeys_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/latchkey-passkeys.js"),
+    )
+        .into_response()
+}
+
 pub(super) fn routes() -> Routes {
     Routes::new(Renderer::Problem)
         .add(RouteClass::Login, routes!(post_passkey_login_start))
         .add(RouteClass::Login, routes!(post_passkey_login_finish))
         .add(RouteClass::Api, routes!(get_passkeys))
+        .add(RouteClass::Api, routes!(get_passkeys_script))
         .add(RouteClass::Api, routes!(post_passkey_register_start))
         .add(RouteClass::Api, routes!(post_passkey_register_finish))
         .add(RouteClass::Api, routes!(patch_passkey, delete_passkey))

@@ -25,6 +25,7 @@ latchkey_testkit::sqlite_only!(
     another_accounts_passkey_is_refused_and_not_found,
     registration_needs_a_recent_sign_in_and_excludes_known_credentials,
     in_cookie_mode_the_ceremony_finishes_only_in_its_browser,
+    the_pages_offer_passkeys_with_a_script_of_their_own,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -539,4 +540,45 @@ async fn in_cookie_mode_the_ceremony_finishes_only_in_its_browser(app: TestApp) 
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.json()["csrf_token"].is_string(), "{}", r.text());
+}
+
+async fn the_pages_offer_passkeys_with_a_script_of_their_own(app: TestApp) {
+    let login = app.get("/login").await;
+    assert_eq!(login.status, 200);
+    let html = login.text();
+    assert!(
+        html.contains(r#"autocomplete="username webauthn""#),
+        "autofill"
+    );
+    assert!(html.contains(r#"id="passkey-signin""#));
+    assert!(html.contains(r#"src="/assets/latchkey-passkeys.js""#));
+    assert!(!html.contains("<script>"), "no inline script");
+    let script = app.get("/assets/latchkey-passkeys.js").await;
+    assert_eq!(script.status, 200);
+    assert!(
+        script
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(script.text().contains("/v1/auth/passkeys/login/start"));
+    let (email, _, token) = account(&app, "page").await;
+    let _auth = registered(&app, &token).await;
+    let cookie = app.login_cookie(&email, PASSWORD).await;
+    let page = app
+        .call(
+            Request::get("/account")
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    assert!(html.contains(r#"id="passkeys""#), "the passkeys section");
+    assert!(
+        html.contains("<strong>Laptop</strong>"),
+        "lists the passkey"
+    );
+    assert!(html.contains(r#"id="passkey-add""#));
 }
