@@ -104,7 +104,8 @@ macro_rules! conformance_suite {
             account_locale_round_trips,
             identities_link_once_and_keep_the_last_way_in,
             concurrent_unlinks_keep_one_way_in,
-            federation_rows_are_taken_once
+            federation_rows_are_taken_once,
+            deletion_removes_the_identities
             );
         }
     };

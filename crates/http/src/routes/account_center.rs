@@ -67,9 +67,11 @@ async fn account_context(
         .into_iter()
         .map(|s| SessionView::new(s, &who.session.id))
         .collect();
+    let identities = super::federation::identity_views(state, &who.user_id).await?;
     Ok(context! {
         account => Value::from_serialize(UserView::from(who.user.clone())),
         sessions => Value::from_serialize(&sessions),
+        identities => Value::from_serialize(&identities),
         csrf => state.auth().csrf_token(&who.session.id),
         notice => notice,
         failed => failed,
