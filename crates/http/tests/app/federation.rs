@@ -401,6 +401,23 @@ async fn an_unverified_address_never_links_or_signs_in_to_a_local_account() {
     assert!(!dan.email_verified);
 }
 
+/// Links `provider` (as `login` there) to the account of `access`: the
+/// callback's answer.
+async fn link(app: &TestApp, access: &str, provider: &str, login: &str) -> TestResponse {
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/identities",
+            serde_json::json!({"provider": provider}),
+            Some(access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let flow = set_cookie(&r, "latchkey_fed").expect("the flow cookie");
+    let url = r.json()["authorize_url"].as_str().unwrap().to_owned();
+    get(app, &at_provider(url, login.into()).await, Some(&flow)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_last() {
     let app = app().await;
@@ -424,23 +441,7 @@ async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_las
     assert_eq!((r.status.as_u16(), r.code().as_str()), (409, "last_way_in"));
 
     // link the second provider (another person's name there: linking goes by the session)
-    let r = app
-        .json(
-            "POST",
-            "/v1/account/identities",
-            serde_json::json!({"provider": "idp2"}),
-            Some(&access),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let flow = set_cookie(&r, "latchkey_fed").expect("the flow cookie");
-    let url = r.json()["authorize_url"].as_str().unwrap().to_owned();
-    let r = get(
-        &app,
-        &at_provider(url, "erin-elsewhere".into()).await,
-        Some(&flow),
-    )
-    .await;
+    let r = link(&app, &access, "idp2", "erin-elsewhere").await;
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), Some("/account"));
     let list = app
@@ -460,22 +461,7 @@ async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_las
         .as_str()
         .unwrap()
         .to_owned();
-    let r = app
-        .json(
-            "POST",
-            "/v1/account/identities",
-            serde_json::json!({"provider": "idp2"}),
-            Some(&frank),
-        )
-        .await;
-    let flow = set_cookie(&r, "latchkey_fed").unwrap();
-    let url = r.json()["authorize_url"].as_str().unwrap().to_owned();
-    let r = get(
-        &app,
-        &at_provider(url, "erin-elsewhere".into()).await,
-        Some(&flow),
-    )
-    .await;
+    let r = link(&app, &frank, "idp2", "erin-elsewhere").await;
     assert_eq!(r.code(), "identity_already_linked");
     // unlink the first: the second is still a way in
     let r = app
