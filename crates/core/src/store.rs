@@ -545,7 +545,7 @@ pub trait LifecycleStore: Send + Sync {
     /// (so ids in logs still resolve) with no email, username, name or
     /// password (nor suspension note), and every row hanging off it
     /// (sessions and their refresh tokens, account tokens, outbox messages,
-    /// role assignments, its sign-in failure counter) is deleted; `event` is
+    /// role assignments, its sign-in failure counter, linked identities) is deleted; `event` is
     /// recorded. Only when the deletion is due at `now`; returns whether it
     /// happened. Audit events about the account stay (they hold no address).
     async fn anonymize_user(

@@ -549,6 +549,7 @@ impl LifecycleStore for PgStore {
                 "DELETE FROM mfa_totp WHERE user_id = $1",
                 "DELETE FROM mfa_backup_codes WHERE user_id = $1",
                 "DELETE FROM mfa_challenges WHERE user_id = $1",
+                "DELETE FROM identities WHERE user_id = $1",
             ] {
                 exec(tx, sql, &[&user_id]).await?;
             }

@@ -113,7 +113,8 @@ macro_rules! conformance_suite {
             passkeys_are_renamed_and_deleted_by_their_owner_only,
             identities_link_once_and_keep_the_last_way_in,
             concurrent_unlinks_keep_one_way_in,
-            federation_rows_are_taken_once
+            federation_rows_are_taken_once,
+            deletion_removes_the_identities
             );
         }
     };

@@ -6,6 +6,7 @@ login-password = Passwort
 login-remember = Angemeldet bleiben
 login-submit = Anmelden
 login-forgot = Passwort vergessen?
+login-with-provider = Anmelden mit
 
 forgot-title = Passwort vergessen?
 forgot-text = Geben Sie die Adresse Ihres Kontos ein; wir senden Ihnen einen Link, mit dem Sie ein neues Passwort wählen können.
@@ -23,6 +24,7 @@ logout-none-text = In diesem Browser ist niemand angemeldet.
 
 account-title = Ihr Konto
 account-profile = Profil
+account-identities = Verknüpfte Anmeldedienste
 account-email = E-Mail-Adresse
 account-username = Benutzername
 account-name = Anzeigename

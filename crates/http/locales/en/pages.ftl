@@ -10,6 +10,7 @@ login-password = Password
 login-remember = Keep me signed in
 login-submit = Sign in
 login-forgot = Forgot your password?
+login-with-provider = Sign in with
 
 forgot-title = Forgot your password?
 forgot-text = Enter the address of your account; we will mail you a link to choose a new password.
@@ -27,6 +28,7 @@ logout-none-text = This browser is not signed in.
 
 account-title = Your account
 account-profile = Profile
+account-identities = Linked sign-in providers
 account-email = Email address
 account-username = Username
 account-name = Name

@@ -6,6 +6,7 @@ login-password = Mot de passe
 login-remember = Rester connecté
 login-submit = Se connecter
 login-forgot = Mot de passe oublié ?
+login-with-provider = Se connecter avec
 
 forgot-title = Mot de passe oublié ?
 forgot-text = Saisissez l’adresse de votre compte ; nous vous enverrons un lien pour choisir un nouveau mot de passe.
@@ -23,6 +24,7 @@ logout-none-text = Personne n’est connecté dans ce navigateur.
 
 account-title = Votre compte
 account-profile = Profil
+account-identities = Fournisseurs de connexion liés
 account-email = Adresse e-mail
 account-username = Nom d’utilisateur
 account-name = Nom affiché

@@ -74,6 +74,7 @@ pub fn sample(template: &str) -> Value {
         "login.html" => context! {
             csrf => "c", identifier => "ada", return_to => "/account", remember => true,
             register => "/register", errors => errors(),
+            providers => [context! { name => "google", display_name => "Google", href => "/v1/auth/oauth/google/authorize" }],
         },
         "forgot.html" => {
             context! { text => "Text.", csrf => "c", email => "a@example.com", errors => errors() }
@@ -91,6 +92,7 @@ pub fn sample(template: &str) -> Value {
                 last_used_at => "2026-01-02T00:00:00Z", backup_eligible => true,
                 backup_state => true, transports => ["internal"], aaguid => "00",
             }],
+            identities => [context! { id => "0191", provider => "google", email => "a@example.com", email_verified => true, linked_at => "2026-01-01T00:00:00Z" }],
             csrf => "c",
             notice => "profile_saved",
             failed => "profile",

@@ -76,10 +76,12 @@ pub(super) async fn account_context(
         .iter()
         .map(super::passkeys::PasskeyView::of)
         .collect();
+    let identities = super::federation::identity_views(state, &who.user_id).await?;
     Ok(context! {
         account => Value::from_serialize(UserView::from(who.user.clone())),
         sessions => Value::from_serialize(&sessions),
         passkeys => Value::from_serialize(&passkeys),
+        identities => Value::from_serialize(&identities),
         csrf => state.auth().csrf_token(&who.session.id),
         notice => notice,
         failed => failed,

@@ -297,7 +297,13 @@ pub async fn get_callback(
     request_body(content = CallbackParams, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "As the `GET` callback."),
-        (status = 400, description = "As the `GET` callback.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "As the `GET` callback."),
+        (status = 400, description = "As the `GET` callback; or the form cannot be read.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "As the `GET` callback.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`unknown_provider`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "As the `GET` callback.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 423, description = "`account_suspended`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "As the `GET` callback.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_callback(
     State(state): State<AppState>,
@@ -472,6 +478,18 @@ pub(crate) fn provider_views(state: &AppState) -> Vec<ProviderView> {
         .collect()
 }
 
+/// The sign-in buttons of the hosted pages: each provider's name and the
+/// authorization request that comes back to `return_to`.
+pub(super) fn buttons(state: &AppState, return_to: &str) -> Vec<minijinja::Value> {
+    provider_views(state)
+        .into_iter()
+        .map(|p| {
+            let href = super::register_page::with_return_to(&p.authorize_url, state, return_to);
+            minijinja::context! { name => p.name, display_name => p.display_name, href => href }
+        })
+        .collect()
+}
+
 /// A linked identity.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": "0193c0de-7a1b-7cc3-9d2e-6f4a5b3c2d1e", "provider": "google", "email": "ada@example.com", "email_verified": true, "linked_at": "2126-11-22T10:00:00Z"}))]
@@ -500,6 +518,16 @@ impl From<Identity> for IdentityView {
     }
 }
 
+/// The linked identities of `user_id`, as the API and the account page
+/// show them.
+pub(super) async fn identity_views(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Vec<IdentityView>, ApiError> {
+    let list = state.federation().identities(user_id).await?;
+    Ok(list.into_iter().map(Into::into).collect())
+}
+
 /// The signed-in user's linked identities. Needs authentication.
 #[utoipa::path(get, path = "/v1/account/identities", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
     responses(
@@ -510,11 +538,9 @@ pub async fn get_identities(
     State(state): State<AppState>,
     who: Authenticated,
 ) -> Result<axum::Json<Vec<IdentityView>>, ApiError> {
-    let list = state
-        .federation()
-        .identities(&who.principal.user_id)
-        .await?;
-    Ok(axum::Json(list.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(
+        identity_views(&state, &who.principal.user_id).await?,
+    ))
 }
 
 /// Which provider to link.

@@ -105,6 +105,7 @@ impl LoginForm {
 pub(super) fn login_context(state: &AppState, form: &LoginForm, csrf: &str) -> Value {
     context! {
         register => super::register_page::with_return_to("/register", state, &form.return_to),
+        providers => super::federation::buttons(state, &form.return_to),
         csrf => csrf,
         identifier => &form.identifier,
         return_to => &form.return_to,

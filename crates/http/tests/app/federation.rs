@@ -204,6 +204,11 @@ async fn signs_in_through_an_independent_provider_in_cookie_and_api_mode() {
     let me = get(&app, "/v1/account", Some(&session)).await;
     assert_eq!(me.status, 200, "{}", me.text());
     assert_eq!(me.json()["email"], "alice@idp.test");
+    let page = get(&app, "/account", Some(&session)).await.text();
+    assert!(
+        page.contains("id=\"identities\"") && page.contains("idp (alice@idp.test)"),
+        "{page}"
+    );
     let user = app
         .store
         .user_by_email("alice@idp.test")
@@ -396,32 +401,29 @@ async fn an_unverified_address_never_links_or_signs_in_to_a_local_account() {
     assert!(!dan.email_verified);
 }
 
+/// Links `provider` (as `login` there) to the account of `access`: the
+/// callback's answer.
+async fn link(app: &TestApp, access: &str, provider: &str, login: &str) -> TestResponse {
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/identities",
+            serde_json::json!({"provider": provider}),
+            Some(access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let flow = set_cookie(&r, "latchkey_fed").expect("the flow cookie");
+    let url = r.json()["authorize_url"].as_str().unwrap().to_owned();
+    get(app, &at_provider(url, login.into()).await, Some(&flow)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_last() {
     let app = app().await;
     // an account made by a provider, signed in in API mode (bearer)
-    let verifier = "M25iVXpKU3puUjFaYWg3T1NDTDQtcW1ROUY5YXlwalNoc0hhakxifmZHag";
-    let path = format!(
-        "/v1/auth/oauth/idp/authorize?mode=api&redirect_uri={APP_REDIRECT}&code_challenge={}",
-        s256(verifier)
-    );
-    let (url, flow) = start(&app, &path).await;
-    let r = get(&app, &at_provider(url, "erin".into()).await, Some(&flow)).await;
-    let to_app = url::Url::parse(r.header("location").unwrap()).unwrap();
-    let code = to_app
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let tokens = app
-        .json(
-            "POST",
-            "/v1/auth/oauth/exchange",
-            serde_json::json!({"code": code, "code_verifier": verifier}),
-            None,
-        )
-        .await;
+    let tokens = api_sign_in(&app, "idp", "erin").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
     let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
     let list = app
         .send("GET", "/v1/account/identities", Some(&access))
@@ -439,23 +441,7 @@ async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_las
     assert_eq!((r.status.as_u16(), r.code().as_str()), (409, "last_way_in"));
 
     // link the second provider (another person's name there: linking goes by the session)
-    let r = app
-        .json(
-            "POST",
-            "/v1/account/identities",
-            serde_json::json!({"provider": "idp2"}),
-            Some(&access),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    let flow = set_cookie(&r, "latchkey_fed").expect("the flow cookie");
-    let url = r.json()["authorize_url"].as_str().unwrap().to_owned();
-    let r = get(
-        &app,
-        &at_provider(url, "erin-elsewhere".into()).await,
-        Some(&flow),
-    )
-    .await;
+    let r = link(&app, &access, "idp2", "erin-elsewhere").await;
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), Some("/account"));
     let list = app
@@ -475,22 +461,7 @@ async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_las
         .as_str()
         .unwrap()
         .to_owned();
-    let r = app
-        .json(
-            "POST",
-            "/v1/account/identities",
-            serde_json::json!({"provider": "idp2"}),
-            Some(&frank),
-        )
-        .await;
-    let flow = set_cookie(&r, "latchkey_fed").unwrap();
-    let url = r.json()["authorize_url"].as_str().unwrap().to_owned();
-    let r = get(
-        &app,
-        &at_provider(url, "erin-elsewhere".into()).await,
-        Some(&flow),
-    )
-    .await;
+    let r = link(&app, &frank, "idp2", "erin-elsewhere").await;
     assert_eq!(r.code(), "identity_already_linked");
     // unlink the first: the second is still a way in
     let r = app
@@ -518,4 +489,77 @@ async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_las
             && events.iter().any(|l| l.contains("identity.unlinked")),
         "{events:?}"
     );
+}
+
+/// A sign-in as `login` at `provider` in API mode, exchanged: the answer of
+/// the exchange.
+async fn api_sign_in(app: &TestApp, provider: &str, login: &str) -> TestResponse {
+    let verifier = "M25iVXpKU3puUjFaYWg3T1NDTDQtcW1ROUY5YXlwalNoc0hhakxifmZHag";
+    let path = format!(
+        "/v1/auth/oauth/{provider}/authorize?mode=api&redirect_uri={APP_REDIRECT}&code_challenge={}",
+        s256(verifier)
+    );
+    let (url, flow) = start(app, &path).await;
+    let r = get(app, &at_provider(url, login.into()).await, Some(&flow)).await;
+    let to_app = url::Url::parse(r.header("location").unwrap()).unwrap();
+    let code = to_app
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    app.json(
+        "POST",
+        "/v1/auth/oauth/exchange",
+        serde_json::json!({"code": code, "code_verifier": verifier}),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_page_offers_the_providers_and_a_second_factor_still_applies() {
+    let app = app().await;
+    let page = get(&app, "/login?return_to=/account/activity", None).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(
+        html.contains(
+            "href=\"&#x2f;v1&#x2f;auth&#x2f;oauth&#x2f;idp2&#x2f;authorize?return_to=%2Faccount%2Factivity\""
+        ),
+        "{html}"
+    );
+    let german = get(&app, "/login?lang=de", None).await.text();
+    assert!(german.contains("Anmelden mit idp2"), "{german}");
+
+    // an account made by a provider turns on TOTP ...
+    let tokens = api_sign_in(&app, "idp", "grace").await.json();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let r = app
+        .send("POST", "/v1/account/mfa/totp", Some(&access))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let code = app.totp_code(&secret, 0);
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            serde_json::json!({"code": code}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // ... then the provider alone starts no session: the code form, or mfa_required
+    let r = sign_in(&app, "idp", "grace").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("name=\"mfa_token\""), "{}", r.text());
+    assert!(
+        set_cookie(&r, "latchkey_session").is_none(),
+        "no session before the second factor"
+    );
+    let r = api_sign_in(&app, "idp", "grace").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["mfa_required"], true, "{}", r.text());
+    assert!(r.json().get("access_token").is_none());
 }

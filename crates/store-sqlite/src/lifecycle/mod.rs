@@ -244,6 +244,7 @@ fn anonymize(
         "DELETE FROM mfa_totp WHERE user_id = ?1",
         "DELETE FROM mfa_backup_codes WHERE user_id = ?1",
         "DELETE FROM mfa_challenges WHERE user_id = ?1",
+        "DELETE FROM identities WHERE user_id = ?1",
     ] {
         tx.execute(sql, params![user_id]).map_err(map_err)?;
     }

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use latchkey_core::audit::EventType;
 use latchkey_core::federation::Identity;
 use latchkey_core::id;
+use latchkey_core::lifecycle::TokenPurpose;
 use latchkey_core::store::{Store, StoreError};
 use latchkey_core::user::User;
 use time::{Duration, OffsetDateTime};
 
-use super::lifecycle::{ev, events_about};
+use super::lifecycle::{ev, events_about, mail, token};
 use super::{base_now, migrated, sample_user, stored_user};
 use crate::TestDb;
 
@@ -208,4 +209,42 @@ pub async fn federation_rows_are_taken_once(db: &dyn TestDb) {
     let (x, y) = (take(), take());
     let got = [x.await.unwrap().unwrap(), y.await.unwrap().unwrap()];
     assert_eq!(got.iter().filter(|g| g.is_some()).count(), 1);
+}
+
+/// An account's deletion removes its identities with its other personal
+/// data: the upstream account is free to sign up again.
+pub async fn deletion_removes_the_identities(db: &dyn TestDb) {
+    let store = migrated(db).await;
+    let now = base_now();
+    let user = stored_user(store.as_ref()).await;
+    let linked = identity(&user, "idp", "gone", now);
+    store
+        .link_identity(&linked, &ev(EventType::IdentityLinked, &user, now))
+        .await
+        .unwrap();
+    let due = now + Duration::days(30);
+    let cancel = token(&user, TokenPurpose::CancelDeletion, now, Duration::days(30));
+    let (m, j) = mail(Some(&user), now);
+    store
+        .schedule_deletion(
+            &user.id,
+            &cancel,
+            &m,
+            &j,
+            now,
+            &ev(EventType::AccountDeletionScheduled, &user, now),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .anonymize_user(&user.id, due, &ev(EventType::AccountDeleted, &user, due))
+            .await
+            .unwrap()
+    );
+    assert!(store.identities_of(&user.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.identity_by_subject("idp", "gone").await.unwrap(),
+        None
+    );
 }
