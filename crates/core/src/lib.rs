@@ -34,6 +34,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod password;
 pub mod password_policy;
+pub mod passwordless;
 pub mod recovery;
 pub mod roles;
 pub mod services;

@@ -77,6 +77,7 @@ pub trait Store:
     + crate::oauth::OAuthStore
     + crate::legacy_hashes::LegacyHashStore
     + crate::user_transfer::UserTransferStore
+    + crate::passwordless::PasswordlessStore
     + Send
     + Sync
     + 'static

@@ -64,6 +64,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0050_account_locale",
         sql: include_str!("../migrations/0050_account_locale.sql"),
     },
+    Migration {
+        name: "0060_passwordless",
+        sql: include_str!("../migrations/0060_passwordless.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

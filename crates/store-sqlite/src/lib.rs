@@ -30,6 +30,7 @@ mod login_failures;
 mod mfa;
 mod migrate;
 mod oauth;
+mod passwordless;
 mod roles;
 mod sessions;
 mod user_transfer;

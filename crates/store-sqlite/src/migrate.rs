@@ -59,6 +59,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0050_account_locale",
         sql: include_str!("../migrations/0050_account_locale.sql"),
     },
+    Migration {
+        name: "0060_passwordless",
+        sql: include_str!("../migrations/0060_passwordless.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -101,7 +101,11 @@ macro_rules! conformance_suite {
             authorization_codes_are_taken_once,
             password_hashes_are_counted_by_scheme,
             account_batches_store_each_address_once,
-            account_locale_round_trips
+            account_locale_round_trips,
+            passwordless_tokens_supersede_and_are_used_once,
+            passwordless_attempts_are_reserved_at_most_five_times,
+            concurrent_uses_of_one_passwordless_token_admit_one,
+            passwordless_tokens_die_with_every_change_of_address_or_password
             );
         }
     };

@@ -46,6 +46,8 @@ pub struct LifecycleConfig {
     pub locale: String,
     /// The sentences of mail in every configured locale.
     pub catalogue: std::sync::Arc<crate::i18n::Catalogue>,
+    /// Magic links, email codes, sign-up on the way.
+    pub passwordless: crate::passwordless::PasswordlessConfig,
 }
 
 impl Default for LifecycleConfig {
@@ -62,6 +64,7 @@ impl Default for LifecycleConfig {
             theme: Theme::default(),
             locale: "en".into(),
             catalogue: Default::default(),
+            passwordless: Default::default(),
         }
     }
 }
@@ -90,9 +93,22 @@ impl Context {
     /// Renders and seals a message about `user` for `to` in the user's
     /// language (else `mail.locale`), with the job delivering it.
     pub(crate) fn compose(&self, user: &User, to: &str, kind: &MailKind) -> (QueuedMail, NewJob) {
+        self.compose_for(Some(user), to, kind)
+    }
+
+    /// [`Context::compose`] for an address that may have no account yet
+    /// (then in `mail.locale`, concerning no user).
+    pub(crate) fn compose_for(
+        &self,
+        user: Option<&User>,
+        to: &str,
+        kind: &MailKind,
+    ) -> (QueuedMail, NewJob) {
         let now = self.now();
         let id = id::new_id();
-        let locale = user.locale.as_deref().unwrap_or(&self.lifecycle.locale);
+        let locale = user
+            .and_then(|u| u.locale.as_deref())
+            .unwrap_or(&self.lifecycle.locale);
         let rendered = render(
             kind,
             &self.lifecycle.theme,
@@ -111,7 +127,7 @@ impl Context {
         let plain = serde_json::to_vec(&outgoing).expect("mail serializes");
         let mail = QueuedMail {
             id: id.clone(),
-            user_id: Some(user.id.clone()),
+            user_id: user.map(|u| u.id.clone()),
             template: kind.template().to_owned(),
             sealed: self.mail_sealer.seal(&plain, id.as_bytes()),
             created_at: now,

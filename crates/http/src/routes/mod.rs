@@ -20,6 +20,8 @@ mod oauth;
 mod oauth_clients;
 mod oauth_discovery;
 mod pages;
+mod passwordless;
+mod passwordless_page;
 mod register_page;
 mod responses;
 mod views;
@@ -176,6 +178,8 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         admin::routes(),
         mfa::routes(),
         mfa_page::routes(),
+        passwordless::routes(),
+        passwordless_page::routes(),
         oauth::routes(),
         events::routes(),
         oauth_clients::routes(),

@@ -15,6 +15,7 @@ mod mfa;
 mod nginx;
 mod oauth;
 mod pages;
+mod passwordless;
 mod pipeline;
 mod route_policy;
 mod serve;

@@ -37,6 +37,7 @@ mod load;
 mod log;
 mod mail;
 mod pages;
+mod passwordless;
 mod passwords;
 mod proxies;
 mod rate_limits;
@@ -61,6 +62,7 @@ pub use load::Overrides;
 pub use log::{LogConfig, LogFormat};
 pub use mail::{MailConfig, MailTransportConfig, SmtpConfig};
 pub use pages::PagesConfig;
+pub use passwordless::PasswordlessSettings;
 pub use passwords::PasswordConfig;
 pub use proxies::ProxiesConfig;
 pub use rate_limits::RateLimitsConfig;
@@ -96,6 +98,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     pages::SETTINGS,
     events::SETTINGS,
     branding::SETTINGS,
+    passwordless::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -148,6 +151,8 @@ pub struct Config {
     pub pages: PagesConfig,
     /// The event stream.
     pub events: EventsConfig,
+    /// Magic links and email codes.
+    pub passwordless: PasswordlessSettings,
     /// Product name, logo, colours and custom CSS of pages and mail.
     pub branding: BrandingConfig,
     /// Where each setting's value came from.
@@ -193,6 +198,7 @@ pub fn load_from(
     let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
     let events: events::Raw = c.section(table, events::SETTINGS, file);
     let branding: branding::Raw = c.section(table, branding::SETTINGS, file);
+    let passwordless: passwordless::Raw = c.section(table, passwordless::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
@@ -224,6 +230,7 @@ pub fn load_from(
         cors: cors.validate(&mut c),
         authz: authz.validate(&mut c),
         events: events.validate(&mut c),
+        passwordless: passwordless.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };
