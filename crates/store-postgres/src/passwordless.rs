@@ -4,15 +4,18 @@
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{NewJob, QueuedMail};
 use latchkey_core::passwordless::{
-    AttemptTarget, Kind, PasswordlessStore, PasswordlessToken, Step,
+    AttemptTarget, CredentialCount, Kind, PasswordlessStore, PasswordlessToken, Step,
 };
 use latchkey_core::store::{StoreError, truncate_to_millis};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
-use crate::lifecycle::{exec, in_tx, insert_mail};
+use crate::audit::insert_event;
+use crate::credentials::void_tokens;
+use crate::lifecycle::{exec, in_tx, insert_mail, revoke_all};
 use crate::{PgStore, map_err, settle};
 
 const INSERT: &str = "INSERT INTO passwordless_tokens (id, kind, token_hash, email, user_id, \
@@ -35,6 +38,8 @@ const BY_ID_FOR_UPDATE: &str = "SELECT id, kind, token_hash, email, user_id, cod
      FROM passwordless_tokens WHERE id = $1 FOR UPDATE";
 const COUNT_ATTEMPT: &str = "UPDATE passwordless_tokens SET attempts = attempts + 1 WHERE id = $1";
 const MARK_USED: &str = "UPDATE passwordless_tokens SET used_at = $2 WHERE id = $1";
+const REMOVE_PASSWORD: &str = "UPDATE users SET password_hash = NULL, updated_at = $3 \
+     WHERE id = $1 AND password_hash = $2";
 
 fn token_of(r: &Row) -> Result<PasswordlessToken, StoreError> {
     let kind: String = r.try_get(1).map_err(map_err)?;
@@ -157,6 +162,31 @@ impl PasswordlessStore for PgStore {
                 return Ok(false);
             }
             exec(tx, MARK_USED, &[&id, &now]).await?;
+            (true, true)
+        })
+    }
+
+    async fn credential_counts(&self, _user_id: &str) -> Result<Vec<CredentialCount>, StoreError> {
+        // passkeys (0070) and linked identities (0080) add their counts here
+        Ok(Vec::new())
+    }
+
+    async fn remove_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: &str,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let now = truncate_to_millis(now);
+        in_tx!(self, |tx| {
+            if exec(tx, REMOVE_PASSWORD, &[&user_id, &password_hash, &now]).await? == 0 {
+                return Ok(false);
+            }
+            void_tokens(tx, user_id, now).await?;
+            revoke_all(tx, user_id, Some(keep), now, "password_changed").await?;
+            insert_event(tx, event).await?;
             (true, true)
         })
     }

@@ -3,15 +3,18 @@
 //! concurrent attempts and uses are serialized.
 
 use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{NewJob, QueuedMail};
 use latchkey_core::passwordless::{
-    AttemptTarget, Kind, PasswordlessStore, PasswordlessToken, Step,
+    AttemptTarget, CredentialCount, Kind, PasswordlessStore, PasswordlessToken, Step,
 };
 use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
-use crate::lifecycle::{immediate, insert_mail};
+use crate::audit::insert_event;
+use crate::credentials::void_tokens;
+use crate::lifecycle::{immediate, insert_mail, revoke_all};
 use crate::{SqliteStore, map_err};
 
 const COLUMNS: &str = "id, kind, token_hash, email, user_id, code_hash, browser_hash, \
@@ -23,6 +26,8 @@ const SUPERSEDE: &str = "UPDATE passwordless_tokens SET used_at = ?3 \
      WHERE email = ?1 AND kind = ?2 AND used_at IS NULL";
 const COUNT_ATTEMPT: &str = "UPDATE passwordless_tokens SET attempts = attempts + 1 WHERE id = ?1";
 const MARK_USED: &str = "UPDATE passwordless_tokens SET used_at = ?2 WHERE id = ?1";
+const REMOVE_PASSWORD: &str = "UPDATE users SET password_hash = NULL, updated_at = ?3 \
+     WHERE id = ?1 AND password_hash = ?2";
 
 fn select(filter: &str) -> String {
     format!("SELECT {COLUMNS} FROM passwordless_tokens WHERE {filter}")
@@ -178,6 +183,45 @@ impl PasswordlessStore for SqliteStore {
                 .map_err(map_err)?
                 .execute(params![id, to_unix_millis(now)])
                 .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn credential_counts(&self, _user_id: &str) -> Result<Vec<CredentialCount>, StoreError> {
+        // passkeys (0070) and linked identities (0080) add their counts here
+        Ok(Vec::new())
+    }
+
+    async fn remove_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: &str,
+        now: OffsetDateTime,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let (id, hash, keep) = (
+            user_id.to_owned(),
+            password_hash.to_owned(),
+            keep.to_owned(),
+        );
+        let event = event.clone();
+        let now = to_unix_millis(now);
+        self.write(move |c| {
+            let tx = immediate(c)?;
+            let n = tx
+                .prepare_cached(REMOVE_PASSWORD)
+                .map_err(map_err)?
+                .execute(params![id, hash, now])
+                .map_err(map_err)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            void_tokens(&tx, &id, now)?;
+            revoke_all(&tx, &id, Some(&keep), now, "password_changed")?;
+            insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)?;
             Ok(true)
         })

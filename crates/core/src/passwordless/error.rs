@@ -23,6 +23,15 @@ pub enum PasswordlessError {
     /// `redirect_to` is not on latchkey or an allowed origin.
     #[error("redirect_to not allowed")]
     RedirectNotAllowed,
+    /// The account has a password already (change it instead).
+    #[error("password exists")]
+    PasswordExists,
+    /// The account has no password to remove.
+    #[error("no password")]
+    NoPassword,
+    /// Removing the password would leave no way to sign in.
+    #[error("last way in")]
+    LastWayIn,
     /// The sign-in step refused (locked, throttled, suspended, ...).
     #[error(transparent)]
     SignIn(#[from] SignInError),

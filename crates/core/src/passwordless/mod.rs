@@ -29,12 +29,14 @@
 
 mod error;
 mod model;
+mod password;
 mod service;
 mod store;
 
 pub use error::PasswordlessError;
 pub use model::{
-    AttemptTarget, Kind, MAX_ATTEMPTS, PasswordlessConfig, PasswordlessToken, Refusal, Step,
+    AttemptTarget, CredentialCount, Kind, MAX_ATTEMPTS, PasswordlessConfig, PasswordlessToken,
+    Refusal, Step, WaysIn,
 };
 pub(crate) use service::JOB_PASSWORDLESS;
 pub use service::{CodeProof, LinkProof, LinkRequest, LinkState, Passwordless};

@@ -105,6 +105,8 @@ pub struct LinkState {
 pub struct Passwordless {
     ctx: Arc<Context>,
     key: [u8; 32],
+    /// For the rules of a new password.
+    pub(super) recovery: crate::recovery::Recovery,
 }
 
 impl std::fmt::Debug for Passwordless {
@@ -126,6 +128,7 @@ impl Passwordless {
     pub fn new(ctx: Arc<Context>) -> Passwordless {
         Passwordless {
             key: hmac_sha256(&ctx.device_key, b"latchkey/passwordless-codes/v1"),
+            recovery: crate::recovery::Recovery::new(ctx.clone()),
             ctx,
         }
     }

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::model::{AttemptTarget, PasswordlessToken};
+use super::model::{AttemptTarget, CredentialCount, PasswordlessToken};
+use crate::audit::AuditEvent;
 use crate::lifecycle::{NewJob, QueuedMail};
 use crate::store::StoreError;
 
@@ -48,5 +49,23 @@ pub trait PasswordlessStore: Send + Sync {
         &self,
         id: &str,
         now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// The user's credentials besides the password, by kind. Each kind of
+    /// credential that can sign in alone (passkeys, linked identities) adds
+    /// its count here, in both backends, when its table exists; none do yet.
+    async fn credential_counts(&self, user_id: &str) -> Result<Vec<CredentialCount>, StoreError>;
+
+    /// Removes the user's password if it is still `password_hash`, ends
+    /// every other session than `keep`, voids the outstanding credential
+    /// tokens and appends `event`, in one transaction; `false` (nothing
+    /// changes) when the password is no longer that one.
+    async fn remove_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: &str,
+        now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<bool, StoreError>;
 }

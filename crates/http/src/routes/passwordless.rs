@@ -27,7 +27,7 @@ use super::mfa::signed_in_json;
 use crate::cookies::{cookie_value, set_cookie};
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::principal::{ClientAddr, ClientMeta};
+use crate::principal::{ClientAddr, ClientMeta, RecentlyAuthenticated};
 use crate::render::Renderer;
 use crate::sign_in::{CheckError, SignIn, SignedIn};
 use crate::state::AppState;
@@ -64,6 +64,24 @@ impl From<PasswordlessError> for ApiError {
                 "redirect_not_allowed",
                 "redirect_to not allowed",
                 "`redirect_to` must be a path on this server or a URL on an origin of `pages.allowed_return_origins`.",
+            ),
+            PasswordlessError::PasswordExists => ApiError::new(
+                StatusCode::CONFLICT,
+                "password_exists",
+                "The account has a password",
+                "Change it with POST /v1/account/password (current and new password) instead.",
+            ),
+            PasswordlessError::NoPassword => ApiError::new(
+                StatusCode::CONFLICT,
+                "no_password",
+                "The account has no password",
+                "There is nothing to remove; set one with PUT /v1/account/password.",
+            ),
+            PasswordlessError::LastWayIn => ApiError::new(
+                StatusCode::CONFLICT,
+                "last_way_in",
+                "The password is the last way in",
+                "Without it the account could not sign in: add a passkey or a linked account first (sign-in by mail needs a verified address and passwordless sign-in turned on).",
             ),
             PasswordlessError::SignIn(e) => e.into(),
             PasswordlessError::Shared(e) => e.into(),
@@ -421,6 +439,67 @@ pub async fn post_email_otp_verify(
     Ok(signed_in_json(signed_in))
 }
 
+/// A first password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"new_password": "a new long passphrase"}))]
+pub struct PasswordSet {
+    /// The same rules as at registration.
+    new_password: String,
+}
+
+/// Set a password on an account that has none (made by a link or code, or
+/// after removing it). **Requires** an access token or the session cookie
+/// (with CSRF token) **and a recent authentication**. The other sessions
+/// end and a notice is mailed, as for a change. Recorded as
+/// `password.changed` (`change: set`).
+#[utoipa::path(put, path = "/v1/account/password", tag = "account", request_body = PasswordSet, security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Set; the other sessions have ended."),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`reauth_required`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`password_exists`: change it with `POST /v1/account/password`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: the new password is refused (codes as for the reset).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_account_password(
+    State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    RecentlyAuthenticated(who): RecentlyAuthenticated,
+    Json(body): Json<PasswordSet>,
+) -> Result<Response, ApiError> {
+    state
+        .passwordless()
+        .set_password(&who.principal, &body.new_password, &client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Remove the account's password. **Requires** an access token or the
+/// session cookie (with CSRF token) **and a recent authentication**, and
+/// another way in: sign-in by mail (magic links or email codes on, and a
+/// verified address), a passkey or a linked account. The other sessions
+/// end and a notice is mailed. Recorded as `password.changed` (`change:
+/// removed`).
+#[utoipa::path(delete, path = "/v1/account/password", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Removed; the other sessions have ended."),
+        (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`reauth_required`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: the password changed meanwhile.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_password`; `last_way_in`: without it the account could not sign in.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_account_password(
+    State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    RecentlyAuthenticated(who): RecentlyAuthenticated,
+) -> Result<Response, ApiError> {
+    state
+        .passwordless()
+        .remove_password(&who.principal, &client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// The routes of passwordless sign-in.
 pub fn routes() -> Routes {
     Routes::new(Renderer::Problem)
@@ -428,4 +507,6 @@ pub fn routes() -> Routes {
         .add(RouteClass::Login, routes!(post_magic_link_verify))
         .add(RouteClass::Mail, routes!(post_email_otp))
         .add(RouteClass::Login, routes!(post_email_otp_verify))
+        .add(RouteClass::Api, routes!(put_account_password))
+        .add(RouteClass::Api, routes!(delete_account_password))
 }

@@ -36,6 +36,19 @@ latchkey_testkit::sqlite_only!(
     another_browser_is_asked_for_the_code_on_the_link_page,
     the_login_page_mails_a_code_and_its_form_signs_in,
     sign_up_on_the_way_creates_the_account_when_used(signup()),
+    a_password_is_optional_but_never_the_last_way_in_removed(signup()),
+    a_reset_sets_the_first_password_of_an_account_without_one(signup()),
+    without_sign_in_by_mail_the_password_stays(Options {
+        lifecycle: LifecycleConfig {
+            passwordless: PasswordlessConfig {
+                magic_link: false,
+                email_code: false,
+                ..PasswordlessConfig::default()
+            },
+            ..LifecycleConfig::default()
+        },
+        ..Options::default()
+    }),
     disabled_methods_are_refused(Options {
         lifecycle: LifecycleConfig {
             passwordless: PasswordlessConfig {
@@ -669,4 +682,89 @@ async fn the_login_page_mails_a_code_and_its_form_signs_in(app: TestApp) {
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("location"), Some("/account"));
     assert!(session_cookie(&r).is_some());
+}
+
+/// An account made by a code (no password) and its access token.
+async fn passwordless_account(app: &TestApp, tag: &str) -> (String, String) {
+    let email = address(tag);
+    ask_code(app, &email).await;
+    let code = mailed_code(app, &email).await;
+    let r = verify_code(app, &email, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    (email, r.json()["access_token"].as_str().unwrap().to_owned())
+}
+
+async fn password_call(app: &TestApp, method: &str, token: &str, body: Value) -> TestResponse {
+    app.json(method, "/v1/account/password", body, Some(token))
+        .await
+}
+
+async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
+    post(
+        app,
+        "/v1/auth/login",
+        json!({"identifier": email, "password": password}),
+        None,
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+async fn a_password_is_optional_but_never_the_last_way_in_removed(app: TestApp) {
+    let (email, token) = passwordless_account(&app, "optional").await;
+    let r = password_call(&app, "DELETE", &token, json!(null)).await;
+    assert_eq!(status_code(&r), (409, "no_password".into()));
+    let r = password_call(&app, "PUT", &token, json!({"new_password": "short"})).await;
+    assert_eq!(r.status, 422, "the rules of every new password");
+    let r = password_call(&app, "PUT", &token, json!({"new_password": PASSWORD})).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+    let r = password_call(&app, "PUT", &token, json!({"new_password": PASSWORD})).await;
+    assert_eq!(status_code(&r), (409, "password_exists".into()));
+    // sign-in by mail to the verified address remains: it may go
+    let r = password_call(&app, "DELETE", &token, json!(null)).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 401);
+    // and it needs a recent sign-in (10 minutes; the access token lasts 15)
+    app.clock.advance(Duration::minutes(11));
+    let r = password_call(&app, "PUT", &token, json!({"new_password": PASSWORD})).await;
+    assert_eq!(status_code(&r), (403, "reauth_required".into()));
+}
+
+async fn a_reset_sets_the_first_password_of_an_account_without_one(app: TestApp) {
+    let (email, _) = passwordless_account(&app, "reset-first").await;
+    let r = post(
+        &app,
+        "/v1/auth/password-reset",
+        json!({"email": email}),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let m = newest_mail(&app, &email).await;
+    let token = m
+        .token(&format!("{ISSUER}/reset-password?token="))
+        .unwrap_or_else(|| panic!("no reset link in: {}", m.text));
+    let r = post(
+        &app,
+        "/v1/auth/password-reset/confirm",
+        json!({"token": token, "new_password": PASSWORD}),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+async fn without_sign_in_by_mail_the_password_stays(app: TestApp) {
+    let email = address("last-way");
+    app.register(&email, PASSWORD).await;
+    let token = app.login(&email, PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = password_call(&app, "DELETE", &token, json!(null)).await;
+    assert_eq!(status_code(&r), (409, "last_way_in".into()));
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
 }
