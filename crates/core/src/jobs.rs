@@ -305,6 +305,9 @@ impl Jobs {
                 .recovery()
                 .send_password_reset(&job.id, &job.payload)
                 .await?),
+            crate::passwordless::JOB_PASSWORDLESS => {
+                Ok(self.auth.passwordless().send(&job.id, &job.payload).await?)
+            }
             JOB_SWEEP => self.sweep().await.map(|_| ()).map_err(Failure::from),
             // A newer node's job met by an older one during a rolling
             // upgrade: leave it for later rather than burn it.

@@ -36,6 +36,7 @@ pub mod oauth;
 pub mod passkeys;
 pub mod password;
 pub mod password_policy;
+pub mod passwordless;
 pub mod recovery;
 pub mod roles;
 pub mod services;

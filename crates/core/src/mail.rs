@@ -104,6 +104,22 @@ pub enum MailKind {
         /// Unused codes left.
         left: u32,
     },
+    /// A magic link, with the code another browser asks for.
+    MagicLink {
+        /// The link.
+        link: String,
+        /// The 6-character code for another browser.
+        code: String,
+        /// How long it works.
+        minutes: i64,
+    },
+    /// An email sign-in code.
+    EmailCode {
+        /// The six digits.
+        code: String,
+        /// How long it works.
+        minutes: i64,
+    },
 }
 
 /// What changed about two-step sign-in (for [`MailKind::MfaChanged`]).
@@ -145,6 +161,8 @@ impl MailKind {
             MailKind::MfaChanged { .. } => "mfa_changed",
             MailKind::BackupCodeUsed { left } if *left <= 2 => "backup_codes_low",
             MailKind::BackupCodeUsed { .. } => "backup_code_used",
+            MailKind::MagicLink { .. } => "magic_link",
+            MailKind::EmailCode { .. } => "email_code",
         }
     }
 
@@ -154,7 +172,8 @@ impl MailKind {
             MailKind::VerifyEmail { link }
             | MailKind::PasswordReset { link, .. }
             | MailKind::EmailChange { link }
-            | MailKind::DeletionScheduled { link, .. } => Some(link),
+            | MailKind::DeletionScheduled { link, .. }
+            | MailKind::MagicLink { link, .. } => Some(link),
             _ => None,
         }
     }
@@ -239,6 +258,10 @@ pub fn render(kind: &MailKind, theme: &Theme, catalogue: &Catalogue, locale: &st
             vars.push(("what", what));
         }
         MailKind::BackupCodeUsed { left } => vars.push(("left", left.to_string())),
+        MailKind::MagicLink { code, minutes, .. } | MailKind::EmailCode { code, minutes } => {
+            vars.push(("code", code.clone()));
+            vars.push(("minutes", minutes.to_string()));
+        }
         _ => {}
     }
     // a part a template does not have (an action, a note) is empty
@@ -389,6 +412,15 @@ mod tests {
             },
             MailKind::BackupCodeUsed { left: 9 },
             MailKind::BackupCodeUsed { left: 2 },
+            MailKind::MagicLink {
+                link: "https://auth.example.com/magic-link?token=abc".into(),
+                code: "7KQ2MX".into(),
+                minutes: 15,
+            },
+            MailKind::EmailCode {
+                code: "042917".into(),
+                minutes: 10,
+            },
         ]
     }
 

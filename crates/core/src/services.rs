@@ -9,6 +9,7 @@ use crate::auth::Context;
 use crate::events::{Events, EventsConfig};
 use crate::mfa::Mfa;
 use crate::oauth::OAuth;
+use crate::passwordless::Passwordless;
 use crate::recovery::Recovery;
 use crate::roles::Roles;
 use crate::sessions::Sessions;
@@ -26,6 +27,7 @@ pub struct Services {
     mfa: Mfa,
     events: Events,
     oauth: OAuth,
+    passwordless: Passwordless,
 }
 
 impl Services {
@@ -41,6 +43,7 @@ impl Services {
             mfa: Mfa::new(context.clone()),
             events: Events::new(context.clone(), EventsConfig::default()),
             oauth: OAuth::new(context.clone()),
+            passwordless: Passwordless::new(context.clone()),
             context,
         }
     }
@@ -89,6 +92,11 @@ impl Services {
     /// The OAuth 2.0 / OpenID Connect provider: clients.
     pub fn oauth(&self) -> &OAuth {
         &self.oauth
+    }
+
+    /// Magic links and email codes.
+    pub fn passwordless(&self) -> &Passwordless {
+        &self.passwordless
     }
 }
 

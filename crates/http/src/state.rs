@@ -263,6 +263,11 @@ impl AppState {
         self.inner.auth.mfa()
     }
 
+    /// Magic links and email codes.
+    pub fn passwordless(&self) -> &latchkey_core::passwordless::Passwordless {
+        self.inner.auth.passwordless()
+    }
+
     /// Administration by an actor: users, audit, import.
     pub fn admin(&self) -> &Admin {
         self.inner.auth.admin()

@@ -249,6 +249,13 @@ pub async fn auth_parts(
         locale: config.mail.locale.clone(),
         catalogue: config.pages.catalogue.clone(),
         mfa: config.mfa.clone(),
+        passwordless: latchkey_core::passwordless::PasswordlessConfig {
+            magic_link: config.passwordless.magic_link,
+            email_code: config.passwordless.email_code,
+            magic_link_ttl: config.passwordless.magic_link_ttl,
+            email_code_ttl: config.passwordless.email_code_ttl,
+            signup: acc.passwordless_signup,
+        },
         ..LifecycleConfig::default()
     };
     Ok(AuthParts {

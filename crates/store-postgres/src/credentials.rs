@@ -12,6 +12,8 @@ use crate::map_err;
 const VOID_TOKENS: &str = "UPDATE account_tokens SET used_at = $2 \
      WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($3)";
 const VOID_MFA_TOKENS: &str = "DELETE FROM mfa_challenges WHERE user_id = $1";
+const VOID_PASSWORDLESS: &str =
+    "UPDATE passwordless_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
 
 /// The stored names of [`CREDENTIAL_TOKENS`], as a query parameter.
 pub(crate) fn credential_purposes() -> Vec<&'static str> {
@@ -29,6 +31,14 @@ pub(crate) async fn void_tokens(
     // the second steps of sign-ins under way (mfa_tokens) die with them
     let mfa = tx.prepare_cached(VOID_MFA_TOKENS).await.map_err(map_err)?;
     tx.execute(&mfa, &[&user_id]).await.map_err(map_err)?;
+    // and the magic links and email codes mailed to it
+    let links = tx
+        .prepare_cached(VOID_PASSWORDLESS)
+        .await
+        .map_err(map_err)?;
+    tx.execute(&links, &[&user_id, &now])
+        .await
+        .map_err(map_err)?;
     let stmt = tx.prepare_cached(VOID_TOKENS).await.map_err(map_err)?;
     tx.execute(&stmt, &[&user_id, &now, &credential_purposes()])
         .await

@@ -63,6 +63,7 @@ mod migrate;
 mod oauth;
 mod oauth_grants;
 mod passkeys;
+mod passwordless;
 mod roles;
 mod sessions;
 mod user_transfer;

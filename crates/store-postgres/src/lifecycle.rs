@@ -741,7 +741,14 @@ impl LifecycleStore for PgStore {
                     "DELETE FROM account_tokens WHERE expires_at <= $1 OR used_at IS NOT NULL",
                     &[&ms(plan.account_tokens_expired_by)],
                 )
-                .await?,
+                .await?
+                    + exec(
+                        tx,
+                        "DELETE FROM passwordless_tokens \
+                         WHERE expires_at <= $1 OR used_at IS NOT NULL",
+                        &[&ms(plan.account_tokens_expired_by)],
+                    )
+                    .await?,
                 jobs: exec(
                     tx,
                     "DELETE FROM jobs WHERE finished_at <= $1",

@@ -81,6 +81,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0050_account_locale.sql"),
     },
     Migration {
+        name: "0060_passwordless",
+        sql: include_str!("../migrations/0060_passwordless.sql"),
+    },
+    Migration {
         name: "0070_passkeys",
         sql: include_str!("../migrations/0070_passkeys.sql"),
     },

@@ -85,12 +85,15 @@ const LIST: &str = concat!(
 
 /// Profile fields only: `password_hash` and `created_at` are never touched here.
 /// Replaces the profile fields; a new address also voids the user's
-/// outstanding credential tokens of the purposes in `$9` (one statement:
+/// outstanding credential tokens of the purposes in `$9`, and its magic
+/// links and email codes (one statement:
 /// every part sees the row as it was before the update).
 pub(crate) const UPDATE: &str = "WITH moved AS (SELECT 1 FROM users \
      WHERE id = $1 AND email_normalized IS DISTINCT FROM $3), \
      voided AS (UPDATE account_tokens SET used_at = $8 \
-     WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($9) AND EXISTS (SELECT 1 FROM moved)) \
+     WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($9) AND EXISTS (SELECT 1 FROM moved)), \
+     voided_links AS (UPDATE passwordless_tokens SET used_at = $8 \
+     WHERE user_id = $1 AND used_at IS NULL AND EXISTS (SELECT 1 FROM moved)) \
      UPDATE users SET email = $2, email_normalized = $3, email_verified = $4, \
      username = $5, username_normalized = $6, name = $7, updated_at = $8, locale = $10 \
      WHERE id = $1";

@@ -11,6 +11,8 @@ use crate::map_err;
 const VOID_TOKENS: &str = "UPDATE account_tokens SET used_at = ?2 \
      WHERE user_id = ?1 AND used_at IS NULL AND purpose IN (?3, ?4, ?5)";
 const VOID_MFA_TOKENS: &str = "DELETE FROM mfa_challenges WHERE user_id = ?1";
+const VOID_PASSWORDLESS: &str =
+    "UPDATE passwordless_tokens SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL";
 
 /// Voids (marks used at `now`) every outstanding credential token of the
 /// user ([`CREDENTIAL_TOKENS`]): the address or password changed, or the
@@ -21,6 +23,11 @@ pub(crate) fn void_tokens(c: &Connection, user_id: &str, now: i64) -> Result<u64
     c.prepare_cached(VOID_MFA_TOKENS)
         .map_err(map_err)?
         .execute(params![user_id])
+        .map_err(map_err)?;
+    // and the magic links and email codes mailed to it
+    c.prepare_cached(VOID_PASSWORDLESS)
+        .map_err(map_err)?
+        .execute(params![user_id, now])
         .map_err(map_err)?;
     c.prepare_cached(VOID_TOKENS)
         .map_err(map_err)?

@@ -114,7 +114,11 @@ macro_rules! conformance_suite {
             identities_link_once_and_keep_the_last_way_in,
             concurrent_unlinks_keep_one_way_in,
             federation_rows_are_taken_once,
-            deletion_removes_the_identities
+            deletion_removes_the_identities,
+            passwordless_tokens_supersede_and_are_used_once,
+            passwordless_attempts_are_reserved_at_most_five_times,
+            concurrent_uses_of_one_passwordless_token_admit_one,
+            passwordless_tokens_die_with_every_change_of_address_or_password
             );
         }
     };

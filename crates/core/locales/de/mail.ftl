@@ -74,3 +74,18 @@ mail-backup_codes_low-body =
     Soeben wurde einer Ihrer Backup-Codes für { $product } verwendet. Es sind nur noch { $left } übrig: Erstellen Sie in den Sicherheitseinstellungen Ihres Kontos neue, bevor sie ausgehen.
 
     Wenn Sie das nicht waren, ändern Sie Ihr Passwort und ersetzen Sie jetzt Ihre Backup-Codes.
+
+mail-magic_link-subject = Ihr Anmeldelink für { $product }
+mail-magic_link-body =
+    Jemand, hoffentlich Sie, möchte sich mit dieser Adresse bei { $product } anmelden. Öffnen Sie den Link in dem Browser, in dem Sie ihn angefordert haben, und klicken Sie auf der Seite auf die Schaltfläche.
+
+    In einem anderen Browser oder Gerät fragt die Seite nach diesem Code: { $code }
+mail-magic_link-action = Anmelden
+mail-magic_link-note = Der Link funktioniert einmal, { $minutes } Minuten lang. Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese Nachricht: Ohne den Link kann sich niemand damit anmelden.
+
+mail-email_code-subject = Ihr Anmeldecode für { $product }: { $code }
+mail-email_code-body =
+    Jemand, hoffentlich Sie, möchte sich mit dieser Adresse bei { $product } anmelden. Ihr Code lautet:
+
+    { $code }
+mail-email_code-note = Der Code funktioniert einmal, { $minutes } Minuten lang. Geben Sie ihn niemandem weiter: { $product } wird Sie nie danach fragen. Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese Nachricht.

@@ -78,3 +78,18 @@ mail-backup_codes_low-body =
     One of your { $product } backup codes was just used. Only { $left } are left: make a new set in your account's security settings before you run out.
 
     If this was not you, change your password and replace your backup codes now.
+
+mail-magic_link-subject = Your { $product } sign-in link
+mail-magic_link-body =
+    Someone, hopefully you, asked to sign in to { $product } with this address. Open the link in the browser you asked from and press the button on the page.
+
+    Opened in another browser or device, the page asks for this code: { $code }
+mail-magic_link-action = Sign in
+mail-magic_link-note = The link works once, for { $minutes } minutes. If you did not ask for it, ignore this message: nobody can sign in with it without the link.
+
+mail-email_code-subject = Your { $product } sign-in code: { $code }
+mail-email_code-body =
+    Someone, hopefully you, asked to sign in to { $product } with this address. Your code is:
+
+    { $code }
+mail-email_code-note = The code works once, for { $minutes } minutes. Never give it to anyone: { $product } will not ask you for it. If you did not ask for it, ignore this message.

@@ -74,3 +74,18 @@ mail-backup_codes_low-body =
     L’un de vos codes de secours { $product } vient d’être utilisé. Il n’en reste plus que { $left } : créez-en de nouveaux dans les paramètres de sécurité de votre compte avant d’en manquer.
 
     Si ce n’était pas vous, changez votre mot de passe et remplacez vos codes de secours maintenant.
+
+mail-magic_link-subject = Votre lien de connexion { $product }
+mail-magic_link-body =
+    Quelqu’un, vous sans doute, a demandé à se connecter à { $product } avec cette adresse. Ouvrez le lien dans le navigateur depuis lequel vous l’avez demandé et appuyez sur le bouton de la page.
+
+    Ouverte dans un autre navigateur ou appareil, la page demande ce code : { $code }
+mail-magic_link-action = Se connecter
+mail-magic_link-note = Le lien fonctionne une fois, pendant { $minutes } minutes. Si vous ne l’avez pas demandé, ignorez ce message : personne ne peut se connecter sans le lien.
+
+mail-email_code-subject = Votre code de connexion { $product } : { $code }
+mail-email_code-body =
+    Quelqu’un, vous sans doute, a demandé à se connecter à { $product } avec cette adresse. Votre code est :
+
+    { $code }
+mail-email_code-note = Le code fonctionne une fois, pendant { $minutes } minutes. Ne le donnez à personne : { $product } ne vous le demandera jamais. Si vous ne l’avez pas demandé, ignorez ce message.

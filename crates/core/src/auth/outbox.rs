@@ -48,6 +48,8 @@ pub struct LifecycleConfig {
     pub catalogue: std::sync::Arc<crate::i18n::Catalogue>,
     /// `mfa.required_for_roles`.
     pub mfa: crate::mfa::MfaPolicy,
+    /// Magic links, email codes, sign-up on the way.
+    pub passwordless: crate::passwordless::PasswordlessConfig,
 }
 
 impl Default for LifecycleConfig {
@@ -65,6 +67,7 @@ impl Default for LifecycleConfig {
             locale: "en".into(),
             catalogue: Default::default(),
             mfa: Default::default(),
+            passwordless: Default::default(),
         }
     }
 }
@@ -93,9 +96,22 @@ impl Context {
     /// Renders and seals a message about `user` for `to` in the user's
     /// language (else `mail.locale`), with the job delivering it.
     pub(crate) fn compose(&self, user: &User, to: &str, kind: &MailKind) -> (QueuedMail, NewJob) {
+        self.compose_for(Some(user), to, kind)
+    }
+
+    /// [`Context::compose`] for an address that may have no account yet
+    /// (then in `mail.locale`, concerning no user).
+    pub(crate) fn compose_for(
+        &self,
+        user: Option<&User>,
+        to: &str,
+        kind: &MailKind,
+    ) -> (QueuedMail, NewJob) {
         let now = self.now();
         let id = id::new_id();
-        let locale = user.locale.as_deref().unwrap_or(&self.lifecycle.locale);
+        let locale = user
+            .and_then(|u| u.locale.as_deref())
+            .unwrap_or(&self.lifecycle.locale);
         let rendered = render(
             kind,
             &self.lifecycle.theme,
@@ -114,7 +130,7 @@ impl Context {
         let plain = serde_json::to_vec(&outgoing).expect("mail serializes");
         let mail = QueuedMail {
             id: id.clone(),
-            user_id: Some(user.id.clone()),
+            user_id: user.map(|u| u.id.clone()),
             template: kind.template().to_owned(),
             sealed: self.mail_sealer.seal(&plain, id.as_bytes()),
             created_at: now,

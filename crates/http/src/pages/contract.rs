@@ -75,6 +75,12 @@ pub fn sample(template: &str) -> Value {
             csrf => "c", identifier => "ada", return_to => "/account", remember => true,
             register => "/register", errors => errors(),
             providers => [context! { name => "google", display_name => "Google", href => "/v1/auth/oauth/google/authorize" }],
+            passwordless => context! { link => true, code => true },
+        },
+        "passwordless.html" => context! {
+            paragraphs => ["Text."], action => "/magic-link", csrf => "c", token => "t",
+            email => "a@example.com", return_to => "/account", code => "Code", button => "Go",
+            errors => errors(),
         },
         "forgot.html" => {
             context! { text => "Text.", csrf => "c", email => "a@example.com", errors => errors() }

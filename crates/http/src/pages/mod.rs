@@ -36,6 +36,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../../templates/macros.html")),
     ("message.html", include_str!("../../templates/message.html")),
     ("link.html", include_str!("../../templates/link.html")),
+    (
+        "passwordless.html",
+        include_str!("../../templates/passwordless.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
     ("login.html", include_str!("../../templates/login.html")),
     ("logout.html", include_str!("../../templates/logout.html")),

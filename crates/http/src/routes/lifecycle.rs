@@ -59,7 +59,7 @@ async fn own_limits(
 }
 
 /// `response` with the RateLimit headers of `verdicts`.
-fn limited(mut response: Response, verdicts: &[Limited]) -> Response {
+pub(super) fn limited(mut response: Response, verdicts: &[Limited]) -> Response {
     for v in verdicts {
         add_ratelimit_headers(response.headers_mut(), v);
     }

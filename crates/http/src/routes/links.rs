@@ -45,7 +45,7 @@ pub struct LinkQuery {
 
 /// The token of a link's query. A query that cannot be read (a repeated
 /// `token`) answers the page saying so (400, shown by the group's renderer).
-pub struct LinkToken(String);
+pub struct LinkToken(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for LinkToken {
     type Rejection = ApiError;

@@ -27,6 +27,8 @@ mod oauth_logout;
 mod oauth_token;
 mod pages;
 mod passkeys;
+mod passwordless;
+mod passwordless_page;
 mod register_page;
 mod responses;
 mod views;
@@ -186,6 +188,8 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         mfa_page::routes(),
         passkeys::routes(),
         federation::routes(),
+        passwordless::routes(),
+        passwordless_page::routes(),
         oauth::routes(),
         events::routes(),
         oauth_clients::routes(),

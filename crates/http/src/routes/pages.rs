@@ -111,6 +111,7 @@ pub(super) fn login_context(state: &AppState, form: &LoginForm, csrf: &str) -> V
         return_to => &form.return_to,
         remember => form.remember.is_some(),
         errors => Vec::<Value>::new(),
+        passwordless => super::passwordless_page::offered(state),
     }
 }
 

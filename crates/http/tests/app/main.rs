@@ -18,6 +18,7 @@ mod oauth;
 mod oauth_flows;
 mod pages;
 mod passkeys;
+mod passwordless;
 mod pipeline;
 mod route_policy;
 mod serve;

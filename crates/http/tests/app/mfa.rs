@@ -67,8 +67,8 @@ fn unique(tag: &str) -> String {
 }
 
 /// An account with TOTP on, signed in with it (aal2).
-struct Enrolled {
-    email: String,
+pub(super) struct Enrolled {
+    pub(super) email: String,
     id: String,
     secret: String,
     backup_codes: Vec<String>,
@@ -94,7 +94,7 @@ fn next_step(app: &TestApp) {
     app.clock.advance(Duration::seconds(30));
 }
 
-async fn enrolled(app: &TestApp, tag: &str) -> Enrolled {
+pub(super) async fn enrolled(app: &TestApp, tag: &str) -> Enrolled {
     let email = unique(tag);
     let id = app.register(&email, PASSWORD).await["id"]
         .as_str()
@@ -169,7 +169,7 @@ async fn second_step(app: &TestApp, token: &str, method: &str, code: &str) -> Te
     .await
 }
 
-fn claims(access_token: &str) -> Value {
+pub(super) fn claims(access_token: &str) -> Value {
     let payload = access_token.split('.').nth(1).unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
@@ -188,7 +188,7 @@ async fn events_about(app: &TestApp, user_id: &str) -> Vec<latchkey_core::audit:
         .unwrap()
 }
 
-fn status_code(r: &TestResponse) -> (u16, String) {
+pub(super) fn status_code(r: &TestResponse) -> (u16, String) {
     (r.status.as_u16(), r.code())
 }
 
@@ -369,7 +369,7 @@ async fn twenty_concurrent_wrong_codes_spend_five_attempts_and_kill_the_token(ap
     );
 }
 
-fn cookie_of(r: &TestResponse, name: &str) -> Option<String> {
+pub(super) fn cookie_of(r: &TestResponse, name: &str) -> Option<String> {
     r.headers
         .get_all("set-cookie")
         .iter()

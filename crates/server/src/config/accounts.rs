@@ -40,6 +40,12 @@ pub const SETTINGS: &[Setting] = &[
         false,
         "answer a sign-up for an address that has an account with 409 `email_taken` (reveals who has an account) instead of exactly like a new one",
     ),
+    Setting::flag(
+        "accounts.passwordless_signup",
+        "LATCHKEY_ACCOUNTS_PASSWORDLESS_SIGNUP",
+        false,
+        "a sign-in link or code asked for an unknown address creates its account (verified, no password) when it is used",
+    ),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,6 +56,7 @@ pub(super) struct Raw {
     deletion_grace_days: Option<u64>,
     new_sign_in_notice: Option<bool>,
     reveal_existing_on_register: Option<bool>,
+    passwordless_signup: Option<bool>,
 }
 
 /// Account lifecycle settings.
@@ -65,6 +72,8 @@ pub struct AccountsConfig {
     pub new_sign_in_notice: bool,
     /// Answer 409 to a sign-up for an address that has an account.
     pub reveal_existing_on_register: bool,
+    /// A link or code for an unknown address creates the account when used.
+    pub passwordless_signup: bool,
 }
 
 impl Raw {
@@ -84,6 +93,7 @@ impl Raw {
                 "accounts.reveal_existing_on_register",
                 self.reveal_existing_on_register,
             ),
+            passwordless_signup: c.flag("accounts.passwordless_signup", self.passwordless_signup),
         }
     }
 }

@@ -40,6 +40,7 @@ mod mail;
 mod mfa;
 mod pages;
 mod passkeys;
+mod passwordless;
 mod passwords;
 mod proxies;
 mod rate_limits;
@@ -66,6 +67,7 @@ pub use log::{LogConfig, LogFormat};
 pub use mail::{MailConfig, MailTransportConfig, SmtpConfig};
 pub use pages::PagesConfig;
 pub use passkeys::PasskeysConfig;
+pub use passwordless::PasswordlessSettings;
 pub use passwords::PasswordConfig;
 pub use proxies::ProxiesConfig;
 pub use rate_limits::RateLimitsConfig;
@@ -106,6 +108,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     mfa::SETTINGS,
     passkeys::SETTINGS,
     federation::SETTINGS,
+    passwordless::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -158,6 +161,8 @@ pub struct Config {
     pub pages: PagesConfig,
     /// The event stream.
     pub events: EventsConfig,
+    /// Magic links and email codes.
+    pub passwordless: PasswordlessSettings,
     /// Product name, logo, colours and custom CSS of pages and mail.
     pub branding: BrandingConfig,
     /// OpenTelemetry traces.
@@ -215,6 +220,7 @@ pub fn load_from(
     let mfa: mfa::Raw = c.section(table, mfa::SETTINGS, file);
     let passkeys: passkeys::Raw = c.section(table, passkeys::SETTINGS, file);
     let federation: federation::Raw = c.section(table, federation::SETTINGS, file);
+    let passwordless: passwordless::Raw = c.section(table, passwordless::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
@@ -251,6 +257,7 @@ pub fn load_from(
         mfa: mfa.validate(&mut c),
         passkeys: passkeys.validate(&mut c, server_public.as_ref()),
         federation: federation.validate(&mut c),
+        passwordless: passwordless.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };

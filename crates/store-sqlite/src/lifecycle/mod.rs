@@ -278,6 +278,9 @@ fn sweep(c: &mut Connection, plan: SweepPlan) -> Result<SweepReport, StoreError>
         account_tokens: run(
             "DELETE FROM account_tokens WHERE expires_at <= ?1 OR used_at IS NOT NULL",
             &[&ms(plan.account_tokens_expired_by)],
+        )? + run(
+            "DELETE FROM passwordless_tokens WHERE expires_at <= ?1 OR used_at IS NOT NULL",
+            &[&ms(plan.account_tokens_expired_by)],
         )?,
         jobs: run(
             "DELETE FROM jobs WHERE finished_at <= ?1",

@@ -18,7 +18,7 @@ use crate::TestDb;
 
 /// A change that must void the credential tokens of an account.
 #[derive(Debug, Clone, Copy)]
-enum Change {
+pub(super) enum Change {
     PasswordChanged,
     ResetCompleted,
     EmailChangeConfirmed,
@@ -28,9 +28,20 @@ enum Change {
     DeletionScheduled,
 }
 
+/// Every change that voids the credential tokens.
+pub(super) const EVERY_CHANGE: [Change; 7] = [
+    Change::PasswordChanged,
+    Change::ResetCompleted,
+    Change::EmailChangeConfirmed,
+    Change::AddressEdited,
+    Change::AddressEditedByAnAdministrator,
+    Change::Suspended,
+    Change::DeletionScheduled,
+];
+
 /// The user's live tokens of every purpose: verification, reset, email
 /// change (to a new address) and cancel-deletion.
-async fn tokens_of_every_purpose(
+pub(super) async fn tokens_of_every_purpose(
     store: &dyn Store,
     user: &User,
     now: OffsetDateTime,
@@ -69,7 +80,7 @@ fn of(tokens: &[AccountToken], purpose: TokenPurpose) -> &AccountToken {
     tokens.iter().find(|t| t.purpose == purpose).unwrap()
 }
 
-async fn apply(
+pub(super) async fn apply(
     store: &dyn Store,
     change: Change,
     user: &User,
@@ -185,15 +196,7 @@ pub async fn credential_tokens_die_with_every_change_of_address_or_password(db: 
     let store = migrated(db).await;
     let now = base_now();
     let at = now + Duration::seconds(1);
-    for change in [
-        Change::PasswordChanged,
-        Change::ResetCompleted,
-        Change::EmailChangeConfirmed,
-        Change::AddressEdited,
-        Change::AddressEditedByAnAdministrator,
-        Change::Suspended,
-        Change::DeletionScheduled,
-    ] {
+    for change in EVERY_CHANGE {
         let user = stored_user(store.as_ref()).await;
         let bystander = stored_user(store.as_ref()).await;
         let tokens = tokens_of_every_purpose(store.as_ref(), &user, now).await;
