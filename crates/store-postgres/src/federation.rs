@@ -24,7 +24,9 @@ const INSERT: &str = "INSERT INTO identities \
      (id, user_id, provider, subject, email, email_verified, linked_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const LOCK_USER: &str = "SELECT password_hash IS NULL FROM users WHERE id = $1 FOR UPDATE";
-const COUNT: &str = "SELECT count(*) FROM identities WHERE user_id = $1";
+/// Linked identities, plus one when a passkey can sign in instead.
+const COUNT: &str = "SELECT (SELECT count(*) FROM identities WHERE user_id = $1) \
+     + (SELECT count(*) FROM (SELECT 1 FROM passkeys WHERE user_id = $1 LIMIT 1) p)";
 const DELETE: &str = "DELETE FROM identities WHERE id = $1 AND user_id = $2";
 const DROP_EXPIRED: &str = "DELETE FROM federation_pending WHERE expires_at <= $1";
 const PUT_PENDING: &str = "INSERT INTO federation_pending (key_hash, purpose, data, expires_at) \

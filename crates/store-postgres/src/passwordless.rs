@@ -37,6 +37,9 @@ const BY_ID_FOR_UPDATE: &str = "SELECT id, kind, token_hash, email, user_id, cod
      browser_hash, code_challenge, redirect_to, attempts, created_at, expires_at, used_at \
      FROM passwordless_tokens WHERE id = $1 FOR UPDATE";
 const COUNT_ATTEMPT: &str = "UPDATE passwordless_tokens SET attempts = attempts + 1 WHERE id = $1";
+/// What may stand in for a password: passkeys (0070) and linked identities (0080).
+const CREDENTIAL_COUNTS: &str = "SELECT 'passkey', count(*) FROM passkeys WHERE user_id = $1 \
+     UNION ALL SELECT 'identity', count(*) FROM identities WHERE user_id = $1";
 const MARK_USED: &str = "UPDATE passwordless_tokens SET used_at = $2 WHERE id = $1";
 const REMOVE_PASSWORD: &str = "UPDATE users SET password_hash = NULL, updated_at = $3 \
      WHERE id = $1 AND password_hash = $2";
@@ -166,9 +169,16 @@ impl PasswordlessStore for PgStore {
         })
     }
 
-    async fn credential_counts(&self, _user_id: &str) -> Result<Vec<CredentialCount>, StoreError> {
-        // passkeys (0070) and linked identities (0080) add their counts here
-        Ok(Vec::new())
+    async fn credential_counts(&self, user_id: &str) -> Result<Vec<CredentialCount>, StoreError> {
+        let rows = self.query1(CREDENTIAL_COUNTS, &[&user_id]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CredentialCount {
+                    kind: r.try_get(0).map_err(map_err)?,
+                    count: r.try_get::<_, i64>(1).map_err(map_err)?.max(0) as u64,
+                })
+            })
+            .collect()
     }
 
     async fn remove_password(

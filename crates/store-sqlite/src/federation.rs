@@ -20,7 +20,8 @@ const INSERT: &str = "INSERT INTO identities \
      (id, user_id, provider, subject, email, email_verified, linked_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const LAST_WAY_IN: &str = "SELECT (SELECT password_hash IS NULL FROM users WHERE id = ?1) \
-     AND (SELECT count(*) FROM identities WHERE user_id = ?1) <= 1";
+     AND (SELECT count(*) FROM identities WHERE user_id = ?1) <= 1 \
+     AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)";
 const DELETE: &str = "DELETE FROM identities WHERE id = ?1 AND user_id = ?2";
 const PUT_PENDING: &str = "INSERT INTO federation_pending (key_hash, purpose, data, expires_at) \
      VALUES (?1, ?2, ?3, ?4)";

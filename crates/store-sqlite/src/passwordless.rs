@@ -12,6 +12,10 @@ use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
+/// What may stand in for a password: passkeys (0070) and linked identities (0080).
+const CREDENTIAL_COUNTS: &str = "SELECT 'passkey', count(*) FROM passkeys WHERE user_id = ?1 \
+     UNION ALL SELECT 'identity', count(*) FROM identities WHERE user_id = ?1";
+
 use crate::audit::insert_event;
 use crate::credentials::void_tokens;
 use crate::lifecycle::{immediate, insert_mail, revoke_all};
@@ -189,9 +193,21 @@ impl PasswordlessStore for SqliteStore {
         .await
     }
 
-    async fn credential_counts(&self, _user_id: &str) -> Result<Vec<CredentialCount>, StoreError> {
-        // passkeys (0070) and linked identities (0080) add their counts here
-        Ok(Vec::new())
+    async fn credential_counts(&self, user_id: &str) -> Result<Vec<CredentialCount>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(CREDENTIAL_COUNTS).map_err(map_err)?;
+            let rows = stmt
+                .query_map(params![user_id], |r| {
+                    Ok(CredentialCount {
+                        kind: r.get(0)?,
+                        count: r.get::<_, i64>(1)?.max(0) as u64,
+                    })
+                })
+                .map_err(map_err)?;
+            rows.map(|r| r.map_err(map_err)).collect()
+        })
+        .await
     }
 
     async fn remove_password(

@@ -118,7 +118,8 @@ macro_rules! conformance_suite {
             passwordless_tokens_supersede_and_are_used_once,
             passwordless_attempts_are_reserved_at_most_five_times,
             concurrent_uses_of_one_passwordless_token_admit_one,
-            passwordless_tokens_die_with_every_change_of_address_or_password
+            passwordless_tokens_die_with_every_change_of_address_or_password,
+            ways_in_besides_the_password_are_counted_across_slices
             );
         }
     };

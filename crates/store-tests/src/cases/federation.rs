@@ -16,7 +16,12 @@ use super::lifecycle::{ev, events_about, mail, token};
 use super::{base_now, migrated, sample_user, stored_user};
 use crate::TestDb;
 
-fn identity(user: &User, provider: &str, subject: &str, now: OffsetDateTime) -> Identity {
+pub(crate) fn identity(
+    user: &User,
+    provider: &str,
+    subject: &str,
+    now: OffsetDateTime,
+) -> Identity {
     Identity {
         id: id::new_id(),
         user_id: user.id.clone(),

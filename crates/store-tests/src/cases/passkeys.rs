@@ -26,7 +26,7 @@ fn challenge(hash: &str, user: Option<&User>, now: OffsetDateTime) -> PasskeyCha
     }
 }
 
-fn passkey(user: &User, credential_id: &[u8], now: OffsetDateTime) -> Passkey {
+pub(crate) fn passkey(user: &User, credential_id: &[u8], now: OffsetDateTime) -> Passkey {
     Passkey {
         id: latchkey_core::id::new_id(),
         user_id: user.id.clone(),
