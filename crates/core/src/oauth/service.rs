@@ -194,6 +194,7 @@ impl OAuth {
         let name = new.name.trim().to_owned();
         let mut settings = new.settings;
         validate(&name, &mut settings)?;
+        self.signable(&settings)?;
         let secret = (settings.client_type == ClientType::Confidential).then(random_token);
         let now = self.now();
         let client = Client {
@@ -227,6 +228,28 @@ impl OAuth {
         self.registered(id).await
     }
 
+    /// Refuses an `id_token_signed_response_alg` no key signs: RS256 has the
+    /// ID-token key; ES256 and EdDSA are signed with the access-token key, so
+    /// only its algorithm is accepted (else the token endpoint could not sign).
+    fn signable(&self, s: &ClientSettings) -> Result<(), OAuthError> {
+        if s.id_token_signed_response_alg == super::IdTokenAlg::RS256 {
+            return Ok(());
+        }
+        let key = self.ctx().keys.active()?;
+        let signs = key.alg();
+        if signs.as_str() == s.id_token_signed_response_alg.as_str() {
+            return Ok(());
+        }
+        Err(OAuthError::invalid(
+            "id_token_signed_response_alg",
+            "unsupported_alg",
+            format!(
+                "RS256 or {}, the algorithm of the access-token key",
+                signs.as_str()
+            ),
+        ))
+    }
+
     /// A client by id, for the protocol endpoints (no permission needed).
     pub async fn registered(&self, id: &str) -> Result<OAuthClient, OAuthError> {
         if id.is_empty() || id.len() > 128 {
@@ -256,6 +279,7 @@ impl OAuth {
             .unwrap_or_else(|| current.client.name.clone());
         let mut settings = patch.apply(current.settings.clone());
         validate(&name, &mut settings)?;
+        self.signable(&settings)?;
         let now = self.now();
         let event = actor
             .event(EventType::ClientUpdated, now)

@@ -270,6 +270,12 @@ async fn registration_refuses_unsafe_redirect_uris(app: TestApp) {
             "id_token_signed_response_alg",
             "invalid_value",
         ),
+        // the access-token key is EdDSA here: no key would sign ES256
+        (
+            json!({"name": "x", "id_token_signed_response_alg": "ES256"}),
+            "id_token_signed_response_alg",
+            "unsupported_alg",
+        ),
         (
             json!({"name": "x", "scopes": ["a b"]}),
             "scopes",
