@@ -47,13 +47,16 @@ BEGIN
 END;
 $$;
 
--- Positions the committed rows that have none; returns how many. Each
--- statement of a (volatile) PL/pgSQL function reads a fresh snapshot, so the
--- rows it positions are those committed when it holds the lock.
+-- Positions the committed rows that have none (at most 100,000 a call, in
+-- batches of 10,000, so that positions become visible at its commit even
+-- under a heavy write load); returns how many. Each statement of a
+-- (volatile) PL/pgSQL function reads a fresh snapshot, so the rows it
+-- positions are those committed when it holds the lock.
 CREATE FUNCTION events_sequence() RETURNS BIGINT LANGUAGE plpgsql AS $$
 DECLARE
-    base BIGINT;
-    top  BIGINT;
+    base  BIGINT;
+    top   BIGINT;
+    total BIGINT := 0;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM events WHERE pos IS NULL) THEN
         RETURN 0;
@@ -62,19 +65,20 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(7240618815103955020) THEN
         RETURN 0;
     END IF;
-    SELECT last_pos INTO base FROM events_sequencer;
-    WITH todo AS (
-        SELECT id, base + row_number() OVER (ORDER BY id) AS p
-          FROM (SELECT id FROM events WHERE pos IS NULL ORDER BY id LIMIT 10000) q
-    ), done AS (
-        UPDATE events e SET pos = todo.p FROM todo WHERE e.id = todo.id RETURNING e.pos
-    )
-    SELECT max(pos) INTO top FROM done;
-    IF top IS NULL THEN
-        RETURN 0;
-    END IF;
-    UPDATE events_sequencer SET last_pos = top;
-    RETURN top - base;
+    FOR batch IN 1..10 LOOP
+        SELECT last_pos INTO base FROM events_sequencer;
+        WITH todo AS (
+            SELECT id, base + row_number() OVER (ORDER BY id) AS p
+              FROM (SELECT id FROM events WHERE pos IS NULL ORDER BY id LIMIT 10000) q
+        ), done AS (
+            UPDATE events e SET pos = todo.p FROM todo WHERE e.id = todo.id RETURNING e.pos
+        )
+        SELECT max(pos) INTO top FROM done;
+        EXIT WHEN top IS NULL;
+        UPDATE events_sequencer SET last_pos = top;
+        total := total + (top - base);
+    END LOOP;
+    RETURN total;
 END;
 $$;
 

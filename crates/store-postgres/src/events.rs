@@ -97,6 +97,10 @@ impl EventStore for PgStore {
     }
 
     async fn purge_events(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        // the sweep runs on every node whether or not anyone reads the
+        // stream: it keeps the rows waiting for a position few, so that the
+        // first reader to come does not meet a backlog
+        self.one_number(SEQUENCE, false).await?;
         self.purge_before(PURGE, before, limit).await
     }
 }
