@@ -720,9 +720,16 @@ async fn successor_use_racing_replays_leaves_one_live_pair(app: TestApp) {
     }
 }
 
+/// The body without the ids every request has its own of (request and
+/// trace id).
 fn without_request_id(r: &TestResponse) -> Value {
     let mut v = r.json();
-    v.as_object_mut().unwrap().remove("request_id");
+    let object = v.as_object_mut().unwrap();
+    object.remove("request_id");
+    assert_eq!(
+        object.remove("trace_id").unwrap().as_str().unwrap().len(),
+        32
+    );
     v
 }
 
