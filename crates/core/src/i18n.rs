@@ -32,7 +32,7 @@ pub const REFERENCE: &str = "en";
 
 /// Keys whose value may read the same as English in another language (a
 /// reviewed list: names and symbols, nothing a translator should touch).
-pub const SAME_AS_ENGLISH: &[&str] = &["mail-common-signature"];
+pub const SAME_AS_ENGLISH: &[&str] = &["mail-common-signature", "passkey-title"];
 
 /// The mail catalogue, by locale.
 pub const MAIL: &[(&str, &str)] = &[
