@@ -9,7 +9,6 @@ use crate::auth::ClientInfo;
 use crate::error::SharedError;
 use crate::mail::MailKind;
 use crate::sessions::Principal;
-use crate::store::StoreError;
 
 impl Passwordless {
     /// Whether the account could sign in without its password.
@@ -45,30 +44,13 @@ impl Passwordless {
             .new_password(&user, new_password, "new_password")
             .await?;
         let hash = self.hasher.hash(password).await?;
-        let (mail, job) = self.compose(&user, &user.email, &MailKind::PasswordChanged);
-        let now = self.now();
-        let event = own_event(EventType::PasswordChanged, now, client, &user.id)
+        let event = own_event(EventType::PasswordChanged, self.now(), client, &user.id)
             .session(&principal.session.id)
             .detail("change", "set");
-        match self
-            .store
-            .change_password(
-                &user.id,
-                &hash,
-                Some(&principal.session.id),
-                Some((&mail, &job)),
-                now,
-                &event,
-            )
-            .await
-        {
-            Ok(_) => {
-                self.wake_jobs();
-                Ok(())
-            }
-            Err(StoreError::NotFound) => Err(SharedError::NotFound.into()),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self
+            .recovery
+            .store_password(&user, principal, &hash, &event)
+            .await?)
     }
 
     /// Removes the password (the caller checks that the sign-in is recent)

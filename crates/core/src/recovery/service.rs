@@ -16,7 +16,7 @@ use crate::lifecycle::TokenPurpose;
 use crate::mail::MailKind;
 use crate::sessions::Principal;
 use crate::store::StoreError;
-use crate::user::normalize_email;
+use crate::user::{User, normalize_email};
 use latchkey_tokens::random_token;
 use latchkey_tokens::sha256_hex;
 use std::sync::Arc;
@@ -227,19 +227,31 @@ impl Recovery {
             .await?;
         self.check_password(&user, current).await?;
         let hash = self.hasher.hash(password).await?;
-        let (mail, job) = self.compose(&user, &user.email, &MailKind::PasswordChanged);
-        let now = self.now();
-        let event = own_event(EventType::PasswordChanged, now, client, &user.id)
+        let event = own_event(EventType::PasswordChanged, self.now(), client, &user.id)
             .session(&principal.session.id);
+        Ok(self.store_password(&user, principal, &hash, &event).await?)
+    }
+
+    /// Stores `hash` as the user's password at the time of `event`, ending
+    /// every other session than the principal's, with the notice and
+    /// `event` in the same write.
+    pub(crate) async fn store_password(
+        &self,
+        user: &User,
+        principal: &Principal,
+        hash: &str,
+        event: &AuditEvent,
+    ) -> Result<(), SharedError> {
+        let (mail, job) = self.compose(user, &user.email, &MailKind::PasswordChanged);
         match self
             .store
             .change_password(
                 &user.id,
-                &hash,
+                hash,
                 Some(&principal.session.id),
                 Some((&mail, &job)),
-                now,
-                &event,
+                event.at,
+                event,
             )
             .await
         {
@@ -247,7 +259,7 @@ impl Recovery {
                 self.wake_jobs();
                 Ok(())
             }
-            Err(StoreError::NotFound) => Err(SharedError::NotFound.into()),
+            Err(StoreError::NotFound) => Err(SharedError::NotFound),
             Err(e) => Err(e.into()),
         }
     }
