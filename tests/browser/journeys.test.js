@@ -4,7 +4,8 @@
 // tests/browser/run.sh (scripts/test.sh does, after `cargo test`).
 
 import assert from "node:assert/strict";
-import { createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { inspect, inspected, launch, openContext, submit, submitRefused } from "./lib/browser.js";
@@ -666,6 +667,61 @@ test("passkeys: add one in the account center (Chromium's virtual authenticator)
   const refused = await passkeys.api("POST", "/v1/auth/passkeys/login/finish", forged);
   assert.equal(refused.status, 401);
   assert.equal(refused.body.code, "invalid_passkey");
+});
+
+test("OAuth: signing in in the middle of an authorization request ends at the client's redirect URI", async () => {
+  // the client: plain http on loopback (RFC 8252), an origin the pages do not
+  // otherwise allow, so only the authorization request can name it. A real
+  // server: the stub of openContext does not see a redirect's next hop.
+  const visits = [];
+  const client = createServer((req, res) => {
+    visits.push(req.url);
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end("<!DOCTYPE html><html lang=en><title>The client</title><p>Back in the client.");
+  });
+  await new Promise((resolve) => client.listen(0, "127.0.0.1", resolve));
+  after(() => new Promise((resolve) => client.close(resolve)));
+  const redirectUri = `http://127.0.0.1:${client.address().port}/cb`;
+  const server = sqlite;
+  const who = person("oauth");
+  await register(server, who);
+  const created = server.cli([
+    "client", "create", "--name", "Journey client", "--redirect-uri", redirectUri,
+    "--public", "--first-party", "--scope", "openid",
+  ]);
+  const clientId = created.match(/lk_[0-9a-z]+/)[0];
+  const verifier = randomBytes(32).toString("base64url");
+  const challenge = createHash("sha256").update(verifier).digest("base64url");
+  const query = new URLSearchParams({
+    response_type: "code", client_id: clientId, redirect_uri: redirectUri, scope: "openid",
+    state: "journey-state", nonce: "journey-nonce", code_challenge: challenge, code_challenge_method: "S256",
+  });
+  const b = await openContext(browser, server);
+  await b.page.goto(`${server.origin}/oauth2/authorize?${query}`);
+  assert.equal(path(b.page), "/login", `not signed in: the sign-in page first (at ${b.page.url()})`);
+  // the sign-in form's redirects (to /oauth2/authorize, then to the client)
+  // pass the page's form-action: Chromium applies it to every hop
+  await signIn(b.page, who);
+  assert.ok(b.page.url().startsWith(`${redirectUri}?`), `at the client: ${b.page.url()}`);
+  const back = new URL(b.page.url());
+  assert.equal(back.searchParams.get("state"), "journey-state");
+  assert.equal(back.searchParams.get("iss"), server.origin);
+  const code = back.searchParams.get("code");
+  assert.ok(code, "a code came back");
+  assert.equal(visits.length, 1, "the client was reached once");
+  assert.deepEqual(b.foreign().map((r) => r.url), [b.page.url()], "the one request that left: to the client");
+  assert.deepEqual(b.problems, [], "no console error (a CSP refusal would be one)");
+  const r = await fetch(`http://127.0.0.1:${new URL(server.origin).port}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code", code, redirect_uri: redirectUri, client_id: clientId, code_verifier: verifier,
+    }),
+  });
+  const tokens = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(tokens));
+  assert.ok(tokens.id_token && tokens.access_token, "ID and access tokens for the code");
+  await b.context.close();
 });
 
 test("every page was inspected at 360 px and 1280 px", () => {

@@ -3,7 +3,7 @@
 // only the settings given here (latchkey refuses unknown LATCHKEY_*
 // variables, and the test services export some).
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -111,6 +111,10 @@ export async function startLatchkey(name, settings = {}, { host = "127.0.0.1" } 
         // not JSON
       }
       return { status: r.status, body: json ?? text };
+    },
+    /** Runs `latchkey ARGS...` on this server's settings and data; resolves to its stdout. */
+    cli(args) {
+      return execFileSync(bin, args, { env, encoding: "utf8" });
     },
     async stop() {
       if (exited !== null) return;

@@ -353,6 +353,10 @@ impl Pages {
         origin: Option<&str>,
     ) -> Response {
         let nonce = random_b64::<16>();
+        let ctx_return_to = ctx
+            .get_attr("return_to")
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned));
         let full = context! {
             nonce => &nonce,
             product_name => &self.branding.product_name,
@@ -372,6 +376,7 @@ impl Pages {
                 );
                 let mut origins = self.return_origins.clone();
                 origins.extend(origin.map(str::to_owned));
+                origins.extend(authorization_return_origin(&ctx_return_to));
                 if let Ok(csp) = HeaderValue::from_str(&csp(&nonce, &origins)) {
                     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
                 }
@@ -425,6 +430,26 @@ fn theme_file(dir: Option<&PathBuf>, name: &str) -> Result<Option<String>, minij
     }
 }
 
+/// The origin a sign-in page's form may end at when its `return_to` is an
+/// OAuth authorization request: browsers apply `form-action` to every
+/// redirect after a form (sign-in → `/oauth2/authorize` → the client's
+/// `redirect_uri`), and without it a person who signs in in the middle of
+/// an authorization request is stopped before the client. The request is
+/// not checked against the client's registration here (rendering has no
+/// store): the authorization endpoint refuses an unregistered URI with a
+/// page, never a redirect, so this adds nothing but where this one page's
+/// form may lead; only an absolute http(s) URI counts.
+fn authorization_return_origin(return_to: &Option<String>) -> Option<String> {
+    let query = return_to.as_deref()?.strip_prefix("/oauth2/authorize?")?;
+    let (_, redirect) =
+        url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "redirect_uri")?;
+    let uri = url::Url::parse(&redirect).ok()?;
+    if !matches!(uri.scheme(), "http" | "https") || uri.host().is_none() {
+        return None;
+    }
+    Some(uri.origin().ascii_serialization())
+}
+
 /// The policy of a page: its own stylesheet, scripts only with this
 /// answer's nonce, forms posting back here, never framed. `form-action`
 /// also names the allowed return origins: browsers apply it to the
@@ -465,6 +490,32 @@ pub struct Retry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sign_in_for_an_authorization_request_may_end_at_its_client() {
+        let of = |r: &str| authorization_return_origin(&Some(r.to_owned()));
+        assert_eq!(
+            of(
+                "/oauth2/authorize?client_id=c&redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fcb&state=s"
+            ),
+            Some("http://127.0.0.1:8080".to_owned())
+        );
+        assert_eq!(
+            of("/oauth2/authorize?redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb"),
+            Some("https://app.example.com".to_owned())
+        );
+        for none in [
+            "/account",
+            "/oauth2/authorize?client_id=c",
+            "/oauth2/authorize?redirect_uri=javascript%3Aalert(1)",
+            "/oauth2/authorize?redirect_uri=%2Frelative",
+            "/elsewhere?/oauth2/authorize?redirect_uri=https%3A%2F%2Fevil.example",
+            "https://evil.example/oauth2/authorize?redirect_uri=https%3A%2F%2Fevil.example",
+        ] {
+            assert_eq!(of(none), None, "{none}");
+        }
+        assert_eq!(authorization_return_origin(&None), None);
+    }
 
     async fn body(response: Response) -> String {
         let (_, body) = response.into_parts();
