@@ -443,7 +443,14 @@ fn authorization_return_origin(return_to: &Option<String>) -> Option<String> {
     let query = return_to.as_deref()?.strip_prefix("/oauth2/authorize?")?;
     let (_, redirect) =
         url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "redirect_uri")?;
-    let uri = url::Url::parse(&redirect).ok()?;
+    web_origin(&redirect)
+}
+
+/// The origin (`scheme://host[:port]`, as CSP sources name it) of an
+/// absolute http(s) URI; `None` for anything else (a native app's
+/// private-use scheme, a relative path).
+pub(crate) fn web_origin(uri: &str) -> Option<String> {
+    let uri = url::Url::parse(uri).ok()?;
     if !matches!(uri.scheme(), "http" | "https") || uri.host().is_none() {
         return None;
     }

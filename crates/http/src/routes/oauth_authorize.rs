@@ -29,9 +29,9 @@ use super::Routes;
 use super::pages::signed_in;
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::pages::PageOptions;
 use crate::pages::csrf::{self, OriginRule};
 use crate::pages::lang::Lang;
+use crate::pages::{PageOptions, web_origin};
 use crate::render::Renderer;
 use crate::state::AppState;
 
@@ -58,13 +58,6 @@ fn fields(p: &AuthorizeParams) -> Vec<(String, String)> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// The origin (`scheme://authority`) of a registered redirect URI.
-fn origin(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once("://")?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    Some(format!("{scheme}://{}", &rest[..end]))
 }
 
 fn page_error(e: PageError) -> ApiError {
@@ -121,7 +114,7 @@ fn respond(
                     referrer: "no-referrer",
                     ..PageOptions::OK
                 },
-                origin(&routed.redirect_uri).as_deref(),
+                web_origin(&routed.redirect_uri).as_deref(),
             )
         }
     };
@@ -180,7 +173,7 @@ fn consent_page(
             csrf => state.auth().csrf_token(&who.session.id),
         },
         PageOptions::OK,
-        origin(&routed.redirect_uri).as_deref(),
+        web_origin(&routed.redirect_uri).as_deref(),
     );
     response
         .headers_mut()
@@ -369,7 +362,7 @@ pub(super) fn routes() -> Routes {
 
 #[cfg(test)]
 mod tests {
-    use super::origin;
+    use crate::pages::web_origin as origin;
 
     #[test]
     fn origins_of_redirect_uris() {
