@@ -25,14 +25,8 @@ fi
 
 key=$(sha256sum scripts/ops/requirements.txt | cut -c1-16)
 venv="$CACHE/venv-$key"
-if [ ! -f "$venv/.complete" ]; then
-  echo "== installing the deployment checks' tools into $venv"
-  rm -rf "$venv"
-  mkdir -p "$CACHE"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/ops/requirements.txt
-  touch "$venv/.complete"  # an interrupted install is made again next time
-fi
+. scripts/packages.sh
+lk_venv "$venv" scripts/ops/requirements.txt
 
 echo "== hadolint Dockerfile"
 "$venv/bin/hadolint" Dockerfile

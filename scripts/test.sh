@@ -9,7 +9,8 @@
 # PostgreSQL with apt-get if it is missing and this runs as root.
 # LATCHKEY_SKIP_LINT=1 skips fmt and clippy for a quicker local loop;
 # LATCHKEY_SKIP_BROWSER=1 skips the browser tests (tests/browser/run.sh), which
-# run after `cargo test` when no extra arguments are given.
+# run after `cargo test` when no extra arguments are given, as do the
+# resource-server recipes (scripts/recipes.sh).
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,13 @@ fi
 if [ "$#" = 0 ] && [ "${LATCHKEY_SKIP_BROWSER:-0}" != 1 ]; then
   echo "== browser tests (Chromium: tests/browser)"
   tests/browser/run.sh
+fi
+
+# The resource-server recipes (examples/fastapi, examples/express) with the
+# same binary: a token accepted, then refused within 2 s of the logout.
+if [ "$#" = 0 ]; then
+  echo "== resource-server recipes (FastAPI, Express: scripts/recipes.sh)"
+  scripts/recipes.sh
 fi
 
 echo "== deployment checks (Dockerfile, compose.yaml, Kubernetes, the image's root file system)"
