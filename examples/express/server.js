@@ -144,9 +144,9 @@ async function followStream(clientId, clientSecret) {
 const following = Boolean(env.EVENTS_CLIENT_ID && env.EVENTS_CLIENT_SECRET);
 if (following) followStream(env.EVENTS_CLIENT_ID, env.EVENTS_CLIENT_SECRET);
 
-/** problem+json; 401s carry the Bearer challenge. */
-function refuse(res, status, code, detail) {
-  if (status === 401) res.set("WWW-Authenticate", code === "invalid_token" ? 'Bearer error="invalid_token"' : "Bearer");
+/** problem+json; 401s carry a Bearer challenge. */
+function refuse(res, status, code, detail, challenge) {
+  if (status === 401) res.set("WWW-Authenticate", challenge ?? (code === "invalid_token" ? 'Bearer error="invalid_token"' : "Bearer"));
   res.status(status).type("application/problem+json").send(
     JSON.stringify({ type: `urn:latchkey:problem:${code}`, title: code.replace(/_/g, " "), status, detail, code }),
   );
@@ -184,11 +184,30 @@ async function verified(req, res, next) {
   next();
 }
 
+/**
+ * A requirement: the sign-in behind the token reached `acr` (latchkey's
+ * `aal2` = a second factor) within `maxAge` seconds. Otherwise 401 with the
+ * RFC 9470 step-up challenge, which a client answers by sending the user to
+ * latchkey's authorize endpoint with these `acr_values` and `max_age`.
+ */
+function stepUp(acr, maxAge) {
+  return (req, res, next) => {
+    const recent = Date.now() / 1000 - (req.claims.auth_time ?? 0) <= maxAge;
+    if (req.claims.acr === acr && recent) return next();
+    refuse(res, 401, "insufficient_user_authentication", "a stronger or more recent sign-in is required",
+      'Bearer error="insufficient_user_authentication", error_description="A stronger or more recent sign-in is required", ' +
+        `acr_values="${acr}", max_age=${maxAge}`);
+  };
+}
+
 const app = express();
 app.disable("x-powered-by");
 
 /** Who the token speaks for. */
 app.get("/me", verified, (req, res) => res.json({ sub: req.claims.sub, sid: req.claims.sid }));
+
+/** Only after a sign-in with a second factor, in the last 15 minutes. */
+app.get("/billing", verified, stepUp("aal2", 900), (req, res) => res.json({ sub: req.claims.sub, acr: req.claims.acr }));
 
 /** 200 once the revocation stream is followed (a logout before would not be seen). */
 app.get("/healthz", (_req, res) => {

@@ -60,9 +60,12 @@ ALGORITHMS = {"ES256", "EdDSA", "RS256", "PS256"}
 class Refused(Exception):
     """A request that is not let through: answered 401 (or 503) problem+json."""
 
-    def __init__(self, code: str, detail: str, status: int = 401):
+    def __init__(self, code: str, detail: str, status: int = 401, challenge: str | None = None):
         super().__init__(detail)
         self.code, self.detail, self.status = code, detail, status
+        if challenge is None and status == 401:
+            challenge = 'Bearer error="invalid_token"' if code == "invalid_token" else "Bearer"
+        self.challenge = challenge
 
 
 class Jwks:
@@ -255,13 +258,12 @@ app = FastAPI(title="latchkey FastAPI recipe")
 
 @app.exception_handler(Refused)
 async def refused(_: Request, e: Refused) -> JSONResponse:
-    challenge = 'Bearer error="invalid_token"' if e.code == "invalid_token" else "Bearer"
     return JSONResponse(
         {"type": f"urn:latchkey:problem:{e.code}", "title": e.code.replace("_", " ").capitalize(),
          "status": e.status, "detail": e.detail, "code": e.code},
         status_code=e.status,
         media_type="application/problem+json",
-        headers={"WWW-Authenticate": challenge} if e.status == 401 else None,
+        headers={"WWW-Authenticate": e.challenge} if e.challenge else None,
     )
 
 
@@ -269,6 +271,33 @@ async def refused(_: Request, e: Refused) -> JSONResponse:
 def me(claims: dict = Depends(verified)) -> dict:
     """Who the token speaks for."""
     return {"sub": claims["sub"], "sid": claims["sid"]}
+
+
+def step_up(acr: str, max_age: int):
+    """A requirement: the sign-in behind the token reached `acr` (latchkey's
+    ``aal2`` = a second factor) within `max_age` seconds. Otherwise 401 with
+    the RFC 9470 step-up challenge, which a client answers by sending the
+    user to latchkey's authorize endpoint with these ``acr_values`` and
+    ``max_age``."""
+
+    def require(claims: dict = Depends(verified)) -> dict:
+        recent = time.time() - claims.get("auth_time", 0) <= max_age
+        if claims.get("acr") != acr or not recent:
+            raise Refused(
+                "insufficient_user_authentication",
+                "a stronger or more recent sign-in is required",
+                challenge='Bearer error="insufficient_user_authentication", '
+                f'error_description="A stronger or more recent sign-in is required", acr_values="{acr}", max_age={max_age}',
+            )
+        return claims
+
+    return require
+
+
+@app.get("/billing")
+def billing(claims: dict = Depends(step_up("aal2", 900))) -> dict:
+    """Only after a sign-in with a second factor, in the last 15 minutes."""
+    return {"sub": claims["sub"], "acr": claims["acr"]}
 
 
 @app.get("/healthz")

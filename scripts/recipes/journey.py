@@ -6,7 +6,9 @@ loopback port), registers a client with ``events`` through the CLI, starts
 each recipe on a free loopback port following latchkey's revocation stream,
 and for each: a fresh token is accepted, a missing or forged one refused, and
 after a logout the token is refused within two seconds (polled, 50 ms apart)
-while the user's other session still works. Prints one line per check and
+while the user's other session still works; and RFC 9470 step-up: a
+password-only token gets the challenge where a second factor is required,
+one from a sign-in with a second factor passes. Prints one line per check and
 ``N passed, N failed``; exits non-zero when a check failed.
 
     scripts/recipes/journey.py LATCHKEY_BIN FASTAPI_VENV OUT_DIR
@@ -16,8 +18,12 @@ scripts/recipes.sh installs the recipes' packages and runs this.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import struct
 import secrets
 import socket
 import subprocess
@@ -47,7 +53,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def call(method: str, url: str, body: dict | None = None, bearer: str | None = None) -> tuple[int, object]:
+def call(
+    method: str, url: str, body: dict | None = None, bearer: str | None = None
+) -> tuple[int, object, str]:
+    """One request; the status, the body (JSON when it is) and WWW-Authenticate."""
     headers = {"Content-Type": "application/json"}
     if bearer:
         headers["Authorization"] = f"Bearer {bearer}"
@@ -55,13 +64,14 @@ def call(method: str, url: str, body: dict | None = None, bearer: str | None = N
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as r:
-            status, text = r.status, r.read()
+            status, text, answer = r.status, r.read(), r.headers
     except urllib.error.HTTPError as e:
-        status, text = e.code, e.read()
+        status, text, answer = e.code, e.read(), e.headers
+    challenge = answer.get("WWW-Authenticate", "")
     try:
-        return status, json.loads(text) if text else None
+        return status, json.loads(text) if text else None, challenge
     except ValueError:
-        return status, text.decode(errors="replace")
+        return status, text.decode(errors="replace"), challenge
 
 
 class Process:
@@ -129,35 +139,87 @@ def events_client(bin_path: str, env: dict) -> tuple[str, str]:
 
 
 def sign_in(base: str, email: str) -> str:
-    status, body = call("POST", f"{base}/v1/auth/login", {"identifier": email, "password": PASSWORD})
+    status, body, _ = call("POST", f"{base}/v1/auth/login", {"identifier": email, "password": PASSWORD})
     if status != 200:
         raise RuntimeError(f"sign-in answered {status}: {body}")
     return body["access_token"]
 
 
+def totp(secret: str, at: float) -> str:
+    """RFC 6238 with latchkey's parameters: SHA-1, 30 s, 6 digits."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at // 30)), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return f"{(struct.unpack('>I', mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def step_up(name: str, base: str, app: str) -> None:
+    """RFC 9470: /billing refuses a password-only token with the step-up
+    challenge and accepts one from a sign-in with a second factor."""
+    email = f"{name}-mfa-{secrets.token_hex(4)}@example.com"
+    status, _, _ = call("POST", f"{base}/v1/auth/register", {"email": email, "password": PASSWORD})
+    if not check(f"{name}: sign-up for step-up", status == 201, f"{status}" if status != 201 else ""):
+        return
+    token = sign_in(base, email)
+    status, body, challenge = call("GET", f"{app}/billing", bearer=token)
+    check(
+        f"{name}: a password-only token gets the step-up challenge (401 insufficient_user_authentication)",
+        status == 401
+        and 'error="insufficient_user_authentication"' in challenge
+        and 'acr_values="aal2"' in challenge
+        and "max_age=900" in challenge,
+        f"{status} WWW-Authenticate: {challenge}",
+    )
+    status, enrolment, _ = call("POST", f"{base}/v1/account/mfa/totp", bearer=token)
+    if status != 201:
+        check(f"{name}: TOTP enrolment", False, f"{status} {enrolment}")
+        return
+    status, codes, _ = call(
+        "POST", f"{base}/v1/account/mfa/totp/confirm", {"code": totp(enrolment["secret"], time.time())}, bearer=token
+    )
+    if status != 200:
+        check(f"{name}: TOTP confirmed", False, f"{status} {codes}")
+        return
+    status, first, _ = call("POST", f"{base}/v1/auth/login", {"identifier": email, "password": PASSWORD})
+    status, tokens, _ = call(
+        "POST",
+        f"{base}/v1/auth/login/mfa",
+        {"mfa_token": first.get("mfa_token", ""), "method": "backup_code", "code": codes["backup_codes"][0]},
+    )
+    if status != 200:
+        check(f"{name}: sign-in with a second factor", False, f"{status} {tokens}")
+        return
+    status, body, _ = call("GET", f"{app}/billing", bearer=tokens["access_token"])
+    check(
+        f"{name}: a token from a sign-in with a second factor passes step-up",
+        status == 200 and body.get("acr") == "aal2",
+        f"{status} {body}",
+    )
+
+
 def journey(name: str, recipe: Process, base: str, app: str) -> None:
     """Sign in, access, logout, refusal: the recipe `name` listening on `app`."""
     email = f"{name}-{secrets.token_hex(4)}@example.com"
-    status, user = call("POST", f"{base}/v1/auth/register", {"email": email, "password": PASSWORD})
+    status, user, _ = call("POST", f"{base}/v1/auth/register", {"email": email, "password": PASSWORD})
     if not check(f"{name}: sign-up", status == 201, f"{status} {user}" if status != 201 else ""):
         return
     token = sign_in(base, email)
     kept = sign_in(base, email)
 
-    status, body = call("GET", f"{app}/me", bearer=token)
+    status, body, _ = call("GET", f"{app}/me", bearer=token)
     check(f"{name}: a fresh token is accepted", status == 200 and body.get("sub") == user["id"], f"{status} {body}")
-    status, body = call("GET", f"{app}/me")
+    status, body, _ = call("GET", f"{app}/me")
     check(f"{name}: no token is refused (401)", status == 401, f"{status}")
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    status, body = call("GET", f"{app}/me", bearer=forged)
+    status, body, _ = call("GET", f"{app}/me", bearer=forged)
     check(f"{name}: a token with a wrong signature is refused (401)", status == 401, f"{status}")
 
-    status, body = call("POST", f"{base}/v1/auth/logout", bearer=token)
+    status, body, _ = call("POST", f"{base}/v1/auth/logout", bearer=token)
     if not check(f"{name}: logout", status == 204, f"{status} {body}" if status != 204 else ""):
         return
     started = time.monotonic()
     while True:
-        status, body = call("GET", f"{app}/me", bearer=token)
+        status, body, _ = call("GET", f"{app}/me", bearer=token)
         elapsed = time.monotonic() - started
         if status != 200 or elapsed > REFUSED_WITHIN:
             break
@@ -167,7 +229,7 @@ def journey(name: str, recipe: Process, base: str, app: str) -> None:
         status == 401 and elapsed <= REFUSED_WITHIN,
         f"{status} after {elapsed * 1000:.0f} ms",
     )
-    status, body = call("GET", f"{app}/me", bearer=kept)
+    status, body, _ = call("GET", f"{app}/me", bearer=kept)
     check(f"{name}: the user's other session still works", status == 200, f"{status}")
 
 
@@ -207,6 +269,7 @@ def main() -> int:
                     check(f"{name}: starts and follows the revocation stream", False, str(e))
                     continue
                 journey(name, recipe, base, app)
+                step_up(name, base, app)
         except Exception as e:  # a failed start-up is one failed check, with the logs' tails
             check("the recipes' journeys ran", False, f"{type(e).__name__}: {e}")
         finally:
