@@ -227,7 +227,7 @@ def verified(request: Request) -> dict:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:
         raise Refused("invalid_token", "the token is malformed")
-    if header.get("typ", "").lower() not in ("at+jwt", "application/at+jwt"):
+    if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
         raise Refused("invalid_token", "not an access token")
     key = jwks.key(str(header.get("kid", "")))
     if key is None:

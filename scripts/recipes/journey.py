@@ -258,6 +258,7 @@ def main() -> int:
                     "EVENTS_CLIENT_ID": client_id,
                     "EVENTS_CLIENT_SECRET": client_secret,
                     "PORT": str(port),
+                    "PYTHONDONTWRITEBYTECODE": "1",
                 }
                 recipe = Process(name, argv(port), recipe_env, out, cwd)
                 processes.append(recipe)
