@@ -22,23 +22,12 @@ cd "$root"
 lk_browser_log() { printf '[browser] %s\n' "$*" >&2; }
 
 # Debian's packages: the browser, and node with npm.
+. scripts/debian-packages.sh
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    lk_browser_log "installing ${missing[*]} (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
-      apt-get update -qq >/dev/null
-      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    }
-  else
-    lk_browser_log "missing: ${missing[*]}: install these Debian packages (apt-get install ${missing[*]}), or run this as root"
-    exit 1
-  fi
-fi
+lk_debian_packages browser "${missing[@]}"
 
 target=${CARGO_TARGET_DIR:-$root/target}
 export LATCHKEY_BIN=${LATCHKEY_BIN:-$target/debug/latchkey}

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use latchkey_core::error::SharedError;
 use latchkey_core::keys::Client;
+use latchkey_core::oauth::{AuthMethod, ClientAuth};
 use latchkey_core::sessions::Revocation;
 use latchkey_core::sessions::SessionError;
 use serde::{Deserialize, Serialize};
@@ -56,12 +57,24 @@ pub struct TokenForm {
     client_secret: Option<String>,
 }
 
+/// Who may call an endpoint besides clients that hold a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Callers {
+    /// Clients with a secret only (introspection, the event stream).
+    WithSecret,
+    /// Public clients too, by `client_id` alone (revocation, RFC 7009
+    /// §2.1: a public client revokes its own tokens).
+    AlsoPublic,
+}
+
 /// Client authentication: HTTP Basic (`client_secret_basic`, the default)
-/// or form fields (`client_secret_post`).
+/// or form fields (`client_secret_post`); where `callers` allows, a public
+/// client by its `client_id` alone.
 async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     form: &TokenForm,
+    callers: Callers,
 ) -> Result<Client, ApiError> {
     let (id, secret) = match (
         basic_credentials(headers)?,
@@ -70,6 +83,17 @@ async fn authenticate_client(
     ) {
         (Some(pair), _, _) => pair,
         (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        (None, Some(id), None) if callers == Callers::AlsoPublic => {
+            let public = state
+                .oauth()
+                .authenticate(ClientAuth {
+                    method: AuthMethod::None,
+                    client_id: id,
+                    secret: None,
+                })
+                .await?;
+            return Ok(public.client);
+        }
         _ => return Err(invalid_client()),
     };
     match state.sessions().authenticate_client(&id, &secret).await {
@@ -116,7 +140,7 @@ pub(crate) async fn basic_client(
         client_id: None,
         client_secret: None,
     };
-    authenticate_client(state, headers, &none).await
+    authenticate_client(state, headers, &none, Callers::WithSecret).await
 }
 
 /// A failure on our side: 503 when the database is unreachable, else 500
@@ -154,13 +178,14 @@ async fn token_request(
     state: &AppState,
     headers: &HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
+    callers: Callers,
 ) -> Result<(Client, String), ApiError> {
     let Ok(Form(form)) = form else {
         return Err(invalid_request(
             "send an application/x-www-form-urlencoded body",
         ));
     };
-    let client = authenticate_client(state, headers, &form).await?;
+    let client = authenticate_client(state, headers, &form, callers).await?;
     let token = form
         .token
         .filter(|t| !t.is_empty())
@@ -218,7 +243,7 @@ pub async fn post_introspect(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let (_, token) = token_request(&state, &headers, form).await?;
+    let (_, token) = token_request(&state, &headers, form, Callers::WithSecret).await?;
     let i = state
         .sessions()
         .introspect(&token)
@@ -239,8 +264,8 @@ pub async fn post_introspect(
     .into_response())
 }
 
-/// Token revocation (RFC 7009). **Requires** client authentication.
-/// A client revokes only tokens issued to it: revoking one ends its whole
+/// Token revocation (RFC 7009). **Requires** client authentication, or a
+/// public client's `client_id` in the form (RFC 7009 §2.1). A client revokes only tokens issued to it: revoking one ends its whole
 /// session. A token issued to another client, or a first-party token
 /// (those end at logout, `DELETE /v1/account/sessions` or by an
 /// administrator), is refused with 400 `unauthorized_client`. Unknown
@@ -257,7 +282,7 @@ pub async fn post_revoke(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let (client, token) = token_request(&state, &headers, form).await?;
+    let (client, token) = token_request(&state, &headers, form, Callers::AlsoPublic).await?;
     match state
         .sessions()
         .revoke_token(&token, &client.id)

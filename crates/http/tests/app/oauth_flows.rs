@@ -29,34 +29,34 @@ latchkey_testkit::sqlite_only!(
     rp_initiated_logout_ends_the_browser_session_and_returns_exactly,
 );
 
-const PASSWORD: &str = "correct horse battery staple";
-const CB: &str = "https://app.example.com/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const CB: &str = "https://app.example.com/cb";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn unique(tag: &str) -> String {
     format!("{tag}-{}@example.com", latchkey_core::id::new_id())
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// A registered client: id and (confidential) secret.
-struct Client {
-    id: String,
-    secret: Option<String>,
+pub(crate) struct Client {
+    pub(crate) id: String,
+    pub(crate) secret: Option<String>,
 }
 
 impl Client {
-    fn basic(&self) -> Option<String> {
+    pub(crate) fn basic(&self) -> Option<String> {
         self.secret.as_deref().map(|s| basic_auth(&self.id, s))
     }
 }
 
 /// Registers a client with the command line's rights; `patch` changes the
 /// registration's JSON.
-async fn client(app: &TestApp, patch: impl FnOnce(&mut Value)) -> Client {
+pub(crate) async fn client(app: &TestApp, patch: impl FnOnce(&mut Value)) -> Client {
     let email = unique("admin");
     let user = app.register(&email, PASSWORD).await;
     app.auth
@@ -93,7 +93,7 @@ async fn client(app: &TestApp, patch: impl FnOnce(&mut Value)) -> Client {
 }
 
 /// A person signed in in a browser: their id and session cookie.
-async fn person(app: &TestApp) -> (String, String) {
+pub(crate) async fn person(app: &TestApp) -> (String, String) {
     let email = unique("person");
     let user = app.register(&email, PASSWORD).await;
     let cookie = app.login_cookie(&email, PASSWORD).await;
@@ -146,7 +146,7 @@ fn location(r: &TestResponse) -> (String, HashMap<String, String>) {
 }
 
 /// Authorizes and returns the code (the client must skip consent or have it).
-async fn code_for(app: &TestApp, client: &Client, cookie: &str, extra: &str) -> String {
+pub(crate) async fn code_for(app: &TestApp, client: &Client, cookie: &str, extra: &str) -> String {
     let r = get_authorize(app, Some(cookie), &query(client, extra)).await;
     assert_eq!(r.status, 303, "{}", r.text());
     let (base, p) = location(&r);
@@ -156,7 +156,7 @@ async fn code_for(app: &TestApp, client: &Client, cookie: &str, extra: &str) -> 
     p.get("code").cloned().unwrap_or_else(|| panic!("{p:?}"))
 }
 
-async fn token(app: &TestApp, basic: Option<&str>, body: &str) -> TestResponse {
+pub(crate) async fn token(app: &TestApp, basic: Option<&str>, body: &str) -> TestResponse {
     let mut req =
         Request::post("/oauth2/token").header("content-type", "application/x-www-form-urlencoded");
     if let Some(b) = basic {
@@ -166,7 +166,7 @@ async fn token(app: &TestApp, basic: Option<&str>, body: &str) -> TestResponse {
         .await
 }
 
-async fn redeem(app: &TestApp, client: &Client, code: &str) -> TestResponse {
+pub(crate) async fn redeem(app: &TestApp, client: &Client, code: &str) -> TestResponse {
     let body = format!(
         "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}{}",
         enc(CB),
@@ -179,7 +179,7 @@ async fn redeem(app: &TestApp, client: &Client, code: &str) -> TestResponse {
     token(app, client.basic().as_deref(), &body).await
 }
 
-async fn refresh(app: &TestApp, client: &Client, rt: &str) -> TestResponse {
+pub(crate) async fn refresh(app: &TestApp, client: &Client, rt: &str) -> TestResponse {
     token(
         app,
         client.basic().as_deref(),
@@ -188,7 +188,7 @@ async fn refresh(app: &TestApp, client: &Client, rt: &str) -> TestResponse {
     .await
 }
 
-async fn userinfo(app: &TestApp, at: &str) -> TestResponse {
+pub(crate) async fn userinfo(app: &TestApp, at: &str) -> TestResponse {
     app.send("GET", "/oauth2/userinfo", Some(at)).await
 }
 
