@@ -23,9 +23,10 @@ import requests
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 
 # latchkey names Ed25519 ID tokens "EdDSA", as OpenID Connect registries do;
 # joserfc warns that RFC 9864 prefers "Ed25519" (verification is the same)
@@ -111,6 +112,25 @@ md = requests.get(ISSUER + "/.well-known/openid-configuration", timeout=10).json
 
 
 def session(c, **extra):
+    """A session authenticating as the client registered: a secret, a
+    private_key_jwt assertion (a fresh jti at every call), or none."""
+    if c.get("private_key"):
+        jwk = json.load(open(c["private_key"], encoding="utf-8"))
+        key = RSAKey.import_key(jwk)
+        sess = OAuth2Session(
+            c["client_id"],
+            key,
+            scope="openid email profile offline_access",
+            redirect_uri=REDIRECT,
+            code_challenge_method="S256",
+            token_endpoint_auth_method="private_key_jwt",
+            revocation_endpoint_auth_method="private_key_jwt",
+            **extra,
+        )
+        # latchkey finds the key by kid (never by trying each), and
+        # joserfc leaves kid out unless asked
+        sess.register_client_auth_method(PrivateKeyJWT(md["token_endpoint"], headers={"kid": jwk["kid"]}))
+        return sess
     secret = c.get("client_secret")
     return OAuth2Session(
         c["client_id"],
@@ -178,7 +198,7 @@ def userinfo(sess, access_token):
 def code_flow(name, c):
     assert md["issuer"] == ISSUER and "S256" in md["code_challenge_methods_supported"]
     ok(f"{name}: discovery")
-    confidential = bool(c.get("client_secret"))
+    confidential = bool(c.get("client_secret") or c.get("private_key"))
     sess = session(c)
     ua = UserAgent()
     token, claims = authorize(c, ua, sess)
@@ -261,5 +281,6 @@ clients = cfg["clients"]["authlib"]
 code_flow("confidential client (client_secret_basic, RS256)", clients["confidential"])
 code_flow("public client (PKCE, no secret)", clients["public"])
 code_flow("confidential client registered with EdDSA ID tokens", clients["eddsa"])
+code_flow("private_key_jwt client (RS256 assertions, keys at a jwks_uri)", clients["private_key_jwt"])
 client_credentials("service client", clients["service"])
 print(f"Authlib on {cfg['backend']}: {passed} passed, 0 failed")

@@ -25,8 +25,19 @@ function ok(what) {
 
 const insecure = { execute: [client.allowInsecureRequests] };
 
+/** How `c` authenticates: its private key (private_key_jwt), its secret, or nothing. */
+async function clientAuth(c) {
+  if (c.private_key) {
+    const jwk = JSON.parse(readFileSync(c.private_key, "utf8"));
+    const rsa = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+    const key = await crypto.subtle.importKey("jwk", jwk, rsa, false, ["sign"]);
+    return client.PrivateKeyJwt({ key, kid: jwk.kid });
+  }
+  return c.client_secret ? client.ClientSecretBasic(c.client_secret) : client.None();
+}
+
 async function discover(c) {
-  const auth = c.client_secret ? client.ClientSecretBasic(c.client_secret) : client.None();
+  const auth = await clientAuth(c);
   const metadata = { id_token_signed_response_alg: c.id_token_alg ?? "RS256" };
   return client.discovery(new URL(cfg.issuer), c.client_id, metadata, auth, insecure);
 }
@@ -94,7 +105,7 @@ async function codeFlow(name, c) {
   assert.equal(info.email, user.email);
   ok(`${name}: userinfo`);
 
-  if (c.client_secret) {
+  if (c.client_secret || c.private_key) {
     const intro = await client.tokenIntrospection(config, first.tokens.access_token);
     assert.equal(intro.active, true);
     assert.equal(intro.client_id, c.client_id);
@@ -115,7 +126,7 @@ async function codeFlow(name, c) {
   assert.deepEqual(second.pages, [], "no sign-in and no consent the second time");
   await client.tokenRevocation(config, second.tokens.refresh_token, { token_type_hint: "refresh_token" });
   assert.equal(await oauthError(() => client.refreshTokenGrant(config, second.tokens.refresh_token)), "invalid_grant");
-  if (c.client_secret) {
+  if (c.client_secret || c.private_key) {
     const intro = await client.tokenIntrospection(config, second.tokens.access_token);
     assert.equal(intro.active, false);
   }
@@ -165,5 +176,6 @@ const clients = cfg.clients.openid_client;
 await codeFlow("confidential client (client_secret_basic, RS256)", clients.confidential);
 await codeFlow("public client (PKCE, no secret)", clients.public);
 await codeFlow("confidential client registered with EdDSA ID tokens", clients.eddsa);
+await codeFlow("private_key_jwt client (RS256 assertions, keys at a jwks_uri)", clients.private_key_jwt);
 await clientCredentials("service client", clients.service);
 console.log(`openid-client on ${cfg.backend}: ${passed} passed, 0 failed`);

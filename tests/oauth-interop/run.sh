@@ -4,8 +4,9 @@
 # Authlib (PyPI, authlib_rp.py). Each completes discovery, code + PKCE with
 # sign-in through the hosted pages (plain HTTP form posts), ID token
 # validation, UserInfo, refresh with rotation, introspection, revocation,
-# RP-initiated logout and client credentials, with a confidential and a
-# public client, ID tokens in RS256 and, for one client, EdDSA. The clients
+# RP-initiated logout and client credentials, with a confidential, a public
+# and a private_key_jwt client (its keys at a loopback jwks_uri), ID tokens
+# in RS256 and, for one client, EdDSA. The clients
 # are registered with `latchkey client create`. scripts/test.sh runs it
 # after `cargo test`; alone:
 #
@@ -68,13 +69,16 @@ rm -rf "$out"
 mkdir -p "$out"
 setup=$SECONDS
 
-server_pid=
+server_pid= jwks_pid=
 stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
+  local pid
+  for pid in "$server_pid" "$jwks_pid"; do
+    if [ -n "$pid" ]; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  server_pid= jwks_pid=
 }
 trap stop_server EXIT
 
@@ -116,6 +120,21 @@ run_backend() {
     return 1
   fi
 
+  # the private_key_jwt clients: an RSA key made here, its public half
+  # published at a loopback jwks_uri (latchkey fetches it like upstream keys)
+  local keys="$out/$backend-keys" jwks_port
+  mkdir -p "$keys"
+  "$venv/bin/python" - "$keys/rp-private.json" "$keys/jwks.json" <<'PY'
+import json, sys
+from joserfc.jwk import RSAKey
+key = RSAKey.generate_key(2048, parameters={"kid": "interop-rp-1", "alg": "RS256", "use": "sig"})
+json.dump(key.as_dict(private=True), open(sys.argv[1], "w"))
+json.dump({"keys": [key.as_dict(private=False)]}, open(sys.argv[2], "w"))
+PY
+  jwks_port=$(free_port)
+  python3 -m http.server --bind 127.0.0.1 --directory "$keys" "$jwks_port" >"$out/$backend-jwks.log" 2>&1 &
+  jwks_pid=$!
+
   local redirect="http://127.0.0.1:9/callback" bye="http://127.0.0.1:9/signed-out"
   local scopes=(--scope openid --scope email --scope profile --scope offline_access)
   # `client create` prints "client_id: ..." and, for a confidential client, "client_secret: ..."
@@ -133,7 +152,10 @@ run_backend() {
       \"eddsa\": { $(client --name "$lib EdDSA" --redirect-uri "$redirect" --id-token-alg EdDSA \
         --post-logout-redirect-uri "$bye" "${scopes[@]}") \"id_token_alg\": \"EdDSA\" },
       \"service\": { $(client --name "$lib service" --grant client_credentials \
-        --scope reports:read) \"scope\": \"reports:read\" }
+        --scope reports:read) \"scope\": \"reports:read\" },
+      \"private_key_jwt\": { $(client --name "$lib private_key_jwt" --redirect-uri "$redirect" \
+        --post-logout-redirect-uri "$bye" "${scopes[@]}" --auth-method private_key_jwt \
+        --jwks-uri "http://127.0.0.1:$jwks_port/jwks.json") \"private_key\": \"$keys/rp-private.json\" }
     },"
   done
   cat >"$out/$backend.json" <<EOF

@@ -195,7 +195,10 @@ impl OAuth {
         let mut settings = new.settings;
         validate(&name, &mut settings)?;
         self.signable(&settings)?;
-        let secret = (settings.client_type == ClientType::Confidential).then(random_token);
+        // a private_key_jwt client proves itself with its key: no secret
+        let secret = (settings.client_type == ClientType::Confidential
+            && settings.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt)
+            .then(random_token);
         let now = self.now();
         let client = Client {
             id: format!("lk_{}", id::new_id().replace('-', "")),
@@ -432,11 +435,12 @@ pub(crate) fn validate(name: &str, s: &mut ClientSettings) -> Result<(), OAuthEr
                 return Err(OAuthError::invalid(
                     "token_endpoint_auth_method",
                     "invalid_auth_method",
-                    "a confidential client uses client_secret_basic or client_secret_post",
+                    "a confidential client uses client_secret_basic, client_secret_post or private_key_jwt",
                 ));
             }
         }
     }
+    super::assertion::check_keys(s)?;
     for (field, ttl, max) in [
         ("access_token_ttl_secs", s.access_token_ttl_secs, 86_400),
         (

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use latchkey_core::error::SharedError;
 use latchkey_core::keys::Client;
-use latchkey_core::oauth::{AuthMethod, ClientAuth};
+use latchkey_core::oauth::{AuthMethod, CLIENT_ASSERTION_TYPE, ClientAuth, OAuthClient};
 use latchkey_core::sessions::Revocation;
 use latchkey_core::sessions::SessionError;
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,51 @@ pub struct TokenForm {
     client_id: Option<String>,
     /// Client secret, when not sent with HTTP Basic.
     client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (`private_key_jwt`).
+    client_assertion_type: Option<String>,
+    /// The client's signed JWT (`private_key_jwt`).
+    client_assertion: Option<String>,
+}
+
+/// The client-authentication fields of a form besides HTTP Basic.
+pub(crate) struct FormClientAuth<'a> {
+    /// `client_id`.
+    pub client_id: Option<&'a str>,
+    /// `client_secret`.
+    pub client_secret: Option<&'a str>,
+    /// `client_assertion_type`.
+    pub assertion_type: Option<&'a str>,
+    /// `client_assertion`.
+    pub assertion: Option<&'a str>,
+}
+
+/// The client of a `private_key_jwt` assertion (RFC 7523 §2.2), `None`
+/// when the form has none. An assertion beside a secret is
+/// `invalid_request`; a wrong type or a refused assertion `invalid_client`.
+pub(crate) async fn assertion_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &FormClientAuth<'_>,
+) -> Result<Option<OAuthClient>, ApiError> {
+    let Some(assertion) = form.assertion else {
+        return match form.assertion_type {
+            Some(_) => Err(invalid_request(
+                "client_assertion_type without client_assertion",
+            )),
+            None => Ok(None),
+        };
+    };
+    if basic_credentials(headers)?.is_some() || form.client_secret.is_some() {
+        return Err(invalid_request("use one client authentication method"));
+    }
+    if form.assertion_type != Some(CLIENT_ASSERTION_TYPE) {
+        return Err(invalid_client());
+    }
+    let client = state
+        .oauth()
+        .authenticate_assertion(assertion, form.client_id, state.client_jwks())
+        .await?;
+    Ok(Some(client))
 }
 
 /// Who may call an endpoint besides clients that hold a secret.
@@ -67,8 +112,8 @@ enum Callers {
     AlsoPublic,
 }
 
-/// Client authentication: HTTP Basic (`client_secret_basic`, the default)
-/// or form fields (`client_secret_post`); where `callers` allows, a public
+/// Client authentication: HTTP Basic (`client_secret_basic`, the default),
+/// form fields (`client_secret_post`) or an assertion (`private_key_jwt`); where `callers` allows, a public
 /// client by its `client_id` alone.
 async fn authenticate_client(
     state: &AppState,
@@ -76,6 +121,15 @@ async fn authenticate_client(
     form: &TokenForm,
     callers: Callers,
 ) -> Result<Client, ApiError> {
+    let fields = FormClientAuth {
+        client_id: form.client_id.as_deref(),
+        client_secret: form.client_secret.as_deref(),
+        assertion_type: form.client_assertion_type.as_deref(),
+        assertion: form.client_assertion.as_deref(),
+    };
+    if let Some(client) = assertion_client(state, headers, &fields).await? {
+        return Ok(client.client);
+    }
     let (id, secret) = match (
         basic_credentials(headers)?,
         &form.client_id,
@@ -139,6 +193,8 @@ pub(crate) async fn basic_client(
         token_type_hint: None,
         client_id: None,
         client_secret: None,
+        client_assertion_type: None,
+        client_assertion: None,
     };
     authenticate_client(state, headers, &none, Callers::WithSecret).await
 }
