@@ -142,6 +142,17 @@ impl OAuth {
         Ok(rotated)
     }
 
+    /// `latchkey keys rotate`: a new ID-token key now, the old one retired
+    /// and still published until the tokens it signed expire, when an
+    /// ID-token key was ever made (this never makes the first one).
+    pub async fn rotate_id_token_key(&self) -> Result<bool, OAuthError> {
+        if self.store().id_token_keys().await?.is_empty() {
+            return Ok(false);
+        }
+        self.id_token_keys().await?;
+        self.rotate_keys(None).await
+    }
+
     /// Issues an authorization code for an approved request (`code.code_hash`
     /// is ignored and replaced); returns the code, to be sent once in the
     /// redirect. The store keeps only its hash.

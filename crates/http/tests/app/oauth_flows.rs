@@ -27,6 +27,7 @@ latchkey_testkit::sqlite_only!(
     a_client_revokes_only_its_own_tokens,
     a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not_grant,
     rp_initiated_logout_ends_the_browser_session_and_returns_exactly,
+    keys_rotate_replaces_the_id_token_key_and_keeps_the_old_one_published,
 );
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
@@ -999,4 +1000,42 @@ async fn rp_initiated_logout_ends_the_browser_session_and_returns_exactly(app: T
     );
     let d = app.get("/.well-known/openid-configuration").await.json();
     assert_eq!(d["end_session_endpoint"], format!("{ISSUER}/oauth2/logout"));
+}
+
+/// `latchkey keys rotate` rotates the RSA ID-token key too (the CLI calls
+/// `rotate_id_token_key`): new ID tokens carry the new key's `kid`, and the
+/// retired key stays in the JWKS while its tokens live. Before, only the
+/// access-token key rotated. Never the first one: no key, no rotation.
+async fn keys_rotate_replaces_the_id_token_key_and_keeps_the_old_one_published(app: TestApp) {
+    assert!(
+        !app.auth.oauth().rotate_id_token_key().await.unwrap(),
+        "no ID-token key was ever made: nothing to rotate, none made"
+    );
+    let c = client(&app, |_| {}).await;
+    let (_, cookie) = person(&app).await;
+    let id_token = |t: &Value| t["id_token"].as_str().unwrap().to_owned();
+    let kid = |t: &str| {
+        latchkey_tokens::decode_header_unverified(t)
+            .unwrap()
+            .kid
+            .unwrap()
+    };
+    let code = code_for(&app, &c, &cookie, "").await;
+    let old = id_token(&redeem(&app, &c, &code).await.json());
+
+    assert!(app.auth.oauth().rotate_id_token_key().await.unwrap());
+    let code = code_for(&app, &c, &cookie, "").await;
+    let new = id_token(&redeem(&app, &c, &code).await.json());
+    assert_ne!(
+        kid(&old),
+        kid(&new),
+        "new ID tokens are signed with the new key"
+    );
+    assert_eq!(
+        latchkey_tokens::decode_header_unverified(&new).unwrap().alg,
+        "RS256"
+    );
+    // both verify against the published keys
+    id_claims(&app, &old, &c.id).await;
+    id_claims(&app, &new, &c.id).await;
 }
