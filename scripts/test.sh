@@ -10,7 +10,9 @@
 # LATCHKEY_SKIP_LINT=1 skips fmt and clippy for a quicker local loop;
 # LATCHKEY_SKIP_BROWSER=1 skips the browser tests (tests/browser/run.sh), which
 # run after `cargo test` when no extra arguments are given, as do the
-# resource-server recipes (scripts/recipes.sh).
+# resource-server recipes (scripts/recipes.sh);
+# LATCHKEY_SKIP_INTEROP=1 skips the OAuth client libraries (tests/oauth-interop/run.sh),
+# which run after them.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +51,14 @@ fi
 if [ "$#" = 0 ]; then
   echo "== resource-server recipes (FastAPI, Express: scripts/recipes.sh)"
   scripts/recipes.sh
+fi
+
+# Two independent OpenID Connect client libraries (openid-client, Authlib)
+# through every step of the provider, on SQLite and PostgreSQL, with the
+# same binary; only for the whole suite.
+if [ "$#" = 0 ] && [ "${LATCHKEY_SKIP_INTEROP:-0}" != 1 ]; then
+  echo "== OAuth interop (openid-client and Authlib: tests/oauth-interop)"
+  tests/oauth-interop/run.sh
 fi
 
 echo "== deployment checks (Dockerfile, compose.yaml, Kubernetes, the image's root file system)"

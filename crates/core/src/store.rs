@@ -77,6 +77,7 @@ pub trait Store:
     + crate::events::EventStore
     + crate::oauth::OAuthStore
     + crate::oauth::OAuthGrantStore
+    + crate::oauth::ClientAssertionStore
     + crate::legacy_hashes::LegacyHashStore
     + crate::user_transfer::UserTransferStore
     + crate::federation::FederationStore

@@ -143,6 +143,8 @@ struct Inner {
     pages: Arc<Pages>,
     passkeys: latchkey_core::passkeys::Passkeys,
     federation: Federation,
+    /// Fetches `private_key_jwt` clients' `jwks_uri` (a cache of its own).
+    client_jwks: Arc<crate::upstream::HttpUpstream>,
 }
 
 impl AppState {
@@ -174,6 +176,7 @@ impl AppState {
                     FederationConfig::default(),
                     Arc::new(crate::upstream::HttpUpstream::new(Duration::from_secs(10))),
                 ),
+                client_jwks: Arc::new(crate::upstream::HttpUpstream::new(Duration::from_secs(10))),
                 auth,
             }),
         }
@@ -281,6 +284,12 @@ impl AppState {
     /// The OAuth 2.0 / OpenID Connect provider.
     pub fn oauth(&self) -> &latchkey_core::oauth::OAuth {
         self.inner.auth.oauth()
+    }
+
+    /// The client of `private_key_jwt` clients' `jwks_uri`s (bounded
+    /// calls, a JWKS cache per URL).
+    pub fn client_jwks(&self) -> &dyn latchkey_core::federation::Upstream {
+        self.inner.client_jwks.as_ref()
     }
 
     /// Cookie settings.

@@ -5,7 +5,7 @@
 use clap::Subcommand;
 use latchkey_core::admin::Actor;
 use latchkey_core::oauth::{
-    AuthMethod, ClientPatch, ClientSettings, ClientType, GrantType, IdTokenAlg, NewClient,
+    AuthMethod, ClientPatch, ClientSettings, ClientType, GrantType, IdTokenAlg, Jwks, NewClient,
     OAuthClient,
 };
 use latchkey_core::services::Services;
@@ -43,9 +43,13 @@ pub enum ClientCommand {
         /// Require PKCE of a confidential client too.
         #[arg(long)]
         require_pkce: bool,
-        /// client_secret_basic (default) or client_secret_post.
+        /// client_secret_basic (default), client_secret_post, or
+        /// private_key_jwt (with --jwks-file or --jwks-uri; no secret).
         #[arg(long, value_name = "METHOD")]
         auth_method: Option<String>,
+        /// The keys of a private_key_jwt client.
+        #[command(flatten)]
+        keys: KeyArgs,
         /// The ID-token algorithm: RS256 (default), ES256, EdDSA.
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
@@ -83,6 +87,12 @@ pub enum ClientCommand {
         /// May read the revocation stream or not.
         #[arg(long, value_name = "BOOL")]
         events: Option<bool>,
+        /// The token-endpoint authentication (confidential clients).
+        #[arg(long, value_name = "METHOD")]
+        auth_method: Option<String>,
+        /// The keys of a private_key_jwt client.
+        #[command(flatten)]
+        keys: KeyArgs,
     },
     /// Delete a client.
     Delete {
@@ -94,6 +104,17 @@ pub enum ClientCommand {
         /// The client id.
         id: String,
     },
+}
+
+/// The keys of a `private_key_jwt` client.
+#[derive(Debug, clap::Args)]
+pub struct KeyArgs {
+    /// private_key_jwt: a JSON file with the client's public JWK set.
+    #[arg(long, value_name = "FILE")]
+    jwks_file: Option<std::path::PathBuf>,
+    /// private_key_jwt: where the client publishes its JWK set.
+    #[arg(long, value_name = "URI")]
+    jwks_uri: Option<String>,
 }
 
 fn bad(what: &str, value: &str, choices: &str) -> StartError {
@@ -119,6 +140,27 @@ fn alg(value: Option<&str>) -> Result<Option<IdTokenAlg>, StartError> {
     value
         .map(|a| IdTokenAlg::parse(a).ok_or_else(|| bad("algorithm", a, "RS256, ES256, EdDSA")))
         .transpose()
+}
+
+fn auth_method(value: &str) -> Result<AuthMethod, StartError> {
+    AuthMethod::parse(value).ok_or_else(|| {
+        bad(
+            "authentication method",
+            value,
+            "client_secret_basic, client_secret_post, private_key_jwt",
+        )
+    })
+}
+
+/// The JWK set in `path`, if given.
+fn jwks(path: Option<&std::path::Path>) -> Result<Option<Jwks>, StartError> {
+    path.map(|p| {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| StartError(format!("cannot read {}: {e}", p.display())))?;
+        serde_json::from_str(&text)
+            .map_err(|e| StartError(format!("{} is not a JWK set: {e}", p.display())))
+    })
+    .transpose()
 }
 
 fn describe(c: &OAuthClient) -> String {
@@ -156,7 +198,8 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
             scopes,
             first_party,
             require_pkce,
-            auth_method,
+            auth_method: method,
+            keys,
             id_token_alg,
             events,
         } => {
@@ -171,14 +214,8 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
                 (true, true, false) => vec![GrantType::ClientCredentials],
                 (true, true, true) => Vec::new(),
             };
-            let token_endpoint_auth_method = match (auth_method.as_deref(), public) {
-                (Some(m), _) => AuthMethod::parse(m).ok_or_else(|| {
-                    bad(
-                        "authentication method",
-                        m,
-                        "client_secret_basic, client_secret_post",
-                    )
-                })?,
+            let token_endpoint_auth_method = match (method.as_deref(), public) {
+                (Some(m), _) => auth_method(m)?,
                 (None, true) => AuthMethod::None,
                 (None, false) => AuthMethod::ClientSecretBasic,
             };
@@ -193,6 +230,8 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
                 require_pkce,
                 id_token_signed_response_alg: alg(id_token_alg.as_deref())?.unwrap_or_default(),
                 events,
+                jwks: jwks(keys.jwks_file.as_deref())?,
+                jwks_uri: keys.jwks_uri,
                 ..ClientSettings::default()
             };
             let (client, secret) = oauth
@@ -205,7 +244,8 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
                     println!("client_secret: {secret}");
                     println!("(the secret is shown only now; latchkey keeps only its hash)");
                 }
-                None => println!("(a public client: no secret; PKCE is required)"),
+                None if public => println!("(a public client: no secret; PKCE is required)"),
+                None => println!("(private_key_jwt: no secret; it signs with its registered key)"),
             }
         }
         ClientCommand::List => {
@@ -223,6 +263,8 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
             first_party,
             id_token_alg,
             events,
+            auth_method: method,
+            keys,
         } => {
             let given = |v: Vec<String>| (!v.is_empty()).then_some(v);
             let patch = ClientPatch {
@@ -234,6 +276,9 @@ pub async fn run(auth: &Services, cmd: ClientCommand) -> Result<(), StartError> 
                 first_party,
                 id_token_signed_response_alg: alg(id_token_alg.as_deref())?,
                 events,
+                token_endpoint_auth_method: method.as_deref().map(auth_method).transpose()?,
+                jwks: jwks(keys.jwks_file.as_deref())?.map(Some),
+                jwks_uri: keys.jwks_uri.map(Some),
                 ..ClientPatch::default()
             };
             let client = oauth

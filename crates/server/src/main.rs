@@ -447,12 +447,31 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
                 println!(
                     "rotated: new tokens are signed with the new key; running servers pick it up within seconds, and the old key keeps verifying until its tokens expire"
                 );
+                // the RSA key of ID tokens too, once one exists
+                let public = start::public_url(&config, config.server.listen);
+                let auth = start::auth(&config, store.clone(), &public, &master).await?;
+                if auth
+                    .oauth()
+                    .rotate_id_token_key()
+                    .await
+                    .map_err(|e| start::StartError(format!("ID-token key rotation failed: {e}")))?
+                {
+                    println!("rotated the ID-token key as well (listed with id-token)");
+                }
             }
             let listed = store
                 .signing_keys()
                 .await
                 .map_err(|e| start::StartError(format!("cannot list keys: {e}")))?;
-            for k in listed {
+            let id_token_keys = store
+                .id_token_keys()
+                .await
+                .map_err(|e| start::StartError(format!("cannot list keys: {e}")))?;
+            let tagged = listed
+                .into_iter()
+                .map(|k| ("", k))
+                .chain(id_token_keys.into_iter().map(|k| ("id-token  ", k)));
+            for (tag, k) in tagged {
                 let state = match (k.retired_at, k.publish_until) {
                     (None, _) => "active".to_owned(),
                     (Some(_), Some(until)) if until > now => {
@@ -461,7 +480,7 @@ async fn run(command: Command, config: Config) -> Result<(), start::StartError> 
                     _ => "retired, unpublished".to_owned(),
                 };
                 println!(
-                    "{}  {:6}  created {}  {}",
+                    "{tag}{}  {:6}  created {}  {}",
                     k.kid, k.alg, k.created_at, state
                 );
             }

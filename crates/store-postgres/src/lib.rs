@@ -50,6 +50,7 @@
 
 mod admin;
 mod audit;
+mod client_assertions;
 mod clients;
 mod credentials;
 mod events;

@@ -73,6 +73,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0031_oauth_grants.sql"),
     },
     Migration {
+        name: "0032_client_assertions",
+        sql: include_str!("../migrations/0032_client_assertions.sql"),
+    },
+    Migration {
         name: "0040_identities",
         sql: include_str!("../migrations/0040_identities.sql"),
     },

@@ -20,6 +20,7 @@
 
 mod admin;
 mod audit;
+mod client_assertions;
 mod clients;
 mod credentials;
 mod events;

@@ -103,6 +103,7 @@ macro_rules! conformance_suite {
             authorization_codes_are_taken_once,
             client_sessions_end_with_their_code_grant_and_browser_session,
             grants_are_remembered_listed_and_revoked_with_their_sessions,
+            client_assertion_jtis_are_used_once_until_they_expire,
             password_hashes_are_counted_by_scheme,
             one_imported_hash_per_scheme_is_sampled,
             account_batches_store_each_address_once,

@@ -18,7 +18,11 @@
 //! - An authorization code is stored as its hash and used up by its first
 //!   presentation, right or wrong ([`code`]); the rule deciding an exchange
 //!   is the pure [`CodeTaken::decide`].
+//! - `private_key_jwt` clients ([`assertion`]) hold no secret: they sign an
+//!   assertion with a key they registered (`jwks` or `jwks_uri`), whose
+//!   `jti` is used once (migration 0032).
 
+pub mod assertion;
 pub mod authorize;
 pub mod code;
 mod error;
@@ -29,10 +33,13 @@ pub mod redirect;
 mod service;
 mod store;
 
+pub use assertion::{CLIENT_ASSERTION_TYPE, ClientAssertionStore};
 pub use code::{AuthorizationCode, CODE_TTL, CodeExchange, CodeTaken, Redemption};
 pub use error::OAuthError;
 pub use flow::{ClientAuth, LoggedOut, scoped_claims};
 pub use grants::{CLIENT_REFRESH_PREFIX, ClientSession, ClientSessions, Grant};
+/// A JWK set (a `private_key_jwt` client's registered keys).
+pub use latchkey_tokens::Jwks;
 pub use model::{
     AuthMethod, ClientPatch, ClientSettings, ClientType, GrantType, IdTokenAlg, NewClient,
     OAuthClient,

@@ -1,5 +1,6 @@
 //! OAuth clients as registered.
 
+use latchkey_tokens::Jwks;
 use serde::{Deserialize, Serialize};
 
 use crate::keys::Client;
@@ -62,6 +63,9 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// No authentication: public clients.
     None,
+    /// A JWT signed with the client's key (RFC 7523 §2.2), checked with its
+    /// registered `jwks` or `jwks_uri`.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -70,6 +74,7 @@ impl AuthMethod {
         AuthMethod::ClientSecretBasic,
         AuthMethod::ClientSecretPost,
         AuthMethod::None,
+        AuthMethod::PrivateKeyJwt,
     ];
 
     /// Parses a registered name.
@@ -83,6 +88,7 @@ impl AuthMethod {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::None => "none",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -152,6 +158,11 @@ pub struct ClientSettings {
     /// (`GET /v1/events/stream`: every user's session ends). Off by default:
     /// third-party clients share the table.
     pub events: bool,
+    /// The public keys of a `private_key_jwt` client (RFC 7591 `jwks`).
+    pub jwks: Option<Jwks>,
+    /// Where a `private_key_jwt` client publishes its keys (RFC 7591
+    /// `jwks_uri`): https, or http on a loopback host, like upstream calls.
+    pub jwks_uri: Option<String>,
 }
 
 impl Default for ClientSettings {
@@ -169,6 +180,8 @@ impl Default for ClientSettings {
             refresh_token_ttl_secs: None,
             id_token_signed_response_alg: IdTokenAlg::RS256,
             events: false,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 }
@@ -249,6 +262,10 @@ pub struct ClientPatch {
     pub id_token_signed_response_alg: Option<IdTokenAlg>,
     /// May it read the revocation stream.
     pub events: Option<bool>,
+    /// New registered keys (`Some(None)`: none).
+    pub jwks: Option<Option<Jwks>>,
+    /// New key URL (`Some(None)`: none).
+    pub jwks_uri: Option<Option<String>>,
 }
 
 impl ClientPatch {
@@ -268,7 +285,9 @@ impl ClientPatch {
             access_token_ttl_secs,
             refresh_token_ttl_secs,
             id_token_signed_response_alg,
-            events
+            events,
+            jwks,
+            jwks_uri
         );
         settings
     }

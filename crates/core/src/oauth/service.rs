@@ -142,6 +142,17 @@ impl OAuth {
         Ok(rotated)
     }
 
+    /// `latchkey keys rotate`: a new ID-token key now, the old one retired
+    /// and still published until the tokens it signed expire, when an
+    /// ID-token key was ever made (this never makes the first one).
+    pub async fn rotate_id_token_key(&self) -> Result<bool, OAuthError> {
+        if self.store().id_token_keys().await?.is_empty() {
+            return Ok(false);
+        }
+        self.id_token_keys().await?;
+        self.rotate_keys(None).await
+    }
+
     /// Issues an authorization code for an approved request (`code.code_hash`
     /// is ignored and replaced); returns the code, to be sent once in the
     /// redirect. The store keeps only its hash.
@@ -195,7 +206,10 @@ impl OAuth {
         let mut settings = new.settings;
         validate(&name, &mut settings)?;
         self.signable(&settings)?;
-        let secret = (settings.client_type == ClientType::Confidential).then(random_token);
+        // a private_key_jwt client proves itself with its key: no secret
+        let secret = (settings.client_type == ClientType::Confidential
+            && settings.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt)
+            .then(random_token);
         let now = self.now();
         let client = Client {
             id: format!("lk_{}", id::new_id().replace('-', "")),
@@ -432,11 +446,12 @@ pub(crate) fn validate(name: &str, s: &mut ClientSettings) -> Result<(), OAuthEr
                 return Err(OAuthError::invalid(
                     "token_endpoint_auth_method",
                     "invalid_auth_method",
-                    "a confidential client uses client_secret_basic or client_secret_post",
+                    "a confidential client uses client_secret_basic, client_secret_post or private_key_jwt",
                 ));
             }
         }
     }
+    super::assertion::check_keys(s)?;
     for (field, ttl, max) in [
         ("access_token_ttl_secs", s.access_token_ttl_secs, 86_400),
         (

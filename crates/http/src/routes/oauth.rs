@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use latchkey_core::error::SharedError;
 use latchkey_core::keys::Client;
+use latchkey_core::oauth::{AuthMethod, CLIENT_ASSERTION_TYPE, ClientAuth, OAuthClient};
 use latchkey_core::sessions::Revocation;
 use latchkey_core::sessions::SessionError;
 use serde::{Deserialize, Serialize};
@@ -54,15 +55,81 @@ pub struct TokenForm {
     client_id: Option<String>,
     /// Client secret, when not sent with HTTP Basic.
     client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (`private_key_jwt`).
+    client_assertion_type: Option<String>,
+    /// The client's signed JWT (`private_key_jwt`).
+    client_assertion: Option<String>,
 }
 
-/// Client authentication: HTTP Basic (`client_secret_basic`, the default)
-/// or form fields (`client_secret_post`).
+/// The client-authentication fields of a form besides HTTP Basic.
+pub(crate) struct FormClientAuth<'a> {
+    /// `client_id`.
+    pub client_id: Option<&'a str>,
+    /// `client_secret`.
+    pub client_secret: Option<&'a str>,
+    /// `client_assertion_type`.
+    pub assertion_type: Option<&'a str>,
+    /// `client_assertion`.
+    pub assertion: Option<&'a str>,
+}
+
+/// The client of a `private_key_jwt` assertion (RFC 7523 §2.2), `None`
+/// when the form has none. An assertion beside a secret is
+/// `invalid_request`; a wrong type or a refused assertion `invalid_client`.
+pub(crate) async fn assertion_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &FormClientAuth<'_>,
+) -> Result<Option<OAuthClient>, ApiError> {
+    let Some(assertion) = form.assertion else {
+        return match form.assertion_type {
+            Some(_) => Err(invalid_request(
+                "client_assertion_type without client_assertion",
+            )),
+            None => Ok(None),
+        };
+    };
+    if basic_credentials(headers)?.is_some() || form.client_secret.is_some() {
+        return Err(invalid_request("use one client authentication method"));
+    }
+    if form.assertion_type != Some(CLIENT_ASSERTION_TYPE) {
+        return Err(invalid_client());
+    }
+    let client = state
+        .oauth()
+        .authenticate_assertion(assertion, form.client_id, state.client_jwks())
+        .await?;
+    Ok(Some(client))
+}
+
+/// Who may call an endpoint besides clients that hold a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Callers {
+    /// Clients with a secret only (introspection, the event stream).
+    WithSecret,
+    /// Public clients too, by `client_id` alone (revocation, RFC 7009
+    /// §2.1: a public client revokes its own tokens).
+    AlsoPublic,
+}
+
+/// Client authentication: HTTP Basic (`client_secret_basic`, the default),
+/// form fields (`client_secret_post`) or an assertion (`private_key_jwt`); where `callers` allows, a public
+/// client by its `client_id` alone.
 async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     form: &TokenForm,
+    callers: Callers,
 ) -> Result<Client, ApiError> {
+    let fields = FormClientAuth {
+        client_id: form.client_id.as_deref(),
+        client_secret: form.client_secret.as_deref(),
+        assertion_type: form.client_assertion_type.as_deref(),
+        assertion: form.client_assertion.as_deref(),
+    };
+    if let Some(client) = assertion_client(state, headers, &fields).await? {
+        return Ok(client.client);
+    }
     let (id, secret) = match (
         basic_credentials(headers)?,
         &form.client_id,
@@ -70,6 +137,17 @@ async fn authenticate_client(
     ) {
         (Some(pair), _, _) => pair,
         (None, Some(id), Some(secret)) => (id.clone(), secret.clone()),
+        (None, Some(id), None) if callers == Callers::AlsoPublic => {
+            let public = state
+                .oauth()
+                .authenticate(ClientAuth {
+                    method: AuthMethod::None,
+                    client_id: id,
+                    secret: None,
+                })
+                .await?;
+            return Ok(public.client);
+        }
         _ => return Err(invalid_client()),
     };
     match state.sessions().authenticate_client(&id, &secret).await {
@@ -115,8 +193,10 @@ pub(crate) async fn basic_client(
         token_type_hint: None,
         client_id: None,
         client_secret: None,
+        client_assertion_type: None,
+        client_assertion: None,
     };
-    authenticate_client(state, headers, &none).await
+    authenticate_client(state, headers, &none, Callers::WithSecret).await
 }
 
 /// A failure on our side: 503 when the database is unreachable, else 500
@@ -154,13 +234,14 @@ async fn token_request(
     state: &AppState,
     headers: &HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
+    callers: Callers,
 ) -> Result<(Client, String), ApiError> {
     let Ok(Form(form)) = form else {
         return Err(invalid_request(
             "send an application/x-www-form-urlencoded body",
         ));
     };
-    let client = authenticate_client(state, headers, &form).await?;
+    let client = authenticate_client(state, headers, &form, callers).await?;
     let token = form
         .token
         .filter(|t| !t.is_empty())
@@ -218,7 +299,7 @@ pub async fn post_introspect(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let (_, token) = token_request(&state, &headers, form).await?;
+    let (_, token) = token_request(&state, &headers, form, Callers::WithSecret).await?;
     let i = state
         .sessions()
         .introspect(&token)
@@ -239,8 +320,8 @@ pub async fn post_introspect(
     .into_response())
 }
 
-/// Token revocation (RFC 7009). **Requires** client authentication.
-/// A client revokes only tokens issued to it: revoking one ends its whole
+/// Token revocation (RFC 7009). **Requires** client authentication, or a
+/// public client's `client_id` in the form (RFC 7009 §2.1). A client revokes only tokens issued to it: revoking one ends its whole
 /// session. A token issued to another client, or a first-party token
 /// (those end at logout, `DELETE /v1/account/sessions` or by an
 /// administrator), is refused with 400 `unauthorized_client`. Unknown
@@ -257,7 +338,7 @@ pub async fn post_revoke(
     headers: HeaderMap,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let (client, token) = token_request(&state, &headers, form).await?;
+    let (client, token) = token_request(&state, &headers, form, Callers::AlsoPublic).await?;
     match state
         .sessions()
         .revoke_token(&token, &client.id)

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::RouteClass;
+use latchkey_core::oauth::Jwks;
 use latchkey_core::oauth::{
     AuthMethod, ClientPatch, ClientSettings, ClientType, GrantType, IdTokenAlg, NewClient,
     OAuthClient, OAuthError,
@@ -116,6 +117,13 @@ pub struct ClientView {
     id_token_signed_response_alg: &'static str,
     /// A resource server that may read the revocation stream (`GET /v1/events/stream`).
     events: bool,
+    /// The public keys of a `private_key_jwt` client (a JWK set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<Jwks>,
+    /// Where a `private_key_jwt` client publishes its keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jwks_uri: Option<String>,
     /// RFC 3339.
     created_at: String,
 }
@@ -139,6 +147,8 @@ impl From<OAuthClient> for ClientView {
             refresh_token_ttl_secs: s.refresh_token_ttl_secs,
             id_token_signed_response_alg: s.id_token_signed_response_alg.as_str(),
             events: s.events,
+            jwks: s.jwks,
+            jwks_uri: s.jwks_uri,
             created_at: rfc3339(c.client.created_at),
         }
     }
@@ -163,7 +173,8 @@ pub struct CreateClientRequest {
     name: String,
     /// `confidential` (default) or `public`.
     client_type: Option<String>,
-    /// `client_secret_basic` (default) or `client_secret_post`; public clients use `none`.
+    /// `client_secret_basic` (default), `client_secret_post` or `private_key_jwt`
+    /// (with `jwks` or `jwks_uri`; no secret); public clients use `none`.
     token_endpoint_auth_method: Option<String>,
     /// Exact redirect URIs: https, http on loopback, or a private-use scheme (`com.example.app:/cb`).
     #[serde(default)]
@@ -192,6 +203,13 @@ pub struct CreateClientRequest {
     /// May read the revocation stream, every user's session ends (default false).
     #[serde(default)]
     events: bool,
+    /// `private_key_jwt`: the client's public keys (a JWK set: 1 to 10
+    /// EdDSA, ES256 or RS256 keys, each with its own `kid`).
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<Jwks>,
+    /// `private_key_jwt`: where the client publishes its JWK set (https, or
+    /// http on a loopback host).
+    jwks_uri: Option<String>,
 }
 
 /// Changes to a client; absent fields stay, `null` lifetimes return to the server's.
@@ -215,6 +233,14 @@ pub struct PatchClientRequest {
     refresh_token_ttl_secs: Option<Option<u32>>,
     id_token_signed_response_alg: Option<String>,
     events: Option<bool>,
+    /// `null` removes the keys.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<Option<Jwks>>,
+    /// `null` removes the URL.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    jwks_uri: Option<Option<String>>,
 }
 
 /// Parses a registered name of `field` (422 `invalid_value` naming the choices).
@@ -252,7 +278,7 @@ fn auth_method(value: &str) -> Result<AuthMethod, ApiError> {
         "token_endpoint_auth_method",
         value,
         AuthMethod::parse,
-        "client_secret_basic, client_secret_post, none",
+        "client_secret_basic, client_secret_post, private_key_jwt, none",
     )
 }
 
@@ -318,6 +344,8 @@ pub async fn post_client(
             .transpose()?
             .unwrap_or_default(),
         events: body.events,
+        jwks: body.jwks,
+        jwks_uri: body.jwks_uri,
     };
     let (client, secret) = state
         .oauth()
@@ -394,6 +422,8 @@ pub async fn patch_client(
             .map(id_token_alg)
             .transpose()?,
         events: body.events,
+        jwks: body.jwks,
+        jwks_uri: body.jwks_uri,
     };
     let client = state
         .oauth()

@@ -71,8 +71,12 @@ pub(crate) fn metadata(issuer: &str) -> ProviderMetadata {
             .iter()
             .map(|m| m.as_str().to_owned())
             .collect(),
-        introspection_endpoint_auth_methods_supported: secret_methods.clone(),
-        revocation_endpoint_auth_methods_supported: secret_methods,
+        introspection_endpoint_auth_methods_supported: secret_methods,
+        // public clients revoke their own tokens by `client_id` (RFC 7009 §2.1)
+        revocation_endpoint_auth_methods_supported: AuthMethod::ALL
+            .iter()
+            .map(|m| m.as_str().to_owned())
+            .collect(),
         code_challenge_methods_supported: strings(&["S256"]),
         authorization_response_iss_parameter_supported: true,
     }

@@ -16,7 +16,9 @@ use utoipa::ToSchema;
 use utoipa_axum::routes;
 
 use super::Routes;
-use super::oauth::{basic_credentials, invalid_client, invalid_request};
+use super::oauth::{
+    FormClientAuth, assertion_client, basic_credentials, invalid_client, invalid_request,
+};
 use crate::error::ApiError;
 use crate::render::{OAuthError, Renderer};
 use crate::state::AppState;
@@ -43,6 +45,10 @@ pub struct TokenRequest {
     client_id: Option<String>,
     /// The client's secret (`client_secret_post`).
     client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (`private_key_jwt`).
+    client_assertion_type: Option<String>,
+    /// The client's signed JWT (`private_key_jwt`, RFC 7523 §2.2).
+    client_assertion: Option<String>,
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -78,33 +84,17 @@ pub async fn post_token(
             "send an application/x-www-form-urlencoded body without repeated parameters",
         ));
     };
-    let (client_id, secret, method) =
-        match (basic_credentials(&headers)?, &f.client_id, &f.client_secret) {
-            (Some(_), _, Some(_)) => {
-                return Err(invalid_request("use one client authentication method"));
-            }
-            (Some((id, secret)), form_id, None) => {
-                if form_id.as_ref().is_some_and(|f| *f != id) {
-                    return Err(invalid_client());
-                }
-                (id, Some(secret), AuthMethod::ClientSecretBasic)
-            }
-            (None, Some(id), Some(secret)) => (
-                id.clone(),
-                Some(secret.clone()),
-                AuthMethod::ClientSecretPost,
-            ),
-            (None, Some(id), None) => (id.clone(), None, AuthMethod::None),
-            (None, None, _) => return Err(invalid_client()),
-        };
     let oauth = state.oauth();
-    let client = oauth
-        .authenticate(ClientAuth {
-            method,
-            client_id: &client_id,
-            secret: secret.as_deref(),
-        })
-        .await?;
+    let fields = FormClientAuth {
+        client_id: f.client_id.as_deref(),
+        client_secret: f.client_secret.as_deref(),
+        assertion_type: f.client_assertion_type.as_deref(),
+        assertion: f.client_assertion.as_deref(),
+    };
+    let client = match assertion_client(&state, &headers, &fields).await? {
+        Some(client) => client,
+        None => secret_or_public_client(oauth, &headers, &f).await?,
+    };
     let tokens = match f.grant_type.as_str() {
         "authorization_code" => {
             let code = f
@@ -137,6 +127,41 @@ pub async fn post_token(
         _ => return Err(CoreError::UnsupportedGrantType.into()),
     };
     Ok(no_store(axum::Json(tokens).into_response()))
+}
+
+/// Client authentication by secret (Basic or form) or, for a public
+/// client, its `client_id` alone, with the method it registered.
+async fn secret_or_public_client(
+    oauth: &latchkey_core::oauth::OAuth,
+    headers: &HeaderMap,
+    f: &TokenRequest,
+) -> Result<latchkey_core::oauth::OAuthClient, ApiError> {
+    let (client_id, secret, method) =
+        match (basic_credentials(headers)?, &f.client_id, &f.client_secret) {
+            (Some(_), _, Some(_)) => {
+                return Err(invalid_request("use one client authentication method"));
+            }
+            (Some((id, secret)), form_id, None) => {
+                if form_id.as_ref().is_some_and(|f| *f != id) {
+                    return Err(invalid_client());
+                }
+                (id, Some(secret), AuthMethod::ClientSecretBasic)
+            }
+            (None, Some(id), Some(secret)) => (
+                id.clone(),
+                Some(secret.clone()),
+                AuthMethod::ClientSecretPost,
+            ),
+            (None, Some(id), None) => (id.clone(), None, AuthMethod::None),
+            (None, None, _) => return Err(invalid_client()),
+        };
+    Ok(oauth
+        .authenticate(ClientAuth {
+            method,
+            client_id: &client_id,
+            secret: secret.as_deref(),
+        })
+        .await?)
 }
 
 /// The form of a UserInfo POST (RFC 6750 §2.2: the token in the body).

@@ -15,6 +15,7 @@ mod lifecycle;
 mod mfa;
 mod nginx;
 mod oauth;
+mod oauth_client_auth;
 mod oauth_flows;
 mod pages;
 mod passkeys;

@@ -27,36 +27,37 @@ latchkey_testkit::sqlite_only!(
     a_client_revokes_only_its_own_tokens,
     a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not_grant,
     rp_initiated_logout_ends_the_browser_session_and_returns_exactly,
+    keys_rotate_replaces_the_id_token_key_and_keeps_the_old_one_published,
 );
 
-const PASSWORD: &str = "correct horse battery staple";
-const CB: &str = "https://app.example.com/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const CB: &str = "https://app.example.com/cb";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn unique(tag: &str) -> String {
     format!("{tag}-{}@example.com", latchkey_core::id::new_id())
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// A registered client: id and (confidential) secret.
-struct Client {
-    id: String,
-    secret: Option<String>,
+pub(crate) struct Client {
+    pub(crate) id: String,
+    pub(crate) secret: Option<String>,
 }
 
 impl Client {
-    fn basic(&self) -> Option<String> {
+    pub(crate) fn basic(&self) -> Option<String> {
         self.secret.as_deref().map(|s| basic_auth(&self.id, s))
     }
 }
 
 /// Registers a client with the command line's rights; `patch` changes the
 /// registration's JSON.
-async fn client(app: &TestApp, patch: impl FnOnce(&mut Value)) -> Client {
+pub(crate) async fn client(app: &TestApp, patch: impl FnOnce(&mut Value)) -> Client {
     let email = unique("admin");
     let user = app.register(&email, PASSWORD).await;
     app.auth
@@ -93,7 +94,7 @@ async fn client(app: &TestApp, patch: impl FnOnce(&mut Value)) -> Client {
 }
 
 /// A person signed in in a browser: their id and session cookie.
-async fn person(app: &TestApp) -> (String, String) {
+pub(crate) async fn person(app: &TestApp) -> (String, String) {
     let email = unique("person");
     let user = app.register(&email, PASSWORD).await;
     let cookie = app.login_cookie(&email, PASSWORD).await;
@@ -146,7 +147,7 @@ fn location(r: &TestResponse) -> (String, HashMap<String, String>) {
 }
 
 /// Authorizes and returns the code (the client must skip consent or have it).
-async fn code_for(app: &TestApp, client: &Client, cookie: &str, extra: &str) -> String {
+pub(crate) async fn code_for(app: &TestApp, client: &Client, cookie: &str, extra: &str) -> String {
     let r = get_authorize(app, Some(cookie), &query(client, extra)).await;
     assert_eq!(r.status, 303, "{}", r.text());
     let (base, p) = location(&r);
@@ -156,7 +157,7 @@ async fn code_for(app: &TestApp, client: &Client, cookie: &str, extra: &str) -> 
     p.get("code").cloned().unwrap_or_else(|| panic!("{p:?}"))
 }
 
-async fn token(app: &TestApp, basic: Option<&str>, body: &str) -> TestResponse {
+pub(crate) async fn token(app: &TestApp, basic: Option<&str>, body: &str) -> TestResponse {
     let mut req =
         Request::post("/oauth2/token").header("content-type", "application/x-www-form-urlencoded");
     if let Some(b) = basic {
@@ -166,7 +167,7 @@ async fn token(app: &TestApp, basic: Option<&str>, body: &str) -> TestResponse {
         .await
 }
 
-async fn redeem(app: &TestApp, client: &Client, code: &str) -> TestResponse {
+pub(crate) async fn redeem(app: &TestApp, client: &Client, code: &str) -> TestResponse {
     let body = format!(
         "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}{}",
         enc(CB),
@@ -179,7 +180,7 @@ async fn redeem(app: &TestApp, client: &Client, code: &str) -> TestResponse {
     token(app, client.basic().as_deref(), &body).await
 }
 
-async fn refresh(app: &TestApp, client: &Client, rt: &str) -> TestResponse {
+pub(crate) async fn refresh(app: &TestApp, client: &Client, rt: &str) -> TestResponse {
     token(
         app,
         client.basic().as_deref(),
@@ -188,7 +189,7 @@ async fn refresh(app: &TestApp, client: &Client, rt: &str) -> TestResponse {
     .await
 }
 
-async fn userinfo(app: &TestApp, at: &str) -> TestResponse {
+pub(crate) async fn userinfo(app: &TestApp, at: &str) -> TestResponse {
     app.send("GET", "/oauth2/userinfo", Some(at)).await
 }
 
@@ -999,4 +1000,42 @@ async fn rp_initiated_logout_ends_the_browser_session_and_returns_exactly(app: T
     );
     let d = app.get("/.well-known/openid-configuration").await.json();
     assert_eq!(d["end_session_endpoint"], format!("{ISSUER}/oauth2/logout"));
+}
+
+/// `latchkey keys rotate` rotates the RSA ID-token key too (the CLI calls
+/// `rotate_id_token_key`): new ID tokens carry the new key's `kid`, and the
+/// retired key stays in the JWKS while its tokens live. Before, only the
+/// access-token key rotated. Never the first one: no key, no rotation.
+async fn keys_rotate_replaces_the_id_token_key_and_keeps_the_old_one_published(app: TestApp) {
+    assert!(
+        !app.auth.oauth().rotate_id_token_key().await.unwrap(),
+        "no ID-token key was ever made: nothing to rotate, none made"
+    );
+    let c = client(&app, |_| {}).await;
+    let (_, cookie) = person(&app).await;
+    let id_token = |t: &Value| t["id_token"].as_str().unwrap().to_owned();
+    let kid = |t: &str| {
+        latchkey_tokens::decode_header_unverified(t)
+            .unwrap()
+            .kid
+            .unwrap()
+    };
+    let code = code_for(&app, &c, &cookie, "").await;
+    let old = id_token(&redeem(&app, &c, &code).await.json());
+
+    assert!(app.auth.oauth().rotate_id_token_key().await.unwrap());
+    let code = code_for(&app, &c, &cookie, "").await;
+    let new = id_token(&redeem(&app, &c, &code).await.json());
+    assert_ne!(
+        kid(&old),
+        kid(&new),
+        "new ID tokens are signed with the new key"
+    );
+    assert_eq!(
+        latchkey_tokens::decode_header_unverified(&new).unwrap().alg,
+        "RS256"
+    );
+    // both verify against the published keys
+    id_claims(&app, &old, &c.id).await;
+    id_claims(&app, &new, &c.id).await;
 }

@@ -13,7 +13,7 @@ use time::{Duration, OffsetDateTime};
 use crate::cases::{sample_session, sample_token, sample_user};
 use crate::db::TestDb;
 
-async fn with_client(store: &dyn Store, client_id: &str, now: OffsetDateTime) {
+pub(crate) async fn with_client(store: &dyn Store, client_id: &str, now: OffsetDateTime) {
     let event = AuditEvent::new(
         EventType::ClientCreated,
         now,

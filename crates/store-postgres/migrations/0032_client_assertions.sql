@@ -1,0 +1,10 @@
+-- private_key_jwt (issue 16): the jti of every client assertion accepted,
+-- kept until the assertion expires, so that each is used once. One row per
+-- (client, jti); the insert that records a jti is the check.
+
+CREATE TABLE oauth_client_assertions (
+    client_id  TEXT        COLLATE "C" NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    jti        TEXT        COLLATE "C" NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
