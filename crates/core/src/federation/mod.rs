@@ -18,8 +18,9 @@ mod upstream;
 
 pub use error::FederationError;
 pub use model::{
-    ClaimMapping, EXCHANGE_TTL, ExchangeGrant, FLOW_TTL, FederationConfig, Flow, FlowMode,
-    Identity, LinkPolicy, Provider, ProviderKind, Upstreamer,
+    AppleSecret, ClaimMapping, ClientAuth, Dialect, EXCHANGE_TTL, ExchangeGrant, FLOW_TTL,
+    FederationConfig, Flow, FlowMode, Identity, LinkPolicy, Provider, ProviderKind, TenantIssuer,
+    Upstreamer,
 };
 pub use service::{Arrived, Begun, Callback, Endpoints, Federation, outcome, s256};
 pub use store::FederationStore;

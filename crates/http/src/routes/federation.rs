@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 
 use super::Routes;
 use super::mfa::signed_in_json;
-use crate::cookies::{cookie_value, set_cookie};
+use crate::cookies::{cookie_value, set_cross_site_cookie};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::pages::csrf::PreSignIn;
@@ -166,9 +166,12 @@ pub struct AuthorizeQuery {
     state: Option<String>,
 }
 
+/// The flow cookie is `SameSite=None` under https: a `form_post` callback
+/// (Apple) is a cross-site POST, which a `Lax` cookie would not follow.
+/// `state` is still compared with it, so it binds the flow to the browser.
 fn flow_cookie(state: &AppState, headers: &mut HeaderMap, value: &str, max_age: i64) {
     let cookies = state.cookies();
-    set_cookie(
+    set_cross_site_cookie(
         headers,
         cookies.federation_name(),
         value,
@@ -258,6 +261,9 @@ pub struct CallbackParams {
     iss: Option<String>,
     /// An error of the provider.
     error: Option<String>,
+    /// Apple (`form_post`): the person's name, as JSON, on the first
+    /// sign-in only.
+    user: Option<String>,
 }
 
 /// Finishes a sign-in: the provider's answer must carry the `state` of the
@@ -333,6 +339,7 @@ async fn callback(
         code: params.code.as_deref(),
         iss: params.iss.as_deref(),
         error: params.error.as_deref(),
+        user: params.user.as_deref(),
     };
     let arrived = state
         .federation()

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::http::Request;
 use latchkey_core::federation::{
-    ClaimMapping, FederationConfig, LinkPolicy, Provider, ProviderKind, s256,
+    ClaimMapping, Dialect, FederationConfig, LinkPolicy, Provider, ProviderKind, s256,
 };
 use latchkey_testkit::raw_http;
 use latchkey_testkit::{Options, TestApp, TestResponse};
@@ -40,6 +40,7 @@ fn provider(name: &str, issuer: &str, link_policy: LinkPolicy) -> Provider {
         claims: ClaimMapping::default(),
         link_policy,
         sign_up: true,
+        dialect: Dialect::default(),
     }
 }
 
@@ -65,7 +66,7 @@ async fn app() -> TestApp {
     .await
 }
 
-async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse {
+pub(crate) async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse {
     let mut req = Request::get(path).header("user-agent", latchkey_testkit::USER_AGENT);
     if let Some(c) = cookie {
         req = req.header("cookie", c);
@@ -74,7 +75,7 @@ async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse {
 }
 
 /// The `name=value` of cookie `name` a response set.
-fn set_cookie(r: &TestResponse, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(r: &TestResponse, name: &str) -> Option<String> {
     r.headers
         .get_all("set-cookie")
         .iter()
