@@ -11,6 +11,7 @@ mod error;
 pub mod id_token;
 pub mod link;
 mod model;
+mod native;
 pub mod presets;
 mod service;
 mod store;
@@ -22,6 +23,7 @@ pub use model::{
     FederationConfig, Flow, FlowMode, Identity, LinkPolicy, Provider, ProviderKind, TenantIssuer,
     Upstreamer,
 };
+pub use native::NONCE_TTL;
 pub use service::{Arrived, Begun, Callback, Endpoints, Federation, outcome, s256};
 pub use store::FederationStore;
 pub use upstream::{Upstream, UpstreamError, VerifyingKey};

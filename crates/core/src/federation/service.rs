@@ -831,6 +831,8 @@ pub fn outcome(e: &FederationError) -> &'static str {
         FederationError::SignUpClosed => "sign_up_closed",
         FederationError::InvalidIdToken(_) => "invalid_id_token",
         FederationError::Upstream(_) => "upstream_error",
+        FederationError::NonceUnknown => "invalid_nonce",
+        FederationError::IdTokenRefused(_) => "id_token_refused",
         _ => "error",
     }
 }

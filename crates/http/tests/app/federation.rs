@@ -518,6 +518,23 @@ async fn api_sign_in(app: &TestApp, provider: &str, login: &str) -> TestResponse
     .await
 }
 
+/// The account of bearer token `access` turns on TOTP.
+pub(crate) async fn turn_on_totp(app: &TestApp, access: &str) {
+    let r = app.send("POST", "/v1/account/mfa/totp", Some(access)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let code = app.totp_code(&secret, 0);
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            serde_json::json!({"code": code}),
+            Some(access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_page_offers_the_providers_and_a_second_factor_still_applies() {
     let app = app().await;
@@ -535,22 +552,7 @@ async fn the_login_page_offers_the_providers_and_a_second_factor_still_applies()
 
     // an account made by a provider turns on TOTP ...
     let tokens = api_sign_in(&app, "idp", "grace").await.json();
-    let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let r = app
-        .send("POST", "/v1/account/mfa/totp", Some(&access))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let secret = r.json()["secret"].as_str().unwrap().to_owned();
-    let code = app.totp_code(&secret, 0);
-    let r = app
-        .json(
-            "POST",
-            "/v1/account/mfa/totp/confirm",
-            serde_json::json!({"code": code}),
-            Some(&access),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    turn_on_totp(&app, tokens["access_token"].as_str().unwrap()).await;
     // ... then the provider alone starts no session: the code form, or mfa_required
     let r = sign_in(&app, "idp", "grace").await;
     assert_eq!(r.status, 200, "{}", r.text());

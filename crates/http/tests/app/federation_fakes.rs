@@ -44,7 +44,7 @@ use latchkey_tokens::{
 };
 use serde_json::{Value, json};
 
-use super::federation::{get, set_cookie};
+use super::federation::{get, set_cookie, turn_on_totp};
 
 const CLIENT_ID: &str = "latchkey-client-id";
 const CLIENT_SECRET: &str = "latchkey-client-secret";
@@ -1136,4 +1136,165 @@ async fn forged_expired_and_mixed_up_id_tokens_never_sign_in() {
     signed_in(&sign_in(&app, &fake, "google", person(json!({})), None).await);
     fake.clean();
     other.clean();
+}
+
+impl Fake {
+    /// The ID token a platform SDK hands the app: signed by the provider
+    /// for `person`, with `nonce` as the app asked for it.
+    pub(crate) fn sdk_token(&self, person: Value, nonce: &str) -> String {
+        self.id_token(&Grant {
+            challenge: String::new(),
+            redirect_uri: String::new(),
+            nonce: Some(nonce.to_owned()),
+            person,
+        })
+    }
+}
+
+/// A nonce of `provider` for a native sign-in.
+async fn nonce(app: &TestApp, provider: &str) -> String {
+    let r = app
+        .send("POST", &format!("/v1/auth/oauth/{provider}/nonce"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.json()["expires_in"], 300);
+    r.json()["nonce"].as_str().unwrap().to_owned()
+}
+
+async fn native(app: &TestApp, provider: &str, id_token: &str, nonce: &str) -> TestResponse {
+    app.json(
+        "POST",
+        &format!("/v1/auth/oauth/{provider}/token"),
+        json!({"id_token": id_token, "nonce": nonce}),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_apps_sign_in_with_a_platform_sdks_id_token_and_a_single_use_nonce() {
+    let google = Fake::start(Style::Google).await;
+    let github = Fake::start(Style::GitHub).await;
+    let android = "1234-android.apps.googleusercontent.com";
+    let app = app_with(vec![
+        provider("google", &google, |s| {
+            s.native_client_ids = vec![android.into(), "com.example.ios".into()];
+        }),
+        provider("github", &github, |_| {}),
+    ])
+    .await;
+    let ada = json!({"sub": "10769150350006150715113082367", "email": "ada@gmail.com",
+                     "email_verified": true, "name": "Ada"});
+    // valid: a bearer session for a new account
+    let n = nonce(&app, "google").await;
+    let r = native(&app, "google", &google.sdk_token(ada.clone(), &n), &n).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let access = r.json()["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    let me = app.send("GET", "/v1/account", Some(&access)).await;
+    assert_eq!(me.json()["email"], "ada@gmail.com", "{}", me.text());
+    // replayed nonce: refused, though the token is still good
+    let r = native(&app, "google", &google.sdk_token(ada.clone(), &n), &n).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (400, "invalid_nonce")
+    );
+    // an Android token: aud the web client, azp the Android client
+    let n = nonce(&app, "google").await;
+    let mut from_android = ada.clone();
+    from_android["azp"] = json!(android);
+    let r = native(&app, "google", &google.sdk_token(from_android, &n), &n).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // an iOS token issued to the bundle id, with the hashed nonce
+    let n = nonce(&app, "google").await;
+    let mut from_ios = ada.clone();
+    from_ios["aud"] = json!("com.example.ios");
+    let hashed = latchkey_tokens::sha256_hex(n.as_bytes());
+    let r = native(&app, "google", &google.sdk_token(from_ios, &hashed), &n).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // wrong aud: another app's token
+    let n = nonce(&app, "google").await;
+    let mut other_app = ada.clone();
+    other_app["aud"] = json!("999-someone-else.apps.googleusercontent.com");
+    let r = native(&app, "google", &google.sdk_token(other_app, &n), &n).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (401, "id_token_refused")
+    );
+    // ... and its nonce is spent
+    let r = native(&app, "google", &google.sdk_token(ada.clone(), &n), &n).await;
+    assert_eq!(r.code(), "invalid_nonce");
+    // expired
+    let n = nonce(&app, "google").await;
+    let mut expired = ada.clone();
+    expired["iat"] = json!(google.now - 7200);
+    expired["exp"] = json!(google.now - 3600);
+    let r = native(&app, "google", &google.sdk_token(expired, &n), &n).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (401, "id_token_refused")
+    );
+    // a token for another nonce than the one presented
+    let (n1, n2) = (nonce(&app, "google").await, nonce(&app, "google").await);
+    let r = native(&app, "google", &google.sdk_token(ada.clone(), &n1), &n2).await;
+    assert_eq!(r.code(), "id_token_refused");
+    // a nonce never issued, and an expired one
+    let r = native(
+        &app,
+        "google",
+        &google.sdk_token(ada.clone(), "made-up"),
+        "made-up",
+    )
+    .await;
+    assert_eq!(r.code(), "invalid_nonce");
+    let n = nonce(&app, "google").await;
+    app.clock.advance(time::Duration::minutes(6));
+    let r = native(&app, "google", &google.sdk_token(ada.clone(), &n), &n).await;
+    assert_eq!(r.code(), "invalid_nonce");
+    // forged tokens
+    let n = nonce(&app, "google").await;
+    google.forge(Forge::AlgNone);
+    let r = native(&app, "google", &google.sdk_token(ada.clone(), &n), &n).await;
+    assert_eq!(r.code(), "id_token_refused");
+    // no native sign-in with a plain OAuth 2.0 provider
+    let r = app.send("POST", "/v1/auth/oauth/github/nonce", None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (400, "native_not_supported")
+    );
+    let r = app.send("POST", "/v1/auth/oauth/nope/nonce", None).await;
+    assert_eq!(r.code(), "unknown_provider");
+    google.clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_sign_in_follows_the_linking_rule_and_the_second_factor() {
+    let google = Fake::start(Style::Google).await;
+    let app = app_with(vec![provider("google", &google, |_| {})]).await;
+    app.register("carol@example.com", PASSWORD).await;
+    // an unverified address of an existing account: no link, no session
+    let n = nonce(&app, "google").await;
+    let carol = json!({"sub": "c1", "email": "carol@example.com", "email_verified": false});
+    let r = native(&app, "google", &google.sdk_token(carol, &n), &n).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (409, "link_required")
+    );
+    let id = user(&app, "carol@example.com").await.unwrap().id;
+    assert!(app.store.identities_of(&id).await.unwrap().is_empty());
+    // carol turns on TOTP; Google (trusted for verified addresses) links,
+    // and the session waits for the second factor
+    let tokens = app.login("carol@example.com", PASSWORD).await;
+    turn_on_totp(&app, tokens["access_token"].as_str().unwrap()).await;
+    let n = nonce(&app, "google").await;
+    let carol = json!({"sub": "c1", "email": "carol@example.com", "email_verified": true});
+    let r = native(&app, "google", &google.sdk_token(carol, &n), &n).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["mfa_required"], true, "{}", r.text());
+    assert!(r.json().get("access_token").is_none());
+    assert_eq!(app.store.identities_of(&id).await.unwrap().len(), 1);
+    google.clean();
 }
