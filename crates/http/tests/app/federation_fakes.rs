@@ -929,12 +929,33 @@ async fn apple_posts_the_callback_takes_the_name_once_and_checks_the_es256_clien
     assert_eq!(app.store.identities_of(&ada.id).await.unwrap().len(), 1);
     // the POST without the flow cookie (it did not survive): refused
     let r = get(&app, "/v1/auth/oauth/apple/authorize", None).await;
-    let (code, state) = fake.authorize(r.header("location").unwrap(), json!({"sub": "x"}));
+    let (code, state) = fake.authorize(
+        r.header("location").unwrap(),
+        json!({"sub": "x", "email": "x@privaterelay.appleid.com", "email_verified": true}),
+    );
     refused(
         &callback(&app, &fake, "apple", &code, &state, None, None).await,
         400,
         "state_mismatch",
     );
+    // another flow's state with this browser's cookie: refused; the
+    // finished POST replayed: refused
+    let flow = set_cookie(&r, "latchkey_fed").unwrap();
+    let wrong = callback(
+        &app,
+        &fake,
+        "apple",
+        &code,
+        "not-this-flow",
+        None,
+        Some(&flow),
+    )
+    .await;
+    refused(&wrong, 400, "state_mismatch");
+    let ok = callback(&app, &fake, "apple", &code, &state, None, Some(&flow)).await;
+    signed_in(&ok);
+    let replayed = callback(&app, &fake, "apple", &code, &state, None, Some(&flow)).await;
+    refused(&replayed, 400, "state_expired");
     fake.clean();
 }
 
