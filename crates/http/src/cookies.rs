@@ -32,6 +32,30 @@ pub fn set_cookie(
     );
 }
 
+/// Appends a `Set-Cookie` for a cookie that must come with a cross-site
+/// POST (a `form_post` callback): `SameSite=None` with `Secure` under
+/// https; over plain http (development) browsers refuse `None` without
+/// `Secure`, so it is `Lax` there.
+pub fn set_cross_site_cookie(
+    headers: &mut HeaderMap,
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    secure: bool,
+) {
+    let same_site = if secure {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    };
+    append(
+        headers,
+        latchkey_cookie(name, value, secure)
+            .same_site(same_site)
+            .max_age(time::Duration::seconds(max_age_secs)),
+    );
+}
+
 /// Appends a `Set-Cookie` for one of latchkey's cookies without `Max-Age`:
 /// the browser forgets it when it closes.
 pub fn set_browser_session_cookie(headers: &mut HeaderMap, name: &str, value: &str, secure: bool) {
@@ -55,6 +79,27 @@ fn append(headers: &mut HeaderMap, cookie: CookieBuilder<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cross_site_cookie_is_same_site_none_and_secure_under_https() {
+        let set = |secure| {
+            let mut h = HeaderMap::new();
+            set_cross_site_cookie(&mut h, "latchkey_fed", "s", 600, secure);
+            h.get(header::SET_COOKIE)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let https = set(true);
+        assert!(
+            https.contains("SameSite=None") && https.contains("Secure"),
+            "{https}"
+        );
+        assert!(https.contains("HttpOnly") && https.contains("Max-Age=600"));
+        // browsers refuse SameSite=None without Secure: Lax over plain http
+        assert!(set(false).contains("SameSite=Lax"));
+    }
 
     #[test]
     fn cookies_are_found_by_exact_name() {

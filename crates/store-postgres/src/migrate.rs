@@ -96,6 +96,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0080_federation",
         sql: include_str!("../migrations/0080_federation.sql"),
     },
+    Migration {
+        name: "0081_federation_native",
+        sql: include_str!("../migrations/0081_federation_native.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -91,6 +91,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0080_federation",
         sql: include_str!("../migrations/0080_federation.sql"),
     },
+    Migration {
+        name: "0081_federation_native",
+        sql: include_str!("../migrations/0081_federation_native.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

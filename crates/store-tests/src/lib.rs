@@ -115,6 +115,7 @@ macro_rules! conformance_suite {
             identities_link_once_and_keep_the_last_way_in,
             concurrent_unlinks_keep_one_way_in,
             federation_rows_are_taken_once,
+            native_nonces_are_taken_once,
             deletion_removes_the_identities,
             passwordless_tokens_supersede_and_are_used_once,
             passwordless_attempts_are_reserved_at_most_five_times,

@@ -58,6 +58,18 @@ pub enum FederationError {
     /// No such linked identity on this account.
     #[error("identity not found")]
     IdentityNotFound,
+    /// Native apps: the provider is not OpenID Connect (no platform SDK
+    /// ID tokens).
+    #[error("native sign-in needs an OpenID Connect provider")]
+    NativeUnsupported,
+    /// Native apps: the nonce is unknown, used, expired, or another
+    /// provider's.
+    #[error("nonce unknown, expired or used")]
+    NonceUnknown,
+    /// Native apps: the app's ID token failed validation (the reason is
+    /// logged, never sent).
+    #[error("ID token refused: {0}")]
+    IdTokenRefused(&'static str),
     /// A refusal of the sign-in gate (suspended, pending deletion, ...).
     #[error(transparent)]
     SignIn(#[from] SignInError),

@@ -4,12 +4,14 @@
 //! `nonce`; and the person described by the claims.
 
 use latchkey_tokens::{
-    Validation, VerifyError, VerifyingKey, constant_time_eq, verify_jwt_typ_optional,
+    Validation, VerifyError, VerifyingKey, b64url_decode, constant_time_eq, sha256_hex,
+    verify_jwt_typ_optional,
 };
 use serde_json::{Map, Value};
 
 use super::FederationError;
-use super::model::{ClaimMapping, Upstreamer};
+use super::model::{ClaimMapping, TenantIssuer, Upstreamer};
+use super::presets::CONSUMERS_TENANT;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECS: i64 = 60;
@@ -17,14 +19,67 @@ const LEEWAY_SECS: i64 = 60;
 /// What an ID token must satisfy.
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
-    /// The provider's issuer, exactly.
-    pub issuer: &'a str,
-    /// Our client id there.
-    pub client_id: &'a str,
-    /// The nonce of this flow.
-    pub nonce: &'a str,
+    /// The provider's issuers: the configured one first, then the
+    /// spellings its tokens also carry; `iss` must be one, exactly.
+    pub issuers: &'a [&'a str],
+    /// Our client id there first, then (native apps) the other client ids
+    /// a platform SDK's token may be issued to: `aud` must hold one, and
+    /// `azp`, when present, must be one.
+    pub audiences: &'a [&'a str],
+    /// The nonce the token must carry.
+    pub nonce: Nonce<'a>,
     /// Now, in seconds since the epoch.
     pub now: i64,
+}
+
+/// How the `nonce` claim must match.
+#[derive(Debug, Clone, Copy)]
+pub enum Nonce<'a> {
+    /// Exactly this value (the authorization request's nonce).
+    Exact(&'a str),
+    /// This value, or the lowercase hex SHA-256 of it: platform SDKs
+    /// (Sign in with Apple on iOS) take the hash of the app's nonce.
+    ExactOrSha256(&'a str),
+}
+
+impl Nonce<'_> {
+    fn accepts(self, claim: &str) -> bool {
+        let eq = |a: &str, b: &str| constant_time_eq(a.as_bytes(), b.as_bytes());
+        match self {
+            Nonce::Exact(n) => eq(claim, n),
+            Nonce::ExactOrSha256(n) => eq(claim, n) | eq(claim, &sha256_hex(n.as_bytes())),
+        }
+    }
+}
+
+/// The claims of `token` before any check: only to pick which of the
+/// expected issuers and audiences it names (the check then runs on them,
+/// signature first) and a multi-tenant issuer's `tid`.
+pub fn unverified_claims(token: &str) -> Map<String, Value> {
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|p| b64url_decode(p).ok())
+        .and_then(|p| serde_json::from_slice(&p).ok())
+        .unwrap_or_default()
+}
+
+/// The issuer a multi-tenant provider's token must carry: the template
+/// filled with the token's own `tid` (a tenant id, never the personal
+/// tenant under `organizations`).
+pub fn tenant_issuer(
+    t: &TenantIssuer,
+    claims: &Map<String, Value>,
+) -> Result<String, FederationError> {
+    let tid = claims
+        .get("tid")
+        .and_then(Value::as_str)
+        .filter(|tid| tid.len() == 36 && tid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+        .ok_or(FederationError::InvalidIdToken("tid"))?;
+    if t.organizations_only && tid.eq_ignore_ascii_case(CONSUMERS_TENANT) {
+        return Err(FederationError::InvalidIdToken("tid"));
+    }
+    Ok(t.template.replace("{tenantid}", tid))
 }
 
 /// Validates `token` signed by `key` (the key its `kid` names, looked up by
@@ -34,9 +89,30 @@ pub fn validate(
     key: Option<VerifyingKey>,
     e: &Expected,
 ) -> Result<Map<String, Value>, FederationError> {
+    let seen = unverified_claims(token);
+    let iss = seen.get("iss").and_then(Value::as_str).unwrap_or_default();
+    let issuer = e
+        .issuers
+        .iter()
+        .find(|i| **i == iss)
+        .or(e.issuers.first())
+        .copied()
+        .unwrap_or_default();
+    let token_auds: Vec<&str> = match seen.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let audience = e
+        .audiences
+        .iter()
+        .find(|a| token_auds.contains(a))
+        .or(e.audiences.first())
+        .copied()
+        .unwrap_or_default();
     let v = Validation {
-        issuer: e.issuer,
-        audience: e.client_id,
+        issuer,
+        audience,
         typ: "JWT",
         now: e.now,
         leeway_secs: LEEWAY_SECS,
@@ -47,16 +123,13 @@ pub fn validate(
     let nonce_ok = claims
         .get("nonce")
         .and_then(Value::as_str)
-        .is_some_and(|n| constant_time_eq(n.as_bytes(), e.nonce.as_bytes()));
+        .is_some_and(|n| e.nonce.accepts(n));
     if !nonce_ok {
         return Err(FederationError::InvalidIdToken("nonce"));
     }
-    let several_audiences = claims
-        .get("aud")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.len() > 1);
+    let several_audiences = token_auds.len() > 1;
     match claims.get("azp") {
-        Some(Value::String(azp)) if azp == e.client_id => {}
+        Some(Value::String(azp)) if e.audiences.contains(&azp.as_str()) => {}
         None if !several_audiences => {}
         _ => return Err(FederationError::InvalidIdToken("azp")),
     }
@@ -120,9 +193,9 @@ mod tests {
 
     fn expected() -> Expected<'static> {
         Expected {
-            issuer: "https://idp.example",
-            client_id: "latchkey",
-            nonce: "n-0S6_WzA2Mj",
+            issuers: &["https://idp.example"],
+            audiences: &["latchkey"],
+            nonce: Nonce::Exact("n-0S6_WzA2Mj"),
             now: NOW,
         }
     }

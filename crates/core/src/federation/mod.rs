@@ -11,6 +11,7 @@ mod error;
 pub mod id_token;
 pub mod link;
 mod model;
+mod native;
 pub mod presets;
 mod service;
 mod store;
@@ -18,9 +19,11 @@ mod upstream;
 
 pub use error::FederationError;
 pub use model::{
-    ClaimMapping, EXCHANGE_TTL, ExchangeGrant, FLOW_TTL, FederationConfig, Flow, FlowMode,
-    Identity, LinkPolicy, Provider, ProviderKind, Upstreamer,
+    AppleSecret, ClaimMapping, ClientAuth, Dialect, EXCHANGE_TTL, ExchangeGrant, FLOW_TTL,
+    FederationConfig, Flow, FlowMode, Identity, LinkPolicy, Provider, ProviderKind, TenantIssuer,
+    Upstreamer,
 };
+pub use native::NONCE_TTL;
 pub use service::{Arrived, Begun, Callback, Endpoints, Federation, outcome, s256};
 pub use store::FederationStore;
 pub use upstream::{Upstream, UpstreamError, VerifyingKey};

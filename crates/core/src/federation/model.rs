@@ -80,6 +80,66 @@ pub struct Provider {
     pub link_policy: LinkPolicy,
     /// Whether a first sign-in may create an account.
     pub sign_up: bool,
+    /// Where the provider departs from plain OpenID Connect / OAuth 2.0
+    /// (from its preset), and the native apps' client ids.
+    pub dialect: Dialect,
+}
+
+/// How latchkey authenticates at a provider's token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuth {
+    /// `client_secret_basic` (RFC 6749 §2.3.1), the generic kinds' choice.
+    #[default]
+    Basic,
+    /// `client_secret_post`: id and secret in the form body.
+    Post,
+    /// A `GET` with id and secret in the query (Facebook's manual flow).
+    Query,
+}
+
+/// A multi-tenant issuer (Microsoft `common`, `organizations`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantIssuer {
+    /// The issuer with `{tenantid}`, as the discovery document names it.
+    pub template: String,
+    /// `organizations`: the personal-account tenant is refused.
+    pub organizations_only: bool,
+}
+
+/// Apple's client secret: an ES256 JWT made for each token request.
+#[derive(Clone)]
+pub struct AppleSecret {
+    /// The developer team id (`iss`).
+    pub team_id: String,
+    /// The Sign in with Apple key (its `kid` is the key id).
+    pub key: std::sync::Arc<latchkey_tokens::SigningKey>,
+}
+
+impl std::fmt::Debug for AppleSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppleSecret")
+            .field("team_id", &self.team_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a provider departs from the plain protocols.
+#[derive(Debug, Clone, Default)]
+pub struct Dialect {
+    /// Client authentication at the token endpoint.
+    pub client_auth: ClientAuth,
+    /// GitHub's emails API: the address is its verified primary one.
+    pub emails_endpoint: Option<Url>,
+    /// The `response_mode` asked for (`form_post`).
+    pub response_mode: Option<String>,
+    /// Other spellings of the issuer in ID tokens.
+    pub issuer_aliases: Vec<String>,
+    /// Any tenant's issuer, by the ID token's `tid`.
+    pub tenant_issuer: Option<TenantIssuer>,
+    /// Apple: the client secret JWT, and the name of the first sign-in.
+    pub apple: Option<AppleSecret>,
+    /// Native apps: other client ids an ID token may be issued to.
+    pub native_client_ids: Vec<String>,
 }
 
 impl std::fmt::Debug for Provider {

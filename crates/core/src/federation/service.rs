@@ -13,11 +13,11 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::FederationError;
-use super::id_token::{self, Expected};
+use super::id_token::{self, Expected, Nonce};
 use super::link::{Arrival, Arriving};
 use super::model::{
-    EXCHANGE_TTL, ExchangeGrant, FLOW_TTL, FederationConfig, Flow, FlowMode, Identity, Provider,
-    ProviderKind, Upstreamer,
+    AppleSecret, ClientAuth, EXCHANGE_TTL, ExchangeGrant, FLOW_TTL, FederationConfig, Flow,
+    FlowMode, Identity, Provider, ProviderKind, Upstreamer,
 };
 use super::upstream::Upstream;
 use crate::audit::{AuditEvent, EventType};
@@ -104,6 +104,8 @@ pub struct Callback<'a> {
     pub iss: Option<&'a str>,
     /// `error`.
     pub error: Option<&'a str>,
+    /// Apple's `user` form field (JSON; the name, on the first sign-in).
+    pub user: Option<&'a str>,
 }
 
 /// A callback that went through: the account, and where the flow ends.
@@ -170,7 +172,7 @@ impl Federation {
         self.inner.config.api_redirect_uris.iter().any(|u| u == uri)
     }
 
-    fn ctx(&self) -> &Context {
+    pub(super) fn ctx(&self) -> &Context {
         &self.inner.ctx
     }
 
@@ -180,7 +182,7 @@ impl Federation {
         format!("{base}/v1/auth/oauth/{provider}/callback")
     }
 
-    async fn endpoints(&self, p: &Provider) -> Result<Arc<Endpoints>, FederationError> {
+    pub(super) async fn endpoints(&self, p: &Provider) -> Result<Arc<Endpoints>, FederationError> {
         if p.kind == ProviderKind::OAuth2 {
             let missing = || FederationError::Upstream("endpoints not configured".into());
             return Ok(Arc::new(Endpoints {
@@ -213,8 +215,14 @@ impl Federation {
             .ok()
             .and_then(Discovery::endpoints)
             .ok_or_else(|| FederationError::Upstream("discovery document is invalid".into()))?;
-        // OpenID Connect Discovery §4.3: the document's issuer is exactly ours
-        if found.issuer.as_deref() != Some(issuer) {
+        // OpenID Connect Discovery §4.3: the document's issuer is exactly
+        // ours (a multi-tenant one names the `{tenantid}` template)
+        let named = p
+            .dialect
+            .tenant_issuer
+            .as_ref()
+            .map_or(issuer, |t| &t.template);
+        if found.issuer.as_deref() != Some(named) {
             return Err(FederationError::Upstream(
                 "discovery names another issuer".into(),
             ));
@@ -275,6 +283,9 @@ impl Federation {
             if p.kind == ProviderKind::Oidc {
                 q.append_pair("nonce", &nonce);
             }
+            if let Some(mode) = &p.dialect.response_mode {
+                q.append_pair("response_mode", mode);
+            }
         }
         Ok(Begun {
             url: url.into(),
@@ -331,7 +342,10 @@ impl Federation {
             .code
             .filter(|c| !c.is_empty())
             .ok_or(FederationError::Denied)?;
-        let person = self.redeem(p, &endpoints, code, &flow, now).await?;
+        let mut person = self.redeem(p, &endpoints, code, &flow, now).await?;
+        if p.dialect.apple.is_some() && person.name.is_none() {
+            person.name = cb.user.and_then(apple_name);
+        }
         let arrived = self.arrive(p, &person, &flow.mode, client).await;
         let outcome = match &arrived {
             Ok(_) => "success",
@@ -356,9 +370,8 @@ impl Federation {
     ) -> Result<Upstreamer, FederationError> {
         let redirect_uri = self.redirect_uri(&p.name);
         let body = self
-            .inner
-            .upstream
-            .post_form(
+            .token_request(
+                p,
                 &endpoints.token_endpoint,
                 &[
                     ("grant_type", "authorization_code"),
@@ -366,38 +379,32 @@ impl Federation {
                     ("redirect_uri", &redirect_uri),
                     ("code_verifier", &flow.verifier),
                 ],
-                Some((&p.client_id, &p.client_secret)),
+                now,
             )
-            .await
-            .map_err(|e| FederationError::Upstream(format!("token endpoint: {e}")))?;
+            .await?;
         let tokens: Map<String, Value> = serde_json::from_slice(&body)
             .map_err(|_| FederationError::Upstream("token response is not JSON".into()))?;
+        if let Some(error) = tokens.get("error").and_then(Value::as_str) {
+            // GitHub answers a refused code with 200 and `error`
+            return Err(FederationError::Upstream(format!(
+                "token endpoint: {error}"
+            )));
+        }
         let claims = match p.kind {
             ProviderKind::Oidc => {
                 let token = tokens
                     .get("id_token")
                     .and_then(Value::as_str)
                     .ok_or(FederationError::InvalidIdToken("missing"))?;
-                let kid = decode_header_unverified(token)
-                    .ok()
-                    .and_then(|h| h.kid)
-                    .unwrap_or_default();
-                let key = match &endpoints.jwks_uri {
-                    Some(jwks) if !kid.is_empty() => {
-                        self.inner.upstream.signing_key(jwks, &kid).await
-                    }
-                    _ => None,
-                };
-                id_token::validate(
+                self.id_token_claims(
+                    p,
+                    endpoints,
                     token,
-                    key,
-                    &Expected {
-                        issuer: p.issuer.as_deref().unwrap_or_default(),
-                        client_id: &p.client_id,
-                        nonce: &flow.nonce,
-                        now: now.unix_timestamp(),
-                    },
-                )?
+                    Nonce::Exact(&flow.nonce),
+                    &[&p.client_id],
+                    now,
+                )
+                .await?
             }
             ProviderKind::OAuth2 => {
                 let access = tokens
@@ -414,15 +421,126 @@ impl Federation {
                     .get(url, Some(access))
                     .await
                     .map_err(|e| FederationError::Upstream(format!("userinfo: {e}")))?;
-                serde_json::from_slice(&body).map_err(|_| {
+                let mut claims = serde_json::from_slice(&body).map_err(|_| {
                     FederationError::Upstream("userinfo is not a JSON object".into())
-                })?
+                })?;
+                if let Some(url) = &p.dialect.emails_endpoint {
+                    self.primary_email(p, url, access, &mut claims).await?;
+                }
+                claims
             }
         };
         id_token::upstreamer(&claims, &p.claims)
     }
 
-    async fn arrive(
+    /// Calls the token endpoint with `form` and the client authentication
+    /// the provider documents.
+    async fn token_request(
+        &self,
+        p: &Provider,
+        url: &Url,
+        form: &[(&str, &str)],
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<u8>, FederationError> {
+        let secret = match &p.dialect.apple {
+            Some(apple) => apple_client_secret(p, apple, now)?,
+            None => p.client_secret.clone(),
+        };
+        let up = &self.inner.upstream;
+        let own = [
+            ("client_id", p.client_id.as_str()),
+            ("client_secret", &secret),
+        ];
+        let answer = match p.dialect.client_auth {
+            ClientAuth::Basic => up.post_form(url, form, Some((&p.client_id, &secret))).await,
+            ClientAuth::Post => {
+                let form: Vec<(&str, &str)> = form.iter().chain(&own).copied().collect();
+                up.post_form(url, &form, None).await
+            }
+            ClientAuth::Query => {
+                let mut url = url.clone();
+                url.query_pairs_mut().extend_pairs(form.iter().chain(&own));
+                up.get(&url, None).await
+            }
+        };
+        answer.map_err(|e| FederationError::Upstream(format!("token endpoint: {e}")))
+    }
+
+    /// The claims of ID token `token` of provider `p`: its key from the
+    /// provider's JWKS by `kid`, then every check of [`id_token::validate`]
+    /// against the provider's issuer (a multi-tenant one's by the token's
+    /// `tid`, or one of its aliases).
+    pub(super) async fn id_token_claims(
+        &self,
+        p: &Provider,
+        endpoints: &Endpoints,
+        token: &str,
+        nonce: Nonce<'_>,
+        audiences: &[&str],
+        now: time::OffsetDateTime,
+    ) -> Result<Map<String, Value>, FederationError> {
+        let kid = decode_header_unverified(token)
+            .ok()
+            .and_then(|h| h.kid)
+            .unwrap_or_default();
+        let key = match &endpoints.jwks_uri {
+            Some(jwks) if !kid.is_empty() => self.inner.upstream.signing_key(jwks, &kid).await,
+            _ => None,
+        };
+        let tenant;
+        let mut issuers = Vec::new();
+        if let Some(t) = &p.dialect.tenant_issuer {
+            tenant = id_token::tenant_issuer(t, &id_token::unverified_claims(token))?;
+            issuers.push(tenant.as_str());
+        } else {
+            issuers.push(p.issuer.as_deref().unwrap_or_default());
+            issuers.extend(p.dialect.issuer_aliases.iter().map(String::as_str));
+        }
+        id_token::validate(
+            token,
+            key,
+            &Expected {
+                issuers: &issuers,
+                audiences,
+                nonce,
+                now: now.unix_timestamp(),
+            },
+        )
+    }
+
+    /// GitHub: the address is the primary one of the emails API, with its
+    /// own `verified`; `/user`'s public `email` is never used.
+    async fn primary_email(
+        &self,
+        p: &Provider,
+        url: &Url,
+        access: &str,
+        claims: &mut Map<String, Value>,
+    ) -> Result<(), FederationError> {
+        let body = self
+            .inner
+            .upstream
+            .get(url, Some(access))
+            .await
+            .map_err(|e| FederationError::Upstream(format!("emails: {e}")))?;
+        let emails: Vec<Value> = serde_json::from_slice(&body)
+            .map_err(|_| FederationError::Upstream("emails is not a JSON array".into()))?;
+        claims.remove(&p.claims.email);
+        claims.remove(&p.claims.email_verified);
+        let primary = emails
+            .iter()
+            .find(|e| e.get("primary") == Some(&Value::Bool(true)));
+        if let Some(e) = primary {
+            if let Some(address) = e.get("email") {
+                claims.insert(p.claims.email.clone(), address.clone());
+            }
+            let verified = e.get("verified") == Some(&Value::Bool(true));
+            claims.insert(p.claims.email_verified.clone(), Value::Bool(verified));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn arrive(
         &self,
         p: &Provider,
         person: &Upstreamer,
@@ -649,6 +767,49 @@ impl Federation {
     }
 }
 
+/// Apple's client secret: an ES256 JWT of the developer's key, `iss` the
+/// team id, `sub` our client id, `aud` Apple's issuer, good for five
+/// minutes (Apple allows six months; each token request makes a new one).
+fn apple_client_secret(
+    p: &Provider,
+    apple: &AppleSecret,
+    now: time::OffsetDateTime,
+) -> Result<String, FederationError> {
+    let now = now.unix_timestamp();
+    let claims = serde_json::json!({
+        "iss": apple.team_id,
+        "iat": now,
+        "exp": now + 300,
+        "aud": p.issuer.as_deref().unwrap_or_default(),
+        "sub": p.client_id,
+    });
+    apple
+        .key
+        .sign_jwt("JWT", &claims)
+        .map_err(|e| FederationError::Shared(SharedError::Internal(e.to_string())))
+}
+
+/// The name in Apple's `user` form field
+/// (`{"name":{"firstName":…,"lastName":…},"email":…}`), sent on the first
+/// sign-in only. Only the name is taken: the address comes from the ID
+/// token.
+fn apple_name(user: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(user).ok()?;
+    let name = v.get("name")?;
+    let part = |k: &str| {
+        name.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let full = [part("firstName"), part("lastName")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!full.is_empty()).then_some(full)
+}
+
 /// The S256 PKCE challenge of `verifier` (RFC 7636).
 pub fn s256(verifier: &str) -> String {
     b64url_encode(&sha256(verifier.as_bytes()))
@@ -670,6 +831,8 @@ pub fn outcome(e: &FederationError) -> &'static str {
         FederationError::SignUpClosed => "sign_up_closed",
         FederationError::InvalidIdToken(_) => "invalid_id_token",
         FederationError::Upstream(_) => "upstream_error",
+        FederationError::NonceUnknown => "invalid_nonce",
+        FederationError::IdTokenRefused(_) => "id_token_refused",
         _ => "error",
     }
 }

@@ -24,7 +24,7 @@ use utoipa_axum::routes;
 
 use super::Routes;
 use super::mfa::signed_in_json;
-use crate::cookies::{cookie_value, set_cookie};
+use crate::cookies::{cookie_value, set_cross_site_cookie};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::pages::csrf::PreSignIn;
@@ -128,6 +128,27 @@ impl From<FederationError> for ApiError {
                 "Not found",
                 "No such linked identity on this account.",
             ),
+            FederationError::NativeUnsupported => (
+                StatusCode::BAD_REQUEST,
+                "native_not_supported",
+                "No native sign-in with this provider",
+                "Native apps sign in with ID tokens of OpenID Connect providers only.",
+            ),
+            FederationError::NonceUnknown => (
+                StatusCode::BAD_REQUEST,
+                "invalid_nonce",
+                "Invalid nonce",
+                "The nonce is unknown, used, expired (5 minutes) or another provider's. Get a new one.",
+            ),
+            FederationError::IdTokenRefused(why) => {
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "id_token_refused",
+                    "ID token refused",
+                    "The ID token did not pass validation (signature, issuer, audience, expiry, nonce).",
+                )
+                .with_reason(format!("native ID token refused: {why}"));
+            }
             FederationError::SignIn(e) => return e.into(),
             FederationError::Shared(e) => return e.into(),
         };
@@ -144,7 +165,12 @@ impl CheckError for FederationError {
     }
 
     fn is_guess(&self) -> bool {
-        matches!(self, FederationError::InvalidCode)
+        matches!(
+            self,
+            FederationError::InvalidCode
+                | FederationError::NonceUnknown
+                | FederationError::IdTokenRefused(_)
+        )
     }
 }
 
@@ -166,9 +192,12 @@ pub struct AuthorizeQuery {
     state: Option<String>,
 }
 
+/// The flow cookie is `SameSite=None` under https: a `form_post` callback
+/// (Apple) is a cross-site POST, which a `Lax` cookie would not follow.
+/// `state` is still compared with it, so it binds the flow to the browser.
 fn flow_cookie(state: &AppState, headers: &mut HeaderMap, value: &str, max_age: i64) {
     let cookies = state.cookies();
-    set_cookie(
+    set_cross_site_cookie(
         headers,
         cookies.federation_name(),
         value,
@@ -258,6 +287,9 @@ pub struct CallbackParams {
     iss: Option<String>,
     /// An error of the provider.
     error: Option<String>,
+    /// Apple (`form_post`): the person's name, as JSON, on the first
+    /// sign-in only.
+    user: Option<String>,
 }
 
 /// Finishes a sign-in: the provider's answer must carry the `state` of the
@@ -333,6 +365,7 @@ async fn callback(
         code: params.code.as_deref(),
         iss: params.iss.as_deref(),
         error: params.error.as_deref(),
+        user: params.user.as_deref(),
     };
     let arrived = state
         .federation()
@@ -430,19 +463,32 @@ pub async fn post_exchange(
     Json(body): Json<ExchangeRequest>,
 ) -> Result<Response, ApiError> {
     let federation = state.federation();
-    let signed_in = SignIn {
-        state: &state,
-        headers: &headers,
-        client: &client,
+    let signed_in = bearer_sign_in(&state, &headers, &client, ip, &body.code)
+        .run(|_device| federation.exchange(&body.code, &body.code_verifier, &client))
+        .await?;
+    Ok(signed_in_json(signed_in))
+}
+
+/// The sign-in step of an app's bearer session through a provider (the
+/// API mode's exchange, native apps), its quotas by `account`: the one-time
+/// code or nonce, the account being known only after the check.
+pub(super) fn bearer_sign_in<'a>(
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    client: &'a latchkey_core::auth::ClientInfo,
+    ip: Option<std::net::IpAddr>,
+    account: &'a str,
+) -> SignIn<'a> {
+    SignIn {
+        state,
+        headers,
+        client,
         ip,
-        account: &body.code,
+        account,
         kind: SessionKind::Bearer,
         pow: None,
         remember: true,
     }
-    .run(|_device| federation.exchange(&body.code, &body.code_verifier, &client))
-    .await?;
-    Ok(signed_in_json(signed_in))
 }
 
 /// A configured provider.

@@ -12,6 +12,7 @@ mod auth;
 pub mod authz;
 mod events;
 mod federation;
+mod federation_native;
 mod health;
 mod lifecycle;
 mod links;
@@ -188,6 +189,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         mfa_page::routes(),
         passkeys::routes(),
         federation::routes(),
+        federation_native::routes(),
         passwordless::routes(),
         passwordless_page::routes(),
         oauth::routes(),

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::http::Request;
 use latchkey_core::federation::{
-    ClaimMapping, FederationConfig, LinkPolicy, Provider, ProviderKind, s256,
+    ClaimMapping, Dialect, FederationConfig, LinkPolicy, Provider, ProviderKind, s256,
 };
 use latchkey_testkit::raw_http;
 use latchkey_testkit::{Options, TestApp, TestResponse};
@@ -40,6 +40,7 @@ fn provider(name: &str, issuer: &str, link_policy: LinkPolicy) -> Provider {
         claims: ClaimMapping::default(),
         link_policy,
         sign_up: true,
+        dialect: Dialect::default(),
     }
 }
 
@@ -65,7 +66,7 @@ async fn app() -> TestApp {
     .await
 }
 
-async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse {
+pub(crate) async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse {
     let mut req = Request::get(path).header("user-agent", latchkey_testkit::USER_AGENT);
     if let Some(c) = cookie {
         req = req.header("cookie", c);
@@ -74,7 +75,7 @@ async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> TestResponse {
 }
 
 /// The `name=value` of cookie `name` a response set.
-fn set_cookie(r: &TestResponse, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(r: &TestResponse, name: &str) -> Option<String> {
     r.headers
         .get_all("set-cookie")
         .iter()
@@ -517,6 +518,23 @@ async fn api_sign_in(app: &TestApp, provider: &str, login: &str) -> TestResponse
     .await
 }
 
+/// The account of bearer token `access` turns on TOTP.
+pub(crate) async fn turn_on_totp(app: &TestApp, access: &str) {
+    let r = app.send("POST", "/v1/account/mfa/totp", Some(access)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let code = app.totp_code(&secret, 0);
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            serde_json::json!({"code": code}),
+            Some(access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_page_offers_the_providers_and_a_second_factor_still_applies() {
     let app = app().await;
@@ -534,22 +552,7 @@ async fn the_login_page_offers_the_providers_and_a_second_factor_still_applies()
 
     // an account made by a provider turns on TOTP ...
     let tokens = api_sign_in(&app, "idp", "grace").await.json();
-    let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let r = app
-        .send("POST", "/v1/account/mfa/totp", Some(&access))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let secret = r.json()["secret"].as_str().unwrap().to_owned();
-    let code = app.totp_code(&secret, 0);
-    let r = app
-        .json(
-            "POST",
-            "/v1/account/mfa/totp/confirm",
-            serde_json::json!({"code": code}),
-            Some(&access),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    turn_on_totp(&app, tokens["access_token"].as_str().unwrap()).await;
     // ... then the provider alone starts no session: the code form, or mfa_required
     let r = sign_in(&app, "idp", "grace").await;
     assert_eq!(r.status, 200, "{}", r.text());

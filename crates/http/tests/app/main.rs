@@ -10,6 +10,7 @@ mod authz;
 mod contract;
 mod events;
 mod federation;
+mod federation_fakes;
 mod hash_pool;
 mod lifecycle;
 mod mfa;

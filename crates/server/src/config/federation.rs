@@ -9,9 +9,7 @@
 use std::collections::BTreeMap;
 
 use latchkey_core::federation::presets;
-use latchkey_core::federation::{
-    ClaimMapping, FederationConfig, LinkPolicy, Provider, ProviderKind,
-};
+use latchkey_core::federation::{FederationConfig, Provider};
 use serde::Deserialize;
 use url::Url;
 
@@ -63,6 +61,7 @@ struct RawProvider {
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
     userinfo_endpoint: Option<String>,
+    emails_endpoint: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
     scopes: Option<List>,
@@ -70,6 +69,10 @@ struct RawProvider {
     sign_up: Option<bool>,
     #[serde(default)]
     claims: RawClaims,
+    native_client_ids: Option<List>,
+    team_id: Option<String>,
+    key_id: Option<String>,
+    private_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,19 +92,6 @@ fn split(list: Option<List>) -> Option<Vec<String>> {
             .map(str::to_owned)
             .collect()
     })
-}
-
-/// An http(s) URL; plain http only on a loopback host (development).
-fn endpoint(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(format!(
-            "{raw:?} must be https (http only on a loopback host)"
-        )),
-    }
 }
 
 impl Raw {
@@ -135,106 +125,41 @@ impl Raw {
 }
 
 fn provider(name: &str, raw: RawProvider) -> Result<Provider, String> {
-    let name_ok = (1..=32).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !name_ok {
-        return Err("the name must be 1 to 32 of a-z, 0-9, `-`, `_`".into());
-    }
-    let preset = presets::preset(&raw.kind).ok_or_else(|| {
-        let known: Vec<&str> = presets::ALL.iter().map(|p| p.name).collect();
-        format!(
-            "kind {:?} is not oidc, oauth2 or a preset ({})",
-            raw.kind,
-            known.join(", ")
-        )
-    })?;
-    let nonblank = |v: Option<String>, what: &str| {
-        v.filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| format!("`{what}` is required"))
-    };
-    let client_id = nonblank(raw.client_id, "client_id")?;
-    let client_secret = nonblank(raw.client_secret, "client_secret")?;
-    let issuer = match (raw.issuer, preset.issuer) {
-        (Some(i), _) => Some(i),
-        (None, Some(i)) if i.contains("{tenant}") => {
-            let tenant = nonblank(raw.tenant, "tenant")?;
-            Some(i.replace("{tenant}", &tenant))
-        }
-        (None, i) => i.map(str::to_owned),
-    };
-    let url = |own: Option<String>, preset: Option<&str>| {
-        own.or(preset.map(str::to_owned))
-            .map(|u| endpoint(&u))
-            .transpose()
-    };
-    let authorization_endpoint = url(raw.authorization_endpoint, preset.authorization_endpoint)?;
-    let token_endpoint = url(raw.token_endpoint, preset.token_endpoint)?;
-    let userinfo_endpoint = url(raw.userinfo_endpoint, preset.userinfo_endpoint)?;
-    match preset.kind {
-        ProviderKind::Oidc => {
-            let issuer = issuer.as_deref().ok_or("`issuer` is required")?;
-            endpoint(issuer)?;
-        }
-        ProviderKind::OAuth2 => {
-            if authorization_endpoint.is_none()
-                || token_endpoint.is_none()
-                || userinfo_endpoint.is_none()
-            {
-                return Err("`authorization_endpoint`, `token_endpoint` and `userinfo_endpoint` are required".into());
-            }
-        }
-    }
-    let link_policy = match raw.link_policy.as_deref() {
-        None => preset.link_policy,
-        Some("never") => LinkPolicy::Never,
-        Some("verified") => LinkPolicy::Verified,
-        Some(other) => {
-            return Err(format!(
-                "link_policy {other:?} is not `never` or `verified`"
-            ));
-        }
-    };
-    let defaults = ClaimMapping {
-        subject: preset.subject_claim.into(),
-        email_verified: preset.email_verified_claim.into(),
-        ..ClaimMapping::default()
-    };
-    let claims = ClaimMapping {
-        subject: raw.claims.subject.unwrap_or(defaults.subject),
-        email: raw.claims.email.unwrap_or(defaults.email),
-        email_verified: raw.claims.email_verified.unwrap_or(defaults.email_verified),
-        name: raw.claims.name.unwrap_or(defaults.name),
-    };
-    let display_name = raw
-        .display_name
-        .or_else(|| (!preset.display_name.is_empty()).then(|| preset.display_name.to_owned()))
-        .unwrap_or_else(|| name.to_owned());
-    Ok(Provider {
-        name: name.to_owned(),
-        display_name,
-        kind: preset.kind,
-        issuer: if preset.kind == ProviderKind::Oidc {
-            issuer
-        } else {
-            None
+    let c = raw.claims;
+    presets::build(
+        name,
+        presets::Settings {
+            kind: raw.kind,
+            display_name: raw.display_name,
+            issuer: raw.issuer,
+            tenant: raw.tenant,
+            authorization_endpoint: raw.authorization_endpoint,
+            token_endpoint: raw.token_endpoint,
+            userinfo_endpoint: raw.userinfo_endpoint,
+            emails_endpoint: raw.emails_endpoint,
+            client_id: raw.client_id,
+            client_secret: raw.client_secret,
+            scopes: split(raw.scopes),
+            link_policy: raw.link_policy,
+            sign_up: raw.sign_up,
+            claims: presets::ClaimOverrides {
+                subject: c.subject,
+                email: c.email,
+                email_verified: c.email_verified,
+                name: c.name,
+            },
+            native_client_ids: split(raw.native_client_ids).unwrap_or_default(),
+            team_id: raw.team_id,
+            key_id: raw.key_id,
+            private_key: raw.private_key,
         },
-        authorization_endpoint,
-        token_endpoint,
-        userinfo_endpoint,
-        client_id,
-        client_secret,
-        scopes: split(raw.scopes)
-            .unwrap_or_else(|| preset.scopes.iter().map(|s| (*s).to_owned()).collect()),
-        claims,
-        link_policy,
-        sign_up: raw.sign_up.unwrap_or(true),
-    })
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    use latchkey_core::federation::{LinkPolicy, ProviderKind};
+
     use super::*;
 
     fn parse(toml_text: &str) -> Result<Provider, String> {

@@ -1,7 +1,11 @@
-//! Facebook Login: OAuth 2.0, the person from the Graph API's `/me`.
+//! Facebook Login: OAuth 2.0, the person from the Graph API's `/me`. The
+//! code is exchanged by a `GET` of the token endpoint with the client's id
+//! and secret in the query, as the manual flow documents
+//! (<https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow>).
+//! Facebook asserts no verified flag: an address never links on its own.
 
 use super::{GENERIC_OIDC, Preset};
-use crate::federation::model::ProviderKind;
+use crate::federation::model::{ClientAuth, ProviderKind};
 
 pub(super) const PRESET: Preset = Preset {
     name: "facebook",
@@ -12,5 +16,6 @@ pub(super) const PRESET: Preset = Preset {
     userinfo_endpoint: Some("https://graph.facebook.com/me?fields=id,name,email"),
     scopes: &["email", "public_profile"],
     subject_claim: "id",
+    client_auth: ClientAuth::Query,
     ..GENERIC_OIDC
 };

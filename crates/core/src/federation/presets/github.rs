@@ -1,7 +1,13 @@
-//! GitHub: OAuth 2.0, the person from `GET /user` (numeric `id`).
+//! GitHub: OAuth 2.0, the person from `GET /user` (numeric `id`). The
+//! address is the verified primary one of the emails API (`GET
+//! /user/emails`, scope `user:email`), never `/user`'s public `email`;
+//! an unverified primary never links. The token endpoint takes the secret
+//! in the body and answers JSON only to `Accept: application/json`
+//! (<https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps>,
+//! <https://docs.github.com/en/rest/users/emails>).
 
 use super::{GENERIC_OIDC, Preset};
-use crate::federation::model::ProviderKind;
+use crate::federation::model::{ClientAuth, ProviderKind};
 
 pub(super) const PRESET: Preset = Preset {
     name: "github",
@@ -10,7 +16,9 @@ pub(super) const PRESET: Preset = Preset {
     authorization_endpoint: Some("https://github.com/login/oauth/authorize"),
     token_endpoint: Some("https://github.com/login/oauth/access_token"),
     userinfo_endpoint: Some("https://api.github.com/user"),
+    emails_endpoint: Some("https://api.github.com/user/emails"),
     scopes: &["read:user", "user:email"],
     subject_claim: "id",
+    client_auth: ClientAuth::Post,
     ..GENERIC_OIDC
 };
