@@ -47,6 +47,7 @@ pub mod store;
 pub mod user;
 pub mod user_transfer;
 pub mod validate;
+pub mod ways_in;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -82,6 +82,7 @@ pub trait Store:
     + crate::user_transfer::UserTransferStore
     + crate::federation::FederationStore
     + crate::passwordless::PasswordlessStore
+    + crate::ways_in::WaysInStore
     + Send
     + Sync
     + 'static

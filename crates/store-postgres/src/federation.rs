@@ -1,7 +1,7 @@
 //! [`FederationStore`] on PostgreSQL: linked identities and the one-time
 //! rows of a flow. Taking a row is one `DELETE … RETURNING`; unlinking
-//! locks the user's row first, so two concurrent unlinks of an account's
-//! last two identities cannot both pass the last-way-in check.
+//! locks the user's row first ([`crate::ways_in`]), so two concurrent
+//! removals of an account's last two ways in cannot both pass the rule.
 
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
@@ -9,6 +9,7 @@ use latchkey_core::audit::AuditEvent;
 use latchkey_core::federation::{FederationStore, Identity};
 use latchkey_core::store::{StoreError, truncate_to_millis};
 use latchkey_core::user::User;
+use latchkey_core::ways_in::{LastWayIn, Removal};
 use time::OffsetDateTime;
 
 use crate::audit::insert_event;
@@ -23,11 +24,7 @@ const OF_USER: &str = "SELECT id, user_id, provider, subject, email, email_verif
 const INSERT: &str = "INSERT INTO identities \
      (id, user_id, provider, subject, email, email_verified, linked_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const LOCK_USER: &str = "SELECT password_hash IS NULL FROM users WHERE id = $1 FOR UPDATE";
-/// Linked identities, plus one when a passkey can sign in instead.
-const COUNT: &str = "SELECT (SELECT count(*) FROM identities WHERE user_id = $1) \
-     + (SELECT count(*) FROM (SELECT 1 FROM passkeys WHERE user_id = $1 LIMIT 1) p)";
-const DELETE: &str = "DELETE FROM identities WHERE id = $1 AND user_id = $2";
+const DELETE: &str = "DELETE FROM identities WHERE user_id = $1 AND id = $2";
 const DROP_EXPIRED: &str = "DELETE FROM federation_pending WHERE expires_at <= $1";
 const PUT_PENDING: &str = "INSERT INTO federation_pending (key_hash, purpose, data, expires_at) \
      VALUES ($1, $2, $3, $4)";
@@ -109,30 +106,11 @@ impl FederationStore for PgStore {
         &self,
         user_id: &str,
         id: &str,
+        rule: LastWayIn,
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        in_tx!(self, |tx| {
-            let stmt = tx.prepare_cached(LOCK_USER).await.map_err(map_err)?;
-            let Some(row) = tx.query_opt(&stmt, &[&user_id]).await.map_err(map_err)? else {
-                return Ok(false);
-            };
-            let no_password: bool = row.try_get(0).map_err(map_err)?;
-            let stmt = tx.prepare_cached(COUNT).await.map_err(map_err)?;
-            let linked: i64 = tx
-                .query_one(&stmt, &[&user_id])
-                .await
-                .map_err(map_err)?
-                .try_get(0)
-                .map_err(map_err)?;
-            if exec(tx, DELETE, &[&id, &user_id]).await? == 0 {
-                return Ok(false);
-            }
-            if no_password && linked <= 1 {
-                return Err(StoreError::Conflict("last_way_in"));
-            }
-            insert_event(tx, event).await?;
-            (true, true)
-        })
+        self.delete_way_in(DELETE, user_id, id, (rule, Removal::Identity), event)
+            .await
     }
 
     async fn put_federation_pending(

@@ -69,6 +69,7 @@ mod roles;
 mod sessions;
 mod user_transfer;
 mod users;
+mod ways_in;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::passkeys::{Passkey, PasskeyChallenge, PasskeyStore, Purpose};
 use latchkey_core::store::{StoreError, truncate_to_millis};
+use latchkey_core::ways_in::{LastWayIn, Removal};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
@@ -184,14 +185,10 @@ impl PasskeyStore for PgStore {
         &self,
         user_id: &str,
         id: &str,
+        rule: LastWayIn,
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        in_tx!(self, |tx| {
-            if exec(tx, DELETE, &[&user_id, &id]).await? == 0 {
-                return Ok(false);
-            }
-            insert_event(tx, event).await?;
-            (true, true)
-        })
+        self.delete_way_in(DELETE, user_id, id, (rule, Removal::Passkey), event)
+            .await
     }
 }

@@ -7,15 +7,17 @@ use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{NewJob, QueuedMail};
 use latchkey_core::passwordless::{
-    AttemptTarget, CredentialCount, Kind, PasswordlessStore, PasswordlessToken, Step,
+    AttemptTarget, Kind, PasswordlessStore, PasswordlessToken, Step,
 };
 use latchkey_core::store::{StoreError, truncate_to_millis};
+use latchkey_core::ways_in::{LastWayIn, Removal};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
 use crate::audit::insert_event;
 use crate::credentials::void_tokens;
 use crate::lifecycle::{exec, in_tx, insert_mail, revoke_all};
+use crate::ways_in::remove_way_in;
 use crate::{PgStore, map_err, settle};
 
 const INSERT: &str = "INSERT INTO passwordless_tokens (id, kind, token_hash, email, user_id, \
@@ -37,10 +39,10 @@ const BY_ID_FOR_UPDATE: &str = "SELECT id, kind, token_hash, email, user_id, cod
      browser_hash, code_challenge, redirect_to, attempts, created_at, expires_at, used_at \
      FROM passwordless_tokens WHERE id = $1 FOR UPDATE";
 const COUNT_ATTEMPT: &str = "UPDATE passwordless_tokens SET attempts = attempts + 1 WHERE id = $1";
-/// What may stand in for a password: passkeys (0070) and linked identities (0080).
-const CREDENTIAL_COUNTS: &str = "SELECT 'passkey', count(*) FROM passkeys WHERE user_id = $1 \
-     UNION ALL SELECT 'identity', count(*) FROM identities WHERE user_id = $1";
 const MARK_USED: &str = "UPDATE passwordless_tokens SET used_at = $2 WHERE id = $1";
+/// A used link or code proves the mailbox of the address it was mailed to.
+const VERIFY_ADDRESS: &str = "UPDATE users SET email_verified = true, updated_at = $3 \
+     WHERE id = $1 AND email_normalized = $2 AND NOT email_verified";
 const REMOVE_PASSWORD: &str = "UPDATE users SET password_hash = NULL, updated_at = $3 \
      WHERE id = $1 AND password_hash = $2";
 
@@ -155,6 +157,7 @@ impl PasswordlessStore for PgStore {
         &self,
         id: &str,
         now: OffsetDateTime,
+        verified: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let now = truncate_to_millis(now);
         in_tx!(self, |tx| {
@@ -165,33 +168,28 @@ impl PasswordlessStore for PgStore {
                 return Ok(false);
             }
             exec(tx, MARK_USED, &[&id, &now]).await?;
+            if exec(tx, VERIFY_ADDRESS, &[&t.user_id, &t.email, &now]).await? > 0 {
+                insert_event(tx, verified).await?;
+            }
             (true, true)
         })
-    }
-
-    async fn credential_counts(&self, user_id: &str) -> Result<Vec<CredentialCount>, StoreError> {
-        let rows = self.query1(CREDENTIAL_COUNTS, &[&user_id]).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CredentialCount {
-                    kind: r.try_get(0).map_err(map_err)?,
-                    count: r.try_get::<_, i64>(1).map_err(map_err)?.max(0) as u64,
-                })
-            })
-            .collect()
     }
 
     async fn remove_password(
         &self,
         user_id: &str,
         password_hash: &str,
+        rule: LastWayIn,
         keep: &str,
         now: OffsetDateTime,
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let now = truncate_to_millis(now);
         in_tx!(self, |tx| {
-            if exec(tx, REMOVE_PASSWORD, &[&user_id, &password_hash, &now]).await? == 0 {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                [&user_id, &password_hash, &now];
+            let (sql, way) = (REMOVE_PASSWORD, Removal::Password);
+            if !remove_way_in(tx, user_id, rule, way, sql, &params).await? {
                 return Ok(false);
             }
             void_tokens(tx, user_id, now).await?;

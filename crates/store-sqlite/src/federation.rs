@@ -1,12 +1,13 @@
 //! [`FederationStore`] on SQLite: linked identities and the one-time rows of
-//! a flow. Each decision (take a row, unlink unless last) is one transaction
-//! on the single writer thread.
+//! a flow. Each decision (take a row, unlink unless last, by
+//! [`latchkey_core::ways_in`]) is one transaction on the single writer thread.
 
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::federation::{FederationStore, Identity};
 use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
 use latchkey_core::user::User;
+use latchkey_core::ways_in::{LastWayIn, Removal};
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
@@ -19,10 +20,7 @@ const COLUMNS: &str = "id, user_id, provider, subject, email, email_verified, li
 const INSERT: &str = "INSERT INTO identities \
      (id, user_id, provider, subject, email, email_verified, linked_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-const LAST_WAY_IN: &str = "SELECT (SELECT password_hash IS NULL FROM users WHERE id = ?1) \
-     AND (SELECT count(*) FROM identities WHERE user_id = ?1) <= 1 \
-     AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)";
-const DELETE: &str = "DELETE FROM identities WHERE id = ?1 AND user_id = ?2";
+const DELETE: &str = "DELETE FROM identities WHERE user_id = ?1 AND id = ?2";
 const PUT_PENDING: &str = "INSERT INTO federation_pending (key_hash, purpose, data, expires_at) \
      VALUES (?1, ?2, ?3, ?4)";
 const DROP_EXPIRED: &str = "DELETE FROM federation_pending WHERE expires_at <= ?1";
@@ -142,30 +140,11 @@ impl FederationStore for SqliteStore {
         &self,
         user_id: &str,
         id: &str,
+        rule: LastWayIn,
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        let (user_id, id, e) = (user_id.to_owned(), id.to_owned(), event.clone());
-        self.write(move |c| {
-            let tx = immediate(c)?;
-            let last: Option<bool> = tx
-                .query_row(LAST_WAY_IN, params![user_id], |r| r.get(0))
-                .map_err(map_err)?;
-            let deleted = tx
-                .prepare_cached(DELETE)
-                .map_err(map_err)?
-                .execute(params![id, user_id])
-                .map_err(map_err)?;
-            if deleted == 0 {
-                return Ok(false);
-            }
-            if last == Some(true) {
-                return Err(StoreError::Conflict("last_way_in"));
-            }
-            insert_event(&tx, &e)?;
-            tx.commit().map_err(map_err)?;
-            Ok(true)
-        })
-        .await
+        self.delete_way_in(DELETE, user_id, id, (rule, Removal::Identity), event)
+            .await
     }
 
     async fn put_federation_pending(

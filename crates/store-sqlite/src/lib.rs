@@ -39,6 +39,7 @@ mod roles;
 mod sessions;
 mod user_transfer;
 mod users;
+mod ways_in;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::passkeys::{Passkey, PasskeyChallenge, PasskeyStore, Purpose};
 use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
+use latchkey_core::ways_in::{LastWayIn, Removal};
 use rusqlite::{OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
@@ -262,13 +263,11 @@ impl PasskeyStore for SqliteStore {
         &self,
         user_id: &str,
         id: &str,
+        rule: LastWayIn,
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        let (user_id, id) = (user_id.to_owned(), id.to_owned());
-        self.owned_change(DELETE, event, move |stmt| {
-            stmt.execute(params![user_id, id])
-        })
-        .await
+        self.delete_way_in(DELETE, user_id, id, (rule, Removal::Passkey), event)
+            .await
     }
 }
 

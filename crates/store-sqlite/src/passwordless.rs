@@ -6,19 +6,17 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{NewJob, QueuedMail};
 use latchkey_core::passwordless::{
-    AttemptTarget, CredentialCount, Kind, PasswordlessStore, PasswordlessToken, Step,
+    AttemptTarget, Kind, PasswordlessStore, PasswordlessToken, Step,
 };
 use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
+use latchkey_core::ways_in::{LastWayIn, Removal};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::OffsetDateTime;
-
-/// What may stand in for a password: passkeys (0070) and linked identities (0080).
-const CREDENTIAL_COUNTS: &str = "SELECT 'passkey', count(*) FROM passkeys WHERE user_id = ?1 \
-     UNION ALL SELECT 'identity', count(*) FROM identities WHERE user_id = ?1";
 
 use crate::audit::insert_event;
 use crate::credentials::void_tokens;
 use crate::lifecycle::{immediate, insert_mail, revoke_all};
+use crate::ways_in::remove_way_in;
 use crate::{SqliteStore, map_err};
 
 const COLUMNS: &str = "id, kind, token_hash, email, user_id, code_hash, browser_hash, \
@@ -30,6 +28,9 @@ const SUPERSEDE: &str = "UPDATE passwordless_tokens SET used_at = ?3 \
      WHERE email = ?1 AND kind = ?2 AND used_at IS NULL";
 const COUNT_ATTEMPT: &str = "UPDATE passwordless_tokens SET attempts = attempts + 1 WHERE id = ?1";
 const MARK_USED: &str = "UPDATE passwordless_tokens SET used_at = ?2 WHERE id = ?1";
+/// A used link or code proves the mailbox of the address it was mailed to.
+const VERIFY_ADDRESS: &str = "UPDATE users SET email_verified = 1, updated_at = ?3 \
+     WHERE id = ?1 AND email_normalized = ?2 AND email_verified = 0";
 const REMOVE_PASSWORD: &str = "UPDATE users SET password_hash = NULL, updated_at = ?3 \
      WHERE id = ?1 AND password_hash = ?2";
 
@@ -173,8 +174,9 @@ impl PasswordlessStore for SqliteStore {
         &self,
         id: &str,
         now: OffsetDateTime,
+        verified: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        let id = id.to_owned();
+        let (id, verified) = (id.to_owned(), verified.clone());
         self.write(move |c| {
             let tx = immediate(c)?;
             let Some(t) = by_id(&tx, &id)? else {
@@ -183,29 +185,21 @@ impl PasswordlessStore for SqliteStore {
             if t.decide(Step::Use, now).is_err() {
                 return Ok(false);
             }
+            let now = to_unix_millis(now);
             tx.prepare_cached(MARK_USED)
                 .map_err(map_err)?
-                .execute(params![id, to_unix_millis(now)])
+                .execute(params![id, now])
                 .map_err(map_err)?;
+            let proven = tx
+                .prepare_cached(VERIFY_ADDRESS)
+                .map_err(map_err)?
+                .execute(params![t.user_id, t.email, now])
+                .map_err(map_err)?;
+            if proven > 0 {
+                insert_event(&tx, &verified)?;
+            }
             tx.commit().map_err(map_err)?;
             Ok(true)
-        })
-        .await
-    }
-
-    async fn credential_counts(&self, user_id: &str) -> Result<Vec<CredentialCount>, StoreError> {
-        let user_id = user_id.to_owned();
-        self.read(move |c| {
-            let mut stmt = c.prepare_cached(CREDENTIAL_COUNTS).map_err(map_err)?;
-            let rows = stmt
-                .query_map(params![user_id], |r| {
-                    Ok(CredentialCount {
-                        kind: r.get(0)?,
-                        count: r.get::<_, i64>(1)?.max(0) as u64,
-                    })
-                })
-                .map_err(map_err)?;
-            rows.map(|r| r.map_err(map_err)).collect()
         })
         .await
     }
@@ -214,6 +208,7 @@ impl PasswordlessStore for SqliteStore {
         &self,
         user_id: &str,
         password_hash: &str,
+        rule: LastWayIn,
         keep: &str,
         now: OffsetDateTime,
         event: &AuditEvent,
@@ -227,12 +222,13 @@ impl PasswordlessStore for SqliteStore {
         let now = to_unix_millis(now);
         self.write(move |c| {
             let tx = immediate(c)?;
-            let n = tx
-                .prepare_cached(REMOVE_PASSWORD)
-                .map_err(map_err)?
-                .execute(params![id, hash, now])
-                .map_err(map_err)?;
-            if n == 0 {
+            let remove = |c: &Connection| {
+                c.prepare_cached(REMOVE_PASSWORD)
+                    .map_err(map_err)?
+                    .execute(params![id, hash, now])
+                    .map_err(map_err)
+            };
+            if !remove_way_in(&tx, &id, rule, Removal::Password, remove)? {
                 return Ok(false);
             }
             void_tokens(&tx, &id, now)?;

@@ -121,7 +121,9 @@ macro_rules! conformance_suite {
             passwordless_attempts_are_reserved_at_most_five_times,
             concurrent_uses_of_one_passwordless_token_admit_one,
             passwordless_tokens_die_with_every_change_of_address_or_password,
-            ways_in_besides_the_password_are_counted_across_slices
+            ways_in_besides_the_password_are_counted_across_slices,
+            every_removal_keeps_the_last_way_in,
+            concurrent_removals_of_the_last_two_ways_in_admit_one
             );
         }
     };

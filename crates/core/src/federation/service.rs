@@ -29,6 +29,7 @@ use crate::session::SessionKind;
 use crate::sign_in::{LoginOutcome, LoginSuccess};
 use crate::store::StoreError;
 use crate::user::{User, normalize_email};
+use crate::ways_in::{LAST_WAY_IN, LastWayIn};
 
 /// How long a discovery document is used before it is fetched again.
 const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -758,10 +759,16 @@ impl Federation {
             .actor(Some(user_id))
             .subject(user_id)
             .detail("identity", id.to_owned());
-        match self.ctx().store.unlink_identity(user_id, id, &event).await {
+        let rule = LastWayIn::new(&self.ctx().lifecycle().passwordless);
+        match self
+            .ctx()
+            .store
+            .unlink_identity(user_id, id, rule, &event)
+            .await
+        {
             Ok(true) => Ok(()),
             Ok(false) => Err(FederationError::IdentityNotFound),
-            Err(StoreError::Conflict("last_way_in")) => Err(FederationError::LastWayIn),
+            Err(StoreError::Conflict(LAST_WAY_IN)) => Err(FederationError::LastWayIn),
             Err(e) => Err(e.into()),
         }
     }

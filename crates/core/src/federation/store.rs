@@ -7,6 +7,7 @@ use super::model::Identity;
 use crate::audit::AuditEvent;
 use crate::store::StoreError;
 use crate::user::User;
+use crate::ways_in::LastWayIn;
 
 /// Persistence of linked identities and of the one-time rows of a flow
 /// (its `state`, the API mode's code).
@@ -40,15 +41,16 @@ pub trait FederationStore: Send + Sync {
         event: &AuditEvent,
     ) -> Result<(), StoreError>;
 
-    /// Removes identity `id` of `user_id` with `event`, unless it is the
-    /// user's last way to sign in (no password and no other identity): in
-    /// one transaction, so two concurrent unlinks cannot both pass.
-    /// `Ok(false)` when there is no such identity; `Conflict("last_way_in")`
-    /// when it is the last.
+    /// Removes identity `id` of `user_id` with `event` if `rule` allows it
+    /// ([`LastWayIn::enforce`] on the ways in counted with the account
+    /// locked): in one transaction, so of two concurrent removals of the
+    /// last two ways in at most one passes. `Ok(false)` when there is no
+    /// such identity; `Conflict("last_way_in")` when the rule refuses.
     async fn unlink_identity(
         &self,
         user_id: &str,
         id: &str,
+        rule: LastWayIn,
         event: &AuditEvent,
     ) -> Result<bool, StoreError>;
 

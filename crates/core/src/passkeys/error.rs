@@ -20,6 +20,9 @@ pub enum PasskeyError {
     /// The signed-in account has no such passkey.
     #[error("no such passkey")]
     NotFound,
+    /// Deleting it would leave the account no way to sign in.
+    #[error("last way in")]
+    LastWayIn,
     /// A refusal of the sign-in gate (suspended, pending deletion, ...).
     #[error(transparent)]
     SignIn(#[from] SignInError),

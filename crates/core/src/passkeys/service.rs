@@ -17,6 +17,7 @@ use crate::sessions::Principal;
 use crate::sign_in::{LoginOutcome, LoginSuccess, SignInError};
 use crate::store::StoreError;
 use crate::user::normalize_email;
+use crate::ways_in::{LAST_WAY_IN, LastWayIn};
 
 /// A ceremony started: the challenge to send, and what else the options
 /// carry.
@@ -511,9 +512,12 @@ impl Passkeys {
     ) -> Result<(), PasskeyError> {
         let user_id = &principal.user_id;
         let event = own_change(EventType::PasskeyRemoved, self.now(), principal, id, client);
-        if !self.store.delete_passkey(user_id, id, &event).await? {
-            return Err(PasskeyError::NotFound);
+        let rule = LastWayIn::new(&self.lifecycle().passwordless);
+        match self.store.delete_passkey(user_id, id, rule, &event).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(PasskeyError::NotFound),
+            Err(StoreError::Conflict(LAST_WAY_IN)) => Err(PasskeyError::LastWayIn),
+            Err(e) => Err(e.into()),
         }
-        Ok(())
     }
 }

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use super::model::{Passkey, PasskeyChallenge};
 use crate::audit::AuditEvent;
 use crate::store::StoreError;
+use crate::ways_in::LastWayIn;
 
 /// Persistence of passkeys and their ceremonies' challenges.
 #[async_trait]
@@ -62,12 +63,15 @@ pub trait PasskeyStore: Send + Sync {
         event: &AuditEvent,
     ) -> Result<bool, StoreError>;
 
-    /// Deletes a passkey of `user_id` with `event`; `false` when the account
-    /// has no passkey `id`.
+    /// Deletes a passkey of `user_id` with `event` if `rule` allows it
+    /// ([`LastWayIn::enforce`] on the ways in counted with the account
+    /// locked), in one transaction; `false` when the account has no passkey
+    /// `id`, `Conflict("last_way_in")` when the rule refuses.
     async fn delete_passkey(
         &self,
         user_id: &str,
         id: &str,
+        rule: LastWayIn,
         event: &AuditEvent,
     ) -> Result<bool, StoreError>;
 }

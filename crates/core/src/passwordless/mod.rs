@@ -35,8 +35,7 @@ mod store;
 
 pub use error::PasswordlessError;
 pub use model::{
-    AttemptTarget, CredentialCount, Kind, MAX_ATTEMPTS, PasswordlessConfig, PasswordlessToken,
-    Refusal, Step, WaysIn,
+    AttemptTarget, Kind, MAX_ATTEMPTS, PasswordlessConfig, PasswordlessToken, Refusal, Step,
 };
 pub(crate) use service::JOB_PASSWORDLESS;
 pub use service::{CodeProof, LinkProof, LinkRequest, LinkState, Passwordless};

@@ -149,36 +149,6 @@ impl Default for PasswordlessConfig {
     }
 }
 
-/// How many credentials of one kind an account has (passkeys, linked
-/// identities, ...): what may stand in for a password.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialCount {
-    /// The kind (`passkey`, `identity`, ...).
-    pub kind: String,
-    /// How many the account has.
-    pub count: u64,
-}
-
-/// The ways into an account besides its password, as the rule of removing
-/// the password sees them.
-#[derive(Debug, Clone, Copy)]
-pub struct WaysIn<'a> {
-    /// Magic links or email codes are on (`passwordless.*`).
-    pub email_sign_in: bool,
-    /// The account's address is verified (mail goes to its owner).
-    pub email_verified: bool,
-    /// The account's other credentials, by kind.
-    pub credentials: &'a [CredentialCount],
-}
-
-impl WaysIn<'_> {
-    /// Whether the account can still sign in without a password: by mail
-    /// to a verified address, or with any other credential.
-    pub fn without_password(&self) -> bool {
-        (self.email_sign_in && self.email_verified) || self.credentials.iter().any(|c| c.count > 0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,34 +193,6 @@ mod tests {
                 expected,
                 "{attempts} attempts, used {used}, expires in {expires}s, {step:?}"
             );
-        }
-    }
-
-    #[test]
-    fn a_password_goes_only_when_another_way_in_remains() {
-        let passkey = [CredentialCount {
-            kind: "passkey".into(),
-            count: 1,
-        }];
-        let none = [CredentialCount {
-            kind: "passkey".into(),
-            count: 0,
-        }];
-        let cases: [(bool, bool, &[CredentialCount], bool); 6] = [
-            (true, true, &[], true),
-            (true, false, &[], false),
-            (false, true, &[], false),
-            (false, false, &passkey, true),
-            (false, true, &none, false),
-            (true, false, &passkey, true),
-        ];
-        for (email_sign_in, email_verified, credentials, expected) in cases {
-            let ways = WaysIn {
-                email_sign_in,
-                email_verified,
-                credentials,
-            };
-            assert_eq!(ways.without_password(), expected, "{ways:?}");
         }
     }
 

@@ -2,28 +2,26 @@
 //! another way in remains.
 
 use super::error::PasswordlessError;
-use super::model::WaysIn;
 use super::service::Passwordless;
 use crate::audit::{EventType, own_event};
 use crate::auth::ClientInfo;
 use crate::error::SharedError;
 use crate::mail::MailKind;
 use crate::sessions::Principal;
+use crate::store::StoreError;
+use crate::ways_in::{LAST_WAY_IN, LastWayIn, Removal};
 
 impl Passwordless {
-    /// Whether the account could sign in without its password.
-    pub async fn ways_in_without_password(
-        &self,
-        principal: &Principal,
-    ) -> Result<bool, PasswordlessError> {
-        let credentials = self.store.credential_counts(&principal.user_id).await?;
-        let config = self.config();
-        Ok(WaysIn {
-            email_sign_in: config.magic_link || config.email_code,
-            email_verified: principal.user.email_verified,
-            credentials: &credentials,
-        }
-        .without_password())
+    /// The last-way-in rule under the current settings.
+    fn last_way_in(&self) -> LastWayIn {
+        LastWayIn::new(self.config())
+    }
+
+    /// Whether the account has a password that it may remove now (another
+    /// way in remains); the removal decides again in its transaction.
+    pub async fn may_remove_password(&self, user_id: &str) -> Result<bool, PasswordlessError> {
+        let ways = self.store.ways_in(user_id).await?.unwrap_or_default();
+        Ok(ways.password && self.last_way_in().may_remove(&ways, Removal::Password))
     }
 
     /// Sets the first password of an account that has none (the caller
@@ -54,7 +52,8 @@ impl Passwordless {
     }
 
     /// Removes the password (the caller checks that the sign-in is recent)
-    /// if another way in remains ([`WaysIn`]); ends the other sessions.
+    /// if another way in remains ([`LastWayIn`], decided in the store's
+    /// transaction); ends the other sessions.
     pub async fn remove_password(
         &self,
         principal: &Principal,
@@ -64,20 +63,22 @@ impl Passwordless {
         let Some(hash) = user.password_hash.as_deref() else {
             return Err(PasswordlessError::NoPassword);
         };
-        if !self.ways_in_without_password(principal).await? {
-            return Err(PasswordlessError::LastWayIn);
-        }
         let now = self.now();
         let event = own_event(EventType::PasswordChanged, now, client, &user.id)
             .session(&principal.session.id)
             .detail("change", "removed");
-        if !self
+        let rule = self.last_way_in();
+        let session = &principal.session.id;
+        match self
             .store
-            .remove_password(&user.id, hash, &principal.session.id, now, &event)
-            .await?
+            .remove_password(&user.id, hash, rule, session, now, &event)
+            .await
         {
+            Ok(true) => {}
             // changed meanwhile: the caller may look again
-            return Err(SharedError::NotFound.into());
+            Ok(false) => return Err(SharedError::NotFound.into()),
+            Err(StoreError::Conflict(LAST_WAY_IN)) => return Err(PasswordlessError::LastWayIn),
+            Err(e) => return Err(e.into()),
         }
         if let Err(e) = self
             .notice(&user, &user.email, MailKind::PasswordChanged)

@@ -497,7 +497,8 @@ impl Passwordless {
         }
     }
 
-    /// Uses the token (one of concurrent uses wins), finds or creates its
+    /// Uses the token (one of concurrent uses wins; the use marks the
+    /// address verified: it proves the mailbox), finds or creates its
     /// account, and signs in through the shared gate (second factor
     /// included); the session's `amr` is `email`.
     async fn finish(
@@ -508,7 +509,16 @@ impl Passwordless {
         method: &'static str,
     ) -> Result<LoginSuccess, PasswordlessError> {
         let now = self.now();
-        if !self.store.use_passwordless_token(&t.id, now).await? {
+        let owner = t.user_id.as_deref();
+        let verified = AuditEvent::new(EventType::EmailVerified, now, client)
+            .actor(owner)
+            .subject(owner.unwrap_or_default())
+            .detail("method", method);
+        if !self
+            .store
+            .use_passwordless_token(&t.id, now, &verified)
+            .await?
+        {
             return Err(PasswordlessError::InvalidCode);
         }
         let user = match &t.user_id {

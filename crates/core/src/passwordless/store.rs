@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::model::{AttemptTarget, CredentialCount, PasswordlessToken};
+use super::model::{AttemptTarget, PasswordlessToken};
 use crate::audit::AuditEvent;
 use crate::lifecycle::{NewJob, QueuedMail};
 use crate::store::StoreError;
+use crate::ways_in::LastWayIn;
 
 /// Persistence of mailed links and codes. Each backend reads the row
 /// locked inside its transaction, asks [`PasswordlessToken::decide`], and
@@ -44,26 +45,29 @@ pub trait PasswordlessStore: Send + Sync {
     ) -> Result<Option<PasswordlessToken>, StoreError>;
 
     /// Marks token `id` used if the rule allows it ([`super::Step::Use`]);
-    /// `false` when it does not (used meanwhile, expired, exhausted).
+    /// `false` when it does not (used meanwhile, expired, exhausted). The
+    /// use proves the mailbox: when the token's account still has the
+    /// address it was mailed to and has not verified it, the same
+    /// transaction marks it verified and appends `verified` (its
+    /// `email.verified` event).
     async fn use_passwordless_token(
         &self,
         id: &str,
         now: OffsetDateTime,
+        verified: &AuditEvent,
     ) -> Result<bool, StoreError>;
 
-    /// The user's credentials besides the password, by kind. Each kind of
-    /// credential that can sign in alone (passkeys, linked identities) adds
-    /// its count here, in both backends, when its table exists; none do yet.
-    async fn credential_counts(&self, user_id: &str) -> Result<Vec<CredentialCount>, StoreError>;
-
-    /// Removes the user's password if it is still `password_hash`, ends
-    /// every other session than `keep`, voids the outstanding credential
-    /// tokens and appends `event`, in one transaction; `false` (nothing
-    /// changes) when the password is no longer that one.
+    /// Removes the user's password if it is still `password_hash` and
+    /// `rule` allows it ([`LastWayIn::enforce`] on the ways in counted with
+    /// the account locked), ends every other session than `keep`, voids
+    /// the outstanding credential tokens and appends `event`, in one
+    /// transaction; `false` (nothing changes) when the password is no
+    /// longer that one, `Conflict("last_way_in")` when the rule refuses.
     async fn remove_password(
         &self,
         user_id: &str,
         password_hash: &str,
+        rule: LastWayIn,
         keep: &str,
         now: OffsetDateTime,
         event: &AuditEvent,

@@ -48,6 +48,12 @@ impl From<PasskeyError> for ApiError {
                 "This authenticator's passkey is registered already.",
             ),
             PasskeyError::NotFound => ApiError::not_found("The account has no such passkey."),
+            PasskeyError::LastWayIn => ApiError::new(
+                StatusCode::CONFLICT,
+                "last_way_in",
+                "The passkey is the last way in",
+                "Without it the account could not sign in: set a password or add another passkey or a linked account first (sign-in by mail needs a verified address and passwordless sign-in turned on).",
+            ),
             PasskeyError::SignIn(e) => e.into(),
             PasskeyError::Mfa(e) => e.into(),
             PasskeyError::Shared(e) => e.into(),
@@ -562,7 +568,9 @@ pub async fn patch_passkey(
     Ok(axum::Json(PasskeyView::of(&passkey)))
 }
 
-/// Removes one of the caller's passkeys (another account's is 404).
+/// Removes one of the caller's passkeys (another account's is 404), unless
+/// it is the account's last way in (409 `last_way_in`, one rule with the
+/// password and linked identities: `latchkey_core::ways_in`).
 /// **Requires** a recent authentication. Recorded as `passkey.removed`.
 #[utoipa::path(delete, path = "/v1/account/passkeys/{id}", tag = "account", security(("bearer" = []), ("session_cookie" = [])),
     params(("id" = String, Path, description = "Passkey id")),
@@ -571,6 +579,7 @@ pub async fn patch_passkey(
         (status = 401, description = "`unauthenticated`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`reauth_required` or `mfa_required`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`last_way_in`: without it the account could not sign in.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_passkey(
     State(state): State<AppState>,

@@ -8,9 +8,11 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::http::Request;
+use latchkey_core::auth::LifecycleConfig;
 use latchkey_core::federation::{
     ClaimMapping, Dialect, FederationConfig, LinkPolicy, Provider, ProviderKind, s256,
 };
+use latchkey_core::passwordless::PasswordlessConfig;
 use latchkey_testkit::raw_http;
 use latchkey_testkit::{Options, TestApp, TestResponse};
 
@@ -47,6 +49,24 @@ fn provider(name: &str, issuer: &str, link_policy: LinkPolicy) -> Provider {
 /// `idp` (trusted for verified addresses) and `strict` (the same provider,
 /// never linking on its own) at the first provider, `idp2` at the second.
 async fn app() -> TestApp {
+    app_with(LifecycleConfig::default()).await
+}
+
+/// [`app`] with sign-in by mail off: a verified address is no way in.
+async fn app_without_mail_sign_in() -> TestApp {
+    let passwordless = PasswordlessConfig {
+        magic_link: false,
+        email_code: false,
+        ..PasswordlessConfig::default()
+    };
+    app_with(LifecycleConfig {
+        passwordless,
+        ..LifecycleConfig::default()
+    })
+    .await
+}
+
+async fn app_with(lifecycle: LifecycleConfig) -> TestApp {
     let (a, b) = (
         issuer("LATCHKEY_TEST_OIDC_ISSUER"),
         issuer("LATCHKEY_TEST_OIDC_ISSUER_2"),
@@ -61,6 +81,7 @@ async fn app() -> TestApp {
             api_redirect_uris: vec![APP_REDIRECT.into()],
             ..FederationConfig::default()
         },
+        lifecycle,
         ..Options::default()
     })
     .await
@@ -421,7 +442,7 @@ async fn link(app: &TestApp, access: &str, provider: &str, login: &str) -> TestR
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_last() {
-    let app = app().await;
+    let app = app_without_mail_sign_in().await;
     // an account made by a provider, signed in in API mode (bearer)
     let tokens = api_sign_in(&app, "idp", "erin").await;
     assert_eq!(tokens.status, 200, "{}", tokens.text());
@@ -490,6 +511,38 @@ async fn links_a_second_provider_from_the_account_and_unlinks_it_but_not_the_las
             && events.iter().any(|l| l.contains("identity.unlinked")),
         "{events:?}"
     );
+}
+
+/// With sign-in by mail on, the verified address of an account made by a
+/// provider is a way in (the one rule, `latchkey_core::ways_in`): its only
+/// identity may go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sign_in_by_mail_a_verified_address_lets_the_last_identity_go() {
+    let app = app().await;
+    let tokens = api_sign_in(&app, "idp", "heidi").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let only = identities(&app, &access).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = unlink(&app, &access, &only).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(identities(&app, &access).await, serde_json::json!([]));
+}
+
+/// The identities linked to the account of `access`.
+async fn identities(app: &TestApp, access: &str) -> serde_json::Value {
+    let r = app
+        .send("GET", "/v1/account/identities", Some(access))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+async fn unlink(app: &TestApp, access: &str, id: &str) -> TestResponse {
+    let path = format!("/v1/account/identities/{id}");
+    app.send("DELETE", &path, Some(access)).await
 }
 
 /// A sign-in as `login` at `provider` in API mode, exchanged: the answer of

@@ -15,7 +15,12 @@ use latchkey_testkit::{ISSUER, TestApp, TestResponse};
 use serde_json::{Value, json};
 use time::Duration;
 
-latchkey_testkit::both_backends!(a_passkey_registers_and_signs_in_as_two_factors,);
+use super::passwordless::{login_status, without_mail_sign_in};
+
+latchkey_testkit::both_backends!(
+    a_passkey_registers_and_signs_in_as_two_factors,
+    concurrent_removals_of_the_last_two_ways_in_leave_one(without_mail_sign_in()),
+);
 
 latchkey_testkit::sqlite_only!(
     a_challenge_works_once,
@@ -26,6 +31,7 @@ latchkey_testkit::sqlite_only!(
     registration_needs_a_recent_sign_in_and_excludes_known_credentials,
     in_cookie_mode_the_ceremony_finishes_only_in_its_browser,
     the_pages_offer_passkeys_with_a_script_of_their_own,
+    the_last_passkey_of_an_account_without_a_password_stays(without_mail_sign_in()),
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -581,4 +587,80 @@ async fn the_pages_offer_passkeys_with_a_script_of_their_own(app: TestApp) {
         "lists the passkey"
     );
     assert!(html.contains(r#"id="passkey-add""#));
+}
+
+/// The id of the account's first passkey.
+async fn first_passkey(app: &TestApp, token: &str) -> String {
+    let list = app.send("GET", "/v1/account/passkeys", Some(token)).await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    list.json()[0]["id"].as_str().unwrap().to_owned()
+}
+
+/// The last-way-in rule at the passkey door (sign-in by mail off): once
+/// the password is gone, the only passkey cannot be deleted; a second one
+/// can, and the last again cannot.
+async fn the_last_passkey_of_an_account_without_a_password_stays(app: TestApp) {
+    let (_, _, token) = account(&app, "only-passkey").await;
+    let mut first = registered(&app, &token).await;
+    let first_id = first_passkey(&app, &token).await;
+    let r = app
+        .send("DELETE", "/v1/account/password", Some(&token))
+        .await;
+    assert_eq!(r.status, 204, "the passkey remains: {}", r.text());
+    let path = format!("/v1/account/passkeys/{first_id}");
+    let r = app.send("DELETE", &path, Some(&token)).await;
+    assert_eq!((r.status.as_u16(), r.code().as_str()), (409, "last_way_in"));
+    // it still signs in
+    let r = login_finish(&app, first.get(&login_start(&app, json!({})).await)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // with a second passkey the first may go, and then the second may not
+    let mut second = Authenticator::new();
+    let r = register(&app, &token, &mut second).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(app.send("DELETE", &path, Some(&token)).await.status, 204);
+    let second_id = first_passkey(&app, &token).await;
+    let r = app
+        .send(
+            "DELETE",
+            &format!("/v1/account/passkeys/{second_id}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code().as_str()), (409, "last_way_in"));
+}
+
+/// Two doors at once (sign-in by mail off): the password and the only
+/// passkey removed concurrently, in several rounds. At most one removal
+/// succeeds each time, the other answers 409 `last_way_in`, and the
+/// account can still sign in with what is left.
+async fn concurrent_removals_of_the_last_two_ways_in_leave_one(app: TestApp) {
+    for round in 0..5 {
+        let (email, _, token) = account(&app, &format!("race{round}")).await;
+        let mut key = registered(&app, &token).await;
+        let path = format!("/v1/account/passkeys/{}", first_passkey(&app, &token).await);
+        let (password, passkey) = tokio::join!(
+            app.send("DELETE", "/v1/account/password", Some(&token)),
+            app.send("DELETE", &path, Some(&token)),
+        );
+        let statuses = [password.status.as_u16(), passkey.status.as_u16()];
+        assert!(
+            statuses == [204, 409] || statuses == [409, 204],
+            "{statuses:?}: {} / {}",
+            password.text(),
+            passkey.text()
+        );
+        let refused = if statuses[0] == 409 {
+            &password
+        } else {
+            &passkey
+        };
+        assert_eq!(refused.code(), "last_way_in");
+        if statuses[0] == 204 {
+            let r = login_finish(&app, key.get(&login_start(&app, json!({})).await)).await;
+            assert_eq!(r.status, 200, "the passkey still signs in: {}", r.text());
+        } else {
+            let status = login_status(&app, &email, PASSWORD).await;
+            assert_eq!(status, 200, "the password still signs in");
+        }
+    }
 }

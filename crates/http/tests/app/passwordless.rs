@@ -21,6 +21,7 @@ latchkey_testkit::both_backends!(
 );
 
 latchkey_testkit::sqlite_only!(
+    a_link_or_code_sign_in_marks_the_address_verified,
     known_and_unknown_addresses_get_identical_answers,
     another_browser_needs_the_code_from_the_mail,
     a_newer_link_supersedes_the_older_and_links_expire,
@@ -38,28 +39,8 @@ latchkey_testkit::sqlite_only!(
     sign_up_on_the_way_creates_the_account_when_used(signup()),
     a_password_is_optional_but_never_the_last_way_in_removed(signup()),
     a_reset_sets_the_first_password_of_an_account_without_one(signup()),
-    without_sign_in_by_mail_the_password_stays(Options {
-        lifecycle: LifecycleConfig {
-            passwordless: PasswordlessConfig {
-                magic_link: false,
-                email_code: false,
-                ..PasswordlessConfig::default()
-            },
-            ..LifecycleConfig::default()
-        },
-        ..Options::default()
-    }),
-    disabled_methods_are_refused(Options {
-        lifecycle: LifecycleConfig {
-            passwordless: PasswordlessConfig {
-                magic_link: false,
-                email_code: false,
-                ..PasswordlessConfig::default()
-            },
-            ..LifecycleConfig::default()
-        },
-        ..Options::default()
-    }),
+    without_sign_in_by_mail_the_password_stays(without_mail_sign_in()),
+    disabled_methods_are_refused(without_mail_sign_in()),
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -70,6 +51,21 @@ fn signup() -> Options {
         lifecycle: LifecycleConfig {
             passwordless: PasswordlessConfig {
                 signup: true,
+                ..PasswordlessConfig::default()
+            },
+            ..LifecycleConfig::default()
+        },
+        ..Options::default()
+    }
+}
+
+/// Magic links and email codes off: a verified address is no way in.
+pub(super) fn without_mail_sign_in() -> Options {
+    Options {
+        lifecycle: LifecycleConfig {
+            passwordless: PasswordlessConfig {
+                magic_link: false,
+                email_code: false,
                 ..PasswordlessConfig::default()
             },
             ..LifecycleConfig::default()
@@ -161,6 +157,68 @@ async fn a_link_signs_in_once_in_the_browser_that_asked(app: TestApp) {
     assert_eq!(c["amr"], json!(["email"]), "{c}");
     let again = verify_link(&app, json!({"token": token}), Some(&nonce)).await;
     assert_eq!(status_code(&again), (400, "invalid_token".into()));
+}
+
+/// Whether the account of `email` is verified, and its `email.verified` events.
+async fn verified(app: &TestApp, email: &str) -> (bool, usize) {
+    let user = app
+        .store
+        .user_by_email(email)
+        .await
+        .unwrap()
+        .expect("the account");
+    let query = latchkey_core::audit::AuditQuery {
+        subject_id: Some(user.id.clone()),
+        events: vec!["email.verified".into()],
+        limit: 100,
+        ..Default::default()
+    };
+    let events = app.store.audit_events(&query).await.unwrap();
+    (user.email_verified, events.len())
+}
+
+/// A used link or code proves the mailbox: the address of an account
+/// registered with a password (unverified) becomes verified, recorded as
+/// `email.verified`.
+async fn a_link_or_code_sign_in_marks_the_address_verified(app: TestApp) {
+    let by_link = address("verify-link");
+    app.register(&by_link, PASSWORD).await;
+    assert_eq!(verified(&app, &by_link).await, (false, 0));
+    let nonce = ask_link(&app, &by_link).await;
+    let (token, _) = mailed_link(&app, &by_link).await;
+    let r = verify_link(&app, json!({"token": token}), Some(&nonce)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        verified(&app, &by_link).await,
+        (true, 1),
+        "a link proves the mailbox"
+    );
+
+    let by_code = address("verify-code");
+    app.register(&by_code, PASSWORD).await;
+    ask_code(&app, &by_code).await;
+    let code = mailed_code(&app, &by_code).await;
+    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
+    let wrong = format!("{first}{}", &code[1..]);
+    let r = verify_code(&app, &by_code, &wrong).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(
+        verified(&app, &by_code).await,
+        (false, 0),
+        "a wrong code proves nothing"
+    );
+    let r = verify_code(&app, &by_code, &code).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        verified(&app, &by_code).await,
+        (true, 1),
+        "a code proves the mailbox"
+    );
+    // a second sign-in records nothing new
+    ask_code(&app, &by_code).await;
+    let code = mailed_code(&app, &by_code).await;
+    assert_eq!(verify_code(&app, &by_code, &code).await.status, 200);
+    assert_eq!(verified(&app, &by_code).await, (true, 1));
 }
 
 async fn concurrent_uses_of_one_link_start_one_session(app: TestApp) {
@@ -699,7 +757,7 @@ async fn password_call(app: &TestApp, method: &str, token: &str, body: Value) ->
         .await
 }
 
-async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
+pub(super) async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
     post(
         app,
         "/v1/auth/login",

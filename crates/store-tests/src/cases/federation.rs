@@ -13,6 +13,7 @@ use latchkey_core::user::User;
 use time::{Duration, OffsetDateTime};
 
 use super::lifecycle::{ev, events_about, mail, token};
+use super::ways_in::NO_MAIL;
 use super::{base_now, migrated, sample_user, stored_user};
 use crate::TestDb;
 
@@ -84,7 +85,7 @@ pub async fn identities_link_once_and_keep_the_last_way_in(db: &dyn TestDb) {
     let unlink = |u: &User| ev(EventType::IdentityUnlinked, u, now);
     assert!(matches!(
         store
-            .unlink_identity(&fed.id, &only.id, &unlink(&fed))
+            .unlink_identity(&fed.id, &only.id, NO_MAIL, &unlink(&fed))
             .await,
         Err(StoreError::Conflict("last_way_in"))
     ));
@@ -100,26 +101,36 @@ pub async fn identities_link_once_and_keep_the_last_way_in(db: &dyn TestDb) {
     // not someone else's identity
     assert!(
         !store
-            .unlink_identity(&with_password.id, &second.id, &unlink(&with_password))
+            .unlink_identity(
+                &with_password.id,
+                &second.id,
+                NO_MAIL,
+                &unlink(&with_password)
+            )
             .await
             .unwrap()
     );
     assert!(
         store
-            .unlink_identity(&fed.id, &only.id, &unlink(&fed))
+            .unlink_identity(&fed.id, &only.id, NO_MAIL, &unlink(&fed))
             .await
             .unwrap()
     );
     assert!(matches!(
         store
-            .unlink_identity(&fed.id, &second.id, &unlink(&fed))
+            .unlink_identity(&fed.id, &second.id, NO_MAIL, &unlink(&fed))
             .await,
         Err(StoreError::Conflict("last_way_in"))
     ));
     // a password is a way in
     assert!(
         store
-            .unlink_identity(&with_password.id, &first.id, &unlink(&with_password))
+            .unlink_identity(
+                &with_password.id,
+                &first.id,
+                NO_MAIL,
+                &unlink(&with_password)
+            )
             .await
             .unwrap()
     );
@@ -149,7 +160,12 @@ pub async fn concurrent_unlinks_keep_one_way_in(db: &dyn TestDb) {
         let (store, fed) = (store.clone(), fed.clone());
         tokio::spawn(async move {
             store
-                .unlink_identity(&fed.id, &id, &ev(EventType::IdentityUnlinked, &fed, now))
+                .unlink_identity(
+                    &fed.id,
+                    &id,
+                    NO_MAIL,
+                    &ev(EventType::IdentityUnlinked, &fed, now),
+                )
                 .await
         })
     };

@@ -12,6 +12,7 @@ use latchkey_core::user::User;
 use time::{Duration, OffsetDateTime};
 
 use super::lifecycle::{ev, events_about};
+use super::ways_in::NO_MAIL;
 use super::{base_now, migrated, stored_user};
 use crate::TestDb;
 
@@ -169,7 +170,7 @@ pub async fn passkeys_are_renamed_and_deleted_by_their_owner_only(db: &dyn TestD
     let removed = ev(EventType::PasskeyRemoved, &bob, now);
     assert!(
         !store
-            .delete_passkey(&bob.id, &p.id, &removed)
+            .delete_passkey(&bob.id, &p.id, NO_MAIL, &removed)
             .await
             .unwrap()
     );
@@ -185,13 +186,13 @@ pub async fn passkeys_are_renamed_and_deleted_by_their_owner_only(db: &dyn TestD
     let removed = ev(EventType::PasskeyRemoved, &alice, now);
     assert!(
         store
-            .delete_passkey(&alice.id, &p.id, &removed)
+            .delete_passkey(&alice.id, &p.id, NO_MAIL, &removed)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .delete_passkey(&alice.id, &p.id, &removed)
+            .delete_passkey(&alice.id, &p.id, NO_MAIL, &removed)
             .await
             .unwrap()
     );

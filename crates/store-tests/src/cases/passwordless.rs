@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use latchkey_core::audit::{AuditEvent, EventType};
 use latchkey_core::id;
 use latchkey_core::passwordless::{AttemptTarget, Kind, MAX_ATTEMPTS, PasswordlessToken};
 use latchkey_core::store::Store;
@@ -13,7 +14,7 @@ use latchkey_core::user::User;
 use time::{Duration, OffsetDateTime};
 
 use super::credential_tokens::{EVERY_CHANGE, apply, tokens_of_every_purpose};
-use super::lifecycle::{job, mail};
+use super::lifecycle::{ev, events_about, job, mail};
 use super::{base_now, migrated, stored_user};
 use crate::TestDb;
 
@@ -34,6 +35,11 @@ fn token(kind: Kind, email: &str, user: Option<&User>, now: OffsetDateTime) -> P
         expires_at: now + Duration::minutes(15),
         used_at: None,
     }
+}
+
+/// The `email.verified` event of a use by `user`.
+fn proven(user: &User, now: OffsetDateTime) -> AuditEvent {
+    ev(EventType::EmailVerified, user, now)
 }
 
 async fn stored(store: &dyn Store, t: &PasswordlessToken) {
@@ -76,7 +82,7 @@ pub async fn passwordless_tokens_supersede_and_are_used_once(db: &dyn TestDb) {
     assert_eq!(link_used_at(store.as_ref(), &first).await, Some(later));
     assert!(
         !store
-            .use_passwordless_token(&first.id, later)
+            .use_passwordless_token(&first.id, later, &proven(&user, later))
             .await
             .unwrap()
     );
@@ -120,23 +126,42 @@ pub async fn passwordless_tokens_supersede_and_are_used_once(db: &dyn TestDb) {
     let expired = third.expires_at;
     assert!(
         !store
-            .use_passwordless_token(&third.id, expired)
+            .use_passwordless_token(&third.id, expired, &proven(&user, expired))
             .await
             .unwrap()
     );
     assert!(
         store
-            .use_passwordless_token(&third.id, later)
+            .use_passwordless_token(&third.id, later, &proven(&user, later))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .use_passwordless_token(&third.id, later)
+            .use_passwordless_token(&third.id, later, &proven(&user, later))
             .await
             .unwrap()
     );
     assert_eq!(link_used_at(store.as_ref(), &third).await, Some(later));
+    // the use proved the mailbox: verified, recorded once
+    let user = store.user_by_id(&user.id).await.unwrap().unwrap();
+    assert!(user.email_verified);
+    assert_eq!(
+        events_about(store.as_ref(), &user.id).await,
+        ["email.verified"]
+    );
+    let fifth = token(Kind::Code, &user.email_normalized, Some(&user), later);
+    stored(store.as_ref(), &fifth).await;
+    assert!(
+        store
+            .use_passwordless_token(&fifth.id, later, &proven(&user, later))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        events_about(store.as_ref(), &user.id).await,
+        ["email.verified"]
+    );
 }
 
 /// At most five attempts are reserved for a code, also when fifty race; the
@@ -174,7 +199,12 @@ pub async fn passwordless_attempts_are_reserved_at_most_five_times(db: &dyn Test
     }
     counts.sort_unstable();
     assert_eq!(counts, (1..=MAX_ATTEMPTS).collect::<Vec<_>>());
-    assert!(store.use_passwordless_token(&code.id, now).await.unwrap());
+    assert!(
+        store
+            .use_passwordless_token(&code.id, now, &proven(&user, now))
+            .await
+            .unwrap()
+    );
     // a link's code, by id: the same rule
     let link = token(Kind::Link, &user.email_normalized, Some(&user), now);
     stored(store.as_ref(), &link).await;
@@ -206,7 +236,13 @@ pub async fn concurrent_uses_of_one_passwordless_token_admit_one(db: &dyn TestDb
         .map(|_| {
             let store = Arc::clone(&store);
             let id = link.id.clone();
-            tokio::spawn(async move { store.use_passwordless_token(&id, now).await.unwrap() })
+            let proof = proven(&user, now);
+            tokio::spawn(async move {
+                store
+                    .use_passwordless_token(&id, now, &proof)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut wins = 0;
