@@ -203,6 +203,9 @@ async fn authorize(
     decision: Option<(&str, &str)>,
 ) -> Result<Response, ApiError> {
     let oauth = state.oauth();
+    // `ui_locales` picks the pages' language among the shipped ones
+    let asked = crate::pages::lang::from_ui_locales(state.pages().catalogue(), &params.ui_locales);
+    let lang = asked.unwrap_or(lang);
     let client = match oauth.registered(&params.client_id).await {
         Ok(c) => Some(c),
         Err(CoreError::UnknownClient) => None,
@@ -259,7 +262,14 @@ async fn authorize(
                 .collect::<Vec<_>>()
                 .join("&");
             let return_to = format!("/oauth2/authorize?{back}");
-            Ok(Redirect::to(&format!("/login?return_to={}", enc(&return_to))).into_response())
+            let mut login = format!("/login?return_to={}", enc(&return_to));
+            if let Some(hint) = &req.login_hint {
+                login.push_str(&format!("&login_hint={}", enc(hint)));
+            }
+            if let Some(tag) = asked {
+                login.push_str(&format!("&lang={}", enc(tag)));
+            }
+            Ok(Redirect::to(&login).into_response())
         }
         Next::Consent => match &who {
             Some(w) => Ok(consent_page(state, lang, w, &client, &params, &routed)),
