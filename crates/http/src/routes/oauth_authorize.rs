@@ -10,11 +10,13 @@
 //! the page's CSRF token); consent is remembered per (user, client).
 //! The rules are `latchkey_core::oauth::authorize` (pure, table-tested).
 
+use crate::principal::ClientMeta;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use latchkey_core::abuse::RouteClass;
+use latchkey_core::auth::ClientInfo;
 use latchkey_core::oauth::authorize::{
     AuthorizeParams, Checked, Next, PageError, Presence, RedirectError, ResponseMode, Routed,
 };
@@ -200,7 +202,7 @@ async fn authorize(
     lang: &str,
     headers: &HeaderMap,
     params: AuthorizeParams,
-    decision: Option<(&str, &str)>,
+    decision: Option<(&str, &str, &ClientInfo)>,
 ) -> Result<Response, ApiError> {
     let oauth = state.oauth();
     // `ui_locales` picks the pages' language among the shipped ones
@@ -224,7 +226,7 @@ async fn authorize(
         Some(w) => oauth.consented(&w.user_id, &client, &req.scope).await?,
         None => false,
     };
-    if let (Some(w), Some((csrf_token, answer))) = (&who, decision) {
+    if let (Some(w), Some((csrf_token, answer, from))) = (&who, decision) {
         csrf::check(
             state,
             headers,
@@ -244,7 +246,7 @@ async fn authorize(
             ));
         }
         oauth
-            .remember_consent(&w.user_id, &client.client.id, &req.scope)
+            .remember_consent(&w.user_id, &client.client.id, &req.scope, from)
             .await?;
         consented = true;
         req.prompt.consent = false;
@@ -322,11 +324,13 @@ pub async fn get_authorize(
 pub async fn post_authorize(
     State(state): State<AppState>,
     lang: Lang,
+    ClientMeta(from): ClientMeta,
     headers: HeaderMap,
     form: Result<Form<AuthorizeForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(f) = form.map_err(|_| super::pages::unreadable())?;
-    let decision = (!f.decision.is_empty()).then_some((f.csrf.as_str(), f.decision.as_str()));
+    let decision =
+        (!f.decision.is_empty()).then_some((f.csrf.as_str(), f.decision.as_str(), &from));
     authorize(&state, &lang.tag, &headers, f.params.clone(), decision).await
 }
 

@@ -276,7 +276,7 @@ async fn a_first_party_code_flow_with_pkce_gives_tokens_an_id_token_and_userinfo
 
 async fn third_party_clients_ask_for_consent_which_is_remembered_and_revocable(app: TestApp) {
     let c = client(&app, |b| b["first_party"] = json!(false)).await;
-    let (_, cookie) = person(&app).await;
+    let (user_id, cookie) = person(&app).await;
     let q = query(&c, "");
     let r = get_authorize(&app, Some(&cookie), &q).await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -373,6 +373,39 @@ async fn third_party_clients_ask_for_consent_which_is_remembered_and_revocable(a
     // and consent is asked for again
     let r = get_authorize(&app, Some(&cookie), &query(&c, "")).await;
     assert_eq!(r.status, 200);
+
+    // the consent and its revocation are in the audit log, by the person
+    let events = app
+        .auth
+        .store()
+        .audit_events(&latchkey_core::audit::AuditQuery {
+            subject_id: Some(user_id.clone()),
+            events: vec!["consent.granted".into(), "consent.revoked".into()],
+            oldest_first: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &Value, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.event.as_str(),
+                &e.details["client_id"],
+                e.actor_id.as_deref(),
+            )
+        })
+        .collect();
+    let id = json!(c.id);
+    assert_eq!(
+        seen,
+        [
+            ("consent.granted", &id, Some(user_id.as_str())),
+            ("consent.revoked", &id, Some(user_id.as_str())),
+        ]
+    );
+    assert_eq!(events[0].details["scope"], "openid email offline_access");
 }
 
 async fn unknown_clients_and_unregistered_redirect_uris_get_a_page_never_a_redirect(app: TestApp) {
