@@ -75,6 +75,10 @@ pub enum EventType {
     ClientDeleted,
     /// An OAuth client's secret was replaced.
     ClientSecretRotated,
+    /// A person consented to a client's scopes (the consent page's Allow).
+    ConsentGranted,
+    /// A person revoked a client's grant (its tokens ended with it).
+    ConsentRevoked,
     /// The user changed their password (with the current one).
     PasswordChanged,
     /// A password reset link was mailed (asked for by the user, or sent by
@@ -149,6 +153,8 @@ impl EventType {
         EventType::ClientUpdated,
         EventType::ClientDeleted,
         EventType::ClientSecretRotated,
+        EventType::ConsentGranted,
+        EventType::ConsentRevoked,
         EventType::PasswordChanged,
         EventType::PasswordResetRequested,
         EventType::PasswordResetCompleted,
@@ -198,6 +204,8 @@ impl EventType {
             EventType::ClientUpdated => "client.updated",
             EventType::ClientDeleted => "client.deleted",
             EventType::ClientSecretRotated => "client.secret_rotated",
+            EventType::ConsentGranted => "consent.granted",
+            EventType::ConsentRevoked => "consent.revoked",
             EventType::PasswordChanged => "password.changed",
             EventType::PasswordResetRequested => "password_reset.requested",
             EventType::PasswordResetCompleted => "password_reset.completed",

@@ -2,12 +2,14 @@
 //! consent (migration 0031).
 
 use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::oauth::{ClientSession, ClientSessions, Grant, OAuthGrantStore};
 use latchkey_core::store::{StoreError, truncate_to_millis};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use crate::audit::insert_event;
 use crate::{PgStore, settle};
 
 const CS_COLUMNS: &str = "o.session_id, o.client_id, o.user_id, o.parent_session_id, o.scope, \
@@ -163,20 +165,29 @@ impl OAuthGrantStore for PgStore {
         )
     }
 
-    async fn upsert_grant(&self, g: &Grant) -> Result<(), StoreError> {
+    async fn upsert_grant(&self, g: &Grant, event: &AuditEvent) -> Result<(), StoreError> {
         let (scope, created, updated) = (
             g.scope.join(" "),
             truncate_to_millis(g.created_at),
             truncate_to_millis(g.updated_at),
         );
-        self.grant_execute(
-            "INSERT INTO oauth_grants (user_id, client_id, scope, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client_id) DO UPDATE \
-             SET scope = excluded.scope, updated_at = excluded.updated_at",
-            &[&g.user_id, &g.client_id, &scope, &created, &updated],
-        )
-        .await?;
-        Ok(())
+        let mut client = self.client().await?;
+        let result = self
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(crate::map_err)?;
+                tx.execute(
+                    "INSERT INTO oauth_grants (user_id, client_id, scope, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client_id) DO UPDATE \
+                     SET scope = excluded.scope, updated_at = excluded.updated_at",
+                    &[&g.user_id, &g.client_id, &scope, &created, &updated],
+                )
+                .await
+                .map_err(crate::map_err)?;
+                insert_event(&tx, event).await?;
+                tx.commit().await.map_err(crate::map_err)
+            })
+            .await;
+        settle(client, result)
     }
 
     async fn grants_of_user(&self, user_id: &str) -> Result<Vec<Grant>, StoreError> {
@@ -196,25 +207,31 @@ impl OAuthGrantStore for PgStore {
         user_id: &str,
         client_id: &str,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let now = truncate_to_millis(now);
         let mut client = self.client().await?;
         let result = self
-            .bounded(async {
-                let tx = client.transaction().await?;
+            .bounded_store(async {
+                let tx = client.transaction().await.map_err(crate::map_err)?;
                 let deleted = tx
                     .execute(
                         "DELETE FROM oauth_grants WHERE user_id = $1 AND client_id = $2",
                         &[&user_id, &client_id],
                     )
-                    .await?
+                    .await
+                    .map_err(crate::map_err)?
                     == 1;
                 tx.execute(
                     REVOKE_OF_GRANT,
                     &[&user_id, &client_id, &now, &"grant_revoked"],
                 )
-                .await?;
-                tx.commit().await?;
+                .await
+                .map_err(crate::map_err)?;
+                if deleted {
+                    insert_event(&tx, event).await?;
+                }
+                tx.commit().await.map_err(crate::map_err)?;
                 Ok(deleted)
             })
             .await;

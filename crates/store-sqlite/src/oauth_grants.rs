@@ -2,11 +2,13 @@
 //! (migration 0031).
 
 use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
 use latchkey_core::oauth::{ClientSession, ClientSessions, Grant, OAuthGrantStore};
 use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::OffsetDateTime;
 
+use crate::audit::insert_event;
 use crate::{SqliteStore, map_err};
 
 const CS_COLUMNS: &str = "o.session_id, o.client_id, o.user_id, o.parent_session_id, o.scope, \
@@ -184,10 +186,11 @@ impl OAuthGrantStore for SqliteStore {
         .await
     }
 
-    async fn upsert_grant(&self, grant: &Grant) -> Result<(), StoreError> {
-        let g = grant.clone();
+    async fn upsert_grant(&self, grant: &Grant, event: &AuditEvent) -> Result<(), StoreError> {
+        let (g, event) = (grant.clone(), event.clone());
         self.write(move |c| {
-            c.prepare_cached(
+            let tx = c.transaction().map_err(map_err)?;
+            tx.prepare_cached(
                 "INSERT INTO oauth_grants (user_id, client_id, scope, created_at, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, client_id) DO UPDATE \
                  SET scope = excluded.scope, updated_at = excluded.updated_at",
@@ -201,7 +204,8 @@ impl OAuthGrantStore for SqliteStore {
                 to_unix_millis(g.updated_at)
             ])
             .map_err(map_err)?;
-            Ok(())
+            insert_event(&tx, &event)?;
+            tx.commit().map_err(map_err)
         })
         .await
     }
@@ -226,8 +230,9 @@ impl OAuthGrantStore for SqliteStore {
         user_id: &str,
         client_id: &str,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<bool, StoreError> {
-        let (user, client) = (user_id.to_owned(), client_id.to_owned());
+        let (user, client, event) = (user_id.to_owned(), client_id.to_owned(), event.clone());
         let now = to_unix_millis(now);
         self.write(move |c| {
             let tx = c.transaction().map_err(map_err)?;
@@ -238,6 +243,9 @@ impl OAuthGrantStore for SqliteStore {
                 .map_err(map_err)?
                 == 1;
             revoke_of_grant(&tx, &user, &client, now, "grant_revoked")?;
+            if deleted {
+                insert_event(&tx, &event)?;
+            }
             tx.commit().map_err(map_err)?;
             Ok(deleted)
         })

@@ -16,7 +16,8 @@ use super::error::OAuthError;
 use super::grants::{CLIENT_REFRESH_PREFIX, ClientSession, ClientSessions, Grant};
 use super::model::{AuthMethod, ClientType, GrantType, IdTokenAlg, OAuthClient};
 use super::service::OAuth;
-use crate::auth::AuthConfig;
+use crate::audit::{EventType, own_event};
+use crate::auth::{AuthConfig, ClientInfo};
 use crate::error::SharedError;
 use crate::id;
 use crate::keyring::Keyring;
@@ -277,14 +278,18 @@ impl OAuth {
     }
 
     /// Remembers that `user_id` granted `scope` to `client_id` (added to
-    /// what was granted before).
+    /// what was granted before), with its `consent.granted` event.
     pub async fn remember_consent(
         &self,
         user_id: &str,
         client_id: &str,
         scope: &[String],
+        from: &ClientInfo,
     ) -> Result<(), OAuthError> {
         let now = crate::store::truncate_to_millis(self.now());
+        let event = own_event(EventType::ConsentGranted, now, from, user_id)
+            .detail("client_id", client_id.to_owned())
+            .detail("scope", scope.join(" "));
         let grant = match self.store().grant(user_id, client_id).await? {
             Some(mut g) => {
                 for s in scope {
@@ -303,7 +308,7 @@ impl OAuth {
                 updated_at: now,
             },
         };
-        Ok(self.store().upsert_grant(&grant).await?)
+        Ok(self.store().upsert_grant(&grant, &event).await?)
     }
 
     /// The person's grants ("apps with access").
@@ -312,15 +317,23 @@ impl OAuth {
     }
 
     /// Revokes a grant: the consent is forgotten and every token of that
-    /// client for this person ends at once. `UnknownClient` when there was
-    /// no such grant.
-    pub async fn revoke_grant(&self, user_id: &str, client_id: &str) -> Result<(), OAuthError> {
+    /// client for this person ends at once (`consent.revoked`).
+    /// `UnknownClient` when there was no such grant.
+    pub async fn revoke_grant(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        from: &ClientInfo,
+    ) -> Result<(), OAuthError> {
         if client_id.len() > 128 {
             return Err(OAuthError::UnknownClient);
         }
+        let now = self.now();
+        let event = own_event(EventType::ConsentRevoked, now, from, user_id)
+            .detail("client_id", client_id.to_owned());
         if self
             .store()
-            .delete_grant(user_id, client_id, self.now())
+            .delete_grant(user_id, client_id, now, &event)
             .await?
         {
             Ok(())

@@ -106,18 +106,21 @@ pub trait OAuthGrantStore: Send + Sync {
     /// The consent remembered for (user, client).
     async fn grant(&self, user_id: &str, client_id: &str) -> Result<Option<Grant>, StoreError>;
 
-    /// Remembers consent: inserts, or replaces the scope and `updated_at`.
-    async fn upsert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
+    /// Remembers consent: inserts, or replaces the scope and `updated_at`;
+    /// records `event` in the same transaction.
+    async fn upsert_grant(&self, grant: &Grant, event: &AuditEvent) -> Result<(), StoreError>;
 
     /// The user's grants, by client id.
     async fn grants_of_user(&self, user_id: &str) -> Result<Vec<Grant>, StoreError>;
 
     /// Forgets a grant and ends the client's sessions of that user, in one
-    /// transaction. Returns whether there was a grant.
+    /// transaction that records `event` when there was a grant. Returns
+    /// whether there was one.
     async fn delete_grant(
         &self,
         user_id: &str,
         client_id: &str,
         now: OffsetDateTime,
+        event: &AuditEvent,
     ) -> Result<bool, StoreError>;
 }

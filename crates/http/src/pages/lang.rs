@@ -81,6 +81,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
+/// The first of an OpenID Connect `ui_locales` (space-separated tags, most
+/// wanted first) that `catalogue` ships, if any.
+pub fn from_ui_locales<'c>(catalogue: &'c Catalogue, ui_locales: &str) -> Option<&'c str> {
+    ui_locales
+        .split(' ')
+        .filter(|t| latchkey_core::i18n::valid_tag(t))
+        .find_map(|t| catalogue.supported(t))
+}
+
 /// The value of `lang=` in a query string, if it is a language tag.
 fn query_lang(query: &str) -> Option<String> {
     query

@@ -10,11 +10,13 @@
 //! the page's CSRF token); consent is remembered per (user, client).
 //! The rules are `latchkey_core::oauth::authorize` (pure, table-tested).
 
+use crate::principal::ClientMeta;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use latchkey_core::abuse::RouteClass;
+use latchkey_core::auth::ClientInfo;
 use latchkey_core::oauth::authorize::{
     AuthorizeParams, Checked, Next, PageError, Presence, RedirectError, ResponseMode, Routed,
 };
@@ -200,9 +202,12 @@ async fn authorize(
     lang: &str,
     headers: &HeaderMap,
     params: AuthorizeParams,
-    decision: Option<(&str, &str)>,
+    decision: Option<(&str, &str, &ClientInfo)>,
 ) -> Result<Response, ApiError> {
     let oauth = state.oauth();
+    // `ui_locales` picks the pages' language among the shipped ones
+    let asked = crate::pages::lang::from_ui_locales(state.pages().catalogue(), &params.ui_locales);
+    let lang = asked.unwrap_or(lang);
     let client = match oauth.registered(&params.client_id).await {
         Ok(c) => Some(c),
         Err(CoreError::UnknownClient) => None,
@@ -221,7 +226,7 @@ async fn authorize(
         Some(w) => oauth.consented(&w.user_id, &client, &req.scope).await?,
         None => false,
     };
-    if let (Some(w), Some((csrf_token, answer))) = (&who, decision) {
+    if let (Some(w), Some((csrf_token, answer, from))) = (&who, decision) {
         csrf::check(
             state,
             headers,
@@ -241,7 +246,7 @@ async fn authorize(
             ));
         }
         oauth
-            .remember_consent(&w.user_id, &client.client.id, &req.scope)
+            .remember_consent(&w.user_id, &client.client.id, &req.scope, from)
             .await?;
         consented = true;
         req.prompt.consent = false;
@@ -259,7 +264,14 @@ async fn authorize(
                 .collect::<Vec<_>>()
                 .join("&");
             let return_to = format!("/oauth2/authorize?{back}");
-            Ok(Redirect::to(&format!("/login?return_to={}", enc(&return_to))).into_response())
+            let mut login = format!("/login?return_to={}", enc(&return_to));
+            if let Some(hint) = &req.login_hint {
+                login.push_str(&format!("&login_hint={}", enc(hint)));
+            }
+            if let Some(tag) = asked {
+                login.push_str(&format!("&lang={}", enc(tag)));
+            }
+            Ok(Redirect::to(&login).into_response())
         }
         Next::Consent => match &who {
             Some(w) => Ok(consent_page(state, lang, w, &client, &params, &routed)),
@@ -312,11 +324,13 @@ pub async fn get_authorize(
 pub async fn post_authorize(
     State(state): State<AppState>,
     lang: Lang,
+    ClientMeta(from): ClientMeta,
     headers: HeaderMap,
     form: Result<Form<AuthorizeForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(f) = form.map_err(|_| super::pages::unreadable())?;
-    let decision = (!f.decision.is_empty()).then_some((f.csrf.as_str(), f.decision.as_str()));
+    let decision =
+        (!f.decision.is_empty()).then_some((f.csrf.as_str(), f.decision.as_str(), &from));
     authorize(&state, &lang.tag, &headers, f.params.clone(), decision).await
 }
 

@@ -14,7 +14,7 @@ use super::Routes;
 use super::views::{Page, rfc3339};
 use crate::error::ApiError;
 use crate::extract::Path;
-use crate::principal::Authenticated;
+use crate::principal::{Authenticated, ClientMeta};
 use crate::render::Renderer;
 use crate::state::AppState;
 
@@ -80,11 +80,12 @@ pub async fn get_grants(
 pub async fn delete_grant(
     State(state): State<AppState>,
     who: Authenticated,
+    ClientMeta(from): ClientMeta,
     Path(client_id): Path<String>,
 ) -> Result<Response, ApiError> {
     state
         .oauth()
-        .revoke_grant(&who.principal.user_id, &client_id)
+        .revoke_grant(&who.principal.user_id, &client_id, &from)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

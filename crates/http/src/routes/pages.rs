@@ -70,6 +70,9 @@ pub struct LoginQuery {
     /// (`pages.allowed_return_origins`); anything else goes to `/account`.
     #[serde(default)]
     pub(super) return_to: String,
+    /// Prefills the address (an authorization request's `login_hint`).
+    #[serde(default)]
+    pub(super) login_hint: String,
 }
 
 /// The sign-in form.
@@ -134,6 +137,12 @@ pub async fn get_login_page(
 ) -> Response {
     let form = LoginForm {
         return_to: q.return_to,
+        // the form's own limit on the address
+        identifier: if q.login_hint.chars().count() <= 320 {
+            q.login_hint
+        } else {
+            String::new()
+        },
         ..LoginForm::default()
     };
     PreSignIn::form_page(

@@ -28,6 +28,7 @@ latchkey_testkit::sqlite_only!(
     a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not_grant,
     rp_initiated_logout_ends_the_browser_session_and_returns_exactly,
     keys_rotate_replaces_the_id_token_key_and_keeps_the_old_one_published,
+    login_hint_prefills_the_address_and_ui_locales_picks_the_language,
 );
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
@@ -275,7 +276,7 @@ async fn a_first_party_code_flow_with_pkce_gives_tokens_an_id_token_and_userinfo
 
 async fn third_party_clients_ask_for_consent_which_is_remembered_and_revocable(app: TestApp) {
     let c = client(&app, |b| b["first_party"] = json!(false)).await;
-    let (_, cookie) = person(&app).await;
+    let (user_id, cookie) = person(&app).await;
     let q = query(&c, "");
     let r = get_authorize(&app, Some(&cookie), &q).await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -372,6 +373,39 @@ async fn third_party_clients_ask_for_consent_which_is_remembered_and_revocable(a
     // and consent is asked for again
     let r = get_authorize(&app, Some(&cookie), &query(&c, "")).await;
     assert_eq!(r.status, 200);
+
+    // the consent and its revocation are in the audit log, by the person
+    let events = app
+        .auth
+        .store()
+        .audit_events(&latchkey_core::audit::AuditQuery {
+            subject_id: Some(user_id.clone()),
+            events: vec!["consent.granted".into(), "consent.revoked".into()],
+            oldest_first: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &Value, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.event.as_str(),
+                &e.details["client_id"],
+                e.actor_id.as_deref(),
+            )
+        })
+        .collect();
+    let id = json!(c.id);
+    assert_eq!(
+        seen,
+        [
+            ("consent.granted", &id, Some(user_id.as_str())),
+            ("consent.revoked", &id, Some(user_id.as_str())),
+        ]
+    );
+    assert_eq!(events[0].details["scope"], "openid email offline_access");
 }
 
 async fn unknown_clients_and_unregistered_redirect_uris_get_a_page_never_a_redirect(app: TestApp) {
@@ -1038,4 +1072,38 @@ async fn keys_rotate_replaces_the_id_token_key_and_keeps_the_old_one_published(a
     // both verify against the published keys
     id_claims(&app, &old, &c.id).await;
     id_claims(&app, &new, &c.id).await;
+}
+
+/// `login_hint` prefills the sign-in page's address; `ui_locales` picks the
+/// first shipped language it names, for the sign-in and the consent pages.
+/// Before, both were accepted and unused (the page came empty, in English).
+async fn login_hint_prefills_the_address_and_ui_locales_picks_the_language(app: TestApp) {
+    let c = client(&app, |b| b["first_party"] = json!(false)).await;
+    let extra = format!(
+        "login_hint={}&ui_locales=xx-YY%20de-CH%20fr",
+        enc("ann@example.com")
+    );
+    let r = get_authorize(&app, None, &query(&c, &extra)).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let (base, p) = location(&r);
+    assert_eq!(base, "/login");
+    assert_eq!(p["login_hint"], "ann@example.com");
+    assert_eq!(p["lang"], "de");
+    let page = app.get(r.header("location").unwrap()).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    assert!(html.contains(r#"<html lang="de">"#), "{html}");
+    assert!(
+        html.contains(r#"name="identifier" value="ann@example.com""#),
+        "the address is prefilled: {html}"
+    );
+
+    // the consent page of a signed-in person, in the language asked for
+    let (_, cookie) = person(&app).await;
+    let r = get_authorize(&app, Some(&cookie), &query(&c, "ui_locales=fr")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains(r#"<html lang="fr">"#), "{}", r.text());
+    // nothing shipped among them: the negotiated language (English here)
+    let r = get_authorize(&app, Some(&cookie), &query(&c, "ui_locales=xx")).await;
+    assert!(r.text().contains(r#"<html lang="en">"#), "{}", r.text());
 }

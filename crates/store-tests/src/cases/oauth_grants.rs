@@ -173,17 +173,36 @@ pub async fn grants_are_remembered_listed_and_revoked_with_their_sessions(db: &d
         updated_at: at,
     };
     assert!(store.grant(&user.id, "b-app").await.unwrap().is_none());
+    let own = |kind| {
+        let info = ClientInfo {
+            ip: None,
+            user_agent: None,
+            request_id: None,
+        };
+        AuditEvent::new(kind, now, &info)
+            .actor(Some(&user.id))
+            .subject(&user.id)
+    };
     store
-        .upsert_grant(&grant("b-app", &["openid"], now))
+        .upsert_grant(
+            &grant("b-app", &["openid"], now),
+            &own(EventType::ConsentGranted),
+        )
         .await
         .unwrap();
     let later = now + Duration::seconds(5);
     store
-        .upsert_grant(&grant("b-app", &["openid", "email"], later))
+        .upsert_grant(
+            &grant("b-app", &["openid", "email"], later),
+            &own(EventType::ConsentGranted),
+        )
         .await
         .unwrap();
     store
-        .upsert_grant(&grant("a-app", &["openid"], now))
+        .upsert_grant(
+            &grant("a-app", &["openid"], now),
+            &own(EventType::ConsentGranted),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -202,8 +221,30 @@ pub async fn grants_are_remembered_listed_and_revoked_with_their_sessions(db: &d
     let browser = sample_session(&user.id, now);
     store.create_session(&browser, None).await.unwrap();
     let (s, _) = client_session(store.as_ref(), &browser, "b-app", "code", now).await;
-    assert!(store.delete_grant(&user.id, "b-app", now).await.unwrap());
-    assert!(!store.delete_grant(&user.id, "b-app", now).await.unwrap());
+    let revoked_event = own(EventType::ConsentRevoked);
+    assert!(
+        store
+            .delete_grant(&user.id, "b-app", now, &revoked_event)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_grant(&user.id, "b-app", now, &revoked_event)
+            .await
+            .unwrap()
+    );
+    // each write recorded its event; the delete of nothing recorded none
+    let kinds = crate::cases::lifecycle::events_about(store.as_ref(), &user.id).await;
+    assert_eq!(
+        kinds,
+        [
+            "consent.granted",
+            "consent.granted",
+            "consent.granted",
+            "consent.revoked"
+        ]
+    );
     assert_eq!(
         revoked(store.as_ref(), &s.id).await.as_deref(),
         Some("grant_revoked")
