@@ -724,6 +724,121 @@ test("OAuth: signing in in the middle of an authorization request ends at the cl
   await b.context.close();
 });
 
+/**
+ * Waits (up to 60 s) for a mail to `address` whose text matches `pattern`
+ * (newest first), and returns the match's first group.
+ */
+async function mailedMatch(address, pattern) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const found = messagesTo(address).map((m) => pattern.exec(m.text)?.[1]).filter(Boolean);
+    if (found.length) return found[found.length - 1];
+    if (Date.now() > deadline) throw new Error(`no mail to ${address} matching ${pattern} within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** On /login: asks for a sign-in link (`link`) or code (`code`) for `email`. */
+async function askByMail(page, server, email, method) {
+  await page.goto(`${server.origin}/login`);
+  await page.fill("#passwordless-email", email);
+  await submit(page, `button[name=method][value=${method}]`);
+}
+
+test("magic link: the browser that asked signs in only with the page's button; another browser needs the mail's code", async () => {
+  const who = person("magic");
+  await register(sqlite, who);
+  // (a) the same browser: opening the link spends nothing, the button signs in
+  const b = await openContext(browser, sqlite);
+  await askByMail(b.page, sqlite, who.email, "link");
+  assert.match(await b.page.textContent("main"), /sign-in link is on its way/);
+  await inspect(b.page, "magic-link-sent");
+  const link = await mailedLink(who.email, `${sqlite.origin}/magic-link?token=`);
+  await b.page.goto(link);
+  assert.equal(await b.page.locator("#code").count(), 0, "the asking browser is not asked for a code");
+  await inspect(b.page, "magic-link");
+  await b.page.reload(); // a second look (a mail scanner's) burns nothing
+  await submit(b.page);
+  assert.equal(path(b.page), "/account", "signed in by the link");
+  assert.match(await b.page.textContent("#profile"), /\(confirmed\)/, "the link proved the mailbox");
+  await b.page.goto(link);
+  assert.match(await b.page.textContent("main"), /does not work/i, "a used link");
+  b.assertClean();
+  await b.context.close();
+
+  // (b) a new link opened in another browser: the code from the mail, and only it
+  const asker = await openContext(browser, sqlite);
+  await askByMail(asker.page, sqlite, who.email, "link");
+  const other = await openContext(browser, sqlite);
+  const second = await mailedLink(who.email, `${sqlite.origin}/magic-link?token=`);
+  assert.notEqual(second, link, "a new link");
+  const code = await mailedMatch(who.email, /this code: (\S{6})/);
+  await other.page.goto(second);
+  assert.ok(await other.page.isVisible("#code"), "another browser is asked for the code");
+  await inspect(other.page, "magic-link-other-browser");
+  const wrong = code.startsWith("A") ? `B${code.slice(1)}` : `A${code.slice(1)}`;
+  await other.page.fill("#code", wrong);
+  assert.equal(await submitRefused(other.page), 401, "a wrong code signs nothing in");
+  assert.equal(await other.page.getAttribute("#code", "aria-invalid"), "true", "the refusal is at the code");
+  await other.page.goto(`${sqlite.origin}/account`);
+  assert.equal(path(other.page), "/login", "not signed in");
+  await other.page.goto(second);
+  await other.page.fill("#code", code.toLowerCase()); // as typed: case does not matter
+  await submit(other.page);
+  assert.equal(path(other.page), "/account", "signed in with the mail's code");
+  other.assertClean();
+  await Promise.all([asker.context.close(), other.context.close()]);
+});
+
+test("email code: asked on the sign-in page, a wrong code refused at its field, the right one signs in", async () => {
+  const who = person("code");
+  await register(sqlite, who);
+  const b = await openContext(browser, sqlite);
+  await askByMail(b.page, sqlite, who.email, "code");
+  assert.ok(await b.page.isVisible("#code"), "the code form");
+  await inspect(b.page, "email-code");
+  const code = await mailedMatch(who.email, /^\s*(\d{6})\s*$/m);
+  await b.page.fill("#code", code === "000000" ? "111111" : "000000");
+  assert.equal(await submitRefused(b.page), 401, "a wrong code signs nothing in");
+  assert.equal(await b.page.getAttribute("#code", "aria-invalid"), "true");
+  await inspect(b.page, "email-code-refused");
+  await b.page.fill("#code", code);
+  await submit(b.page);
+  assert.equal(path(b.page), "/account", "signed in by the code");
+  assert.match(await b.page.textContent("#profile"), /\(confirmed\)/, "the code proved the mailbox");
+  b.assertClean();
+  await b.context.close();
+});
+
+test("sign-up without a password by an email code (passwordless_signup), then a password set in the account center", async () => {
+  const server = await startLatchkey("sqlite-passwordless-signup", { LATCHKEY_ACCOUNTS_PASSWORDLESS_SIGNUP: "true" });
+  try {
+    const who = person("signup");
+    const b = await openContext(browser, server);
+    await askByMail(b.page, server, who.email, "code");
+    const code = await mailedMatch(who.email, /^\s*(\d{6})\s*$/m);
+    await b.page.fill("#code", code);
+    await submit(b.page);
+    assert.equal(path(b.page), "/account", "the account was made when the code was used");
+    assert.match(await b.page.textContent("#profile"), /\(confirmed\)/);
+    assert.ok(await b.page.isVisible("#no-password"), "it has no password");
+    assert.equal(await b.page.locator("#password-form").count(), 0, "nothing to change");
+    await inspect(b.page, "account-no-password");
+    await b.page.fill("#set_password", who.password);
+    assert.match(await accountForm(b.page, "set-password-form"), /password is set/);
+    assert.ok(await b.page.isVisible("#remove-password-form"), "now it can be changed or removed");
+    await b.page.goto(`${server.origin}/logout`);
+    await submit(b.page);
+    await b.page.goto(`${server.origin}/login`);
+    await signIn(b.page, who);
+    assert.equal(path(b.page), "/account", "signed in with the new password");
+    b.assertClean();
+    await b.context.close();
+  } finally {
+    await server.stop();
+  }
+});
+
 test("every page was inspected at 360 px and 1280 px", () => {
   const states = {
     "/login": ["login", "login-refused", "login-challenge"],
@@ -737,6 +852,9 @@ test("every page was inspected at 360 px and 1280 px", () => {
     "/mfa": ["mfa"],
     "/account/activity": ["activity"],
     "/account/delete": ["deleted"],
+    "/magic-link": ["magic-link-sent", "magic-link", "magic-link-other-browser"],
+    "/login/email-code": ["email-code", "email-code-refused"],
+    "/account without a password": ["account-no-password"],
     "the error page": ["error-csrf"],
   };
   for (const [page, names] of Object.entries(states)) {

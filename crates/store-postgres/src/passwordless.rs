@@ -7,7 +7,7 @@ use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{NewJob, QueuedMail};
 use latchkey_core::passwordless::{
-    AttemptTarget, Kind, PasswordlessStore, PasswordlessToken, Step,
+    AttemptTarget, Kind, PasswordlessStore, PasswordlessToken, Refusal, Step,
 };
 use latchkey_core::store::{StoreError, truncate_to_millis};
 use latchkey_core::ways_in::{LastWayIn, Removal};
@@ -135,21 +135,21 @@ impl PasswordlessStore for PgStore {
         &self,
         target: AttemptTarget<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<PasswordlessToken>, StoreError> {
+    ) -> Result<Result<PasswordlessToken, Option<Refusal>>, StoreError> {
         let (sql, key) = match target {
             AttemptTarget::Link(id) => (LINK_FOR_UPDATE, id),
             AttemptTarget::Code(email) => (CODE_FOR_UPDATE, email),
         };
         in_tx!(self, |tx| {
             let Some(mut t) = locked(tx, sql, key).await? else {
-                return Ok(None);
+                return Ok(Err(None));
             };
-            if t.decide(Step::Attempt, now).is_err() {
-                return Ok(None);
+            if let Err(refusal) = t.decide(Step::Attempt, now) {
+                return Ok(Err(Some(refusal)));
             }
             exec(tx, COUNT_ATTEMPT, &[&t.id]).await?;
             t.attempts += 1;
-            (true, Some(t))
+            (true, Ok(t))
         })
     }
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::lifecycle::{NewJob, QueuedMail};
 use latchkey_core::passwordless::{
-    AttemptTarget, Kind, PasswordlessStore, PasswordlessToken, Step,
+    AttemptTarget, Kind, PasswordlessStore, PasswordlessToken, Refusal, Step,
 };
 use latchkey_core::store::{StoreError, from_unix_millis, to_unix_millis};
 use latchkey_core::ways_in::{LastWayIn, Removal};
@@ -140,7 +140,7 @@ impl PasswordlessStore for SqliteStore {
         &self,
         target: AttemptTarget<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<PasswordlessToken>, StoreError> {
+    ) -> Result<Result<PasswordlessToken, Option<Refusal>>, StoreError> {
         let (sql, key) = match target {
             AttemptTarget::Link(id) => (select("id = ?1 AND kind = 'link'"), id.to_owned()),
             AttemptTarget::Code(email) => (
@@ -154,10 +154,10 @@ impl PasswordlessStore for SqliteStore {
         self.write(move |c| {
             let tx = immediate(c)?;
             let Some(mut t) = one(&tx, &sql, &key)? else {
-                return Ok(None);
+                return Ok(Err(None));
             };
-            if t.decide(Step::Attempt, now).is_err() {
-                return Ok(None);
+            if let Err(refusal) = t.decide(Step::Attempt, now) {
+                return Ok(Err(Some(refusal)));
             }
             tx.prepare_cached(COUNT_ATTEMPT)
                 .map_err(map_err)?
@@ -165,7 +165,7 @@ impl PasswordlessStore for SqliteStore {
                 .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
             t.attempts += 1;
-            Ok(Some(t))
+            Ok(Ok(t))
         })
         .await
     }

@@ -8,7 +8,7 @@ use latchkey_tokens::{constant_time_eq, hmac_sha256, random_bytes, random_token,
 use serde::{Deserialize, Serialize};
 
 use super::error::PasswordlessError;
-use super::model::{AttemptTarget, Kind, PasswordlessConfig, PasswordlessToken, Step};
+use super::model::{AttemptTarget, Kind, PasswordlessConfig, PasswordlessToken, Refusal, Step};
 use crate::audit::{AuditEvent, EventType};
 use crate::auth::{ClientInfo, Context};
 use crate::error::SharedError;
@@ -312,25 +312,56 @@ impl Passwordless {
     /// The usable link for `token` (compared in constant time after the
     /// lookup by hash).
     async fn usable_link(&self, token: &str) -> Result<PasswordlessToken, PasswordlessError> {
+        self.find_link(token)
+            .await?
+            .map_err(|_| PasswordlessError::InvalidLink)
+    }
+
+    /// [`Self::usable_link`], or why it is not: the rule's [`Refusal`]
+    /// with the link's account, or `None` for an unknown token.
+    async fn find_link(
+        &self,
+        token: &str,
+    ) -> Result<Result<PasswordlessToken, LinkRefused>, PasswordlessError> {
         if !self.config().magic_link {
             return Err(PasswordlessError::Disabled);
         }
         let token = token.trim();
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-            return Err(PasswordlessError::InvalidLink);
+            return Ok(Err((None, None)));
         }
         let hash = sha256_hex(token.as_bytes());
-        match self.store.passwordless_link(&hash).await? {
+        Ok(match self.store.passwordless_link(&hash).await? {
             Some(t)
                 if t.token_hash
                     .as_deref()
-                    .is_some_and(|h| constant_time_eq(h.as_bytes(), hash.as_bytes()))
-                    && t.decide(Step::Use, self.now()).is_ok() =>
+                    .is_some_and(|h| constant_time_eq(h.as_bytes(), hash.as_bytes())) =>
             {
-                Ok(t)
+                match t.decide(Step::Use, self.now()) {
+                    Ok(()) => Ok(t),
+                    Err(why) => Err((Some(why), t.user_id)),
+                }
             }
-            _ => Err(PasswordlessError::InvalidLink),
-        }
+            _ => Err((None, None)),
+        })
+    }
+
+    /// Counts a refused sign-in by `method` (`latchkey_passwordless_sign_ins_total`)
+    /// and records it as `login.failed` with `reason` and the outcome.
+    async fn refused(
+        &self,
+        method: &'static str,
+        outcome: &'static str,
+        user_id: Option<&str>,
+        reason: &str,
+        client: &ClientInfo,
+    ) {
+        metrics::counter!("latchkey_passwordless_sign_ins_total", "method" => method, "outcome" => outcome)
+            .increment(1);
+        let event = crate::sign_in::login_failed(self.now(), client, user_id, reason)
+            .detail("method", method)
+            .detail("outcome", outcome);
+        self.record(event).await;
     }
 
     /// What a link's page shows before anything is submitted; nothing is
@@ -356,7 +387,15 @@ impl Passwordless {
         &self,
         proof: LinkProof<'_>,
     ) -> Result<LoginSuccess, PasswordlessError> {
-        let t = self.usable_link(proof.token).await?;
+        let t = match self.find_link(proof.token).await? {
+            Ok(t) => t,
+            Err((why, user_id)) => {
+                let (outcome, user_id) = (refusal_outcome(why), user_id.as_deref());
+                self.refused("magic_link", outcome, user_id, "invalid_link", proof.client)
+                    .await;
+                return Err(PasswordlessError::InvalidLink);
+            }
+        };
         let user = match &t.user_id {
             Some(id) => self.store.user_by_id(id).await?,
             None => None,
@@ -366,6 +405,15 @@ impl Passwordless {
                 .code_verifier
                 .is_some_and(|v| constant_time_eq(s256(v).as_bytes(), challenge.as_bytes()));
             if !ok {
+                let (user_id, client) = (t.user_id.as_deref(), proof.client);
+                self.refused(
+                    "magic_link",
+                    "wrong_verifier",
+                    user_id,
+                    "invalid_link",
+                    client,
+                )
+                .await;
                 return Err(PasswordlessError::InvalidLink);
             }
             self.refuse_if_locked(user.as_ref(), &t.email).await?;
@@ -374,9 +422,12 @@ impl Passwordless {
             self.refuse_if_locked(user.as_ref(), &t.email).await?;
             t
         } else if let Some(code) = proof.code.filter(|c| !c.trim().is_empty()) {
+            let target = AttemptTarget::Link(&t.id);
+            let typed = normalize_link_code(code);
             self.try_code(
-                AttemptTarget::Link(&t.id),
-                &normalize_link_code(code),
+                "magic_link",
+                target,
+                &typed,
                 user.as_ref(),
                 &t.email,
                 proof.client,
@@ -409,9 +460,11 @@ impl Passwordless {
         }
         let user = self.store.user_by_email(&email).await?;
         let typed: String = proof.code.chars().filter(|c| !c.is_whitespace()).collect();
+        let target = AttemptTarget::Code(&email);
         let t = self
             .try_code(
-                AttemptTarget::Code(&email),
+                "email_code",
+                target,
                 &typed,
                 user.as_ref(),
                 &email,
@@ -449,11 +502,12 @@ impl Passwordless {
         }
     }
 
-    /// One attempt at a code: charged to the failure counters, reserved in
-    /// the store (atomically, at most [`super::MAX_ATTEMPTS`]), then compared
-    /// in constant time.
+    /// One attempt at a code of `method`: charged to the failure counters,
+    /// reserved in the store (atomically, at most [`super::MAX_ATTEMPTS`]),
+    /// then compared in constant time. A refusal is counted by its outcome.
     async fn try_code(
         &self,
+        method: &'static str,
         target: AttemptTarget<'_>,
         typed: &str,
         user: Option<&User>,
@@ -465,33 +519,34 @@ impl Passwordless {
             .charge_attempt(&Self::account_key(user, email), None, now)
             .await?;
         let reserved = if typed.is_empty() || typed.len() > 16 {
-            None
+            Err("wrong_code")
         } else {
-            self.store.reserve_passwordless_attempt(target, now).await?
+            match self.store.reserve_passwordless_attempt(target, now).await? {
+                Ok(t)
+                    if constant_time_eq(
+                        t.code_hash.as_bytes(),
+                        self.code_hash(&t.id, typed).as_bytes(),
+                    ) =>
+                {
+                    Ok(t)
+                }
+                Ok(_) => Err("wrong_code"),
+                Err(why) => Err(refusal_outcome(why)),
+            }
         };
-        let matched = reserved.filter(|t| {
-            constant_time_eq(
-                t.code_hash.as_bytes(),
-                self.code_hash(&t.id, typed).as_bytes(),
-            )
-        });
-        match (matched, charged) {
-            (Some(t), Some(c)) => {
+        match (reserved, charged) {
+            (Ok(t), Some(c)) => {
                 self.store.clear_login_failures(&c.key).await?;
                 Ok(t)
             }
-            (Some(t), None) => Ok(t),
-            (None, c) => {
+            (Ok(t), None) => Ok(t),
+            (Err(outcome), c) => {
                 if let Some(c) = c {
                     c.note_lock();
                 }
-                self.record(crate::sign_in::login_failed(
-                    now,
-                    client,
-                    user.map(|u| u.id.as_str()),
-                    "invalid_code",
-                ))
-                .await;
+                let user_id = user.map(|u| u.id.as_str());
+                self.refused(method, outcome, user_id, "invalid_code", client)
+                    .await;
                 Err(PasswordlessError::InvalidCode)
             }
         }
@@ -519,6 +574,10 @@ impl Passwordless {
             .use_passwordless_token(&t.id, now, &verified)
             .await?
         {
+            // used meanwhile (a concurrent use won), expired or exhausted
+            let outcome = refusal_outcome(t.decide(Step::Use, now).err().or(Some(Refusal::Used)));
+            self.refused(method, outcome, owner, "invalid_code", client)
+                .await;
             return Err(PasswordlessError::InvalidCode);
         }
         let user = match &t.user_id {
@@ -550,7 +609,8 @@ impl Passwordless {
             )
             .await;
         }
-        metrics::counter!("latchkey_passwordless_sign_ins_total", "method" => method).increment(1);
+        metrics::counter!("latchkey_passwordless_sign_ins_total", "method" => method, "outcome" => "success")
+            .increment(1);
         Ok(LoginSuccess {
             outcome,
             device_cookie: self.devices.issue(&user.id, None, now),
@@ -593,6 +653,24 @@ impl Passwordless {
             Err(StoreError::Conflict(_)) => Err(PasswordlessError::InvalidCode),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// Why a link cannot be used (the rule's refusal; `None`: unknown) and
+/// whose it is.
+type LinkRefused = (Option<Refusal>, Option<String>);
+
+/// The `outcome` label of a refused link or code
+/// (`latchkey_passwordless_sign_ins_total`): `used` (used, superseded by a
+/// newer one, or voided by an account change: the store keeps one state
+/// for the three), `expired`, `attempts_exhausted`, or `unknown` (no such
+/// link; for a code, none outstanding for the address).
+fn refusal_outcome(why: Option<Refusal>) -> &'static str {
+    match why {
+        Some(Refusal::Used) => "used",
+        Some(Refusal::Expired) => "expired",
+        Some(Refusal::Exhausted) => "attempts_exhausted",
+        None => "unknown",
     }
 }
 

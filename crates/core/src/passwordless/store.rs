@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::model::{AttemptTarget, PasswordlessToken};
+use super::model::{AttemptTarget, PasswordlessToken, Refusal};
 use crate::audit::AuditEvent;
 use crate::lifecycle::{NewJob, QueuedMail};
 use crate::store::StoreError;
@@ -36,13 +36,14 @@ pub trait PasswordlessStore: Send + Sync {
     ) -> Result<Option<PasswordlessToken>, StoreError>;
 
     /// Reserves one attempt at the code of `target` if the rule allows it
-    /// ([`super::Step::Attempt`]): the token with its attempts counted,
-    /// or `None` (nothing changes).
+    /// ([`super::Step::Attempt`]): the token with its attempts counted, or
+    /// why not (nothing changes): the rule's [`Refusal`], or `None` when
+    /// there is no such token (for a code: none outstanding for the address).
     async fn reserve_passwordless_attempt(
         &self,
         target: AttemptTarget<'_>,
         now: OffsetDateTime,
-    ) -> Result<Option<PasswordlessToken>, StoreError>;
+    ) -> Result<Result<PasswordlessToken, Option<Refusal>>, StoreError>;
 
     /// Marks token `id` used if the rule allows it ([`super::Step::Use`]);
     /// `false` when it does not (used meanwhile, expired, exhausted). The

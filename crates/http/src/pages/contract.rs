@@ -112,6 +112,7 @@ pub fn sample(template: &str) -> Value {
             },
             backup_codes => ["4kq7-mz2x-9c8d"],
             enrolment_required => true,
+            has_password => true,
             backup_codes_download => "data:text/plain;charset=utf-8;base64,NGtxNy1tejJ4LTljOGQK",
         },
         "register.html" => context! {

@@ -89,6 +89,7 @@ pub(super) async fn account_context(
         deletion_grace_days => state.recovery().deletion_grace().whole_days(),
         errors => Vec::<Value>::new(),
         enrolment_required => enrolment_required,
+        has_password => who.user.password_hash.is_some(),
         ..security
     })
 }

@@ -1075,6 +1075,26 @@ async fn security_section_actions(app: &TestApp) -> std::collections::BTreeSet<S
     actions
 }
 
+/// A new account with a confirmed address, signed in through the page:
+/// its address and session cookie.
+async fn verified_cookie(app: &TestApp, tag: &str) -> (String, String) {
+    let email = unique(tag);
+    app.register(&email, PASSWORD).await;
+    let token = mailed_token(app, &email, "/verify-email").await;
+    let r = follow_link(app, "/verify-email", &token, "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cookie = signed_in_cookie(app, &email, PASSWORD).await;
+    (email, cookie)
+}
+
+/// A verified account that removed its password in the account center
+/// (sign-in by mail is its way in): its page.
+async fn without_password(app: &TestApp) -> TestResponse {
+    let (_, cookie) = verified_cookie(app, "no-password").await;
+    let r = account_post(app, &cookie, "/account/password/remove", "password=").await;
+    after(app, &r, &cookie).await
+}
+
 #[tokio::test]
 async fn every_account_form_refuses_cross_site_posts_when_signed_in() {
     let app = TestApp::sqlite().await;
@@ -1087,6 +1107,8 @@ async fn every_account_form_refuses_cross_site_posts_when_signed_in() {
     // the security section's forms follow the account's state: add those
     // of another account's page as it turns two-step sign-in on
     actions.extend(security_section_actions(&app).await);
+    // and those of an account without a password (setting one)
+    actions.extend(form_actions(&without_password(&app).await));
     // every page form under /account is on the account page, so this walk
     // covers each one (a new form without a place there fails here)
     for path in page_routes("post") {
@@ -1484,4 +1506,96 @@ async fn the_language_is_the_query_then_the_cookie_then_accept_language_then_the
     // the JSON API is never given a language cookie
     let r = app.get("/health/live?lang=de").await;
     assert!(r.header("set-cookie").is_none());
+}
+
+latchkey_testkit::sqlite_only!(the_account_center_sets_and_removes_a_password);
+
+/// The account center's optional password: removing it needs a recent
+/// sign-in or the password, and is refused with a readable page (in the
+/// page's language) while it is the last way in; an account without one
+/// sees a form that sets one.
+async fn the_account_center_sets_and_removes_a_password(app: TestApp) {
+    // unverified: sign-in by mail does not reach its owner, so the password is the only way in
+    let alone = unique("last-way");
+    app.register(&alone, PASSWORD).await;
+    let cookie = signed_in_cookie(&app, &alone, PASSWORD).await;
+    let page = page_with(&app, "/account", &cookie).await.text();
+    assert!(
+        page.contains("id=\"password-form\"") && page.contains("id=\"remove-password-form\""),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"set-password-form\""), "{page}");
+    let r = account_post(&app, &cookie, "/account/password/remove", "password=").await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_page_headers(&r, "last way in");
+    assert!(
+        r.text().contains("This is your last way to sign in"),
+        "{}",
+        r.text()
+    );
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/password/remove?lang=de",
+        "password=",
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("Das ist Ihr letzter Weg"), "{}", r.text());
+    assert_eq!(
+        sign_in(&app, &alone, PASSWORD, "").await.status,
+        303,
+        "it stays"
+    );
+
+    // verified: a link by mail reaches its owner, so the password may go
+    let (email, cookie) = verified_cookie(&app, "optional").await;
+    // an old sign-in needs the password typed, and the right one
+    app.clock.advance(time::Duration::minutes(11));
+    let r = account_post(&app, &cookie, "/account/password/remove", "password=").await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(
+        r.text().contains("Confirm with your password first"),
+        "{}",
+        r.text()
+    );
+    let r = account_post(
+        &app,
+        &cookie,
+        "/account/password/remove",
+        "password=wrong+one",
+    )
+    .await;
+    refused_at(&r, 403, "remove_password");
+    let body = format!("password={}", enc(PASSWORD));
+    let r = account_post(&app, &cookie, "/account/password/remove", &body).await;
+    let page = after(&app, &r, &cookie).await;
+    assert!(
+        notice(&page).starts_with("Your password is removed"),
+        "{}",
+        page.text()
+    );
+    let text = page.text();
+    assert!(text.contains("id=\"set-password-form\""), "{text}");
+    assert!(!text.contains("id=\"password-form\""), "{text}");
+    assert_eq!(
+        sign_in(&app, &email, PASSWORD, "").await.status,
+        401,
+        "gone"
+    );
+
+    // setting one: the rules of every new password, then it signs in
+    let r = account_post(&app, &cookie, "/account/password/set", "new_password=short").await;
+    refused_at(&r, 422, "new_password");
+    let new_password = "another long passphrase";
+    let body = format!("new_password={}", enc(new_password));
+    let r = account_post(&app, &cookie, "/account/password/set", &body).await;
+    let page = after(&app, &r, &cookie).await;
+    assert!(
+        notice(&page).starts_with("Your password is set"),
+        "{}",
+        page.text()
+    );
+    assert!(page.text().contains("id=\"remove-password-form\""));
+    assert_eq!(sign_in(&app, &email, new_password, "").await.status, 303);
 }

@@ -22,6 +22,7 @@ latchkey_testkit::both_backends!(
 
 latchkey_testkit::sqlite_only!(
     a_link_or_code_sign_in_marks_the_address_verified,
+    sign_ins_by_link_and_code_are_counted_and_audited_by_outcome,
     known_and_unknown_addresses_get_identical_answers,
     another_browser_needs_the_code_from_the_mail,
     a_newer_link_supersedes_the_older_and_links_expire,
@@ -159,8 +160,15 @@ async fn a_link_signs_in_once_in_the_browser_that_asked(app: TestApp) {
     assert_eq!(status_code(&again), (400, "invalid_token".into()));
 }
 
-/// Whether the account of `email` is verified, and its `email.verified` events.
-async fn verified(app: &TestApp, email: &str) -> (bool, usize) {
+/// The account of `email`, and its events of type `event`, oldest first.
+async fn events_of(
+    app: &TestApp,
+    email: &str,
+    event: &str,
+) -> (
+    latchkey_core::user::User,
+    Vec<latchkey_core::audit::AuditEvent>,
+) {
     let user = app
         .store
         .user_by_email(email)
@@ -169,12 +177,25 @@ async fn verified(app: &TestApp, email: &str) -> (bool, usize) {
         .expect("the account");
     let query = latchkey_core::audit::AuditQuery {
         subject_id: Some(user.id.clone()),
-        events: vec!["email.verified".into()],
+        events: vec![event.into()],
+        oldest_first: true,
         limit: 100,
         ..Default::default()
     };
     let events = app.store.audit_events(&query).await.unwrap();
+    (user, events)
+}
+
+/// Whether the account of `email` is verified, and its `email.verified` events.
+async fn verified(app: &TestApp, email: &str) -> (bool, usize) {
+    let (user, events) = events_of(app, email, "email.verified").await;
     (user.email_verified, events.len())
+}
+
+/// Another code than `code` (its first digit changed).
+fn wrong_code(code: &str) -> String {
+    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
+    format!("{first}{}", &code[1..])
 }
 
 /// A used link or code proves the mailbox: the address of an account
@@ -198,8 +219,7 @@ async fn a_link_or_code_sign_in_marks_the_address_verified(app: TestApp) {
     app.register(&by_code, PASSWORD).await;
     ask_code(&app, &by_code).await;
     let code = mailed_code(&app, &by_code).await;
-    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
-    let wrong = format!("{first}{}", &code[1..]);
+    let wrong = wrong_code(&code);
     let r = verify_code(&app, &by_code, &wrong).await;
     assert_eq!(r.status, 401, "{}", r.text());
     assert_eq!(
@@ -219,6 +239,100 @@ async fn a_link_or_code_sign_in_marks_the_address_verified(app: TestApp) {
     let code = mailed_code(&app, &by_code).await;
     assert_eq!(verify_code(&app, &by_code, &code).await.status, 200);
     assert_eq!(verified(&app, &by_code).await, (true, 1));
+}
+
+/// Whether `/metrics` has counted a sign-in by `method` with `outcome`.
+async fn counted(app: &TestApp, method: &str, outcome: &str) -> bool {
+    let text = app.get("/metrics").await.text();
+    text.lines().any(|l| {
+        l.starts_with("latchkey_passwordless_sign_ins_total{")
+            && l.contains(&format!("method=\"{method}\""))
+            && l.contains(&format!("outcome=\"{outcome}\""))
+    })
+}
+
+/// The outcomes of the `login.failed` events about the account of `email`.
+async fn failed_outcomes(app: &TestApp, email: &str) -> Vec<String> {
+    let (_, events) = events_of(app, email, "login.failed").await;
+    events
+        .iter()
+        .map(|e| e.details["outcome"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// `latchkey_passwordless_sign_ins_total` by method and outcome, each
+/// refusal also a `login.failed` event naming it: a wrong code, a sixth
+/// attempt, a used, superseded, expired and unknown link, and successes.
+async fn sign_ins_by_link_and_code_are_counted_and_audited_by_outcome(app: TestApp) {
+    let by_code = address("count-code");
+    app.register(&by_code, PASSWORD).await;
+    ask_code(&app, &by_code).await;
+    let code = mailed_code(&app, &by_code).await;
+    let wrong = wrong_code(&code);
+    for _ in 0..5 {
+        assert_eq!(verify_code(&app, &by_code, &wrong).await.status, 401);
+    }
+    assert_eq!(verify_code(&app, &by_code, &code).await.status, 401);
+    let mut expected = vec!["wrong_code"; 5];
+    expected.push("attempts_exhausted");
+    assert_eq!(failed_outcomes(&app, &by_code).await, expected);
+
+    // a right code, for another account (this one is throttled now)
+    let ok = address("count-success");
+    app.register(&ok, PASSWORD).await;
+    ask_code(&app, &ok).await;
+    let code = mailed_code(&app, &ok).await;
+    assert_eq!(verify_code(&app, &ok, &code).await.status, 200);
+
+    let by_link = address("count-link");
+    app.register(&by_link, PASSWORD).await;
+    ask_link(&app, &by_link).await;
+    let (superseded, _) = mailed_link(&app, &by_link).await;
+    let nonce = ask_link(&app, &by_link).await; // this browser's nonce now
+    let (token, _) = mailed_link(&app, &by_link).await;
+    let link = |token: &str| json!({ "token": token });
+    assert_eq!(
+        verify_link(&app, link(&superseded), Some(&nonce))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        verify_link(&app, link(&token), Some(&nonce)).await.status,
+        200
+    );
+    assert_eq!(
+        verify_link(&app, link(&token), Some(&nonce)).await.status,
+        400
+    );
+    let nonce = ask_link(&app, &by_link).await;
+    let (late, _) = mailed_link(&app, &by_link).await;
+    app.clock.advance(Duration::minutes(16));
+    assert_eq!(
+        verify_link(&app, link(&late), Some(&nonce)).await.status,
+        400
+    );
+    assert_eq!(
+        verify_link(&app, link("no-such-link"), None).await.status,
+        400
+    );
+    assert_eq!(
+        failed_outcomes(&app, &by_link).await,
+        ["used", "used", "expired"],
+        "superseded, reused, expired"
+    );
+
+    for (method, outcome) in [
+        ("email_code", "wrong_code"),
+        ("email_code", "attempts_exhausted"),
+        ("email_code", "success"),
+        ("magic_link", "success"),
+        ("magic_link", "used"),
+        ("magic_link", "expired"),
+        ("magic_link", "unknown"),
+    ] {
+        assert!(counted(&app, method, outcome).await, "{method} {outcome}");
+    }
 }
 
 async fn concurrent_uses_of_one_link_start_one_session(app: TestApp) {

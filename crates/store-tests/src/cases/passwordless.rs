@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use latchkey_core::audit::{AuditEvent, EventType};
 use latchkey_core::id;
-use latchkey_core::passwordless::{AttemptTarget, Kind, MAX_ATTEMPTS, PasswordlessToken};
+use latchkey_core::passwordless::{AttemptTarget, Kind, MAX_ATTEMPTS, PasswordlessToken, Refusal};
 use latchkey_core::store::Store;
 use latchkey_core::user::User;
 use time::{Duration, OffsetDateTime};
@@ -92,7 +92,7 @@ pub async fn passwordless_tokens_supersede_and_are_used_once(db: &dyn TestDb) {
             .reserve_passwordless_attempt(AttemptTarget::Code(&user.email_normalized), later)
             .await
             .unwrap()
-            .is_some(),
+            .is_ok(),
         "a new link leaves the code alone"
     );
     // a retried job: its mail's key exists, nothing is stored
@@ -177,7 +177,8 @@ pub async fn passwordless_attempts_are_reserved_at_most_five_times(db: &dyn Test
             .reserve_passwordless_attempt(AttemptTarget::Code("someone@example.com"), now)
             .await
             .unwrap(),
-        None
+        Err(None),
+        "no code outstanding for the address"
     );
     let tasks: Vec<_> = (0..50)
         .map(|_| {
@@ -193,8 +194,9 @@ pub async fn passwordless_attempts_are_reserved_at_most_five_times(db: &dyn Test
         .collect();
     let mut counts = Vec::new();
     for t in tasks {
-        if let Some(t) = t.await.unwrap() {
-            counts.push(t.attempts);
+        match t.await.unwrap() {
+            Ok(t) => counts.push(t.attempts),
+            Err(why) => assert_eq!(why, Some(Refusal::Exhausted), "the rule says why"),
         }
     }
     counts.sort_unstable();
@@ -221,7 +223,7 @@ pub async fn passwordless_attempts_are_reserved_at_most_five_times(db: &dyn Test
             .reserve_passwordless_attempt(AttemptTarget::Link(&link.id), now)
             .await
             .unwrap(),
-        None
+        Err(Some(Refusal::Exhausted))
     );
 }
 
