@@ -7,6 +7,7 @@
 //! (`Context::start_session`, `amr` `fed`), so a second factor still
 //! applies.
 
+mod dialect;
 mod error;
 pub mod id_token;
 pub mod link;

@@ -5,19 +5,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use latchkey_tokens::{
-    b64url_encode, constant_time_eq, decode_header_unverified, random_token, sha256, sha256_hex,
-};
+use latchkey_tokens::{b64url_encode, constant_time_eq, random_token, sha256, sha256_hex};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
 use super::FederationError;
-use super::id_token::{self, Expected, Nonce};
+use super::dialect::apple_name;
+use super::id_token::{self, Nonce};
 use super::link::{Arrival, Arriving};
 use super::model::{
-    AppleSecret, ClientAuth, EXCHANGE_TTL, ExchangeGrant, FLOW_TTL, FederationConfig, Flow,
-    FlowMode, Identity, Provider, ProviderKind, Upstreamer,
+    EXCHANGE_TTL, ExchangeGrant, FLOW_TTL, FederationConfig, Flow, FlowMode, Identity, Provider,
+    ProviderKind, Upstreamer,
 };
 use super::upstream::Upstream;
 use crate::audit::{AuditEvent, EventType};
@@ -175,6 +174,10 @@ impl Federation {
 
     pub(super) fn ctx(&self) -> &Context {
         &self.inner.ctx
+    }
+
+    pub(super) fn upstream(&self) -> &dyn Upstream {
+        self.inner.upstream.as_ref()
     }
 
     /// Our callback URL for `provider` (registered at the provider).
@@ -434,113 +437,6 @@ impl Federation {
         id_token::upstreamer(&claims, &p.claims)
     }
 
-    /// Calls the token endpoint with `form` and the client authentication
-    /// the provider documents.
-    async fn token_request(
-        &self,
-        p: &Provider,
-        url: &Url,
-        form: &[(&str, &str)],
-        now: time::OffsetDateTime,
-    ) -> Result<Vec<u8>, FederationError> {
-        let secret = match &p.dialect.apple {
-            Some(apple) => apple_client_secret(p, apple, now)?,
-            None => p.client_secret.clone(),
-        };
-        let up = &self.inner.upstream;
-        let own = [
-            ("client_id", p.client_id.as_str()),
-            ("client_secret", &secret),
-        ];
-        let answer = match p.dialect.client_auth {
-            ClientAuth::Basic => up.post_form(url, form, Some((&p.client_id, &secret))).await,
-            ClientAuth::Post => {
-                let form: Vec<(&str, &str)> = form.iter().chain(&own).copied().collect();
-                up.post_form(url, &form, None).await
-            }
-            ClientAuth::Query => {
-                let mut url = url.clone();
-                url.query_pairs_mut().extend_pairs(form.iter().chain(&own));
-                up.get(&url, None).await
-            }
-        };
-        answer.map_err(|e| FederationError::Upstream(format!("token endpoint: {e}")))
-    }
-
-    /// The claims of ID token `token` of provider `p`: its key from the
-    /// provider's JWKS by `kid`, then every check of [`id_token::validate`]
-    /// against the provider's issuer (a multi-tenant one's by the token's
-    /// `tid`, or one of its aliases).
-    pub(super) async fn id_token_claims(
-        &self,
-        p: &Provider,
-        endpoints: &Endpoints,
-        token: &str,
-        nonce: Nonce<'_>,
-        audiences: &[&str],
-        now: time::OffsetDateTime,
-    ) -> Result<Map<String, Value>, FederationError> {
-        let kid = decode_header_unverified(token)
-            .ok()
-            .and_then(|h| h.kid)
-            .unwrap_or_default();
-        let key = match &endpoints.jwks_uri {
-            Some(jwks) if !kid.is_empty() => self.inner.upstream.signing_key(jwks, &kid).await,
-            _ => None,
-        };
-        let tenant;
-        let mut issuers = Vec::new();
-        if let Some(t) = &p.dialect.tenant_issuer {
-            tenant = id_token::tenant_issuer(t, &id_token::unverified_claims(token))?;
-            issuers.push(tenant.as_str());
-        } else {
-            issuers.push(p.issuer.as_deref().unwrap_or_default());
-            issuers.extend(p.dialect.issuer_aliases.iter().map(String::as_str));
-        }
-        id_token::validate(
-            token,
-            key,
-            &Expected {
-                issuers: &issuers,
-                audiences,
-                nonce,
-                now: now.unix_timestamp(),
-            },
-        )
-    }
-
-    /// GitHub: the address is the primary one of the emails API, with its
-    /// own `verified`; `/user`'s public `email` is never used.
-    async fn primary_email(
-        &self,
-        p: &Provider,
-        url: &Url,
-        access: &str,
-        claims: &mut Map<String, Value>,
-    ) -> Result<(), FederationError> {
-        let body = self
-            .inner
-            .upstream
-            .get(url, Some(access))
-            .await
-            .map_err(|e| FederationError::Upstream(format!("emails: {e}")))?;
-        let emails: Vec<Value> = serde_json::from_slice(&body)
-            .map_err(|_| FederationError::Upstream("emails is not a JSON array".into()))?;
-        claims.remove(&p.claims.email);
-        claims.remove(&p.claims.email_verified);
-        let primary = emails
-            .iter()
-            .find(|e| e.get("primary") == Some(&Value::Bool(true)));
-        if let Some(e) = primary {
-            if let Some(address) = e.get("email") {
-                claims.insert(p.claims.email.clone(), address.clone());
-            }
-            let verified = e.get("verified") == Some(&Value::Bool(true));
-            claims.insert(p.claims.email_verified.clone(), Value::Bool(verified));
-        }
-        Ok(())
-    }
-
     pub(super) async fn arrive(
         &self,
         p: &Provider,
@@ -772,49 +668,6 @@ impl Federation {
             Err(e) => Err(e.into()),
         }
     }
-}
-
-/// Apple's client secret: an ES256 JWT of the developer's key, `iss` the
-/// team id, `sub` our client id, `aud` Apple's issuer, good for five
-/// minutes (Apple allows six months; each token request makes a new one).
-fn apple_client_secret(
-    p: &Provider,
-    apple: &AppleSecret,
-    now: time::OffsetDateTime,
-) -> Result<String, FederationError> {
-    let now = now.unix_timestamp();
-    let claims = serde_json::json!({
-        "iss": apple.team_id,
-        "iat": now,
-        "exp": now + 300,
-        "aud": p.issuer.as_deref().unwrap_or_default(),
-        "sub": p.client_id,
-    });
-    apple
-        .key
-        .sign_jwt("JWT", &claims)
-        .map_err(|e| FederationError::Shared(SharedError::Internal(e.to_string())))
-}
-
-/// The name in Apple's `user` form field
-/// (`{"name":{"firstName":…,"lastName":…},"email":…}`), sent on the first
-/// sign-in only. Only the name is taken: the address comes from the ID
-/// token.
-fn apple_name(user: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(user).ok()?;
-    let name = v.get("name")?;
-    let part = |k: &str| {
-        name.get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    let full = [part("firstName"), part("lastName")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    (!full.is_empty()).then_some(full)
 }
 
 /// The S256 PKCE challenge of `verifier` (RFC 7636).
