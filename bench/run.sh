@@ -7,6 +7,14 @@
 #   BENCH_PEERS="oidc-provider" bench/run.sh    only some peers ("" for none)
 #   BENCH_BACKENDS="sqlite" bench/run.sh        latchkey on SQLite only
 #   BENCH_LATCHKEY_WORKLOADS=checks ...   latchkey's token checks and refresh only
+#   BENCH_LATCHKEY_WORKLOADS="forward oauth" ...   only some groups of workloads:
+#       logins (register, logins), timing (unknown vs known: login, sign-in
+#       link), checks (token checks), forward (forward-auth), verify
+#       (latchkey-verify's check, no server; builds its example with the
+#       test kit), refresh, oauth (the OAuth provider: client credentials,
+#       code flows, refresh grants, userinfo)
+#   BENCH_BACKENDS=sqlite BENCH_PEERS=oidc-provider BENCH_LATCHKEY_WORKLOADS=oauth \
+#     BENCH_OUT=bench/results/oauth bench/run.sh    the OAuth table alone
 #   BENCH_BASELINE=/path/to/older/latchkey BENCH_BASELINE_LABEL=d4ac983 BENCH_ROUNDS=2 ...
 #       an older build side by side with this tree's, alternating on each
 #       backend (baseline, this tree, baseline, ...), BENCH_ROUNDS times
@@ -44,10 +52,20 @@ BACKENDS=${BENCH_BACKENDS-sqlite postgres}
 PG_SYNC=${BENCH_PG_SYNCHRONOUS_COMMIT:-off}
 SCRATCH=${BENCH_SCRATCH:-${TMPDIR:-/tmp}/latchkey-bench}
 OUT=${BENCH_OUT:-$BENCH/results}
-# "all" or "checks" (token check by introspection and GET /v1/account, and
-# refresh: the hot paths, without the logins' hashing).
+# "all", "checks" (token check by introspection and GET /v1/account, and
+# refresh: the hot paths, without the logins' hashing), or groups by name.
 LATCHKEY_WORKLOADS=${BENCH_LATCHKEY_WORKLOADS:-all}
-case $LATCHKEY_WORKLOADS in all | checks) ;; *) echo "BENCH_LATCHKEY_WORKLOADS: all or checks" >&2; exit 1 ;; esac
+case $LATCHKEY_WORKLOADS in
+  all) WORKLOAD_GROUPS="logins timing checks forward verify refresh oauth" ;;
+  checks) WORKLOAD_GROUPS="checks refresh" ;;
+  *) WORKLOAD_GROUPS=$LATCHKEY_WORKLOADS ;;
+esac
+for group in $WORKLOAD_GROUPS; do
+  case $group in logins | timing | checks | forward | verify | refresh | oauth) ;;
+    *) echo "BENCH_LATCHKEY_WORKLOADS: all, checks, or groups of: logins timing checks forward verify refresh oauth" >&2; exit 1 ;;
+  esac
+done
+wants() { [[ " $WORKLOAD_GROUPS " == *" $1 "* ]]; }
 BASELINE=${BENCH_BASELINE:-}
 BASELINE_LABEL=${BENCH_BASELINE_LABEL:-baseline}
 ROUNDS=${BENCH_ROUNDS:-1}
@@ -269,11 +287,16 @@ if [ -z "${BENCH_LATCHKEY_BIN:-}" ]; then
   say "building latchkey (release)"
   (cd "$ROOT" && cargo build --release --locked -p latchkey-server --bin latchkey) >&2
 fi
-# The hash-bound limit and latchkey-verify's check: for the logins and the peers.
-if [ "$LATCHKEY_WORKLOADS" = all ] || [ -n "$PEERS" ]; then
-  say "building the hash-limit and cached-check examples (release)"
-  (cd "$ROOT" && cargo build --release --locked -p latchkey-core --example hash_limit &&
-    cargo build --release --locked -p latchkey-verify --example cached_check) >&2
+# The hash-bound limit: for latchkey's logins and the peers' (oidc-provider has none).
+password_peers() { [[ " $PEERS " == *" better-auth "* || " $PEERS " == *" fastapi-users "* ]]; }
+if wants logins || password_peers; then
+  say "building the hash-limit example (release)"
+  (cd "$ROOT" && cargo build --release --locked -p latchkey-core --example hash_limit) >&2
+fi
+# latchkey-verify's check.
+if wants verify; then
+  say "building the cached-check example (release)"
+  (cd "$ROOT" && cargo build --release --locked -p latchkey-verify --example cached_check) >&2
 fi
 [ -x "$LATCHKEY" ] || die "no latchkey binary at $LATCHKEY"
 
@@ -341,6 +364,95 @@ login_share() {
   record "$json"
 }
 
+# The OAuth workloads' client side, the same for latchkey and oidc-provider:
+# one redirect URI, one PKCE pair (a code is bound to the challenge; that
+# every flow shows the same one costs the servers nothing).
+OAUTH_REDIRECT=http://127.0.0.1:9/callback
+OAUTH_REDIRECT_ENC=http%3A%2F%2F127.0.0.1%3A9%2Fcallback
+OAUTH_VERIFIER=bench-pkce-verifier-0123456789-abcdefghijklmnopqrstuvwxyz
+OAUTH_CHALLENGE=$(printf %s "$OAUTH_VERIFIER" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
+# oauth_query CLIENT_ID: an authorization request for openid, email and
+# offline_access (ID token, UserInfo's email, a refresh token).
+oauth_query() {
+  printf 'response_type=code&client_id=%s&redirect_uri=%s&scope=openid%%20email%%20offline_access&state=bench&code_challenge=%s&code_challenge_method=S256' \
+    "$1" "$OAUTH_REDIRECT_ENC" "$OAUTH_CHALLENGE"
+}
+basic_auth() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
+
+# oauth_rows SYSTEM PID BASE CC_AUTH AUTHORIZE_PATH COOKIE TOKEN_PATH WEB_AUTH USERINFO_PATH TOKENS_CMD...
+# The four OAuth workloads against one provider: client-credentials grants;
+# whole code flows with a browser session (authorize, redirect with a code,
+# token); refresh grants (single-use tokens, from code flows made by
+# TOKENS_CMD N, which prints "access refresh" per line); UserInfo.
+oauth_rows() {
+  local system=$1 pid=$2 base=$3 cc_auth=$4 authorize=$5 cookie=$6 token_path=$7 web_auth=$8 userinfo=$9
+  shift 9
+  # The code flows first, right after the browser signed in: oidc-provider's
+  # development store keeps only the 1,000 most recently used entries, and
+  # thousands of client-credentials tokens would push its session out. One
+  # flow before them: latchkey makes its RSA ID-token key at the first ID
+  # token (seconds of prime search), which is start-up, not a flow's cost.
+  "$@" 1 >/dev/null
+  AUTHORIZE=$authorize COOKIE=$cookie TOKEN_PATH=$token_path REDIRECT_URI=$OAUTH_REDIRECT_ENC \
+    VERIFIER=$OAUTH_VERIFIER AUTH=$web_auth \
+    measure "$system" "oauth: code flow (authorize + token)" "$pid" 16 code_flow.lua "$base"
+  BODY=grant_type=client_credentials CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$cc_auth \
+    measure "$system" "oauth: client_credentials grant" "$pid" 16 post.lua "$base$token_path"
+  local tag=${system//[^a-zA-Z0-9]/-}
+  "$@" 33 >"$RUN/oauth-$tag"
+  local access
+  access=$(head -n 1 "$RUN/oauth-$tag" | cut -d' ' -f1)
+  TOKEN=$access measure "$system" "oauth: userinfo" "$pid" 16 get_bearer.lua "$base$userinfo"
+  sed -n '2,33p' "$RUN/oauth-$tag" | cut -d' ' -f2 >"$RUN/oauth-rt-warm-$tag"
+  local refresh='grant_type=refresh_token&refresh_token={token}'
+  BODY=$refresh CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$web_auth TOKENS_FILE=$RUN/oauth-rt-warm-$tag \
+    WRK_THREADS=$THREADS wrk -t$THREADS -c16 -d"$WARMUP" -s "$BENCH_LUA/rotate.lua" "$base$token_path" >/dev/null 2>&1
+  # Made after the warm-up (oidc-provider's development store keeps only
+  # the 1,000 most recently used entries).
+  "$@" 32 | cut -d' ' -f2 >"$RUN/oauth-rt-$tag"
+  BODY=$refresh CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$web_auth TOKENS_FILE=$RUN/oauth-rt-$tag NO_WARMUP=1 \
+    measure "$system" "oauth: refresh grant" "$pid" 16 rotate.lua "$base$token_path"
+}
+
+# oauth_workloads LABEL PID BASE SERVE_ARGS...: latchkey's OAuth provider,
+# with two clients registered by the CLI: one for client credentials, one
+# first-party web client (no consent page) for the code flows.
+oauth_workloads() {
+  local label=$1 pid=$2 base=$3
+  shift 3
+  local cc web cookie
+  cc=$("$LATCHKEY" client create --name bench-cc --grant client_credentials "$@" 2>/dev/null)
+  web=$("$LATCHKEY" client create --name bench-web --redirect-uri "$OAUTH_REDIRECT" --first-party \
+    --scope openid --scope email --scope offline_access "$@" 2>/dev/null)
+  local cc_id cc_secret web_id web_secret
+  cc_id=$(awk '/^client_id:/ { print $2 }' <<<"$cc")
+  cc_secret=$(awk '/^client_secret:/ { print $2 }' <<<"$cc")
+  web_id=$(awk '/^client_id:/ { print $2 }' <<<"$web")
+  web_secret=$(awk '/^client_secret:/ { print $2 }' <<<"$web")
+  cookie=$("${TOOLS[@]}" latchkey-cookie "$base" bench@example.com "$PASSWORD")
+  oauth_rows "$label" "$pid" "$base" "$(basic_auth "$cc_id" "$cc_secret")" \
+    "/oauth2/authorize?$(oauth_query "$web_id")" "$cookie" /oauth2/token \
+    "$(basic_auth "$web_id" "$web_secret")" /oauth2/userinfo \
+    "${TOOLS[@]}" oauth-tokens "$base" "/oauth2/authorize?$(oauth_query "$web_id")" "$cookie" \
+    /oauth2/token "$(basic_auth "$web_id" "$web_secret")" "$OAUTH_REDIRECT" "$OAUTH_VERIFIER"
+}
+
+# verify_check_once: latchkey-verify's check of a token without a server
+# (the cached_check example), once per run, recorded per algorithm.
+VERIFY_DONE=
+verify_check_once() {
+  [ -z "$VERIFY_DONE" ] || return 0
+  VERIFY_DONE=1
+  local out
+  out=$(cd "$ROOT" && setsid -w cargo run -q --release --locked -p latchkey-verify --example cached_check 2>/dev/null)
+  say "latchkey-verify, one check (cached_check example): $(tr '\n' ';' <<<"$out")"
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  while read -r alg _ _ first _ _ _ cached _ _ per_sec _; do
+    record "{\"kind\":\"verify_check\",\"alg\":$(json_str "${alg%:}"),\"first_us\":$first,\"cached_us\":$cached,\"checks_per_sec\":$per_sec,\"load\":$load}"
+  done <<<"$out"
+}
+
 # latchkey_backend NAME LABEL [DATABASE_URL]
 latchkey_backend() {
   local name=$1 label=$2 url=${3:-}
@@ -359,7 +471,7 @@ latchkey_backend() {
   export LATCHKEY_PROXIES_TRUSTED=127.0.0.1
   # The forward-auth workloads' rule: only when they run (a build older than
   # forward-auth refuses the setting, and "checks" may measure one).
-  if [ "$LATCHKEY_WORKLOADS" = all ]; then
+  if wants forward; then
     export LATCHKEY_AUTHZ_RULES="app.bench.example/admin role:admin"
   else
     unset LATCHKEY_AUTHZ_RULES
@@ -393,37 +505,47 @@ latchkey_backend() {
   id=$(awk '/^client_id:/ { print $2 }' <<<"$client")
   secret=$(awk '/^client_secret:/ { print $2 }' <<<"$client")
 
-  local timing=null
-  if [ "$LATCHKEY_WORKLOADS" = all ]; then
+  local timing=null magic_timing=null
+  if wants logins; then
   BODY='{"email":"u{n}@bench.example","password":"'$PASSWORD'"}' \
     measure "$label" register "$pid" 8 post_unique.lua "$base/v1/auth/register"
   fi
   "${TOOLS[@]}" request POST "$base/v1/auth/register" --json '{"email":"bench@example.com","password":"'$PASSWORD'"}' >/dev/null
   local login='{"identifier":"bench@example.com","password":"'$PASSWORD'"}'
-  if [ "$LATCHKEY_WORKLOADS" = all ]; then
+  if wants logins; then
   hash_limit_once
   BODY=$login measure "$label" login "$pid" 8 post.lua "$base/v1/auth/login"
   BODY=$login login_share "$label" "$pid" "$base/v1/auth/login"
+  fi
+  if wants timing; then
   say "$label: unknown user vs wrong password, 200 each"
   timing=$("${TOOLS[@]}" login-timing "$base" bench@example.com "$PASSWORD" 200)
+  say "$label: sign-in link for a known vs an unknown address, 200 each"
+  magic_timing=$("${TOOLS[@]}" magic-link-timing "$base" bench@example.com 200)
+  fi
+  if wants logins; then
   BODY=$login NO_WARMUP=1 measure "$label" "login, 64 connections" "$pid" 64 post.lua "$base/v1/auth/login"
   fi
 
   local access
   access=$("${TOOLS[@]}" latchkey-tokens "$base" bench@example.com "$PASSWORD" 1 | cut -d' ' -f1)
+  if wants checks; then
   BODY="token=$access" CONTENT_TYPE=application/x-www-form-urlencoded AUTH="Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)" \
     measure "$label" "token check: introspection" "$pid" 16 post.lua "$base/oauth2/introspect"
   TOKEN=$access measure "$label" "token check: GET /v1/account" "$pid" 16 get_bearer.lua "$base/v1/account"
+  fi
   # Forward-auth as nginx/Traefik ask it (wrk runs on loopback, a trusted
   # proxy here); the rule for /docs needs a sign-in, /admin the admin role.
-  if [ "$LATCHKEY_WORKLOADS" = all ]; then
+  if wants forward; then
   TOKEN=$access measure "$label" "forward-auth check (signed in)" "$pid" 16 forward_auth.lua "$base/v1/authz/check"
   TOKEN=$access URI=/admin/users measure "$label" "forward-auth check (403, missing role)" "$pid" 16 forward_auth.lua "$base/v1/authz/check"
-  say "$label: latchkey-verify, one check (cached_check example): $(cd "$ROOT" && cargo run -q --release --locked -p latchkey-verify --example cached_check 2>/dev/null | tr '\n' ';')"
   fi
+  wants verify && verify_check_once
+  wants oauth && oauth_workloads "$label" "$pid" "$base" "${args[@]}"
 
   # Single-use refresh tokens: one set for the warm-up, a fresh set for the
   # measurement, more tokens than connections.
+  if wants refresh; then
   "${TOOLS[@]}" latchkey-tokens "$base" bench@example.com "$PASSWORD" 32 | cut -d' ' -f2 >"$RUN/rt-warm-$name"
   "${TOOLS[@]}" latchkey-tokens "$base" bench@example.com "$PASSWORD" 32 | cut -d' ' -f2 >"$RUN/rt-$name"
   local refresh='{"refresh_token":"{token}"}'
@@ -431,11 +553,12 @@ latchkey_backend() {
     wrk -t$THREADS -c16 -d"$WARMUP" -s "$BENCH_LUA/rotate.lua" "$base/v1/auth/refresh" >/dev/null 2>&1
   BODY=$refresh TOKENS_FILE=$RUN/rt-$name NO_WARMUP=1 \
     measure "$label" refresh "$pid" 16 rotate.lua "$base/v1/auth/refresh"
+  fi
 
   sleep 2
   local idle_after
   idle_after=$(rss_mib "$pid")
-  record "{\"kind\":\"latchkey\",\"name\":$(json_str "$label"),\"ready_ms\":$ready,\"first_ready_ms\":$first_ready,\"log_ready_ms\":${log_ready:-null},\"idle_rss_mib\":$idle,\"idle_after_rss_mib\":$idle_after,\"timing\":$timing}"
+  record "{\"kind\":\"latchkey\",\"name\":$(json_str "$label"),\"ready_ms\":$ready,\"first_ready_ms\":$first_ready,\"log_ready_ms\":${log_ready:-null},\"idle_rss_mib\":$idle,\"idle_after_rss_mib\":$idle_after,\"timing\":$timing,\"magic_link_timing\":$magic_timing}"
   stop_pid "$pid"
 }
 
@@ -487,7 +610,7 @@ done
 
 # ------------------------------------------------------------------ peers
 
-[ -z "$PEERS" ] || hash_limit_once
+! password_peers || hash_limit_once
 
 # npm_install DIR: the peer's pinned package.json into the scratch directory
 peer_dir() {
@@ -569,12 +692,17 @@ for peer in $PEERS; do
       version Node.js "$(node --version)"
       spawn oidc-provider "$base/.well-known/openid-configuration" env PORT="$port" node "$dir/provider.mjs"
       pid=$PID
+      basic=$(basic_auth bench bench-secret)
+      if wants checks || wants refresh; then
       node "$dir/seed.mjs" "$base" 33 >"$RUN/op-tokens"
       access=$(head -n 1 "$RUN/op-tokens" | cut -d' ' -f1)
       sed -n '2,33p' "$RUN/op-tokens" | cut -d' ' -f2 >"$RUN/op-rt-warm"
-      basic="Basic $(printf bench:bench-secret | base64 -w0)"
+      fi
+      if wants checks; then
       BODY="token=$access" CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$basic \
         measure oidc-provider "token check: introspection" "$pid" 16 post.lua "$base/token/introspection"
+      fi
+      if wants refresh; then
       refresh='grant_type=refresh_token&refresh_token={token}'
       BODY=$refresh CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$basic TOKENS_FILE=$RUN/op-rt-warm WRK_THREADS=$THREADS \
         wrk -t$THREADS -c16 -d"$WARMUP" -s "$BENCH_LUA/rotate.lua" "$base/token" >/dev/null 2>&1
@@ -583,6 +711,12 @@ for peer in $PEERS; do
       node "$dir/seed.mjs" "$base" 32 | cut -d' ' -f2 >"$RUN/op-rt"
       BODY=$refresh CONTENT_TYPE=application/x-www-form-urlencoded AUTH=$basic TOKENS_FILE=$RUN/op-rt NO_WARMUP=1 \
         measure oidc-provider refresh "$pid" 16 rotate.lua "$base/token"
+      fi
+      if wants oauth; then
+      oauth_rows oidc-provider "$pid" "$base" "$(basic_auth bench-cc bench-cc-secret)" \
+        "/auth?$(oauth_query bench)" "$(node "$dir/seed.mjs" "$base" cookie)" /token "$basic" /me \
+        node "$dir/seed.mjs" "$base"
+      fi
       stop_pid "$pid"
       note "oidc-provider: in-memory store (its development adapter, an LRU of 1,000 entries; a production adapter on Redis or SQL would cost more per request), opaque access tokens, refresh tokens rotated on use, client_secret_basic. Its development login accepts any password, so it has no register or login row."
       ;;

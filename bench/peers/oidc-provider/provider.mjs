@@ -1,6 +1,7 @@
 // node oidc-provider with its in-memory store, one confidential client
 // (client_secret_basic) allowed the authorization-code and refresh-token
-// grants, PKCE, rotating refresh tokens, and introspection. Development
+// grants, PKCE, rotating refresh tokens, and introspection, and one allowed
+// the client-credentials grant (bench-cc, client_secret_basic). Development
 // interactions are on: any login name with any password signs in, so no
 // password is hashed (it is a protocol peer, not a password peer).
 //   PORT=3200 node provider.mjs
@@ -22,11 +23,19 @@ const provider = new Provider(issuer, {
       response_types: ["code"],
       token_endpoint_auth_method: "client_secret_basic",
     },
+    {
+      client_id: "bench-cc",
+      client_secret: "bench-cc-secret",
+      redirect_uris: [],
+      grant_types: ["client_credentials"],
+      response_types: [],
+      token_endpoint_auth_method: "client_secret_basic",
+    },
   ],
   jwks: { keys: [signingKey] },
   findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
   scopes: ["openid", "offline_access"],
-  features: { devInteractions: { enabled: true }, introspection: { enabled: true } },
+  features: { devInteractions: { enabled: true }, introspection: { enabled: true }, clientCredentials: { enabled: true } },
   pkce: { required: () => true },
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
   rotateRefreshToken: true,

@@ -1,10 +1,13 @@
 // Runs N authorization-code + PKCE flows against provider.mjs (signing in
 // through its development login form) and prints one "access refresh" pair
 // per line: tokens to drive introspection and refresh-grant workloads.
+// With "cookie" for N: one flow, and prints the browser's Cookie header
+// instead (the signed-in session that later authorization requests reuse).
 //   node seed.mjs http://127.0.0.1:3200 N
+//   node seed.mjs http://127.0.0.1:3200 cookie
 import { createHash, randomBytes } from "node:crypto";
 
-const [issuer, count] = [process.argv[2], Number(process.argv[3] ?? 1)];
+const [issuer, count] = [process.argv[2], process.argv[3] ?? "1"];
 const redirect = "http://127.0.0.1:9/callback";
 const basic = "Basic " + Buffer.from("bench:bench-secret").toString("base64");
 
@@ -49,9 +52,14 @@ async function flow(login) {
   });
   const tokens = await res.json();
   if (!tokens.refresh_token) throw new Error(`no refresh token: ${JSON.stringify(tokens)}`);
-  return `${tokens.access_token} ${tokens.refresh_token}`;
+  return { pair: `${tokens.access_token} ${tokens.refresh_token}`, cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join("; ") };
 }
 
-const lines = [];
-for (let i = 0; i < count; i++) lines.push(await flow(`bench-user-${i}`));
-console.log(lines.join("\n"));
+if (count === "cookie") {
+  // only the session (the interaction cookies are of the finished sign-in)
+  console.log((await flow("bench-user-browser")).cookie.split("; ").filter((c) => c.startsWith("_session")).join("; "));
+} else {
+  const lines = [];
+  for (let i = 0; i < Number(count); i++) lines.push((await flow(`bench-user-${i}`)).pair);
+  console.log(lines.join("\n"));
+}

@@ -634,19 +634,22 @@ pub async fn import_users(
         numbers.push(n);
     }
     let mut checking = Progress::new("checked", accounts.len());
+    let mut checked = Vec::with_capacity(accounts.len());
     for (batch, numbers) in accounts.chunks(BATCH).zip(numbers.chunks(BATCH)) {
-        let checked = auth
+        let results = auth
             .admin()
             .admin_check_import_batch(&actor, batch)
             .await
             .map_err(|e| StartError(format!("cannot check the import: {e}")))?;
-        for (result, n) in checked.into_iter().zip(numbers) {
-            if let Err(e) = result {
-                bad.push((*n, problems(e)?));
+        for (result, n) in results.into_iter().zip(numbers) {
+            match result {
+                Ok(account) => checked.push(account),
+                Err(e) => bad.push((*n, problems(e)?)),
             }
         }
         checking.advance(batch.len() as u64);
     }
+    drop(accounts);
     checking.finish();
     bad.sort_by_key(|(n, _)| *n);
     if !bad.is_empty() {
@@ -662,8 +665,10 @@ pub async fn import_users(
         )));
     }
     let mut report = ImportReport::default();
-    let mut importing = Progress::new("imported", accounts.len());
-    for batch in accounts.chunks(BATCH) {
+    let mut importing = Progress::new("imported", checked.len());
+    let mut checked = checked.into_iter().peekable();
+    while checked.peek().is_some() {
+        let batch: Vec<_> = checked.by_ref().take(BATCH).collect();
         match auth.admin().admin_import_batch(&actor, batch).await {
             Ok((created, present)) => {
                 report.created += created;

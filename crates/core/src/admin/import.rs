@@ -11,6 +11,11 @@
 //! Checking and importing are separate steps, so that a file is checked
 //! whole before anything is written; importing an address that exists
 //! already changes nothing, so an interrupted import can simply run again.
+//! The check hands back each account as it will be stored
+//! ([`CheckedAccount`]), and the import writes those: an account is checked
+//! once, not again when it is written.
+
+use std::collections::HashMap;
 
 use time::OffsetDateTime;
 
@@ -60,6 +65,21 @@ pub struct ImportedIdentity {
     /// Whether the provider said that address was verified.
     pub email_verified: bool,
 }
+
+/// An account that passed [`Admin::admin_check_import_batch`], as it will
+/// be stored: only the check makes one, so an import writes nothing that
+/// was not checked.
+#[derive(Debug, Clone)]
+pub struct CheckedAccount {
+    pub(super) user: User,
+    pub(super) roles: Vec<String>,
+    pub(super) identities: Vec<LinkedIdentity>,
+}
+
+/// The roles granted per list of roles asked for, within one batch: most
+/// accounts of an import ask for the same few lists, and each check reads
+/// every role from the store.
+pub(super) type GrantedRoles = HashMap<Vec<String>, Vec<String>>;
 
 /// A linked identity's (provider, subject) is another account's already.
 pub(super) fn identity_linked() -> AdminError {
@@ -143,11 +163,14 @@ fn linked_identities(
 impl Admin {
     /// Checks one account without writing: the account as it would be
     /// stored, its roles and its linked identities, or every problem found.
-    pub(crate) async fn imported_account(
+    /// `granted`: the role lists checked already in this batch (for this
+    /// actor).
+    pub(super) async fn imported_account(
         &self,
         actor: &Actor,
         u: &ImportedUser,
-    ) -> Result<(User, Vec<String>, Vec<LinkedIdentity>), AdminError> {
+        granted: &mut GrantedRoles,
+    ) -> Result<CheckedAccount, AdminError> {
         actor.require(perm::USERS_WRITE)?;
         let mut problems = Vec::new();
         let email = validate::email(&u.email, &mut problems);
@@ -174,13 +197,19 @@ impl Admin {
             Vec::new()
         } else {
             actor.require(perm::ROLES_MANAGE)?;
-            match self.grantable(actor, &u.roles).await {
-                Ok(roles) => roles,
-                Err(AdminError::Shared(SharedError::Validation(p))) => {
-                    problems.extend(p);
-                    Vec::new()
-                }
-                Err(e) => return Err(e),
+            match granted.get(&u.roles) {
+                Some(roles) => roles.clone(),
+                None => match self.grantable(actor, &u.roles).await {
+                    Ok(roles) => {
+                        granted.insert(u.roles.clone(), roles.clone());
+                        roles
+                    }
+                    Err(AdminError::Shared(SharedError::Validation(p))) => {
+                        problems.extend(p);
+                        Vec::new()
+                    }
+                    Err(e) => return Err(e),
+                },
             }
         };
         let now = self.now();
@@ -203,6 +232,10 @@ impl Admin {
             suspension: None,
             locale: None,
         };
-        Ok((user, roles, identities))
+        Ok(CheckedAccount {
+            user,
+            roles,
+            identities,
+        })
     }
 }

@@ -18,5 +18,5 @@ mod service;
 
 pub use actor::{Actor, AdminPatch, NewUser};
 pub use error::AdminError;
-pub use import::{ImportedIdentity, ImportedUser};
+pub use import::{CheckedAccount, ImportedIdentity, ImportedUser};
 pub use service::Admin;

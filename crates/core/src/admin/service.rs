@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use super::actor::store_error;
-use super::{Actor, AdminError, AdminPatch, ImportedUser, NewUser};
+use super::import::GrantedRoles;
+use super::{Actor, AdminError, AdminPatch, CheckedAccount, ImportedUser, NewUser};
 use crate::audit::AuditEvent;
 use crate::audit::AuditQuery;
 use crate::audit::EventType;
@@ -407,27 +408,31 @@ impl Admin {
     }
 
     /// Checks a batch of accounts to import, with one store read for the
-    /// whole batch: per account, `Ok` (also when its address exists already:
-    /// importing it changes nothing) or what is wrong with it, a username
-    /// taken by another account included. Writes nothing.
+    /// whole batch: per account, the account as it will be stored (also when
+    /// its address exists already: importing it changes nothing) or what is
+    /// wrong with it, a username taken by another account included. Writes
+    /// nothing.
     pub async fn admin_check_import_batch(
         &self,
         actor: &Actor,
         users: &[ImportedUser],
-    ) -> Result<Vec<Result<(), AdminError>>, AdminError> {
+    ) -> Result<Vec<Result<CheckedAccount, AdminError>>, AdminError> {
         let mut checked = Vec::with_capacity(users.len());
+        let mut granted = GrantedRoles::new();
         for u in users {
-            checked.push(self.imported_account(actor, u).await);
+            checked.push(self.imported_account(actor, u, &mut granted).await);
         }
         let valid = || checked.iter().filter_map(|c| c.as_ref().ok());
-        let emails: Vec<String> = valid()
-            .map(|(u, _, _)| u.email_normalized.clone())
-            .collect();
+        let emails: Vec<String> = valid().map(|a| a.user.email_normalized.clone()).collect();
         let usernames: Vec<String> = valid()
-            .filter_map(|(u, _, _)| u.username_normalized.clone())
+            .filter_map(|a| a.user.username_normalized.clone())
             .collect();
         let keys: Vec<(String, String)> = valid()
-            .flat_map(|(_, _, ids)| ids.iter().map(|i| (i.provider.clone(), i.subject.clone())))
+            .flat_map(|a| {
+                a.identities
+                    .iter()
+                    .map(|i| (i.provider.clone(), i.subject.clone()))
+            })
             .collect();
         let (present, taken) = self.store.taken(&emails, &usernames).await?;
         let present: BTreeSet<String> = present.into_iter().collect();
@@ -444,11 +449,13 @@ impl Admin {
         Ok(checked
             .into_iter()
             .map(|c| {
-                let (user, _, identities) = c?;
+                let account = c?;
+                let user = &account.user;
                 // an address present is left alone, its identities too
                 let new = !present.contains(&user.email_normalized);
                 if new
-                    && identities
+                    && account
+                        .identities
                         .iter()
                         .any(|i| linked.contains(&(i.provider.clone(), i.subject.clone())))
                 {
@@ -461,25 +468,37 @@ impl Admin {
                     {
                         Err(AdminError::UsernameTaken)
                     }
-                    _ => Ok(()),
+                    _ => Ok(account),
                 }
             })
             .collect())
     }
 
-    /// Imports accounts in one transaction (each with its `user.created`
-    /// event, `import: true`); those whose address exists are left alone. Answers how many were created and how many were present.
-    /// Any error stores nothing of the batch.
+    /// Imports accounts checked by [`Admin::admin_check_import_batch`] (for
+    /// the same actor) in one transaction, each with its `user.created`
+    /// event (`import: true`); those whose address exists are left alone.
+    /// Answers how many were created and how many were present. Any error
+    /// stores nothing of the batch.
     pub async fn admin_import_batch(
         &self,
         actor: &Actor,
-        users: &[ImportedUser],
+        checked: Vec<CheckedAccount>,
     ) -> Result<(u64, u64), AdminError> {
-        let mut accounts = Vec::with_capacity(users.len());
-        for u in users {
-            let (user, roles, identities) = self.imported_account(actor, u).await?;
+        actor.require(perm::USERS_WRITE)?;
+        if checked.iter().any(|a| !a.roles.is_empty()) {
+            actor.require(perm::ROLES_MANAGE)?;
+        }
+        let total = checked.len() as u64;
+        let now = self.now();
+        let mut accounts = Vec::with_capacity(checked.len());
+        for CheckedAccount {
+            user,
+            roles,
+            identities,
+        } in checked
+        {
             let event = actor
-                .event(EventType::UserCreated, self.now())
+                .event(EventType::UserCreated, now)
                 .subject(&user.id)
                 .detail("roles", roles.clone())
                 .detail("import", true);
@@ -499,6 +518,6 @@ impl Admin {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok((created, users.len() as u64 - created))
+        Ok((created, total - created))
     }
 }
