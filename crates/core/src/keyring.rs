@@ -74,6 +74,9 @@ pub struct Keyring {
     table: KeyTable,
     set: RwLock<Option<Arc<KeySet>>>,
     last_reload: Mutex<Option<Instant>>,
+    /// Held by [`Keyring::init`]: requests that arrive together before the
+    /// first load wait for one of them instead of each making a key.
+    init: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -98,6 +101,7 @@ impl Keyring {
             table: KeyTable::Access,
             set: RwLock::new(None),
             last_reload: Mutex::new(None),
+            init: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -130,6 +134,13 @@ impl Keyring {
         now: OffsetDateTime,
         max_token_ttl: Duration,
     ) -> Result<(), KeyError> {
+        // one initialisation at a time on this node; whoever waited finds
+        // the keys loaded (key generation is the cost: RSA-3072 takes up to
+        // seconds of CPU, and sixteen first requests made sixteen keys)
+        let _one = self.init.lock().await;
+        if self.is_loaded() {
+            return Ok(());
+        }
         let keys = self.stored(store).await?;
         let active = keys.iter().find(|k| k.retired_at.is_none());
         match active {
