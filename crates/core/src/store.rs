@@ -81,6 +81,7 @@ pub trait Store:
     + crate::user_transfer::UserTransferStore
     + crate::federation::FederationStore
     + crate::passwordless::PasswordlessStore
+    + crate::webhooks::WebhookStore
     + Send
     + Sync
     + 'static

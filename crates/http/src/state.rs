@@ -283,6 +283,11 @@ impl AppState {
         self.inner.auth.oauth()
     }
 
+    /// Webhook endpoints and their deliveries.
+    pub fn webhooks(&self) -> &latchkey_core::webhooks::Webhooks {
+        self.inner.auth.webhooks()
+    }
+
     /// Cookie settings.
     pub fn cookies(&self) -> &CookieSettings {
         &self.inner.cookies

@@ -68,6 +68,7 @@ mod roles;
 mod sessions;
 mod user_transfer;
 mod users;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -38,6 +38,7 @@ mod roles;
 mod sessions;
 mod user_transfer;
 mod users;
+mod webhooks;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};

@@ -119,7 +119,11 @@ macro_rules! conformance_suite {
             passwordless_attempts_are_reserved_at_most_five_times,
             concurrent_uses_of_one_passwordless_token_admit_one,
             passwordless_tokens_die_with_every_change_of_address_or_password,
-            ways_in_besides_the_password_are_counted_across_slices
+            ways_in_besides_the_password_are_counted_across_slices,
+            webhook_endpoints_round_trip_update_and_delete,
+            webhook_fan_out_moves_the_cursor_once_with_its_jobs,
+            webhook_attempts_are_logged_and_decide_the_endpoint,
+            webhook_event_types_are_recorded_from_the_audit_log
             );
         }
     };
