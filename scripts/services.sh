@@ -323,3 +323,6 @@ LK_OIDC_PORT_2=$(lk_free_port)
 export LATCHKEY_TEST_OIDC_ISSUER="http://127.0.0.1:$LK_OIDC_PORT"
 export LATCHKEY_TEST_OIDC_ISSUER_2="http://127.0.0.1:$LK_OIDC_PORT_2"
 lk_log "OpenID Providers at $LATCHKEY_TEST_OIDC_ISSUER and $LATCHKEY_TEST_OIDC_ISSUER_2"
+
+# The Standard Webhooks reference receiver's Python (LATCHKEY_TEST_WEBHOOK_PYTHON).
+. "$LK_SCRIPTS/webhooks-venv.sh"

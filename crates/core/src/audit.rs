@@ -127,6 +127,16 @@ pub enum EventType {
     IdentityLinked,
     /// A linked identity was removed from the account.
     IdentityUnlinked,
+    /// A webhook endpoint was registered.
+    WebhookCreated,
+    /// A webhook endpoint was changed.
+    WebhookUpdated,
+    /// A webhook endpoint was deleted.
+    WebhookDeleted,
+    /// A webhook endpoint's signing secret was replaced.
+    WebhookSecretRotated,
+    /// A webhook endpoint was disabled after a day of failed deliveries.
+    WebhookDisabled,
 }
 
 impl EventType {
@@ -178,6 +188,11 @@ impl EventType {
         EventType::PasskeyFailed,
         EventType::IdentityLinked,
         EventType::IdentityUnlinked,
+        EventType::WebhookCreated,
+        EventType::WebhookUpdated,
+        EventType::WebhookDeleted,
+        EventType::WebhookSecretRotated,
+        EventType::WebhookDisabled,
     ];
 
     /// The stored and wire form, e.g. `login.failed`.
@@ -229,6 +244,11 @@ impl EventType {
             EventType::PasskeyFailed => "passkey.failed",
             EventType::IdentityLinked => "identity.linked",
             EventType::IdentityUnlinked => "identity.unlinked",
+            EventType::WebhookCreated => "webhook.created",
+            EventType::WebhookUpdated => "webhook.updated",
+            EventType::WebhookDeleted => "webhook.deleted",
+            EventType::WebhookSecretRotated => "webhook.secret_rotated",
+            EventType::WebhookDisabled => "webhook.disabled",
         }
     }
 

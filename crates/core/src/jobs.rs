@@ -34,6 +34,7 @@ use crate::lifecycle::{ClaimedJob, NewJob, SweepCutoffs, SweepReport};
 use crate::mail::{MailError, MailTransport};
 use crate::services::Services;
 use crate::store::StoreError;
+use crate::webhooks::{DeliveryRun, JOB_WEBHOOK, WebhookTransport};
 
 /// The job kind of the periodic sweep.
 pub const JOB_SWEEP: &str = "sweep";
@@ -102,6 +103,8 @@ pub enum Ran {
 enum Failure {
     Temporary(String),
     Permanent(String),
+    /// Temporary, with its own wait (webhooks: backoff with jitter).
+    Later(String, Duration),
 }
 
 impl From<SharedError> for Failure {
@@ -120,6 +123,7 @@ impl From<StoreError> for Failure {
 pub struct Jobs {
     auth: Arc<Services>,
     transport: Arc<dyn MailTransport>,
+    webhooks: Option<Arc<dyn WebhookTransport>>,
     worker: String,
     config: JobsConfig,
 }
@@ -140,9 +144,18 @@ impl Jobs {
         Jobs {
             auth,
             transport,
+            webhooks: None,
             worker: format!("worker-{}", id::new_id()),
             config,
         }
+    }
+
+    /// Delivers webhooks through `transport` (without one, webhook jobs
+    /// wait for a node that has it).
+    #[must_use]
+    pub fn with_webhooks(mut self, transport: Arc<dyn WebhookTransport>) -> Jobs {
+        self.webhooks = Some(transport);
+        self
     }
 
     /// The runner's configuration.
@@ -176,21 +189,30 @@ impl Jobs {
         let result = result.map_err(|f| match f {
             Failure::Temporary(e) => Failure::Temporary(redact_addresses(&e)),
             Failure::Permanent(e) => Failure::Permanent(redact_addresses(&e)),
+            Failure::Later(e, wait) => Failure::Later(redact_addresses(&e), wait),
         });
         let ran = match result {
             Ok(()) => {
                 store.complete_job(&job.id, &self.worker, now).await?;
                 Ran::Done { kind }
             }
-            Err(Failure::Temporary(e)) if job.attempts < job.max_attempts => {
-                let retry_at = now + self.config.backoff(job.attempts);
+            Err(f @ (Failure::Temporary(_) | Failure::Later(..)))
+                if job.attempts < job.max_attempts =>
+            {
+                let (e, wait) = match f {
+                    Failure::Later(e, wait) => (e, wait),
+                    Failure::Temporary(e) | Failure::Permanent(e) => {
+                        (e, self.config.backoff(job.attempts))
+                    }
+                };
+                let retry_at = now + wait;
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, retry_at = %retry_at, "job failed; will retry");
                 store
                     .fail_job(&job.id, &self.worker, &e, Some(retry_at), now)
                     .await?;
                 Ran::Retry { kind }
             }
-            Err(Failure::Temporary(e) | Failure::Permanent(e)) => {
+            Err(Failure::Temporary(e) | Failure::Permanent(e) | Failure::Later(e, _)) => {
                 tracing::error!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed for good");
                 store.fail_job(&job.id, &self.worker, &e, None, now).await?;
                 Ran::Failed { kind }
@@ -230,6 +252,7 @@ impl Jobs {
 
     /// Runs due jobs until none is left (at most `limit`); returns how many ran.
     pub async fn run_due(&self, limit: usize) -> Result<usize, StoreError> {
+        self.fan_out_webhooks().await;
         let mut n = 0;
         while n < limit {
             if self.run_next().await? == Ran::Idle {
@@ -238,6 +261,18 @@ impl Jobs {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Puts new events into the webhook outbox
+    /// ([`crate::webhooks::Webhooks::fan_out`]); a failure is logged and
+    /// retried at the next poll.
+    pub async fn fan_out_webhooks(&self) {
+        if self.webhooks.is_none() {
+            return;
+        }
+        if let Err(e) = self.auth.webhooks().fan_out().await {
+            tracing::warn!(error = %e, "webhook fan-out failed; will retry");
+        }
     }
 
     /// Enqueues the sweep of the current interval; every node may call this,
@@ -309,9 +344,30 @@ impl Jobs {
                 Ok(self.auth.passwordless().send(&job.id, &job.payload).await?)
             }
             JOB_SWEEP => self.sweep().await.map(|_| ()).map_err(Failure::from),
+            JOB_WEBHOOK => self.deliver_webhook(job).await,
             // A newer node's job met by an older one during a rolling
             // upgrade: leave it for later rather than burn it.
             other => Err(Failure::Temporary(format!("unknown job kind {other:?}"))),
+        }
+    }
+
+    async fn deliver_webhook(&self, job: &ClaimedJob) -> Result<(), Failure> {
+        let Some(transport) = &self.webhooks else {
+            return Err(Failure::Temporary(
+                "no webhook transport on this node".into(),
+            ));
+        };
+        let id = String::from_utf8_lossy(&job.payload);
+        let run = self
+            .auth
+            .webhooks()
+            .deliver(&id, job.attempts, job.max_attempts, transport.as_ref())
+            .instrument(tracing::info_span!(target: crate::SPAN_TARGET, "webhook.deliver"))
+            .await?;
+        match run {
+            DeliveryRun::Done => Ok(()),
+            DeliveryRun::Retry(wait, e) => Err(Failure::Later(e, wait)),
+            DeliveryRun::GiveUp(e) => Err(Failure::Permanent(e)),
         }
     }
 

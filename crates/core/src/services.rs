@@ -13,6 +13,7 @@ use crate::passwordless::Passwordless;
 use crate::recovery::Recovery;
 use crate::roles::Roles;
 use crate::sessions::Sessions;
+use crate::webhooks::Webhooks;
 
 /// Every slice service over one context. Derefs to the [`Context`] for the
 /// shared reads (store, clock, keys, account, access, ...).
@@ -28,6 +29,7 @@ pub struct Services {
     events: Events,
     oauth: OAuth,
     passwordless: Passwordless,
+    webhooks: Webhooks,
 }
 
 impl Services {
@@ -44,6 +46,7 @@ impl Services {
             events: Events::new(context.clone(), EventsConfig::default()),
             oauth: OAuth::new(context.clone()),
             passwordless: Passwordless::new(context.clone()),
+            webhooks: Webhooks::new(context.clone()),
             context,
         }
     }
@@ -97,6 +100,11 @@ impl Services {
     /// Magic links and email codes.
     pub fn passwordless(&self) -> &Passwordless {
         &self.passwordless
+    }
+
+    /// Webhook endpoints, their outbox and deliveries.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
     }
 }
 

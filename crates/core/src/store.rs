@@ -83,6 +83,7 @@ pub trait Store:
     + crate::federation::FederationStore
     + crate::passwordless::PasswordlessStore
     + crate::ways_in::WaysInStore
+    + crate::webhooks::WebhookStore
     + Send
     + Sync
     + 'static

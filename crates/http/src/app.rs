@@ -79,6 +79,8 @@ pub struct AppSettings {
     pub pages: Pages,
     /// The upstream providers (issue 17).
     pub federation: latchkey_core::federation::FederationConfig,
+    /// Where webhook deliveries go ([`crate::webhook_transport::HttpWebhooks`]).
+    pub webhooks: Arc<dyn latchkey_core::webhooks::WebhookTransport>,
 }
 
 /// The assembled application.
@@ -114,7 +116,8 @@ pub fn app(settings: AppSettings, master_key: &[u8; 32]) -> Result<App, Password
         master_key,
         clock,
     ));
-    let jobs = Jobs::new(auth.clone(), settings.mail, settings.jobs);
+    let jobs =
+        Jobs::new(auth.clone(), settings.mail, settings.jobs).with_webhooks(settings.webhooks);
     let state = AppState::new(auth.clone(), settings.limits, settings.cookies)
         .with_protection(crate::abuse::Protection {
             network: settings.network,

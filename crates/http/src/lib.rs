@@ -34,6 +34,7 @@ pub mod state;
 pub mod timefmt;
 pub mod trace;
 pub mod upstream;
+pub mod webhook_transport;
 
 pub use abuse::{CorsPolicy, Network, Protection};
 pub use app::{App, AppSettings, AuthParts, app};

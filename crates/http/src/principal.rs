@@ -284,6 +284,8 @@ pub mod perm {
         AuditRead = p::AUDIT_READ;
         /// `clients:manage`
         ClientsManage = p::CLIENTS_MANAGE;
+        /// `webhooks:manage`
+        WebhooksManage = p::WEBHOOKS_MANAGE;
     }
 }
 

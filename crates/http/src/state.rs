@@ -292,6 +292,11 @@ impl AppState {
         self.inner.client_jwks.as_ref()
     }
 
+    /// Webhook endpoints and their deliveries.
+    pub fn webhooks(&self) -> &latchkey_core::webhooks::Webhooks {
+        self.inner.auth.webhooks()
+    }
+
     /// Cookie settings.
     pub fn cookies(&self) -> &CookieSettings {
         &self.inner.cookies

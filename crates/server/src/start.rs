@@ -256,6 +256,9 @@ pub async fn auth_parts(
             email_code_ttl: config.passwordless.email_code_ttl,
             signup: acc.passwordless_signup,
         },
+        webhooks: latchkey_core::webhooks::WebhooksConfig {
+            allow_private: config.webhooks.allow_private,
+        },
         ..LifecycleConfig::default()
     };
     Ok(AuthParts {
@@ -394,6 +397,9 @@ pub fn spawn_jobs(
         );
         let mut next_sweep = tokio::time::Instant::now();
         let mut failures: u32 = 0;
+        // new events wake the loop: webhook deliveries start within the
+        // hub's poll (200 ms), not the jobs' poll
+        let mut events = jobs.auth().events().watch_newest();
         while !*stop.borrow() {
             if tokio::time::Instant::now() >= next_sweep {
                 match jobs.schedule_sweep().await {
@@ -403,6 +409,7 @@ pub fn spawn_jobs(
                     }
                 }
             }
+            jobs.fan_out_webhooks().await;
             loop {
                 if *stop.borrow() {
                     return;
@@ -424,6 +431,7 @@ pub fn spawn_jobs(
             tokio::select! {
                 _ = stop.changed() => {}
                 () = jobs.auth().jobs_woken() => {}
+                _ = events.changed() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
@@ -586,6 +594,10 @@ pub async fn serve(config: Config, migrate_now: bool) -> Result<(), StartError> 
             jobs: jobs_config(&config),
             pages: pages(&config),
             federation: config.federation.clone(),
+            webhooks: Arc::new(latchkey_http::webhook_transport::HttpWebhooks::new(
+                config.webhooks.timeout,
+                config.webhooks.allow_private,
+            )),
         },
         &master.0,
     )

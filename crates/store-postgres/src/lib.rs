@@ -70,6 +70,7 @@ mod sessions;
 mod user_transfer;
 mod users;
 mod ways_in;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -71,7 +71,7 @@ pub(crate) async fn exec(
     tx.execute(&stmt, params).await.map_err(map_err)
 }
 
-async fn insert_job(tx: &Transaction<'_>, job: &NewJob) -> Result<bool, StoreError> {
+pub(crate) async fn insert_job(tx: &Transaction<'_>, job: &NewJob) -> Result<bool, StoreError> {
     let run_at = truncate_to_millis(job.run_at);
     let created_at = truncate_to_millis(job.created_at);
     let max = job.max_attempts as i32;

@@ -65,6 +65,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0023_events_sequencer.sql"),
     },
     Migration {
+        name: "0024_webhooks",
+        sql: include_str!("../migrations/0024_webhooks.sql"),
+    },
+    Migration {
         name: "0030_oauth",
         sql: include_str!("../migrations/0030_oauth.sql"),
     },

@@ -40,6 +40,7 @@ mod sessions;
 mod user_transfer;
 mod users;
 mod ways_in;
+mod webhooks;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};

@@ -62,6 +62,8 @@ mod rotation;
 mod session_reads;
 pub use session_reads::*;
 mod i18n;
+mod webhooks;
+pub use webhooks::*;
 mod sweep;
 pub use i18n::*;
 pub use rotation::*;

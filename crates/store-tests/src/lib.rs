@@ -123,7 +123,11 @@ macro_rules! conformance_suite {
             passwordless_tokens_die_with_every_change_of_address_or_password,
             ways_in_besides_the_password_are_counted_across_slices,
             every_removal_keeps_the_last_way_in,
-            concurrent_removals_of_the_last_two_ways_in_admit_one
+            concurrent_removals_of_the_last_two_ways_in_admit_one,
+            webhook_endpoints_round_trip_update_and_delete,
+            webhook_fan_out_moves_the_cursor_once_with_its_jobs,
+            webhook_attempts_are_logged_and_decide_the_endpoint,
+            webhook_event_types_are_recorded_from_the_audit_log
             );
         }
     };

@@ -14,6 +14,11 @@
 pub mod mailbox;
 pub mod postgres;
 pub mod raw_http;
+mod shifted_clock;
+mod webhooks;
+
+pub use shifted_clock::ShiftedClock;
+pub use webhooks::WebhookHosts;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -32,37 +37,12 @@ use latchkey_core::jobs::{Jobs, JobsConfig};
 use latchkey_core::mail::MailTransport;
 use latchkey_core::password::{HashParams, LengthPolicy, PoolConfig};
 use latchkey_core::services::Services;
-use latchkey_core::{Clock, Store, SystemClock};
+use latchkey_core::{Clock, Store};
 use latchkey_http::{AppSettings, AppState, AuthParts, CookieSettings, Limits, Network};
 use latchkey_store_sqlite::SqliteStore;
 use latchkey_tokens::Alg;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use tower::ServiceExt;
-
-/// The clock of a test app: the system clock (or the [`ManualClock`] of
-/// [`Options::clock`]) moved by an offset that tests can advance.
-#[derive(Debug, Default)]
-pub struct ShiftedClock {
-    base: Option<Arc<ManualClock>>,
-    offset: Mutex<Duration>,
-}
-
-impl ShiftedClock {
-    /// Moves the clock forward by `by`.
-    pub fn advance(&self, by: Duration) {
-        *self.offset.lock().expect("clock lock") += by;
-    }
-}
-
-impl Clock for ShiftedClock {
-    fn now(&self) -> OffsetDateTime {
-        let base = match &self.base {
-            Some(manual) => manual.now(),
-            None => SystemClock.now(),
-        };
-        base + *self.offset.lock().expect("clock lock")
-    }
-}
 
 /// Which database a [`TestApp`] runs on.
 #[derive(Debug, Clone)]
@@ -90,6 +70,7 @@ pub struct TestApp {
     /// The database.
     pub backend: Option<Backend>,
     master: [u8; 32],
+    webhook_hosts: WebhookHosts,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -179,6 +160,8 @@ pub struct Options {
     pub jobs: JobsConfig,
     /// Upstream providers (none by default).
     pub federation: latchkey_core::federation::FederationConfig,
+    /// Names the webhook client resolves itself ([`WebhookHosts`]).
+    pub webhook_hosts: WebhookHosts,
 }
 
 impl Default for Options {
@@ -203,6 +186,7 @@ impl Default for Options {
             lifecycle: LifecycleConfig::default(),
             jobs: JobsConfig::default(),
             federation: latchkey_core::federation::FederationConfig::default(),
+            webhook_hosts: WebhookHosts::default(),
         }
     }
 }
@@ -361,6 +345,10 @@ impl TestApp {
                 jobs: options.jobs,
                 pages: latchkey_http::Pages::builtin(),
                 federation: options.federation.clone(),
+                webhooks: webhooks::transport(
+                    &options.webhook_hosts,
+                    options.lifecycle.webhooks.allow_private,
+                ),
             },
             &master,
         )
@@ -376,8 +364,15 @@ impl TestApp {
             clock,
             backend: None,
             master,
+            webhook_hosts: options.webhook_hosts.clone(),
             _dir: None,
         }
+    }
+
+    /// The webhook client's resolver: a test maps names to addresses, and
+    /// may change them while the app runs.
+    pub fn webhook_hosts(&self) -> &WebhookHosts {
+        &self.webhook_hosts
     }
 
     /// Runs every due background job (mail delivery, reset requests,

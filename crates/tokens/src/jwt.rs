@@ -225,7 +225,25 @@ pub fn verify_jwt<C: DeserializeOwned>(
     key_for_kid: impl Fn(&str) -> Option<VerifyingKey>,
     v: &Validation,
 ) -> Result<C, VerifyError> {
-    verify_typed(token, key_for_kid, v, |typ| {
+    verify_typed(token, key_for_kid, v, true, |typ| {
+        typ.is_some_and(|t| typ_matches(t, v.typ))
+    })
+}
+
+/// [`verify_jwt`] for Security Event Tokens (RFC 8417), which carry no
+/// `exp` (a SET states a fact, it grants nothing: RFC 8417 §4.1): a missing
+/// `exp` is accepted, a present one is checked. Every other check is the
+/// same, the explicit `typ` (`secevent+jwt`) included.
+///
+/// # Errors
+///
+/// The [`VerifyError`] of the first check that fails.
+pub fn verify_set<C: DeserializeOwned>(
+    token: &str,
+    key_for_kid: impl Fn(&str) -> Option<VerifyingKey>,
+    v: &Validation,
+) -> Result<C, VerifyError> {
+    verify_typed(token, key_for_kid, v, false, |typ| {
         typ.is_some_and(|t| typ_matches(t, v.typ))
     })
 }
@@ -243,7 +261,7 @@ pub fn verify_jwt_typ_optional<C: DeserializeOwned>(
     key_for_kid: impl Fn(&str) -> Option<VerifyingKey>,
     v: &Validation,
 ) -> Result<C, VerifyError> {
-    verify_typed(token, key_for_kid, v, |typ| {
+    verify_typed(token, key_for_kid, v, true, |typ| {
         typ.is_none_or(|t| typ_matches(t, v.typ))
     })
 }
@@ -252,6 +270,7 @@ fn verify_typed<C: DeserializeOwned>(
     token: &str,
     key_for_kid: impl Fn(&str) -> Option<VerifyingKey>,
     v: &Validation,
+    require_exp: bool,
     typ_ok: impl Fn(Option<&str>) -> bool,
 ) -> Result<C, VerifyError> {
     let segments = split(token)?;
@@ -281,12 +300,12 @@ fn verify_typed<C: DeserializeOwned>(
         return Err(VerifyError::Signature);
     }
 
-    check_claims(&payload, v)?;
+    check_claims(&payload, v, require_exp)?;
     serde_json::from_slice(&payload)
         .map_err(|_| VerifyError::Claims("claims do not match the expected type"))
 }
 
-fn check_claims(payload: &[u8], v: &Validation) -> Result<(), VerifyError> {
+fn check_claims(payload: &[u8], v: &Validation, require_exp: bool) -> Result<(), VerifyError> {
     if !is_json_object(payload) {
         return Err(VerifyError::Claims("claims are not a JSON object"));
     }
@@ -298,9 +317,10 @@ fn check_claims(payload: &[u8], v: &Validation) -> Result<(), VerifyError> {
         v.now.saturating_sub(leeway) as f64,
         v.now.saturating_add(leeway) as f64,
     );
-    let exp = claims.exp.ok_or(VerifyError::Claims("exp is missing"))?;
-    if exp <= earliest {
-        return Err(VerifyError::Expired);
+    match claims.exp {
+        None if require_exp => return Err(VerifyError::Claims("exp is missing")),
+        Some(exp) if exp <= earliest => return Err(VerifyError::Expired),
+        _ => {}
     }
     if claims.nbf.is_some_and(|nbf| nbf > latest) || claims.iat.is_some_and(|iat| iat > latest) {
         return Err(VerifyError::NotYetValid);

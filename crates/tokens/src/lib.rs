@@ -102,7 +102,7 @@ pub use error::{TokenError, VerifyError};
 pub use jwk::{Alg, Jwk, Jwks};
 pub use jwt::{
     Header, MAX_KID_LEN, MAX_TOKEN_LEN, Validation, decode_header_unverified, verify_jwt,
-    verify_jwt_typ_optional,
+    verify_jwt_typ_optional, verify_set,
 };
 pub use keys::{SigningKey, VerifyingKey};
 pub use primitives::{

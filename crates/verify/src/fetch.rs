@@ -9,6 +9,7 @@
 //! cached), so there is no connection pool: one connection per call keeps
 //! this small and free of idle-connection bookkeeping.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -40,6 +41,10 @@ pub enum FetchError {
     /// The body was larger than the limit or not the expected JSON.
     #[error("invalid response body")]
     Body,
+    /// The name resolved to an address the client may not connect to
+    /// ([`Http::with_address_check`]).
+    #[error("address {0} refused")]
+    Refused(IpAddr),
 }
 
 /// A response, fully read.
@@ -57,7 +62,15 @@ pub struct Fetched {
 pub struct Http {
     timeout: Duration,
     tls: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
+    allow: Option<Arc<AddressCheck>>,
+    hosts: Option<Arc<Hosts>>,
 }
+
+/// Which addresses a call may connect to ([`Http::with_address_check`]).
+type AddressCheck = dyn Fn(IpAddr) -> bool + Send + Sync;
+
+/// Names resolved by the caller ([`Http::with_hosts`]).
+type Hosts = dyn Fn(&str) -> Option<Vec<IpAddr>> + Send + Sync;
 
 impl Http {
     /// A client whose every call ends within `timeout`.
@@ -65,7 +78,91 @@ impl Http {
         Http {
             timeout,
             tls: Arc::new(OnceLock::new()),
+            allow: None,
+            hosts: None,
         }
+    }
+
+    /// Connects only to addresses `allow` accepts (outbound calls to
+    /// addresses others chose, such as webhooks): a name is resolved first,
+    /// every address it resolves to must pass, and the connection goes to
+    /// an address that was checked, never through a second resolution.
+    #[must_use]
+    pub fn with_address_check(
+        mut self,
+        allow: impl Fn(IpAddr) -> bool + Send + Sync + 'static,
+    ) -> Http {
+        self.allow = Some(Arc::new(allow));
+        self
+    }
+
+    /// Resolves names with `hosts` first (fixed routes, tests), and with the
+    /// system's resolver when it answers `None`. Applies with
+    /// [`Http::with_address_check`].
+    #[must_use]
+    pub fn with_hosts(
+        mut self,
+        hosts: impl Fn(&str) -> Option<Vec<IpAddr>> + Send + Sync + 'static,
+    ) -> Http {
+        self.hosts = Some(Arc::new(hosts));
+        self
+    }
+
+    /// Sends `request` and reads the answer whatever its status (the body
+    /// up to the limit). No redirect is followed: a 3xx is an answer.
+    pub async fn exchange_any(
+        &self,
+        url: &Url,
+        request: Request<Full<Bytes>>,
+    ) -> Result<(StatusCode, Fetched), FetchError> {
+        tokio::time::timeout(self.timeout, async {
+            let (parts, body) = self.exchange(url, request).await?.into_parts();
+            let body = Limited::new(body, MAX_BODY)
+                .collect()
+                .await
+                .map_err(|_| FetchError::Body)?
+                .to_bytes();
+            Ok((
+                parts.status,
+                Fetched {
+                    headers: parts.headers,
+                    body,
+                },
+            ))
+        })
+        .await
+        .map_err(|_| FetchError::Timeout)?
+    }
+
+    /// A connection to `host`: directly, or through the address check.
+    async fn connect(&self, host: &str, port: u16) -> Result<TcpStream, FetchError> {
+        let failed = |e: std::io::Error| FetchError::Connect(e.kind().to_string());
+        let Some(allow) = &self.allow else {
+            return TcpStream::connect((host, port)).await.map_err(failed);
+        };
+        let addrs: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
+            vec![SocketAddr::new(ip, port)]
+        } else if let Some(ips) = self.hosts.as_ref().and_then(|h| h(host)) {
+            ips.into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect()
+        } else {
+            tokio::net::lookup_host((host, port))
+                .await
+                .map_err(failed)?
+                .collect()
+        };
+        if let Some(refused) = addrs.iter().find(|a| !allow(a.ip())) {
+            return Err(FetchError::Refused(refused.ip()));
+        }
+        let mut last = FetchError::Connect("the name has no address".into());
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(tcp) => return Ok(tcp),
+                Err(e) => last = failed(e),
+            }
+        }
+        Err(last)
     }
 
     fn tls(&self) -> Result<Arc<rustls::ClientConfig>, FetchError> {
@@ -92,20 +189,11 @@ impl Http {
         url: &Url,
         request: Request<Full<Bytes>>,
     ) -> Result<Fetched, FetchError> {
-        tokio::time::timeout(self.timeout, async {
-            let (parts, body) = self.exchange(url, request).await?.into_parts();
-            let body = Limited::new(body, MAX_BODY)
-                .collect()
-                .await
-                .map_err(|_| FetchError::Body)?
-                .to_bytes();
-            Ok(Fetched {
-                headers: parts.headers,
-                body,
-            })
-        })
-        .await
-        .map_err(|_| FetchError::Timeout)?
+        let (status, fetched) = self.exchange_any(url, request).await?;
+        if status != StatusCode::OK {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        Ok(fetched)
     }
 
     /// Sends `request` and returns the body of a 200 answer unread, for a
@@ -116,10 +204,13 @@ impl Http {
         url: &Url,
         request: Request<Full<Bytes>>,
     ) -> Result<Incoming, FetchError> {
-        tokio::time::timeout(self.timeout, self.exchange(url, request))
+        let response = tokio::time::timeout(self.timeout, self.exchange(url, request))
             .await
-            .map_err(|_| FetchError::Timeout)?
-            .map(Response::into_body)
+            .map_err(|_| FetchError::Timeout)??;
+        if response.status() != StatusCode::OK {
+            return Err(FetchError::Status(response.status().as_u16()));
+        }
+        Ok(response.into_body())
     }
 
     async fn exchange(
@@ -141,9 +232,7 @@ impl Http {
             .parse()
             .map_err(|_| FetchError::Url)?;
         let connect_host = host.trim_start_matches('[').trim_end_matches(']');
-        let tcp = TcpStream::connect((connect_host, port))
-            .await
-            .map_err(|e| FetchError::Connect(e.kind().to_string()))?;
+        let tcp = self.connect(connect_host, port).await?;
         let _ = tcp.set_nodelay(true);
         let response = match url.scheme() {
             "http" => exchange_on(tcp, request).await?,
@@ -175,12 +264,8 @@ where
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    let response = sender
+    sender
         .send_request(request)
         .await
-        .map_err(|_| FetchError::Connect("HTTP exchange".into()))?;
-    if response.status() != StatusCode::OK {
-        return Err(FetchError::Status(response.status().as_u16()));
-    }
-    Ok(response)
+        .map_err(|_| FetchError::Connect("HTTP exchange".into()))
 }

@@ -50,6 +50,8 @@ pub struct LifecycleConfig {
     pub mfa: crate::mfa::MfaPolicy,
     /// Magic links, email codes, sign-up on the way.
     pub passwordless: crate::passwordless::PasswordlessConfig,
+    /// Webhooks (`[webhooks]`).
+    pub webhooks: crate::webhooks::WebhooksConfig,
 }
 
 impl Default for LifecycleConfig {
@@ -68,6 +70,7 @@ impl Default for LifecycleConfig {
             catalogue: Default::default(),
             mfa: Default::default(),
             passwordless: Default::default(),
+            webhooks: Default::default(),
         }
     }
 }

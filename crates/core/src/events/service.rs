@@ -150,6 +150,14 @@ impl Events {
         }
     }
 
+    /// A receiver that changes when the newest event id does (this node's
+    /// hub polls while it is held): the job loop waits on it, so that new
+    /// events reach webhook endpoints and CAEP receivers at once rather
+    /// than at the next poll of the jobs. Must be called on a Tokio runtime.
+    pub fn watch_newest(&self) -> watch::Receiver<i64> {
+        self.hub.subscribe()
+    }
+
     /// Ends every subscription of this node (at shutdown, so that open
     /// streams do not hold the drain up; their clients resume elsewhere).
     pub fn close(&self) {

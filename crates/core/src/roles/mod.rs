@@ -54,6 +54,8 @@ pub mod perm {
     pub const CLIENTS_MANAGE: &str = "clients:manage";
     /// Rotate token-signing keys.
     pub const KEYS_ROTATE: &str = "keys:rotate";
+    /// Manage webhook endpoints and their deliveries.
+    pub const WEBHOOKS_MANAGE: &str = "webhooks:manage";
 }
 
 /// Every permission latchkey itself checks, with what it allows.
@@ -74,6 +76,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     (perm::AUDIT_READ, "Query the audit log"),
     (perm::CLIENTS_MANAGE, "Manage OAuth clients"),
     (perm::KEYS_ROTATE, "Rotate token-signing keys"),
+    (
+        perm::WEBHOOKS_MANAGE,
+        "Manage webhooks and their deliveries",
+    ),
 ];
 
 /// The base role every account has.
@@ -126,6 +132,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             perm::AUDIT_READ,
             perm::CLIENTS_MANAGE,
             perm::KEYS_ROTATE,
+            perm::WEBHOOKS_MANAGE,
         ],
     },
 ];

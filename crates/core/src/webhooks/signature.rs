@@ -32,6 +32,15 @@ impl WebhookSecret {
         (24..=64).contains(&key.len()).then_some(WebhookSecret(key))
     }
 
+    /// A secret from its key bytes (as unsealed from storage); `None` for
+    /// a length the specification does not allow.
+    #[must_use]
+    pub fn from_bytes(key: &[u8]) -> Option<WebhookSecret> {
+        (24..=64)
+            .contains(&key.len())
+            .then(|| WebhookSecret(key.to_vec()))
+    }
+
     /// The form shown to the administrator: `whsec_<base64>`.
     #[must_use]
     pub fn to_whsec(&self) -> String {

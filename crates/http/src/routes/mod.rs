@@ -34,6 +34,7 @@ mod passwordless_page;
 mod register_page;
 mod responses;
 mod views;
+mod webhooks;
 
 use std::sync::OnceLock;
 
@@ -197,6 +198,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         oauth::routes(),
         events::routes(),
         oauth_clients::routes(),
+        webhooks::routes(),
         oauth_discovery::routes(),
         oauth_authorize::routes(),
         oauth_token::routes(),

@@ -1275,6 +1275,7 @@ const TABLE_ROLES: &[(&str, &[&str])] = &[
             "audit:read",
             "clients:manage",
             "keys:rotate",
+            "webhooks:manage",
         ],
     ),
     (
@@ -1295,6 +1296,12 @@ const NOT_ON_AN_ACCOUNT: &[&str] = &[
     "PATCH /v1/admin/clients/{client_id}",
     "DELETE /v1/admin/clients/{client_id}",
     "POST /v1/admin/clients/{client_id}/secret",
+    "POST /v1/admin/webhooks",
+    "PATCH /v1/admin/webhooks/{webhook_id}",
+    "DELETE /v1/admin/webhooks/{webhook_id}",
+    "POST /v1/admin/webhooks/{webhook_id}/secret",
+    "POST /v1/admin/webhooks/{webhook_id}/replay",
+    "POST /v1/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
 ];
 
 /// The permission a write route on an account needs, and its body.

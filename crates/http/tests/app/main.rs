@@ -25,3 +25,4 @@ mod pipeline;
 mod route_policy;
 mod serve;
 mod sign_in;
+mod webhooks;

@@ -50,6 +50,7 @@ mod sessions;
 mod setting;
 mod telemetry;
 mod tokens;
+mod webhooks;
 
 pub use access::AccessConfig;
 pub use accounts::AccountsConfig;
@@ -77,6 +78,7 @@ pub use sessions::SessionConfig;
 pub use setting::{ConfigError, Kind, Problem, Setting, Source, redact_secret, redact_url};
 pub use telemetry::TelemetryConfig;
 pub use tokens::TokenConfig;
+pub use webhooks::WebhooksSettings;
 
 /// Every section's settings, in the order `config show` prints them (the
 /// top level first). A section's name is the part of its keys before the
@@ -109,6 +111,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     passkeys::SETTINGS,
     federation::SETTINGS,
     passwordless::SETTINGS,
+    webhooks::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -161,6 +164,8 @@ pub struct Config {
     pub pages: PagesConfig,
     /// The event stream.
     pub events: EventsConfig,
+    /// Webhook deliveries.
+    pub webhooks: WebhooksSettings,
     /// Magic links and email codes.
     pub passwordless: PasswordlessSettings,
     /// Product name, logo, colours and custom CSS of pages and mail.
@@ -215,6 +220,7 @@ pub fn load_from(
     let authz: authz::Raw = c.section(table, authz::SETTINGS, file);
     let pages: pages::Raw = c.section(table, pages::SETTINGS, file);
     let events: events::Raw = c.section(table, events::SETTINGS, file);
+    let webhooks: webhooks::Raw = c.section(table, webhooks::SETTINGS, file);
     let branding: branding::Raw = c.section(table, branding::SETTINGS, file);
     let telemetry: telemetry::Raw = c.section(table, telemetry::SETTINGS, file);
     let mfa: mfa::Raw = c.section(table, mfa::SETTINGS, file);
@@ -253,6 +259,7 @@ pub fn load_from(
         cors: cors.validate(&mut c),
         authz: authz.validate(&mut c),
         events: events.validate(&mut c),
+        webhooks: webhooks.validate(&mut c),
         telemetry: telemetry.validate(&mut c),
         mfa: mfa.validate(&mut c),
         passkeys: passkeys.validate(&mut c, server_public.as_ref()),

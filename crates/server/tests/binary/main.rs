@@ -17,3 +17,4 @@ mod seed_export;
 mod smtp;
 mod telemetry;
 mod user_import;
+mod webhooks;

@@ -23,8 +23,7 @@ use crate::audit::insert_event;
 use crate::credentials::void_tokens;
 use crate::users::insert_user;
 use crate::{SqliteStore, map_err};
-use queue::insert_job;
-pub(crate) use queue::insert_mail;
+pub(crate) use queue::{insert_job, insert_mail};
 
 const INSERT_TOKEN: &str = "INSERT INTO account_tokens \
      (token_hash, user_id, purpose, email, created_at, expires_at, used_at) \

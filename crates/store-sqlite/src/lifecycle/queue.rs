@@ -47,7 +47,7 @@ pub(crate) fn insert_mail(
 }
 
 /// Queues a job; false when one with the same idempotency key exists.
-pub(super) fn insert_job(c: &Connection, job: &NewJob) -> Result<bool, StoreError> {
+pub(crate) fn insert_job(c: &Connection, job: &NewJob) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached(INSERT_JOB)
         .map_err(map_err)?

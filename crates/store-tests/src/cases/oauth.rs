@@ -25,7 +25,8 @@ fn event(kind: EventType, actor: &str) -> AuditEvent {
     AuditEvent::new(kind, truncate_to_millis(SystemClock.now()), &client).actor(Some(actor))
 }
 
-async fn events_by(store: &dyn Store, actor: &str) -> Vec<String> {
+/// The audit events `actor` made, oldest first.
+pub(super) async fn events_by(store: &dyn Store, actor: &str) -> Vec<String> {
     store
         .audit_events(&AuditQuery {
             actor_id: Some(actor.to_owned()),

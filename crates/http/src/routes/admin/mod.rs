@@ -90,7 +90,10 @@ pub(crate) fn paged<T>(
     (items, next_cursor)
 }
 
-fn time_param(field: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+pub(crate) fn time_param(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<OffsetDateTime>, ApiError> {
     value
         .map(|v| {
             OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
