@@ -3,7 +3,8 @@
 //
 // /login: a "Sign in with a passkey" button (shown when the browser has
 // WebAuthn) and the browser's autofill of passkeys on the identifier field
-// (conditional UI, autocomplete="username webauthn"). /account: "Add a
+// (conditional UI, autocomplete="username webauthn"). /mfa: "Use your
+// passkey" as the second factor after a password. /account: "Add a
 // passkey" and "Remove" in the passkeys section. The JSON API does the work:
 // /v1/auth/passkeys/login/* in cookie mode, /v1/account/passkeys* with the
 // session's CSRF token.
@@ -102,6 +103,28 @@
         if (yes) ceremony("conditional").catch(function () {});
       });
     }
+  }
+
+  // ---- /mfa: a passkey as the second factor. The options come from the
+  // JSON API (the mfa_token's challenge, this browser's binding cookie);
+  // the answer goes back through the page's own form, which redirects as
+  // the code forms do.
+  var second = document.getElementById("passkey-mfa");
+  if (second) {
+    var mfaForm = document.getElementById("passkey-form");
+    var mfaStatus = document.getElementById("passkey-mfa-status");
+    second.hidden = false;
+    second.addEventListener("click", function () {
+      var token = mfaForm.querySelector("input[name='mfa_token']").value;
+      post("/v1/auth/login/mfa/webauthn/options", { mfa_token: token, mode: "cookie" }).then(function (r) {
+        if (!r.ok) throw new Error("options");
+        return navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(r.body.publicKey) });
+      }).then(function (credential) {
+        if (!credential) return;
+        mfaForm.querySelector("input[name='credential']").value = JSON.stringify(credential.toJSON());
+        mfaForm.submit();
+      }).catch(function () { show(mfaStatus, second.dataset.failed); });
+    });
   }
 
   // ---- /account

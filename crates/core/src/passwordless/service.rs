@@ -356,6 +356,18 @@ impl Passwordless {
         &self,
         proof: LinkProof<'_>,
     ) -> Result<LoginSuccess, PasswordlessError> {
+        let t = self.proven_link(&proof).await?;
+        self.finish(&t, proof.kind, proof.client, "magic_link")
+            .await
+            .map_err(link_error)
+    }
+
+    /// The link of `proof`, usable and bound to the caller (see
+    /// [`Passwordless::sign_in_with_link`]); not used yet.
+    pub(super) async fn proven_link(
+        &self,
+        proof: &LinkProof<'_>,
+    ) -> Result<PasswordlessToken, PasswordlessError> {
         let t = self.usable_link(proof.token).await?;
         let user = match &t.user_id {
             Some(id) => self.store.user_by_id(id).await?,
@@ -385,12 +397,7 @@ impl Passwordless {
         } else {
             return Err(PasswordlessError::CodeRequired);
         };
-        self.finish(&t, proof.kind, proof.client, "magic_link")
-            .await
-            .map_err(|e| match e {
-                PasswordlessError::InvalidCode => PasswordlessError::InvalidLink,
-                e => e,
-            })
+        Ok(t)
     }
 
     /// Signs in with an email code: the newest code mailed to the address,
@@ -400,6 +407,17 @@ impl Passwordless {
         &self,
         proof: CodeProof<'_>,
     ) -> Result<LoginSuccess, PasswordlessError> {
+        let t = self.proven_code(&proof).await?;
+        self.finish(&t, proof.kind, proof.client, "email_code")
+            .await
+    }
+
+    /// The code of `proof`, right (one of its five tries, charged to the
+    /// failure counters); not used yet.
+    pub(super) async fn proven_code(
+        &self,
+        proof: &CodeProof<'_>,
+    ) -> Result<PasswordlessToken, PasswordlessError> {
         if !self.config().email_code {
             return Err(PasswordlessError::Disabled);
         }
@@ -418,8 +436,7 @@ impl Passwordless {
                 proof.client,
             )
             .await?;
-        self.finish(&t, proof.kind, proof.client, "email_code")
-            .await
+        Ok(t)
     }
 
     /// The failure counter of an address: the account's, or the unknown
@@ -583,6 +600,14 @@ impl Passwordless {
             Err(StoreError::Conflict(_)) => Err(PasswordlessError::InvalidCode),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// A link's refusals: a code that no longer works is a link that does not.
+pub(super) fn link_error(e: PasswordlessError) -> PasswordlessError {
+    match e {
+        PasswordlessError::InvalidCode => PasswordlessError::InvalidLink,
+        e => e,
     }
 }
 

@@ -228,6 +228,7 @@ mfa-code = Code aus Ihrer Authenticator-App
 mfa-code-hint = Die 6 Ziffern, die die App jetzt für dieses Konto anzeigt.
 mfa-submit = Weiter
 mfa-use_backup = Einen Backup-Code verwenden
+mfa-use_passkey = Passkey verwenden
 mfa-backup_code = Backup-Code
 mfa-backup_code-hint = Einer der Codes, die Sie beim Einrichten der Anmeldung in zwei Schritten gespeichert haben; jeder funktioniert einmal.
 mfa-start_over = Erneut anmelden

@@ -232,6 +232,7 @@ mfa-code = Code from your authenticator app
 mfa-code-hint = The 6 digits the app shows for this account now.
 mfa-submit = Continue
 mfa-use_backup = Use a backup code
+mfa-use_passkey = Use your passkey
 mfa-backup_code = Backup code
 mfa-backup_code-hint = One of the codes you saved when you set up two-step sign-in; each works once.
 mfa-start_over = Sign in again

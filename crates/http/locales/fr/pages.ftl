@@ -228,6 +228,7 @@ mfa-code = Code de votre application d’authentification
 mfa-code-hint = Les 6 chiffres que l’application affiche maintenant pour ce compte.
 mfa-submit = Continuer
 mfa-use_backup = Utiliser un code de secours
+mfa-use_passkey = Utiliser votre clé d’accès
 mfa-backup_code = Code de secours
 mfa-backup_code-hint = L’un des codes que vous avez conservés en configurant la connexion en deux étapes ; chacun ne fonctionne qu’une fois.
 mfa-start_over = Se reconnecter
