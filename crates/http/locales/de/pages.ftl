@@ -104,6 +104,14 @@ register-name = Anzeigename
 register-submit = Konto anlegen
 register-have_account = Schon ein Konto?
 register-sign_in = Anmelden
+signup_passkey-title = Mit Passkey registrieren
+signup_passkey-text = Ohne Passwort: Ein Code per E-Mail bestätigt die Adresse, dann erstellt Ihr Gerät einen Passkey.
+signup_passkey-send = Code per E-Mail senden
+signup_passkey-sent = Ein Code ist unterwegs an diese Adresse.
+signup_passkey-code = Code aus der E-Mail
+signup_passkey-create = Meinen Passkey erstellen
+signup_passkey-failed = Das hat nicht geklappt. Prüfen Sie den Code oder fordern Sie einen neuen an.
+signup_passkey-exists = Für diese Adresse gibt es schon ein Konto: Melden Sie sich an.
 
 registered-title = Sehen Sie in Ihr Postfach
 registered-text = Wir haben einen Link an die angegebene Adresse geschickt. Öffnen Sie ihn, um die Adresse zu bestätigen, und melden Sie sich dann an.

@@ -108,6 +108,14 @@ register-name = Name
 register-submit = Create account
 register-have_account = Have an account?
 register-sign_in = Sign in
+signup_passkey-title = Sign up with a passkey
+signup_passkey-text = No password: a code mailed to you proves the address, then your device creates a passkey.
+signup_passkey-send = Email me a code
+signup_passkey-sent = A code is on its way to this address.
+signup_passkey-code = Code from the email
+signup_passkey-create = Create my passkey
+signup_passkey-failed = That did not work. Check the code, or ask for a new one.
+signup_passkey-exists = This address has an account already: sign in instead.
 
 registered-title = Check your mail
 registered-text = We sent a link to the address you gave. Open it to confirm the address, then sign in.

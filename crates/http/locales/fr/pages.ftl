@@ -104,6 +104,14 @@ register-name = Nom
 register-submit = Créer le compte
 register-have_account = Vous avez déjà un compte ?
 register-sign_in = Se connecter
+signup_passkey-title = S’inscrire avec une clé d’accès
+signup_passkey-text = Sans mot de passe : un code envoyé par e-mail prouve l’adresse, puis votre appareil crée une clé d’accès.
+signup_passkey-send = M’envoyer un code
+signup_passkey-sent = Un code est en route vers cette adresse.
+signup_passkey-code = Code reçu par e-mail
+signup_passkey-create = Créer ma clé d’accès
+signup_passkey-failed = Cela n’a pas fonctionné. Vérifiez le code ou demandez-en un nouveau.
+signup_passkey-exists = Cette adresse a déjà un compte : connectez-vous.
 
 registered-title = Consultez vos e-mails
 registered-text = Nous avons envoyé un lien à l’adresse indiquée. Ouvrez-le pour confirmer l’adresse, puis connectez-vous.

@@ -560,6 +560,9 @@ async fn the_pages_offer_passkeys_with_a_script_of_their_own(app: TestApp) {
     assert!(html.contains(r#"id="passkey-signin""#));
     assert!(html.contains(r#"src="/assets/latchkey-passkeys.js""#));
     assert!(!html.contains("<script>"), "no inline script");
+    // without sign-up on the way, /register offers no passkey sign-up
+    let register = app.get("/register").await.text();
+    assert!(!register.contains(r#"id="passkey-signup""#), "{register}");
     let script = app.get("/assets/latchkey-passkeys.js").await;
     assert_eq!(script.status, 200);
     assert!(
@@ -908,6 +911,18 @@ async fn a_passkey_only_account_signs_up_with_a_mailed_code_and_back_in(app: Tes
 }
 
 async fn a_passkey_sign_up_without_a_valid_ticket_is_refused(app: TestApp) {
+    // the page offers it, run by the passkeys script (no inline script)
+    let register = app.get("/register").await.text();
+    for part in [
+        r#"id="passkey-signup""#,
+        r#"id="passkey-signup-create""#,
+        r#"src="/assets/latchkey-passkeys.js""#,
+    ] {
+        assert!(register.contains(part), "{part}: {register}");
+    }
+    assert!(!register.contains("<script>"), "no inline script");
+    let script = app.get("/assets/latchkey-passkeys.js").await.text();
+    assert!(script.contains("/v1/auth/passkeys/signup/finish"));
     let refused = |r: &TestResponse| {
         assert_eq!(r.status, 400, "{}", r.text());
         assert_eq!(r.code(), "invalid_signup_ticket", "{}", r.text());
