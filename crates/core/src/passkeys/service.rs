@@ -12,6 +12,7 @@ use crate::audit::{AuditEvent, EventType};
 use crate::auth::{ClientInfo, Context};
 use crate::error::SharedError;
 use crate::id;
+use crate::mail::MailKind;
 use crate::session::SessionKind;
 use crate::sessions::Principal;
 use crate::sign_in::{LoginOutcome, LoginSuccess, SignInError};
@@ -299,6 +300,15 @@ impl Passkeys {
             Err(e) => return Err(e.into()),
         }
         metrics::counter!("latchkey_passkey_ceremonies_total", "ceremony" => "register", "outcome" => "success").increment(1);
+        let added = MailKind::PasskeyAdded {
+            name: passkey.name.clone(),
+        };
+        if let Err(e) = self
+            .notice(&principal.user, &principal.user.email, added)
+            .await
+        {
+            tracing::warn!(error = %e, "could not queue the passkey notice");
+        }
         Ok(passkey)
     }
 

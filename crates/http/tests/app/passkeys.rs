@@ -259,6 +259,19 @@ async fn a_passkey_registers_and_signs_in_as_two_factors(app: TestApp) {
     assert_eq!(list[0]["name"], "Laptop");
     assert_eq!(list[0]["last_used_at"], Value::Null);
     assert_eq!(auth.user_handle, id.as_bytes(), "the user handle is the id");
+    // the owner is told (a passkey is a way in and a second factor)
+    app.run_jobs().await;
+    let mails = latchkey_testkit::mailbox::messages_to(&email);
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.text.contains("A passkey named") && m.text.contains("Laptop")),
+        "the passkey notice: {:?}",
+        mails
+            .iter()
+            .map(|m| m.header("subject"))
+            .collect::<Vec<_>>()
+    );
 
     // discoverable: no address typed
     let options = login_start(&app, json!({})).await;
