@@ -810,6 +810,65 @@ test("email code: asked on the sign-in page, a wrong code refused at its field, 
   await b.context.close();
 });
 
+test("passkeys: a passkey-only account signs up on /register with a mailed code, and back in through the autofill, nothing typed", async () => {
+  const server = await startLatchkey("sqlite-passkey-signup", { LATCHKEY_ACCOUNTS_PASSWORDLESS_SIGNUP: "true" }, { host: "localhost" });
+  after(() => server.stop());
+  const who = person("passkey-only");
+  const b = await openContext(browser, server);
+  const cdp = await b.context.newCDPSession(b.page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  await b.page.goto(`${server.origin}/register`);
+  await b.page.waitForSelector("#passkey-signup", { state: "visible" });
+  await inspect(b.page, "register-passkey");
+  await b.page.fill("#passkey-signup-email", who.email);
+  await b.page.click("#passkey-signup-send");
+  await b.page.waitForSelector("#passkey-signup-status", { state: "visible" });
+  const deadline = Date.now() + 60_000;
+  let code;
+  while (!code) {
+    code = messagesTo(who.email).map((m) => m.text.match(/^\s*(\d{6})\s*$/m)).filter(Boolean).map((m) => m[1]).pop();
+    if (!code && Date.now() > deadline) throw new Error(`no code mailed to ${who.email}`);
+    if (!code) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await b.page.fill("#passkey-signup-code", code);
+  await Promise.all([b.page.waitForURL(`${server.origin}/account`), b.page.click("#passkey-signup-create")]);
+  assert.match(await b.page.textContent("#current-email"), addressIn(who), "signed in to the new account");
+  assert.match(await b.page.textContent("#passkey-list"), /Passkey/, "with its passkey");
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  assert.equal(credentials.length, 1, "one passkey on the authenticator");
+  const session = await server.api("GET", "/v1/auth/session", undefined, {
+    cookie: (await b.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; "),
+  });
+  assert.equal(session.status, 200, JSON.stringify(session.body));
+  assert.deepEqual(session.body.amr, ["hwk", "user", "mfa"], "a passkey with user verification: two factors");
+
+  await b.page.goto(`${server.origin}/logout`);
+  await submit(b.page);
+  await b.page.goto(`${server.origin}/account`);
+  assert.equal(path(b.page), "/login", "signed out");
+  // the autofill (conditional mediation on the identifier field): the
+  // virtual authenticator answers it; the button is never pressed
+  const starts = b.requests.length;
+  const signedIn = b.page.waitForURL(`${server.origin}/account`, { timeout: 20_000 });
+  await b.page.focus("#identifier");
+  await signedIn;
+  assert.equal(path(b.page), "/account", "back in with the passkey");
+  const finished = b.requests.slice(starts).filter((r) => r.url === `${server.origin}/v1/auth/passkeys/login/finish`);
+  assert.equal(finished.length, 1, "through one passkey sign-in, started by the autofill");
+  b.assertClean();
+  await b.context.close();
+});
+
 test("sign-up without a password by an email code (passwordless_signup), then a password set in the account center", async () => {
   const server = await startLatchkey("sqlite-passwordless-signup", { LATCHKEY_ACCOUNTS_PASSWORDLESS_SIGNUP: "true" });
   try {

@@ -104,6 +104,12 @@ pub enum MailKind {
         /// Unused codes left.
         left: u32,
     },
+    /// A passkey was added to the account (it is a way in and a second
+    /// factor: the owner should know).
+    PasskeyAdded {
+        /// The name it was given.
+        name: String,
+    },
     /// A magic link, with the code another browser asks for.
     MagicLink {
         /// The link.
@@ -161,6 +167,7 @@ impl MailKind {
             MailKind::MfaChanged { .. } => "mfa_changed",
             MailKind::BackupCodeUsed { left } if *left <= 2 => "backup_codes_low",
             MailKind::BackupCodeUsed { .. } => "backup_code_used",
+            MailKind::PasskeyAdded { .. } => "passkey_added",
             MailKind::MagicLink { .. } => "magic_link",
             MailKind::EmailCode { .. } => "email_code",
         }
@@ -258,6 +265,7 @@ pub fn render(kind: &MailKind, theme: &Theme, catalogue: &Catalogue, locale: &st
             vars.push(("what", what));
         }
         MailKind::BackupCodeUsed { left } => vars.push(("left", left.to_string())),
+        MailKind::PasskeyAdded { name } => vars.push(("name", name.clone())),
         MailKind::MagicLink { code, minutes, .. } | MailKind::EmailCode { code, minutes } => {
             vars.push(("code", code.clone()));
             vars.push(("minutes", minutes.to_string()));
@@ -420,6 +428,9 @@ mod tests {
             MailKind::EmailCode {
                 code: "042917".into(),
                 minutes: 10,
+            },
+            MailKind::PasskeyAdded {
+                name: "Laptop".into(),
             },
         ]
     }

@@ -74,6 +74,7 @@ pub trait Store:
     + LifecycleStore
     + crate::mfa::MfaStore
     + crate::passkeys::PasskeyStore
+    + crate::passkeys::PasskeySignupStore
     + crate::events::EventStore
     + crate::oauth::OAuthStore
     + crate::oauth::OAuthGrantStore

@@ -3,7 +3,9 @@
 //
 // /login: a "Sign in with a passkey" button (shown when the browser has
 // WebAuthn) and the browser's autofill of passkeys on the identifier field
-// (conditional UI, autocomplete="username webauthn"). /account: "Add a
+// (conditional UI, autocomplete="username webauthn"). /mfa: "Use your
+// passkey" as the second factor after a password. /register: "Sign up
+// with a passkey" (a mailed code, then the passkey). /account: "Add a
 // passkey" and "Remove" in the passkeys section. The JSON API does the work:
 // /v1/auth/passkeys/login/* in cookie mode, /v1/account/passkeys* with the
 // session's CSRF token.
@@ -102,6 +104,68 @@
         if (yes) ceremony("conditional").catch(function () {});
       });
     }
+  }
+
+  // ---- /mfa: a passkey as the second factor. The options come from the
+  // JSON API (the mfa_token's challenge, this browser's binding cookie);
+  // the answer goes back through the page's own form, which redirects as
+  // the code forms do.
+  var second = document.getElementById("passkey-mfa");
+  if (second) {
+    var mfaForm = document.getElementById("passkey-form");
+    var mfaStatus = document.getElementById("passkey-mfa-status");
+    second.hidden = false;
+    second.addEventListener("click", function () {
+      var token = mfaForm.querySelector("input[name='mfa_token']").value;
+      post("/v1/auth/login/mfa/webauthn/options", { mfa_token: token, mode: "cookie" }).then(function (r) {
+        if (!r.ok) throw new Error("options");
+        return navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(r.body.publicKey) });
+      }).then(function (credential) {
+        if (!credential) return;
+        mfaForm.querySelector("input[name='credential']").value = JSON.stringify(credential.toJSON());
+        mfaForm.submit();
+      }).catch(function () { show(mfaStatus, second.dataset.failed); });
+    });
+  }
+
+  // ---- /register: sign up with a passkey, no password. A code mailed to
+  // the address proves it; used with intent "signup" it gives a ticket for
+  // the passkey's ceremony (kept for a retry if the ceremony is cancelled).
+  var signup = document.getElementById("passkey-signup");
+  if (signup && PublicKeyCredential.parseCreationOptionsFromJSON) {
+    var byId = function (id) { return document.getElementById(id); };
+    var suStatus = byId("passkey-signup-status");
+    var suEmail = byId("passkey-signup-email");
+    var suCode = byId("passkey-signup-code");
+    var ticket = null;
+    signup.hidden = false;
+    byId("passkey-signup-send").addEventListener("click", function () {
+      ticket = null;
+      post("/v1/auth/email-otp", { email: suEmail.value }).then(function (r) {
+        show(suStatus, r.ok ? signup.dataset.sent : signup.dataset.failed);
+        if (r.ok) suCode.focus();
+      });
+    });
+    byId("passkey-signup-create").addEventListener("click", function () {
+      (ticket ? Promise.resolve(null) : post("/v1/auth/email-otp/verify",
+        { email: suEmail.value, code: suCode.value, intent: "signup" })).then(function (r) {
+        if (r && !r.ok) throw new Error(r.body.code === "account_exists" ? "exists" : "code");
+        if (r) ticket = r.body.signup_ticket;
+        return post("/v1/auth/passkeys/signup/start", { signup_ticket: ticket });
+      }).then(function (r) {
+        if (!r.ok) throw new Error("start");
+        return navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(r.body.publicKey) });
+      }).then(function (credential) {
+        if (!credential) throw new Error("cancelled");
+        return post("/v1/auth/passkeys/signup/finish",
+          { signup_ticket: ticket, credential: credential.toJSON(), mode: "cookie" });
+      }).then(function (r) {
+        if (!r.ok) throw new Error("finish");
+        window.location.assign("/account");
+      }).catch(function (e) {
+        show(suStatus, e.message === "exists" ? signup.dataset.exists : signup.dataset.failed);
+      });
+    });
   }
 
   // ---- /account

@@ -21,6 +21,7 @@ use latchkey_core::abuse::{Dimension, RouteClass};
 use latchkey_core::auth::ClientInfo;
 use latchkey_core::error::SharedError;
 use latchkey_core::mfa::{MFA_TOKEN_TTL, MfaError, SecondStep};
+use latchkey_core::passkeys::{AssertionResponse, PasskeyError, PasskeyStep};
 use latchkey_core::session::SessionKind;
 use latchkey_core::sign_in::{LoginAttempt, LoginOutcome, LoginSuccess, SignInError};
 
@@ -288,6 +289,28 @@ impl SignIn<'_> {
                 client,
             })
             .await
+        })
+        .await
+    }
+
+    /// Runs the step with a passkey answering the second factor of a
+    /// sign-in that answered `mfa_required` (`method` `webauthn`).
+    pub async fn with_passkey_second_factor(
+        self,
+        mfa_token: &str,
+        answer: Result<AssertionResponse, PasskeyError>,
+    ) -> Result<SignedIn, ApiError> {
+        let passkeys = self.state.passkeys();
+        let binding = cookie_value(self.headers, self.state.cookies().mfa_name());
+        let (client, kind) = (self.client, self.kind);
+        self.run(|_device_cookie| async move {
+            let step = PasskeyStep {
+                mfa_token,
+                binding_cookie: binding.as_deref(),
+                kind,
+                client,
+            };
+            passkeys.complete_second_factor(step, &answer?).await
         })
         .await
     }

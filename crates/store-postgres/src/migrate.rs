@@ -97,6 +97,14 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0070_passkeys.sql"),
     },
     Migration {
+        name: "0071_passkey_purposes",
+        sql: include_str!("../migrations/0071_passkey_purposes.sql"),
+    },
+    Migration {
+        name: "0072_passkey_signup",
+        sql: include_str!("../migrations/0072_passkey_signup.sql"),
+    },
+    Migration {
         name: "0080_federation",
         sql: include_str!("../migrations/0080_federation.sql"),
     },

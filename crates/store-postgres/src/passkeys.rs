@@ -4,6 +4,7 @@
 //! finds nothing.
 
 use async_trait::async_trait;
+use deadpool_postgres::Transaction;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::passkeys::{Passkey, PasskeyChallenge, PasskeyStore, Purpose};
 use latchkey_core::store::{StoreError, truncate_to_millis};
@@ -53,6 +54,33 @@ fn passkey(r: &Row) -> Result<Passkey, StoreError> {
         created_at: r.try_get(10).map_err(map_err)?,
         last_used_at: r.try_get(11).map_err(map_err)?,
     })
+}
+
+/// Inserts a passkey row (inside the caller's transaction).
+pub(crate) async fn insert_row(tx: &Transaction<'_>, p: &Passkey) -> Result<(), StoreError> {
+    let created = truncate_to_millis(p.created_at);
+    let last_used = p.last_used_at.map(truncate_to_millis);
+    let (count, transports) = (i64::from(p.sign_count), p.transports.join(" "));
+    exec(
+        tx,
+        INSERT,
+        &[
+            &p.id,
+            &p.user_id,
+            &p.credential_id,
+            &p.public_key,
+            &count,
+            &transports,
+            &p.backup_eligible,
+            &p.backup_state,
+            &p.aaguid,
+            &p.name,
+            &created,
+            &last_used,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -105,29 +133,8 @@ impl PasskeyStore for PgStore {
     }
 
     async fn insert_passkey(&self, p: &Passkey, event: &AuditEvent) -> Result<(), StoreError> {
-        let created = truncate_to_millis(p.created_at);
-        let last_used = p.last_used_at.map(truncate_to_millis);
-        let (count, transports) = (i64::from(p.sign_count), p.transports.join(" "));
         in_tx!(self, |tx| {
-            exec(
-                tx,
-                INSERT,
-                &[
-                    &p.id,
-                    &p.user_id,
-                    &p.credential_id,
-                    &p.public_key,
-                    &count,
-                    &transports,
-                    &p.backup_eligible,
-                    &p.backup_state,
-                    &p.aaguid,
-                    &p.name,
-                    &created,
-                    &last_used,
-                ],
-            )
-            .await?;
+            insert_row(tx, p).await?;
             insert_event(tx, event).await?;
             (true, ())
         })

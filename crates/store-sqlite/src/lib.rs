@@ -33,6 +33,7 @@ mod mfa;
 mod migrate;
 mod oauth;
 mod oauth_grants;
+mod passkey_signup;
 mod passkeys;
 mod passwordless;
 mod roles;

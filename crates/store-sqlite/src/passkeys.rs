@@ -82,6 +82,28 @@ fn passkey(row: PasskeyRow) -> Result<Passkey, StoreError> {
     })
 }
 
+/// Inserts a passkey row (inside the caller's transaction).
+pub(crate) fn insert_row(c: &rusqlite::Connection, p: &Passkey) -> Result<(), StoreError> {
+    c.prepare_cached(INSERT)
+        .map_err(map_err)?
+        .execute(params![
+            p.id,
+            p.user_id,
+            p.credential_id,
+            p.public_key,
+            i64::from(p.sign_count),
+            p.transports.join(" "),
+            p.backup_eligible,
+            p.backup_state,
+            p.aaguid,
+            p.name,
+            to_unix_millis(p.created_at),
+            p.last_used_at.map(to_unix_millis),
+        ])
+        .map_err(map_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl PasskeyStore for SqliteStore {
     async fn insert_passkey_challenge(
@@ -160,23 +182,7 @@ impl PasskeyStore for SqliteStore {
         let (p, event) = (passkey.clone(), event.clone());
         self.write(move |c| {
             let tx = immediate(c)?;
-            tx.prepare_cached(INSERT)
-                .map_err(map_err)?
-                .execute(params![
-                    p.id,
-                    p.user_id,
-                    p.credential_id,
-                    p.public_key,
-                    i64::from(p.sign_count),
-                    p.transports.join(" "),
-                    p.backup_eligible,
-                    p.backup_state,
-                    p.aaguid,
-                    p.name,
-                    to_unix_millis(p.created_at),
-                    p.last_used_at.map(to_unix_millis),
-                ])
-                .map_err(map_err)?;
+            insert_row(&tx, &p)?;
             insert_event(&tx, &event)?;
             tx.commit().map_err(map_err)
         })

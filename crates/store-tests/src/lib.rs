@@ -112,6 +112,8 @@ macro_rules! conformance_suite {
             passkey_challenges_are_taken_once_until_they_expire,
             passkeys_round_trip_and_count_uses_once,
             passkeys_are_renamed_and_deleted_by_their_owner_only,
+            signup_tickets_make_one_account_once,
+            a_signup_ticket_for_a_taken_address_makes_nothing,
             identities_link_once_and_keep_the_last_way_in,
             concurrent_unlinks_keep_one_way_in,
             federation_rows_are_taken_once,

@@ -89,3 +89,9 @@ mail-email_code-body =
 
     { $code }
 mail-email_code-note = Der Code funktioniert einmal, { $minutes } Minuten lang. Geben Sie ihn niemandem weiter: { $product } wird Sie nie danach fragen. Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese Nachricht.
+
+mail-passkey_added-subject = Ihrem { $product }-Konto wurde ein Passkey hinzugefügt
+mail-passkey_added-body =
+    Ihrem { $product }-Konto wurde soeben ein Passkey namens „{ $name }“ hinzugefügt. Er meldet ohne Passwort an und zählt als zweiter Faktor.
+
+    Wenn Sie das nicht waren, melden Sie sich an, entfernen Sie ihn aus den Passkeys Ihres Kontos und ändern Sie Ihr Passwort.

@@ -93,3 +93,9 @@ mail-email_code-body =
 
     { $code }
 mail-email_code-note = The code works once, for { $minutes } minutes. Never give it to anyone: { $product } will not ask you for it. If you did not ask for it, ignore this message.
+
+mail-passkey_added-subject = A passkey was added to your { $product } account
+mail-passkey_added-body =
+    A passkey named “{ $name }” was just added to your { $product } account. It signs in without a password, and counts as a second factor.
+
+    If this was not you, sign in, remove it from your account's passkeys, and change your password.

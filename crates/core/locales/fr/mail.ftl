@@ -89,3 +89,9 @@ mail-email_code-body =
 
     { $code }
 mail-email_code-note = Le code fonctionne une fois, pendant { $minutes } minutes. Ne le donnez à personne : { $product } ne vous le demandera jamais. Si vous ne l’avez pas demandé, ignorez ce message.
+
+mail-passkey_added-subject = Une clé d’accès a été ajoutée à votre compte { $product }
+mail-passkey_added-body =
+    Une clé d’accès nommée « { $name } » vient d’être ajoutée à votre compte { $product }. Elle permet de se connecter sans mot de passe et compte comme second facteur.
+
+    Si ce n’était pas vous, connectez-vous, retirez-la des clés d’accès de votre compte et changez votre mot de passe.

@@ -31,6 +31,7 @@
 mod backup;
 mod error;
 mod model;
+mod second_step;
 pub(crate) mod service;
 mod store;
 pub mod totp;

@@ -81,6 +81,10 @@ pub enum Method {
     Totp,
     /// One of the ten backup codes.
     BackupCode,
+    /// A passkey of the account, as the second factor after a password,
+    /// link or code (any registered passkey counts; its assertion is
+    /// checked by the passkeys slice, never as a typed code).
+    Webauthn,
 }
 
 impl Method {
@@ -89,6 +93,7 @@ impl Method {
         match self {
             Method::Totp => "totp",
             Method::BackupCode => "backup_code",
+            Method::Webauthn => "webauthn",
         }
     }
 
@@ -97,13 +102,19 @@ impl Method {
         match s {
             "totp" => Some(Method::Totp),
             "backup_code" => Some(Method::BackupCode),
+            "webauthn" => Some(Method::Webauthn),
             _ => None,
         }
     }
 
-    /// The RFC 8176 `amr` value a session gets besides `mfa`.
+    /// The RFC 8176 `amr` value a session gets besides `mfa` for a code
+    /// method (a passkey's is its own: `hwk` or `swk`, see
+    /// [`crate::passkeys::Passkey::amr`]).
     pub fn amr(self) -> &'static str {
-        "otp"
+        match self {
+            Method::Totp | Method::BackupCode => "otp",
+            Method::Webauthn => "hwk",
+        }
     }
 }
 

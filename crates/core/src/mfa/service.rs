@@ -8,9 +8,9 @@ use latchkey_tokens::{Sealer, random_bytes, random_token, sha256_hex};
 use super::backup::BackupCodes;
 use super::error::MfaError;
 use super::model::{
-    ChallengeVerdict, MAX_CHALLENGE_FAILURES, MFA_TOKEN_TTL, Method, MfaChallenge, MfaRequired,
-    MfaStatus, TotpFactor, has_second_factor,
+    MFA_TOKEN_TTL, Method, MfaChallenge, MfaRequired, MfaStatus, TotpFactor, has_second_factor,
 };
+use super::second_step::raised;
 use super::totp::{Generator, SECRET_LEN};
 use crate::admin::Actor;
 use crate::audit::{AuditEvent, EventType};
@@ -21,10 +21,9 @@ use crate::recovery::ReauthInfo;
 use crate::recovery::RecoveryError;
 use crate::roles::perm;
 use crate::session::SessionKind;
+use crate::sessions::Principal;
 use crate::sessions::SessionError;
-use crate::sessions::{MAX_OPAQUE_TOKEN_LEN, Principal};
-use crate::sign_in::SignInError;
-use crate::sign_in::{LoginOutcome, LoginSuccess};
+use crate::sign_in::LoginSuccess;
 use crate::store::StoreError;
 use crate::user::User;
 
@@ -73,17 +72,6 @@ impl std::ops::Deref for Mfa {
     fn deref(&self) -> &Context {
         &self.ctx
     }
-}
-
-/// The `amr` of a session that passed a second factor after `first`.
-fn raised(first: &[String], method: Method) -> Vec<String> {
-    let mut amr = first.to_vec();
-    for m in [method.amr(), "mfa"] {
-        if !amr.iter().any(|a| a == m) {
-            amr.push(m.to_owned());
-        }
-    }
-    amr
 }
 
 impl Mfa {
@@ -176,7 +164,7 @@ impl Mfa {
             .matching_step(code, now.unix_timestamp().max(0) as u64)
             .ok_or(MfaError::InvalidCode)?;
         let (codes, hashes) = self.codes.generate(&user.id);
-        let amr = raised(&principal.session.amr, Method::Totp);
+        let amr = raised(&principal.session.amr, Method::Totp.amr());
         let event = AuditEvent::new(EventType::MfaEnabled, now, client)
             .actor(Some(&user.id))
             .subject(&user.id)
@@ -358,7 +346,7 @@ impl Mfa {
         let user = self.account(&principal.user_id).await?;
         let method = self.verify(&user, method, code, client, "reauth").await?;
         let now = self.now();
-        let amr = raised(&principal.session.amr, method);
+        let amr = raised(&principal.session.amr, method.amr());
         if !self
             .store
             .raise_session(&principal.session.id, now, &amr)
@@ -377,74 +365,15 @@ impl Mfa {
     /// five attempts first (five wrong codes and it is dead) and the account's failure counters; the right one
     /// uses the token and starts the session.
     pub async fn complete_sign_in(&self, step: SecondStep<'_>) -> Result<LoginSuccess, MfaError> {
-        if step.mfa_token.is_empty() || step.mfa_token.len() > MAX_OPAQUE_TOKEN_LEN {
-            return Err(MfaError::InvalidMfaToken);
-        }
-        let token_hash = sha256_hex(step.mfa_token.as_bytes());
-        let binding = step
-            .binding_cookie
-            .filter(|c| c.len() <= MAX_OPAQUE_TOKEN_LEN)
-            .map(|c| sha256_hex(c.as_bytes()));
-        let now = self.now();
-        let challenge = self
-            .store
-            .mfa_challenge(&token_hash)
-            .await?
-            .ok_or(MfaError::InvalidMfaToken)?;
-        if challenge.decide(now, binding.as_deref()) == ChallengeVerdict::Refused
-            || challenge.kind != step.kind
-        {
-            return Err(MfaError::InvalidMfaToken);
-        }
-        let user = self
-            .store
-            .user_by_id(&challenge.user_id)
-            .await?
-            .ok_or(MfaError::InvalidMfaToken)?;
-        // the attempt is taken before the check, atomically, so parallel
-        // wrong codes cannot outrun the limit; a right code keeps it taken
-        if self
-            .store
-            .reserve_mfa_attempt(&token_hash, MAX_CHALLENGE_FAILURES, now)
-            .await?
-            .is_none()
-        {
-            return Err(MfaError::InvalidMfaToken);
-        }
+        let open = self
+            .open_second_step(step.mfa_token, step.binding_cookie, step.kind)
+            .await?;
+        self.reserve_second_step(&open).await?;
         let method = self
-            .verify(&user, step.method, step.code, step.client, "sign_in")
+            .verify(&open.user, step.method, step.code, step.client, "sign_in")
             .await?;
-        if !self.store.use_mfa_challenge(&token_hash, now).await? {
-            return Err(MfaError::InvalidMfaToken);
-        }
-        if let Some(s) = user.active_suspension(now) {
-            return Err(SignInError::Suspended { until: s.until }.into());
-        }
-        let amr = raised(&challenge.amr, method);
-        let outcome = self
-            .start_session(&user, step.client, challenge.kind, amr)
-            .await?;
-        let session_id = match &outcome {
-            LoginOutcome::Tokens(t) => t.session_id.as_str(),
-            LoginOutcome::Cookie(c) => c.session.id.as_str(),
-            LoginOutcome::MfaRequired(_) => {
-                return Err(SharedError::Internal("second factor asked twice".into()).into());
-            }
-        };
-        self.record(
-            AuditEvent::new(EventType::LoginSucceeded, now, step.client)
-                .actor(Some(&user.id))
-                .subject(&user.id)
-                .session(session_id)
-                .detail("method", format!("password+{}", method.as_str()))
-                .detail("mode", challenge.kind.as_str()),
-        )
-        .await;
-        let device_cookie = self.devices.issue(&user.id, None, now);
-        Ok(LoginSuccess {
-            outcome,
-            device_cookie,
-        })
+        self.finish_second_step(open, method, method.amr(), step.client)
+            .await
     }
 
     /// Checks a code of `method` for `user`: charged to the account's
@@ -485,6 +414,8 @@ impl Mfa {
                     false
                 }
             }
+            // a passkey is no typed code: `methods()` never offers it here
+            Method::Webauthn => false,
         };
         let outcome = if accepted { "success" } else { "invalid_code" };
         metrics::counter!("latchkey_mfa_verifications_total", "method" => method.as_str(), "outcome" => outcome)
@@ -577,7 +508,10 @@ pub(crate) async fn enrolled(ctx: &Context, user_id: &str) -> Result<bool, Store
 
 /// The sign-in gate's second-factor branch: when `user` has a factor and
 /// `amr` does not include one, the challenge that the second step answers
-/// (stored; its token and cookie returned once), else `None`.
+/// (stored; its token and cookie returned once), else `None`. A factor is
+/// a confirmed TOTP authenticator (`totp`, `backup_code`) or any registered
+/// passkey (`webauthn`), the latter unless the first step was a passkey
+/// (one without user verification: the same passkey proves nothing twice).
 pub(crate) async fn challenge_if_enrolled(
     ctx: &Context,
     user: &User,
@@ -588,7 +522,14 @@ pub(crate) async fn challenge_if_enrolled(
         return Ok(None);
     }
     let status = status(ctx, &user.id).await?;
-    if !status.enabled() {
+    let mut methods = status.methods();
+    // any registered passkey is a second factor, unless it was the first
+    if !amr.iter().any(|a| a == "hwk" || a == "swk")
+        && !ctx.store.passkeys_of(&user.id).await?.is_empty()
+    {
+        methods.push(Method::Webauthn);
+    }
+    if methods.is_empty() {
         return Ok(None);
     }
     let now = ctx.now();
@@ -608,7 +549,7 @@ pub(crate) async fn challenge_if_enrolled(
     ctx.store.insert_mfa_challenge(&challenge).await?;
     Ok(Some(MfaRequired {
         mfa_token,
-        methods: status.methods(),
+        methods,
         binding_cookie,
         user_id: user.id.clone(),
         expires_at: challenge.expires_at,

@@ -14,6 +14,10 @@ pub enum PasskeyError {
     /// for all; the reason is logged and audited.
     #[error("passkey refused: {0}")]
     Refused(&'static str),
+    /// The sign-up ticket is unknown, used, expired, or its address has an
+    /// account now.
+    #[error("invalid sign-up ticket")]
+    InvalidSignupTicket,
     /// The credential is registered already.
     #[error("passkey registered already")]
     AlreadyRegistered,

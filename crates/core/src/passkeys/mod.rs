@@ -17,6 +17,11 @@
 //!   `hwk` or `swk`, `user`, `mfa`; `acr` `aal2`); without, one (`hwk` or
 //!   `swk`), and an account with a second factor then gets `mfa_required`
 //!   from the one sign-in step (`Context::start_session`).
+//! - **A passkey is a second factor** ([`second_factor`]): any registered
+//!   passkey makes a password, link, code or federated sign-in of its
+//!   account answer `mfa_required` with `webauthn` among the `methods`
+//!   (`mfa::service::challenge_if_enrolled`), and answers that second step
+//!   through the mfa slice's shared parts (`mfa/second_step.rs`).
 //! - **Counters**: a signature counter that does not grow (unless the
 //!   authenticator keeps none: both zero) refuses the sign-in
 //!   ([`SignCount::decide`]), recorded as `passkey.failed`
@@ -28,12 +33,19 @@
 mod cbor;
 mod error;
 mod model;
+mod second_factor;
 mod service;
+mod signup;
 mod store;
 pub mod webauthn;
 
 pub use error::PasskeyError;
-pub use model::{CHALLENGE_TTL, MAX_NAME_CHARS, Passkey, PasskeyChallenge, Purpose};
+pub use model::{
+    CHALLENGE_TTL, MAX_NAME_CHARS, Passkey, PasskeyChallenge, Purpose, SIGNUP_TICKET_TTL,
+    SignupTicket,
+};
+pub use second_factor::PasskeyStep;
 pub use service::{AssertionResponse, Attestation, Passkeys, Started, valid_name};
-pub use store::PasskeyStore;
+pub use signup::{IssuedTicket, SignupStart};
+pub use store::{PasskeySignupStore, PasskeyStore};
 pub use webauthn::{RelyingParty, SignCount};

@@ -5,6 +5,10 @@ use time::{Duration, OffsetDateTime};
 /// How long a ceremony's challenge lasts.
 pub const CHALLENGE_TTL: Duration = Duration::minutes(5);
 
+/// How long a sign-up ticket (from a link or code used with `intent:
+/// signup`) lasts.
+pub const SIGNUP_TICKET_TTL: Duration = Duration::minutes(10);
+
 /// Longest name a passkey may have (characters).
 pub const MAX_NAME_CHARS: usize = 64;
 
@@ -52,6 +56,12 @@ pub enum Purpose {
     Register,
     /// Signing in with a passkey.
     Login,
+    /// A passkey as the second factor of a sign-in that answered
+    /// `mfa_required`; bound to its `mfa_token`.
+    SecondFactor,
+    /// Registering the first passkey of a passkey-only account; bound to
+    /// its sign-up ticket.
+    Signup,
 }
 
 impl Purpose {
@@ -60,6 +70,8 @@ impl Purpose {
         match self {
             Purpose::Register => "register",
             Purpose::Login => "login",
+            Purpose::SecondFactor => "second_factor",
+            Purpose::Signup => "signup",
         }
     }
 
@@ -68,6 +80,8 @@ impl Purpose {
         match s {
             "register" => Some(Purpose::Register),
             "login" => Some(Purpose::Login),
+            "second_factor" => Some(Purpose::SecondFactor),
+            "signup" => Some(Purpose::Signup),
             _ => None,
         }
     }
@@ -86,6 +100,25 @@ pub struct PasskeyChallenge {
     pub user_id: Option<String>,
     /// SHA-256 of the cookie binding it to the browser that asked, if any.
     pub binding_hash: Option<String>,
+    /// When it was issued.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A sign-up ticket: a proven address (a mailed link or code used with
+/// `intent: signup`) that may make one passkey-only account. Single use,
+/// [`SIGNUP_TICKET_TTL`]; the ticket itself (256 random bits) is shown
+/// once and stored as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupTicket {
+    /// SHA-256 (hex) of the ticket.
+    pub ticket_hash: String,
+    /// The proven address, normalized.
+    pub email: String,
+    /// The id the account will have (the passkey's user handle, chosen
+    /// before the account exists).
+    pub user_id: String,
     /// When it was issued.
     pub created_at: OffsetDateTime,
     /// When it stops working.

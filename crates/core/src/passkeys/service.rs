@@ -12,11 +12,12 @@ use crate::audit::{AuditEvent, EventType};
 use crate::auth::{ClientInfo, Context};
 use crate::error::SharedError;
 use crate::id;
+use crate::mail::MailKind;
 use crate::session::SessionKind;
 use crate::sessions::Principal;
 use crate::sign_in::{LoginOutcome, LoginSuccess, SignInError};
 use crate::store::StoreError;
-use crate::user::normalize_email;
+use crate::user::{User, normalize_email};
 use crate::ways_in::{LAST_WAY_IN, LastWayIn};
 
 /// A ceremony started: the challenge to send, and what else the options
@@ -124,6 +125,40 @@ pub fn valid_name(name: &str) -> Result<String, SharedError> {
     Ok(name.to_owned())
 }
 
+/// The passkey a verified registration makes for `user_id`.
+pub(super) fn new_passkey(
+    user_id: &str,
+    credential: webauthn::NewCredential,
+    answer: &Attestation,
+    name: String,
+    now: time::OffsetDateTime,
+) -> Passkey {
+    Passkey {
+        id: id::new_id(),
+        user_id: user_id.to_owned(),
+        credential_id: credential.credential_id,
+        public_key: credential.public_key,
+        sign_count: credential.sign_count,
+        transports: answer
+            .transports
+            .iter()
+            .filter(|t| t.len() <= 32 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .take(8)
+            .cloned()
+            .collect(),
+        backup_eligible: credential.flags.backup_eligible,
+        backup_state: credential.flags.backup_state,
+        aaguid: credential
+            .aaguid
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        name,
+        created_at: now,
+        last_used_at: None,
+    }
+}
+
 impl Passkeys {
     /// The service over `ctx` for relying party `rp`.
     /// An empty RP name becomes the product name of `[branding]`.
@@ -144,11 +179,15 @@ impl Passkeys {
         &self.rp
     }
 
-    async fn issue(
+    /// Stores a new challenge of `purpose`: bound to a fresh browser
+    /// cookie (`bind`, returned) or to `bound_to` (the hash of a secret the
+    /// caller holds, e.g. an `mfa_token`), or to nothing.
+    pub(super) async fn issue(
         &self,
         purpose: Purpose,
         user_id: Option<String>,
         bind: bool,
+        bound_to: Option<String>,
     ) -> Result<(Vec<u8>, Option<String>), PasskeyError> {
         let challenge = random_bytes::<32>().to_vec();
         let (cookie, binding_hash) = match bind {
@@ -156,7 +195,7 @@ impl Passkeys {
                 let (c, h) = binding();
                 (Some(c), Some(h))
             }
-            false => (None, None),
+            false => (None, bound_to),
         };
         let now = self.now();
         self.store
@@ -174,7 +213,7 @@ impl Passkeys {
 
     /// Takes the challenge `client_data_json` echoes: single use, unexpired,
     /// of `purpose`, and (when bound) presented with its cookie.
-    async fn take(
+    pub(super) async fn take(
         &self,
         client_data_json: &[u8],
         purpose: Purpose,
@@ -206,7 +245,12 @@ impl Passkeys {
     pub async fn start_registration(&self, principal: &Principal) -> Result<Started, PasskeyError> {
         let existing = self.store.passkeys_of(&principal.user_id).await?;
         let (challenge, _) = self
-            .issue(Purpose::Register, Some(principal.user_id.clone()), false)
+            .issue(
+                Purpose::Register,
+                Some(principal.user_id.clone()),
+                false,
+                None,
+            )
             .await?;
         Ok(Started {
             challenge,
@@ -249,32 +293,7 @@ impl Passkeys {
             }
         };
         let now = self.now();
-        let passkey = Passkey {
-            id: id::new_id(),
-            user_id: user_id.clone(),
-            credential_id: credential.credential_id,
-            public_key: credential.public_key,
-            sign_count: credential.sign_count,
-            transports: answer
-                .transports
-                .iter()
-                .filter(|t| {
-                    t.len() <= 32 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                })
-                .take(8)
-                .cloned()
-                .collect(),
-            backup_eligible: credential.flags.backup_eligible,
-            backup_state: credential.flags.backup_state,
-            aaguid: credential
-                .aaguid
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-            name,
-            created_at: now,
-            last_used_at: None,
-        };
+        let passkey = new_passkey(user_id, credential, answer, name, now);
         let event = own_change(EventType::PasskeyAdded, now, principal, &passkey.id, client);
         match self.store.insert_passkey(&passkey, &event).await {
             Ok(()) => {}
@@ -282,6 +301,15 @@ impl Passkeys {
             Err(e) => return Err(e.into()),
         }
         metrics::counter!("latchkey_passkey_ceremonies_total", "ceremony" => "register", "outcome" => "success").increment(1);
+        let added = MailKind::PasskeyAdded {
+            name: passkey.name.clone(),
+        };
+        if let Err(e) = self
+            .notice(&principal.user, &principal.user.email, added)
+            .await
+        {
+            tracing::warn!(error = %e, "could not queue the passkey notice");
+        }
         Ok(passkey)
     }
 
@@ -297,7 +325,7 @@ impl Passkeys {
         bind: bool,
     ) -> Result<Started, PasskeyError> {
         let Some(email) = email else {
-            let (challenge, binding_cookie) = self.issue(Purpose::Login, None, bind).await?;
+            let (challenge, binding_cookie) = self.issue(Purpose::Login, None, bind, None).await?;
             return Ok(Started {
                 challenge,
                 credentials: Vec::new(),
@@ -312,8 +340,9 @@ impl Passkeys {
         };
         match user {
             Some(user) if !passkeys.is_empty() => {
-                let (challenge, binding_cookie) =
-                    self.issue(Purpose::Login, Some(user.id), bind).await?;
+                let (challenge, binding_cookie) = self
+                    .issue(Purpose::Login, Some(user.id), bind, None)
+                    .await?;
                 Ok(Started {
                     challenge,
                     credentials: passkeys
@@ -365,8 +394,87 @@ impl Passkeys {
         kind: SessionKind,
         client: &ClientInfo,
     ) -> Result<LoginSuccess, PasskeyError> {
+        let (passkey, flags) = self
+            .check_assertion(answer, Purpose::Login, binding_cookie, "login", client)
+            .await?;
+        let user_id = passkey.user_id.as_str();
+        let now = self.now();
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(PasskeyError::Refused("unknown_credential"))?;
+        if let Some(s) = user.active_suspension(now) {
+            return Err(SignInError::Suspended { until: s.until }.into());
+        }
+        self.passkey_session(
+            &user,
+            &passkey,
+            flags.user_verified,
+            kind,
+            client,
+            "passkey",
+        )
+        .await
+    }
+
+    /// The session of a passkey sign-in (or sign-up) through the one
+    /// sign-in step: `amr` `hwk`/`swk`, with user verification also `user`
+    /// and `mfa` (`aal2`); `login.succeeded` with `method` when a session
+    /// started.
+    pub(super) async fn passkey_session(
+        &self,
+        user: &User,
+        passkey: &Passkey,
+        user_verified: bool,
+        kind: SessionKind,
+        client: &ClientInfo,
+        method: &'static str,
+    ) -> Result<LoginSuccess, PasskeyError> {
+        let now = self.now();
+        let mut amr = vec![passkey.amr().to_owned()];
+        if user_verified {
+            amr.extend(["user".to_owned(), "mfa".to_owned()]);
+        }
+        let outcome = self.start_session(user, client, kind, amr).await?;
+        let session_id = match &outcome {
+            LoginOutcome::Tokens(t) => Some(t.session_id.as_str()),
+            LoginOutcome::Cookie(c) => Some(c.session.id.as_str()),
+            LoginOutcome::MfaRequired(_) => None,
+        };
+        if let Some(session_id) = session_id {
+            self.record(
+                AuditEvent::new(EventType::LoginSucceeded, now, client)
+                    .actor(Some(&user.id))
+                    .subject(&user.id)
+                    .session(session_id)
+                    .detail("method", method)
+                    .detail("user_verified", user_verified)
+                    .detail("mode", kind.as_str()),
+            )
+            .await;
+        }
+        Ok(LoginSuccess {
+            outcome,
+            device_cookie: self.devices.issue(&user.id, None, now),
+        })
+    }
+
+    /// Checks an assertion answering a challenge of `purpose`: the
+    /// challenge (single use, bound to `binding` when it was), the
+    /// credential (of the account the challenge named, if any, and of the
+    /// user handle), the signature, and the counter, whose new value is
+    /// stored. Refusals are audited as `passkey.failed` of `ceremony`.
+    pub(super) async fn check_assertion(
+        &self,
+        answer: &AssertionResponse,
+        purpose: Purpose,
+        binding: Option<&str>,
+        ceremony: &'static str,
+        client: &ClientInfo,
+    ) -> Result<(Passkey, webauthn::Flags), PasskeyError> {
         let (challenge, taken) = self
-            .take(&answer.client_data_json, Purpose::Login, binding_cookie)
+            .take(&answer.client_data_json, purpose, binding)
             .await?;
         let passkey = self
             .store
@@ -380,7 +488,7 @@ impl Passkeys {
                 .as_deref()
                 .is_some_and(|h| h != user_id.as_bytes())
         {
-            self.refused(Some(user_id), "other_account", "login", client)
+            self.refused(Some(user_id), "other_account", ceremony, client)
                 .await;
             return Err(PasskeyError::Refused("other_account"));
         }
@@ -395,12 +503,11 @@ impl Passkeys {
         ) {
             Ok(a) => a,
             Err(e) => {
-                self.refused(Some(user_id), e.reason(), "login", client)
+                self.refused(Some(user_id), e.reason(), ceremony, client)
                     .await;
                 return Err(e.into());
             }
         };
-        let now = self.now();
         if SignCount::decide(passkey.sign_count, assertion.sign_count) == SignCount::Regressed
             || !self
                 .store
@@ -409,53 +516,19 @@ impl Passkeys {
                     passkey.sign_count,
                     assertion.sign_count,
                     assertion.flags.backup_state,
-                    now,
+                    self.now(),
                 )
                 .await?
         {
             tracing::warn!(user_id, passkey_id = %passkey.id, "a passkey's signature counter did not grow: a cloned authenticator?");
-            self.refused(Some(user_id), "sign_count_regressed", "login", client)
+            self.refused(Some(user_id), "sign_count_regressed", ceremony, client)
                 .await;
             return Err(PasskeyError::Refused("sign_count_regressed"));
         }
-        let user = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or(PasskeyError::Refused("unknown_credential"))?;
-        if let Some(s) = user.active_suspension(now) {
-            return Err(SignInError::Suspended { until: s.until }.into());
-        }
-        let mut amr = vec![passkey.amr().to_owned()];
-        if assertion.flags.user_verified {
-            amr.extend(["user".to_owned(), "mfa".to_owned()]);
-        }
-        let outcome = self.start_session(&user, client, kind, amr).await?;
-        if let LoginOutcome::Tokens(_) | LoginOutcome::Cookie(_) = &outcome {
-            let session_id = match &outcome {
-                LoginOutcome::Tokens(t) => t.session_id.as_str(),
-                LoginOutcome::Cookie(c) => c.session.id.as_str(),
-                LoginOutcome::MfaRequired(_) => "",
-            };
-            self.record(
-                AuditEvent::new(EventType::LoginSucceeded, now, client)
-                    .actor(Some(&user.id))
-                    .subject(&user.id)
-                    .session(session_id)
-                    .detail("method", "passkey")
-                    .detail("user_verified", assertion.flags.user_verified)
-                    .detail("mode", kind.as_str()),
-            )
-            .await;
-        }
-        let device_cookie = self.devices.issue(&user.id, None, now);
-        Ok(LoginSuccess {
-            outcome,
-            device_cookie,
-        })
+        Ok((passkey, assertion.flags))
     }
 
-    async fn refused(
+    pub(super) async fn refused(
         &self,
         user_id: Option<&str>,
         reason: &str,

@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::model::{Passkey, PasskeyChallenge};
+use super::model::{Passkey, PasskeyChallenge, SignupTicket};
 use crate::audit::AuditEvent;
 use crate::store::StoreError;
+use crate::user::User;
 use crate::ways_in::LastWayIn;
 
 /// Persistence of passkeys and their ceremonies' challenges.
@@ -73,5 +74,35 @@ pub trait PasskeyStore: Send + Sync {
         id: &str,
         rule: LastWayIn,
         event: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Persistence of passkey-only sign-up: the tickets a used link or code
+/// gives, and the account made with its first passkey.
+#[async_trait]
+pub trait PasskeySignupStore: Send + Sync {
+    /// Stores a new sign-up ticket (and drops the expired ones).
+    async fn insert_signup_ticket(&self, ticket: &SignupTicket) -> Result<(), StoreError>;
+
+    /// The ticket whose hash is `ticket_hash`, unexpired at `now` (a used
+    /// one is gone).
+    async fn signup_ticket(
+        &self,
+        ticket_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<SignupTicket>, StoreError>;
+
+    /// In one transaction: takes (deletes) the ticket `ticket_hash`
+    /// (unexpired at `now`, for `user`'s address and id), creates `user` with
+    /// `passkey` and appends `events`. `false` (nothing changes) when the
+    /// ticket is not usable; `Conflict` when the address or the credential
+    /// is taken meanwhile (nothing changes).
+    async fn sign_up_with_passkey(
+        &self,
+        ticket_hash: &str,
+        now: OffsetDateTime,
+        user: &User,
+        passkey: &Passkey,
+        events: &[AuditEvent],
     ) -> Result<bool, StoreError>;
 }

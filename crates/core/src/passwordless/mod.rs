@@ -31,6 +31,7 @@ mod error;
 mod model;
 mod password;
 mod service;
+mod signup_ticket;
 mod store;
 
 pub use error::PasswordlessError;
@@ -39,4 +40,5 @@ pub use model::{
 };
 pub(crate) use service::JOB_PASSWORDLESS;
 pub use service::{CodeProof, LinkProof, LinkRequest, LinkState, Passwordless};
+pub use signup_ticket::SignupProof;
 pub use store::PasswordlessStore;

@@ -387,6 +387,18 @@ impl Passwordless {
         &self,
         proof: LinkProof<'_>,
     ) -> Result<LoginSuccess, PasswordlessError> {
+        let t = self.proven_link(&proof).await?;
+        self.finish(&t, proof.kind, proof.client, "magic_link")
+            .await
+            .map_err(link_error)
+    }
+
+    /// The link of `proof`, usable and bound to the caller (see
+    /// [`Passwordless::sign_in_with_link`]).
+    pub(super) async fn proven_link(
+        &self,
+        proof: &LinkProof<'_>,
+    ) -> Result<PasswordlessToken, PasswordlessError> {
         let t = match self.find_link(proof.token).await? {
             Ok(t) => t,
             Err((why, user_id)) => {
@@ -436,12 +448,7 @@ impl Passwordless {
         } else {
             return Err(PasswordlessError::CodeRequired);
         };
-        self.finish(&t, proof.kind, proof.client, "magic_link")
-            .await
-            .map_err(|e| match e {
-                PasswordlessError::InvalidCode => PasswordlessError::InvalidLink,
-                e => e,
-            })
+        Ok(t)
     }
 
     /// Signs in with an email code: the newest code mailed to the address,
@@ -451,6 +458,17 @@ impl Passwordless {
         &self,
         proof: CodeProof<'_>,
     ) -> Result<LoginSuccess, PasswordlessError> {
+        let t = self.proven_code(&proof).await?;
+        self.finish(&t, proof.kind, proof.client, "email_code")
+            .await
+    }
+
+    /// The code of `proof`, right (one of its five tries, charged to the
+    /// failure counters).
+    pub(super) async fn proven_code(
+        &self,
+        proof: &CodeProof<'_>,
+    ) -> Result<PasswordlessToken, PasswordlessError> {
         if !self.config().email_code {
             return Err(PasswordlessError::Disabled);
         }
@@ -471,8 +489,7 @@ impl Passwordless {
                 proof.client,
             )
             .await?;
-        self.finish(&t, proof.kind, proof.client, "email_code")
-            .await
+        Ok(t)
     }
 
     /// The failure counter of an address: the account's, or the unknown
@@ -671,6 +688,14 @@ fn refusal_outcome(why: Option<Refusal>) -> &'static str {
         Some(Refusal::Expired) => "expired",
         Some(Refusal::Exhausted) => "attempts_exhausted",
         None => "unknown",
+    }
+}
+
+/// A link's refusals: a code that no longer works is a link that does not.
+pub(super) fn link_error(e: PasswordlessError) -> PasswordlessError {
+    match e {
+        PasswordlessError::InvalidCode => PasswordlessError::InvalidLink,
+        e => e,
     }
 }
 

@@ -117,7 +117,7 @@ pub fn sample(template: &str) -> Value {
         },
         "register.html" => context! {
             csrf => "c", email => "a@example.com", username => "ada", name => "Ada",
-            return_to => "/account", login => "/login", errors => errors(),
+            return_to => "/account", login => "/login", passkey_signup => true, errors => errors(),
         },
         "registered.html" => context! { login => "/login" },
         "activity.html" => context! {

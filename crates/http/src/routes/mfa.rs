@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::RouteClass;
+use latchkey_core::error::SharedError;
 use latchkey_core::mfa::{MfaError, MfaRequired};
 use latchkey_core::sign_in::LoginOutcome;
 use serde::{Deserialize, Serialize};
@@ -42,7 +43,7 @@ impl From<MfaError> for ApiError {
                 StatusCode::BAD_REQUEST,
                 "method_unavailable",
                 "Method unavailable",
-                "The account cannot use this method: see `methods` of the sign-in answer (`totp`, `backup_code`).",
+                "The account cannot use this method: see `methods` of the sign-in answer (`totp`, `backup_code`, `webauthn`).",
             ),
             MfaError::NotEnrolled => ApiError::new(
                 StatusCode::CONFLICT,
@@ -98,7 +99,9 @@ pub struct MfaChallengeResponse {
     /// Single use, 5 minutes; POST it to `/v1/auth/login/mfa` with a code.
     /// In cookie mode it works only with the cookie set with it.
     pub mfa_token: String,
-    /// `totp`, and `backup_code` while unused backup codes are left.
+    /// `totp`, and `backup_code` while unused backup codes are left;
+    /// `webauthn` when the account has a passkey (and the first step was
+    /// not one).
     pub methods: Vec<&'static str>,
     /// When the `mfa_token` stops working (RFC 3339).
     pub expires_at: String,
@@ -138,10 +141,16 @@ pub(super) fn signed_in_json(signed_in: SignedIn) -> Response {
 pub struct LoginMfaRequest {
     /// The `mfa_token` of the first step.
     mfa_token: String,
-    /// `totp` or `backup_code`.
+    /// `totp`, `backup_code` or `webauthn`.
     method: String,
-    /// The 6-digit code, or a backup code (`xxxx-xxxx-xxxx`).
-    code: String,
+    /// `totp` and `backup_code`: the 6-digit code, or a backup code
+    /// (`xxxx-xxxx-xxxx`).
+    #[serde(default)]
+    code: Option<String>,
+    /// `webauthn`: `credential.toJSON()` of `navigator.credentials.get`
+    /// called with the options of `/v1/auth/login/mfa/webauthn/options`.
+    #[serde(default)]
+    credential: Option<super::passkeys::AuthenticationCredential>,
     /// The first step's mode: `bearer` (default) or `cookie`.
     #[serde(default)]
     mode: LoginMode,
@@ -155,17 +164,19 @@ fn yes() -> bool {
 }
 
 /// The second step of a sign-in whose first step answered `mfa_required`:
-/// the `mfa_token` and a code from the authenticator app or a backup code.
-/// Needs nothing else, except in cookie mode: the request must come from
-/// latchkey's origin and carry the cookie the first step set. The token
-/// works once, for 5 minutes, and dies after 5 wrong codes; each wrong code
-/// also counts in the account's failed sign-ins (429/423 as at login). A
-/// used backup code is mailed to the owner.
+/// the `mfa_token` and a code from the authenticator app, a backup code, or
+/// (`method` `webauthn`) a passkey's assertion for the options of
+/// `/v1/auth/login/mfa/webauthn/options`. Needs nothing else, except in
+/// cookie mode: the request must come from latchkey's origin and carry the
+/// cookie the first step set. The token works once, for 5 minutes, and
+/// dies after 5 wrong answers; each wrong one also counts in the account's
+/// failed sign-ins (429/423 as at login). A used backup code is mailed to
+/// the owner.
 #[utoipa::path(post, path = "/v1/auth/login/mfa", tag = "auth", request_body = LoginMfaRequest,
     responses(
         (status = 200, description = "Bearer mode: the token response. Cookie mode: `CookieLoginResponse` and `Set-Cookie`.", body = latchkey_proto::TokenResponse),
         (status = 400, description = "`method_unavailable`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
-        (status = 401, description = "`invalid_mfa_token`: unknown, used, expired, tried 5 times, or without its cookie; sign in again.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_mfa_token`: unknown, used, expired, tried 5 times, or without its cookie; sign in again. `invalid_passkey`: the passkey's answer was refused (its challenge unknown, used or of another token, another origin, another account's passkey).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`invalid_code`; `csrf_failed` (cookie mode from another origin); `challenge_required`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked` or `account_suspended`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -177,7 +188,7 @@ pub async fn post_login_mfa(
     headers: HeaderMap,
     Json(body): Json<LoginMfaRequest>,
 ) -> Result<Response, ApiError> {
-    let signed_in = SignIn {
+    let step = SignIn {
         state: &state,
         headers: &headers,
         client: &client,
@@ -188,10 +199,30 @@ pub async fn post_login_mfa(
         account: &body.mfa_token,
         pow: None,
         remember: body.remember,
-    }
-    .with_second_factor(&body.mfa_token, &body.method, &body.code)
-    .await?;
+    };
+    let signed_in = match (body.method.as_str(), &body.code, &body.credential) {
+        ("webauthn", None, Some(credential)) => {
+            step.with_passkey_second_factor(&body.mfa_token, credential.decode())
+                .await?
+        }
+        ("webauthn", _, _) => return Err(one_proof("credential")),
+        (method, Some(code), None) => {
+            step.with_second_factor(&body.mfa_token, method, code)
+                .await?
+        }
+        _ => return Err(one_proof("code")),
+    };
     Ok(signed_in_json(signed_in))
+}
+
+/// A second step without its proof, or with the other method's too.
+fn one_proof(field: &'static str) -> ApiError {
+    SharedError::field(
+        field,
+        "required",
+        "`code` for totp and backup_code, `credential` for webauthn; not both",
+    )
+    .into()
 }
 
 /// The account's second factors.

@@ -1,7 +1,9 @@
 //! The second step of signing in on the hosted pages, `/mfa`: after a
 //! correct password on `/login` for an account with a second factor, the
 //! answer is this page (not a session): a code from the authenticator app,
-//! or, behind "use a backup code", one of the backup codes.
+//! or, behind "use a backup code", one of the backup codes, or "use your
+//! passkey" (the passkeys script gets the options of the `mfa_token`'s
+//! challenge and posts the answer with this page's form).
 //!
 //! The page carries the first step's `mfa_token` in a hidden field (never in
 //! a URL) and the browser holds the binding cookie the first step set, so
@@ -16,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use latchkey_core::abuse::RouteClass;
 use latchkey_core::mfa::MfaRequired;
+use latchkey_core::passkeys::PasskeyError;
 use latchkey_core::session::SessionKind;
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -23,6 +26,7 @@ use utoipa_axum::routes;
 
 use super::Routes;
 use super::pages::unreadable;
+use super::passkeys::AuthenticationCredential;
 use crate::cookies::set_cookie;
 use crate::error::ApiError;
 use crate::pages::csrf::{self, OriginRule};
@@ -44,6 +48,9 @@ pub struct MfaForm {
     method: String,
     #[serde(default)]
     code: String,
+    /// `webauthn`: the passkey's answer, `credential.toJSON()` as JSON text.
+    #[serde(default)]
+    credential: String,
     #[serde(default)]
     remember: Option<String>,
     #[serde(default)]
@@ -107,13 +114,14 @@ pub async fn get_mfa_page() -> Response {
 
 /// Finishes a sign-in whose password step asked for a second factor: the
 /// `mfa_token` of that step, `method` (`totp` or `backup_code`) and the
-/// code; then on to `return_to` (or `/account`) with the session cookie.
+/// code, or `webauthn` and `credential` (the passkey's answer as JSON, put
+/// there by the page's script); then on to `return_to` (or `/account`) with the session cookie.
 /// Needs the page's CSRF token, latchkey's `Origin` and the binding cookie
 /// the password step set; the `login` quotas. A wrong code shows the form
 /// again (five wrong codes end the token); an unknown, used or expired
 /// token shows the sign-in form again.
 #[utoipa::path(post, path = "/mfa", tag = "pages",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`mfa_token`, `method`, `code`, `remember`, `return_to`, `csrf`"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`mfa_token`, `method`, `code` or `credential`, `remember`, `return_to`, `csrf`"),
     responses(
         (status = 303, description = "Signed in: on to `return_to` or `/account`."),
         (status = 400, description = "The form cannot be read; or the form again: the method is not available.", content_type = "text/html"),
@@ -131,7 +139,7 @@ pub async fn post_mfa_page(
 ) -> Result<Response, ApiError> {
     let Form(f) = form.map_err(|_| unreadable())?;
     csrf::check(&state, &headers, OriginRule::Exact, None, &f.csrf)?;
-    let signed_in = SignIn {
+    let step = SignIn {
         state: &state,
         headers: &headers,
         client: &client,
@@ -143,9 +151,16 @@ pub async fn post_mfa_page(
         account: &f.mfa_token,
         pow: None,
         remember: f.remember.is_some(),
+    };
+    let signed_in = match f.method.as_str() {
+        "webauthn" => {
+            let answer = serde_json::from_str::<AuthenticationCredential>(&f.credential)
+                .map_err(|_| PasskeyError::Refused("malformed"))
+                .and_then(|c| c.decode());
+            step.with_passkey_second_factor(&f.mfa_token, answer).await
+        }
+        method => step.with_second_factor(&f.mfa_token, method, &f.code).await,
     }
-    .with_second_factor(&f.mfa_token, &f.method, &f.code)
-    .await
     .map_err(|e| refused(&state, &f, e))?;
     let target = state
         .pages()
@@ -167,7 +182,7 @@ pub async fn post_mfa_page(
 /// the sign-in over; anything else shows the code form again, the reason
 /// beside the code that was typed.
 fn refused(state: &AppState, f: &MfaForm, e: ApiError) -> ApiError {
-    if e.status() == StatusCode::UNAUTHORIZED {
+    if e.status() == StatusCode::UNAUTHORIZED && e.code() != "invalid_passkey" {
         let login = super::pages::LoginForm::returning_to(&f.return_to);
         return e.with_retry(Retry {
             template: "login.html",
@@ -180,8 +195,12 @@ fn refused(state: &AppState, f: &MfaForm, e: ApiError) -> ApiError {
         ("invalid_code", _) => e.on_field("code"),
         _ => e,
     };
-    // the methods are the account's; the form offers what it offered
-    let methods = ["totp", "backup_code"];
+    // the methods are the account's; the form offers what it offered (a
+    // refused passkey: the passkey again, or a new sign-in for the others)
+    let methods: &[&str] = match f.method.as_str() {
+        "webauthn" => &["webauthn"],
+        _ => &["totp", "backup_code"],
+    };
     let mut again = MfaForm {
         mfa_token: f.mfa_token.clone(),
         method: f.method.clone(),
@@ -190,13 +209,13 @@ fn refused(state: &AppState, f: &MfaForm, e: ApiError) -> ApiError {
         csrf: f.csrf.clone(),
         ..MfaForm::default()
     };
-    if again.method != "backup_code" {
+    if again.method != "backup_code" && again.method != "webauthn" {
         again.method = "totp".to_owned();
     }
     e.with_retry(Retry {
         template: "mfa.html",
         title: TITLE,
-        context: mfa_context(&again, &methods),
+        context: mfa_context(&again, methods),
     })
 }
 

@@ -28,6 +28,7 @@ mod oauth_grants;
 mod oauth_logout;
 mod oauth_token;
 mod pages;
+mod passkey_signup;
 mod passkeys;
 mod passwordless;
 mod passwordless_page;
@@ -191,6 +192,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         mfa::routes(),
         mfa_page::routes(),
         passkeys::routes(),
+        passkey_signup::routes(),
         federation::routes(),
         federation_native::routes(),
         passwordless::routes(),

@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::abuse::RouteClass;
 use latchkey_core::passkeys::{
-    AssertionResponse, Attestation, CHALLENGE_TTL, Passkey, PasskeyError, Started,
+    AssertionResponse, Attestation, CHALLENGE_TTL, Passkey, PasskeyError, PasskeyStep, Started,
 };
 use latchkey_core::session::SessionKind;
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,12 @@ impl From<PasskeyError> for ApiError {
                 "Passkey refused",
                 "The answer of the authenticator was refused: its challenge is unknown, used or older than 5 minutes, it came from another origin or browser, the passkey is unknown or of another account, or its signature or counter is wrong. Start again.",
             ),
+            PasskeyError::InvalidSignupTicket => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_signup_ticket",
+                "Invalid sign-up ticket",
+                "The sign-up ticket is unknown, used, older than 10 minutes, or its address has an account now. Use a new link or code with `intent: signup`.",
+            ),
             PasskeyError::AlreadyRegistered => ApiError::new(
                 StatusCode::CONFLICT,
                 "passkey_registered",
@@ -65,13 +71,17 @@ impl CheckError for PasskeyError {
     fn outcome(&self) -> &'static str {
         match self {
             PasskeyError::Refused(_) => "invalid_passkey",
+            PasskeyError::InvalidSignupTicket => "invalid_signup_ticket",
             PasskeyError::SignIn(e) => e.outcome(),
             _ => "error",
         }
     }
 
     fn is_guess(&self) -> bool {
-        matches!(self, PasskeyError::Refused(_))
+        matches!(
+            self,
+            PasskeyError::Refused(_) | PasskeyError::InvalidSignupTicket
+        )
     }
 }
 
@@ -252,8 +262,19 @@ fn bytes(text: &str) -> Result<Vec<u8>, PasskeyError> {
         .map_err(|_| PasskeyError::Refused("malformed"))
 }
 
+impl RegistrationCredential {
+    pub(super) fn decode(&self) -> Result<Attestation, PasskeyError> {
+        let r = &self.response;
+        Ok(Attestation {
+            client_data_json: bytes(&r.client_data_json)?,
+            attestation_object: bytes(&r.attestation_object)?,
+            transports: r.transports.clone(),
+        })
+    }
+}
+
 impl AuthenticationCredential {
-    fn decode(&self) -> Result<AssertionResponse, PasskeyError> {
+    pub(super) fn decode(&self) -> Result<AssertionResponse, PasskeyError> {
         let r = &self.response;
         Ok(AssertionResponse {
             credential_id: bytes(&self.raw_id)?,
@@ -285,6 +306,19 @@ pub struct LoginStartRequest {
     mode: LoginMode,
 }
 
+/// The request options of a started ceremony.
+fn request_options(state: &AppState, started: &Started) -> RequestOptionsResponse {
+    RequestOptionsResponse {
+        public_key: RequestOptions {
+            challenge: b64url_encode(&started.challenge),
+            rp_id: state.passkeys().relying_party().id.clone(),
+            timeout: timeout_ms(),
+            user_verification: "preferred",
+            allow_credentials: descriptors(started),
+        },
+    }
+}
+
 fn timeout_ms() -> i64 {
     CHALLENGE_TTL.whole_milliseconds() as i64
 }
@@ -307,16 +341,7 @@ pub async fn post_passkey_login_start(
     let started = passkeys
         .start_login(body.email.as_deref(), body.mode == LoginMode::Cookie)
         .await?;
-    let options = RequestOptionsResponse {
-        public_key: RequestOptions {
-            challenge: b64url_encode(&started.challenge),
-            rp_id: passkeys.relying_party().id.clone(),
-            timeout: timeout_ms(),
-            user_verification: "preferred",
-            allow_credentials: descriptors(&started),
-        },
-    };
-    let mut response = axum::Json(options).into_response();
+    let mut response = axum::Json(request_options(&state, &started)).into_response();
     if let Some(binding) = &started.binding_cookie {
         let cookies = state.cookies();
         set_cookie(
@@ -344,7 +369,7 @@ pub struct LoginFinishRequest {
     remember: bool,
 }
 
-fn yes() -> bool {
+pub(super) fn yes() -> bool {
     true
 }
 
@@ -392,6 +417,49 @@ pub async fn post_passkey_login_finish(
     })
     .await?;
     Ok(signed_in_json(signed_in))
+}
+
+/// Asking for the options of a passkey as the second factor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"mfa_token": "pS0n9aVtq3Xc1Hq2o5yL7cJ0kQm8wR4tB6dE2fG3hI8"}))]
+pub struct MfaOptionsRequest {
+    /// The `mfa_token` of the first step (its `methods` listed `webauthn`).
+    mfa_token: String,
+    /// The first step's mode: `bearer` (default) or `cookie`.
+    #[serde(default)]
+    mode: LoginMode,
+}
+
+/// The options for `navigator.credentials.get` when a passkey answers the
+/// second step of a sign-in (`methods` listed `webauthn`): the account's
+/// passkeys, and a challenge bound to this `mfa_token`, single use, 5
+/// minutes. Spends none of the token's attempts. Needs nothing else, except
+/// in cookie mode the cookie the first step set. The answer goes to
+/// `POST /v1/auth/login/mfa` with `method` `webauthn` and `credential`.
+#[utoipa::path(post, path = "/v1/auth/login/mfa/webauthn/options", tag = "auth", request_body = MfaOptionsRequest,
+    responses(
+        (status = 200, description = "The request options.", body = RequestOptionsResponse),
+        (status = 400, description = "`method_unavailable`: the account has no passkey, or the first step was one.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_mfa_token`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn post_login_mfa_webauthn_options(
+    State(state): State<AppState>,
+    ClientMeta(client): ClientMeta,
+    headers: HeaderMap,
+    Json(body): Json<MfaOptionsRequest>,
+) -> Result<axum::Json<RequestOptionsResponse>, ApiError> {
+    let binding = cookie_value(&headers, state.cookies().mfa_name());
+    let started = state
+        .passkeys()
+        .second_factor_options(PasskeyStep {
+            mfa_token: &body.mfa_token,
+            binding_cookie: binding.as_deref(),
+            kind: body.mode.kind(),
+            client: &client,
+        })
+        .await?;
+    Ok(axum::Json(request_options(&state, &started)))
 }
 
 /// A passkey of the account.
@@ -460,20 +528,38 @@ pub async fn post_passkey_register_start(
     State(state): State<AppState>,
     RecentlyAuthenticated(who): RecentlyAuthenticated,
 ) -> Result<axum::Json<CreationOptionsResponse>, ApiError> {
-    let passkeys = state.passkeys();
-    let started = passkeys.start_registration(&who.principal).await?;
+    let started = state.passkeys().start_registration(&who.principal).await?;
     let user = &who.principal.user;
-    let rp = passkeys.relying_party();
-    Ok(axum::Json(CreationOptionsResponse {
+    let display = user.name.as_deref().unwrap_or(&user.email);
+    Ok(axum::Json(creation_options(
+        &state,
+        &started,
+        &user.id,
+        &user.email,
+        display,
+    )))
+}
+
+/// The creation options of a started registration for the account (to be)
+/// `user_id`.
+pub(super) fn creation_options(
+    state: &AppState,
+    started: &Started,
+    user_id: &str,
+    email: &str,
+    display_name: &str,
+) -> CreationOptionsResponse {
+    let rp = state.passkeys().relying_party();
+    CreationOptionsResponse {
         public_key: CreationOptions {
             rp: RpEntity {
                 id: rp.id.clone(),
                 name: rp.name.clone(),
             },
             user: UserEntity {
-                id: b64url_encode(user.id.as_bytes()),
-                name: user.email.clone(),
-                display_name: user.name.clone().unwrap_or_else(|| user.email.clone()),
+                id: b64url_encode(user_id.as_bytes()),
+                name: email.to_owned(),
+                display_name: display_name.to_owned(),
             },
             challenge: b64url_encode(&started.challenge),
             pub_key_cred_params: latchkey_core::passkeys::webauthn::ALGORITHMS
@@ -484,7 +570,7 @@ pub async fn post_passkey_register_start(
                 })
                 .collect(),
             timeout: timeout_ms(),
-            exclude_credentials: descriptors(&started),
+            exclude_credentials: descriptors(started),
             authenticator_selection: AuthenticatorSelection {
                 resident_key: "required",
                 require_resident_key: true,
@@ -492,7 +578,7 @@ pub async fn post_passkey_register_start(
             },
             attestation: "none",
         },
-    }))
+    }
 }
 
 /// Finishing a registration.
@@ -522,12 +608,7 @@ pub async fn post_passkey_register_finish(
     RecentlyAuthenticated(who): RecentlyAuthenticated,
     Json(body): Json<RegisterFinishRequest>,
 ) -> Result<Response, ApiError> {
-    let r = &body.credential.response;
-    let answer = Attestation {
-        client_data_json: bytes(&r.client_data_json)?,
-        attestation_object: bytes(&r.attestation_object)?,
-        transports: r.transports.clone(),
-    };
+    let answer = body.credential.decode()?;
     let passkey = state
         .passkeys()
         .finish_registration(&who.principal, &answer, body.name.as_deref(), &client)
@@ -613,6 +694,7 @@ pub(super) fn routes() -> Routes {
     Routes::new(Renderer::Problem)
         .add(RouteClass::Login, routes!(post_passkey_login_start))
         .add(RouteClass::Login, routes!(post_passkey_login_finish))
+        .add(RouteClass::Login, routes!(post_login_mfa_webauthn_options))
         .add(RouteClass::Api, routes!(get_passkeys))
         .add(RouteClass::Api, routes!(get_passkeys_script))
         .add(RouteClass::Api, routes!(post_passkey_register_start))

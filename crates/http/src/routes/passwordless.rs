@@ -24,6 +24,7 @@ use super::Routes;
 use super::auth::LoginMode;
 use super::lifecycle::{account_limits, limited};
 use super::mfa::signed_in_json;
+use super::passkey_signup::{Intent, ticket_response};
 use crate::cookies::{cookie_value, set_cookie};
 use crate::error::ApiError;
 use crate::extract::Json;
@@ -250,6 +251,10 @@ pub struct MagicLinkVerify {
     /// cookie (cookie mode).
     #[serde(default = "yes")]
     remember: bool,
+    /// `signin` (default), or `signup`: a sign-up ticket for a passkey-only
+    /// account instead of a session.
+    #[serde(default)]
+    intent: Intent,
 }
 
 fn yes() -> bool {
@@ -314,7 +319,8 @@ pub(super) async fn sign_in_with_code(
 /// one factor). The session's `amr` is `email`.
 #[utoipa::path(post, path = "/v1/auth/magic-link/verify", tag = "auth", request_body = MagicLinkVerify,
     responses(
-        (status = 200, description = "The token response (or `CookieLoginResponse` with `Set-Cookie` in cookie mode), or `mfa_required`.", body = latchkey_proto::TokenResponse),
+        (status = 200, description = "The token response (or `CookieLoginResponse` with `Set-Cookie` in cookie mode), or `mfa_required`; with `intent: signup`, `SignupTicketResponse`.", body = latchkey_proto::TokenResponse),
+        (status = 409, description = "`account_exists` (`intent: signup` for an address with an account; the link or code still signs in).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 400, description = "`invalid_token`: unknown, used, expired, superseded or voided link, or a wrong `code_verifier`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`code_required`: another browser, no code; `method_disabled`; `csrf_failed` (cookie mode from another origin); `challenge_required`; `email_not_verified`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -327,6 +333,20 @@ pub async fn post_magic_link_verify(
     headers: HeaderMap,
     Json(body): Json<MagicLinkVerify>,
 ) -> Result<Response, ApiError> {
+    if body.intent == Intent::Signup {
+        let nonce = cookie_value(&headers, nonce_cookie(&state));
+        let proof = LinkProof {
+            token: &body.token,
+            browser_nonce: nonce.as_deref(),
+            code: body.code.as_deref(),
+            code_verifier: body.code_verifier.as_deref(),
+            kind: body.mode.kind(),
+            client: &client,
+            device_cookie: None,
+        };
+        let proven = state.passwordless().signup_with_link(proof);
+        return ticket_response(&state, ip, &body.token, proven).await;
+    }
     let step = SignIn {
         state: &state,
         headers: &headers,
@@ -405,6 +425,10 @@ pub struct EmailOtpVerify {
     /// Default `true` (see `/v1/auth/magic-link/verify`).
     #[serde(default = "yes")]
     remember: bool,
+    /// `signin` (default), or `signup`: a sign-up ticket for a passkey-only
+    /// account instead of a session.
+    #[serde(default)]
+    intent: Intent,
 }
 
 /// Sign in with an email code. Needs nothing else. Each try counts in the
@@ -413,7 +437,8 @@ pub struct EmailOtpVerify {
 /// factor gets `mfa_required`. The session's `amr` is `email`.
 #[utoipa::path(post, path = "/v1/auth/email-otp/verify", tag = "auth", request_body = EmailOtpVerify,
     responses(
-        (status = 200, description = "The token response (or `CookieLoginResponse` with `Set-Cookie` in cookie mode), or `mfa_required`.", body = latchkey_proto::TokenResponse),
+        (status = 200, description = "The token response (or `CookieLoginResponse` with `Set-Cookie` in cookie mode), or `mfa_required`; with `intent: signup`, `SignupTicketResponse`.", body = latchkey_proto::TokenResponse),
+        (status = 409, description = "`account_exists` (`intent: signup` for an address with an account; the link or code still signs in).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_code`: wrong, used, expired, superseded, or tried 5 times.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`method_disabled`; `csrf_failed` (cookie mode from another origin); `challenge_required`; `email_not_verified`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked` or `account_suspended`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
@@ -425,6 +450,18 @@ pub async fn post_email_otp_verify(
     headers: HeaderMap,
     Json(body): Json<EmailOtpVerify>,
 ) -> Result<Response, ApiError> {
+    if body.intent == Intent::Signup {
+        let proof = CodeProof {
+            email: &body.email,
+            code: &body.code,
+            kind: body.mode.kind(),
+            client: &client,
+            device_cookie: None,
+        };
+        let proven = state.passwordless().signup_with_code(proof);
+        let account = normalize_email(body.email.trim());
+        return ticket_response(&state, ip, &account, proven).await;
+    }
     let step = SignIn {
         state: &state,
         headers: &headers,

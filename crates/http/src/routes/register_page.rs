@@ -75,8 +75,17 @@ fn register_context(state: &AppState, form: &RegisterForm, csrf: &str) -> Value 
         username => &form.username,
         name => &form.name,
         return_to => &form.return_to,
+        passkey_signup => passkey_signup(state),
         errors => Vec::<Value>::new(),
     }
+}
+
+/// Whether the page offers "sign up with a passkey": accounts are made on
+/// the way (`accounts.passwordless_signup`) and codes are mailed
+/// (`passwordless.email_code`), which prove the address.
+fn passkey_signup(state: &AppState) -> bool {
+    let config = state.passwordless().config();
+    config.signup && config.email_code
 }
 
 /// An optional field: blank is absent.

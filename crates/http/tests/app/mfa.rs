@@ -140,7 +140,7 @@ pub(super) async fn enrolled(app: &TestApp, tag: &str) -> Enrolled {
     }
 }
 
-async fn password_step(app: &TestApp, email: &str) -> Value {
+pub(super) async fn password_step(app: &TestApp, email: &str) -> Value {
     let r = app
         .json(
             "POST",
@@ -970,7 +970,7 @@ fn login_body(email: &str) -> String {
 }
 
 /// The value of hidden field `name` in a page.
-fn hidden(page: &TestResponse, name: &str) -> String {
+pub(super) fn hidden(page: &TestResponse, name: &str) -> String {
     let text = page.text();
     text.split(&format!("name=\"{name}\" value=\""))
         .nth(1)
@@ -982,7 +982,7 @@ fn hidden(page: &TestResponse, name: &str) -> String {
 /// The password step on `/login` (returning to `return_to`) as a browser
 /// does it: the code form, and the browser's cookies after it (the CSRF
 /// cookie and the binding of the `mfa_token`).
-async fn page_password_step(
+pub(super) async fn page_password_step(
     app: &TestApp,
     email: &str,
     return_to: &str,

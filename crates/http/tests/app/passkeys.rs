@@ -20,6 +20,9 @@ use super::passwordless::{login_status, without_mail_sign_in};
 latchkey_testkit::both_backends!(
     a_passkey_registers_and_signs_in_as_two_factors,
     concurrent_removals_of_the_last_two_ways_in_leave_one(without_mail_sign_in()),
+    a_passkey_is_the_second_factor_after_a_password,
+    a_wrong_passkey_answer_uses_an_attempt_of_the_mfa_token,
+    a_passkey_only_account_signs_up_with_a_mailed_code_and_back_in(crate::passwordless::signup()),
 );
 
 latchkey_testkit::sqlite_only!(
@@ -32,6 +35,8 @@ latchkey_testkit::sqlite_only!(
     in_cookie_mode_the_ceremony_finishes_only_in_its_browser,
     the_pages_offer_passkeys_with_a_script_of_their_own,
     the_last_passkey_of_an_account_without_a_password_stays(without_mail_sign_in()),
+    the_mfa_page_takes_a_passkey_in_its_browser,
+    a_passkey_sign_up_without_a_valid_ticket_is_refused(crate::passwordless::signup()),
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -258,6 +263,19 @@ async fn a_passkey_registers_and_signs_in_as_two_factors(app: TestApp) {
     assert_eq!(list[0]["name"], "Laptop");
     assert_eq!(list[0]["last_used_at"], Value::Null);
     assert_eq!(auth.user_handle, id.as_bytes(), "the user handle is the id");
+    // the owner is told (a passkey is a way in and a second factor)
+    app.run_jobs().await;
+    let mails = latchkey_testkit::mailbox::messages_to(&email);
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.text.contains("A passkey named") && m.text.contains("Laptop")),
+        "the passkey notice: {:?}",
+        mails
+            .iter()
+            .map(|m| m.header("subject"))
+            .collect::<Vec<_>>()
+    );
 
     // discoverable: no address typed
     let options = login_start(&app, json!({})).await;
@@ -559,6 +577,9 @@ async fn the_pages_offer_passkeys_with_a_script_of_their_own(app: TestApp) {
     assert!(html.contains(r#"id="passkey-signin""#));
     assert!(html.contains(r#"src="/assets/latchkey-passkeys.js""#));
     assert!(!html.contains("<script>"), "no inline script");
+    // without sign-up on the way, /register offers no passkey sign-up
+    let register = app.get("/register").await.text();
+    assert!(!register.contains(r#"id="passkey-signup""#), "{register}");
     let script = app.get("/assets/latchkey-passkeys.js").await;
     assert_eq!(script.status, 200);
     assert!(
@@ -569,8 +590,9 @@ async fn the_pages_offer_passkeys_with_a_script_of_their_own(app: TestApp) {
     );
     assert!(script.text().contains("/v1/auth/passkeys/login/start"));
     let (email, _, token) = account(&app, "page").await;
-    let _auth = registered(&app, &token).await;
+    // signed in before the passkey: after it, a password asks for it too
     let cookie = app.login_cookie(&email, PASSWORD).await;
+    let _auth = registered(&app, &token).await;
     let page = app
         .call(
             Request::get("/account")
@@ -663,4 +685,412 @@ async fn concurrent_removals_of_the_last_two_ways_in_leave_one(app: TestApp) {
             assert_eq!(status, 200, "the password still signs in");
         }
     }
+}
+
+/// Signs in with the password: the answer must be `mfa_required`.
+async fn password_first(app: &TestApp, email: &str) -> Value {
+    let first = super::mfa::password_step(app, email).await;
+    assert_eq!(first["mfa_required"], true, "{first}");
+    first
+}
+
+async fn mfa_options(app: &TestApp, mfa_token: &Value) -> TestResponse {
+    app.json(
+        "POST",
+        "/v1/auth/login/mfa/webauthn/options",
+        json!({ "mfa_token": mfa_token }),
+        None,
+    )
+    .await
+}
+
+async fn mfa_answer(app: &TestApp, mfa_token: &Value, credential: Value) -> TestResponse {
+    app.json(
+        "POST",
+        "/v1/auth/login/mfa",
+        json!({"mfa_token": mfa_token, "method": "webauthn", "credential": credential}),
+        None,
+    )
+    .await
+}
+
+async fn a_passkey_is_the_second_factor_after_a_password(app: TestApp) {
+    let (email, id, token) = account(&app, "second").await;
+    let mut auth = registered(&app, &token).await;
+    // any registered passkey is a second factor: the password alone is not enough
+    let first = password_first(&app, &email).await;
+    assert_eq!(first["methods"], json!(["webauthn"]), "{first}");
+    assert!(first.get("access_token").is_none());
+    let r = mfa_options(&app, &first["mfa_token"]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let options = r.json();
+    assert_eq!(options["publicKey"]["rpId"], RP_ID);
+    assert_eq!(
+        options["publicKey"]["allowCredentials"][0]["id"],
+        B64.encode(&auth.credential_id),
+        "{options}"
+    );
+    // without user verification too: here it is the second factor
+    auth.uv = false;
+    let answer = auth.get(&options);
+    let r = mfa_answer(&app, &first["mfa_token"], answer.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = claims(r.json()["access_token"].as_str().unwrap());
+    assert_eq!(c["sub"], id.as_str());
+    assert_eq!(c["amr"], json!(["pwd", "hwk", "mfa"]), "{c}");
+    assert_eq!(c["acr"], "aal2", "{c}");
+    // the token and the challenge work once
+    let again = mfa_answer(&app, &first["mfa_token"], answer).await;
+    assert_eq!(again.status, 401, "{}", again.text());
+    assert_eq!(again.code(), "invalid_mfa_token");
+    let r = mfa_options(&app, &first["mfa_token"]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (401, "invalid_mfa_token".into())
+    );
+    // a code is no way around it, and a passkey needs its credential
+    let first = password_first(&app, &email).await;
+    for body in [
+        json!({"mfa_token": first["mfa_token"], "method": "totp", "code": "123456"}),
+        json!({"mfa_token": first["mfa_token"], "method": "webauthn", "code": "123456"}),
+    ] {
+        let r = app.json("POST", "/v1/auth/login/mfa", body, None).await;
+        assert!(matches!(r.status.as_u16(), 400 | 422), "{}", r.text());
+    }
+    // with TOTP too, both are offered; a passkey without UV as the first
+    // step is not offered again as the second
+    let r = app.send("POST", "/v1/account/mfa/totp", Some(&token)).await;
+    let secret = r.json()["secret"].as_str().unwrap().to_owned();
+    let r = app
+        .json(
+            "POST",
+            "/v1/account/mfa/totp/confirm",
+            json!({"code": app.totp_code(&secret, 0)}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let first = password_first(&app, &email).await;
+    assert_eq!(
+        first["methods"],
+        json!(["totp", "backup_code", "webauthn"]),
+        "{first}"
+    );
+    let r = login_finish(&app, auth.get(&login_start(&app, json!({})).await)).await;
+    let first = r.json();
+    assert_eq!(first["methods"], json!(["totp", "backup_code"]), "{first}");
+    let r = mfa_options(&app, &first["mfa_token"]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (400, "method_unavailable".into())
+    );
+}
+
+async fn a_wrong_passkey_answer_uses_an_attempt_of_the_mfa_token(app: TestApp) {
+    let (email, id, token) = account(&app, "attempts").await;
+    let mut auth = registered(&app, &token).await;
+    let (_, _, other_token) = account(&app, "attempts-other").await;
+    let mut other = registered(&app, &other_token).await;
+    let first = password_first(&app, &email).await;
+    let token_a = &first["mfa_token"];
+    // a challenge of another sign-in's token, one of a passkey sign-in,
+    // another account's passkey, a wrong origin, a bad signature: each
+    // refused, each an attempt of the token
+    let second = password_first(&app, &email).await;
+    let of_b = mfa_options(&app, &second["mfa_token"]).await.json();
+    let discoverable = login_start(&app, json!({})).await;
+    let fresh = password_first(&app, &email).await;
+    let o1 = mfa_options(&app, token_a).await.json();
+    let o2 = mfa_options(&app, token_a).await.json();
+    let o3 = mfa_options(&app, token_a).await.json();
+    let mut bad_signature = auth.get(&o3);
+    bad_signature["response"]["signature"] = json!(B64.encode([0x30, 0x06, 2, 1, 1, 2, 1, 1]));
+    let wrong_origin = {
+        auth.origin = "https://evil.example".into();
+        let a = auth.get(&o2);
+        auth.origin = ISSUER.into();
+        a
+    };
+    for answer in [
+        auth.get(&of_b),
+        auth.get(&discoverable),
+        other.get(&o1),
+        wrong_origin,
+        bad_signature,
+    ] {
+        let r = mfa_answer(&app, token_a, answer).await;
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert_eq!(r.code(), "invalid_passkey", "{}", r.text());
+    }
+    // five wrong answers: the token is dead, even for a right one
+    let r = mfa_options(&app, token_a).await;
+    assert_eq!(r.code(), "invalid_mfa_token", "{}", r.text());
+    let options = mfa_options(&app, &fresh["mfa_token"]).await.json();
+    let right = auth.get(&options);
+    let r = mfa_answer(&app, token_a, right.clone()).await;
+    assert_eq!(r.code(), "invalid_mfa_token", "{}", r.text());
+    // a second-factor challenge does not sign in at the passkey sign-in
+    assert_refused(&login_finish(&app, right).await);
+    let rows = app.all_rows_as_text().await;
+    assert!(rows.contains("mfa.failed"), "audited");
+    assert!(rows.contains(&id));
+    // the failures were charged to the account's counters too
+    let failures = app
+        .store
+        .login_failures(&format!("user:{id}"))
+        .await
+        .unwrap()
+        .map(|f| f.failures)
+        .unwrap_or(0);
+    assert!(failures >= 5, "{failures}");
+}
+
+async fn the_mfa_page_takes_a_passkey_in_its_browser(app: TestApp) {
+    use super::mfa::{cookie_of, hidden, page_password_step};
+    let (email, _, token) = account(&app, "mfa-page").await;
+    let mut auth = registered(&app, &token).await;
+    let (page, browser) = page_password_step(&app, &email, "/account/activity").await;
+    let html = page.text();
+    for part in [
+        r#"id="passkey-form""#,
+        r#"id="passkey-mfa""#,
+        r#"name="method" value="webauthn""#,
+        r#"src="/assets/latchkey-passkeys.js""#,
+    ] {
+        assert!(html.contains(part), "{part}: {html}");
+    }
+    assert!(
+        !html.contains(r#"id="totp-form""#),
+        "no TOTP on this account"
+    );
+    assert!(!html.contains("<script>"), "no inline script");
+    let script = app.get("/assets/latchkey-passkeys.js").await.text();
+    assert!(script.contains("/v1/auth/login/mfa/webauthn/options"));
+    let mfa_token = hidden(&page, "mfa_token");
+    // the options, as the script asks for them: in this browser only
+    let options = |cookie: &str| {
+        Request::post("/v1/auth/login/mfa/webauthn/options")
+            .header("content-type", "application/json")
+            .header("origin", ISSUER)
+            .header("cookie", cookie)
+            .body(Body::from(
+                json!({"mfa_token": mfa_token, "mode": "cookie"}).to_string(),
+            ))
+            .unwrap()
+    };
+    let elsewhere = app.call(options("latchkey_mfa=another")).await;
+    assert_eq!(
+        elsewhere.code(),
+        "invalid_mfa_token",
+        "{}",
+        elsewhere.text()
+    );
+    let r = app.call(options(&browser.cookie)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let credential = auth.get(&r.json());
+    let form = |credential: &Value| {
+        format!(
+            "mfa_token={mfa_token}&method=webauthn&return_to=/account/activity&credential={}",
+            percent_encoding::utf8_percent_encode(
+                &credential.to_string(),
+                percent_encoding::NON_ALPHANUMERIC
+            )
+        )
+    };
+    // a forged answer: the form again, the sign-in goes on
+    let mut forged = credential.clone();
+    forged["response"]["signature"] = json!(B64.encode([0x30, 0x06, 2, 1, 1, 2, 1, 1]));
+    let r = app.post_page("/mfa", &browser, &form(&forged)).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r.text().contains(r#"id="passkey-mfa""#), "{}", r.text());
+    assert_eq!(cookie_of(&r, "latchkey_session"), None);
+    // the right one (a new challenge: the refused answer burnt its own)
+    let r = app.call(options(&browser.cookie)).await;
+    let credential = auth.get(&r.json());
+    let r = app.post_page("/mfa", &browser, &form(&credential)).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account/activity"));
+    let session = cookie_of(&r, "latchkey_session").expect("a session cookie");
+    let s = app
+        .call(
+            Request::get("/v1/auth/session")
+                .header("cookie", &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s.json()["amr"], json!(["pwd", "hwk", "mfa"]));
+}
+
+/// A sign-up ticket for `email`, from a mailed code used with `intent: signup`.
+async fn signup_ticket(app: &TestApp, email: &str) -> String {
+    use super::passwordless::{ask_code, mailed_code};
+    ask_code(app, email).await;
+    let code = mailed_code(app, email).await;
+    let r = app
+        .json(
+            "POST",
+            "/v1/auth/email-otp/verify",
+            json!({"email": email, "code": code, "intent": "signup"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    assert!(body.get("access_token").is_none(), "no session: {body}");
+    body["signup_ticket"].as_str().unwrap().to_owned()
+}
+
+async fn signup_start(app: &TestApp, ticket: &str) -> TestResponse {
+    app.json(
+        "POST",
+        "/v1/auth/passkeys/signup/start",
+        json!({ "signup_ticket": ticket }),
+        None,
+    )
+    .await
+}
+
+async fn signup_finish(app: &TestApp, ticket: &str, credential: Value) -> TestResponse {
+    app.json(
+        "POST",
+        "/v1/auth/passkeys/signup/finish",
+        json!({"signup_ticket": ticket, "credential": credential, "name": "Phone"}),
+        None,
+    )
+    .await
+}
+
+async fn a_passkey_only_account_signs_up_with_a_mailed_code_and_back_in(app: TestApp) {
+    let email = unique("passkey-only");
+    let lookup = latchkey_core::user::normalize_email(&email);
+    let ticket = signup_ticket(&app, &email).await;
+    assert!(
+        app.store.user_by_email(&lookup).await.unwrap().is_none(),
+        "no account before the passkey"
+    );
+    let r = signup_start(&app, &ticket).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let options = r.json();
+    assert_eq!(options["publicKey"]["user"]["name"], lookup.as_str());
+    let mut auth = Authenticator::new();
+    let r = signup_finish(&app, &ticket, auth.create(&options)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = claims(r.json()["access_token"].as_str().unwrap());
+    assert_eq!(c["amr"], json!(["hwk", "user", "mfa"]), "{c}");
+    let user = app
+        .store
+        .user_by_email(&lookup)
+        .await
+        .unwrap()
+        .expect("the account");
+    assert_eq!(c["sub"], user.id.as_str());
+    assert_eq!(auth.user_handle, user.id.as_bytes(), "the handle is the id");
+    assert!(user.email_verified, "the mail proved it");
+    assert!(user.password_hash.is_none(), "no password");
+    // and back in, with nothing typed
+    let r = login_finish(&app, auth.get(&login_start(&app, json!({})).await)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let c = claims(r.json()["access_token"].as_str().unwrap());
+    assert_eq!(c["sub"], user.id.as_str());
+    // the ticket made one account: used, it starts and finishes nothing
+    let r = signup_start(&app, &ticket).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (400, "invalid_signup_ticket".into())
+    );
+    let rows = app.all_rows_as_text().await;
+    assert!(rows.contains("user.registered") && rows.contains("passkey.added"));
+}
+
+async fn a_passkey_sign_up_without_a_valid_ticket_is_refused(app: TestApp) {
+    // the page offers it, run by the passkeys script (no inline script)
+    let register = app.get("/register").await.text();
+    for part in [
+        r#"id="passkey-signup""#,
+        r#"id="passkey-signup-create""#,
+        r#"src="/assets/latchkey-passkeys.js""#,
+    ] {
+        assert!(register.contains(part), "{part}: {register}");
+    }
+    assert!(!register.contains("<script>"), "no inline script");
+    let script = app.get("/assets/latchkey-passkeys.js").await.text();
+    assert!(script.contains("/v1/auth/passkeys/signup/finish"));
+    let refused = |r: &TestResponse| {
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.code(), "invalid_signup_ticket", "{}", r.text());
+    };
+    // forged
+    refused(&signup_start(&app, "forged-ticket").await);
+    let alice = unique("alice");
+    let ticket = signup_ticket(&app, &alice).await;
+    let options = signup_start(&app, &ticket).await.json();
+    refused(&signup_finish(&app, "forged-ticket", Authenticator::new().create(&options)).await);
+    // another address's ticket: the challenge is bound to the ticket it was
+    // started with, and the address comes from the ticket, never the request
+    let bob = unique("bob");
+    let bobs = signup_ticket(&app, &bob).await;
+    let r = signup_finish(&app, &bobs, Authenticator::new().create(&options)).await;
+    assert_refused(&r);
+    for who in [&alice, &bob] {
+        let lookup = latchkey_core::user::normalize_email(who);
+        assert!(app.store.user_by_email(&lookup).await.unwrap().is_none());
+    }
+    // reused: one account per ticket
+    let options = signup_start(&app, &bobs).await.json();
+    let r = signup_finish(&app, &bobs, Authenticator::new().create(&options)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let options = signup_start(&app, &ticket).await.json();
+    refused(&signup_finish(&app, &bobs, Authenticator::new().create(&options)).await);
+    refused(&signup_start(&app, &bobs).await);
+    // expired (10 minutes)
+    let carol = unique("carol");
+    let late = signup_ticket(&app, &carol).await;
+    let options = signup_start(&app, &late).await.json();
+    app.clock.advance(Duration::minutes(10));
+    refused(&signup_start(&app, &late).await);
+    let r = signup_finish(&app, &late, Authenticator::new().create(&options)).await;
+    assert!(matches!(r.status.as_u16(), 400 | 401), "{}", r.text());
+    // an address with an account: no ticket, and the code still signs in
+    let (known, _, _) = account(&app, "known").await;
+    super::passwordless::ask_code(&app, &known).await;
+    let code = super::passwordless::mailed_code(&app, &known).await;
+    let verify = |intent: &'static str| {
+        let (app, known, code) = (&app, known.clone(), code.clone());
+        async move {
+            app.json(
+                "POST",
+                "/v1/auth/email-otp/verify",
+                json!({"email": known, "code": code, "intent": intent}),
+                None,
+            )
+            .await
+        }
+    };
+    let r = verify("signup").await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (409, "account_exists".into())
+    );
+    let r = verify("signin").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["access_token"].is_string(), "{}", r.text());
+    // a magic link used with intent signup gives a ticket too
+    let dave = unique("dave");
+    let nonce = super::passwordless::ask_link(&app, &dave).await;
+    let (token, _) = super::passwordless::mailed_link(&app, &dave).await;
+    let r = app
+        .call(
+            Request::post("/v1/auth/magic-link/verify")
+                .header("content-type", "application/json")
+                .header("cookie", nonce)
+                .body(Body::from(
+                    json!({"token": token, "intent": "signup"}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let ticket = r.json()["signup_ticket"].as_str().unwrap().to_owned();
+    assert_eq!(signup_start(&app, &ticket).await.status, 200);
 }

@@ -47,7 +47,7 @@ latchkey_testkit::sqlite_only!(
 const PASSWORD: &str = "correct horse battery staple";
 const NONCE: &str = "latchkey_magic";
 
-fn signup() -> Options {
+pub(super) fn signup() -> Options {
     Options {
         lifecycle: LifecycleConfig {
             passwordless: PasswordlessConfig {
@@ -91,13 +91,13 @@ async fn post(app: &TestApp, path: &str, body: Value, cookie: Option<&str>) -> T
 }
 
 /// Asks for a link; the nonce cookie of the asking browser.
-async fn ask_link(app: &TestApp, email: &str) -> String {
+pub(super) async fn ask_link(app: &TestApp, email: &str) -> String {
     let r = post(app, "/v1/auth/magic-link", json!({"email": email}), None).await;
     assert_eq!(r.status, 202, "{}", r.text());
     cookie_of(&r, NONCE).expect("the nonce cookie")
 }
 
-async fn ask_code(app: &TestApp, email: &str) {
+pub(super) async fn ask_code(app: &TestApp, email: &str) {
     let r = post(app, "/v1/auth/email-otp", json!({"email": email}), None).await;
     assert_eq!(r.status, 202, "{}", r.text());
 }
@@ -109,7 +109,7 @@ async fn newest_mail(app: &TestApp, to: &str) -> Received {
 }
 
 /// The token and the code of the newest link mailed to `to`.
-async fn mailed_link(app: &TestApp, to: &str) -> (String, String) {
+pub(super) async fn mailed_link(app: &TestApp, to: &str) -> (String, String) {
     let m = newest_mail(app, to).await;
     let token = m
         .token(&format!("{ISSUER}/magic-link?token="))
@@ -123,7 +123,7 @@ async fn mailed_link(app: &TestApp, to: &str) -> (String, String) {
 }
 
 /// The six digits of the newest code mailed to `to`.
-async fn mailed_code(app: &TestApp, to: &str) -> String {
+pub(super) async fn mailed_code(app: &TestApp, to: &str) -> String {
     let m = newest_mail(app, to).await;
     m.text
         .lines()
