@@ -9,6 +9,8 @@
 use super::error::PasswordlessError;
 use super::model::PasswordlessToken;
 use super::service::{CodeProof, LinkProof, Passwordless, link_error};
+use crate::audit::{AuditEvent, EventType};
+use crate::auth::ClientInfo;
 use crate::passkeys::IssuedTicket;
 
 /// What a link or code used with `intent: signup` gives.
@@ -28,7 +30,7 @@ impl Passwordless {
         proof: LinkProof<'_>,
     ) -> Result<SignupProof, PasswordlessError> {
         let t = self.proven_link(&proof).await?;
-        self.ticket(&t).await.map_err(link_error)
+        self.ticket(&t, proof.client).await.map_err(link_error)
     }
 
     /// An email code used with `intent: signup`.
@@ -37,17 +39,30 @@ impl Passwordless {
         proof: CodeProof<'_>,
     ) -> Result<SignupProof, PasswordlessError> {
         let t = self.proven_code(&proof).await?;
-        self.ticket(&t).await
+        self.ticket(&t, proof.client).await
     }
 
-    async fn ticket(&self, t: &PasswordlessToken) -> Result<SignupProof, PasswordlessError> {
+    async fn ticket(
+        &self,
+        t: &PasswordlessToken,
+        client: &ClientInfo,
+    ) -> Result<SignupProof, PasswordlessError> {
         if t.user_id.is_some() || self.store.user_by_email(&t.email).await?.is_some() {
             return Ok(SignupProof::AccountExists);
         }
         if !self.config().signup {
             return Err(PasswordlessError::InvalidCode);
         }
-        if !self.store.use_passwordless_token(&t.id, self.now()).await? {
+        // a token without an account: the store has no address to mark
+        // verified (the account made from the ticket is born verified)
+        let now = self.now();
+        let verified = AuditEvent::new(EventType::EmailVerified, now, client)
+            .detail("method", "signup_ticket");
+        if !self
+            .store
+            .use_passwordless_token(&t.id, now, &verified)
+            .await?
+        {
             return Err(PasswordlessError::InvalidCode);
         }
         Ok(SignupProof::Ticket(
