@@ -80,6 +80,7 @@ pub trait Store:
     + crate::legacy_hashes::LegacyHashStore
     + crate::user_transfer::UserTransferStore
     + crate::federation::FederationStore
+    + crate::federation::IdentityUpstreamStore
     + crate::passwordless::PasswordlessStore
     + Send
     + Sync

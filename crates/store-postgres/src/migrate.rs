@@ -92,6 +92,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0080_federation",
         sql: include_str!("../migrations/0080_federation.sql"),
     },
+    Migration {
+        name: "0085_identity_upstream",
+        sql: include_str!("../migrations/0085_identity_upstream.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -87,6 +87,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0080_federation",
         sql: include_str!("../migrations/0080_federation.sql"),
     },
+    Migration {
+        name: "0085_identity_upstream",
+        sql: include_str!("../migrations/0085_identity_upstream.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

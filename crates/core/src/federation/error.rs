@@ -58,6 +58,14 @@ pub enum FederationError {
     /// No such linked identity on this account.
     #[error("identity not found")]
     IdentityNotFound,
+    /// The provider keeps no tokens for this identity (`store_tokens`
+    /// off, or none received since it was turned on).
+    #[error("no upstream tokens are kept for this identity")]
+    TokensNotStored,
+    /// The kept access token expired and cannot be refreshed (no refresh
+    /// token, or the provider refused it): sign in with the provider again.
+    #[error("the upstream token expired and cannot be refreshed")]
+    UpstreamTokenExpired,
     /// A refusal of the sign-in gate (suspended, pending deletion, ...).
     #[error(transparent)]
     SignIn(#[from] SignInError),

@@ -15,6 +15,7 @@ pub mod presets;
 mod service;
 mod store;
 mod upstream;
+pub mod upstream_tokens;
 
 pub use error::FederationError;
 pub use model::{
@@ -22,5 +23,6 @@ pub use model::{
     Identity, LinkPolicy, Provider, ProviderKind, Upstreamer,
 };
 pub use service::{Arrived, Begun, Callback, Endpoints, Federation, outcome, s256};
-pub use store::FederationStore;
+pub use store::{FederationStore, IdentityUpstreamStore, UpstreamRecord};
 pub use upstream::{Upstream, UpstreamError, VerifyingKey};
+pub use upstream_tokens::UpstreamAccess;

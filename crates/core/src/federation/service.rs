@@ -120,14 +120,16 @@ pub struct Arrived {
 /// Signing in with upstream providers and linking them to accounts.
 #[derive(Clone)]
 pub struct Federation {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    ctx: Arc<Context>,
+pub(super) struct Inner {
+    pub(super) ctx: Arc<Context>,
     config: FederationConfig,
-    upstream: Arc<dyn Upstream>,
+    pub(super) upstream: Arc<dyn Upstream>,
     discovered: RwLock<HashMap<String, (Arc<Endpoints>, Instant)>>,
+    /// Upstream token refreshes in progress on this node, by identity.
+    pub(super) refreshing: super::upstream_tokens::Refreshing,
 }
 
 impl std::fmt::Debug for Federation {
@@ -148,6 +150,7 @@ impl Federation {
                 config,
                 upstream,
                 discovered: RwLock::default(),
+                refreshing: Default::default(),
             }),
         }
     }
@@ -180,7 +183,7 @@ impl Federation {
         format!("{base}/v1/auth/oauth/{provider}/callback")
     }
 
-    async fn endpoints(&self, p: &Provider) -> Result<Arc<Endpoints>, FederationError> {
+    pub(super) async fn endpoints(&self, p: &Provider) -> Result<Arc<Endpoints>, FederationError> {
         if p.kind == ProviderKind::OAuth2 {
             let missing = || FederationError::Upstream("endpoints not configured".into());
             return Ok(Arc::new(Endpoints {
@@ -331,14 +334,16 @@ impl Federation {
             .code
             .filter(|c| !c.is_empty())
             .ok_or(FederationError::Denied)?;
-        let person = self.redeem(p, &endpoints, code, &flow, now).await?;
+        let (person, said, tokens) = self.redeem(p, &endpoints, code, &flow, now).await?;
         let arrived = self.arrive(p, &person, &flow.mode, client).await;
         let outcome = match &arrived {
             Ok(_) => "success",
             Err(e) => outcome(e),
         };
         metrics::counter!("latchkey_federation_callbacks_total", "provider" => p.name.clone(), "outcome" => outcome).increment(1);
-        let user = arrived?;
+        let mut user = arrived?;
+        self.remember_upstream(p, &person, &said, &tokens, &flow.mode, &mut user)
+            .await?;
         Ok(Arrived {
             user,
             provider: p.name.clone(),
@@ -353,7 +358,7 @@ impl Federation {
         code: &str,
         flow: &Flow,
         now: time::OffsetDateTime,
-    ) -> Result<Upstreamer, FederationError> {
+    ) -> Result<(Upstreamer, Map<String, Value>, Map<String, Value>), FederationError> {
         let redirect_uri = self.redirect_uri(&p.name);
         let body = self
             .inner
@@ -419,7 +424,7 @@ impl Federation {
                 })?
             }
         };
-        id_token::upstreamer(&claims, &p.claims)
+        Ok((id_token::upstreamer(&claims, &p.claims)?, claims, tokens))
     }
 
     async fn arrive(

@@ -12,6 +12,7 @@ mod auth;
 pub mod authz;
 mod events;
 mod federation;
+mod federation_tokens;
 mod health;
 mod lifecycle;
 mod links;
@@ -188,6 +189,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         mfa_page::routes(),
         passkeys::routes(),
         federation::routes(),
+        federation_tokens::routes(),
         passwordless::routes(),
         passwordless_page::routes(),
         oauth::routes(),

@@ -68,6 +68,8 @@ struct RawProvider {
     scopes: Option<List>,
     link_policy: Option<String>,
     sign_up: Option<bool>,
+    store_tokens: Option<bool>,
+    sync_profile: Option<bool>,
     #[serde(default)]
     claims: RawClaims,
 }
@@ -79,6 +81,7 @@ struct RawClaims {
     email: Option<String>,
     email_verified: Option<String>,
     name: Option<String>,
+    picture: Option<String>,
 }
 
 fn split(list: Option<List>) -> Option<Vec<String>> {
@@ -206,6 +209,7 @@ fn provider(name: &str, raw: RawProvider) -> Result<Provider, String> {
         email: raw.claims.email.unwrap_or(defaults.email),
         email_verified: raw.claims.email_verified.unwrap_or(defaults.email_verified),
         name: raw.claims.name.unwrap_or(defaults.name),
+        picture: raw.claims.picture.unwrap_or(defaults.picture),
     };
     let display_name = raw
         .display_name
@@ -230,6 +234,8 @@ fn provider(name: &str, raw: RawProvider) -> Result<Provider, String> {
         claims,
         link_policy,
         sign_up: raw.sign_up.unwrap_or(true),
+        store_tokens: raw.store_tokens.unwrap_or(false),
+        sync_profile: raw.sync_profile.unwrap_or(true),
     })
 }
 
@@ -240,6 +246,24 @@ mod tests {
     fn parse(toml_text: &str) -> Result<Provider, String> {
         let raw: RawProvider = toml::from_str(toml_text).map_err(|e| e.to_string())?;
         provider("p", raw)
+    }
+
+    #[test]
+    fn tokens_are_kept_only_when_asked_and_the_profile_syncs_by_default() {
+        let base = "kind = \"oidc\"\nissuer = \"https://idp.example\"\nclient_id = \"id\"\nclient_secret = \"s\"";
+        let p = parse(base).unwrap();
+        assert_eq!(
+            (p.store_tokens, p.sync_profile, p.claims.picture.as_str()),
+            (false, true, "picture")
+        );
+        let p = parse(&format!(
+            "{base}\nstore_tokens = true\nsync_profile = false\nclaims.picture = \"avatar_url\""
+        ))
+        .unwrap();
+        assert_eq!(
+            (p.store_tokens, p.sync_profile, p.claims.picture.as_str()),
+            (true, false, "avatar_url")
+        );
     }
 
     #[test]
