@@ -64,8 +64,9 @@ pub enum FederationError {
     TokensNotStored,
     /// The kept access token expired and cannot be refreshed (no refresh
     /// token, or the provider refused it): sign in with the provider again.
-    #[error("the upstream token expired and cannot be refreshed")]
-    UpstreamTokenExpired,
+    /// The reason is logged, never sent.
+    #[error("the upstream token expired and cannot be refreshed: {0}")]
+    UpstreamTokenExpired(&'static str),
     /// A refusal of the sign-in gate (suspended, pending deletion, ...).
     #[error(transparent)]
     SignIn(#[from] SignInError),

@@ -248,7 +248,7 @@ impl Federation {
             .or_default()
             .clone();
         let result = {
-            let _one_at_a_time = ();
+            let _one_at_a_time = lock.lock().await;
             self.fresh_token(p, &identity.id).await
         };
         let mut locks = self.inner.refreshing.lock().expect("refresh locks");
@@ -278,7 +278,9 @@ impl Federation {
         let refresh_token =
             match Freshness::decide(kept.expires_at, now, kept.refresh_token.is_some()) {
                 Freshness::Fresh => return Ok(access(kept)),
-                Freshness::Expired => return Err(FederationError::UpstreamTokenExpired),
+                Freshness::Expired => {
+                    return Err(FederationError::UpstreamTokenExpired("no refresh token"));
+                }
                 Freshness::Refresh => kept.refresh_token.clone().unwrap_or_default(),
             };
         let endpoints = self.endpoints(p).await?;
@@ -309,13 +311,14 @@ impl Federation {
                     return Ok(access(latest));
                 }
                 metrics::counter!("latchkey_federation_token_refreshes_total", "provider" => p.name.clone(), "outcome" => "refused").increment(1);
-                return Err(
-                    match e.0.contains("status 400") || e.0.contains("status 401") {
-                        // RFC 6749 §5.2: invalid_grant and its kind
-                        true => FederationError::UpstreamTokenExpired,
-                        false => FederationError::Upstream(format!("refresh: {e}")),
-                    },
-                );
+                // RFC 6749 §5.2: invalid_grant and its kind
+                return Err(if e.0.contains("status 400") {
+                    FederationError::UpstreamTokenExpired("the provider refused the refresh (400)")
+                } else if e.0.contains("status 401") {
+                    FederationError::UpstreamTokenExpired("the provider refused the refresh (401)")
+                } else {
+                    FederationError::Upstream(format!("refresh: {e}"))
+                });
             }
         };
         let sealed = self.seal(identity_id, &refreshed)?;

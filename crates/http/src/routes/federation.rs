@@ -134,12 +134,15 @@ impl From<FederationError> for ApiError {
                 "No provider tokens kept",
                 "latchkey keeps no tokens of this provider for this identity: the provider needs `store_tokens = true`, then a sign-in with it.",
             ),
-            FederationError::UpstreamTokenExpired => (
-                StatusCode::CONFLICT,
-                "upstream_token_expired",
-                "Provider token expired",
-                "The provider's access token expired and cannot be refreshed. Sign in with the provider again.",
-            ),
+            FederationError::UpstreamTokenExpired(why) => {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    "upstream_token_expired",
+                    "Provider token expired",
+                    "The provider's access token expired and cannot be refreshed. Sign in with the provider again.",
+                )
+                .with_reason(why);
+            }
             FederationError::SignIn(e) => return e.into(),
             FederationError::Shared(e) => return e.into(),
         };
@@ -178,7 +181,7 @@ pub struct AuthorizeQuery {
     state: Option<String>,
 }
 
-fn flow_cookie(state: &AppState, headers: &mut HeaderMap, value: &str, max_age: i64) {
+pub(super) fn flow_cookie(state: &AppState, headers: &mut HeaderMap, value: &str, max_age: i64) {
     let cookies = state.cookies();
     set_cookie(
         headers,

@@ -6,6 +6,7 @@
 
 mod account;
 mod account_center;
+mod account_identities;
 mod account_security;
 mod admin;
 mod auth;
@@ -184,6 +185,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         register_page::routes(),
         account_center::routes(),
         account_security::routes(),
+        account_identities::routes(),
         admin::routes(),
         mfa::routes(),
         mfa_page::routes(),

@@ -741,3 +741,82 @@ async fn each_sign_in_syncs_the_name_and_records_the_picture() {
     let record = app.store.upstream_of(id).await.unwrap().unwrap();
     assert_eq!(record.tokens_sealed, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_center_links_and_unlinks_providers_with_its_forms() {
+    let app = app().await;
+    // an account made by a provider, in cookie mode
+    let r = sign_in(&app, "idp", "wanda").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let session = set_cookie(&r, "latchkey_session").expect("a session cookie");
+    let form = app.page_form("/account", Some(&session)).await;
+    let page = get(&app, "/account", Some(&session)).await.text();
+    assert!(
+        page.contains("id=\"link-identity-form\"")
+            && page.contains("name=\"provider\" value=\"idp2\"")
+            && !page.contains("name=\"provider\" value=\"idp\""),
+        "the providers not linked yet: {page}"
+    );
+    // the only identity is the only way in: the page says why
+    let list = app
+        .store
+        .identities_of(
+            &app.store
+                .user_by_email("wanda@idp.test")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    let first = list[0].id.clone();
+    let unlink_first = format!("identity={first}");
+    let unlink_first = || app.post_page("/account/identities/unlink", &form, &unlink_first);
+    let r = unlink_first().await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("last way to sign in"), "{}", r.text());
+
+    // link the second provider: a page that goes on to it by itself
+    let r = app
+        .post_page("/account/identities/link", &form, "provider=idp2&password=")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let flow = set_cookie(&r, "latchkey_fed").expect("the flow cookie");
+    let html = r.text();
+    let refresh = html
+        .split("http-equiv=\"refresh\" content=\"0; url=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a refresh to the provider: {html}"))
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    assert!(
+        refresh.starts_with(&issuer("LATCHKEY_TEST_OIDC_ISSUER_2")),
+        "{refresh}"
+    );
+    let callback = at_provider(refresh, "wanda-two".into()).await;
+    let r = get(&app, &callback, Some(&format!("{flow}; {session}"))).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = get(&app, "/account", Some(&session)).await.text();
+    assert!(
+        page.contains("idp2 (wanda-two@idp.test)")
+            && !page.contains("name=\"provider\" value=\"idp2\""),
+        "{page}"
+    );
+    // now the first one may go
+    let r = unlink_first().await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account#identities"));
+    let page = get(&app, "/account", Some(&session)).await.text();
+    assert!(
+        !page.contains(&format!("identity-{first}"))
+            && page.contains("name=\"provider\" value=\"idp\""),
+        "{page}"
+    );
+    // an unknown provider is refused on the page
+    let r = app
+        .post_page("/account/identities/link", &form, "provider=nope")
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+}
