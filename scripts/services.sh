@@ -313,7 +313,7 @@ lk_log "nginx on :$LATCHKEY_TEST_NGINX_PORT (latchkey :$LATCHKEY_TEST_NGINX_LATC
 # Two independent OpenID Providers (node oidc-provider 9) for the federation
 # tests: latchkey's test app (http://latchkey.test) signs in through them.
 lk_fed_redirects=""
-for p in idp idp2 strict; do
+for p in idp idp2 strict tok; do
   lk_fed_redirects="$lk_fed_redirects,http://latchkey.test/v1/auth/oauth/$p/callback"
 done
 LK_OIDC_PORT=$(lk_free_port)

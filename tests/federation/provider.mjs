@@ -8,9 +8,15 @@
 // `latchkey-secret` (client_secret_basic, PKCE S256 required) whose
 // redirect_uris are REDIRECT_URIS (comma-separated). Dev interactions: any
 // login and password; the account's claims are sub=<login>,
-// email=<login> if it has an `@` else <login>@idp.test, email_verified=true;
+// email=<login> if it has an `@` else <login>@idp.test, email_verified=true,
+// name="User <login>", picture=https://idp.test/avatars/<login>.png;
 // a login starting with `unverified:` asserts the rest as an UNVERIFIED
 // address. Signing keys are made at start (RS256 and ES256), never stored.
+// Refresh tokens: issued with every code (as Google's access_type=offline,
+// Microsoft's and GitHub's do, without OIDC's prompt=consent for
+// offline_access) and ROTATED on each use; a rotated-away refresh token used
+// again revokes the grant (oidc-provider's reuse detection), so a client
+// that refreshes twice with one token is caught.
 import * as jose from "jose";
 import Provider from "oidc-provider";
 
@@ -30,7 +36,8 @@ const findAccount = async (ctx, id) => ({
     const unverified = id.startsWith("unverified:");
     const login = unverified ? id.slice("unverified:".length) : id;
     const email = login.includes("@") ? login : `${login}@idp.test`;
-    return { sub: id, email, email_verified: !unverified, name: `User ${login}`, preferred_username: login };
+    return { sub: id, email, email_verified: !unverified, name: `User ${login}`, preferred_username: login,
+      picture: `https://idp.test/avatars/${encodeURIComponent(login)}.png` };
   },
 });
 
@@ -39,16 +46,18 @@ const provider = new Provider(ISSUER, {
     client_id: "latchkey",
     client_secret: "latchkey-secret",
     redirect_uris,
-    grant_types: ["authorization_code"],
+    grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
   }],
   findAccount,
   jwks: { keys },
-  claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name", "preferred_username"] },
+  claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name", "preferred_username", "picture"] },
   scopes: ["openid", "email", "profile"],
   features: { devInteractions: { enabled: true } },
   pkce: { required: () => true },
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed("refresh_token"),
+  rotateRefreshToken: true,
   // the claims in the ID token too, as most social providers do
   conformIdTokenClaims: false,
   cookies: { keys: ["latchkey-federation-test-cookie-key"] },
@@ -59,7 +68,7 @@ const provider = new Provider(ISSUER, {
     if (grantId) return ctx.oidc.provider.Grant.find(grantId);
     const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
     grant.addOIDCScope(ctx.oidc.params.scope || "openid");
-    grant.addOIDCClaims(["sub", "email", "email_verified", "name", "preferred_username"]);
+    grant.addOIDCClaims(["sub", "email", "email_verified", "name", "preferred_username", "picture"]);
     await grant.save();
     return grant;
   },

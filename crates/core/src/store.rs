@@ -82,6 +82,7 @@ pub trait Store:
     + crate::legacy_hashes::LegacyHashStore
     + crate::user_transfer::UserTransferStore
     + crate::federation::FederationStore
+    + crate::federation::IdentityUpstreamStore
     + crate::passwordless::PasswordlessStore
     + crate::ways_in::WaysInStore
     + crate::webhooks::WebhookStore

@@ -55,6 +55,7 @@ mod clients;
 mod credentials;
 mod events;
 mod federation;
+mod identity_upstream;
 mod keys;
 mod legacy_hashes;
 mod lifecycle;

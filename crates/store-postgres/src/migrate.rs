@@ -112,6 +112,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0081_federation_native",
         sql: include_str!("../migrations/0081_federation_native.sql"),
     },
+    Migration {
+        name: "0085_identity_upstream",
+        sql: include_str!("../migrations/0085_identity_upstream.sql"),
+    },
 ];
 
 /// The advisory lock serializing migration runs: the 64-bit FNV-1a hash of

@@ -25,6 +25,7 @@ mod clients;
 mod credentials;
 mod events;
 mod federation;
+mod identity_upstream;
 mod keys;
 mod legacy_hashes;
 mod lifecycle;

@@ -107,6 +107,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0081_federation_native",
         sql: include_str!("../migrations/0081_federation_native.sql"),
     },
+    Migration {
+        name: "0085_identity_upstream",
+        sql: include_str!("../migrations/0085_identity_upstream.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

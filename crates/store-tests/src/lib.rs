@@ -119,6 +119,7 @@ macro_rules! conformance_suite {
             federation_rows_are_taken_once,
             native_nonces_are_taken_once,
             deletion_removes_the_identities,
+            upstream_records_replace_tokens_once_per_version,
             passwordless_tokens_supersede_and_are_used_once,
             passwordless_attempts_are_reserved_at_most_five_times,
             concurrent_uses_of_one_passwordless_token_admit_one,

@@ -70,6 +70,15 @@ pub enum FederationError {
     /// logged, never sent).
     #[error("ID token refused: {0}")]
     IdTokenRefused(&'static str),
+    /// The provider keeps no tokens for this identity (`store_tokens`
+    /// off, or none received since it was turned on).
+    #[error("no upstream tokens are kept for this identity")]
+    TokensNotStored,
+    /// The kept access token expired and cannot be refreshed (no refresh
+    /// token, or the provider refused it): sign in with the provider again.
+    /// The reason is logged, never sent.
+    #[error("the upstream token expired and cannot be refreshed: {0}")]
+    UpstreamTokenExpired(&'static str),
     /// A refusal of the sign-in gate (suspended, pending deletion, ...).
     #[error(transparent)]
     SignIn(#[from] SignInError),

@@ -17,6 +17,7 @@ pub mod presets;
 mod service;
 mod store;
 mod upstream;
+pub mod upstream_tokens;
 
 pub use error::FederationError;
 pub use model::{
@@ -26,5 +27,6 @@ pub use model::{
 };
 pub use native::NONCE_TTL;
 pub use service::{Arrived, Begun, Callback, Endpoints, Federation, outcome, s256};
-pub use store::FederationStore;
+pub use store::{FederationStore, IdentityUpstreamStore, UpstreamRecord};
 pub use upstream::{Upstream, UpstreamError, VerifyingKey};
+pub use upstream_tokens::UpstreamAccess;

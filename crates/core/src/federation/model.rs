@@ -38,6 +38,8 @@ pub struct ClaimMapping {
     pub email_verified: String,
     /// The display name.
     pub name: String,
+    /// The picture (avatar) URL.
+    pub picture: String,
 }
 
 impl Default for ClaimMapping {
@@ -47,6 +49,7 @@ impl Default for ClaimMapping {
             email: "email".into(),
             email_verified: "email_verified".into(),
             name: "name".into(),
+            picture: "picture".into(),
         }
     }
 }
@@ -80,6 +83,11 @@ pub struct Provider {
     pub link_policy: LinkPolicy,
     /// Whether a first sign-in may create an account.
     pub sign_up: bool,
+    /// Whether the provider's access and refresh tokens are kept (sealed)
+    /// for `GET /v1/account/identities/{id}/token`.
+    pub store_tokens: bool,
+    /// Whether each sign-in sets the account's name from the provider's.
+    pub sync_profile: bool,
     /// Where the provider departs from plain OpenID Connect / OAuth 2.0
     /// (from its preset), and the native apps' client ids.
     pub dialect: Dialect,

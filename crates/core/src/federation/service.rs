@@ -122,14 +122,16 @@ pub struct Arrived {
 /// Signing in with upstream providers and linking them to accounts.
 #[derive(Clone)]
 pub struct Federation {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
-    ctx: Arc<Context>,
+pub(super) struct Inner {
+    pub(super) ctx: Arc<Context>,
     config: FederationConfig,
-    upstream: Arc<dyn Upstream>,
+    pub(super) upstream: Arc<dyn Upstream>,
     discovered: RwLock<HashMap<String, (Arc<Endpoints>, Instant)>>,
+    /// Upstream token refreshes in progress on this node, by identity.
+    pub(super) refreshing: super::upstream_tokens::Refreshing,
 }
 
 impl std::fmt::Debug for Federation {
@@ -150,6 +152,7 @@ impl Federation {
                 config,
                 upstream,
                 discovered: RwLock::default(),
+                refreshing: Default::default(),
             }),
         }
     }
@@ -346,7 +349,7 @@ impl Federation {
             .code
             .filter(|c| !c.is_empty())
             .ok_or(FederationError::Denied)?;
-        let mut person = self.redeem(p, &endpoints, code, &flow, now).await?;
+        let (mut person, said, tokens) = self.redeem(p, &endpoints, code, &flow, now).await?;
         if p.dialect.apple.is_some() && person.name.is_none() {
             person.name = cb.user.and_then(apple_name);
         }
@@ -356,7 +359,9 @@ impl Federation {
             Err(e) => outcome(e),
         };
         metrics::counter!("latchkey_federation_callbacks_total", "provider" => p.name.clone(), "outcome" => outcome).increment(1);
-        let user = arrived?;
+        let mut user = arrived?;
+        self.remember_upstream(p, &person, &said, &tokens, &flow.mode, &mut user)
+            .await?;
         Ok(Arrived {
             user,
             provider: p.name.clone(),
@@ -371,7 +376,7 @@ impl Federation {
         code: &str,
         flow: &Flow,
         now: time::OffsetDateTime,
-    ) -> Result<Upstreamer, FederationError> {
+    ) -> Result<(Upstreamer, Map<String, Value>, Map<String, Value>), FederationError> {
         let redirect_uri = self.redirect_uri(&p.name);
         let body = self
             .token_request(
@@ -434,7 +439,7 @@ impl Federation {
                 claims
             }
         };
-        id_token::upstreamer(&claims, &p.claims)
+        Ok((id_token::upstreamer(&claims, &p.claims)?, claims, tokens))
     }
 
     pub(super) async fn arrive(

@@ -74,3 +74,48 @@ pub trait FederationStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Option<String>, StoreError>;
 }
+
+/// What a provider said of a linked identity at its last sign-in: the
+/// profile and, when the provider keeps them, its tokens (sealed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamRecord {
+    /// The display name the provider asserted.
+    pub name: Option<String>,
+    /// The picture (avatar) URL the provider asserted.
+    pub picture: Option<String>,
+    /// The provider's tokens, sealed under the master key with the
+    /// identity's id as associated data; `None`: none kept.
+    pub tokens_sealed: Option<Vec<u8>>,
+    /// Grows with every write (a sign-in or a refresh).
+    pub version: i64,
+    /// When it was last written.
+    pub updated_at: OffsetDateTime,
+}
+
+/// Persistence of what providers said of linked identities (profile,
+/// sealed upstream tokens); removed with the identity.
+#[async_trait]
+pub trait IdentityUpstreamStore: Send + Sync {
+    /// Writes the record of identity `identity_id` (replacing the one
+    /// before, version + 1; `record.version` is ignored). `Ok(false)` when
+    /// there is no such identity.
+    async fn record_upstream(
+        &self,
+        identity_id: &str,
+        record: &UpstreamRecord,
+    ) -> Result<bool, StoreError>;
+
+    /// The record of identity `identity_id`.
+    async fn upstream_of(&self, identity_id: &str) -> Result<Option<UpstreamRecord>, StoreError>;
+
+    /// Replaces the sealed tokens of `identity_id` if its record is still
+    /// at `version` (then version + 1): `Ok(false)` when another write came
+    /// first, so two refreshes never both store their tokens.
+    async fn replace_upstream_tokens(
+        &self,
+        identity_id: &str,
+        version: i64,
+        tokens_sealed: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+}

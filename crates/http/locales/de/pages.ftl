@@ -297,3 +297,18 @@ passwordless-link-other_browser = Dies ist nicht der Browser, in dem der Link an
 passwordless-sign_in = Anmelden
 error-code_required = Dieser Link wurde in einem anderen Browser angefordert: Geben Sie den Code aus der E-Mail ein.
 error-method_disabled = Diese Art der Anmeldung ist hier ausgeschaltet.
+
+# linked providers in the account center (issue 17)
+account-identities-text = Mit diesen Diensten können Sie sich ebenso anmelden wie auf Ihren anderen Wegen.
+account-identities-link-legend = Einen weiteren Dienst verknüpfen
+account-identities-link = Verknüpfen:
+account-identities-unlink = Verknüpfung lösen
+account-identities-none = Noch ist kein Dienst verknüpft.
+account-identities-continue-title = Weiter zum Dienst
+account-identities-continue = Sie werden zum Dienst weitergeleitet, um ihn zu verknüpfen:
+account-identities-continue-link = Weiter
+account-notice-identity_unlinked = Die Verknüpfung ist gelöst: Dieser Dienst meldet Sie nicht mehr an.
+error-last_way_in = Das ist Ihr letzter Weg zur Anmeldung: Legen Sie zuerst ein Passwort fest oder verknüpfen Sie einen anderen Dienst.
+error-unknown_provider = Diesen Dienst gibt es nicht.
+error-identity_already_linked = Dieses Konto beim Dienst ist bereits mit einem anderen Konto verknüpft.
+error-provider_unavailable = Der Dienst ist gerade nicht erreichbar. Versuchen Sie es später noch einmal.

@@ -301,3 +301,18 @@ passwordless-link-other_browser = This is not the browser that asked for the lin
 passwordless-sign_in = Sign in
 error-code_required = This link was asked for in another browser: enter the code shown in the mail.
 error-method_disabled = This way of signing in is turned off here.
+
+# linked providers in the account center (issue 17)
+account-identities-text = Sign in with these providers as well as with your other ways in.
+account-identities-link-legend = Link another provider
+account-identities-link = Link
+account-identities-unlink = Unlink
+account-identities-none = No provider is linked yet.
+account-identities-continue-title = On to the provider
+account-identities-continue = Taking you to the provider to link it:
+account-identities-continue-link = Continue
+account-notice-identity_unlinked = The provider is unlinked: it no longer signs you in.
+error-last_way_in = This is your last way to sign in: set a password or link another provider first.
+error-unknown_provider = There is no such provider.
+error-identity_already_linked = This account at the provider is linked to another account already.
+error-provider_unavailable = The provider cannot be reached right now. Try again later.

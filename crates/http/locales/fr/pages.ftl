@@ -297,3 +297,18 @@ passwordless-link-other_browser = Ce n’est pas le navigateur qui a demandé le
 passwordless-sign_in = Se connecter
 error-code_required = Ce lien a été demandé dans un autre navigateur : saisissez le code indiqué dans l’e-mail.
 error-method_disabled = Ce mode de connexion est désactivé ici.
+
+# linked providers in the account center (issue 17)
+account-identities-text = Ces fournisseurs vous connectent aussi bien que vos autres moyens de connexion.
+account-identities-link-legend = Lier un autre fournisseur
+account-identities-link = Lier :
+account-identities-unlink = Délier
+account-identities-none = Aucun fournisseur n’est encore lié.
+account-identities-continue-title = Vers le fournisseur
+account-identities-continue = Nous vous conduisons au fournisseur pour le lier :
+account-identities-continue-link = Continuer
+account-notice-identity_unlinked = Le fournisseur est délié : il ne vous connecte plus.
+error-last_way_in = C’est votre dernier moyen de connexion : définissez d’abord un mot de passe ou liez un autre fournisseur.
+error-unknown_provider = Ce fournisseur n’existe pas.
+error-identity_already_linked = Ce compte chez le fournisseur est déjà lié à un autre compte.
+error-provider_unavailable = Le fournisseur est injoignable pour le moment. Réessayez plus tard.

@@ -65,6 +65,7 @@ pub fn sample(template: &str) -> Value {
         "message.html" => context! {
             paragraphs => ["One.", "Two."],
             link => context! { href => "/login", text => "Sign in" },
+            refresh => "https://idp.example/authorize",
         },
         "error.html" => context! { paragraphs => ["It failed."], back => "Back" },
         "link.html" => context! {
@@ -98,7 +99,8 @@ pub fn sample(template: &str) -> Value {
                 last_used_at => "2026-01-02T00:00:00Z", backup_eligible => true,
                 backup_state => true, transports => ["internal"], aaguid => "00",
             }],
-            identities => [context! { id => "0191", provider => "google", email => "a@example.com", email_verified => true, linked_at => "2026-01-01T00:00:00Z" }],
+            identities => [context! { id => "0191", provider => "google", email => "a@example.com", email_verified => true, linked_at => "2026-01-01T00:00:00Z", name => "Ada", picture => "https://idp.example/ada.png" }],
+            link_providers => [context! { name => "github", display_name => "GitHub", authorize_url => "/v1/auth/oauth/github/authorize" }],
             csrf => "c",
             notice => "profile_saved",
             failed => "profile",

@@ -81,6 +81,7 @@ pub(super) async fn account_context(
         account => Value::from_serialize(UserView::from(who.user.clone())),
         sessions => Value::from_serialize(&sessions),
         passkeys => Value::from_serialize(&passkeys),
+        link_providers => Value::from_serialize(super::account_identities::linkable(state, &identities)),
         identities => Value::from_serialize(&identities),
         csrf => state.auth().csrf_token(&who.session.id),
         notice => notice,

@@ -149,6 +149,21 @@ impl From<FederationError> for ApiError {
                 )
                 .with_reason(format!("native ID token refused: {why}"));
             }
+            FederationError::TokensNotStored => (
+                StatusCode::CONFLICT,
+                "upstream_tokens_not_stored",
+                "No provider tokens kept",
+                "latchkey keeps no tokens of this provider for this identity: the provider needs `store_tokens = true`, then a sign-in with it.",
+            ),
+            FederationError::UpstreamTokenExpired(why) => {
+                return ApiError::new(
+                    StatusCode::CONFLICT,
+                    "upstream_token_expired",
+                    "Provider token expired",
+                    "The provider's access token expired and cannot be refreshed. Sign in with the provider again.",
+                )
+                .with_reason(why);
+            }
             FederationError::SignIn(e) => return e.into(),
             FederationError::Shared(e) => return e.into(),
         };
@@ -195,7 +210,7 @@ pub struct AuthorizeQuery {
 /// The flow cookie is `SameSite=None` under https: a `form_post` callback
 /// (Apple) is a cross-site POST, which a `Lax` cookie would not follow.
 /// `state` is still compared with it, so it binds the flow to the browser.
-fn flow_cookie(state: &AppState, headers: &mut HeaderMap, value: &str, max_age: i64) {
+pub(super) fn flow_cookie(state: &AppState, headers: &mut HeaderMap, value: &str, max_age: i64) {
     let cookies = state.cookies();
     set_cross_site_cookie(
         headers,
@@ -538,7 +553,7 @@ pub(super) fn buttons(state: &AppState, return_to: &str) -> Vec<minijinja::Value
 
 /// A linked identity.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "0193c0de-7a1b-7cc3-9d2e-6f4a5b3c2d1e", "provider": "google", "email": "ada@example.com", "email_verified": true, "linked_at": "2126-11-22T10:00:00Z"}))]
+#[schema(example = json!({"id": "0193c0de-7a1b-7cc3-9d2e-6f4a5b3c2d1e", "provider": "google", "email": "ada@example.com", "email_verified": true, "linked_at": "2126-11-22T10:00:00Z", "name": "Ada Lovelace", "picture": "https://lh3.googleusercontent.com/a/ada"}))]
 pub struct IdentityView {
     /// Its id.
     pub id: String,
@@ -550,6 +565,12 @@ pub struct IdentityView {
     pub email_verified: bool,
     /// When it was linked (RFC 3339).
     pub linked_at: String,
+    /// The name the provider asserted at the last sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The picture (avatar) URL the provider asserted at the last sign-in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
 }
 
 impl From<Identity> for IdentityView {
@@ -560,6 +581,8 @@ impl From<Identity> for IdentityView {
             email: i.email,
             email_verified: i.email_verified,
             linked_at: rfc3339(i.linked_at),
+            name: None,
+            picture: None,
         }
     }
 }
@@ -571,7 +594,16 @@ pub(super) async fn identity_views(
     user_id: &str,
 ) -> Result<Vec<IdentityView>, ApiError> {
     let list = state.federation().identities(user_id).await?;
-    Ok(list.into_iter().map(Into::into).collect())
+    let mut views = Vec::with_capacity(list.len());
+    for identity in list {
+        let (name, picture) = state.federation().upstream_profile(&identity.id).await?;
+        views.push(IdentityView {
+            name,
+            picture,
+            ..identity.into()
+        });
+    }
+    Ok(views)
 }
 
 /// The signed-in user's linked identities. Needs authentication.

@@ -6,6 +6,7 @@
 
 mod account;
 mod account_center;
+mod account_identities;
 mod account_password;
 mod account_security;
 mod admin;
@@ -14,6 +15,7 @@ pub mod authz;
 mod events;
 mod federation;
 mod federation_native;
+mod federation_tokens;
 mod health;
 mod lifecycle;
 mod links;
@@ -188,6 +190,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         account_center::routes(),
         account_security::routes(),
         account_password::routes(),
+        account_identities::routes(),
         admin::routes(),
         mfa::routes(),
         mfa_page::routes(),
@@ -195,6 +198,7 @@ fn api() -> (OpenApiRouter<AppState>, RouteClasses) {
         passkey_signup::routes(),
         federation::routes(),
         federation_native::routes(),
+        federation_tokens::routes(),
         passwordless::routes(),
         passwordless_page::routes(),
         oauth::routes(),

@@ -42,6 +42,8 @@ fn provider(name: &str, issuer: &str, link_policy: LinkPolicy) -> Provider {
         claims: ClaimMapping::default(),
         link_policy,
         sign_up: true,
+        store_tokens: false,
+        sync_profile: true,
         dialect: Dialect::default(),
     }
 }
@@ -618,4 +620,252 @@ async fn the_login_page_offers_the_providers_and_a_second_factor_still_applies()
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["mfa_required"], true, "{}", r.text());
     assert!(r.json().get("access_token").is_none());
+}
+
+/// `tok` keeps its tokens (with offline access), `idp2` does not; bearer
+/// sessions outlive the provider's access tokens (an hour) so the test can
+/// move latchkey's clock past them.
+async fn tokens_app() -> TestApp {
+    let mut tok = provider(
+        "tok",
+        &issuer("LATCHKEY_TEST_OIDC_ISSUER"),
+        LinkPolicy::Never,
+    );
+    tok.store_tokens = true;
+    tok.scopes.push("offline_access".into());
+    TestApp::sqlite_from(Options {
+        access_ttl: time::Duration::hours(6),
+        federation: FederationConfig {
+            providers: vec![
+                tok,
+                provider(
+                    "idp2",
+                    &issuer("LATCHKEY_TEST_OIDC_ISSUER_2"),
+                    LinkPolicy::Never,
+                ),
+            ],
+            api_redirect_uris: vec![APP_REDIRECT.into()],
+            ..FederationConfig::default()
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+/// The provider's userinfo for `access_token`: its status and `sub`.
+async fn userinfo(issuer: String, access_token: String) -> (u16, String) {
+    tokio::task::spawn_blocking(move || {
+        let url = url::Url::parse(&issuer).unwrap();
+        let addr: SocketAddr = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())
+            .parse()
+            .unwrap();
+        let bearer = format!("Bearer {access_token}");
+        let r = raw_http::get(addr, "/me", &[("authorization", &bearer)]).unwrap();
+        let sub = serde_json::from_slice::<serde_json::Value>(&r.body)
+            .ok()
+            .and_then(|v| v["sub"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        (r.status, sub)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_tokens_are_kept_sealed_and_refreshed_once_when_expired() {
+    let app = tokens_app().await;
+    let idp = issuer("LATCHKEY_TEST_OIDC_ISSUER");
+    let tokens = api_sign_in(&app, "tok", "tess").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let list = identities(&app, &access).await;
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/account/identities/{id}/token");
+    // (linking needs a recent sign-in: before the clock moves)
+    let r = link(&app, &access, "idp2", "tess-elsewhere").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let list = identities(&app, &access).await;
+    let other = list[1]["id"].as_str().unwrap().to_owned();
+    let first = app.send("GET", &path, Some(&access)).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.header("cache-control"), Some("no-store"));
+    let body = first.json();
+    let upstream = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let expires_in = body["expires_in"].as_i64().unwrap();
+    assert!((3500..=3600).contains(&expires_in), "{body}");
+    // a real token at the provider, for the person
+    assert_eq!(
+        userinfo(idp.clone(), upstream.clone()).await,
+        (200, "tess".into())
+    );
+    // sealed at rest: no token in any row
+    let rows = app.all_rows_as_text().await;
+    assert!(
+        !rows.contains(&upstream),
+        "the access token is stored in clear"
+    );
+    // while good, the same token (no call to the provider)
+    let again = app.send("GET", &path, Some(&access)).await.json();
+    assert_eq!(again["access_token"], upstream.as_str());
+
+    // past its expiry, concurrent calls refresh ONCE: the provider rotates
+    // refresh tokens and revokes the grant when one is used twice
+    app.clock.advance(time::Duration::seconds(3590));
+    let (a, b) = tokio::join!(
+        app.send("GET", &path, Some(&access)),
+        app.send("GET", &path, Some(&access))
+    );
+    assert_eq!(
+        (a.status.as_u16(), b.status.as_u16()),
+        (200, 200),
+        "{} {}",
+        a.text(),
+        b.text()
+    );
+    let refreshed = a.json()["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(refreshed, upstream);
+    assert_eq!(b.json()["access_token"], refreshed.as_str());
+    assert_eq!(
+        userinfo(idp.clone(), refreshed.clone()).await,
+        (200, "tess".into())
+    );
+    // the rotated refresh token still works: the grant was not revoked
+    app.clock.advance(time::Duration::seconds(3590));
+    let third = app.send("GET", &path, Some(&access)).await;
+    assert_eq!(third.status, 200, "{}", third.text());
+    let third = third.json()["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(third, refreshed);
+    assert_eq!(userinfo(idp, third).await, (200, "tess".into()));
+
+    // a provider that keeps no tokens: 409 with a code
+    let r = app
+        .send(
+            "GET",
+            &format!("/v1/account/identities/{other}/token"),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (409, "upstream_tokens_not_stored")
+    );
+    // another account's identity is not found
+    app.register("uma@example.com", PASSWORD).await;
+    let uma = app.login("uma@example.com", PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app.send("GET", &path, Some(&uma)).await;
+    assert_eq!((r.status.as_u16(), r.code().as_str()), (404, "not_found"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sign_in_syncs_the_name_and_records_the_picture() {
+    let app = app().await;
+    let tokens = api_sign_in(&app, "idp", "vera").await;
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let me = app.send("GET", "/v1/account", Some(&access)).await.json();
+    assert_eq!(me["name"], "User vera");
+    let list = identities(&app, &access).await;
+    assert_eq!(list[0]["name"], "User vera");
+    assert_eq!(list[0]["picture"], "https://idp.test/avatars/vera.png");
+    // the person renames the account here; the next sign-in takes the
+    // provider's name again (sync_profile, the default)
+    let r = app
+        .json(
+            "PATCH",
+            "/v1/account",
+            serde_json::json!({"name": "Vee"}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(sign_in(&app, "idp", "vera").await.status, 303);
+    let me = app.send("GET", "/v1/account", Some(&access)).await.json();
+    assert_eq!(me["name"], "User vera");
+    // the upstream tokens are not kept without store_tokens
+    let id = list[0]["id"].as_str().unwrap();
+    let record = app.store.upstream_of(id).await.unwrap().unwrap();
+    assert_eq!(record.tokens_sealed, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_center_links_and_unlinks_providers_with_its_forms() {
+    let app = app().await;
+    // an account made by a provider, in cookie mode
+    let r = sign_in(&app, "idp", "wanda").await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let session = set_cookie(&r, "latchkey_session").expect("a session cookie");
+    let form = app.page_form("/account", Some(&session)).await;
+    let page = get(&app, "/account", Some(&session)).await.text();
+    assert!(
+        page.contains("id=\"link-identity-form\"")
+            && page.contains("name=\"provider\" value=\"idp2\"")
+            && !page.contains("name=\"provider\" value=\"idp\""),
+        "the providers not linked yet: {page}"
+    );
+    // the only identity is the only way in: the page says why
+    let list = app
+        .store
+        .identities_of(
+            &app.store
+                .user_by_email("wanda@idp.test")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+        )
+        .await
+        .unwrap();
+    let first = list[0].id.clone();
+    let unlink_first = format!("identity={first}");
+    let unlink_first = || app.post_page("/account/identities/unlink", &form, &unlink_first);
+    let r = unlink_first().await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("last way to sign in"), "{}", r.text());
+
+    // link the second provider: a page that goes on to it by itself
+    let r = app
+        .post_page("/account/identities/link", &form, "provider=idp2&password=")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let flow = set_cookie(&r, "latchkey_fed").expect("the flow cookie");
+    let html = r.text();
+    let refresh = html
+        .split("http-equiv=\"refresh\" content=\"0; url=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a refresh to the provider: {html}"))
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    assert!(
+        refresh.starts_with(&issuer("LATCHKEY_TEST_OIDC_ISSUER_2")),
+        "{refresh}"
+    );
+    let callback = at_provider(refresh, "wanda-two".into()).await;
+    let r = get(&app, &callback, Some(&format!("{flow}; {session}"))).await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = get(&app, "/account", Some(&session)).await.text();
+    assert!(
+        page.contains("idp2 (wanda-two@idp.test)")
+            && !page.contains("name=\"provider\" value=\"idp2\""),
+        "{page}"
+    );
+    // now the first one may go
+    let r = unlink_first().await;
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("location"), Some("/account#identities"));
+    let page = get(&app, "/account", Some(&session)).await.text();
+    assert!(
+        !page.contains(&format!("identity-{first}"))
+            && page.contains("name=\"provider\" value=\"idp\""),
+        "{page}"
+    );
+    // an unknown provider is refused on the page
+    let r = app
+        .post_page("/account/identities/link", &form, "provider=nope")
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
 }

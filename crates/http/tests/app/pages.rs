@@ -1097,9 +1097,53 @@ async fn without_password(app: &TestApp) -> TestResponse {
 
 #[tokio::test]
 async fn every_account_form_refuses_cross_site_posts_when_signed_in() {
-    let app = TestApp::sqlite().await;
+    // a provider (never called) and a linked identity: the linked
+    // providers' forms show
+    let provider = latchkey_core::federation::Provider {
+        name: "idp".into(),
+        display_name: "IdP".into(),
+        kind: latchkey_core::federation::ProviderKind::Oidc,
+        issuer: Some("https://idp.example".into()),
+        authorization_endpoint: None,
+        token_endpoint: None,
+        userinfo_endpoint: None,
+        client_id: "latchkey".into(),
+        client_secret: "secret".into(),
+        scopes: vec!["openid".into()],
+        claims: latchkey_core::federation::ClaimMapping::default(),
+        link_policy: latchkey_core::federation::LinkPolicy::Never,
+        sign_up: true,
+        store_tokens: false,
+        sync_profile: true,
+        dialect: latchkey_core::federation::Dialect::default(),
+    };
+    let app = TestApp::sqlite_from(latchkey_testkit::Options {
+        federation: latchkey_core::federation::FederationConfig {
+            providers: vec![provider],
+            ..Default::default()
+        },
+        ..latchkey_testkit::Options::default()
+    })
+    .await;
     let email = unique("walk");
     app.register(&email, PASSWORD).await; // unverified: the resend form shows
+    let user = app.store.user_by_email(&email).await.unwrap().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let identity = latchkey_core::federation::Identity {
+        id: latchkey_core::id::new_id(),
+        user_id: user.id.clone(),
+        provider: "other".into(),
+        subject: "walker".into(),
+        email: None,
+        email_verified: false,
+        linked_at: now,
+    };
+    let event = latchkey_core::audit::AuditEvent::new(
+        latchkey_core::audit::EventType::IdentityLinked,
+        now,
+        &latchkey_core::auth::ClientInfo::default(),
+    );
+    app.store.link_identity(&identity, &event).await.unwrap();
     let cookie = signed_in_cookie(&app, &email, PASSWORD).await;
     let other = signed_in_cookie(&app, &email, PASSWORD).await;
     let page = page_with(&app, "/account", &cookie).await;

@@ -67,6 +67,8 @@ struct RawProvider {
     scopes: Option<List>,
     link_policy: Option<String>,
     sign_up: Option<bool>,
+    store_tokens: Option<bool>,
+    sync_profile: Option<bool>,
     #[serde(default)]
     claims: RawClaims,
     native_client_ids: Option<List>,
@@ -82,6 +84,7 @@ struct RawClaims {
     email: Option<String>,
     email_verified: Option<String>,
     name: Option<String>,
+    picture: Option<String>,
 }
 
 fn split(list: Option<List>) -> Option<Vec<String>> {
@@ -142,11 +145,14 @@ fn provider(name: &str, raw: RawProvider) -> Result<Provider, String> {
             scopes: split(raw.scopes),
             link_policy: raw.link_policy,
             sign_up: raw.sign_up,
+            store_tokens: raw.store_tokens,
+            sync_profile: raw.sync_profile,
             claims: presets::ClaimOverrides {
                 subject: c.subject,
                 email: c.email,
                 email_verified: c.email_verified,
                 name: c.name,
+                picture: c.picture,
             },
             native_client_ids: split(raw.native_client_ids).unwrap_or_default(),
             team_id: raw.team_id,
@@ -165,6 +171,24 @@ mod tests {
     fn parse(toml_text: &str) -> Result<Provider, String> {
         let raw: RawProvider = toml::from_str(toml_text).map_err(|e| e.to_string())?;
         provider("p", raw)
+    }
+
+    #[test]
+    fn tokens_are_kept_only_when_asked_and_the_profile_syncs_by_default() {
+        let base = "kind = \"oidc\"\nissuer = \"https://idp.example\"\nclient_id = \"id\"\nclient_secret = \"s\"";
+        let p = parse(base).unwrap();
+        assert_eq!(
+            (p.store_tokens, p.sync_profile, p.claims.picture.as_str()),
+            (false, true, "picture")
+        );
+        let p = parse(&format!(
+            "{base}\nstore_tokens = true\nsync_profile = false\nclaims.picture = \"avatar_url\""
+        ))
+        .unwrap();
+        assert_eq!(
+            (p.store_tokens, p.sync_profile, p.claims.picture.as_str()),
+            (true, false, "avatar_url")
+        );
     }
 
     #[test]

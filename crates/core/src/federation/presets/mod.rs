@@ -148,6 +148,10 @@ pub struct Settings {
     pub link_policy: Option<String>,
     /// Whether a first sign-in may create an account (default true).
     pub sign_up: Option<bool>,
+    /// Whether the provider's tokens are kept, sealed (default false).
+    pub store_tokens: Option<bool>,
+    /// Whether each sign-in sets the account's name (default true).
+    pub sync_profile: Option<bool>,
     /// Claim name overrides.
     pub claims: ClaimOverrides,
     /// Native apps: the other client ids an ID token of the platform SDK
@@ -172,6 +176,8 @@ pub struct ClaimOverrides {
     pub email_verified: Option<String>,
     /// The name's claim.
     pub name: Option<String>,
+    /// The picture's claim.
+    pub picture: Option<String>,
 }
 
 /// An http(s) URL; plain http only on a loopback host (development and
@@ -284,6 +290,7 @@ pub fn build(name: &str, s: Settings) -> Result<Provider, String> {
             .email_verified
             .unwrap_or(preset.email_verified_claim.into()),
         name: s.claims.name.unwrap_or(preset.name_claim.into()),
+        picture: s.claims.picture.unwrap_or("picture".into()),
     };
     let display_name = s
         .display_name
@@ -308,6 +315,8 @@ pub fn build(name: &str, s: Settings) -> Result<Provider, String> {
         claims,
         link_policy,
         sign_up: s.sign_up.unwrap_or(true),
+        store_tokens: s.store_tokens.unwrap_or(false),
+        sync_profile: s.sync_profile.unwrap_or(true),
         dialect: Dialect {
             client_auth: preset.client_auth,
             emails_endpoint,
