@@ -12,6 +12,12 @@ use time::{Duration, OffsetDateTime};
 
 use crate::db::TestDb;
 
+/// The last-way-in rule while sign-in by mail is off: only credentials
+/// count (shared by the removal cases of several slices).
+pub(crate) const NO_MAIL: latchkey_core::ways_in::LastWayIn = latchkey_core::ways_in::LastWayIn {
+    email_sign_in: false,
+};
+
 mod migrations;
 pub use migrations::*;
 mod users;

@@ -144,24 +144,3 @@ fn apple_client_secret(
         .sign_jwt("JWT", &claims)
         .map_err(|e| FederationError::Shared(SharedError::Internal(e.to_string())))
 }
-
-/// The name in Apple's `user` form field
-/// (`{"name":{"firstName":…,"lastName":…},"email":…}`), sent on the first
-/// sign-in only. Only the name is taken: the address comes from the ID
-/// token.
-pub(super) fn apple_name(user: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(user).ok()?;
-    let name = v.get("name")?;
-    let part = |k: &str| {
-        name.get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    };
-    let full = [part("firstName"), part("lastName")]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    (!full.is_empty()).then_some(full)
-}

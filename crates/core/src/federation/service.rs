@@ -11,13 +11,13 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::FederationError;
-use super::dialect::apple_name;
 use super::id_token::{self, Nonce};
 use super::link::{Arrival, Arriving};
 use super::model::{
     EXCHANGE_TTL, ExchangeGrant, FLOW_TTL, FederationConfig, Flow, FlowMode, Identity, Provider,
     ProviderKind, Upstreamer,
 };
+use super::presets::apple::name_from_user_field as apple_name;
 use super::upstream::Upstream;
 use crate::audit::{AuditEvent, EventType};
 use crate::auth::Context;

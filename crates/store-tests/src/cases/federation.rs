@@ -13,8 +13,7 @@ use latchkey_core::user::User;
 use time::{Duration, OffsetDateTime};
 
 use super::lifecycle::{ev, events_about, mail, token};
-use super::ways_in::NO_MAIL;
-use super::{base_now, migrated, sample_user, stored_user};
+use super::{NO_MAIL, base_now, migrated, sample_user, stored_user};
 use crate::TestDb;
 
 pub(crate) fn identity(

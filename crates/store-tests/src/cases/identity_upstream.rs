@@ -91,7 +91,7 @@ pub async fn upstream_records_replace_tokens_once_per_version(db: &dyn TestDb) {
             .unlink_identity(
                 &user.id,
                 &linked.id,
-                super::ways_in::NO_MAIL,
+                super::NO_MAIL,
                 &ev(EventType::IdentityUnlinked, &user, later)
             )
             .await

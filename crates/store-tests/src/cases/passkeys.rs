@@ -12,8 +12,7 @@ use latchkey_core::user::User;
 use time::{Duration, OffsetDateTime};
 
 use super::lifecycle::{ev, events_about};
-use super::ways_in::NO_MAIL;
-use super::{base_now, migrated, stored_user};
+use super::{NO_MAIL, base_now, migrated, stored_user};
 use crate::TestDb;
 
 fn challenge(hash: &str, user: Option<&User>, now: OffsetDateTime) -> PasskeyChallenge {

@@ -14,13 +14,9 @@ use latchkey_core::ways_in::{LastWayIn, WaysIn};
 use super::federation::identity;
 use super::lifecycle::ev;
 use super::passkeys::passkey;
-use super::{base_now, migrated, sample_user};
+use super::{NO_MAIL, base_now, migrated, sample_user};
 use crate::TestDb;
 
-/// The rule while sign-in by mail is off: only credentials count.
-pub(super) const NO_MAIL: LastWayIn = LastWayIn {
-    email_sign_in: false,
-};
 const BY_MAIL: LastWayIn = LastWayIn {
     email_sign_in: true,
 };

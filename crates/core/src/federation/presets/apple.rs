@@ -9,6 +9,8 @@
 //! (<https://developer.apple.com/documentation/accountorganizationaldatasharing/creating-a-client-secret>,
 //! <https://developer.apple.com/documentation/sign_in_with_apple/incorporating-sign-in-with-apple-into-other-platforms>).
 
+use serde_json::Value;
+
 use super::{GENERIC_OIDC, Preset};
 use crate::federation::model::{ClientAuth, LinkPolicy};
 
@@ -23,3 +25,24 @@ pub(super) const PRESET: Preset = Preset {
     apple: true,
     ..GENERIC_OIDC
 };
+
+/// The name in Apple's `user` form field
+/// (`{"name":{"firstName":…,"lastName":…},"email":…}`), sent on the first
+/// sign-in only. Only the name is taken: the address comes from the ID
+/// token.
+pub(crate) fn name_from_user_field(user: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(user).ok()?;
+    let name = v.get("name")?;
+    let part = |k: &str| {
+        name.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let full = [part("firstName"), part("lastName")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!full.is_empty()).then_some(full)
+}

@@ -14,7 +14,7 @@ use super::model::{
     TenantIssuer,
 };
 
-mod apple;
+pub(crate) mod apple;
 mod discord;
 mod facebook;
 mod github;
