@@ -1,7 +1,9 @@
 //! Forward-auth for gateways: `GET /v1/authz/check`, asked by nginx
 //! `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth` and Envoy
 //! `ext_authz` (HTTP) before they pass a request to the application behind
-//! them.
+//! them. Envoy appends the user's path to the check's path and sends the
+//! user's `Host`: `GET /v1/authz/check/{*path}` is the same check with the
+//! target taken from that suffix.
 //!
 //! The gateway forwards the user's credential (bearer token or session
 //! cookie) and says what is being asked for in `X-Forwarded-Host` and
@@ -20,7 +22,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +34,7 @@ use super::Routes;
 use crate::client_ip::canonical;
 use crate::cookies::cookie_value;
 use crate::error::{ApiError, unauthenticated};
+use crate::extract::Path;
 use crate::render::Renderer;
 use crate::state::AppState;
 
@@ -132,6 +135,88 @@ pub async fn get_authz_check(
     Peer(peer): Peer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    decide(&state, peer, &headers, None).await
+}
+
+/// Where this check mounts; Envoy appends the user's path and query to it.
+const CHECK_PATH: &str = "/v1/authz/check";
+
+/// Forward-auth as Envoy `ext_authz` (HTTP service) asks it: the user's
+/// path and query appended to `/v1/authz/check` (`path_prefix`) and the
+/// user's own `Host` sent on. The same check as `GET /v1/authz/check`
+/// (same **requirement**: a configured proxy), with the target taken from
+/// the path suffix when `X-Forwarded-Uri` is absent and the host from
+/// `X-Forwarded-Host`, else `Host`.
+#[utoipa::path(get, path = "/v1/authz/check/{*path}", tag = "authz",
+    security((), ("bearer" = []), ("session_cookie" = [])),
+    params(
+        ("*path" = String, Path, description = "The path (and, in the query, the query) the user asked for, appended by the gateway; a catch-all (axum's `{*path}`), so it spans segments."),
+        ("X-Forwarded-Host" = Option<String>, Header, description = "The host the user asked for (default: the `Host` header, which Envoy passes on)."),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "When sent, the target instead of the path suffix."),
+        ("X-Latchkey-No-Redirect" = Option<String>, Header, description = "Answer browsers 401 with the sign-in address in `X-Auth-Redirect` rather than 302."),
+    ),
+    responses(
+        (status = 200, description = "Allowed. For a signed-in user: `X-Auth-User`, `X-Auth-Email`, `X-Auth-Roles` (comma-separated) and `X-Auth-Session`."),
+        (status = 302, description = "A browser that is not signed in: to the sign-in page, with `return_to`."),
+        (status = 400, description = "`missing_forwarded_host`, `unreadable_target`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`, or `insufficient_user_authentication` (RFC 9470 challenge, for an aal2 rule).", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`untrusted_proxy`, `missing_role`, `insufficient_scope`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_authz_check_appended(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    // read for its 400 `invalid_path` on a suffix that is not UTF-8, as
+    // every path parameter is; the target is the raw suffix below
+    Path(_): Path<String>,
+    OriginalUri(original): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    // the raw (still percent-encoded) suffix: normalised by the rules as
+    // X-Forwarded-Uri is, so an encoded `..` or backslash is judged the same way
+    let path = original
+        .path()
+        .strip_prefix(CHECK_PATH)
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or("/");
+    let target = match original.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    let host = header_str(&headers, header::HOST.as_str())
+        .map(str::to_owned)
+        .or_else(|| original.authority().map(ToString::to_string));
+    decide(&state, peer, &headers, Some((host, target))).await
+}
+
+/// Envoy's check of the user's root path (`/` appended to the prefix): as
+/// `GET /v1/authz/check/{*path}` with the path `/`.
+#[utoipa::path(get, path = "/v1/authz/check/", tag = "authz",
+    security((), ("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Allowed, as for `/v1/authz/check/{*path}`."),
+        (status = 302, description = "A browser that is not signed in: to the sign-in page."),
+        (status = 400, description = "`missing_forwarded_host`, `unreadable_target`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`, `insufficient_user_authentication`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`untrusted_proxy`, `missing_role`, `insufficient_scope`.", body = latchkey_proto::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_authz_check_root(
+    state: State<AppState>,
+    peer: Peer,
+    original: OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    get_authz_check_appended(state, peer, Path(String::new()), original, headers).await
+}
+
+/// The check itself. `appended` is the host (`Host`) and target (path
+/// suffix) of an Envoy-style request, used where `X-Forwarded-Host` and
+/// `X-Forwarded-Uri` are absent.
+async fn decide(
+    state: &AppState,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    appended: Option<(Option<String>, String)>,
+) -> Result<Response, ApiError> {
     let network = &state.protection().network;
     if !peer.is_some_and(|ip| network.trusted_proxies.contains(ip)) {
         return Err(forbidden(
@@ -139,7 +224,10 @@ pub async fn get_authz_check(
             "Forward-auth answers only the proxies listed in proxies.trusted.".into(),
         ));
     }
-    let host = header_str(&headers, "x-forwarded-host")
+    let (fallback_host, fallback_uri) = appended.unzip();
+    let fallback_host = fallback_host.flatten();
+    let host = header_str(headers, "x-forwarded-host")
+        .or(fallback_host.as_deref())
         .filter(|h| !h.is_empty())
         .ok_or_else(|| {
             ApiError::new(
@@ -149,7 +237,9 @@ pub async fn get_authz_check(
                 "The gateway must send X-Forwarded-Host (and X-Forwarded-Uri).",
             )
         })?;
-    let uri = header_str(&headers, "x-forwarded-uri").unwrap_or("/");
+    let uri = header_str(headers, "x-forwarded-uri")
+        .or(fallback_uri.as_deref())
+        .unwrap_or("/");
     let require = network.authz.rule_for(host, uri).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -168,7 +258,7 @@ pub async fn get_authz_check(
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
     let signed_in: Result<Principal, ApiError> =
-        match (bearer, cookie_value(&headers, state.cookies().name())) {
+        match (bearer, cookie_value(headers, state.cookies().name())) {
             (Some(token), _) => state
                 .sessions()
                 .authenticate_bearer(token)
@@ -183,8 +273,8 @@ pub async fn get_authz_check(
         };
     let principal = match signed_in {
         Ok(p) => p,
-        Err(e) if e.status() == StatusCode::UNAUTHORIZED && is_browser(&headers) => {
-            let proto = header_str(&headers, "x-forwarded-proto").unwrap_or("https");
+        Err(e) if e.status() == StatusCode::UNAUTHORIZED && is_browser(headers) => {
+            let proto = header_str(headers, "x-forwarded-proto").unwrap_or("https");
             let proto = if proto == "http" { "http" } else { "https" };
             let back = format!("{proto}://{host}{uri}");
             let login = format!(
@@ -247,5 +337,8 @@ pub async fn get_authz_check(
 }
 
 pub(super) fn routes() -> Routes {
-    Routes::new(Renderer::Problem).unlimited(routes!(get_authz_check))
+    Routes::new(Renderer::Problem)
+        .unlimited(routes!(get_authz_check))
+        .unlimited(routes!(get_authz_check_appended))
+        .unlimited(routes!(get_authz_check_root))
 }

@@ -225,3 +225,73 @@ async fn only_trusted_proxies_are_answered() {
     let r = check(&app, "/x%5c..%5cadmin", &[("authorization", &bearer)]).await;
     assert_eq!(status_code(&r), (400, "unreadable_target".into()));
 }
+
+/// The check as Envoy `ext_authz` (HTTP service) asks it: the user's path
+/// and query appended to the `path_prefix` `/v1/authz/check`, the user's
+/// own `Host`, no `X-Forwarded-*`.
+async fn envoy_check_from(
+    app: &TestApp,
+    peer: SocketAddr,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    let mut req = Request::get(format!("/v1/authz/check{path}")).header("host", host);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    app.call_from(peer, req.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envoy_appends_the_path_and_passes_the_host_on() {
+    let app = app().await;
+    let user = app.register("envoy@example.com", PASSWORD).await;
+    let t = app.login("envoy@example.com", PASSWORD).await;
+    let bearer = format!("Bearer {}", t["access_token"].as_str().unwrap());
+    let as_user = [("authorization", bearer.as_str())];
+    let envoy = |host: &'static str,
+                 path: &'static str,
+                 headers: &'static [(&'static str, &'static str)]| {
+        envoy_check_from(&app, PEER, host, path, headers)
+    };
+
+    // signed in: passes, with the identity headers
+    let r = envoy_check_from(&app, PEER, HOST, "/docs?page=2", &as_user).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-auth-user"), user["id"].as_str());
+    assert_eq!(r.header("x-auth-email"), Some("envoy@example.com"));
+    assert_eq!(r.header("x-auth-session"), t["session_id"].as_str());
+    // the rules see the appended path: /admin needs a role, /public nothing
+    let r = envoy_check_from(&app, PEER, HOST, "/admin/users", &as_user).await;
+    assert_eq!(status_code(&r), (403, "missing_role".into()));
+    let r = envoy(HOST, "/public/page", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // ... on the Host the user asked for (port ignored as with X-Forwarded-Host)
+    let r = envoy("other.example.com", "/public/page", &[]).await;
+    assert_eq!(status_code(&r), (401, "unauthenticated".into()));
+    let r = envoy("app.example.com:8443", "/public/page", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // no credentials: 401; the user's root path too
+    let r = envoy(HOST, "/docs", &[]).await;
+    assert_eq!(status_code(&r), (401, "unauthenticated".into()));
+    let r = envoy(HOST, "/", &[]).await;
+    assert_eq!(status_code(&r), (401, "unauthenticated".into()));
+
+    // an encoded traversal in the suffix is judged where it resolves, and
+    // an encoded backslash refused, as in X-Forwarded-Uri
+    let r = envoy(HOST, "/public/%2e%2e/admin", &[]).await;
+    assert_eq!(status_code(&r), (401, "unauthenticated".into()));
+    let r = envoy_check_from(&app, PEER, HOST, "/public/%2e%2e/admin/users", &as_user).await;
+    assert_eq!(status_code(&r), (403, "missing_role".into()));
+    let r = envoy(HOST, "/x%5c..%5cadmin", &[]).await;
+    assert_eq!(status_code(&r), (400, "unreadable_target".into()));
+
+    // X-Forwarded-Uri, when a gateway sends it, is the target
+    let r = envoy(HOST, "/admin", &[("x-forwarded-uri", "/public/page")]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // and only trusted proxies are answered here too
+    let stranger: SocketAddr = "198.51.100.9:5000".parse().unwrap();
+    let r = envoy_check_from(&app, stranger, HOST, "/public/page", &[]).await;
+    assert_eq!(status_code(&r), (403, "untrusted_proxy".into()));
+}
