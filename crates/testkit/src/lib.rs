@@ -162,6 +162,25 @@ pub struct Options {
     pub federation: latchkey_core::federation::FederationConfig,
     /// Names the webhook client resolves itself ([`WebhookHosts`]).
     pub webhook_hosts: WebhookHosts,
+    /// The scope catalogue: the built-in `account:read` and two resource
+    /// scopes of the operator's own APIs (`reports:read`, `reports:write`).
+    pub scopes: latchkey_core::oauth::scopes::ScopeCatalogue,
+}
+
+/// The catalogue of [`Options::scopes`].
+pub fn test_scopes() -> latchkey_core::oauth::scopes::ScopeCatalogue {
+    use latchkey_core::oauth::scopes::{ApiScope, ScopeCatalogue};
+    let resource = |name: &str| ApiScope {
+        name: name.into(),
+        description: format!("Use the reports API ({name})"),
+        routes: Vec::new(),
+    };
+    ScopeCatalogue::new(vec![
+        ScopeCatalogue::account_read(),
+        resource("reports:read"),
+        resource("reports:write"),
+    ])
+    .expect("a valid catalogue")
 }
 
 impl Default for Options {
@@ -187,6 +206,7 @@ impl Default for Options {
             jobs: JobsConfig::default(),
             federation: latchkey_core::federation::FederationConfig::default(),
             webhook_hosts: WebhookHosts::default(),
+            scopes: test_scopes(),
         }
     }
 }
@@ -286,6 +306,7 @@ impl TestApp {
             refresh_grace: options.refresh_grace,
             password_policy: LengthPolicy::default(),
             include_permissions: options.include_permissions,
+            scopes: options.scopes.clone(),
         };
         // Mail goes to the test SMTP server when the test scripts started
         // one; elsewhere (a single test run by hand) to files, and the
