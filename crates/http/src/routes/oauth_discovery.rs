@@ -128,7 +128,10 @@ mod tests {
 
     #[test]
     fn the_document_names_the_issuer_and_only_what_is_supported() {
-        let m = metadata("https://auth.example.com", &ScopeCatalogue::default());
+        let m = metadata(
+            "https://auth.example.com",
+            &latchkey_core::oauth::scopes::ScopeCatalogue::default(),
+        );
         assert_eq!(m.issuer, "https://auth.example.com");
         assert_eq!(m.jwks_uri, "https://auth.example.com/.well-known/jwks.json");
         assert_eq!(m.id_token_signing_alg_values_supported[0], "RS256");
