@@ -14,6 +14,7 @@
 pub mod mailbox;
 pub mod postgres;
 pub mod raw_http;
+pub mod scopes;
 mod shifted_clock;
 mod webhooks;
 
@@ -162,25 +163,8 @@ pub struct Options {
     pub federation: latchkey_core::federation::FederationConfig,
     /// Names the webhook client resolves itself ([`WebhookHosts`]).
     pub webhook_hosts: WebhookHosts,
-    /// The scope catalogue: the built-in `account:read` and two resource
-    /// scopes of the operator's own APIs (`reports:read`, `reports:write`).
+    /// The scope catalogue (default: [`scopes::test_scopes`]).
     pub scopes: latchkey_core::oauth::scopes::ScopeCatalogue,
-}
-
-/// The catalogue of [`Options::scopes`].
-pub fn test_scopes() -> latchkey_core::oauth::scopes::ScopeCatalogue {
-    use latchkey_core::oauth::scopes::{ApiScope, ScopeCatalogue};
-    let resource = |name: &str| ApiScope {
-        name: name.into(),
-        description: format!("Use the reports API ({name})"),
-        routes: Vec::new(),
-    };
-    ScopeCatalogue::new(vec![
-        ScopeCatalogue::account_read(),
-        resource("reports:read"),
-        resource("reports:write"),
-    ])
-    .expect("a valid catalogue")
 }
 
 impl Default for Options {
@@ -206,7 +190,7 @@ impl Default for Options {
             jobs: JobsConfig::default(),
             federation: latchkey_core::federation::FederationConfig::default(),
             webhook_hosts: WebhookHosts::default(),
-            scopes: test_scopes(),
+            scopes: scopes::test_scopes(),
         }
     }
 }

@@ -1044,7 +1044,7 @@ async fn a_catalogue_route_is_reached_with_its_scope_only(app: TestApp) {
 
 fn an_extra_route() -> latchkey_testkit::Options {
     use latchkey_core::oauth::scopes::{ApiScope, ScopeCatalogue};
-    let mut scopes = latchkey_testkit::test_scopes().scopes().to_vec();
+    let mut scopes = latchkey_testkit::scopes::test_scopes().scopes().to_vec();
     scopes.push(ApiScope {
         name: "account:passkeys".into(),
         description: "See your passkeys".into(),
