@@ -97,9 +97,11 @@ run_backend() {
     "LATCHKEY_DATA_DIR=$data" "LATCHKEY_LOG_FORMAT=json"
     "LATCHKEY_PASSWORDS_ARGON2_MEMORY_KIB=8192" "LATCHKEY_PASSWORDS_ARGON2_ITERATIONS=1")
   [ -n "$database_url" ] && lk_env+=("LATCHKEY_DATABASE_URL=$database_url")
-  lk() { "${lk_env[@]}" "$bin" "$@"; }
+  # the service client's resource scope is in the scope catalogue
+  printf '[oauth.scopes."reports:read"]\ndescription = "Read reports"\n' >"$data/latchkey.toml"
+  lk() { "${lk_env[@]}" "$bin" --config "$data/latchkey.toml" "$@"; }
 
-  "${lk_env[@]}" "$bin" serve >"$out/$backend.log" 2>&1 &
+  "${lk_env[@]}" "$bin" --config "$data/latchkey.toml" serve >"$out/$backend.log" 2>&1 &
   server_pid=$!
   local ready=0
   for _ in $(seq 1 300); do

@@ -175,7 +175,12 @@ async fn third_party_reach(
         .get::<axum::extract::MatchedPath>()
         .map(|p| p.as_str())
         .unwrap_or("");
-    if crate::client_scopes::allows(client, parts.method.as_str(), route) {
+    if crate::client_scopes::allows(
+        &state.auth().config().scopes,
+        client,
+        parts.method.as_str(),
+        route,
+    ) {
         return Ok(());
     }
     match state.oauth().registered(&client.client_id).await {

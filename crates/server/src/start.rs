@@ -212,6 +212,7 @@ pub async fn auth_parts(
             ..LengthPolicy::default()
         },
         include_permissions: config.tokens.include_permissions,
+        scopes: config.oauth.scopes.clone(),
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let breached = match &p.breached_filter {

@@ -92,6 +92,7 @@ async fn main() {
             refresh_grace: Duration::seconds(10),
             password_policy: LengthPolicy::default(),
             include_permissions: false,
+            scopes: Default::default(),
         },
     ));
     let client = ClientInfo::default();

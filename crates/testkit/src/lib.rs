@@ -14,6 +14,7 @@
 pub mod mailbox;
 pub mod postgres;
 pub mod raw_http;
+pub mod scopes;
 mod shifted_clock;
 mod webhooks;
 
@@ -162,6 +163,8 @@ pub struct Options {
     pub federation: latchkey_core::federation::FederationConfig,
     /// Names the webhook client resolves itself ([`WebhookHosts`]).
     pub webhook_hosts: WebhookHosts,
+    /// The scope catalogue (default: [`scopes::test_scopes`]).
+    pub scopes: latchkey_core::oauth::scopes::ScopeCatalogue,
 }
 
 impl Default for Options {
@@ -187,6 +190,7 @@ impl Default for Options {
             jobs: JobsConfig::default(),
             federation: latchkey_core::federation::FederationConfig::default(),
             webhook_hosts: WebhookHosts::default(),
+            scopes: scopes::test_scopes(),
         }
     }
 }
@@ -286,6 +290,7 @@ impl TestApp {
             refresh_grace: options.refresh_grace,
             password_policy: LengthPolicy::default(),
             include_permissions: options.include_permissions,
+            scopes: options.scopes.clone(),
         };
         // Mail goes to the test SMTP server when the test scripts started
         // one; elsewhere (a single test run by hand) to files, and the

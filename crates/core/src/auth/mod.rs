@@ -80,6 +80,8 @@ pub struct AuthConfig {
     pub password_policy: LengthPolicy,
     /// Whether access tokens carry a `permissions` claim besides `roles`.
     pub include_permissions: bool,
+    /// The scope catalogue (`[oauth.scopes]`).
+    pub scopes: crate::oauth::scopes::ScopeCatalogue,
 }
 
 /// Sign-in and new-password defences.

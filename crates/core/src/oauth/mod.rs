@@ -30,6 +30,7 @@ mod flow;
 pub mod grants;
 mod model;
 pub mod redirect;
+pub mod scopes;
 mod service;
 mod store;
 

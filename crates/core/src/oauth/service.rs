@@ -206,6 +206,7 @@ impl OAuth {
         let mut settings = new.settings;
         validate(&name, &mut settings)?;
         self.signable(&settings)?;
+        self.catalogued(&settings)?;
         // a private_key_jwt client proves itself with its key: no secret
         let secret = (settings.client_type == ClientType::Confidential
             && settings.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt)
@@ -245,6 +246,22 @@ impl OAuth {
     /// Refuses an `id_token_signed_response_alg` no key signs: RS256 has the
     /// ID-token key; ES256 and EdDSA are signed with the access-token key, so
     /// only its algorithm is accepted (else the token endpoint could not sign).
+    /// Every scope of a registration is a standard one or in the scope
+    /// catalogue (`unknown_scope`).
+    fn catalogued(&self, s: &ClientSettings) -> Result<(), OAuthError> {
+        let catalogue = &self.ctx().config.scopes;
+        match s.scopes.iter().find(|x| !catalogue.knows(x)) {
+            None => Ok(()),
+            Some(x) => Err(OAuthError::invalid(
+                "scopes",
+                "unknown_scope",
+                format!(
+                    "`{x}` is neither a standard scope nor in the configured scope catalogue ([oauth.scopes])"
+                ),
+            )),
+        }
+    }
+
     fn signable(&self, s: &ClientSettings) -> Result<(), OAuthError> {
         if s.id_token_signed_response_alg == super::IdTokenAlg::RS256 {
             return Ok(());
@@ -294,6 +311,7 @@ impl OAuth {
         let mut settings = patch.apply(current.settings.clone());
         validate(&name, &mut settings)?;
         self.signable(&settings)?;
+        self.catalogued(&settings)?;
         let now = self.now();
         let event = actor
             .event(EventType::ClientUpdated, now)

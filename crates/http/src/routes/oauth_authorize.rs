@@ -156,6 +156,14 @@ fn consent_page(
             let text = pages
                 .catalogue()
                 .get(lang, &format!("consent-scope-{s}"), &[])
+                .or_else(|| {
+                    state
+                        .auth()
+                        .config()
+                        .scopes
+                        .description(s)
+                        .map(str::to_owned)
+                })
                 .unwrap_or_default();
             context! { name => s, text => text }
         })

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::abuse::RouteClass;
+use latchkey_core::oauth::scopes::ScopeCatalogue;
 use latchkey_core::oauth::{AuthMethod, GrantType, IdTokenAlg};
 use latchkey_proto::discovery::ProviderMetadata;
 use utoipa_axum::routes;
@@ -17,7 +18,7 @@ use crate::render::Renderer;
 use crate::state::AppState;
 
 /// The document for the issuer `issuer` (latchkey's public URL).
-pub(crate) fn metadata(issuer: &str) -> ProviderMetadata {
+pub(crate) fn metadata(issuer: &str, scopes: &ScopeCatalogue) -> ProviderMetadata {
     let base = issuer.trim_end_matches('/');
     let at = |path: &str| format!("{base}{path}");
     let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
@@ -42,7 +43,7 @@ pub(crate) fn metadata(issuer: &str) -> ProviderMetadata {
             .map(|g| g.as_str().to_owned())
             .collect(),
         response_modes_supported: strings(&["query", "form_post"]),
-        scopes_supported: strings(&["openid", "profile", "email", "roles", "offline_access"]),
+        scopes_supported: scopes.supported(),
         claims_supported: strings(&[
             "iss",
             "sub",
@@ -83,7 +84,11 @@ pub(crate) fn metadata(issuer: &str) -> ProviderMetadata {
 }
 
 fn document(state: &AppState) -> Response {
-    let mut response = axum::Json(metadata(&state.auth().config().issuer)).into_response();
+    let mut response = axum::Json(metadata(
+        &state.auth().config().issuer,
+        &state.auth().config().scopes,
+    ))
+    .into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
@@ -123,7 +128,10 @@ mod tests {
 
     #[test]
     fn the_document_names_the_issuer_and_only_what_is_supported() {
-        let m = metadata("https://auth.example.com");
+        let m = metadata(
+            "https://auth.example.com",
+            &latchkey_core::oauth::scopes::ScopeCatalogue::default(),
+        );
         assert_eq!(m.issuer, "https://auth.example.com");
         assert_eq!(m.jwks_uri, "https://auth.example.com/.well-known/jwks.json");
         assert_eq!(m.id_token_signing_alg_values_supported[0], "RS256");

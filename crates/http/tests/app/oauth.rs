@@ -281,6 +281,12 @@ async fn registration_refuses_unsafe_redirect_uris(app: TestApp) {
             "scopes",
             "invalid_scope",
         ),
+        // neither standard nor in the scope catalogue (`[oauth.scopes]`)
+        (
+            json!({"name": "x", "scopes": ["openid", "payroll:write"]}),
+            "scopes",
+            "unknown_scope",
+        ),
         (json!({"name": ""}), "name", "invalid_name"),
     ] {
         let r = app

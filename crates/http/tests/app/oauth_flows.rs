@@ -26,6 +26,8 @@ latchkey_testkit::sqlite_only!(
     form_post_answers_with_a_form_under_the_pages_policy,
     a_client_revokes_only_its_own_tokens,
     a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not_grant,
+    a_catalogue_route_is_reached_with_its_scope_only(an_extra_route()),
+    a_resource_scope_of_the_catalogue_is_consented_by_its_description_and_issued,
     rp_initiated_logout_ends_the_browser_session_and_returns_exactly,
     keys_rotate_replaces_the_id_token_key_and_keeps_the_old_one_published,
     login_hint_prefills_the_address_and_ui_locales_picks_the_language,
@@ -891,12 +893,20 @@ async fn a_client_revokes_only_its_own_tokens(app: TestApp) {
 }
 
 /// The router walk of issue 16: a token of a third-party client, holding
-/// every scope it could hold but the one a route needs, is refused on every
-/// `/v1/account` and `/v1/admin` route that takes a credential.
+/// every scope it could hold but the ones granting a route, is refused on
+/// every `/v1/account` and `/v1/admin` route that takes a credential; a
+/// route the scope catalogue grants answers a token holding its scope. Run
+/// with the test catalogue and with one granting an extra GET route.
 async fn a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not_grant(
     app: TestApp,
 ) {
-    let c = client(&app, |b| b["first_party"] = json!(false)).await;
+    let catalogue = app.auth.config().scopes.clone();
+    let every: Vec<String> = catalogue.supported();
+    let c = client(&app, |b| {
+        b["first_party"] = json!(false);
+        b["scopes"] = json!(every);
+    })
+    .await;
     let (user_id, cookie) = person(&app).await;
     // the person is an administrator: only the scopes may stop the token
     app.auth
@@ -909,33 +919,39 @@ async fn a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not
         )
         .await
         .unwrap();
-    let mut tokens = HashMap::new();
-    for scope in [
-        "openid%20profile%20email%20offline_access%20roles%20account:read",
-        "openid%20profile%20email%20offline_access%20roles",
-    ] {
+    // one token per set of scopes left out (none: every scope)
+    let mut tokens: HashMap<Vec<String>, String> = HashMap::new();
+    let mut token_without = async |left_out: Vec<String>| -> String {
+        if let Some(t) = tokens.get(&left_out) {
+            return t.clone();
+        }
+        let held: Vec<&str> = every
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !left_out.iter().any(|x| x == s))
+            .collect();
         let q = query(&c, "").replace(
             "scope=openid%20email%20offline_access",
-            &format!("scope={scope}"),
+            &format!("scope={}", held.join("%20")),
         );
         let code = consented_code(&app, &cookie, &q).await;
         let t = redeem(&app, &c, &code).await.json();
-        tokens.insert(
-            scope.contains("account:read"),
-            t["access_token"].as_str().unwrap().to_owned(),
-        );
-    }
+        let t = t["access_token"].as_str().unwrap().to_owned();
+        tokens.insert(left_out, t.clone());
+        t
+    };
     let doc = app.get("/openapi.json").await.json();
-    let (mut refused, mut open) = (0, 0);
+    let (mut refused, mut open, mut granted_routes) = (0, 0, 0);
     for (path, ops) in doc["paths"].as_object().unwrap() {
         if !(path.starts_with("/v1/account") || path.starts_with("/v1/admin")) {
             continue;
         }
         for method in ops.as_object().unwrap().keys() {
             let method = method.to_uppercase();
-            let granted = latchkey_http::client_scopes::scope_for(&method, path).is_some();
-            // the token without the granting scope, or with every scope
-            let token = &tokens[&!granted];
+            let granting: Vec<String> = catalogue
+                .granting(&method, path)
+                .map(str::to_owned)
+                .collect();
             let request = |bearer: Option<&str>| {
                 let mut r = Request::builder()
                     .method(method.as_str())
@@ -950,7 +966,22 @@ async fn a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not
                 open += 1; // takes no credential (a mailed link's redemption)
                 continue;
             }
-            let r = app.call(request(Some(token))).await;
+            if !granting.is_empty() {
+                // the granting scope reaches it
+                let r = app
+                    .call(request(Some(&token_without(Vec::new()).await)))
+                    .await;
+                assert_eq!(
+                    r.status,
+                    200,
+                    "{method} {path} with its scope: {}",
+                    r.text()
+                );
+                granted_routes += 1;
+            }
+            // every scope but the ones granting the route
+            let token = token_without(granting).await;
+            let r = app.call(request(Some(&token))).await;
             assert_eq!(r.status, 403, "{method} {path}: {}", r.text());
             assert_eq!(r.json()["code"], "insufficient_scope", "{method} {path}");
             refused += 1;
@@ -960,13 +991,69 @@ async fn a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not
         refused > 30,
         "{refused} routes walked ({open} take no credential)"
     );
-    // what the table grants, the granting scope reaches
-    assert_eq!(
-        app.send("GET", "/v1/account", Some(&tokens[&true]))
-            .await
-            .status,
-        200
+    let listed: usize = catalogue.scopes().iter().map(|s| s.routes.len()).sum();
+    assert_eq!(granted_routes, listed, "every catalogue route was walked");
+}
+
+/// A scope of the catalogue without routes (the operator's own API): the
+/// consent page shows its description, and the code flow's access token
+/// carries it in `scope` (an unknown scope could not be registered on old
+/// main's terms either way, but the description and discovery are new).
+async fn a_resource_scope_of_the_catalogue_is_consented_by_its_description_and_issued(
+    app: TestApp,
+) {
+    let doc = app.get("/.well-known/openid-configuration").await.json();
+    let supported = doc["scopes_supported"].as_array().unwrap();
+    for s in ["openid", "account:read", "reports:read", "reports:write"] {
+        assert!(supported.iter().any(|x| x == s), "{s} in {supported:?}");
+    }
+    let c = client(&app, |b| {
+        b["first_party"] = json!(false);
+        b["scopes"] = json!(["openid", "email", "offline_access", "reports:read"]);
+    })
+    .await;
+    let (_, cookie) = person(&app).await;
+    let q = query(&c, "").replace(
+        "scope=openid%20email%20offline_access",
+        "scope=openid%20reports:read",
     );
+    let page = get_authorize(&app, Some(&cookie), &q).await.text();
+    assert!(
+        page.contains("Use the reports API (reports:read)"),
+        "the catalogue's description on the consent page: {page}"
+    );
+    let code = consented_code(&app, &cookie, &q).await;
+    let t = redeem(&app, &c, &code).await.json();
+    assert_eq!(t["scope"], "openid reports:read", "{t}");
+    let at = t["access_token"].as_str().unwrap();
+    let payload: Value = serde_json::from_slice(
+        &latchkey_tokens::b64url_decode(at.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["scope"], "openid reports:read");
+    // a resource scope grants nothing of latchkey's own API
+    assert_eq!(app.send("GET", "/v1/account", Some(at)).await.status, 403);
+}
+
+/// The walk with a catalogue granting one more GET route
+/// (`/v1/account/passkeys`, refused on old main) to its own scope.
+async fn a_catalogue_route_is_reached_with_its_scope_only(app: TestApp) {
+    assert!(app.auth.config().scopes.knows("account:passkeys"));
+    a_third_party_token_reaches_no_account_or_admin_route_its_scopes_do_not_grant(app).await;
+}
+
+fn an_extra_route() -> latchkey_testkit::Options {
+    use latchkey_core::oauth::scopes::{ApiScope, ScopeCatalogue};
+    let mut scopes = latchkey_testkit::scopes::test_scopes().scopes().to_vec();
+    scopes.push(ApiScope {
+        name: "account:passkeys".into(),
+        description: "See your passkeys".into(),
+        routes: vec![("GET".into(), "/v1/account/passkeys".into())],
+    });
+    latchkey_testkit::Options {
+        scopes: ScopeCatalogue::new(scopes).unwrap(),
+        ..latchkey_testkit::Options::default()
+    }
 }
 
 async fn rp_initiated_logout_ends_the_browser_session_and_returns_exactly(app: TestApp) {

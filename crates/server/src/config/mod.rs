@@ -38,6 +38,7 @@ mod load;
 mod log;
 mod mail;
 mod mfa;
+mod oauth;
 mod pages;
 mod passkeys;
 mod passwordless;
@@ -66,6 +67,7 @@ pub use latchkey_http::CorsPolicy;
 pub use load::Overrides;
 pub use log::{LogConfig, LogFormat};
 pub use mail::{MailConfig, MailTransportConfig, SmtpConfig};
+pub use oauth::OAuthSettings;
 pub use pages::PagesConfig;
 pub use passkeys::PasskeysConfig;
 pub use passwordless::PasswordlessSettings;
@@ -112,6 +114,7 @@ pub const SECTIONS: &[&[Setting]] = &[
     federation::SETTINGS,
     passwordless::SETTINGS,
     webhooks::SETTINGS,
+    oauth::SETTINGS,
 ];
 
 /// Every setting latchkey reads, section by section.
@@ -178,6 +181,8 @@ pub struct Config {
     pub passkeys: PasskeysConfig,
     /// `[federation]`: upstream providers.
     pub federation: latchkey_core::federation::FederationConfig,
+    /// `[oauth]`: the scope catalogue.
+    pub oauth: OAuthSettings,
     /// Where each setting's value came from.
     pub sources: BTreeMap<&'static str, Source>,
     /// Each setting's value as `config show` prints it (secrets redacted).
@@ -227,6 +232,7 @@ pub fn load_from(
     let passkeys: passkeys::Raw = c.section(table, passkeys::SETTINGS, file);
     let federation: federation::Raw = c.section(table, federation::SETTINGS, file);
     let passwordless: passwordless::Raw = c.section(table, passwordless::SETTINGS, file);
+    let oauth: oauth::Raw = c.section(table, oauth::SETTINGS, file);
     let aliases = mail.branding_aliases();
     if !c.problems.is_empty() {
         return Err(ConfigError(c.problems));
@@ -265,6 +271,7 @@ pub fn load_from(
         passkeys: passkeys.validate(&mut c, server_public.as_ref()),
         federation: federation.validate(&mut c),
         passwordless: passwordless.validate(&mut c),
+        oauth: oauth.validate(&mut c),
         sources: BTreeMap::new(),
         shown: BTreeMap::new(),
     };
